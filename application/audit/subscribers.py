@@ -1,0 +1,27 @@
+"""The audit context appends a hash-chained row for every event that gives audit facts."""
+
+from __future__ import annotations
+
+from application.uow import UnitOfWork
+from domains.audit.chain import chain_row, format_ts
+from domains.shared.events import Event
+
+
+async def when_event_append_audit(events: list[Event], uow: UnitOfWork) -> None:
+    facts = [(event, event.audit_facts()) for event in events]
+    audited = [(event, fact) for event, fact in facts if fact is not None]
+    if not audited:
+        return
+    async with uow:
+        head = await uow.audit.lock_head()
+        done = await uow.audit.appended_events(event.event_id for event, _ in audited)
+        for event, fact in audited:
+            if event.event_id in done:
+                continue
+            row = chain_row(
+                prev=head, ts=format_ts(event.occurred_at), actor=fact.actor,
+                action=fact.action, target=fact.target, data=fact.data,
+            )
+            await uow.audit.append(row, event.event_id)
+            head = (row.seq, row.hash)
+        await uow.commit()

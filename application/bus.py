@@ -1,0 +1,86 @@
+"""The in-process message bus: a command goes to exactly one handler, an event to many.
+
+Subscribers receive events in batches (a list of one event type), each batch in a unit of work
+of its own; the events they cause go out in the next wave. A wave whose subscribers all succeeded
+is reported to `on_dispatched` (the outbox marks it done and the projections get it). A failing
+subscriber is logged and leaves its wave in the outbox, where the relay retries it later:
+subscribers are idempotent, so a replay changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import structlog
+
+from application.uow import UnitOfWork
+from domains.shared.events import Command, Event
+
+Handler = Callable[[Any, UnitOfWork], Awaitable[Any]]
+Subscriber = Callable[[list[Any], UnitOfWork], Awaitable[None]]
+UowFactory = Callable[[], UnitOfWork]
+DispatchedHook = Callable[[Sequence[Event]], Awaitable[None]]
+
+log = structlog.get_logger("fluxrouter.bus")
+
+MAX_WAVES = 16
+
+
+class MessageBus:
+    def __init__(
+        self, uow_factory: UowFactory, handlers: dict[type[Command], Handler],
+        subscribers: dict[type[Event], list[Subscriber]],
+        on_dispatched: DispatchedHook | None = None,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._handlers = handlers
+        self._subscribers = subscribers
+        self._on_dispatched = on_dispatched
+
+    async def handle(self, command: Command) -> Any:
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            raise LookupError(f"no handler for {type(command).__name__}")
+        uow = self._uow_factory()
+        result = await handler(command, uow)
+        await self.publish(uow.collect_new_events())
+        return result
+
+    async def publish(self, events: Iterable[Event]) -> None:
+        wave = list(events)
+        for _ in range(MAX_WAVES):
+            if not wave:
+                return
+            wave = await self._dispatch_wave(wave)
+        log.error("bus.too_many_waves", pending=len(wave))
+
+    async def _dispatch_wave(self, wave: list[Event]) -> list[Event]:
+        next_wave: list[Event] = []
+        failed = False
+        for subscriber, batch in self._batches(wave):
+            uow = self._uow_factory()
+            try:
+                await subscriber(batch, uow)
+            except Exception:
+                failed = True
+                log.exception(
+                    "bus.subscriber_failed", subscriber=getattr(subscriber, "__name__", "?"),
+                    events=[event.event_id for event in batch[:20]],
+                )
+            next_wave.extend(uow.collect_new_events())
+        if not failed and self._on_dispatched is not None:
+            await self._on_dispatched(wave)
+        return next_wave
+
+    def _batches(self, wave: list[Event]) -> list[tuple[Subscriber, list[Event]]]:
+        grouped: dict[Subscriber, list[Event]] = defaultdict(list)
+        order: list[Subscriber] = []
+        for event in wave:
+            for cls in type(event).__mro__:
+                for subscriber in self._subscribers.get(cls, ()):
+                    if subscriber not in grouped:
+                        order.append(subscriber)
+                    grouped[subscriber].append(event)
+        return [(subscriber, grouped[subscriber]) for subscriber in order]

@@ -1,0 +1,82 @@
+"""Finished calls are recorded after the response, in batches, off the request's path.
+
+The hot path only appends to a deque. A background task writes what gathered to the outbox in one
+transaction and publishes it on the bus (billing and audit react). If a write fails the batch is
+kept and retried; `stop()` flushes what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from application.providers.commands import RecordCompletions
+from domains.providers.events import CompletionFinished
+from domains.shared.events import Command
+
+log = structlog.get_logger("fluxrouter.recorder")
+
+
+class CompletionRecorder:
+    def __init__(
+        self, handle: Callable[[Command], Awaitable[object]], *, max_batch: int = 500,
+        linger: float = 0.02, max_pending: int = 1_000_000,
+        observe: Callable[[CompletionFinished], None] | None = None,
+    ) -> None:
+        self._handle = handle
+        self._observe = observe
+        self._max_batch = max_batch
+        self._linger = linger
+        self._pending: deque[CompletionFinished] = deque(maxlen=max_pending)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def record(self, event: CompletionFinished) -> None:
+        if self._observe is not None:
+            self._observe(event)
+        self._pending.append(event)
+        self._idle.clear()
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="completion-recorder")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        await self._drain(retry=False)
+
+    async def wait_idle(self) -> None:
+        """Until everything recorded so far has been written and published."""
+        await self._idle.wait()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(self._linger)
+            await self._drain(retry=True)
+
+    async def _drain(self, *, retry: bool) -> None:
+        while self._pending:
+            batch = [self._pending.popleft() for _ in range(min(self._max_batch, len(self._pending)))]
+            try:
+                await self._handle(RecordCompletions(completions=tuple(batch)))
+            except Exception:
+                log.exception("recorder.write_failed", events=len(batch))
+                self._pending.extendleft(reversed(batch))
+                if not retry:
+                    return
+                await asyncio.sleep(1.0)
+        self._idle.set()

@@ -1,0 +1,29 @@
+"""What can be asked of the teams context."""
+
+from __future__ import annotations
+
+from domains.shared.events import Command
+
+
+class CreateOrg(Command, frozen=True, kw_only=True):
+    name: str
+    actor: str
+
+
+class CreateTeam(Command, frozen=True, kw_only=True):
+    org_id: str
+    name: str
+    actor: str
+
+
+class IssueKey(Command, frozen=True, kw_only=True):
+    team_id: str
+    name: str
+    actor: str
+    user_id: str | None = None
+    models: tuple[str, ...] | None = None
+
+
+class RevokeKey(Command, frozen=True, kw_only=True):
+    key_id: str
+    actor: str

@@ -1,0 +1,14 @@
+"""How the teams context reacts to events."""
+
+from __future__ import annotations
+
+from application.teams.authenticate import KeyAuthenticator
+from application.uow import UnitOfWork
+from domains.teams.events import KeyRevoked
+
+
+async def when_key_revoked_forget_key(
+    events: list[KeyRevoked], uow: UnitOfWork, *, authenticator: KeyAuthenticator
+) -> None:
+    for event in events:
+        authenticator.forget_key(event.key_id)

@@ -1,0 +1,47 @@
+"""The provider catalog: which upstream serves which model name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from domains.providers.errors import UnknownModel
+
+KINDS = ("openai", "anthropic", "gemini", "openai-compatible")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRoute:
+    provider: str
+    kind: str
+    name: str
+    upstream: str
+    max_output_tokens: int | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.provider}/{self.name}"
+
+
+class Catalog:
+    """Resolves what a client sends as `model`: a model name, or `provider/name`.
+
+    A bare name declared by several providers resolves to the first declared.
+    """
+
+    def __init__(self, routes: Iterable[ModelRoute]) -> None:
+        self._routes: list[ModelRoute] = []
+        self._by_name: dict[str, ModelRoute] = {}
+        for route in routes:
+            self._routes.append(route)
+            self._by_name.setdefault(route.name, route)
+            self._by_name[route.qualified_name] = route
+
+    def resolve(self, requested: str) -> ModelRoute:
+        route = self._by_name.get(requested)
+        if route is None:
+            raise UnknownModel(requested)
+        return route
+
+    def routes(self) -> list[ModelRoute]:
+        return list(self._routes)

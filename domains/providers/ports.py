@@ -1,0 +1,51 @@
+"""The port every upstream adapter implements, in the OpenAI shape the gateway speaks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import msgspec
+
+
+class Usage(msgspec.Struct, frozen=True, kw_only=True):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+
+
+class UpstreamReply(msgspec.Struct, kw_only=True):
+    """A finished, successful upstream answer: the OpenAI-shaped body to send back, and usage."""
+
+    body: bytes
+    usage: Usage | None = None
+
+
+class StreamTally(msgspec.Struct, kw_only=True):
+    """What a stream produced so far; filled in while the stream is forwarded."""
+
+    usage: Usage | None = None
+    output_chars: int = 0
+    finished: bool = False
+
+
+class ChatStream(Protocol):
+    """An upstream stream already answered with 200: iterate it for the client's SSE bytes."""
+
+    tally: StreamTally
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class ProviderClient(Protocol):
+    async def chat(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply: ...
+
+    async def open_chat_stream(
+        self, body: dict[str, Any], upstream_model: str, *, include_usage: bool
+    ) -> ChatStream: ...
+
+    async def embeddings(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,17 @@
+"""Who is calling the gateway, as the teams context vouches for it, in primitives only."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Caller(msgspec.Struct, frozen=True, kw_only=True):
+    key_id: str
+    key_prefix: str
+    team_id: str
+    org_id: str
+    user_id: str | None = None
+    models: tuple[str, ...] | None = None  # None: every model
+
+    def may_use(self, *names: str) -> bool:
+        return self.models is None or any(name in self.models for name in names)

@@ -1,0 +1,106 @@
+"""Orgs own teams; teams own virtual keys. A key's secret is shown once and kept only as a hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domains.shared.aggregate import Aggregate
+from domains.shared.clock import utcnow
+from domains.shared.errors import Conflict
+from domains.shared.ids import new_id
+from domains.teams.events import KeyIssued, KeyRevoked, OrgCreated, TeamCreated
+
+KEY_SCHEME = "fr-"
+KEY_PREFIX_LENGTH = 11  # "fr-" and the first eight random characters: enough to tell keys apart
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of a key, hex. Keys carry 256 random bits, so no salt or stretching is needed."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def looks_like_virtual_key(value: str) -> bool:
+    return value.startswith(KEY_SCHEME) and len(value) >= len(KEY_SCHEME) + 32
+
+
+@dataclass(eq=False)
+class Org(Aggregate):
+    id: str
+    name: str
+    created_at: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        Aggregate.__init__(self)
+
+    @classmethod
+    def create(cls, name: str, *, actor: str) -> Org:
+        org = cls(id=new_id(), name=name)
+        org.record(OrgCreated(org_id=org.id, name=name, actor=actor))
+        return org
+
+
+@dataclass(eq=False)
+class Team(Aggregate):
+    id: str
+    org_id: str
+    name: str
+    created_at: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        Aggregate.__init__(self)
+
+    @classmethod
+    def create(cls, org: Org, name: str, *, actor: str) -> Team:
+        team = cls(id=new_id(), org_id=org.id, name=name)
+        team.record(TeamCreated(team_id=team.id, org_id=org.id, name=name, actor=actor))
+        return team
+
+
+@dataclass(eq=False)
+class VirtualKey(Aggregate):
+    id: str
+    team_id: str
+    org_id: str
+    name: str
+    prefix: str
+    secret_hash: str
+    user_id: str | None = None
+    models: tuple[str, ...] | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        Aggregate.__init__(self)
+
+    @classmethod
+    def issue(
+        cls, team: Team, name: str, *, actor: str, user_id: str | None = None,
+        models: tuple[str, ...] | None = None,
+    ) -> tuple[VirtualKey, str]:
+        """A new key and its secret. The secret exists only in the caller's hands from here on."""
+        secret = KEY_SCHEME + secrets.token_urlsafe(32)
+        key = cls(
+            id=new_id(), team_id=team.id, org_id=team.org_id, name=name,
+            prefix=secret[:KEY_PREFIX_LENGTH], secret_hash=hash_secret(secret),
+            user_id=user_id, models=models,
+        )
+        key.record(KeyIssued(
+            key_id=key.id, team_id=key.team_id, org_id=key.org_id, user_id=user_id, name=name,
+            prefix=key.prefix, models=models, actor=actor,
+        ))
+        return key, secret
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def revoke(self, *, actor: str) -> None:
+        if self.revoked_at is not None:
+            raise Conflict(f"key {self.id} is already revoked")
+        self.revoked_at = utcnow()
+        self.record(KeyRevoked(
+            key_id=self.id, team_id=self.team_id, org_id=self.org_id, actor=actor,
+        ))

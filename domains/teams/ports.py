@@ -1,0 +1,23 @@
+"""What the teams context needs from the outside world."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from domains.teams.model import Org, Team, VirtualKey
+
+
+class OrgRepository(Protocol):
+    async def add(self, org: Org) -> None: ...
+    async def get(self, org_id: str) -> Org | None: ...
+
+
+class TeamRepository(Protocol):
+    async def add(self, team: Team) -> None: ...
+    async def get(self, team_id: str) -> Team | None: ...
+
+
+class KeyRepository(Protocol):
+    async def add(self, key: VirtualKey) -> None: ...
+    async def get(self, key_id: str) -> VirtualKey | None: ...
+    async def save(self, key: VirtualKey) -> None: ...

@@ -1,0 +1,170 @@
+"""The OpenAI wire format, as pure functions: request preparation, usage extraction, SSE events,
+error bodies. Shared by the `openai` and `openai-compatible` adapters."""
+
+from __future__ import annotations
+
+import base64
+import struct
+from typing import Any
+
+import msgspec
+
+from domains.providers.ports import Usage
+
+
+class _TokenDetails(msgspec.Struct):
+    cached_tokens: int | None = None
+
+
+class _Usage(msgspec.Struct):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    prompt_tokens_details: _TokenDetails | None = None
+
+
+class _Delta(msgspec.Struct):
+    content: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+
+
+class _ChunkChoice(msgspec.Struct):
+    delta: _Delta | None = None
+    finish_reason: str | None = None
+
+
+class _Chunk(msgspec.Struct):
+    choices: list[_ChunkChoice] = []
+    usage: _Usage | None = None
+
+
+class _WithUsage(msgspec.Struct):
+    usage: _Usage | None = None
+
+
+class _ErrorDetail(msgspec.Struct):
+    message: str | None = None
+    type: str | None = None
+    code: str | int | None = None
+    param: str | None = None
+
+
+class _ErrorBody(msgspec.Struct):
+    error: _ErrorDetail | str | None = None
+    message: str | None = None
+
+
+_chunk_decoder = msgspec.json.Decoder(_Chunk)
+_usage_decoder = msgspec.json.Decoder(_WithUsage)
+_error_decoder = msgspec.json.Decoder(_ErrorBody)
+_encoder = msgspec.json.Encoder()
+
+
+def chat_body(body: dict[str, Any], upstream_model: str, *, stream: bool) -> bytes:
+    """The body to send upstream: the client's, with the upstream model name, and with usage
+    always asked for when streaming (the gateway bills from it)."""
+    out = dict(body)
+    out["model"] = upstream_model
+    if stream:
+        out["stream"] = True
+        options = dict(out.get("stream_options") or {})
+        options["include_usage"] = True
+        out["stream_options"] = options
+    else:
+        out.pop("stream_options", None)
+    return _encoder.encode(out)
+
+
+def encode(value: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+def _usage(raw: _Usage | None) -> Usage | None:
+    if raw is None:
+        return None
+    details = raw.prompt_tokens_details
+    return Usage(
+        input_tokens=raw.prompt_tokens or 0, output_tokens=raw.completion_tokens or 0,
+        cached_tokens=(details.cached_tokens or 0) if details else 0,
+    )
+
+
+def usage_of(body: bytes) -> Usage | None:
+    """The usage of a complete (non-stream) chat or embeddings response."""
+    try:
+        return _usage(_usage_decoder.decode(body).usage)
+    except msgspec.DecodeError:
+        return None
+
+
+def event_data(event: bytes) -> bytes | None:
+    """The data of one SSE event (its `data:` lines joined), or None for a comment-only event."""
+    parts = []
+    for line in event.split(b"\n"):
+        if line.startswith(b"data:"):
+            parts.append(line[6:] if line[5:6] == b" " else line[5:])
+    return b"\n".join(parts) if parts else None
+
+
+class ChunkFacts(msgspec.Struct):
+    usage: Usage | None
+    usage_only: bool
+    output_chars: int
+    finish_reason: str | None
+
+
+def chunk_facts(data: bytes) -> ChunkFacts | None:
+    """What the gateway needs from one stream chunk; None if it is not a chunk (e.g. an error)."""
+    try:
+        chunk = _chunk_decoder.decode(data)
+    except msgspec.DecodeError:
+        return None
+    chars, finish = 0, None
+    for choice in chunk.choices:
+        if choice.delta is not None:
+            if choice.delta.content:
+                chars += len(choice.delta.content)
+            for call in choice.delta.tool_calls or ():
+                arguments = (call.get("function") or {}).get("arguments")
+                if isinstance(arguments, str):
+                    chars += len(arguments)
+        finish = choice.finish_reason or finish
+    usage = _usage(chunk.usage)
+    return ChunkFacts(usage, usage is not None and not chunk.choices, chars, finish)
+
+
+class UpstreamErrorFacts(msgspec.Struct):
+    message: str
+    type: str | None
+    code: str | None
+    param: str | None
+
+
+def error_facts(body: bytes) -> UpstreamErrorFacts:
+    """The message, type, code and param of an upstream error body, whatever its shape."""
+    try:
+        parsed = _error_decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        text = body[:500].decode("utf-8", "replace").strip()
+        return UpstreamErrorFacts(text or "no error message", None, None, None)
+    detail = parsed.error
+    if isinstance(detail, _ErrorDetail):
+        code = str(detail.code) if detail.code is not None else None
+        return UpstreamErrorFacts(
+            detail.message or parsed.message or "no error message", detail.type, code,
+            detail.param,
+        )
+    return UpstreamErrorFacts(detail or parsed.message or "no error message", None, None, None)
+
+
+def floats_to_base64(values: list[float]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+
+
+def embeddings_as_base64(body: bytes) -> bytes:
+    """An embeddings response with float vectors, re-encoded as OpenAI's base64 float32."""
+    parsed = msgspec.json.decode(body)
+    for item in parsed.get("data") or ():
+        vector = item.get("embedding")
+        if isinstance(vector, list):
+            item["embedding"] = floats_to_base64(vector)
+    return _encoder.encode(parsed)

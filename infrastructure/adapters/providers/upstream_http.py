@@ -1,0 +1,127 @@
+"""One pooled keep-alive aiohttp session per upstream, its timeouts, and how transport failures
+become gateway errors (timeout 504, unreachable 502, 5xx 502, 4xx kept, 429 with Retry-After)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import aiohttp
+
+from domains.providers.errors import UpstreamError
+from infrastructure.adapters.providers.openai_wire import error_facts
+
+MAX_ERROR_BODY = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamTimeouts:
+    connect: float = 5.0
+    first_byte: float = 60.0
+    total: float = 600.0
+
+
+class UpstreamHttp:
+    """Owns the session of one upstream. Created lazily inside the running event loop."""
+
+    def __init__(
+        self, provider: str, *, timeouts: UpstreamTimeouts, max_connections: int,
+        redact: Callable[[str], str],
+    ) -> None:
+        self.provider = provider
+        self.timeouts = timeouts
+        self._max_connections = max_connections
+        self._redact = redact
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections, keepalive_timeout=30, ttl_dns_cache=300,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(
+                    total=self.timeouts.total, connect=self.timeouts.connect,
+                    sock_connect=self.timeouts.connect, sock_read=self.timeouts.first_byte,
+                ),
+                auto_decompress=True,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def open(self, url: str, body: bytes, headers: dict[str, str]) -> aiohttp.ClientResponse:
+        """POSTs and returns a response whose status is 2xx; anything else raises UpstreamError.
+        The caller releases (or closes) the response."""
+        try:
+            async with asyncio.timeout(self.timeouts.first_byte + self.timeouts.connect):
+                response = await self.session.post(url, data=body, headers=headers)
+        except TimeoutError as error:
+            raise self.timed_out() from error
+        except aiohttp.ClientError as error:
+            raise self.unreachable(error) from error
+        if response.status >= 400:
+            try:
+                raise await self.error_from(response)
+            finally:
+                response.release()
+        return response
+
+    @asynccontextmanager
+    async def post(
+        self, url: str, body: bytes, headers: dict[str, str]
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        response = await self.open(url, body, headers)
+        try:
+            yield response
+        finally:
+            response.release()
+
+    async def error_from(self, response: aiohttp.ClientResponse) -> UpstreamError:
+        try:
+            body = await response.content.read(MAX_ERROR_BODY)
+        except (aiohttp.ClientError, TimeoutError):
+            body = b""
+        facts = error_facts(body)
+        message = self._redact(facts.message)
+        upstream = response.status
+        if upstream >= 500:
+            return UpstreamError(
+                502, f"The upstream provider `{self.provider}` failed (HTTP {upstream}): {message}",
+                error_type="upstream_error", code="upstream_error", upstream_status=upstream,
+            )
+        return UpstreamError(
+            upstream, message, error_type=facts.type or _type_for(upstream),
+            code=self._redact(facts.code) if facts.code else None,
+            param=facts.param, retry_after=response.headers.get("Retry-After"),
+            upstream_status=upstream,
+        )
+
+    def timed_out(self) -> UpstreamError:
+        return UpstreamError(
+            504, f"The upstream provider `{self.provider}` did not answer in time.",
+            error_type="timeout", code="upstream_timeout",
+        )
+
+    def unreachable(self, error: BaseException) -> UpstreamError:
+        if isinstance(error, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+            return self.timed_out()
+        return UpstreamError(
+            502, f"The upstream provider `{self.provider}` could not be reached "
+                 f"({type(error).__name__}).",
+            error_type="upstream_error", code="upstream_unreachable",
+        )
+
+
+def _type_for(status: int) -> str:
+    return {
+        400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+        404: "not_found_error", 429: "rate_limit_error",
+    }.get(status, "invalid_request_error")

@@ -1,0 +1,80 @@
+"""Engines for PostgreSQL (psycopg 3) and SQLite (aiosqlite), built on demand, never at import.
+
+SQLite: WAL, a 30 s busy timeout, foreign keys on, and a connection marked with the execution
+option `WRITE_OPTION` begins with `BEGIN IMMEDIATE`, so concurrent writers (the gateway and the
+embedded projection worker) queue instead of failing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine_
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+WRITE_OPTION = "fluxrouter_writes"
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def sync_url(url: str) -> str:
+    """The same database through a synchronous driver (alembic, Dramatiq workers)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite").render_as_string(hide_password=False)
+    if parsed.drivername in ("postgresql", "postgresql+asyncpg"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def async_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def _tune_sqlite(sync_engine: Engine) -> None:
+    @event.listens_for(sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        # Writers take the lock up front (no upgrade deadlock); plain reads stay deferred.
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    url = async_url(url)
+    if is_sqlite(url):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        _tune_sqlite(engine.sync_engine)
+        return engine
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def create_sync_engine(url: str, *, pool_size: int = 5) -> Engine:
+    url = sync_url(url)
+    if is_sqlite(url):
+        engine = create_sync_engine_(url, connect_args={"timeout": 30})
+        _tune_sqlite(engine)
+        return engine
+    return create_sync_engine_(url, pool_size=pool_size, pool_pre_ping=True)

@@ -1,0 +1,34 @@
+"""Events to and from bytes: msgspec JSON, tagged with the class name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Union
+
+import msgspec
+
+from domains.shared.events import Event
+
+
+class EventCodec:
+    def __init__(self, event_types: Iterable[type[Event]]) -> None:
+        types = tuple(event_types)
+        self.types = {t.__name__: t for t in types}
+        self._encoder = msgspec.json.Encoder(decimal_format="string")
+        self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Union[types])  # noqa: UP007
+
+    def encode(self, event: Event) -> bytes:
+        return self._encoder.encode(event)
+
+    def decode(self, payload: bytes | str) -> Event:
+        event: Event = self._decoder.decode(payload)
+        return event
+
+
+def all_event_types() -> list[type[Event]]:
+    """Every concrete event of every context (the outbox may hold any of them)."""
+    from domains.billing.events import UsageRecorded
+    from domains.providers.events import CompletionFinished
+    from domains.teams.events import KeyIssued, KeyRevoked, OrgCreated, TeamCreated
+
+    return [OrgCreated, TeamCreated, KeyIssued, KeyRevoked, CompletionFinished, UsageRecorded]

@@ -1,0 +1,111 @@
+"""Teams repositories over SQLAlchemy Core, and the key lookup used by authentication."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domains.shared.aggregate import Aggregate
+from domains.shared.caller import Caller
+from domains.teams.model import Org, Team, VirtualKey
+from infrastructure.db.tables import orgs, teams, virtual_keys
+
+
+class SqlOrgRepository:
+    def __init__(self, conn: AsyncConnection, seen: list[Aggregate]) -> None:
+        self._conn, self._seen = conn, seen
+
+    async def add(self, org: Org) -> None:
+        await self._conn.execute(
+            orgs.insert().values(id=org.id, name=org.name, created_at=org.created_at)
+        )
+        self._seen.append(org)
+
+    async def get(self, org_id: str) -> Org | None:
+        row = (await self._conn.execute(select(orgs).where(orgs.c.id == org_id))).first()
+        if row is None:
+            return None
+        org = Org(id=row.id, name=row.name, created_at=row.created_at)
+        self._seen.append(org)
+        return org
+
+
+class SqlTeamRepository:
+    def __init__(self, conn: AsyncConnection, seen: list[Aggregate]) -> None:
+        self._conn, self._seen = conn, seen
+
+    async def add(self, team: Team) -> None:
+        await self._conn.execute(teams.insert().values(
+            id=team.id, org_id=team.org_id, name=team.name, created_at=team.created_at,
+        ))
+        self._seen.append(team)
+
+    async def get(self, team_id: str) -> Team | None:
+        row = (await self._conn.execute(select(teams).where(teams.c.id == team_id))).first()
+        if row is None:
+            return None
+        team = Team(id=row.id, org_id=row.org_id, name=row.name, created_at=row.created_at)
+        self._seen.append(team)
+        return team
+
+
+def _key_from_row(row: Any) -> VirtualKey:
+    return VirtualKey(
+        id=row.id, team_id=row.team_id, org_id=row.org_id, name=row.name, prefix=row.prefix,
+        secret_hash=row.secret_hash, user_id=row.user_id,
+        models=tuple(row.models) if row.models is not None else None,
+        created_at=row.created_at, revoked_at=row.revoked_at,
+    )
+
+
+class SqlKeyRepository:
+    def __init__(self, conn: AsyncConnection, seen: list[Aggregate]) -> None:
+        self._conn, self._seen = conn, seen
+
+    async def add(self, key: VirtualKey) -> None:
+        await self._conn.execute(virtual_keys.insert().values(
+            id=key.id, team_id=key.team_id, org_id=key.org_id, user_id=key.user_id,
+            name=key.name, prefix=key.prefix, secret_hash=key.secret_hash,
+            models=list(key.models) if key.models is not None else None,
+            created_at=key.created_at, revoked_at=key.revoked_at,
+        ))
+        self._seen.append(key)
+
+    async def get(self, key_id: str) -> VirtualKey | None:
+        row = (await self._conn.execute(
+            select(virtual_keys).where(virtual_keys.c.id == key_id)
+        )).first()
+        if row is None:
+            return None
+        key = _key_from_row(row)
+        self._seen.append(key)
+        return key
+
+    async def save(self, key: VirtualKey) -> None:
+        await self._conn.execute(
+            update(virtual_keys).where(virtual_keys.c.id == key.id)
+            .values(revoked_at=key.revoked_at, name=key.name)
+        )
+
+
+class SqlKeyLookup:
+    """The read the hot path makes on a cache miss: the caller behind an active key's hash."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def find_active(self, secret_hash: str) -> Caller | None:
+        query = select(
+            virtual_keys.c.id, virtual_keys.c.prefix, virtual_keys.c.team_id,
+            virtual_keys.c.org_id, virtual_keys.c.user_id, virtual_keys.c.models,
+        ).where(virtual_keys.c.secret_hash == secret_hash, virtual_keys.c.revoked_at.is_(None))
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return Caller(
+            key_id=row.id, key_prefix=row.prefix, team_id=row.team_id, org_id=row.org_id,
+            user_id=row.user_id, models=tuple(row.models) if row.models is not None else None,
+        )

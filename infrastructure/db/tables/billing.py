@@ -1,0 +1,25 @@
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table
+
+from infrastructure.db.tables.meta import metadata
+from infrastructure.db.types import UtcDateTime
+
+usage_records = Table(
+    "usage_records", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("source_event_id", String(32), nullable=False, unique=True),
+    Column("request_id", String(64), nullable=False),
+    Column("ts", UtcDateTime(), nullable=False),
+    Column("org_id", String(32), nullable=False),
+    Column("team_id", String(32), nullable=False),
+    Column("user_id", String(200), nullable=True),
+    Column("key_id", String(32), nullable=False),
+    Column("provider", String(100), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("endpoint", String(32), nullable=False),
+    Column("input_tokens", Integer(), nullable=False),
+    Column("output_tokens", Integer(), nullable=False),
+    Column("cached_tokens", Integer(), nullable=False),
+    Column("cost_picousd", BigInteger(), nullable=False),
+    Column("priced", Boolean(), nullable=False),
+    Index("ix_usage_records_ts", "ts"),
+)

@@ -1,0 +1,86 @@
+"""The SQL unit of work: one connection, one transaction, events into the outbox on commit."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domains.shared.aggregate import Aggregate
+from domains.shared.events import Event
+from infrastructure.db.engine import WRITE_OPTION
+from infrastructure.db.event_codec import EventCodec
+from infrastructure.db.repositories.audit import SqlAuditLog
+from infrastructure.db.repositories.billing import SqlUsageLedger
+from infrastructure.db.repositories.teams import (
+    SqlKeyRepository,
+    SqlOrgRepository,
+    SqlTeamRepository,
+)
+from infrastructure.db.tables import outbox
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: AsyncEngine, codec: EventCodec) -> None:
+        self._engine = engine
+        self._codec = codec
+        self._conn: AsyncConnection | None = None
+        self._seen: list[Aggregate] = []
+        self._published: list[Event] = []
+        self._committed: list[Event] = []
+
+    async def __aenter__(self) -> Self:
+        conn = await self._engine.connect()
+        await conn.execution_options(**{WRITE_OPTION: True})
+        await conn.begin()
+        self._conn = conn
+        self._seen, self._published = [], []
+        self.orgs = SqlOrgRepository(conn, self._seen)
+        self.teams = SqlTeamRepository(conn, self._seen)
+        self.keys = SqlKeyRepository(conn, self._seen)
+        self.usage = SqlUsageLedger(conn)
+        self.audit = SqlAuditLog(conn)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    def publish(self, *events: Event) -> None:
+        self._published.extend(events)
+
+    async def commit(self) -> None:
+        conn = self._require_conn()
+        events = [event for aggregate in self._seen for event in aggregate.pull_events()]
+        events.extend(self._published)
+        self._published = []
+        if events:
+            await conn.execute(outbox.insert(), [
+                {"event_id": event.event_id, "type": type(event).__name__,
+                 "payload": self._codec.encode(event), "occurred_at": event.occurred_at}
+                for event in events
+            ])
+        await conn.commit()
+        self._committed.extend(events)
+
+    async def rollback(self) -> None:
+        await self._require_conn().rollback()
+
+    def collect_new_events(self) -> list[Event]:
+        events, self._committed = self._committed, []
+        return events
+
+    def _require_conn(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("the unit of work is used outside `async with`")
+        return self._conn

@@ -1,0 +1,17 @@
+"""The Dramatiq broker, chosen by settings: Redis when configured, else an in-process stub."""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+
+PROJECTIONS_QUEUE = "projections"
+
+
+def create_broker(redis_url: str | None, *, namespace: str = "fluxrouter") -> dramatiq.Broker:
+    if redis_url:
+        return RedisBroker(url=redis_url, namespace=namespace)
+    broker = StubBroker()
+    broker.emit_after("process_boot")
+    return broker

@@ -1,0 +1,91 @@
+"""The outbox relay: marks published waves done, hands them to the projections, and re-publishes
+what a crash or a failing subscriber left behind."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domains.shared.clock import utcnow
+from domains.shared.events import Event
+from infrastructure.db.engine import WRITE_OPTION
+from infrastructure.db.event_codec import EventCodec
+from infrastructure.db.tables import outbox
+
+log = structlog.get_logger("fluxrouter.outbox")
+
+Enqueue = Callable[[list[str]], Awaitable[None]]
+Publish = Callable[[Iterable[Event]], Awaitable[None]]
+
+
+class OutboxRelay:
+    def __init__(
+        self, engine: AsyncEngine, codec: EventCodec, *, enqueue: Enqueue | None,
+        projected_types: frozenset[str], sweep_after: float = 15.0, sweep_every: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._codec = codec
+        self._enqueue = enqueue
+        self._projected = projected_types
+        self._sweep_after = sweep_after
+        self._sweep_every = sweep_every
+        self._task: asyncio.Task[None] | None = None
+
+    async def dispatched(self, events: Sequence[Event]) -> None:
+        """The bus's hook: every subscriber handled this wave."""
+        if self._enqueue is not None:
+            payloads = [
+                self._codec.encode(event).decode() for event in events
+                if type(event).__name__ in self._projected
+            ]
+            if payloads:
+                await self._enqueue(payloads)
+        ids = [event.event_id for event in events]
+        async with self._engine.connect() as conn:
+            await conn.execution_options(**{WRITE_OPTION: True})
+            for start in range(0, len(ids), 500):
+                await conn.execute(
+                    update(outbox).where(outbox.c.event_id.in_(ids[start:start + 500]))
+                    .values(dispatched_at=utcnow())
+                )
+            await conn.commit()
+
+    async def sweep(self, publish: Publish, *, limit: int = 500) -> int:
+        """Publish again the events left undispatched for longer than `sweep_after` seconds."""
+        cutoff = utcnow().timestamp() - self._sweep_after
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(
+                select(outbox.c.payload, outbox.c.occurred_at)
+                .where(outbox.c.dispatched_at.is_(None)).order_by(outbox.c.id).limit(limit)
+            )).all()
+        events = [self._codec.decode(row.payload) for row in rows
+                  if row.occurred_at.timestamp() <= cutoff]
+        if events:
+            log.warning("outbox.redispatch", events=len(events))
+            await publish(events)
+        return len(events)
+
+    def start(self, publish: Publish) -> None:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(self._sweep_every)
+                try:
+                    await self.sweep(publish)
+                except Exception:
+                    log.exception("outbox.sweep_failed")
+
+        if self._task is None:
+            self._task = asyncio.create_task(loop(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None

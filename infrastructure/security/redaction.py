@@ -1,0 +1,33 @@
+"""Scrubbing secrets out of text that leaves the process (error bodies, log lines)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+REDACTED = "[redacted]"
+
+# Provider keys (OpenAI sk-…, Anthropic sk-ant-…, Google AIza…), our virtual keys (fr-…),
+# and bearer tokens of any kind.
+_PATTERNS = re.compile(
+    r"(?:sk-[A-Za-z0-9_\-*.]{6,}|fr-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}"
+    r"|(?i:bearer)\s+[A-Za-z0-9_\-.~+/=*]{8,})"
+)
+
+
+class Redactor:
+    """Removes the configured secrets and anything shaped like a key."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= 4 and secret not in self._secrets:
+            self._secrets.append(secret)
+            self._secrets.sort(key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return _PATTERNS.sub(REDACTED, text)

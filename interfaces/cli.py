@@ -1,0 +1,82 @@
+"""`fluxrouter`: serve | worker | migrate | version | keys create | audit export/verify |
+projections rebuild."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from infrastructure.settings import ConfigError, Settings, load_settings
+from interfaces.version import VERSION
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        settings, path = load_settings(args.config)
+    except ConfigError as error:
+        print(f"fluxrouter: config error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if path is not None:
+        os.environ["FLUXROUTER_CONFIG"] = os.path.abspath(path)  # worker processes read it
+    return settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fluxrouter", description="FluxRouter LLM gateway")
+    parser.add_argument("--config", help="the YAML configuration file")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the gateway")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--no-migrate", action="store_true",
+                       help="do not apply pending migrations first")
+
+    commands.add_parser("worker", help="run the Dramatiq projection workers (needs redis.url)")
+    commands.add_parser("migrate", help="apply the database migrations")
+    commands.add_parser("version", help="print the version")
+
+    keys = commands.add_parser("keys", help="virtual keys").add_subparsers(
+        dest="keys_command", required=True)
+    create = keys.add_parser("create", help="issue a virtual key and print it once")
+    create.add_argument("--team", required=True, help="the team id")
+    create.add_argument("--name", required=True)
+    create.add_argument("--user")
+    create.add_argument("--model", action="append", dest="models",
+                        help="allow only this model (repeatable)")
+
+    audit = commands.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit_command", required=True)
+    export = audit.add_parser("export", help="write the audit log as JSON lines")
+    export.add_argument("--out", required=True)
+    export.add_argument("--from-seq", type=int, default=1)
+    verify = audit.add_parser("verify", help="verify an exported file offline")
+    verify.add_argument("file")
+
+    projections = commands.add_parser("projections", help="read models").add_subparsers(
+        dest="projections_command", required=True)
+    rebuild = projections.add_parser("rebuild", help="rebuild a read model from the events")
+    rebuild.add_argument("name", choices=["usage"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "version":
+        print(f"fluxrouter {VERSION}")
+        return 0
+    if args.command == "audit" and args.audit_command == "verify":
+        from interfaces.commands.audit_file import verify_file
+
+        return verify_file(args.file)
+    settings = _settings(args)
+    from interfaces.commands import run
+
+    return run.dispatch(args, settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,112 @@
+"""Every error leaves in the shape its caller expects: OpenAI JSON on /v1, RFC 9457 problem
+details on /admin (and elsewhere). Never a traceback, never a secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from domains.providers.errors import InvalidRequest, UpstreamError
+from domains.shared.errors import Conflict, DomainError, Forbidden, NotFound
+
+log = structlog.get_logger("fluxrouter.http")
+
+_OPENAI_TYPES = {
+    400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+    404: "not_found_error", 405: "invalid_request_error", 409: "conflict_error",
+    413: "invalid_request_error", 415: "invalid_request_error", 422: "invalid_request_error",
+    429: "rate_limit_error", 500: "server_error", 501: "server_error", 502: "upstream_error",
+    503: "service_unavailable", 504: "timeout",
+}
+
+
+class ApiError(Exception):
+    """An error raised by the interface itself, with its status and OpenAI code."""
+
+    def __init__(
+        self, status: int, message: str, *, code: str | None = None, param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.param = status, message, code, param
+        self.headers = headers or {}
+
+
+def openai_error(
+    status: int, message: str, *, error_type: str | None = None, code: str | None = None,
+    param: str | None = None, headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    body = {"error": {"message": message, "type": error_type or _OPENAI_TYPES.get(status, "error"),
+                      "param": param, "code": code}}
+    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+def problem(
+    status: int, title: str, detail: str, *, extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
+                            "detail": detail}
+    body.update(extra or {})
+    return Response(msgspec.json.encode(body), status_code=status,
+                    media_type="application/problem+json", headers=headers)
+
+
+def _status_of(exc: Exception) -> tuple[int, str | None, str | None, dict[str, str]]:
+    """(status, code, param, headers) for any exception the app may see."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.code, exc.param, exc.headers
+    if isinstance(exc, UpstreamError):
+        headers = {"Retry-After": exc.retry_after} if exc.retry_after else {}
+        return exc.status, exc.code, exc.param, headers
+    if isinstance(exc, InvalidRequest):
+        return 400, "invalid_request", exc.param, {}
+    if isinstance(exc, NotFound):
+        return 404, exc.code, None, {}
+    if isinstance(exc, Forbidden):
+        return 403, exc.code, None, {}
+    if isinstance(exc, Conflict):
+        return 409, exc.code, None, {}
+    if isinstance(exc, DomainError):
+        return 400, exc.code, None, {}
+    if isinstance(exc, HTTPException):
+        return exc.status_code, None, None, dict(exc.headers or {})
+    return 500, None, None, {}
+
+
+def _message_of(exc: Exception, status: int) -> str:
+    if isinstance(exc, (ApiError, DomainError)):
+        return str(exc.message) if hasattr(exc, "message") else str(exc)
+    if isinstance(exc, HTTPException) and status < 500:
+        if status == 413:
+            return "The request body is too large."
+        if status == 404:
+            return "There is nothing at this path."
+        return str(exc.detail)
+    return "The server had an error while processing your request."
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    status, code, param, headers = _status_of(exc)
+    if status >= 500 and not isinstance(exc, (UpstreamError, ApiError)):
+        log.error("http.unhandled", path=request.url.path, exc_info=exc)
+    message = _message_of(exc, status)
+    path = request.url.path
+    if path.startswith("/v1"):
+        error_type = exc.error_type if isinstance(exc, UpstreamError) else None
+        if isinstance(exc, ValidationException):
+            code = "invalid_request"
+        return openai_error(status, message, error_type=error_type, code=code, param=param,
+                            headers=headers)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        extra["errors"] = exc.extra
+    if code:
+        extra["code"] = code
+    title = _OPENAI_TYPES.get(status, "error").replace("_", " ")
+    return problem(status, title, message, extra=extra, headers=headers)

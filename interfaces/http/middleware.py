@@ -1,0 +1,81 @@
+"""A pure ASGI middleware: request id (x-request-id in and out), metrics and the access log."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import structlog
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from domains.shared.ids import new_id
+from infrastructure.observability.metrics import Metrics
+
+log = structlog.get_logger("fluxrouter.access")
+
+_VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_KNOWN = frozenset({
+    "/v1/chat/completions", "/v1/embeddings", "/v1/models", "/v1/ws", "/healthz", "/readyz",
+    "/metrics", "/schema/openapi.json",
+})
+
+
+def route_label(path: str) -> str:
+    if path in _KNOWN:
+        return path
+    parts = path.split("/")
+    if path.startswith("/admin/v1/") and len(parts) > 3:
+        return "/".join(parts[:4])
+    if path.startswith(("/scim/v2/", "/auth/")) and len(parts) > 2:
+        return "/".join(parts[:3])
+    return "other"
+
+
+def request_id_from(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if _VALID_ID.fullmatch(text):
+                return text
+            break
+    return new_id()
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+        path = scope["path"]
+        label = route_label(path)
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers: Any = list(message.get("headers", ()))
+                headers.append(header)
+                message["headers"] = headers
+                self.metrics.latency.labels(label).observe(time.perf_counter() - started)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self.metrics.requests.labels(label, scope["method"], str(status)).inc()
+            log.info(
+                "http.request", method=scope["method"], path=path, status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+            structlog.contextvars.unbind_contextvars("request_id")

@@ -1,0 +1,39 @@
+"""Request bodies to validated structs, every failure a 400 naming the parameter."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import msgspec
+
+from interfaces.http.errors import ApiError
+
+T = TypeVar("T")
+
+_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_decoder = msgspec.json.Decoder()
+
+
+def decode_body(body: bytes, schema: type[T]) -> tuple[dict[str, Any], T]:
+    """The raw object (to pass through) and its validated view."""
+    if not body:
+        raise ApiError(400, "The request body is empty; send a JSON object.", code="invalid_json")
+    try:
+        raw = _decoder.decode(body)
+    except msgspec.DecodeError as error:
+        raise ApiError(400, f"The request body is not valid JSON: {error}.",
+                       code="invalid_json") from None
+    if not isinstance(raw, dict):
+        raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
+    try:
+        view = msgspec.convert(raw, schema)
+    except msgspec.ValidationError as error:
+        text = str(error)
+        match = _PATH.search(text)
+        param = match.group(1) if match and match.group(1) else None
+        message = _PATH.sub("", text)
+        if param:
+            message = f"Invalid value for `{param}`: {message}"
+        raise ApiError(400, message, code="invalid_value", param=param) from None
+    return raw, view

@@ -1,0 +1,900 @@
+"""A fake OpenAI upstream that speaks OpenAI's exact wire format.
+
+Used by the gateway's tests (in-process, via :class:`FakeOpenAI`) and benchmarks (standalone,
+via ``python -m tests.fakes.openai_upstream --host 127.0.0.1 --port 9100``).
+
+Behaviour is fully deterministic apart from ids and timestamps:
+
+* ``POST /v1/chat/completions`` replies ``"Echo: " + <last user text>`` (plain or SSE stream),
+  or one tool call when ``tools`` are given; usage counts whitespace-separated words.
+* ``POST /v1/embeddings`` returns hash-derived float32 vectors (float list or base64).
+* ``GET /v1/models`` and ``GET /v1/models/{id}`` list a few model ids.
+* Special model names trigger failures: ``fake-error-500``, ``fake-error-429``,
+  ``fake-error-400``, ``fake-error-401-leaky``, ``fake-slow`` and ``fake-stall-stream``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import asyncio
+import base64
+import contextlib
+import hashlib
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final, Self
+
+import msgspec
+from aiohttp import web
+
+__all__ = [
+    "MODEL_IDS",
+    "FakeOpenAI",
+    "RecordedRequest",
+    "RequestLog",
+    "chat_pieces",
+    "count_words",
+    "create_app",
+    "main",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Constants
+# ---------------------------------------------------------------------------------------------
+
+MODEL_IDS: Final[tuple[str, ...]] = (
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4.1-nano",
+    "text-embedding-3-small",
+    "text-embedding-3-large",
+)
+MODEL_CREATED: Final = 1_700_000_000
+DEFAULT_EMBEDDING_DIMENSIONS: Final = 8
+MAX_EMBEDDING_DIMENSIONS: Final = 65_536
+DEFAULT_SLOW_SECONDS: Final = 3.0
+SYSTEM_FINGERPRINT: Final = "fp_fake"
+
+MODEL_ERROR_500: Final = "fake-error-500"
+MODEL_ERROR_429: Final = "fake-error-429"
+MODEL_ERROR_400: Final = "fake-error-400"
+MODEL_ERROR_401_LEAKY: Final = "fake-error-401-leaky"
+MODEL_SLOW: Final = "fake-slow"
+MODEL_STALL_STREAM: Final = "fake-stall-stream"
+
+RETRY_AFTER_SECONDS: Final = 7
+RATE_LIMIT_HEADERS: Final[dict[str, str]] = {
+    "Retry-After": str(RETRY_AFTER_SECONDS),
+    "x-ratelimit-limit-requests": "500",
+    "x-ratelimit-remaining-requests": "0",
+    "x-ratelimit-reset-requests": f"{RETRY_AFTER_SECONDS}s",
+    "x-ratelimit-limit-tokens": "30000",
+    "x-ratelimit-remaining-tokens": "0",
+    "x-ratelimit-reset-tokens": f"{RETRY_AFTER_SECONDS}s",
+}
+
+_JSON_CT: Final = "application/json"
+_SSE_CT: Final = "text/event-stream; charset=utf-8"
+_WORD_RE: Final = re.compile(r"\s*\S+")
+
+_encoder: Final = msgspec.json.Encoder()
+_decoder: Final = msgspec.json.Decoder()
+_encode: Final = _encoder.encode
+
+
+# ---------------------------------------------------------------------------------------------
+# Request recording
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request received by the fake (any /v1 route, including rejected ones)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case header names
+    json: Any  # parsed JSON body, or None (no body / not JSON)
+
+
+class RequestLog:
+    """Thread-safe append-only log of :class:`RecordedRequest` objects."""
+
+    __slots__ = ("_items", "_lock")
+
+    def __init__(self) -> None:
+        self._items: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+
+    def append(self, item: RecordedRequest) -> None:
+        with self._lock:
+            self._items.append(item)
+
+    def snapshot(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+EXPECTED_KEY: Final = web.AppKey("fake_openai_expected_key", str)
+REQUEST_LOG: Final = web.AppKey("fake_openai_request_log", RequestLog)
+SLOW_SECONDS: Final = web.AppKey("fake_openai_slow_seconds", float)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers (pure)
+# ---------------------------------------------------------------------------------------------
+
+
+class _HTTPFailure(Exception):
+    """Carries a ready-made error response out of nested helpers."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _error(
+    status: int,
+    message: str,
+    *,
+    type_: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return web.Response(
+        status=status, body=_encode(body), content_type=_JSON_CT, headers=_with_request_id(headers)
+    )
+
+
+def _json(payload: object, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status, body=_encode(payload), content_type=_JSON_CT, headers=_with_request_id()
+    )
+
+
+def _with_request_id(headers: dict[str, str] | None = None) -> dict[str, str]:
+    out = {"x-request-id": "req_" + os.urandom(12).hex()}
+    if headers:
+        out.update(headers)
+    return out
+
+
+def _bad_request(message: str, param: str | None = None, code: str | None = None) -> _HTTPFailure:
+    return _HTTPFailure(_error(400, message, param=param, code=code))
+
+
+def count_words(text: str) -> int:
+    """Number of whitespace-separated words in ``text``."""
+    return len(text.split())
+
+
+def chat_pieces(text: str) -> list[str]:
+    """Split ``text`` into one piece per word; pieces after the first keep their leading
+    whitespace (and the last keeps any trailing whitespace), so ``"".join`` gives ``text``."""
+    pieces = _WORD_RE.findall(text)
+    if not pieces:
+        return [text] if text else []
+    tail = len(text) - sum(len(p) for p in pieces)
+    if tail:
+        pieces[-1] += text[-tail:]
+    return pieces
+
+
+def _content_text(content: object) -> str:
+    """Text of a message ``content`` (string, list of parts, or None)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        words: list[str] = []
+        for part in content:
+            if not isinstance(part, dict):
+                raise _bad_request("Invalid content part: expected an object.", "messages")
+            kind = part.get("type")
+            if kind == "text":
+                text = part.get("text")
+                if not isinstance(text, str):
+                    raise _bad_request("Invalid text part: 'text' must be a string.", "messages")
+                words.append(text)
+            elif kind == "image_url":
+                words.append("[image]")
+        return " ".join(words)
+    raise _bad_request("Invalid 'content': expected a string or an array of parts.", "messages")
+
+
+def _positive_int(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if type(value) is not int or value < 1:
+        raise _bad_request(
+            f"Invalid '{name}': expected an integer greater than or equal to 1.",
+            name,
+            "invalid_value",
+        )
+    return value
+
+
+def _tool_name(body: dict[str, Any]) -> str | None:
+    """Name of the function to call, or None when the reply is plain text."""
+    tools = body.get("tools")
+    if not tools:
+        return None
+    if not isinstance(tools, list):
+        raise _bad_request("Invalid 'tools': expected an array.", "tools")
+    choice = body.get("tool_choice")
+    if choice == "none":
+        return None
+    if isinstance(choice, dict):
+        fn = choice.get("function")
+        name = fn.get("name") if isinstance(fn, dict) else None
+        if not isinstance(name, str) or not name:
+            raise _bad_request("Invalid 'tool_choice': missing function name.", "tool_choice")
+        return name
+    first = tools[0]
+    fn = first.get("function") if isinstance(first, dict) else None
+    name = fn.get("name") if isinstance(fn, dict) else None
+    if not isinstance(name, str) or not name:
+        raise _bad_request("Invalid 'tools[0]': missing function name.", "tools")
+    return name
+
+
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    }
+
+
+@dataclass(slots=True)
+class _ChatPlan:
+    """Everything needed to render a chat completion, streamed or not."""
+
+    model: str
+    stream: bool
+    include_usage: bool
+    pieces: list[str]  # reply text pieces (text mode) or argument pieces (tool mode)
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    tool_name: str | None
+    tool_call_id: str | None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+
+def _plan_chat(body: object) -> _ChatPlan:
+    if not isinstance(body, dict):
+        raise _bad_request("Invalid request body: expected a JSON object.")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise _bad_request("You must provide a model parameter.", "model")
+    messages = body.get("messages")
+    if messages is None:
+        raise _bad_request(
+            "Missing required parameter: 'messages'.", "messages", "missing_required_parameter"
+        )
+    if not isinstance(messages, list) or not messages:
+        raise _bad_request(
+            "Invalid 'messages': expected a non-empty array.", "messages", "invalid_value"
+        )
+
+    prompt_words = 0
+    last_user = ""
+    for message in messages:
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise _bad_request("Invalid message: expected an object with a 'role'.", "messages")
+        text = _content_text(message.get("content"))
+        prompt_words += count_words(text)
+        if message["role"] == "user":
+            last_user = text
+
+    stream = body.get("stream") is True
+    stream_options = body.get("stream_options")
+    if stream_options is not None and not stream:
+        raise _bad_request(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            "stream_options",
+        )
+    include_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
+
+    limits = (_positive_int(body, "max_tokens"), _positive_int(body, "max_completion_tokens"))
+    max_words = min((v for v in limits if v is not None), default=None)
+
+    tool_name = _tool_name(body)
+    if tool_name is not None:
+        arguments = '{"query": ' + _encode(last_user).decode() + "}"
+        pieces = chat_pieces(arguments)
+        call_id = "call_" + hashlib.sha256(f"{tool_name}\0{arguments}".encode()).hexdigest()[:24]
+        finish_reason = "tool_calls"
+    else:
+        pieces = chat_pieces("Echo: " + last_user)
+        call_id = None
+        finish_reason = "stop"
+        if max_words is not None and max_words < len(pieces):
+            pieces = pieces[:max_words]
+            pieces[-1] = pieces[-1].rstrip()
+            finish_reason = "length"
+
+    return _ChatPlan(
+        model=model,
+        stream=stream,
+        include_usage=include_usage,
+        pieces=pieces,
+        finish_reason=finish_reason,
+        prompt_tokens=max(prompt_words, 1),
+        completion_tokens=count_words("".join(pieces)),
+        tool_name=tool_name,
+        tool_call_id=call_id,
+    )
+
+
+def _embedding_vector(data: bytes, dims: int) -> array.array[float]:
+    """Deterministic float32 vector in [-1, 1] derived from ``data``."""
+    raw = hashlib.shake_256(data).digest(4 * dims)
+    scale = 2.0 / 4294967295.0
+    return array.array("f", [u * scale - 1.0 for u in memoryview(raw).cast("I")])
+
+
+def _embedding_inputs(raw: object) -> tuple[list[bytes], int]:
+    """Canonical bytes per input and the prompt token count."""
+    if isinstance(raw, str):
+        return [raw.encode()], count_words(raw)
+    if not isinstance(raw, list) or not raw:
+        raise _bad_request(
+            "Invalid 'input': expected a string, an array of strings or an array of token arrays.",
+            "input",
+        )
+    if all(isinstance(x, str) for x in raw):
+        return [x.encode() for x in raw], sum(count_words(x) for x in raw)
+    if all(type(x) is int for x in raw):
+        return [_encode(raw)], len(raw)
+    if all(isinstance(x, list) and x and all(type(t) is int for t in x) for x in raw):
+        return [_encode(x) for x in raw], sum(len(x) for x in raw)
+    raise _bad_request(
+        "Invalid 'input': expected a string, an array of strings or an array of token arrays.",
+        "input",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Request handling
+# ---------------------------------------------------------------------------------------------
+
+
+async def _read_json(request: web.Request) -> tuple[Any, bool]:
+    """(parsed body or None, parsed ok)."""
+    if not request.body_exists:
+        return None, False
+    raw = await request.read()
+    try:
+        return _decoder.decode(raw), True
+    except msgspec.DecodeError:
+        return None, False
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+async def _prelude(request: web.Request) -> tuple[Any, str]:
+    """Record the request, check auth and parse the body. Returns (body, bearer key)."""
+    body, ok = await _read_json(request)
+    log = request.app.get(REQUEST_LOG)
+    if log is not None:
+        log.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                headers={k.lower(): v for k, v in request.headers.items()},
+                json=body,
+            )
+        )
+    key = _bearer(request)
+    if key is None:
+        raise _HTTPFailure(
+            _error(
+                401,
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            )
+        )
+    expected = request.app.get(EXPECTED_KEY)
+    if expected is not None and key != expected:
+        raise _HTTPFailure(
+            _error(401, "Incorrect API key provided.", code="invalid_api_key"),
+        )
+    if request.method == "POST" and not ok:
+        raise _bad_request(
+            "We could not parse the JSON body of your request. (HINT: This likely means you "
+            "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
+            "but what was sent was not valid JSON.)"
+        )
+    return body, key
+
+
+async def _special_model(request: web.Request, model: object, key: str) -> None:
+    """Raise the configured failure for special model names; sleep for ``fake-slow``."""
+    if model == MODEL_ERROR_500:
+        raise _HTTPFailure(
+            _error(
+                500,
+                "The server had an error while processing your request.",
+                type_="server_error",
+            )
+        )
+    if model == MODEL_ERROR_429:
+        raise _HTTPFailure(
+            _error(
+                429,
+                f"Rate limit reached for {model} in organization org-fake on requests per min "
+                f"(RPM): Limit 500, Used 500, Requested 1. "
+                f"Please try again in {RETRY_AFTER_SECONDS}s.",
+                type_="requests",
+                code="rate_limit_exceeded",
+                headers=RATE_LIMIT_HEADERS,
+            )
+        )
+    if model == MODEL_ERROR_400:
+        raise _bad_request(
+            "Invalid 'messages': the fake-error-400 model rejects every request.", "messages"
+        )
+    if model == MODEL_ERROR_401_LEAKY:
+        raise _HTTPFailure(
+            _error(
+                401,
+                f"Incorrect API key provided: {key}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                code="invalid_api_key",
+            )
+        )
+    if model == MODEL_SLOW:
+        await asyncio.sleep(request.app[SLOW_SECONDS])
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _guarded(handler: Handler) -> Handler:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except _HTTPFailure as failure:
+            return failure.response
+
+    wrapped.__name__ = handler.__name__
+    return wrapped
+
+
+async def _chat_completions(request: web.Request) -> web.StreamResponse:
+    body, key = await _prelude(request)
+    model = body.get("model") if isinstance(body, dict) else None
+    plan = _plan_chat(body)
+    await _special_model(request, model, key)
+    completion_id = "chatcmpl-" + os.urandom(15).hex()
+    created = int(time.time())
+    if plan.stream:
+        return await _stream_chat(request, plan, completion_id, created)
+
+    if plan.tool_name is not None:
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": None,
+            "refusal": None,
+            "tool_calls": [
+                {
+                    "id": plan.tool_call_id,
+                    "type": "function",
+                    "function": {"name": plan.tool_name, "arguments": plan.text},
+                }
+            ],
+        }
+    else:
+        message = {"role": "assistant", "content": plan.text, "refusal": None}
+    return _json(
+        {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": plan.model,
+            "system_fingerprint": SYSTEM_FINGERPRINT,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": plan.finish_reason,
+                }
+            ],
+            "usage": _usage(plan.prompt_tokens, plan.completion_tokens),
+        }
+    )
+
+
+def _chunk_deltas(plan: _ChatPlan) -> Iterator[tuple[dict[str, Any], str | None]]:
+    """(delta, finish_reason) for every choice-carrying chunk, in order."""
+    if plan.tool_name is not None:
+        yield (
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": plan.tool_call_id,
+                        "type": "function",
+                        "function": {"name": plan.tool_name, "arguments": ""},
+                    }
+                ],
+            },
+            None,
+        )
+        for piece in plan.pieces:
+            yield {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}, None
+    else:
+        yield {"role": "assistant", "content": ""}, None
+        for piece in plan.pieces:
+            yield {"content": piece}, None
+    yield {}, plan.finish_reason
+
+
+async def _stream_chat(
+    request: web.Request, plan: _ChatPlan, completion_id: str, created: int
+) -> web.StreamResponse:
+    response = web.StreamResponse(
+        status=200,
+        headers=_with_request_id({"Content-Type": _SSE_CT, "Cache-Control": "no-cache"}),
+    )
+    await response.prepare(request)
+    stall = plan.model == MODEL_STALL_STREAM
+
+    def frame(choices: list[dict[str, Any]], usage: dict[str, Any] | None) -> bytes:
+        chunk: dict[str, Any] = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": plan.model,
+            "system_fingerprint": SYSTEM_FINGERPRINT,
+            "choices": choices,
+        }
+        if plan.include_usage:
+            chunk["usage"] = usage
+        return b"data: " + _encode(chunk) + b"\n\n"
+
+    try:
+        for i, (delta, finish_reason) in enumerate(_chunk_deltas(plan)):
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+            await response.write(frame([choice], None))
+            if stall and i == 0:
+                await asyncio.sleep(request.app[SLOW_SECONDS])
+        if plan.include_usage:
+            await response.write(frame([], _usage(plan.prompt_tokens, plan.completion_tokens)))
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+    except ConnectionError:
+        pass  # client went away mid-stream
+    return response
+
+
+async def _embeddings(request: web.Request) -> web.StreamResponse:
+    body, key = await _prelude(request)
+    if not isinstance(body, dict):
+        raise _bad_request("Invalid request body: expected a JSON object.")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise _bad_request("You must provide a model parameter.", "model")
+    if "input" not in body:
+        raise _bad_request(
+            "Missing required parameter: 'input'.", "input", "missing_required_parameter"
+        )
+    inputs, prompt_tokens = _embedding_inputs(body["input"])
+    dims = _positive_int(body, "dimensions") or DEFAULT_EMBEDDING_DIMENSIONS
+    if dims > MAX_EMBEDDING_DIMENSIONS:
+        raise _bad_request(
+            f"Invalid 'dimensions': must be at most {MAX_EMBEDDING_DIMENSIONS}.", "dimensions"
+        )
+    encoding_format = body.get("encoding_format") or "float"
+    if encoding_format not in ("float", "base64"):
+        raise _bad_request(
+            "Invalid 'encoding_format': expected 'float' or 'base64'.", "encoding_format"
+        )
+    await _special_model(request, model, key)
+
+    data: list[dict[str, Any]] = []
+    for index, item in enumerate(inputs):
+        vector = _embedding_vector(item, dims)
+        embedding: Any
+        if encoding_format == "base64":
+            if sys.byteorder != "little":
+                vector.byteswap()
+            embedding = base64.b64encode(vector.tobytes()).decode("ascii")
+        else:
+            embedding = vector.tolist()
+        data.append({"object": "embedding", "index": index, "embedding": embedding})
+    return _json(
+        {
+            "object": "list",
+            "data": data,
+            "model": model,
+            "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
+        }
+    )
+
+
+def _model_object(model_id: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": MODEL_CREATED, "owned_by": "fake"}
+
+
+async def _list_models(request: web.Request) -> web.StreamResponse:
+    await _prelude(request)
+    return _json({"object": "list", "data": [_model_object(m) for m in MODEL_IDS]})
+
+
+async def _retrieve_model(request: web.Request) -> web.StreamResponse:
+    await _prelude(request)
+    model_id = request.match_info["model"]
+    if model_id not in MODEL_IDS:
+        return _error(
+            404,
+            f"The model '{model_id}' does not exist or you do not have access to it.",
+            code="model_not_found",
+        )
+    return _json(_model_object(model_id))
+
+
+async def _not_found(request: web.Request) -> web.StreamResponse:
+    await _prelude(request)
+    return _error(404, f"Invalid URL ({request.method} {request.path})", code="unknown_url")
+
+
+def create_app(
+    expected_key: str | None = None,
+    *,
+    record: bool = True,
+    slow_seconds: float = DEFAULT_SLOW_SECONDS,
+    request_log: RequestLog | None = None,
+) -> web.Application:
+    """Build the fake OpenAI application.
+
+    ``expected_key``: if set, any other bearer key gets 401 ``invalid_api_key``.
+    ``record``: keep a :class:`RequestLog` in ``app[REQUEST_LOG]`` (``request_log`` if given).
+    ``slow_seconds``: delay used by ``fake-slow`` and ``fake-stall-stream``.
+    """
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    if expected_key is not None:
+        app[EXPECTED_KEY] = expected_key
+    if record:
+        app[REQUEST_LOG] = request_log if request_log is not None else RequestLog()
+    app[SLOW_SECONDS] = float(slow_seconds)
+    app.router.add_post("/v1/chat/completions", _guarded(_chat_completions))
+    app.router.add_post("/v1/embeddings", _guarded(_embeddings))
+    app.router.add_get("/v1/models", _guarded(_list_models))
+    app.router.add_get("/v1/models/{model}", _guarded(_retrieve_model))
+    app.router.add_route("*", "/v1/{tail:.*}", _guarded(_not_found))
+    return app
+
+
+# ---------------------------------------------------------------------------------------------
+# Background-thread runner
+# ---------------------------------------------------------------------------------------------
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is optional
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+class FakeOpenAI:
+    """Runs :func:`create_app` on 127.0.0.1 in a background thread with its own event loop.
+
+    Usable from sync code (``with FakeOpenAI() as fake:``) and async code
+    (``async with FakeOpenAI() as fake:``; starting/stopping happens off the caller's loop).
+    """
+
+    def __init__(
+        self,
+        expected_key: str | None = None,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        slow_seconds: float = DEFAULT_SLOW_SECONDS,
+    ) -> None:
+        self.expected_key = expected_key
+        self.host = host
+        self._requested_port = port
+        self._port: int | None = None
+        self._slow_seconds = slow_seconds
+        self._log = RequestLog()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+
+    # -- properties ---------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("FakeOpenAI is not running; call start() first")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Snapshot (a new list) of the requests received so far, oldest first."""
+        return self._log.snapshot()
+
+    def clear(self) -> None:
+        """Forget the recorded requests."""
+        self._log.clear()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._port is not None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Start serving; blocks until the socket is listening. Returns self."""
+        if self._thread is not None:
+            raise RuntimeError("FakeOpenAI already started")
+        self._ready.clear()
+        self._startup_error = None
+        self._thread = threading.Thread(target=self._run, name="fake-openai", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout=10.0):
+            raise RuntimeError("FakeOpenAI did not start within 10 s")
+        if self._startup_error is not None:
+            self._thread.join(timeout=5.0)
+            self._thread = None
+            raise RuntimeError("FakeOpenAI failed to start") from self._startup_error
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread (idempotent)."""
+        thread, loop = self._thread, self._loop
+        if thread is None:
+            return
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10.0)
+        self._thread = None
+        self._loop = None
+        self._port = None
+
+    def _run(self) -> None:
+        loop = _new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            try:
+                runner = web.AppRunner(
+                    create_app(
+                        self.expected_key, slow_seconds=self._slow_seconds, request_log=self._log
+                    ),
+                    access_log=None,
+                    handle_signals=False,
+                    handler_cancellation=True,
+                    shutdown_timeout=0.5,
+                )
+                loop.run_until_complete(runner.setup())
+                self._runner = runner
+                site = web.TCPSite(runner, self.host, self._requested_port, backlog=1024)
+                loop.run_until_complete(site.start())
+                self._port = int(runner.addresses[0][1])
+            except BaseException as exc:  # noqa: BLE001 - re-raised by start()
+                self._startup_error = exc
+                self._ready.set()
+                return
+            self._ready.set()
+            loop.run_forever()
+            loop.run_until_complete(runner.cleanup())
+        finally:
+            self._runner = None
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            asyncio.set_event_loop(None)
+
+    # -- context managers ---------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.stop)
+
+    def __repr__(self) -> str:
+        where = f"{self.host}:{self._port}" if self._port is not None else "stopped"
+        return f"<FakeOpenAI {where} requests={len(self._log)}>"
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fakes.openai_upstream", description="Fake OpenAI upstream server."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--expected-key", default=None, help="only accept this bearer key")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="keep every request in memory (off by default: benchmarks would grow it unbounded)",
+    )
+    parser.add_argument("--slow-seconds", type=float, default=DEFAULT_SLOW_SECONDS)
+    args = parser.parse_args(argv)
+    app = create_app(args.expected_key, record=args.record, slow_seconds=args.slow_seconds)
+    web.run_app(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        backlog=4096,
+        handler_cancellation=True,
+        shutdown_timeout=1.0,
+        loop=_new_event_loop(),
+        print=lambda *_: print(
+            f"fake OpenAI upstream listening on http://{args.host}:{args.port}/v1", flush=True
+        ),
+    )
+
+
+if __name__ == "__main__":
+    main()
