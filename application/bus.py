@@ -30,7 +30,9 @@ MAX_WAVES = 16
 
 class MessageBus:
     def __init__(
-        self, uow_factory: UowFactory, handlers: dict[type[Command], Handler],
+        self,
+        uow_factory: UowFactory,
+        handlers: dict[type[Command], Handler],
         subscribers: dict[type[Event], list[Subscriber]],
         on_dispatched: DispatchedHook | None = None,
     ) -> None:
@@ -66,7 +68,8 @@ class MessageBus:
             except Exception:
                 failed = True
                 log.exception(
-                    "bus.subscriber_failed", subscriber=getattr(subscriber, "__name__", "?"),
+                    "bus.subscriber_failed",
+                    subscriber=getattr(subscriber, "__name__", "?"),
                     events=[event.event_id for event in batch[:20]],
                 )
             next_wave.extend(uow.collect_new_events())

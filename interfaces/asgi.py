@@ -15,6 +15,7 @@ from interfaces.http.app import create_app
 def app_factory() -> Litestar:
     settings, _ = load_settings(os.environ.get("FLUXROUTER_CONFIG"))
     container = bootstrap(settings)
-    configure_logging(level=settings.logging.level, fmt=settings.logging.format,
-                      redact=container.redactor)
+    configure_logging(
+        level=settings.logging.level, fmt=settings.logging.format, redact=container.redactor
+    )
     return create_app(container)

@@ -93,15 +93,18 @@ class Container:
 
 
 def price_book(settings: Settings) -> PriceBook:
-    return PriceBook({
-        (provider.name, model.name): Price(
-            input_per_mtok=model.price.input_per_mtok,
-            output_per_mtok=model.price.output_per_mtok,
-            cached_input_per_mtok=model.price.cached_input_per_mtok,
-        )
-        for provider in settings.providers for model in provider.models
-        if model.price is not None
-    })
+    return PriceBook(
+        {
+            (provider.name, model.name): Price(
+                input_per_mtok=model.price.input_per_mtok,
+                output_per_mtok=model.price.output_per_mtok,
+                cached_input_per_mtok=model.price.cached_input_per_mtok,
+            )
+            for provider in settings.providers
+            for model in provider.models
+            if model.price is not None
+        }
+    )
 
 
 def bootstrap(settings: Settings, *, redis_namespace: str = "fluxrouter") -> Container:
@@ -123,7 +126,9 @@ def bootstrap(settings: Settings, *, redis_namespace: str = "fluxrouter") -> Con
             actors.project_events.send(payloads)
 
     relay = OutboxRelay(
-        engine, codec, enqueue=enqueue if (embedded or settings.redis.url) else None,
+        engine,
+        codec,
+        enqueue=enqueue if (embedded or settings.redis.url) else None,
         projected_types=USAGE_EVENT_TYPES,
     )
     authenticator = KeyAuthenticator(SqlKeyLookup(engine))
@@ -135,14 +140,16 @@ def bootstrap(settings: Settings, *, redis_namespace: str = "fluxrouter") -> Con
         RecordCompletions: record_completions,
     }
     subscribers: dict[type[Event], list[Subscriber]] = {
-        CompletionFinished: [functools.partial(
-            when_completion_finished_record_usage, prices=price_book(settings)
-        )],
+        CompletionFinished: [
+            functools.partial(when_completion_finished_record_usage, prices=price_book(settings))
+        ],
         KeyRevoked: [functools.partial(when_key_revoked_forget_key, authenticator=authenticator)],
         Event: [when_event_append_audit],
     }
     bus = MessageBus(
-        lambda: SqlUnitOfWork(engine, codec), handlers, subscribers,
+        lambda: SqlUnitOfWork(engine, codec),
+        handlers,
+        subscribers,
         on_dispatched=relay.dispatched,
     )
 
@@ -156,9 +163,21 @@ def bootstrap(settings: Settings, *, redis_namespace: str = "fluxrouter") -> Con
     catalog = build_catalog(settings.providers)
     clients = build_clients(settings.providers, redactor)
     return Container(
-        settings=settings, engine=engine, sync_engine=sync_engine, codec=codec, bus=bus,
-        catalog=catalog, clients=clients, gateway=Gateway(catalog, clients, recorder),
-        authenticator=authenticator, recorder=recorder, relay=relay, metrics=metrics,
-        redactor=redactor, broker=broker, actors=actors, projector=projector,
+        settings=settings,
+        engine=engine,
+        sync_engine=sync_engine,
+        codec=codec,
+        bus=bus,
+        catalog=catalog,
+        clients=clients,
+        gateway=Gateway(catalog, clients, recorder),
+        authenticator=authenticator,
+        recorder=recorder,
+        relay=relay,
+        metrics=metrics,
+        redactor=redactor,
+        broker=broker,
+        actors=actors,
+        projector=projector,
         embedded_worker=embedded,
     )

@@ -32,24 +32,28 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
-    serve.add_argument("--no-migrate", action="store_true",
-                       help="do not apply pending migrations first")
+    serve.add_argument(
+        "--no-migrate", action="store_true", help="do not apply pending migrations first"
+    )
 
     commands.add_parser("worker", help="run the Dramatiq projection workers (needs redis.url)")
     commands.add_parser("migrate", help="apply the database migrations")
     commands.add_parser("version", help="print the version")
 
     keys = commands.add_parser("keys", help="virtual keys").add_subparsers(
-        dest="keys_command", required=True)
+        dest="keys_command", required=True
+    )
     create = keys.add_parser("create", help="issue a virtual key and print it once")
     create.add_argument("--team", required=True, help="the team id")
     create.add_argument("--name", required=True)
     create.add_argument("--user")
-    create.add_argument("--model", action="append", dest="models",
-                        help="allow only this model (repeatable)")
+    create.add_argument(
+        "--model", action="append", dest="models", help="allow only this model (repeatable)"
+    )
 
     audit = commands.add_parser("audit", help="the audit log").add_subparsers(
-        dest="audit_command", required=True)
+        dest="audit_command", required=True
+    )
     export = audit.add_parser("export", help="write the audit log as JSON lines")
     export.add_argument("--out", required=True)
     export.add_argument("--from-seq", type=int, default=1)
@@ -57,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("file")
 
     projections = commands.add_parser("projections", help="read models").add_subparsers(
-        dest="projections_command", required=True)
+        dest="projections_command", required=True
+    )
     rebuild = projections.add_parser("rebuild", help="rebuild a read model from the events")
     rebuild.add_argument("name", choices=["usage"])
     return parser

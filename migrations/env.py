@@ -15,7 +15,9 @@ if not url:
 engine = create_sync_engine(url)
 with engine.connect() as connection:
     context.configure(
-        connection=connection, target_metadata=metadata, render_as_batch=is_sqlite(url),
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=is_sqlite(url),
         compare_type=True,
     )
     with context.begin_transaction():

@@ -19,8 +19,12 @@ async def when_event_append_audit(events: list[Event], uow: UnitOfWork) -> None:
             if event.event_id in done:
                 continue
             row = chain_row(
-                prev=head, ts=format_ts(event.occurred_at), actor=fact.actor,
-                action=fact.action, target=fact.target, data=fact.data,
+                prev=head,
+                ts=format_ts(event.occurred_at),
+                actor=fact.actor,
+                action=fact.action,
+                target=fact.target,
+                data=fact.data,
             )
             await uow.audit.append(row, event.event_id)
             head = (row.seq, row.hash)

@@ -22,15 +22,26 @@ async def when_completion_finished_record_usage(
             price = prices.price_of(event.provider, event.model)
             cost = (
                 price.cost(event.input_tokens, event.output_tokens, event.cached_tokens)
-                if price is not None else Decimal(0)
+                if price is not None
+                else Decimal(0)
             )
             usage = UsageRecorded(
-                usage_id=new_id(), source_event_id=event.event_id, request_id=event.request_id,
-                org_id=event.org_id, team_id=event.team_id, user_id=event.user_id,
-                key_id=event.key_id, provider=event.provider, model=event.model,
-                endpoint=event.endpoint, input_tokens=event.input_tokens,
-                output_tokens=event.output_tokens, cached_tokens=event.cached_tokens,
-                cost_usd=cost, priced=price is not None, occurred_at=event.occurred_at,
+                usage_id=new_id(),
+                source_event_id=event.event_id,
+                request_id=event.request_id,
+                org_id=event.org_id,
+                team_id=event.team_id,
+                user_id=event.user_id,
+                key_id=event.key_id,
+                provider=event.provider,
+                model=event.model,
+                endpoint=event.endpoint,
+                input_tokens=event.input_tokens,
+                output_tokens=event.output_tokens,
+                cached_tokens=event.cached_tokens,
+                cost_usd=cost,
+                priced=price is not None,
+                occurred_at=event.occurred_at,
             )
             await uow.usage.add(usage)
             uow.publish(usage)

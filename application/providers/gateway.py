@@ -23,7 +23,9 @@ CHARS_PER_TOKEN = 4  # the estimate used only when a cut stream never reported i
 
 class Gateway:
     def __init__(
-        self, catalog: Catalog, clients: Mapping[str, ProviderClient],
+        self,
+        catalog: Catalog,
+        clients: Mapping[str, ProviderClient],
         recorder: CompletionRecorder,
     ) -> None:
         self._catalog = catalog
@@ -52,8 +54,9 @@ class Gateway:
         try:
             reply = await self._clients[route.provider].chat(body, route.upstream)
         except UpstreamError as error:
-            self._record(caller, request_id, route, "chat", False, error.status, "error", None,
-                         started)
+            self._record(
+                caller, request_id, route, "chat", False, error.status, "error", None, started
+            )
             raise
         self._record(caller, request_id, route, "chat", False, 200, "ok", reply.usage, started)
         return reply.body
@@ -65,16 +68,23 @@ class Gateway:
         try:
             reply = await self._clients[route.provider].embeddings(body, route.upstream)
         except UpstreamError as error:
-            self._record(caller, request_id, route, "embeddings", False, error.status, "error",
-                         None, started)
+            self._record(
+                caller, request_id, route, "embeddings", False, error.status, "error", None, started
+            )
             raise
-        self._record(caller, request_id, route, "embeddings", False, 200, "ok", reply.usage,
-                     started)
+        self._record(
+            caller, request_id, route, "embeddings", False, 200, "ok", reply.usage, started
+        )
         return reply.body
 
     async def chat_stream(
-        self, caller: Caller, request_id: str, route: ModelRoute, body: dict[str, Any],
-        *, include_usage: bool,
+        self,
+        caller: Caller,
+        request_id: str,
+        route: ModelRoute,
+        body: dict[str, Any],
+        *,
+        include_usage: bool,
     ) -> AsyncIterator[bytes]:
         """Opens the upstream stream (errors raise here, before any byte is sent) and returns the
         iterator of SSE bytes for the client. Usage is recorded when the iterator ends, however
@@ -85,14 +95,20 @@ class Gateway:
                 body, route.upstream, include_usage=include_usage
             )
         except UpstreamError as error:
-            self._record(caller, request_id, route, "chat", True, error.status, "error", None,
-                         started)
+            self._record(
+                caller, request_id, route, "chat", True, error.status, "error", None, started
+            )
             raise
         return self._relay(stream, caller, request_id, route, body, started)
 
     async def _relay(
-        self, stream: ChatStream, caller: Caller, request_id: str, route: ModelRoute,
-        body: dict[str, Any], started: float,
+        self,
+        stream: ChatStream,
+        caller: Caller,
+        request_id: str,
+        route: ModelRoute,
+        body: dict[str, Any],
+        started: float,
     ) -> AsyncIterator[bytes]:
         outcome: Literal["ok", "error", "cancelled"] = "cancelled"
         status = 200
@@ -112,25 +128,55 @@ class Gateway:
                     input_tokens=_estimate_prompt_tokens(body),
                     output_tokens=-(-tally.output_chars // CHARS_PER_TOKEN),
                 )
-            self._record(caller, request_id, route, "chat", True, status, outcome, usage,
-                         started, usage_reported=reported)
+            self._record(
+                caller,
+                request_id,
+                route,
+                "chat",
+                True,
+                status,
+                outcome,
+                usage,
+                started,
+                usage_reported=reported,
+            )
 
     def _record(
-        self, caller: Caller, request_id: str, route: ModelRoute,
-        endpoint: Literal["chat", "embeddings"], stream: bool, status: int,
-        outcome: Literal["ok", "error", "cancelled"], usage: Usage | None, started: float,
-        *, usage_reported: bool = True,
+        self,
+        caller: Caller,
+        request_id: str,
+        route: ModelRoute,
+        endpoint: Literal["chat", "embeddings"],
+        stream: bool,
+        status: int,
+        outcome: Literal["ok", "error", "cancelled"],
+        usage: Usage | None,
+        started: float,
+        *,
+        usage_reported: bool = True,
     ) -> None:
         usage = usage or Usage()
-        self._recorder.record(CompletionFinished(
-            request_id=request_id, endpoint=endpoint, key_id=caller.key_id,
-            team_id=caller.team_id, org_id=caller.org_id, user_id=caller.user_id,
-            provider=route.provider, model=route.name, upstream_model=route.upstream,
-            stream=stream, status=status, outcome=outcome, input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens, cached_tokens=usage.cached_tokens,
-            usage_reported=usage_reported,
-            latency_ms=round((time.perf_counter() - started) * 1000, 3),
-        ))
+        self._recorder.record(
+            CompletionFinished(
+                request_id=request_id,
+                endpoint=endpoint,
+                key_id=caller.key_id,
+                team_id=caller.team_id,
+                org_id=caller.org_id,
+                user_id=caller.user_id,
+                provider=route.provider,
+                model=route.name,
+                upstream_model=route.upstream,
+                stream=stream,
+                status=status,
+                outcome=outcome,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cached_tokens=usage.cached_tokens,
+                usage_reported=usage_reported,
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+        )
 
 
 def _estimate_prompt_tokens(body: dict[str, Any]) -> int:
@@ -138,6 +184,12 @@ def _estimate_prompt_tokens(body: dict[str, Any]) -> int:
 
 
 def _sse_error(error: UpstreamError) -> bytes:
-    payload = {"error": {"message": error.message, "type": error.error_type,
-                         "param": error.param, "code": error.code}}
+    payload = {
+        "error": {
+            "message": error.message,
+            "type": error.error_type,
+            "param": error.param,
+            "code": error.code,
+        }
+    }
     return b"data: " + msgspec.json.encode(payload) + b"\n\n"

@@ -8,6 +8,7 @@ kept and retried; `stop()` flushes what is left.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -22,8 +23,12 @@ log = structlog.get_logger("fluxrouter.recorder")
 
 class CompletionRecorder:
     def __init__(
-        self, handle: Callable[[Command], Awaitable[object]], *, max_batch: int = 500,
-        linger: float = 0.02, max_pending: int = 1_000_000,
+        self,
+        handle: Callable[[Command], Awaitable[object]],
+        *,
+        max_batch: int = 500,
+        linger: float = 0.02,
+        max_pending: int = 1_000_000,
         observe: Callable[[CompletionFinished], None] | None = None,
     ) -> None:
         self._handle = handle
@@ -50,10 +55,8 @@ class CompletionRecorder:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         await self._drain(retry=False)
 
@@ -70,7 +73,9 @@ class CompletionRecorder:
 
     async def _drain(self, *, retry: bool) -> None:
         while self._pending:
-            batch = [self._pending.popleft() for _ in range(min(self._max_batch, len(self._pending)))]
+            batch = [
+                self._pending.popleft() for _ in range(min(self._max_batch, len(self._pending)))
+            ]
             try:
                 await self._handle(RecordCompletions(completions=tuple(batch)))
             except Exception:

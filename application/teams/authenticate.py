@@ -21,7 +21,11 @@ class KeyLookup(Protocol):
 
 class KeyAuthenticator:
     def __init__(
-        self, lookup: KeyLookup, *, ttl: float = 60.0, negative_ttl: float = 5.0,
+        self,
+        lookup: KeyLookup,
+        *,
+        ttl: float = 60.0,
+        negative_ttl: float = 5.0,
         max_entries: int = 100_000,
     ) -> None:
         self._lookup = lookup

@@ -33,7 +33,10 @@ async def issue_key(command: IssueKey, uow: UnitOfWork) -> tuple[VirtualKey, str
         if team is None:
             raise NotFound(f"team {command.team_id} not found")
         key, secret = VirtualKey.issue(
-            team, command.name, actor=command.actor, user_id=command.user_id,
+            team,
+            command.name,
+            actor=command.actor,
+            user_id=command.user_id,
             models=command.models,
         )
         await uow.keys.add(key)

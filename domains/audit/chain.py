@@ -32,8 +32,13 @@ class AuditRow:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "seq": self.seq, "ts": self.ts, "actor": self.actor, "action": self.action,
-            "target": self.target, "data": self.data, "prev_hash": self.prev_hash,
+            "seq": self.seq,
+            "ts": self.ts,
+            "actor": self.actor,
+            "action": self.action,
+            "target": self.target,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
 
@@ -43,24 +48,47 @@ def format_ts(moment: datetime) -> str:
 
 
 def row_hash(
-    *, seq: int, ts: str, actor: str, action: str, target: str, data: dict[str, Any],
+    *,
+    seq: int,
+    ts: str,
+    actor: str,
+    action: str,
+    target: str,
+    data: dict[str, Any],
     prev_hash: str,
 ) -> str:
-    canonical = rfc8785.dumps({
-        "seq": seq, "ts": ts, "actor": actor, "action": action, "target": target,
-        "data": data, "prev_hash": prev_hash,
-    })
+    canonical = rfc8785.dumps(
+        {
+            "seq": seq,
+            "ts": ts,
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "data": data,
+            "prev_hash": prev_hash,
+        }
+    )
     return hashlib.sha256(canonical).hexdigest()
 
 
 def chain_row(
-    *, prev: tuple[int, str] | None, ts: str, actor: str, action: str, target: str,
+    *,
+    prev: tuple[int, str] | None,
+    ts: str,
+    actor: str,
+    action: str,
+    target: str,
     data: dict[str, Any],
 ) -> AuditRow:
     """The next row after `prev` (its seq and hash; None for the genesis row)."""
     seq, prev_hash = (prev[0] + 1, prev[1]) if prev else (1, GENESIS_HASH)
     digest = row_hash(
-        seq=seq, ts=ts, actor=actor, action=action, target=target, data=data,
+        seq=seq,
+        ts=ts,
+        actor=actor,
+        action=action,
+        target=target,
+        data=data,
         prev_hash=prev_hash,
     )
     return AuditRow(seq, ts, actor, action, target, data, prev_hash, digest)
@@ -95,10 +123,18 @@ class ChainVerifier:
             self.bad = (row.seq, f"{why}: expected seq {expected_seq}, found {row.seq}")
         elif row.prev_hash != expected_prev:
             self.bad = (row.seq, "prev_hash does not match the hash of the row before")
-        elif row_hash(
-            seq=row.seq, ts=row.ts, actor=row.actor, action=row.action, target=row.target,
-            data=row.data, prev_hash=row.prev_hash,
-        ) != row.hash:
+        elif (
+            row_hash(
+                seq=row.seq,
+                ts=row.ts,
+                actor=row.actor,
+                action=row.action,
+                target=row.target,
+                data=row.data,
+                prev_hash=row.prev_hash,
+            )
+            != row.hash
+        ):
             self.bad = (row.seq, "hash mismatch: the row's content was changed")
         else:
             self._prev = (row.seq, row.hash)
@@ -111,7 +147,11 @@ class ChainVerifier:
         if self.bad is None:
             return ChainCheck(True, self.checked, head_seq, head_hash)
         return ChainCheck(
-            False, self.checked, head_seq, head_hash, first_bad_seq=self.bad[0],
+            False,
+            self.checked,
+            head_seq,
+            head_hash,
+            first_bad_seq=self.bad[0],
             reason=self.bad[1],
         )
 

@@ -20,7 +20,8 @@ class Price:
     def cost(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> Decimal:
         cached = min(max(cached_tokens, 0), input_tokens)
         cached_price = (
-            self.cached_input_per_mtok if self.cached_input_per_mtok is not None
+            self.cached_input_per_mtok
+            if self.cached_input_per_mtok is not None
             else self.input_per_mtok
         )
         total = (

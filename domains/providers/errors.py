@@ -28,8 +28,14 @@ class UpstreamError(DomainError):
     """
 
     def __init__(
-        self, status: int, message: str, *, error_type: str = "upstream_error",
-        code: str | None = None, param: str | None = None, retry_after: str | None = None,
+        self,
+        status: int,
+        message: str,
+        *,
+        error_type: str = "upstream_error",
+        code: str | None = None,
+        param: str | None = None,
+        retry_after: str | None = None,
         upstream_status: int | None = None,
     ) -> None:
         super().__init__(message)

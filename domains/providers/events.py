@@ -35,13 +35,21 @@ class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
     def audit_facts(self) -> AuditFacts:
         return AuditFacts(
             actor=f"key:{self.key_id}",
-            action=f"{self.endpoint}.completion" if self.endpoint == "chat" else "embeddings.create",
+            action=f"{self.endpoint}.completion"
+            if self.endpoint == "chat"
+            else "embeddings.create",
             target=f"model:{self.provider}/{self.model}",
             data={
-                "request_id": self.request_id, "team_id": self.team_id, "org_id": self.org_id,
-                "user_id": self.user_id, "status": self.status, "outcome": self.outcome,
-                "stream": self.stream, "input_tokens": self.input_tokens,
-                "output_tokens": self.output_tokens, "cached_tokens": self.cached_tokens,
+                "request_id": self.request_id,
+                "team_id": self.team_id,
+                "org_id": self.org_id,
+                "user_id": self.user_id,
+                "status": self.status,
+                "outcome": self.outcome,
+                "stream": self.stream,
+                "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens,
+                "cached_tokens": self.cached_tokens,
                 "usage_reported": self.usage_reported,
             },
         )

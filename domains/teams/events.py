@@ -12,7 +12,9 @@ class OrgCreated(Event, frozen=True, kw_only=True, tag=True):
 
     def audit_facts(self) -> AuditFacts:
         return AuditFacts(
-            actor=self.actor, action="org.create", target=f"org:{self.org_id}",
+            actor=self.actor,
+            action="org.create",
+            target=f"org:{self.org_id}",
             data={"name": self.name},
         )
 
@@ -25,7 +27,9 @@ class TeamCreated(Event, frozen=True, kw_only=True, tag=True):
 
     def audit_facts(self) -> AuditFacts:
         return AuditFacts(
-            actor=self.actor, action="team.create", target=f"team:{self.team_id}",
+            actor=self.actor,
+            action="team.create",
+            target=f"team:{self.team_id}",
             data={"org_id": self.org_id, "name": self.name},
         )
 
@@ -42,10 +46,15 @@ class KeyIssued(Event, frozen=True, kw_only=True, tag=True):
 
     def audit_facts(self) -> AuditFacts:
         return AuditFacts(
-            actor=self.actor, action="key.create", target=f"key:{self.key_id}",
+            actor=self.actor,
+            action="key.create",
+            target=f"key:{self.key_id}",
             data={
-                "team_id": self.team_id, "org_id": self.org_id, "user_id": self.user_id,
-                "name": self.name, "prefix": self.prefix,
+                "team_id": self.team_id,
+                "org_id": self.org_id,
+                "user_id": self.user_id,
+                "name": self.name,
+                "prefix": self.prefix,
                 "models": list(self.models) if self.models is not None else None,
             },
         )
@@ -59,6 +68,8 @@ class KeyRevoked(Event, frozen=True, kw_only=True, tag=True):
 
     def audit_facts(self) -> AuditFacts:
         return AuditFacts(
-            actor=self.actor, action="key.revoke", target=f"key:{self.key_id}",
+            actor=self.actor,
+            action="key.revoke",
+            target=f"key:{self.key_id}",
             data={"team_id": self.team_id, "org_id": self.org_id},
         )

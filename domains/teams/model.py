@@ -77,20 +77,38 @@ class VirtualKey(Aggregate):
 
     @classmethod
     def issue(
-        cls, team: Team, name: str, *, actor: str, user_id: str | None = None,
+        cls,
+        team: Team,
+        name: str,
+        *,
+        actor: str,
+        user_id: str | None = None,
         models: tuple[str, ...] | None = None,
     ) -> tuple[VirtualKey, str]:
         """A new key and its secret. The secret exists only in the caller's hands from here on."""
         secret = KEY_SCHEME + secrets.token_urlsafe(32)
         key = cls(
-            id=new_id(), team_id=team.id, org_id=team.org_id, name=name,
-            prefix=secret[:KEY_PREFIX_LENGTH], secret_hash=hash_secret(secret),
-            user_id=user_id, models=models,
+            id=new_id(),
+            team_id=team.id,
+            org_id=team.org_id,
+            name=name,
+            prefix=secret[:KEY_PREFIX_LENGTH],
+            secret_hash=hash_secret(secret),
+            user_id=user_id,
+            models=models,
         )
-        key.record(KeyIssued(
-            key_id=key.id, team_id=key.team_id, org_id=key.org_id, user_id=user_id, name=name,
-            prefix=key.prefix, models=models, actor=actor,
-        ))
+        key.record(
+            KeyIssued(
+                key_id=key.id,
+                team_id=key.team_id,
+                org_id=key.org_id,
+                user_id=user_id,
+                name=name,
+                prefix=key.prefix,
+                models=models,
+                actor=actor,
+            )
+        )
         return key, secret
 
     @property
@@ -101,6 +119,11 @@ class VirtualKey(Aggregate):
         if self.revoked_at is not None:
             raise Conflict(f"key {self.id} is already revoked")
         self.revoked_at = utcnow()
-        self.record(KeyRevoked(
-            key_id=self.id, team_id=self.team_id, org_id=self.org_id, actor=actor,
-        ))
+        self.record(
+            KeyRevoked(
+                key_id=self.id,
+                team_id=self.team_id,
+                org_id=self.org_id,
+                actor=actor,
+            )
+        )

@@ -14,7 +14,6 @@ from sqlalchemy import create_engine as create_sync_engine_
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-
 WRITE_OPTION = "fluxrouter_writes"
 
 
@@ -66,7 +65,10 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         _tune_sqlite(engine.sync_engine)
         return engine
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
         pool_recycle=1800,
     )
 

@@ -7,8 +7,11 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domains.audit.ports import AuditLog
+from domains.billing.ports import UsageLedger
 from domains.shared.aggregate import Aggregate
 from domains.shared.events import Event
+from domains.teams.ports import KeyRepository, OrgRepository, TeamRepository
 from infrastructure.db.engine import WRITE_OPTION
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.repositories.audit import SqlAuditLog
@@ -22,6 +25,12 @@ from infrastructure.db.tables import outbox
 
 
 class SqlUnitOfWork:
+    orgs: OrgRepository
+    teams: TeamRepository
+    keys: KeyRepository
+    usage: UsageLedger
+    audit: AuditLog
+
     def __init__(self, engine: AsyncEngine, codec: EventCodec) -> None:
         self._engine = engine
         self._codec = codec
@@ -44,7 +53,9 @@ class SqlUnitOfWork:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         conn, self._conn = self._conn, None
@@ -65,11 +76,18 @@ class SqlUnitOfWork:
         events.extend(self._published)
         self._published = []
         if events:
-            await conn.execute(outbox.insert(), [
-                {"event_id": event.event_id, "type": type(event).__name__,
-                 "payload": self._codec.encode(event), "occurred_at": event.occurred_at}
-                for event in events
-            ])
+            await conn.execute(
+                outbox.insert(),
+                [
+                    {
+                        "event_id": event.event_id,
+                        "type": type(event).__name__,
+                        "payload": self._codec.encode(event),
+                        "occurred_at": event.occurred_at,
+                    }
+                    for event in events
+                ],
+            )
         await conn.commit()
         self._committed.extend(events)
 

@@ -11,7 +11,7 @@ PROJECTIONS_QUEUE = "projections"
 
 def create_broker(redis_url: str | None, *, namespace: str = "fluxrouter") -> dramatiq.Broker:
     if redis_url:
-        return RedisBroker(url=redis_url, namespace=namespace)
+        return RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
     broker = StubBroker()
     broker.emit_after("process_boot")
     return broker

@@ -4,6 +4,7 @@ what a crash or a failing subscriber left behind."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import structlog
@@ -24,8 +25,14 @@ Publish = Callable[[Iterable[Event]], Awaitable[None]]
 
 class OutboxRelay:
     def __init__(
-        self, engine: AsyncEngine, codec: EventCodec, *, enqueue: Enqueue | None,
-        projected_types: frozenset[str], sweep_after: float = 15.0, sweep_every: float = 5.0,
+        self,
+        engine: AsyncEngine,
+        codec: EventCodec,
+        *,
+        enqueue: Enqueue | None,
+        projected_types: frozenset[str],
+        sweep_after: float = 15.0,
+        sweep_every: float = 5.0,
     ) -> None:
         self._engine = engine
         self._codec = codec
@@ -39,7 +46,8 @@ class OutboxRelay:
         """The bus's hook: every subscriber handled this wave."""
         if self._enqueue is not None:
             payloads = [
-                self._codec.encode(event).decode() for event in events
+                self._codec.encode(event).decode()
+                for event in events
                 if type(event).__name__ in self._projected
             ]
             if payloads:
@@ -49,7 +57,8 @@ class OutboxRelay:
             await conn.execution_options(**{WRITE_OPTION: True})
             for start in range(0, len(ids), 500):
                 await conn.execute(
-                    update(outbox).where(outbox.c.event_id.in_(ids[start:start + 500]))
+                    update(outbox)
+                    .where(outbox.c.event_id.in_(ids[start : start + 500]))
                     .values(dispatched_at=utcnow())
                 )
             await conn.commit()
@@ -58,12 +67,17 @@ class OutboxRelay:
         """Publish again the events left undispatched for longer than `sweep_after` seconds."""
         cutoff = utcnow().timestamp() - self._sweep_after
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(
-                select(outbox.c.payload, outbox.c.occurred_at)
-                .where(outbox.c.dispatched_at.is_(None)).order_by(outbox.c.id).limit(limit)
-            )).all()
-        events = [self._codec.decode(row.payload) for row in rows
-                  if row.occurred_at.timestamp() <= cutoff]
+            rows = (
+                await conn.execute(
+                    select(outbox.c.payload, outbox.c.occurred_at)
+                    .where(outbox.c.dispatched_at.is_(None))
+                    .order_by(outbox.c.id)
+                    .limit(limit)
+                )
+            ).all()
+        events = [
+            self._codec.decode(row.payload) for row in rows if row.occurred_at.timestamp() <= cutoff
+        ]
         if events:
             log.warning("outbox.redispatch", events=len(events))
             await publish(events)
@@ -84,8 +98,6 @@ class OutboxRelay:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None

@@ -12,7 +12,9 @@ import structlog
 
 
 def _scrubber(redact: Callable[[str], str]) -> Callable[..., MutableMapping[str, Any]]:
-    def scrub(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    def scrub(
+        _logger: Any, _name: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
         for key, value in event.items():
             if isinstance(value, str):
                 event[key] = redact(value)
@@ -41,10 +43,12 @@ def configure_logging(*, level: str, fmt: str, redact: Callable[[str], str]) -> 
     )
     # Libraries that log through the standard library go through the same scrubbing.
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
-        foreign_pre_chain=[structlog.stdlib.add_log_level, *processors],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=[structlog.stdlib.add_log_level, *processors],
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(numeric, logging.WARNING) if isinstance(numeric, int) else logging.WARNING)

@@ -6,7 +6,22 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    30,
+    60,
 )
 
 
@@ -16,20 +31,29 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "fluxrouter_http_requests", "HTTP requests answered.", ["route", "method", "status"],
+            "fluxrouter_http_requests",
+            "HTTP requests answered.",
+            ["route", "method", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "fluxrouter_http_request_duration_seconds", "Time to the response's first byte.",
-            ["route"], buckets=LATENCY_BUCKETS, registry=self.registry,
+            "fluxrouter_http_request_duration_seconds",
+            "Time to the response's first byte.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.upstream_errors = Counter(
-            "fluxrouter_upstream_errors", "Errors from upstream providers.",
-            ["provider", "status"], registry=self.registry,
+            "fluxrouter_upstream_errors",
+            "Errors from upstream providers.",
+            ["provider", "status"],
+            registry=self.registry,
         )
         self.tokens = Counter(
-            "fluxrouter_tokens", "Tokens used, as the upstreams reported them.",
-            ["provider", "model", "direction"], registry=self.registry,
+            "fluxrouter_tokens",
+            "Tokens used, as the upstreams reported them.",
+            ["provider", "model", "direction"],
+            registry=self.registry,
         )
 
     def render(self) -> bytes:

@@ -23,28 +23,38 @@ EVENT_TYPES = frozenset({"UsageRecorded"})
 def apply_usage(conn: Connection, events: Iterable[UsageRecorded]) -> int:
     applied = 0
     for event in events:
-        claim = insert_for(conn, projection_applied).values(
-            projection=PROJECTION, event_id=event.event_id
-        ).on_conflict_do_nothing()
+        claim = (
+            insert_for(conn, projection_applied)
+            .values(projection=PROJECTION, event_id=event.event_id)
+            .on_conflict_do_nothing()
+        )
         if conn.execute(claim).rowcount != 1:
             continue
         cost = to_picodollars(event.cost_usd)
         row = insert_for(conn, usage_rollup).values(
-            day=event.occurred_at.date().isoformat(), org_id=event.org_id,
-            team_id=event.team_id, user_id=event.user_id or "", key_id=event.key_id,
-            provider=event.provider, model=event.model, requests=1,
-            input_tokens=event.input_tokens, output_tokens=event.output_tokens,
+            day=event.occurred_at.date().isoformat(),
+            org_id=event.org_id,
+            team_id=event.team_id,
+            user_id=event.user_id or "",
+            key_id=event.key_id,
+            provider=event.provider,
+            model=event.model,
+            requests=1,
+            input_tokens=event.input_tokens,
+            output_tokens=event.output_tokens,
             cost_picousd=cost,
         )
-        conn.execute(row.on_conflict_do_update(
-            index_elements=[c.name for c in usage_rollup.primary_key.columns],
-            set_={
-                "requests": usage_rollup.c.requests + 1,
-                "input_tokens": usage_rollup.c.input_tokens + event.input_tokens,
-                "output_tokens": usage_rollup.c.output_tokens + event.output_tokens,
-                "cost_picousd": usage_rollup.c.cost_picousd + cost,
-            },
-        ))
+        conn.execute(
+            row.on_conflict_do_update(
+                index_elements=[c.name for c in usage_rollup.primary_key.columns],
+                set_={
+                    "requests": usage_rollup.c.requests + 1,
+                    "input_tokens": usage_rollup.c.input_tokens + event.input_tokens,
+                    "output_tokens": usage_rollup.c.output_tokens + event.output_tokens,
+                    "cost_picousd": usage_rollup.c.cost_picousd + cost,
+                },
+            )
+        )
         applied += 1
     return applied
 
@@ -68,19 +78,19 @@ class UsageProjector:
             conn.execution_options(fluxrouter_writes=True)
             with conn.begin():
                 conn.execute(delete(usage_rollup))
-                conn.execute(delete(projection_applied)
-                             .where(projection_applied.c.projection == PROJECTION))
+                conn.execute(
+                    delete(projection_applied).where(projection_applied.c.projection == PROJECTION)
+                )
                 total, last_id = 0, 0
                 while True:
                     rows = conn.execute(
                         select(outbox.c.id, outbox.c.payload)
                         .where(outbox.c.type.in_(EVENT_TYPES), outbox.c.id > last_id)
-                        .order_by(outbox.c.id).limit(batch)
+                        .order_by(outbox.c.id)
+                        .limit(batch)
                     ).all()
                     if not rows:
                         return total
                     last_id = rows[-1].id
                     decoded = [self._codec.decode(row.payload) for row in rows]
-                    total += apply_usage(
-                        conn, [e for e in decoded if isinstance(e, UsageRecorded)]
-                    )
+                    total += apply_usage(conn, [e for e in decoded if isinstance(e, UsageRecorded)])

@@ -13,21 +13,36 @@ from domains.audit.chain import AuditRow, ChainCheck, ChainVerifier
 from infrastructure.db.tables import audit_log
 
 _ROW_COLUMNS = (
-    audit_log.c.seq, audit_log.c.ts, audit_log.c.actor, audit_log.c.action, audit_log.c.target,
-    audit_log.c.data, audit_log.c.prev_hash, audit_log.c.hash,
+    audit_log.c.seq,
+    audit_log.c.ts,
+    audit_log.c.actor,
+    audit_log.c.action,
+    audit_log.c.target,
+    audit_log.c.data,
+    audit_log.c.prev_hash,
+    audit_log.c.hash,
 )
 
 
 def _row(record: Any) -> AuditRow:
     return AuditRow(
-        seq=int(record.seq), ts=record.ts, actor=record.actor, action=record.action,
-        target=record.target, data=json.loads(record.data), prev_hash=record.prev_hash,
+        seq=int(record.seq),
+        ts=record.ts,
+        actor=record.actor,
+        action=record.action,
+        target=record.target,
+        data=json.loads(record.data),
+        prev_hash=record.prev_hash,
         hash=record.hash,
     )
 
 
 async def audit_page(
-    engine: AsyncEngine, *, after_seq: int = 0, limit: int = 100, actor: str | None = None,
+    engine: AsyncEngine,
+    *,
+    after_seq: int = 0,
+    limit: int = 100,
+    actor: str | None = None,
     action: str | None = None,
 ) -> list[AuditRow]:
     query = select(*_ROW_COLUMNS).where(audit_log.c.seq > after_seq)

@@ -15,9 +15,12 @@ from infrastructure.db.tables import usage_rollup
 GroupBy = Literal["org", "team", "user", "key", "model", "provider", "day"]
 
 _COLUMNS = {
-    "org": usage_rollup.c.org_id, "team": usage_rollup.c.team_id,
-    "user": usage_rollup.c.user_id, "key": usage_rollup.c.key_id,
-    "model": usage_rollup.c.model, "provider": usage_rollup.c.provider,
+    "org": usage_rollup.c.org_id,
+    "team": usage_rollup.c.team_id,
+    "user": usage_rollup.c.user_id,
+    "key": usage_rollup.c.key_id,
+    "model": usage_rollup.c.model,
+    "provider": usage_rollup.c.provider,
     "day": usage_rollup.c.day,
 }
 
@@ -31,16 +34,26 @@ class UsageRow(msgspec.Struct, kw_only=True):
 
 
 async def usage_by(
-    engine: AsyncEngine, group_by: GroupBy, *, start: date | None = None,
-    end: date | None = None, org_id: str | None = None,
+    engine: AsyncEngine,
+    group_by: GroupBy,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    org_id: str | None = None,
 ) -> list[UsageRow]:
     """Totals per group; `start` and `end` are inclusive UTC days."""
     dim = _COLUMNS[group_by]
-    query = select(
-        dim.label("grp"), func.sum(usage_rollup.c.requests),
-        func.sum(usage_rollup.c.input_tokens), func.sum(usage_rollup.c.output_tokens),
-        func.sum(usage_rollup.c.cost_picousd),
-    ).group_by(dim).order_by(dim)
+    query = (
+        select(
+            dim.label("grp"),
+            func.sum(usage_rollup.c.requests),
+            func.sum(usage_rollup.c.input_tokens),
+            func.sum(usage_rollup.c.output_tokens),
+            func.sum(usage_rollup.c.cost_picousd),
+        )
+        .group_by(dim)
+        .order_by(dim)
+    )
     if start is not None:
         query = query.where(usage_rollup.c.day >= start.isoformat())
     if end is not None:
@@ -52,7 +65,9 @@ async def usage_by(
     return [
         UsageRow(
             group=(row[0] or None) if group_by == "user" else row[0],
-            requests=int(row[1]), input_tokens=int(row[2]), output_tokens=int(row[3]),
+            requests=int(row[1]),
+            input_tokens=int(row[2]),
+            output_tokens=int(row[3]),
             cost_usd=usd_text(from_picodollars(int(row[4]))),
         )
         for row in rows

@@ -26,9 +26,11 @@ def matches(secret: str, expected_digest: str) -> bool:
 
 async def stored_admin_digest(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
-        row = (await conn.execute(
-            select(system_settings.c.value).where(system_settings.c.name == ADMIN_KEY_SETTING)
-        )).first()
+        row = (
+            await conn.execute(
+                select(system_settings.c.value).where(system_settings.c.name == ADMIN_KEY_SETTING)
+            )
+        ).first()
     return row[0] if row else None
 
 

@@ -19,10 +19,11 @@ async def export_file(settings: Settings, out: str, from_seq: int) -> int:
     engine = create_engine(settings.database.url)
     count = 0
     try:
-        with open(out, "w", encoding="utf-8") as handle:
+        with open(out, "w", encoding="utf-8") as handle:  # noqa: ASYNC230 (a CLI, one task)
             async for row in iter_audit(engine, from_seq=from_seq):
-                handle.write(json.dumps(row.as_dict(), separators=(",", ":"),
-                                        ensure_ascii=False) + "\n")
+                handle.write(
+                    json.dumps(row.as_dict(), separators=(",", ":"), ensure_ascii=False) + "\n"
+                )
                 count += 1
     finally:
         await engine.dispose()
@@ -62,9 +63,14 @@ def verify_file(path: str) -> int:
         return 1
     result = verifier.result()
     if result.ok:
-        print(f"ok: {result.checked} rows verified, head seq {result.head_seq} "
-              f"hash {result.head_hash}")
+        print(
+            f"ok: {result.checked} rows verified, head seq {result.head_seq} "
+            f"hash {result.head_hash}"
+        )
         return 0
-    print(f"BROKEN at seq {result.first_bad_seq}: {result.reason} "
-          f"({result.checked} rows verified before it)", file=sys.stderr)
+    print(
+        f"BROKEN at seq {result.first_bad_seq}: {result.reason} "
+        f"({result.checked} rows verified before it)",
+        file=sys.stderr,
+    )
     return 1

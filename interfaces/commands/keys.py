@@ -15,10 +15,15 @@ async def create_key(args: argparse.Namespace, settings: Settings) -> int:
     container = bootstrap(settings)
     try:
         key: VirtualKey
-        key, secret = await container.bus.handle(IssueKey(
-            team_id=args.team, name=args.name, actor="cli", user_id=args.user,
-            models=tuple(args.models) if args.models else None,
-        ))
+        key, secret = await container.bus.handle(
+            IssueKey(
+                team_id=args.team,
+                name=args.name,
+                actor="cli",
+                user_id=args.user,
+                models=tuple(args.models) if args.models else None,
+            )
+        )
     except DomainError as error:
         print(f"fluxrouter: {error.message}")
         return 1

@@ -71,9 +71,17 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     workers = args.workers or settings.server.workers
     print(f"fluxrouter: serving on http://{host}:{port} ({workers} worker(s))", flush=True)
     uvicorn.run(
-        "interfaces.asgi:app_factory", factory=True, host=host, port=port, workers=workers,
-        loop="uvloop" if sys.platform != "win32" else "asyncio", http="httptools",
-        log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+        "interfaces.asgi:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
     )
     return 0
 
@@ -85,8 +93,11 @@ def worker(settings: Settings) -> int:
     from interfaces.bootstrap import bootstrap
 
     if not settings.redis.url:
-        print("fluxrouter: `worker` needs redis.url; without Redis the gateway runs the "
-              "projections itself", file=sys.stderr)
+        print(
+            "fluxrouter: `worker` needs redis.url; without Redis the gateway runs the "
+            "projections itself",
+            file=sys.stderr,
+        )
         return 2
     container = bootstrap(settings)
     container.broker.emit_after("process_boot")

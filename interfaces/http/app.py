@@ -17,7 +17,6 @@ from interfaces.http.admin.teams_routes import TeamsController
 from interfaces.http.errors import handle_exception
 from interfaces.http.middleware import RequestContextMiddleware
 from interfaces.http.openai import routes as openai_routes
-
 from interfaces.version import VERSION
 
 
@@ -31,16 +30,22 @@ def create_app(container: Container) -> Litestar:
             await container.stop()
 
     openapi = OpenAPIConfig(
-        title="FluxRouter", version=VERSION,
+        title="FluxRouter",
+        version=VERSION,
         description="OpenAI-compatible LLM gateway and its admin API.",
-        components=Components(security_schemes={
-            "bearer": SecurityScheme(type="http", scheme="bearer"),
-        }),
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer"),
+            }
+        ),
         security=[{"bearer": []}],
     )
     app = Litestar(
         route_handlers=[
-            *openai_routes.ROUTES, *health_routes.ROUTES, TeamsController, ReportsController,
+            *openai_routes.ROUTES,
+            *health_routes.ROUTES,
+            TeamsController,
+            ReportsController,
         ],
         exception_handlers={Exception: handle_exception},
         middleware=[DefineMiddleware(RequestContextMiddleware, metrics=container.metrics)],

@@ -16,11 +16,21 @@ from domains.shared.errors import Conflict, DomainError, Forbidden, NotFound
 log = structlog.get_logger("fluxrouter.http")
 
 _OPENAI_TYPES = {
-    400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-    404: "not_found_error", 405: "invalid_request_error", 409: "conflict_error",
-    413: "invalid_request_error", 415: "invalid_request_error", 422: "invalid_request_error",
-    429: "rate_limit_error", 500: "server_error", 501: "server_error", 502: "upstream_error",
-    503: "service_unavailable", 504: "timeout",
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    500: "server_error",
+    501: "server_error",
+    502: "upstream_error",
+    503: "service_unavailable",
+    504: "timeout",
 }
 
 
@@ -28,7 +38,12 @@ class ApiError(Exception):
     """An error raised by the interface itself, with its status and OpenAI code."""
 
     def __init__(
-        self, status: int, message: str, *, code: str | None = None, param: str | None = None,
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
@@ -37,24 +52,51 @@ class ApiError(Exception):
 
 
 def openai_error(
-    status: int, message: str, *, error_type: str | None = None, code: str | None = None,
-    param: str | None = None, headers: dict[str, str] | None = None,
+    status: int,
+    message: str,
+    *,
+    error_type: str | None = None,
+    code: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[bytes]:
-    body = {"error": {"message": message, "type": error_type or _OPENAI_TYPES.get(status, "error"),
-                      "param": param, "code": code}}
-    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json",
-                    headers=headers)
+    body = {
+        "error": {
+            "message": message,
+            "type": error_type or _OPENAI_TYPES.get(status, "error"),
+            "param": param,
+            "code": code,
+        }
+    }
+    return Response(
+        msgspec.json.encode(body),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 def problem(
-    status: int, title: str, detail: str, *, extra: dict[str, Any] | None = None,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[bytes]:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
-                            "detail": detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     body.update(extra or {})
-    return Response(msgspec.json.encode(body), status_code=status,
-                    media_type="application/problem+json", headers=headers)
+    return Response(
+        msgspec.json.encode(body),
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
 
 
 def _status_of(exc: Exception) -> tuple[int, str | None, str | None, dict[str, str]]:
@@ -101,8 +143,9 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         error_type = exc.error_type if isinstance(exc, UpstreamError) else None
         if isinstance(exc, ValidationException):
             code = "invalid_request"
-        return openai_error(status, message, error_type=error_type, code=code, param=param,
-                            headers=headers)
+        return openai_error(
+            status, message, error_type=error_type, code=code, param=param, headers=headers
+        )
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
         extra["errors"] = exc.extra

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import structlog
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from domains.shared.ids import new_id
@@ -15,10 +16,18 @@ from infrastructure.observability.metrics import Metrics
 log = structlog.get_logger("fluxrouter.access")
 
 _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_KNOWN = frozenset({
-    "/v1/chat/completions", "/v1/embeddings", "/v1/models", "/v1/ws", "/healthz", "/readyz",
-    "/metrics", "/schema/openapi.json",
-})
+_KNOWN = frozenset(
+    {
+        "/v1/chat/completions",
+        "/v1/embeddings",
+        "/v1/models",
+        "/v1/ws",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/schema/openapi.json",
+    }
+)
 
 
 def route_label(path: str) -> str:
@@ -48,9 +57,10 @@ class RequestContextMiddleware:
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        method = scope["method"]
         request_id = request_id_from(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -73,9 +83,12 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self.metrics.requests.labels(label, scope["method"], str(status)).inc()
+            self.metrics.requests.labels(label, method, str(status)).inc()
             log.info(
-                "http.request", method=scope["method"], path=path, status=status,
+                "http.request",
+                method=method,
+                path=path,
+                status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")

@@ -21,7 +21,11 @@ def declare_actors(broker: dramatiq.Broker, projector: UsageProjector) -> Actors
         projector.apply_payloads(payloads)
 
     actor = dramatiq.actor(
-        project_events, broker=broker, actor_name="project_events", queue_name=PROJECTIONS_QUEUE,
-        max_retries=20, min_backoff=200, max_backoff=30_000,
-    )
+        broker=broker,
+        actor_name="project_events",
+        queue_name=PROJECTIONS_QUEUE,
+        max_retries=20,
+        min_backoff=200,
+        max_backoff=30_000,
+    )(project_events)
     return Actors(project_events=actor)

@@ -818,7 +818,7 @@ class FakeOpenAI:
                 site = web.TCPSite(runner, self.host, self._requested_port, backlog=1024)
                 loop.run_until_complete(site.start())
                 self._port = int(runner.addresses[0][1])
-            except BaseException as exc:  # noqa: BLE001 - re-raised by start()
+            except BaseException as exc:
                 self._startup_error = exc
                 self._ready.set()
                 return

@@ -15,10 +15,14 @@ from infrastructure.settings.model import ProviderSettings
 def build_catalog(providers: Sequence[ProviderSettings]) -> Catalog:
     return Catalog(
         ModelRoute(
-            provider=provider.name, kind=provider.kind, name=model.name,
-            upstream=model.upstream_name, max_output_tokens=model.max_output_tokens,
+            provider=provider.name,
+            kind=provider.kind,
+            name=model.name,
+            upstream=model.upstream_name,
+            max_output_tokens=model.max_output_tokens,
         )
-        for provider in providers for model in provider.models
+        for provider in providers
+        for model in provider.models
     )
 
 
@@ -26,14 +30,19 @@ def build_client(provider: ProviderSettings, redact: Callable[[str], str]) -> Pr
     if provider.kind not in ("openai", "openai-compatible"):
         return UnsupportedAdapter(provider.name, provider.kind)
     http = UpstreamHttp(
-        provider.name, redact=redact, max_connections=provider.max_connections,
+        provider.name,
+        redact=redact,
+        max_connections=provider.max_connections,
         timeouts=UpstreamTimeouts(
-            connect=provider.timeouts.connect, first_byte=provider.timeouts.first_byte,
+            connect=provider.timeouts.connect,
+            first_byte=provider.timeouts.first_byte,
             total=provider.timeouts.total,
         ),
     )
     return OpenAIAdapter(
-        http, base_url=provider.base_url, api_key=provider.api_key,
+        http,
+        base_url=provider.base_url,
+        api_key=provider.api_key,
         native_base64_embeddings=provider.kind == "openai",
     )
 

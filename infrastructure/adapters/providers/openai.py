@@ -20,7 +20,11 @@ _JSON = "application/json"
 
 class OpenAIAdapter:
     def __init__(
-        self, http: UpstreamHttp, *, base_url: str, api_key: str | None,
+        self,
+        http: UpstreamHttp,
+        *,
+        base_url: str,
+        api_key: str | None,
         native_base64_embeddings: bool = True,
     ) -> None:
         self._http = http
@@ -33,8 +37,9 @@ class OpenAIAdapter:
 
     async def chat(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
         payload = wire.chat_body(body, upstream_model, stream=False)
-        async with self._http.post(f"{self._base}/chat/completions", payload,
-                                   self._headers) as response:
+        async with self._http.post(
+            f"{self._base}/chat/completions", payload, self._headers
+        ) as response:
             data = await self._read(response)
         return UpstreamReply(body=data, usage=wire.usage_of(data))
 
@@ -43,8 +48,9 @@ class OpenAIAdapter:
         out = dict(body, model=upstream_model)
         if wants_base64 and not self._native_base64:
             out["encoding_format"] = "float"
-        async with self._http.post(f"{self._base}/embeddings", wire.encode(out),
-                                   self._headers) as response:
+        async with self._http.post(
+            f"{self._base}/embeddings", wire.encode(out), self._headers
+        ) as response:
             data = await self._read(response)
         if wants_base64 and not self._native_base64:
             data = wire.embeddings_as_base64(data)

@@ -83,7 +83,8 @@ def _usage(raw: _Usage | None) -> Usage | None:
         return None
     details = raw.prompt_tokens_details
     return Usage(
-        input_tokens=raw.prompt_tokens or 0, output_tokens=raw.completion_tokens or 0,
+        input_tokens=raw.prompt_tokens or 0,
+        output_tokens=raw.completion_tokens or 0,
         cached_tokens=(details.cached_tokens or 0) if details else 0,
     )
 
@@ -150,7 +151,9 @@ def error_facts(body: bytes) -> UpstreamErrorFacts:
     if isinstance(detail, _ErrorDetail):
         code = str(detail.code) if detail.code is not None else None
         return UpstreamErrorFacts(
-            detail.message or parsed.message or "no error message", detail.type, code,
+            detail.message or parsed.message or "no error message",
+            detail.type,
+            code,
             detail.param,
         )
     return UpstreamErrorFacts(detail or parsed.message or "no error message", None, None, None)

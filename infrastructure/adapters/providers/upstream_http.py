@@ -27,7 +27,11 @@ class UpstreamHttp:
     """Owns the session of one upstream. Created lazily inside the running event loop."""
 
     def __init__(
-        self, provider: str, *, timeouts: UpstreamTimeouts, max_connections: int,
+        self,
+        provider: str,
+        *,
+        timeouts: UpstreamTimeouts,
+        max_connections: int,
         redact: Callable[[str], str],
     ) -> None:
         self.provider = provider
@@ -40,13 +44,17 @@ class UpstreamHttp:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
-                limit=self._max_connections, keepalive_timeout=30, ttl_dns_cache=300,
+                limit=self._max_connections,
+                keepalive_timeout=30,
+                ttl_dns_cache=300,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(
-                    total=self.timeouts.total, connect=self.timeouts.connect,
-                    sock_connect=self.timeouts.connect, sock_read=self.timeouts.first_byte,
+                    total=self.timeouts.total,
+                    connect=self.timeouts.connect,
+                    sock_connect=self.timeouts.connect,
+                    sock_read=self.timeouts.first_byte,
                 ),
                 auto_decompress=True,
             )
@@ -94,34 +102,47 @@ class UpstreamHttp:
         upstream = response.status
         if upstream >= 500:
             return UpstreamError(
-                502, f"The upstream provider `{self.provider}` failed (HTTP {upstream}): {message}",
-                error_type="upstream_error", code="upstream_error", upstream_status=upstream,
+                502,
+                f"The upstream provider `{self.provider}` failed (HTTP {upstream}): {message}",
+                error_type="upstream_error",
+                code="upstream_error",
+                upstream_status=upstream,
             )
         return UpstreamError(
-            upstream, message, error_type=facts.type or _type_for(upstream),
+            upstream,
+            message,
+            error_type=facts.type or _type_for(upstream),
             code=self._redact(facts.code) if facts.code else None,
-            param=facts.param, retry_after=response.headers.get("Retry-After"),
+            param=facts.param,
+            retry_after=response.headers.get("Retry-After"),
             upstream_status=upstream,
         )
 
     def timed_out(self) -> UpstreamError:
         return UpstreamError(
-            504, f"The upstream provider `{self.provider}` did not answer in time.",
-            error_type="timeout", code="upstream_timeout",
+            504,
+            f"The upstream provider `{self.provider}` did not answer in time.",
+            error_type="timeout",
+            code="upstream_timeout",
         )
 
     def unreachable(self, error: BaseException) -> UpstreamError:
         if isinstance(error, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
             return self.timed_out()
         return UpstreamError(
-            502, f"The upstream provider `{self.provider}` could not be reached "
-                 f"({type(error).__name__}).",
-            error_type="upstream_error", code="upstream_unreachable",
+            502,
+            f"The upstream provider `{self.provider}` could not be reached "
+            f"({type(error).__name__}).",
+            error_type="upstream_error",
+            code="upstream_unreachable",
         )
 
 
 def _type_for(status: int) -> str:
     return {
-        400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-        404: "not_found_error", 429: "rate_limit_error",
+        400: "invalid_request_error",
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        429: "rate_limit_error",
     }.get(status, "invalid_request_error")

@@ -21,11 +21,14 @@ class SqlAuditLog:
 
     async def lock_head(self) -> tuple[int, str] | None:
         if self._conn.dialect.name == "postgresql":
-            await self._conn.execute(text("SELECT pg_advisory_xact_lock(:id)"),
-                                     {"id": AUDIT_LOCK_ID})
-        row = (await self._conn.execute(
-            select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
-        )).first()
+            await self._conn.execute(
+                text("SELECT pg_advisory_xact_lock(:id)"), {"id": AUDIT_LOCK_ID}
+            )
+        row = (
+            await self._conn.execute(
+                select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+            )
+        ).first()
         return (int(row[0]), str(row[1])) if row else None
 
     async def appended_events(self, event_ids: Iterable[str]) -> set[str]:
@@ -38,8 +41,16 @@ class SqlAuditLog:
         return {row[0] for row in rows}
 
     async def append(self, row: AuditRow, event_id: str | None) -> None:
-        await self._conn.execute(audit_log.insert().values(
-            seq=row.seq, ts=row.ts, actor=row.actor, action=row.action, target=row.target,
-            data=rfc8785.dumps(row.data).decode(), prev_hash=row.prev_hash, hash=row.hash,
-            event_id=event_id,
-        ))
+        await self._conn.execute(
+            audit_log.insert().values(
+                seq=row.seq,
+                ts=row.ts,
+                actor=row.actor,
+                action=row.action,
+                target=row.target,
+                data=rfc8785.dumps(row.data).decode(),
+                prev_hash=row.prev_hash,
+                hash=row.hash,
+                event_id=event_id,
+            )
+        )

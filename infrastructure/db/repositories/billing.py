@@ -21,18 +21,28 @@ class SqlUsageLedger:
         if not ids:
             return set()
         rows = await self._conn.execute(
-            select(usage_records.c.source_event_id)
-            .where(usage_records.c.source_event_id.in_(ids))
+            select(usage_records.c.source_event_id).where(usage_records.c.source_event_id.in_(ids))
         )
         return {row[0] for row in rows}
 
     async def add(self, usage: UsageRecorded) -> None:
-        await self._conn.execute(usage_records.insert().values(
-            id=usage.usage_id, source_event_id=usage.source_event_id,
-            request_id=usage.request_id, ts=usage.occurred_at, org_id=usage.org_id,
-            team_id=usage.team_id, user_id=usage.user_id, key_id=usage.key_id,
-            provider=usage.provider, model=usage.model, endpoint=usage.endpoint,
-            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-            cached_tokens=usage.cached_tokens, cost_picousd=to_picodollars(usage.cost_usd),
-            priced=usage.priced,
-        ))
+        await self._conn.execute(
+            usage_records.insert().values(
+                id=usage.usage_id,
+                source_event_id=usage.source_event_id,
+                request_id=usage.request_id,
+                ts=usage.occurred_at,
+                org_id=usage.org_id,
+                team_id=usage.team_id,
+                user_id=usage.user_id,
+                key_id=usage.key_id,
+                provider=usage.provider,
+                model=usage.model,
+                endpoint=usage.endpoint,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cached_tokens=usage.cached_tokens,
+                cost_picousd=to_picodollars(usage.cost_usd),
+                priced=usage.priced,
+            )
+        )

@@ -37,9 +37,14 @@ class SqlTeamRepository:
         self._conn, self._seen = conn, seen
 
     async def add(self, team: Team) -> None:
-        await self._conn.execute(teams.insert().values(
-            id=team.id, org_id=team.org_id, name=team.name, created_at=team.created_at,
-        ))
+        await self._conn.execute(
+            teams.insert().values(
+                id=team.id,
+                org_id=team.org_id,
+                name=team.name,
+                created_at=team.created_at,
+            )
+        )
         self._seen.append(team)
 
     async def get(self, team_id: str) -> Team | None:
@@ -53,10 +58,16 @@ class SqlTeamRepository:
 
 def _key_from_row(row: Any) -> VirtualKey:
     return VirtualKey(
-        id=row.id, team_id=row.team_id, org_id=row.org_id, name=row.name, prefix=row.prefix,
-        secret_hash=row.secret_hash, user_id=row.user_id,
+        id=row.id,
+        team_id=row.team_id,
+        org_id=row.org_id,
+        name=row.name,
+        prefix=row.prefix,
+        secret_hash=row.secret_hash,
+        user_id=row.user_id,
         models=tuple(row.models) if row.models is not None else None,
-        created_at=row.created_at, revoked_at=row.revoked_at,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
     )
 
 
@@ -65,18 +76,26 @@ class SqlKeyRepository:
         self._conn, self._seen = conn, seen
 
     async def add(self, key: VirtualKey) -> None:
-        await self._conn.execute(virtual_keys.insert().values(
-            id=key.id, team_id=key.team_id, org_id=key.org_id, user_id=key.user_id,
-            name=key.name, prefix=key.prefix, secret_hash=key.secret_hash,
-            models=list(key.models) if key.models is not None else None,
-            created_at=key.created_at, revoked_at=key.revoked_at,
-        ))
+        await self._conn.execute(
+            virtual_keys.insert().values(
+                id=key.id,
+                team_id=key.team_id,
+                org_id=key.org_id,
+                user_id=key.user_id,
+                name=key.name,
+                prefix=key.prefix,
+                secret_hash=key.secret_hash,
+                models=list(key.models) if key.models is not None else None,
+                created_at=key.created_at,
+                revoked_at=key.revoked_at,
+            )
+        )
         self._seen.append(key)
 
     async def get(self, key_id: str) -> VirtualKey | None:
-        row = (await self._conn.execute(
-            select(virtual_keys).where(virtual_keys.c.id == key_id)
-        )).first()
+        row = (
+            await self._conn.execute(select(virtual_keys).where(virtual_keys.c.id == key_id))
+        ).first()
         if row is None:
             return None
         key = _key_from_row(row)
@@ -85,7 +104,8 @@ class SqlKeyRepository:
 
     async def save(self, key: VirtualKey) -> None:
         await self._conn.execute(
-            update(virtual_keys).where(virtual_keys.c.id == key.id)
+            update(virtual_keys)
+            .where(virtual_keys.c.id == key.id)
             .values(revoked_at=key.revoked_at, name=key.name)
         )
 
@@ -98,14 +118,22 @@ class SqlKeyLookup:
 
     async def find_active(self, secret_hash: str) -> Caller | None:
         query = select(
-            virtual_keys.c.id, virtual_keys.c.prefix, virtual_keys.c.team_id,
-            virtual_keys.c.org_id, virtual_keys.c.user_id, virtual_keys.c.models,
+            virtual_keys.c.id,
+            virtual_keys.c.prefix,
+            virtual_keys.c.team_id,
+            virtual_keys.c.org_id,
+            virtual_keys.c.user_id,
+            virtual_keys.c.models,
         ).where(virtual_keys.c.secret_hash == secret_hash, virtual_keys.c.revoked_at.is_(None))
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
         if row is None:
             return None
         return Caller(
-            key_id=row.id, key_prefix=row.prefix, team_id=row.team_id, org_id=row.org_id,
-            user_id=row.user_id, models=tuple(row.models) if row.models is not None else None,
+            key_id=row.id,
+            key_prefix=row.prefix,
+            team_id=row.team_id,
+            org_id=row.org_id,
+            user_id=row.user_id,
+            models=tuple(row.models) if row.models is not None else None,
         )

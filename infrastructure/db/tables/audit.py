@@ -3,9 +3,14 @@ from sqlalchemy import BigInteger, Column, Index, String, Table, Text
 from infrastructure.db.tables.meta import metadata
 
 audit_log = Table(
-    "audit_log", metadata,
-    Column("seq", BigInteger().with_variant(BigInteger(), "sqlite"), primary_key=True,
-           autoincrement=False),
+    "audit_log",
+    metadata,
+    Column(
+        "seq",
+        BigInteger().with_variant(BigInteger(), "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
     Column("ts", String(32), nullable=False),
     Column("actor", String(200), nullable=False),
     Column("action", String(100), nullable=False),

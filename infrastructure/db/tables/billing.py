@@ -4,7 +4,8 @@ from infrastructure.db.tables.meta import metadata
 from infrastructure.db.types import UtcDateTime
 
 usage_records = Table(
-    "usage_records", metadata,
+    "usage_records",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("source_event_id", String(32), nullable=False, unique=True),
     Column("request_id", String(64), nullable=False),

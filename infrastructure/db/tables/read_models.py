@@ -1,10 +1,11 @@
-from sqlalchemy import BigInteger, Column, Integer, PrimaryKeyConstraint, String, Table
+from sqlalchemy import BigInteger, Column, PrimaryKeyConstraint, String, Table
 
 from infrastructure.db.tables.meta import metadata
 
 # Usage per UTC day and every dimension the dashboard groups by ("" where there is no user).
 usage_rollup = Table(
-    "usage_rollup", metadata,
+    "usage_rollup",
+    metadata,
     Column("day", String(10), nullable=False),
     Column("org_id", String(32), nullable=False),
     Column("team_id", String(32), nullable=False),
@@ -16,13 +17,15 @@ usage_rollup = Table(
     Column("input_tokens", BigInteger(), nullable=False),
     Column("output_tokens", BigInteger(), nullable=False),
     Column("cost_picousd", BigInteger(), nullable=False),
-    PrimaryKeyConstraint("day", "org_id", "team_id", "user_id", "key_id", "provider", "model",
-                         name="pk_usage_rollup"),
+    PrimaryKeyConstraint(
+        "day", "org_id", "team_id", "user_id", "key_id", "provider", "model", name="pk_usage_rollup"
+    ),
 )
 
 # Which events each projection has applied: replaying an event changes nothing.
 projection_applied = Table(
-    "projection_applied", metadata,
+    "projection_applied",
+    metadata,
     Column("projection", String(50), nullable=False),
     Column("event_id", String(32), nullable=False),
     PrimaryKeyConstraint("projection", "event_id", name="pk_projection_applied"),

@@ -4,14 +4,16 @@ from infrastructure.db.tables.meta import metadata
 from infrastructure.db.types import UtcDateTime
 
 orgs = Table(
-    "orgs", metadata,
+    "orgs",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
 teams = Table(
-    "teams", metadata,
+    "teams",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("org_id", String(32), ForeignKey("orgs.id"), nullable=False),
     Column("name", String(200), nullable=False),
@@ -20,7 +22,8 @@ teams = Table(
 )
 
 virtual_keys = Table(
-    "virtual_keys", metadata,
+    "virtual_keys",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("team_id", String(32), ForeignKey("teams.id"), nullable=False),
     Column("org_id", String(32), ForeignKey("orgs.id"), nullable=False),

@@ -20,8 +20,16 @@ async def require_admin(
     token = bearer_token(connection, x_api_key=False)
     expected = container_of(connection).admin_digest
     if token is None:
-        raise ApiError(401, "Send the admin key as `Authorization: Bearer <key>`.",
-                       code="missing_credentials", headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "Send the admin key as `Authorization: Bearer <key>`.",
+            code="missing_credentials",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if expected is None or not matches(token, expected):
-        raise ApiError(401, "The admin key is not valid.", code="invalid_credentials",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "The admin key is not valid.",
+            code="invalid_credentials",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

@@ -55,28 +55,45 @@ class ReportsController(Controller):
 
     @get("/usage", summary="Requests, tokens and cost, grouped")
     async def usage(
-        self, request: Request[Any, Any, Any], group_by: GroupBy = "model",
+        self,
+        request: Request[Any, Any, Any],
+        group_by: GroupBy = "model",
         from_: Annotated[date | None, Parameter(query="from")] = None,
         to: date | None = None,
     ) -> UsageOut:
         if from_ is not None and to is not None and from_ > to:
             raise ApiError(400, "`from` is after `to`.", code="invalid_range")
         rows = await usage_by(container_of(request).engine, group_by, start=from_, end=to)
-        return UsageOut(group_by=group_by, rows=[
-            {group_by: row.group, "requests": row.requests, "input_tokens": row.input_tokens,
-             "output_tokens": row.output_tokens, "cost_usd": row.cost_usd}
-            for row in rows
-        ])
+        return UsageOut(
+            group_by=group_by,
+            rows=[
+                {
+                    group_by: row.group,
+                    "requests": row.requests,
+                    "input_tokens": row.input_tokens,
+                    "output_tokens": row.output_tokens,
+                    "cost_usd": row.cost_usd,
+                }
+                for row in rows
+            ],
+        )
 
     @get("/audit", summary="Audit log rows, oldest first, keyset-paged by seq")
     async def audit(
-        self, request: Request[Any, Any, Any],
+        self,
+        request: Request[Any, Any, Any],
         after_seq: Annotated[int, Parameter(ge=0)] = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        actor: str | None = None, action: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
     ) -> AuditPageOut:
-        rows = await audit_page(container_of(request).engine, after_seq=after_seq, limit=limit,
-                                actor=actor, action=action)
+        rows = await audit_page(
+            container_of(request).engine,
+            after_seq=after_seq,
+            limit=limit,
+            actor=actor,
+            action=action,
+        )
         out = [AuditRowOut(**row.as_dict()) for row in rows]
         return AuditPageOut(rows=out, next_after_seq=out[-1].seq if len(out) == limit else None)
 
@@ -84,6 +101,10 @@ class ReportsController(Controller):
     async def audit_verify(self, request: Request[Any, Any, Any]) -> AuditVerifyOut:
         check = await verify_audit(container_of(request).engine)
         return AuditVerifyOut(
-            ok=check.ok, checked=check.checked, head_seq=check.head_seq,
-            head_hash=check.head_hash, first_bad_seq=check.first_bad_seq, reason=check.reason,
+            ok=check.ok,
+            checked=check.checked,
+            head_seq=check.head_seq,
+            head_hash=check.head_hash,
+            first_bad_seq=check.first_bad_seq,
+            reason=check.reason,
         )

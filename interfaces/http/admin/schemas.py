@@ -35,8 +35,10 @@ class CreateKeyBody(msgspec.Struct, forbid_unknown_fields=True):
     team_id: Id
     name: Name
     user_id: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
-    models: Annotated[list[Annotated[str, Meta(min_length=1, max_length=256)]],
-                      Meta(max_length=1000)] | None = None
+    models: (
+        Annotated[list[Annotated[str, Meta(min_length=1, max_length=256)]], Meta(max_length=1000)]
+        | None
+    ) = None
 
 
 class KeyCreatedOut(msgspec.Struct):

@@ -40,16 +40,22 @@ class TeamsController(Controller):
         )
         return TeamOut(id=team.id, org_id=team.org_id, name=team.name)
 
-    @post("/keys", status_code=201,
-          summary="Issue a virtual key (its secret is in this answer only)")
+    @post(
+        "/keys", status_code=201, summary="Issue a virtual key (its secret is in this answer only)"
+    )
     async def create_key(
         self, request: Request[Any, Any, Any], data: CreateKeyBody
     ) -> KeyCreatedOut:
         key: VirtualKey
-        key, secret = await container_of(request).bus.handle(IssueKey(
-            team_id=data.team_id, name=data.name, actor=ADMIN_ACTOR, user_id=data.user_id,
-            models=tuple(data.models) if data.models is not None else None,
-        ))
+        key, secret = await container_of(request).bus.handle(
+            IssueKey(
+                team_id=data.team_id,
+                name=data.name,
+                actor=ADMIN_ACTOR,
+                user_id=data.user_id,
+                models=tuple(data.models) if data.models is not None else None,
+            )
+        )
         return KeyCreatedOut(id=key.id, key=secret, prefix=key.prefix, team_id=key.team_id)
 
     @delete("/keys/{key_id:str}", status_code=200, summary="Revoke a virtual key")

@@ -15,11 +15,13 @@ async def authenticate(request: Request[Any, Any, Any]) -> Caller:
     secret = bearer_token(request, x_api_key=True)
     if secret is None:
         raise ApiError(
-            401, "You didn't provide an API key. Send it as `Authorization: Bearer <key>`.",
+            401,
+            "You didn't provide an API key. Send it as `Authorization: Bearer <key>`.",
             code="missing_api_key",
         )
     caller = await container_of(request).authenticator.authenticate(secret)
     if caller is None:
-        raise ApiError(401, "Incorrect API key provided, or the key was revoked.",
-                       code="invalid_api_key")
+        raise ApiError(
+            401, "Incorrect API key provided, or the key was revoked.", code="invalid_api_key"
+        )
     return caller

@@ -22,8 +22,9 @@ def decode_body(body: bytes, schema: type[T]) -> tuple[dict[str, Any], T]:
     try:
         raw = _decoder.decode(body)
     except msgspec.DecodeError as error:
-        raise ApiError(400, f"The request body is not valid JSON: {error}.",
-                       code="invalid_json") from None
+        raise ApiError(
+            400, f"The request body is not valid JSON: {error}.", code="invalid_json"
+        ) from None
     if not isinstance(raw, dict):
         raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
     try:

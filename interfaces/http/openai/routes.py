@@ -20,8 +20,12 @@ _JSON = "application/json"
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-@post("/v1/chat/completions", status_code=200, tags=["OpenAI"],
-      summary="Create a chat completion (OpenAI Chat Completions, plain or SSE)")
+@post(
+    "/v1/chat/completions",
+    status_code=200,
+    tags=["OpenAI"],
+    summary="Create a chat completion (OpenAI Chat Completions, plain or SSE)",
+)
 async def chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
     container = container_of(request)
     caller = await authenticate(request)
