@@ -107,14 +107,14 @@ def price_book(settings: Settings) -> PriceBook:
     )
 
 
-def bootstrap(settings: Settings, *, redis_namespace: str = "fluxrouter") -> Container:
+def bootstrap(settings: Settings) -> Container:
     redactor = Redactor([settings.admin.key, *(p.api_key for p in settings.providers)])
     engine = create_engine(settings.database.url, pool_size=settings.database.pool_size)
     sync_engine = create_sync_engine(settings.database.url)
     codec = EventCodec(all_event_types())
     metrics = Metrics()
 
-    broker = create_broker(settings.redis.url, namespace=redis_namespace)
+    broker = create_broker(settings.redis.url, namespace=settings.redis.namespace)
     projector = UsageProjector(sync_engine, codec)
     actors = declare_actors(broker, projector)
     embedded = settings.redis.url is None and settings.workers.embedded

@@ -27,9 +27,10 @@ def apply_usage(conn: Connection, events: Iterable[UsageRecorded]) -> int:
             insert_for(conn, projection_applied)
             .values(projection=PROJECTION, event_id=event.event_id)
             .on_conflict_do_nothing()
+            .returning(projection_applied.c.event_id)
         )
-        if conn.execute(claim).rowcount != 1:
-            continue
+        if conn.execute(claim).first() is None:
+            continue  # applied before: a replay changes nothing
         cost = to_picodollars(event.cost_usd)
         row = insert_for(conn, usage_rollup).values(
             day=event.occurred_at.date().isoformat(),

@@ -58,7 +58,10 @@ def load_settings(
     if not given and (base / DEFAULT_FILE).is_file():
         given = DEFAULT_FILE
     label, raw = (given, _read(base / given, given)) if given else ("<no config file>", {})
-    raw = _prepare(_expand_tree(raw, "", env, label), Settings)
+    try:
+        raw = _prepare(_expand_tree(raw, "", env, label), Settings)
+    except RecursionError:
+        raise ConfigError(label, None, "nested too deeply (an alias inside itself?)") from None
     overridden = _apply_overrides(raw, env)
     try:
         settings = msgspec.convert(raw, Settings, strict=False)
@@ -73,10 +76,8 @@ def load_settings(
 
 
 def expand_env(text: str, environ: Mapping[str, str]) -> str:
-    """Replace ``${VAR}`` and ``${VAR:-default}`` (default if unset or empty); ``$${`` is ``${``.
-
-    Substituted values are not re-scanned. ValueError: unset variable without default, or a
-    malformed reference."""
+    """Replace ``${VAR}``, ``${VAR:-default}`` (default if unset or empty) and ``$${`` (``${``);
+    values are not re-scanned. ValueError: unset variable without default, malformed reference."""
 
     def substitute(match: re.Match[str]) -> str:
         if match.group(0) == "$${":
@@ -114,13 +115,12 @@ def _read(path: Path, label: str) -> dict[Any, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
         raise ConfigError(label, None, f"cannot read config file: {reason or exc}") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+    except yaml.YAMLError as exc:  # no snippet of the file: it may hold secrets
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        parts = (getattr(exc, "context", None), getattr(exc, "problem", None)) if mark else (exc,)
+        what = "; ".join(str(part) for part in parts if part)
         where = f"line {mark.line + 1}: " if mark is not None else ""
-        what = "; ".join(str(part) for part in (exc.context, exc.problem) if part)
         raise ConfigError(label, None, f"{where}invalid YAML: {what}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(label, None, f"invalid YAML: {exc}") from None
     if data is not None and not isinstance(data, dict):
         raise ConfigError(label, None, f"top level must be a mapping, got {_show(data, True)}")
     return {k: v for k, v in (data or {}).items() if v is not None}  # `server:` alone is {}
@@ -174,10 +174,8 @@ def _apply_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[st
         if field is None:
             raise ConfigError(var, None, f"unknown config key {_join(section, key)} to override")
         text, path, value = environ[var], f"{section}.{key}", None
-        if type(None) not in typing.get_args(field.type) or text.strip().lower() not in (
-            "",
-            "null",
-        ):
+        nullable = type(None) in typing.get_args(field.type)
+        if not (nullable and text.strip().lower() in ("", "null")):
             try:
                 value = msgspec.convert(text, field.type, strict=False)
             except msgspec.ValidationError as exc:

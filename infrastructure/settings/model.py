@@ -40,6 +40,7 @@ class DatabaseSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
 
 class RedisSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     url: str | None = None
+    namespace: str = "fluxrouter"  # prefix of every key and queue, so deployments can share one
 
 
 class AdminSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

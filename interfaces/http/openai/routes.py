@@ -10,9 +10,14 @@ from litestar import Request, Response, get, post
 from litestar.response import Stream
 
 from interfaces.http.container import container_of, request_id_of
+from interfaces.http.errors import ApiError
 from interfaces.http.openai.auth import authenticate
 from interfaces.http.openai.decoding import decode_body
-from interfaces.http.openai.schemas import ChatCompletionRequest, EmbeddingsRequest
+from interfaces.http.openai.schemas import (
+    ChatCompletionRequest,
+    EmbeddingsRequest,
+    embeddings_input_problem,
+)
 
 log = structlog.get_logger("fluxrouter.v1")
 
@@ -49,6 +54,11 @@ async def embeddings(request: Request[Any, Any, Any]) -> Response[bytes]:
     container = container_of(request)
     caller = await authenticate(request)
     raw, view = decode_body(await request.body(), EmbeddingsRequest)
+    problem = embeddings_input_problem(view.input)
+    if problem is not None:
+        raise ApiError(
+            400, f"Invalid value for `input`: {problem}.", code="invalid_value", param="input"
+        )
     route = container.gateway.route_for(caller, view.model)
     body = await container.gateway.embeddings(caller, request_id_of(request), route, raw)
     return Response(body, media_type=_JSON)

@@ -49,12 +49,28 @@ class ChatCompletionRequest(msgspec.Struct):
     tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
 
 
-EmbeddingInput = str | list[str] | list[int] | list[list[int]]
-
-
 class EmbeddingsRequest(msgspec.Struct):
     model: NonEmpty
-    input: EmbeddingInput
+    # a string, or a non-empty list of strings, of token ids, or of lists of token ids
+    input: str | Annotated[list[Any], Meta(min_length=1, max_length=2048)]
     encoding_format: Literal["float", "base64"] | None = None
     dimensions: Annotated[int, Meta(ge=1)] | None = None
     user: str | None = None
+
+
+def embeddings_input_problem(value: str | list[Any]) -> str | None:
+    """Why `input` is not one of the shapes OpenAI accepts, or None when it is."""
+    if isinstance(value, str):
+        return None if value else "must not be empty"
+    if all(isinstance(item, str) for item in value):
+        return None
+    if all(isinstance(item, int) and not isinstance(item, bool) for item in value):
+        return None
+    if all(
+        isinstance(item, list)
+        and item
+        and all(isinstance(token, int) and not isinstance(token, bool) for token in item)
+        for item in value
+    ):
+        return None
+    return "must be a string, or a list of strings, of token ids or of lists of token ids"

@@ -1,0 +1,52 @@
+"""Session-wide real services: the fake OpenAI upstream, and the gateway in both shapes."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.openai_upstream import FakeOpenAI
+from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.services import REDIS_URL, postgres_database
+
+UPSTREAM_KEY = "sk-upstream-" + secrets.token_urlsafe(24)
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(expected_key=UPSTREAM_KEY, slow_seconds=5.0) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def gateway(
+    upstream: FakeOpenAI, pg_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
+    """The production shape: PostgreSQL, Redis broker, and a separate Dramatiq worker."""
+    workdir: Path = tmp_path_factory.mktemp("gateway-pg")
+    config = gateway_config(
+        database_url=pg_url,
+        redis_url=REDIS_URL,
+        upstream_url=upstream.base_url,
+        upstream_key=UPSTREAM_KEY,
+    )
+    process = GatewayProcess(
+        workdir,
+        config,
+        admin_key="fradm-" + secrets.token_urlsafe(32),
+        upstream_key=UPSTREAM_KEY,
+        with_worker=True,
+    )
+    process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
+    process.start()
+    yield process
+    process.stop()

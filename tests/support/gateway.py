@@ -1,0 +1,154 @@
+"""The real gateway as a separate process (`fluxrouter serve`), with its logs kept for reading."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from tests.support.services import free_port
+
+BIN = Path(sys.executable).parent
+
+
+def gateway_config(
+    *,
+    database_url: str,
+    redis_url: str | None,
+    upstream_url: str,
+    upstream_key: str,
+    extra_providers: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "database": {"url": database_url},
+        "redis": {"url": redis_url},
+        "logging": {"level": "info", "format": "json"},
+        "providers": [
+            {
+                "name": "openai",
+                "kind": "openai",
+                "base_url": upstream_url,
+                "api_key": "${TEST_UPSTREAM_KEY}",
+                "timeouts": {"connect": 2, "first_byte": 2, "total": 10},
+                "models": [
+                    {
+                        "name": "gpt-4o-mini",
+                        "price": {"input_per_mtok": 0.15, "output_per_mtok": 0.60},
+                    },
+                    {"name": "gpt-4o", "price": {"input_per_mtok": 2.5, "output_per_mtok": 10}},
+                    {
+                        "name": "text-embedding-3-small",
+                        "price": {"input_per_mtok": 0.02, "output_per_mtok": 0},
+                    },
+                    {"name": "fake-error-500"},
+                    {"name": "fake-error-429"},
+                    {"name": "fake-error-400"},
+                    {"name": "fake-error-401-leaky"},
+                    {"name": "fake-slow"},
+                    {"name": "fake-stall-stream"},
+                ],
+            },
+            {
+                "name": "local",
+                "kind": "openai-compatible",
+                "base_url": upstream_url,
+                "api_key": "${TEST_UPSTREAM_KEY}",
+                "models": [
+                    {
+                        "name": "llama3.1",
+                        "upstream": "gpt-4o-mini",
+                        "price": {"input_per_mtok": 0.01, "output_per_mtok": 0.02},
+                    },
+                    {"name": "nomic-embed", "upstream": "text-embedding-3-small"},
+                ],
+            },
+            *(extra_providers or []),
+        ],
+    }
+
+
+class GatewayProcess:
+    """`fluxrouter serve` (and, with Redis, `fluxrouter worker`) on a free port."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        config: dict[str, Any],
+        *,
+        admin_key: str,
+        upstream_key: str,
+        with_worker: bool = False,
+    ) -> None:
+        self.workdir = workdir
+        self.admin_key = admin_key
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.config_path = workdir / "fluxrouter.yaml"
+        self.config_path.write_text(yaml.safe_dump(config))
+        self.log_path = workdir / "gateway.log"
+        self.worker_log_path = workdir / "worker.log"
+        self.env = {
+            **os.environ,
+            "FLUXROUTER_ADMIN_KEY": admin_key,
+            "TEST_UPSTREAM_KEY": upstream_key,
+            "FLUXROUTER_CONFIG": str(self.config_path),
+        }
+        self._with_worker = with_worker
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> GatewayProcess:
+        self._spawn(["serve", "--port", str(self.port)], self.log_path)
+        if self._with_worker:
+            self._spawn(["worker"], self.worker_log_path)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._procs[0].poll() is not None:
+                raise RuntimeError(f"gateway exited:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"gateway did not become ready:\n{self.log_path.read_text()[-3000:]}")
+
+    def _spawn(self, args: list[str], log: Path) -> None:
+        handle = log.open("ab")
+        self._procs.append(
+            subprocess.Popen(
+                [str(BIN / "fluxrouter"), *args],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
+        )
+
+    def stop(self) -> None:
+        for proc in reversed(self._procs):
+            proc.terminate()
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self._procs.clear()
+
+    def logs(self) -> str:
+        text = self.log_path.read_text(errors="replace")
+        if self.worker_log_path.exists():
+            text += self.worker_log_path.read_text(errors="replace")
+        return text
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"{self.base_url}/admin/v1",
+            timeout=10,
+            headers={"Authorization": f"Bearer {self.admin_key}"},
+        )
