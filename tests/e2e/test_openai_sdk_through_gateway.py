@@ -60,7 +60,8 @@ def test_streaming_text_equals_plain_text(client: openai.OpenAI, model: str) -> 
             usage = chunk.usage
     assert plain.choices[0].message.content == "Echo: tell me about gateways please"
     assert "".join(pieces) == plain.choices[0].message.content
-    assert usage is not None and plain.usage is not None
+    assert usage is not None
+    assert plain.usage is not None
     assert (usage.prompt_tokens, usage.completion_tokens) == (
         plain.usage.prompt_tokens,
         plain.usage.completion_tokens,
@@ -215,4 +216,5 @@ def test_audit_has_admin_actions_and_completions_and_verifies(gateway: GatewayPr
         }
         assert {"org.create", "team.create", "key.create"} <= actions
         verify = admin.get("/audit/verify").json()
-        assert verify["ok"] is True and verify["checked"] == verify["head_seq"] > 0
+        assert verify["ok"] is True
+        assert verify["checked"] == verify["head_seq"] > 0
