@@ -63,9 +63,13 @@ class OutboxRelay:
                 )
             await conn.commit()
 
-    async def sweep(self, publish: Publish, *, limit: int = 500) -> int:
-        """Publish again the events left undispatched for longer than `sweep_after` seconds."""
-        cutoff = utcnow().timestamp() - self._sweep_after
+    async def sweep(
+        self, publish: Publish, *, limit: int = 500, older_than: float | None = None
+    ) -> int:
+        """Publish again the events left undispatched for longer than `older_than` seconds
+        (by default the relay's `sweep_after`)."""
+        grace = self._sweep_after if older_than is None else older_than
+        cutoff = utcnow().timestamp() - grace
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(

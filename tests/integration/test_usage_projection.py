@@ -1,0 +1,93 @@
+"""The usage read model, projected by a real Dramatiq worker over the Redis broker."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from decimal import Decimal
+
+import dramatiq
+import pytest
+import sqlalchemy as sa
+
+from application.providers.commands import RecordCompletions
+from domains.providers.events import CompletionFinished
+from infrastructure.db.tables import outbox
+from infrastructure.read_models.usage_query import usage_by
+from interfaces.bootstrap import Container
+from tests.integration.conftest import container_for
+from tests.support.services import REDIS_URL
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+def completion(model: str, tokens_in: int, tokens_out: int, key: str) -> CompletionFinished:
+    return CompletionFinished(
+        request_id=secrets.token_hex(8),
+        endpoint="chat",
+        key_id=key,
+        team_id="team-p",
+        org_id="org-p",
+        user_id=None,
+        provider="openai",
+        model=model,
+        upstream_model=model,
+        stream=False,
+        status=200,
+        outcome="ok",
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+    )
+
+
+async def test_worker_projects_usage_idempotently_and_rebuild_matches(migrated_pg: str) -> None:
+    namespace = f"fluxrouter-it-{secrets.token_hex(4)}"
+    container = container_for(
+        migrated_pg, FLUXROUTER_REDIS_URL=REDIS_URL, FLUXROUTER_REDIS_NAMESPACE=namespace
+    )
+    worker = dramatiq.Worker(container.broker, worker_threads=1)
+    worker.start()
+    key = f"key-{secrets.token_hex(4)}"
+    try:
+        # No prices configured in this container: cost 0, tokens exact.
+        batch = (
+            completion("gpt-4o-mini", 10, 20, key),
+            completion("gpt-4o-mini", 1, 2, key),
+            completion("gpt-4o", 5, 5, key),
+        )
+        await container.bus.handle(RecordCompletions(completions=batch))
+        await asyncio.to_thread(container.broker.join, "projections", timeout=20_000)
+        rows = {row.group: row for row in await usage_by(container.engine, "model")}
+        assert (
+            rows["gpt-4o-mini"].requests,
+            rows["gpt-4o-mini"].input_tokens,
+            rows["gpt-4o-mini"].output_tokens,
+        ) == (2, 11, 22)
+        assert rows["gpt-4o"].requests == 1
+        assert Decimal(rows["gpt-4o"].cost_usd) == 0
+
+        # Deliver the same UsageRecorded events again: the read model does not move.
+        await container.bus.publish(
+            [container.codec.decode(p) for p in await _usage_payloads(container)]
+        )
+        await asyncio.to_thread(container.broker.join, "projections", timeout=20_000)
+        again = {row.group: row for row in await usage_by(container.engine, "model")}
+        assert again == rows
+
+        # Rebuilding from the event history gives the same totals.
+        assert await asyncio.to_thread(container.projector.rebuild) == 3
+        rebuilt = {row.group: row for row in await usage_by(container.engine, "model")}
+        assert rebuilt == rows
+    finally:
+        worker.stop()
+        container.broker.close()
+        await container.engine.dispose()
+        container.sync_engine.dispose()
+
+
+async def _usage_payloads(container: Container) -> list[bytes]:
+    async with container.engine.connect() as conn:
+        result = await conn.execute(
+            sa.select(outbox.c.payload).where(outbox.c.type == "UsageRecorded")
+        )
+        return [row[0] for row in result]
