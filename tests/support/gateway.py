@@ -79,26 +79,30 @@ class GatewayProcess:
     def __init__(
         self,
         workdir: Path,
-        config: dict[str, Any],
+        config: dict[str, Any] | None,
         *,
-        admin_key: str,
-        upstream_key: str,
+        admin_key: str | None,
+        upstream_key: str = "",
         with_worker: bool = False,
     ) -> None:
+        """`config` None: no configuration file at all (the `make run` default); `admin_key`
+        None: the gateway generates one and prints it at first start."""
         self.workdir = workdir
-        self.admin_key = admin_key
+        self.admin_key = admin_key or ""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.config_path = workdir / "fluxrouter.yaml"
-        self.config_path.write_text(yaml.safe_dump(config))
         self.log_path = workdir / "gateway.log"
         self.worker_log_path = workdir / "worker.log"
         self.env = {
-            **os.environ,
-            "FLUXROUTER_ADMIN_KEY": admin_key,
-            "TEST_UPSTREAM_KEY": upstream_key,
-            "FLUXROUTER_CONFIG": str(self.config_path),
+            key: value for key, value in os.environ.items() if not key.startswith("FLUXROUTER_")
         }
+        self.env["TEST_UPSTREAM_KEY"] = upstream_key
+        if admin_key is not None:
+            self.env["FLUXROUTER_ADMIN_KEY"] = admin_key
+        if config is not None:
+            config_path = workdir / "fluxrouter.yaml"
+            config_path.write_text(yaml.safe_dump(config))
+            self.env["FLUXROUTER_CONFIG"] = str(config_path)
         self._with_worker = with_worker
         self._procs: list[subprocess.Popen[bytes]] = []
 
@@ -145,6 +149,17 @@ class GatewayProcess:
         if self.worker_log_path.exists():
             text += self.worker_log_path.read_text(errors="replace")
         return text
+
+    def restart(self) -> GatewayProcess:
+        self.stop()
+        return self.start()
+
+    def fluxrouter(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Runs another `fluxrouter` command in the same directory and environment."""
+        return subprocess.run(
+            [str(BIN / "fluxrouter"), *args], cwd=self.workdir, env=self.env,
+            capture_output=True, text=True, timeout=60, check=False,
+        )
 
     def admin(self) -> httpx.Client:
         return httpx.Client(

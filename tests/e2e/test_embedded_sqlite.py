@@ -1,0 +1,115 @@
+"""The embedded default (`make run`): SQLite, no Redis, the projection worker in process."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from tests.conftest import UPSTREAM_KEY
+from tests.fakes.openai_upstream import FakeOpenAI
+from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.tenants import create_tenant, eventually
+
+ADMIN_KEY_LINE = re.compile(r"fradm-[A-Za-z0-9_-]{32,}")
+
+
+def test_first_start_needs_no_configuration_and_prints_the_admin_key_once(
+    tmp_path: Path,
+) -> None:
+    process = GatewayProcess(tmp_path, None, admin_key=None).start()
+    try:
+        printed = ADMIN_KEY_LINE.findall(process.log_path.read_text())
+        assert len(printed) == 1
+        process.admin_key = printed[0]
+        assert (tmp_path / "fluxrouter.db").exists()
+        with process.admin() as admin:
+            assert admin.post("/orgs", json={"name": "first"}).status_code == 201
+        process.restart()
+        assert ADMIN_KEY_LINE.findall(process.log_path.read_text()) == printed
+        with process.admin() as admin:
+            assert admin.post("/orgs", json={"name": "second"}).status_code == 201
+            assert admin.get("/audit/verify").json()["checked"] == 2
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def embedded(
+    upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
+    workdir = tmp_path_factory.mktemp("gateway-sqlite")
+    config = gateway_config(
+        database_url=f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}", redis_url=None,
+        upstream_url=upstream.base_url, upstream_key=UPSTREAM_KEY,
+    )
+    process = GatewayProcess(workdir, config, admin_key="fradm-" + "e" * 40,
+                             upstream_key=UPSTREAM_KEY)
+    process.start()
+    yield process
+    process.stop()
+
+
+def test_sdk_usage_audit_and_cli_on_sqlite(embedded: GatewayProcess, tmp_path: Path) -> None:
+    with embedded.admin() as admin:
+        tenant = create_tenant(admin, "embedded")
+    client = openai.OpenAI(base_url=f"{embedded.base_url}/v1", api_key=tenant.key,
+                           max_retries=0)
+    messages: Any = [{"role": "user", "content": "one two three"}]
+    plain = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    streamed = "".join(
+        chunk.choices[0].delta.content or ""
+        for chunk in client.chat.completions.create(model="llama3.1", messages=messages,
+                                                    stream=True)
+        if chunk.choices
+    )
+    assert streamed == plain.choices[0].message.content == "Echo: one two three"
+
+    def usage() -> list[dict[str, Any]]:
+        with embedded.admin() as admin:
+            rows = admin.get("/usage", params={"group_by": "provider"}).json()["rows"]
+        return rows if sum(row["requests"] for row in rows) == 2 else []
+
+    rows = {row["provider"]: row for row in eventually(usage)}
+    assert rows["openai"]["input_tokens"] == plain.usage.prompt_tokens  # type: ignore[union-attr]
+    assert rows["local"]["output_tokens"] == 4
+
+    # The read model rebuilds from the event history to the same figures.
+    rebuilt = embedded.fluxrouter("projections", "rebuild", "usage")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    with embedded.admin() as admin:
+        after = admin.get("/usage", params={"group_by": "provider"}).json()["rows"]
+    assert {row["provider"]: row for row in after} == rows
+
+    # Export the audit log and verify it offline; then tamper with it.
+    export = tmp_path / "audit.jsonl"
+    assert embedded.fluxrouter("audit", "export", "--out", str(export)).returncode == 0
+    lines = export.read_text().splitlines()
+    assert any(json.loads(line)["action"] == "chat.completion" for line in lines)
+    assert embedded.fluxrouter("audit", "verify", str(export)).returncode == 0
+    tampered = [json.loads(line) for line in lines]
+    tampered[1]["data"]["name"] = "someone-else"
+    export.write_text("\n".join(json.dumps(row) for row in tampered) + "\n")
+    broken = embedded.fluxrouter("audit", "verify", str(export))
+    assert broken.returncode == 1
+    assert f"seq {tampered[1]['seq']}" in broken.stderr
+
+
+def test_keys_create_on_the_command_line(embedded: GatewayProcess) -> None:
+    with embedded.admin() as admin:
+        tenant = create_tenant(admin, "cli")
+    made = embedded.fluxrouter("keys", "create", "--team", tenant.team_id, "--name", "ci-bot")
+    assert made.returncode == 0, made.stderr
+    key = re.search(r"key:\s+(fr-\S+)", made.stdout)
+    assert key is not None
+    client = openai.OpenAI(base_url=f"{embedded.base_url}/v1", api_key=key.group(1),
+                           max_retries=0)
+    assert "gpt-4o-mini" in {model.id for model in client.models.list()}
+    unknown = embedded.fluxrouter("keys", "create", "--team", "nope", "--name", "x")
+    assert unknown.returncode == 1
+    assert "not found" in unknown.stdout
