@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -48,7 +47,6 @@ def create_app(container: Container) -> Litestar:
             ReportsController,
         ],
         exception_handlers={Exception: handle_exception},
-        middleware=[DefineMiddleware(RequestContextMiddleware, metrics=container.metrics)],
         lifespan=[lifespan],
         openapi_config=openapi,
         request_max_body_size=container.settings.server.max_request_bytes,
@@ -56,4 +54,6 @@ def create_app(container: Container) -> Litestar:
         logging_config=None,
     )
     app.state.container = container
+    # outside the router, so 404/405 (raised before any route middleware runs) get a request id too
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler, metrics=container.metrics)
     return app

@@ -9,6 +9,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DataError
 
 from domains.providers.errors import InvalidRequest, UpstreamError
 from domains.shared.errors import Conflict, DomainError, Forbidden, NotFound
@@ -108,6 +109,8 @@ def _status_of(exc: Exception) -> tuple[int, str | None, str | None, dict[str, s
         return exc.status, exc.code, exc.param, headers
     if isinstance(exc, InvalidRequest):
         return 400, "invalid_request", exc.param, {}
+    if isinstance(exc, UnicodeDecodeError):  # msgspec's JSON decoding (ours and Litestar's)
+        return 400, "invalid_json", None, {}
     if isinstance(exc, NotFound):
         return 404, exc.code, None, {}
     if isinstance(exc, Forbidden):
@@ -118,12 +121,18 @@ def _status_of(exc: Exception) -> tuple[int, str | None, str | None, dict[str, s
         return 400, exc.code, None, {}
     if isinstance(exc, HTTPException):
         return exc.status_code, None, None, dict(exc.headers or {})
+    if isinstance(exc, DataError):  # a value the database cannot hold: the caller's to fix
+        return 400, "invalid_value", None, {}
     return 500, None, None, {}
 
 
 def _message_of(exc: Exception, status: int) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "The request body is not valid JSON: it is not UTF-8."
     if isinstance(exc, (ApiError, DomainError)):
         return str(exc.message) if hasattr(exc, "message") else str(exc)
+    if isinstance(exc, DataError):
+        return "A value in the request is out of range or not valid text."
     if isinstance(exc, HTTPException) and status < 500:
         if status == 413:
             return "The request body is too large."

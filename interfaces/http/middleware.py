@@ -71,9 +71,11 @@ class RequestContextMiddleware:
         header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, label
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if "route_handler" not in scope:  # no route matched: keep label cardinality bounded
+                    label = "other"
                 headers: Any = list(message.get("headers", ()))
                 headers.append(header)
                 message["headers"] = headers

@@ -15,6 +15,9 @@ from interfaces.http.admin.guard import require_admin
 from interfaces.http.container import container_of
 from interfaces.http.errors import ApiError
 
+MAX_SEQ = 2**63 - 1
+NO_NUL = r"^[^\x00]*$"
+
 GroupBy = Literal["org", "team", "user", "key", "model", "provider", "day"]
 
 
@@ -82,10 +85,10 @@ class ReportsController(Controller):
     async def audit(
         self,
         request: Request[Any, Any, Any],
-        after_seq: Annotated[int, Parameter(ge=0)] = 0,
+        after_seq: Annotated[int, Parameter(ge=0, le=MAX_SEQ)] = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        actor: str | None = None,
-        action: str | None = None,
+        actor: Annotated[str, Parameter(max_length=300, pattern=NO_NUL)] | None = None,
+        action: Annotated[str, Parameter(max_length=100, pattern=NO_NUL)] | None = None,
     ) -> AuditPageOut:
         rows = await audit_page(
             container_of(request).engine,

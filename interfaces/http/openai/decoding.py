@@ -12,6 +12,7 @@ from interfaces.http.errors import ApiError
 T = TypeVar("T")
 
 _PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_MISSING = re.compile(r"Object missing required field `([^`]+)`$")
 _decoder = msgspec.json.Decoder()
 
 
@@ -34,7 +35,11 @@ def decode_body(body: bytes, schema: type[T]) -> tuple[dict[str, Any], T]:
         match = _PATH.search(text)
         param = match.group(1) if match and match.group(1) else None
         message = _PATH.sub("", text)
-        if param:
+        missing = _MISSING.match(message)
+        if missing:  # name the missing field itself, not the object that lacks it
+            param = f"{param}.{missing.group(1)}" if param else missing.group(1)
+            message = f"Missing required parameter: `{param}`"
+        elif param:
             message = f"Invalid value for `{param}`: {message}"
         raise ApiError(400, message, code="invalid_value", param=param) from None
     return raw, view
