@@ -50,31 +50,32 @@ class Gateway:
     async def chat(
         self, caller: Caller, request_id: str, route: ModelRoute, body: dict[str, Any]
     ) -> bytes:
-        started = time.perf_counter()
-        try:
-            reply = await self._clients[route.provider].chat(body, route.upstream)
-        except UpstreamError as error:
-            self._record(
-                caller, request_id, route, "chat", False, error.status, "error", None, started
-            )
-            raise
-        self._record(caller, request_id, route, "chat", False, 200, "ok", reply.usage, started)
-        return reply.body
+        return await self._call(caller, request_id, route, body, "chat")
 
     async def embeddings(
         self, caller: Caller, request_id: str, route: ModelRoute, body: dict[str, Any]
     ) -> bytes:
+        return await self._call(caller, request_id, route, body, "embeddings")
+
+    async def _call(
+        self,
+        caller: Caller,
+        request_id: str,
+        route: ModelRoute,
+        body: dict[str, Any],
+        endpoint: Literal["chat", "embeddings"],
+    ) -> bytes:
         started = time.perf_counter()
+        client = self._clients[route.provider]
+        call = client.chat if endpoint == "chat" else client.embeddings
         try:
-            reply = await self._clients[route.provider].embeddings(body, route.upstream)
+            reply = await call(body, route.upstream)
         except UpstreamError as error:
             self._record(
-                caller, request_id, route, "embeddings", False, error.status, "error", None, started
+                caller, request_id, route, endpoint, False, error.status, "error", None, started
             )
             raise
-        self._record(
-            caller, request_id, route, "embeddings", False, 200, "ok", reply.usage, started
-        )
+        self._record(caller, request_id, route, endpoint, False, 200, "ok", reply.usage, started)
         return reply.body
 
     async def chat_stream(

@@ -8,13 +8,13 @@ kept and retried; `stop()` flushes what is left.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 
 import structlog
 
 from application.providers.commands import RecordCompletions
+from application.shared.tasks import cancel_and_wait
 from domains.providers.events import CompletionFinished
 from domains.shared.events import Command
 
@@ -53,11 +53,8 @@ class CompletionRecorder:
             self._task = asyncio.create_task(self._run(), name="completion-recorder")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self._drain(retry=False)
 
     async def wait_idle(self) -> None:

@@ -4,13 +4,13 @@ what a crash or a failing subscriber left behind."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from application.shared.tasks import cancel_and_wait
 from domains.shared.clock import utcnow
 from domains.shared.events import Event
 from infrastructure.db.engine import WRITE_OPTION
@@ -100,8 +100,5 @@ class OutboxRelay:
             self._task = asyncio.create_task(loop(), name="outbox-relay")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
