@@ -45,11 +45,14 @@ def embedded(
 ) -> Iterator[GatewayProcess]:
     workdir = tmp_path_factory.mktemp("gateway-sqlite")
     config = gateway_config(
-        database_url=f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}", redis_url=None,
-        upstream_url=upstream.base_url, upstream_key=UPSTREAM_KEY,
+        database_url=f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
+        redis_url=None,
+        upstream_url=upstream.base_url,
+        upstream_key=UPSTREAM_KEY,
     )
-    process = GatewayProcess(workdir, config, admin_key="fradm-" + "e" * 40,
-                             upstream_key=UPSTREAM_KEY)
+    process = GatewayProcess(
+        workdir, config, admin_key="fradm-" + "e" * 40, upstream_key=UPSTREAM_KEY
+    )
     process.start()
     yield process
     process.stop()
@@ -58,14 +61,14 @@ def embedded(
 def test_sdk_usage_audit_and_cli_on_sqlite(embedded: GatewayProcess, tmp_path: Path) -> None:
     with embedded.admin() as admin:
         tenant = create_tenant(admin, "embedded")
-    client = openai.OpenAI(base_url=f"{embedded.base_url}/v1", api_key=tenant.key,
-                           max_retries=0)
+    client = openai.OpenAI(base_url=f"{embedded.base_url}/v1", api_key=tenant.key, max_retries=0)
     messages: Any = [{"role": "user", "content": "one two three"}]
     plain = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
     streamed = "".join(
         chunk.choices[0].delta.content or ""
-        for chunk in client.chat.completions.create(model="llama3.1", messages=messages,
-                                                    stream=True)
+        for chunk in client.chat.completions.create(
+            model="llama3.1", messages=messages, stream=True
+        )
         if chunk.choices
     )
     assert streamed == plain.choices[0].message.content == "Echo: one two three"
@@ -107,8 +110,7 @@ def test_keys_create_on_the_command_line(embedded: GatewayProcess) -> None:
     assert made.returncode == 0, made.stderr
     key = re.search(r"key:\s+(fr-\S+)", made.stdout)
     assert key is not None
-    client = openai.OpenAI(base_url=f"{embedded.base_url}/v1", api_key=key.group(1),
-                           max_retries=0)
+    client = openai.OpenAI(base_url=f"{embedded.base_url}/v1", api_key=key.group(1), max_retries=0)
     assert "gpt-4o-mini" in {model.id for model in client.models.list()}
     unknown = embedded.fluxrouter("keys", "create", "--team", "nope", "--name", "x")
     assert unknown.returncode == 1

@@ -32,27 +32,46 @@ def test_metrics_count_requests_latency_tokens_and_upstream_errors(
 ) -> None:
     auth = {"Authorization": f"Bearer {tenant.key}"}
     url = f"{gateway.base_url}/v1/chat/completions"
-    body: dict[str, Any] = {"model": "gpt-4o-mini",
-                            "messages": [{"role": "user", "content": "count me"}]}
+    body: dict[str, Any] = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "count me"}],
+    }
     assert httpx.post(url, json=body, headers=auth).status_code == 200
-    assert httpx.post(url, json={**body, "model": "fake-error-500"}, headers=auth
-                      ).status_code == 502
+    assert (
+        httpx.post(url, json={**body, "model": "fake-error-500"}, headers=auth).status_code == 502
+    )
     text = httpx.get(f"{gateway.base_url}/metrics").text
-    assert 'fluxrouter_http_requests_total{method="POST",route="/v1/chat/completions",' \
-           'status="200"}' in text
-    assert 'fluxrouter_http_request_duration_seconds_bucket{le="0.1",' \
-           'route="/v1/chat/completions"}' in text
+    assert (
+        'fluxrouter_http_requests_total{method="POST",route="/v1/chat/completions",'
+        'status="200"}' in text
+    )
+    assert (
+        'fluxrouter_http_request_duration_seconds_bucket{le="0.1",'
+        'route="/v1/chat/completions"}' in text
+    )
     assert 'fluxrouter_upstream_errors_total{provider="openai",status="502"}' in text
-    assert 'fluxrouter_tokens_total{direction="input",model="gpt-4o-mini",provider="openai"}' \
-        in text
+    assert (
+        'fluxrouter_tokens_total{direction="input",model="gpt-4o-mini",provider="openai"}' in text
+    )
 
 
 def test_openapi_document_describes_the_api(gateway: GatewayProcess) -> None:
     document = httpx.get(f"{gateway.base_url}/schema/openapi.json").json()
     paths = set(document["paths"])
-    assert {"/v1/chat/completions", "/v1/embeddings", "/v1/models", "/admin/v1/orgs",
-            "/admin/v1/teams", "/admin/v1/keys", "/admin/v1/keys/{key_id}", "/admin/v1/usage",
-            "/admin/v1/audit", "/admin/v1/audit/verify", "/healthz", "/readyz"} <= paths
+    assert {
+        "/v1/chat/completions",
+        "/v1/embeddings",
+        "/v1/models",
+        "/admin/v1/orgs",
+        "/admin/v1/teams",
+        "/admin/v1/keys",
+        "/admin/v1/keys/{key_id}",
+        "/admin/v1/usage",
+        "/admin/v1/audit",
+        "/admin/v1/audit/verify",
+        "/healthz",
+        "/readyz",
+    } <= paths
 
 
 def test_log_lines_are_json_and_carry_the_request_id(gateway: GatewayProcess) -> None:
@@ -60,8 +79,11 @@ def test_log_lines_are_json_and_carry_the_request_id(gateway: GatewayProcess) ->
     assert answer.headers["x-request-id"] == "trace-me-42"
 
     def logged() -> list[dict[str, Any]]:
-        lines = [json.loads(line) for line in gateway.log_path.read_text().splitlines()
-                 if line.startswith("{")]
+        lines = [
+            json.loads(line)
+            for line in gateway.log_path.read_text().splitlines()
+            if line.startswith("{")
+        ]
         return [line for line in lines if line.get("request_id") == "trace-me-42"]
 
     line = eventually(logged)[0]
@@ -72,12 +94,20 @@ def test_log_lines_are_json_and_carry_the_request_id(gateway: GatewayProcess) ->
 def test_a_stream_the_client_cuts_is_recorded_as_cancelled(
     gateway: GatewayProcess, tenant: Tenant
 ) -> None:
-    body = {"model": "fake-stall-stream", "stream": True,
-            "messages": [{"role": "user", "content": "a long answer please"}]}
-    with httpx.Client(timeout=10) as client, client.stream(
-        "POST", f"{gateway.base_url}/v1/chat/completions", json=body,
-        headers={"Authorization": f"Bearer {tenant.key}"},
-    ) as response:
+    body = {
+        "model": "fake-stall-stream",
+        "stream": True,
+        "messages": [{"role": "user", "content": "a long answer please"}],
+    }
+    with (
+        httpx.Client(timeout=10) as client,
+        client.stream(
+            "POST",
+            f"{gateway.base_url}/v1/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {tenant.key}"},
+        ) as response,
+    ):
         assert response.status_code == 200
         first = next(response.iter_bytes())
         assert first.startswith(b"data: ")
@@ -85,8 +115,9 @@ def test_a_stream_the_client_cuts_is_recorded_as_cancelled(
 
     def cancelled() -> list[dict[str, Any]]:
         with gateway.admin() as admin:
-            rows = admin.get("/audit", params={"actor": f"key:{tenant.key_id}",
-                                               "limit": 1000}).json()["rows"]
+            rows = admin.get(
+                "/audit", params={"actor": f"key:{tenant.key_id}", "limit": 1000}
+            ).json()["rows"]
         return [row for row in rows if row["target"] == "model:openai/fake-stall-stream"]
 
     row = eventually(cancelled)[0]

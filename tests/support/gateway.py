@@ -157,8 +157,13 @@ class GatewayProcess:
     def fluxrouter(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Runs another `fluxrouter` command in the same directory and environment."""
         return subprocess.run(
-            [str(BIN / "fluxrouter"), *args], cwd=self.workdir, env=self.env,
-            capture_output=True, text=True, timeout=60, check=False,
+            [str(BIN / "fluxrouter"), *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
 
     def admin(self) -> httpx.Client:
