@@ -81,8 +81,12 @@ class MessageBus:
         grouped: dict[Subscriber, list[Event]] = defaultdict(list)
         order: list[Subscriber] = []
         for event in wave:
+            reached: set[Subscriber] = set()  # one delivery per subscriber, however it matched
             for cls in type(event).__mro__:
                 for subscriber in self._subscribers.get(cls, ()):
+                    if subscriber in reached:
+                        continue
+                    reached.add(subscriber)
                     if subscriber not in grouped:
                         order.append(subscriber)
                     grouped[subscriber].append(event)

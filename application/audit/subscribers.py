@@ -27,5 +27,6 @@ async def when_event_append_audit(events: list[Event], uow: UnitOfWork) -> None:
                 data=fact.data,
             )
             await uow.audit.append(row, event.event_id)
+            done.add(event.event_id)
             head = (row.seq, row.hash)
         await uow.commit()

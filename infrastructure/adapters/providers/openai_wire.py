@@ -93,7 +93,7 @@ def usage_of(body: bytes) -> Usage | None:
     """The usage of a complete (non-stream) chat or embeddings response."""
     try:
         return _usage(_usage_decoder.decode(body).usage)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # RecursionError: absurdly nested JSON
         return None
 
 
@@ -117,7 +117,7 @@ def chunk_facts(data: bytes) -> ChunkFacts | None:
     """What the gateway needs from one stream chunk; None if it is not a chunk (e.g. an error)."""
     try:
         chunk = _chunk_decoder.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     chars, finish = 0, None
     for choice in chunk.choices:
@@ -125,7 +125,8 @@ def chunk_facts(data: bytes) -> ChunkFacts | None:
             if choice.delta.content:
                 chars += len(choice.delta.content)
             for call in choice.delta.tool_calls or ():
-                arguments = (call.get("function") or {}).get("arguments")
+                function = call.get("function")
+                arguments = function.get("arguments") if isinstance(function, dict) else None
                 if isinstance(arguments, str):
                     chars += len(arguments)
         finish = choice.finish_reason or finish
@@ -144,7 +145,7 @@ def error_facts(body: bytes) -> UpstreamErrorFacts:
     """The message, type, code and param of an upstream error body, whatever its shape."""
     try:
         parsed = _error_decoder.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         text = body[:500].decode("utf-8", "replace").strip()
         return UpstreamErrorFacts(text or "no error message", None, None, None)
     detail = parsed.error

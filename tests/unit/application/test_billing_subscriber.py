@@ -1,0 +1,106 @@
+"""Billing charges each finished completion once, at the price book's price."""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+
+from application.billing.subscribers import when_completion_finished_record_usage
+from domains.billing.events import UsageRecorded
+from domains.billing.model import Price, PriceBook
+from tests.unit.application.fakes import UowFactory
+from tests.unit.samples import WHEN, completion
+
+PRICES = PriceBook(
+    {
+        ("openai", "gpt-4o-mini"): Price(
+            Decimal("0.15"), Decimal("0.60"), cached_input_per_mtok=Decimal("0.075")
+        )
+    }
+)
+record_usage = functools.partial(when_completion_finished_record_usage, prices=PRICES)
+
+
+async def test_usage_is_recorded_at_the_price_book_price() -> None:
+    factory = UowFactory()
+    event = completion(input_tokens=1234, output_tokens=567, cached_tokens=0)
+    uow = factory()
+
+    await record_usage([event], uow)
+
+    usage = factory.store.usage[event.event_id]
+    assert usage.cost_usd == Decimal("0.0005253")
+    assert usage.priced is True
+    assert (usage.input_tokens, usage.output_tokens, usage.cached_tokens) == (1234, 567, 0)
+    assert (usage.org_id, usage.team_id, usage.key_id, usage.user_id) == (
+        event.org_id,
+        event.team_id,
+        event.key_id,
+        event.user_id,
+    )
+    assert (usage.provider, usage.model, usage.endpoint) == ("openai", "gpt-4o-mini", "chat")
+    assert usage.request_id == event.request_id
+    assert usage.source_event_id == event.event_id
+    assert usage.occurred_at == WHEN == event.occurred_at
+    assert uow.committed
+    assert uow.collect_new_events() == [usage]  # published for the projections
+
+
+async def test_cached_tokens_are_charged_at_the_cached_price() -> None:
+    factory = UowFactory()
+    event = completion(input_tokens=1000, output_tokens=0, cached_tokens=400)
+    await record_usage([event], factory())
+    # 600 * 0.15 + 400 * 0.075 = 90 + 30 per Mtok
+    assert factory.store.usage[event.event_id].cost_usd == Decimal("0.00012")
+
+
+async def test_an_unpriced_model_costs_zero_and_is_marked_unpriced() -> None:
+    factory = UowFactory()
+    event = completion(provider="local", model="llama3")
+    await record_usage([event], factory())
+    usage = factory.store.usage[event.event_id]
+    assert usage.cost_usd == 0
+    assert usage.priced is False
+
+
+async def test_price_is_looked_up_by_provider_too() -> None:
+    factory = UowFactory()
+    event = completion(provider="azure", model="gpt-4o-mini")
+    await record_usage([event], factory())
+    assert factory.store.usage[event.event_id].priced is False
+
+
+async def test_a_batch_records_one_usage_per_event() -> None:
+    factory = UowFactory()
+    events = [completion(request_id=f"r{i}", input_tokens=i * 1000) for i in range(1, 4)]
+    uow = factory()
+    await record_usage(events, uow)
+    assert set(factory.store.usage) == {event.event_id for event in events}
+    assert factory.store.commits == 1
+    published = uow.collect_new_events()
+    assert [u.source_event_id for u in published] == [e.event_id for e in events]  # type: ignore[attr-defined]
+    assert all(isinstance(u, UsageRecorded) for u in published)
+
+
+async def test_a_replay_records_nothing_new() -> None:
+    factory = UowFactory()
+    event = completion()
+    await record_usage([event], factory())
+    first = factory.store.usage[event.event_id]
+
+    replay = factory()
+    await record_usage([event], replay)
+
+    assert len(factory.store.usage) == 1
+    assert factory.store.usage[event.event_id] is first
+    assert replay.collect_new_events() == []
+
+
+async def test_a_partial_replay_records_only_the_new_events() -> None:
+    factory = UowFactory()
+    old, new = completion(request_id="old"), completion(request_id="new")
+    await record_usage([old], factory())
+    again = factory()
+    await record_usage([old, new], again)
+    assert set(factory.store.usage) == {old.event_id, new.event_id}
+    assert [u.source_event_id for u in again.collect_new_events()] == [new.event_id]  # type: ignore[attr-defined]

@@ -1,0 +1,141 @@
+"""The completion recorder batches finished calls into one command, retries, and flushes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+import application.providers.recorder as recorder_module
+from application.providers.commands import RecordCompletions
+from application.providers.handlers import record_completions
+from application.providers.recorder import CompletionRecorder
+from domains.providers.events import CompletionFinished
+from domains.shared.events import Command
+from tests.unit.application.fakes import UowFactory
+from tests.unit.samples import completion
+
+
+class Handler:
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.attempts = 0
+        self.commands: list[RecordCompletions] = []
+
+    async def __call__(self, command: Command) -> None:
+        self.attempts += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("database is down")
+        assert isinstance(command, RecordCompletions)
+        self.commands.append(command)
+
+    @property
+    def recorded(self) -> list[CompletionFinished]:
+        return [event for command in self.commands for event in command.completions]
+
+
+async def test_a_burst_is_written_as_one_command() -> None:
+    handler = Handler()
+    recorder = CompletionRecorder(handler, linger=0.01)
+    recorder.start()
+    events = [completion(request_id=f"r{i}") for i in range(5)]
+    try:
+        for event in events:
+            recorder.record(event)
+        await asyncio.wait_for(recorder.wait_idle(), 5)
+    finally:
+        await recorder.stop()
+    assert len(handler.commands) == 1
+    assert handler.commands[0].completions == tuple(events)
+
+
+async def test_batches_are_at_most_max_batch() -> None:
+    handler = Handler()
+    recorder = CompletionRecorder(handler, max_batch=2)
+    events = [completion(request_id=f"r{i}") for i in range(5)]
+    for event in events:
+        recorder.record(event)
+    await recorder.stop()
+    assert [len(command.completions) for command in handler.commands] == [2, 2, 1]
+    assert handler.recorded == events
+
+
+async def test_observe_sees_every_event_at_once() -> None:
+    seen: list[CompletionFinished] = []
+    recorder = CompletionRecorder(Handler(), observe=seen.append)
+    event = completion()
+    recorder.record(event)
+    assert seen == [event]
+    await recorder.stop()
+
+
+async def test_stop_flushes_what_is_pending() -> None:
+    handler = Handler()
+    recorder = CompletionRecorder(handler, linger=60.0)  # the loop would wait a minute
+    recorder.start()
+    events = [completion(request_id="a"), completion(request_id="b")]
+    for event in events:
+        recorder.record(event)
+    await asyncio.wait_for(recorder.stop(), 5)
+    assert handler.recorded == events
+    await asyncio.wait_for(recorder.wait_idle(), 1)
+
+
+async def test_a_failed_write_keeps_the_batch_in_order_for_later() -> None:
+    handler = Handler(failures=1)
+    recorder = CompletionRecorder(handler)
+    first, second = completion(request_id="a"), completion(request_id="b")
+    recorder.record(first)
+    recorder.record(second)
+
+    await recorder.stop()  # the write fails: nothing lost, nothing written
+    assert handler.recorded == []
+    assert not recorder._idle.is_set()
+
+    later = completion(request_id="c")
+    recorder.record(later)
+    await recorder.stop()
+    assert handler.recorded == [first, second, later]
+    assert recorder._idle.is_set()
+
+
+class _QuickAsyncio:
+    """The asyncio module as the recorder sees it, with sleeps noted and cut short."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float) -> None:
+        self.sleeps.append(delay)
+        await asyncio.sleep(0)
+
+
+async def test_the_background_loop_retries_a_failed_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    quick = _QuickAsyncio()
+    monkeypatch.setattr(recorder_module, "asyncio", quick)
+    handler = Handler(failures=2)
+    recorder = CompletionRecorder(handler, linger=0.0)
+    recorder.start()
+    event = completion()
+    try:
+        recorder.record(event)
+        await asyncio.wait_for(recorder.wait_idle(), 5)
+    finally:
+        await recorder.stop()
+    assert handler.attempts == 3
+    assert handler.recorded == [event]
+    assert quick.sleeps.count(1.0) == 2  # a one-second back-off before each retry
+
+
+async def test_recorded_completions_are_published_through_the_unit_of_work() -> None:
+    factory = UowFactory()
+    events = (completion(request_id="a"), completion(request_id="b"))
+    uow = factory()
+    await record_completions(RecordCompletions(completions=events), uow)
+    assert uow.committed
+    assert uow.collect_new_events() == list(events)
