@@ -74,6 +74,22 @@ def test_openapi_document_describes_the_api(gateway: GatewayProcess) -> None:
     } <= paths
 
 
+def test_prompts_stay_out_of_the_logs(gateway: GatewayProcess, tenant: Tenant) -> None:
+    marker = "confidential-merger-plan-7f3a"
+    answer = httpx.post(
+        f"{gateway.base_url}/v1/chat/completions",
+        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": marker}]},
+        headers={"Authorization": f"Bearer {tenant.key}", "x-request-id": "prompt-check-1"},
+    )
+    assert marker in answer.text  # the upstream echoed it back to the client
+
+    def logged() -> bool:
+        return "prompt-check-1" in gateway.logs()
+
+    eventually(logged)
+    assert marker not in gateway.logs()
+
+
 def test_log_lines_are_json_and_carry_the_request_id(gateway: GatewayProcess) -> None:
     answer = httpx.get(f"{gateway.base_url}/healthz", headers={"x-request-id": "trace-me-42"})
     assert answer.headers["x-request-id"] == "trace-me-42"
