@@ -13,6 +13,7 @@ import aiohttp
 
 from domains.providers.ports import StreamTally, UpstreamReply
 from infrastructure.adapters.providers import openai_wire as wire
+from infrastructure.adapters.providers.sse import SseSplitter
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp
 
 _JSON = "application/json"
@@ -90,20 +91,19 @@ class OpenAIChatStream:
         self._closed = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        pending = b""
+        splitter = SseSplitter()
         try:
             async for data in self._response.content.iter_any():
-                pending += data.replace(b"\r\n", b"\n") if b"\r" in data else data
-                *events, pending = pending.split(b"\n\n")
-                out = [event for event in events if self._keep(event)]
+                out = [event for event in splitter.feed(data) if self._keep(event)]
                 if out:
                     yield b"\n\n".join(out) + b"\n\n"
         except TimeoutError as error:
             raise self._http.timed_out() from error
         except aiohttp.ClientError as error:
             raise self._http.unreachable(error) from error
-        if pending.strip() and self._keep(pending):
-            yield pending + b"\n\n"
+        rest = splitter.rest()
+        if rest is not None and self._keep(rest):
+            yield rest + b"\n\n"
 
     def _keep(self, event: bytes) -> bool:
         data = wire.event_data(event)

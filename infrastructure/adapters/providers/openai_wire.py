@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import base64
 import struct
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from domains.providers.ports import Usage
+from infrastructure.adapters.providers.error_reading import (
+    OPENAI_TYPES,
+    ErrorReading,
+    gateway_status,
+)
+from infrastructure.adapters.providers.sse import event_fields
 
 
 class _TokenDetails(msgspec.Struct):
@@ -99,11 +106,7 @@ def usage_of(body: bytes) -> Usage | None:
 
 def event_data(event: bytes) -> bytes | None:
     """The data of one SSE event (its `data:` lines joined), or None for a comment-only event."""
-    parts = []
-    for line in event.split(b"\n"):
-        if line.startswith(b"data:"):
-            parts.append(line[6:] if line[5:6] == b" " else line[5:])
-    return b"\n".join(parts) if parts else None
+    return event_fields(event)[1]
 
 
 class ChunkFacts(msgspec.Struct):
@@ -172,3 +175,21 @@ def embeddings_as_base64(body: bytes) -> bytes:
         if isinstance(vector, list):
             item["embedding"] = floats_to_base64(vector)
     return _encoder.encode(parsed)
+
+
+def read_openai_error(status: int, body: bytes, headers: Mapping[str, str]) -> ErrorReading:
+    """An OpenAI-shaped (or any) error body: 4xx kept with Retry-After, 5xx → 502."""
+    facts = error_facts(body)
+    mapped = gateway_status(status)
+    if mapped >= 500:
+        return ErrorReading(
+            mapped, facts.message, OPENAI_TYPES.get(mapped, "upstream_error"), "upstream_error"
+        )
+    return ErrorReading(
+        mapped,
+        facts.message,
+        facts.type or OPENAI_TYPES.get(status, "invalid_request_error"),
+        facts.code,
+        facts.param,
+        headers.get("Retry-After"),
+    )

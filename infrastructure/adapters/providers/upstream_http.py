@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import aiohttp
 
 from domains.providers.errors import UpstreamError
-from infrastructure.adapters.providers.openai_wire import error_facts
+from infrastructure.adapters.providers.error_reading import ErrorReader
+from infrastructure.adapters.providers.openai_wire import read_openai_error
 
 MAX_ERROR_BODY = 64 * 1024
 
@@ -33,8 +34,10 @@ class UpstreamHttp:
         timeouts: UpstreamTimeouts,
         max_connections: int,
         redact: Callable[[str], str],
+        read_error: ErrorReader = read_openai_error,
     ) -> None:
         self.provider = provider
+        self._read_error = read_error
         self.timeouts = timeouts
         self._max_connections = max_connections
         self._redact = redact
@@ -97,25 +100,21 @@ class UpstreamHttp:
             body = await response.content.read(MAX_ERROR_BODY)
         except (aiohttp.ClientError, TimeoutError):
             body = b""
-        facts = error_facts(body)
-        message = self._redact(facts.message)
-        upstream = response.status
-        if upstream >= 500:
-            return UpstreamError(
-                502,
-                f"The upstream provider `{self.provider}` failed (HTTP {upstream}): {message}",
-                error_type="upstream_error",
-                code="upstream_error",
-                upstream_status=upstream,
+        reading = self._read_error(response.status, body, response.headers)
+        message = self._redact(reading.message)
+        if reading.status >= 500:
+            message = (
+                f"The upstream provider `{self.provider}` failed "
+                f"(HTTP {response.status}): {message}"
             )
         return UpstreamError(
-            upstream,
+            reading.status,
             message,
-            error_type=facts.type or _type_for(upstream),
-            code=self._redact(facts.code) if facts.code else None,
-            param=facts.param,
-            retry_after=response.headers.get("Retry-After"),
-            upstream_status=upstream,
+            error_type=reading.error_type,
+            code=self._redact(reading.code) if reading.code else None,
+            param=reading.param,
+            retry_after=reading.retry_after,
+            upstream_status=response.status,
         )
 
     def timed_out(self) -> UpstreamError:
@@ -136,13 +135,3 @@ class UpstreamHttp:
             error_type="upstream_error",
             code="upstream_unreachable",
         )
-
-
-def _type_for(status: int) -> str:
-    return {
-        400: "invalid_request_error",
-        401: "authentication_error",
-        403: "permission_error",
-        404: "not_found_error",
-        429: "rate_limit_error",
-    }.get(status, "invalid_request_error")

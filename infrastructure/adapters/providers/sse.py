@@ -1,0 +1,34 @@
+"""Server-Sent Events: splitting a byte stream into events, and reading an event's fields."""
+
+from __future__ import annotations
+
+
+class SseSplitter:
+    """Feeds bytes in, gets whole events (without their blank-line terminator) out."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        pending = self._pending + data
+        if b"\r" in pending:
+            pending = pending.replace(b"\r\n", b"\n")
+        *events, self._pending = pending.split(b"\n\n")
+        return events
+
+    def rest(self) -> bytes | None:
+        """What is left once the stream has ended, if it holds anything."""
+        rest, self._pending = self._pending, b""
+        return rest if rest.strip() else None
+
+
+def event_fields(event: bytes) -> tuple[str | None, bytes | None]:
+    """(the `event:` name, the `data:` lines joined), each None when absent."""
+    name: str | None = None
+    parts = []
+    for line in event.split(b"\n"):
+        if line.startswith(b"data:"):
+            parts.append(line[6:] if line[5:6] == b" " else line[5:])
+        elif line.startswith(b"event:"):
+            name = line[6:].strip().decode("utf-8", "replace")
+    return name, (b"\n".join(parts) if parts else None)

@@ -1,0 +1,194 @@
+"""`make bench`: wrk against the fake upstream, a bare pass-through and the gateway (two shapes).
+
+Usage: ``python -m tests.bench.run [--duration 10s | --quick] [--out docs/benchmarks]``.
+Writes ``docs/benchmarks/results.json`` and ``docs/benchmarks/README.md`` and prints the table.
+Exits non-zero if any request failed (non-2xx or socket error) or a server died.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.bench import backlog, logscan, machine, report
+from tests.bench.loadgen import WrkResult, ensure_wrk, run_wrk, write_script, wrk_version
+from tests.bench.procs import Processes
+from tests.bench.targets import (
+    Target,
+    gateway,
+    request_body,
+    sanity_check,
+    start_bare,
+    start_upstream,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+GATEWAY_SHAPES = ("sqlite", "postgres")
+
+
+def _duration(text: str) -> float:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 10s)")
+    return float(match.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0}[match.group(2) or "s"]
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.run", description=__doc__)
+    parser.add_argument("--duration", type=_duration, default=10.0, help="per measurement (10s)")
+    parser.add_argument("--quick", action="store_true", help="3 s per measurement")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration = 3.0
+    return args
+
+
+class Bench:
+    def __init__(self, wrk: str, workdir: Path, duration: float) -> None:
+        self.wrk, self.workdir, self.duration = wrk, workdir, duration
+        self.warmup = min(duration, 3.0)
+        self.targets: dict[str, Any] = {}
+        self.failures: list[str] = []
+        self.log_problems: dict[str, Any] = {}
+        self.accounting: dict[str, Any] = {}
+        self.served: dict[str, int] = {}  # completed requests per target, sanity checks included
+
+    def measure(self, target: Target) -> None:
+        busy = machine.cpu_busy_pct()
+        if busy > 20:
+            print(
+                f"bench: WARNING the machine is {busy}% busy before measuring {target.name}; "
+                "other work will skew the numbers",
+                flush=True,
+            )
+        sanity_check(target)
+        self.served[target.name] = 2
+        entry: dict[str, Any] = {"description": target.description, "cpu_busy_before_pct": busy}
+        for mode in report.MODES:
+            script = self.workdir / f"{target.name}-{mode}.lua"
+            write_script(script, request_body(mode == "stream"), target.key)
+            self._run(target, mode, "warm-up", script, 32, self.warmup)
+            entry[mode] = {"settle_before_c1": self.settle(target)}
+            one = self._run(target, mode, "c1", script, 1, self.duration)
+            many = self._run(target, mode, "c32", script, 32, self.duration)
+            entry[mode] |= {"c1": one.as_dict(), "c32": many.as_dict()}
+            print(
+                f"bench: {target.name:<17} {mode:<6} 1 client p50 {one.p50_ms:7.2f} ms "
+                f"p99 {one.p99_ms:7.2f} ms {one.requests_per_s:8.0f} req/s | 32 clients "
+                f"{many.requests_per_s:8.0f} req/s p50 {many.p50_ms:7.2f} ms "
+                f"p99 {many.p99_ms:7.2f} ms",
+                flush=True,
+            )
+        for child in target.children:
+            if not child.alive():
+                self.failures.append(f"{child.name} died during the run:\n{child.log_tail()}")
+        self.targets[target.name] = entry
+
+    def _run(
+        self, target: Target, mode: str, label: str, script: Path, conns: int, seconds: float
+    ) -> WrkResult:
+        result, raw = run_wrk(
+            self.wrk, target.chat_url, script, connections=conns, duration_s=seconds
+        )
+        (self.workdir / f"{target.name}-{mode}-{label}.wrk.txt").write_text(raw)
+        self.served[target.name] += result.requests
+        if result.failures:
+            self.failures.append(
+                f"{target.name} {mode} {label} ({conns} connections): {result.requests} requests, "
+                f"{result.non_2xx} non-2xx responses, socket errors {result.socket_errors}"
+            )
+        return result
+
+    def settle(self, target: Target) -> dict[str, Any] | None:
+        """Lets the gateway's accounting catch up, so 1-client runs start without a backlog."""
+        if target.database_url is None:
+            return None
+        return backlog.catch_up(target.database_url, self.served[target.name])
+
+    def drain(self, target: Target) -> None:
+        """How far the gateway's accounting (usage records) lags behind the requests served."""
+        if target.database_url is not None:
+            seen = backlog.catch_up(target.database_url, self.served[target.name])
+            self.accounting[target.name] = seen
+            print(f"bench: {target.name:<17} accounting: {backlog.describe(seen)}", flush=True)
+
+    def scan_logs(self, target: Target) -> None:
+        for child in target.children:
+            self.log_problems[child.name] = logscan.problems(child.log_path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    args = _args(given)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the finally blocks run
+    wrk = ensure_wrk()
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="fluxrouter-bench-"))
+    procs = Processes(workdir)
+    bench = Bench(wrk, workdir, args.duration)
+    completed = False
+    print(f"bench: {args.duration:g} s per measurement; logs in {workdir}", flush=True)
+    try:
+        upstream = start_upstream(procs, "sk-upstream-" + secrets.token_urlsafe(24))
+        bench.measure(upstream)
+        bare = start_bare(procs, upstream)
+        bench.measure(bare)
+        for child in bare.children:  # leave the cores to the next target
+            procs.stop(child)
+        bench.scan_logs(bare)
+        for shape in GATEWAY_SHAPES:
+            with gateway(procs, workdir / shape, shape, upstream) as target:
+                bench.measure(target)
+                bench.drain(target)
+            bench.scan_logs(target)
+        bench.scan_logs(upstream)
+        completed = True
+    finally:
+        procs.stop_all()
+        if not completed:
+            print(f"bench: FAILED; server logs kept in {workdir}", file=sys.stderr)
+    results = {
+        "run": {
+            "command": " ".join(["python -m tests.bench.run", *given]) if given else "make bench",
+            "duration_s": args.duration,
+            "warmup_s": bench.warmup,
+            "wall_s": round(time.monotonic() - started, 1),
+            "wrk": wrk_version(wrk),
+        },
+        "machine": machine.machine(),
+        "targets": bench.targets,
+        "derived": report.derive(bench.targets),
+        "accounting_backlog": bench.accounting,
+        "failures": bench.failures,
+        "server_log_problems": bench.log_problems,
+    }
+    table = report.write(args.out, results)
+    print("\n" + table)
+    print(f"bench: wrote {args.out}/results.json and README.md in {results['run']['wall_s']} s")
+    for name, entries in bench.log_problems.items():
+        for entry in entries:
+            print(f"bench: {name} logged {entry['count']} × {entry['summary']}", file=sys.stderr)
+    if bench.failures:
+        print("\nbench: FAILED REQUESTS (must be 0):", file=sys.stderr)
+        for failure in bench.failures:
+            print(f"  - {failure}", file=sys.stderr)
+        print(f"bench: raw wrk output and server logs kept in {workdir}", file=sys.stderr)
+        return 1
+    if any(bench.log_problems.values()):
+        print(f"bench: server logs kept in {workdir}", file=sys.stderr)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
