@@ -69,7 +69,7 @@ class MessageBus:
                 failed = True
                 log.exception(
                     "bus.subscriber_failed",
-                    subscriber=getattr(subscriber, "__name__", "?"),
+                    subscriber=_name_of(subscriber),
                     events=[event.event_id for event in batch[:20]],
                 )
             next_wave.extend(uow.collect_new_events())
@@ -91,3 +91,8 @@ class MessageBus:
                         order.append(subscriber)
                     grouped[subscriber].append(event)
         return [(subscriber, grouped[subscriber]) for subscriber in order]
+
+
+def _name_of(subscriber: Subscriber) -> str:
+    target = getattr(subscriber, "func", subscriber)  # functools.partial wraps the function
+    return str(getattr(target, "__name__", repr(target)))

@@ -43,6 +43,6 @@ async def when_completion_finished_record_usage(
                 priced=price is not None,
                 occurred_at=event.occurred_at,
             )
-            await uow.usage.add(usage)
-            uow.publish(usage)
+            if await uow.usage.add(usage):  # False: a concurrent delivery recorded it first
+                uow.publish(usage)
         await uow.commit()

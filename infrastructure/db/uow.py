@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domains.audit.ports import AuditLog
 from domains.billing.ports import UsageLedger
 from domains.shared.aggregate import Aggregate
+from domains.shared.clock import utcnow
 from domains.shared.events import Event
 from domains.teams.ports import KeyRepository, OrgRepository, TeamRepository
 from infrastructure.db.engine import WRITE_OPTION
@@ -76,6 +77,7 @@ class SqlUnitOfWork:
         events.extend(self._published)
         self._published = []
         if events:
+            stored_at = utcnow()
             await conn.execute(
                 outbox.insert(),
                 [
@@ -84,6 +86,7 @@ class SqlUnitOfWork:
                         "type": type(event).__name__,
                         "payload": self._codec.encode(event),
                         "occurred_at": event.occurred_at,
+                        "stored_at": stored_at,
                     }
                     for event in events
                 ],

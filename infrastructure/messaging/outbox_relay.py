@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import timedelta
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.shared.tasks import cancel_and_wait
@@ -69,19 +70,18 @@ class OutboxRelay:
         """Publish again the events left undispatched for longer than `older_than` seconds
         (by default the relay's `sweep_after`)."""
         grace = self._sweep_after if older_than is None else older_than
-        cutoff = utcnow().timestamp() - grace
+        cutoff = utcnow() - timedelta(seconds=grace)
+        stored = func.coalesce(outbox.c.stored_at, outbox.c.occurred_at)
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    select(outbox.c.payload, outbox.c.occurred_at)
-                    .where(outbox.c.dispatched_at.is_(None))
+                    select(outbox.c.payload)
+                    .where(outbox.c.dispatched_at.is_(None), stored <= cutoff)
                     .order_by(outbox.c.id)
                     .limit(limit)
                 )
             ).all()
-        events = [
-            self._codec.decode(row.payload) for row in rows if row.occurred_at.timestamp() <= cutoff
-        ]
+        events = [self._codec.decode(row.payload) for row in rows]
         if events:
             log.warning("outbox.redispatch", events=len(events))
             await publish(events)

@@ -14,7 +14,7 @@ from domains.billing.events import UsageRecorded
 from domains.shared.money import to_picodollars
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.tables import outbox, projection_applied, usage_rollup
-from infrastructure.projections.upsert import insert_for
+from infrastructure.db.upsert import insert_for
 
 PROJECTION = "usage"
 EVENT_TYPES = frozenset({"UsageRecorded"})
@@ -24,7 +24,7 @@ def apply_usage(conn: Connection, events: Iterable[UsageRecorded]) -> int:
     applied = 0
     for event in events:
         claim = (
-            insert_for(conn, projection_applied)
+            insert_for(conn.dialect, projection_applied)
             .values(projection=PROJECTION, event_id=event.event_id)
             .on_conflict_do_nothing()
             .returning(projection_applied.c.event_id)
@@ -32,7 +32,7 @@ def apply_usage(conn: Connection, events: Iterable[UsageRecorded]) -> int:
         if conn.execute(claim).first() is None:
             continue  # applied before: a replay changes nothing
         cost = to_picodollars(event.cost_usd)
-        row = insert_for(conn, usage_rollup).values(
+        row = insert_for(conn.dialect, usage_rollup).values(
             day=event.occurred_at.date().isoformat(),
             org_id=event.org_id,
             team_id=event.team_id,

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from application.billing.subscribers import when_completion_finished_record_usage
 from application.teams.commands import CreateOrg
+from domains.billing.model import PriceBook
+from domains.providers.events import CompletionFinished
+from domains.shared.clock import utcnow
+from domains.shared.events import Event
+from domains.teams.events import OrgCreated
 from domains.teams.model import Org
 from infrastructure.db.tables import audit_log, outbox, usage_records
 from infrastructure.db.uow import SqlUnitOfWork
@@ -109,3 +117,55 @@ async def test_sqlite_refuses_update_and_delete_of_the_audit_log(migrated_sqlite
     finally:
         await container.engine.dispose()
         container.sync_engine.dispose()
+
+
+async def test_two_deliveries_of_one_completion_at_once_bill_it_once(
+    pg_container: Container,
+) -> None:
+
+    event = CompletionFinished(
+        request_id="r-dup",
+        endpoint="chat",
+        key_id="k-dup",
+        team_id="t",
+        org_id="o",
+        user_id=None,
+        provider="openai",
+        model="m",
+        upstream_model="m",
+        stream=False,
+        status=200,
+        outcome="ok",
+        input_tokens=3,
+        output_tokens=4,
+    )
+    before = await _count(pg_container, usage_records)
+    uows = [SqlUnitOfWork(pg_container.engine, pg_container.codec) for _ in range(4)]
+    await asyncio.gather(
+        *(when_completion_finished_record_usage([event], uow, prices=PriceBook({})) for uow in uows)
+    )
+    assert await _count(pg_container, usage_records) == before + 1
+    published = [e for uow in uows for e in uow.collect_new_events()]
+    assert len(published) == 1
+
+
+async def test_the_sweep_leaves_recently_stored_events_alone(pg_container: Container) -> None:
+    # An event that happened long ago but was only just written (it waited in the recorder)
+    # is in its first delivery: the sweep must not publish it a second time.
+
+    old = OrgCreated(
+        org_id="o-old", name="late", actor="test", occurred_at=utcnow() - timedelta(minutes=5)
+    )
+    uow = SqlUnitOfWork(pg_container.engine, pg_container.codec)
+    async with uow:
+        uow.publish(old)
+        await uow.commit()
+    published: list[Event] = []
+
+    async def publish(events: Iterable[Event]) -> None:
+        published.extend(events)
+
+    await pg_container.relay.sweep(publish)
+    assert all(e.event_id != old.event_id for e in published)
+    await pg_container.relay.sweep(publish, older_than=0)
+    assert any(e.event_id == old.event_id for e in published)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domains.billing.events import UsageRecorded
 from domains.shared.money import to_picodollars
 from infrastructure.db.tables import usage_records
+from infrastructure.db.upsert import insert_for
 
 
 class SqlUsageLedger:
@@ -25,9 +26,12 @@ class SqlUsageLedger:
         )
         return {row[0] for row in rows}
 
-    async def add(self, usage: UsageRecorded) -> None:
-        await self._conn.execute(
-            usage_records.insert().values(
+    async def add(self, usage: UsageRecorded) -> bool:
+        """Writes the usage unless its source event was already recorded (a concurrent
+        delivery of the same event); True when written."""
+        statement = (
+            insert_for(self._conn.dialect, usage_records)
+            .values(
                 id=usage.usage_id,
                 source_event_id=usage.source_event_id,
                 request_id=usage.request_id,
@@ -45,4 +49,7 @@ class SqlUsageLedger:
                 cost_picousd=to_picodollars(usage.cost_usd),
                 priced=usage.priced,
             )
+            .on_conflict_do_nothing(index_elements=["source_event_id"])
+            .returning(usage_records.c.id)
         )
+        return (await self._conn.execute(statement)).first() is not None

@@ -16,6 +16,8 @@ outbox = Table(
     Column("payload", LargeBinary(), nullable=False),
     Column("occurred_at", UtcDateTime(), nullable=False),
     Column("dispatched_at", UtcDateTime(), nullable=True),
+    # when the row was written: the relay's sweep waits from here, not from occurred_at
+    Column("stored_at", UtcDateTime(), nullable=True),
     Index("ix_outbox_type_id", "type", "id"),
     Index(
         "ix_outbox_pending",

@@ -70,8 +70,13 @@ class FakeUsageLedger:
     async def recorded_sources(self, source_event_ids: Iterable[str]) -> set[str]:
         return {i for i in source_event_ids if i in self._store.usage}
 
-    async def add(self, usage: UsageRecorded) -> None:
-        self.staged.append(usage)
+    async def add(self, usage: UsageRecorded) -> bool:
+        taken = usage.source_event_id in self._store.usage or any(
+            staged.source_event_id == usage.source_event_id for staged in self.staged
+        )
+        if not taken:
+            self.staged.append(usage)
+        return not taken
 
     def apply(self) -> None:
         for usage in self.staged:

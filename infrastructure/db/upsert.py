@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 
-def insert_for(conn: Connection, table: Table) -> Any:
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+def insert_for(dialect: Dialect, table: Table) -> Any:
+    module = postgresql if dialect.name == "postgresql" else sqlite
     return module.insert(table)
