@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.anthropic_upstream import FakeAnthropic
+from tests.fakes.gemini_upstream import FakeGemini
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.gateway import GatewayProcess, gateway_config
 from tests.support.services import REDIS_URL, postgres_database
@@ -22,6 +24,18 @@ def upstream() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture(scope="session")
+def anthropic_upstream() -> Iterator[FakeAnthropic]:
+    with FakeAnthropic(expected_key=UPSTREAM_KEY, slow_seconds=5.0) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def gemini_upstream() -> Iterator[FakeGemini]:
+    with FakeGemini(expected_key=UPSTREAM_KEY, slow_seconds=5.0) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     with postgres_database() as url:
         yield url
@@ -29,7 +43,11 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def gateway(
-    upstream: FakeOpenAI, pg_url: str, tmp_path_factory: pytest.TempPathFactory
+    upstream: FakeOpenAI,
+    anthropic_upstream: FakeAnthropic,
+    gemini_upstream: FakeGemini,
+    pg_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
     """The production shape: PostgreSQL, Redis broker, and a separate Dramatiq worker."""
     workdir: Path = tmp_path_factory.mktemp("gateway-pg")
@@ -38,6 +56,8 @@ def gateway(
         redis_url=REDIS_URL,
         upstream_url=upstream.base_url,
         upstream_key=UPSTREAM_KEY,
+        anthropic_url=anthropic_upstream.base_url,
+        gemini_url=gemini_upstream.base_url,
     )
     process = GatewayProcess(
         workdir,

@@ -6,7 +6,7 @@ Bodies stay in the OpenAI shape the adapters speak; the adapters translate for t
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 import msgspec
@@ -15,7 +15,13 @@ from application.providers.recorder import CompletionRecorder
 from domains.providers.errors import ModelNotAllowed, UpstreamError
 from domains.providers.events import CompletionFinished
 from domains.providers.model import Catalog, ModelRoute
-from domains.providers.ports import ChatStream, ProviderClient, Usage
+from domains.providers.ports import (
+    ChatStream,
+    NativeMessages,
+    ProviderClient,
+    UpstreamReply,
+    Usage,
+)
 from domains.shared.caller import Caller
 
 CHARS_PER_TOKEN = 4  # the estimate used only when a cut stream never reported its usage
@@ -50,33 +56,22 @@ class Gateway:
     async def chat(
         self, caller: Caller, request_id: str, route: ModelRoute, body: dict[str, Any]
     ) -> bytes:
-        return await self._call(caller, request_id, route, body, "chat")
+        client = self._clients[route.provider]
+        return await self._call(
+            caller, request_id, route, "chat", lambda: client.chat(body, route.upstream)
+        )
 
     async def embeddings(
         self, caller: Caller, request_id: str, route: ModelRoute, body: dict[str, Any]
     ) -> bytes:
-        return await self._call(caller, request_id, route, body, "embeddings")
-
-    async def _call(
-        self,
-        caller: Caller,
-        request_id: str,
-        route: ModelRoute,
-        body: dict[str, Any],
-        endpoint: Literal["chat", "embeddings"],
-    ) -> bytes:
-        started = time.perf_counter()
         client = self._clients[route.provider]
-        call = client.chat if endpoint == "chat" else client.embeddings
-        try:
-            reply = await call(body, route.upstream)
-        except UpstreamError as error:
-            self._record(
-                caller, request_id, route, endpoint, False, error.status, "error", None, started
-            )
-            raise
-        self._record(caller, request_id, route, endpoint, False, 200, "ok", reply.usage, started)
-        return reply.body
+        return await self._call(
+            caller,
+            request_id,
+            route,
+            "embeddings",
+            lambda: client.embeddings(body, route.upstream),
+        )
 
     async def chat_stream(
         self,
@@ -90,17 +85,93 @@ class Gateway:
         """Opens the upstream stream (errors raise here, before any byte is sent) and returns the
         iterator of SSE bytes for the client. Usage is recorded when the iterator ends, however
         it ends: finished, failed mid-way, or closed because the client went away."""
+        client = self._clients[route.provider]
+        return await self._stream(
+            caller,
+            request_id,
+            route,
+            body,
+            lambda: client.open_chat_stream(body, route.upstream, include_usage=include_usage),
+            _sse_error,
+        )
+
+    def speaks_messages(self, route: ModelRoute) -> bool:
+        """Whether the route's provider takes Anthropic Messages requests natively."""
+        return isinstance(self._clients[route.provider], NativeMessages)
+
+    async def native_messages(
+        self, caller: Caller, request_id: str, route: ModelRoute, body: dict[str, Any]
+    ) -> bytes:
+        client = self._native(route)
+        return await self._call(
+            caller, request_id, route, "chat", lambda: client.messages(body, route.upstream)
+        )
+
+    async def native_messages_stream(
+        self,
+        caller: Caller,
+        request_id: str,
+        route: ModelRoute,
+        body: dict[str, Any],
+        *,
+        on_error: Callable[[UpstreamError], bytes],
+    ) -> AsyncIterator[bytes]:
+        client = self._native(route)
+        return await self._stream(
+            caller,
+            request_id,
+            route,
+            body,
+            lambda: client.open_messages_stream(body, route.upstream),
+            on_error,
+        )
+
+    async def native_count_tokens(self, route: ModelRoute, body: dict[str, Any]) -> int:
+        return await self._native(route).count_tokens(body, route.upstream)
+
+    def _native(self, route: ModelRoute) -> NativeMessages:
+        client = self._clients[route.provider]
+        if not isinstance(client, NativeMessages):
+            raise LookupError(f"provider {route.provider} does not speak Anthropic Messages")
+        return client
+
+    async def _call(
+        self,
+        caller: Caller,
+        request_id: str,
+        route: ModelRoute,
+        endpoint: Literal["chat", "embeddings"],
+        call: Callable[[], Awaitable[UpstreamReply]],
+    ) -> bytes:
         started = time.perf_counter()
         try:
-            stream = await self._clients[route.provider].open_chat_stream(
-                body, route.upstream, include_usage=include_usage
+            reply = await call()
+        except UpstreamError as error:
+            self._record(
+                caller, request_id, route, endpoint, False, error.status, "error", None, started
             )
+            raise
+        self._record(caller, request_id, route, endpoint, False, 200, "ok", reply.usage, started)
+        return reply.body
+
+    async def _stream(
+        self,
+        caller: Caller,
+        request_id: str,
+        route: ModelRoute,
+        body: dict[str, Any],
+        open_stream: Callable[[], Awaitable[ChatStream]],
+        on_error: Callable[[UpstreamError], bytes],
+    ) -> AsyncIterator[bytes]:
+        started = time.perf_counter()
+        try:
+            stream = await open_stream()
         except UpstreamError as error:
             self._record(
                 caller, request_id, route, "chat", True, error.status, "error", None, started
             )
             raise
-        return self._relay(stream, caller, request_id, route, body, started)
+        return self._relay(stream, caller, request_id, route, body, started, on_error)
 
     async def _relay(
         self,
@@ -110,6 +181,7 @@ class Gateway:
         route: ModelRoute,
         body: dict[str, Any],
         started: float,
+        on_error: Callable[[UpstreamError], bytes],
     ) -> AsyncIterator[bytes]:
         outcome: Literal["ok", "error", "cancelled"] = "cancelled"
         status = 200
@@ -119,7 +191,7 @@ class Gateway:
             outcome = "ok" if stream.tally.finished else "error"
         except UpstreamError as error:
             outcome, status = "error", error.status
-            yield _sse_error(error)
+            yield on_error(error)
         finally:
             await stream.aclose()
             tally = stream.tally

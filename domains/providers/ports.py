@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
@@ -49,3 +49,16 @@ class ProviderClient(Protocol):
     async def embeddings(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class NativeMessages(Protocol):
+    """A provider that takes Anthropic Messages requests as they are (no translation)."""
+
+    async def messages(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply: ...
+
+    async def open_messages_stream(
+        self, body: dict[str, Any], upstream_model: str
+    ) -> ChatStream: ...
+
+    async def count_tokens(self, body: dict[str, Any], upstream_model: str) -> int: ...

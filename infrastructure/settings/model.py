@@ -92,6 +92,9 @@ class ProviderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     api_key: str | None = None
     timeouts: Timeouts = msgspec.field(default_factory=Timeouts)
     max_connections: int = 100
+    # image URLs in requests are fetched by the gateway for kinds that need the bytes (gemini);
+    # internal addresses (loopback, private networks) are refused unless this is true
+    allow_internal_image_urls: bool = False
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

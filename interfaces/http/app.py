@@ -13,6 +13,7 @@ from interfaces.bootstrap import Container
 from interfaces.http import health_routes
 from interfaces.http.admin.reports_routes import ReportsController
 from interfaces.http.admin.teams_routes import TeamsController
+from interfaces.http.anthropic import routes as anthropic_routes
 from interfaces.http.errors import handle_exception
 from interfaces.http.middleware import RequestContextMiddleware
 from interfaces.http.openai import routes as openai_routes
@@ -42,6 +43,7 @@ def create_app(container: Container) -> Litestar:
     app = Litestar(
         route_handlers=[
             *openai_routes.ROUTES,
+            *anthropic_routes.ROUTES,
             *health_routes.ROUTES,
             TeamsController,
             ReportsController,

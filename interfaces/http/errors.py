@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError
 
 from domains.providers.errors import InvalidRequest, UpstreamError
 from domains.shared.errors import Conflict, DomainError, Forbidden, NotFound
+from interfaces.http.anthropic.translate_response import error_body
 
 log = structlog.get_logger("fluxrouter.http")
 
@@ -148,6 +149,14 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         log.error("http.unhandled", path=request.url.path, exc_info=exc)
     message = _message_of(exc, status)
     path = request.url.path
+    if path.startswith("/v1/messages"):
+        anthropic_status, body = error_body(status, message)
+        return Response(
+            msgspec.json.encode(body),
+            status_code=anthropic_status,
+            media_type="application/json",
+            headers=headers,
+        )
     if path.startswith("/v1"):
         error_type = exc.error_type if isinstance(exc, UpstreamError) else None
         if isinstance(exc, ValidationException):

@@ -22,6 +22,8 @@ _KNOWN = frozenset(
         "/v1/embeddings",
         "/v1/models",
         "/v1/ws",
+        "/v1/messages",
+        "/v1/messages/count_tokens",
         "/healthz",
         "/readyz",
         "/metrics",

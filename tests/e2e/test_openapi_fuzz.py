@@ -56,7 +56,10 @@ def check_operation(operation: Any, gateway: GatewayProcess, virtual_key: str) -
         ), f"{label}: {response.status_code} {response.text[:300]}"
         if response.status_code >= 400:
             body = response.json()
-            if path.startswith("/v1/"):
+            if path.startswith("/v1/messages"):  # the Anthropic Messages API keeps its shape
+                assert body["type"] == "error", label
+                assert set(body["error"]) == {"message", "type"}, label
+            elif path.startswith("/v1/"):
                 assert set(body["error"]) == {"message", "type", "param", "code"}, label
             else:
                 content_type = response.headers["content-type"][0]

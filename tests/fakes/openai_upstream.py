@@ -5,8 +5,10 @@ via ``python -m tests.fakes.openai_upstream --host 127.0.0.1 --port 9100``).
 
 Behaviour is fully deterministic apart from ids and timestamps:
 
-* ``POST /v1/chat/completions`` replies ``"Echo: " + <last user text>`` (plain or SSE stream),
-  or one tool call when ``tools`` are given; usage counts whitespace-separated words.
+* ``POST /v1/chat/completions`` replies ``"Echo: " + <text of the last user or tool message>``
+  (plain or SSE stream), or one tool call when ``tools`` are given, ``tool_choice`` is not
+  ``"none"`` and the last message is not a ``tool`` result; usage counts whitespace-separated
+  words.
 * ``POST /v1/embeddings`` returns hash-derived float32 vectors (float list or base64).
 * ``GET /v1/models`` and ``GET /v1/models/{id}`` list a few model ids.
 * Special model names trigger failures: ``fake-error-500``, ``fake-error-429``,
@@ -309,7 +311,7 @@ def _plan_chat(body: object) -> _ChatPlan:
             raise _bad_request("Invalid message: expected an object with a 'role'.", "messages")
         text = _content_text(message.get("content"))
         prompt_words += count_words(text)
-        if message["role"] == "user":
+        if message["role"] in ("user", "tool"):
             last_user = text
 
     stream = body.get("stream") is True
@@ -325,6 +327,8 @@ def _plan_chat(body: object) -> _ChatPlan:
     max_words = min((v for v in limits if v is not None), default=None)
 
     tool_name = _tool_name(body)
+    if messages[-1]["role"] == "tool":
+        tool_name = None  # after a tool result the model answers with text
     if tool_name is not None:
         arguments = '{"query": ' + _encode(last_user).decode() + "}"
         pieces = chat_pieces(arguments)

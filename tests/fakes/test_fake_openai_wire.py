@@ -267,6 +267,49 @@ def test_tools_streamed_matches_plain(client: openai.OpenAI) -> None:
     assert chunks[-1].usage.model_dump() == plain.usage.model_dump()
 
 
+def test_tool_result_turn_is_answered_with_text(client: openai.OpenAI) -> None:
+    call = _only_function_call(
+        client.chat.completions.create(model=MODEL, messages=MESSAGES, tools=TOOLS)
+    )
+    follow_up: list[ChatCompletionMessageParam] = [
+        *MESSAGES,
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.function.name, "arguments": call.function.arguments},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": call.id, "content": "Paris is the capital"},
+    ]
+
+    completion = client.chat.completions.create(model=MODEL, messages=follow_up, tools=TOOLS)
+    choice = completion.choices[0]
+    assert choice.finish_reason == "stop"
+    assert choice.message.tool_calls is None
+    assert choice.message.content == "Echo: Paris is the capital"
+
+    chunks = list(
+        client.chat.completions.create(model=MODEL, messages=follow_up, tools=TOOLS, stream=True)
+    )
+    assert all(not c.choices[0].delta.tool_calls for c in chunks)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert text == "Echo: Paris is the capital"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+    # a new user turn after the tool result asks for a tool again
+    again = client.chat.completions.create(
+        model=MODEL,
+        messages=[*follow_up, {"role": "user", "content": "and Spain?"}],
+        tools=TOOLS,
+    )
+    assert json.loads(_only_function_call(again).function.arguments) == {"query": "and Spain?"}
+
+
 @pytest.mark.parametrize("param", ["max_tokens", "max_completion_tokens"])
 def test_max_tokens_truncates_with_length(client: openai.OpenAI, param: str) -> None:
     kwargs: dict[str, Any] = {param: 3}

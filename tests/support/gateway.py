@@ -24,6 +24,8 @@ def gateway_config(
     upstream_url: str,
     upstream_key: str,
     extra_providers: list[dict[str, Any]] | None = None,
+    anthropic_url: str | None = None,
+    gemini_url: str | None = None,
 ) -> dict[str, Any]:
     return {
         "database": {"url": database_url},
@@ -68,9 +70,71 @@ def gateway_config(
                     {"name": "nomic-embed", "upstream": "text-embedding-3-small"},
                 ],
             },
+            *vendor_providers(anthropic_url, gemini_url),
             *(extra_providers or []),
         ],
     }
+
+
+def vendor_providers(anthropic_url: str | None, gemini_url: str | None) -> list[dict[str, Any]]:
+    """The Anthropic and Gemini providers, pointed at their fakes (same upstream key)."""
+    providers: list[dict[str, Any]] = []
+    if anthropic_url:
+        providers.append(
+            {
+                "name": "anthropic",
+                "kind": "anthropic",
+                "base_url": anthropic_url,
+                "api_key": "${TEST_UPSTREAM_KEY}",
+                "timeouts": {"connect": 2, "first_byte": 2, "total": 10},
+                "models": [
+                    {
+                        "name": "claude-haiku-4-5",
+                        "max_output_tokens": 1024,
+                        "price": {
+                            "input_per_mtok": 3,
+                            "output_per_mtok": 15,
+                            "cached_input_per_mtok": 0.3,
+                        },
+                    },
+                    {
+                        "name": "claude-cached",
+                        "upstream": "fake-cached",
+                        "price": {
+                            "input_per_mtok": 3,
+                            "output_per_mtok": 15,
+                            "cached_input_per_mtok": 0.3,
+                        },
+                    },
+                    {"name": "claude-overloaded", "upstream": "fake-overloaded"},
+                    {"name": "claude-rate-limited", "upstream": "fake-rate-limited"},
+                ],
+            }
+        )
+    if gemini_url:
+        providers.append(
+            {
+                "name": "gemini",
+                "kind": "gemini",
+                "base_url": gemini_url,
+                "api_key": "${TEST_UPSTREAM_KEY}",
+                "allow_internal_image_urls": True,
+                "timeouts": {"connect": 2, "first_byte": 2, "total": 10},
+                "models": [
+                    {
+                        "name": "gemini-2.5-flash",
+                        "price": {"input_per_mtok": 0.3, "output_per_mtok": 2.5},
+                    },
+                    {
+                        "name": "text-embedding-004",
+                        "price": {"input_per_mtok": 0.01, "output_per_mtok": 0},
+                    },
+                    {"name": "gemini-exhausted", "upstream": "fake-exhausted"},
+                    {"name": "gemini-safety", "upstream": "fake-safety"},
+                ],
+            }
+        )
+    return providers
 
 
 class GatewayProcess:

@@ -1,4 +1,8 @@
-"""Builds the catalog and one client per configured provider."""
+"""The provider registry: one line per kind, building a client from its settings.
+
+Adding a provider kind is a wire module (pure translation), an adapter module (the HTTP calls),
+and one entry in `ADAPTERS` (plus the kind's name in the settings' list of kinds).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,48 @@ from collections.abc import Callable, Sequence
 
 from domains.providers.model import Catalog, ModelRoute
 from domains.providers.ports import ProviderClient
+from infrastructure.adapters.providers.anthropic import AnthropicAdapter, read_anthropic_error
+from infrastructure.adapters.providers.error_reading import ErrorReader
+from infrastructure.adapters.providers.gemini import GeminiAdapter, read_gemini_error
 from infrastructure.adapters.providers.openai import OpenAIAdapter
-from infrastructure.adapters.providers.unsupported import UnsupportedAdapter
+from infrastructure.adapters.providers.openai_wire import read_openai_error
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, UpstreamTimeouts
 from infrastructure.settings.model import ProviderSettings
+
+Builder = Callable[[ProviderSettings, UpstreamHttp], ProviderClient]
+
+ADAPTERS: dict[str, tuple[ErrorReader, Builder]] = {
+    "openai": (
+        read_openai_error,
+        lambda p, http: OpenAIAdapter(
+            http, base_url=p.base_url, api_key=p.api_key, native_base64_embeddings=True
+        ),
+    ),
+    "openai-compatible": (
+        read_openai_error,
+        lambda p, http: OpenAIAdapter(
+            http, base_url=p.base_url, api_key=p.api_key, native_base64_embeddings=False
+        ),
+    ),
+    "anthropic": (
+        read_anthropic_error,
+        lambda p, http: AnthropicAdapter(
+            http,
+            base_url=p.base_url,
+            api_key=p.api_key,
+            max_output_tokens={m.upstream_name: m.max_output_tokens for m in p.models},
+        ),
+    ),
+    "gemini": (
+        read_gemini_error,
+        lambda p, http: GeminiAdapter(
+            http,
+            base_url=p.base_url,
+            api_key=p.api_key,
+            allow_internal_image_urls=p.allow_internal_image_urls,
+        ),
+    ),
+}
 
 
 def build_catalog(providers: Sequence[ProviderSettings]) -> Catalog:
@@ -27,24 +69,19 @@ def build_catalog(providers: Sequence[ProviderSettings]) -> Catalog:
 
 
 def build_client(provider: ProviderSettings, redact: Callable[[str], str]) -> ProviderClient:
-    if provider.kind not in ("openai", "openai-compatible"):
-        return UnsupportedAdapter(provider.name, provider.kind)
+    read_error, build = ADAPTERS[provider.kind]
     http = UpstreamHttp(
         provider.name,
         redact=redact,
         max_connections=provider.max_connections,
+        read_error=read_error,
         timeouts=UpstreamTimeouts(
             connect=provider.timeouts.connect,
             first_byte=provider.timeouts.first_byte,
             total=provider.timeouts.total,
         ),
     )
-    return OpenAIAdapter(
-        http,
-        base_url=provider.base_url,
-        api_key=provider.api_key,
-        native_base64_embeddings=provider.kind == "openai",
-    )
+    return build(provider, http)
 
 
 def build_clients(

@@ -41,7 +41,7 @@ class OpenAIAdapter:
         async with self._http.post(
             f"{self._base}/chat/completions", payload, self._headers
         ) as response:
-            data = await self._read(response)
+            data = await self._http.read(response)
         return UpstreamReply(body=data, usage=wire.usage_of(data))
 
     async def embeddings(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
@@ -52,7 +52,7 @@ class OpenAIAdapter:
         async with self._http.post(
             f"{self._base}/embeddings", wire.encode(out), self._headers
         ) as response:
-            data = await self._read(response)
+            data = await self._http.read(response)
         if wants_base64 and not self._native_base64:
             data = wire.embeddings_as_base64(data)
         return UpstreamReply(body=data, usage=wire.usage_of(data))
@@ -68,14 +68,6 @@ class OpenAIAdapter:
 
     async def close(self) -> None:
         await self._http.close()
-
-    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
-        try:
-            return await response.read()
-        except TimeoutError as error:
-            raise self._http.timed_out() from error
-        except aiohttp.ClientError as error:
-            raise self._http.unreachable(error) from error
 
 
 class OpenAIChatStream:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 import aiohttp
@@ -17,16 +17,27 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
 
-class ChunkTranslator(Protocol):
-    """Turns one vendor SSE event into the OpenAI chunks to send now."""
+class TranslatorState(Protocol):
+    """What a vendor's stream translator knows so far."""
 
-    usage: Usage | None
-    finished: bool
-    output_chars: int
+    @property
+    def usage(self) -> Usage | None: ...
 
-    def feed_event(self, name: str | None, data: Any) -> list[dict[str, Any]]: ...
+    @property
+    def finished(self) -> bool: ...
 
-    def finish(self) -> list[dict[str, Any]]: ...
+    @property
+    def output_chars(self) -> int: ...
+
+
+# One vendor SSE event (its `event:` name, its parsed `data:`) → the OpenAI chunks to send now.
+Feed = Callable[[str | None, dict[str, Any]], list[dict[str, Any]]]
+# The stream ended: the chunks still owed (the usage chunk, for some vendors).
+Finish = Callable[[], list[dict[str, Any]]]
+
+
+def _nothing_more() -> list[dict[str, Any]]:
+    return []
 
 
 def sse_chunk(chunk: dict[str, Any]) -> bytes:
@@ -35,11 +46,18 @@ def sse_chunk(chunk: dict[str, Any]) -> bytes:
 
 class TranslatedChatStream:
     def __init__(
-        self, http: UpstreamHttp, response: aiohttp.ClientResponse, translator: ChunkTranslator
+        self,
+        http: UpstreamHttp,
+        response: aiohttp.ClientResponse,
+        state: TranslatorState,
+        feed: Feed,
+        finish: Finish = _nothing_more,
     ) -> None:
         self._http = http
         self._response = response
-        self._translator = translator
+        self._translator = state
+        self._feed = feed
+        self._finish = finish
         self.tally = StreamTally()
         self._closed = False
 
@@ -56,7 +74,7 @@ class TranslatedChatStream:
             raise self._http.timed_out() from error
         except aiohttp.ClientError as error:
             raise self._http.unreachable(error) from error
-        tail += b"".join(sse_chunk(chunk) for chunk in self._translator.finish())
+        tail += b"".join(sse_chunk(chunk) for chunk in self._finish())
         self._sync_tally()
         if self.tally.finished:
             tail += DONE
@@ -71,7 +89,9 @@ class TranslatedChatStream:
             parsed = _decoder.decode(data)
         except (msgspec.DecodeError, RecursionError):
             return b""
-        chunks = self._translator.feed_event(name, parsed)
+        if not isinstance(parsed, dict):
+            return b""
+        chunks = self._feed(name, parsed)
         self._sync_tally()
         return b"".join(sse_chunk(chunk) for chunk in chunks)
 

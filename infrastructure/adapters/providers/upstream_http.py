@@ -7,14 +7,17 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
+import msgspec
 
 from domains.providers.errors import UpstreamError
 from infrastructure.adapters.providers.error_reading import ErrorReader
 from infrastructure.adapters.providers.openai_wire import read_openai_error
 
 MAX_ERROR_BODY = 64 * 1024
+_decoder = msgspec.json.Decoder()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,31 @@ class UpstreamHttp:
             yield response
         finally:
             response.release()
+
+    async def read(self, response: aiohttp.ClientResponse) -> bytes:
+        """The whole body of a successful response; transport failures become UpstreamError."""
+        try:
+            return await response.read()
+        except TimeoutError as error:
+            raise self.timed_out() from error
+        except aiohttp.ClientError as error:
+            raise self.unreachable(error) from error
+
+    def decode_json(self, data: bytes) -> dict[str, Any]:
+        """A successful response's JSON object; anything else is the upstream's fault (502)."""
+        try:
+            parsed = _decoder.decode(data)
+        except (msgspec.DecodeError, RecursionError):
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise UpstreamError(
+                502,
+                f"The upstream provider `{self.provider}` sent a response that is not a "
+                "JSON object.",
+                error_type="upstream_error",
+                code="upstream_bad_response",
+            )
+        return parsed
 
     async def error_from(self, response: aiohttp.ClientResponse) -> UpstreamError:
         try:

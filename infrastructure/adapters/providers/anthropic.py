@@ -1,0 +1,112 @@
+"""The `anthropic` adapter: OpenAI chat in, Anthropic Messages on the wire, OpenAI chat out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from domains.providers.errors import InvalidRequest
+from domains.providers.ports import UpstreamReply
+from domains.shared.ids import new_id
+from infrastructure.adapters.providers import anthropic_wire as wire
+from infrastructure.adapters.providers.anthropic_native import NativeMessagesStream
+from infrastructure.adapters.providers.anthropic_response import usage_of
+from infrastructure.adapters.providers.error_reading import ErrorReading
+from infrastructure.adapters.providers.translated_stream import TranslatedChatStream
+from infrastructure.adapters.providers.upstream_http import UpstreamHttp
+
+ANTHROPIC_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 4096
+_encoder = msgspec.json.Encoder()
+
+
+def read_anthropic_error(status: int, body: bytes, headers: Mapping[str, str]) -> ErrorReading:
+    mapped, message, error_type, code = wire.error_facts(status, body)
+    return ErrorReading(mapped, message, error_type, code, None, headers.get("retry-after"))
+
+
+class AnthropicAdapter:
+    def __init__(
+        self,
+        http: UpstreamHttp,
+        *,
+        base_url: str,
+        api_key: str | None,
+        max_output_tokens: Mapping[str, int | None],
+        version: str = ANTHROPIC_VERSION,
+    ) -> None:
+        self._http = http
+        self._url = base_url.rstrip("/") + "/v1/messages"
+        self._headers = {"Content-Type": "application/json", "anthropic-version": version}
+        if api_key:
+            self._headers["x-api-key"] = api_key
+        self._stream_headers = dict(self._headers, Accept="text/event-stream")
+        self._max_output = dict(max_output_tokens)
+
+    def _request(self, body: dict[str, Any], upstream_model: str, *, stream: bool) -> bytes:
+        default = self._max_output.get(upstream_model) or DEFAULT_MAX_TOKENS
+        return _encoder.encode(
+            wire.chat_request(body, upstream_model, max_tokens_default=default, stream=stream)
+        )
+
+    async def chat(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
+        payload = self._request(body, upstream_model, stream=False)
+        async with self._http.post(self._url, payload, self._headers) as response:
+            data = await self._http.read(response)
+        message = self._http.decode_json(data)
+        out, usage = wire.chat_response(
+            message, model=str(body.get("model")), created=int(time.time())
+        )
+        return UpstreamReply(body=_encoder.encode(out), usage=usage)
+
+    async def open_chat_stream(
+        self, body: dict[str, Any], upstream_model: str, *, include_usage: bool
+    ) -> TranslatedChatStream:
+        payload = self._request(body, upstream_model, stream=True)
+        response = await self._http.open(self._url, payload, self._stream_headers)
+        translator = wire.StreamTranslator(
+            model=str(body.get("model")),
+            created=int(time.time()),
+            completion_id=f"chatcmpl-{new_id()}",
+            include_usage=include_usage,
+        )
+        return TranslatedChatStream(
+            self._http,
+            response,
+            translator,
+            lambda name, data: translator.feed(name or str(data.get("type", "")), data),
+        )
+
+    async def messages(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
+        """An Anthropic Messages request, passed as it is (only the model name changes)."""
+        payload = _encoder.encode(dict(body, model=upstream_model, stream=False))
+        async with self._http.post(self._url, payload, self._headers) as response:
+            data = await self._http.read(response)
+        usage = usage_of(self._http.decode_json(data).get("usage"))
+        return UpstreamReply(body=data, usage=usage)
+
+    async def open_messages_stream(
+        self, body: dict[str, Any], upstream_model: str
+    ) -> NativeMessagesStream:
+        payload = _encoder.encode(dict(body, model=upstream_model, stream=True))
+        response = await self._http.open(self._url, payload, self._stream_headers)
+        return NativeMessagesStream(self._http, response)
+
+    async def count_tokens(self, body: dict[str, Any], upstream_model: str) -> int:
+        payload = _encoder.encode(dict(body, model=upstream_model))
+        async with self._http.post(self._url + "/count_tokens", payload, self._headers) as response:
+            data = await self._http.read(response)
+        counted = self._http.decode_json(data).get("input_tokens")
+        return counted if isinstance(counted, int) else 0
+
+    async def embeddings(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
+        raise InvalidRequest(
+            "Anthropic offers no embeddings; choose an embeddings model of another provider.",
+            param="model",
+        )
+
+    async def close(self) -> None:
+        await self._http.close()

@@ -1,0 +1,177 @@
+"""Anthropic Messages answers → OpenAI shapes, as pure functions: a whole message, stop reasons,
+usage, and error bodies. Tolerant: upstream junk degrades to defaults, never to an exception."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+from domains.providers.ports import Usage
+from infrastructure.adapters.providers.error_reading import OPENAI_TYPES
+
+_FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+
+
+def finish_reason(stop_reason: str | None) -> str | None:
+    """OpenAI's finish_reason for an Anthropic stop_reason (an unknown one counts as "stop")."""
+    if stop_reason is None:
+        return None
+    return _FINISH.get(stop_reason, "stop")
+
+
+def count(raw: Any, key: str) -> int | None:
+    value = raw.get(key) if isinstance(raw, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def usage_of(raw: Any) -> Usage:
+    """Anthropic's `input_tokens` excludes cache reads and writes; OpenAI's prompt_tokens (and the
+    gateway's input_tokens) include them, with the cache reads also reported as cached."""
+    cache_read = count(raw, "cache_read_input_tokens") or 0
+    return Usage(
+        input_tokens=(count(raw, "input_tokens") or 0)
+        + cache_read
+        + (count(raw, "cache_creation_input_tokens") or 0),
+        output_tokens=count(raw, "output_tokens") or 0,
+        cached_tokens=cache_read,
+    )
+
+
+def openai_usage(usage: Usage) -> dict[str, Any]:
+    return {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.input_tokens + usage.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+    }
+
+
+def arguments_json(value: Any) -> str:
+    """A tool call's input as OpenAI's `arguments`: compact JSON of an object."""
+    return json.dumps(value if value is not None else {}, separators=(",", ":"), ensure_ascii=False)
+
+
+def chat_response(
+    message: dict[str, Any], *, model: str, created: int, completion_id: str | None = None
+) -> tuple[dict[str, Any], Usage]:
+    """An Anthropic message → an OpenAI `chat.completion`; thinking blocks are left out."""
+    texts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    content = message.get("content")
+    for block in content if isinstance(content, list) else ():
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "text" and isinstance(block.get("text"), str):
+            texts.append(block["text"])
+        elif kind == "tool_use":
+            calls.append(tool_call(block))
+    reply: dict[str, Any] = {
+        "role": "assistant",
+        "content": "".join(texts) if texts else None,
+        "refusal": None,
+    }
+    if calls:
+        reply["tool_calls"] = calls
+    stop = message.get("stop_reason")
+    usage = usage_of(message.get("usage"))
+    message_id = message.get("id")
+    body = {
+        "id": completion_id or (message_id if isinstance(message_id, str) else "chatcmpl"),
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": reply,
+                "logprobs": None,
+                # a complete message always has a reason; a missing one is a normal stop
+                "finish_reason": finish_reason(stop if isinstance(stop, str) else None) or "stop",
+            }
+        ],
+        "usage": openai_usage(usage),
+    }
+    return body, usage
+
+
+def tool_call(block: dict[str, Any]) -> dict[str, Any]:
+    call_id, name = block.get("id"), block.get("name")
+    return {
+        "id": call_id if isinstance(call_id, str) else "",
+        "type": "function",
+        "function": {
+            "name": name if isinstance(name, str) else "",
+            "arguments": arguments_json(block.get("input")),
+        },
+    }
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class _ErrorDetail(msgspec.Struct):
+    type: str | None = None
+    message: str | None = None
+
+
+class _ErrorBody(msgspec.Struct):
+    error: _ErrorDetail | None = None
+
+
+_error_decoder = msgspec.json.Decoder(_ErrorBody)
+
+# Anthropic error types whose name OpenAI clients know as is.
+_SAME_TYPES = frozenset(
+    {
+        "invalid_request_error",
+        "authentication_error",
+        "permission_error",
+        "not_found_error",
+        "conflict_error",
+        "billing_error",
+    }
+)
+
+
+def classify(status: int, anthropic_type: str | None) -> tuple[int, str, str | None]:
+    """(gateway status, OpenAI error type, code) for an Anthropic error status and type."""
+    code = anthropic_type
+    if status == 529 or anthropic_type == "overloaded_error":
+        return 503, "service_unavailable", code or "overloaded_error"
+    if status == 429 or anthropic_type == "rate_limit_error":
+        return 429, "rate_limit_error", code or "rate_limit_error"
+    if status >= 500 or status < 400:
+        return 502, "upstream_error", code or "upstream_error"
+    if status == 413 or anthropic_type == "request_too_large":
+        return 413, "invalid_request_error", code or "request_too_large"
+    if anthropic_type in _SAME_TYPES:
+        return status, anthropic_type, code
+    return status, OPENAI_TYPES.get(status, "invalid_request_error"), code
+
+
+def error_facts(status: int, body: bytes) -> tuple[int, str, str, str | None]:
+    """(gateway status, message, OpenAI error type, code) from an Anthropic error answer, i.e.
+    `{"type": "error", "error": {"type", "message"}}`, or from any junk. Never raises."""
+    try:
+        detail = _error_decoder.decode(body).error
+    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+        detail = None
+    if detail is None:
+        text = body[:500].decode("utf-8", "replace").strip()
+        anthropic_type, message = None, text or f"upstream error (HTTP {status})"
+    else:
+        anthropic_type = detail.type
+        message = detail.message or f"upstream error (HTTP {status})"
+    gateway, error_type, code = classify(status, anthropic_type)
+    return gateway, message, error_type, code

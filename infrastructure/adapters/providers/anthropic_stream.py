@@ -1,0 +1,182 @@
+"""Anthropic Messages SSE events → OpenAI `chat.completion.chunk` dicts, one event at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domains.providers.errors import UpstreamError
+from domains.providers.ports import Usage
+from infrastructure.adapters.providers.anthropic_response import (
+    classify,
+    count,
+    finish_reason,
+    openai_usage,
+    usage_of,
+)
+
+_USAGE_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+class StreamTranslator:
+    """Feed it each upstream event (name and parsed data); send on the chunks it returns.
+
+    Tool calls are numbered in order of appearance (OpenAI's `index`), not by Anthropic's block
+    index, which also counts text and thinking blocks. An `error` event raises `UpstreamError`.
+    """
+
+    def __init__(self, *, model: str, created: int, completion_id: str, include_usage: bool):
+        self._model = model
+        self._created = created
+        self._id = completion_id
+        self._include_usage = include_usage
+        self._started = False
+        self._finish_sent = False
+        self._raw_usage: dict[str, int] = {}
+        self._tools: dict[int, int] = {}  # Anthropic block index → OpenAI tool call index
+        self._without_arguments: set[int] = set()  # tool calls no arguments were sent for yet
+        self.usage: Usage | None = None
+        self.finished = False
+        self.output_chars = 0
+
+    def feed(self, event: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+        kind = event or data.get("type")
+        if kind == "message_start":
+            self._count_usage(_dict(data.get("message")).get("usage"))
+            return self._start()
+        if kind == "content_block_start":
+            return self._block_start(data.get("index"), _dict(data.get("content_block")))
+        if kind == "content_block_delta":
+            return self._block_delta(data.get("index"), _dict(data.get("delta")))
+        if kind == "content_block_stop":
+            return self._block_stop(data.get("index"))
+        if kind == "message_delta":
+            self._count_usage(data.get("usage"))
+            stop = _dict(data.get("delta")).get("stop_reason")
+            return self._finish(stop) if isinstance(stop, str) else []
+        if kind == "message_stop":
+            return self._stop()
+        if kind == "error":
+            self._raise(_dict(data.get("error")))
+        return []  # ping, and event types added later
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        chunk: dict[str, Any] = {
+            "id": self._id,
+            "object": "chat.completion.chunk",
+            "created": self._created,
+            "model": self._model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+        if self._include_usage:
+            chunk["usage"] = None  # as OpenAI does: only the last chunk carries usage
+        return chunk
+
+    def _start(self) -> list[dict[str, Any]]:
+        if self._started:
+            return []
+        self._started = True
+        return [self._chunk({"role": "assistant", "content": ""})]
+
+    def _text(self, text: Any) -> list[dict[str, Any]]:
+        if not isinstance(text, str) or not text:
+            return []
+        self.output_chars += len(text)
+        return [*self._start(), self._chunk({"content": text})]
+
+    def _arguments(self, tool: int, arguments: str) -> list[dict[str, Any]]:
+        self.output_chars += len(arguments)
+        self._without_arguments.discard(tool)
+        call = {"index": tool, "function": {"arguments": arguments}}
+        return [*self._start(), self._chunk({"tool_calls": [call]})]
+
+    def _block_start(self, index: Any, block: dict[str, Any]) -> list[dict[str, Any]]:
+        if block.get("type") == "text":
+            return self._text(block.get("text"))
+        if block.get("type") != "tool_use":
+            return []  # thinking, server tools...
+        tool = len(self._tools)
+        if isinstance(index, int):
+            self._tools[index] = tool
+        self._without_arguments.add(tool)
+        call_id, name = block.get("id"), block.get("name")
+        call = {
+            "index": tool,
+            "id": call_id if isinstance(call_id, str) else "",
+            "type": "function",
+            "function": {"name": name if isinstance(name, str) else "", "arguments": ""},
+        }
+        return [*self._start(), self._chunk({"tool_calls": [call]})]
+
+    def _block_delta(self, index: Any, delta: dict[str, Any]) -> list[dict[str, Any]]:
+        kind = delta.get("type")
+        if kind == "text_delta":
+            return self._text(delta.get("text"))
+        tool = self._tools.get(index) if isinstance(index, int) else None
+        partial = delta.get("partial_json")
+        if kind == "input_json_delta" and tool is not None and isinstance(partial, str) and partial:
+            return self._arguments(tool, partial)
+        return []  # thinking and signature deltas, citations...
+
+    def _block_stop(self, index: Any) -> list[dict[str, Any]]:
+        tool = self._tools.get(index) if isinstance(index, int) else None
+        if tool is not None and tool in self._without_arguments:
+            # A call without input streams no JSON at all: send "{}" so `arguments` parses.
+            return self._arguments(tool, "{}")
+        return []
+
+    def _finish(self, stop: str | None) -> list[dict[str, Any]]:
+        if self._finish_sent:
+            return []
+        self._finish_sent = True
+        return [*self._start(), self._chunk({}, finish_reason(stop) or "stop")]
+
+    def _stop(self) -> list[dict[str, Any]]:
+        if self.finished:
+            return []
+        self.finished = True
+        out = self._finish("end_turn")  # nothing if message_delta already said why
+        if self._include_usage:
+            usage = self.usage or Usage()
+            out.append(
+                {
+                    "id": self._id,
+                    "object": "chat.completion.chunk",
+                    "created": self._created,
+                    "model": self._model,
+                    "choices": [],
+                    "usage": openai_usage(usage),
+                }
+            )
+        return out
+
+    def _count_usage(self, raw: Any) -> None:
+        """message_start carries the input counts; message_delta the (cumulative) output count
+        and, on recent API versions, input counts again: the latest value of each wins."""
+        if not isinstance(raw, dict):
+            return
+        for key in _USAGE_KEYS:
+            value = count(raw, key)
+            if value is not None:
+                self._raw_usage[key] = value
+        self.usage = usage_of(self._raw_usage)
+
+    def _raise(self, error: dict[str, Any]) -> None:
+        anthropic_type, message = error.get("type"), error.get("message")
+        anthropic_type = anthropic_type if isinstance(anthropic_type, str) else None
+        status = {"overloaded_error": 529, "rate_limit_error": 429}.get(anthropic_type or "", 500)
+        gateway, error_type, code = classify(status, anthropic_type)
+        raise UpstreamError(
+            gateway,
+            message if isinstance(message, str) and message else "The upstream stream failed.",
+            error_type=error_type,
+            code=code,
+        )

@@ -1,0 +1,156 @@
+"""The `gemini` adapter: OpenAI chat and embeddings in, the Gemini API (v1beta) on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import msgspec
+
+from domains.providers.errors import InvalidRequest
+from domains.providers.ports import UpstreamReply, Usage
+from domains.shared.ids import new_id
+from infrastructure.adapters.providers import gemini_wire as wire
+from infrastructure.adapters.providers.error_reading import ErrorReading
+from infrastructure.adapters.providers.image_fetch import check_public_url
+from infrastructure.adapters.providers.translated_stream import TranslatedChatStream
+from infrastructure.adapters.providers.upstream_http import UpstreamHttp
+
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+EMBED_BATCH = 100  # batchEmbedContents takes at most 100 requests a call
+CHARS_PER_TOKEN = 4
+_encoder = msgspec.json.Encoder()
+
+
+def read_gemini_error(status: int, body: bytes, headers: Mapping[str, str]) -> ErrorReading:
+    mapped, message, error_type, code, retry_after = wire.error_facts(
+        status, body, headers.get("retry-after")
+    )
+    return ErrorReading(mapped, message, error_type, code, None, retry_after)
+
+
+class GeminiAdapter:
+    def __init__(
+        self,
+        http: UpstreamHttp,
+        *,
+        base_url: str,
+        api_key: str | None,
+        allow_internal_image_urls: bool = False,
+    ) -> None:
+        self._http = http
+        self._allow_internal = allow_internal_image_urls
+        self._base = base_url.rstrip("/") + "/v1beta/models/"
+        self._headers = {"Content-Type": "application/json"}
+        if api_key:
+            self._headers["x-goog-api-key"] = api_key
+        self._stream_headers = dict(self._headers, Accept="text/event-stream")
+
+    def _url(self, upstream_model: str, method: str) -> str:
+        return f"{self._base}{quote(upstream_model, safe='')}:{method}"
+
+    async def _request(self, body: dict[str, Any]) -> bytes:
+        fetched = await self._fetch_images(wire.http_image_urls(body))
+        return _encoder.encode(wire.chat_request(body, fetched_images=fetched))
+
+    async def chat(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
+        payload = await self._request(body)
+        url = self._url(upstream_model, "generateContent")
+        async with self._http.post(url, payload, self._headers) as response:
+            data = await self._http.read(response)
+        out, usage = wire.chat_response(
+            self._http.decode_json(data),
+            model=str(body.get("model")),
+            created=int(time.time()),
+            completion_id=f"chatcmpl-{new_id()}",
+        )
+        return UpstreamReply(body=_encoder.encode(out), usage=usage)
+
+    async def open_chat_stream(
+        self, body: dict[str, Any], upstream_model: str, *, include_usage: bool
+    ) -> TranslatedChatStream:
+        payload = await self._request(body)
+        url = self._url(upstream_model, "streamGenerateContent") + "?alt=sse"
+        response = await self._http.open(url, payload, self._stream_headers)
+        translator = wire.StreamTranslator(
+            model=str(body.get("model")),
+            created=int(time.time()),
+            completion_id=f"chatcmpl-{new_id()}",
+            include_usage=include_usage,
+        )
+        return TranslatedChatStream(
+            self._http,
+            response,
+            translator,
+            lambda _name, data: translator.feed(data),
+            translator.finish,
+        )
+
+    async def embeddings(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
+        request = wire.embeddings_request(body, upstream_model)
+        texts = [
+            part.get("text", "")
+            for item in request.get("requests", ())
+            for part in item.get("content", {}).get("parts", ())
+        ]
+        estimate = max(1, -(-sum(len(text) for text in texts) // CHARS_PER_TOKEN))
+        url = self._url(upstream_model, "batchEmbedContents")
+        requests = request.get("requests", [])
+        batches = [requests[i : i + EMBED_BATCH] for i in range(0, len(requests), EMBED_BATCH)]
+        answers = await asyncio.gather(*(self._embed(url, batch) for batch in batches))
+        merged = {"embeddings": [item for answer in answers for item in answer]}
+        out = wire.embeddings_response(
+            merged,
+            model=str(body.get("model")),
+            base64=body.get("encoding_format") == "base64",
+            input_tokens=estimate,
+        )
+        return UpstreamReply(
+            body=_encoder.encode(out), usage=Usage(input_tokens=estimate, output_tokens=0)
+        )
+
+    async def _embed(self, url: str, batch: list[Any]) -> list[Any]:
+        payload = _encoder.encode({"requests": batch})
+        async with self._http.post(url, payload, self._headers) as response:
+            data = await self._http.read(response)
+        embeddings = self._http.decode_json(data).get("embeddings")
+        return embeddings if isinstance(embeddings, list) else []
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    async def _fetch_images(self, urls: list[str]) -> dict[str, tuple[str, str]]:
+        """Gemini takes image bytes inline: download the http(s) images the request names."""
+        if not urls:
+            return {}
+        fetched = await asyncio.gather(*(self._fetch_image(url) for url in dict.fromkeys(urls)))
+        return dict(fetched)
+
+    async def _fetch_image(self, url: str) -> tuple[str, tuple[str, str]]:
+        if not self._allow_internal:
+            await check_public_url(url)
+        try:
+            async with self._http.session.get(url) as response:
+                mime = response.headers.get("Content-Type", "").split(";")[0].strip()
+                if response.status != 200 or not mime.startswith("image/"):
+                    raise InvalidRequest(
+                        f"The image at {url[:200]} could not be fetched as an image "
+                        f"(HTTP {response.status}, {mime or 'no content type'}).",
+                        param="messages",
+                    )
+                data = await response.content.read(MAX_IMAGE_BYTES + 1)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise InvalidRequest(
+                f"The image at {url[:200]} could not be fetched ({type(error).__name__}).",
+                param="messages",
+            ) from error
+        if len(data) > MAX_IMAGE_BYTES:
+            raise InvalidRequest(
+                f"The image at {url[:200]} is larger than 20 MiB.", param="messages"
+            )
+        return url, (mime, base64.b64encode(data).decode())

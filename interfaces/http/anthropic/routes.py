@@ -1,0 +1,126 @@
+"""The Anthropic Messages API in front: `POST /v1/messages` and `/v1/messages/count_tokens`.
+
+To an Anthropic model the request passes natively; to any other model it is translated into the
+OpenAI form, runs through the same pipeline as `/v1/chat/completions` (keys, usage, audit), and
+the answer is translated back, streams included, into Anthropic's exact shapes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.response import Stream
+from msgspec import Meta
+
+from domains.providers.errors import UpstreamError
+from infrastructure.adapters.providers.sse import SseSplitter, event_fields
+from interfaces.http.anthropic.translate_request import messages_to_chat
+from interfaces.http.anthropic.translate_response import chat_to_message, error_body
+from interfaces.http.anthropic.translate_stream import ChatChunksToEvents, encode_event
+from interfaces.http.container import container_of, request_id_of
+from interfaces.http.openai.auth import authenticate
+from interfaces.http.openai.decoding import decode_body
+
+CHARS_PER_TOKEN = 4
+_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_decoder = msgspec.json.Decoder()
+
+
+class MessagesRequest(msgspec.Struct):
+    """Validation of what routing needs; the body itself passes on whole."""
+
+    model: Annotated[str, Meta(min_length=1, max_length=256)]
+    messages: Annotated[list[Any], Meta(min_length=1)]
+    max_tokens: Annotated[int, Meta(ge=1)] | None = None
+    stream: bool | None = False
+
+
+def sse_error(error: UpstreamError) -> bytes:
+    _, body = error_body(error.status, error.message)
+    return encode_event("error", body)
+
+
+@post(
+    "/v1/messages",
+    status_code=200,
+    tags=["Anthropic"],
+    summary="Create a message (Anthropic Messages API), with any model behind the gateway",
+)
+async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
+    container = container_of(request)
+    caller = await authenticate(request)
+    raw, view = decode_body(await request.body(), MessagesRequest)
+    gateway = container.gateway
+    route = gateway.route_for(caller, view.model)
+    request_id = request_id_of(request)
+    if gateway.speaks_messages(route):
+        if view.stream:
+            chunks = await gateway.native_messages_stream(
+                caller, request_id, route, raw, on_error=sse_error
+            )
+            return Stream(chunks, media_type="text/event-stream", headers=_SSE_HEADERS)
+        return Response(
+            await gateway.native_messages(caller, request_id, route, raw),
+            media_type="application/json",
+        )
+    chat = messages_to_chat(raw)
+    if view.stream:
+        chunks = await gateway.chat_stream(caller, request_id, route, chat, include_usage=True)
+        return Stream(
+            _as_events(chunks, view.model, request_id),
+            media_type="text/event-stream",
+            headers=_SSE_HEADERS,
+        )
+    completion = _decoder.decode(await gateway.chat(caller, request_id, route, chat))
+    return Response(
+        msgspec.json.encode(chat_to_message(completion, model=view.model)),
+        media_type="application/json",
+    )
+
+
+async def _as_events(
+    chunks: AsyncIterator[bytes], model: str, request_id: str
+) -> AsyncIterator[bytes]:
+    """OpenAI SSE from the pipeline → Anthropic's event sequence, as the chunks arrive."""
+    translator = ChatChunksToEvents(model=model, message_id=f"msg_{request_id}")
+    splitter = SseSplitter()
+    async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+        async for data in chunks:
+            out = b""
+            for event in splitter.feed(data):
+                _, payload = event_fields(event)
+                if payload is None or payload == b"[DONE]":
+                    continue
+                parsed = _decoder.decode(payload)
+                if isinstance(parsed, dict):
+                    out += b"".join(encode_event(n, d) for n, d in translator.feed(parsed))
+            if out:
+                yield out
+    tail = b"".join(encode_event(name, data) for name, data in translator.finish())
+    if tail:
+        yield tail
+
+
+@post(
+    "/v1/messages/count_tokens",
+    status_code=200,
+    tags=["Anthropic"],
+    summary="Count the input tokens of a Messages request",
+)
+async def count_tokens(request: Request[Any, Any, Any]) -> dict[str, int]:
+    container = container_of(request)
+    caller = await authenticate(request)
+    raw, view = decode_body(await request.body(), MessagesRequest)
+    route = container.gateway.route_for(caller, view.model)
+    if container.gateway.speaks_messages(route):
+        return {"input_tokens": await container.gateway.native_count_tokens(route, raw)}
+    counted = {key: raw.get(key) for key in ("system", "messages", "tools")}
+    estimate = -(-len(msgspec.json.encode(counted)) // CHARS_PER_TOKEN)
+    return {"input_tokens": max(1, estimate)}
+
+
+ROUTES = [messages, count_tokens]

@@ -1,0 +1,193 @@
+"""The other half of the matrix: the official `anthropic` SDK through `/v1/messages` to every
+kind of upstream (natively to Anthropic, translated to the rest), with usage and cost checked."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import anthropic
+import pytest
+
+from tests.support.gateway import GatewayProcess
+from tests.support.images import PNG, image_server
+from tests.support.tenants import create_tenant, eventually
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+MODELS = {  # model → (input, output, cached input) USD per 1M tokens, as configured
+    "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60"), None),
+    "llama3.1": (Decimal("0.01"), Decimal("0.02"), None),
+    "claude-haiku-4-5": (Decimal(3), Decimal(15), Decimal("0.3")),
+    "gemini-2.5-flash": (Decimal("0.3"), Decimal("2.5"), None),
+}
+TOOLS: Any = [
+    {
+        "name": "search",
+        "description": "Search the web",
+        "input_schema": {
+            "type": "object",
+            "properties": {"query": {"type": "string"}},
+            "required": ["query"],
+        },
+    }
+]
+
+
+@pytest.fixture(scope="module")
+def image_url() -> Iterator[str]:
+    with image_server() as url:
+        yield url
+
+
+class Cell:
+    def __init__(self, gateway: GatewayProcess, model: str) -> None:
+        with gateway.admin() as admin:
+            self.tenant = create_tenant(admin, f"front-{model}")
+        self.gateway = gateway
+        self.model = model
+        self.client = anthropic.Anthropic(
+            base_url=gateway.base_url, api_key=self.tenant.key, max_retries=0
+        )
+        self.seen: list[Any] = []
+
+    def create(self, messages: Any, **kwargs: Any) -> Any:
+        reply = self.client.messages.create(
+            model=self.model, max_tokens=256, messages=messages, **kwargs
+        )
+        self.seen.append(reply.usage)
+        return reply
+
+    def stream(self, messages: Any, **kwargs: Any) -> tuple[str, Any]:
+        with self.client.messages.stream(
+            model=self.model, max_tokens=256, messages=messages, **kwargs
+        ) as stream:
+            text = "".join(stream.text_stream)
+            final = stream.get_final_message()
+        self.seen.append(final.usage)
+        return text, final
+
+    def check_usage_and_cost(self) -> None:
+        price_in, price_out, price_cached = MODELS[self.model]
+        tokens_in = tokens_out = 0
+        cost = Decimal(0)
+        for usage in self.seen:
+            cached = usage.cache_read_input_tokens or 0
+            prompt = usage.input_tokens + cached + (usage.cache_creation_input_tokens or 0)
+            tokens_in += prompt
+            tokens_out += usage.output_tokens
+            cost += (
+                (prompt - cached) * price_in
+                + cached * (price_cached if price_cached is not None else price_in)
+                + usage.output_tokens * price_out
+            ) / Decimal(1_000_000)
+
+        def row() -> dict[str, Any]:
+            with self.gateway.admin() as admin:
+                rows = admin.get("/usage", params={"group_by": "key"}).json()["rows"]
+            mine = [r for r in rows if r["key"] == self.tenant.key_id]
+            return mine[0] if mine and mine[0]["requests"] == len(self.seen) else {}
+
+        recorded = eventually(row)
+        assert (recorded["input_tokens"], recorded["output_tokens"]) == (tokens_in, tokens_out)
+        assert Decimal(recorded["cost_usd"]) == cost
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_plain_and_streamed_text(gateway: GatewayProcess, model: str) -> None:
+    cell = Cell(gateway, model)
+    messages: Any = [{"role": "user", "content": "hello from the front"}]
+    plain = cell.create(messages, system="You are terse.")
+    assert plain.content[0].type == "text"
+    assert plain.content[0].text == "Echo: hello from the front"
+    assert plain.stop_reason == "end_turn"
+    text, final = cell.stream(messages, system="You are terse.")
+    assert text == plain.content[0].text
+    assert final.stop_reason == "end_turn"
+    assert final.usage.output_tokens == plain.usage.output_tokens
+    cell.check_usage_and_cost()
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_tool_use_then_tool_result_turn(gateway: GatewayProcess, model: str) -> None:
+    cell = Cell(gateway, model)
+    question: Any = [{"role": "user", "content": "weather in Lyon"}]
+    plain = cell.create(question, tools=TOOLS)
+    assert plain.stop_reason == "tool_use"
+    use = next(block for block in plain.content if block.type == "tool_use")
+    assert (use.name, use.input) == ("search", {"query": "weather in Lyon"})
+
+    _, final = cell.stream(question, tools=TOOLS)
+    streamed = next(block for block in final.content if block.type == "tool_use")
+    assert (streamed.name, streamed.input) == ("search", {"query": "weather in Lyon"})
+    assert final.stop_reason == "tool_use"
+
+    turn: Any = [
+        *question,
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": use.id, "name": "search", "input": use.input}],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": use.id, "content": "sunny and 21 degrees"}
+            ],
+        },
+    ]
+    answer = cell.create(turn, tools=TOOLS)
+    assert answer.content[0].text == "Echo: sunny and 21 degrees"
+    assert answer.stop_reason == "end_turn"
+    cell.check_usage_and_cost()
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_images_base64_and_url(gateway: GatewayProcess, model: str, image_url: str) -> None:
+    cell = Cell(gateway, model)
+    sources: list[Any] = [
+        {"type": "base64", "media_type": "image/png", "data": base64.b64encode(PNG).decode()},
+        {"type": "url", "url": image_url},
+    ]
+    for source in sources:
+        reply = cell.create(
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "what is this"},
+                        {"type": "image", "source": source},
+                    ],
+                }
+            ]
+        )
+        assert reply.content[0].text == "Echo: what is this [image]"
+    cell.check_usage_and_cost()
+
+
+def test_count_tokens_native_and_estimated(gateway: GatewayProcess) -> None:
+    with gateway.admin() as admin:
+        tenant = create_tenant(admin, "count")
+    client = anthropic.Anthropic(base_url=gateway.base_url, api_key=tenant.key, max_retries=0)
+    messages: Any = [{"role": "user", "content": "one two three four"}]
+    native = client.messages.count_tokens(model="claude-haiku-4-5", messages=messages)
+    assert native.input_tokens == 4
+    estimated = client.messages.count_tokens(model="gpt-4o-mini", messages=messages)
+    assert estimated.input_tokens > 0
+
+
+def test_errors_keep_the_anthropic_shape(gateway: GatewayProcess) -> None:
+    with gateway.admin() as admin:
+        tenant = create_tenant(admin, "front-errors")
+    client = anthropic.Anthropic(base_url=gateway.base_url, api_key=tenant.key, max_retries=0)
+    hello: Any = [{"role": "user", "content": "hi"}]
+    with pytest.raises(anthropic.NotFoundError) as unknown:
+        client.messages.create(model="no-such-model", max_tokens=10, messages=hello)
+    assert unknown.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
+    bad = anthropic.Anthropic(base_url=gateway.base_url, api_key="fr-" + "y" * 43, max_retries=0)
+    with pytest.raises(anthropic.AuthenticationError):
+        bad.messages.create(model="gpt-4o-mini", max_tokens=10, messages=hello)
+    with pytest.raises(anthropic.RateLimitError) as limited:
+        client.messages.create(model="claude-rate-limited", max_tokens=10, messages=hello)
+    assert limited.value.response.headers["retry-after"] == "7"
