@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit.add_parser("verify", help="verify an exported file offline")
     verify.add_argument("file")
 
+    providers = commands.add_parser("providers", help="providers and models").add_subparsers(
+        dest="providers_command", required=True
+    )
+    sync = providers.add_parser("sync", help="list each provider's models from its own API")
+    sync.add_argument("--provider", help="only this provider")
+
     projections = commands.add_parser("projections", help="read models").add_subparsers(
         dest="projections_command", required=True
     )

@@ -48,6 +48,10 @@ class ProviderClient(Protocol):
 
     async def embeddings(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply: ...
 
+    async def list_models(self) -> list[str]:
+        """The model ids the upstream's own API lists (the names it accepts as upstream)."""
+        ...
+
     async def close(self) -> None: ...
 
 

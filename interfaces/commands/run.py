@@ -35,6 +35,10 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from interfaces.commands.audit_file import export_file
 
         return asyncio.run(export_file(settings, args.out, args.from_seq))
+    if args.command == "providers":
+        from interfaces.commands.providers import sync
+
+        return asyncio.run(sync(args, settings))
     if args.command == "projections":
         from interfaces.bootstrap import bootstrap
 

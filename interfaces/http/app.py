@@ -11,6 +11,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from interfaces.bootstrap import Container
 from interfaces.http import health_routes
+from interfaces.http.admin.providers_routes import ProvidersController
 from interfaces.http.admin.reports_routes import ReportsController
 from interfaces.http.admin.teams_routes import TeamsController
 from interfaces.http.anthropic import routes as anthropic_routes
@@ -47,6 +48,7 @@ def create_app(container: Container) -> Litestar:
             *health_routes.ROUTES,
             TeamsController,
             ReportsController,
+            ProvidersController,
         ],
         exception_handlers={Exception: handle_exception},
         lifespan=[lifespan],

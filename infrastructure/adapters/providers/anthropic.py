@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 
@@ -16,10 +17,11 @@ from infrastructure.adapters.providers.anthropic_native import NativeMessagesStr
 from infrastructure.adapters.providers.anthropic_response import usage_of
 from infrastructure.adapters.providers.error_reading import ErrorReading
 from infrastructure.adapters.providers.translated_stream import TranslatedChatStream
-from infrastructure.adapters.providers.upstream_http import UpstreamHttp
+from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_ids
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
+MAX_PAGES = 20
 _encoder = msgspec.json.Encoder()
 
 
@@ -107,6 +109,19 @@ class AnthropicAdapter:
             "Anthropic offers no embeddings; choose an embeddings model of another provider.",
             param="model",
         )
+
+    async def list_models(self) -> list[str]:
+        models: list[str] = []
+        url = self._url.removesuffix("/messages") + "/models?limit=1000"
+        after = ""
+        for _ in range(MAX_PAGES):
+            page = await self._http.get_json(url + after, self._headers)
+            models += model_ids(page.get("data"), "id")
+            last = page.get("last_id")
+            if not page.get("has_more") or not isinstance(last, str):
+                break
+            after = f"&after_id={quote(last, safe='')}"
+        return models
 
     async def close(self) -> None:
         await self._http.close()

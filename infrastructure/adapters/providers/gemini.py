@@ -19,9 +19,10 @@ from infrastructure.adapters.providers import gemini_wire as wire
 from infrastructure.adapters.providers.error_reading import ErrorReading
 from infrastructure.adapters.providers.image_fetch import check_public_url
 from infrastructure.adapters.providers.translated_stream import TranslatedChatStream
-from infrastructure.adapters.providers.upstream_http import UpstreamHttp
+from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_ids
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_PAGES = 20
 EMBED_BATCH = 100  # batchEmbedContents takes at most 100 requests a call
 CHARS_PER_TOKEN = 4
 _encoder = msgspec.json.Encoder()
@@ -120,6 +121,19 @@ class GeminiAdapter:
             data = await self._http.read(response)
         embeddings = self._http.decode_json(data).get("embeddings")
         return embeddings if isinstance(embeddings, list) else []
+
+    async def list_models(self) -> list[str]:
+        models: list[str] = []
+        url = self._base.removesuffix("/") + "?pageSize=1000"
+        token = ""
+        for _ in range(MAX_PAGES):
+            page = await self._http.get_json(url + token, self._headers)
+            models += model_ids(page.get("models"), "name", strip="models/")
+            next_token = page.get("nextPageToken")
+            if not isinstance(next_token, str) or not next_token:
+                break
+            token = f"&pageToken={quote(next_token, safe='')}"
+        return models
 
     async def close(self) -> None:
         await self._http.close()

@@ -14,7 +14,7 @@ import aiohttp
 from domains.providers.ports import StreamTally, UpstreamReply
 from infrastructure.adapters.providers import openai_wire as wire
 from infrastructure.adapters.providers.sse import SseSplitter
-from infrastructure.adapters.providers.upstream_http import UpstreamHttp
+from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_ids
 
 _JSON = "application/json"
 
@@ -65,6 +65,10 @@ class OpenAIAdapter:
             f"{self._base}/chat/completions", payload, self._stream_headers
         )
         return OpenAIChatStream(self._http, response, include_usage=include_usage)
+
+    async def list_models(self) -> list[str]:
+        listing = await self._http.get_json(f"{self._base}/models", self._headers)
+        return model_ids(listing.get("data"), "id")
 
     async def close(self) -> None:
         await self._http.close()

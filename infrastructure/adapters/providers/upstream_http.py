@@ -88,6 +88,22 @@ class UpstreamHttp:
                 response.release()
         return response
 
+    async def get_json(self, url: str, headers: dict[str, str]) -> dict[str, Any]:
+        """GETs a JSON object (listing endpoints); errors as for POST."""
+        try:
+            async with asyncio.timeout(self.timeouts.first_byte + self.timeouts.connect):
+                response = await self.session.get(url, headers=headers)
+        except TimeoutError as error:
+            raise self.timed_out() from error
+        except aiohttp.ClientError as error:
+            raise self.unreachable(error) from error
+        try:
+            if response.status >= 400:
+                raise await self.error_from(response)
+            return self.decode_json(await self.read(response))
+        finally:
+            response.release()
+
     @asynccontextmanager
     async def post(
         self, url: str, body: bytes, headers: dict[str, str]
@@ -163,3 +179,13 @@ class UpstreamHttp:
             error_type="upstream_error",
             code="upstream_unreachable",
         )
+
+
+def model_ids(items: Any, key: str, *, strip: str = "") -> list[str]:
+    """The ids in a listing's items, skipping anything malformed."""
+    found = []
+    for item in items if isinstance(items, list) else ():
+        value = item.get(key) if isinstance(item, dict) else None
+        if isinstance(value, str) and value:
+            found.append(value.removeprefix(strip))
+    return found

@@ -1,0 +1,85 @@
+"""Providers and models: what is configured, and what each provider's API offers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get
+
+from application.providers.upstream_catalog import upstream_models
+from domains.shared.errors import NotFound
+from interfaces.http.admin.guard import require_admin
+from interfaces.http.container import container_of
+
+
+class ModelOut(msgspec.Struct):
+    name: str
+    upstream: str
+    max_output_tokens: int | None
+    priced: bool
+
+
+class ProviderOut(msgspec.Struct):
+    name: str
+    kind: str
+    base_url: str
+    models: list[ModelOut]
+
+
+class UpstreamModelsOut(msgspec.Struct):
+    provider: str
+    kind: str
+    configured: list[str]
+    upstream: list[str] | None
+    not_configured: list[str]
+    missing_upstream: list[str]
+    error: str | None
+
+
+class ProvidersController(Controller):
+    path = "/admin/v1/providers"
+    guards = [require_admin]
+    tags = ["Admin: providers"]
+
+    @get("/", summary="The configured providers and models (never their keys)")
+    async def list_providers(self, request: Request[Any, Any, Any]) -> list[ProviderOut]:
+        settings = container_of(request).settings
+        return [
+            ProviderOut(
+                name=provider.name,
+                kind=provider.kind,
+                base_url=provider.base_url,
+                models=[
+                    ModelOut(
+                        name=model.name,
+                        upstream=model.upstream_name,
+                        max_output_tokens=model.max_output_tokens,
+                        priced=model.price is not None,
+                    )
+                    for model in provider.models
+                ],
+            )
+            for provider in settings.providers
+        ]
+
+    @get(
+        "/{name:str}/upstream-models",
+        summary="The models the provider's own API lists, against the configuration",
+    )
+    async def provider_upstream_models(
+        self, request: Request[Any, Any, Any], name: str
+    ) -> UpstreamModelsOut:
+        container = container_of(request)
+        if name not in container.clients:
+            raise NotFound(f"provider {name[:100]} is not configured")
+        (found,) = await upstream_models(container.catalog, container.clients, name)
+        return UpstreamModelsOut(
+            provider=found.provider,
+            kind=found.kind,
+            configured=found.configured,
+            upstream=found.upstream,
+            not_configured=found.not_configured,
+            missing_upstream=found.missing_upstream,
+            error=found.error,
+        )
