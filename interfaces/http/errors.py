@@ -150,6 +150,8 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     message = _message_of(exc, status)
     path = request.url.path
     if path.startswith("/v1/messages"):
+        if param and param not in message:  # Anthropic's shape has no `param`: name it here
+            message = f"{param}: {message}"
         anthropic_status, body = error_body(status, message)
         return Response(
             msgspec.json.encode(body),

@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from domains.providers.errors import InvalidRequest
+from infrastructure.adapters.providers.anthropic_messages import IMAGE_TYPES
 from infrastructure.adapters.providers.anthropic_response import arguments_json
 
 _JOIN = "\n\n"
@@ -140,6 +141,8 @@ def _image(block: dict[str, Any], param: str) -> dict[str, Any]:
     kind = _kind(source, param)
     if kind == "base64":
         media_type = _string(source, "media_type", param, empty=False)
+        ok = media_type in IMAGE_TYPES  # what the Messages API itself accepts
+        _check(ok, f"{param}.media_type", "must be image/jpeg, image/png, image/gif or image/webp")
         url = f"data:{media_type};base64,{_string(source, 'data', param)}"
     elif kind == "url":
         url = _string(source, "url", param, empty=False)
