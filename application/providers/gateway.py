@@ -5,26 +5,21 @@ Bodies stay in the OpenAI shape the adapters speak; the adapters translate for t
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
-import msgspec
-
+from application.providers.call import Call, Endpoint
 from application.providers.recorder import CompletionRecorder
+from application.providers.stream_relay import openai_sse_error, relay
 from domains.providers.errors import ModelNotAllowed, UpstreamError
-from domains.providers.events import CompletionFinished
 from domains.providers.model import Catalog, ModelRoute
 from domains.providers.ports import (
     ChatStream,
     NativeMessages,
     ProviderClient,
     UpstreamReply,
-    Usage,
 )
 from domains.shared.caller import Caller
-
-CHARS_PER_TOKEN = 4  # the estimate used only when a cut stream never reported its usage
 
 
 class Gateway:
@@ -92,7 +87,7 @@ class Gateway:
             route,
             body,
             lambda: client.open_chat_stream(body, route.upstream, include_usage=include_usage),
-            _sse_error,
+            openai_sse_error,
         )
 
     def speaks_messages(self, route: ModelRoute) -> bool:
@@ -140,18 +135,16 @@ class Gateway:
         caller: Caller,
         request_id: str,
         route: ModelRoute,
-        endpoint: Literal["chat", "embeddings"],
-        call: Callable[[], Awaitable[UpstreamReply]],
+        endpoint: Endpoint,
+        make: Callable[[], Awaitable[UpstreamReply]],
     ) -> bytes:
-        started = time.perf_counter()
+        call = Call(caller, request_id, route, endpoint, stream=False)
         try:
-            reply = await call()
+            reply = await make()
         except UpstreamError as error:
-            self._record(
-                caller, request_id, route, endpoint, False, error.status, "error", None, started
-            )
+            self._recorder.record(call.finished(error.status, "error", None))
             raise
-        self._record(caller, request_id, route, endpoint, False, 200, "ok", reply.usage, started)
+        self._recorder.record(call.finished(200, "ok", reply.usage))
         return reply.body
 
     async def _stream(
@@ -163,106 +156,10 @@ class Gateway:
         open_stream: Callable[[], Awaitable[ChatStream]],
         on_error: Callable[[UpstreamError], bytes],
     ) -> AsyncIterator[bytes]:
-        started = time.perf_counter()
+        call = Call(caller, request_id, route, "chat", stream=True)
         try:
             stream = await open_stream()
         except UpstreamError as error:
-            self._record(
-                caller, request_id, route, "chat", True, error.status, "error", None, started
-            )
+            self._recorder.record(call.finished(error.status, "error", None))
             raise
-        return self._relay(stream, caller, request_id, route, body, started, on_error)
-
-    async def _relay(
-        self,
-        stream: ChatStream,
-        caller: Caller,
-        request_id: str,
-        route: ModelRoute,
-        body: dict[str, Any],
-        started: float,
-        on_error: Callable[[UpstreamError], bytes],
-    ) -> AsyncIterator[bytes]:
-        outcome: Literal["ok", "error", "cancelled"] = "cancelled"
-        status = 200
-        try:
-            async for chunk in stream:
-                yield chunk
-            outcome = "ok" if stream.tally.finished else "error"
-        except UpstreamError as error:
-            outcome, status = "error", error.status
-            yield on_error(error)
-        finally:
-            await stream.aclose()
-            tally = stream.tally
-            usage, reported = tally.usage, tally.usage is not None
-            if usage is None:
-                usage = Usage(
-                    input_tokens=_estimate_prompt_tokens(body),
-                    output_tokens=-(-tally.output_chars // CHARS_PER_TOKEN),
-                )
-            self._record(
-                caller,
-                request_id,
-                route,
-                "chat",
-                True,
-                status,
-                outcome,
-                usage,
-                started,
-                usage_reported=reported,
-            )
-
-    def _record(
-        self,
-        caller: Caller,
-        request_id: str,
-        route: ModelRoute,
-        endpoint: Literal["chat", "embeddings"],
-        stream: bool,
-        status: int,
-        outcome: Literal["ok", "error", "cancelled"],
-        usage: Usage | None,
-        started: float,
-        *,
-        usage_reported: bool = True,
-    ) -> None:
-        usage = usage or Usage()
-        self._recorder.record(
-            CompletionFinished(
-                request_id=request_id,
-                endpoint=endpoint,
-                key_id=caller.key_id,
-                team_id=caller.team_id,
-                org_id=caller.org_id,
-                user_id=caller.user_id,
-                provider=route.provider,
-                model=route.name,
-                upstream_model=route.upstream,
-                stream=stream,
-                status=status,
-                outcome=outcome,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cached_tokens=usage.cached_tokens,
-                usage_reported=usage_reported,
-                latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            )
-        )
-
-
-def _estimate_prompt_tokens(body: dict[str, Any]) -> int:
-    return -(-len(msgspec.json.encode(body.get("messages", []))) // CHARS_PER_TOKEN)
-
-
-def _sse_error(error: UpstreamError) -> bytes:
-    payload = {
-        "error": {
-            "message": error.message,
-            "type": error.error_type,
-            "param": error.param,
-            "code": error.code,
-        }
-    }
-    return b"data: " + msgspec.json.encode(payload) + b"\n\n"
+        return relay(stream, call, body, self._recorder.record, on_error)

@@ -1,0 +1,49 @@
+"""One call to a model, from the moment it is routed to the event that records how it ended."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from domains.providers.events import CompletionFinished
+from domains.providers.model import ModelRoute
+from domains.providers.ports import Usage
+from domains.shared.caller import Caller
+
+Endpoint = Literal["chat", "embeddings"]
+Outcome = Literal["ok", "error", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    caller: Caller
+    request_id: str
+    route: ModelRoute
+    endpoint: Endpoint
+    stream: bool
+    started: float = field(default_factory=time.perf_counter)
+
+    def finished(
+        self, status: int, outcome: Outcome, usage: Usage | None, *, usage_reported: bool = True
+    ) -> CompletionFinished:
+        usage = usage or Usage()
+        return CompletionFinished(
+            request_id=self.request_id,
+            endpoint=self.endpoint,
+            key_id=self.caller.key_id,
+            team_id=self.caller.team_id,
+            org_id=self.caller.org_id,
+            user_id=self.caller.user_id,
+            provider=self.route.provider,
+            model=self.route.name,
+            upstream_model=self.route.upstream,
+            stream=self.stream,
+            status=status,
+            outcome=outcome,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cached_tokens=usage.cached_tokens,
+            usage_reported=usage_reported,
+            latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
+        )
