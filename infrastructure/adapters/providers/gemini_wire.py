@@ -3,37 +3,24 @@ requests → `generateContent` / `streamGenerateContent?alt=sse` / `batchEmbedCo
 their answers and errors → OpenAI shapes. No I/O: the adapter downloads http(s) images first
 (`http_image_urls`), puts the model in the URL and frames the SSE (`data: [DONE]` included).
 
-Requests live in `gemini_request`, answers in `gemini_stream`; this module is the one to import.
+The pieces live in `gemini_request` (top level), `gemini_contents` / `gemini_images` (messages)
+and `gemini_schema` (JSON schemas) for requests; `gemini_answer` (finish reasons, usage,
+candidates), `gemini_response` (whole answers), `gemini_stream` (SSE events) and `gemini_errors`
+for answers; this module is the one to import.
 Translators raise only `InvalidRequest` (untranslatable client input → 400); `StreamTranslator`
 raises `UpstreamError` for an error event; `error_facts` never raises.
 """
 
 from __future__ import annotations
 
-import base64 as b64
-import itertools
-import math
-import struct
-from typing import Any
-
-from domains.providers.ports import Usage
-from infrastructure.adapters.providers.gemini_request import (
-    THOUGHT_SIGNATURE_SENTINEL,
-    chat_request,
-    embeddings_request,
-    gemini_schema,
-    http_image_urls,
-)
-from infrastructure.adapters.providers.gemini_stream import (
-    StreamTranslator,
-    blocked,
-    call_id,
-    candidate_index,
-    candidate_parts,
-    error_facts,
-    finish_reason,
-    openai_usage,
-)
+from infrastructure.adapters.providers.gemini_answer import call_id, finish_reason
+from infrastructure.adapters.providers.gemini_contents import THOUGHT_SIGNATURE_SENTINEL
+from infrastructure.adapters.providers.gemini_errors import error_facts
+from infrastructure.adapters.providers.gemini_images import http_image_urls
+from infrastructure.adapters.providers.gemini_request import chat_request, embeddings_request
+from infrastructure.adapters.providers.gemini_response import chat_response, embeddings_response
+from infrastructure.adapters.providers.gemini_schema import gemini_schema
+from infrastructure.adapters.providers.gemini_stream import StreamTranslator
 
 __all__ = [
     "THOUGHT_SIGNATURE_SENTINEL",
@@ -48,95 +35,3 @@ __all__ = [
     "gemini_schema",
     "http_image_urls",
 ]
-
-_FLOAT32_MAX = 3.4028234663852886e38
-
-
-def chat_response(
-    resp: dict[str, Any], *, model: str, created: int, completion_id: str
-) -> tuple[dict[str, Any], Usage]:
-    """A GenerateContentResponse as an OpenAI `chat.completion`, and its usage."""
-    usage_body, usage = openai_usage(resp.get("usageMetadata"))
-    choices: list[dict[str, Any]] = []
-    calls_so_far = 0  # tool call ids are numbered across the response, as in the stream
-    candidates = resp.get("candidates")
-    candidates = (
-        [c for c in candidates if isinstance(c, dict)] if isinstance(candidates, list) else []
-    )
-    claimed = {candidate_index(c) for c in candidates}
-    unclaimed = (i for i in itertools.count() if i not in claimed)
-    for candidate in candidates:
-        texts, calls = candidate_parts(candidate)
-        tool_calls = [
-            {
-                "id": call_id(completion_id, calls_so_far + k),
-                "type": "function",
-                "function": {"name": name, "arguments": arguments},
-            }
-            for k, (name, arguments) in enumerate(calls)
-        ]
-        calls_so_far += len(calls)
-        raw_reason = candidate.get("finishReason")
-        reason = finish_reason(raw_reason if isinstance(raw_reason, str) else None) or "stop"
-        if tool_calls and reason == "stop":
-            reason = "tool_calls"
-        if texts:
-            content: str | None = "".join(texts)
-        else:
-            content = None if tool_calls or reason == "content_filter" else ""
-        message: dict[str, Any] = {"role": "assistant", "content": content}
-        if tool_calls:
-            message["tool_calls"] = tool_calls
-        index = candidate_index(candidate)
-        index = next(unclaimed) if index is None else index  # a missing index is a 0 first
-        choices.append({"index": index, "message": message, "finish_reason": reason})
-    if not choices:  # the prompt was blocked, or Gemini answered nothing at all
-        refused = blocked(resp)
-        message = {"role": "assistant", "content": None if refused else ""}
-        reason = "content_filter" if refused else "stop"
-        choices.append({"index": 0, "message": message, "finish_reason": reason})
-    choices.sort(key=lambda choice: int(choice["index"]))
-    body = {
-        "id": completion_id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": choices,
-        "usage": usage_body,
-    }
-    return body, usage
-
-
-def _floats(values: Any) -> list[float]:
-    if not isinstance(values, list):
-        return []
-    return [
-        float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0 for v in values
-    ]
-
-
-def _base64_float32(values: list[float]) -> str:
-    clamped = [  # a finite double beyond float32's range cannot be packed
-        math.copysign(_FLOAT32_MAX, v) if math.isfinite(v) and abs(v) > _FLOAT32_MAX else v
-        for v in values
-    ]
-    return b64.b64encode(struct.pack(f"<{len(clamped)}f", *clamped)).decode()
-
-
-def embeddings_response(
-    resp: dict[str, Any], *, model: str, base64: bool, input_tokens: int
-) -> dict[str, Any]:
-    """A batchEmbedContents answer as an OpenAI embeddings list. Gemini counts no tokens for
-    embeddings: `input_tokens` is the adapter's estimate."""
-    embeddings = resp.get("embeddings")
-    data = []
-    for index, item in enumerate(embeddings if isinstance(embeddings, list) else ()):
-        values = _floats(item.get("values") if isinstance(item, dict) else None)
-        vector: list[float] | str = _base64_float32(values) if base64 else values
-        data.append({"object": "embedding", "index": index, "embedding": vector})
-    return {
-        "object": "list",
-        "data": data,
-        "model": model,
-        "usage": {"prompt_tokens": input_tokens, "total_tokens": input_tokens},
-    }

@@ -6,15 +6,14 @@ for usage. What the client did not ask for (the usage-only chunk) is dropped on 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 
-from domains.providers.ports import StreamTally, UpstreamReply
+from domains.providers.ports import UpstreamReply
 from infrastructure.adapters.providers import openai_wire as wire
-from infrastructure.adapters.providers.sse import SseSplitter
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_ids
+from infrastructure.adapters.providers.upstream_stream import UpstreamStream
 
 _JSON = "application/json"
 
@@ -74,32 +73,19 @@ class OpenAIAdapter:
         await self._http.close()
 
 
-class OpenAIChatStream:
-    """Forwards SSE events as they arrive (one write per upstream read), watching for usage."""
+class OpenAIChatStream(UpstreamStream):
+    """Forwards SSE events untouched, watching for usage; drops the usage-only chunk unless the
+    client asked for it."""
 
     def __init__(
         self, http: UpstreamHttp, response: aiohttp.ClientResponse, *, include_usage: bool
     ) -> None:
-        self._http = http
-        self._response = response
+        super().__init__(http, response)
         self._include_usage = include_usage
-        self.tally = StreamTally()
-        self._closed = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        splitter = SseSplitter()
-        try:
-            async for data in self._response.content.iter_any():
-                out = [event for event in splitter.feed(data) if self._keep(event)]
-                if out:
-                    yield b"\n\n".join(out) + b"\n\n"
-        except TimeoutError as error:
-            raise self._http.timed_out() from error
-        except aiohttp.ClientError as error:
-            raise self._http.unreachable(error) from error
-        rest = splitter.rest()
-        if rest is not None and self._keep(rest):
-            yield rest + b"\n\n"
+    def _on_events(self, events: list[bytes]) -> bytes:
+        kept = [event for event in events if self._keep(event)]
+        return b"\n\n".join(kept) + b"\n\n" if kept else b""
 
     def _keep(self, event: bytes) -> bool:
         data = wire.event_data(event)
@@ -117,13 +103,3 @@ class OpenAIChatStream:
             if facts.usage_only and not self._include_usage:
                 return False
         return True
-
-    async def aclose(self) -> None:
-        # Never suspends, so it completes even inside a cancelled scope (client gone).
-        if self._closed:
-            return
-        self._closed = True
-        if self.tally.finished:
-            self._response.release()
-        else:
-            self._response.close()  # the upstream sees the connection close: generation stops

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import aiohttp
 import msgspec
 
-from domains.providers.ports import StreamTally, Usage
-from infrastructure.adapters.providers.sse import SseSplitter, event_fields
+from domains.providers.ports import Usage
+from infrastructure.adapters.providers.sse import event_fields
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp
+from infrastructure.adapters.providers.upstream_stream import UpstreamStream
 
 DONE = b"data: [DONE]\n\n"
 _encoder = msgspec.json.Encoder()
@@ -44,7 +45,7 @@ def sse_chunk(chunk: dict[str, Any]) -> bytes:
     return b"data: " + _encoder.encode(chunk) + b"\n\n"
 
 
-class TranslatedChatStream:
+class TranslatedChatStream(UpstreamStream):
     def __init__(
         self,
         http: UpstreamHttp,
@@ -53,33 +54,19 @@ class TranslatedChatStream:
         feed: Feed,
         finish: Finish = _nothing_more,
     ) -> None:
-        self._http = http
-        self._response = response
+        super().__init__(http, response)
         self._translator = state
         self._feed = feed
         self._finish = finish
-        self.tally = StreamTally()
-        self._closed = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        splitter = SseSplitter()
-        try:
-            async for data in self._response.content.iter_any():
-                out = b"".join(self._translate(event) for event in splitter.feed(data))
-                if out:
-                    yield out
-            rest = splitter.rest()
-            tail = self._translate(rest) if rest is not None else b""
-        except TimeoutError as error:
-            raise self._http.timed_out() from error
-        except aiohttp.ClientError as error:
-            raise self._http.unreachable(error) from error
+    def _on_events(self, events: list[bytes]) -> bytes:
+        return b"".join(self._translate(event) for event in events)
+
+    def _on_end(self, rest: bytes | None) -> bytes:
+        tail = self._translate(rest) if rest is not None else b""
         tail += b"".join(sse_chunk(chunk) for chunk in self._finish())
         self._sync_tally()
-        if self.tally.finished:
-            tail += DONE
-        if tail:
-            yield tail
+        return tail + DONE if self.tally.finished else tail
 
     def _translate(self, event: bytes) -> bytes:
         name, data = event_fields(event)
@@ -99,13 +86,3 @@ class TranslatedChatStream:
         self.tally.usage = self._translator.usage
         self.tally.output_chars = self._translator.output_chars
         self.tally.finished = self._translator.finished
-
-    async def aclose(self) -> None:
-        # Never suspends, so it completes even inside a cancelled scope (client gone).
-        if self._closed:
-            return
-        self._closed = True
-        if self.tally.finished:
-            self._response.release()
-        else:
-            self._response.close()
