@@ -37,6 +37,7 @@ from infrastructure.db.event_codec import EventCodec, all_event_types
 from infrastructure.db.repositories.teams import SqlKeyLookup
 from infrastructure.db.uow import SqlUnitOfWork
 from infrastructure.messaging.broker import create_broker
+from infrastructure.messaging.key_revocations import KeyRevocationChannel
 from infrastructure.messaging.outbox_relay import OutboxRelay
 from infrastructure.observability.metrics import Metrics
 from infrastructure.projections.usage import EVENT_TYPES as USAGE_EVENT_TYPES
@@ -65,6 +66,7 @@ class Container:
     actors: Actors
     projector: UsageProjector
     embedded_worker: bool
+    revocations: KeyRevocationChannel | None = None
     admin_digest: str | None = None
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
 
@@ -77,10 +79,14 @@ class Container:
             self._worker.start()
         self.recorder.start()
         self.relay.start(self.bus.publish)
+        if self.revocations is not None:
+            self.revocations.start()
 
     async def stop(self) -> None:
         await self.recorder.stop()
         await self.relay.stop()
+        if self.revocations is not None:
+            await self.revocations.stop()
         for client in self.clients.values():
             await client.close()
         if self._worker is not None:
@@ -146,6 +152,15 @@ def bootstrap(settings: Settings) -> Container:
         KeyRevoked: [functools.partial(when_key_revoked_forget_key, authenticator=authenticator)],
         Event: [when_event_append_audit],
     }
+    revocations = None
+    if settings.redis.url:
+        revocations = KeyRevocationChannel(
+            settings.redis.url,
+            settings.redis.namespace,
+            forget=authenticator.forget_key,
+            forget_all=authenticator.forget_all,
+        )
+        subscribers[KeyRevoked].append(revocations.when_key_revoked_broadcast)
     bus = MessageBus(
         lambda: SqlUnitOfWork(engine, codec),
         handlers,
@@ -180,4 +195,5 @@ def bootstrap(settings: Settings) -> Container:
         actors=actors,
         projector=projector,
         embedded_worker=embedded,
+        revocations=revocations,
     )
