@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 from domains.providers.errors import UnknownModel
 
-KINDS = ("openai", "anthropic", "gemini", "openai-compatible")
-
 
 @dataclass(frozen=True, slots=True)
 class ModelRoute:

@@ -95,6 +95,9 @@ class ProviderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     # image URLs in requests are fetched by the gateway for kinds that need the bytes (gemini);
     # internal addresses (loopback, private networks) are refused unless this is true
     allow_internal_image_urls: bool = False
+    # openai kinds: ask for the usage chunk when streaming (`stream_options.include_usage`);
+    # false for servers that refuse `stream_options` (their stream usage is then estimated)
+    stream_usage: bool = True
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -267,3 +267,62 @@ def test_gemini_embeddings_are_sent_in_batches_of_100(
         if r.path.endswith(":batchEmbedContents")
     ]
     assert sizes == [100, 50, 1]
+
+
+def test_image_urls_that_redirect_or_point_inside_are_refused(
+    gateway: GatewayProcess, image_url: str
+) -> None:
+    with gateway.admin() as admin:
+        tenant = create_tenant(admin, "image-guard")
+    client = openai.OpenAI(base_url=f"{gateway.base_url}/v1", api_key=tenant.key, max_retries=0)
+
+    def ask(model: str, url: str) -> Any:
+        return client.chat.completions.create(
+            model=model,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "what is this"},
+                        {"type": "image_url", "image_url": {"url": url}},
+                    ],
+                }
+            ],
+        )
+
+    with pytest.raises(openai.BadRequestError) as redirected:
+        ask("gemini-2.5-flash", image_url.replace("/pixel.png", "/elsewhere"))
+    assert "could not be fetched" in redirected.value.message
+    with pytest.raises(openai.BadRequestError) as internal:
+        ask("gemini-guarded-flash", image_url)
+    assert "internal address" in internal.value.message
+
+
+def test_a_server_refusing_stream_options_streams_with_estimated_usage(
+    gateway: GatewayProcess, upstream: Any
+) -> None:
+    with gateway.admin() as admin:
+        tenant = create_tenant(admin, "strict-server")
+    client = openai.OpenAI(base_url=f"{gateway.base_url}/v1", api_key=tenant.key, max_retries=0)
+    upstream.clear()
+    text = "".join(
+        chunk.choices[0].delta.content or ""
+        for chunk in client.chat.completions.create(
+            model="strict-llama",
+            stream=True,
+            messages=[{"role": "user", "content": "count my words please"}],
+        )
+        if chunk.choices
+    )
+    assert text == "Echo: count my words please"
+    sent = [r.json for r in upstream.requests if r.path.endswith("/chat/completions")]
+    assert sent[-1]["stream"] is True
+    assert "stream_options" not in sent[-1]
+
+    def audited() -> list[Any]:
+        with gateway.admin() as admin:
+            return admin.get("/audit", params={"actor": f"key:{tenant.key_id}"}).json()["rows"]
+
+    row = eventually(audited)[0]
+    assert row["data"]["usage_reported"] is False
+    assert row["data"]["output_tokens"] > 0

@@ -70,6 +70,20 @@ def gateway_config(
                     {"name": "nomic-embed", "upstream": "text-embedding-3-small"},
                 ],
             },
+            {  # a server that refuses `stream_options`: no usage chunk is asked for
+                "name": "strict",
+                "kind": "openai-compatible",
+                "base_url": upstream_url,
+                "api_key": "${TEST_UPSTREAM_KEY}",
+                "stream_usage": False,
+                "models": [
+                    {
+                        "name": "strict-llama",
+                        "upstream": "gpt-4o-mini",
+                        "price": {"input_per_mtok": 1, "output_per_mtok": 1},
+                    }
+                ],
+            },
             *vendor_providers(anthropic_url, gemini_url),
             *(extra_providers or []),
         ],
@@ -132,6 +146,15 @@ def vendor_providers(anthropic_url: str | None, gemini_url: str | None) -> list[
                     {"name": "gemini-exhausted", "upstream": "fake-exhausted"},
                     {"name": "gemini-safety", "upstream": "fake-safety"},
                 ],
+            }
+        )
+        providers.append(
+            {  # the default guard: images on internal addresses are refused
+                "name": "gemini-guarded",
+                "kind": "gemini",
+                "base_url": gemini_url,
+                "api_key": "${TEST_UPSTREAM_KEY}",
+                "models": [{"name": "gemini-guarded-flash", "upstream": "gemini-2.5-flash"}],
             }
         )
     return providers

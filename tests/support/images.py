@@ -17,6 +17,11 @@ DATA_URL = "data:image/png;base64," + base64.b64encode(PNG).decode()
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        if self.path == "/elsewhere":  # a redirect, as an attacker's public URL might send
+            self.send_response(302)
+            self.send_header("Location", "/pixel.png")
+            self.end_headers()
+            return
         if self.path != "/pixel.png":
             self.send_error(404)
             return

@@ -24,13 +24,21 @@ ADAPTERS: dict[str, tuple[ErrorReader, Builder]] = {
     "openai": (
         read_openai_error,
         lambda p, http: OpenAIAdapter(
-            http, base_url=p.base_url, api_key=p.api_key, native_base64_embeddings=True
+            http,
+            base_url=p.base_url,
+            api_key=p.api_key,
+            native_base64_embeddings=True,
+            stream_usage=p.stream_usage,
         ),
     ),
     "openai-compatible": (
         read_openai_error,
         lambda p, http: OpenAIAdapter(
-            http, base_url=p.base_url, api_key=p.api_key, native_base64_embeddings=False
+            http,
+            base_url=p.base_url,
+            api_key=p.api_key,
+            native_base64_embeddings=False,
+            stream_usage=p.stream_usage,
         ),
     ),
     "anthropic": (

@@ -149,7 +149,8 @@ class GeminiAdapter:
         if not self._allow_internal:
             await check_public_url(url)
         try:
-            async with self._http.session.get(url) as response:
+            # no redirects: a public URL may not bounce the gateway to an internal one
+            async with self._http.session.get(url, allow_redirects=False) as response:
                 mime = response.headers.get("Content-Type", "").split(";")[0].strip()
                 if response.status != 200 or not mime.startswith("image/"):
                     raise InvalidRequest(

@@ -26,7 +26,9 @@ class OpenAIAdapter:
         base_url: str,
         api_key: str | None,
         native_base64_embeddings: bool = True,
+        stream_usage: bool = True,
     ) -> None:
+        self._stream_usage = stream_usage
         self._http = http
         self._base = base_url.rstrip("/")
         self._headers = {"Content-Type": _JSON, "Accept": _JSON}
@@ -59,7 +61,7 @@ class OpenAIAdapter:
     async def open_chat_stream(
         self, body: dict[str, Any], upstream_model: str, *, include_usage: bool
     ) -> OpenAIChatStream:
-        payload = wire.chat_body(body, upstream_model, stream=True)
+        payload = wire.chat_body(body, upstream_model, stream=True, stream_usage=self._stream_usage)
         response = await self._http.open(
             f"{self._base}/chat/completions", payload, self._stream_headers
         )

@@ -66,18 +66,23 @@ _error_decoder = msgspec.json.Decoder(_ErrorBody)
 _encoder = msgspec.json.Encoder()
 
 
-def chat_body(body: dict[str, Any], upstream_model: str, *, stream: bool) -> bytes:
+def chat_body(
+    body: dict[str, Any], upstream_model: str, *, stream: bool, stream_usage: bool = True
+) -> bytes:
     """The body to send upstream: the client's, with the upstream model name, and with usage
-    always asked for when streaming (the gateway bills from it)."""
+    asked for when streaming (the gateway bills from it) unless the server refuses
+    `stream_options`, in which case none is sent."""
     out = dict(body)
     out["model"] = upstream_model
-    if stream:
+    if stream and stream_usage:
         out["stream"] = True
         options = dict(out.get("stream_options") or {})
         options["include_usage"] = True
         out["stream_options"] = options
     else:
         out.pop("stream_options", None)
+        if stream:
+            out["stream"] = True
     return _encoder.encode(out)
 
 

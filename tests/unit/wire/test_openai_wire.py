@@ -453,3 +453,20 @@ def test_parsers_never_raise_on_chunk_shaped_json(value: dict[str, Any]) -> None
     usage_of(data)
     assert isinstance(error_facts(data).message, str)
     assert event_data(b"data: " + data) == data
+
+
+def test_chat_body_without_stream_usage_sends_no_stream_options() -> None:
+    sent = msgspec.json.decode(
+        chat_body(
+            {
+                "model": "m",
+                "messages": [],
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            },
+            "up",
+            stream=True,
+            stream_usage=False,
+        )
+    )
+    assert sent == {"model": "up", "messages": [], "stream": True}
