@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from application.uow import UnitOfWork
-from domains.audit.chain import chain_row, format_ts
+from domains.audit.chain import AuditRow, chain_row, format_ts
 from domains.shared.events import Event
 
 
@@ -15,6 +15,7 @@ async def when_event_append_audit(events: list[Event], uow: UnitOfWork) -> None:
     async with uow:
         head = await uow.audit.lock_head()
         done = await uow.audit.appended_events(event.event_id for event, _ in audited)
+        rows: list[tuple[AuditRow, str | None]] = []
         for event, fact in audited:
             if event.event_id in done:
                 continue
@@ -26,7 +27,8 @@ async def when_event_append_audit(events: list[Event], uow: UnitOfWork) -> None:
                 target=fact.target,
                 data=fact.data,
             )
-            await uow.audit.append(row, event.event_id)
+            rows.append((row, event.event_id))
             done.add(event.event_id)
             head = (row.seq, row.hash)
+        await uow.audit.append_all(rows)
         await uow.commit()

@@ -14,35 +14,36 @@ from domains.shared.ids import new_id
 async def when_completion_finished_record_usage(
     events: list[CompletionFinished], uow: UnitOfWork, *, prices: PriceBook
 ) -> None:
+    usages = [_usage(event, prices) for event in events]
     async with uow:
-        done = await uow.usage.recorded_sources(event.event_id for event in events)
-        for event in events:
-            if event.event_id in done:
-                continue
-            price = prices.price_of(event.provider, event.model)
-            cost = (
-                price.cost(event.input_tokens, event.output_tokens, event.cached_tokens)
-                if price is not None
-                else Decimal(0)
-            )
-            usage = UsageRecorded(
-                usage_id=new_id(),
-                source_event_id=event.event_id,
-                request_id=event.request_id,
-                org_id=event.org_id,
-                team_id=event.team_id,
-                user_id=event.user_id,
-                key_id=event.key_id,
-                provider=event.provider,
-                model=event.model,
-                endpoint=event.endpoint,
-                input_tokens=event.input_tokens,
-                output_tokens=event.output_tokens,
-                cached_tokens=event.cached_tokens,
-                cost_usd=cost,
-                priced=price is not None,
-                occurred_at=event.occurred_at,
-            )
-            if await uow.usage.add(usage):  # False: a concurrent delivery recorded it first
-                uow.publish(usage)
+        written = await uow.usage.add_all(usages)
+        # a replay, or a concurrent delivery that got there first, publishes nothing
+        uow.publish(*(usage for usage in usages if usage.source_event_id in written))
         await uow.commit()
+
+
+def _usage(event: CompletionFinished, prices: PriceBook) -> UsageRecorded:
+    price = prices.price_of(event.provider, event.model)
+    cost = (
+        price.cost(event.input_tokens, event.output_tokens, event.cached_tokens)
+        if price is not None
+        else Decimal(0)
+    )
+    return UsageRecorded(
+        usage_id=new_id(),
+        source_event_id=event.event_id,
+        request_id=event.request_id,
+        org_id=event.org_id,
+        team_id=event.team_id,
+        user_id=event.user_id,
+        key_id=event.key_id,
+        provider=event.provider,
+        model=event.model,
+        endpoint=event.endpoint,
+        input_tokens=event.input_tokens,
+        output_tokens=event.output_tokens,
+        cached_tokens=event.cached_tokens,
+        cost_usd=cost,
+        priced=price is not None,
+        occurred_at=event.occurred_at,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from domains.audit.chain import AuditRow
@@ -17,4 +17,6 @@ class AuditLog(Protocol):
         """The ids among these already appended (replays append nothing)."""
         ...
 
-    async def append(self, row: AuditRow, event_id: str | None) -> None: ...
+    async def append_all(self, rows: Sequence[tuple[AuditRow, str | None]]) -> None:
+        """Appends the rows (each with the event it records), in order, in one go."""
+        ...

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Protocol
 
 from domains.billing.events import UsageRecorded
 
 
 class UsageLedger(Protocol):
-    async def recorded_sources(self, source_event_ids: Iterable[str]) -> set[str]:
-        """The ids among these whose usage is already written (replays change nothing)."""
-        ...
-
-    async def add(self, usage: UsageRecorded) -> bool:
-        """Writes the usage unless its source event is already recorded; True when written."""
+    async def add_all(self, usages: Sequence[UsageRecorded]) -> set[str]:
+        """Writes each usage unless its source event is already recorded (a replay, or a
+        concurrent delivery); the source event ids actually written."""
         ...

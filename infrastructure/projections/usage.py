@@ -20,44 +20,54 @@ PROJECTION = "usage"
 EVENT_TYPES = frozenset({"UsageRecorded"})
 
 
+_DIMENSIONS = ("day", "org_id", "team_id", "user_id", "key_id", "provider", "model")
+_SUMS = ("requests", "input_tokens", "output_tokens", "cost_picousd")
+
+
 def apply_usage(conn: Connection, events: Iterable[UsageRecorded]) -> int:
-    applied = 0
-    for event in events:
-        claim = (
-            insert_for(conn.dialect, projection_applied)
-            .values(projection=PROJECTION, event_id=event.event_id)
-            .on_conflict_do_nothing()
-            .returning(projection_applied.c.event_id)
+    """Claims the events not applied before (one statement), sums them per rollup row in
+    memory, and adds the sums with one upsert per row."""
+    pending = {event.event_id: event for event in events}
+    if not pending:
+        return 0
+    claim = (
+        insert_for(conn.dialect, projection_applied)
+        .on_conflict_do_nothing()
+        .returning(projection_applied.c.event_id)
+    )
+    claimed = conn.execute(
+        claim, [{"projection": PROJECTION, "event_id": event_id} for event_id in pending]
+    )
+    fresh = [pending[row[0]] for row in claimed]  # replays were claimed before
+    sums: dict[tuple[str, ...], list[int]] = {}
+    for event in fresh:
+        key = (
+            event.occurred_at.date().isoformat(),
+            event.org_id,
+            event.team_id,
+            event.user_id or "",
+            event.key_id,
+            event.provider,
+            event.model,
         )
-        if conn.execute(claim).first() is None:
-            continue  # applied before: a replay changes nothing
-        cost = to_picodollars(event.cost_usd)
-        row = insert_for(conn.dialect, usage_rollup).values(
-            day=event.occurred_at.date().isoformat(),
-            org_id=event.org_id,
-            team_id=event.team_id,
-            user_id=event.user_id or "",
-            key_id=event.key_id,
-            provider=event.provider,
-            model=event.model,
-            requests=1,
-            input_tokens=event.input_tokens,
-            output_tokens=event.output_tokens,
-            cost_picousd=cost,
-        )
+        total = sums.setdefault(key, [0, 0, 0, 0])
+        total[0] += 1
+        total[1] += event.input_tokens
+        total[2] += event.output_tokens
+        total[3] += to_picodollars(event.cost_usd)
+    if sums:
+        upsert = insert_for(conn.dialect, usage_rollup)
         conn.execute(
-            row.on_conflict_do_update(
-                index_elements=[c.name for c in usage_rollup.primary_key.columns],
-                set_={
-                    "requests": usage_rollup.c.requests + 1,
-                    "input_tokens": usage_rollup.c.input_tokens + event.input_tokens,
-                    "output_tokens": usage_rollup.c.output_tokens + event.output_tokens,
-                    "cost_picousd": usage_rollup.c.cost_picousd + cost,
-                },
-            )
+            upsert.on_conflict_do_update(
+                index_elements=list(_DIMENSIONS),
+                set_={name: usage_rollup.c[name] + upsert.excluded[name] for name in _SUMS},
+            ),
+            [
+                dict(zip(_DIMENSIONS + _SUMS, (*key, *total), strict=True))
+                for key, total in sums.items()
+            ],
         )
-        applied += 1
-    return applied
+    return len(fresh)
 
 
 class UsageProjector:

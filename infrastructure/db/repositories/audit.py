@@ -3,9 +3,9 @@ PostgreSQL, `BEGIN IMMEDIATE` (one writer) on SQLite."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-import rfc8785
+import msgspec
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -40,17 +40,28 @@ class SqlAuditLog:
         )
         return {row[0] for row in rows}
 
-    async def append(self, row: AuditRow, event_id: str | None) -> None:
+    async def append_all(self, rows: Sequence[tuple[AuditRow, str | None]]) -> None:
+        if not rows:
+            return
         await self._conn.execute(
-            audit_log.insert().values(
-                seq=row.seq,
-                ts=row.ts,
-                actor=row.actor,
-                action=row.action,
-                target=row.target,
-                data=rfc8785.dumps(row.data).decode(),
-                prev_hash=row.prev_hash,
-                hash=row.hash,
-                event_id=event_id,
-            )
+            audit_log.insert(),
+            [
+                {
+                    "seq": row.seq,
+                    "ts": row.ts,
+                    "actor": row.actor,
+                    "action": row.action,
+                    "target": row.target,
+                    "data": _encode(row.data),
+                    "prev_hash": row.prev_hash,
+                    "hash": row.hash,
+                    "event_id": event_id,
+                }
+                for row, event_id in rows
+            ],
         )
+
+
+def _encode(data: object) -> str:
+    # Any faithful JSON will do: the hash is always recomputed over the canonical (RFC 8785) form.
+    return msgspec.json.encode(data).decode()

@@ -7,7 +7,7 @@ aggregates touched plus those published directly; `collect_new_events()` hands t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Generic, Self, TypeVar
@@ -70,13 +70,16 @@ class FakeUsageLedger:
     async def recorded_sources(self, source_event_ids: Iterable[str]) -> set[str]:
         return {i for i in source_event_ids if i in self._store.usage}
 
-    async def add(self, usage: UsageRecorded) -> bool:
-        taken = usage.source_event_id in self._store.usage or any(
-            staged.source_event_id == usage.source_event_id for staged in self.staged
-        )
-        if not taken:
-            self.staged.append(usage)
-        return not taken
+    async def add_all(self, usages: Sequence[UsageRecorded]) -> set[str]:
+        written: set[str] = set()
+        for usage in usages:
+            taken = usage.source_event_id in self._store.usage or any(
+                staged.source_event_id == usage.source_event_id for staged in self.staged
+            )
+            if not taken:
+                self.staged.append(usage)
+                written.add(usage.source_event_id)
+        return written
 
     def apply(self) -> None:
         for usage in self.staged:
@@ -100,7 +103,11 @@ class FakeAuditLog:
     async def appended_events(self, event_ids: Iterable[str]) -> set[str]:
         return {i for i in event_ids if i in self._store.audit_event_ids}
 
-    async def append(self, row: AuditRow, event_id: str | None) -> None:
+    async def append_all(self, rows: Sequence[tuple[AuditRow, str | None]]) -> None:
+        for row, event_id in rows:
+            await self._append(row, event_id)
+
+    async def _append(self, row: AuditRow, event_id: str | None) -> None:
         assert self.locked, "append without lock_head"
         self.staged.append((row, event_id))
 
