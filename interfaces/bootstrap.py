@@ -175,6 +175,7 @@ def bootstrap(settings: Settings) -> Container:
         metrics.tokens.labels(event.provider, event.model, "output").inc(event.output_tokens)
 
     recorder = CompletionRecorder(bus.handle, observe=observe)
+    metrics.watch_accounting(lambda: recorder.backlog, lambda: recorder.dropped)
     catalog = build_catalog(settings.providers)
     clients = build_clients(settings.providers, redactor)
     return Container(

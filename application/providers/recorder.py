@@ -35,7 +35,9 @@ class CompletionRecorder:
         self._observe = observe
         self._max_batch = max_batch
         self._linger = linger
-        self._pending: deque[CompletionFinished] = deque(maxlen=max_pending)
+        self._pending: deque[CompletionFinished] = deque()
+        self._max_pending = max_pending
+        self.dropped = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
@@ -44,6 +46,12 @@ class CompletionRecorder:
     def record(self, event: CompletionFinished) -> None:
         if self._observe is not None:
             self._observe(event)
+        if len(self._pending) >= self._max_pending:
+            # never silently: the accounting cannot keep up and memory is bounded
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                log.error("recorder.backlog_full", backlog=len(self._pending), dropped=self.dropped)
+            return
         self._pending.append(event)
         self._idle.clear()
         self._wake.set()
@@ -56,6 +64,11 @@ class CompletionRecorder:
         await cancel_and_wait(self._task)
         self._task = None
         await self._drain(retry=False)
+
+    @property
+    def backlog(self) -> int:
+        """Finished calls waiting to be written."""
+        return len(self._pending)
 
     async def wait_idle(self) -> None:
         """Until everything recorded so far has been written and published."""

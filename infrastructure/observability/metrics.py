@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (
@@ -55,6 +57,18 @@ class Metrics:
             ["provider", "model", "direction"],
             registry=self.registry,
         )
+
+    def watch_accounting(self, backlog: Callable[[], float], dropped: Callable[[], float]) -> None:
+        Gauge(
+            "fluxrouter_accounting_backlog",
+            "Finished calls not yet written (usage, audit).",
+            registry=self.registry,
+        ).set_function(backlog)
+        Gauge(
+            "fluxrouter_accounting_dropped",
+            "Finished calls dropped because the backlog was full.",
+            registry=self.registry,
+        ).set_function(dropped)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

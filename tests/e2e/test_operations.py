@@ -55,6 +55,12 @@ def test_metrics_count_requests_latency_tokens_and_upstream_errors(
     )
 
 
+def test_metrics_show_the_accounting_backlog(gateway: GatewayProcess) -> None:
+    text = httpx.get(f"{gateway.base_url}/metrics").text
+    assert "fluxrouter_accounting_backlog " in text
+    assert "fluxrouter_accounting_dropped 0.0" in text
+
+
 def test_openapi_document_describes_the_api(gateway: GatewayProcess) -> None:
     document = httpx.get(f"{gateway.base_url}/schema/openapi.json").json()
     paths = set(document["paths"])

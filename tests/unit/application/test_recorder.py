@@ -139,3 +139,15 @@ async def test_recorded_completions_are_published_through_the_unit_of_work() -> 
     await record_completions(RecordCompletions(completions=events), uow)
     assert uow.committed
     assert uow.collect_new_events() == list(events)
+
+
+async def test_a_full_backlog_drops_and_counts_instead_of_growing() -> None:
+    handler = Handler()
+    recorder = CompletionRecorder(handler, max_pending=3)
+    for _ in range(5):
+        recorder.record(completion())
+    assert recorder.backlog == 3
+    assert recorder.dropped == 2
+    await recorder.stop()  # flushes what was kept
+    assert len(handler.recorded) == 3
+    assert recorder.backlog == 0
