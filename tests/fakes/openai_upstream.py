@@ -5,12 +5,16 @@ via ``python -m tests.fakes.openai_upstream --host 127.0.0.1 --port 9100``).
 
 Behaviour is fully deterministic apart from ids and timestamps:
 
-* ``POST /v1/chat/completions`` replies ``"Echo: " + <text of the last user or tool message>``
+Routes are served under any path prefix (``/v1/chat/completions``, ``/openai/v1/chat/completions``,
+``/chat/completions``...), so a provider's documented ``base_url`` path can be kept; the request
+log holds the path as received.
+
+* ``POST …/chat/completions`` replies ``"Echo: " + <text of the last user or tool message>``
   (plain or SSE stream), or one tool call when ``tools`` are given, ``tool_choice`` is not
   ``"none"`` and the last message is not a ``tool`` result; usage counts whitespace-separated
   words.
-* ``POST /v1/embeddings`` returns hash-derived float32 vectors (float list or base64).
-* ``GET /v1/models`` and ``GET /v1/models/{id}`` list a few model ids.
+* ``POST …/embeddings`` returns hash-derived float32 vectors (float list or base64).
+* ``GET …/models`` and ``GET …/models/{id}`` list a few model ids.
 * Special model names trigger failures: ``fake-error-500``, ``fake-error-429``,
   ``fake-error-400``, ``fake-error-401-leaky``, ``fake-slow`` and ``fake-stall-stream``.
 """
@@ -85,6 +89,7 @@ RATE_LIMIT_HEADERS: Final[dict[str, str]] = {
 _JSON_CT: Final = "application/json"
 _SSE_CT: Final = "text/event-stream; charset=utf-8"
 _WORD_RE: Final = re.compile(r"\s*\S+")
+_MODEL_PATH_RE: Final = re.compile(r".*/models/([^/]+)")
 
 _encoder: Final = msgspec.json.Encoder()
 _decoder: Final = msgspec.json.Decoder()
@@ -98,7 +103,7 @@ _encode: Final = _encoder.encode
 
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
-    """One request received by the fake (any /v1 route, including rejected ones)."""
+    """One request received by the fake (any route, including rejected ones)."""
 
     method: str
     path: str
@@ -133,6 +138,7 @@ class RequestLog:
 
 
 EXPECTED_KEY: Final = web.AppKey("fake_openai_expected_key", str)
+ALLOW_ANONYMOUS: Final = web.AppKey("fake_openai_allow_anonymous", bool)
 REQUEST_LOG: Final = web.AppKey("fake_openai_request_log", RequestLog)
 SLOW_SECONDS: Final = web.AppKey("fake_openai_slow_seconds", float)
 
@@ -410,7 +416,8 @@ def _bearer(request: web.Request) -> str | None:
 
 
 async def _prelude(request: web.Request) -> tuple[Any, str]:
-    """Record the request, check auth and parse the body. Returns (body, bearer key)."""
+    """Record the request, check auth and parse the body. Returns (body, bearer key; "" for an
+    anonymous request the app allows)."""
     body, ok = await _read_json(request)
     log = request.app.get(REQUEST_LOG)
     if log is not None:
@@ -423,7 +430,9 @@ async def _prelude(request: web.Request) -> tuple[Any, str]:
             )
         )
     key = _bearer(request)
-    if key is None:
+    if key is None and request.app.get(ALLOW_ANONYMOUS, False):
+        key = ""
+    elif key is None:
         raise _HTTPFailure(
             _error(
                 401,
@@ -662,9 +671,8 @@ async def _list_models(request: web.Request) -> web.StreamResponse:
     return _json({"object": "list", "data": [_model_object(m) for m in MODEL_IDS]})
 
 
-async def _retrieve_model(request: web.Request) -> web.StreamResponse:
+async def _retrieve_model(request: web.Request, model_id: str) -> web.StreamResponse:
     await _prelude(request)
-    model_id = request.match_info["model"]
     if model_id not in MODEL_IDS:
         return _error(
             404,
@@ -679,18 +687,34 @@ async def _not_found(request: web.Request) -> web.StreamResponse:
     return _error(404, f"Invalid URL ({request.method} {request.path})", code="unknown_url")
 
 
+async def _route(request: web.Request) -> web.StreamResponse:
+    """Dispatch on the path's suffix, whatever prefix the client's base URL put before it."""
+    path, method = request.path, request.method
+    if method == "POST" and path.endswith("/chat/completions"):
+        return await _chat_completions(request)
+    if method == "POST" and path.endswith("/embeddings"):
+        return await _embeddings(request)
+    if method == "GET" and path.endswith("/models"):
+        return await _list_models(request)
+    if method == "GET" and (match := _MODEL_PATH_RE.fullmatch(path)):
+        return await _retrieve_model(request, match.group(1))
+    return await _not_found(request)
+
+
 def create_app(
     expected_key: str | None = None,
     *,
     record: bool = True,
     slow_seconds: float = DEFAULT_SLOW_SECONDS,
     request_log: RequestLog | None = None,
+    allow_anonymous: bool = False,
 ) -> web.Application:
     """Build the fake OpenAI application.
 
     ``expected_key``: if set, any other bearer key gets 401 ``invalid_api_key``.
     ``record``: keep a :class:`RequestLog` in ``app[REQUEST_LOG]`` (``request_log`` if given).
     ``slow_seconds``: delay used by ``fake-slow`` and ``fake-stall-stream``.
+    ``allow_anonymous``: serve requests without a bearer key instead of answering 401.
     """
     app = web.Application(client_max_size=64 * 1024 * 1024)
     if expected_key is not None:
@@ -698,11 +722,8 @@ def create_app(
     if record:
         app[REQUEST_LOG] = request_log if request_log is not None else RequestLog()
     app[SLOW_SECONDS] = float(slow_seconds)
-    app.router.add_post("/v1/chat/completions", _guarded(_chat_completions))
-    app.router.add_post("/v1/embeddings", _guarded(_embeddings))
-    app.router.add_get("/v1/models", _guarded(_list_models))
-    app.router.add_get("/v1/models/{model}", _guarded(_retrieve_model))
-    app.router.add_route("*", "/v1/{tail:.*}", _guarded(_not_found))
+    app[ALLOW_ANONYMOUS] = allow_anonymous
+    app.router.add_route("*", "/{tail:.*}", _guarded(_route))
     return app
 
 
@@ -733,8 +754,10 @@ class FakeOpenAI:
         *,
         host: str = "127.0.0.1",
         slow_seconds: float = DEFAULT_SLOW_SECONDS,
+        allow_anonymous: bool = False,
     ) -> None:
         self.expected_key = expected_key
+        self.allow_anonymous = allow_anonymous
         self.host = host
         self._requested_port = port
         self._port: int | None = None
@@ -810,7 +833,10 @@ class FakeOpenAI:
             try:
                 runner = web.AppRunner(
                     create_app(
-                        self.expected_key, slow_seconds=self._slow_seconds, request_log=self._log
+                        self.expected_key,
+                        slow_seconds=self._slow_seconds,
+                        request_log=self._log,
+                        allow_anonymous=self.allow_anonymous,
                     ),
                     access_log=None,
                     handle_signals=False,
@@ -883,8 +909,16 @@ def main(argv: list[str] | None = None) -> None:
         help="keep every request in memory (off by default: benchmarks would grow it unbounded)",
     )
     parser.add_argument("--slow-seconds", type=float, default=DEFAULT_SLOW_SECONDS)
+    parser.add_argument(
+        "--allow-anonymous", action="store_true", help="serve requests without a bearer key"
+    )
     args = parser.parse_args(argv)
-    app = create_app(args.expected_key, record=args.record, slow_seconds=args.slow_seconds)
+    app = create_app(
+        args.expected_key,
+        record=args.record,
+        slow_seconds=args.slow_seconds,
+        allow_anonymous=args.allow_anonymous,
+    )
     web.run_app(
         app,
         host=args.host,

@@ -516,3 +516,38 @@ def test_requests_are_recorded(fake: FakeOpenAI, client: openai.OpenAI) -> None:
     assert (models.method, models.path, models.json) == ("GET", "/v1/models", None)
     fake.clear()
     assert fake.requests == []
+
+
+@pytest.mark.parametrize("prefix", ["/openai/v1", "", "/v1"])
+def test_routes_are_served_under_any_prefix(fake: FakeOpenAI, prefix: str) -> None:
+    fake.clear()
+    base = f"http://127.0.0.1:{fake.port}{prefix}"
+    with openai.OpenAI(base_url=base, api_key=API_KEY, max_retries=0) as prefixed:
+        reply = prefixed.chat.completions.create(model=MODEL, messages=_user("prefixed"))
+        streamed = prefixed.chat.completions.create(
+            model=MODEL, messages=_user("prefixed"), stream=True
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
+        assert reply.choices[0].message.content == text == "Echo: prefixed"
+        assert prefixed.embeddings.create(model="text-embedding-3-small", input="x").data
+        assert prefixed.models.list().data
+        assert prefixed.models.retrieve("gpt-4o").id == "gpt-4o"
+    assert [(r.method, r.path) for r in fake.requests] == [
+        ("POST", f"{prefix}/chat/completions"),
+        ("POST", f"{prefix}/chat/completions"),
+        ("POST", f"{prefix}/embeddings"),
+        ("GET", f"{prefix}/models"),
+        ("GET", f"{prefix}/models/gpt-4o"),
+    ]
+    unknown = httpx.get(f"{base}/nowhere", headers={"Authorization": f"Bearer {API_KEY}"})
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "unknown_url"
+
+
+def test_allow_anonymous_serves_requests_without_a_key() -> None:
+    with FakeOpenAI(allow_anonymous=True) as open_fake:
+        response = httpx.post(
+            f"{open_fake.base_url}/chat/completions", json={"model": MODEL, "messages": _user()}
+        )
+        assert response.status_code == 200, response.text
+        assert "authorization" not in open_fake.requests[0].headers
