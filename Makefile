@@ -35,6 +35,7 @@ test: install lint
 
 bench: install
 	$(BIN)/python -m tests.bench.run
+	$(BIN)/python -m tests.bench.accounting
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -95,11 +95,20 @@ class Gateway:
         return isinstance(self._clients[route.provider], NativeMessages)
 
     async def native_messages(
-        self, caller: Caller, request_id: str, route: ModelRoute, body: dict[str, Any]
+        self,
+        caller: Caller,
+        request_id: str,
+        route: ModelRoute,
+        body: dict[str, Any],
+        headers: Mapping[str, str],
     ) -> bytes:
         client = self._native(route)
         return await self._call(
-            caller, request_id, route, "chat", lambda: client.messages(body, route.upstream)
+            caller,
+            request_id,
+            route,
+            "chat",
+            lambda: client.messages(body, route.upstream, headers),
         )
 
     async def native_messages_stream(
@@ -108,6 +117,7 @@ class Gateway:
         request_id: str,
         route: ModelRoute,
         body: dict[str, Any],
+        headers: Mapping[str, str],
         *,
         on_error: Callable[[UpstreamError], bytes],
     ) -> AsyncIterator[bytes]:
@@ -117,12 +127,14 @@ class Gateway:
             request_id,
             route,
             body,
-            lambda: client.open_messages_stream(body, route.upstream),
+            lambda: client.open_messages_stream(body, route.upstream, headers),
             on_error,
         )
 
-    async def native_count_tokens(self, route: ModelRoute, body: dict[str, Any]) -> int:
-        return await self._native(route).count_tokens(body, route.upstream)
+    async def native_count_tokens(
+        self, route: ModelRoute, body: dict[str, Any], headers: Mapping[str, str]
+    ) -> int:
+        return await self._native(route).count_tokens(body, route.upstream, headers)
 
     def _native(self, route: ModelRoute) -> NativeMessages:
         client = self._clients[route.provider]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
@@ -57,12 +57,17 @@ class ProviderClient(Protocol):
 
 @runtime_checkable
 class NativeMessages(Protocol):
-    """A provider that takes Anthropic Messages requests as they are (no translation)."""
+    """A provider that takes Anthropic Messages requests as they are (no translation).
+    `headers` are the client's protocol headers to pass on (anthropic-version, anthropic-beta)."""
 
-    async def messages(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply: ...
+    async def messages(
+        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> UpstreamReply: ...
 
     async def open_messages_stream(
-        self, body: dict[str, Any], upstream_model: str
+        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> ChatStream: ...
 
-    async def count_tokens(self, body: dict[str, Any], upstream_model: str) -> int: ...
+    async def count_tokens(
+        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> int: ...

@@ -191,3 +191,25 @@ def test_errors_keep_the_anthropic_shape(gateway: GatewayProcess) -> None:
     with pytest.raises(anthropic.RateLimitError) as limited:
         client.messages.create(model="claude-rate-limited", max_tokens=10, messages=hello)
     assert limited.value.response.headers["retry-after"] == "7"
+
+
+def test_the_native_path_passes_the_clients_protocol_headers(
+    gateway: GatewayProcess, anthropic_upstream: Any
+) -> None:
+    from tests.conftest import UPSTREAM_KEY
+
+    with gateway.admin() as admin:
+        tenant = create_tenant(admin, "front-headers")
+    client = anthropic.Anthropic(base_url=gateway.base_url, api_key=tenant.key, max_retries=0)
+    anthropic_upstream.clear()
+    client.messages.create(
+        model="claude-haiku-4-5",
+        max_tokens=16,
+        messages=[{"role": "user", "content": "hi"}],
+        extra_headers={"anthropic-beta": "fine-grained-tool-streaming-2025-05-14"},
+    )
+    (sent,) = [r for r in anthropic_upstream.requests if r.path == "/v1/messages"]
+    assert sent.headers["anthropic-beta"] == "fine-grained-tool-streaming-2025-05-14"
+    assert sent.headers["anthropic-version"] == client.default_headers["anthropic-version"]
+    assert sent.headers["x-api-key"] == UPSTREAM_KEY  # the gateway's key, never the client's
+    assert tenant.key not in str(sent.headers)

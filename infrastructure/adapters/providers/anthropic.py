@@ -22,6 +22,7 @@ from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
 MAX_PAGES = 20
+PASSED_HEADERS = frozenset({"anthropic-version", "anthropic-beta"})
 _encoder = msgspec.json.Encoder()
 
 
@@ -82,24 +83,36 @@ class AnthropicAdapter:
             lambda name, data: translator.feed(name or str(data.get("type", "")), data),
         )
 
-    async def messages(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
+    def _native_headers(self, base: dict[str, str], client: Mapping[str, str]) -> dict[str, str]:
+        """The client's protocol headers win: its API version and beta features reach Anthropic
+        as it asked for them."""
+        return {**base, **{k: v for k, v in client.items() if k in PASSED_HEADERS and v}}
+
+    async def messages(
+        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> UpstreamReply:
         """An Anthropic Messages request, passed as it is (only the model name changes)."""
         payload = _encoder.encode(dict(body, model=upstream_model, stream=False))
-        async with self._http.post(self._url, payload, self._headers) as response:
+        sent = self._native_headers(self._headers, headers)
+        async with self._http.post(self._url, payload, sent) as response:
             data = await self._http.read(response)
         usage = usage_of(self._http.decode_json(data).get("usage"))
         return UpstreamReply(body=data, usage=usage)
 
     async def open_messages_stream(
-        self, body: dict[str, Any], upstream_model: str
+        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> NativeMessagesStream:
         payload = _encoder.encode(dict(body, model=upstream_model, stream=True))
-        response = await self._http.open(self._url, payload, self._stream_headers)
+        sent = self._native_headers(self._stream_headers, headers)
+        response = await self._http.open(self._url, payload, sent)
         return NativeMessagesStream(self._http, response)
 
-    async def count_tokens(self, body: dict[str, Any], upstream_model: str) -> int:
+    async def count_tokens(
+        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> int:
         payload = _encoder.encode(dict(body, model=upstream_model))
-        async with self._http.post(self._url + "/count_tokens", payload, self._headers) as response:
+        sent = self._native_headers(self._headers, headers)
+        async with self._http.post(self._url + "/count_tokens", payload, sent) as response:
             data = await self._http.read(response)
         counted = self._http.decode_json(data).get("input_tokens")
         return counted if isinstance(counted, int) else 0

@@ -39,6 +39,15 @@ class MessagesRequest(msgspec.Struct):
     stream: bool | None = False
 
 
+def protocol_headers(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The Anthropic protocol headers the client sent, for a native pass-through."""
+    return {
+        name: value
+        for name in ("anthropic-version", "anthropic-beta")
+        if (value := request.headers.get(name))
+    }
+
+
 def sse_error(error: UpstreamError) -> bytes:
     _, body = error_body(error.status, error.message)
     return encode_event("error", body)
@@ -60,11 +69,13 @@ async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
     if gateway.speaks_messages(route):
         if view.stream:
             chunks = await gateway.native_messages_stream(
-                caller, request_id, route, raw, on_error=sse_error
+                caller, request_id, route, raw, protocol_headers(request), on_error=sse_error
             )
             return Stream(chunks, media_type="text/event-stream", headers=_SSE_HEADERS)
         return Response(
-            await gateway.native_messages(caller, request_id, route, raw),
+            await gateway.native_messages(
+                caller, request_id, route, raw, protocol_headers(request)
+            ),
             media_type="application/json",
         )
     chat = messages_to_chat(raw)
@@ -117,7 +128,10 @@ async def count_tokens(request: Request[Any, Any, Any]) -> dict[str, int]:
     raw, view = decode_body(await request.body(), MessagesRequest)
     route = container.gateway.route_for(caller, view.model)
     if container.gateway.speaks_messages(route):
-        return {"input_tokens": await container.gateway.native_count_tokens(route, raw)}
+        counted_natively = await container.gateway.native_count_tokens(
+            route, raw, protocol_headers(request)
+        )
+        return {"input_tokens": counted_natively}
     counted = {key: raw.get(key) for key in ("system", "messages", "tools")}
     estimate = -(-len(msgspec.json.encode(counted)) // CHARS_PER_TOKEN)
     return {"input_tokens": max(1, estimate)}
