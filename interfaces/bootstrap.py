@@ -23,14 +23,14 @@ from application.providers.handlers import record_completions
 from application.providers.recorder import CompletionRecorder
 from application.teams import handlers as teams_handlers
 from application.teams.authenticate import KeyAuthenticator
-from application.teams.commands import CreateOrg, CreateTeam, IssueKey, RevokeKey
+from application.teams.commands import CreateOrg, CreateTeam, IssueKey, RevokeKey, RotateKey
 from application.teams.subscribers import when_key_revoked_forget_key
 from domains.billing.model import Price, PriceBook
 from domains.providers.events import CompletionFinished
 from domains.providers.model import Catalog
 from domains.providers.ports import ProviderClient
 from domains.shared.events import Command, Event
-from domains.teams.events import KeyRevoked
+from domains.teams.events import KeyRevoked, KeyRotated
 from infrastructure.adapters.providers.factory import build_catalog, build_clients
 from infrastructure.db.engine import create_engine, create_sync_engine
 from infrastructure.db.event_codec import EventCodec, all_event_types
@@ -143,6 +143,7 @@ def bootstrap(settings: Settings) -> Container:
         CreateTeam: teams_handlers.create_team,
         IssueKey: teams_handlers.issue_key,
         RevokeKey: teams_handlers.revoke_key,
+        RotateKey: teams_handlers.rotate_key,
         RecordCompletions: record_completions,
     }
     subscribers: dict[type[Event], list[Subscriber]] = {
@@ -150,6 +151,7 @@ def bootstrap(settings: Settings) -> Container:
             functools.partial(when_completion_finished_record_usage, prices=price_book(settings))
         ],
         KeyRevoked: [functools.partial(when_key_revoked_forget_key, authenticator=authenticator)],
+        KeyRotated: [functools.partial(when_key_revoked_forget_key, authenticator=authenticator)],
         Event: [when_event_append_audit],
     }
     revocations = None
@@ -161,6 +163,7 @@ def bootstrap(settings: Settings) -> Container:
             forget_all=authenticator.forget_all,
         )
         subscribers[KeyRevoked].append(revocations.when_key_revoked_broadcast)
+        subscribers[KeyRotated].append(revocations.when_key_revoked_broadcast)
     bus = MessageBus(
         lambda: SqlUnitOfWork(engine, codec),
         handlers,

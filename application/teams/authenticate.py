@@ -42,9 +42,12 @@ class KeyAuthenticator:
         now = time.monotonic()
         entry = self._cache.get(digest)
         if entry is not None and entry[1] > now:
-            return entry[0]
-        caller = await self._lookup.find_active(digest)
-        self._remember(digest, caller, now)
+            caller = entry[0]
+        else:
+            caller = await self._lookup.find_active(digest)
+            self._remember(digest, caller, now)
+        if caller is not None and caller.expired(time.time()):
+            return None
         return caller
 
     def forget_key(self, key_id: str) -> None:

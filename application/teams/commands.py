@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from domains.shared.events import Command
 
 
@@ -22,8 +24,15 @@ class IssueKey(Command, frozen=True, kw_only=True):
     actor: str
     user_id: str | None = None
     models: tuple[str, ...] | None = None
+    expires_at: datetime | None = None
 
 
 class RevokeKey(Command, frozen=True, kw_only=True):
     key_id: str
     actor: str
+
+
+class RotateKey(Command, frozen=True, kw_only=True):
+    key_id: str
+    actor: str
+    grace_seconds: int

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from application.teams.commands import CreateOrg, CreateTeam, IssueKey, RevokeKey
+from datetime import timedelta
+
+from application.teams.commands import CreateOrg, CreateTeam, IssueKey, RevokeKey, RotateKey
 from application.uow import UnitOfWork
 from domains.shared.errors import NotFound
 from domains.teams.model import Org, Team, VirtualKey
@@ -38,6 +40,7 @@ async def issue_key(command: IssueKey, uow: UnitOfWork) -> tuple[VirtualKey, str
             actor=command.actor,
             user_id=command.user_id,
             models=command.models,
+            expires_at=command.expires_at,
         )
         await uow.keys.add(key)
         await uow.commit()
@@ -53,3 +56,18 @@ async def revoke_key(command: RevokeKey, uow: UnitOfWork) -> VirtualKey:
         await uow.keys.save(key)
         await uow.commit()
     return key
+
+
+async def rotate_key(command: RotateKey, uow: UnitOfWork) -> tuple[VirtualKey, VirtualKey, str]:
+    """(the old key, now expiring, the new key, its secret)."""
+    async with uow:
+        old = await uow.keys.get(command.key_id)
+        if old is None:
+            raise NotFound(f"key {command.key_id} not found")
+        new, secret = old.rotate(
+            actor=command.actor, grace=timedelta(seconds=command.grace_seconds)
+        )
+        await uow.keys.save(old)
+        await uow.keys.add(new)
+        await uow.commit()
+    return old, new, secret

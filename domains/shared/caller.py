@@ -12,6 +12,10 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     org_id: str
     user_id: str | None = None
     models: tuple[str, ...] | None = None  # None: every model
+    expires_at: float | None = None  # Unix time after which the key is refused
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
     def may_use(self, *names: str) -> bool:
         return self.models is None or any(name in self.models for name in names)

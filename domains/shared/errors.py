@@ -23,3 +23,7 @@ class Conflict(DomainError):
 
 class Forbidden(DomainError):
     code = "forbidden"
+
+
+class InvalidValue(DomainError):
+    code = "invalid_value"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from domains.shared.events import AuditFacts, Event
 
 
@@ -43,6 +45,7 @@ class KeyIssued(Event, frozen=True, kw_only=True, tag=True):
     prefix: str
     models: tuple[str, ...] | None
     actor: str
+    expires_at: datetime | None = None
 
     def audit_facts(self) -> AuditFacts:
         return AuditFacts(
@@ -56,6 +59,7 @@ class KeyIssued(Event, frozen=True, kw_only=True, tag=True):
                 "name": self.name,
                 "prefix": self.prefix,
                 "models": list(self.models) if self.models is not None else None,
+                "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             },
         )
 
@@ -72,4 +76,28 @@ class KeyRevoked(Event, frozen=True, kw_only=True, tag=True):
             action="key.revoke",
             target=f"key:{self.key_id}",
             data={"team_id": self.team_id, "org_id": self.org_id},
+        )
+
+
+class KeyRotated(Event, frozen=True, kw_only=True, tag=True):
+    """A new key replaced this one, which stays valid until `expires_at` (the grace period)."""
+
+    key_id: str
+    new_key_id: str
+    team_id: str
+    org_id: str
+    expires_at: datetime
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="key.rotate",
+            target=f"key:{self.key_id}",
+            data={
+                "new_key_id": self.new_key_id,
+                "team_id": self.team_id,
+                "org_id": self.org_id,
+                "expires_at": self.expires_at.isoformat(),
+            },
         )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domains.shared.aggregate import Aggregate
 from domains.shared.clock import utcnow
-from domains.shared.errors import Conflict
+from domains.shared.errors import Conflict, InvalidValue
 from domains.shared.ids import new_id
-from domains.teams.events import KeyIssued, KeyRevoked, OrgCreated, TeamCreated
+from domains.teams.events import KeyIssued, KeyRevoked, KeyRotated, OrgCreated, TeamCreated
 
 KEY_SCHEME = "fr-"
 KEY_PREFIX_LENGTH = 11  # "fr-" and the first eight random characters: enough to tell keys apart
@@ -71,6 +71,7 @@ class VirtualKey(Aggregate):
     models: tuple[str, ...] | None = None
     created_at: datetime = field(default_factory=utcnow)
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None
 
     def __post_init__(self) -> None:
         Aggregate.__init__(self)
@@ -84,29 +85,56 @@ class VirtualKey(Aggregate):
         actor: str,
         user_id: str | None = None,
         models: tuple[str, ...] | None = None,
+        expires_at: datetime | None = None,
     ) -> tuple[VirtualKey, str]:
         """A new key and its secret. The secret exists only in the caller's hands from here on."""
+        return cls._new(
+            team.id,
+            team.org_id,
+            name,
+            actor=actor,
+            user_id=user_id,
+            models=models,
+            expires_at=expires_at,
+        )
+
+    @classmethod
+    def _new(
+        cls,
+        team_id: str,
+        org_id: str,
+        name: str,
+        *,
+        actor: str,
+        user_id: str | None,
+        models: tuple[str, ...] | None,
+        expires_at: datetime | None,
+    ) -> tuple[VirtualKey, str]:
+        if expires_at is not None and expires_at <= utcnow():
+            raise InvalidValue("`expires_at` must be in the future")
         secret = KEY_SCHEME + secrets.token_urlsafe(32)
         key = cls(
             id=new_id(),
-            team_id=team.id,
-            org_id=team.org_id,
+            team_id=team_id,
+            org_id=org_id,
             name=name,
             prefix=secret[:KEY_PREFIX_LENGTH],
             secret_hash=hash_secret(secret),
             user_id=user_id,
             models=models,
+            expires_at=expires_at,
         )
         key.record(
             KeyIssued(
                 key_id=key.id,
-                team_id=key.team_id,
-                org_id=key.org_id,
+                team_id=team_id,
+                org_id=org_id,
                 user_id=user_id,
                 name=name,
                 prefix=key.prefix,
                 models=models,
                 actor=actor,
+                expires_at=expires_at,
             )
         )
         return key, secret
@@ -114,6 +142,36 @@ class VirtualKey(Aggregate):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    def rotate(self, *, actor: str, grace: timedelta) -> tuple[VirtualKey, str]:
+        """A new key in this one's place; this one keeps working for `grace`, then expires."""
+        if self.revoked_at is not None:
+            raise Conflict(f"key {self.id} is revoked; issue a new one instead")
+        now = utcnow()
+        if self.expires_at is not None and self.expires_at <= now:
+            raise Conflict(f"key {self.id} has expired; issue a new one instead")
+        new_key, secret = self._new(
+            self.team_id,
+            self.org_id,
+            self.name,
+            actor=actor,
+            user_id=self.user_id,
+            models=self.models,
+            expires_at=None,
+        )
+        ends = now + grace
+        self.expires_at = ends if self.expires_at is None else min(self.expires_at, ends)
+        self.record(
+            KeyRotated(
+                key_id=self.id,
+                new_key_id=new_key.id,
+                team_id=self.team_id,
+                org_id=self.org_id,
+                expires_at=self.expires_at,
+                actor=actor,
+            )
+        )
+        return new_key, secret
 
     def revoke(self, *, actor: str) -> None:
         if self.revoked_at is not None:

@@ -29,6 +29,14 @@ def all_event_types() -> list[type[Event]]:
     """Every concrete event of every context (the outbox may hold any of them)."""
     from domains.billing.events import UsageRecorded
     from domains.providers.events import CompletionFinished
-    from domains.teams.events import KeyIssued, KeyRevoked, OrgCreated, TeamCreated
+    from domains.teams.events import KeyIssued, KeyRevoked, KeyRotated, OrgCreated, TeamCreated
 
-    return [OrgCreated, TeamCreated, KeyIssued, KeyRevoked, CompletionFinished, UsageRecorded]
+    return [
+        OrgCreated,
+        TeamCreated,
+        KeyIssued,
+        KeyRevoked,
+        KeyRotated,
+        CompletionFinished,
+        UsageRecorded,
+    ]

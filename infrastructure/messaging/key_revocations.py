@@ -15,7 +15,7 @@ import structlog
 
 from application.shared.tasks import cancel_and_wait
 from application.uow import UnitOfWork
-from domains.teams.events import KeyRevoked
+from domains.teams.events import KeyRevoked, KeyRotated
 
 log = structlog.get_logger("fluxrouter.keys")
 
@@ -36,7 +36,9 @@ class KeyRevocationChannel:
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
 
-    async def when_key_revoked_broadcast(self, events: list[KeyRevoked], uow: UnitOfWork) -> None:
+    async def when_key_revoked_broadcast(
+        self, events: list[KeyRevoked | KeyRotated], uow: UnitOfWork
+    ) -> None:
         """A bus subscriber: tell every replica (this one included) to drop the keys."""
         for event in events:
             await self._redis.publish(self._channel, event.key_id)

@@ -9,7 +9,7 @@ from typing import Any
 from domains.billing.events import UsageRecorded
 from domains.providers.events import CompletionFinished
 from domains.shared.events import Event
-from domains.teams.events import KeyIssued, KeyRevoked, OrgCreated, TeamCreated
+from domains.teams.events import KeyIssued, KeyRevoked, KeyRotated, OrgCreated, TeamCreated
 
 WHEN = datetime(2025, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 
@@ -78,6 +78,14 @@ def one_of_each() -> list[Event]:
             actor="admin",
         ),
         KeyRevoked(key_id="key-1", team_id="team-1", org_id="org-1", actor="admin"),
+        KeyRotated(
+            key_id="key-2",
+            new_key_id="key-3",
+            team_id="team-1",
+            org_id="org-1",
+            expires_at=WHEN,
+            actor="admin",
+        ),
         completion(),
         usage(),
     ]

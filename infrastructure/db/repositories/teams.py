@@ -68,6 +68,7 @@ def _key_from_row(row: Any) -> VirtualKey:
         models=tuple(row.models) if row.models is not None else None,
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        expires_at=row.expires_at,
     )
 
 
@@ -88,6 +89,7 @@ class SqlKeyRepository:
                 models=list(key.models) if key.models is not None else None,
                 created_at=key.created_at,
                 revoked_at=key.revoked_at,
+                expires_at=key.expires_at,
             )
         )
         self._seen.append(key)
@@ -106,7 +108,7 @@ class SqlKeyRepository:
         await self._conn.execute(
             update(virtual_keys)
             .where(virtual_keys.c.id == key.id)
-            .values(revoked_at=key.revoked_at, name=key.name)
+            .values(revoked_at=key.revoked_at, name=key.name, expires_at=key.expires_at)
         )
 
 
@@ -124,6 +126,7 @@ class SqlKeyLookup:
             virtual_keys.c.org_id,
             virtual_keys.c.user_id,
             virtual_keys.c.models,
+            virtual_keys.c.expires_at,
         ).where(virtual_keys.c.secret_hash == secret_hash, virtual_keys.c.revoked_at.is_(None))
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
@@ -136,4 +139,5 @@ class SqlKeyLookup:
             org_id=row.org_id,
             user_id=row.user_id,
             models=tuple(row.models) if row.models is not None else None,
+            expires_at=row.expires_at.timestamp() if row.expires_at is not None else None,
         )

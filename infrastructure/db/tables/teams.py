@@ -34,5 +34,6 @@ virtual_keys = Table(
     Column("models", JSON(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("expires_at", UtcDateTime(), nullable=True),
     Index("ix_virtual_keys_team_id", "team_id"),
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, delete, post
 
-from application.teams.commands import CreateOrg, CreateTeam, IssueKey, RevokeKey
+from application.teams.commands import CreateOrg, CreateTeam, IssueKey, RevokeKey, RotateKey
 from domains.teams.model import Org, Team, VirtualKey
 from interfaces.http.admin.guard import ADMIN_ACTOR, require_admin
 from interfaces.http.admin.schemas import (
@@ -15,7 +15,9 @@ from interfaces.http.admin.schemas import (
     CreateTeamBody,
     KeyCreatedOut,
     KeyRevokedOut,
+    KeyRotatedOut,
     OrgOut,
+    RotateKeyBody,
     TeamOut,
 )
 from interfaces.http.container import container_of
@@ -54,9 +56,32 @@ class TeamsController(Controller):
                 actor=ADMIN_ACTOR,
                 user_id=data.user_id,
                 models=tuple(data.models) if data.models is not None else None,
+                expires_at=data.expires_at,
             )
         )
         return KeyCreatedOut(id=key.id, key=secret, prefix=key.prefix, team_id=key.team_id)
+
+    @post(
+        "/keys/{key_id:str}/rotate",
+        status_code=201,
+        summary="Replace a key; the old one keeps working for the grace period",
+    )
+    async def rotate_key(
+        self, request: Request[Any, Any, Any], key_id: str, data: RotateKeyBody
+    ) -> KeyRotatedOut:
+        old: VirtualKey
+        new: VirtualKey
+        old, new, secret = await container_of(request).bus.handle(
+            RotateKey(key_id=key_id, actor=ADMIN_ACTOR, grace_seconds=data.grace_seconds)
+        )
+        return KeyRotatedOut(
+            id=new.id,
+            key=secret,
+            prefix=new.prefix,
+            team_id=new.team_id,
+            previous_key_id=old.id,
+            previous_key_expires_at=old.expires_at,
+        )
 
     @delete("/keys/{key_id:str}", status_code=200, summary="Revoke a virtual key")
     async def revoke_key(self, request: Request[Any, Any, Any], key_id: str) -> KeyRevokedOut:

@@ -132,3 +132,30 @@ def test_revoking_twice_is_a_conflict_and_records_nothing_more(team: Team) -> No
 )
 def test_looks_like_virtual_key_rejects_other_strings(value: str) -> None:
     assert not looks_like_virtual_key(value)
+
+
+def test_rotation_issues_a_new_key_and_bounds_the_old_one() -> None:
+    from datetime import timedelta
+
+    from domains.shared.clock import utcnow
+    from domains.teams.events import KeyIssued, KeyRotated
+    from domains.teams.model import Org, Team, VirtualKey
+
+    team = Team.create(Org.create("o", actor="a"), "t", actor="a")
+    old, _ = VirtualKey.issue(team, "k", actor="a", models=("m",))
+    old.pull_events()
+    new, secret = old.rotate(actor="a", grace=timedelta(seconds=60))
+    assert new.id != old.id
+    assert new.models == old.models
+    assert secret.startswith("fr-")
+    assert old.expires_at is not None
+    assert utcnow() < old.expires_at <= utcnow() + timedelta(seconds=60)
+    (rotated,) = old.pull_events()
+    assert isinstance(rotated, KeyRotated)
+    assert rotated.new_key_id == new.id
+    assert isinstance(new.pull_events()[0], KeyIssued)
+    # a shorter existing expiry is kept, never extended by a rotation
+    soon = utcnow() + timedelta(seconds=5)
+    short, _ = VirtualKey.issue(team, "s", actor="a", expires_at=soon)
+    short.rotate(actor="a", grace=timedelta(hours=1))
+    assert short.expires_at == soon
