@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.gemini_upstream import FakeGemini
@@ -15,6 +17,12 @@ from tests.support.gateway import GatewayProcess, gateway_config
 from tests.support.services import REDIS_URL, postgres_database
 
 UPSTREAM_KEY = "sk-upstream-" + secrets.token_urlsafe(24)
+
+# CI runs the same examples every time (a property's new counterexample is found on a developer's
+# run, not in a landing), and a busy 2-core machine is no reason for a deadline failure.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture(scope="session")
