@@ -21,24 +21,36 @@ Behaviour is fully deterministic apart from message ids, request ids and timesta
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import re
-import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import msgspec
 from aiohttp import web
 
-from tests.fakes.openai_upstream import RecordedRequest, RequestLog, chat_pieces, count_words
+from tests.fakes.server import (
+    DEFAULT_SLOW_SECONDS,
+    EXPECTED_KEY,
+    REQUEST_LOG,  # noqa: F401  (re-exported: create_app keeps its log there)
+    SLOW_SECONDS,
+    FakeServer,
+    HTTPFailure,
+    RecordedRequest,
+    RequestLog,
+    chat_pieces,
+    count_words,
+    guarded,
+    log_request,
+    new_app,
+    read_json,
+    run_main,
+)
 
 __all__ = [
     "MODELS",
@@ -63,7 +75,6 @@ MODELS: Final[tuple[tuple[str, str, str], ...]] = (
 )
 MODEL_MAX_INPUT_TOKENS: Final = 200_000
 MODEL_MAX_TOKENS: Final = 64_000
-DEFAULT_SLOW_SECONDS: Final = 3.0
 
 MODEL_OVERLOADED: Final = "fake-overloaded"
 MODEL_RATE_LIMITED: Final = "fake-rate-limited"
@@ -145,25 +156,12 @@ _JSON_CT: Final = "application/json"
 _SSE_CT: Final = "text/event-stream; charset=utf-8"
 
 _encoder: Final = msgspec.json.Encoder()
-_decoder: Final = msgspec.json.Decoder()
 _encode: Final = _encoder.encode
-
-EXPECTED_KEY: Final = web.AppKey("fake_anthropic_expected_key", str)
-REQUEST_LOG: Final = web.AppKey("fake_anthropic_request_log", RequestLog)
-SLOW_SECONDS: Final = web.AppKey("fake_anthropic_slow_seconds", float)
 
 
 # ---------------------------------------------------------------------------------------------
 # Responses
 # ---------------------------------------------------------------------------------------------
-
-
-class _HTTPFailure(Exception):
-    """Carries a ready-made error response out of nested helpers."""
-
-    def __init__(self, response: web.Response) -> None:
-        super().__init__(response.status)
-        self.response = response
 
 
 def _request_id() -> str:
@@ -196,8 +194,8 @@ def _json(payload: object, status: int = 200) -> web.Response:
     )
 
 
-def _invalid(message: str) -> _HTTPFailure:
-    return _HTTPFailure(_error(400, "invalid_request_error", message))
+def _invalid(message: str) -> HTTPFailure:
+    return HTTPFailure(_error(400, "invalid_request_error", message))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -710,17 +708,6 @@ def _plan_message(body: object, *, new_api: bool) -> _MessagePlan:
 # ---------------------------------------------------------------------------------------------
 
 
-async def _read_json(request: web.Request) -> tuple[Any, bool]:
-    """(parsed body or None, parsed ok)."""
-    if not request.body_exists:
-        return None, False
-    raw = await request.read()
-    try:
-        return _decoder.decode(raw), True
-    except msgspec.DecodeError:
-        return None, False
-
-
 def _api_key(request: web.Request) -> str | None:
     """The ``x-api-key`` header, else the ``Authorization: Bearer`` token."""
     key = request.headers.get("x-api-key", "").strip()
@@ -735,23 +722,14 @@ def _api_key(request: web.Request) -> str | None:
 
 async def _prelude(request: web.Request) -> Any:
     """Record the request, check auth, version header and body. Returns the parsed body."""
-    body, ok = await _read_json(request)
-    log = request.app.get(REQUEST_LOG)
-    if log is not None:
-        log.append(
-            RecordedRequest(
-                method=request.method,
-                path=request.path,
-                headers={k.lower(): v for k, v in request.headers.items()},
-                json=body,
-            )
-        )
+    body, ok = await read_json(request)
+    log_request(request, body)
     key = _api_key(request)
     if key is None:
-        raise _HTTPFailure(_error(401, "authentication_error", "x-api-key header is required"))
+        raise HTTPFailure(_error(401, "authentication_error", "x-api-key header is required"))
     expected = request.app.get(EXPECTED_KEY)
     if expected is not None and key != expected:
-        raise _HTTPFailure(_error(401, "authentication_error", "invalid x-api-key"))
+        raise HTTPFailure(_error(401, "authentication_error", "invalid x-api-key"))
     if not request.headers.get("anthropic-version"):
         raise _invalid("anthropic-version: header is required")
     if request.method == "POST" and not ok:
@@ -765,10 +743,10 @@ async def _prelude(request: web.Request) -> Any:
 async def _special_model(request: web.Request, model: str) -> None:
     """Raise the configured failure for special model names; sleep for ``fake-slow``."""
     if model == MODEL_OVERLOADED:
-        raise _HTTPFailure(_error(529, "overloaded_error", "Overloaded"))
+        raise HTTPFailure(_error(529, "overloaded_error", "Overloaded"))
     if model == MODEL_RATE_LIMITED:
         reset = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=RETRY_AFTER_SECONDS)
-        raise _HTTPFailure(
+        raise HTTPFailure(
             _error(
                 429,
                 "rate_limit_error",
@@ -783,23 +761,9 @@ async def _special_model(request: web.Request, model: str) -> None:
             )
         )
     if model == MODEL_ERROR_500:
-        raise _HTTPFailure(_error(500, "api_error", "Internal server error"))
+        raise HTTPFailure(_error(500, "api_error", "Internal server error"))
     if model == MODEL_SLOW:
         await asyncio.sleep(request.app[SLOW_SECONDS])
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _guarded(handler: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except _HTTPFailure as failure:
-            return failure.response
-
-    wrapped.__name__ = handler.__name__
-    return wrapped
 
 
 async def _messages(request: web.Request) -> web.StreamResponse:
@@ -956,7 +920,7 @@ def create_app(
     *,
     record: bool = True,
     slow_seconds: float = DEFAULT_SLOW_SECONDS,
-    request_log: RequestLog | None = None,
+    request_log: RequestLog[Any] | None = None,
 ) -> web.Application:
     """Build the fake Anthropic application.
 
@@ -964,213 +928,38 @@ def create_app(
     ``record``: keep a :class:`RequestLog` in ``app[REQUEST_LOG]`` (``request_log`` if given).
     ``slow_seconds``: delay used by ``fake-slow``.
     """
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    if expected_key is not None:
-        app[EXPECTED_KEY] = expected_key
-    if record:
-        app[REQUEST_LOG] = request_log if request_log is not None else RequestLog()
-    app[SLOW_SECONDS] = float(slow_seconds)
-    app.router.add_post("/v1/messages", _guarded(_messages))
-    app.router.add_post("/v1/messages/count_tokens", _guarded(_count_tokens))
-    app.router.add_get("/v1/models", _guarded(_list_models))
-    app.router.add_get("/v1/models/{model}", _guarded(_retrieve_model))
-    app.router.add_route("*", "/v1/{tail:.*}", _guarded(_not_found))
+    app = new_app(expected_key, record=record, slow_seconds=slow_seconds, request_log=request_log)
+    app.router.add_post("/v1/messages", guarded(_messages))
+    app.router.add_post("/v1/messages/count_tokens", guarded(_count_tokens))
+    app.router.add_get("/v1/models", guarded(_list_models))
+    app.router.add_get("/v1/models/{model}", guarded(_retrieve_model))
+    app.router.add_route("*", "/v1/{tail:.*}", guarded(_not_found))
     return app
 
 
 # ---------------------------------------------------------------------------------------------
-# Background-thread runner
+# Background-thread runner and CLI
 # ---------------------------------------------------------------------------------------------
 
 
-def _new_event_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is optional
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+class FakeAnthropic(FakeServer[RecordedRequest]):
+    """:func:`create_app` served by :class:`FakeServer` (``with FakeAnthropic() as fake:`` or
+    ``async with``). :attr:`base_url` is ``http://host:port`` without ``/v1`` (the Anthropic SDK
+    appends ``/v1/...``)."""
 
-
-class FakeAnthropic:
-    """Runs :func:`create_app` on 127.0.0.1 in a background thread with its own event loop.
-
-    Usable from sync code (``with FakeAnthropic() as fake:``) and async code
-    (``async with FakeAnthropic() as fake:``; starting/stopping happens off the caller's loop).
-    """
-
-    def __init__(
-        self,
-        expected_key: str | None = None,
-        port: int = 0,
-        *,
-        host: str = "127.0.0.1",
-        slow_seconds: float = DEFAULT_SLOW_SECONDS,
-    ) -> None:
-        self.expected_key = expected_key
-        self.host = host
-        self._requested_port = port
-        self._port: int | None = None
-        self._slow_seconds = slow_seconds
-        self._log = RequestLog()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._startup_error: BaseException | None = None
-
-    # -- properties ---------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("FakeAnthropic is not running; call start() first")
-        return self._port
-
-    @property
-    def base_url(self) -> str:
-        """``http://host:port`` without ``/v1`` (the Anthropic SDK appends ``/v1/...``)."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Snapshot (a new list) of the requests received so far, oldest first."""
-        return self._log.snapshot()
-
-    def clear(self) -> None:
-        """Forget the recorded requests."""
-        self._log.clear()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._port is not None
-
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        """Start serving; blocks until the socket is listening. Returns self."""
-        if self._thread is not None:
-            raise RuntimeError("FakeAnthropic already started")
-        self._ready.clear()
-        self._startup_error = None
-        self._thread = threading.Thread(target=self._run, name="fake-anthropic", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout=10.0):
-            raise RuntimeError("FakeAnthropic did not start within 10 s")
-        if self._startup_error is not None:
-            self._thread.join(timeout=5.0)
-            self._thread = None
-            raise RuntimeError("FakeAnthropic failed to start") from self._startup_error
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and join the thread (idempotent)."""
-        thread, loop = self._thread, self._loop
-        if thread is None:
-            return
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10.0)
-        self._thread = None
-        self._loop = None
-        self._port = None
-
-    def _run(self) -> None:
-        loop = _new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            try:
-                runner = web.AppRunner(
-                    create_app(
-                        self.expected_key, slow_seconds=self._slow_seconds, request_log=self._log
-                    ),
-                    access_log=None,
-                    handle_signals=False,
-                    handler_cancellation=True,
-                    shutdown_timeout=0.5,
-                )
-                loop.run_until_complete(runner.setup())
-                self._runner = runner
-                site = web.TCPSite(runner, self.host, self._requested_port, backlog=1024)
-                loop.run_until_complete(site.start())
-                self._port = int(runner.addresses[0][1])
-            except BaseException as exc:
-                self._startup_error = exc
-                self._ready.set()
-                return
-            self._ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-        finally:
-            self._runner = None
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-            asyncio.set_event_loop(None)
-
-    # -- context managers ---------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
-
-    def __repr__(self) -> str:
-        where = f"{self.host}:{self._port}" if self._port is not None else "stopped"
-        return f"<FakeAnthropic {where} requests={len(self._log)}>"
-
-
-# ---------------------------------------------------------------------------------------------
-# CLI
-# ---------------------------------------------------------------------------------------------
+    app_factory = staticmethod(create_app)
+    thread_name = "fake-anthropic"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    run_main(
+        argv,
         prog="python -m tests.fakes.anthropic_upstream",
         description="Fake Anthropic upstream server.",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9101)
-    parser.add_argument("--expected-key", default=None, help="only accept this API key")
-    parser.add_argument(
-        "--record",
-        action="store_true",
-        help="keep every request in memory (off by default: benchmarks would grow it unbounded)",
-    )
-    parser.add_argument("--slow-seconds", type=float, default=DEFAULT_SLOW_SECONDS)
-    args = parser.parse_args(argv)
-    app = create_app(args.expected_key, record=args.record, slow_seconds=args.slow_seconds)
-    web.run_app(
-        app,
-        host=args.host,
-        port=args.port,
-        access_log=None,
-        backlog=4096,
-        handler_cancellation=True,
-        shutdown_timeout=1.0,
-        loop=_new_event_loop(),
-        print=lambda *_: print(
-            f"fake Anthropic upstream listening on http://{args.host}:{args.port}", flush=True
-        ),
+        default_port=9101,
+        key_help="only accept this API key",
+        create_app=create_app,
+        banner="fake Anthropic upstream listening on http://{host}:{port}",
     )
 
 

@@ -27,23 +27,36 @@ Behaviour is fully deterministic apart from ``responseId``:
 
 from __future__ import annotations
 
-import argparse
-import array
 import asyncio
 import base64
 import binascii
 import contextlib
-import hashlib
 import os
 import re
-import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import msgspec
 from aiohttp import web
+
+from tests.fakes.server import (
+    DEFAULT_SLOW_SECONDS,
+    EXPECTED_KEY,
+    REQUEST_LOG,  # noqa: F401  (re-exported: create_app keeps its log there)
+    SLOW_SECONDS,
+    FakeServer,
+    Handler,
+    RequestLog,
+    chat_pieces,
+    count_words,
+    embedding_vector,
+    log_request,
+    new_app,
+    read_json,
+    request_fields,
+    run_main,
+)
 
 __all__ = [
     "API_VERSIONS",
@@ -70,7 +83,6 @@ MAX_STOP_SEQUENCES: Final = 5
 MAX_CANDIDATES: Final = 8
 DEFAULT_PAGE_SIZE: Final = 50
 MAX_PAGE_SIZE: Final = 1000
-DEFAULT_SLOW_SECONDS: Final = 3.0
 CACHED_CONTENT_TOKENS: Final = 5
 RETRY_DELAY: Final = "7s"
 
@@ -150,11 +162,9 @@ _BASE_HEADERS: Final[dict[str, str]] = {
 _SSE_SEP: Final = b"\r\n\r\n"  # Google terminates every SSE event with CRLF CRLF
 _ARRAY_SEP: Final = b"\n,\r\n"  # ... and separates JSON-array stream elements like this
 _TYPE_PREFIX: Final = "type.googleapis.com/google.ai.generativelanguage.v1beta."
-_WORD_RE: Final = re.compile(r"\s*\S+")
 _FUNCTION_NAME_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]{0,63}")
 
 _encoder: Final = msgspec.json.Encoder()
-_decoder: Final = msgspec.json.Decoder()
 _encode: Final = _encoder.encode
 
 
@@ -173,36 +183,9 @@ class RecordedRequest:
     headers: dict[str, str]  # lower-case header names
     json: Any  # parsed JSON body, or None (no body / not JSON)
 
-
-class RequestLog:
-    """Thread-safe append-only log of :class:`RecordedRequest` objects."""
-
-    __slots__ = ("_items", "_lock")
-
-    def __init__(self) -> None:
-        self._items: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-
-    def append(self, item: RecordedRequest) -> None:
-        with self._lock:
-            self._items.append(item)
-
-    def snapshot(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._items)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-
-EXPECTED_KEY: Final = web.AppKey("fake_gemini_expected_key", str)
-REQUEST_LOG: Final = web.AppKey("fake_gemini_request_log", RequestLog)
-SLOW_SECONDS: Final = web.AppKey("fake_gemini_slow_seconds", float)
+    @classmethod
+    def of(cls, request: web.Request, body: Any) -> RecordedRequest:
+        return cls(query=dict(request.query), **request_fields(request, body))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -684,23 +667,6 @@ def _b64decode(value: str) -> bytes | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def count_words(text: str) -> int:
-    """Number of whitespace-separated words in ``text``."""
-    return len(text.split())
-
-
-def chat_pieces(text: str) -> list[str]:
-    """Split ``text`` into one piece per word; pieces after the first keep their leading
-    whitespace (and the last keeps any trailing whitespace), so ``"".join`` gives ``text``."""
-    pieces = _WORD_RE.findall(text)
-    if not pieces:
-        return [text] if text else []
-    tail = len(text) - sum(len(p) for p in pieces)
-    if tail:
-        pieces[-1] += text[-tail:]
-    return pieces
-
-
 def _compact(value: object) -> str:
     return _encode(value).decode()
 
@@ -750,13 +716,6 @@ def _part_tokens(part: dict[str, Any]) -> tuple[int, str]:
         return count_words(part_text(part) or ""), "TEXT"
     data = next((part[k] for k in _DATA_FIELDS if k in part), "")
     return count_words(data if isinstance(data, str) else _compact(data)), "TEXT"
-
-
-def _embedding_vector(data: bytes, dims: int) -> array.array[float]:
-    """Deterministic float32 vector in [-1, 1] derived from ``data`` (same as the OpenAI fake)."""
-    raw = hashlib.shake_256(data).digest(4 * dims)
-    scale = 2.0 / 4294967295.0
-    return array.array("f", [u * scale - 1.0 for u in memoryview(raw).cast("I")])
 
 
 def _response_id() -> str:
@@ -1135,19 +1094,6 @@ def _responses(plan: _GenPlan, stream: bool) -> Iterator[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------
 
 
-async def _read_json(request: web.Request) -> tuple[Any, bool]:
-    """(parsed body or None, parsed ok). An empty body parses as an empty message."""
-    if not request.body_exists:
-        return None, True
-    raw = await request.read()
-    if not raw.strip():
-        return None, True
-    try:
-        return _decoder.decode(raw), True
-    except msgspec.DecodeError:
-        return None, False
-
-
 def _api_key(request: web.Request) -> str | None:
     key = request.headers.get("x-goog-api-key", "").strip() or request.query.get("key", "").strip()
     return key or None
@@ -1155,18 +1101,8 @@ def _api_key(request: web.Request) -> str | None:
 
 async def _prelude(request: web.Request) -> Any:
     """Record the request, check auth and parse the body. Returns the body (None if empty)."""
-    body, ok = await _read_json(request)
-    log = request.app.get(REQUEST_LOG)
-    if log is not None:
-        log.append(
-            RecordedRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers={k.lower(): v for k, v in request.headers.items()},
-                json=body,
-            )
-        )
+    body, ok = await read_json(request, empty_ok=True)  # an empty body is an empty message
+    log_request(request, body, RecordedRequest.of)
     key = _api_key(request)
     if key is None:
         if request.headers.get("Authorization", "").lower().startswith("bearer "):
@@ -1256,9 +1192,6 @@ def _is_json_array_stream(request: web.Request) -> bool:
         request.match_info.get("method") == "streamGenerateContent"
         and request.query.get("alt") != "sse"
     )
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _guarded(handler: Handler) -> Handler:
@@ -1400,7 +1333,7 @@ async def _batch_embed(
     return _json(
         {
             "embeddings": [
-                {"values": _embedding_vector(text.encode(), dims).tolist()} for text, dims in inputs
+                {"values": embedding_vector(text.encode(), dims).tolist()} for text, dims in inputs
             ]
         }
     )
@@ -1417,7 +1350,7 @@ async def _embed_one(
     if violations:
         raise _bullets("EmbedContentRequest", [(f.lstrip("."), m) for f, m in violations])
     await _special_model(request, model)
-    return _json({"embedding": {"values": _embedding_vector(text.encode(), dims).tolist()}})
+    return _json({"embedding": {"values": embedding_vector(text.encode(), dims).tolist()}})
 
 
 def _page_token(offset: int) -> str:
@@ -1470,7 +1403,7 @@ def create_app(
     *,
     record: bool = True,
     slow_seconds: float = DEFAULT_SLOW_SECONDS,
-    request_log: RequestLog | None = None,
+    request_log: RequestLog[Any] | None = None,
 ) -> web.Application:
     """Build the fake Gemini application.
 
@@ -1478,12 +1411,7 @@ def create_app(
     ``record``: keep a :class:`RequestLog` in ``app[REQUEST_LOG]`` (``request_log`` if given).
     ``slow_seconds``: delay used by ``fake-slow`` and ``fake-stall-stream``.
     """
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    if expected_key is not None:
-        app[EXPECTED_KEY] = expected_key
-    if record:
-        app[REQUEST_LOG] = request_log if request_log is not None else RequestLog()
-    app[SLOW_SECONDS] = float(slow_seconds)
+    app = new_app(expected_key, record=record, slow_seconds=slow_seconds, request_log=request_log)
     version = "{version:v1|v1beta}"
     app.router.add_post(
         f"/{version}/models/{{model:[^/:]+}}:{{method:[A-Za-z]+}}", _guarded(_model_method)
@@ -1495,199 +1423,28 @@ def create_app(
 
 
 # ---------------------------------------------------------------------------------------------
-# Background-thread runner
+# Background-thread runner and CLI
 # ---------------------------------------------------------------------------------------------
 
 
-def _new_event_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is optional
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+class FakeGemini(FakeServer[RecordedRequest]):
+    """:func:`create_app` served by :class:`FakeServer` (``with FakeGemini() as fake:`` or
+    ``async with``). ``base_url`` has no API version: clients append ``/v1beta/...`` (or
+    ``/v1/...``)."""
 
-
-class FakeGemini:
-    """Runs :func:`create_app` on 127.0.0.1 in a background thread with its own event loop.
-
-    Usable from sync code (``with FakeGemini() as fake:``) and async code
-    (``async with FakeGemini() as fake:``; starting/stopping happens off the caller's loop).
-    ``base_url`` has no API version: clients append ``/v1beta/...`` (or ``/v1/...``).
-    """
-
-    def __init__(
-        self,
-        expected_key: str | None = None,
-        port: int = 0,
-        *,
-        host: str = "127.0.0.1",
-        slow_seconds: float = DEFAULT_SLOW_SECONDS,
-    ) -> None:
-        self.expected_key = expected_key
-        self.host = host
-        self._requested_port = port
-        self._port: int | None = None
-        self._slow_seconds = slow_seconds
-        self._log = RequestLog()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._startup_error: BaseException | None = None
-
-    # -- properties ---------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("FakeGemini is not running; call start() first")
-        return self._port
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Snapshot (a new list) of the requests received so far, oldest first."""
-        return self._log.snapshot()
-
-    def clear(self) -> None:
-        """Forget the recorded requests."""
-        self._log.clear()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._port is not None
-
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        """Start serving; blocks until the socket is listening. Returns self."""
-        if self._thread is not None:
-            raise RuntimeError("FakeGemini already started")
-        self._ready.clear()
-        self._startup_error = None
-        self._thread = threading.Thread(target=self._run, name="fake-gemini", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout=10.0):
-            raise RuntimeError("FakeGemini did not start within 10 s")
-        if self._startup_error is not None:
-            self._thread.join(timeout=5.0)
-            self._thread = None
-            raise RuntimeError("FakeGemini failed to start") from self._startup_error
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and join the thread (idempotent)."""
-        thread, loop = self._thread, self._loop
-        if thread is None:
-            return
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10.0)
-        self._thread = None
-        self._loop = None
-        self._port = None
-
-    def _run(self) -> None:
-        loop = _new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            try:
-                runner = web.AppRunner(
-                    create_app(
-                        self.expected_key, slow_seconds=self._slow_seconds, request_log=self._log
-                    ),
-                    access_log=None,
-                    handle_signals=False,
-                    handler_cancellation=True,
-                    shutdown_timeout=0.5,
-                )
-                loop.run_until_complete(runner.setup())
-                self._runner = runner
-                site = web.TCPSite(runner, self.host, self._requested_port, backlog=1024)
-                loop.run_until_complete(site.start())
-                self._port = int(runner.addresses[0][1])
-            except BaseException as exc:
-                self._startup_error = exc
-                self._ready.set()
-                return
-            self._ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-        finally:
-            self._runner = None
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-            asyncio.set_event_loop(None)
-
-    # -- context managers ---------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
-
-    def __repr__(self) -> str:
-        where = f"{self.host}:{self._port}" if self._port is not None else "stopped"
-        return f"<FakeGemini {where} requests={len(self._log)}>"
-
-
-# ---------------------------------------------------------------------------------------------
-# CLI
-# ---------------------------------------------------------------------------------------------
+    app_factory = staticmethod(create_app)
+    thread_name = "fake-gemini"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.gemini_upstream", description="Fake Gemini upstream server."
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9200)
-    parser.add_argument("--expected-key", default=None, help="only accept this API key")
-    parser.add_argument(
-        "--record",
-        action="store_true",
-        help="keep every request in memory (off by default: benchmarks would grow it unbounded)",
-    )
-    parser.add_argument("--slow-seconds", type=float, default=DEFAULT_SLOW_SECONDS)
-    args = parser.parse_args(argv)
-    app = create_app(args.expected_key, record=args.record, slow_seconds=args.slow_seconds)
-    web.run_app(
-        app,
-        host=args.host,
-        port=args.port,
-        access_log=None,
-        backlog=4096,
-        handler_cancellation=True,
-        shutdown_timeout=1.0,
-        loop=_new_event_loop(),
-        print=lambda *_: print(
-            f"fake Gemini upstream listening on http://{args.host}:{args.port} "
-            "(/v1beta/models/...)",
-            flush=True,
-        ),
+    run_main(
+        argv,
+        prog="python -m tests.fakes.gemini_upstream",
+        description="Fake Gemini upstream server.",
+        default_port=9200,
+        key_help="only accept this API key",
+        create_app=create_app,
+        banner="fake Gemini upstream listening on http://{host}:{port} (/v1beta/models/...)",
     )
 
 

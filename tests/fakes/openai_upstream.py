@@ -21,24 +21,38 @@ log holds the path as received.
 
 from __future__ import annotations
 
-import argparse
-import array
 import asyncio
 import base64
-import contextlib
 import hashlib
 import os
 import re
 import sys
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import msgspec
 from aiohttp import web
+
+from tests.fakes.server import (
+    DEFAULT_SLOW_SECONDS,
+    EXPECTED_KEY,
+    REQUEST_LOG,  # noqa: F401  (re-exported: create_app keeps its log there)
+    SLOW_SECONDS,
+    FakeServer,
+    HTTPFailure,
+    RecordedRequest,
+    RequestLog,
+    chat_pieces,
+    count_words,
+    embedding_vector,
+    guarded,
+    log_request,
+    new_app,
+    read_json,
+    run_main,
+)
 
 __all__ = [
     "MODEL_IDS",
@@ -65,7 +79,6 @@ MODEL_IDS: Final[tuple[str, ...]] = (
 MODEL_CREATED: Final = 1_700_000_000
 DEFAULT_EMBEDDING_DIMENSIONS: Final = 8
 MAX_EMBEDDING_DIMENSIONS: Final = 65_536
-DEFAULT_SLOW_SECONDS: Final = 3.0
 SYSTEM_FINGERPRINT: Final = "fp_fake"
 
 MODEL_ERROR_500: Final = "fake-error-500"
@@ -88,72 +101,17 @@ RATE_LIMIT_HEADERS: Final[dict[str, str]] = {
 
 _JSON_CT: Final = "application/json"
 _SSE_CT: Final = "text/event-stream; charset=utf-8"
-_WORD_RE: Final = re.compile(r"\s*\S+")
 _MODEL_PATH_RE: Final = re.compile(r".*/models/([^/]+)")
 
 _encoder: Final = msgspec.json.Encoder()
-_decoder: Final = msgspec.json.Decoder()
 _encode: Final = _encoder.encode
 
-
-# ---------------------------------------------------------------------------------------------
-# Request recording
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    """One request received by the fake (any route, including rejected ones)."""
-
-    method: str
-    path: str
-    headers: dict[str, str]  # lower-case header names
-    json: Any  # parsed JSON body, or None (no body / not JSON)
-
-
-class RequestLog:
-    """Thread-safe append-only log of :class:`RecordedRequest` objects."""
-
-    __slots__ = ("_items", "_lock")
-
-    def __init__(self) -> None:
-        self._items: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-
-    def append(self, item: RecordedRequest) -> None:
-        with self._lock:
-            self._items.append(item)
-
-    def snapshot(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._items)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-
-EXPECTED_KEY: Final = web.AppKey("fake_openai_expected_key", str)
 ALLOW_ANONYMOUS: Final = web.AppKey("fake_openai_allow_anonymous", bool)
-REQUEST_LOG: Final = web.AppKey("fake_openai_request_log", RequestLog)
-SLOW_SECONDS: Final = web.AppKey("fake_openai_slow_seconds", float)
 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers (pure)
 # ---------------------------------------------------------------------------------------------
-
-
-class _HTTPFailure(Exception):
-    """Carries a ready-made error response out of nested helpers."""
-
-    def __init__(self, response: web.Response) -> None:
-        super().__init__(response.status)
-        self.response = response
 
 
 def _error(
@@ -184,25 +142,8 @@ def _with_request_id(headers: dict[str, str] | None = None) -> dict[str, str]:
     return out
 
 
-def _bad_request(message: str, param: str | None = None, code: str | None = None) -> _HTTPFailure:
-    return _HTTPFailure(_error(400, message, param=param, code=code))
-
-
-def count_words(text: str) -> int:
-    """Number of whitespace-separated words in ``text``."""
-    return len(text.split())
-
-
-def chat_pieces(text: str) -> list[str]:
-    """Split ``text`` into one piece per word; pieces after the first keep their leading
-    whitespace (and the last keeps any trailing whitespace), so ``"".join`` gives ``text``."""
-    pieces = _WORD_RE.findall(text)
-    if not pieces:
-        return [text] if text else []
-    tail = len(text) - sum(len(p) for p in pieces)
-    if tail:
-        pieces[-1] += text[-tail:]
-    return pieces
+def _bad_request(message: str, param: str | None = None, code: str | None = None) -> HTTPFailure:
+    return HTTPFailure(_error(400, message, param=param, code=code))
 
 
 def _content_text(content: object) -> str:
@@ -362,13 +303,6 @@ def _plan_chat(body: object) -> _ChatPlan:
     )
 
 
-def _embedding_vector(data: bytes, dims: int) -> array.array[float]:
-    """Deterministic float32 vector in [-1, 1] derived from ``data``."""
-    raw = hashlib.shake_256(data).digest(4 * dims)
-    scale = 2.0 / 4294967295.0
-    return array.array("f", [u * scale - 1.0 for u in memoryview(raw).cast("I")])
-
-
 def _embedding_inputs(raw: object) -> tuple[list[bytes], int]:
     """Canonical bytes per input and the prompt token count."""
     if isinstance(raw, str):
@@ -395,17 +329,6 @@ def _embedding_inputs(raw: object) -> tuple[list[bytes], int]:
 # ---------------------------------------------------------------------------------------------
 
 
-async def _read_json(request: web.Request) -> tuple[Any, bool]:
-    """(parsed body or None, parsed ok)."""
-    if not request.body_exists:
-        return None, False
-    raw = await request.read()
-    try:
-        return _decoder.decode(raw), True
-    except msgspec.DecodeError:
-        return None, False
-
-
 def _bearer(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -418,22 +341,13 @@ def _bearer(request: web.Request) -> str | None:
 async def _prelude(request: web.Request) -> tuple[Any, str]:
     """Record the request, check auth and parse the body. Returns (body, bearer key; "" for an
     anonymous request the app allows)."""
-    body, ok = await _read_json(request)
-    log = request.app.get(REQUEST_LOG)
-    if log is not None:
-        log.append(
-            RecordedRequest(
-                method=request.method,
-                path=request.path,
-                headers={k.lower(): v for k, v in request.headers.items()},
-                json=body,
-            )
-        )
+    body, ok = await read_json(request)
+    log_request(request, body)
     key = _bearer(request)
     if key is None and request.app.get(ALLOW_ANONYMOUS, False):
         key = ""
     elif key is None:
-        raise _HTTPFailure(
+        raise HTTPFailure(
             _error(
                 401,
                 "You didn't provide an API key. You need to provide your API key in an "
@@ -442,7 +356,7 @@ async def _prelude(request: web.Request) -> tuple[Any, str]:
         )
     expected = request.app.get(EXPECTED_KEY)
     if expected is not None and key != expected:
-        raise _HTTPFailure(
+        raise HTTPFailure(
             _error(401, "Incorrect API key provided.", code="invalid_api_key"),
         )
     if request.method == "POST" and not ok:
@@ -457,7 +371,7 @@ async def _prelude(request: web.Request) -> tuple[Any, str]:
 async def _special_model(request: web.Request, model: object, key: str) -> None:
     """Raise the configured failure for special model names; sleep for ``fake-slow``."""
     if model == MODEL_ERROR_500:
-        raise _HTTPFailure(
+        raise HTTPFailure(
             _error(
                 500,
                 "The server had an error while processing your request.",
@@ -465,7 +379,7 @@ async def _special_model(request: web.Request, model: object, key: str) -> None:
             )
         )
     if model == MODEL_ERROR_429:
-        raise _HTTPFailure(
+        raise HTTPFailure(
             _error(
                 429,
                 f"Rate limit reached for {model} in organization org-fake on requests per min "
@@ -481,7 +395,7 @@ async def _special_model(request: web.Request, model: object, key: str) -> None:
             "Invalid 'messages': the fake-error-400 model rejects every request.", "messages"
         )
     if model == MODEL_ERROR_401_LEAKY:
-        raise _HTTPFailure(
+        raise HTTPFailure(
             _error(
                 401,
                 f"Incorrect API key provided: {key}. You can find your API key at "
@@ -491,20 +405,6 @@ async def _special_model(request: web.Request, model: object, key: str) -> None:
         )
     if model == MODEL_SLOW:
         await asyncio.sleep(request.app[SLOW_SECONDS])
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _guarded(handler: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except _HTTPFailure as failure:
-            return failure.response
-
-    wrapped.__name__ = handler.__name__
-    return wrapped
 
 
 async def _chat_completions(request: web.Request) -> web.StreamResponse:
@@ -643,7 +543,7 @@ async def _embeddings(request: web.Request) -> web.StreamResponse:
 
     data: list[dict[str, Any]] = []
     for index, item in enumerate(inputs):
-        vector = _embedding_vector(item, dims)
+        vector = embedding_vector(item, dims)
         embedding: Any
         if encoding_format == "base64":
             if sys.byteorder != "little":
@@ -706,7 +606,7 @@ def create_app(
     *,
     record: bool = True,
     slow_seconds: float = DEFAULT_SLOW_SECONDS,
-    request_log: RequestLog | None = None,
+    request_log: RequestLog[Any] | None = None,
     allow_anonymous: bool = False,
 ) -> web.Application:
     """Build the fake OpenAI application.
@@ -716,36 +616,24 @@ def create_app(
     ``slow_seconds``: delay used by ``fake-slow`` and ``fake-stall-stream``.
     ``allow_anonymous``: serve requests without a bearer key instead of answering 401.
     """
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    if expected_key is not None:
-        app[EXPECTED_KEY] = expected_key
-    if record:
-        app[REQUEST_LOG] = request_log if request_log is not None else RequestLog()
-    app[SLOW_SECONDS] = float(slow_seconds)
+    app = new_app(expected_key, record=record, slow_seconds=slow_seconds, request_log=request_log)
     app[ALLOW_ANONYMOUS] = allow_anonymous
-    app.router.add_route("*", "/{tail:.*}", _guarded(_route))
+    app.router.add_route("*", "/{tail:.*}", guarded(_route))
     return app
 
 
 # ---------------------------------------------------------------------------------------------
-# Background-thread runner
+# Background-thread runner and CLI
 # ---------------------------------------------------------------------------------------------
 
 
-def _new_event_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is optional
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+class FakeOpenAI(FakeServer[RecordedRequest]):
+    """:func:`create_app` served by :class:`FakeServer` (``with FakeOpenAI() as fake:`` or
+    ``async with``); :attr:`base_url` ends in ``/v1``."""
 
-
-class FakeOpenAI:
-    """Runs :func:`create_app` on 127.0.0.1 in a background thread with its own event loop.
-
-    Usable from sync code (``with FakeOpenAI() as fake:``) and async code
-    (``async with FakeOpenAI() as fake:``; starting/stopping happens off the caller's loop).
-    """
+    app_factory = staticmethod(create_app)
+    thread_name = "fake-openai"
+    base_path = "/v1"
 
     def __init__(
         self,
@@ -756,181 +644,23 @@ class FakeOpenAI:
         slow_seconds: float = DEFAULT_SLOW_SECONDS,
         allow_anonymous: bool = False,
     ) -> None:
-        self.expected_key = expected_key
+        super().__init__(expected_key, port, host=host, slow_seconds=slow_seconds)
         self.allow_anonymous = allow_anonymous
-        self.host = host
-        self._requested_port = port
-        self._port: int | None = None
-        self._slow_seconds = slow_seconds
-        self._log = RequestLog()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._startup_error: BaseException | None = None
 
-    # -- properties ---------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("FakeOpenAI is not running; call start() first")
-        return self._port
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Snapshot (a new list) of the requests received so far, oldest first."""
-        return self._log.snapshot()
-
-    def clear(self) -> None:
-        """Forget the recorded requests."""
-        self._log.clear()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._port is not None
-
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        """Start serving; blocks until the socket is listening. Returns self."""
-        if self._thread is not None:
-            raise RuntimeError("FakeOpenAI already started")
-        self._ready.clear()
-        self._startup_error = None
-        self._thread = threading.Thread(target=self._run, name="fake-openai", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout=10.0):
-            raise RuntimeError("FakeOpenAI did not start within 10 s")
-        if self._startup_error is not None:
-            self._thread.join(timeout=5.0)
-            self._thread = None
-            raise RuntimeError("FakeOpenAI failed to start") from self._startup_error
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and join the thread (idempotent)."""
-        thread, loop = self._thread, self._loop
-        if thread is None:
-            return
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10.0)
-        self._thread = None
-        self._loop = None
-        self._port = None
-
-    def _run(self) -> None:
-        loop = _new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            try:
-                runner = web.AppRunner(
-                    create_app(
-                        self.expected_key,
-                        slow_seconds=self._slow_seconds,
-                        request_log=self._log,
-                        allow_anonymous=self.allow_anonymous,
-                    ),
-                    access_log=None,
-                    handle_signals=False,
-                    handler_cancellation=True,
-                    shutdown_timeout=0.5,
-                )
-                loop.run_until_complete(runner.setup())
-                self._runner = runner
-                site = web.TCPSite(runner, self.host, self._requested_port, backlog=1024)
-                loop.run_until_complete(site.start())
-                self._port = int(runner.addresses[0][1])
-            except BaseException as exc:
-                self._startup_error = exc
-                self._ready.set()
-                return
-            self._ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-        finally:
-            self._runner = None
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-            asyncio.set_event_loop(None)
-
-    # -- context managers ---------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
-
-    def __repr__(self) -> str:
-        where = f"{self.host}:{self._port}" if self._port is not None else "stopped"
-        return f"<FakeOpenAI {where} requests={len(self._log)}>"
-
-
-# ---------------------------------------------------------------------------------------------
-# CLI
-# ---------------------------------------------------------------------------------------------
+    def _app_options(self) -> dict[str, Any]:
+        return {"allow_anonymous": self.allow_anonymous}
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.openai_upstream", description="Fake OpenAI upstream server."
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9100)
-    parser.add_argument("--expected-key", default=None, help="only accept this bearer key")
-    parser.add_argument(
-        "--record",
-        action="store_true",
-        help="keep every request in memory (off by default: benchmarks would grow it unbounded)",
-    )
-    parser.add_argument("--slow-seconds", type=float, default=DEFAULT_SLOW_SECONDS)
-    parser.add_argument(
-        "--allow-anonymous", action="store_true", help="serve requests without a bearer key"
-    )
-    args = parser.parse_args(argv)
-    app = create_app(
-        args.expected_key,
-        record=args.record,
-        slow_seconds=args.slow_seconds,
-        allow_anonymous=args.allow_anonymous,
-    )
-    web.run_app(
-        app,
-        host=args.host,
-        port=args.port,
-        access_log=None,
-        backlog=4096,
-        handler_cancellation=True,
-        shutdown_timeout=1.0,
-        loop=_new_event_loop(),
-        print=lambda *_: print(
-            f"fake OpenAI upstream listening on http://{args.host}:{args.port}/v1", flush=True
-        ),
+    run_main(
+        argv,
+        prog="python -m tests.fakes.openai_upstream",
+        description="Fake OpenAI upstream server.",
+        default_port=9100,
+        key_help="only accept this bearer key",
+        create_app=create_app,
+        banner="fake OpenAI upstream listening on http://{host}:{port}/v1",
+        switches={"--allow-anonymous": "serve requests without a bearer key"},
     )
 
 
