@@ -110,7 +110,7 @@ def _status_of(exc: Exception) -> tuple[int, str | None, str | None, dict[str, s
         return exc.status, exc.code, exc.param, headers
     if isinstance(exc, InvalidRequest):
         return 400, "invalid_request", exc.param, {}
-    if isinstance(exc, UnicodeDecodeError):  # msgspec's JSON decoding (ours and Litestar's)
+    if isinstance(exc, (UnicodeDecodeError, RecursionError)):  # JSON decoding of the body
         return 400, "invalid_json", None, {}
     if isinstance(exc, NotFound):
         return 404, exc.code, None, {}
@@ -130,6 +130,8 @@ def _status_of(exc: Exception) -> tuple[int, str | None, str | None, dict[str, s
 def _message_of(exc: Exception, status: int) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return "The request body is not valid JSON: it is not UTF-8."
+    if isinstance(exc, RecursionError):
+        return "The request body is nested too deeply."
     if isinstance(exc, (ApiError, DomainError)):
         return str(exc.message) if hasattr(exc, "message") else str(exc)
     if isinstance(exc, DataError):

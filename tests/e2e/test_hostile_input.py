@@ -272,3 +272,20 @@ def test_bad_admin_calls_are_problems_and_write_nothing(
             assert_problem(answer, 401)
             assert gateway.admin_key not in answer.text
     assert settled_counts(pg_url) == before
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/admin/v1/orgs", "/v1/messages"])
+def test_a_body_nested_too_deeply_is_a_400(gateway: GatewayProcess, path: str) -> None:
+    with gateway.admin() as admin:
+        tenant = create_tenant(admin, f"deep-{path.count('/')}-{path[-4:]}")
+    key = gateway.admin_key if path.startswith("/admin") else tenant.key
+    body = b'{"model": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    answer = httpx.post(
+        f"{gateway.base_url}{path}",
+        content=body,
+        timeout=30,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400, answer.text
+    assert "nested too deeply" in answer.text
+    assert "Traceback" not in answer.text

@@ -14,6 +14,7 @@ T = TypeVar("T")
 _PATH = re.compile(r" - at `\$\.?([^`]*)`$")
 _MISSING = re.compile(r"Object missing required field `([^`]+)`$")
 _decoder = msgspec.json.Decoder()
+TOO_DEEP = "The request body is nested too deeply."
 
 
 def decode_body(body: bytes, schema: type[T]) -> tuple[dict[str, Any], T]:
@@ -26,6 +27,8 @@ def decode_body(body: bytes, schema: type[T]) -> tuple[dict[str, Any], T]:
         raise ApiError(
             400, f"The request body is not valid JSON: {error}.", code="invalid_json"
         ) from None
+    except RecursionError:
+        raise ApiError(400, TOO_DEEP, code="invalid_json") from None
     if not isinstance(raw, dict):
         raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
     try:
