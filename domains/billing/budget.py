@@ -1,0 +1,199 @@
+"""Budgets: spend limits per org, team, user or key, per day, month or for all time.
+
+A request first reserves the most it can cost against every budget that applies, all or
+nothing, then settles to what it really used. Checking and reserving happen as one step, so
+concurrent requests cannot together overrun a budget; money is whole picodollars (1e-12 USD).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from decimal import ROUND_CEILING, Inexact, localcontext
+from typing import Literal, Protocol, get_args
+
+from domains.billing.model import Price
+
+Scope = Literal["org", "team", "user", "key"]
+Period = Literal["day", "month", "total"]
+
+_PERIODS: tuple[str, ...] = get_args(Period)
+_SCOPES: tuple[str, ...] = get_args(Scope)
+# How long a window's counters outlive their last write (slack for late settlements and reports),
+# and a finished reservation its settlement (a second settlement within it changes nothing).
+_RETENTION_SECONDS: dict[str, int | None] = {"day": 3 * 86_400, "month": 40 * 86_400, "total": None}
+FINISHED_RETENTION_SECONDS = 86_400
+
+
+def window(period: Period, now: datetime) -> str:
+    """The UTC calendar window `now` falls in: "2026-11-23", "2026-11", or "total"."""
+    if now.tzinfo is None:
+        raise ValueError("budget windows need a timezone-aware datetime")
+    utc = now.astimezone(UTC)
+    if period == "day":
+        return f"{utc:%Y-%m-%d}"
+    if period == "month":
+        return f"{utc:%Y-%m}"
+    if period == "total":
+        return "total"
+    raise ValueError(f"unknown budget period {period!r}")
+
+
+def period_of(key: str) -> Period:
+    """The period of a window key made by `Budget.key`."""
+    period = key.split(":")[2]
+    if period not in _PERIODS:
+        raise ValueError(f"not a budget window key: {key!r}")
+    return period  # type: ignore[return-value]  # checked against the Literal's values
+
+
+def retention_seconds(key: str) -> int | None:
+    """How long a window's counters live after their last write; None for ever."""
+    return _RETENTION_SECONDS[period_of(key)]
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A limit in picodollars, in tokens, or both; None is no limit on that measure."""
+
+    scope: Scope
+    scope_id: str
+    period: Period
+    max_picousd: int | None
+    max_tokens: int | None
+
+    def __post_init__(self) -> None:
+        if self.scope not in _SCOPES or self.period not in _PERIODS:
+            raise ValueError(f"unknown budget scope or period: {self.scope!r}, {self.period!r}")
+        if not self.scope_id or ":" in self.scope_id or any(c.isspace() for c in self.scope_id):
+            raise ValueError(f"a budget's scope id cannot be empty or hold ':' {self.scope_id!r}")
+        for limit in (self.max_picousd, self.max_tokens):
+            if limit is not None and limit < 0:
+                raise ValueError("a budget's limits cannot be negative")
+
+    def key(self, now: datetime) -> str:
+        """The window's stable id: "team:<id>:day:2026-11-23", "key:<id>:total"."""
+        if self.period == "total":
+            return f"{self.scope}:{self.scope_id}:total"
+        return f"{self.scope}:{self.scope_id}:{self.period}:{window(self.period, now)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    picousd: int
+    tokens: int
+
+    def __post_init__(self) -> None:
+        if self.picousd < 0 or self.tokens < 0:
+            raise ValueError("an amount cannot be negative")
+
+    def __add__(self, other: Amount) -> Amount:
+        return Amount(self.picousd + other.picousd, self.tokens + other.tokens)
+
+
+ZERO = Amount(0, 0)
+
+
+def max_request_amount(price: Price | None, prompt_tokens: int, max_output_tokens: int) -> Amount:
+    """The most a request can cost: every prompt token at the input price (or the cached price,
+    were that ever higher) and every possible output token, in picodollars rounded up.
+    Unpriced models cost 0 picodollars here; whether to serve them is a policy's decision."""
+    if prompt_tokens < 0 or max_output_tokens < 0:
+        raise ValueError("token counts cannot be negative")
+    tokens = prompt_tokens + max_output_tokens
+    if price is None:
+        return Amount(0, tokens)
+    input_price = price.input_per_mtok
+    if price.cached_input_per_mtok is not None:
+        input_price = max(input_price, price.cached_input_per_mtok)
+    with localcontext() as ctx:  # exact: fail loudly rather than round before the ceiling
+        ctx.prec = 200
+        ctx.traps[Inexact] = True
+        per_mtok = prompt_tokens * input_price + max_output_tokens * price.output_per_mtok
+        pico = (per_mtok * 1_000_000).to_integral_value(ROUND_CEILING)  # USD/Mtok → pico/tok
+    return Amount(int(pico), tokens)
+
+
+def merged_windows(budgets: Sequence[Budget], now: datetime) -> dict[str, Budget]:
+    """The windows the budgets fall in, in order; a window named twice keeps the tighter limits."""
+    windows: dict[str, Budget] = {}
+    for budget in budgets:
+        key = budget.key(now)
+        seen = windows.get(key, budget)
+        windows[key] = replace(
+            seen,
+            max_picousd=_tighter(seen.max_picousd, budget.max_picousd),
+            max_tokens=_tighter(seen.max_tokens, budget.max_tokens),
+        )
+    return windows
+
+
+def _tighter(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Held against every window in `keys`; `expires_at` is Unix time, after which a janitor
+    may release it (a settlement after that still charges what was used)."""
+
+    id: str
+    keys: tuple[str, ...]
+    amount: Amount
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The first budget that could not take the request. `remaining` is what is left on each
+    limited measure (never negative); a measure the budget does not limit reads 0."""
+
+    budget_key: str
+    limit: Literal["usd", "tokens"]
+    remaining: Amount
+
+
+class BudgetLedger(Protocol):
+    async def reserve(
+        self, budgets: Sequence[Budget], amount: Amount, *, now: datetime, ttl: float = 600
+    ) -> Reservation | Refusal:
+        """All or nothing: refused (and nothing held) if any window would have
+        spent + reserved + amount above its limit; the first such budget is named."""
+        ...
+
+    async def settle(self, reservation: Reservation, actual: Amount) -> None:
+        """Frees the reservation and charges `actual`; once per reservation id."""
+        ...
+
+    async def release(self, reservation: Reservation) -> None:
+        """Frees the reservation, charging nothing (a settlement of zero)."""
+        ...
+
+    async def spent(self, budget: Budget, *, now: datetime) -> tuple[Amount, Amount]:
+        """The window's (spent, reserved)."""
+        ...
+
+    async def seed(self, budget: Budget, spent: Amount, *, now: datetime) -> None:
+        """Sets a window's spend (from the database) only if the window has no state yet."""
+        ...
+
+    async def release_expired(self) -> int:
+        """Releases the reservations past their expiry; how many."""
+        ...
+
+
+def refusal(
+    key: str, budget: Budget, spent: Amount, reserved: Amount, amount: Amount
+) -> Refusal | None:
+    """Why the window cannot take `amount` on top of what it has, or None if it can."""
+    used = spent + reserved
+    remaining = Amount(
+        0 if budget.max_picousd is None else max(budget.max_picousd - used.picousd, 0),
+        0 if budget.max_tokens is None else max(budget.max_tokens - used.tokens, 0),
+    )
+    if budget.max_picousd is not None and used.picousd + amount.picousd > budget.max_picousd:
+        return Refusal(key, "usd", remaining)
+    if budget.max_tokens is not None and used.tokens + amount.tokens > budget.max_tokens:
+        return Refusal(key, "tokens", remaining)
+    return None

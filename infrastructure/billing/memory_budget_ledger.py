@@ -1,0 +1,129 @@
+"""Budgets for the single-node embedded shape: the Redis ledger's semantics, in process memory.
+
+One asyncio lock serialises every change, so a reservation checks and holds all its windows as
+one step. Counters are lost on restart: rebuild them with `seed` from the database's spend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from domains.billing.budget import (
+    FINISHED_RETENTION_SECONDS,
+    ZERO,
+    Amount,
+    Budget,
+    Refusal,
+    Reservation,
+    merged_windows,
+    refusal,
+    retention_seconds,
+)
+from domains.shared.ids import new_id
+
+
+@dataclass
+class _Window:
+    spent: Amount = ZERO
+    reserved: Amount = ZERO
+    expires: float | None = None
+
+
+@dataclass
+class _Record:
+    reservation: Reservation
+    state: Literal["held", "expired", "settled"]
+    forget_at: float
+
+
+class InMemoryBudgetLedger:
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._windows: dict[str, _Window] = {}
+        self._records: dict[str, _Record] = {}
+
+    async def reserve(
+        self, budgets: Sequence[Budget], amount: Amount, *, now: datetime, ttl: float = 600
+    ) -> Reservation | Refusal:
+        windows = merged_windows(budgets, now)
+        async with self._lock:
+            for key, budget in windows.items():
+                held = self._windows.get(key, _Window())
+                refused = refusal(key, budget, held.spent, held.reserved, amount)
+                if refused is not None:
+                    return refused
+            at = self._clock()
+            reservation = Reservation(new_id(), tuple(windows), amount, at + ttl)
+            for key in windows:
+                held = self._touch(key, at)
+                held.reserved += amount
+            if windows:
+                self._records[reservation.id] = _Record(
+                    reservation, "held", at + ttl + FINISHED_RETENTION_SECONDS
+                )
+            return reservation
+
+    async def settle(self, reservation: Reservation, actual: Amount) -> None:
+        if not reservation.keys:
+            return
+        async with self._lock:
+            record = self._records.get(reservation.id)
+            if record is not None and record.state == "settled":
+                return
+            at = self._clock()
+            for key in reservation.keys:
+                held = self._touch(key, at)
+                if record is not None and record.state == "held":
+                    held.reserved = _minus(held.reserved, reservation.amount)
+                held.spent += actual
+            self._records[reservation.id] = _Record(
+                reservation, "settled", at + FINISHED_RETENTION_SECONDS
+            )
+
+    async def release(self, reservation: Reservation) -> None:
+        await self.settle(reservation, ZERO)
+
+    async def spent(self, budget: Budget, *, now: datetime) -> tuple[Amount, Amount]:
+        async with self._lock:
+            held = self._windows.get(budget.key(now), _Window())
+            return held.spent, held.reserved
+
+    async def seed(self, budget: Budget, spent: Amount, *, now: datetime) -> None:
+        key = budget.key(now)
+        async with self._lock:
+            if key not in self._windows:
+                self._touch(key, self._clock()).spent = spent
+
+    async def release_expired(self) -> int:
+        """Releases held reservations past their expiry, and forgets stale windows and records."""
+        async with self._lock:
+            at = self._clock()
+            released = 0
+            for record in self._records.values():
+                if record.state == "held" and record.reservation.expires_at <= at:
+                    for key in record.reservation.keys:
+                        held = self._touch(key, at)
+                        held.reserved = _minus(held.reserved, record.reservation.amount)
+                    record.state = "expired"
+                    released += 1
+            for rid in [rid for rid, rec in self._records.items() if rec.forget_at <= at]:
+                del self._records[rid]
+            for key in [k for k, w in self._windows.items() if w.expires and w.expires <= at]:
+                del self._windows[key]
+            return released
+
+    def _touch(self, key: str, at: float) -> _Window:
+        held = self._windows.setdefault(key, _Window())
+        retention = retention_seconds(key)
+        held.expires = None if retention is None else at + retention
+        return held
+
+
+def _minus(a: Amount, b: Amount) -> Amount:
+    return Amount(max(a.picousd - b.picousd, 0), max(a.tokens - b.tokens, 0))

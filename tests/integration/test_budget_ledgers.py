@@ -1,0 +1,283 @@
+"""Both budget ledgers, Redis and in-memory, hold the same promises: all or nothing across
+budgets, no overrun under concurrency, settlements once, windows by UTC day, rebuilt spend."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis.asyncio as aioredis
+
+from domains.billing.budget import Amount, Budget, Refusal, Reservation
+from infrastructure.billing.memory_budget_ledger import InMemoryBudgetLedger
+from infrastructure.billing.redis_budget_ledger import RedisBudgetLedger
+from tests.support.services import REDIS_URL
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+USD = 10**12
+BIG = 10**20  # $100M: past 2**53 (Lua's doubles) and past 2**63 (Redis's HINCRBY)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_900_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Setup:
+    ledger: InMemoryBudgetLedger | RedisBudgetLedger
+    clock: FakeClock
+    flush: Callable[[], Awaitable[None]]  # lose every counter (a Redis flush, a restart)
+    replica: Callable[[], Awaitable[RedisBudgetLedger]] | None = None
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Setup]:
+    clock = FakeClock()
+    if request.param == "memory":
+        holder = Setup(InMemoryBudgetLedger(clock=clock), clock, flush=_nothing)
+
+        async def restart() -> None:
+            holder.ledger = InMemoryBudgetLedger(clock=clock)
+
+        holder.flush = restart
+        yield holder
+        return
+    namespace = f"fluxrouter-test-{secrets.token_hex(4)}"
+    clients = [aioredis.from_url(REDIS_URL)]
+
+    async def flush() -> None:
+        keys = [key async for key in clients[0].scan_iter(match=f"{namespace}:*")]
+        if keys:
+            await clients[0].delete(*keys)
+
+    async def replica() -> RedisBudgetLedger:
+        clients.append(aioredis.from_url(REDIS_URL))
+        return RedisBudgetLedger(clients[-1], namespace, clock=clock)
+
+    try:
+        yield Setup(RedisBudgetLedger(clients[0], namespace, clock=clock), clock, flush, replica)
+    finally:
+        await flush()
+        for client in clients:
+            await client.aclose()
+
+
+async def _nothing() -> None:
+    return None
+
+
+def team(usd: float | None = None, tokens: int | None = None, period: str = "day") -> Budget:
+    return Budget("team", "t1", period, None if usd is None else int(usd * USD), tokens)  # type: ignore[arg-type]
+
+
+def key(usd: float | None = None, tokens: int | None = None, period: str = "total") -> Budget:
+    return Budget("key", "k1", period, None if usd is None else int(usd * USD), tokens)  # type: ignore[arg-type]
+
+
+def usd(dollars: float, tokens: int = 0) -> Amount:
+    return Amount(int(dollars * USD), tokens)
+
+
+async def test_a_reservation_is_all_or_nothing_across_budgets(setup: Setup) -> None:
+    ledger, budgets = setup.ledger, [team(10), key(1)]
+    refused = await ledger.reserve(budgets, usd(2), now=NOW)
+    assert refused == Refusal("key:k1:total", "usd", usd(1))
+    assert await ledger.spent(team(10), now=NOW) == (Amount(0, 0), Amount(0, 0))
+    assert await ledger.spent(key(1), now=NOW) == (Amount(0, 0), Amount(0, 0))
+
+    held = await ledger.reserve(budgets, usd(0.75, 100), now=NOW)
+    assert isinstance(held, Reservation)
+    assert held.keys == ("team:t1:day:2026-11-23", "key:k1:total")
+    assert held.expires_at == setup.clock.now + 600
+    for budget in budgets:
+        assert await ledger.spent(budget, now=NOW) == (Amount(0, 0), usd(0.75, 100))
+    # the first budget that cannot take it is named, with what it has left
+    refused = await ledger.reserve([team(0.5), key(1)], usd(0.5), now=NOW)
+    assert refused == Refusal("team:t1:day:2026-11-23", "usd", Amount(0, 0))
+    refused = await ledger.reserve(budgets, usd(0.5), now=NOW)
+    assert refused == Refusal("key:k1:total", "usd", usd(0.25))
+
+
+async def test_concurrent_reservations_never_overrun(setup: Setup) -> None:
+    budgets = [team(5), key(None)]
+    results = await asyncio.gather(
+        *(setup.ledger.reserve(budgets, usd(1), now=NOW) for _ in range(40))
+    )
+    held = [r for r in results if isinstance(r, Reservation)]
+    assert len(held) == 5
+    assert await setup.ledger.spent(team(5), now=NOW) == (Amount(0, 0), usd(5))
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("setup", ["redis"], indirect=True)
+async def test_two_replicas_racing_never_overrun(setup: Setup) -> None:
+    assert setup.replica is not None
+    replicas = [await setup.replica(), await setup.replica()]
+    budgets = [team(5), key(100)]
+    results = await asyncio.gather(
+        *(replicas[i % 2].reserve(budgets, usd(1), now=NOW) for i in range(40))
+    )
+    assert sum(isinstance(r, Reservation) for r in results) == 5
+    assert await replicas[0].spent(team(5), now=NOW) == (Amount(0, 0), usd(5))
+    assert await replicas[1].spent(key(100), now=NOW) == (Amount(0, 0), usd(5))
+
+
+async def test_settling_twice_changes_nothing(setup: Setup) -> None:
+    ledger = setup.ledger
+    held = await ledger.reserve([team(5), key(5)], usd(2, 500), now=NOW)
+    assert isinstance(held, Reservation)
+    await ledger.settle(held, usd(0.3, 120))
+    await ledger.settle(held, usd(0.3, 120))
+    await ledger.release(held)
+    for budget in (team(5), key(5)):
+        assert await ledger.spent(budget, now=NOW) == (usd(0.3, 120), Amount(0, 0))
+
+
+async def test_a_settlement_may_exceed_the_reservation(setup: Setup) -> None:
+    held = await setup.ledger.reserve([team(1)], usd(0.5), now=NOW)
+    assert isinstance(held, Reservation)
+    await setup.ledger.settle(held, usd(0.75))  # what was used is what is charged
+    assert await setup.ledger.spent(team(1), now=NOW) == (usd(0.75), Amount(0, 0))
+    assert isinstance(await setup.ledger.reserve([team(1)], usd(0.25), now=NOW), Reservation)
+    assert await setup.ledger.reserve([team(1)], usd(0.01), now=NOW) == Refusal(
+        "team:t1:day:2026-11-23", "usd", Amount(0, 0)
+    )
+
+
+async def test_a_release_returns_the_budget(setup: Setup) -> None:
+    ledger = setup.ledger
+    held = await ledger.reserve([team(1)], usd(1), now=NOW)
+    assert isinstance(held, Reservation)
+    assert isinstance(await ledger.reserve([team(1)], usd(0.01), now=NOW), Refusal)
+    await ledger.release(held)
+    assert await ledger.spent(team(1), now=NOW) == (Amount(0, 0), Amount(0, 0))
+    assert isinstance(await ledger.reserve([team(1)], usd(1), now=NOW), Reservation)
+
+
+async def test_a_token_budget(setup: Setup) -> None:
+    ledger, budgets = setup.ledger, [team(None, tokens=1000), key(100)]
+    held = await ledger.reserve(budgets, usd(0.01, 600), now=NOW)
+    assert isinstance(held, Reservation)
+    assert await ledger.reserve(budgets, usd(0.01, 600), now=NOW) == Refusal(
+        "team:t1:day:2026-11-23", "tokens", Amount(0, 400)
+    )
+    await ledger.settle(held, usd(0.01, 250))
+    assert isinstance(await ledger.reserve(budgets, usd(0.01, 750), now=NOW), Reservation)
+    assert await ledger.spent(team(None, tokens=1000), now=NOW) == (usd(0.01, 250), usd(0.01, 750))
+
+
+async def test_a_day_window_rolls_over_at_utc_midnight(setup: Setup) -> None:
+    ledger = setup.ledger
+    before = datetime(2026, 11, 23, 23, 59, 59, tzinfo=UTC)
+    after = before + timedelta(seconds=1)
+    late = await ledger.reserve([team(1), key(10)], usd(1), now=before)
+    assert isinstance(late, Reservation)
+    assert isinstance(await ledger.reserve([team(1)], usd(0.01), now=before), Refusal)
+    fresh = await ledger.reserve([team(1), key(10)], usd(1), now=after)
+    assert isinstance(fresh, Reservation)
+    assert fresh.keys[0] == "team:t1:day:2026-11-24"
+    # a request reserved before midnight settles against the day it started in
+    await ledger.settle(late, usd(0.5))
+    assert await ledger.spent(team(1), now=before) == (usd(0.5), Amount(0, 0))
+    assert await ledger.spent(team(1), now=after) == (Amount(0, 0), usd(1))
+    assert await ledger.spent(key(10), now=after) == (usd(0.5), usd(1))
+
+
+async def test_seed_rebuilds_lost_counters_and_never_overwrites(setup: Setup) -> None:
+    held = await setup.ledger.reserve([team(5), key(5)], usd(2), now=NOW)
+    assert isinstance(held, Reservation)
+    await setup.ledger.settle(held, usd(1.5))
+    await setup.flush()
+    ledger = setup.ledger
+    assert await ledger.spent(team(5), now=NOW) == (Amount(0, 0), Amount(0, 0))
+
+    await ledger.seed(team(5), usd(1.5, 10), now=NOW)  # the database's spend
+    assert await ledger.spent(team(5), now=NOW) == (usd(1.5, 10), Amount(0, 0))
+    await ledger.seed(team(5), usd(9), now=NOW)  # the window has state: ignored
+    assert await ledger.spent(team(5), now=NOW) == (usd(1.5, 10), Amount(0, 0))
+    assert await ledger.reserve([team(5)], usd(4), now=NOW) == Refusal(
+        "team:t1:day:2026-11-23", "usd", usd(3.5)
+    )
+    reserved = await ledger.reserve([key(5)], usd(1), now=NOW)
+    assert isinstance(reserved, Reservation)
+    await ledger.seed(key(5), usd(4), now=NOW)  # a reservation is state too
+    assert await ledger.spent(key(5), now=NOW) == (Amount(0, 0), usd(1))
+
+
+async def test_the_janitor_frees_reservations_past_their_ttl(setup: Setup) -> None:
+    ledger, clock = setup.ledger, setup.clock
+    abandoned = await ledger.reserve([team(1), key(1)], usd(0.75), now=NOW, ttl=30)
+    kept = await ledger.reserve([team(1)], usd(0.25), now=NOW, ttl=300)
+    assert isinstance(abandoned, Reservation)
+    assert isinstance(kept, Reservation)
+    clock.now += 29
+    assert await ledger.release_expired() == 0
+    clock.now += 1
+    assert await ledger.release_expired() == 1
+    assert await ledger.release_expired() == 0
+    assert await ledger.spent(team(1), now=NOW) == (Amount(0, 0), usd(0.25))
+    assert await ledger.spent(key(1), now=NOW) == (Amount(0, 0), Amount(0, 0))
+    # a settlement after the release charges what was used, and frees nothing twice
+    await ledger.settle(abandoned, usd(0.5))
+    await ledger.settle(abandoned, usd(0.5))
+    assert await ledger.spent(team(1), now=NOW) == (usd(0.5), usd(0.25))
+    assert await ledger.spent(key(1), now=NOW) == (usd(0.5), Amount(0, 0))
+    # a settled reservation is no longer the janitor's
+    await ledger.settle(kept, usd(0.25))
+    clock.now += 1000
+    assert await ledger.release_expired() == 0
+    assert await ledger.spent(team(1), now=NOW) == (usd(0.75), Amount(0, 0))
+
+
+async def test_the_janitor_frees_many(setup: Setup) -> None:
+    budgets = [team(None), key(1000)]
+    for _ in range(250):
+        assert isinstance(await setup.ledger.reserve(budgets, usd(1), now=NOW, ttl=1), Reservation)
+    setup.clock.now += 2
+    assert await setup.ledger.release_expired() == 250
+    assert await setup.ledger.spent(key(1000), now=NOW) == (Amount(0, 0), Amount(0, 0))
+
+
+async def test_amounts_beyond_64_bits_stay_exact(setup: Setup) -> None:
+    big = Budget("org", "o1", "month", BIG, None)
+    held = await setup.ledger.reserve([big], Amount(BIG - 1, 0), now=NOW)
+    assert isinstance(held, Reservation)
+    assert await setup.ledger.reserve([big], Amount(2, 0), now=NOW) == Refusal(
+        "org:o1:month:2026-11", "usd", Amount(1, 0)
+    )
+    assert isinstance(await setup.ledger.reserve([big], Amount(1, 0), now=NOW), Reservation)
+    await setup.ledger.settle(held, Amount(BIG - 3, 2**70))
+    assert await setup.ledger.spent(big, now=NOW) == (Amount(BIG - 3, 2**70), Amount(1, 0))
+
+
+async def test_no_budget_reserves_nothing(setup: Setup) -> None:
+    held = await setup.ledger.reserve([], usd(1), now=NOW)
+    assert isinstance(held, Reservation)
+    assert held.keys == ()
+    await setup.ledger.settle(held, usd(1))
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("setup", ["redis"], indirect=True)
+async def test_redis_windows_expire_and_records_outlive_their_ttl(setup: Setup) -> None:
+    assert isinstance(setup.ledger, RedisBudgetLedger)
+    month = Budget("org", "o1", "month", None, None)
+    held = await setup.ledger.reserve([team(5), key(5), month], usd(1), now=NOW, ttl=60)
+    assert isinstance(held, Reservation)
+    client = setup.ledger._redis
+    ns = setup.ledger._ns
+    assert 3 * 86_400 - 5 <= await client.ttl(f"{ns}:budget:team:t1:day:2026-11-23") <= 3 * 86_400
+    assert await client.ttl(f"{ns}:budget:org:o1:month:2026-11") > 39 * 86_400
+    assert await client.ttl(f"{ns}:budget:key:k1:total") == -1
+    assert await client.ttl(f"{ns}:reservation:{held.id}") > 60
+    await setup.ledger.settle(held, usd(1))
+    assert 0 < await client.ttl(f"{ns}:reservation:{held.id}") <= 86_400
+    assert await client.zcard(f"{ns}:reservations") == 0
