@@ -4,42 +4,17 @@ kind of upstream (natively to Anthropic, translated to the rest), with usage and
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import anthropic
 import pytest
 
 from tests.support.gateway import GatewayProcess
-from tests.support.images import PNG, image_server
-from tests.support.tenants import create_tenant, eventually
+from tests.support.images import PNG
+from tests.support.matrix import ANTHROPIC_TOOLS, CHAT_MODELS, assert_usage_recorded
+from tests.support.tenants import create_tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-MODELS = {  # model → (input, output, cached input) USD per 1M tokens, as configured
-    "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60"), None),
-    "llama3.1": (Decimal("0.01"), Decimal("0.02"), None),
-    "claude-haiku-4-5": (Decimal(3), Decimal(15), Decimal("0.3")),
-    "gemini-2.5-flash": (Decimal("0.3"), Decimal("2.5"), None),
-}
-TOOLS: Any = [
-    {
-        "name": "search",
-        "description": "Search the web",
-        "input_schema": {
-            "type": "object",
-            "properties": {"query": {"type": "string"}},
-            "required": ["query"],
-        },
-    }
-]
-
-
-@pytest.fixture(scope="module")
-def image_url() -> Iterator[str]:
-    with image_server() as url:
-        yield url
 
 
 class Cell:
@@ -70,32 +45,24 @@ class Cell:
         return text, final
 
     def check_usage_and_cost(self) -> None:
-        price_in, price_out, price_cached = MODELS[self.model]
-        tokens_in = tokens_out = 0
-        cost = Decimal(0)
-        for usage in self.seen:
-            cached = usage.cache_read_input_tokens or 0
-            prompt = usage.input_tokens + cached + (usage.cache_creation_input_tokens or 0)
-            tokens_in += prompt
-            tokens_out += usage.output_tokens
-            cost += (
-                (prompt - cached) * price_in
-                + cached * (price_cached if price_cached is not None else price_in)
-                + usage.output_tokens * price_out
-            ) / Decimal(1_000_000)
-
-        def row() -> dict[str, Any]:
-            with self.gateway.admin() as admin:
-                rows = admin.get("/usage", params={"group_by": "key"}).json()["rows"]
-            mine = [r for r in rows if r["key"] == self.tenant.key_id]
-            return mine[0] if mine and mine[0]["requests"] == len(self.seen) else {}
-
-        recorded = eventually(row)
-        assert (recorded["input_tokens"], recorded["output_tokens"]) == (tokens_in, tokens_out)
-        assert Decimal(recorded["cost_usd"]) == cost
+        assert_usage_recorded(
+            self.gateway,
+            self.tenant.key_id,
+            self.model,
+            [
+                (
+                    usage.input_tokens
+                    + (usage.cache_read_input_tokens or 0)
+                    + (usage.cache_creation_input_tokens or 0),
+                    usage.cache_read_input_tokens or 0,
+                    usage.output_tokens,
+                )
+                for usage in self.seen
+            ],
+        )
 
 
-@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("model", CHAT_MODELS)
 def test_plain_and_streamed_text(gateway: GatewayProcess, model: str) -> None:
     cell = Cell(gateway, model)
     messages: Any = [{"role": "user", "content": "hello from the front"}]
@@ -110,16 +77,16 @@ def test_plain_and_streamed_text(gateway: GatewayProcess, model: str) -> None:
     cell.check_usage_and_cost()
 
 
-@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("model", CHAT_MODELS)
 def test_tool_use_then_tool_result_turn(gateway: GatewayProcess, model: str) -> None:
     cell = Cell(gateway, model)
     question: Any = [{"role": "user", "content": "weather in Lyon"}]
-    plain = cell.create(question, tools=TOOLS)
+    plain = cell.create(question, tools=ANTHROPIC_TOOLS)
     assert plain.stop_reason == "tool_use"
     use = next(block for block in plain.content if block.type == "tool_use")
     assert (use.name, use.input) == ("search", {"query": "weather in Lyon"})
 
-    _, final = cell.stream(question, tools=TOOLS)
+    _, final = cell.stream(question, tools=ANTHROPIC_TOOLS)
     streamed = next(block for block in final.content if block.type == "tool_use")
     assert (streamed.name, streamed.input) == ("search", {"query": "weather in Lyon"})
     assert final.stop_reason == "tool_use"
@@ -137,13 +104,13 @@ def test_tool_use_then_tool_result_turn(gateway: GatewayProcess, model: str) -> 
             ],
         },
     ]
-    answer = cell.create(turn, tools=TOOLS)
+    answer = cell.create(turn, tools=ANTHROPIC_TOOLS)
     assert answer.content[0].text == "Echo: sunny and 21 degrees"
     assert answer.stop_reason == "end_turn"
     cell.check_usage_and_cost()
 
 
-@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("model", CHAT_MODELS)
 def test_images_base64_and_url(gateway: GatewayProcess, model: str, image_url: str) -> None:
     cell = Cell(gateway, model)
     sources: list[Any] = [

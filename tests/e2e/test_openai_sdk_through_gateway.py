@@ -11,24 +11,10 @@ import openai
 import pytest
 
 from tests.support.gateway import GatewayProcess
+from tests.support.matrix import OPENAI_TOOLS
 from tests.support.tenants import Tenant, create_tenant, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-TOOLS: list[Any] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "search",
-            "description": "Search the web",
-            "parameters": {
-                "type": "object",
-                "properties": {"query": {"type": "string"}},
-                "required": ["query"],
-            },
-        },
-    }
-]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +68,9 @@ def test_usage_chunk_only_when_asked(client: openai.OpenAI) -> None:
 
 def test_tool_calls_pass_through_plain_and_streamed(client: openai.OpenAI) -> None:
     messages: Any = [{"role": "user", "content": "find fluxrouter"}]
-    plain = client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
+    plain = client.chat.completions.create(
+        model="gpt-4o-mini", messages=messages, tools=OPENAI_TOOLS
+    )
     call = plain.choices[0].message.tool_calls[0]  # type: ignore[index]
     assert plain.choices[0].finish_reason == "tool_calls"
     assert call.function.name == "search"  # type: ignore[union-attr]
@@ -91,7 +79,7 @@ def test_tool_calls_pass_through_plain_and_streamed(client: openai.OpenAI) -> No
     arguments: dict[int, str] = {}
     finish = None
     for chunk in client.chat.completions.create(
-        model="gpt-4o-mini", messages=messages, tools=TOOLS, stream=True
+        model="gpt-4o-mini", messages=messages, tools=OPENAI_TOOLS, stream=True
     ):
         for delta_call in chunk.choices[0].delta.tool_calls or [] if chunk.choices else []:
             arguments[delta_call.index] = arguments.get(delta_call.index, "") + (

@@ -5,45 +5,17 @@ tool-result turn and images, with usage and cost checked in every cell."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import openai
 import pytest
 
 from tests.support.gateway import GatewayProcess
-from tests.support.images import DATA_URL, image_server
+from tests.support.images import DATA_URL
+from tests.support.matrix import CHAT_MODELS, OPENAI_TOOLS, PRICES, assert_usage_recorded
 from tests.support.tenants import create_tenant, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-MODELS = {  # model → (input, output, cached input) USD per 1M tokens, as configured
-    "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60"), None),
-    "llama3.1": (Decimal("0.01"), Decimal("0.02"), None),
-    "claude-haiku-4-5": (Decimal(3), Decimal(15), Decimal("0.3")),
-    "gemini-2.5-flash": (Decimal("0.3"), Decimal("2.5"), None),
-}
-TOOLS: Any = [
-    {
-        "type": "function",
-        "function": {
-            "name": "search",
-            "description": "Search the web",
-            "parameters": {
-                "type": "object",
-                "properties": {"query": {"type": "string"}},
-                "required": ["query"],
-            },
-        },
-    }
-]
-
-
-@pytest.fixture(scope="module")
-def image_url() -> Iterator[str]:
-    with image_server() as url:
-        yield url
 
 
 class Cell:
@@ -91,31 +63,24 @@ class Cell:
     def check_usage_and_cost(self) -> None:
         assert self.seen
         assert all(usage is not None for usage in self.seen)
-        price_in, price_out, price_cached = MODELS[self.model]
-        tokens_in = sum(u.prompt_tokens for u in self.seen)
-        tokens_out = sum(u.completion_tokens for u in self.seen)
-        cost = Decimal(0)
-        for usage in self.seen:
-            details = usage.prompt_tokens_details
-            cached = (details.cached_tokens or 0) if details else 0
-            cost += (
-                (usage.prompt_tokens - cached) * price_in
-                + cached * (price_cached if price_cached is not None else price_in)
-                + usage.completion_tokens * price_out
-            ) / Decimal(1_000_000)
-
-        def row() -> dict[str, Any]:
-            with self.gateway.admin() as admin:
-                rows = admin.get("/usage", params={"group_by": "key"}).json()["rows"]
-            mine = [r for r in rows if r["key"] == self.tenant.key_id]
-            return mine[0] if mine and mine[0]["requests"] == len(self.seen) else {}
-
-        recorded = eventually(row)
-        assert (recorded["input_tokens"], recorded["output_tokens"]) == (tokens_in, tokens_out)
-        assert Decimal(recorded["cost_usd"]) == cost
+        assert_usage_recorded(
+            self.gateway,
+            self.tenant.key_id,
+            self.model,
+            [
+                (
+                    usage.prompt_tokens,
+                    (usage.prompt_tokens_details.cached_tokens or 0)
+                    if usage.prompt_tokens_details
+                    else 0,
+                    usage.completion_tokens,
+                )
+                for usage in self.seen
+            ],
+        )
 
 
-@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("model", CHAT_MODELS)
 def test_plain_and_streamed_text(gateway: GatewayProcess, model: str) -> None:
     cell = Cell(gateway, model)
     messages: Any = [
@@ -132,17 +97,17 @@ def test_plain_and_streamed_text(gateway: GatewayProcess, model: str) -> None:
     cell.check_usage_and_cost()
 
 
-@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("model", CHAT_MODELS)
 def test_tool_call_then_tool_result_turn(gateway: GatewayProcess, model: str) -> None:
     cell = Cell(gateway, model)
     question: Any = [{"role": "user", "content": "weather in Lyon"}]
-    plain = cell.create(question, tools=TOOLS)
+    plain = cell.create(question, tools=OPENAI_TOOLS)
     assert plain.choices[0].finish_reason == "tool_calls"
     call = plain.choices[0].message.tool_calls[0]
     assert call.function.name == "search"
     assert json.loads(call.function.arguments) == {"query": "weather in Lyon"}
 
-    _, streamed_calls, finish = cell.stream(question, tools=TOOLS)
+    _, streamed_calls, finish = cell.stream(question, tools=OPENAI_TOOLS)
     assert finish == "tool_calls"
     assert [c["name"] for c in streamed_calls.values()] == ["search"]
     assert json.loads(streamed_calls[0]["arguments"]) == {"query": "weather in Lyon"}
@@ -162,13 +127,13 @@ def test_tool_call_then_tool_result_turn(gateway: GatewayProcess, model: str) ->
         },
         {"role": "tool", "tool_call_id": call.id, "content": "sunny and 21 degrees"},
     ]
-    answer = cell.create(turn, tools=TOOLS)
+    answer = cell.create(turn, tools=OPENAI_TOOLS)
     assert answer.choices[0].message.content == "Echo: sunny and 21 degrees"
     assert answer.choices[0].finish_reason == "stop"
     cell.check_usage_and_cost()
 
 
-@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("model", CHAT_MODELS)
 def test_images_as_data_url_and_http_url(
     gateway: GatewayProcess, model: str, image_url: str
 ) -> None:
@@ -196,7 +161,7 @@ def test_anthropic_cached_tokens_are_priced_at_the_cached_price(
     reply = cell.create([{"role": "user", "content": "a prompt that was cached before"}])
     assert reply.usage.prompt_tokens_details.cached_tokens == 5
     # claude-cached is priced like claude-haiku-4-5
-    MODELS.setdefault("claude-cached", MODELS["claude-haiku-4-5"])
+    PRICES.setdefault("claude-cached", PRICES["claude-haiku-4-5"])
     cell.check_usage_and_cost()
 
 
