@@ -42,6 +42,7 @@ from infrastructure.messaging.outbox_relay import OutboxRelay
 from infrastructure.observability.metrics import Metrics
 from infrastructure.projections.usage import EVENT_TYPES as USAGE_EVENT_TYPES
 from infrastructure.projections.usage import UsageProjector
+from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.security.redaction import Redactor
 from infrastructure.settings import Settings
 from interfaces.worker.actors import Actors, declare_actors
@@ -71,8 +72,6 @@ class Container:
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
 
     async def start(self) -> None:
-        from infrastructure.security.admin_key import ensure_admin_key
-
         self.admin_digest, _ = await ensure_admin_key(self.engine, self.settings.admin.key)
         if self.embedded_worker:
             self._worker = dramatiq.Worker(self.broker, worker_threads=1, worker_timeout=100)
@@ -113,8 +112,13 @@ def price_book(settings: Settings) -> PriceBook:
     )
 
 
+def redactor_for(settings: Settings) -> Redactor:
+    """Scrubs the configured secrets (admin key, provider keys) and anything shaped like a key."""
+    return Redactor([settings.admin.key, *(p.api_key for p in settings.providers)])
+
+
 def bootstrap(settings: Settings) -> Container:
-    redactor = Redactor([settings.admin.key, *(p.api_key for p in settings.providers)])
+    redactor = redactor_for(settings)
     engine = create_engine(settings.database.url, pool_size=settings.database.pool_size)
     sync_engine = create_sync_engine(settings.database.url)
     codec = EventCodec(all_event_types())

@@ -11,14 +11,15 @@ import threading
 from infrastructure.db.engine import create_engine
 from infrastructure.observability.logging import configure_logging
 from infrastructure.security.admin_key import ensure_admin_key
-from infrastructure.security.redaction import Redactor
 from infrastructure.settings import Settings
+from interfaces.bootstrap import redactor_for
 from migrations.runner import upgrade
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    redactor = Redactor([settings.admin.key, *(p.api_key for p in settings.providers)])
-    configure_logging(level=settings.logging.level, fmt=settings.logging.format, redact=redactor)
+    configure_logging(
+        level=settings.logging.level, fmt=settings.logging.format, redact=redactor_for(settings)
+    )
     if args.command == "migrate":
         upgrade(settings.database.url)
         print("fluxrouter: database is at the latest migration")
