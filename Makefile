@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench worker migrate clean
+.PHONY: install peers run test lint bench bench-memory bench-profile bench-litellm-venv worker migrate clean
 
 install: $(STAMP)
 
@@ -14,6 +14,17 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
 	@touch $(STAMP)
+
+# The real peers the SSO tests sign in against: the npm `oidc-provider` (its exact versions in
+# tests/peers/oidc/package-lock.json), and pysaml2 with Debian's xmlsec1 (`.ci/run` installs it).
+PEERS := tests/peers/oidc/node_modules/.installed-stamp
+
+peers: $(PEERS)
+	@command -v xmlsec1 >/dev/null || { echo "xmlsec1 is missing: apt-get install -y xmlsec1"; exit 1; }
+
+$(PEERS): tests/peers/oidc/package.json tests/peers/oidc/package-lock.json
+	cd tests/peers/oidc && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(PEERS)
 
 run: install
 	$(BIN)/fluxrouter serve
@@ -30,12 +41,34 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install lint
+test: install lint peers
 	$(BIN)/pytest -q
 
+# The comparison (upstream, bare pass-through, LiteLLM when its venv exists, the gateway embedded
+# and in production with 1 and 2 workers), then the limits, accounting, WebSocket and audit benches.
 bench: install
 	$(BIN)/python -m tests.bench.run
 	$(BIN)/python -m tests.bench.accounting
+	$(BIN)/python -m tests.bench.limits
+	$(BIN)/python -m tests.bench.websocket
+	$(BIN)/python -m tests.bench.audit_pages
+
+# 1,000,000 requests with the gateway's RSS sampled (about 12 minutes on 2 cores); shorter:
+# `make bench-memory REQUESTS=200000` (the trend is extrapolated to a million).
+bench-memory: install
+	$(BIN)/python -m tests.bench.memory $(if $(REQUESTS),--requests $(REQUESTS))
+
+# CPU per request of one gateway (production shape, every limit on) and a py-spy profile.
+bench-profile: install
+	$(BIN)/python -m tests.bench.profile --py-spy
+
+# LiteLLM's proxy in a venv of its own (about 600 MB) for `make bench` to compare against.
+# Pinned below 1.107.0, a release that was compromised.
+LITELLM_VENV := .bench-venvs/litellm
+
+bench-litellm-venv: install
+	@test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(BIN)/uv pip install --quiet --python $(LITELLM_VENV)/bin/python 'litellm[proxy]>=1.106,<1.107'
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis tests/peers/oidc/node_modules

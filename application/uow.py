@@ -10,17 +10,39 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from domains.audit.ports import AuditLog
-from domains.billing.ports import UsageLedger
+from domains.billing.ports import LimitsRepository, UsageLedger
+from domains.conversations.ports import ConversationRepository, PromptRepository
+from domains.providers.config_change import ConfigRecord
 from domains.shared.events import Event
-from domains.teams.ports import KeyRepository, OrgRepository, TeamRepository
+from domains.teams.ports import (
+    AdminTokenRepository,
+    GroupRepository,
+    KeyRepository,
+    OrgRepository,
+    ScimTokenRepository,
+    SsoConnectionRepository,
+    SsoIdentityRepository,
+    TeamRepository,
+    UserRepository,
+)
 
 
 class UnitOfWork(Protocol):
     orgs: OrgRepository
     teams: TeamRepository
     keys: KeyRepository
+    users: UserRepository
+    admin_tokens: AdminTokenRepository
+    groups: GroupRepository
+    scim_tokens: ScimTokenRepository
+    sso_connections: SsoConnectionRepository
+    sso_identities: SsoIdentityRepository
     usage: UsageLedger
+    limits: LimitsRepository
     audit: AuditLog
+    config: ConfigRecord
+    conversations: ConversationRepository
+    prompts: PromptRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -7,15 +7,21 @@ import os
 from litestar import Litestar
 
 from infrastructure.observability.logging import configure_logging
+from infrastructure.observability.profiling import profile_from_env
+from infrastructure.process_tuning import settle_heap
 from infrastructure.settings import load_settings
 from interfaces.bootstrap import bootstrap
 from interfaces.http.app import create_app
 
 
 def app_factory() -> Litestar:
+    dump_profile = profile_from_env()  # FLUXROUTER_PROFILE: cProfile this process
     settings, _ = load_settings(os.environ.get("FLUXROUTER_CONFIG"))
     container = bootstrap(settings)
     configure_logging(
         level=settings.logging.level, fmt=settings.logging.format, redact=container.redactor
     )
-    return create_app(container)
+    app = create_app(container, after_start=settle_heap)
+    if dump_profile is not None:
+        app.on_shutdown.append(dump_profile)
+    return app

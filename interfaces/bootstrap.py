@@ -1,13 +1,15 @@
 """The composition root: the one place that builds and wires everything, from settings.
 
 `bootstrap()` does no I/O; `Container.start()` and `.stop()` run the background parts (the
-completion recorder, the outbox relay and, in the embedded shape, the Dramatiq worker).
+completion recorder, the outbox relay, the audit checkpoint writer with its signing key and, in
+the embedded shape, the Dramatiq worker).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import dramatiq
@@ -15,23 +17,67 @@ from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.audit.subscribers import when_event_append_audit
+from application.billing import handlers as billing_handlers
+from application.billing.commands import SetBudget, SetPrice, SetRateLimit
 from application.billing.subscribers import when_completion_finished_record_usage
 from application.bus import Handler, MessageBus, Subscriber
+from application.conversations import handlers as conversation_handlers
+from application.conversations.commands import (
+    CreatePrompt,
+    DeleteConversation,
+    DeletePrompt,
+    PublishPromptVersion,
+    RecordTurn,
+)
 from application.providers.commands import RecordCompletions
+from application.providers.config_audit import RecordConfig, record_config
 from application.providers.gateway import Gateway
 from application.providers.handlers import record_completions
 from application.providers.recorder import CompletionRecorder
+from application.shared.coalescer import Coalescer
+from application.shared.record_events import RecordEvents, record_events
+from application.teams import directory_handlers, sso_handlers, user_handlers
 from application.teams import handlers as teams_handlers
 from application.teams.authenticate import KeyAuthenticator
 from application.teams.commands import CreateOrg, CreateTeam, IssueKey, RevokeKey, RotateKey
-from application.teams.subscribers import when_key_revoked_forget_key
-from domains.billing.model import Price, PriceBook
+from application.teams.dashboard_sessions import when_user_deactivated_end_sessions
+from application.teams.directory_commands import (
+    ChangeGroup,
+    CreateGroup,
+    DeleteGroup,
+    DeleteProvisionedUser,
+    IssueScimToken,
+    ProvisionUser,
+    RevokeScimToken,
+    UpdateProvisionedUser,
+)
+from application.teams.sessions import SessionAuthenticator
+from application.teams.sso_commands import (
+    ChangeSsoConnection,
+    CreateSsoConnection,
+    DeclareSsoConnection,
+    DeleteSsoConnection,
+    SignInWithSso,
+)
+from application.teams.subscribers import (
+    when_key_revoked_forget_key,
+    when_user_deactivated_forget_keys,
+)
+from application.teams.user_commands import (
+    ChangeUser,
+    CreateUser,
+    IssueAdminToken,
+    RevokeAdminToken,
+)
+from domains.billing.budget import BudgetLedger
+from domains.billing.events import BudgetSet, PriceSet, RateLimitSet
 from domains.providers.events import CompletionFinished
 from domains.providers.model import Catalog
 from domains.providers.ports import ProviderClient
 from domains.shared.events import Command, Event
-from domains.teams.events import KeyRevoked, KeyRotated
+from domains.teams.events import KeyRevoked, KeyRotated, UserChanged, UserDeleted
 from infrastructure.adapters.providers.factory import build_catalog, build_clients
+from infrastructure.audit.checkpointer import Checkpointer
 from infrastructure.db.engine import create_engine, create_sync_engine
 from infrastructure.db.event_codec import EventCodec, all_event_types
 from infrastructure.db.repositories.teams import SqlKeyLookup
@@ -43,8 +89,13 @@ from infrastructure.observability.metrics import Metrics
 from infrastructure.projections.usage import EVENT_TYPES as USAGE_EVENT_TYPES
 from infrastructure.projections.usage import UsageProjector
 from infrastructure.security.admin_key import ensure_admin_key
+from infrastructure.security.audit_signing import SigningKey
 from infrastructure.security.redaction import Redactor
 from infrastructure.settings import Settings
+from interfaces.audit_wiring import start_checkpoints
+from interfaces.billing_wiring import Admission, build_admission, limits_cache
+from interfaces.config_summary import summary_of
+from interfaces.sso_wiring import SsoServices, build_sso
 from interfaces.worker.actors import Actors, declare_actors
 
 
@@ -67,25 +118,47 @@ class Container:
     actors: Actors
     projector: UsageProjector
     embedded_worker: bool
+    limits: Admission
+    refusals: Coalescer
     revocations: KeyRevocationChannel | None = None
+    sessions: SessionAuthenticator | None = None  # dashboard sessions on /v1/ws (SSO plugs in)
     admin_digest: str | None = None
+    audit_key: SigningKey | None = None
+    checkpointer: Checkpointer | None = None
+    sso: SsoServices | None = None  # single sign-on for the dashboard (docs/sso.md)
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
 
     async def start(self) -> None:
         self.admin_digest, _ = await ensure_admin_key(self.engine, self.settings.admin.key)
+        await self.bus.handle(RecordConfig(summary=summary_of(self.settings)))
+        self.audit_key, self.checkpointer = await start_checkpoints(self.settings, self.engine)
+        if self.sso is not None:
+            await self.sso.start(self.bus, self.engine)
         if self.embedded_worker:
             self._worker = dramatiq.Worker(self.broker, worker_threads=1, worker_timeout=100)
             self._worker.start()
+        await self.limits.start()
+        self.refusals.start()
         self.recorder.start()
         self.relay.start(self.bus.publish)
         if self.revocations is not None:
             self.revocations.start()
 
+    @property
+    def ledger(self) -> BudgetLedger:
+        return self.limits.ledger
+
     async def stop(self) -> None:
+        await self.limits.stop()  # settlements run before the recorder's last flush
+        await self.refusals.stop()
         await self.recorder.stop()
         await self.relay.stop()
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         if self.revocations is not None:
             await self.revocations.stop()
+        if self.sso is not None:
+            await self.sso.stop()
         for client in self.clients.values():
             await client.close()
         if self._worker is not None:
@@ -95,21 +168,6 @@ class Container:
         self.broker.close()
         await self.engine.dispose()
         self.sync_engine.dispose()
-
-
-def price_book(settings: Settings) -> PriceBook:
-    return PriceBook(
-        {
-            (provider.name, model.name): Price(
-                input_per_mtok=model.price.input_per_mtok,
-                output_per_mtok=model.price.output_per_mtok,
-                cached_input_per_mtok=model.price.cached_input_per_mtok,
-            )
-            for provider in settings.providers
-            for model in provider.models
-            if model.price is not None
-        }
-    )
 
 
 def redactor_for(settings: Settings) -> Redactor:
@@ -148,16 +206,57 @@ def bootstrap(settings: Settings) -> Container:
         IssueKey: teams_handlers.issue_key,
         RevokeKey: teams_handlers.revoke_key,
         RotateKey: teams_handlers.rotate_key,
+        CreateUser: user_handlers.create_user,
+        ChangeUser: user_handlers.change_user,
+        IssueAdminToken: user_handlers.issue_admin_token,
+        RevokeAdminToken: user_handlers.revoke_admin_token,
+        ProvisionUser: directory_handlers.provision_user,
+        UpdateProvisionedUser: directory_handlers.update_provisioned_user,
+        DeleteProvisionedUser: directory_handlers.delete_provisioned_user,
+        CreateGroup: directory_handlers.create_group,
+        ChangeGroup: directory_handlers.change_group,
+        DeleteGroup: directory_handlers.delete_group,
+        IssueScimToken: directory_handlers.issue_scim_token,
+        RevokeScimToken: directory_handlers.revoke_scim_token,
+        CreateSsoConnection: sso_handlers.create_sso_connection,
+        ChangeSsoConnection: sso_handlers.change_sso_connection,
+        DeleteSsoConnection: sso_handlers.delete_sso_connection,
+        DeclareSsoConnection: sso_handlers.declare_sso_connection,
+        SignInWithSso: sso_handlers.sign_in_with_sso,
+        SetBudget: billing_handlers.set_budget,
+        SetRateLimit: billing_handlers.set_rate_limit,
+        SetPrice: billing_handlers.set_price,
         RecordCompletions: record_completions,
+        RecordEvents: record_events,
+        RecordConfig: record_config,
+        RecordTurn: conversation_handlers.record_turn,
+        DeleteConversation: conversation_handlers.delete_conversation,
+        CreatePrompt: conversation_handlers.create_prompt,
+        PublishPromptVersion: conversation_handlers.publish_prompt_version,
+        DeletePrompt: conversation_handlers.delete_prompt,
     }
+    limits = limits_cache(settings, engine)
     subscribers: dict[type[Event], list[Subscriber]] = {
         CompletionFinished: [
-            functools.partial(when_completion_finished_record_usage, prices=price_book(settings))
+            functools.partial(when_completion_finished_record_usage, prices=limits)
         ],
+        BudgetSet: [limits.when_limits_changed_reload],
+        RateLimitSet: [limits.when_limits_changed_reload],
+        PriceSet: [limits.when_limits_changed_reload],
         KeyRevoked: [functools.partial(when_key_revoked_forget_key, authenticator=authenticator)],
         KeyRotated: [functools.partial(when_key_revoked_forget_key, authenticator=authenticator)],
+        UserChanged: [
+            functools.partial(when_user_deactivated_forget_keys, authenticator=authenticator)
+        ],
+        UserDeleted: [
+            functools.partial(when_user_deactivated_forget_keys, authenticator=authenticator)
+        ],
         Event: [when_event_append_audit],
     }
+    sso = build_sso(settings, engine)
+    end_sessions = functools.partial(when_user_deactivated_end_sessions, store=sso.sessions.store)
+    subscribers[UserChanged].append(end_sessions)
+    subscribers[UserDeleted].append(end_sessions)
     revocations = None
     if settings.redis.url:
         revocations = KeyRevocationChannel(
@@ -165,9 +264,12 @@ def bootstrap(settings: Settings) -> Container:
             settings.redis.namespace,
             forget=authenticator.forget_key,
             forget_all=authenticator.forget_all,
+            forget_user=authenticator.forget_user,
         )
         subscribers[KeyRevoked].append(revocations.when_key_revoked_broadcast)
         subscribers[KeyRotated].append(revocations.when_key_revoked_broadcast)
+        subscribers[UserChanged].append(revocations.when_user_deactivated_broadcast)
+        subscribers[UserDeleted].append(revocations.when_user_deactivated_broadcast)
     bus = MessageBus(
         lambda: SqlUnitOfWork(engine, codec),
         handlers,
@@ -185,6 +287,20 @@ def bootstrap(settings: Settings) -> Container:
     metrics.watch_accounting(lambda: recorder.backlog, lambda: recorder.dropped)
     catalog = build_catalog(settings.providers)
     clients = build_clients(settings.providers, redactor)
+
+    async def write_refusals(events: Sequence[Event]) -> None:
+        await bus.handle(RecordEvents(events=tuple(events)))
+
+    refusals = Coalescer(write_refusals)
+    admission = build_admission(settings, engine, limits, bus, refusals)
+    gateway = Gateway(
+        catalog,
+        clients,
+        recorder,
+        admission=admission.admission,
+        counter=admission.counter,
+        default_max_output_tokens=settings.billing.default_max_output_tokens,
+    )
     return Container(
         settings=settings,
         engine=engine,
@@ -193,7 +309,7 @@ def bootstrap(settings: Settings) -> Container:
         bus=bus,
         catalog=catalog,
         clients=clients,
-        gateway=Gateway(catalog, clients, recorder),
+        gateway=gateway,
         authenticator=authenticator,
         recorder=recorder,
         relay=relay,
@@ -203,5 +319,8 @@ def bootstrap(settings: Settings) -> Container:
         actors=actors,
         projector=projector,
         embedded_worker=embedded,
+        limits=admission,
+        refusals=refusals,
         revocations=revocations,
+        sso=sso,
     )

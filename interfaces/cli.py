@@ -1,5 +1,5 @@
-"""`fluxrouter`: serve | worker | migrate | version | keys create | audit export/verify |
-projections rebuild."""
+"""`fluxrouter`: serve | worker | migrate | version | keys create |
+audit export/verify/checkpoint/public-key | projections rebuild."""
 
 from __future__ import annotations
 
@@ -59,6 +59,25 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--from-seq", type=int, default=1)
     verify = audit.add_parser("verify", help="verify an exported file offline")
     verify.add_argument("file")
+    verify.add_argument(
+        "--public-key",
+        action="append",
+        default=[],
+        dest="public_keys",
+        help="check checkpoint signatures with this key: a file or the key (PEM or base64)",
+    )
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        dest="checkpoints",
+        help="also check against these checkpoints: a file or a directory (repeatable)",
+    )
+    audit.add_parser("checkpoint", help="sign a checkpoint of the audit chain's head now")
+    public_key = audit.add_parser("public-key", help="print the checkpoint signing public key")
+    public_key.add_argument(
+        "--format", choices=["pem", "base64"], default="pem", help="PEM, or base64 of raw bytes"
+    )
 
     providers = commands.add_parser("providers", help="providers and models").add_subparsers(
         dest="providers_command", required=True
@@ -82,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "audit" and args.audit_command == "verify":
         from interfaces.commands.audit_file import verify_file
 
-        return verify_file(args.file)
+        return verify_file(args.file, args.public_keys, args.checkpoints)
     settings = _settings(args)
     from interfaces.commands import run
 

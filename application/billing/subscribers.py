@@ -6,13 +6,13 @@ from decimal import Decimal
 
 from application.uow import UnitOfWork
 from domains.billing.events import UsageRecorded
-from domains.billing.model import PriceBook
+from domains.billing.model import PriceLookup
 from domains.providers.events import CompletionFinished  # the published language of providers
 from domains.shared.ids import new_id
 
 
 async def when_completion_finished_record_usage(
-    events: list[CompletionFinished], uow: UnitOfWork, *, prices: PriceBook
+    events: list[CompletionFinished], uow: UnitOfWork, *, prices: PriceLookup
 ) -> None:
     usages = [_usage(event, prices) for event in events]
     async with uow:
@@ -22,7 +22,7 @@ async def when_completion_finished_record_usage(
         await uow.commit()
 
 
-def _usage(event: CompletionFinished, prices: PriceBook) -> UsageRecorded:
+def _usage(event: CompletionFinished, prices: PriceLookup) -> UsageRecorded:
     price = prices.price_of(event.provider, event.model)
     cost = (
         price.cost(event.input_tokens, event.output_tokens, event.cached_tokens)
@@ -45,5 +45,10 @@ def _usage(event: CompletionFinished, prices: PriceBook) -> UsageRecorded:
         cached_tokens=event.cached_tokens,
         cost_usd=cost,
         priced=price is not None,
+        status=event.status,
+        outcome=event.outcome,
+        stream=event.stream,
+        usage_reported=event.usage_reported,
+        transport=event.transport,
         occurred_at=event.occurred_at,
     )

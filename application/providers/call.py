@@ -13,6 +13,7 @@ from domains.shared.caller import Caller
 
 Endpoint = Literal["chat", "embeddings"]
 Outcome = Literal["ok", "error", "cancelled"]
+Transport = Literal["http", "websocket"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class Call:
     endpoint: Endpoint
     stream: bool
     started: float = field(default_factory=time.perf_counter)
+    transport: Transport = "http"
 
     def finished(
         self, status: int, outcome: Outcome, usage: Usage | None, *, usage_reported: bool = True
@@ -46,4 +48,5 @@ class Call:
             cached_tokens=usage.cached_tokens,
             usage_reported=usage_reported,
             latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
+            transport=self.transport,
         )

@@ -8,16 +8,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-from application.providers.call import Call, Endpoint
+from application.providers.call import Call, Endpoint, Transport
 from application.providers.recorder import CompletionRecorder
 from application.providers.stream_relay import openai_sse_error, relay
+from domains.providers.admission import Admission, AdmitEveryone, Ticket
 from domains.providers.errors import ModelNotAllowed, UpstreamError
+from domains.providers.events import CompletionFinished
 from domains.providers.model import Catalog, ModelRoute
+from domains.providers.output_limit import RequestKind, max_output_tokens
 from domains.providers.ports import (
     ChatStream,
     NativeMessages,
+    PromptCounter,
     ProviderClient,
     UpstreamReply,
+    Usage,
 )
 from domains.shared.caller import Caller
 
@@ -28,10 +33,17 @@ class Gateway:
         catalog: Catalog,
         clients: Mapping[str, ProviderClient],
         recorder: CompletionRecorder,
+        *,
+        admission: Admission | None = None,
+        counter: PromptCounter | None = None,
+        default_max_output_tokens: int = 4096,
     ) -> None:
         self._catalog = catalog
         self._clients = clients
         self._recorder = recorder
+        self._admission: Admission = admission or AdmitEveryone()
+        self._counter = counter
+        self._default_max_output = default_max_output_tokens
 
     def route_for(self, caller: Caller, requested: str) -> ModelRoute:
         route = self._catalog.resolve(requested)
@@ -48,16 +60,52 @@ class Gateway:
                 shown.append((route.name if bare else route.qualified_name, route))
         return shown
 
+    async def admit(
+        self, caller: Caller, route: ModelRoute, body: Mapping[str, Any], kind: RequestKind
+    ) -> Ticket:
+        """Takes the caller's rate limits and reserves the request's largest cost against their
+        budgets, or refuses (LimitExceeded, Forbidden). Tokens are counted only if a limit
+        needs them. The ticket goes to the call, which settles it."""
+
+        def estimate() -> tuple[int, int]:
+            prompt = 0
+            if self._counter is not None:
+                count = {
+                    "chat": self._counter.count_chat,
+                    "messages": self._counter.count_messages,
+                    "embeddings": self._counter.count_embeddings,
+                }[kind]
+                prompt = count(body)
+            most = max_output_tokens(
+                body,
+                kind=kind,
+                model_max=route.max_output_tokens,
+                default=self._default_max_output,
+            )
+            return prompt, most
+
+        return await self._admission.admit(caller, route.provider, route.name, estimate)
+
     async def chat(
-        self, caller: Caller, request_id: str, route: ModelRoute, body: dict[str, Any]
+        self,
+        caller: Caller,
+        request_id: str,
+        route: ModelRoute,
+        body: dict[str, Any],
+        ticket: Ticket,
     ) -> bytes:
         client = self._clients[route.provider]
         return await self._call(
-            caller, request_id, route, "chat", lambda: client.chat(body, route.upstream)
+            caller, request_id, route, "chat", lambda: client.chat(body, route.upstream), ticket
         )
 
     async def embeddings(
-        self, caller: Caller, request_id: str, route: ModelRoute, body: dict[str, Any]
+        self,
+        caller: Caller,
+        request_id: str,
+        route: ModelRoute,
+        body: dict[str, Any],
+        ticket: Ticket,
     ) -> bytes:
         client = self._clients[route.provider]
         return await self._call(
@@ -66,6 +114,7 @@ class Gateway:
             route,
             "embeddings",
             lambda: client.embeddings(body, route.upstream),
+            ticket,
         )
 
     async def chat_stream(
@@ -74,12 +123,16 @@ class Gateway:
         request_id: str,
         route: ModelRoute,
         body: dict[str, Any],
+        ticket: Ticket,
         *,
         include_usage: bool,
+        transport: Transport = "http",
+        observe: Callable[[CompletionFinished], None] | None = None,
     ) -> AsyncIterator[bytes]:
         """Opens the upstream stream (errors raise here, before any byte is sent) and returns the
         iterator of SSE bytes for the client. Usage is recorded when the iterator ends, however
-        it ends: finished, failed mid-way, or closed because the client went away."""
+        it ends: finished, failed mid-way, or closed because the client went away; `observe`
+        is then handed the very record that is billed (a client can be told its usage)."""
         client = self._clients[route.provider]
         return await self._stream(
             caller,
@@ -88,6 +141,9 @@ class Gateway:
             body,
             lambda: client.open_chat_stream(body, route.upstream, include_usage=include_usage),
             openai_sse_error,
+            ticket,
+            transport=transport,
+            observe=observe,
         )
 
     def speaks_messages(self, route: ModelRoute) -> bool:
@@ -101,6 +157,7 @@ class Gateway:
         route: ModelRoute,
         body: dict[str, Any],
         headers: Mapping[str, str],
+        ticket: Ticket,
     ) -> bytes:
         client = self._native(route)
         return await self._call(
@@ -109,6 +166,7 @@ class Gateway:
             route,
             "chat",
             lambda: client.messages(body, route.upstream, headers),
+            ticket,
         )
 
     async def native_messages_stream(
@@ -118,6 +176,7 @@ class Gateway:
         route: ModelRoute,
         body: dict[str, Any],
         headers: Mapping[str, str],
+        ticket: Ticket,
         *,
         on_error: Callable[[UpstreamError], bytes],
     ) -> AsyncIterator[bytes]:
@@ -129,6 +188,7 @@ class Gateway:
             body,
             lambda: client.open_messages_stream(body, route.upstream, headers),
             on_error,
+            ticket,
         )
 
     async def native_count_tokens(
@@ -149,14 +209,19 @@ class Gateway:
         route: ModelRoute,
         endpoint: Endpoint,
         make: Callable[[], Awaitable[UpstreamReply]],
+        ticket: Ticket,
     ) -> bytes:
         call = Call(caller, request_id, route, endpoint, stream=False)
         try:
             reply = await make()
-        except UpstreamError as error:
-            self._recorder.record(call.finished(error.status, "error", None))
+        except BaseException as error:  # failed, timed out, or the client went away
+            ticket.release()
+            if isinstance(error, UpstreamError):
+                self._recorder.record(call.finished(error.status, "error", None))
             raise
-        self._recorder.record(call.finished(200, "ok", reply.usage))
+        usage = reply.usage or Usage()
+        ticket.settle(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+        self._recorder.record(call.finished(200, "ok", usage))
         return reply.body
 
     async def _stream(
@@ -167,11 +232,25 @@ class Gateway:
         body: dict[str, Any],
         open_stream: Callable[[], Awaitable[ChatStream]],
         on_error: Callable[[UpstreamError], bytes],
+        ticket: Ticket,
+        *,
+        transport: Transport = "http",
+        observe: Callable[[CompletionFinished], None] | None = None,
     ) -> AsyncIterator[bytes]:
-        call = Call(caller, request_id, route, "chat", stream=True)
+        call = Call(caller, request_id, route, "chat", stream=True, transport=transport)
+        record = self._recorder.record
+        if observe is not None:
+            told = observe
+
+            def record(event: CompletionFinished) -> None:
+                self._recorder.record(event)
+                told(event)
+
         try:
             stream = await open_stream()
-        except UpstreamError as error:
-            self._recorder.record(call.finished(error.status, "error", None))
+        except BaseException as error:
+            ticket.release()
+            if isinstance(error, UpstreamError):
+                record(call.finished(error.status, "error", None))
             raise
-        return relay(stream, call, body, self._recorder.record, on_error)
+        return relay(stream, call, body, record, on_error, ticket)

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from application.providers.call import Call, Outcome
+from domains.providers.admission import Ticket
 from domains.providers.errors import UpstreamError
 from domains.providers.events import CompletionFinished
 from domains.providers.ports import ChatStream, Usage
@@ -22,6 +23,7 @@ async def relay(
     body: dict[str, Any],
     record: Callable[[CompletionFinished], None],
     on_error: Callable[[UpstreamError], bytes],
+    ticket: Ticket,
 ) -> AsyncIterator[bytes]:
     outcome: Outcome = "cancelled"
     status = 200
@@ -33,13 +35,16 @@ async def relay(
         outcome, status = "error", error.status
         yield on_error(error)
     finally:
-        await stream.aclose()
-        tally = stream.tally
-        usage = tally.usage or Usage(
-            input_tokens=estimate_prompt_tokens(body),
-            output_tokens=-(-tally.output_chars // CHARS_PER_TOKEN),
-        )
-        record(call.finished(status, outcome, usage, usage_reported=tally.usage is not None))
+        try:
+            await stream.aclose()
+        finally:  # charged even if closing the upstream is itself interrupted
+            tally = stream.tally
+            usage = tally.usage or Usage(
+                input_tokens=estimate_prompt_tokens(body),
+                output_tokens=-(-tally.output_chars // CHARS_PER_TOKEN),
+            )
+            ticket.settle(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+            record(call.finished(status, outcome, usage, usage_reported=tally.usage is not None))
 
 
 def estimate_prompt_tokens(body: dict[str, Any]) -> int:

@@ -1,8 +1,11 @@
 """Virtual-key authentication for the hot path: an in-memory cache in front of the database.
 
 A hit costs one SHA-256 and a dict lookup. Entries live `ttl` seconds; a revoked key is dropped
-at once through `when_key_revoked_forget_key`. Unknown secrets are cached briefly too, so a flood
-of bad keys cannot turn into a flood of queries; the cache is bounded.
+at once through `when_key_revoked_forget_key`, and the keys of a person deactivated or deleted
+through `when_user_deactivated_forget_keys` (a key of an inactive person is no active key).
+Unknown secrets are cached briefly too, so a flood of bad keys cannot turn into a flood of
+queries; the cache is bounded. A lookup that raced a `forget_*` is not cached, so what the
+database said before the change cannot outlive it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class KeyAuthenticator:
         self._max = max_entries
         self._cache: OrderedDict[str, tuple[Caller | None, float]] = OrderedDict()
         self._hash_by_key_id: dict[str, str] = {}
+        self._hashes_by_user: dict[str, set[str]] = {}
+        self._epoch = 0  # bumped by every forget_*: a lookup older than that is not cached
 
     async def authenticate(self, secret: str) -> Caller | None:
         if not looks_like_virtual_key(secret):
@@ -44,20 +49,42 @@ class KeyAuthenticator:
         if entry is not None and entry[1] > now:
             caller = entry[0]
         else:
+            epoch = self._epoch
             caller = await self._lookup.find_active(digest)
-            self._remember(digest, caller, now)
+            if epoch == self._epoch:
+                self._remember(digest, caller, now)
         if caller is not None and caller.expired(time.time()):
             return None
         return caller
 
     def forget_key(self, key_id: str) -> None:
+        self._epoch += 1
         digest = self._hash_by_key_id.pop(key_id, None)
         if digest is not None:
-            self._cache.pop(digest, None)
+            self._drop(digest)
+
+    def forget_user(self, user_id: str) -> None:
+        """A person was deactivated, reactivated or deleted: their keys are looked up afresh,
+        and so are the secrets cached as unknown (a reactivated person's keys among them)."""
+        self._epoch += 1
+        for digest in self._hashes_by_user.pop(user_id, set()):
+            self._drop(digest)
+        for digest in [digest for digest, (caller, _) in self._cache.items() if caller is None]:
+            del self._cache[digest]
 
     def forget_all(self) -> None:
+        self._epoch += 1
         self._cache.clear()
         self._hash_by_key_id.clear()
+        self._hashes_by_user.clear()
+
+    def _drop(self, digest: str) -> None:
+        entry = self._cache.pop(digest, None)
+        caller = entry[0] if entry is not None else None
+        if caller is not None:
+            self._hash_by_key_id.pop(caller.key_id, None)
+            if caller.user_id is not None:
+                self._hashes_by_user.get(caller.user_id, set()).discard(digest)
 
     def _remember(self, digest: str, caller: Caller | None, now: float) -> None:
         ttl = self._ttl if caller is not None else self._negative_ttl
@@ -65,7 +92,7 @@ class KeyAuthenticator:
         self._cache.move_to_end(digest)
         if caller is not None:
             self._hash_by_key_id[caller.key_id] = digest
+            if caller.user_id is not None:
+                self._hashes_by_user.setdefault(caller.user_id, set()).add(digest)
         while len(self._cache) > self._max:
-            _, (old, _) = self._cache.popitem(last=False)
-            if old is not None:
-                self._hash_by_key_id.pop(old.key_id, None)
+            self._drop(next(iter(self._cache)))

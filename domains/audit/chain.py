@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import rfc8785
+from domains.audit.canonical import canonical_json
 
 GENESIS_HASH = "0" * 64
 
@@ -57,7 +57,7 @@ def row_hash(
     data: dict[str, Any],
     prev_hash: str,
 ) -> str:
-    canonical = rfc8785.dumps(
+    canonical = canonical_json(
         {
             "seq": seq,
             "ts": ts,
@@ -94,6 +94,18 @@ def chain_row(
     return AuditRow(seq, ts, actor, action, target, data, prev_hash, digest)
 
 
+def link_break(prev: tuple[int, str] | None, seq: int, prev_hash: str) -> str | None:
+    """Why a row with this `seq` and `prev_hash` cannot follow `prev` (the seq and hash of the
+    row before it; None: nothing before, so it must be the genesis row), or None if it can."""
+    expected_seq, expected_prev = (prev[0] + 1, prev[1]) if prev else (1, GENESIS_HASH)
+    if seq != expected_seq:
+        why = "gap" if seq > expected_seq else "reorder or duplicate"
+        return f"{why}: expected seq {expected_seq}, found {seq}"
+    if prev_hash != expected_prev:
+        return "prev_hash does not match the hash of the row before"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class ChainCheck:
     ok: bool
@@ -115,14 +127,9 @@ class ChainVerifier:
     def feed(self, row: AuditRow) -> bool:
         if self.bad is not None:
             return False
-        expected_seq, expected_prev = (
-            (self._prev[0] + 1, self._prev[1]) if self._prev else (1, GENESIS_HASH)
-        )
-        if row.seq != expected_seq:
-            why = "gap" if row.seq > expected_seq else "reorder or duplicate"
-            self.bad = (row.seq, f"{why}: expected seq {expected_seq}, found {row.seq}")
-        elif row.prev_hash != expected_prev:
-            self.bad = (row.seq, "prev_hash does not match the hash of the row before")
+        broken_link = link_break(self._prev, row.seq, row.prev_hash)
+        if broken_link is not None:
+            self.bad = (row.seq, broken_link)
         elif (
             row_hash(
                 seq=row.seq,

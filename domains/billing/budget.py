@@ -7,9 +7,10 @@ concurrent requests cannot together overrun a budget; money is whole picodollars
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Inexact, localcontext
 from typing import Literal, Protocol, get_args
 
@@ -30,14 +31,31 @@ def window(period: Period, now: datetime) -> str:
     """The UTC calendar window `now` falls in: "2026-11-23", "2026-11", or "total"."""
     if now.tzinfo is None:
         raise ValueError("budget windows need a timezone-aware datetime")
-    utc = now.astimezone(UTC)
-    if period == "day":
-        return f"{utc:%Y-%m-%d}"
-    if period == "month":
-        return f"{utc:%Y-%m}"
     if period == "total":
         return "total"
+    utc = now.astimezone(UTC)  # formatted by hand: strftime costs more, on every request
+    if period == "day":
+        return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+    if period == "month":
+        return f"{utc.year:04d}-{utc.month:02d}"
     raise ValueError(f"unknown budget period {period!r}")
+
+
+def seconds_until_next(period: Period, now: datetime) -> int | None:
+    """Whole seconds (rounded up) until the window after `now`'s starts; None for "total"."""
+    utc = now.astimezone(UTC)
+    if period == "total":
+        return None
+    if period == "day":
+        start = utc.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    else:
+        first = utc.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        start = (
+            first.replace(year=first.year + 1, month=1)
+            if first.month == 12
+            else first.replace(month=first.month + 1)
+        )
+    return max(1, math.ceil((start - utc).total_seconds()))
 
 
 def period_of(key: str) -> Period:
@@ -120,7 +138,10 @@ def merged_windows(budgets: Sequence[Budget], now: datetime) -> dict[str, Budget
     windows: dict[str, Budget] = {}
     for budget in budgets:
         key = budget.key(now)
-        seen = windows.get(key, budget)
+        seen = windows.get(key)
+        if seen is None:
+            windows[key] = budget
+            continue
         windows[key] = replace(
             seen,
             max_picousd=_tighter(seen.max_picousd, budget.max_picousd),
@@ -145,6 +166,14 @@ class Reservation:
 
 
 @dataclass(frozen=True, slots=True)
+class Unseeded:
+    """The windows that have not been seeded with the database's spend yet (a new window, or
+    one a Redis flush or a restart lost); nothing was held. Seed them and reserve again."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Refusal:
     """The first budget that could not take the request. `remaining` is what is left on each
     limited measure (never negative); a measure the budget does not limit reads 0."""
@@ -156,14 +185,23 @@ class Refusal:
 
 class BudgetLedger(Protocol):
     async def reserve(
-        self, budgets: Sequence[Budget], amount: Amount, *, now: datetime, ttl: float = 600
-    ) -> Reservation | Refusal:
+        self,
+        budgets: Sequence[Budget],
+        amount: Amount,
+        *,
+        now: datetime,
+        ttl: float = 600,
+        require_seed: bool = False,
+    ) -> Reservation | Refusal | Unseeded:
         """All or nothing: refused (and nothing held) if any window would have
-        spent + reserved + amount above its limit; the first such budget is named."""
+        spent + reserved + amount above its limit; the first such budget is named.
+        With `require_seed`, windows never seeded are named first and nothing is held."""
         ...
 
-    async def settle(self, reservation: Reservation, actual: Amount) -> None:
-        """Frees the reservation and charges `actual`; once per reservation id."""
+    async def settle(self, reservation: Reservation, actual: Amount) -> Sequence[Amount]:
+        """Frees the reservation and charges `actual`; once per reservation id. Answers each
+        window's spend after the charge, in `reservation.keys` order (empty if it was settled
+        already), so whoever crosses a threshold knows it was them."""
         ...
 
     async def release(self, reservation: Reservation) -> None:
@@ -175,7 +213,9 @@ class BudgetLedger(Protocol):
         ...
 
     async def seed(self, budget: Budget, spent: Amount, *, now: datetime) -> None:
-        """Sets a window's spend (from the database) only if the window has no state yet."""
+        """Marks the window seeded with the database's spend: its spend becomes the larger of
+        what it holds (settlements since a flush) and `spent`, per measure. A window already
+        seeded is left as it is."""
         ...
 
     async def release_expired(self) -> int:

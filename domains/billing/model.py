@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 MTOK = Decimal(1_000_000)
 
@@ -32,14 +32,5 @@ class Price:
         return total / MTOK
 
 
-class PriceBook:
-    """Prices by (provider, model). A model without a price is unpriced, never silently free."""
-
-    def __init__(self, prices: Mapping[tuple[str, str], Price]) -> None:
-        self._prices = dict(prices)
-
-    def price_of(self, provider: str, model: str) -> Price | None:
-        return self._prices.get((provider, model))
-
-    def set_price(self, provider: str, model: str, price: Price) -> None:
-        self._prices[(provider, model)] = price
+class PriceLookup(Protocol):
+    def price_of(self, provider: str, model: str) -> Price | None: ...

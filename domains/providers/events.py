@@ -11,7 +11,9 @@ class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
     """A chat completion or embeddings call ended: answered, failed or cut by the client.
 
     Token counts are the upstream's own report; `usage_reported` is False when the stream was cut
-    before the upstream reported usage and the counts are the gateway's estimate.
+    before the upstream reported usage and the counts are the gateway's estimate. `transport` is
+    how the client called: `/v1` over HTTP, or the WebSocket chat protocol. The audit log
+    records the call once it is charged (billing's `UsageRecorded`), with its cost.
     """
 
     request_id: str
@@ -31,25 +33,29 @@ class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
     cached_tokens: int = 0
     usage_reported: bool = True
     latency_ms: float = 0.0
+    transport: Literal["http", "websocket"] = "http"
+
+
+class ConfigChanged(Event, frozen=True, kw_only=True, tag=True):
+    """The gateway started with a configuration that differs from the last one: what was added,
+    removed or changed (providers, models, sections), and the digest of the new summary. The
+    first start records the whole configuration as added."""
+
+    digest: str
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    actor: str = "config"
 
     def audit_facts(self) -> AuditFacts:
         return AuditFacts(
-            actor=f"key:{self.key_id}",
-            action=f"{self.endpoint}.completion"
-            if self.endpoint == "chat"
-            else "embeddings.create",
-            target=f"model:{self.provider}/{self.model}",
+            actor=self.actor,
+            action="config.change",
+            target="config",
             data={
-                "request_id": self.request_id,
-                "team_id": self.team_id,
-                "org_id": self.org_id,
-                "user_id": self.user_id,
-                "status": self.status,
-                "outcome": self.outcome,
-                "stream": self.stream,
-                "input_tokens": self.input_tokens,
-                "output_tokens": self.output_tokens,
-                "cached_tokens": self.cached_tokens,
-                "usage_reported": self.usage_reported,
+                "digest": self.digest,
+                "added": self.added,
+                "removed": self.removed,
+                "changed": self.changed,
             },
         )

@@ -71,3 +71,22 @@ class NativeMessages(Protocol):
     async def count_tokens(
         self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> int: ...
+
+
+class PromptCounter(Protocol):
+    """Counts the prompt tokens of a request body offline, before it is sent upstream.
+
+    Counts are estimates meant for reserving budget: they lean high where the exact number is
+    unknowable (images, documents), and never raise, whatever the body's shape."""
+
+    def count_chat(self, body: Mapping[str, Any]) -> int:
+        """The prompt tokens of an OpenAI Chat Completions request body."""
+        ...
+
+    def count_messages(self, body: Mapping[str, Any]) -> int:
+        """The prompt tokens of an Anthropic Messages request body."""
+        ...
+
+    def count_embeddings(self, body: Mapping[str, Any]) -> int:
+        """The input tokens of an OpenAI embeddings request body (token ids count as one)."""
+        ...

@@ -27,3 +27,25 @@ class Forbidden(DomainError):
 
 class InvalidValue(DomainError):
     code = "invalid_value"
+
+
+class LimitExceeded(DomainError):
+    """A budget or a rate limit refused the request: a 429. `headers` carry `Retry-After` and
+    the `x-ratelimit-*` figures; a budget that will not refill soon is not `retryable`."""
+
+    code = "rate_limit_exceeded"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        error_type: str,
+        headers: dict[str, str] | None = None,
+        retryable: bool = True,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.error_type = error_type
+        self.headers = dict(headers or {})
+        self.retryable = retryable

@@ -1,4 +1,5 @@
-"""What the teams context tells the others. Never carries a key's secret or its hash."""
+"""What the teams context tells the others. Never carries a key's or an admin token's secret or
+its hash."""
 
 from __future__ import annotations
 
@@ -100,4 +101,405 @@ class KeyRotated(Event, frozen=True, kw_only=True, tag=True):
                 "org_id": self.org_id,
                 "expires_at": self.expires_at.isoformat(),
             },
+        )
+
+
+class UserCreated(Event, frozen=True, kw_only=True, tag=True):
+    user_id: str
+    org_id: str
+    email: str | None  # None: a person provisioned without an address
+    display_name: str | None
+    role: str
+    active: bool
+    external_id: str | None
+    actor: str
+    user_name: str | None = None  # the identity provider's login name (SCIM)
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="user.create",
+            target=f"user:{self.user_id}",
+            data={
+                "org_id": self.org_id,
+                "email": self.email,
+                "display_name": self.display_name,
+                "role": self.role,
+                "active": self.active,
+                "external_id": self.external_id,
+                **({"user_name": self.user_name} if self.user_name is not None else {}),
+            },
+        )
+
+
+class UserChanged(Event, frozen=True, kw_only=True, tag=True):
+    """A user's role, active flag or display name changed: the values after, and which changed."""
+
+    user_id: str
+    org_id: str
+    role: str
+    active: bool
+    display_name: str | None
+    changed: tuple[str, ...]
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        after = {"role": self.role, "active": self.active, "display_name": self.display_name}
+        return AuditFacts(
+            actor=self.actor,
+            action="user.change",
+            target=f"user:{self.user_id}",
+            data={"org_id": self.org_id, **{name: after[name] for name in self.changed}},
+        )
+
+
+class AdminTokenIssued(Event, frozen=True, kw_only=True, tag=True):
+    token_id: str
+    user_id: str
+    org_id: str
+    prefix: str
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="admin_token.create",
+            target=f"admin_token:{self.token_id}",
+            data={"user_id": self.user_id, "org_id": self.org_id, "prefix": self.prefix},
+        )
+
+
+class AdminTokenRevoked(Event, frozen=True, kw_only=True, tag=True):
+    token_id: str
+    user_id: str
+    org_id: str
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="admin_token.revoke",
+            target=f"admin_token:{self.token_id}",
+            data={"user_id": self.user_id, "org_id": self.org_id},
+        )
+
+
+class AccessRefused(Event, frozen=True, kw_only=True, tag=True):
+    """Credentials were refused: on `/v1` a virtual key, on `/admin` an admin key or token.
+    Refusals alike (same surface, key prefix, reason and address) are counted together, so
+    `count` of them happened between `first_at` and `last_at`. Never carries a secret: `prefix`
+    is the part of a key shown at creation ("fr-" and eight characters), or empty."""
+
+    surface: str  # "v1" | "admin" | "ws" (the WebSocket chat)
+    prefix: str
+    reason: str  # "invalid" | "expired" | "malformed" | "missing" | "session"
+    source_ip: str
+    count: int
+    first_at: datetime
+    last_at: datetime
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=f"ip:{self.source_ip}",
+            action="auth.refused",
+            target=f"key-prefix:{self.prefix}" if self.prefix else "key-prefix:none",
+            data={
+                "surface": self.surface,
+                "reason": self.reason,
+                "count": self.count,
+                "first_at": self.first_at.isoformat(),
+                "last_at": self.last_at.isoformat(),
+            },
+        )
+
+
+class TeamRenamed(Event, frozen=True, kw_only=True, tag=True):
+    team_id: str
+    org_id: str
+    name: str
+    previous_name: str
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="team.rename",
+            target=f"team:{self.team_id}",
+            data={"org_id": self.org_id, "name": self.name, "previous_name": self.previous_name},
+        )
+
+
+class UserIdentityChanged(Event, frozen=True, kw_only=True, tag=True):
+    """The identity provider changed how it names a person: the values after, and which
+    changed (`user_name`, `email`, `external_id`)."""
+
+    user_id: str
+    org_id: str
+    user_name: str | None
+    email: str | None
+    external_id: str | None
+    changed: tuple[str, ...]
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        after = {"user_name": self.user_name, "email": self.email, "external_id": self.external_id}
+        return AuditFacts(
+            actor=self.actor,
+            action="user.identity",
+            target=f"user:{self.user_id}",
+            data={"org_id": self.org_id, **{name: after[name] for name in self.changed}},
+        )
+
+
+class UserDeleted(Event, frozen=True, kw_only=True, tag=True):
+    """Deprovisioned: the person is gone from the directory. The row stays (usage and audit
+    rows name it), refused everywhere, with its login name and email free for someone else."""
+
+    user_id: str
+    org_id: str
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="user.delete",
+            target=f"user:{self.user_id}",
+            data={"org_id": self.org_id},
+        )
+
+
+class GroupCreated(Event, frozen=True, kw_only=True, tag=True):
+    """A directory group, linked to a team (`team_id`) or granting a role (`role`)."""
+
+    group_id: str
+    org_id: str
+    display_name: str
+    external_id: str | None
+    team_id: str | None
+    role: str | None
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="group.create",
+            target=f"group:{self.group_id}",
+            data={
+                "org_id": self.org_id,
+                "display_name": self.display_name,
+                "external_id": self.external_id,
+                "team_id": self.team_id,
+                "role": self.role,
+            },
+        )
+
+
+class GroupChanged(Event, frozen=True, kw_only=True, tag=True):
+    """A group's name or external id changed: the values after, and which changed."""
+
+    group_id: str
+    org_id: str
+    display_name: str
+    external_id: str | None
+    changed: tuple[str, ...]
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        after = {"display_name": self.display_name, "external_id": self.external_id}
+        return AuditFacts(
+            actor=self.actor,
+            action="group.change",
+            target=f"group:{self.group_id}",
+            data={"org_id": self.org_id, **{name: after[name] for name in self.changed}},
+        )
+
+
+class GroupMembersChanged(Event, frozen=True, kw_only=True, tag=True):
+    """People joined or left a group, and so its team (`team_id`) when it is linked to one."""
+
+    group_id: str
+    org_id: str
+    team_id: str | None
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="group.members",
+            target=f"group:{self.group_id}",
+            data={
+                "org_id": self.org_id,
+                "team_id": self.team_id,
+                "added": list(self.added),
+                "removed": list(self.removed),
+            },
+        )
+
+
+class GroupDeleted(Event, frozen=True, kw_only=True, tag=True):
+    """The group is gone, and its members with it; the team it was linked to stays."""
+
+    group_id: str
+    org_id: str
+    team_id: str | None
+    members: tuple[str, ...]
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="group.delete",
+            target=f"group:{self.group_id}",
+            data={"org_id": self.org_id, "team_id": self.team_id, "members": list(self.members)},
+        )
+
+
+class ScimTokenIssued(Event, frozen=True, kw_only=True, tag=True):
+    token_id: str
+    org_id: str
+    prefix: str
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="scim_token.create",
+            target=f"scim_token:{self.token_id}",
+            data={"org_id": self.org_id, "prefix": self.prefix},
+        )
+
+
+class ScimTokenRevoked(Event, frozen=True, kw_only=True, tag=True):
+    token_id: str
+    org_id: str
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="scim_token.revoke",
+            target=f"scim_token:{self.token_id}",
+            data={"org_id": self.org_id},
+        )
+
+
+class SsoConnectionCreated(Event, frozen=True, kw_only=True, tag=True):
+    """An org's single sign-on connection (`kind` "oidc" or "saml"). Never carries the client
+    secret or any key: `settings` are the connection's public settings only."""
+
+    connection_id: str
+    org_id: str
+    kind: str
+    settings: dict[str, object]
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="sso_connection.create",
+            target=f"sso_connection:{self.connection_id}",
+            data={"org_id": self.org_id, "kind": self.kind, **self.settings},
+        )
+
+
+class SsoConnectionChanged(Event, frozen=True, kw_only=True, tag=True):
+    """Which settings changed (their names; a new client secret is named, never shown) and the
+    public values after."""
+
+    connection_id: str
+    org_id: str
+    changed: tuple[str, ...]
+    settings: dict[str, object]
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="sso_connection.change",
+            target=f"sso_connection:{self.connection_id}",
+            data={"org_id": self.org_id, "changed": list(self.changed), **self.settings},
+        )
+
+
+class SsoConnectionDeleted(Event, frozen=True, kw_only=True, tag=True):
+    connection_id: str
+    org_id: str
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="sso_connection.delete",
+            target=f"sso_connection:{self.connection_id}",
+            data={"org_id": self.org_id},
+        )
+
+
+class SignedIn(Event, frozen=True, kw_only=True, tag=True):
+    """A person signed in to the dashboard through an org's SSO connection (`provisioned`: the
+    sign-in created them)."""
+
+    user_id: str
+    org_id: str
+    connection_id: str
+    kind: str
+    subject: str
+    provisioned: bool
+    source_ip: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=f"user:{self.user_id}",
+            action="sso.sign_in",
+            target=f"sso_connection:{self.connection_id}",
+            data={
+                "org_id": self.org_id,
+                "kind": self.kind,
+                "subject": self.subject,
+                "provisioned": self.provisioned,
+                "source_ip": self.source_ip,
+            },
+        )
+
+
+class SignInFailed(Event, frozen=True, kw_only=True, tag=True):
+    """Sign-ins refused alike (same connection, reason and address) are counted together:
+    `count` of them between `first_at` and `last_at`. `reason` is a short code, never a secret,
+    a token or an assertion."""
+
+    connection_id: str
+    reason: str
+    source_ip: str
+    count: int
+    first_at: datetime
+    last_at: datetime
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=f"ip:{self.source_ip}",
+            action="sso.sign_in_failed",
+            target=f"sso_connection:{self.connection_id or 'unknown'}",
+            data={
+                "reason": self.reason,
+                "count": self.count,
+                "first_at": self.first_at.isoformat(),
+                "last_at": self.last_at.isoformat(),
+            },
+        )
+
+
+class SignedOut(Event, frozen=True, kw_only=True, tag=True):
+    user_id: str
+    org_id: str
+    connection_id: str
+    source_ip: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=f"user:{self.user_id}",
+            action="sso.sign_out",
+            target=f"sso_connection:{self.connection_id}",
+            data={"org_id": self.org_id, "source_ip": self.source_ip},
         )

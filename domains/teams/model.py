@@ -11,7 +11,14 @@ from domains.shared.aggregate import Aggregate
 from domains.shared.clock import utcnow
 from domains.shared.errors import Conflict, InvalidValue
 from domains.shared.ids import new_id
-from domains.teams.events import KeyIssued, KeyRevoked, KeyRotated, OrgCreated, TeamCreated
+from domains.teams.events import (
+    KeyIssued,
+    KeyRevoked,
+    KeyRotated,
+    OrgCreated,
+    TeamCreated,
+    TeamRenamed,
+)
 
 KEY_SCHEME = "fr-"
 KEY_PREFIX_LENGTH = 11  # "fr-" and the first eight random characters: enough to tell keys apart
@@ -57,6 +64,20 @@ class Team(Aggregate):
         team = cls(id=new_id(), org_id=org.id, name=name)
         team.record(TeamCreated(team_id=team.id, org_id=org.id, name=name, actor=actor))
         return team
+
+    def rename(self, name: str, *, actor: str) -> bool:
+        """False when the name is the same (and nothing is recorded)."""
+        if not name.strip():
+            raise InvalidValue("a team's name must not be blank")
+        if name == self.name:
+            return False
+        previous, self.name = self.name, name
+        self.record(
+            TeamRenamed(
+                team_id=self.id, org_id=self.org_id, name=name, previous_name=previous, actor=actor
+            )
+        )
+        return True
 
 
 @dataclass(eq=False)

@@ -1,7 +1,9 @@
 """Budgets for the single-node embedded shape: the Redis ledger's semantics, in process memory.
 
 One asyncio lock serialises every change, so a reservation checks and holds all its windows as
-one step. Counters are lost on restart: rebuild them with `seed` from the database's spend.
+one step; `check`, `hold` and `charge` are the steps themselves, for a caller that holds `lock`
+and does more under it (the in-memory limit store). Counters are lost on restart; `seed`
+rebuilds them from the database's spend.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from domains.billing.budget import (
     Budget,
     Refusal,
     Reservation,
+    Unseeded,
     merged_windows,
     refusal,
     retention_seconds,
@@ -32,6 +35,7 @@ class _Window:
     spent: Amount = ZERO
     reserved: Amount = ZERO
     expires: float | None = None
+    seeded: bool = False
 
 
 @dataclass
@@ -44,65 +48,101 @@ class _Record:
 class InMemoryBudgetLedger:
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
         self._windows: dict[str, _Window] = {}
         self._records: dict[str, _Record] = {}
 
     async def reserve(
-        self, budgets: Sequence[Budget], amount: Amount, *, now: datetime, ttl: float = 600
-    ) -> Reservation | Refusal:
+        self,
+        budgets: Sequence[Budget],
+        amount: Amount,
+        *,
+        now: datetime,
+        ttl: float = 600,
+        require_seed: bool = False,
+    ) -> Reservation | Refusal | Unseeded:
         windows = merged_windows(budgets, now)
-        async with self._lock:
-            for key, budget in windows.items():
-                held = self._windows.get(key, _Window())
-                refused = refusal(key, budget, held.spent, held.reserved, amount)
-                if refused is not None:
-                    return refused
-            at = self._clock()
-            reservation = Reservation(new_id(), tuple(windows), amount, at + ttl)
-            for key in windows:
-                held = self._touch(key, at)
-                held.reserved += amount
-            if windows:
-                self._records[reservation.id] = _Record(
-                    reservation, "held", at + ttl + FINISHED_RETENTION_SECONDS
-                )
-            return reservation
+        async with self.lock:
+            blocked = self.check(windows, amount, require_seed=require_seed)
+            return self.hold(windows, amount, ttl) if blocked is None else blocked
 
-    async def settle(self, reservation: Reservation, actual: Amount) -> None:
+    async def settle(self, reservation: Reservation, actual: Amount) -> list[Amount]:
         if not reservation.keys:
-            return
-        async with self._lock:
-            record = self._records.get(reservation.id)
-            if record is not None and record.state == "settled":
-                return
-            at = self._clock()
-            for key in reservation.keys:
-                held = self._touch(key, at)
-                if record is not None and record.state == "held":
-                    held.reserved = _minus(held.reserved, reservation.amount)
-                held.spent += actual
+            return []
+        async with self.lock:
+            after = self.charge(reservation, actual)
+            return [] if after is None else after
+
+    def check(
+        self, windows: dict[str, Budget], amount: Amount, *, require_seed: bool
+    ) -> Refusal | Unseeded | None:
+        """Why the windows (see `merged_windows`) cannot take `amount` now, or None if they
+        can; holding `lock`."""
+        if require_seed:
+            unseeded = tuple(k for k in windows if not self._windows.get(k, _Window()).seeded)
+            if unseeded:
+                return Unseeded(unseeded)
+        for key, budget in windows.items():
+            held = self._windows.get(key, _Window())
+            refused = refusal(key, budget, held.spent, held.reserved, amount)
+            if refused is not None:
+                return refused
+        return None
+
+    def hold(self, windows: dict[str, Budget], amount: Amount, ttl: float) -> Reservation:
+        """Reserves `amount` on every window, as `check` allowed with no await since."""
+        at = self._clock()
+        reservation = Reservation(new_id(), tuple(windows), amount, at + ttl)
+        for key in windows:
+            held = self._touch(key, at)
+            held.reserved += amount
+        if windows:
             self._records[reservation.id] = _Record(
-                reservation, "settled", at + FINISHED_RETENTION_SECONDS
+                reservation, "held", at + ttl + FINISHED_RETENTION_SECONDS
             )
+        return reservation
+
+    def charge(self, reservation: Reservation, actual: Amount) -> list[Amount] | None:
+        """Settles the reservation: each window's spend after, or None when it was settled
+        already; holding `lock`."""
+        record = self._records.get(reservation.id)
+        if record is not None and record.state == "settled":
+            return None
+        at = self._clock()
+        after = []
+        for key in reservation.keys:
+            held = self._touch(key, at)
+            if record is not None and record.state == "held":
+                held.reserved = _minus(held.reserved, reservation.amount)
+            held.spent += actual
+            after.append(held.spent)
+        self._records[reservation.id] = _Record(
+            reservation, "settled", at + FINISHED_RETENTION_SECONDS
+        )
+        return after
 
     async def release(self, reservation: Reservation) -> None:
         await self.settle(reservation, ZERO)
 
     async def spent(self, budget: Budget, *, now: datetime) -> tuple[Amount, Amount]:
-        async with self._lock:
+        async with self.lock:
             held = self._windows.get(budget.key(now), _Window())
             return held.spent, held.reserved
 
     async def seed(self, budget: Budget, spent: Amount, *, now: datetime) -> None:
         key = budget.key(now)
-        async with self._lock:
-            if key not in self._windows:
-                self._touch(key, self._clock()).spent = spent
+        async with self.lock:
+            held = self._windows.get(key)
+            if held is None or not held.seeded:
+                held = self._touch(key, self._clock())
+                held.spent = Amount(
+                    max(held.spent.picousd, spent.picousd), max(held.spent.tokens, spent.tokens)
+                )
+                held.seeded = True
 
     async def release_expired(self) -> int:
         """Releases held reservations past their expiry, and forgets stale windows and records."""
-        async with self._lock:
+        async with self.lock:
             at = self._clock()
             released = 0
             for record in self._records.values():

@@ -27,9 +27,49 @@ class EventCodec:
 
 def all_event_types() -> list[type[Event]]:
     """Every concrete event of every context (the outbox may hold any of them)."""
-    from domains.billing.events import UsageRecorded
-    from domains.providers.events import CompletionFinished
-    from domains.teams.events import KeyIssued, KeyRevoked, KeyRotated, OrgCreated, TeamCreated
+    from domains.billing.events import (
+        BudgetSet,
+        BudgetThresholdCrossed,
+        PriceSet,
+        RateLimitSet,
+        RequestRefused,
+        UsageRecorded,
+    )
+    from domains.conversations.events import (
+        ConversationDeleted,
+        ConversationExtended,
+        ConversationStarted,
+        PromptDeleted,
+        PromptPublished,
+    )
+    from domains.providers.events import CompletionFinished, ConfigChanged
+    from domains.teams.events import (
+        AccessRefused,
+        AdminTokenIssued,
+        AdminTokenRevoked,
+        GroupChanged,
+        GroupCreated,
+        GroupDeleted,
+        GroupMembersChanged,
+        KeyIssued,
+        KeyRevoked,
+        KeyRotated,
+        OrgCreated,
+        ScimTokenIssued,
+        ScimTokenRevoked,
+        SignedIn,
+        SignedOut,
+        SignInFailed,
+        SsoConnectionChanged,
+        SsoConnectionCreated,
+        SsoConnectionDeleted,
+        TeamCreated,
+        TeamRenamed,
+        UserChanged,
+        UserCreated,
+        UserDeleted,
+        UserIdentityChanged,
+    )
 
     return [
         OrgCreated,
@@ -37,6 +77,37 @@ def all_event_types() -> list[type[Event]]:
         KeyIssued,
         KeyRevoked,
         KeyRotated,
+        UserCreated,
+        UserChanged,
+        AdminTokenIssued,
+        AdminTokenRevoked,
         CompletionFinished,
+        ConfigChanged,
         UsageRecorded,
+        BudgetSet,
+        RateLimitSet,
+        PriceSet,
+        BudgetThresholdCrossed,
+        RequestRefused,
+        AccessRefused,
+        ConversationStarted,
+        ConversationExtended,
+        ConversationDeleted,
+        PromptPublished,
+        PromptDeleted,
+        TeamRenamed,
+        UserIdentityChanged,
+        UserDeleted,
+        GroupCreated,
+        GroupChanged,
+        GroupMembersChanged,
+        GroupDeleted,
+        ScimTokenIssued,
+        ScimTokenRevoked,
+        SsoConnectionCreated,
+        SsoConnectionChanged,
+        SsoConnectionDeleted,
+        SignedIn,
+        SignInFailed,
+        SignedOut,
     ]

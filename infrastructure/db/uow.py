@@ -8,20 +8,41 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domains.audit.ports import AuditLog
-from domains.billing.ports import UsageLedger
+from domains.billing.ports import LimitsRepository, UsageLedger
+from domains.conversations.ports import ConversationRepository, PromptRepository
+from domains.providers.config_change import ConfigRecord
 from domains.shared.aggregate import Aggregate
 from domains.shared.clock import utcnow
 from domains.shared.events import Event
-from domains.teams.ports import KeyRepository, OrgRepository, TeamRepository
+from domains.teams.ports import (
+    AdminTokenRepository,
+    GroupRepository,
+    KeyRepository,
+    OrgRepository,
+    ScimTokenRepository,
+    SsoConnectionRepository,
+    SsoIdentityRepository,
+    TeamRepository,
+    UserRepository,
+)
 from infrastructure.db.engine import WRITE_OPTION
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.repositories.audit import SqlAuditLog
 from infrastructure.db.repositories.billing import SqlUsageLedger
+from infrastructure.db.repositories.config_record import SqlConfigRecord
+from infrastructure.db.repositories.conversations import (
+    SqlConversationRepository,
+    SqlPromptRepository,
+)
+from infrastructure.db.repositories.directory import SqlGroupRepository, SqlScimTokenRepository
+from infrastructure.db.repositories.limits import SqlLimitsRepository
+from infrastructure.db.repositories.sso import SqlSsoConnectionRepository, SqlSsoIdentityRepository
 from infrastructure.db.repositories.teams import (
     SqlKeyRepository,
     SqlOrgRepository,
     SqlTeamRepository,
 )
+from infrastructure.db.repositories.users import SqlAdminTokenRepository, SqlUserRepository
 from infrastructure.db.tables import outbox
 
 
@@ -29,8 +50,18 @@ class SqlUnitOfWork:
     orgs: OrgRepository
     teams: TeamRepository
     keys: KeyRepository
+    users: UserRepository
+    admin_tokens: AdminTokenRepository
+    groups: GroupRepository
+    scim_tokens: ScimTokenRepository
+    sso_connections: SsoConnectionRepository
+    sso_identities: SsoIdentityRepository
     usage: UsageLedger
+    limits: LimitsRepository
     audit: AuditLog
+    config: ConfigRecord
+    conversations: ConversationRepository
+    prompts: PromptRepository
 
     def __init__(self, engine: AsyncEngine, codec: EventCodec) -> None:
         self._engine = engine
@@ -49,8 +80,18 @@ class SqlUnitOfWork:
         self.orgs = SqlOrgRepository(conn, self._seen)
         self.teams = SqlTeamRepository(conn, self._seen)
         self.keys = SqlKeyRepository(conn, self._seen)
+        self.users = SqlUserRepository(conn, self._seen)
+        self.admin_tokens = SqlAdminTokenRepository(conn, self._seen)
+        self.groups = SqlGroupRepository(conn, self._seen)
+        self.scim_tokens = SqlScimTokenRepository(conn, self._seen)
+        self.sso_connections = SqlSsoConnectionRepository(conn, self._seen)
+        self.sso_identities = SqlSsoIdentityRepository(conn)
         self.usage = SqlUsageLedger(conn)
+        self.limits = SqlLimitsRepository(conn)
         self.audit = SqlAuditLog(conn)
+        self.config = SqlConfigRecord(conn)
+        self.conversations = SqlConversationRepository(conn, self._seen)
+        self.prompts = SqlPromptRepository(conn, self._seen)
         return self
 
     async def __aexit__(

@@ -1,5 +1,7 @@
 """Key revocations reach every replica at once: published on a Redis channel, and every
-gateway process listening drops the key from its authentication cache.
+gateway process listening drops the key from its authentication cache. So do a person's
+deactivation, reactivation and deletion: every process drops that person's keys (a message
+`user:<id>`; any other message is a key id).
 
 A listener that loses its connection forgets its whole cache when it reconnects, since it may
 have missed revocations meanwhile; the cache's TTL bounds the rest.
@@ -14,10 +16,13 @@ import redis.asyncio as aioredis
 import structlog
 
 from application.shared.tasks import cancel_and_wait
+from application.teams.subscribers import deactivates
 from application.uow import UnitOfWork
-from domains.teams.events import KeyRevoked, KeyRotated
+from domains.teams.events import KeyRevoked, KeyRotated, UserChanged, UserDeleted
 
 log = structlog.get_logger("fluxrouter.keys")
+
+USER_MESSAGE = "user:"
 
 
 class KeyRevocationChannel:
@@ -28,11 +33,13 @@ class KeyRevocationChannel:
         *,
         forget: Callable[[str], None],
         forget_all: Callable[[], None],
+        forget_user: Callable[[str], None] | None = None,
     ) -> None:
         self._redis = aioredis.from_url(redis_url)
         self._channel = f"{namespace}:keys:revoked"
         self._forget = forget
         self._forget_all = forget_all
+        self._forget_user = forget_user
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
 
@@ -42,6 +49,14 @@ class KeyRevocationChannel:
         """A bus subscriber: tell every replica (this one included) to drop the keys."""
         for event in events:
             await self._redis.publish(self._channel, event.key_id)
+
+    async def when_user_deactivated_broadcast(
+        self, events: list[UserChanged | UserDeleted], uow: UnitOfWork
+    ) -> None:
+        """A bus subscriber: tell every replica (this one included) to drop the person's keys."""
+        for event in events:
+            if deactivates(event):
+                await self._redis.publish(self._channel, f"{USER_MESSAGE}{event.user_id}")
 
     def start(self) -> None:
         if self._task is None:
@@ -65,10 +80,17 @@ class KeyRevocationChannel:
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             data = message.get("data")
-                            self._forget(data.decode() if isinstance(data, bytes) else str(data))
+                            self._received(data.decode() if isinstance(data, bytes) else str(data))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 self.listening.clear()
                 log.warning("keys.revocation_listener_lost", exc_info=True)
                 await asyncio.sleep(1.0)
+
+    def _received(self, message: str) -> None:
+        if message.startswith(USER_MESSAGE):
+            if self._forget_user is not None:
+                self._forget_user(message.removeprefix(USER_MESSAGE))
+        else:
+            self._forget(message)

@@ -8,7 +8,15 @@ import sys
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
+import msgspec
 import structlog
+
+_encoder = msgspec.json.Encoder(enc_hook=str)  # what JSON cannot hold is written as its str()
+
+
+def _dumps(event: Any, **_: Any) -> str:
+    """structlog's serializer: msgspec, several times faster than the standard library's json."""
+    return _encoder.encode(event).decode()
 
 
 def _scrubber(redact: Callable[[str], str]) -> Callable[..., MutableMapping[str, Any]]:
@@ -33,7 +41,9 @@ def configure_logging(*, level: str, fmt: str, redact: Callable[[str], str]) -> 
         _scrubber(redact),
     ]
     renderer: Any = (
-        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer(serializer=_dumps)
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer()
     )
     structlog.configure(
         processors=[*processors, renderer],

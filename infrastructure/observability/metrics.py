@@ -57,6 +57,16 @@ class Metrics:
             ["provider", "model", "direction"],
             registry=self.registry,
         )
+        self.ws_connections = Gauge(
+            "fluxrouter_ws_connections",
+            "Open WebSocket chat connections, authenticated.",
+            registry=self.registry,
+        )
+        self.ws_generations = Counter(
+            "fluxrouter_ws_generations",
+            "Generations started on WebSocket chat connections.",
+            registry=self.registry,
+        )
 
     def watch_accounting(self, backlog: Callable[[], float], dropped: Callable[[], float]) -> None:
         Gauge(

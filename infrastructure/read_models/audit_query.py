@@ -1,16 +1,23 @@
-"""Reading the audit log: keyset pages, and verifying the whole chain in flat memory."""
+"""Reading the audit log: keyset pages (filtered by actor, action, target and time), and
+verifying the whole chain in flat memory."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domains.audit.chain import AuditRow, ChainCheck, ChainVerifier
 from infrastructure.db.tables import audit_log
+
+MAX_SEQ = 2**63 - 1
+SCAN_AHEAD = 8
+"""A time-window page first looks at the next SCAN_AHEAD * limit seqs."""
 
 _ROW_COLUMNS = (
     audit_log.c.seq,
@@ -37,6 +44,39 @@ def _row(record: Any) -> AuditRow:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which rows a page holds: all given conditions at once. `since` is inclusive, `until`
+    exclusive, both compared with each row's `ts`."""
+
+    actor: str | None = None
+    action: str | None = None
+    target: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        for column, value in (
+            (audit_log.c.actor, self.actor),
+            (audit_log.c.action, self.action),
+            (audit_log.c.target, self.target),
+        ):
+            if value is not None:
+                found.append(column == value)
+        if self.since is not None:
+            found.append(audit_log.c.ts >= ts_text(self.since))
+        if self.until is not None:
+            found.append(audit_log.c.ts < ts_text(self.until))
+        return found
+
+
+def ts_text(moment: datetime) -> str:
+    """`moment` as the audit log writes `ts` (UTC, microseconds, "Z"), whose text order is time
+    order; years before 1000 keep their four digits."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
 async def audit_page(
     engine: AsyncEngine,
     *,
@@ -44,15 +84,51 @@ async def audit_page(
     limit: int = 100,
     actor: str | None = None,
     action: str | None = None,
+    target: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditRow]:
-    query = select(*_ROW_COLUMNS).where(audit_log.c.seq > after_seq)
-    if actor is not None:
-        query = query.where(audit_log.c.actor == actor)
-    if action is not None:
-        query = query.where(audit_log.c.action == action)
+    """Up to `limit` rows with seq > `after_seq` that pass every filter given, in seq order.
+
+    actor, action and target each have an index on (column, seq): the page is one index range.
+    A time window is searched in two steps, so a page costs little wherever the window lies:
+    first the next `SCAN_AHEAD * limit` seqs (rows are appended in nearly time order, so inside
+    the window almost every row matches), then, if that did not fill the page, the (ts, seq)
+    index over the window, beyond the seqs already looked at.
+    """
+    where = AuditFilter(actor, action, target, since, until).conditions()
     async with engine.connect() as conn:
-        rows = (await conn.execute(query.order_by(audit_log.c.seq).limit(limit))).all()
-    return [_row(row) for row in rows]
+        if since is None and until is None:
+            query = _page_query(where, after_seq, limit)
+            return [_row(row) for row in (await conn.execute(query)).all()]
+        ahead = min(after_seq + SCAN_AHEAD * limit, MAX_SEQ)
+        near = (
+            await conn.execute(_page_query([*where, audit_log.c.seq <= ahead], after_seq, limit))
+        ).all()
+        if len(near) == limit or ahead == MAX_SEQ:
+            return [_row(row) for row in near]
+        beyond = (
+            select(audit_log.c.seq)
+            .where(audit_log.c.seq > ahead, *where)
+            .order_by(audit_log.c.seq + 0)  # the window's index, not a walk along seq
+            .limit(limit - len(near))
+            .scalar_subquery()
+        )
+        far = (
+            await conn.execute(
+                select(*_ROW_COLUMNS).where(audit_log.c.seq.in_(beyond)).order_by(audit_log.c.seq)
+            )
+        ).all()
+    return [_row(row) for row in (*near, *far)]
+
+
+def _page_query(where: list[ColumnElement[bool]], after_seq: int, limit: int) -> Select[Any]:
+    return (
+        select(*_ROW_COLUMNS)
+        .where(audit_log.c.seq > after_seq, *where)
+        .order_by(audit_log.c.seq)
+        .limit(limit)
+    )
 
 
 async def iter_audit(

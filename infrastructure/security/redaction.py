@@ -7,10 +7,10 @@ from collections.abc import Iterable
 
 REDACTED = "[redacted]"
 
-# Provider keys (OpenAI sk-…, Anthropic sk-ant-…, Google AIza…), our virtual keys (fr-…),
-# and bearer tokens of any kind.
+# Provider keys (OpenAI sk-…, Anthropic sk-ant-…, Google AIza…), our virtual keys (fr-…), our
+# admin tokens (fra-…), dashboard session cookies (frd-…), and bearer tokens of any kind.
 _PATTERNS = re.compile(
-    r"(?:sk-[A-Za-z0-9_\-*.]{6,}|fr-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}"
+    r"(?:sk-[A-Za-z0-9_\-*.]{6,}|fr[ad]?-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}"
     r"|(?i:bearer)\s+[A-Za-z0-9_\-.~+/=*]{8,})"
 )
 

@@ -22,6 +22,7 @@ from infrastructure.settings.model import Settings, is_secret, problems, quote
 
 DEFAULT_FILE = "fluxrouter.yaml"
 CONFIG_ENV = "FLUXROUTER_CONFIG"
+PROFILE_ENV = "FLUXROUTER_PROFILE"  # not a setting: see infrastructure/observability/profiling
 OVERRIDE_PREFIX = "FLUXROUTER_"
 _REFERENCE = re.compile(
     r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\})?"
@@ -164,7 +165,7 @@ def _apply_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[st
     sections = {f.name: f.type for f in msgspec.structs.fields(Settings)}
     overridden: dict[str, str] = {}
     for var in sorted(environ):
-        if not var.startswith(OVERRIDE_PREFIX) or var == CONFIG_ENV:
+        if not var.startswith(OVERRIDE_PREFIX) or var in (CONFIG_ENV, PROFILE_ENV):
             continue
         section, _, key = var[len(OVERRIDE_PREFIX) :].lower().partition("_")
         if section == "providers":

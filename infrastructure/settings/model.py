@@ -18,8 +18,9 @@ import msgspec
 PROVIDER_KINDS = ("openai", "anthropic", "gemini", "openai-compatible")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("json", "console")
+UNPRICED_POLICIES = ("refuse", "tokens_only")
 PRICE_MAX_DECIMALS = 6
-SECRET_KEYS = frozenset({"api_key", "admin.key"})
+SECRET_KEYS = frozenset({"api_key", "admin.key", "client_secret"})
 """Fields whose values must never be echoed: a bare field name matches at any depth."""
 
 _PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -36,6 +37,13 @@ class ServerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
 class DatabaseSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     url: str = "sqlite+aiosqlite:///./fluxrouter.db"
     pool_size: int = 10
+    migrate_url: str | None = None
+    """Where migrations run (null: `url`). On PostgreSQL a different user than `url`'s owns the
+    tables; `fluxrouter migrate` then grants `url`'s user only what the gateway needs."""
+
+    @property
+    def migration_url(self) -> str:
+        return self.migrate_url if self.migrate_url is not None else self.url
 
 
 class RedisSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -63,6 +71,115 @@ class Timeouts(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     connect: float = 5.0
     first_byte: float = 60.0
     total: float = 600.0
+
+
+class BillingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    unpriced: str = "refuse"
+    """A USD-budgeted request for a model without a price: refused, or served counting tokens
+    against token budgets and $0 against USD budgets (recorded as unpriced)."""
+    default_max_output_tokens: int = 4096
+    """The output reserved for a request that sets no limit, on a model without one."""
+    limits_reload_seconds: float = 2.0
+    """How often each replica rereads budgets, rate limits and prices from the database (a
+    change made through this replica applies at once)."""
+
+
+class AuditSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    signing_key_file: str = "./fluxrouter-audit-signing.key"
+    """The Ed25519 private key that signs checkpoints (PEM); generated at first start if absent.
+    Every gateway process of a deployment must use the same key."""
+    checkpoint_dir: str = "./audit-checkpoints"
+    """Where each checkpoint is also written as a file, outside the database."""
+    checkpoint_every_seconds: float = 60.0
+    """A checkpoint once the oldest unanchored row is this old (0: only `audit checkpoint`)."""
+    checkpoint_every_rows: int = 1000
+    """A checkpoint once this many rows are unanchored."""
+
+
+class WebSocketSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """`GET /v1/ws`: the chat protocol's limits and timers (docs/websocket.md)."""
+
+    max_generations: int = 8
+    """Generations one connection may run at once; one more is refused with an error."""
+    max_message_bytes: int = 1048576
+    """A larger client message is answered with an error (the connection stays open)."""
+    idle_timeout: float = 300.0
+    """Seconds without a client message and with nothing running before the server closes."""
+    ping_interval: float = 20.0
+    """Seconds between the server's WebSocket pings (0: none)."""
+    ping_timeout: float = 20.0
+    """Seconds a ping may go unanswered before the connection is dropped."""
+    auth_timeout: float = 5.0
+    """Seconds a connection without credentials has to send its `auth` message."""
+    send_queue: int = 64
+    """Messages waiting for a slow reader before the generations feeding them pause."""
+
+    @property
+    def frame_limit(self) -> int:
+        """The largest message the transport reads at all (a larger one closes the connection
+        with 1009); messages between `max_message_bytes` and this get an error instead."""
+        return max(2 * self.max_message_bytes, self.max_message_bytes + 65536)
+
+
+class ScimGroupMapping(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A directory group (by its name, case-insensitively) linked to another team, or granting
+    a role instead; `org` (an org id) limits the mapping to that org."""
+
+    group: str
+    team: str | None = None
+    role: str | None = None
+    org: str | None = None
+
+
+class ScimSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """SCIM provisioning (docs/scim.md)."""
+
+    default_role: str = "member"
+    """The role of a person the directory provisions, unless a group grants another."""
+    groups: list[ScimGroupMapping] = msgspec.field(default_factory=list)
+    """Groups linked to a team of another name, or granting a role; any other group is linked
+    to the team of its own name (created if need be)."""
+
+
+class SsoConnectionSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A single sign-on connection declared here (docs/sso.md); at every start it is created,
+    or made what this says. `id` is the connection's id in its URLs."""
+
+    id: str
+    org: str
+    kind: str
+    issuer: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    scopes: list[str] | None = None
+    groups_claim: str | None = None
+    idp_metadata_xml: str | None = None
+    idp_metadata_file: str | None = None
+    require_signed_assertions: bool = True
+    """Must stay true: FluxRouter accepts only signed SAML assertions."""
+    role_map: dict[str, dict[str, str]] = msgspec.field(default_factory=dict)
+    default_role: str = "member"
+
+
+class SsoSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Single sign-on for people using the dashboard (docs/sso.md)."""
+
+    secret_key_file: str = "./fluxrouter-sso-secret.key"
+    """The AES-256 key that seals OIDC client secrets (base64); generated at first start.
+    Every gateway process of a deployment must use the same file."""
+    saml_key_file: str = "./fluxrouter-saml-sp.key"
+    """The SAML service provider's RSA private key (PEM); generated at first start."""
+    saml_cert_file: str = "./fluxrouter-saml-sp.crt"
+    """Its self-signed certificate, published in the SP metadata; generated with the key."""
+    xmlsec_binary: str | None = None
+    """Where xmlsec1 is (null: found on the PATH)."""
+    session_idle_seconds: float = 3600.0
+    """A dashboard session unused this long ends."""
+    session_absolute_seconds: float = 43200.0
+    """A dashboard session ends this long after sign-in, however busy."""
+    login_timeout_seconds: float = 600.0
+    """How long a sign-in may take at the identity provider."""
+    connections: list[SsoConnectionSettings] = msgspec.field(default_factory=list)
 
 
 class Price(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -107,6 +224,11 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     admin: AdminSettings = msgspec.field(default_factory=AdminSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     workers: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
+    billing: BillingSettings = msgspec.field(default_factory=BillingSettings)
+    audit: AuditSettings = msgspec.field(default_factory=AuditSettings)
+    websocket: WebSocketSettings = msgspec.field(default_factory=WebSocketSettings)
+    scim: ScimSettings = msgspec.field(default_factory=ScimSettings)
+    sso: SsoSettings = msgspec.field(default_factory=SsoSettings)
     providers: list[ProviderSettings] = msgspec.field(default_factory=list)
 
 
@@ -133,10 +255,21 @@ def problems(settings: Settings) -> Iterator[tuple[str, str]]:
     if not settings.database.url:
         yield "database.url", "must not be empty"
     yield from _int_range("database.pool_size", settings.database.pool_size, 1)
+    yield from _migrate_url(settings.database)
     if settings.redis.url is not None:
         yield from _url("redis.url", settings.redis.url, ("redis", "rediss", "unix"))
     yield from _one_of("logging.level", settings.logging.level, LOG_LEVELS)
     yield from _one_of("logging.format", settings.logging.format, LOG_FORMATS)
+    yield from _one_of("billing.unpriced", settings.billing.unpriced, UNPRICED_POLICIES)
+    billing_max = settings.billing.default_max_output_tokens
+    yield from _int_range("billing.default_max_output_tokens", billing_max, 1)
+    if not 0.05 <= settings.billing.limits_reload_seconds <= 3600:
+        reload_every = settings.billing.limits_reload_seconds
+        yield "billing.limits_reload_seconds", f"must be between 0.05 and 3600, got {reload_every}"
+    yield from _audit(settings.audit)
+    yield from _websocket(settings.websocket)
+    yield from _scim(settings.scim)
+    yield from _sso(settings.sso)
     seen: set[str] = set()
     for i, provider in enumerate(settings.providers):
         path = f"providers[{i}]"
@@ -154,6 +287,104 @@ def problems(settings: Settings) -> Iterator[tuple[str, str]]:
                 yield f"{path}.timeouts.{field}", f"must be a number of seconds > 0, got {seconds}"
         yield from _int_range(f"{path}.max_connections", provider.max_connections, 1)
         yield from _models(path, provider.models)
+
+
+def _migrate_url(database: DatabaseSettings) -> Iterator[tuple[str, str]]:
+    # The URLs hold passwords: the message names the kinds of database, never the URL.
+    if database.migrate_url is None or not database.url:
+        return
+    kind, app_kind = _backend(database.migrate_url), _backend(database.url)
+    if not database.migrate_url.strip():
+        yield "database.migrate_url", "must not be empty (null: the same as database.url)"
+    elif kind != app_kind:
+        wrong = f"must name the same kind of database as database.url ({app_kind}), got {kind}"
+        yield "database.migrate_url", wrong
+
+
+def _backend(url: str) -> str:
+    """``postgresql`` for ``postgresql+psycopg://…``: the scheme without its driver."""
+    return url.partition(":")[0].partition("+")[0].strip().lower() or "no scheme"
+
+
+def _audit(audit: AuditSettings) -> Iterator[tuple[str, str]]:
+    for field in ("signing_key_file", "checkpoint_dir"):
+        if not getattr(audit, field).strip():
+            yield f"audit.{field}", "must not be empty"
+    every = audit.checkpoint_every_seconds
+    if not (math.isfinite(every) and 0 <= every <= 86400):
+        yield "audit.checkpoint_every_seconds", f"must be between 0 and 86400, got {every}"
+    yield from _int_range("audit.checkpoint_every_rows", audit.checkpoint_every_rows, 1)
+
+
+def _scim(scim: ScimSettings) -> Iterator[tuple[str, str]]:
+    roles = ("owner", "admin", "member", "viewer")
+    yield from _one_of("scim.default_role", scim.default_role, roles)
+    for index, mapping in enumerate(scim.groups):
+        if (mapping.team is None) == (mapping.role is None):
+            yield f"scim.groups[{index}]", "must name either a `team` or a `role`"
+        if mapping.role is not None:
+            yield from _one_of(f"scim.groups[{index}].role", mapping.role, roles)
+        if mapping.team is not None and not mapping.team.strip():
+            yield f"scim.groups[{index}].team", "must not be blank"
+
+
+def _sso(sso: SsoSettings) -> Iterator[tuple[str, str]]:
+    for field in ("secret_key_file", "saml_key_file", "saml_cert_file"):
+        if not getattr(sso, field).strip():
+            yield f"sso.{field}", "must not be empty"
+    for field, low in (
+        ("session_idle_seconds", 60.0),
+        ("session_absolute_seconds", 60.0),
+        ("login_timeout_seconds", 10.0),
+    ):
+        seconds = getattr(sso, field)
+        if not (math.isfinite(seconds) and low <= seconds <= 31 * 86400):
+            yield f"sso.{field}", f"must be between {low:g} and {31 * 86400} seconds, got {seconds}"
+    seen: set[str] = set()
+    roles = ("owner", "admin", "member", "viewer")
+    for index, connection in enumerate(sso.connections):
+        path = f"sso.connections[{index}]"
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", connection.id):
+            yield f"{path}.id", f"must match [a-z0-9][a-z0-9-]{{0,31}}, got {quote(connection.id)}"
+        elif connection.id in seen:
+            yield f"{path}.id", f"duplicate connection id {quote(connection.id)}"
+        seen.add(connection.id)
+        yield from _one_of(f"{path}.kind", connection.kind, ("oidc", "saml"))
+        yield from _one_of(f"{path}.default_role", connection.default_role, roles)
+        if connection.kind == "oidc":
+            for field in ("issuer", "client_id", "client_secret"):
+                if not getattr(connection, field):
+                    yield f"{path}.{field}", "is required for an oidc connection"
+            if connection.issuer:
+                yield from _url(f"{path}.issuer", connection.issuer)
+        elif connection.kind == "saml":
+            if not connection.require_signed_assertions:
+                yield (
+                    f"{path}.require_signed_assertions",
+                    "must be true: unsigned SAML assertions are never accepted",
+                )
+            if (connection.idp_metadata_xml is None) == (connection.idp_metadata_file is None):
+                yield path, "must give either `idp_metadata_xml` or `idp_metadata_file`"
+        for group, grant in connection.role_map.items():
+            if set(grant) - {"team", "role"} or not grant:
+                yield f"{path}.role_map.{group}", "must hold a `team`, a `role` or both"
+            elif "role" in grant:
+                yield from _one_of(f"{path}.role_map.{group}.role", grant["role"], roles)
+
+
+def _websocket(ws: WebSocketSettings) -> Iterator[tuple[str, str]]:
+    yield from _int_range("websocket.max_generations", ws.max_generations, 1, 1000)
+    yield from _int_range("websocket.max_message_bytes", ws.max_message_bytes, 1024, 1 << 30)
+    yield from _int_range("websocket.send_queue", ws.send_queue, 1, 100_000)
+    timers = (
+        ("idle_timeout", ws.idle_timeout, 1.0),
+        ("ping_interval", ws.ping_interval, 0.0),
+        ("ping_timeout", ws.ping_timeout, 1.0),
+        ("auth_timeout", ws.auth_timeout, 0.1),
+    )
+    for field, seconds, low in timers:
+        if not (math.isfinite(seconds) and low <= seconds <= 86400):
+            yield f"websocket.{field}", f"must be between {low:g} and 86400 seconds, got {seconds}"
 
 
 def _models(provider_path: str, models: list[ModelSettings]) -> Iterator[tuple[str, str]]:

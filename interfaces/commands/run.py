@@ -13,16 +13,32 @@ from infrastructure.observability.logging import configure_logging
 from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.settings import Settings
 from interfaces.bootstrap import redactor_for
+from migrations.privileges import PrivilegeError, grant_app_privileges
 from migrations.runner import upgrade
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from interfaces.audit_wiring import SigningKeyError
+
+    try:
+        return _dispatch(args, settings)
+    except SigningKeyError as error:
+        print(f"fluxrouter: {error}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(
         level=settings.logging.level, fmt=settings.logging.format, redact=redactor_for(settings)
     )
     if args.command == "migrate":
-        upgrade(settings.database.url)
+        app_user = migrate(settings)
         print("fluxrouter: database is at the latest migration")
+        if app_user is not None:
+            print(
+                f"fluxrouter: granted {app_user!r} (database.url) its privileges: "
+                "it may read and append to the audit log, never change it"
+            )
         return 0
     if args.command == "serve":
         return serve(args, settings)
@@ -33,9 +49,13 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return asyncio.run(create_key(args, settings))
     if args.command == "audit":
-        from interfaces.commands.audit_file import export_file
+        from interfaces.commands import audit_file
 
-        return asyncio.run(export_file(settings, args.out, args.from_seq))
+        if args.audit_command == "checkpoint":
+            return asyncio.run(audit_file.checkpoint_now(settings))
+        if args.audit_command == "public-key":
+            return audit_file.print_public_key(settings, args.format)
+        return asyncio.run(audit_file.export_file(settings, args.out, args.from_seq))
     if args.command == "providers":
         from interfaces.commands.providers import sync
 
@@ -48,6 +68,18 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(f"fluxrouter: read model `{args.name}` rebuilt from {applied} events")
         return 0
     return 2
+
+
+def migrate(settings: Settings) -> str | None:
+    """Upgrade the schema as `database.migrate_url`'s user; when `database.url` names another
+    PostgreSQL user, grant it its privileges (returned: that user)."""
+    url = settings.database.migration_url
+    upgrade(url)
+    try:
+        return grant_app_privileges(url, settings.database.url)
+    except PrivilegeError as error:
+        print(f"fluxrouter: migrate: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 async def _admin_key_banner(settings: Settings) -> None:
@@ -65,15 +97,42 @@ async def _admin_key_banner(settings: Settings) -> None:
         )
 
 
+def _audit_key_note(settings: Settings) -> None:
+    """The checkpoint signing key is made here, once, before the server's processes start."""
+    from interfaces.audit_wiring import load_signing_key
+
+    key, generated = load_signing_key(settings)
+    if generated:
+        print(
+            f"fluxrouter: generated the audit signing key {settings.audit.signing_key_file} "
+            f"(key id {key.key_id}); keep it private, back it up, and give every replica the "
+            "same file. `fluxrouter audit public-key` prints its public key.",
+            flush=True,
+        )
+
+
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    if not args.no_migrate:
-        upgrade(settings.database.url)
-    asyncio.run(_admin_key_banner(settings))
     host = args.host or settings.server.host
     port = args.port or settings.server.port
-    workers = args.workers or settings.server.workers
+    workers = settings.server.workers if args.workers is None else args.workers
+    if workers < 1:
+        print("fluxrouter: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if workers > 1 and not settings.redis.url:
+        print(
+            "fluxrouter: --workers above 1 needs redis.url: the processes share rate limits, "
+            "budget reservations and key revocations through Redis (without it each would "
+            "keep its own)",
+            file=sys.stderr,
+        )
+        return 2
+    if not args.no_migrate:
+        migrate(settings)
+    asyncio.run(_admin_key_banner(settings))
+    _audit_key_note(settings)
+    ws = settings.websocket
     print(f"fluxrouter: serving on http://{host}:{port} ({workers} worker(s))", flush=True)
     uvicorn.run(
         "interfaces.asgi:app_factory",
@@ -83,6 +142,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=workers,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         http="httptools",
+        ws="websockets-sansio",
+        ws_max_size=ws.frame_limit,
+        ws_ping_interval=ws.ping_interval or None,
+        ws_ping_timeout=ws.ping_timeout,
+        ws_per_message_deflate=False,  # a compressor per connection costs more than it saves
         log_level="warning",
         access_log=False,
         lifespan="on",

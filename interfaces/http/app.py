@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
@@ -11,20 +11,34 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from interfaces.bootstrap import Container
 from interfaces.http import health_routes
+from interfaces.http.admin.audit_routes import AuditController
+from interfaces.http.admin.conversations_routes import ConversationsController
+from interfaces.http.admin.limits_routes import LimitsController
+from interfaces.http.admin.prompts_routes import PromptsController
 from interfaces.http.admin.providers_routes import ProvidersController
 from interfaces.http.admin.reports_routes import ReportsController
+from interfaces.http.admin.scim_routes import ScimController
+from interfaces.http.admin.sso_routes import SsoController
 from interfaces.http.admin.teams_routes import TeamsController
+from interfaces.http.admin.users_routes import UsersController
 from interfaces.http.anthropic import routes as anthropic_routes
 from interfaces.http.errors import handle_exception
 from interfaces.http.middleware import RequestContextMiddleware
 from interfaces.http.openai import routes as openai_routes
+from interfaces.http.scim import routes as scim_routes
+from interfaces.http.sso import oidc_routes, saml_routes, session_routes
 from interfaces.version import VERSION
+from interfaces.ws import routes as ws_routes
 
 
-def create_app(container: Container) -> Litestar:
+def create_app(container: Container, *, after_start: Callable[[], None] | None = None) -> Litestar:
+    """`after_start` runs once the container has started (the server tunes its heap there)."""
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await container.start()
+        if after_start is not None:
+            after_start()
         try:
             yield
         finally:
@@ -46,9 +60,24 @@ def create_app(container: Container) -> Litestar:
             *openai_routes.ROUTES,
             *anthropic_routes.ROUTES,
             *health_routes.ROUTES,
+            *ws_routes.ROUTES,
             TeamsController,
             ReportsController,
+            AuditController,
             ProvidersController,
+            LimitsController,
+            UsersController,
+            ConversationsController,
+            PromptsController,
+            ScimController,
+            *scim_routes.ROUTES,
+            SsoController,
+            oidc_routes.oidc_login,
+            oidc_routes.oidc_callback,
+            saml_routes.saml_metadata,
+            saml_routes.saml_login,
+            saml_routes.saml_acs,
+            session_routes.logout,
         ],
         exception_handlers={Exception: handle_exception},
         lifespan=[lifespan],

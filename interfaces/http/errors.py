@@ -1,5 +1,6 @@
-"""Every error leaves in the shape its caller expects: OpenAI JSON on /v1, RFC 9457 problem
-details on /admin (and elsewhere). Never a traceback, never a secret."""
+"""Every error leaves in the shape its caller expects: OpenAI JSON on /v1, the SCIM error schema
+on /scim/v2, RFC 9457 problem details on /admin (and elsewhere). Never a traceback, never a
+secret."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DataError
 
 from domains.providers.errors import InvalidRequest, UpstreamError
-from domains.shared.errors import Conflict, DomainError, Forbidden, NotFound
+from domains.shared.errors import Conflict, DomainError, Forbidden, LimitExceeded, NotFound
 from interfaces.http.anthropic.translate_response import error_body
 
 log = structlog.get_logger("fluxrouter.http")
@@ -101,6 +102,23 @@ def problem(
     )
 
 
+def scim_error(
+    status: int, detail: str, *, headers: dict[str, str] | None = None
+) -> Response[bytes]:
+    """RFC 7644 §3.12: `status` is a string."""
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": str(status),
+        "detail": detail,
+    }
+    return Response(
+        msgspec.json.encode(body),
+        status_code=status,
+        media_type="application/scim+json",
+        headers=headers,
+    )
+
+
 def _status_of(exc: Exception) -> tuple[int, str | None, str | None, dict[str, str]]:
     """(status, code, param, headers) for any exception the app may see."""
     if isinstance(exc, ApiError):
@@ -108,6 +126,11 @@ def _status_of(exc: Exception) -> tuple[int, str | None, str | None, dict[str, s
     if isinstance(exc, UpstreamError):
         headers = {"Retry-After": exc.retry_after} if exc.retry_after else {}
         return exc.status, exc.code, exc.param, headers
+    if isinstance(exc, LimitExceeded):
+        headers = dict(exc.headers)
+        if not exc.retryable:  # the SDKs would otherwise retry a spent budget in vain
+            headers["x-should-retry"] = "false"
+        return 429, exc.code, None, headers
     if isinstance(exc, InvalidRequest):
         return 400, "invalid_request", exc.param, {}
     if isinstance(exc, (UnicodeDecodeError, RecursionError)):  # JSON decoding of the body
@@ -145,6 +168,20 @@ def _message_of(exc: Exception, status: int) -> str:
     return "The server had an error while processing your request."
 
 
+def openai_error_of(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """(status, the OpenAI error object, headers) for an exception, as /v1 would answer it;
+    for interfaces that carry errors in their own frames (the WebSocket protocol)."""
+    status, code, param, headers = _status_of(exc)
+    error_type = exc.error_type if isinstance(exc, (UpstreamError, LimitExceeded)) else None
+    body = {
+        "message": _message_of(exc, status),
+        "type": error_type or _OPENAI_TYPES.get(status, "error"),
+        "param": param,
+        "code": code,
+    }
+    return status, body, headers
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     status, code, param, headers = _status_of(exc)
     if status >= 500 and not isinstance(exc, (UpstreamError, ApiError)):
@@ -161,8 +198,10 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             media_type="application/json",
             headers=headers,
         )
+    if path.startswith("/scim/v2"):
+        return scim_error(status, message, headers=headers)
     if path.startswith("/v1"):
-        error_type = exc.error_type if isinstance(exc, UpstreamError) else None
+        error_type = exc.error_type if isinstance(exc, (UpstreamError, LimitExceeded)) else None
         if isinstance(exc, ValidationException):
             code = "invalid_request"
         return openai_error(

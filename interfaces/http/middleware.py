@@ -57,6 +57,22 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # each label set's child metric, looked up once (`labels()` locks and validates)
+        self._latency: dict[str, Any] = {}
+        self._requests: dict[tuple[str, str, int], Any] = {}
+
+    def _observe_latency(self, label: str, seconds: float) -> None:
+        child = self._latency.get(label)
+        if child is None:
+            child = self._latency[label] = self.metrics.latency.labels(label)
+        child.observe(seconds)
+
+    def _count(self, label: str, method: str, status: int) -> None:
+        child = self._requests.get((label, method, status))
+        if child is None:
+            child = self.metrics.requests.labels(label, method, str(status))
+            self._requests[(label, method, status)] = child
+        child.inc()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -81,13 +97,13 @@ class RequestContextMiddleware:
                 headers: Any = list(message.get("headers", ()))
                 headers.append(header)
                 message["headers"] = headers
-                self.metrics.latency.labels(label).observe(time.perf_counter() - started)
+                self._observe_latency(label, time.perf_counter() - started)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self.metrics.requests.labels(label, method, str(status)).inc()
+            self._count(label, method, status)
             log.info(
                 "http.request",
                 method=method,

@@ -8,6 +8,7 @@ import asyncio
 import os
 import platform
 import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -44,9 +45,13 @@ def completion(n: int) -> CompletionFinished:
 
 async def measure(url: str, events: int) -> dict[str, float]:
     upgrade(url)
-    settings, _ = load_settings(
-        None, environ={"FLUXROUTER_DATABASE_URL": url}, cwd=Path("/nonexistent")
-    )
+    scratch = Path(tempfile.mkdtemp(prefix="fluxrouter-bench-"))  # the audit key and checkpoints
+    environ = {
+        "FLUXROUTER_DATABASE_URL": url,
+        "FLUXROUTER_AUDIT_SIGNING_KEY_FILE": str(scratch / "audit.key"),
+        "FLUXROUTER_AUDIT_CHECKPOINT_DIR": str(scratch / "checkpoints"),
+    }
+    settings, _ = load_settings(None, environ=environ, cwd=Path("/nonexistent"))
     container: Container = bootstrap(settings)
     await container.start()
     try:
@@ -59,6 +64,7 @@ async def measure(url: str, events: int) -> dict[str, float]:
         projected = time.perf_counter() - started
     finally:
         await container.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
     return {"recorded_per_s": events / recorded, "projected_per_s": events / projected}
 
 

@@ -63,3 +63,12 @@ def describe(seen: dict[str, Any]) -> str:
     if seen["caught_up"]:
         return text + f"caught up {seen['catch_up_s']} s later"
     return text + f"NOT caught up after {seen['catch_up_s']} s ({seen['usage_records_final']})"
+
+
+def pending(database_url: str) -> int:
+    """Events in the outbox not yet dispatched, now."""
+    engine = sa.create_engine(sync_url(database_url), poolclass=sa.pool.NullPool)
+    try:
+        return _counts(engine)[1]
+    finally:
+        engine.dispose()

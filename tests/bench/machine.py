@@ -43,3 +43,56 @@ def cpu_busy_pct(seconds: float = 2.0) -> float:
     time.sleep(seconds)
     busy1, total1 = sample()
     return round(100.0 * (busy1 - busy0) / max(total1 - total0, 1), 1)
+
+
+PACKAGES = (
+    "litestar",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "aiohttp",
+    "msgspec",
+    "redis",
+    "hiredis",
+    "sqlalchemy",
+    "psycopg",
+    "structlog",
+)
+
+
+def versions() -> dict[str, str]:
+    """The versions the numbers were measured with: the stack's packages and the servers."""
+    from importlib import metadata
+
+    found: dict[str, str] = {}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    found["fluxrouter"] = metadata.version("fluxrouter")
+    found |= _servers()
+    return found
+
+
+def _servers() -> dict[str, str]:
+    import psycopg
+    import redis
+
+    from tests.support.services import PG_ADMIN_DSN, REDIS_URL
+
+    out: dict[str, str] = {}
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            out["postgresql"] = str(row[0]) if row else "unknown"
+    except psycopg.Error:
+        out["postgresql"] = "unreachable"
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
+    try:
+        out["redis-server"] = str(client.info("server").get("redis_version", "unknown"))
+    except redis.RedisError:
+        out["redis-server"] = "unreachable"
+    finally:
+        client.close()
+    return out

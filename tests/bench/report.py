@@ -10,11 +10,17 @@ MODES = {
     "plain": "Plain chat (`stream: false`)",
     "stream": "Streaming chat (`stream: true`, 20 content chunks)",
 }
-DIRECT, BARE = "upstream", "bare"
+DIRECT, BARE, LITELLM = "upstream", "bare", "litellm"
+# The goals of a gateway with every feature on, against the bare pass-through and the upstream.
+GOAL_RATIO_VS_BARE = 0.6
+GOAL_ADDED_P50_MS = 1.0
+GOAL_ADDED_P99_MS = 5.0
+GOAL_ADDED_TTFB_MS = 1.0
 
 
 def derive(targets: dict[str, Any]) -> dict[str, Any]:
-    """Added latency vs the direct upstream (1 client) and throughput vs bare (32 clients)."""
+    """Added latency vs the direct upstream (1 client); throughput vs bare and vs LiteLLM (32
+    clients); for a gateway of several workers, its throughput vs the same shape's one."""
     out: dict[str, Any] = {}
     for name, target in targets.items():
         if name == DIRECT:
@@ -23,13 +29,27 @@ def derive(targets: dict[str, Any]) -> dict[str, Any]:
         for mode in MODES:
             one, direct = target[mode]["c1"], targets[DIRECT][mode]["c1"]
             many, bare = target[mode]["c32"], targets[BARE][mode]["c32"]
-            per_mode[mode] = {
+            figures = {
                 "added_p50_ms": round(one["p50_ms"] - direct["p50_ms"], 3),
                 "added_p99_ms": round(one["p99_ms"] - direct["p99_ms"], 3),
                 "throughput_ratio_vs_bare": round(
                     many["requests_per_s"] / bare["requests_per_s"], 3
                 ),
             }
+            if LITELLM in targets and name != LITELLM:
+                litellm = targets[LITELLM][mode]
+                figures["throughput_ratio_vs_litellm"] = round(
+                    many["requests_per_s"] / litellm["c32"]["requests_per_s"], 1
+                )
+                figures["p50_ratio_litellm_vs_this"] = round(
+                    litellm["c1"]["p50_ms"] / one["p50_ms"], 1
+                )
+            single = name.rsplit("-", 1)[0] if name.endswith("w") else None
+            if single in targets:
+                figures["throughput_vs_1_worker"] = round(
+                    many["requests_per_s"] / targets[single][mode]["c32"]["requests_per_s"], 2
+                )
+            per_mode[mode] = figures
         out[name] = per_mode
     return out
 
@@ -41,9 +61,9 @@ def tables(targets: dict[str, Any], derived: dict[str, Any]) -> str:
             f"### {title}",
             "",
             "| Target | 1 client p50 | 1 client p99 | 1 client req/s "
-            "| 32 clients req/s | 32 clients p50 | 32 clients p99 "
+            "| 32 clients req/s | 32 clients p50 | 32 clients p99 | server CPU / request "
             "| Added p50 / p99 vs direct (1 client) | req/s vs bare (32 clients) |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for name, target in targets.items():
             one, many = target[mode]["c1"], target[mode]["c32"]
@@ -52,10 +72,11 @@ def tables(targets: dict[str, Any], derived: dict[str, Any]) -> str:
                 f"{extra['added_p50_ms']:+.2f} / {extra['added_p99_ms']:+.2f} ms" if extra else "—"
             )
             ratio = f"{extra['throughput_ratio_vs_bare']:.2f}×" if extra else "—"
+            cpu = f"{many['cpu_us']:,.0f} µs" if "cpu_us" in many else "—"
             rows.append(
                 f"| {target['description']} | {_ms(one['p50_ms'])} | {_ms(one['p99_ms'])} "
                 f"| {one['requests_per_s']:,.0f} | {many['requests_per_s']:,.0f} "
-                f"| {_ms(many['p50_ms'])} | {_ms(many['p99_ms'])} | {added} | {ratio} |"
+                f"| {_ms(many['p50_ms'])} | {_ms(many['p99_ms'])} | {cpu} | {added} | {ratio} |"
             )
         blocks.append("\n".join(rows))
     return "\n\n".join(blocks) + "\n"
@@ -63,6 +84,73 @@ def tables(targets: dict[str, Any], derived: dict[str, Any]) -> str:
 
 def _ms(value: float) -> str:
     return f"{value:.2f} ms"
+
+
+def headline(results: dict[str, Any]) -> list[str]:
+    """One line per gateway shape: the ratios the README quotes, and the goals met or not."""
+    derived, targets = results["derived"], results["targets"]
+    lines = []
+    for name, per_mode in derived.items():
+        if not name.startswith("gateway"):
+            continue
+        plain, stream = per_mode["plain"], per_mode["stream"]
+        text = (
+            f"* **{targets[name]['description']}**: {plain['throughput_ratio_vs_bare']:.2f}× "
+            f"the bare pass-through's requests/s plain, {stream['throughput_ratio_vs_bare']:.2f}× "
+            f"streamed (goal ≥ {GOAL_RATIO_VS_BARE}×); adds {plain['added_p50_ms']:+.2f} ms p50 "
+            f"/ {plain['added_p99_ms']:+.2f} ms p99 at 1 client (goal ≤ {GOAL_ADDED_P50_MS:g} / "
+            f"≤ {GOAL_ADDED_P99_MS:g} ms)"
+        )
+        if "throughput_ratio_vs_litellm" in plain:
+            text += (
+                f"; {plain['throughput_ratio_vs_litellm']:,.0f}× LiteLLM's requests/s, "
+                f"{plain['p50_ratio_litellm_vs_this']:,.0f}× lower p50"
+            )
+        if "throughput_vs_1_worker" in plain:
+            text += (
+                f"; 2 workers give {plain['throughput_vs_1_worker']:.2f}× one worker's "
+                f"requests/s plain, {stream['throughput_vs_1_worker']:.2f}× streamed"
+            )
+        added = results.get("ttfb_added", {}).get(name)
+        if added:
+            text += (
+                f"; time to the first streamed event {added['added_first_event_p50_ms']:+.2f} ms "
+                f"p50 over direct (goal ≤ {GOAL_ADDED_TTFB_MS:g} ms)"
+            )
+        lines.append(text + ".")
+    return lines
+
+
+def _ttfb_table(results: dict[str, Any]) -> list[str]:
+    found, added = results.get("ttfb") or {}, results.get("ttfb_added") or {}
+    if not found:
+        return []
+    lines = [
+        "## Time to first byte of a stream",
+        "",
+        "One client, one keep-alive connection, streamed chats one after the other",
+        f"({next(iter(found.values()))['requests']} after a warm-up; `tests/bench/ttfb.py`):",
+        "the time to the response's headers and to its first SSE `data:` event. *Added* =",
+        "target minus the upstream called directly.",
+        "",
+        "| Target | headers p50 | headers p99 | first event p50 | first event p99 "
+        "| added first event p50 / p99 |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for name, figures in found.items():
+        extra = added.get(name)
+        shown = (
+            f"{extra['added_first_event_p50_ms']:+.2f} / "
+            f"{extra['added_first_event_p99_ms']:+.2f} ms"
+            if extra
+            else "—"
+        )
+        lines.append(
+            f"| {results['targets'][name]['description']} | {_ms(figures['headers_p50_ms'])} "
+            f"| {_ms(figures['headers_p99_ms'])} | {_ms(figures['first_event_p50_ms'])} "
+            f"| {_ms(figures['first_event_p99_ms'])} | {shown} |"
+        )
+    return [*lines, ""]
 
 
 def write(out_dir: Path, results: dict[str, Any]) -> str:
@@ -77,49 +165,84 @@ def write(out_dir: Path, results: dict[str, Any]) -> str:
 def _readme(results: dict[str, Any], table: str) -> str:
     m, run = results["machine"], results["run"]
     failures = results["failures"]
+    versions = results.get("versions", {})
     lines = [
         "# FluxRouter benchmarks",
         "",
         "Generated by `make bench` (`.venv/bin/python -m tests.bench.run`); every run overwrites",
-        "this file and [`results.json`](results.json) (raw numbers). Do not edit by hand.",
+        "this file, [`results.json`](results.json) (raw numbers) and the plots. Do not edit by",
+        "hand. Where a request's CPU goes is written up in [profile.md](profile.md); what the",
+        "budget and rate-limit checks add, in [limits.md](limits.md); memory over a long run, in",
+        "[memory.md](memory.md) (`make bench-memory`).",
+        "",
+        "## Headline",
+        "",
+        *headline(results),
+        "",
+        "![latency at 1 client](latency.png)",
+        "",
+        "![throughput at 32 clients](throughput.png)",
         "",
         "## What is measured",
         "",
-        "Four targets, each on 127.0.0.1, all calling the same fake OpenAI upstream",
+        "All on 127.0.0.1, all calling the same fake OpenAI upstream",
         "(`tests/fakes/openai_upstream.py`, its own process):",
         "",
         "* **fake upstream, direct**: wrk talks to the fake itself; the floor.",
         "* **bare pass-through**: `tests/bench/bare_proxy.py`, Litestar on uvicorn (uvloop,",
         "  httptools, one worker) forwarding the request bytes with one shared aiohttp session",
         "  and streaming the SSE back: no auth, no accounting. The yardstick.",
+        "* **LiteLLM proxy** (when installed: `$LITELLM_BIN` or `.bench-venvs/litellm`, made by",
+        "  `make bench-litellm-venv`): its default configuration, one process, a master key, no",
+        "  database, offline (`LITELLM_LOCAL_MODEL_COST_MAP=True`).",
         "* **gateway, embedded SQLite**: `fluxrouter serve`, no Redis (projections in-process).",
-        "* **gateway, PostgreSQL + Redis**: `fluxrouter serve` plus a `fluxrouter worker` process.",
+        "* **gateway, PostgreSQL + Redis**: `fluxrouter serve` plus a `fluxrouter worker`",
+        "  process; once with one worker process, once with `--workers 2`.",
+        "",
+        "Every gateway request goes through a virtual key with every limit on: a US-dollar",
+        "budget for the month on its org, its team and the key, a token budget for the day on",
+        "the key, rpm and tpm limits on the key and the team (all too large to refuse). So each",
+        "request is authenticated, its prompt counted, its rate limits taken and its largest",
+        "cost reserved (one Redis script, or in process without Redis), settled after the",
+        "response, recorded as a usage event (outbox, billing, audit chain), counted in the",
+        "metrics and logged (one JSON access-log line).",
         "",
         f"Load: {run['wrk']}, `POST /v1/chat/completions` with a 19-word user message to",
-        "`gpt-4o-mini` (the reply is 20 words; streamed as 20 content chunks), through a virtual",
-        "key for the gateway. 1 client = `wrk -t1 -c1`, 32 clients = `wrk -t2 -c32`,",
-        f"{run['duration_s']:g} s each after a warm-up run. Latency is wrk's time to the full",
-        "response. *Added* latency = target minus direct upstream at 1 client; *req/s vs bare* =",
-        "target throughput / bare pass-through throughput at 32 clients. Each mode runs",
-        "warm-up (32 clients), 1 client, 32 clients; for the gateway the 1-client run starts",
-        "only once its accounting has caught up with the warm-up (see *Accounting lag*).",
+        "`gpt-4o-mini` (the reply is 20 words; streamed as 20 content chunks). 1 client =",
+        f"`wrk -t1 -c1`, 32 clients = `wrk -t2 -c32`, {run['duration_s']:g} s each after a",
+        "warm-up run. Latency is wrk's time to the full response. *Added* latency = target minus",
+        "direct upstream at 1 client; *req/s vs bare* = target throughput / bare pass-through",
+        "throughput at 32 clients. *Server CPU / request*: user + system CPU of the target's",
+        "processes (the gateway's worker process included) during the 32-client run, divided by",
+        "the requests it served: the figure other load on the machine skews least. Each mode",
+        "runs warm-up (32 clients), 1 client, 32 clients; for the gateway the 1-client run",
+        "starts only once its accounting has caught up with the warm-up (see *Accounting lag*).",
         "",
         "## Results",
         "",
         table,
-        "## Machine",
+        *_ttfb_table(results),
+        "![time to the first streamed event](ttfb.png)",
+        "",
+    ]
+    for note in results.get("notes", []):
+        lines += [f"**Note:** {note}", ""]
+    lines += [
+        "## Machine and versions",
         "",
         f"* CPUs (`nproc`): {m['nproc']}, {m['cpu_model']}",
         f"* Memory: {m['memory_gib']} GiB",
         f"* Python {m['python']}, Linux {m['kernel']}",
         f"* Date: {m['date']}",
         f"* Command: `{run['command']}` ({run['wall_s']:.0f} s wall time for this run)",
+        "* Versions: " + ", ".join(f"{name} {version}" for name, version in versions.items()),
         "* CPU busy just before each target was measured (servers idle; anything above a few",
         "  percent is other work on the machine): "
         + ", ".join(f"{n} {t['cpu_busy_before_pct']}%" for n, t in results["targets"].items()),
         "",
-        "wrk, the fake upstream and the server under test share the same cores, so absolute",
-        "numbers are low and somewhat noisy; compare rows within one run.",
+        "wrk, the fake upstream and the server under test share the same cores (and, for the",
+        "gateway, PostgreSQL, Redis and the worker too), so absolute numbers are low and",
+        "somewhat noisy; compare rows within one run, and CPU per request across runs.",
         "",
     ]
     lines += _backlog(results.get("accounting_backlog", {}))

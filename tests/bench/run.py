@@ -1,8 +1,13 @@
-"""`make bench`: wrk against the fake upstream, a bare pass-through and the gateway (two shapes).
+"""`make bench`: wrk against the fake upstream, a bare pass-through, LiteLLM's proxy (when
+installed) and the gateway (embedded SQLite; PostgreSQL + Redis with one and two worker
+processes), each gateway through a key with every budget and rate limit on.
 
 Usage: ``python -m tests.bench.run [--duration 10s | --quick] [--out docs/benchmarks]``.
-Writes ``docs/benchmarks/results.json`` and ``docs/benchmarks/README.md`` and prints the table.
-Exits non-zero if any request failed (non-2xx or socket error) or a server died.
+Writes ``docs/benchmarks/results.json``, ``docs/benchmarks/README.md`` and the plots
+(``latency.png``, ``throughput.png``, ``ttfb.png``) and prints the table. LiteLLM is
+`$LITELLM_BIN`, else `.bench-venvs/litellm/bin/litellm` (`make bench-litellm-venv`); without
+it, its row is left out with a note. Exits non-zero if any request failed (non-2xx or socket
+error) or a server died.
 """
 
 from __future__ import annotations
@@ -18,20 +23,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.bench import backlog, logscan, machine, report
+from tests.bench import backlog, cpu, logscan, machine, plots, report, ttfb
 from tests.bench.loadgen import WrkResult, ensure_wrk, run_wrk, write_script, wrk_version
 from tests.bench.procs import Processes
 from tests.bench.targets import (
     Target,
     gateway,
+    litellm_bin,
     request_body,
     sanity_check,
     start_bare,
+    start_litellm,
     start_upstream,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-GATEWAY_SHAPES = ("sqlite", "postgres")
+# (shape, worker processes): the embedded default, then the production shape with 1 and 2
+GATEWAYS = (("sqlite", 1), ("postgres", 1), ("postgres", 2))
 
 
 def _duration(text: str) -> float:
@@ -61,6 +69,7 @@ class Bench:
         self.log_problems: dict[str, Any] = {}
         self.accounting: dict[str, Any] = {}
         self.served: dict[str, int] = {}  # completed requests per target, sanity checks included
+        self.ttfb: dict[str, Any] = {}
 
     def measure(self, target: Target) -> None:
         busy = machine.cpu_busy_pct()
@@ -71,7 +80,7 @@ class Bench:
                 flush=True,
             )
         sanity_check(target)
-        self.served[target.name] = 2
+        self.served[target.name] = target.served_before + 2
         entry: dict[str, Any] = {"description": target.description, "cpu_busy_before_pct": busy}
         for mode in report.MODES:
             script = self.workdir / f"{target.name}-{mode}.lua"
@@ -79,8 +88,12 @@ class Bench:
             self._run(target, mode, "warm-up", script, 32, self.warmup)
             entry[mode] = {"settle_before_c1": self.settle(target)}
             one = self._run(target, mode, "c1", script, 1, self.duration)
+            pids = [child.proc.pid for child in target.children]
+            cpu_before = sum(cpu.seconds(pid) for pid in pids)
             many = self._run(target, mode, "c32", script, 32, self.duration)
-            entry[mode] |= {"c1": one.as_dict(), "c32": many.as_dict()}
+            spent = sum(cpu.seconds(pid) for pid in pids) - cpu_before
+            cpu_us = round(1e6 * spent / max(many.requests, 1), 1)
+            entry[mode] |= {"c1": one.as_dict(), "c32": many.as_dict() | {"cpu_us": cpu_us}}
             print(
                 f"bench: {target.name:<17} {mode:<6} 1 client p50 {one.p50_ms:7.2f} ms "
                 f"p99 {one.p99_ms:7.2f} ms {one.requests_per_s:8.0f} req/s | 32 clients "
@@ -88,6 +101,9 @@ class Bench:
                 f"p99 {many.p99_ms:7.2f} ms",
                 flush=True,
             )
+        self.settle(target)
+        self.ttfb[target.name] = ttfb.measure(target)
+        self.served[target.name] += ttfb.WARM_UP + ttfb.REQUESTS
         for child in target.children:
             if not child.alive():
                 self.failures.append(f"{child.name} died during the run:\n{child.log_tail()}")
@@ -137,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(wrk, workdir, args.duration)
     completed = False
     print(f"bench: {args.duration:g} s per measurement; logs in {workdir}", flush=True)
+    litellm = litellm_bin()
+    notes: list[str] = []
     try:
         upstream = start_upstream(procs, "sk-upstream-" + secrets.token_urlsafe(24))
         bench.measure(upstream)
@@ -145,8 +163,22 @@ def main(argv: list[str] | None = None) -> int:
         for child in bare.children:  # leave the cores to the next target
             procs.stop(child)
         bench.scan_logs(bare)
-        for shape in GATEWAY_SHAPES:
-            with gateway(procs, workdir / shape, shape, upstream) as target:
+        if litellm is not None:
+            proxy = start_litellm(procs, workdir / "litellm", upstream, litellm)
+            bench.measure(proxy)
+            for child in proxy.children:
+                procs.stop(child)
+        else:
+            notes.append(
+                "LiteLLM was not measured: no `$LITELLM_BIN` and no "
+                "`.bench-venvs/litellm/bin/litellm` (`make bench-litellm-venv` makes it)."
+            )
+            print(f"bench: {notes[-1]}", flush=True)
+        for shape, workers in GATEWAYS:
+            workdir_of = workdir / f"{shape}-{workers}w"
+            with gateway(
+                procs, workdir_of, shape, upstream, workers=workers, limited=True
+            ) as target:
                 bench.measure(target)
                 bench.drain(target)
             bench.scan_logs(target)
@@ -165,15 +197,23 @@ def main(argv: list[str] | None = None) -> int:
             "wrk": wrk_version(wrk),
         },
         "machine": machine.machine(),
+        "versions": machine.versions() | {"wrk": wrk_version(wrk).removeprefix("wrk ")},
         "targets": bench.targets,
         "derived": report.derive(bench.targets),
+        "ttfb": bench.ttfb,
+        "ttfb_added": ttfb.added(bench.ttfb, report.DIRECT) if report.DIRECT in bench.ttfb else {},
+        "notes": notes,
         "accounting_backlog": bench.accounting,
         "failures": bench.failures,
         "server_log_problems": bench.log_problems,
     }
     table = report.write(args.out, results)
+    made = plots.write_all(results, args.out)
     print("\n" + table)
-    print(f"bench: wrote {args.out}/results.json and README.md in {results['run']['wall_s']} s")
+    print(
+        f"bench: wrote {args.out}/results.json, README.md and "
+        f"{', '.join(p.name for p in made)} in {results['run']['wall_s']} s"
+    )
     for name, entries in bench.log_problems.items():
         for entry in entries:
             print(f"bench: {name} logged {entry['count']} × {entry['summary']}", file=sys.stderr)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ import yaml
 from tests.bench.procs import Child, Processes, http_ok, port_open, wait_until
 from tests.support.gateway import gateway_config
 from tests.support.services import REDIS_URL, free_port, postgres_database
-from tests.support.tenants import create_tenant
+from tests.support.tenants import Tenant, create_tenant
 
 BIN = Path(sys.executable).parent
 MODEL = "gpt-4o-mini"
@@ -30,6 +32,15 @@ PROMPT = (
 EXPECTED_REPLY = "Echo: " + PROMPT
 EXPECTED_CHUNKS = 20
 CHAT_PATH = "/v1/chat/completions"
+# Every limit the gateway has, on one key, all too large to refuse during a run.
+MAX_USD = "1000000"
+MAX_TOKENS_PER_DAY = 10_000_000_000
+RPM = 10_000_000
+TPM = 10_000_000_000
+RELOAD_WAIT_S = 3.0  # each gateway process reloads its limits every 2 s
+LITELLM_ENV = "LITELLM_BIN"
+LITELLM_VENV_BIN = Path(__file__).resolve().parents[2] / ".bench-venvs" / "litellm" / "bin"
+LITELLM_MASTER_KEY = "sk-fluxbench-litellm-master-0123456789abcdef"
 
 
 def request_body(stream: bool) -> bytes:
@@ -37,6 +48,49 @@ def request_body(stream: bool) -> bytes:
     if stream:
         body["stream"] = True
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def limit_calls(tenant: Tenant) -> list[tuple[str, dict[str, object]]]:
+    """The admin calls that put every budget and rate limit on a tenant's key (PUT path, body):
+    a US-dollar budget for the month on its org, team and key, a token budget for the day on
+    the key, rpm/tpm limits on the key and the team."""
+    return [
+        (f"/orgs/{tenant.org_id}/budget", {"period": "month", "max_usd": MAX_USD}),
+        (f"/teams/{tenant.team_id}/budget", {"period": "month", "max_usd": MAX_USD}),
+        (f"/teams/{tenant.team_id}/limits", {"rpm": RPM, "tpm": TPM}),
+        (
+            f"/keys/{tenant.key_id}/limits",
+            {"rpm": RPM, "tpm": TPM, "max_usd": MAX_USD, "period": "month"},
+        ),
+        (f"/keys/{tenant.key_id}/budget", {"period": "day", "max_tokens": MAX_TOKENS_PER_DAY}),
+    ]
+
+
+def limit_everything(admin: httpx.Client, tenant: Tenant) -> None:
+    for path, body in limit_calls(tenant):
+        answer = admin.put(path, json=body)
+        if answer.status_code != 200:
+            raise RuntimeError(f"PUT {path} -> {answer.status_code} {answer.text}")
+
+
+def wait_until_limited(chat_url: str, key: str, timeout: float = 20.0) -> int:
+    """Until the gateway applies the key's limits (it answers with x-ratelimit-* headers):
+    first one reload period (2 s) and a second, so that every process has reloaded them;
+    how many requests it made."""
+    time.sleep(RELOAD_WAIT_S)
+    deadline = time.monotonic() + timeout
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    made = 0
+    while True:
+        answer = httpx.post(chat_url, content=request_body(False), headers=headers, timeout=30)
+        made += 1
+        if answer.status_code != 200:
+            raise RuntimeError(f"chat -> {answer.status_code} {answer.text}")
+        if any(name.lower().startswith("x-ratelimit-") for name in answer.headers):
+            return made
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the gateway did not apply the key's limits within {timeout:g} s")
+        time.sleep(0.5)
 
 
 @dataclass
@@ -47,6 +101,8 @@ class Target:
     key: str
     children: list[Child] = field(default_factory=list)
     database_url: str | None = None  # the gateway's, to read its outbox backlog
+    admin_key: str | None = None  # the gateway's, for its admin API
+    served_before: int = 0  # requests already made through it (the limits probes)
 
     @property
     def chat_url(self) -> str:
@@ -74,8 +130,18 @@ def start_bare(procs: Processes, upstream: Target) -> Target:
 
 
 @contextmanager
-def gateway(procs: Processes, workdir: Path, shape: str, upstream: Target) -> Iterator[Target]:
-    """`fluxrouter serve` (+ `fluxrouter worker` for postgres) with one virtual key."""
+def gateway(
+    procs: Processes,
+    workdir: Path,
+    shape: str,
+    upstream: Target,
+    *,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+    limited: bool = False,
+) -> Iterator[Target]:
+    """`fluxrouter serve --workers N` (+ `fluxrouter worker` for postgres) with one virtual
+    key; `limited`: with every budget and rate limit on it (`limit_everything`), applied."""
     workdir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         namespace = None
@@ -99,6 +165,7 @@ def gateway(procs: Processes, workdir: Path, shape: str, upstream: Target) -> It
             "FLUXROUTER_CONFIG": str(config_path),
             "FLUXROUTER_ADMIN_KEY": admin_key,
             "TEST_UPSTREAM_KEY": upstream.key,
+            **(extra_env or {}),
         }
         if namespace:
             env["FLUXROUTER_REDIS_NAMESPACE"] = namespace
@@ -108,7 +175,10 @@ def gateway(procs: Processes, workdir: Path, shape: str, upstream: Target) -> It
         children: list[Child] = []
         try:
             serve = procs.spawn(
-                f"gateway-{shape}", [fluxrouter, "serve", "--port", str(port)], env=env, cwd=workdir
+                f"gateway-{shape}",
+                [fluxrouter, "serve", "--port", str(port), "--workers", str(workers)],
+                env=env,
+                cwd=workdir,
             )
             children.append(serve)
             wait_until(serve, http_ok(f"{base}/readyz"), what=f"gateway ({shape})")
@@ -128,8 +198,23 @@ def gateway(procs: Processes, workdir: Path, shape: str, upstream: Target) -> It
                 headers={"Authorization": f"Bearer {admin_key}"},
             ) as admin:
                 tenant = create_tenant(admin, f"bench-{shape}")
-            name, description = f"gateway-{shape}", _describe(shape)
-            yield Target(name, description, base, tenant.key, children, database_url=db_url)
+                if limited:
+                    limit_everything(admin, tenant)
+            probes = wait_until_limited(base + CHAT_PATH, tenant.key) if limited else 0
+            name = f"gateway-{shape}" + (f"-{workers}w" if workers > 1 else "")
+            description = _describe(shape) + (
+                f", {workers} worker processes" if workers > 1 else ""
+            )
+            yield Target(
+                name,
+                description,
+                base,
+                tenant.key,
+                children,
+                database_url=db_url,
+                admin_key=admin_key,
+                served_before=probes,
+            )
         finally:
             for child in reversed(children):
                 procs.stop(child)
@@ -139,6 +224,50 @@ def _describe(shape: str) -> str:
     if shape == "sqlite":
         return "gateway, embedded SQLite, no Redis"
     return "gateway, PostgreSQL + Redis + worker"
+
+
+def litellm_bin() -> Path | None:
+    """LiteLLM's proxy command: $LITELLM_BIN, else `.bench-venvs/litellm/bin/litellm`
+    (`make bench-litellm-venv`); None when neither exists."""
+    given = os.environ.get(LITELLM_ENV)
+    found = Path(given) if given else LITELLM_VENV_BIN / "litellm"
+    return found if found.is_file() and os.access(found, os.X_OK) else None
+
+
+def litellm_version(command: Path) -> str:
+    python = command.parent / "python"
+    probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('litellm'))"]
+    out = subprocess.run(probe, capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "unknown"
+
+
+def start_litellm(procs: Processes, workdir: Path, upstream: Target, command: Path) -> Target:
+    """LiteLLM's proxy in its default configuration (one process, a master key, no database),
+    offline (`LITELLM_LOCAL_MODEL_COST_MAP=True`), routing gpt-4o-mini to the fake upstream."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = {
+        "model_list": [
+            {
+                "model_name": MODEL,
+                "litellm_params": {
+                    "model": f"openai/{MODEL}",
+                    "api_base": upstream.base_url + "/v1",
+                    "api_key": upstream.key,
+                },
+            }
+        ],
+        "general_settings": {"master_key": LITELLM_MASTER_KEY},
+    }
+    config_path = workdir / "litellm.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    port = free_port()
+    env = {**_clean_env(), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    argv = [str(command), "--config", str(config_path), "--host", "127.0.0.1", "--port", str(port)]
+    child = procs.spawn("litellm", argv, env=env, cwd=workdir)
+    base = f"http://127.0.0.1:{port}"
+    wait_until(child, http_ok(f"{base}/health/liveliness"), what="LiteLLM proxy", timeout=120)
+    version = litellm_version(command)
+    return Target("litellm", f"LiteLLM {version} proxy", base, LITELLM_MASTER_KEY, [child])
 
 
 def _clean_env() -> dict[str, str]:

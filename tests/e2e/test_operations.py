@@ -101,11 +101,11 @@ def test_log_lines_are_json_and_carry_the_request_id(gateway: GatewayProcess) ->
     assert answer.headers["x-request-id"] == "trace-me-42"
 
     def logged() -> list[dict[str, Any]]:
-        lines = [
-            json.loads(line)
-            for line in gateway.log_path.read_text().splitlines()
-            if line.startswith("{")
-        ]
+        # other lines may be caught half written by the process; ours must be whole JSON
+        written = gateway.log_path.read_text()
+        complete = written[: written.rfind("\n") + 1]
+        ours = [line for line in complete.splitlines() if "trace-me-42" in line]
+        lines = [json.loads(line) for line in ours]
         return [line for line in lines if line.get("request_id") == "trace-me-42"]
 
     line = eventually(logged)[0]

@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import create_tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-
-@pytest.fixture(scope="module")
-def replica(
-    gateway: GatewayProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[GatewayProcess]:
-    """A second `fluxrouter serve` with the first one's configuration and environment."""
-    workdir: Path = tmp_path_factory.mktemp("gateway-replica")
-    config = yaml.safe_load(Path(gateway.env["FLUXROUTER_CONFIG"]).read_text())
-    second = GatewayProcess(
-        workdir, config, admin_key=gateway.admin_key, upstream_key=gateway.env["TEST_UPSTREAM_KEY"]
-    )
-    second.env["FLUXROUTER_REDIS_NAMESPACE"] = gateway.env["FLUXROUTER_REDIS_NAMESPACE"]
-    second.start()
-    yield second
-    second.stop()
 
 
 def test_a_revoked_key_is_refused_by_every_replica_within_a_second(

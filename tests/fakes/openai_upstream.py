@@ -17,6 +17,11 @@ log holds the path as received.
 * ``GET …/models`` and ``GET …/models/{id}`` list a few model ids.
 * Special model names trigger failures: ``fake-error-500``, ``fake-error-429``,
   ``fake-error-400``, ``fake-error-401-leaky``, ``fake-slow`` and ``fake-stall-stream``.
+* ``fake-slow-stream`` answers ``tok1 tok2 …`` (``max_tokens`` words, else 50), one word every
+  :data:`SLOW_STREAM_DELAY` seconds: a long generation to cancel. ``fake-flood-stream`` streams
+  ``max_tokens`` such words as fast as the client takes them: a client that reads slowly.
+* A stream the client cuts is recorded (:class:`StreamAbort`, :attr:`FakeOpenAI.aborts`) with
+  the moment the fake saw the connection close.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ __all__ = [
     "FakeOpenAI",
     "RecordedRequest",
     "RequestLog",
+    "StreamAbort",
     "chat_pieces",
     "count_words",
     "create_app",
@@ -87,6 +93,10 @@ MODEL_ERROR_400: Final = "fake-error-400"
 MODEL_ERROR_401_LEAKY: Final = "fake-error-401-leaky"
 MODEL_SLOW: Final = "fake-slow"
 MODEL_STALL_STREAM: Final = "fake-stall-stream"
+MODEL_SLOW_STREAM: Final = "fake-slow-stream"
+MODEL_FLOOD_STREAM: Final = "fake-flood-stream"
+SLOW_STREAM_DELAY: Final = 0.02
+SLOW_STREAM_WORDS: Final = 50
 
 RETRY_AFTER_SECONDS: Final = 7
 RATE_LIMIT_HEADERS: Final[dict[str, str]] = {
@@ -107,6 +117,19 @@ _encoder: Final = msgspec.json.Encoder()
 _encode: Final = _encoder.encode
 
 ALLOW_ANONYMOUS: Final = web.AppKey("fake_openai_allow_anonymous", bool)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAbort:
+    """A streamed answer whose client went away before its end."""
+
+    at: float  # time.monotonic() when the fake saw the connection close
+    model: str
+    prompt: str  # the text of the last user message
+    chunks_sent: int
+
+
+ABORT_LOG: Final = web.AppKey("fake_openai_abort_log", RequestLog[StreamAbort])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,6 +252,8 @@ class _ChatPlan:
     completion_tokens: int
     tool_name: str | None
     tool_call_id: str | None
+    prompt: str = ""
+    flood: int = 0  # words streamed after the pieces, made as they are sent
 
     @property
     def text(self) -> str:
@@ -273,6 +298,7 @@ def _plan_chat(body: object) -> _ChatPlan:
     limits = (_positive_int(body, "max_tokens"), _positive_int(body, "max_completion_tokens"))
     max_words = min((v for v in limits if v is not None), default=None)
 
+    flood = 0
     tool_name = _tool_name(body)
     if messages[-1]["role"] == "tool":
         tool_name = None  # after a tool result the model answers with text
@@ -281,6 +307,14 @@ def _plan_chat(body: object) -> _ChatPlan:
         pieces = chat_pieces(arguments)
         call_id = "call_" + hashlib.sha256(f"{tool_name}\0{arguments}".encode()).hexdigest()[:24]
         finish_reason = "tool_calls"
+    elif model == MODEL_FLOOD_STREAM:
+        pieces, call_id, finish_reason = [], None, "stop"
+        flood = min(max_words or 1000, 100_000_000)
+    elif model == MODEL_SLOW_STREAM:
+        words = min(max_words or SLOW_STREAM_WORDS, 100_000)
+        pieces = chat_pieces(" ".join(f"tok{i}" for i in range(1, words + 1)))
+        call_id = None
+        finish_reason = "stop"
     else:
         pieces = chat_pieces("Echo: " + last_user)
         call_id = None
@@ -297,9 +331,11 @@ def _plan_chat(body: object) -> _ChatPlan:
         pieces=pieces,
         finish_reason=finish_reason,
         prompt_tokens=max(prompt_words, 1),
-        completion_tokens=count_words("".join(pieces)),
+        completion_tokens=count_words("".join(pieces)) + flood,
         tool_name=tool_name,
         tool_call_id=call_id,
+        prompt=last_user,
+        flood=flood,
     )
 
 
@@ -476,6 +512,8 @@ def _chunk_deltas(plan: _ChatPlan) -> Iterator[tuple[dict[str, Any], str | None]
         yield {"role": "assistant", "content": ""}, None
         for piece in plan.pieces:
             yield {"content": piece}, None
+        for i in range(1, plan.flood + 1):
+            yield {"content": f" tok{i}" if i > 1 else "tok1"}, None
     yield {}, plan.finish_reason
 
 
@@ -488,6 +526,8 @@ async def _stream_chat(
     )
     await response.prepare(request)
     stall = plan.model == MODEL_STALL_STREAM
+    pace = SLOW_STREAM_DELAY if plan.model == MODEL_SLOW_STREAM else 0.0
+    sent = 0
 
     def frame(choices: list[dict[str, Any]], usage: dict[str, Any] | None) -> bytes:
         chunk: dict[str, Any] = {
@@ -502,18 +542,29 @@ async def _stream_chat(
             chunk["usage"] = usage
         return b"data: " + _encode(chunk) + b"\n\n"
 
+    def aborted() -> None:
+        log = request.app.get(ABORT_LOG)
+        if log is not None:
+            log.append(StreamAbort(time.monotonic(), plan.model, plan.prompt, sent))
+
     try:
         for i, (delta, finish_reason) in enumerate(_chunk_deltas(plan)):
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
             await response.write(frame([choice], None))
+            sent += 1
             if stall and i == 0:
                 await asyncio.sleep(request.app[SLOW_SECONDS])
+            elif pace and finish_reason is None:
+                await asyncio.sleep(pace)
         if plan.include_usage:
             await response.write(frame([], _usage(plan.prompt_tokens, plan.completion_tokens)))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
     except ConnectionError:
-        pass  # client went away mid-stream
+        aborted()  # client went away mid-stream
+    except asyncio.CancelledError:
+        aborted()  # the connection closed while the fake waited: aiohttp cancels the handler
+        raise
     return response
 
 
@@ -608,6 +659,7 @@ def create_app(
     slow_seconds: float = DEFAULT_SLOW_SECONDS,
     request_log: RequestLog[Any] | None = None,
     allow_anonymous: bool = False,
+    abort_log: RequestLog[StreamAbort] | None = None,
 ) -> web.Application:
     """Build the fake OpenAI application.
 
@@ -615,9 +667,11 @@ def create_app(
     ``record``: keep a :class:`RequestLog` in ``app[REQUEST_LOG]`` (``request_log`` if given).
     ``slow_seconds``: delay used by ``fake-slow`` and ``fake-stall-stream``.
     ``allow_anonymous``: serve requests without a bearer key instead of answering 401.
+    ``abort_log``: where cut streams are recorded (a new log in ``app[ABORT_LOG]`` if None).
     """
     app = new_app(expected_key, record=record, slow_seconds=slow_seconds, request_log=request_log)
     app[ALLOW_ANONYMOUS] = allow_anonymous
+    app[ABORT_LOG] = abort_log if abort_log is not None else RequestLog()
     app.router.add_route("*", "/{tail:.*}", guarded(_route))
     return app
 
@@ -646,9 +700,15 @@ class FakeOpenAI(FakeServer[RecordedRequest]):
     ) -> None:
         super().__init__(expected_key, port, host=host, slow_seconds=slow_seconds)
         self.allow_anonymous = allow_anonymous
+        self._aborts: RequestLog[StreamAbort] = RequestLog()
+
+    @property
+    def aborts(self) -> list[StreamAbort]:
+        """The streams cut by their client so far, oldest first."""
+        return self._aborts.snapshot()
 
     def _app_options(self) -> dict[str, Any]:
-        return {"allow_anonymous": self.allow_anonymous}
+        return {"allow_anonymous": self.allow_anonymous, "abort_log": self._aborts}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis.asyncio as aioredis
 
-from domains.billing.budget import Amount, Budget, Refusal, Reservation
+from domains.billing.budget import Amount, Budget, Refusal, Reservation, Unseeded
 from infrastructure.billing.memory_budget_ledger import InMemoryBudgetLedger
 from infrastructure.billing.redis_budget_ledger import RedisBudgetLedger
 from tests.support.services import REDIS_URL
@@ -198,18 +198,26 @@ async def test_seed_rebuilds_lost_counters_and_never_overwrites(setup: Setup) ->
     await setup.flush()
     ledger = setup.ledger
     assert await ledger.spent(team(5), now=NOW) == (Amount(0, 0), Amount(0, 0))
+    assert await ledger.reserve([team(5), key(5)], usd(1), now=NOW, require_seed=True) == (
+        Unseeded(("team:t1:day:2026-11-23", "key:k1:total"))
+    )
 
     await ledger.seed(team(5), usd(1.5, 10), now=NOW)  # the database's spend
     assert await ledger.spent(team(5), now=NOW) == (usd(1.5, 10), Amount(0, 0))
-    await ledger.seed(team(5), usd(9), now=NOW)  # the window has state: ignored
+    await ledger.seed(team(5), usd(9), now=NOW)  # already seeded: ignored
     assert await ledger.spent(team(5), now=NOW) == (usd(1.5, 10), Amount(0, 0))
-    assert await ledger.reserve([team(5)], usd(4), now=NOW) == Refusal(
+    assert await ledger.reserve([team(5)], usd(4), now=NOW, require_seed=True) == Refusal(
         "team:t1:day:2026-11-23", "usd", usd(3.5)
     )
-    reserved = await ledger.reserve([key(5)], usd(1), now=NOW)
+    # a settlement that lands before the seed is kept when it is the larger figure
+    reserved = await ledger.reserve([key(5)], usd(3), now=NOW)
     assert isinstance(reserved, Reservation)
-    await ledger.seed(key(5), usd(4), now=NOW)  # a reservation is state too
-    assert await ledger.spent(key(5), now=NOW) == (Amount(0, 0), usd(1))
+    await ledger.settle(reserved, usd(2.5, 7))
+    await ledger.seed(key(5), usd(1.5), now=NOW)
+    assert await ledger.spent(key(5), now=NOW) == (usd(2.5, 7), Amount(0, 0))
+    assert await ledger.reserve([key(5)], usd(3), now=NOW, require_seed=True) == Refusal(
+        "key:k1:total", "usd", usd(2.5)
+    )
 
 
 async def test_the_janitor_frees_reservations_past_their_ttl(setup: Setup) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from application.billing.subscribers import when_completion_finished_record_usage
 from application.teams.commands import CreateOrg
-from domains.billing.model import PriceBook
+from domains.billing.limits import LimitsSnapshot
 from domains.providers.events import CompletionFinished
 from domains.shared.clock import utcnow
 from domains.shared.events import Event
@@ -142,7 +142,10 @@ async def test_two_deliveries_of_one_completion_at_once_bill_it_once(
     before = await _count(pg_container, usage_records)
     uows = [SqlUnitOfWork(pg_container.engine, pg_container.codec) for _ in range(4)]
     await asyncio.gather(
-        *(when_completion_finished_record_usage([event], uow, prices=PriceBook({})) for uow in uows)
+        *(
+            when_completion_finished_record_usage([event], uow, prices=LimitsSnapshot())
+            for uow in uows
+        )
     )
     assert await _count(pg_container, usage_records) == before + 1
     published = [e for uow in uows for e in uow.collect_new_events()]

@@ -54,6 +54,11 @@ def gateway_config(
                     {"name": "fake-error-401-leaky"},
                     {"name": "fake-slow"},
                     {"name": "fake-stall-stream"},
+                    {
+                        "name": "fake-slow-stream",
+                        "price": {"input_per_mtok": 1, "output_per_mtok": 2},
+                    },
+                    {"name": "fake-flood-stream"},
                 ],
             },
             {
@@ -220,6 +225,11 @@ class GatewayProcess:
                 stderr=subprocess.STDOUT,
             )
         )
+
+    @property
+    def pid(self) -> int:
+        """The process id of `fluxrouter serve`."""
+        return self._procs[0].pid
 
     def stop(self) -> None:
         for proc in reversed(self._procs):

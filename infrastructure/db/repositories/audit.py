@@ -6,13 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import msgspec
-from sqlalchemy import select, text
+from sqlalchemy import String, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domains.audit.chain import AuditRow
 from infrastructure.db.tables import audit_log
 
 AUDIT_LOCK_ID = 0x46_4C_58_41_55_44  # "FLXAUD": the advisory lock of the chain
+
+
+_PG_APPENDED = select(audit_log.c.event_id).where(
+    audit_log.c.event_id == any_(bindparam("ids", type_=ARRAY(String)))
+)
 
 
 class SqlAuditLog:
@@ -35,9 +41,12 @@ class SqlAuditLog:
         ids = list(event_ids)
         if not ids:
             return set()
-        rows = await self._conn.execute(
-            select(audit_log.c.event_id).where(audit_log.c.event_id.in_(ids))
-        )
+        if self._conn.dialect.name == "postgresql":  # fixed text, whatever the number of ids
+            rows = await self._conn.execute(_PG_APPENDED, {"ids": ids})
+        else:
+            rows = await self._conn.execute(
+                select(audit_log.c.event_id).where(audit_log.c.event_id.in_(ids))
+            )
         return {row[0] for row in rows}
 
     async def append_all(self, rows: Sequence[tuple[AuditRow, str | None]]) -> None:

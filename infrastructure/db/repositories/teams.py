@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domains.shared.aggregate import Aggregate
 from domains.shared.caller import Caller
+from domains.shared.errors import Conflict
 from domains.teams.model import Org, Team, VirtualKey
-from infrastructure.db.tables import orgs, teams, virtual_keys
+from infrastructure.db.tables import orgs, teams, users, virtual_keys
 
 
 class SqlOrgRepository:
@@ -48,7 +50,28 @@ class SqlTeamRepository:
         self._seen.append(team)
 
     async def get(self, team_id: str) -> Team | None:
-        row = (await self._conn.execute(select(teams).where(teams.c.id == team_id))).first()
+        return await self._one(select(teams).where(teams.c.id == team_id))
+
+    async def find_by_name(self, org_id: str, name: str) -> Team | None:
+        return await self._one(select(teams).where(teams.c.org_id == org_id, teams.c.name == name))
+
+    async def save(self, team: Team) -> None:
+        taken = await self._conn.execute(
+            select(teams.c.id).where(
+                teams.c.org_id == team.org_id, teams.c.name == team.name, teams.c.id != team.id
+            )
+        )
+        if taken.first() is not None:
+            raise Conflict(f"the org has a team named {team.name!r} already")
+        try:
+            await self._conn.execute(
+                update(teams).where(teams.c.id == team.id).values(name=team.name)
+            )
+        except IntegrityError as exc:
+            raise Conflict(f"the org has a team named {team.name!r} already") from exc
+
+    async def _one(self, query: Any) -> Team | None:
+        row = (await self._conn.execute(query)).first()
         if row is None:
             return None
         team = Team(id=row.id, org_id=row.org_id, name=row.name, created_at=row.created_at)
@@ -113,7 +136,9 @@ class SqlKeyRepository:
 
 
 class SqlKeyLookup:
-    """The read the hot path makes on a cache miss: the caller behind an active key's hash."""
+    """The read the hot path makes on a cache miss: the caller behind an active key's hash.
+    A key issued for a person is active only while that person is (not deactivated, not
+    deleted); a `user_id` naming no person of the database leaves the key as it is."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -127,7 +152,16 @@ class SqlKeyLookup:
             virtual_keys.c.user_id,
             virtual_keys.c.models,
             virtual_keys.c.expires_at,
-        ).where(virtual_keys.c.secret_hash == secret_hash, virtual_keys.c.revoked_at.is_(None))
+        ).where(
+            virtual_keys.c.secret_hash == secret_hash,
+            virtual_keys.c.revoked_at.is_(None),
+            or_(
+                virtual_keys.c.user_id.is_(None),
+                ~exists().where(
+                    and_(users.c.id == virtual_keys.c.user_id, users.c.active.is_(False))
+                ),
+            ),
+        )
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
         if row is None:

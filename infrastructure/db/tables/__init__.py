@@ -1,22 +1,48 @@
 """All tables share one MetaData, so alembic sees one schema; each context has its own module."""
 
-from infrastructure.db.tables.audit import audit_log
+from infrastructure.db.tables.audit import audit_checkpoints, audit_log
 from infrastructure.db.tables.billing import usage_records
+from infrastructure.db.tables.conversations import (
+    conversation_messages,
+    conversations,
+    prompt_versions,
+    prompts,
+)
+from infrastructure.db.tables.directory import directory_groups, group_members, scim_tokens
+from infrastructure.db.tables.limits import budgets, model_prices, rate_limits
 from infrastructure.db.tables.messaging import outbox
 from infrastructure.db.tables.meta import metadata
 from infrastructure.db.tables.read_models import projection_applied, usage_rollup
+from infrastructure.db.tables.sso import sso_connections, sso_identities, sso_one_time, sso_sessions
 from infrastructure.db.tables.system import system_settings
-from infrastructure.db.tables.teams import orgs, teams, virtual_keys
+from infrastructure.db.tables.teams import admin_tokens, orgs, teams, users, virtual_keys
 
 __all__ = [
+    "admin_tokens",
+    "audit_checkpoints",
     "audit_log",
+    "budgets",
+    "conversation_messages",
+    "conversations",
+    "directory_groups",
+    "group_members",
     "metadata",
+    "model_prices",
     "orgs",
     "outbox",
     "projection_applied",
+    "prompt_versions",
+    "prompts",
+    "rate_limits",
+    "scim_tokens",
+    "sso_connections",
+    "sso_identities",
+    "sso_one_time",
+    "sso_sessions",
     "system_settings",
     "teams",
     "usage_records",
     "usage_rollup",
+    "users",
     "virtual_keys",
 ]

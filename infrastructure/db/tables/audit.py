@@ -21,4 +21,16 @@ audit_log = Table(
     Column("event_id", String(32), nullable=True, unique=True),
     Index("ix_audit_log_actor_seq", "actor", "seq"),
     Index("ix_audit_log_action_seq", "action", "seq"),
+    Index("ix_audit_log_target_seq", "target", "seq"),
+    Index("ix_audit_log_ts_seq", "ts", "seq"),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", BigInteger(), primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", String(200), nullable=False),
 )

@@ -23,4 +23,9 @@ usage_records = Table(
     Column("cost_picousd", BigInteger(), nullable=False),
     Column("priced", Boolean(), nullable=False),
     Index("ix_usage_records_ts", "ts"),
+    # spend per budget scope and window (budget checks, counter rebuilds, the spend answer)
+    Index("ix_usage_records_org_id_ts", "org_id", "ts"),
+    Index("ix_usage_records_team_id_ts", "team_id", "ts"),
+    Index("ix_usage_records_key_id_ts", "key_id", "ts"),
+    Index("ix_usage_records_user_id_ts", "user_id", "ts"),
 )

@@ -1,4 +1,14 @@
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
 from infrastructure.db.tables.meta import metadata
 from infrastructure.db.types import UtcDateTime
@@ -36,4 +46,42 @@ virtual_keys = Table(
     Column("revoked_at", UtcDateTime(), nullable=True),
     Column("expires_at", UtcDateTime(), nullable=True),
     Index("ix_virtual_keys_team_id", "team_id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("org_id", String(32), ForeignKey("orgs.id"), nullable=False),
+    Column("email", String(320), nullable=True),  # a provisioned person may have none
+    Column(
+        "email_key", String(320), nullable=True
+    ),  # lower-cased: unique per org; NULL once deleted
+    Column("display_name", String(200), nullable=True),
+    Column("role", String(16), nullable=False),
+    Column("active", Boolean(), nullable=False),
+    Column("external_id", String(200), nullable=True),  # the identity provider's id (SCIM)
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("user_name", String(1000), nullable=True),  # the identity provider's login name (SCIM)
+    Column("user_name_key", String(1000), nullable=True),  # case-folded: unique per org
+    Column("attributes", JSON(), nullable=True),  # what else the identity provider said (SCIM)
+    Column("version", Integer(), nullable=False, server_default="1"),
+    Column("updated_at", UtcDateTime(), nullable=True),
+    Column("deleted_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("org_id", "email_key", name="uq_users_org_id_email_key"),
+    UniqueConstraint("org_id", "external_id", name="uq_users_org_id_external_id"),
+    UniqueConstraint("org_id", "user_name_key", name="uq_users_org_id_user_name_key"),
+)
+
+admin_tokens = Table(
+    "admin_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id"), nullable=False),
+    Column("org_id", String(32), ForeignKey("orgs.id"), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Index("ix_admin_tokens_user_id", "user_id"),
 )

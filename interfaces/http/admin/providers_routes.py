@@ -1,4 +1,7 @@
-"""Providers and models: what is configured, and what each provider's API offers."""
+"""Providers and models: what is configured, and what each provider's API offers.
+
+Any admin principal may read the catalog: it names no org's resources and holds no secret.
+"""
 
 from __future__ import annotations
 

@@ -66,30 +66,43 @@ async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
     gateway = container.gateway
     route = gateway.route_for(caller, view.model)
     request_id = request_id_of(request)
-    if gateway.speaks_messages(route):
+    native = gateway.speaks_messages(route)
+    chat = None if native else messages_to_chat(raw)  # a bad body is refused before admission
+    ticket = await gateway.admit(caller, route, raw, "messages")
+    stream_headers = {**_SSE_HEADERS, **ticket.headers}
+    if chat is None:
         if view.stream:
             chunks = await gateway.native_messages_stream(
-                caller, request_id, route, raw, protocol_headers(request), on_error=sse_error
+                caller,
+                request_id,
+                route,
+                raw,
+                protocol_headers(request),
+                ticket,
+                on_error=sse_error,
             )
-            return Stream(chunks, media_type="text/event-stream", headers=_SSE_HEADERS)
+            return Stream(chunks, media_type="text/event-stream", headers=stream_headers)
         return Response(
             await gateway.native_messages(
-                caller, request_id, route, raw, protocol_headers(request)
+                caller, request_id, route, raw, protocol_headers(request), ticket
             ),
             media_type="application/json",
+            headers=dict(ticket.headers),
         )
-    chat = messages_to_chat(raw)
     if view.stream:
-        chunks = await gateway.chat_stream(caller, request_id, route, chat, include_usage=True)
+        chunks = await gateway.chat_stream(
+            caller, request_id, route, chat, ticket, include_usage=True
+        )
         return Stream(
             _as_events(chunks, view.model, request_id),
             media_type="text/event-stream",
-            headers=_SSE_HEADERS,
+            headers=stream_headers,
         )
-    completion = _decoder.decode(await gateway.chat(caller, request_id, route, chat))
+    completion = _decoder.decode(await gateway.chat(caller, request_id, route, chat, ticket))
     return Response(
         msgspec.json.encode(chat_to_message(completion, model=view.model)),
         media_type="application/json",
+        headers=dict(ticket.headers),
     )
 
 

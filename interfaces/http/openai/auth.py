@@ -1,4 +1,5 @@
-"""Who is calling /v1: the virtual key in `Authorization: Bearer` or `x-api-key`."""
+"""Who is calling /v1: the virtual key in `Authorization: Bearer` or `x-api-key`. Refusals
+are told to the audit log (counted, never with the secret)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from typing import Any
 from litestar import Request
 
 from domains.shared.caller import Caller
+from domains.teams.model import looks_like_virtual_key
 from interfaces.http.container import bearer_token, container_of
 from interfaces.http.errors import ApiError
+from interfaces.http.refusals import note_refused
 
 
 async def authenticate(request: Request[Any, Any, Any]) -> Caller:
     secret = bearer_token(request, x_api_key=True)
     if secret is None:
+        note_refused(request, "v1", None, "missing")
         raise ApiError(
             401,
             "You didn't provide an API key. Send it as `Authorization: Bearer <key>`.",
@@ -21,6 +25,8 @@ async def authenticate(request: Request[Any, Any, Any]) -> Caller:
         )
     caller = await container_of(request).authenticator.authenticate(secret)
     if caller is None:
+        reason = "invalid" if looks_like_virtual_key(secret) else "malformed"
+        note_refused(request, "v1", secret, reason)
         raise ApiError(
             401, "Incorrect API key provided, or the key was revoked.", code="invalid_api_key"
         )

@@ -31,8 +31,13 @@ def decode_body(body: bytes, schema: type[T]) -> tuple[dict[str, Any], T]:
         raise ApiError(400, TOO_DEEP, code="invalid_json") from None
     if not isinstance(raw, dict):
         raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
+    return raw, validated(raw, schema)
+
+
+def validated(raw: dict[str, Any], schema: type[T]) -> T:
+    """The validated view of a decoded object; a failure is a 400 naming the parameter."""
     try:
-        view = msgspec.convert(raw, schema)
+        return msgspec.convert(raw, schema)
     except msgspec.ValidationError as error:
         text = str(error)
         match = _PATH.search(text)
@@ -45,4 +50,3 @@ def decode_body(body: bytes, schema: type[T]) -> tuple[dict[str, Any], T]:
         elif param:
             message = f"Invalid value for `{param}`: {message}"
         raise ApiError(400, message, code="invalid_value", param=param) from None
-    return raw, view

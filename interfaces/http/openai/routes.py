@@ -39,14 +39,17 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
     if container.settings.logging.log_prompts:
         log.info("v1.prompt", model=view.model, messages=raw.get("messages"))
     request_id = request_id_of(request)
+    ticket = await container.gateway.admit(caller, route, raw, "chat")
     if view.stream:
         include_usage = bool(view.stream_options and view.stream_options.include_usage)
         chunks = await container.gateway.chat_stream(
-            caller, request_id, route, raw, include_usage=include_usage
+            caller, request_id, route, raw, ticket, include_usage=include_usage
         )
-        return Stream(chunks, media_type="text/event-stream", headers=_SSE_HEADERS)
-    body = await container.gateway.chat(caller, request_id, route, raw)
-    return Response(body, media_type=_JSON)
+        return Stream(
+            chunks, media_type="text/event-stream", headers={**_SSE_HEADERS, **ticket.headers}
+        )
+    body = await container.gateway.chat(caller, request_id, route, raw, ticket)
+    return Response(body, media_type=_JSON, headers=dict(ticket.headers))
 
 
 @post("/v1/embeddings", status_code=200, tags=["OpenAI"], summary="Create embeddings")
@@ -60,8 +63,9 @@ async def embeddings(request: Request[Any, Any, Any]) -> Response[bytes]:
             400, f"Invalid value for `input`: {problem}.", code="invalid_value", param="input"
         )
     route = container.gateway.route_for(caller, view.model)
-    body = await container.gateway.embeddings(caller, request_id_of(request), route, raw)
-    return Response(body, media_type=_JSON)
+    ticket = await container.gateway.admit(caller, route, raw, "embeddings")
+    body = await container.gateway.embeddings(caller, request_id_of(request), route, raw, ticket)
+    return Response(body, media_type=_JSON, headers=dict(ticket.headers))
 
 
 @get("/v1/models", tags=["OpenAI"], summary="The models this key may use")

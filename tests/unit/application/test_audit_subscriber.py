@@ -9,7 +9,7 @@ from domains.audit.chain import GENESIS_HASH, format_ts, verify_rows
 from domains.shared.events import Event
 from domains.teams.events import KeyRevoked, OrgCreated, TeamCreated
 from tests.unit.application.fakes import UowFactory
-from tests.unit.samples import WHEN, completion
+from tests.unit.samples import WHEN, usage
 
 
 class Unaudited(Event, frozen=True, kw_only=True, tag=True):
@@ -22,7 +22,7 @@ def audited_events() -> list[Event]:
         TeamCreated(
             team_id="t1", org_id="o1", name="R", actor="admin", occurred_at=WHEN + timedelta(1)
         ),
-        completion(),
+        usage(),
     ]
 
 

@@ -164,3 +164,35 @@ async def test_a_flood_of_bad_keys_stays_within_the_bound(clock: Clock) -> None:
         await auth.authenticate(secret(n))
     assert len(lookup.calls) == 500
     assert len(auth._cache) == 50
+
+
+async def test_forgetting_a_person_drops_their_keys_and_the_unknown_secrets() -> None:
+    from application.teams.authenticate import KeyAuthenticator
+    from domains.shared.caller import Caller
+    from domains.teams.model import hash_secret
+
+    secret, unknown = "fr-" + "a" * 40, "fr-" + "b" * 40
+    answers: dict[str, Caller | None] = {
+        hash_secret(secret): Caller(
+            key_id="k1", key_prefix="fr-aaaaaaaa", team_id="t", org_id="o", user_id="u1"
+        )
+    }
+    calls: list[str] = []
+
+    class Lookup:
+        async def find_active(self, secret_hash: str) -> Caller | None:
+            calls.append(secret_hash)
+            return answers.get(secret_hash)
+
+    authenticator = KeyAuthenticator(Lookup())
+    assert await authenticator.authenticate(secret) is not None
+    assert await authenticator.authenticate(unknown) is None
+    answers.clear()  # the person is deactivated
+    authenticator.forget_user("u1")
+    assert await authenticator.authenticate(secret) is None
+    answers[hash_secret(unknown)] = Caller(
+        key_id="k2", key_prefix="fr-bbbbbbbb", team_id="t", org_id="o", user_id="u2"
+    )
+    authenticator.forget_user("u2")  # reactivated: keys cached as unknown are looked up again
+    assert await authenticator.authenticate(unknown) is not None
+    assert len(calls) == 4

@@ -1,4 +1,4 @@
-"""Billing charges each finished completion once, at the price book's price."""
+"""Billing charges each finished completion once, at the current price."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from decimal import Decimal
 
 from application.billing.subscribers import when_completion_finished_record_usage
 from domains.billing.events import UsageRecorded
-from domains.billing.model import Price, PriceBook
+from domains.billing.limits import LimitsSnapshot
+from domains.billing.model import Price
 from tests.unit.application.fakes import UowFactory
 from tests.unit.samples import WHEN, completion
 
-PRICES = PriceBook(
-    {
+PRICES = LimitsSnapshot.of(
+    prices={
         ("openai", "gpt-4o-mini"): Price(
             Decimal("0.15"), Decimal("0.60"), cached_input_per_mtok=Decimal("0.075")
         )
@@ -21,7 +22,7 @@ PRICES = PriceBook(
 record_usage = functools.partial(when_completion_finished_record_usage, prices=PRICES)
 
 
-async def test_usage_is_recorded_at_the_price_book_price() -> None:
+async def test_usage_is_recorded_at_the_current_price() -> None:
     factory = UowFactory()
     event = completion(input_tokens=1234, output_tokens=567, cached_tokens=0)
     uow = factory()
@@ -104,3 +105,16 @@ async def test_a_partial_replay_records_only_the_new_events() -> None:
     await record_usage([old, new], again)
     assert set(factory.store.usage) == {old.event_id, new.event_id}
     assert [u.source_event_id for u in again.collect_new_events()] == [new.event_id]  # type: ignore[attr-defined]
+
+
+async def test_a_cancel_over_the_websocket_is_audited_as_such() -> None:
+    factory = UowFactory()
+    event = completion(outcome="cancelled", transport="websocket", usage_reported=False)
+    await record_usage([event], factory())
+    usage = factory.store.usage[event.event_id]
+    facts = usage.audit_facts()
+    assert (usage.outcome, usage.transport) == ("cancelled", "websocket")
+    assert facts.data["outcome"] == "cancelled"
+    assert facts.data["transport"] == "websocket"
+    assert facts.data["usage_reported"] is False
+    assert completion(transport="http").transport == "http"

@@ -55,16 +55,20 @@ def test_a_good_file_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert err == ""
 
 
-def test_blank_lines_and_checkpoints_are_skipped(
+def test_blank_lines_are_skipped_and_checkpoint_lines_are_not_rows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = build_chain(3)
     path = tmp_path / "audit.jsonl"
-    lines = [json.dumps(rows[0].as_dict()), "", json.dumps({"checkpoint": {"seq": 1}})]
+    checkpoint = {"seq": 1, "hash": rows[0].hash, "ts": rows[0].ts, "key_id": "k", "signature": ""}
+    lines = [json.dumps(rows[0].as_dict()), "", json.dumps({"checkpoint": checkpoint})]
     lines += [json.dumps(row.as_dict()) for row in rows[1:]]
     path.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
     assert verify_file(str(path)) == 0
-    assert "ok: 3 rows verified" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ok: 3 rows verified" in out
+    assert "checkpoints: 1" in out
+    assert "signatures NOT checked" in out
 
 
 def test_a_tampered_row_fails_naming_its_seq(

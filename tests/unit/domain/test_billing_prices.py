@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domains.billing.model import Price, PriceBook
+from domains.billing.limits import LimitsSnapshot
+from domains.billing.model import Price
 
 MINI = Price(Decimal("0.15"), Decimal("0.60"))
 WITH_CACHE = Price(Decimal("2.50"), Decimal("10"), cached_input_per_mtok=Decimal("1.25"))
@@ -67,26 +68,18 @@ def test_cost_matches_integer_arithmetic_in_millionths_of_a_cent(
     assert cost <= Price(Decimal("2.50"), Decimal("10")).cost(input_tokens, output_tokens)
 
 
-def test_price_book_finds_by_provider_and_model() -> None:
-    book = PriceBook({("openai", "gpt-4o-mini"): MINI})
-    assert book.price_of("openai", "gpt-4o-mini") is MINI
-    assert book.price_of("azure", "gpt-4o-mini") is None
-    assert book.price_of("openai", "gpt-4o") is None
+def test_the_limits_snapshot_finds_prices_by_provider_and_model() -> None:
+    snapshot = LimitsSnapshot.of(prices={("openai", "gpt-4o-mini"): MINI})
+    assert snapshot.price_of("openai", "gpt-4o-mini") is MINI
+    assert snapshot.price_of("azure", "gpt-4o-mini") is None
+    assert snapshot.price_of("openai", "gpt-4o") is None
 
 
-def test_price_book_set_price_adds_and_replaces() -> None:
-    book = PriceBook({("openai", "gpt-4o-mini"): MINI})
-    book.set_price("openai", "gpt-4o-mini", WITH_CACHE)
-    book.set_price("local", "llama3", MINI)
-    assert book.price_of("openai", "gpt-4o-mini") is WITH_CACHE
-    assert book.price_of("local", "llama3") is MINI
-
-
-def test_price_book_copies_its_input() -> None:
+def test_the_limits_snapshot_copies_its_prices() -> None:
     prices = {("openai", "gpt-4o-mini"): MINI}
-    book = PriceBook(prices)
+    snapshot = LimitsSnapshot.of(prices=prices)
     prices.clear()
-    assert book.price_of("openai", "gpt-4o-mini") is MINI
+    assert snapshot.price_of("openai", "gpt-4o-mini") is MINI
 
 
 def test_price_is_immutable() -> None:

@@ -143,7 +143,7 @@ def test_one_of_several_configured_secrets_never_survives(
 
 @given(
     before=SURROUNDING,
-    scheme=st.sampled_from(["sk-", "sk-proj-", "sk-ant-api03-", "fr-", "AIza", "Bearer "]),
+    scheme=st.sampled_from(["sk-", "sk-proj-", "sk-ant-api03-", "fr-", "fra-", "AIza", "Bearer "]),
     body=KEY_BODY,
     after=SURROUNDING,
 )

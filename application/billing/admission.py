@@ -1,0 +1,305 @@
+"""Admission: before a call goes upstream, its rate limits are taken and the most it can cost is
+reserved against every budget that applies, all or nothing across both, in one call of the limit
+store; afterwards one call settles it to what the upstream reported and gives the unused tokens
+back. A caller without limits costs no round trip at all.
+
+Settlements run beside the request (a ticket's `settle` returns at once), so a client that goes
+away mid-stream is still charged for what was produced and its reservation freed. Windows the
+ledger has never seen (a new day, or a Redis flush) are first seeded with the database's spend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+import structlog
+
+from application.billing.rate_headers import ratelimit_headers
+from application.billing.thresholds import crossings
+from application.shared.coalescer import Coalescer
+from application.shared.tasks import cancel_and_wait
+from domains.billing.budget import (
+    Amount,
+    Budget,
+    Refusal,
+    Reservation,
+    Unseeded,
+    max_request_amount,
+    merged_windows,
+    period_of,
+    seconds_until_next,
+)
+from domains.billing.errors import ModelUnpriced
+from domains.billing.events import BudgetThresholdCrossed, RequestRefused
+from domains.billing.limit_store import BudgetOutcome, LimitStore
+from domains.billing.limits import LimitsSnapshot, RateLimit
+from domains.billing.model import Price
+from domains.billing.rate_limit import RateDecision
+from domains.shared.caller import Caller
+from domains.shared.errors import LimitExceeded
+from domains.shared.money import from_picodollars, to_picodollars, usd_text
+
+log = structlog.get_logger("fluxrouter.admission")
+
+UnpricedPolicy = Literal["refuse", "tokens_only"]
+SpentInWindow = Callable[[Budget, datetime], Awaitable[Amount]]
+Publish = Callable[[Sequence[BudgetThresholdCrossed]], Awaitable[None]]
+
+_SEED_ATTEMPTS = 3
+
+
+@dataclass(eq=False)
+class _Ticket:
+    admission: BudgetAdmission
+    price: Price | None
+    held: Amount
+    rates: list[RateLimit]
+    budgets: dict[str, Budget]
+    reservation: Reservation | None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    _done: bool = False
+
+    def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
+        if self._done:
+            return
+        self._done = True
+        used_tokens = max(input_tokens, 0) + max(output_tokens, 0)
+        pico = 0
+        if self.price is not None:
+            pico = to_picodollars(self.price.cost(input_tokens, output_tokens, cached_tokens))
+        self.admission.run_beside(self.admission.finish(self, Amount(pico, used_tokens)))
+
+    def release(self) -> None:
+        self.settle(0, 0, 0)
+
+
+class BudgetAdmission:
+    def __init__(
+        self,
+        *,
+        limits: Callable[[], LimitsSnapshot],
+        store: LimitStore,
+        spent_in_window: SpentInWindow,
+        unpriced: UnpricedPolicy = "refuse",
+        publish: Publish | None = None,
+        refusals: Coalescer | None = None,
+        reservation_ttl: float = 900.0,
+        janitor_every: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._limits = limits
+        self._store = store
+        self._spent_in_window = spent_in_window
+        self._unpriced = unpriced
+        self._publish = publish
+        self._refusals = refusals
+        self._ttl = reservation_ttl
+        self._janitor_every = janitor_every
+        self._clock = clock
+        self._beside: set[asyncio.Task[None]] = set()
+        self._janitor: asyncio.Task[None] | None = None
+
+    async def admit(
+        self,
+        caller: Caller,
+        provider: str,
+        model: str,
+        estimate: Callable[[], tuple[int, int]],
+    ) -> _Ticket | _Free:
+        snapshot = self._limits()
+        budgets = snapshot.budgets_for(
+            org_id=caller.org_id,
+            team_id=caller.team_id,
+            user_id=caller.user_id,
+            key_id=caller.key_id,
+        )
+        rates = snapshot.rate_limits_for(team_id=caller.team_id, key_id=caller.key_id)
+        if not budgets and not rates:
+            return FREE
+        price = snapshot.price_of(provider, model)
+        usd_limited = any(budget.max_picousd is not None for budget in budgets)
+        if price is None and usd_limited and self._unpriced == "refuse":
+            self._note(caller, "unpriced", f"model:{provider}/{model}", "usd")
+            raise ModelUnpriced(
+                f"The model `{model}` has no price, and a US-dollar budget applies to this "
+                "key: an administrator has to price the model before it can be used."
+            )
+        prompt_tokens, max_output_tokens = estimate()
+        amount = max_request_amount(price, prompt_tokens, max_output_tokens)
+        now = self._clock()
+        windows = merged_windows(budgets, now)
+        decision, outcome = await self._take(rates, budgets, windows, amount, now)
+        headers: dict[str, str] = {}
+        if decision is not None:
+            headers = ratelimit_headers(decision)
+            if not decision.allowed:
+                limit = decision.refused_by or f"key:{caller.key_id}"
+                self._note(caller, "rate_limit", limit, decision.measure or "")
+                raise _rate_refusal(
+                    decision.refused_by, decision.measure, decision.too_large, headers
+                )
+        if isinstance(outcome, Refusal):
+            self._note(caller, "budget", outcome.budget_key, outcome.limit)
+            raise _budget_refusal(outcome, windows[outcome.budget_key], amount, now)
+        reservation = outcome if isinstance(outcome, Reservation) else None
+        return _Ticket(self, price, amount, rates, windows, reservation, headers)
+
+    async def _take(
+        self,
+        rates: list[RateLimit],
+        budgets: list[Budget],
+        windows: dict[str, Budget],
+        amount: Amount,
+        now: datetime,
+    ) -> tuple[RateDecision | None, BudgetOutcome | None]:
+        """The limit store's answer, once every window it named unseeded has been seeded."""
+        for _ in range(_SEED_ATTEMPTS):
+            decision, outcome = await self._store.admit(
+                rates, amount.tokens, budgets, amount, now=now, ttl=self._ttl, require_seed=True
+            )
+            if not isinstance(outcome, Unseeded):
+                return decision, outcome
+            await self._seed(outcome, windows, now)
+        raise RuntimeError("budget windows could not be seeded from the database")
+
+    def _note(self, caller: Caller, kind: str, limit: str, measure: str) -> None:
+        """Counts the refusal for the audit log (alike ones are written together)."""
+        if self._refusals is None:
+            return
+
+        def make(count: int, first: datetime, last: datetime) -> RequestRefused:
+            return RequestRefused(
+                kind=kind,
+                key_id=caller.key_id,
+                team_id=caller.team_id,
+                org_id=caller.org_id,
+                user_id=caller.user_id,
+                limit=limit,
+                measure=measure,
+                count=count,
+                first_at=first,
+                last_at=last,
+            )
+
+        self._refusals.note(("refused", caller.key_id, kind, limit, measure), make)
+
+    async def _seed(self, unseeded: Unseeded, windows: dict[str, Budget], now: datetime) -> None:
+        for key in unseeded.keys:
+            budget = windows[key]
+            spent = await self._spent_in_window(budget, now)
+            await self._store.seed(budget, spent, now=now)
+            log.info("budget.seeded", window=key, spent_tokens=spent.tokens)
+
+    async def finish(self, ticket: _Ticket, actual: Amount) -> None:
+        """The settlement of one ticket, in one call of the store: charge and give back unused
+        tokens; then raise the thresholds it crossed."""
+        unused = max(ticket.held.tokens - actual.tokens, 0) if ticket.rates else 0
+        after = await self._store.finish(ticket.rates, unused, ticket.reservation, actual)
+        if after and ticket.reservation is not None and self._publish is not None:
+            budgets = [ticket.budgets[key] for key in ticket.reservation.keys]
+            crossed = crossings(budgets, ticket.reservation.keys, after, actual)
+            if crossed:
+                await self._publish(crossed)
+
+    def run_beside(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(self._logged(work))
+        self._beside.add(task)
+        task.add_done_callback(self._beside.discard)
+
+    async def _logged(self, work: Awaitable[None]) -> None:
+        try:
+            await work
+        except Exception:  # the janitor frees what a failed settlement held
+            log.exception("admission.settlement_failed")
+
+    def start(self) -> None:
+        if self._janitor is None:
+            self._janitor = asyncio.create_task(self._sweep(), name="budget-janitor")
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._janitor)
+        self._janitor = None
+        await self.wait_settled()
+
+    async def wait_settled(self) -> None:
+        """Until every settlement started so far has run."""
+        while self._beside:
+            await asyncio.gather(*self._beside, return_exceptions=True)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self._janitor_every)
+            try:
+                released = await self._store.release_expired()
+            except Exception:
+                log.exception("budget.janitor_failed")
+                continue
+            if released:
+                log.warning("budget.reservations_expired", released=released)
+
+
+class _Free:
+    """The ticket of a caller no limit applies to."""
+
+    headers: Mapping[str, str] = {}
+
+    def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
+        return None
+
+    def release(self) -> None:
+        return None
+
+
+FREE = _Free()
+
+
+def _rate_refusal(
+    refused_by: str | None, measure: str | None, too_large: bool, headers: dict[str, str]
+) -> LimitExceeded:
+    scope = (refused_by or "").split(":", 1)[0] or "key"
+    if too_large:
+        return LimitExceeded(
+            f"Request too large: it may use more tokens than this {scope}'s tokens-per-minute "
+            "limit allows at all. Lower `max_tokens` or shorten the prompt.",
+            code="rate_limit_exceeded",
+            error_type="tokens",
+            headers=headers,
+            retryable=False,
+        )
+    what = "tokens" if measure == "tokens" else "requests"
+    return LimitExceeded(
+        f"Rate limit reached for {what} per minute on this {scope}. "
+        f"Try again in {headers.get('Retry-After', '1')} s.",
+        code="rate_limit_exceeded",
+        error_type=what,
+        headers=headers,
+    )
+
+
+def _budget_refusal(
+    refused: Refusal, budget: Budget, amount: Amount, now: datetime
+) -> LimitExceeded:
+    if refused.limit == "usd":
+        left = f"${usd_text(from_picodollars(refused.remaining.picousd))} left"
+        need = f"up to ${usd_text(from_picodollars(amount.picousd))}"
+    else:
+        left = f"{refused.remaining.tokens} tokens left"
+        need = f"up to {amount.tokens} tokens"
+    period = period_of(refused.budget_key)
+    when = {"day": "today (UTC)", "month": "this month (UTC)", "total": "in total"}[period]
+    headers: dict[str, str] = {}
+    wait = seconds_until_next(period, now)
+    if wait is not None:
+        headers["Retry-After"] = str(wait)
+    return LimitExceeded(
+        f"Budget exceeded: the {budget.scope}'s budget {when} has {left}, and this request "
+        f"may cost {need}.",
+        code="budget_exceeded",
+        error_type="insufficient_quota",
+        headers=headers,
+        retryable=False,
+    )

@@ -1,0 +1,94 @@
+"""What can be asked of the billing context: budgets, rate limits and prices.
+
+A command checks its own values when it is built, so a caller that builds several (a key's rate
+limits and its budget) learns of any bad value before the first one is carried out. Money is
+Decimal dollars, never a float: a budget to the picodollar (12 places), a price per million
+tokens to 6 places (so that one token costs whole picodollars), as in the YAML configuration.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from domains.billing.budget import Period, Scope
+from domains.shared.errors import InvalidValue
+from domains.shared.events import Command
+
+BUDGET_USD_PLACES = 12
+PRICE_PLACES = 6
+MAX_USD = Decimal(10) ** 15  # exclusive; far above any real budget or price
+MAX_COUNT = 2**53 - 1  # tokens and requests: the largest integer every JSON reader keeps exact
+
+
+def decimal_places(value: Decimal) -> int:
+    """Places after the point, trailing zeros aside: 0.100 → 1, 5 → 0 (exact: no rounding)."""
+    if value.is_zero():
+        return 0
+    _, digits, exponent = value.as_tuple()
+    text = "".join(map(str, digits))
+    return max(0, -(int(exponent) + len(text) - len(text.rstrip("0"))))
+
+
+def check_usd(name: str, value: Decimal, places: int) -> None:
+    """InvalidValue unless `value` is finite, not negative, below MAX_USD and has at most
+    `places` decimal places."""
+    if not value.is_finite():
+        raise InvalidValue(f"`{name}` must be a finite number.")
+    if value < 0:
+        raise InvalidValue(f"`{name}` must not be negative.")
+    if value >= MAX_USD:
+        raise InvalidValue(f"`{name}` must be below {MAX_USD:f}.")
+    if decimal_places(value) > places:
+        raise InvalidValue(f"`{name}` may have at most {places} decimal places.")
+
+
+def check_count(name: str, value: int | None) -> None:
+    if value is not None and not 0 <= value <= MAX_COUNT:
+        raise InvalidValue(f"`{name}` must be between 0 and {MAX_COUNT}.")
+
+
+class SetBudget(Command, frozen=True, kw_only=True):
+    """Sets the scope's budget for `period`; both limits None removes it."""
+
+    scope: Scope
+    scope_id: str
+    period: Period
+    max_usd: Decimal | None
+    max_tokens: int | None
+    actor: str
+
+    def __post_init__(self) -> None:
+        if self.max_usd is not None:
+            check_usd("max_usd", self.max_usd, BUDGET_USD_PLACES)
+        check_count("max_tokens", self.max_tokens)
+
+
+class SetRateLimit(Command, frozen=True, kw_only=True):
+    """Sets a key's or team's requests and tokens per minute; both None removes them."""
+
+    scope: Scope
+    scope_id: str
+    rpm: int | None
+    tpm: int | None
+    actor: str
+
+    def __post_init__(self) -> None:
+        check_count("rpm", self.rpm)
+        check_count("tpm", self.tpm)
+
+
+class SetPrice(Command, frozen=True, kw_only=True):
+    """Sets a model's price in USD per million tokens."""
+
+    provider: str
+    model: str
+    input_per_mtok: Decimal
+    output_per_mtok: Decimal
+    cached_input_per_mtok: Decimal | None
+    actor: str
+
+    def __post_init__(self) -> None:
+        check_usd("input_per_mtok", self.input_per_mtok, PRICE_PLACES)
+        check_usd("output_per_mtok", self.output_per_mtok, PRICE_PLACES)
+        if self.cached_input_per_mtok is not None:
+            check_usd("cached_input_per_mtok", self.cached_input_per_mtok, PRICE_PLACES)

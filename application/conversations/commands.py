@@ -1,0 +1,49 @@
+"""What can be asked of the conversations context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domains.shared.events import Command
+
+
+class RecordTurn(Command, frozen=True, kw_only=True):
+    """Store a turn: the messages sent, then the reply. `start` makes the conversation (with
+    `conversation_id`) as the turn is stored; otherwise it must exist and be the caller's."""
+
+    conversation_id: str
+    start: bool
+    org_id: str
+    team_id: str
+    user_id: str | None
+    key_id: str
+    messages: list[dict[str, Any]]
+    request_id: str
+    finish_reason: str | None
+    title: str | None = None
+
+
+class DeleteConversation(Command, frozen=True, kw_only=True):
+    conversation_id: str
+    actor: str
+
+
+class CreatePrompt(Command, frozen=True, kw_only=True):
+    org_id: str
+    team_id: str
+    name: str
+    messages: list[dict[str, Any]]
+    actor: str
+    description: str | None = None
+
+
+class PublishPromptVersion(Command, frozen=True, kw_only=True):
+    prompt_id: str
+    messages: list[dict[str, Any]]
+    actor: str
+    description: str | None = None
+
+
+class DeletePrompt(Command, frozen=True, kw_only=True):
+    prompt_id: str
+    actor: str

@@ -1,0 +1,23 @@
+"""Why a conversation or a prompt could not be used."""
+
+from __future__ import annotations
+
+from domains.shared.errors import NotFound
+
+
+class ConversationNotFound(NotFound):
+    """Also for a conversation of someone else: ids cannot be probed."""
+
+    code = "conversation_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("There is no such conversation.")
+
+
+class PromptNotFound(NotFound):
+    code = "prompt_not_found"
+
+    def __init__(self, name: str, version: int | None = None) -> None:
+        shown = name if len(name) <= 200 else name[:200] + "…"
+        which = f" version {version}" if version is not None else ""
+        super().__init__(f"The team has no prompt `{shown}`{which}.")

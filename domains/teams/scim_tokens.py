@@ -1,0 +1,58 @@
+"""An org's SCIM bearer tokens: what its identity provider provisions people and groups with.
+
+A token ("frs-" and 43 URL-safe characters) is shown once and kept only as a SHA-256 hash. It
+reaches its own org only, and nothing once revoked.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domains.shared.aggregate import Aggregate
+from domains.shared.clock import utcnow
+from domains.shared.errors import Conflict
+from domains.shared.ids import new_id
+from domains.teams.events import ScimTokenIssued, ScimTokenRevoked
+from domains.teams.model import Org, hash_secret
+
+SCIM_TOKEN_SCHEME = "frs-"
+SCIM_TOKEN_PREFIX_LENGTH = 12  # "frs-" and the first eight random characters
+
+
+def looks_like_scim_token(value: str) -> bool:
+    return value.startswith(SCIM_TOKEN_SCHEME) and len(value) >= len(SCIM_TOKEN_SCHEME) + 32
+
+
+@dataclass(eq=False)
+class ScimToken(Aggregate):
+    id: str
+    org_id: str
+    prefix: str
+    secret_hash: str
+    created_at: datetime = field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        Aggregate.__init__(self)
+
+    @classmethod
+    def issue(cls, org: Org, *, actor: str) -> tuple[ScimToken, str]:
+        secret = SCIM_TOKEN_SCHEME + secrets.token_urlsafe(32)
+        token = cls(
+            id=new_id(),
+            org_id=org.id,
+            prefix=secret[:SCIM_TOKEN_PREFIX_LENGTH],
+            secret_hash=hash_secret(secret),
+        )
+        token.record(
+            ScimTokenIssued(token_id=token.id, org_id=org.id, prefix=token.prefix, actor=actor)
+        )
+        return token, secret
+
+    def revoke(self, *, actor: str) -> None:
+        if self.revoked_at is not None:
+            raise Conflict(f"SCIM token {self.id} is already revoked")
+        self.revoked_at = utcnow()
+        self.record(ScimTokenRevoked(token_id=self.id, org_id=self.org_id, actor=actor))

@@ -1,0 +1,1 @@
+"""The audit log outside the database: checkpoint files and the checkpoint writer."""

@@ -1,0 +1,134 @@
+"""Budgets, rate limits and admin-set prices over SQLAlchemy Core, and the limits snapshot loader.
+
+Writes are upserts (INSERT … ON CONFLICT DO UPDATE, on PostgreSQL and SQLite alike); a budget or
+rate limit without any limit is deleted instead. Money is exact: budgets are kept as Decimal
+dollars and handed to the domain as whole picodollars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, get_args
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domains.billing.budget import Budget, Period, Scope
+from domains.billing.limits import LimitsSnapshot, RateLimit
+from domains.billing.model import Price
+from domains.shared.clock import utcnow
+from domains.shared.money import from_picodollars, to_picodollars
+from infrastructure.db.tables import budgets, model_prices, rate_limits
+from infrastructure.db.upsert import insert_for
+
+_PERIOD_ORDER: dict[str, int] = {period: i for i, period in enumerate(get_args(Period))}
+
+
+class SqlLimitsRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def set_budget(self, budget: Budget) -> None:
+        key = (
+            (budgets.c.scope == budget.scope)
+            & (budgets.c.scope_id == budget.scope_id)
+            & (budgets.c.period == budget.period)
+        )
+        if budget.max_picousd is None and budget.max_tokens is None:
+            await self._conn.execute(delete(budgets).where(key))
+            return
+        values = {
+            "max_usd": None if budget.max_picousd is None else from_picodollars(budget.max_picousd),
+            "max_tokens": budget.max_tokens,
+            "updated_at": utcnow(),
+        }
+        statement = insert_for(self._conn.dialect, budgets).values(
+            scope=budget.scope, scope_id=budget.scope_id, period=budget.period, **values
+        )
+        await self._conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["scope", "scope_id", "period"], set_=values
+            )
+        )
+
+    async def budgets_of(self, scope: Scope, scope_id: str) -> list[Budget]:
+        query = select(budgets).where(budgets.c.scope == scope, budgets.c.scope_id == scope_id)
+        rows = (await self._conn.execute(query)).all()
+        return sorted((_budget(row) for row in rows), key=lambda b: _PERIOD_ORDER[b.period])
+
+    async def set_rate_limit(self, limit: RateLimit) -> None:
+        key = (rate_limits.c.scope == limit.scope) & (rate_limits.c.scope_id == limit.scope_id)
+        if limit.rpm is None and limit.tpm is None:
+            await self._conn.execute(delete(rate_limits).where(key))
+            return
+        values = {"rpm": limit.rpm, "tpm": limit.tpm, "updated_at": utcnow()}
+        statement = insert_for(self._conn.dialect, rate_limits).values(
+            scope=limit.scope, scope_id=limit.scope_id, **values
+        )
+        await self._conn.execute(
+            statement.on_conflict_do_update(index_elements=["scope", "scope_id"], set_=values)
+        )
+
+    async def rate_limit_of(self, scope: Scope, scope_id: str) -> RateLimit | None:
+        query = select(rate_limits).where(
+            rate_limits.c.scope == scope, rate_limits.c.scope_id == scope_id
+        )
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else _rate_limit(row)
+
+    async def set_price(self, provider: str, model: str, price: Price) -> None:
+        values = {
+            "input_per_mtok": price.input_per_mtok,
+            "output_per_mtok": price.output_per_mtok,
+            "cached_input_per_mtok": price.cached_input_per_mtok,
+            "updated_at": utcnow(),
+        }
+        statement = insert_for(self._conn.dialect, model_prices).values(
+            provider=provider, model=model, **values
+        )
+        await self._conn.execute(
+            statement.on_conflict_do_update(index_elements=["provider", "model"], set_=values)
+        )
+
+    async def prices(self) -> dict[tuple[str, str], Price]:
+        rows = (await self._conn.execute(select(model_prices))).all()
+        return {(row.provider, row.model): _price(row) for row in rows}
+
+
+async def load_limits_snapshot(
+    engine: AsyncEngine, config_prices: Mapping[tuple[str, str], Price]
+) -> LimitsSnapshot:
+    """Every budget and rate limit, and the prices: admin-set ones, except for the models the
+    YAML configuration prices (its price wins). Read in one transaction, so never half an update.
+    """
+    async with engine.connect() as conn, conn.begin():
+        budget_rows = (await conn.execute(select(budgets))).all()
+        limit_rows = (await conn.execute(select(rate_limits))).all()
+        admin_prices = await SqlLimitsRepository(conn).prices()
+    return LimitsSnapshot.of(
+        budgets=[_budget(row) for row in budget_rows],
+        rate_limits=[_rate_limit(row) for row in limit_rows],
+        prices={**admin_prices, **config_prices},
+    )
+
+
+def _budget(row: Any) -> Budget:
+    return Budget(
+        scope=row.scope,
+        scope_id=row.scope_id,
+        period=row.period,
+        max_picousd=None if row.max_usd is None else to_picodollars(row.max_usd),
+        max_tokens=row.max_tokens,
+    )
+
+
+def _rate_limit(row: Any) -> RateLimit:
+    return RateLimit(scope=row.scope, scope_id=row.scope_id, rpm=row.rpm, tpm=row.tpm)
+
+
+def _price(row: Any) -> Price:
+    return Price(
+        input_per_mtok=row.input_per_mtok,
+        output_per_mtok=row.output_per_mtok,
+        cached_input_per_mtok=row.cached_input_per_mtok,
+    )

@@ -1,0 +1,113 @@
+"""Wiring of admission: the limits cache, the limit store (rate limits and budget ledger) and the
+prompt counter, in Redis when one is configured (shared by every replica), else in process."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from application.billing.admission import BudgetAdmission
+from application.billing.limits_cache import LimitsCache
+from application.bus import MessageBus
+from application.shared.coalescer import Coalescer
+from application.shared.record_events import RecordEvents
+from domains.billing.budget import Amount, Budget, BudgetLedger
+from domains.billing.events import BudgetThresholdCrossed
+from domains.billing.limit_store import LimitStore
+from domains.billing.model import Price
+from infrastructure.billing.memory_limit_store import InMemoryLimitStore
+from infrastructure.billing.redis_limit_store import RedisLimitStore
+from infrastructure.billing.redis_pool import blocking_pool
+from infrastructure.db.repositories.limits import load_limits_snapshot
+from infrastructure.read_models.spend_query import spent_in_window
+from infrastructure.settings import Settings
+from infrastructure.tokens.bpe_prompt_counter import BpePromptCounter
+
+REDIS_CONNECTIONS = 64
+
+
+def config_prices(settings: Settings) -> dict[tuple[str, str], Price]:
+    """The prices the YAML sets; they win over prices set through the admin API."""
+    return {
+        (provider.name, model.name): Price(
+            input_per_mtok=model.price.input_per_mtok,
+            output_per_mtok=model.price.output_per_mtok,
+            cached_input_per_mtok=model.price.cached_input_per_mtok,
+        )
+        for provider in settings.providers
+        for model in provider.models
+        if model.price is not None
+    }
+
+
+def limits_cache(settings: Settings, engine: AsyncEngine) -> LimitsCache:
+    prices = config_prices(settings)
+    return LimitsCache(
+        functools.partial(load_limits_snapshot, engine, prices),
+        every=settings.billing.limits_reload_seconds,
+    )
+
+
+@dataclass
+class Admission:
+    limits: LimitsCache
+    ledger: BudgetLedger
+    store: LimitStore
+    counter: BpePromptCounter
+    admission: BudgetAdmission
+    redis: aioredis.Redis | None
+
+    async def start(self) -> None:
+        await self.limits.start()
+        if self.limits.snapshot.budgets or self.limits.snapshot.rate_limits:
+            await asyncio.to_thread(self.counter.warm)  # off the first limited request's path
+        self.admission.start()
+
+    async def stop(self) -> None:
+        await self.admission.stop()
+        await self.limits.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def build_admission(
+    settings: Settings,
+    engine: AsyncEngine,
+    limits: LimitsCache,
+    bus: MessageBus,
+    refusals: Coalescer,
+) -> Admission:
+    redis = None
+    ledger: BudgetLedger
+    store: LimitStore
+    if settings.redis.url:
+        # admissions wait for a free connection under a burst instead of failing
+        pool = blocking_pool(settings.redis.url, max_connections=REDIS_CONNECTIONS, timeout=5)
+        redis = aioredis.Redis(connection_pool=pool)
+        shared = RedisLimitStore(redis, settings.redis.namespace)
+        ledger, store = shared.ledger, shared
+    else:
+        local = InMemoryLimitStore()
+        ledger, store = local.ledger, local
+
+    async def spent(budget: Budget, now: datetime) -> Amount:
+        return await spent_in_window(engine, budget.scope, budget.scope_id, budget.period, now)
+
+    async def publish(crossings: Sequence[BudgetThresholdCrossed]) -> None:
+        await bus.handle(RecordEvents(events=tuple(crossings)))
+
+    admission = BudgetAdmission(
+        limits=limits.current,
+        store=store,
+        spent_in_window=spent,
+        unpriced="tokens_only" if settings.billing.unpriced == "tokens_only" else "refuse",
+        publish=publish,
+        refusals=refusals,
+    )
+    return Admission(limits, ledger, store, BpePromptCounter(), admission, redis)

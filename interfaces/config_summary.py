@@ -1,0 +1,69 @@
+"""The configuration as the audit log records it: providers, models, prices and the billing
+policy, with every secret left out (an API key shows as set, with a short fingerprint that
+changes when it is rotated; credentials in a base URL are dropped). Nothing that differs
+between replicas of one deployment (ports, namespaces)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from infrastructure.settings import Settings
+from infrastructure.settings.model import ModelSettings, ProviderSettings
+
+
+def summary_of(settings: Settings) -> dict[str, Any]:
+    return {
+        "providers": {provider.name: _provider(provider) for provider in settings.providers},
+        "billing": {
+            "unpriced": settings.billing.unpriced,
+            "default_max_output_tokens": settings.billing.default_max_output_tokens,
+        },
+        "admin": {"key_configured": bool(settings.admin.key)},
+    }
+
+
+def _provider(provider: ProviderSettings) -> dict[str, Any]:
+    return {
+        "kind": provider.kind,
+        "base_url": _without_credentials(provider.base_url),
+        "api_key": _fingerprint(provider.api_key),
+        "stream_usage": provider.stream_usage,
+        "allow_internal_image_urls": provider.allow_internal_image_urls,
+        "models": {model.name: _model(model) for model in provider.models},
+    }
+
+
+def _model(model: ModelSettings) -> dict[str, Any]:
+    price = None
+    if model.price is not None:
+        price = {
+            "input_per_mtok": str(model.price.input_per_mtok),
+            "output_per_mtok": str(model.price.output_per_mtok),
+            "cached_input_per_mtok": None
+            if model.price.cached_input_per_mtok is None
+            else str(model.price.cached_input_per_mtok),
+        }
+    return {
+        "upstream": model.upstream_name,
+        "max_output_tokens": model.max_output_tokens,
+        "price": price,
+    }
+
+
+def _fingerprint(secret: str | None) -> str:
+    """Tells a rotated key from the one before without revealing anything of it: 8 hex digits
+    of its SHA-256 (32 bits of a hash of a random key), never the key."""
+    if not secret:
+        return "unset"
+    return "set:" + hashlib.sha256(secret.encode()).hexdigest()[:8]
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))

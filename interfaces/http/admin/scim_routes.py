@@ -1,0 +1,111 @@
+"""An org's SCIM tokens (what its identity provider provisions with), and who is in a team.
+
+Owners and admins of the org (and the admin key) issue, list and revoke its SCIM tokens; a
+token's secret is in the answer to issuing it only. Everyone in the org reads team members.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, delete, get, post
+
+from application.teams.directory_commands import IssueScimToken, RevokeScimToken
+from domains.teams.scim_tokens import ScimToken
+from infrastructure.read_models.scim_query import team_members
+from infrastructure.security.scim_tokens import scim_tokens_of
+from interfaces.http.admin.guard import require_admin
+from interfaces.http.admin.principal import no_such, principal_of
+from interfaces.http.admin.scoping import visible_org, visible_team
+from interfaces.http.container import container_of
+
+
+class IssueScimTokenBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Nothing to choose: the token is the org's."""
+
+
+class ScimTokenCreatedOut(msgspec.Struct):
+    id: str
+    token: str
+    prefix: str
+    org_id: str
+
+
+class ScimTokenOut(msgspec.Struct):
+    id: str
+    org_id: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ScimTokenRevokedOut(msgspec.Struct):
+    id: str
+    revoked: bool
+
+
+class TeamMemberOut(msgspec.Struct):
+    user_id: str
+    email: str | None
+    user_name: str | None
+    display_name: str | None
+    active: bool
+    groups: list[str]
+
+
+class ScimController(Controller):
+    path = "/admin/v1"
+    guards = [require_admin]
+    tags = ["Admin: SCIM provisioning"]
+
+    @post(
+        "/orgs/{org_id:str}/scim-tokens",
+        status_code=201,
+        summary="Issue the org's SCIM token (its secret is in this answer only)",
+    )
+    async def issue(
+        self, request: Request[Any, Any, Any], org_id: str, data: IssueScimTokenBody
+    ) -> ScimTokenCreatedOut:
+        principal = principal_of(request)
+        await visible_org(request, org_id)
+        principal.require_manage(org_id, "org")
+        token: ScimToken
+        token, secret = await container_of(request).bus.handle(
+            IssueScimToken(org_id=org_id, actor=principal.actor)
+        )
+        return ScimTokenCreatedOut(id=token.id, token=secret, prefix=token.prefix, org_id=org_id)
+
+    @get("/orgs/{org_id:str}/scim-tokens", summary="The org's SCIM tokens (never their secrets)")
+    async def list_tokens(self, request: Request[Any, Any, Any], org_id: str) -> list[ScimTokenOut]:
+        principal = principal_of(request)
+        await visible_org(request, org_id)
+        principal.require_manage(org_id, "org")
+        rows = await scim_tokens_of(container_of(request).engine, org_id)
+        return [msgspec.convert(row, ScimTokenOut) for row in rows]
+
+    @delete(
+        "/orgs/{org_id:str}/scim-tokens/{token_id:str}",
+        status_code=200,
+        summary="Revoke one of the org's SCIM tokens",
+    )
+    async def revoke(
+        self, request: Request[Any, Any, Any], org_id: str, token_id: str
+    ) -> ScimTokenRevokedOut:
+        principal = principal_of(request)
+        await visible_org(request, org_id)
+        principal.require_manage(org_id, "org")
+        tokens = await scim_tokens_of(container_of(request).engine, org_id)
+        if not any(row["id"] == token_id for row in tokens):
+            raise no_such("SCIM token")
+        token: ScimToken = await container_of(request).bus.handle(
+            RevokeScimToken(token_id=token_id, actor=principal.actor)
+        )
+        return ScimTokenRevokedOut(id=token.id, revoked=token.revoked_at is not None)
+
+    @get("/teams/{team_id:str}/members", summary="Who is in a team (through directory groups)")
+    async def members(self, request: Request[Any, Any, Any], team_id: str) -> list[TeamMemberOut]:
+        team = await visible_team(request, team_id)
+        rows = await team_members(container_of(request).engine, team.id)
+        return [msgspec.convert(row, TeamMemberOut) for row in rows]

@@ -1,0 +1,130 @@
+"""`/scim/v2/...`: each request authenticated by an org's SCIM token and served by the SCIM
+protocol engine over that org's storage.
+
+Answers are `application/scim+json` (`application/json` bodies are read too); errors follow the
+SCIM error schema. A group PATCH is answered 204, a person's 200 (see `provider`). A write that
+raced another change of the same resource is retried, unless the client itself sent a
+precondition (`If-Match`).
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from litestar import Request, Response, route
+from scim2_models import SCIMException, UnauthorizedException
+from scim2_server.handler import AsyncScimHandler
+from scim2_server.requests import ScimRequest
+from scim2_server.responses import ScimResponse
+from scim2_server.service import ScimService
+
+from domains.teams.scim_tokens import looks_like_scim_token
+from infrastructure.security.scim_tokens import scim_token_holder
+from interfaces.http.container import bearer_token, container_of
+from interfaces.http.refusals import note_refused
+from interfaces.http.scim.provider import build_service
+from interfaces.http.scim.storage import OrgStorage
+
+log = structlog.get_logger("fluxrouter.scim")
+
+PREFIX = "/scim/v2"
+METHODS: list[Any] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+RETRIES = 3
+_SERVICE: list[ScimService] = []
+
+
+def service() -> ScimService:
+    """One protocol engine for the process, built on first use."""
+    if not _SERVICE:
+        _SERVICE.append(build_service())
+    return _SERVICE[0]
+
+
+def _base_url(request: Request[Any, Any, Any]) -> str:
+    public = container_of(request).settings.server.public_url
+    base = public.rstrip("/") if public else str(request.base_url).rstrip("/")
+    return base + PREFIX
+
+
+def _answer(response: ScimResponse) -> Response[bytes]:
+    body = b"" if response.body is None else json.dumps(response.body).encode()
+    status = int(response.status)
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+    headers.setdefault("Cache-Control", "no-cache")
+    return Response(
+        body,
+        status_code=status,
+        media_type=response.headers.get("Content-Type", "application/scim+json"),
+        headers=headers,
+    )
+
+
+async def _serve(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
+    scim = service()
+    scim_request = ScimRequest(
+        method=request.method,
+        base_url=_base_url(request),
+        path=path.removesuffix(".scim") or "/",
+        query=dict(request.query_params),
+        headers=list(request.headers.items()),
+        body=await request.body(),
+    )
+    try:
+        org_id, actor = await _authenticate(request)
+        container = container_of(request)
+        storage = OrgStorage(
+            scim, container.bus, container.engine, org_id, actor, container.settings.scim
+        )
+        handler = AsyncScimHandler(scim, storage)
+        conditional = scim_request.header("If-Match") or scim_request.header("If-None-Match")
+        for _ in range(RETRIES):
+            try:
+                response = await handler.handle(scim_request)
+            except SCIMException as exc:
+                if exc.status == HTTPStatus.PRECONDITION_FAILED and not conditional:
+                    continue  # another write won the race: read it afresh and apply again
+                raise
+            break
+        else:
+            response = await handler.handle(scim_request)
+    except SCIMException as exc:
+        response = scim.error_response(exc)
+        if isinstance(exc, UnauthorizedException):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'
+    except Exception as exc:
+        log.error("scim.unhandled", path=request.url.path, exc_info=exc)
+        response = scim.error_response(exc)
+    return _answer(response)
+
+
+async def _authenticate(request: Request[Any, Any, Any]) -> tuple[str, str]:
+    """(the org, the actor as the audit log names it) of the request's SCIM token."""
+    token = bearer_token(request, x_api_key=False)
+    if token is None:
+        note_refused(request, "scim", None, "missing")
+        raise UnauthorizedException(detail="Send the org's SCIM token as a bearer token.")
+    holder = (
+        await scim_token_holder(container_of(request).engine, token)
+        if looks_like_scim_token(token)
+        else None
+    )
+    if holder is None:
+        note_refused(request, "scim", token, "invalid")
+        raise UnauthorizedException(detail="The SCIM token is not valid.")
+    return holder.org_id, f"scim:{holder.token_id}"
+
+
+@route(PREFIX, http_method=METHODS, include_in_schema=False)
+async def scim_root(request: Request[Any, Any, Any]) -> Response[bytes]:
+    return await _serve(request, "/")
+
+
+@route(PREFIX + "/{path:path}", http_method=METHODS, include_in_schema=False)
+async def scim_path(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
+    return await _serve(request, path)
+
+
+ROUTES = [scim_root, scim_path]

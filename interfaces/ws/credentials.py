@@ -1,0 +1,114 @@
+"""Who is on a WebSocket connection: a virtual key on the upgrade (`Authorization: Bearer`,
+`x-api-key`), a dashboard session cookie (once SSO wires a session store in), or, for browsers
+that cannot set headers, a first message `{"type": "auth", "key": …}` within
+`websocket.auth_timeout` seconds. Anything else is closed with 4401; refusals are audited like
+those on /v1 (counted, never with the secret).
+
+The caller is asked for again before every generation, so a key revoked while its connection is
+open is refused from its next `chat.start` on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import WebSocket
+
+from domains.shared.caller import Caller
+from domains.teams.model import looks_like_virtual_key
+from interfaces.bootstrap import Container
+from interfaces.http.container import bearer_token
+from interfaces.http.errors import ApiError
+from interfaces.http.refusals import note_refused
+from interfaces.ws.decoding import BadMessage, frame_bytes, read_message
+from interfaces.ws.errors import error_out
+from interfaces.ws.messages import Auth, encode
+
+CLOSE_UNAUTHENTICATED = 4401
+SURFACE = "ws"
+
+Recheck = Callable[[], Awaitable[Caller | None]]
+
+
+async def authenticate(
+    socket: WebSocket[Any, Any, Any], container: Container
+) -> tuple[Caller, Recheck] | None:
+    """The caller and how to ask again; None once the connection has been refused and closed."""
+    secret = bearer_token(socket, x_api_key=True)
+    if secret is None:
+        sessions = container.sessions
+        session = socket.cookies.get(sessions.cookie_name) if sessions is not None else None
+        if sessions is not None and session:
+            caller = await sessions.caller_for_session(session)
+            if caller is None:
+                note_refused(socket, SURFACE, None, "session")
+                await refuse(
+                    socket,
+                    "The dashboard session is not valid; sign in again.",
+                    code="invalid_session",
+                )
+                return None
+            return caller, lambda: sessions.caller_for_session(session)
+        secret = await _key_from_first_message(socket, container)
+        if secret is None:
+            return None
+    return await _with_key(socket, container, secret)
+
+
+async def _with_key(
+    socket: WebSocket[Any, Any, Any], container: Container, secret: str
+) -> tuple[Caller, Recheck] | None:
+    authenticator = container.authenticator
+    caller = await authenticator.authenticate(secret)
+    if caller is None:
+        reason = "invalid" if looks_like_virtual_key(secret) else "malformed"
+        note_refused(socket, SURFACE, secret, reason)
+        await refuse(socket, "Incorrect API key provided, or the key was revoked.")
+        return None
+    return caller, lambda: authenticator.authenticate(secret)
+
+
+async def _key_from_first_message(
+    socket: WebSocket[Any, Any, Any], container: Container
+) -> str | None:
+    settings = container.settings.websocket
+    try:
+        async with asyncio.timeout(settings.auth_timeout):
+            event = await socket.receive()
+    except TimeoutError:
+        note_refused(socket, SURFACE, None, "missing")
+        await refuse(
+            socket,
+            "No credentials: send `Authorization: Bearer <key>` on the upgrade, or "
+            f'`{{"type": "auth", "key": "<key>"}}` within {settings.auth_timeout:g} s.',
+            code="missing_api_key",
+        )
+        return None
+    if event["type"] != "websocket.receive":
+        return None  # the client went away first
+    try:
+        message, _ = read_message(frame_bytes(dict(event)), settings.max_message_bytes)
+    except BadMessage:
+        message = None
+    if not isinstance(message, Auth):
+        note_refused(socket, SURFACE, None, "missing")
+        await refuse(
+            socket,
+            'Authenticate first: the first message must be `{"type": "auth", "key": "<key>"}` '
+            "when the upgrade carries no key.",
+            code="missing_api_key",
+        )
+        return None
+    return message.key
+
+
+async def refuse(
+    socket: WebSocket[Any, Any, Any], message: str, *, code: str = "invalid_api_key"
+) -> None:
+    """Tells the client why in an `error` message, then closes with 4401."""
+    with contextlib.suppress(Exception):  # the client may be gone already
+        await socket.send_text(encode(error_out(ApiError(401, message, code=code))))
+        await socket.close(CLOSE_UNAUTHENTICATED, "unauthenticated")

@@ -1,0 +1,27 @@
+"""Any failure as the protocol's `error` message: the OpenAI error object /v1 would answer with,
+its status, and when to retry. Never a traceback, never a secret."""
+
+from __future__ import annotations
+
+import structlog
+
+from domains.providers.errors import UpstreamError
+from interfaces.http.errors import ApiError, openai_error_of
+from interfaces.ws.messages import ErrorOut
+
+log = structlog.get_logger("fluxrouter.ws")
+
+
+def error_out(exc: Exception, generation_id: str | None = None) -> ErrorOut:
+    status, error, headers = openai_error_of(exc)
+    if status >= 500 and not isinstance(exc, (UpstreamError, ApiError)):
+        log.error("ws.unhandled", generation_id=generation_id, exc_info=exc)
+    return ErrorOut(error=error, status=status, id=generation_id, retry_after=_seconds(headers))
+
+
+def _seconds(headers: dict[str, str]) -> float | None:
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

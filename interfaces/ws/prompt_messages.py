@@ -1,0 +1,26 @@
+"""A `chat.start`'s `prompt`: a prompt of the caller's team's library, rendered with the
+variables given, as the messages it stands for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domains.conversations.errors import PromptNotFound
+from domains.conversations.template import TemplateError, render
+from domains.shared.caller import Caller
+from infrastructure.read_models.prompts_query import prompt_version
+from interfaces.bootstrap import Container
+from interfaces.http.errors import ApiError
+from interfaces.ws.messages import PromptRef
+
+
+async def prompt_messages(
+    container: Container, caller: Caller, ref: PromptRef
+) -> list[dict[str, Any]]:
+    found = await prompt_version(container.engine, caller.team_id, ref.name, ref.version)
+    if found is None:
+        raise PromptNotFound(ref.name, ref.version)
+    try:
+        return render(found.messages, ref.variables)
+    except TemplateError as error:
+        raise ApiError(400, error.message, code="invalid_value", param=error.param) from None

@@ -1,0 +1,58 @@
+"""CPU time of a process tree, from /proc: the measure that other load on the machine skews least.
+
+A request's cost is the CPU its server spent on it, including the work it causes after the
+response (the recorder, the outbox, billing, audit): sample before the load starts, again once
+the accounting has caught up, and divide by the requests served.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (uvicorn's worker processes, a py-spy'd child...)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, ()))
+    return found
+
+
+def seconds(pid: int) -> float:
+    """User + system CPU seconds of `pid` and its live descendants (0 for a gone process)."""
+    total = 0
+    for one in tree(pid):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (after the command name)
+    return total / _TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of `pid` and its live descendants."""
+    total = 0
+    for one in tree(pid):
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except OSError:
+            continue
+    return total

@@ -1,0 +1,245 @@
+"""`make bench-memory`: the gateway's memory over a long run, sampled.
+
+One gateway in the production shape (PostgreSQL + Redis + a worker), a key with every budget
+and rate limit on, plain chats at 32 connections (wrk) in runs of `--segment` seconds until
+`--requests` have been served (1,000,000 by default; about 11 minutes at 1,500 requests/s on
+a 2-core machine). After each run the resident set size (RSS) of the serving process is
+sampled. The first `--warm-up` requests (100,000) warm caches, pools and the allocator; growth
+is measured from the first sample after them to the last, and a least-squares slope over the
+samples after warm-up is extrapolated to 1,000,000 requests, so a shorter run (`--requests
+200000`) still tells the trend (and says it is shorter).
+
+Usage: ``python -m tests.bench.memory [--requests N] [--warm-up N] [--segment 15s]
+[--out docs/benchmarks]``. Writes ``memory.md``, ``memory.json`` and ``memory.png``. Exits
+non-zero if a request failed, a server died, or RSS grew by more than 10 % after warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.bench import backlog, cpu, logscan, machine
+from tests.bench.loadgen import ensure_wrk, run_wrk, write_script, wrk_version
+from tests.bench.procs import Processes
+from tests.bench.run import _duration
+from tests.bench.targets import gateway, request_body, start_upstream
+
+ROOT = Path(__file__).resolve().parents[2]
+GOAL_GROWTH = 0.10
+MIB = 2**20
+
+
+def _args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.memory", description=__doc__)
+    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--warm-up", type=int, default=100_000)
+    parser.add_argument("--segment", type=_duration, default=15.0, help="seconds per wrk run")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks")
+    args = parser.parse_args(argv)
+    if args.warm_up >= args.requests:
+        parser.error("--warm-up must be below --requests")
+    return args
+
+
+def slope_per_million(samples: list[dict[str, Any]]) -> float:
+    """Least-squares slope of RSS (MiB) against requests, per 1,000,000 requests."""
+    xs = [s["requests"] for s in samples]
+    ys = [s["rss_mib"] for s in samples]
+    if len(xs) < 2:
+        return 0.0
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mean_x) ** 2 for x in xs)
+    if var == 0:
+        return 0.0
+    cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+    return cov / var * 1_000_000
+
+
+def summarise(samples: list[dict[str, Any]], warm_up: int, target: int) -> dict[str, Any]:
+    after = [s for s in samples if s["requests"] >= warm_up]
+    first, last = after[0], after[-1]
+    growth = (last["rss_mib"] - first["rss_mib"]) / first["rss_mib"]
+    slope = slope_per_million(after)
+    served = last["requests"]
+    extrapolated = first["rss_mib"] + slope * (1_000_000 - first["requests"]) / 1_000_000
+    return {
+        "requests_served": served,
+        "full_run": served >= target >= 1_000_000,
+        "rss_mib_at_warm_up": first["rss_mib"],
+        "rss_mib_last": last["rss_mib"],
+        "rss_mib_peak": max(s["rss_mib"] for s in samples),
+        "growth_after_warm_up": round(growth, 4),
+        "slope_mib_per_million": round(slope, 2),
+        "extrapolated_rss_mib_at_1m": round(extrapolated, 1),
+        "extrapolated_growth_at_1m": round(extrapolated / first["rss_mib"] - 1, 4),
+        "within_goal": growth <= GOAL_GROWTH and extrapolated / first["rss_mib"] - 1 <= GOAL_GROWTH,
+    }
+
+
+def plot(samples: list[dict[str, Any]], warm_up: int, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4), constrained_layout=True)
+    ax.plot([s["requests"] for s in samples], [s["rss_mib"] for s in samples], marker=".")
+    ax.axvline(warm_up, color="grey", linestyle="--", label="end of warm-up")
+    ax.set_xlabel("requests served")
+    ax.set_ylabel("RSS of the gateway process (MiB)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Gateway memory over a long run (PostgreSQL + Redis, every limit on)")
+    ax.legend()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    s, run, m = results["summary"], results["run"], results["machine"]
+    verdict = "within" if s["within_goal"] else "OVER"
+    length = (
+        "the full 1,000,000 requests"
+        if s["full_run"]
+        else f"a shorter run of {s['requests_served']:,} requests, the slope extrapolated "
+        "to 1,000,000"
+    )
+    lines = [
+        "# Gateway memory over a long run",
+        "",
+        "Generated by `make bench-memory` (`.venv/bin/python -m tests.bench.memory`); every run",
+        "overwrites this file, [`memory.json`](memory.json) and the plot. Do not edit by hand.",
+        "",
+        f"**RSS grew {100 * s['growth_after_warm_up']:+.1f} % after warm-up "
+        f"({s['rss_mib_at_warm_up']:.1f} → {s['rss_mib_last']:.1f} MiB over {length}); "
+        f"the trend, {s['slope_mib_per_million']:+.1f} MiB per million requests, gives "
+        f"{s['extrapolated_rss_mib_at_1m']:.1f} MiB at 1,000,000 "
+        f"({100 * s['extrapolated_growth_at_1m']:+.1f} %): {verdict} the 10 % goal.**",
+        "",
+        "![RSS over the run](memory.png)",
+        "",
+        "## What is measured",
+        "",
+        "One gateway in the production shape (`fluxrouter serve`, one worker process,",
+        "PostgreSQL, Redis, a `fluxrouter worker`), a virtual key with every budget and rate",
+        "limit on, plain `POST /v1/chat/completions` at 32 connections (wrk, runs of "
+        f"{run['segment_s']:g} s),",
+        "until the requests are served. After each run, the resident set size of the serving",
+        f"process (`/proc/PID/status`, VmRSS). The first {run['warm_up']:,} requests are the",
+        "warm-up; growth is from the first sample after them to the last, and the slope is a",
+        "least-squares fit over the samples after warm-up.",
+        "",
+        "| requests served | RSS (MiB) | outbox events pending when sampled |",
+        "|--:|--:|--:|",
+    ]
+    for sample in results["samples"]:
+        lines.append(
+            f"| {sample['requests']:,} | {sample['rss_mib']:.1f} | "
+            f"{sample.get('outbox_pending', 0):,} |"
+        )
+    lines += [
+        "",
+        "## Machine",
+        "",
+        f"* CPUs (`nproc`): {m['nproc']}, {m['cpu_model']}; memory {m['memory_gib']} GiB",
+        f"* Python {m['python']}, Linux {m['kernel']}; {run['wrk']}",
+        f"* Date: {m['date']}",
+        f"* Command: `{run['command']}` ({run['wall_s']:.0f} s wall time)",
+        f"* Requests per second over the run: {results['requests_per_s']:,.0f}",
+        "",
+    ]
+    if results["failures"]:
+        lines += ["## ⚠ Failures", ""] + [f"* {f}" for f in results["failures"]] + [""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    args = _args(given)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    wrk = ensure_wrk()
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="fluxrouter-bench-memory-"))
+    procs = Processes(workdir)
+    samples: list[dict[str, Any]] = []
+    failures: list[str] = []
+    served = 0
+    log_problems: dict[str, Any] = {}
+    print(f"bench: memory, {args.requests:,} requests; logs in {workdir}", flush=True)
+    try:
+        upstream = start_upstream(procs, "sk-upstream-" + secrets.token_urlsafe(24))
+        with gateway(procs, workdir / "pg", "postgres", upstream, limited=True) as target:
+            assert target.database_url is not None
+            pid = target.children[0].proc.pid
+            script = write_script(workdir / "memory.lua", request_body(False), target.key)
+            served = target.served_before
+            samples.append({"requests": served, "rss_mib": cpu.rss_bytes(pid) / MIB})
+            load_started = time.monotonic()
+            while served < args.requests:
+                result, _ = run_wrk(
+                    wrk, target.chat_url, script, connections=32, duration_s=args.segment
+                )
+                served += result.requests
+                if result.failures:
+                    failures.append(f"{result.requests} requests, {result.failures} failed")
+                pending = backlog.pending(target.database_url)
+                sample = {
+                    "requests": served,
+                    "rss_mib": round(cpu.rss_bytes(pid) / MIB, 1),
+                    "outbox_pending": pending,
+                }
+                samples.append(sample)
+                print(f"bench: memory {sample}", flush=True)
+                if not all(child.alive() for child in target.children):
+                    failures.append("a server died:\n" + target.children[0].log_tail())
+                    break
+            load_s = time.monotonic() - load_started
+            seen = backlog.catch_up(target.database_url, served)
+            samples.append(
+                {"requests": served, "rss_mib": round(cpu.rss_bytes(pid) / MIB, 1)} | seen
+            )
+        for child in [*target.children, *upstream.children]:
+            log_problems[child.name] = logscan.problems(child.log_path)
+    finally:
+        procs.stop_all()
+    results: dict[str, Any] = {
+        "run": {
+            "command": " ".join(["python -m tests.bench.memory", *given]),
+            "requests": args.requests,
+            "warm_up": args.warm_up,
+            "segment_s": args.segment,
+            "wall_s": round(time.monotonic() - started, 1),
+            "wrk": wrk_version(wrk),
+        },
+        "machine": machine.machine(),
+        "requests_per_s": round(served / max(load_s, 1e-9), 1),
+        "samples": samples,
+        "summary": summarise(samples, args.warm_up, args.requests),
+        "failures": failures,
+        "server_log_problems": log_problems,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "memory.json").write_text(json.dumps(results, indent=2) + "\n")
+    plot(samples, args.warm_up, args.out / "memory.png")
+    (args.out / "memory.md").write_text(markdown(results))
+    summary = results["summary"]
+    print(f"bench: {json.dumps(summary)}")
+    print(f"bench: wrote {args.out}/memory.md, memory.json and memory.png")
+    shutil.rmtree(workdir, ignore_errors=True)
+    if failures or not summary["within_goal"]:
+        for failure in failures:
+            print(f"bench: FAILED {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

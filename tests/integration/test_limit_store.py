@@ -1,0 +1,306 @@
+"""Both limit stores, Redis and in-memory, hold the same promises: an admission takes from the rate
+buckets and holds against the budgets all or nothing across both, concurrent admissions (for
+Redis, from two replicas) never overrun either, a finish settles and refunds exactly once, and
+windows never seeded take nothing. The Redis store shares its keys with the single-purpose
+ledger and rate limiter."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+import redis.asyncio as aioredis
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from domains.billing.budget import Amount, Budget, Refusal, Reservation, Unseeded
+from domains.billing.limit_store import LimitStore, admitted
+from domains.billing.limits import RateLimit
+from domains.billing.rate_limit import RateDecision
+from infrastructure.billing.memory_budget_ledger import InMemoryBudgetLedger
+from infrastructure.billing.memory_limit_store import InMemoryLimitStore
+from infrastructure.billing.memory_rate_limiter import InMemoryRateLimiter
+from infrastructure.billing.redis_budget_ledger import RedisBudgetLedger
+from infrastructure.billing.redis_budget_lua import BUDGET_LUA
+from infrastructure.billing.redis_limit_store import RedisLimitStore
+from infrastructure.billing.redis_rate_limiter import RedisRateLimiter
+from tests.support.services import REDIS_URL
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+USD = 10**12
+WINDOW = "team:t1:day:2026-11-23"
+
+
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Setup:
+    store: LimitStore
+    replica: LimitStore  # a second replica sharing the limits (the same store in memory)
+    clock: FakeClock  # the budget ledger's clock: reservations expire by it
+    redis: aioredis.Redis | None = None
+    namespace: str = ""
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Setup]:
+    clock = FakeClock(1_900_000_000.0)
+    if request.param == "memory":
+        # the buckets' clock stands still: nothing refills between the steps of a test
+        limiter = InMemoryRateLimiter(clock=FakeClock(5_000.0))
+        store = InMemoryLimitStore(InMemoryBudgetLedger(clock=clock), limiter)
+        yield Setup(store, store, clock)
+        return
+    namespace = f"fluxrouter-test-{secrets.token_hex(4)}"
+    first, second = aioredis.from_url(REDIS_URL), aioredis.from_url(REDIS_URL)
+    try:
+        yield Setup(
+            RedisLimitStore(first, namespace, clock=clock),
+            RedisLimitStore(second, namespace, clock=clock),
+            clock,
+            first,
+            namespace,
+        )
+    finally:
+        keys = [key async for key in first.scan_iter(match=f"{namespace}:*")]
+        if keys:
+            await first.delete(*keys)
+        await first.aclose()
+        await second.aclose()
+
+
+def team(dollars: int | None = None, tokens: int | None = None) -> Budget:
+    return Budget("team", "t1", "day", None if dollars is None else dollars * USD, tokens)
+
+
+def usd(dollars: int, tokens: int = 0) -> Amount:
+    return Amount(dollars * USD, tokens)
+
+
+async def requests_left(store: LimitStore, limit: RateLimit) -> int:
+    """How many requests the bucket had left (taking one to read it)."""
+    decision, _ = await store.admit([limit], 0, [], usd(0), now=NOW)
+    assert decision is not None
+    assert decision.requests is not None
+    return decision.requests.remaining + decision.allowed
+
+
+async def tokens_left(store: LimitStore, limit: RateLimit) -> int:
+    """What a limit without an rpm has left in its token bucket (taking nothing)."""
+    decision, _ = await store.admit([limit], 0, [], usd(0), now=NOW)
+    assert decision is not None
+    assert decision.tokens is not None
+    return decision.tokens.remaining
+
+
+async def test_a_budget_refusal_takes_nothing_from_the_rate_buckets(setup: Setup) -> None:
+    store, rpm = setup.store, RateLimit("key", "k1", 10, None)
+    decision, held = await store.admit([rpm], 0, [team(1)], usd(1), now=NOW)
+    assert admitted(decision, held)
+    assert isinstance(held, Reservation)
+    assert held.keys == (WINDOW,)
+    decision, refused = await setup.replica.admit([rpm], 0, [team(1)], usd(1), now=NOW)
+    assert refused == Refusal(WINDOW, "usd", usd(0))
+    assert decision is not None
+    assert decision.allowed  # what the rate limits said; the budget kept it out
+    assert not admitted(decision, refused)
+    assert await requests_left(store, rpm) == 9
+    assert await store.spent(team(1), now=NOW) == (usd(0), usd(1))
+
+
+async def test_a_rate_refusal_holds_nothing_against_the_budgets(setup: Setup) -> None:
+    store, rpm = setup.store, RateLimit("key", "k1", 1, None)
+    budgets = [team(10), Budget("key", "k1", "total", None, 1_000)]
+    decision, held = await store.admit([rpm], 100, budgets, usd(1, 100), now=NOW)
+    assert admitted(decision, held)
+    decision, outcome = await setup.replica.admit([rpm], 100, budgets, usd(1, 100), now=NOW)
+    assert outcome is None
+    assert decision is not None
+    assert (decision.allowed, decision.refused_by, decision.measure) == (
+        False,
+        "key:k1",
+        "requests",
+    )
+    for budget in budgets:
+        assert (await store.spent(budget, now=NOW))[1] == usd(1, 100)
+
+
+async def test_unseeded_windows_take_nothing(setup: Setup) -> None:
+    store, tpm = setup.store, RateLimit("key", "k1", None, 100)
+    key_total = Budget("key", "k1", "total", None, 1_000)
+    await store.seed(key_total, usd(0), now=NOW)
+    budgets = [team(5), key_total]
+    decision, outcome = await store.admit(
+        [tpm], 40, budgets, usd(1, 40), now=NOW, require_seed=True
+    )
+    assert outcome == Unseeded((WINDOW,))
+    assert not admitted(decision, outcome)
+    assert await tokens_left(store, tpm) == 100
+    for budget in budgets:
+        assert await store.spent(budget, now=NOW) == (usd(0), usd(0))
+    if setup.redis is not None:
+        assert await setup.redis.zcard(f"{setup.namespace}:reservations") == 0
+    await store.seed(team(5), usd(2, 7), now=NOW)  # the database's spend
+    decision, held = await setup.replica.admit(
+        [tpm], 40, budgets, usd(1, 40), now=NOW, require_seed=True
+    )
+    assert admitted(decision, held)
+    assert await tokens_left(store, tpm) == 60
+    assert await store.spent(team(5), now=NOW) == (usd(2, 7), usd(1, 40))
+
+
+@pytest.mark.parametrize(("rpm", "dollars", "expected"), [(5, 3, "budget"), (3, 5, "rate")])
+async def test_concurrent_admissions_never_overrun_either(
+    setup: Setup, rpm: int, dollars: int, expected: str
+) -> None:
+    rate, budget = RateLimit("key", "k1", rpm, None), team(dollars)
+    stores = [setup.store, setup.replica]
+    answers = await asyncio.gather(
+        *(stores[i % 2].admit([rate], 0, [budget], usd(1), now=NOW) for i in range(50))
+    )
+    held = [outcome for decision, outcome in answers if admitted(decision, outcome)]
+    assert len(held) == min(rpm, dollars) == 3
+    assert all(isinstance(outcome, Reservation) for outcome in held)
+    by_budget = [outcome for _, outcome in answers if isinstance(outcome, Refusal)]
+    by_rate = [d for d, _ in answers if isinstance(d, RateDecision) and not d.allowed]
+    assert (len(by_budget), len(by_rate)) == ((47, 0) if expected == "budget" else (0, 47))
+    # whichever refused, the other took nothing for it
+    assert await setup.store.spent(budget, now=NOW) == (usd(0), usd(3))
+    assert await requests_left(setup.replica, rate) == rpm - 3
+
+
+async def test_a_finish_settles_and_refunds_exactly_once(setup: Setup) -> None:
+    tpm = RateLimit("team", "t1", None, 100)  # a token back every 0.6 s
+    decision, held = await setup.store.admit([tpm], 60, [team(5)], usd(2, 60), now=NOW)
+    assert admitted(decision, held)
+    assert isinstance(held, Reservation)
+    assert await tokens_left(setup.store, tpm) == 40
+    finishes = [setup.store.finish, setup.replica.finish, setup.store.finish]
+    afters = await asyncio.gather(*(finish([tpm], 35, held, usd(1, 25)) for finish in finishes))
+    assert sorted(afters, key=len) == [[], [], [usd(1, 25)]]  # once, whoever came first
+    assert await tokens_left(setup.replica, tpm) == 75
+    assert await setup.store.spent(team(5), now=NOW) == (usd(1, 25), usd(0))
+
+
+async def test_finishes_made_together_each_settle_and_refund(setup: Setup) -> None:
+    tpm, budget = RateLimit("key", "k1", None, 100), team(100)
+    held = []
+    for _ in range(10):
+        decision, reservation = await setup.store.admit([tpm], 10, [budget], usd(1, 10), now=NOW)
+        assert admitted(decision, reservation)
+        held.append(reservation)
+    assert await tokens_left(setup.store, tpm) == 0
+    stores = [setup.store, setup.replica]
+    afters = await asyncio.gather(
+        *(stores[i % 2].finish([tpm], 4, h, usd(1, 6)) for i, h in enumerate(held))
+    )
+    assert sorted(after[0].tokens for after in afters) == list(range(6, 61, 6))
+    assert await tokens_left(setup.store, tpm) == 40
+    assert await setup.store.spent(budget, now=NOW) == (usd(10, 60), usd(0))
+
+
+async def test_a_finish_without_a_reservation_refunds_and_an_expired_one_still_charges(
+    setup: Setup,
+) -> None:
+    tpm = RateLimit("key", "k1", None, 100)
+    decision, outcome = await setup.store.admit([tpm], 90, [], usd(1, 90), now=NOW)
+    assert outcome is None
+    assert admitted(decision, outcome)
+    assert await setup.store.finish([tpm], 50, None, usd(0, 40)) == []
+    assert await tokens_left(setup.store, tpm) == 60
+    assert await setup.store.finish([], 0, None, usd(0)) == []  # nothing to do
+
+    decision, held = await setup.store.admit([tpm], 10, [team(1)], usd(1, 10), now=NOW, ttl=30)
+    assert isinstance(held, Reservation)
+    setup.clock.now += 31
+    assert await setup.replica.release_expired() == 1
+    assert await setup.store.spent(team(1), now=NOW) == (usd(0), usd(0))
+    # a settlement after the janitor freed it charges what was used and refunds the rest
+    assert await setup.replica.finish([tpm], 6, held, usd(1, 4)) == [usd(1, 4)]
+    assert await tokens_left(setup.store, tpm) == 56
+    assert await setup.store.spent(team(1), now=NOW) == (usd(1, 4), usd(0))
+
+
+async def test_no_limits_need_no_store(setup: Setup) -> None:
+    assert await setup.store.admit([], 10, [], usd(1), now=NOW) == (None, None)
+    unlimited = RateLimit("key", "k1", None, None)
+    decision, outcome = await setup.store.admit([unlimited], 10, [], usd(1), now=NOW)
+    assert outcome is None
+    assert decision is not None
+    assert (decision.allowed, decision.requests, decision.tokens) == (True, None, None)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("setup", ["redis"], indirect=True)
+async def test_redis_shares_its_keys_with_the_ledger_and_the_limiter(setup: Setup) -> None:
+    assert setup.redis is not None
+    ledger = RedisBudgetLedger(setup.redis, setup.namespace, clock=setup.clock)
+    limiter = RedisRateLimiter(setup.redis, setup.namespace)
+    rate = RateLimit("key", "k1", 10, 100)
+    decision, held = await setup.store.admit([rate], 30, [team(5)], usd(2, 30), now=NOW)
+    assert admitted(decision, held)
+    assert isinstance(held, Reservation)
+    assert await ledger.spent(team(5), now=NOW) == (usd(0), usd(2, 30))
+    alone = await limiter.acquire([rate], 10)
+    assert alone.requests is not None
+    assert alone.tokens is not None
+    assert (alone.requests.remaining, alone.tokens.remaining) == (8, 60)
+    assert await setup.store.finish([rate], 20, held, usd(1, 10)) == [usd(1, 10)]
+    assert await ledger.settle(held, usd(1, 10)) == []  # settled already
+    assert await ledger.spent(team(5), now=NOW) == (usd(1, 10), usd(0))
+    again = await limiter.acquire([rate], 0)
+    assert again.tokens is not None
+    assert again.tokens.remaining == 80
+    client, ns = setup.redis, setup.namespace
+    assert await client.zcard(f"{ns}:reservations") == 0
+    assert 0 < await client.ttl(f"{ns}:reservation:{held.id}") <= 86_400
+
+
+EDGES = [0, 1, 9, 10**14 - 1, 10**14, 10**15 - 1, 10**15, 10**16 - 1, 2**53, 2**64, 10**28 - 1]
+# ARGV: pairs of decimal strings; answers per pair their sum, max(difference, 0) and order.
+_ARITHMETIC = """
+local out = {}
+for i = 1, #ARGV, 2 do
+  out[#out + 1] = add(ARGV[i], ARGV[i + 1])
+  out[#out + 1] = sub(ARGV[i], ARGV[i + 1])
+  out[#out + 1] = tostring(cmp(ARGV[i], ARGV[i + 1]))
+end
+return out
+"""
+
+
+@pytest.mark.redis
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 10**30) | st.sampled_from(EDGES),
+            st.integers(0, 10**30) | st.sampled_from(EDGES),
+        ),
+        min_size=1,
+        max_size=50,
+    )
+)
+@example([(10**20 - 1, 1), (10**20, 1), (10**28, 10**14 + 1), (10**16, 10**16 - 1)])
+@settings(max_examples=40, deadline=None)
+def test_redis_decimal_arithmetic_is_exact(pairs: list[tuple[int, int]]) -> None:
+    async def run() -> list[bytes]:
+        client = aioredis.from_url(REDIS_URL)
+        try:
+            script = client.register_script(BUDGET_LUA + _ARITHMETIC)
+            return list(await script(keys=[], args=[str(n) for pair in pairs for n in pair]))
+        finally:
+            await client.aclose()
+
+    answer = [int(part) for part in asyncio.run(run())]
+    expected = [[a + b, max(a - b, 0), (a > b) - (a < b)] for a, b in pairs]
+    assert answer == [figure for three in expected for figure in three]

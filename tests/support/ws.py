@@ -1,0 +1,121 @@
+"""A client of the WebSocket chat protocol, as an application would hold one: the `websockets`
+library on a real socket to the running gateway. Every message received is kept, with the moment
+it arrived."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+
+@dataclass(frozen=True)
+class Received:
+    at: float  # time.monotonic()
+    message: dict[str, Any]
+
+
+class ChatSocket:
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+        self.received: list[Received] = []
+
+    async def send(self, message: dict[str, Any] | str | bytes) -> float:
+        """Sends a message (a dict as JSON; text or bytes as they are); when it was sent."""
+        payload = json.dumps(message) if isinstance(message, dict) else message
+        await self.connection.send(payload)
+        return time.monotonic()
+
+    async def recv(self, timeout: float = 10.0) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.connection.recv(), timeout)
+        message: dict[str, Any] = json.loads(raw)
+        self.received.append(Received(time.monotonic(), message))
+        return message
+
+    async def until(
+        self, done: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+    ) -> Received:
+        """Receives until a message satisfies `done`; that message and when it arrived."""
+        deadline = time.monotonic() + timeout
+        while True:
+            await self.recv(max(deadline - time.monotonic(), 0.001))
+            if done(self.received[-1].message):
+                return self.received[-1]
+
+    async def until_end_of(self, generation_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The message that ends a generation: chat.done, chat.cancelled or error."""
+        ending = ("chat.done", "chat.cancelled", "error")
+        found = await self.until(
+            lambda m: m.get("id") == generation_id and m["type"] in ending, timeout
+        )
+        return found.message
+
+    async def ping(self) -> None:
+        """Proves the connection alive: a ping is answered with a pong."""
+        await self.send({"type": "ping"})
+        await self.until(lambda m: m["type"] == "pong", timeout=5)
+
+    def of(self, generation_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        return [
+            r.message
+            for r in self.received
+            if r.message.get("id") == generation_id and kind in (None, r.message["type"])
+        ]
+
+    def text_of(self, generation_id: str) -> str:
+        deltas = self.of(generation_id, "chat.delta")
+        return "".join(d["delta"].get("content") or "" for d in deltas)
+
+    async def closed_with(self, timeout: float = 10.0) -> int:
+        """Waits for the server to close the connection; the close code."""
+        try:
+            while True:
+                await self.recv(timeout)
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd is not None else 1006
+
+
+def ws_url(base_url: str) -> str:
+    return base_url.replace("http://", "ws://", 1) + "/v1/ws"
+
+
+@asynccontextmanager
+async def chat_socket(
+    base_url: str,
+    key: str | None = None,
+    *,
+    first_message: bool = False,
+    ready: bool = True,
+    **options: Any,
+) -> AsyncIterator[ChatSocket]:
+    """A connection authenticated with `key` on the upgrade (or, with `first_message`, in an
+    `auth` message); with `ready`, past the server's `ready` message. `options` go to
+    `websockets.connect` (`max_queue=1`: a client that reads slowly)."""
+    headers = {"Authorization": f"Bearer {key}"} if key and not first_message else {}
+    async with connect(
+        ws_url(base_url), additional_headers=headers, max_size=None, open_timeout=10, **options
+    ) as connection:
+        socket = ChatSocket(connection)
+        if key and first_message:
+            await socket.send({"type": "auth", "key": key})
+        if ready:
+            assert (await socket.recv())["type"] == "ready"
+        yield socket
+
+
+def chat_start(generation_id: str, text: str, **params: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "type": "chat.start",
+        "id": generation_id,
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": text}],
+    }
+    message.update(params)
+    return message

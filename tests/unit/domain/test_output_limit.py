@@ -1,0 +1,119 @@
+"""The most output tokens a request may produce: which field wins, `n`, the model's cap, and
+values that are not usable limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domains.providers.output_limit import max_output_tokens
+
+NOT_LIMITS = [None, 0, -1, 1.5, "100", True, [100], {"n": 1}]
+
+
+def chat(body: dict[str, Any], model_max: int | None = None, default: int = 4096) -> int:
+    return max_output_tokens(body, kind="chat", model_max=model_max, default=default)
+
+
+def messages(body: dict[str, Any], model_max: int | None = None, default: int = 4096) -> int:
+    return max_output_tokens(body, kind="messages", model_max=model_max, default=default)
+
+
+def test_chat_prefers_max_completion_tokens_then_max_tokens_then_model_then_default() -> None:
+    assert chat({"max_completion_tokens": 100, "max_tokens": 200}, 300) == 100
+    assert chat({"max_tokens": 200}, 300) == 200
+    assert chat({}, 300) == 300
+    assert chat({}) == 4096
+    assert chat({}, default=7) == 7
+
+
+def test_chat_request_limits_are_not_capped_by_the_model() -> None:
+    assert chat({"max_tokens": 50_000}, model_max=16_384) == 50_000
+
+
+def test_chat_multiplies_by_the_number_of_choices() -> None:
+    assert chat({"max_tokens": 100, "n": 3}) == 300
+    assert chat({"n": 2}, model_max=1000) == 2000
+    assert chat({"n": 2}) == 8192
+    assert chat({"max_tokens": 100, "n": 1}) == 100
+
+
+@pytest.mark.parametrize("bad", NOT_LIMITS)
+def test_chat_ignores_values_that_are_not_positive_integers(bad: object) -> None:
+    assert chat({"max_completion_tokens": bad, "max_tokens": 200}) == 200
+    assert chat({"max_tokens": bad}, model_max=300) == 300
+    assert chat({"max_tokens": 100, "n": bad}) == 100
+
+
+def test_messages_max_tokens_is_capped_by_the_model() -> None:
+    assert messages({"max_tokens": 1000}, model_max=64_000) == 1000
+    assert messages({"max_tokens": 100_000}, model_max=64_000) == 64_000
+    assert messages({"max_tokens": 100_000}) == 100_000
+
+
+@pytest.mark.parametrize("bad", NOT_LIMITS)
+def test_messages_without_a_usable_max_tokens_falls_back(bad: object) -> None:
+    assert messages({"max_tokens": bad}, model_max=8000) == 8000
+    assert messages({"max_tokens": bad}) == 4096
+
+
+def test_messages_ignore_openai_fields_and_n() -> None:
+    body = {"max_tokens": 100, "max_completion_tokens": 5, "n": 4}
+    assert messages(body) == 100
+
+
+def test_a_model_limit_that_is_not_positive_is_no_limit() -> None:
+    assert messages({"max_tokens": 500}, model_max=0) == 500
+    assert chat({}, model_max=-5, default=10) == 10
+
+
+def test_embeddings_produce_no_output_tokens() -> None:
+    body = {"max_tokens": 100, "n": 3}
+    assert max_output_tokens(body, kind="embeddings", model_max=10, default=4096) == 0
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=10,
+)
+_fields = st.sampled_from(["max_tokens", "max_completion_tokens", "n", "model"])
+_bodies = st.dictionaries(_fields, _json | st.integers(min_value=-3, max_value=10**6))
+_model_max = st.none() | st.integers(min_value=-5, max_value=10**6)
+_kinds = st.sampled_from(["chat", "messages", "embeddings"])
+
+
+@given(_bodies, _kinds, _model_max, st.integers(min_value=0, max_value=10**6))
+def test_any_body_gives_a_non_negative_integer(
+    body: dict[str, Any], kind: Any, model_max: int | None, default: int
+) -> None:
+    result = max_output_tokens(body, kind=kind, model_max=model_max, default=default)
+    assert isinstance(result, int)
+    assert not isinstance(result, bool)
+    assert result >= 0
+
+
+@given(_bodies, _model_max, st.integers(min_value=1, max_value=10**6))
+def test_messages_never_exceed_a_model_limit(
+    body: dict[str, Any], model_max: int | None, default: int
+) -> None:
+    result = messages(body, model_max, default)
+    if model_max is not None and model_max >= 1:
+        assert result <= model_max
+    assert result >= 1
+
+
+@given(
+    st.integers(min_value=1, max_value=10**6),
+    st.integers(min_value=1, max_value=128),
+    _model_max,
+    _json,
+)
+def test_chat_reserves_the_requested_limit_for_every_choice(
+    limit: int, n: int, model_max: int | None, other: object
+) -> None:
+    body = {"max_completion_tokens": limit, "max_tokens": other, "n": n}
+    assert chat(body, model_max) == limit * n
