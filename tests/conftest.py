@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -78,3 +78,18 @@ def gateway(
     process.start()
     yield process
     process.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that ran against a gateway process shows the end of that process's log
+    (and its worker's), so a failure seen only once can still be read afterwards."""
+    report = yield
+    if report.failed and call.when == "call":
+        funcargs = getattr(item, "funcargs", {})
+        for name, process in funcargs.items():
+            if isinstance(process, GatewayProcess):
+                report.sections.append((f"{name} log (last 12 kB)", process.logs()[-12_000:]))
+    return report
