@@ -92,6 +92,7 @@ from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.security.audit_signing import SigningKey
 from infrastructure.security.redaction import Redactor
 from infrastructure.settings import Settings
+from infrastructure.sso.session_callers import SessionCallers
 from interfaces.audit_wiring import start_checkpoints
 from interfaces.billing_wiring import Admission, build_admission, limits_cache
 from interfaces.config_summary import summary_of
@@ -121,7 +122,7 @@ class Container:
     limits: Admission
     refusals: Coalescer
     revocations: KeyRevocationChannel | None = None
-    sessions: SessionAuthenticator | None = None  # dashboard sessions on /v1/ws (SSO plugs in)
+    sessions: SessionAuthenticator | None = None  # dashboard sessions on /v1/ws
     admin_digest: str | None = None
     audit_key: SigningKey | None = None
     checkpointer: Checkpointer | None = None
@@ -199,7 +200,8 @@ def bootstrap(settings: Settings) -> Container:
         enqueue=enqueue if (embedded or settings.redis.url) else None,
         projected_types=USAGE_EVENT_TYPES,
     )
-    authenticator = KeyAuthenticator(SqlKeyLookup(engine))
+    key_lookup = SqlKeyLookup(engine)
+    authenticator = KeyAuthenticator(key_lookup)
     handlers: dict[type[Command], Handler] = {
         CreateOrg: teams_handlers.create_org,
         CreateTeam: teams_handlers.create_team,
@@ -322,5 +324,6 @@ def bootstrap(settings: Settings) -> Container:
         limits=admission,
         refusals=refusals,
         revocations=revocations,
+        sessions=SessionCallers(sso.sessions, key_lookup),
         sso=sso,
     )

@@ -192,7 +192,8 @@ class AccessRefused(Event, frozen=True, kw_only=True, tag=True):
 
     surface: str  # "v1" | "admin" | "ws" (the WebSocket chat)
     prefix: str
-    reason: str  # "invalid" | "expired" | "malformed" | "missing" | "session"
+    # "invalid" | "expired" | "malformed" | "missing" | "session" | "origin" | "session_key"
+    reason: str
     source_ip: str
     count: int
     first_at: datetime

@@ -1,8 +1,9 @@
 """Who is on a WebSocket connection: a virtual key on the upgrade (`Authorization: Bearer`,
-`x-api-key`), a dashboard session cookie (once SSO wires a session store in), or, for browsers
-that cannot set headers, a first message `{"type": "auth", "key": …}` within
-`websocket.auth_timeout` seconds. Anything else is closed with 4401; refusals are audited like
-those on /v1 (counted, never with the secret).
+`x-api-key`), a dashboard session cookie (billed to one of the person's own keys), or, for
+browsers that cannot set headers, a first message `{"type": "auth", "key": …}` within
+`websocket.auth_timeout` seconds. Anything else is closed with 4401 (4403 for a session from
+another site's page or without a key of its person's); refusals are audited like those on /v1
+(counted, never with the secret).
 
 The caller is asked for again before every generation, so a key revoked while its connection is
 open is refused from its next `chat.start` on.
@@ -17,17 +18,21 @@ from typing import Any
 
 from litestar import WebSocket
 
+from application.teams.sessions import SessionAuthenticator
 from domains.shared.caller import Caller
+from domains.shared.errors import DomainError
 from domains.teams.model import looks_like_virtual_key
 from interfaces.bootstrap import Container
 from interfaces.http.container import bearer_token
-from interfaces.http.errors import ApiError
+from interfaces.http.errors import ApiError, openai_error_of
 from interfaces.http.refusals import note_refused
+from interfaces.http.sso.web import base_url
 from interfaces.ws.decoding import BadMessage, frame_bytes, read_message
 from interfaces.ws.errors import error_out
 from interfaces.ws.messages import Auth, encode
 
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
 SURFACE = "ws"
 
 Recheck = Callable[[], Awaitable[Caller | None]]
@@ -42,20 +47,52 @@ async def authenticate(
         sessions = container.sessions
         session = socket.cookies.get(sessions.cookie_name) if sessions is not None else None
         if sessions is not None and session:
-            caller = await sessions.caller_for_session(session)
-            if caller is None:
-                note_refused(socket, SURFACE, None, "session")
-                await refuse(
-                    socket,
-                    "The dashboard session is not valid; sign in again.",
-                    code="invalid_session",
-                )
-                return None
-            return caller, lambda: sessions.caller_for_session(session)
+            return await _with_session(socket, sessions, session)
         secret = await _key_from_first_message(socket, container)
         if secret is None:
             return None
     return await _with_key(socket, container, secret)
+
+
+async def _with_session(
+    socket: WebSocket[Any, Any, Any], sessions: SessionAuthenticator, session: str
+) -> tuple[Caller, Recheck] | None:
+    """A browser's dashboard session: from the gateway's own pages only (a browser names the
+    page's origin on every upgrade, and another site's page could otherwise chat on the signed-in
+    person's account), billed to one of the person's own keys."""
+    origin = socket.headers.get("origin")
+    if origin is not None and origin.rstrip("/") != base_url(socket):
+        note_refused(socket, SURFACE, None, "origin")
+        await refuse(
+            socket,
+            "A dashboard session may open the chat only from the gateway's own pages.",
+            code="cross_origin",
+            status=403,
+        )
+        return None
+    key_id = socket.query_params.get("key_id") or None
+    try:
+        caller = await sessions.caller_for_session(session, key_id)
+    except DomainError as error:
+        note_refused(socket, SURFACE, None, "session_key")
+        status, _, _ = openai_error_of(error)
+        await refuse(socket, error.message, code=error.code, status=status)
+        return None
+    if caller is None:
+        note_refused(socket, SURFACE, None, "session")
+        await refuse(
+            socket, "The dashboard session is not valid; sign in again.", code="invalid_session"
+        )
+        return None
+    chosen = caller.key_id
+
+    async def recheck() -> Caller | None:
+        try:
+            return await sessions.caller_for_session(session, chosen)
+        except DomainError:
+            return None  # the key was revoked or expired since
+
+    return caller, recheck
 
 
 async def _with_key(
@@ -106,9 +143,19 @@ async def _key_from_first_message(
 
 
 async def refuse(
-    socket: WebSocket[Any, Any, Any], message: str, *, code: str = "invalid_api_key"
+    socket: WebSocket[Any, Any, Any],
+    message: str,
+    *,
+    code: str = "invalid_api_key",
+    status: int = 401,
 ) -> None:
-    """Tells the client why in an `error` message, then closes with 4401."""
+    """Tells the client why in an `error` message, then closes: 4401 when it is not
+    authenticated, 4403 when it is but may not chat this way."""
+    close = (
+        (CLOSE_UNAUTHENTICATED, "unauthenticated")
+        if status == 401
+        else (CLOSE_FORBIDDEN, "forbidden")
+    )
     with contextlib.suppress(Exception):  # the client may be gone already
-        await socket.send_text(encode(error_out(ApiError(401, message, code=code))))
-        await socket.close(CLOSE_UNAUTHENTICATED, "unauthenticated")
+        await socket.send_text(encode(error_out(ApiError(status, message, code=code))))
+        await socket.close(*close)

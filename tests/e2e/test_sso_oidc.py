@@ -21,6 +21,7 @@ from tests.support.browser import Browser
 from tests.support.gateway import GatewayProcess
 from tests.support.oidc_peer import OidcPeer
 from tests.support.tenants import create_tenant, eventually
+from tests.support.ws import chat_socket, chat_start
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -34,6 +35,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "bob": {"email": "bob@acme.test", "email_verified": True, "name": "Bob", "groups": ["eng"]},
     "carol": {"email": "carol@acme.test", "email_verified": True, "groups": []},
     "dave": {"email": "dave@acme.test", "email_verified": True, "groups": []},
+    "erin": {"email": "erin@acme.test", "email_verified": True, "groups": ["eng"]},
     "mallory": {"email": "alice@acme.test", "email_verified": False, "groups": []},
 }
 
@@ -452,3 +454,63 @@ def test_connections_are_managed_by_owners_and_admins_only(
         r["target"] == f"sso_connection:{made.json()['id']}"
         for r in audit_rows(root, "sso_connection.delete")
     )
+
+
+async def test_a_signed_in_browser_chats_over_the_websocket_on_a_key_of_its_own(
+    gateway: GatewayProcess, root: httpx.Client, setup: Setup
+) -> None:
+    with Browser() as browser:
+        assert sign_in(browser, gateway, setup, "erin").status_code == 303
+        who = me(browser, gateway).json()
+        session = browser.http.cookies["fluxrouter_session"]
+    page = {"Cookie": f"fluxrouter_session={session}", "Origin": gateway.base_url}
+
+    async def refused_on_open(
+        headers: dict[str, str], query: dict[str, str] | None = None
+    ) -> tuple[dict[str, Any], int]:
+        async with chat_socket(
+            gateway.base_url, headers=headers, query=query, ready=False
+        ) as socket:
+            error = await socket.recv()
+            return error, await socket.closed_with()
+
+    error, code = await refused_on_open(page)  # erin has no key yet
+    assert (error["error"]["code"], error["status"], code) == ("no_personal_key", 403, 4403)
+
+    team_id = who["teams"][0]["id"]
+    keys = [
+        root.post(
+            "/keys", json={"team_id": team_id, "name": f"erin-{n}", "user_id": who["user_id"]}
+        )
+        for n in (1, 2)
+    ]
+    assert all(k.status_code == 201 for k in keys), [k.text for k in keys]
+    first, second = (k.json()["id"] for k in keys)
+    error, code = await refused_on_open(page)  # two keys: which one?
+    assert (error["error"]["code"], error["status"], code) == ("key_id_required", 400, 4403)
+    error, code = await refused_on_open(page, {"key_id": "key_not_hers"})
+    assert (error["error"]["code"], code) == ("unknown_key", 4403)
+    evil = {**page, "Origin": "https://evil.test"}  # another site's page, the cookie sent along
+    error, code = await refused_on_open(evil, {"key_id": second})
+    assert (error["error"]["code"], error["status"], code) == ("cross_origin", 403, 4403)
+    forged = {**page, "Cookie": "fluxrouter_session=frd-" + "x" * 43}
+    error, code = await refused_on_open(forged, {"key_id": second})
+    assert (error["error"]["code"], code) == ("invalid_session", 4401)
+
+    async with chat_socket(gateway.base_url, headers=page, query={"key_id": second}) as socket:
+        await socket.send(chat_start("s1", "hello from the dashboard", max_tokens=20))
+        done = await socket.until_end_of("s1")
+        assert done["type"] == "chat.done", done
+        assert root.delete(f"/keys/{second}").status_code == 200
+        await socket.send(chat_start("s2", "after the revocation"))
+        refused = await socket.until_end_of("s2")
+        assert refused["error"]["code"] == "invalid_api_key"
+        assert await socket.closed_with() == 4401
+
+    def spent(key_id: str) -> int:
+        periods = root.get(f"/keys/{key_id}/spend").json()["periods"]
+        return int(next(p for p in periods if p["period"] == "total")["spent_tokens"])
+
+    assert eventually(lambda: spent(second) == done["usage"]["total_tokens"])
+    assert spent(first) == 0
+    assert not any(session in row for row in map(str, audit_rows(root, "auth.refused")))

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -82,8 +83,9 @@ class ChatSocket:
             return closed.rcvd.code if closed.rcvd is not None else 1006
 
 
-def ws_url(base_url: str) -> str:
-    return base_url.replace("http://", "ws://", 1) + "/v1/ws"
+def ws_url(base_url: str, query: dict[str, str] | None = None) -> str:
+    url = base_url.replace("http://", "ws://", 1) + "/v1/ws"
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 @asynccontextmanager
@@ -93,14 +95,21 @@ async def chat_socket(
     *,
     first_message: bool = False,
     ready: bool = True,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
     **options: Any,
 ) -> AsyncIterator[ChatSocket]:
     """A connection authenticated with `key` on the upgrade (or, with `first_message`, in an
-    `auth` message); with `ready`, past the server's `ready` message. `options` go to
+    `auth` message); with `ready`, past the server's `ready` message. `headers` go on the
+    upgrade (a session cookie, an `Origin`), `query` in its URL; `options` go to
     `websockets.connect` (`max_queue=1`: a client that reads slowly)."""
-    headers = {"Authorization": f"Bearer {key}"} if key and not first_message else {}
+    sent = {"Authorization": f"Bearer {key}"} if key and not first_message else {}
     async with connect(
-        ws_url(base_url), additional_headers=headers, max_size=None, open_timeout=10, **options
+        ws_url(base_url, query),
+        additional_headers={**sent, **(headers or {})},
+        max_size=None,
+        open_timeout=10,
+        **options,
     ) as connection:
         socket = ChatSocket(connection)
         if key and first_message:

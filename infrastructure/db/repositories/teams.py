@@ -144,34 +144,49 @@ class SqlKeyLookup:
         self._engine = engine
 
     async def find_active(self, secret_hash: str) -> Caller | None:
-        query = select(
-            virtual_keys.c.id,
-            virtual_keys.c.prefix,
-            virtual_keys.c.team_id,
-            virtual_keys.c.org_id,
-            virtual_keys.c.user_id,
-            virtual_keys.c.models,
-            virtual_keys.c.expires_at,
-        ).where(
-            virtual_keys.c.secret_hash == secret_hash,
-            virtual_keys.c.revoked_at.is_(None),
-            or_(
-                virtual_keys.c.user_id.is_(None),
-                ~exists().where(
-                    and_(users.c.id == virtual_keys.c.user_id, users.c.active.is_(False))
-                ),
-            ),
-        )
+        query = _active_keys().where(virtual_keys.c.secret_hash == secret_hash)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        if row is None:
-            return None
-        return Caller(
-            key_id=row.id,
-            key_prefix=row.prefix,
-            team_id=row.team_id,
-            org_id=row.org_id,
-            user_id=row.user_id,
-            models=tuple(row.models) if row.models is not None else None,
-            expires_at=row.expires_at.timestamp() if row.expires_at is not None else None,
+        return _caller_from_row(row) if row is not None else None
+
+    async def active_of_user(self, user_id: str) -> list[Caller]:
+        """The callers behind a person's active keys (none once the person is inactive), oldest
+        key first; expired keys are the caller's to leave out."""
+        query = (
+            _active_keys()
+            .where(virtual_keys.c.user_id == user_id)
+            .order_by(virtual_keys.c.created_at, virtual_keys.c.id)
         )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_caller_from_row(row) for row in rows]
+
+
+def _active_keys() -> Any:
+    return select(
+        virtual_keys.c.id,
+        virtual_keys.c.prefix,
+        virtual_keys.c.team_id,
+        virtual_keys.c.org_id,
+        virtual_keys.c.user_id,
+        virtual_keys.c.models,
+        virtual_keys.c.expires_at,
+    ).where(
+        virtual_keys.c.revoked_at.is_(None),
+        or_(
+            virtual_keys.c.user_id.is_(None),
+            ~exists().where(and_(users.c.id == virtual_keys.c.user_id, users.c.active.is_(False))),
+        ),
+    )
+
+
+def _caller_from_row(row: Any) -> Caller:
+    return Caller(
+        key_id=row.id,
+        key_prefix=row.prefix,
+        team_id=row.team_id,
+        org_id=row.org_id,
+        user_id=row.user_id,
+        models=tuple(row.models) if row.models is not None else None,
+        expires_at=row.expires_at.timestamp() if row.expires_at is not None else None,
+    )

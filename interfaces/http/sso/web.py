@@ -19,12 +19,16 @@ AnyConnection = ASGIConnection[Any, Any, Any, Any]
 
 
 def base_url(connection: AnyConnection) -> str:
-    """`server.public_url` when configured, else the origin the request came to."""
+    """`server.public_url` when configured, else the origin the request came to (a WebSocket's
+    `ws://` as the `http://` its page was served from)."""
     public = container_of(connection).settings.server.public_url
     if public:
         return public.rstrip("/")
     url = connection.url
-    return f"{url.scheme}://{url.netloc}"
+    return f"{_PAGE_SCHEME.get(url.scheme, url.scheme)}://{url.netloc}"
+
+
+_PAGE_SCHEME = {"ws": "http", "wss": "https"}
 
 
 def is_https(connection: AnyConnection) -> bool:
