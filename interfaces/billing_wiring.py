@@ -23,7 +23,7 @@ from domains.billing.limit_store import LimitStore
 from domains.billing.model import Price
 from infrastructure.billing.memory_limit_store import InMemoryLimitStore
 from infrastructure.billing.redis_limit_store import RedisLimitStore
-from infrastructure.billing.redis_pool import blocking_pool
+from infrastructure.billing.redis_pool import limit_client
 from infrastructure.db.repositories.limits import load_limits_snapshot
 from infrastructure.read_models.spend_query import spent_in_window
 from infrastructure.settings import Settings
@@ -88,8 +88,7 @@ def build_admission(
     store: LimitStore
     if settings.redis.url:
         # admissions wait for a free connection under a burst instead of failing
-        pool = blocking_pool(settings.redis.url, max_connections=REDIS_CONNECTIONS, timeout=5)
-        redis = aioredis.Redis(connection_pool=pool)
+        redis = limit_client(settings.redis.url, max_connections=REDIS_CONNECTIONS, timeout=5)
         shared = RedisLimitStore(redis, settings.redis.namespace)
         ledger, store = shared.ledger, shared
     else:

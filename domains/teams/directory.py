@@ -18,7 +18,7 @@ from typing import Any
 from domains.shared.clock import utcnow
 from domains.shared.errors import Conflict, InvalidValue
 from domains.shared.ids import new_id
-from domains.teams.events import UserChanged, UserCreated, UserDeleted, UserIdentityChanged
+from domains.teams.events import UserChanged, UserDeleted, UserIdentityChanged
 from domains.teams.model import Org
 from domains.teams.users import MAX_EMAIL_LENGTH, User, as_role
 
@@ -78,19 +78,7 @@ def provision(org: Org, entry: Entry, *, role: str, actor: str) -> User:
         created_at=now,
         updated_at=now,
     )
-    user.record(
-        UserCreated(
-            user_id=user.id,
-            org_id=user.org_id,
-            email=user.email,
-            display_name=user.display_name,
-            role=user.role,
-            active=user.active,
-            external_id=user.external_id,
-            user_name=user.user_name,
-            actor=actor,
-        )
-    )
+    user.record_created(actor)
     return user
 
 

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from domains.shared.aggregate import Aggregate
 from domains.shared.clock import utcnow
@@ -27,6 +28,21 @@ KEY_PREFIX_LENGTH = 11  # "fr-" and the first eight random characters: enough to
 def hash_secret(secret: str) -> str:
     """SHA-256 of a key, hex. Keys carry 256 random bits, so no salt or stretching is needed."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class IssuedSecret(NamedTuple):
+    """A new bearer secret: the secret itself (shown once), its prefix (shown always) and its
+    hash (all that is stored)."""
+
+    secret: str
+    prefix: str
+    secret_hash: str
+
+
+def issue_secret(scheme: str, prefix_length: int) -> IssuedSecret:
+    """`scheme` and 32 random bytes, URL-safe."""
+    secret = scheme + secrets.token_urlsafe(32)
+    return IssuedSecret(secret, secret[:prefix_length], hash_secret(secret))
 
 
 def looks_like_virtual_key(value: str) -> bool:
@@ -133,14 +149,14 @@ class VirtualKey(Aggregate):
     ) -> tuple[VirtualKey, str]:
         if expires_at is not None and expires_at <= utcnow():
             raise InvalidValue("`expires_at` must be in the future")
-        secret = KEY_SCHEME + secrets.token_urlsafe(32)
+        secret, prefix, secret_hash = issue_secret(KEY_SCHEME, KEY_PREFIX_LENGTH)
         key = cls(
             id=new_id(),
             team_id=team_id,
             org_id=org_id,
             name=name,
-            prefix=secret[:KEY_PREFIX_LENGTH],
-            secret_hash=hash_secret(secret),
+            prefix=prefix,
+            secret_hash=secret_hash,
             user_id=user_id,
             models=models,
             expires_at=expires_at,

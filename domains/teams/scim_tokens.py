@@ -6,7 +6,6 @@ reaches its own org only, and nothing once revoked.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,7 +14,7 @@ from domains.shared.clock import utcnow
 from domains.shared.errors import Conflict
 from domains.shared.ids import new_id
 from domains.teams.events import ScimTokenIssued, ScimTokenRevoked
-from domains.teams.model import Org, hash_secret
+from domains.teams.model import Org, issue_secret
 
 SCIM_TOKEN_SCHEME = "frs-"
 SCIM_TOKEN_PREFIX_LENGTH = 12  # "frs-" and the first eight random characters
@@ -39,12 +38,12 @@ class ScimToken(Aggregate):
 
     @classmethod
     def issue(cls, org: Org, *, actor: str) -> tuple[ScimToken, str]:
-        secret = SCIM_TOKEN_SCHEME + secrets.token_urlsafe(32)
+        secret, prefix, secret_hash = issue_secret(SCIM_TOKEN_SCHEME, SCIM_TOKEN_PREFIX_LENGTH)
         token = cls(
             id=new_id(),
             org_id=org.id,
-            prefix=secret[:SCIM_TOKEN_PREFIX_LENGTH],
-            secret_hash=hash_secret(secret),
+            prefix=prefix,
+            secret_hash=secret_hash,
         )
         token.record(
             ScimTokenIssued(token_id=token.id, org_id=org.id, prefix=token.prefix, actor=actor)

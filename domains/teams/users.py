@@ -14,7 +14,6 @@ SHA-256 hash, like a virtual key's. A token works only while it is unrevoked and
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal, get_args
@@ -31,7 +30,7 @@ from domains.teams.events import (
     UserChanged,
     UserCreated,
 )
-from domains.teams.model import Org, hash_secret
+from domains.teams.model import Org, issue_secret
 
 Role = Literal["owner", "admin", "member", "viewer"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
@@ -144,19 +143,24 @@ class User(Aggregate):
             role=as_role(role),
             external_id=external_id,
         )
-        user.record(
+        user.record_created(actor)
+        return user
+
+    def record_created(self, actor: str) -> None:
+        """Records that this person was just created, as they are now."""
+        self.record(
             UserCreated(
-                user_id=user.id,
-                org_id=user.org_id,
-                email=user.email,
-                display_name=user.display_name,
-                role=user.role,
-                active=user.active,
-                external_id=user.external_id,
+                user_id=self.id,
+                org_id=self.org_id,
+                email=self.email,
+                display_name=self.display_name,
+                role=self.role,
+                active=self.active,
+                external_id=self.external_id,
+                user_name=self.user_name,
                 actor=actor,
             )
         )
-        return user
 
     def change(
         self,
@@ -234,13 +238,13 @@ class AdminToken(Aggregate):
         """A new token for an active user, and its secret: shown once, then only its hash."""
         if not user.active:
             raise Conflict(f"user {user.id} is deactivated")
-        secret = ADMIN_TOKEN_SCHEME + secrets.token_urlsafe(32)
+        secret, prefix, secret_hash = issue_secret(ADMIN_TOKEN_SCHEME, ADMIN_TOKEN_PREFIX_LENGTH)
         token = cls(
             id=new_id(),
             user_id=user.id,
             org_id=user.org_id,
-            prefix=secret[:ADMIN_TOKEN_PREFIX_LENGTH],
-            secret_hash=hash_secret(secret),
+            prefix=prefix,
+            secret_hash=secret_hash,
         )
         token.record(
             AdminTokenIssued(

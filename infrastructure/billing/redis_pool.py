@@ -1,14 +1,23 @@
-"""The limit store's Redis connection pool, with commands packed in C.
+"""The limit store's Redis client: commands packed in C, and one timer per command.
 
 Every admission and settlement is one EVALSHA of a few dozen keys and arguments (a batch of
 settlements, hundreds). redis-py's asyncio connection packs a command in Python and joins its
 buffer again for every argument; hiredis (already the reply parser) packs the same bytes in C,
 several times faster, and linearly. Commands with an argument hiredis might write differently
 (a float, a bool, a memoryview) or a command name of several words keep redis-py's packer.
+
+redis-py bounds a command with its socket timeout by running the write in a task of its own
+(`asyncio.wait_for`) and the read under another timer, and its blocking pool takes a condition
+and a third timer for every connection it lends. Here a semaphore caps the commands in flight
+(a burst waits for a free connection rather than failing, as with the blocking pool; the store
+batches the calls that meet, so a handful of connections serve any load) and one
+`asyncio.timeout` bounds the whole command, the wait included: the same guarantees for about a
+fifth less CPU per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 import hiredis
@@ -26,13 +35,34 @@ class _HiredisPacking:
         return packed
 
 
-def blocking_pool(
-    url: str, *, max_connections: int, timeout: float
-) -> aioredis.BlockingConnectionPool:
-    """A pool whose callers wait (up to `timeout` s) for a free connection under a burst."""
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=timeout
+class _BoundedRedis(aioredis.Redis):
+    """At most `slots` commands in flight (one more waits for a free connection), and every
+    command, its wait included, ends within `command_timeout` seconds (a Redis that stops
+    answering raises TimeoutError, and the connection is dropped)."""
+
+    command_timeout: float = 5.0
+    slots: asyncio.Semaphore
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        async with asyncio.timeout(self.command_timeout), self.slots:
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+
+
+def limit_pool(url: str, *, timeout: float) -> aioredis.ConnectionPool:
+    """Connections that pack in C; no socket timeout of their own (the client's one timer
+    bounds each command), `timeout` to connect. The client caps how many there are."""
+    pool = aioredis.ConnectionPool.from_url(
+        url, socket_timeout=None, socket_connect_timeout=timeout
     )
     base = pool.connection_class
     pool.connection_class = cast(Any, type(f"Hiredis{base.__name__}", (_HiredisPacking, base), {}))
     return pool
+
+
+def limit_client(url: str, *, max_connections: int, timeout: float) -> aioredis.Redis:
+    """The client of the limit store: `limit_pool`, at most `max_connections` commands in
+    flight, each bounded by `timeout`."""
+    client = _BoundedRedis(connection_pool=limit_pool(url, timeout=timeout))
+    client.command_timeout = timeout
+    client.slots = asyncio.Semaphore(max_connections)
+    return client

@@ -1,5 +1,5 @@
 """Any failure as the protocol's `error` message: the OpenAI error object /v1 would answer with,
-its status, and when to retry. Never a traceback, never a secret."""
+its status, when to retry and the key's rate-limit figures. Never a traceback, never a secret."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import structlog
 
 from domains.providers.errors import UpstreamError
 from interfaces.http.errors import ApiError, openai_error_of
-from interfaces.ws.messages import ErrorOut
+from interfaces.ws.messages import ErrorOut, rate_limits_of
 
 log = structlog.get_logger("fluxrouter.ws")
 
@@ -16,7 +16,13 @@ def error_out(exc: Exception, generation_id: str | None = None) -> ErrorOut:
     status, error, headers = openai_error_of(exc)
     if status >= 500 and not isinstance(exc, (UpstreamError, ApiError)):
         log.error("ws.unhandled", generation_id=generation_id, exc_info=exc)
-    return ErrorOut(error=error, status=status, id=generation_id, retry_after=_seconds(headers))
+    return ErrorOut(
+        error=error,
+        status=status,
+        id=generation_id,
+        retry_after=_seconds(headers),
+        rate_limits=rate_limits_of(headers),
+    )
 
 
 def _seconds(headers: dict[str, str]) -> float | None:

@@ -33,6 +33,7 @@ from interfaces.ws.messages import (
     ChatDone,
     ChatStart,
     ErrorOut,
+    rate_limits_of,
 )
 from interfaces.ws.sender import Sender
 from interfaces.ws.stream_reader import Reply, StreamReader
@@ -75,6 +76,7 @@ class Generation:
         self._finished: CompletionFinished | None = None
         self._reply = Reply()
         self._chat: ChatRequest | None = None
+        self._rate_limits: dict[str, str] | None = None  # the ticket's, once admitted
         self.cancel_requested = False
         self.by_client = False
         self.task: asyncio.Task[None] | None = None
@@ -119,6 +121,7 @@ class Generation:
         if self.cancel_requested:
             raise _Stopped
         ticket = await gateway.admit(caller, route, chat.body, "chat")
+        self._rate_limits = rate_limits_of(ticket.headers)
         if self.cancel_requested:
             ticket.release()
             raise _Stopped
@@ -165,6 +168,7 @@ class Generation:
                 request_id=self.request_id,
                 conversation_id=kept.conversation_id,
                 conversation_error=kept.error,
+                rate_limits=self._rate_limits,
             )
         )
 
@@ -179,6 +183,7 @@ class Generation:
                     request_id=self.request_id,
                     conversation_id=kept.conversation_id,
                     conversation_error=kept.error,
+                    rate_limits=self._rate_limits,
                 )
             )
 

@@ -3,6 +3,7 @@ Schemas). Every message is a JSON object whose `type` names it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import msgspec
@@ -95,6 +96,17 @@ class ChatDelta(msgspec.Struct, tag="chat.delta", tag_field="type"):
     delta: dict[str, Any]
 
 
+RATE_LIMIT_PREFIX = "x-ratelimit-"
+
+
+def rate_limits_of(headers: Mapping[str, str]) -> dict[str, str] | None:
+    """The `x-ratelimit-*` entries of the headers /v1 would answer with, as they are there (the
+    `rate_limits` of `chat.done`, `chat.cancelled` and `error`); None when there are none: no
+    rate limit applies to the key."""
+    found = {k: v for k, v in headers.items() if k.lower().startswith(RATE_LIMIT_PREFIX)}
+    return found or None
+
+
 class ChatDone(msgspec.Struct, tag="chat.done", tag_field="type", omit_defaults=True):
     id: str
     finish_reason: str | None
@@ -102,6 +114,7 @@ class ChatDone(msgspec.Struct, tag="chat.done", tag_field="type", omit_defaults=
     request_id: str
     conversation_id: str | None = None
     conversation_error: dict[str, Any] | None = None
+    rate_limits: dict[str, str] | None = None
 
 
 class ChatCancelled(msgspec.Struct, tag="chat.cancelled", tag_field="type", omit_defaults=True):
@@ -110,15 +123,18 @@ class ChatCancelled(msgspec.Struct, tag="chat.cancelled", tag_field="type", omit
     request_id: str
     conversation_id: str | None = None
     conversation_error: dict[str, Any] | None = None
+    rate_limits: dict[str, str] | None = None
 
 
 class ErrorOut(msgspec.Struct, tag="error", tag_field="type", omit_defaults=True):
-    """`error` is the OpenAI error object; `status` the HTTP status /v1 would have answered."""
+    """`error` is the OpenAI error object; `status` the HTTP status /v1 would have answered;
+    `rate_limits` the `x-ratelimit-*` headers it would have sent."""
 
     error: dict[str, Any]
     status: int
     id: str | None = None
     retry_after: float | None = None
+    rate_limits: dict[str, str] | None = None
 
 
 class Pong(msgspec.Struct, tag="pong", tag_field="type"):

@@ -19,7 +19,6 @@ import time
 from datetime import datetime
 from decimal import Decimal
 
-import redis.asyncio as aioredis
 import uvloop
 
 from application.billing.admission import BudgetAdmission
@@ -28,7 +27,7 @@ from domains.billing.limits import LimitsSnapshot, RateLimit
 from domains.billing.model import Price
 from domains.shared.caller import Caller
 from infrastructure.billing.redis_limit_store import RedisLimitStore
-from infrastructure.billing.redis_pool import blocking_pool
+from infrastructure.billing.redis_pool import limit_client
 from tests.support.services import REDIS_URL
 
 USD = 10**12
@@ -56,7 +55,7 @@ def estimate() -> tuple[int, int]:
 
 
 async def run(requests: int) -> str:
-    client = aioredis.Redis(connection_pool=blocking_pool(REDIS_URL, max_connections=64, timeout=5))
+    client = limit_client(REDIS_URL, max_connections=64, timeout=5)
     namespace = f"bench-{secrets.token_hex(4)}"
     limits = snapshot()
     admission = BudgetAdmission(
