@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import secrets
-from collections.abc import Generator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.gemini_upstream import FakeGemini
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.loop_watch import LoopWatch
 from tests.support.services import REDIS_URL, postgres_database
 
 UPSTREAM_KEY = "sk-upstream-" + secrets.token_urlsafe(24)
@@ -80,15 +83,30 @@ def gateway(
     process.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def loop_watch() -> AsyncIterator[LoopWatch]:
+    """Watches the tests' event loop for stalls (a failed test's report shows them)."""
+    watch = LoopWatch(asyncio.get_running_loop()).start()
+    yield watch
+    watch.stop()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failed test that ran against a gateway process shows the end of that process's log
-    (and its worker's), so a failure seen only once can still be read afterwards."""
+    (and its worker's), and any stall of the tests' own event loop while it ran, so a failure
+    seen only once can still be read afterwards."""
     report = yield
     if report.failed and call.when == "call":
         funcargs = getattr(item, "funcargs", {})
+        watch = funcargs.get("loop_watch")
+        asynchronous = inspect.iscoroutinefunction(getattr(item, "obj", None))
+        for stacks in (
+            watch.since(call.start) if isinstance(watch, LoopWatch) and asynchronous else []
+        ):
+            report.sections.append(("the tests' event loop stalled", stacks))
         for name, process in funcargs.items():
             if isinstance(process, GatewayProcess):
                 report.sections.append((f"{name} log (last 12 kB)", process.logs()[-12_000:]))

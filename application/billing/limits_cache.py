@@ -2,7 +2,9 @@
 
 Reloaded from the database every `every` seconds and at once when this process changes a
 limit (`when_limits_changed_reload`), so a change made on one replica reaches the others
-within one reload period. A reload that fails keeps the last good snapshot.
+within one reload period. A reload that fails keeps the last good snapshot, and one that
+finishes after a reload started later is dropped: a periodic read begun before a change was
+committed never overwrites the read made for it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class LimitsCache:
         self._every = every
         self.snapshot = LimitsSnapshot()
         self._task: asyncio.Task[None] | None = None
+        self._started = 0  # reloads begun
+        self._shown = 0  # the number of the reload whose snapshot is held
 
     def current(self) -> LimitsSnapshot:
         return self.snapshot
@@ -37,7 +41,11 @@ class LimitsCache:
         return self.snapshot.price_of(provider, model)
 
     async def reload(self) -> None:
-        self.snapshot = await self._load()
+        self._started += 1
+        mine = self._started
+        snapshot = await self._load()
+        if mine > self._shown:
+            self._shown, self.snapshot = mine, snapshot
 
     async def start(self) -> None:
         await self.reload()
