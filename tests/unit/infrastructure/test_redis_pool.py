@@ -9,6 +9,7 @@ import time
 
 import pytest
 import redis.asyncio as aioredis
+import redis.exceptions
 
 from infrastructure.billing.redis_pool import limit_client, limit_pool
 
@@ -67,6 +68,33 @@ async def test_a_burst_waits_for_a_free_connection_instead_of_failing() -> None:
         assert answers == [None] * 20
         ours = [c for c in await observer.client_list() if c.get("name") == name]
         assert 1 <= len(ours) <= 3
+    finally:
+        await client.aclose()
+        await observer.aclose()
+
+
+@pytest.mark.redis
+async def test_a_script_runs_after_redis_forgot_it_and_after_its_connection_was_killed() -> None:
+    name = "limit-script-" + secrets.token_hex(4)
+    client = limit_client(
+        f"redis://127.0.0.1:6379/0?client_name={name}", max_connections=2, timeout=5
+    )
+    observer = aioredis.Redis.from_url("redis://127.0.0.1:6379/0")
+    script = client.register_script("return {KEYS[1], ARGV[1] + 1}")
+    try:
+        assert await client.run_script(script, [f"{name}:k"], [41]) == [f"{name}:k".encode(), 42]
+        await observer.script_flush()  # as after a restart: NOSCRIPT, loaded again
+        assert await client.run_script(script, [f"{name}:k"], [1]) == [f"{name}:k".encode(), 2]
+        ours = [c["id"] for c in await observer.client_list() if c.get("name") == name]
+        assert len(ours) == 1
+        # the pooled connection is closed under it: one more try, on a new one
+        assert await observer.client_kill_filter(_id=ours[0]) == 1
+        assert await client.run_script(script, [f"{name}:k"], [2]) == [f"{name}:k".encode(), 3]
+        with pytest.raises(redis.exceptions.ResponseError):  # an error answer is raised as one
+            await client.run_script(
+                client.register_script("return redis.error_reply('no')"), [], []
+            )
+        assert await client.run_script(script, [f"{name}:k"], [3]) == [f"{name}:k".encode(), 4]
     finally:
         await client.aclose()
         await observer.aclose()
