@@ -1,8 +1,10 @@
 """A request's rate limits and budgets in Redis, shared by every replica: one Lua script
-(EVALSHA) per admission checks every rate bucket and every budget window and only then takes
-from all of them, and one per finish settles the reservation and refunds the unused tokens.
-Admissions, and finishes, that come while one is on its way go together in the next call of
-their script, run there one after the other: under load a request shares its round trip.
+(EVALSHA) checks an admission's every rate bucket and every budget window and only then takes
+from all of them, and settles a finished request's reservation and refunds its unused tokens.
+A settlement waits for the next admission and goes in the same call, before it (or on its own,
+`SETTLE_LINGER` later): a request costs one round trip, not two. Admissions that come while a
+call is on its way go together in the next one, run there one after the other: under load a
+request shares its round trip.
 
 The scripts compose the same Lua functions as `RedisRateLimiter`'s and `RedisBudgetLedger`'s
 (`redis_rate_lua`, `redis_budget_lua`), the rate buckets' keys and arguments first and the
@@ -12,6 +14,7 @@ are the ledger's. One Redis, not a cluster.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -48,14 +51,31 @@ from infrastructure.billing.redis_rate_lua import (
     refund_layout,
 )
 
-# Admissions one after the other. ARGV[1]: how many; then per admission r, w, per bucket its
-# capacity and cost in parts, then (w > 0) the reservation's (budget_check). KEYS per admission:
-# r rate buckets, then w budget windows, the record and the pending set (none when w is 0).
-# Answers per admission rate_answer's figures, then (unless the rates refused, or w is 0) the
-# budget's answer. Each sees what those before it took, as separate calls would.
-_ADMIT = """
-local answers, k, a = {}, 0, 1
+# Settlements, then admissions, one after the other, in one call. ARGV[1]: how many settlements;
+# then per settlement r, w, per token bucket its capacity and the parts given back, then (w > 0)
+# the finish's arguments (budget_finish). Then how many admissions; then per admission r, w, per
+# bucket its capacity and cost in parts, then (w > 0) the reservation's (budget_check). KEYS, in
+# the same order: per settlement r token buckets, then w windows, the record and the pending set
+# (none if w is 0); per admission r rate buckets, then w budget windows, the record and the
+# pending set (none when w is 0).
+# Answers {settlements, admissions}: per settlement budget_finish's answer ({1} without a
+# reservation; the tokens go back only with the reservation's first settlement); per admission
+# rate_answer's figures, then (unless the rates refused, or w is 0) the budget's answer. Each
+# sees what those before it did, as separate calls would.
+_SETTLE_THEN_ADMIT = """
+local settled, k, a = {}, 0, 1
 for s = 1, tonumber(ARGV[1]) do
+  local r, w = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  a = a + 2
+  local after = {1}
+  if w > 0 then after = budget_finish(k + r, w, a + 2 * r) end
+  if after[1] == 1 then rate_refund(k, r, a) end
+  settled[s] = after
+  k, a = k + r + (w > 0 and w + 2 or 0), a + 2 * r + (w > 0 and 6 + w or 0)
+end
+local admitted = {}
+a = a + 1
+for s = 1, tonumber(ARGV[a]) do
   local r, w = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local ok, used, at = rate_check(k, r, a + 2)
   local answer = rate_answer(ok, used)
@@ -68,33 +88,17 @@ for s = 1, tonumber(ARGV[1]) do
     end
     for i = 1, #outcome do answer[#answer + 1] = outcome[i] end
   end
-  answers[s] = answer
+  admitted[s] = answer
   k, a = k + r + (w > 0 and w + 2 or 0), a + 2 + 2 * r + (w > 0 and 7 + 3 * w or 0)
 end
-return answers
-"""
-
-# Settlements one after the other. ARGV[1]: how many; then per settlement r, w, per token bucket
-# its capacity and the parts given back, then (w > 0) the finish's (budget_finish). KEYS per
-# settlement: r token buckets, then w windows, the record and the pending set (none if w is 0).
-# Answers per settlement budget_finish's answer ({1} without a reservation). The tokens go back
-# only with the reservation's first settlement.
-_FINISH = """
-local answers, k, a = {}, 0, 1
-for s = 1, tonumber(ARGV[1]) do
-  local r, w = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  a = a + 2
-  local after = {1}
-  if w > 0 then after = budget_finish(k + r, w, a + 2 * r) end
-  if after[1] == 1 then rate_refund(k, r, a) end
-  answers[s] = after
-  k, a = k + r + (w > 0 and w + 2 or 0), a + 2 * r + (w > 0 and 6 + w or 0)
-end
-return answers
+return {settled, admitted}
 """
 
 # At ~40 µs of Redis time each, a batch holds other clients up for under a millisecond.
 _MOST_AT_ONCE = 16
+# How long a settlement waits for an admission to ride along with before it goes alone. At one
+# client the next request comes well within it; a reservation is held that much longer.
+SETTLE_LINGER = 0.002
 
 
 class RedisLimitStore:
@@ -104,10 +108,11 @@ class RedisLimitStore:
         self._ns, self._clock = namespace, clock
         self._redis = redis
         self.ledger = RedisBudgetLedger(redis, namespace, clock=clock)
-        self._admit = redis.register_script(RATE_LUA + BUDGET_LUA + _ADMIT)
-        self._finish = redis.register_script(RATE_LUA + BUDGET_LUA + _FINISH)
-        self._admissions = CallBatches(self._admit_all, most=_MOST_AT_ONCE)
-        self._finishes = CallBatches(self._finish_all, most=_MOST_AT_ONCE)
+        self._script = redis.register_script(RATE_LUA + BUDGET_LUA + _SETTLE_THEN_ADMIT)
+        self._calls = CallBatches(self._run_all, most=_MOST_AT_ONCE)
+        self._settlements: list[tuple[Layout, asyncio.Future[list[Amount]]]] = []
+        self._alone: asyncio.TimerHandle | None = None
+        self._sending: set[asyncio.Future[Any]] = set()
 
     async def admit(
         self,
@@ -134,7 +139,8 @@ class RedisLimitStore:
             budget_keys, budget_args = reserve_layout(self._ns, windows, held, ttl, require_seed)
             keys += budget_keys
             args += budget_args
-        answer = await self._admissions.call((keys, [len(chosen), len(windows), *args]))
+        answer = await self._calls.call((keys, [len(chosen), len(windows), *args]))
+        assert answer is not None
         decision = read_acquire(chosen, answer[: len(chosen) + 1])
         shown = decision if rates else None
         if held is None or not decision.allowed:
@@ -161,25 +167,58 @@ class RedisLimitStore:
             )
             keys += budget_keys
             args += budget_args
-        return await self._finishes.call((keys, [len(chosen), len(windows), *args]))
+        settled: asyncio.Future[list[Amount]] = asyncio.get_running_loop().create_future()
+        self._settlements.append(((keys, [len(chosen), len(windows), *args]), settled))
+        self._go_alone_soon()
+        return await settled
 
-    async def _admit_all(self, layouts: list[Layout]) -> list[list[object]]:
-        """Admissions in one call of the script; each one's answer."""
-        keys = [key for layout_keys, _ in layouts for key in layout_keys]
+    def _go_alone_soon(self) -> None:
+        """Settlements waiting go with the next admission, or on their own after the linger."""
+        if self._alone is None and self._settlements:
+            self._alone = asyncio.get_running_loop().call_later(SETTLE_LINGER, self._go_alone)
+
+    def _go_alone(self) -> None:
+        self._alone = None
+        if self._settlements:
+            sending = asyncio.ensure_future(self._calls.call(None))
+            self._sending.add(sending)
+            sending.add_done_callback(self._sending.discard)
+
+    async def _run_all(self, admissions: list[Layout | None]) -> list[list[object] | None]:
+        """The settlements waiting, then `admissions` (None: a call for the settlements alone),
+        in one call of the script; each admission's answer. A call cut off before its answer
+        puts its settlements back (settling twice changes nothing); one that failed fails them.
+        """
+        settlements = self._settlements[:_MOST_AT_ONCE]
+        del self._settlements[:_MOST_AT_ONCE]
+        layouts = [layout for layout, _ in settlements]
+        asked = [layout for layout in admissions if layout is not None]
+        if not layouts and not asked:
+            return [None] * len(admissions)  # an earlier call took the settlements along
+        keys = [key for layout_keys, _ in [*layouts, *asked] for key in layout_keys]
         args: list[str | int] = [len(layouts)]
         for _, layout_args in layouts:
             args += layout_args
-        answers: list[list[object]] = await self._run(self._admit, keys, args)
-        return answers
-
-    async def _finish_all(self, layouts: list[Layout]) -> list[list[Amount]]:
-        """Settlements in one call of the script; each one's spends after."""
-        keys = [key for layout_keys, _ in layouts for key in layout_keys]
-        args: list[str | int] = [len(layouts)]
-        for _, layout_args in layouts:
+        args.append(len(asked))
+        for _, layout_args in asked:
             args += layout_args
-        answers = await self._run(self._finish, keys, args)
-        return [read_finish(answer)[1] for answer in answers]
+        try:
+            settled, admitted = await self._run(self._script, keys, args)
+        except Exception as error:
+            for _, waiting in settlements:
+                if not waiting.done():
+                    waiting.set_exception(error)
+            raise
+        except BaseException:
+            self._settlements[:0] = settlements
+            raise
+        finally:
+            self._go_alone_soon()
+        for (_, waiting), answer in zip(settlements, settled, strict=True):
+            if not waiting.done():
+                waiting.set_result(read_finish(answer)[1])
+        answers = iter(admitted)
+        return [next(answers) if layout is not None else None for layout in admissions]
 
     async def _run(self, script: AsyncScript, keys: list[str], args: list[str | int]) -> Any:
         """The limit store's client runs it below redis-py's client layer; any other the usual

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -27,6 +28,7 @@ from infrastructure.billing.memory_rate_limiter import InMemoryRateLimiter
 from infrastructure.billing.redis_budget_ledger import RedisBudgetLedger
 from infrastructure.billing.redis_budget_lua import BUDGET_LUA
 from infrastructure.billing.redis_limit_store import RedisLimitStore
+from infrastructure.billing.redis_pool import BoundedRedis, limit_client
 from infrastructure.billing.redis_rate_limiter import RedisRateLimiter
 from tests.support.services import REDIS_URL
 
@@ -62,7 +64,9 @@ async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Setup]:
         yield Setup(store, store, clock)
         return
     namespace = f"fluxrouter-test-{secrets.token_hex(4)}"
-    first, second = aioredis.from_url(REDIS_URL), aioredis.from_url(REDIS_URL)
+    # the gateway's own client on one replica, a plain redis-py one on the other
+    first = limit_client(REDIS_URL, max_connections=8, timeout=5)
+    second = aioredis.from_url(REDIS_URL)
     try:
         yield Setup(
             RedisLimitStore(first, namespace, clock=clock),
@@ -207,6 +211,57 @@ async def test_finishes_made_together_each_settle_and_refund(setup: Setup) -> No
     assert sorted(after[0].tokens for after in afters) == list(range(6, 61, 6))
     assert await tokens_left(setup.store, tpm) == 40
     assert await setup.store.spent(budget, now=NOW) == (usd(10, 60), usd(0))
+
+
+async def counted_store() -> tuple[RedisLimitStore, list[int], BoundedRedis, str]:
+    """A Redis store on the gateway's client, and the number of keys of each script call."""
+    namespace = f"fluxrouter-test-{secrets.token_hex(4)}"
+    client = limit_client(REDIS_URL, max_connections=8, timeout=5)
+    calls: list[int] = []
+    run = client.run_script
+
+    async def counting(script: Any, keys: Sequence[str], args: Sequence[str | int]) -> Any:
+        calls.append(len(keys))
+        return await run(script, keys, args)
+
+    client.run_script = counting  # type: ignore[method-assign]
+    return RedisLimitStore(client, namespace), calls, client, namespace
+
+
+@pytest.mark.redis
+async def test_a_settlement_rides_with_the_next_admission_and_goes_before_it() -> None:
+    store, calls, client, namespace = await counted_store()
+    budget = team(tokens=100)
+    try:
+        _, first = await store.admit([], 0, [budget], usd(0, 100), now=NOW)  # holds it all
+        assert isinstance(first, Reservation)
+        settling = asyncio.ensure_future(store.finish([], 0, first, usd(0, 30)))
+        await asyncio.sleep(0)  # the settlement waits for an admission to go with
+        assert len(calls) == 1
+        # 70 tokens fit only once the first request is settled to the 30 it used
+        _, second = await store.admit([], 0, [budget], usd(0, 70), now=NOW)
+        assert isinstance(second, Reservation)
+        assert await settling == [usd(0, 30)]
+        assert len(calls) == 2  # one call took both
+        assert await store.spent(budget, now=NOW) == (usd(0, 30), usd(0, 70))
+    finally:
+        await client.delete(*[key async for key in client.scan_iter(match=f"{namespace}:*")])
+        await client.aclose()
+
+
+@pytest.mark.redis
+async def test_a_settlement_with_no_admission_coming_goes_alone_soon() -> None:
+    store, calls, client, namespace = await counted_store()
+    budget = team(tokens=100)
+    try:
+        _, held = await store.admit([], 0, [budget], usd(0, 100), now=NOW)
+        assert isinstance(held, Reservation)
+        assert await asyncio.wait_for(store.finish([], 0, held, usd(0, 10)), 1) == [usd(0, 10)]
+        assert len(calls) == 2
+        assert await store.spent(budget, now=NOW) == (usd(0, 10), usd(0))
+    finally:
+        await client.delete(*[key async for key in client.scan_iter(match=f"{namespace}:*")])
+        await client.aclose()
 
 
 async def test_a_finish_without_a_reservation_refunds_and_an_expired_one_still_charges(
