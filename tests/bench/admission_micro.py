@@ -1,9 +1,10 @@
 """What admission and settlement cost a request with Redis, without the HTTP server around them.
 
 A caller with a USD budget (month) on its org, team and key, a token budget (day) on its key,
-and rpm/tpm limits on its key and team, all too large to ever refuse: each request is admitted
-(one script in Redis), then settled and waited for (one more), one after the other. Prints the
-CPU time and wall time per request, and admit's p50 and p99 latency.
+and rpm/tpm limits on its key and team, all too large to ever refuse: each request is admitted,
+then settled beside, one after the other, as at one client (a settlement rides with the next
+admission); the last settlement is waited for. Prints the CPU time and wall time per request,
+and admit's p50 and p99 latency.
 
 Usage: ``python -m tests.bench.admission_micro [REQUESTS]`` (2000 by default), with the tests'
 Redis (``FLUXROUTER_TEST_REDIS_URL``, else ``redis://127.0.0.1:6379/0``). Uses a namespace of
@@ -76,7 +77,7 @@ async def run(requests: int) -> str:
             ticket = await admission.admit(caller, "openai", "m", estimate)
             latencies.append(time.perf_counter() - start)
             ticket.settle(20, 30, 0)
-            await admission.wait_settled()
+        await admission.wait_settled()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
         keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]

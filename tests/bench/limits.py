@@ -5,7 +5,7 @@ and team of its own: "off" has no budget and no rate limit anywhere (the gateway
 budget ledger and the rate limiter: only auth and routing), "on" has a USD budget (month) on its
 org, team and key, a token budget (day) on the key, and rpm/tpm limits on its key and team, all
 too large to ever refuse. Every "on" request thus runs one script in Redis that takes its rate
-limits and reserves against its budgets, and another that settles it after. wrk, 1 connection,
+limits and reserves against its budgets, and settles the request before it. wrk, 1 connection,
 plain chat: off and on runs alternate (off-on, on-off, ...) for several rounds, then one
 32-connection run of each.
 
@@ -415,8 +415,9 @@ def markdown(results: dict[str, Any]) -> str:
             f"the key, a token budget for the day ({MAX_TOKENS_PER_DAY:,}) on the key, and rate "
             f"limits ({RPM:,} rpm, {TPM:,} tpm) on the key and the team, all too large to "
             "refuse. Each request estimates its prompt tokens, runs one script in Redis that "
-            "takes its rate limits and reserves against its budgets (four windows), and is "
-            "settled by another after the response.",
+            "takes its rate limits and reserves against its budgets (four windows) and, in "
+            "the same call, settles the request before it (a settlement waits up to 2 ms for "
+            "the next admission).",
             92,
             subsequent_indent="  ",
         ),
