@@ -13,6 +13,7 @@ from domains.shared.errors import Conflict
 from domains.teams.groups import Group, group_name_key
 from domains.teams.scim_tokens import ScimToken
 from domains.teams.users import Role, as_role
+from infrastructure.db.repositories.bearer_tokens import SqlBearerTokens
 from infrastructure.db.tables import directory_groups, group_members, scim_tokens
 
 NAME_TAKEN = "a group with this displayName is already in the org"
@@ -160,42 +161,6 @@ class SqlGroupRepository:
             await self._conn.execute(group_members.insert(), new)
 
 
-class SqlScimTokenRepository:
+class SqlScimTokenRepository(SqlBearerTokens[ScimToken]):
     def __init__(self, conn: AsyncConnection, seen: list[Aggregate]) -> None:
-        self._conn, self._seen = conn, seen
-
-    async def add(self, token: ScimToken) -> None:
-        await self._conn.execute(
-            scim_tokens.insert().values(
-                id=token.id,
-                org_id=token.org_id,
-                prefix=token.prefix,
-                secret_hash=token.secret_hash,
-                created_at=token.created_at,
-                revoked_at=token.revoked_at,
-            )
-        )
-        self._seen.append(token)
-
-    async def get(self, token_id: str) -> ScimToken | None:
-        query = select(scim_tokens).where(scim_tokens.c.id == token_id).with_for_update()
-        row = (await self._conn.execute(query)).first()
-        if row is None:
-            return None
-        token = ScimToken(
-            id=row.id,
-            org_id=row.org_id,
-            prefix=row.prefix,
-            secret_hash=row.secret_hash,
-            created_at=row.created_at,
-            revoked_at=row.revoked_at,
-        )
-        self._seen.append(token)
-        return token
-
-    async def save(self, token: ScimToken) -> None:
-        await self._conn.execute(
-            update(scim_tokens)
-            .where(scim_tokens.c.id == token.id)
-            .values(revoked_at=token.revoked_at)
-        )
+        super().__init__(conn, seen, scim_tokens, ScimToken)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domains.shared.aggregate import Aggregate
 from domains.shared.errors import Conflict
 from domains.teams.users import AdminToken, User, email_key, user_name_key
+from infrastructure.db.repositories.bearer_tokens import SqlBearerTokens
 from infrastructure.db.tables import admin_tokens, orgs, users
 
 EMAIL_TAKEN = "a user with this email is already in the org"
@@ -149,48 +150,6 @@ class SqlUserRepository:
         return int((await self._conn.execute(query)).scalar_one())
 
 
-def token_from_row(row: Any) -> AdminToken:
-    return AdminToken(
-        id=row.id,
-        user_id=row.user_id,
-        org_id=row.org_id,
-        prefix=row.prefix,
-        secret_hash=row.secret_hash,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-    )
-
-
-class SqlAdminTokenRepository:
+class SqlAdminTokenRepository(SqlBearerTokens[AdminToken]):
     def __init__(self, conn: AsyncConnection, seen: list[Aggregate]) -> None:
-        self._conn, self._seen = conn, seen
-
-    async def add(self, token: AdminToken) -> None:
-        await self._conn.execute(
-            admin_tokens.insert().values(
-                id=token.id,
-                user_id=token.user_id,
-                org_id=token.org_id,
-                prefix=token.prefix,
-                secret_hash=token.secret_hash,
-                created_at=token.created_at,
-                revoked_at=token.revoked_at,
-            )
-        )
-        self._seen.append(token)
-
-    async def get(self, token_id: str) -> AdminToken | None:
-        query = select(admin_tokens).where(admin_tokens.c.id == token_id).with_for_update()
-        row = (await self._conn.execute(query)).first()
-        if row is None:
-            return None
-        token = token_from_row(row)
-        self._seen.append(token)
-        return token
-
-    async def save(self, token: AdminToken) -> None:
-        await self._conn.execute(
-            update(admin_tokens)
-            .where(admin_tokens.c.id == token.id)
-            .values(revoked_at=token.revoked_at)
-        )
+        super().__init__(conn, seen, admin_tokens, AdminToken)
