@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,10 +25,14 @@ class Received:
     message: dict[str, Any]
 
 
+ENDING = ("chat.done", "chat.cancelled", "error")
+
+
 class ChatSocket:
     def __init__(self, connection: ClientConnection) -> None:
         self.connection = connection
         self.received: list[Received] = []
+        self._taken: set[int] = set()  # the messages a wait returned, by index
 
     async def send(self, message: dict[str, Any] | str | bytes) -> float:
         """Sends a message (a dict as JSON; text or bytes as they are); when it was sent."""
@@ -35,7 +41,10 @@ class ChatSocket:
         return time.monotonic()
 
     async def recv(self, timeout: float = 10.0) -> dict[str, Any]:
-        raw = await asyncio.wait_for(self.connection.recv(), timeout)
+        try:
+            raw = await asyncio.wait_for(self.connection.recv(), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"nothing received in {timeout:.1f} s; {self.state()}") from None
         message: dict[str, Any] = json.loads(raw)
         self.received.append(Received(time.monotonic(), message))
         return message
@@ -48,15 +57,44 @@ class ChatSocket:
         while True:
             await self.recv(max(deadline - time.monotonic(), 0.001))
             if done(self.received[-1].message):
+                self._taken.add(len(self.received) - 1)
                 return self.received[-1]
 
     async def until_end_of(self, generation_id: str, timeout: float = 10.0) -> dict[str, Any]:
-        """The message that ends a generation: chat.done, chat.cancelled or error."""
-        ending = ("chat.done", "chat.cancelled", "error")
-        found = await self.until(
-            lambda m: m.get("id") == generation_id and m["type"] in ending, timeout
+        """The message that ends a generation: chat.done, chat.cancelled or error. Generations
+        interleave, so it may have come already, while another's end was waited for; each end
+        is returned once (an id may be used again after its generation ended), and a message an
+        earlier wait returned is not returned again."""
+
+        def ends(message: dict[str, Any]) -> bool:
+            return message.get("id") == generation_id and message["type"] in ENDING
+
+        for index, received in enumerate(self.received):
+            if index not in self._taken and ends(received.message):
+                self._taken.add(index)
+                return received.message
+        return (await self.until(ends, timeout)).message
+
+    def state(self) -> str:
+        """What the client side of the connection holds: for a message that never came."""
+        connection: Any = self.connection
+        transport = connection.transport
+        assembler = connection.recv_messages
+        local = transport.get_extra_info("sockname")
+        sockets = "(no ss)"
+        if shutil.which("ss"):
+            sockets = subprocess.run(
+                ["ss", "-tni", f"( sport = :{local[1]} or dport = :{local[1]} )"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+        return (
+            f"state {connection.state.name}, {len(assembler.frames.queue)} frames waiting, "
+            f"reading paused by the queue: {assembler.paused}, transport reading: "
+            f"{transport.is_reading()}, {len(self.received)} messages received before; "
+            f"sockets:\n{sockets}"
         )
-        return found.message
 
     async def ping(self) -> None:
         """Proves the connection alive: a ping is answered with a pong."""
