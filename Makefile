@@ -42,7 +42,7 @@ lint: install
 	$(BIN)/lint-imports
 
 test: install lint peers
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=20
 
 # The comparison (upstream, bare pass-through, LiteLLM when its venv exists, the gateway embedded
 # and in production with 1 and 2 workers), then the limits, accounting, WebSocket and audit benches.

@@ -14,12 +14,11 @@ import httpx
 import openai
 import pytest
 
-from tests.support.gateway import GatewayProcess
+from tests.support.gateway import LIMITS_RELOAD, GatewayProcess
 from tests.support.tenants import Tenant, create_tenant, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-LIMITS_RELOAD = 2.5  # limits set through one replica reach the others within 2 s
 HELLO: Any = [{"role": "user", "content": "one two three four"}]
 
 

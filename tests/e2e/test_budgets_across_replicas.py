@@ -18,7 +18,7 @@ import msgspec
 import pytest
 import redis
 
-from tests.support.gateway import GatewayProcess
+from tests.support.gateway import LIMITS_RELOAD, GatewayProcess
 from tests.support.services import REDIS_URL
 from tests.support.tenants import Tenant, create_tenant, eventually
 
@@ -27,7 +27,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 PRICE_IN, PRICE_OUT = Decimal("0.15"), Decimal("0.60")  # gpt-4o-mini in the test config
 WORDS = " ".join(f"w{i}" for i in range(30))  # the fake echoes it: 30 words in, 31 out
 MAX_TOKENS = 31
-LIMITS_RELOAD = 2.5  # every replica reloads its limits every 2 s
 CONCURRENT = 40
 
 

@@ -17,13 +17,12 @@ import httpx
 import pytest
 
 from tests.fakes.openai_upstream import FakeOpenAI, StreamAbort
-from tests.support.gateway import GatewayProcess
+from tests.support.gateway import LIMITS_RELOAD, GatewayProcess
 from tests.support.tenants import Tenant, create_tenant, eventually
 from tests.support.ws import chat_socket, chat_start
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-LIMITS_RELOAD = 2.5
 SLOW = "fake-slow-stream"  # one word every 20 ms
 CHARS_PER_TOKEN = 4  # the gateway's estimate for a stream cut before it reported usage
 

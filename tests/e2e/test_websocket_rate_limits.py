@@ -13,13 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.gateway import GatewayProcess
+from tests.support.gateway import LIMITS_RELOAD, GatewayProcess
 from tests.support.tenants import Tenant, create_tenant
 from tests.support.ws import chat_socket, chat_start
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-LIMITS_RELOAD = 2.5
 SLOW = "fake-slow-stream"  # one word every 20 ms
 HELLO = [{"role": "user", "content": "one two three four"}]
 

@@ -15,6 +15,8 @@ import yaml
 from tests.support.services import free_port
 
 BIN = Path(sys.executable).parent
+LIMITS_RELOAD_EVERY = 0.5  # `billing.limits_reload_seconds` of the test gateways
+LIMITS_RELOAD = 0.8  # how long until a limit set through one gateway holds on every other
 
 
 def gateway_config(
@@ -31,6 +33,7 @@ def gateway_config(
         "database": {"url": database_url},
         "redis": {"url": redis_url},
         "logging": {"level": "info", "format": "json"},
+        "billing": {"limits_reload_seconds": LIMITS_RELOAD_EVERY},
         "providers": [
             {
                 "name": "openai",
