@@ -62,13 +62,10 @@ class BoundedRedis(aioredis.Redis):
         """EVALSHA of a registered script, as `script(keys=..., args=...)` answers it."""
         command = ("EVALSHA", script.sha, len(keys), *keys, *args)
         async with asyncio.timeout(self.command_timeout), self.slots:
-            for attempt in (1, 2):
-                try:
-                    return await self._on_a_connection(command, script)
-                except redis.exceptions.ConnectionError:
-                    if attempt == 2:
-                        raise
-        raise AssertionError("unreachable")
+            try:
+                return await self._on_a_connection(command, script)
+            except redis.exceptions.ConnectionError:  # closed under it: once more, anew
+                return await self._on_a_connection(command, script)
 
     async def _on_a_connection(self, command: tuple[str | int, ...], script: AsyncScript) -> Any:
         pool = self.connection_pool
