@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Inexact, localcontext
+from functools import lru_cache
 from typing import Literal, Protocol, get_args
 
 from domains.billing.model import Price
@@ -21,8 +22,8 @@ Period = Literal["day", "month", "total"]
 
 _PERIODS: tuple[str, ...] = get_args(Period)
 _SCOPES: tuple[str, ...] = get_args(Scope)
-# How long a window's counters outlive their last write (slack for late settlements and reports),
-# and a finished reservation its settlement (a second settlement within it changes nothing).
+# How long a window's counters outlive its period (slack for late settlements and reports), and a
+# finished reservation its settlement (a second settlement within it changes nothing).
 _RETENTION_SECONDS: dict[str, int | None] = {"day": 3 * 86_400, "month": 40 * 86_400, "total": None}
 FINISHED_RETENTION_SECONDS = 86_400
 
@@ -67,8 +68,33 @@ def period_of(key: str) -> Period:
 
 
 def retention_seconds(key: str) -> int | None:
-    """How long a window's counters live after their last write; None for ever."""
+    """How long a window's counters live after its period ends (after the window was first
+    written, when that was later: a late settlement); None for ever. Later writes do not
+    extend it: see `forget_at`."""
     return _RETENTION_SECONDS[period_of(key)]
+
+
+def period_end(key: str) -> float | None:
+    """The Unix time the window of a key made by `Budget.key` ends at; None for "total"."""
+    period = period_of(key)
+    if period == "total":
+        return None
+    year, month, *day = (int(part) for part in key.split(":")[3].split("-"))
+    start = datetime(year, month, day[0] if day else 1, tzinfo=UTC)
+    return start.timestamp() + (seconds_until_next(period, start) or 0)
+
+
+def forget_at(key: str, created: float) -> float | None:
+    """When the counters of a window first written at `created` (Unix time) may be forgotten:
+    `retention_seconds` after the later of its period's end and `created`; None never."""
+    kept = _end_and_retention(key)
+    return None if kept is None else max(kept[0], created) + kept[1]
+
+
+@lru_cache(maxsize=4096)  # every request asks, for the same few windows
+def _end_and_retention(key: str) -> tuple[float, int] | None:
+    end, retention = period_end(key), retention_seconds(key)
+    return None if end is None or retention is None else (end, retention)
 
 
 @dataclass(frozen=True, slots=True)

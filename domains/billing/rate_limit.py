@@ -152,24 +152,21 @@ def decide(chosen: Sequence[Bucket], used: Sequence[int]) -> RateDecision:
     if len(chosen) != len(used):
         raise ValueError("one used figure per bucket")
     waits = [wait_ms(bucket, parts) for bucket, parts in zip(chosen, used, strict=True)]
-    refusing = [i for i, wait in enumerate(waits) if wait != 0]
-    allowed = not refusing
-    after = [
-        parts + bucket.cost_parts if allowed else parts
-        for bucket, parts in zip(chosen, used, strict=True)
-    ]
-    windows = {
-        measure: _tightest(
-            [
-                rate_window(b, parts)
-                for b, parts in zip(chosen, after, strict=True)
-                if b.measure == measure
-            ]
-        )
-        for measure in ("requests", "tokens")
-    }
+    allowed = all(wait == 0 for wait in waits)
+    tightest: dict[str, RateWindow] = {}
+    for bucket, parts in zip(chosen, used, strict=True):
+        window = rate_window(bucket, parts + bucket.cost_parts if allowed else parts)
+        seen = tightest.get(bucket.measure)
+        # the least left, and of those the longest to refill; the first of equals
+        if seen is None or (window.remaining, -window.reset_seconds) < (
+            seen.remaining,
+            -seen.reset_seconds,
+        ):
+            tightest[bucket.measure] = window
+    requests, tokens = tightest.get("requests"), tightest.get("tokens")
     if allowed:
-        return RateDecision(True, None, None, None, windows["requests"], windows["tokens"])
+        return RateDecision(True, None, None, None, requests, tokens)
+    refusing = [i for i, wait in enumerate(waits) if wait != 0]
     worst = max(refusing, key=lambda i: (waits[i] is None, waits[i] or 0, -i))
     bucket, wait = chosen[worst], waits[worst]
     return RateDecision(
@@ -177,8 +174,8 @@ def decide(chosen: Sequence[Bucket], used: Sequence[int]) -> RateDecision:
         retry_after=None if wait is None else wait / 1000,
         refused_by=bucket.limit_name,
         measure=bucket.measure,
-        requests=windows["requests"],
-        tokens=windows["tokens"],
+        requests=requests,
+        tokens=tokens,
         too_large=bucket.measure == "tokens" and bucket.cost > bucket.capacity,
     )
 
@@ -188,9 +185,3 @@ def refunded(used: int, bucket: Bucket, tokens: int) -> int:
     if tokens < 0:
         raise ValueError("a refund cannot be negative")
     return max(used - min(tokens, bucket.capacity) * PARTS, 0)
-
-
-def _tightest(windows: list[RateWindow]) -> RateWindow | None:
-    if not windows:
-        return None
-    return min(windows, key=lambda window: (window.remaining, -window.reset_seconds))

@@ -23,9 +23,9 @@ from domains.billing.budget import (
     Refusal,
     Reservation,
     Unseeded,
+    forget_at,
     merged_windows,
     refusal,
-    retention_seconds,
 )
 from domains.shared.ids import new_id
 
@@ -159,9 +159,10 @@ class InMemoryBudgetLedger:
             return released
 
     def _touch(self, key: str, at: float) -> _Window:
-        held = self._windows.setdefault(key, _Window())
-        retention = retention_seconds(key)
-        held.expires = None if retention is None else at + retention
+        """The window at `key`, created at `at` if it is new (it is forgotten at `forget_at`)."""
+        held = self._windows.get(key)
+        if held is None:
+            held = self._windows[key] = _Window(expires=forget_at(key, at))
         return held
 
 

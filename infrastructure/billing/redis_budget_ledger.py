@@ -24,9 +24,9 @@ from domains.billing.budget import (
 from domains.shared.ids import new_id
 from infrastructure.billing.redis_budget_lua import (
     BUDGET_LUA,
-    CMP_LUA,
+    DECIMAL_LUA,
+    expire_at,
     finish_layout,
-    keep_seconds,
     pending_key,
     read_finish,
     read_reserve,
@@ -38,24 +38,29 @@ from infrastructure.billing.redis_budget_lua import (
 # KEYS: windows, record, pending. ARGV: the reservation's (see budget_check).
 _RESERVE = """
 local n = #KEYS - 2
-local refused, held = budget_check(0, n, 0)
+local refused, found = budget_check(0, n, 0)
 if refused then return refused end
-return budget_hold(0, n, 0, held)
+local held = budget_hold(0, n, 0, found)
+budget_flush()
+return held
 """
 
 # KEYS: windows, record, pending. ARGV: the finish's (see budget_finish).
 _FINISH = """
-return budget_finish(0, #KEYS - 2, 0)
+local after = budget_finish(0, #KEYS - 2, 0)
+budget_flush()
+return after
 """
 
-# KEYS: the window. ARGV: spent pusd, spent tok, seconds to keep (0: for ever).
+# KEYS: the window. ARGV: spent pusd, spent tok, expire_at of a new window (0: never).
 _SEED = """
-if redis.call('HEXISTS', KEYS[1], 'seeded') == 1 then return 0 end
-local sp = redis.call('HGET', KEYS[1], 'spent_pusd') or '0'
-local st = redis.call('HGET', KEYS[1], 'spent_tok') or '0'
+local h = redis.call('HMGET', KEYS[1], 'seeded', 'spent_pusd', 'spent_tok')
+if h[1] then return 0 end
+local new = redis.call('EXISTS', KEYS[1]) == 0
+local sp, st = h[2] or '0', h[3] or '0'
 redis.call('HSET', KEYS[1], 'seeded', '1', 'spent_pusd', cmp(sp, ARGV[1]) >= 0 and sp or ARGV[1],
   'spent_tok', cmp(st, ARGV[2]) >= 0 and st or ARGV[2])
-if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+if new and tonumber(ARGV[3]) > 0 then redis.call('EXPIREAT', KEYS[1], ARGV[3]) end
 return 1
 """
 
@@ -70,7 +75,7 @@ class RedisBudgetLedger:
         self._pending = pending_key(namespace)
         self._reserve = redis.register_script(BUDGET_LUA + _RESERVE)
         self._finish = redis.register_script(BUDGET_LUA + _FINISH)
-        self._seed = redis.register_script(CMP_LUA + _SEED)
+        self._seed = redis.register_script(DECIMAL_LUA + _SEED)
 
     async def reserve(
         self,
@@ -106,7 +111,7 @@ class RedisBudgetLedger:
 
     async def seed(self, budget: Budget, spent: Amount, *, now: datetime) -> None:
         key = budget.key(now)
-        args = [spent.picousd, spent.tokens, keep_seconds(key)]
+        args = [spent.picousd, spent.tokens, expire_at(key, time.time())]
         await self._seed(keys=[window_key(self._ns, key)], args=args)
 
     async def release_expired(self) -> int:

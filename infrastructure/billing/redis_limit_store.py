@@ -1,12 +1,14 @@
 """A request's rate limits and budgets in Redis, shared by every replica: one Lua script
 (EVALSHA) checks an admission's every rate bucket and every budget window and only then takes
 from all of them, and settles a finished request's reservation and refunds its unused tokens.
-A settlement waits for the next admission and goes in the same call, before it (or on its own,
-`SETTLE_LINGER` later): a request costs one round trip, not two. Admissions that come while a
-call is on its way go together in the next one, run there one after the other: under load a
-request shares its round trip.
 
-The scripts compose the same Lua functions as `RedisRateLimiter`'s and `RedisBudgetLedger`'s
+Admissions and settlements go in calls of their own, on connections of their own, each sent at
+once when none of its kind is on its way: a request waits for its own admission only, never for
+the settlement of the one before it, also when requests with limits and without them come in
+turn. Those that come while a call of their kind is on its way go together in the next one, run
+there one after the other: under load a request shares its round trips.
+
+The script composes the same Lua functions as `RedisRateLimiter`'s and `RedisBudgetLedger`'s
 (`redis_rate_lua`, `redis_budget_lua`), the rate buckets' keys and arguments first and the
 budget's after them, so the three agree on every key they share. Seeding, spend and the janitor
 are the ledger's. One Redis, not a cluster.
@@ -14,7 +16,6 @@ are the ledger's. One Redis, not a cluster.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -61,7 +62,8 @@ from infrastructure.billing.redis_rate_lua import (
 # Answers {settlements, admissions}: per settlement budget_finish's answer ({1} without a
 # reservation; the tokens go back only with the reservation's first settlement); per admission
 # rate_answer's figures, then (unless the rates refused, or w is 0) the budget's answer. Each
-# sees what those before it did, as separate calls would.
+# sees what those before it did, as separate calls would; every bucket and window touched is
+# written once, at the end (rate_flush, budget_flush).
 _SETTLE_THEN_ADMIT = """
 local settled, k, a = {}, 0, 1
 for s = 1, tonumber(ARGV[1]) do
@@ -81,24 +83,24 @@ for s = 1, tonumber(ARGV[a]) do
   local answer = rate_answer(ok, used)
   if ok and w == 0 then rate_take(k, r, a + 2, used, at) end
   if ok and w > 0 then
-    local outcome, held = budget_check(k + r, w, a + 2 + 2 * r)
+    local outcome, found = budget_check(k + r, w, a + 2 + 2 * r)
     if not outcome then
       rate_take(k, r, a + 2, used, at)
-      outcome = budget_hold(k + r, w, a + 2 + 2 * r, held)
+      outcome = budget_hold(k + r, w, a + 2 + 2 * r, found)
     end
     for i = 1, #outcome do answer[#answer + 1] = outcome[i] end
   end
   admitted[s] = answer
   k, a = k + r + (w > 0 and w + 2 or 0), a + 2 + 2 * r + (w > 0 and 7 + 3 * w or 0)
 end
+rate_flush()
+budget_flush()
 return {settled, admitted}
 """
 
-# At ~40 µs of Redis time each, a batch holds other clients up for under a millisecond.
+# At well under 100 µs of Redis time each, a batch holds other clients up for about a
+# millisecond at most.
 _MOST_AT_ONCE = 16
-# How long a settlement waits for an admission to ride along with before it goes alone. At one
-# client the next request comes well within it; a reservation is held that much longer.
-SETTLE_LINGER = 0.002
 
 
 class RedisLimitStore:
@@ -109,10 +111,8 @@ class RedisLimitStore:
         self._redis = redis
         self.ledger = RedisBudgetLedger(redis, namespace, clock=clock)
         self._script = redis.register_script(RATE_LUA + BUDGET_LUA + _SETTLE_THEN_ADMIT)
-        self._calls = CallBatches(self._run_all, most=_MOST_AT_ONCE)
-        self._settlements: list[tuple[Layout, asyncio.Future[list[Amount]]]] = []
-        self._alone: asyncio.TimerHandle | None = None
-        self._sending: set[asyncio.Future[Any]] = set()
+        self._admissions = CallBatches(self._admit_all, most=_MOST_AT_ONCE)
+        self._settlements = CallBatches(self._settle_all, most=_MOST_AT_ONCE)
 
     async def admit(
         self,
@@ -139,8 +139,7 @@ class RedisLimitStore:
             budget_keys, budget_args = reserve_layout(self._ns, windows, held, ttl, require_seed)
             keys += budget_keys
             args += budget_args
-        answer = await self._calls.call((keys, [len(chosen), len(windows), *args]))
-        assert answer is not None
+        answer = await self._admissions.call((keys, [len(chosen), len(windows), *args]))
         decision = read_acquire(chosen, answer[: len(chosen) + 1])
         shown = decision if rates else None
         if held is None or not decision.allowed:
@@ -167,58 +166,27 @@ class RedisLimitStore:
             )
             keys += budget_keys
             args += budget_args
-        settled: asyncio.Future[list[Amount]] = asyncio.get_running_loop().create_future()
-        self._settlements.append(((keys, [len(chosen), len(windows), *args]), settled))
-        self._go_alone_soon()
-        return await settled
+        answer = await self._settlements.call((keys, [len(chosen), len(windows), *args]))
+        return read_finish(answer)[1]
 
-    def _go_alone_soon(self) -> None:
-        """Settlements waiting go with the next admission, or on their own after the linger."""
-        if self._alone is None and self._settlements:
-            self._alone = asyncio.get_running_loop().call_later(SETTLE_LINGER, self._go_alone)
+    async def _admit_all(self, admissions: list[Layout]) -> list[list[object]]:
+        """Each admission's answer, from one call of the script."""
+        return list((await self._call([], admissions))[1])
 
-    def _go_alone(self) -> None:
-        self._alone = None
-        if self._settlements:
-            sending = asyncio.ensure_future(self._calls.call(None))
-            self._sending.add(sending)
-            sending.add_done_callback(self._sending.discard)
+    async def _settle_all(self, settlements: list[Layout]) -> list[list[object]]:
+        """Each settlement's answer, from one call of the script."""
+        return list((await self._call(settlements, []))[0])
 
-    async def _run_all(self, admissions: list[Layout | None]) -> list[list[object] | None]:
-        """The settlements waiting, then `admissions` (None: a call for the settlements alone),
-        in one call of the script; each admission's answer. A call cut off before its answer
-        puts its settlements back (settling twice changes nothing); one that failed fails them.
-        """
-        settlements = self._settlements[:_MOST_AT_ONCE]
-        del self._settlements[:_MOST_AT_ONCE]
-        layouts = [layout for layout, _ in settlements]
-        asked = [layout for layout in admissions if layout is not None]
-        if not layouts and not asked:
-            return [None] * len(admissions)  # an earlier call took the settlements along
-        keys = [key for layout_keys, _ in [*layouts, *asked] for key in layout_keys]
-        args: list[str | int] = [len(layouts)]
-        for _, layout_args in layouts:
+    async def _call(self, settlements: list[Layout], admissions: list[Layout]) -> Any:
+        """The script's {settled, admitted} for the settlements, then the admissions."""
+        keys = [key for layout_keys, _ in [*settlements, *admissions] for key in layout_keys]
+        args: list[str | int] = [len(settlements)]
+        for _, layout_args in settlements:
             args += layout_args
-        args.append(len(asked))
-        for _, layout_args in asked:
+        args.append(len(admissions))
+        for _, layout_args in admissions:
             args += layout_args
-        try:
-            settled, admitted = await self._run(self._script, keys, args)
-        except Exception as error:
-            for _, waiting in settlements:
-                if not waiting.done():
-                    waiting.set_exception(error)
-            raise
-        except BaseException:
-            self._settlements[:0] = settlements
-            raise
-        finally:
-            self._go_alone_soon()
-        for (_, waiting), answer in zip(settlements, settled, strict=True):
-            if not waiting.done():
-                waiting.set_result(read_finish(answer)[1])
-        answers = iter(admitted)
-        return [next(answers) if layout is not None else None for layout in admissions]
+        return await self._run(self._script, keys, args)
 
     async def _run(self, script: AsyncScript, keys: list[str], args: list[str | int]) -> Any:
         """The limit store's client runs it below redis-py's client layer; any other the usual

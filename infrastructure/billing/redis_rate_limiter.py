@@ -23,12 +23,14 @@ from infrastructure.billing.redis_rate_lua import (
 _ACQUIRE = """
 local ok, used, at = rate_check(0, #KEYS, 0)
 if ok then rate_take(0, #KEYS, 0, used, at) end
+rate_flush()
 return rate_answer(ok, used)
 """
 
 # KEYS: token buckets. ARGV: per bucket, its capacity and the parts given back.
 _REFUND = """
 rate_refund(0, #KEYS, 0)
+rate_flush()
 return 0
 """
 

@@ -11,10 +11,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
-from domains.billing.budget import Amount, Budget, Refusal, Reservation, Unseeded
+from domains.billing.budget import Amount, Budget, Refusal, Reservation, Unseeded, merged_windows
 from infrastructure.billing.memory_budget_ledger import InMemoryBudgetLedger
 from infrastructure.billing.redis_budget_ledger import RedisBudgetLedger
+from infrastructure.billing.redis_budget_lua import (
+    BUDGET_LUA,
+    finish_layout,
+    read_finish,
+    reserve_layout,
+)
 from tests.support.services import REDIS_URL
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -275,17 +282,84 @@ async def test_no_budget_reserves_nothing(setup: Setup) -> None:
 
 @pytest.mark.redis
 @pytest.mark.parametrize("setup", ["redis"], indirect=True)
-async def test_redis_windows_expire_and_records_outlive_their_ttl(setup: Setup) -> None:
+async def test_redis_windows_expire_after_their_period_and_records_outlive_their_ttl(
+    setup: Setup,
+) -> None:
     assert isinstance(setup.ledger, RedisBudgetLedger)
+    client, ns = setup.ledger._redis, setup.ledger._ns
+    today = datetime.now(UTC)
     month = Budget("org", "o1", "month", None, None)
-    held = await setup.ledger.reserve([team(5), key(5), month], usd(1), now=NOW, ttl=60)
+    held = await setup.ledger.reserve([team(5), key(5), month], usd(1), now=today, ttl=60)
     assert isinstance(held, Reservation)
-    client = setup.ledger._redis
-    ns = setup.ledger._ns
-    assert 3 * 86_400 - 5 <= await client.ttl(f"{ns}:budget:team:t1:day:2026-11-23") <= 3 * 86_400
-    assert await client.ttl(f"{ns}:budget:org:o1:month:2026-11") > 39 * 86_400
+    # a window is kept its retention after its period ends: today's 3 days after midnight
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
+    day = f"{ns}:budget:{team().key(today)}"
+    assert abs(await client.ttl(day) - (midnight - today).total_seconds() - 3 * 86_400) <= 5
+    first_of_next = datetime(today.year + today.month // 12, today.month % 12 + 1, 1, tzinfo=UTC)
+    expected = (first_of_next - today).total_seconds() + 40 * 86_400
+    assert abs(await client.ttl(f"{ns}:budget:{month.key(today)}") - expected) <= 5
     assert await client.ttl(f"{ns}:budget:key:k1:total") == -1
     assert await client.ttl(f"{ns}:reservation:{held.id}") > 60
+    # ... and one first written after its period (a late settlement) its retention from then
+    past = today - timedelta(days=10)
+    late = await setup.ledger.reserve([team(5)], usd(1), now=past)
+    assert isinstance(late, Reservation)
+    assert 3 * 86_400 - 5 <= await client.ttl(f"{ns}:budget:{team().key(past)}") <= 3 * 86_400 + 1
+    # later writes keep the expiry where it was
+    before = await client.ttl(day)
     await setup.ledger.settle(held, usd(1))
+    assert before - 2 <= await client.ttl(day) <= before
     assert 0 < await client.ttl(f"{ns}:reservation:{held.id}") <= 86_400
-    assert await client.zcard(f"{ns}:reservations") == 0
+    assert await client.zcard(f"{ns}:reservations") == 1  # the late one is still held
+    # a window the seed creates expires the same way
+    await setup.flush()
+    await setup.ledger.seed(team(5), usd(1), now=today)
+    assert abs(await client.ttl(day) - (midnight - today).total_seconds() - 3 * 86_400) <= 5
+
+
+# KEYS, ARGV: two finishes' (budget_finish), one after the other; KEYS[#KEYS]: how many keys the
+# first has, ARGV[#ARGV]: how many arguments.
+_TWO_FINISHES = """
+local keys, args = tonumber(KEYS[#KEYS]), tonumber(ARGV[#ARGV])
+local first = budget_finish(0, keys - 2, 0)
+local second = budget_finish(keys, #KEYS - 1 - keys - 2, args)
+budget_flush()
+return {first, second}
+"""
+# KEYS, ARGV: a reservation's (budget_check, budget_hold); fails once it is held, before the flush.
+_HOLD_THEN_FAIL = """
+local n = #KEYS - 2
+local refused, found = budget_check(0, n, 0)
+assert(not refused)
+budget_hold(0, n, 0, found)
+error('cut off')
+"""
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("setup", ["redis"], indirect=True)
+async def test_redis_a_reservation_settled_twice_in_one_call_is_charged_once(setup: Setup) -> None:
+    assert isinstance(setup.ledger, RedisBudgetLedger)
+    ledger, ns = setup.ledger, setup.ledger._ns
+    held = await ledger.reserve([team(5), key(5)], usd(2, 50), now=NOW)
+    assert isinstance(held, Reservation)
+    script = ledger._redis.register_script(BUDGET_LUA + _TWO_FINISHES)
+    keys, args = finish_layout(ns, held.id, held.keys, usd(1, 20), "settle", 0.0)
+    answer = await script(keys=[*keys, *keys, len(keys)], args=[*args, *args, len(args)])
+    assert [read_finish(part) for part in answer] == [(1, [usd(1, 20)] * 2), (2, [])]
+    for budget in (team(5), key(5)):
+        assert await ledger.spent(budget, now=NOW) == (usd(1, 20), Amount(0, 0))
+    assert await ledger.settle(held, usd(1, 20)) == []
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("setup", ["redis"], indirect=True)
+async def test_redis_a_script_that_fails_on_its_way_writes_nothing(setup: Setup) -> None:
+    assert isinstance(setup.ledger, RedisBudgetLedger)
+    ns, client = setup.ledger._ns, setup.ledger._redis
+    windows = merged_windows([team(5), key(5)], NOW)
+    held = Reservation("r1", tuple(windows), usd(1), setup.clock.now + 600)
+    keys, args = reserve_layout(ns, windows, held, 600, False)
+    with pytest.raises(ResponseError, match="cut off"):
+        await client.register_script(BUDGET_LUA + _HOLD_THEN_FAIL)(keys=keys, args=args)
+    assert [key async for key in client.scan_iter(match=f"{ns}:*")] == []

@@ -213,15 +213,22 @@ async def test_finishes_made_together_each_settle_and_refund(setup: Setup) -> No
     assert await setup.store.spent(budget, now=NOW) == (usd(10, 60), usd(0))
 
 
-async def counted_store() -> tuple[RedisLimitStore, list[int], BoundedRedis, str]:
-    """A Redis store on the gateway's client, and the number of keys of each script call."""
+async def counted_store(
+    gate: asyncio.Event | None = None,
+) -> tuple[RedisLimitStore, list[tuple[int, int]], BoundedRedis, str]:
+    """A Redis store on the gateway's client, and the (settlements, admissions) of each script
+    call; with a `gate`, calls that settle wait for it before they are sent."""
     namespace = f"fluxrouter-test-{secrets.token_hex(4)}"
     client = limit_client(REDIS_URL, max_connections=8, timeout=5)
-    calls: list[int] = []
+    calls: list[tuple[int, int]] = []
     run = client.run_script
 
     async def counting(script: Any, keys: Sequence[str], args: Sequence[str | int]) -> Any:
-        calls.append(len(keys))
+        settling = int(args[0])
+        admitting = 0 if settling else int(args[1])  # a call does one or the other
+        calls.append((settling, admitting))
+        if settling and gate is not None:
+            await gate.wait()
         return await run(script, keys, args)
 
     client.run_script = counting  # type: ignore[method-assign]
@@ -229,36 +236,34 @@ async def counted_store() -> tuple[RedisLimitStore, list[int], BoundedRedis, str
 
 
 @pytest.mark.redis
-async def test_a_settlement_rides_with_the_next_admission_and_goes_before_it() -> None:
-    store, calls, client, namespace = await counted_store()
+async def test_admissions_never_wait_for_settlements_and_settlements_that_meet_go_together() -> (
+    None
+):
+    gate = asyncio.Event()
+    store, calls, client, namespace = await counted_store(gate)
     budget = team(tokens=100)
     try:
-        _, first = await store.admit([], 0, [budget], usd(0, 100), now=NOW)  # holds it all
-        assert isinstance(first, Reservation)
-        settling = asyncio.ensure_future(store.finish([], 0, first, usd(0, 30)))
-        await asyncio.sleep(0)  # the settlement waits for an admission to go with
-        assert len(calls) == 1
-        # 70 tokens fit only once the first request is settled to the 30 it used
-        _, second = await store.admit([], 0, [budget], usd(0, 70), now=NOW)
-        assert isinstance(second, Reservation)
-        assert await settling == [usd(0, 30)]
-        assert len(calls) == 2  # one call took both
-        assert await store.spent(budget, now=NOW) == (usd(0, 30), usd(0, 70))
-    finally:
-        await client.delete(*[key async for key in client.scan_iter(match=f"{namespace}:*")])
-        await client.aclose()
-
-
-@pytest.mark.redis
-async def test_a_settlement_with_no_admission_coming_goes_alone_soon() -> None:
-    store, calls, client, namespace = await counted_store()
-    budget = team(tokens=100)
-    try:
-        _, held = await store.admit([], 0, [budget], usd(0, 100), now=NOW)
-        assert isinstance(held, Reservation)
-        assert await asyncio.wait_for(store.finish([], 0, held, usd(0, 10)), 1) == [usd(0, 10)]
-        assert len(calls) == 2
-        assert await store.spent(budget, now=NOW) == (usd(0, 10), usd(0))
+        held = []
+        for _ in range(3):
+            _, reservation = await store.admit([], 0, [budget], usd(0, 20), now=NOW)
+            assert isinstance(reservation, Reservation)
+            held.append(reservation)
+        assert calls == [(0, 1)] * 3  # one admission a call: none was on its way
+        settling = [asyncio.ensure_future(store.finish([], 0, held[0], usd(0, 5)))]
+        await asyncio.sleep(0.05)
+        assert calls[3:] == [(1, 0)]  # sent at once, alone, and held at the gate
+        settling += [
+            asyncio.ensure_future(store.finish([], 0, reservation, usd(0, 5)))
+            for reservation in held[1:]
+        ]
+        # the settlement on its way holds up neither this admission nor its answer
+        _, fourth = await asyncio.wait_for(store.admit([], 0, [budget], usd(0, 40), now=NOW), 2)
+        assert isinstance(fourth, Reservation)
+        assert not any(task.done() for task in settling)
+        gate.set()
+        assert await asyncio.gather(*settling) == [[usd(0, 5)], [usd(0, 10)], [usd(0, 15)]]
+        assert calls[3:] == [(1, 0), (0, 1), (2, 0)]  # the two that met went together
+        assert await store.spent(budget, now=NOW) == (usd(0, 15), usd(0, 40))
     finally:
         await client.delete(*[key async for key in client.scan_iter(match=f"{namespace}:*")])
         await client.aclose()
@@ -322,13 +327,19 @@ async def test_redis_shares_its_keys_with_the_ledger_and_the_limiter(setup: Setu
 
 
 EDGES = [0, 1, 9, 10**14 - 1, 10**14, 10**15 - 1, 10**15, 10**16 - 1, 2**53, 2**64, 10**28 - 1]
-# ARGV: pairs of decimal strings; answers per pair their sum, max(difference, 0) and order.
+# ARGV: pairs of decimal strings; answers per pair their sum, max(difference, 0) and order, of
+# the figures they read as (numbers below 10^15, strings above) and, chained, of those results.
 _ARITHMETIC = """
 local out = {}
 for i = 1, #ARGV, 2 do
-  out[#out + 1] = add(ARGV[i], ARGV[i + 1])
-  out[#out + 1] = sub(ARGV[i], ARGV[i + 1])
-  out[#out + 1] = tostring(cmp(ARGV[i], ARGV[i + 1]))
+  local a, b = num(ARGV[i]), num(ARGV[i + 1])
+  local sum, difference = add(a, b), sub(a, b)
+  out[#out + 1] = str(sum)
+  out[#out + 1] = str(difference)
+  out[#out + 1] = tostring(cmp(a, b))
+  out[#out + 1] = str(sub(sum, b))
+  out[#out + 1] = str(add(difference, b))
+  out[#out + 1] = tostring(cmp(sum, difference))
 end
 return out
 """
@@ -357,5 +368,7 @@ def test_redis_decimal_arithmetic_is_exact(pairs: list[tuple[int, int]]) -> None
             await client.aclose()
 
     answer = [int(part) for part in asyncio.run(run())]
-    expected = [[a + b, max(a - b, 0), (a > b) - (a < b)] for a, b in pairs]
-    assert answer == [figure for three in expected for figure in three]
+    expected = [
+        [a + b, max(a - b, 0), (a > b) - (a < b), a, max(a, b), int(b > 0)] for a, b in pairs
+    ]
+    assert answer == [figure for six in expected for figure in six]

@@ -182,11 +182,23 @@ async def test_redis_buckets_expire_once_full(setup: Setup) -> None:
     ns, client = setup.namespace, setup.redis
     limit = RateLimit("key", "k1", 5, 600)
     assert (await setup.limiter.acquire([limit], 150)).allowed
-    assert 11_000 < await client.pttl(f"{ns}:rate:key:k1:requests") <= 12_000
-    assert 14_000 < await client.pttl(f"{ns}:rate:key:k1:tokens") <= 15_000
+    assert 11_000 < await client.pttl(f"{ns}:bucket:key:k1:requests") <= 12_000
+    assert 14_000 < await client.pttl(f"{ns}:bucket:key:k1:tokens") <= 15_000
     await setup.limiter.refund([limit], 150)
-    assert await client.exists(f"{ns}:rate:key:k1:tokens") == 0
+    assert await client.exists(f"{ns}:bucket:key:k1:tokens") == 0
     limit = RateLimit("key", "k2", 600_000, None)  # 10 a millisecond
     assert (await setup.limiter.acquire([limit], 0)).allowed
     await asyncio.sleep(0.05)
-    assert await client.exists(f"{ns}:rate:key:k2:requests") == 0
+    assert await client.exists(f"{ns}:bucket:key:k2:requests") == 0
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("setup", ["redis"], indirect=True)
+async def test_redis_buckets_older_versions_left_are_not_read(setup: Setup) -> None:
+    assert setup.redis is not None
+    # older versions kept each bucket in a hash under `{ns}:rate:`, here an empty one
+    await setup.redis.hset(f"{setup.namespace}:rate:key:k1:requests", mapping={"used": 300_000})
+    decision = await setup.limiter.acquire([RateLimit("key", "k1", 5, None)], 0)
+    assert decision.allowed
+    assert decision.requests is not None
+    assert decision.requests.remaining == 4

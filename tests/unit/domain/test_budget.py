@@ -19,8 +19,10 @@ from domains.billing.budget import (
     Budget,
     Refusal,
     Reservation,
+    forget_at,
     max_request_amount,
     merged_windows,
+    period_end,
     period_of,
     retention_seconds,
     window,
@@ -86,6 +88,16 @@ def test_keys_give_their_period_and_retention() -> None:
     assert retention_seconds("team:t1:day:2026-11-23") == 3 * 86_400
     assert retention_seconds("org:o1:month:2026-11") == 40 * 86_400
     assert retention_seconds("key:k1:total") is None
+
+
+def test_a_window_is_forgotten_its_retention_after_its_period_or_after_a_late_first_write() -> None:
+    assert period_end("team:t1:day:2026-11-23") == datetime(2026, 11, 24, tzinfo=UTC).timestamp()
+    assert period_end("org:o1:month:2026-12") == datetime(2027, 1, 1, tzinfo=UTC).timestamp()
+    assert period_end("key:k1:total") is None
+    end = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
+    assert forget_at("org:o1:month:2026-11", end - 86_400) == end + 40 * 86_400
+    assert forget_at("org:o1:month:2026-11", end + 5) == end + 5 + 40 * 86_400  # a late settlement
+    assert forget_at("key:k1:total", end) is None
 
 
 @pytest.mark.parametrize(
