@@ -5,6 +5,14 @@ of its own; the events they cause go out in the next wave. A wave whose subscrib
 is reported to `on_dispatched` (the outbox marks it done and the projections get it). A failing
 subscriber is logged and leaves its wave in the outbox, where the relay retries it later:
 subscribers are idempotent, so a replay changes nothing.
+
+Given a `wave_factory`, a wave's units of work share one transaction (`WaveTransaction`), which
+also marks the wave dispatched: one commit a wave instead of one a subscriber plus one for the
+mark. A failing subscriber still undoes only its own work. If that commit fails, nothing of the
+wave is kept and it stays in the outbox for the relay, like a failed subscriber's wave.
+
+Publishing never raises once the command's own transaction has committed: what could not be
+delivered is in the outbox, and a caller retrying a committed command would record it twice.
 """
 
 from __future__ import annotations
@@ -15,13 +23,14 @@ from typing import Any
 
 import structlog
 
-from application.uow import UnitOfWork
+from application.uow import UnitOfWork, WaveTransaction
 from domains.shared.events import Command, Event
 
 Handler = Callable[[Any, UnitOfWork], Awaitable[Any]]
 Subscriber = Callable[[list[Any], UnitOfWork], Awaitable[None]]
 UowFactory = Callable[[], UnitOfWork]
 DispatchedHook = Callable[[Sequence[Event]], Awaitable[None]]
+WaveFactory = Callable[[], WaveTransaction]
 
 log = structlog.get_logger("fluxrouter.bus")
 
@@ -35,11 +44,15 @@ class MessageBus:
         handlers: dict[type[Command], Handler],
         subscribers: dict[type[Event], list[Subscriber]],
         on_dispatched: DispatchedHook | None = None,
+        wave_factory: WaveFactory | None = None,
     ) -> None:
+        """With a `wave_factory`, waves are marked dispatched by their transaction's commit and
+        `on_dispatched` is not called."""
         self._uow_factory = uow_factory
         self._handlers = handlers
         self._subscribers = subscribers
         self._on_dispatched = on_dispatched
+        self._wave_factory = wave_factory
 
     async def handle(self, command: Command) -> Any:
         handler = self._handlers.get(type(command))
@@ -59,23 +72,32 @@ class MessageBus:
         log.error("bus.too_many_waves", pending=len(wave))
 
     async def _dispatch_wave(self, wave: list[Event]) -> list[Event]:
+        if self._wave_factory is not None:
+            return await self._dispatch_shared(wave, self._wave_factory())
         next_wave: list[Event] = []
         failed = False
         for subscriber, batch in self._batches(wave):
             uow = self._uow_factory()
-            try:
-                await subscriber(batch, uow)
-            except Exception:
-                failed = True
-                log.exception(
-                    "bus.subscriber_failed",
-                    subscriber=_name_of(subscriber),
-                    events=[event.event_id for event in batch[:20]],
-                )
+            failed = not await _deliver(subscriber, batch, uow) or failed
             next_wave.extend(uow.collect_new_events())
         if not failed and self._on_dispatched is not None:
-            await self._on_dispatched(wave)
+            try:
+                await self._on_dispatched(wave)
+            except Exception:  # left undispatched in the outbox: the relay's sweep replays it
+                log.exception("bus.dispatch_mark_failed", events=len(wave))
         return next_wave
+
+    async def _dispatch_shared(self, wave: list[Event], tx: WaveTransaction) -> list[Event]:
+        try:
+            async with tx:
+                failed = False
+                for subscriber, batch in self._batches(wave):
+                    failed = not await _deliver(subscriber, batch, tx.unit_of_work()) or failed
+                await tx.commit(() if failed else wave)
+        except Exception:  # nothing of it was kept: the relay's sweep replays it from the outbox
+            log.exception("bus.wave_failed", events=[event.event_id for event in wave[:20]])
+            return []
+        return tx.collect_new_events()
 
     def _batches(self, wave: list[Event]) -> list[tuple[Subscriber, list[Event]]]:
         grouped: dict[Subscriber, list[Event]] = defaultdict(list)
@@ -91,6 +113,20 @@ class MessageBus:
                         order.append(subscriber)
                     grouped[subscriber].append(event)
         return [(subscriber, grouped[subscriber]) for subscriber in order]
+
+
+async def _deliver(subscriber: Subscriber, batch: list[Event], uow: UnitOfWork) -> bool:
+    """Whether the subscriber handled the batch; a failure is logged, never raised."""
+    try:
+        await subscriber(batch, uow)
+    except Exception:
+        log.exception(
+            "bus.subscriber_failed",
+            subscriber=_name_of(subscriber),
+            events=[event.event_id for event in batch[:20]],
+        )
+        return False
+    return True
 
 
 def _name_of(subscriber: Subscriber) -> str:

@@ -2,10 +2,15 @@
 
 On commit it writes the events its aggregates recorded (and any published directly) into the
 outbox in the same transaction; `collect_new_events()` then hands them to the bus.
+
+A `WaveTransaction` is the one transaction the subscribers of a wave share, each in a unit of work
+of its own inside it: one commit (and one connection) a wave instead of one a subscriber, with the
+wave marked dispatched in that same commit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -63,4 +68,36 @@ class UnitOfWork(Protocol):
 
     def collect_new_events(self) -> list[Event]:
         """The events of the last commit, once."""
+        ...
+
+
+class WaveTransaction(Protocol):
+    """One transaction shared by the subscribers of a wave, rolled back unless committed.
+
+    Each subscriber gets a unit of work of its own inside it (`unit_of_work()`); a unit that
+    fails or does not commit undoes its own changes only (a savepoint, when the transaction
+    already holds another unit's work), so subscribers stay isolated from each other's failures.
+    What the units committed becomes durable, and their events go out, only with `commit`.
+    """
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A unit of work inside this transaction, for one subscriber's batch."""
+        ...
+
+    async def commit(self, dispatched: Sequence[Event]) -> None:
+        """Commit what the units kept; `dispatched` (the wave, when every subscriber handled it,
+        else nothing) is marked done in the outbox, and handed on, in the same commit."""
+        ...
+
+    def collect_new_events(self) -> list[Event]:
+        """The events the units committed, once this transaction has committed; once."""
         ...

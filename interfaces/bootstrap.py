@@ -82,6 +82,7 @@ from infrastructure.db.engine import create_engine, create_sync_engine
 from infrastructure.db.event_codec import EventCodec, all_event_types
 from infrastructure.db.repositories.teams import SqlKeyLookup
 from infrastructure.db.uow import SqlUnitOfWork
+from infrastructure.db.wave import SqlWaveTransaction
 from infrastructure.messaging.broker import create_broker
 from infrastructure.messaging.key_revocations import KeyRevocationChannel
 from infrastructure.messaging.outbox_relay import OutboxRelay
@@ -276,7 +277,8 @@ def bootstrap(settings: Settings) -> Container:
         lambda: SqlUnitOfWork(engine, codec),
         handlers,
         subscribers,
-        on_dispatched=relay.dispatched,
+        # a wave's subscribers and its dispatched mark share one transaction
+        wave_factory=lambda: SqlWaveTransaction(engine, codec, relay.dispatched_in),
     )
 
     def observe(event: CompletionFinished) -> None:

@@ -13,8 +13,7 @@ async def when_event_append_audit(events: list[Event], uow: UnitOfWork) -> None:
     if not audited:
         return
     async with uow:
-        head = await uow.audit.lock_head()
-        done = await uow.audit.appended_events(event.event_id for event, _ in audited)
+        head, done = await uow.audit.lock_head(event.event_id for event, _ in audited)
         rows: list[tuple[AuditRow, str | None]] = []
         for event, fact in audited:
             if event.event_id in done:

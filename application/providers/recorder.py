@@ -2,7 +2,7 @@
 
 The hot path only appends to a deque. A background task writes what gathered to the outbox in one
 transaction and publishes it on the bus (billing and audit react). If a write fails the batch is
-kept and retried; `stop()` flushes what is left.
+kept and retried; `stop()` flushes what is left, after letting a write under way finish.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class CompletionRecorder:
         self._observe = observe
         self._max_batch = max_batch
         self._linger = linger
+        self._writing: asyncio.Task[bool] | None = None
+        """The write under way, shielded from `stop()`'s cancellation of the loop."""
         self._pending: deque[CompletionFinished] = deque()
         self._max_pending = max_pending
         self.dropped = 0
@@ -63,6 +65,8 @@ class CompletionRecorder:
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
         self._task = None
+        if self._writing is not None:  # a batch cut off mid-write would be lost or doubled
+            await self._writing
         await self._drain(retry=False)
 
     @property
@@ -86,12 +90,22 @@ class CompletionRecorder:
             batch = [
                 self._pending.popleft() for _ in range(min(self._max_batch, len(self._pending)))
             ]
-            try:
-                await self._handle(RecordCompletions(completions=tuple(batch)))
-            except Exception:
-                log.exception("recorder.write_failed", events=len(batch))
-                self._pending.extendleft(reversed(batch))
+            writing = asyncio.ensure_future(self._write(batch))
+            self._writing = writing
+            written = await asyncio.shield(writing)  # if cancelled, `stop()` awaits `writing`
+            self._writing = None
+            if not written:
                 if not retry:
                     return
                 await asyncio.sleep(1.0)
         self._idle.set()
+
+    async def _write(self, batch: list[CompletionFinished]) -> bool:
+        """Whether the batch was written; if not, it is put back in front, in order."""
+        try:
+            await self._handle(RecordCompletions(completions=tuple(batch)))
+        except Exception:
+            log.exception("recorder.write_failed", events=len(batch))
+            self._pending.extendleft(reversed(batch))
+            return False
+        return True

@@ -10,12 +10,10 @@ from domains.audit.checkpoint import Checkpoint
 
 
 class AuditLog(Protocol):
-    async def lock_head(self) -> tuple[int, str] | None:
-        """Serialise appends to the chain and give the head (seq, hash), or None when empty."""
-        ...
-
-    async def appended_events(self, event_ids: Iterable[str]) -> set[str]:
-        """The ids among these already appended (replays append nothing)."""
+    async def lock_head(self, event_ids: Iterable[str]) -> tuple[tuple[int, str] | None, set[str]]:
+        """Serialise appends to the chain; then give the head (seq, hash), or None when empty,
+        and the ids among `event_ids` already appended (replays append nothing), both read
+        under the lock."""
         ...
 
     async def append_all(self, rows: Sequence[tuple[AuditRow, str | None]]) -> None:

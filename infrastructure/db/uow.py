@@ -1,9 +1,13 @@
-"""The SQL unit of work: one connection, one transaction, events into the outbox on commit."""
+"""The SQL unit of work: one connection, one transaction, events into the outbox on commit.
+
+Made by a wave's shared transaction (`wave=`), it runs inside that transaction instead: its
+commit writes the outbox rows and keeps its work there; the wave's commit makes it durable.
+"""
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -27,6 +31,7 @@ from domains.teams.ports import (
 )
 from infrastructure.db.engine import WRITE_OPTION
 from infrastructure.db.event_codec import EventCodec
+from infrastructure.db.recordset import as_recordset, recordset_insert
 from infrastructure.db.repositories.audit import SqlAuditLog
 from infrastructure.db.repositories.billing import SqlUsageLedger
 from infrastructure.db.repositories.config_record import SqlConfigRecord
@@ -44,6 +49,11 @@ from infrastructure.db.repositories.teams import (
 )
 from infrastructure.db.repositories.users import SqlAdminTokenRepository, SqlUserRepository
 from infrastructure.db.tables import outbox
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncTransaction
+
+    from infrastructure.db.wave import SqlWaveTransaction
 
 
 class SqlUnitOfWork:
@@ -63,18 +73,29 @@ class SqlUnitOfWork:
     conversations: ConversationRepository
     prompts: PromptRepository
 
-    def __init__(self, engine: AsyncEngine, codec: EventCodec) -> None:
+    def __init__(
+        self, engine: AsyncEngine, codec: EventCodec, *, wave: SqlWaveTransaction | None = None
+    ) -> None:
         self._engine = engine
         self._codec = codec
+        self._wave = wave
+        self._savepoint: AsyncTransaction | None = None
+        self._settled = False
+        """In a wave: whether this unit's work was kept or undone already (nothing to undo on
+        leaving)."""
         self._conn: AsyncConnection | None = None
         self._seen: list[Aggregate] = []
         self._published: list[Event] = []
         self._committed: list[Event] = []
 
     async def __aenter__(self) -> Self:
-        conn = await self._engine.connect()
-        await conn.execution_options(**{WRITE_OPTION: True})
-        await conn.begin()
+        if self._wave is not None:
+            conn, self._savepoint = await self._wave.enter()
+            self._settled = False
+        else:
+            conn = await self._engine.connect()
+            await conn.execution_options(**{WRITE_OPTION: True})
+            await conn.begin()
         self._conn = conn
         self._seen, self._published = [], []
         self.orgs = SqlOrgRepository(conn, self._seen)
@@ -103,6 +124,10 @@ class SqlUnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
+        if self._wave is not None:
+            if not self._settled:
+                await self._wave.discard(self._savepoint)
+            return
         try:
             if conn.in_transaction():
                 await conn.rollback()
@@ -118,24 +143,21 @@ class SqlUnitOfWork:
         events.extend(self._published)
         self._published = []
         if events:
-            stored_at = utcnow()
-            await conn.execute(
-                outbox.insert(),
-                [
-                    {
-                        "event_id": event.event_id,
-                        "type": type(event).__name__,
-                        "payload": self._codec.encode(event),
-                        "occurred_at": event.occurred_at,
-                        "stored_at": stored_at,
-                    }
-                    for event in events
-                ],
-            )
+            await _write_outbox(conn, self._codec, events)
+        if self._wave is not None:
+            await self._wave.keep(self._savepoint, events)
+            self._settled = True
+            return
         await conn.commit()
         self._committed.extend(events)
 
     async def rollback(self) -> None:
+        if self._wave is not None:
+            self._published = []
+            if not self._settled:
+                await self._wave.discard(self._savepoint)
+            self._settled = True
+            return
         await self._require_conn().rollback()
 
     def collect_new_events(self) -> list[Event]:
@@ -146,3 +168,26 @@ class SqlUnitOfWork:
         if self._conn is None:
             raise RuntimeError("the unit of work is used outside `async with`")
         return self._conn
+
+
+_OUTBOX_COLUMNS = ("event_id", "type", "payload", "occurred_at", "stored_at")
+_PG_OUTBOX_INSERT = recordset_insert(outbox, _OUTBOX_COLUMNS)
+
+
+async def _write_outbox(conn: AsyncConnection, codec: EventCodec, events: list[Event]) -> None:
+    """The events' outbox rows: on PostgreSQL one statement of fixed text for the batch."""
+    stored_at = utcnow()
+    rows = [
+        {
+            "event_id": event.event_id,
+            "type": type(event).__name__,
+            "payload": codec.encode(event),
+            "occurred_at": event.occurred_at,
+            "stored_at": stored_at,
+        }
+        for event in events
+    ]
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_PG_OUTBOX_INSERT, as_recordset(outbox, rows))
+    else:
+        await conn.execute(outbox.insert(), rows)

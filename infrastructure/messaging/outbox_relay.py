@@ -10,7 +10,7 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import String, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from application.shared.tasks import cancel_and_wait
 from domains.shared.clock import utcnow
@@ -52,29 +52,39 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
 
     async def dispatched(self, events: Sequence[Event]) -> None:
-        """The bus's hook: every subscriber handled this wave."""
-        if self._enqueue is not None:
-            payloads = [
-                self._codec.encode(event).decode()
-                for event in events
-                if type(event).__name__ in self._projected
-            ]
-            if payloads:
-                await self._enqueue(payloads)
-        ids = [event.event_id for event in events]
+        """The bus's hook: every subscriber handled this wave (marked in a transaction of its
+        own)."""
         async with self._engine.connect() as conn:
             await conn.execution_options(**{WRITE_OPTION: True})
-            if conn.dialect.name == "postgresql":  # one statement of fixed text, any batch size
-                await conn.execute(_PG_MARK_DISPATCHED, {"ids": ids, "at": utcnow()})
-                await conn.commit()
-                return
-            for start in range(0, len(ids), 500):
-                await conn.execute(
-                    update(outbox)
-                    .where(outbox.c.event_id.in_(ids[start : start + 500]))
-                    .values(dispatched_at=utcnow())
-                )
+            await self.dispatched_in(conn, events)
             await conn.commit()
+
+    async def dispatched_in(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
+        """Hand the wave's projected events to the workers, then mark the wave done in the
+        transaction `conn` is in (a wave's shared one): if it does not commit, the sweep
+        replays the wave and the projections, idempotent, see the events again."""
+        await self._project(events)
+        ids = [event.event_id for event in events]
+        if conn.dialect.name == "postgresql":  # one statement of fixed text, any batch size
+            await conn.execute(_PG_MARK_DISPATCHED, {"ids": ids, "at": utcnow()})
+            return
+        for start in range(0, len(ids), 500):
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.event_id.in_(ids[start : start + 500]))
+                .values(dispatched_at=utcnow())
+            )
+
+    async def _project(self, events: Sequence[Event]) -> None:
+        if self._enqueue is None:
+            return
+        payloads = [
+            self._codec.encode(event).decode()
+            for event in events
+            if type(event).__name__ in self._projected
+        ]
+        if payloads:
+            await self._enqueue(payloads)
 
     async def sweep(
         self, publish: Publish, *, limit: int = 500, older_than: float | None = None

@@ -58,11 +58,14 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("settlement (one Redis script per batch)", "finish (application/billing/admission.py"),
     ("access log line (structlog)", "structlog/"),
     ("metrics (prometheus_client)", "prometheus_client/"),
-    ("recorder: batches to the outbox", "_drain (application/providers/recorder.py"),
+    (
+        "recorder: batches to the outbox, and their waves",
+        "_write (application/providers/recorder.py",
+    ),
     ("bus: subscribers of a wave", "_dispatch_wave (application/bus.py"),
     ("  billing: usage rows", "when_completion_finished_record_usage"),
     ("  audit: chained rows", "when_event_append_audit"),
-    ("outbox relay: mark dispatched, enqueue", "dispatched (infrastructure/messaging/outbox"),
+    ("outbox relay: mark dispatched, enqueue", "dispatched_in (infrastructure/messaging/outbox"),
     ("SQL (SQLAlchemy, driver)", "sqlalchemy/"),
     ("Redis (redis-py)", "redis/"),
 )

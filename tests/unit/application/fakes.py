@@ -93,15 +93,13 @@ class FakeAuditLog:
         self.staged: list[tuple[AuditRow, str | None]] = []
         self.locked = False
 
-    async def lock_head(self) -> tuple[int, str] | None:
+    async def lock_head(self, event_ids: Iterable[str]) -> tuple[tuple[int, str] | None, set[str]]:
         self.locked = True
+        appended = {i for i in event_ids if i in self._store.audit_event_ids}
         if not self._store.audit_rows:
-            return None
+            return None, appended
         head = self._store.audit_rows[-1]
-        return head.seq, head.hash
-
-    async def appended_events(self, event_ids: Iterable[str]) -> set[str]:
-        return {i for i in event_ids if i in self._store.audit_event_ids}
+        return (head.seq, head.hash), appended
 
     async def append_all(self, rows: Sequence[tuple[AuditRow, str | None]]) -> None:
         for row, event_id in rows:

@@ -151,3 +151,27 @@ async def test_a_full_backlog_drops_and_counts_instead_of_growing() -> None:
     await recorder.stop()  # flushes what was kept
     assert len(handler.recorded) == 3
     assert recorder.backlog == 0
+
+
+async def test_stop_lets_a_write_under_way_finish_instead_of_losing_or_doubling_it() -> None:
+    entered, release = asyncio.Event(), asyncio.Event()
+    written: list[RecordCompletions] = []
+
+    async def slow(command: Command) -> None:
+        assert isinstance(command, RecordCompletions)
+        entered.set()
+        await release.wait()
+        written.append(command)
+
+    recorder = CompletionRecorder(slow, linger=0.0)
+    recorder.start()
+    event = completion()
+    recorder.record(event)
+    await asyncio.wait_for(entered.wait(), 5)
+    stopping = asyncio.ensure_future(recorder.stop())  # cancels the loop mid-write
+    await asyncio.sleep(0.01)
+    assert not stopping.done()  # it waits for the write under way
+    release.set()
+    await asyncio.wait_for(stopping, 5)
+    assert [command.completions for command in written] == [(event,)]
+    assert recorder.backlog == 0

@@ -1,0 +1,189 @@
+"""A wave's subscribers share one transaction with its dispatched mark, on PostgreSQL and SQLite:
+one commit a wave, each subscriber still undoing only its own work when it fails."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+
+from application.bus import MessageBus, Subscriber
+from application.providers.commands import RecordCompletions
+from application.uow import UnitOfWork
+from domains.shared.events import Event
+from domains.teams.events import KeyRevoked
+from domains.teams.model import Org
+from infrastructure.db.tables import audit_log, orgs, outbox, usage_records
+from infrastructure.db.uow import SqlUnitOfWork
+from infrastructure.db.wave import SqlWaveTransaction
+from infrastructure.read_models.audit_query import verify_audit
+from interfaces.bootstrap import Container
+from migrations.runner import upgrade
+from tests.integration.conftest import container_for
+from tests.support.services import postgres_database
+from tests.unit.samples import completion
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'wave.db'}"
+        upgrade(url)
+        yield url
+        return
+    with postgres_database("fluxrouter_wave") as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture
+async def container(database_url: str) -> AsyncIterator[Container]:
+    made = container_for(database_url, FLUXROUTER_WORKERS_EMBEDDED="false")
+    yield made
+    await made.engine.dispose()
+    made.sync_engine.dispose()
+
+
+def bus_of(container: Container, subscribers: list[Subscriber]) -> MessageBus:
+    return MessageBus(
+        lambda: SqlUnitOfWork(container.engine, container.codec),
+        {},
+        {KeyRevoked: subscribers},
+        wave_factory=lambda: SqlWaveTransaction(
+            container.engine, container.codec, container.relay.dispatched_in
+        ),
+    )
+
+
+async def stored(container: Container, event: Event) -> Event:
+    """The event written to the outbox, undispatched, as a command's commit leaves it."""
+    uow = SqlUnitOfWork(container.engine, container.codec)
+    async with uow:
+        uow.publish(event)
+        await uow.commit()
+    return event
+
+
+def revoked(key_id: str) -> KeyRevoked:
+    return KeyRevoked(key_id=key_id, team_id="t", org_id="o", actor="test")
+
+
+def adds_org(name: str, *, then_fail: bool = False) -> Subscriber:
+    """A subscriber that writes an org (whose OrgCreated no subscriber here listens to)."""
+
+    async def subscriber(events: list[Event], uow: UnitOfWork) -> None:
+        async with uow:
+            await uow.orgs.add(Org.create(name, actor="test"))
+            if then_fail:
+                raise RuntimeError(f"{name} failed after writing")
+            await uow.commit()
+
+    subscriber.__name__ = name
+    return subscriber
+
+
+async def org_names(container: Container) -> set[str]:
+    async with container.engine.connect() as conn:
+        return set((await conn.execute(sa.select(orgs.c.name))).scalars())
+
+
+async def dispatched(container: Container, event: Event) -> bool:
+    async with container.engine.connect() as conn:
+        at = await conn.execute(
+            sa.select(outbox.c.dispatched_at).where(outbox.c.event_id == event.event_id)
+        )
+        return at.scalar_one() is not None
+
+
+class Commits:
+    """Counts the transactions committed on an engine."""
+
+    def __init__(self, container: Container) -> None:
+        self.count = 0
+        sa_event.listen(container.engine.sync_engine, "commit", self._on_commit)
+
+    def _on_commit(self, _conn: Any) -> None:
+        self.count += 1
+
+
+async def test_a_clean_wave_commits_its_subscribers_and_its_mark_together(
+    container: Container,
+) -> None:
+    event = await stored(container, revoked("k-1"))
+    commits = Commits(container)
+
+    await bus_of(container, [adds_org("a"), adds_org("b")]).publish([event])
+
+    assert {"a", "b"} <= await org_names(container)
+    assert await dispatched(container, event)
+    # the wave's, and the next wave's (the two OrgCreated, no subscriber: only their mark)
+    assert commits.count == 2
+
+
+async def test_a_failing_later_subscriber_undoes_only_its_own_work(container: Container) -> None:
+    event = await stored(container, revoked("k-2"))
+
+    await bus_of(container, [adds_org("kept"), adds_org("undone", then_fail=True)]).publish([event])
+
+    names = await org_names(container)
+    assert "kept" in names
+    assert "undone" not in names
+    assert not await dispatched(container, event)  # left for the relay's sweep
+
+
+async def test_a_failing_first_subscriber_undoes_only_its_own_work(container: Container) -> None:
+    event = await stored(container, revoked("k-3"))
+
+    await bus_of(
+        container, [adds_org("undone-first", then_fail=True), adds_org("kept-after")]
+    ).publish([event])
+
+    names = await org_names(container)
+    assert "kept-after" in names
+    assert "undone-first" not in names
+    assert not await dispatched(container, event)
+    # a replay whose subscribers all succeed marks it
+    await bus_of(container, [adds_org("replayed")]).publish([event])
+    assert await dispatched(container, event)
+
+
+async def test_a_batch_of_completions_costs_three_transactions_and_stays_exact(
+    container: Container,
+) -> None:
+    batch = tuple(completion(request_id=f"r{n}", event_id=f"e{n}") for n in range(12))
+    commits = Commits(container)
+
+    await container.bus.handle(RecordCompletions(completions=batch))
+
+    # the outbox write; billing's wave (usage rows, UsageRecorded); audit's wave (chained rows)
+    assert commits.count == 3
+    async with container.engine.connect() as conn:
+        usage = (await conn.execute(sa.select(sa.func.count()).select_from(usage_records))).scalar()
+        audited = (await conn.execute(sa.select(sa.func.count()).select_from(audit_log))).scalar()
+        pending = (
+            await conn.execute(
+                sa.select(sa.func.count())
+                .select_from(outbox)
+                .where(outbox.c.dispatched_at.is_(None))
+            )
+        ).scalar()
+    assert usage == 12
+    assert audited == 12
+    assert pending == 0
+    assert (await verify_audit(container.engine)).ok
+
+    # a replay of the whole batch (at-least-once delivery) bills and audits nothing new
+    await container.bus.publish(batch)
+    async with container.engine.connect() as conn:
+        assert (
+            await conn.execute(sa.select(sa.func.count()).select_from(usage_records))
+        ).scalar() == 12
+        assert (
+            await conn.execute(sa.select(sa.func.count()).select_from(audit_log))
+        ).scalar() == 12
+    assert (await verify_audit(container.engine)).ok
