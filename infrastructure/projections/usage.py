@@ -26,7 +26,9 @@ _SUMS = ("requests", "input_tokens", "output_tokens", "cost_picousd")
 
 def apply_usage(conn: Connection, events: Iterable[UsageRecorded]) -> int:
     """Claims the events not applied before (one statement), sums them per rollup row in
-    memory, and adds the sums with one upsert per row."""
+    memory, and adds the sums with one upsert per row, the rows in the order of their
+    dimensions: two workers whose batches share rows lock them in the same order, so they wait
+    for each other instead of deadlocking."""
     pending = {event.event_id: event for event in events}
     if not pending:
         return 0
@@ -64,7 +66,7 @@ def apply_usage(conn: Connection, events: Iterable[UsageRecorded]) -> int:
             ),
             [
                 dict(zip(_DIMENSIONS + _SUMS, (*key, *total), strict=True))
-                for key, total in sums.items()
+                for key, total in sorted(sums.items())
             ],
         )
     return len(fresh)

@@ -12,6 +12,9 @@ _BAD_LEVELS = {"warning", "warn", "error", "critical", "exception", "fatal"}
 _BAD_WORDS = ("Traceback", "ERROR", "WARNING", "Exception", "Error:")
 _EXC_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
 _NOISY_FIELDS = {"timestamp", "level", "event", "exception", "events", "logger"}
+_IDS = re.compile(r"\b[0-9a-f]{16,}\b")
+_TIMES = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+Z?")
+_EVENT_CHARS = 240
 
 
 def problems(log_path: Path, *, limit: int = 20) -> list[dict[str, Any]]:
@@ -54,7 +57,7 @@ def _json_key(record: dict[str, Any]) -> str | None:
     level = str(record.get("level", record.get("levelname", ""))).lower()
     if level not in _BAD_LEVELS:
         return None
-    parts = [level, str(record.get("event", record.get("message", "")))]
+    parts = [level, _shorten(str(record.get("event", record.get("message", ""))))]
     for name, value in record.items():
         if name not in _NOISY_FIELDS and isinstance(value, str | int | float | bool):
             parts.append(f"{name}={value}")
@@ -62,6 +65,13 @@ def _json_key(record: dict[str, Any]) -> str | None:
     if isinstance(exception, str) and exception.strip():
         parts.append("→ " + _exception_line(exception))
     return " ".join(parts)
+
+
+def _shorten(event: str) -> str:
+    """An event's text without ids and times (alike ones group together), and not too long: a
+    worker's log names every message it failed, arguments and all."""
+    event = _TIMES.sub("<time>", _IDS.sub("<id>", event))
+    return event if len(event) <= _EVENT_CHARS else event[:_EVENT_CHARS] + "…"
 
 
 def _exception_line(text: str) -> str:
