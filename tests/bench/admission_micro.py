@@ -2,9 +2,9 @@
 
 A caller with a USD budget (month) on its org, team and key, a token budget (day) on its key,
 and rpm/tpm limits on its key and team, all too large to ever refuse: each request is admitted,
-then settled beside, one after the other, as at one client (a settlement rides with the next
-admission); the last settlement is waited for. Prints the CPU time and wall time per request,
-and admit's p50 and p99 latency.
+then settled beside, one after the other, as at one client (a settlement goes in a call of its
+own while the next admission is on its way); the last settlement is waited for. Prints the
+CPU time and wall time per request, and admit's p50 and p99 latency.
 
 Usage: ``python -m tests.bench.admission_micro [REQUESTS]`` (2000 by default), with the tests'
 Redis (``FLUXROUTER_TEST_REDIS_URL``, else ``redis://127.0.0.1:6379/0``). Uses a namespace of
