@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine_
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 WRITE_OPTION = "fluxrouter_writes"
 
@@ -80,3 +80,21 @@ def create_sync_engine(url: str, *, pool_size: int = 5) -> Engine:
         _tune_sqlite(engine)
         return engine
     return create_sync_engine_(url, pool_size=pool_size, pool_pre_ping=True)
+
+
+async def begin_writing(engine: AsyncEngine) -> AsyncConnection:
+    """A connection of the pool in a transaction that writes (`WRITE_OPTION`), for an owner that
+    opens and ends it in steps of its own; `end_writing` gives it back."""
+    conn = await engine.connect()
+    await conn.execution_options(**{WRITE_OPTION: True})
+    await conn.begin()
+    return conn
+
+
+async def end_writing(conn: AsyncConnection) -> None:
+    """Rolls back what `conn` did not commit and gives it back to the pool."""
+    try:
+        if conn.in_transaction():
+            await conn.rollback()
+    finally:
+        await conn.close()

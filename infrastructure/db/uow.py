@@ -29,7 +29,7 @@ from domains.teams.ports import (
     TeamRepository,
     UserRepository,
 )
-from infrastructure.db.engine import WRITE_OPTION
+from infrastructure.db.engine import begin_writing, end_writing
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.recordset import as_recordset, recordset_insert
 from infrastructure.db.repositories.audit import SqlAuditLog
@@ -93,9 +93,7 @@ class SqlUnitOfWork:
             conn, self._savepoint = await self._wave.enter()
             self._settled = False
         else:
-            conn = await self._engine.connect()
-            await conn.execution_options(**{WRITE_OPTION: True})
-            await conn.begin()
+            conn = await begin_writing(self._engine)
         self._conn = conn
         self._seen, self._published = [], []
         self.orgs = SqlOrgRepository(conn, self._seen)
@@ -128,11 +126,7 @@ class SqlUnitOfWork:
             if not self._settled:
                 await self._wave.discard(self._savepoint)
             return
-        try:
-            if conn.in_transaction():
-                await conn.rollback()
-        finally:
-            await conn.close()
+        await end_writing(conn)
 
     def publish(self, *events: Event) -> None:
         self._published.extend(events)

@@ -17,7 +17,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from domains.shared.events import Event
-from infrastructure.db.engine import WRITE_OPTION
+from infrastructure.db.engine import begin_writing, end_writing
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.uow import SqlUnitOfWork
 
@@ -36,9 +36,7 @@ class SqlWaveTransaction:
         self._committed: list[Event] = []
 
     async def __aenter__(self) -> Self:
-        conn = await self._engine.connect()
-        await conn.execution_options(**{WRITE_OPTION: True})
-        await conn.begin()
+        conn = await begin_writing(self._engine)
         self._conn, self._holds_work, self._kept = conn, False, []
         return self
 
@@ -50,13 +48,8 @@ class SqlWaveTransaction:
     ) -> None:
         conn, self._conn = self._conn, None
         self._kept = []
-        if conn is None:
-            return
-        try:
-            if conn.in_transaction():
-                await conn.rollback()
-        finally:
-            await conn.close()
+        if conn is not None:
+            await end_writing(conn)
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._engine, self._codec, wave=self)
