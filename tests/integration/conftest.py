@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,20 @@ def migrated_sqlite(tmp_path: Path) -> str:
     return url
 
 
+@contextmanager
+def migrated_database(kind: str, directory: Path, name: str) -> Iterator[str]:
+    """A migrated database of its own: a SQLite file `name`.db in `directory` ("sqlite"), or a
+    PostgreSQL database `name`, dropped afterwards ("postgresql")."""
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{directory / name}.db"
+        upgrade(url)
+        yield url
+        return
+    with postgres_database(name) as url:
+        upgrade(url)
+        yield url
+
+
 def container_for(database_url: str, **env: str) -> Container:
     settings, _ = load_settings(
         None, environ={"FLUXROUTER_DATABASE_URL": database_url, **env}, cwd=Path("/nonexistent")
@@ -34,9 +49,18 @@ def container_for(database_url: str, **env: str) -> Container:
     return bootstrap(settings)
 
 
+@asynccontextmanager
+async def serving_container(database_url: str) -> AsyncIterator[Container]:
+    """A container on the database without embedded workers, its engines disposed after."""
+    container = container_for(database_url, FLUXROUTER_WORKERS_EMBEDDED="false")
+    try:
+        yield container
+    finally:
+        await container.engine.dispose()
+        container.sync_engine.dispose()
+
+
 @pytest.fixture
 async def pg_container(migrated_pg: str) -> AsyncIterator[Container]:
-    container = container_for(migrated_pg, FLUXROUTER_WORKERS_EMBEDDED="false")
-    yield container
-    await container.engine.dispose()
-    container.sync_engine.dispose()
+    async with serving_container(migrated_pg) as container:
+        yield container

@@ -22,7 +22,7 @@ from infrastructure.db.repositories.audit_checkpoints import stored_checkpoints
 from infrastructure.security.audit_signing import SigningKey, ensure_signing_key
 from interfaces.bootstrap import Container
 from migrations.runner import upgrade
-from tests.integration.conftest import container_for
+from tests.integration.conftest import container_for, serving_container
 from tests.support.services import postgres_database
 
 
@@ -40,18 +40,14 @@ def key(tmp_path: Path) -> SigningKey:
 
 @pytest.fixture
 async def pg(fresh_pg: str) -> AsyncIterator[Container]:
-    container = container_for(fresh_pg, FLUXROUTER_WORKERS_EMBEDDED="false")
-    yield container
-    await container.engine.dispose()
-    container.sync_engine.dispose()
+    async with serving_container(fresh_pg) as container:
+        yield container
 
 
 @pytest.fixture
 async def lite(migrated_sqlite: str) -> AsyncIterator[Container]:
-    container = container_for(migrated_sqlite, FLUXROUTER_WORKERS_EMBEDDED="false")
-    yield container
-    await container.engine.dispose()
-    container.sync_engine.dispose()
+    async with serving_container(migrated_sqlite) as container:
+        yield container
 
 
 def writer(

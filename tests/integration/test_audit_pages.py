@@ -13,8 +13,7 @@ from domains.audit.chain import AuditRow, chain_row, format_ts
 from infrastructure.db.engine import create_engine
 from infrastructure.db.repositories.audit import SqlAuditLog
 from infrastructure.read_models.audit_query import audit_page
-from migrations.runner import upgrade
-from tests.support.services import postgres_database
+from tests.integration.conftest import migrated_database
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 ROWS = 200
@@ -24,13 +23,8 @@ ROWS = 200
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('pages') / 'pages.db'}"
-        upgrade(url)
-        yield url
-        return
-    with postgres_database("fluxrouter_pages") as url:
-        upgrade(url)
+    directory = tmp_path_factory.mktemp("pages")
+    with migrated_database(request.param, directory, "fluxrouter_pages") as url:
         yield url
 
 

@@ -4,6 +4,7 @@ one commit a wave, each subscriber still undoing only its own work when it fails
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,32 +22,22 @@ from infrastructure.db.uow import SqlUnitOfWork
 from infrastructure.db.wave import SqlWaveTransaction
 from infrastructure.read_models.audit_query import verify_audit
 from interfaces.bootstrap import Container
-from migrations.runner import upgrade
-from tests.integration.conftest import container_for
-from tests.support.services import postgres_database
+from tests.integration.conftest import migrated_database, serving_container
 from tests.unit.samples import completion
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'wave.db'}"
-        upgrade(url)
-        yield url
-        return
-    with postgres_database("fluxrouter_wave") as url:
-        upgrade(url)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with migrated_database(request.param, tmp_path, "fluxrouter_wave") as url:
         yield url
 
 
 @pytest.fixture
 async def container(database_url: str) -> AsyncIterator[Container]:
-    made = container_for(database_url, FLUXROUTER_WORKERS_EMBEDDED="false")
-    yield made
-    await made.engine.dispose()
-    made.sync_engine.dispose()
+    async with serving_container(database_url) as made:
+        yield made
 
 
 def bus_of(container: Container, subscribers: list[Subscriber]) -> MessageBus:
