@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from application.shared.tasks import cancel_and_wait
 from domains.shared.clock import utcnow
 from domains.shared.events import Event
-from infrastructure.db.engine import WRITE_OPTION
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.tables import outbox
 
@@ -50,14 +49,6 @@ class OutboxRelay:
         self._sweep_after = sweep_after
         self._sweep_every = sweep_every
         self._task: asyncio.Task[None] | None = None
-
-    async def dispatched(self, events: Sequence[Event]) -> None:
-        """The bus's hook: every subscriber handled this wave (marked in a transaction of its
-        own)."""
-        async with self._engine.connect() as conn:
-            await conn.execution_options(**{WRITE_OPTION: True})
-            await self.dispatched_in(conn, events)
-            await conn.commit()
 
     async def dispatched_in(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
         """Hand the wave's projected events to the workers, then mark the wave done in the
