@@ -175,3 +175,46 @@ async def test_stop_lets_a_write_under_way_finish_instead_of_losing_or_doubling_
     await asyncio.wait_for(stopping, 5)
     assert [command.completions for command in written] == [(event,)]
     assert recorder.backlog == 0
+
+
+async def test_what_comes_in_during_a_write_waits_for_the_next_linger() -> None:
+    """A steady trickle is written a batch a linger, not a batch a write: without the wait, a
+    write that takes longer than the gap between two calls would be followed at once by the
+    next, a batch of the one or two calls that came in meanwhile."""
+    entered, release = asyncio.Event(), asyncio.Event()
+    written: list[tuple[CompletionFinished, ...]] = []
+
+    async def slow_first(command: Command) -> None:
+        assert isinstance(command, RecordCompletions)
+        if not written:
+            entered.set()
+            await release.wait()
+        written.append(command.completions)
+
+    recorder = CompletionRecorder(slow_first, linger=0.5)
+    recorder.start()
+    first, during, after = (completion(request_id=name) for name in ("a", "b", "c"))
+    try:
+        recorder.record(first)
+        await asyncio.wait_for(entered.wait(), 5)
+        recorder.record(during)
+        release.set()
+        await asyncio.sleep(0.05)  # the first write is done; the next batch is still gathering
+        assert written == [(first,)]
+        recorder.record(after)
+        await asyncio.wait_for(recorder.wait_idle(), 5)
+    finally:
+        await recorder.stop()
+    assert written == [(first,), (during, after)]
+
+
+async def test_a_full_batch_waiting_behind_a_write_goes_at_once() -> None:
+    handler = Handler()
+    recorder = CompletionRecorder(handler, max_batch=2, linger=60.0)
+    for name in "abcde":
+        recorder.record(completion(request_id=name))
+    await recorder._drain(retry=True, lingering=True)  # what the loop does after a linger
+    assert [len(command.completions) for command in handler.commands] == [2, 2]
+    assert recorder.backlog == 1  # short of a batch: left for the next linger
+    await recorder.stop()
+    assert len(handler.recorded) == 5
