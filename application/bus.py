@@ -11,6 +11,15 @@ also marks the wave dispatched: one commit a wave instead of one a subscriber pl
 mark. A failing subscriber still undoes only its own work. If that commit fails, nothing of the
 wave is kept and it stays in the outbox for the relay, like a failed subscriber's wave.
 
+Commands named in `whole` (whose events reach only subscribers that write through their unit of
+work and nothing else: no broadcast, no call out) run with every wave they cause in one
+transaction, all or nothing: one commit, the outbox rows written dispatched, no savepoint. A
+batch of finished calls then costs one transaction instead of three. If a subscriber fails or
+leaves its unit without committing, or that commit fails, nothing is kept and the command runs
+again the careful way above, which isolates the failure. A subscriber with an effect outside the
+database must not be reached from such a command: that effect could happen for a transaction
+that is then rolled back, or be seen by others before the commit.
+
 Publishing never raises once the command's own transaction has committed: what could not be
 delivered is in the outbox, and a caller retrying a committed command would record it twice.
 """
@@ -19,7 +28,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -30,7 +39,11 @@ Handler = Callable[[Any, UnitOfWork], Awaitable[Any]]
 Subscriber = Callable[[list[Any], UnitOfWork], Awaitable[None]]
 UowFactory = Callable[[], UnitOfWork]
 DispatchedHook = Callable[[Sequence[Event]], Awaitable[None]]
-WaveFactory = Callable[[], WaveTransaction]
+
+
+class WaveFactory(Protocol):
+    def __call__(self, *, whole: bool = False) -> WaveTransaction: ...
+
 
 log = structlog.get_logger("fluxrouter.bus")
 
@@ -45,19 +58,25 @@ class MessageBus:
         subscribers: dict[type[Event], list[Subscriber]],
         on_dispatched: DispatchedHook | None = None,
         wave_factory: WaveFactory | None = None,
+        whole: frozenset[type[Command]] = frozenset(),
     ) -> None:
         """With a `wave_factory`, waves are marked dispatched by their transaction's commit and
-        `on_dispatched` is not called."""
+        `on_dispatched` is not called; the commands in `whole` then run all or nothing."""
         self._uow_factory = uow_factory
         self._handlers = handlers
         self._subscribers = subscribers
         self._on_dispatched = on_dispatched
         self._wave_factory = wave_factory
+        self._whole = whole
 
     async def handle(self, command: Command) -> Any:
         handler = self._handlers.get(type(command))
         if handler is None:
             raise LookupError(f"no handler for {type(command).__name__}")
+        if self._wave_factory is not None and type(command) in self._whole:
+            done, result = await self._handle_whole(command, handler, self._wave_factory)
+            if done:
+                return result
         uow = self._uow_factory()
         result = await handler(command, uow)
         await self.publish(uow.collect_new_events())
@@ -70,6 +89,38 @@ class MessageBus:
                 return
             wave = await self._dispatch_wave(wave)
         log.error("bus.too_many_waves", pending=len(wave))
+
+    async def _handle_whole(
+        self, command: Command, handler: Handler, factory: WaveFactory
+    ) -> tuple[bool, Any]:
+        """(whether it was done, the handler's result): the command and its waves in one
+        transaction. The handler's own errors are the caller's, as on the careful way."""
+        tx = factory(whole=True)
+        async with tx:
+            result = await handler(command, tx.unit_of_work())
+            try:
+                await self._waves_within(tx)
+            except Exception:  # leaving `async with` rolls it all back
+                log.warning("bus.whole_failed", command=type(command).__name__, exc_info=True)
+                return False, None
+        return True, result
+
+    async def _waves_within(self, tx: WaveTransaction) -> None:
+        delivered: list[Event] = []
+        wave = tx.take_kept()
+        for _ in range(MAX_WAVES):
+            if tx.spoiled:
+                raise RuntimeError("a unit of work ended without committing")
+            if not wave:
+                await tx.commit(delivered)
+                return
+            for subscriber, batch in self._batches(wave):
+                await subscriber(batch, tx.unit_of_work())
+                if tx.spoiled:
+                    raise RuntimeError(f"{_name_of(subscriber)} ended without committing")
+            delivered.extend(wave)
+            wave = tx.take_kept()
+        raise RuntimeError(f"more than {MAX_WAVES} waves")
 
     async def _dispatch_wave(self, wave: list[Event]) -> list[Event]:
         if self._wave_factory is not None:

@@ -5,7 +5,8 @@ outbox in the same transaction; `collect_new_events()` then hands them to the bu
 
 A `WaveTransaction` is the one transaction the subscribers of a wave share, each in a unit of work
 of its own inside it: one commit (and one connection) a wave instead of one a subscriber, with the
-wave marked dispatched in that same commit.
+wave marked dispatched in that same commit. Made `whole`, it carries a command and every wave the
+command causes instead, all or nothing.
 """
 
 from __future__ import annotations
@@ -78,7 +79,14 @@ class WaveTransaction(Protocol):
     fails or does not commit undoes its own changes only (a savepoint, when the transaction
     already holds another unit's work), so subscribers stay isolated from each other's failures.
     What the units committed becomes durable, and their events go out, only with `commit`.
+
+    `whole`: a command's unit and then the units of every wave it causes run in it, with no
+    savepoint; the events are written dispatched and `commit` hands them to the projections. A
+    unit that ends without committing rolls it all back and sets `spoiled`.
     """
+
+    whole: bool
+    spoiled: bool
 
     async def __aenter__(self) -> Self: ...
 
@@ -100,4 +108,8 @@ class WaveTransaction(Protocol):
 
     def collect_new_events(self) -> list[Event]:
         """The events the units committed, once this transaction has committed; once."""
+        ...
+
+    def take_kept(self) -> list[Event]:
+        """`whole`: the events the units kept since the last call (the next wave), once."""
         ...

@@ -278,7 +278,11 @@ def bootstrap(settings: Settings) -> Container:
         handlers,
         subscribers,
         # a wave's subscribers and its dispatched mark share one transaction
-        wave_factory=lambda: SqlWaveTransaction(engine, codec, relay.dispatched_in),
+        wave_factory=lambda whole=False: SqlWaveTransaction(
+            engine, codec, relay.dispatched_in, relay.project, whole=whole
+        ),
+        # their events reach billing's and audit's subscribers only, which only write rows
+        whole=frozenset[type[Command]]((RecordCompletions, RecordEvents)),
     )
 
     def observe(event: CompletionFinished) -> None:

@@ -21,10 +21,11 @@ once and written once, and a call that fails on its way writes nothing.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Sequence
+
+import msgspec
 
 from domains.billing.budget import (
     FINISHED_RETENTION_SECONDS,
@@ -237,7 +238,10 @@ def reserve_layout(
     """The keys and arguments of `budget_check` and `budget_hold` for `held` (not yet held)."""
     amount = held.amount
     args: list[str | int] = [held.id, amount.picousd, amount.tokens, repr(held.expires_at)]
-    args += [int((ttl + FINISHED_RETENTION_SECONDS) * 1000), json.dumps(list(windows))]
+    args += [
+        int((ttl + FINISHED_RETENTION_SECONDS) * 1000),
+        msgspec.json.encode(list(windows)).decode(),
+    ]
     args.append("1" if require_seed else "0")
     created = time.time()
     for key, budget in windows.items():

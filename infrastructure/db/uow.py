@@ -137,7 +137,8 @@ class SqlUnitOfWork:
         events.extend(self._published)
         self._published = []
         if events:
-            await _write_outbox(conn, self._codec, events)
+            dispatched = self._wave is not None and self._wave.whole
+            await _write_outbox(conn, self._codec, events, dispatched=dispatched)
         if self._wave is not None:
             await self._wave.keep(self._savepoint, events)
             self._settled = True
@@ -164,13 +165,17 @@ class SqlUnitOfWork:
         return self._conn
 
 
-_OUTBOX_COLUMNS = ("event_id", "type", "payload", "occurred_at", "stored_at")
+_OUTBOX_COLUMNS = ("event_id", "type", "payload", "occurred_at", "stored_at", "dispatched_at")
 _PG_OUTBOX_INSERT = recordset_insert(outbox, _OUTBOX_COLUMNS)
 
 
-async def _write_outbox(conn: AsyncConnection, codec: EventCodec, events: list[Event]) -> None:
-    """The events' outbox rows: on PostgreSQL one statement of fixed text for the batch."""
+async def _write_outbox(
+    conn: AsyncConnection, codec: EventCodec, events: list[Event], *, dispatched: bool
+) -> None:
+    """The events' outbox rows (`dispatched`: marked so as they are written): on PostgreSQL one
+    statement of fixed text for the batch."""
     stored_at = utcnow()
+    dispatched_at = stored_at if dispatched else None
     rows = [
         {
             "event_id": event.event_id,
@@ -178,6 +183,7 @@ async def _write_outbox(conn: AsyncConnection, codec: EventCodec, events: list[E
             "payload": codec.encode(event),
             "occurred_at": event.occurred_at,
             "stored_at": stored_at,
+            "dispatched_at": dispatched_at,
         }
         for event in events
     ]

@@ -6,6 +6,12 @@ statement). Once a unit has kept work there, the next ones run in a savepoint, s
 subscriber undoes its own changes only. The commit marks the wave dispatched (when every
 subscriber handled it) in the same transaction as the subscribers' effects and their events'
 outbox rows; the units' events are handed to the bus only after that commit.
+
+`whole=True`: the transaction carries a command and every wave it causes, all or nothing. No
+unit takes a savepoint; the events' outbox rows are written already dispatched, since the commit
+that keeps them also means every subscriber handled them; the commit hands the events to the
+projections instead of marking them. A unit that ends without committing spoils the whole
+transaction (rolled back, `spoiled` set), and the bus then runs the command again the careful way.
 """
 
 from __future__ import annotations
@@ -22,13 +28,26 @@ from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.uow import SqlUnitOfWork
 
 MarkDispatched = Callable[[AsyncConnection, Sequence[Event]], Awaitable[None]]
+Project = Callable[[Sequence[Event]], Awaitable[None]]
 
 
 class SqlWaveTransaction:
-    def __init__(self, engine: AsyncEngine, codec: EventCodec, mark: MarkDispatched) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        codec: EventCodec,
+        mark: MarkDispatched,
+        project: Project,
+        *,
+        whole: bool = False,
+    ) -> None:
         self._engine = engine
         self._codec = codec
         self._mark = mark
+        self._project = project
+        self.whole = whole
+        self.spoiled = False
+        """`whole`: a unit ended without committing, and the transaction was rolled back."""
         self._conn: AsyncConnection | None = None
         self._holds_work = False
         self._kept: list[Event] = []
@@ -37,7 +56,7 @@ class SqlWaveTransaction:
 
     async def __aenter__(self) -> Self:
         conn = await begin_writing(self._engine)
-        self._conn, self._holds_work, self._kept = conn, False, []
+        self._conn, self._holds_work, self._kept, self.spoiled = conn, False, [], False
         return self
 
     async def __aexit__(
@@ -56,11 +75,22 @@ class SqlWaveTransaction:
 
     async def commit(self, dispatched: Sequence[Event]) -> None:
         conn = self._require_conn()
+        if self.whole:
+            if dispatched:
+                await self._project(dispatched)  # their rows are written dispatched already
+            await conn.commit()
+            self._kept = []
+            return
         if dispatched:
             await self._mark(conn, dispatched)
         await conn.commit()
         self._committed.extend(self._kept)
         self._kept = []
+
+    def take_kept(self) -> list[Event]:
+        """`whole`: the events the units kept since the last call, the next wave to deliver."""
+        events, self._kept = self._kept, []
+        return events
 
     def collect_new_events(self) -> list[Event]:
         events, self._committed = self._committed, []
@@ -69,7 +99,7 @@ class SqlWaveTransaction:
     async def enter(self) -> tuple[AsyncConnection, AsyncTransaction | None]:
         """A unit begins: the connection, and a savepoint if another unit's work is here."""
         conn = self._require_conn()
-        return conn, (await conn.begin_nested() if self._holds_work else None)
+        return conn, (await conn.begin_nested() if self._holds_work and not self.whole else None)
 
     async def keep(self, savepoint: AsyncTransaction | None, events: Sequence[Event]) -> None:
         """A unit committed: its work (and its events' outbox rows) stays in the transaction."""
@@ -84,7 +114,10 @@ class SqlWaveTransaction:
         if savepoint is not None:
             if savepoint.is_active:
                 await savepoint.rollback()
-        elif conn.in_transaction():  # nothing but this unit's work is in it
+            return
+        if self.whole:
+            self.spoiled = True  # the command's work may be in it: the careful way redoes all
+        if conn.in_transaction():  # nothing but this unit's work is in it (or `whole`: spoiled)
             await conn.rollback()
 
     def _require_conn(self) -> AsyncConnection:

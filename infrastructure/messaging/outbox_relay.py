@@ -54,7 +54,7 @@ class OutboxRelay:
         """Hand the wave's projected events to the workers, then mark the wave done in the
         transaction `conn` is in (a wave's shared one): if it does not commit, the sweep
         replays the wave and the projections, idempotent, see the events again."""
-        await self._project(events)
+        await self.project(events)
         ids = [event.event_id for event in events]
         if conn.dialect.name == "postgresql":  # one statement of fixed text, any batch size
             await conn.execute(_PG_MARK_DISPATCHED, {"ids": ids, "at": utcnow()})
@@ -66,7 +66,9 @@ class OutboxRelay:
                 .values(dispatched_at=utcnow())
             )
 
-    async def _project(self, events: Sequence[Event]) -> None:
+    async def project(self, events: Sequence[Event]) -> None:
+        """Hand the events the projections read to the workers (an all-or-nothing flow's commit
+        does this itself, its outbox rows being written dispatched)."""
         if self._enqueue is None:
             return
         payloads = [

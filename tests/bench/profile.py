@@ -62,10 +62,10 @@ STEPS: tuple[tuple[str, str], ...] = (
         "recorder: batches to the outbox, and their waves",
         "_write (application/providers/recorder.py",
     ),
-    ("bus: subscribers of a wave", "_dispatch_wave (application/bus.py"),
+    ("bus: the batch's command and its waves", "MessageBus.handle (application/bus.py"),
     ("  billing: usage rows", "when_completion_finished_record_usage"),
     ("  audit: chained rows", "when_event_append_audit"),
-    ("outbox relay: mark dispatched, enqueue", "dispatched_in (infrastructure/messaging/outbox"),
+    ("outbox relay: enqueue for the projections", "infrastructure/messaging/outbox_relay.py"),
     ("SQL (SQLAlchemy, driver)", "sqlalchemy/"),
     ("Redis (redis-py)", "redis/"),
 )

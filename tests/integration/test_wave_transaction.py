@@ -13,8 +13,10 @@ from sqlalchemy import event as sa_event
 
 from application.bus import MessageBus, Subscriber
 from application.providers.commands import RecordCompletions
+from application.providers.handlers import record_completions
 from application.uow import UnitOfWork
-from domains.shared.events import Event
+from domains.providers.events import CompletionFinished
+from domains.shared.events import Command, Event
 from domains.teams.events import KeyRevoked
 from domains.teams.model import Org
 from infrastructure.db.tables import audit_log, orgs, outbox, usage_records
@@ -45,8 +47,12 @@ def bus_of(container: Container, subscribers: list[Subscriber]) -> MessageBus:
         lambda: SqlUnitOfWork(container.engine, container.codec),
         {},
         {KeyRevoked: subscribers},
-        wave_factory=lambda: SqlWaveTransaction(
-            container.engine, container.codec, container.relay.dispatched_in
+        wave_factory=lambda whole=False: SqlWaveTransaction(
+            container.engine,
+            container.codec,
+            container.relay.dispatched_in,
+            container.relay.project,
+            whole=whole,
         ),
     )
 
@@ -143,7 +149,7 @@ async def test_a_failing_first_subscriber_undoes_only_its_own_work(container: Co
     assert await dispatched(container, event)
 
 
-async def test_a_batch_of_completions_costs_three_transactions_and_stays_exact(
+async def test_a_batch_of_completions_costs_one_transaction_and_stays_exact(
     container: Container,
 ) -> None:
     batch = tuple(completion(request_id=f"r{n}", event_id=f"e{n}") for n in range(12))
@@ -151,8 +157,8 @@ async def test_a_batch_of_completions_costs_three_transactions_and_stays_exact(
 
     await container.bus.handle(RecordCompletions(completions=batch))
 
-    # the outbox write; billing's wave (usage rows, UsageRecorded); audit's wave (chained rows)
-    assert commits.count == 3
+    # the outbox rows, billing's usage rows and UsageRecorded, audit's chained rows: all at once
+    assert commits.count == 1
     async with container.engine.connect() as conn:
         usage = (await conn.execute(sa.select(sa.func.count()).select_from(usage_records))).scalar()
         audited = (await conn.execute(sa.select(sa.func.count()).select_from(audit_log))).scalar()
@@ -178,3 +184,99 @@ async def test_a_batch_of_completions_costs_three_transactions_and_stays_exact(
             await conn.execute(sa.select(sa.func.count()).select_from(audit_log))
         ).scalar() == 12
     assert (await verify_audit(container.engine)).ok
+
+
+def whole_bus(container: Container, subscribers: list[Subscriber]) -> MessageBus:
+    """A bus that runs RecordCompletions all or nothing, its events going to `subscribers`."""
+    return MessageBus(
+        lambda: SqlUnitOfWork(container.engine, container.codec),
+        {RecordCompletions: record_completions},
+        {CompletionFinished: subscribers},
+        wave_factory=lambda whole=False: SqlWaveTransaction(
+            container.engine,
+            container.codec,
+            container.relay.dispatched_in,
+            container.relay.project,
+            whole=whole,
+        ),
+        whole=frozenset[type[Command]]((RecordCompletions,)),
+    )
+
+
+async def test_all_or_nothing_keeps_it_all_in_one_commit(container: Container) -> None:
+    event = completion(event_id="w-clean")
+    commits = Commits(container)
+
+    await whole_bus(container, [adds_org("w-a"), adds_org("w-b")]).handle(
+        RecordCompletions(completions=(event,))
+    )
+
+    assert commits.count == 1
+    assert {"w-a", "w-b"} <= await org_names(container)
+    assert await dispatched(container, event)
+    async with container.engine.connect() as conn:  # the OrgCreated rows too, written dispatched
+        pending = await conn.execute(
+            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.dispatched_at.is_(None))
+        )
+        assert pending.scalar() == 0
+
+
+async def test_all_or_nothing_falls_back_to_isolating_a_failing_subscriber(
+    container: Container,
+) -> None:
+    event = completion(event_id="w-fails")
+
+    await whole_bus(container, [adds_org("w-kept"), adds_org("w-undone", then_fail=True)]).handle(
+        RecordCompletions(completions=(event,))
+    )
+
+    names = await org_names(container)
+    assert "w-kept" in names  # the careful way kept the healthy subscriber's work
+    assert "w-undone" not in names
+    assert not await dispatched(container, event)  # stored, left for the relay's sweep
+
+
+async def test_all_or_nothing_falls_back_when_a_unit_ends_without_committing(
+    container: Container,
+) -> None:
+    event = completion(event_id="w-no-commit")
+
+    async def does_nothing(events: list[Event], uow: UnitOfWork) -> None:
+        async with uow:
+            await uow.orgs.add(Org.create("w-not-committed", actor="test"))
+
+    await whole_bus(container, [adds_org("w-first"), does_nothing]).handle(
+        RecordCompletions(completions=(event,))
+    )
+
+    names = await org_names(container)
+    assert "w-first" in names  # not undone with the uncommitted unit
+    assert "w-not-committed" not in names
+    assert await dispatched(container, event)  # no subscriber failed: the wave is done
+
+
+async def test_all_or_nothing_gives_the_handlers_error_to_the_caller(
+    container: Container,
+) -> None:
+    class Refused(Exception):
+        pass
+
+    async def refuses(command: RecordCompletions, uow: UnitOfWork) -> None:
+        async with uow:
+            uow.publish(*command.completions)
+            await uow.commit()
+            raise Refused
+
+    bus = whole_bus(container, [adds_org("w-never")])
+    bus._handlers[RecordCompletions] = refuses
+    event = completion(event_id="w-refused")
+
+    with pytest.raises(Refused):
+        await bus.handle(RecordCompletions(completions=(event,)))
+
+    assert "w-never" not in await org_names(container)
+    async with container.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.event_id == "w-refused")
+        )
+        assert rows.scalar() == 0
