@@ -279,7 +279,7 @@ def bootstrap(settings: Settings) -> Container:
         subscribers,
         # a wave's subscribers and its dispatched mark share one transaction
         wave_factory=lambda whole=False: SqlWaveTransaction(
-            engine, codec, relay.dispatched_in, relay.project, whole=whole
+            engine, codec, relay.dispatched_in, relay.projected, whole=whole
         ),
         # their events reach billing's and audit's subscribers only, which only write rows
         whole=frozenset[type[Command]]((RecordCompletions, RecordEvents)),

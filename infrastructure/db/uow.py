@@ -6,6 +6,7 @@ commit writes the outbox rows and keeps its work there; the wave's commit makes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -137,7 +138,8 @@ class SqlUnitOfWork:
         events.extend(self._published)
         self._published = []
         if events:
-            dispatched = self._wave is not None and self._wave.whole
+            wave = self._wave
+            dispatched = wave.dispatched_on_write if wave is not None else _never
             await _write_outbox(conn, self._codec, events, dispatched=dispatched)
         if self._wave is not None:
             await self._wave.keep(self._savepoint, events)
@@ -169,13 +171,20 @@ _OUTBOX_COLUMNS = ("event_id", "type", "payload", "occurred_at", "stored_at", "d
 _PG_OUTBOX_INSERT = recordset_insert(outbox, _OUTBOX_COLUMNS)
 
 
+def _never(_event: Event) -> bool:
+    return False
+
+
 async def _write_outbox(
-    conn: AsyncConnection, codec: EventCodec, events: list[Event], *, dispatched: bool
+    conn: AsyncConnection,
+    codec: EventCodec,
+    events: list[Event],
+    *,
+    dispatched: Callable[[Event], bool],
 ) -> None:
-    """The events' outbox rows (`dispatched`: marked so as they are written): on PostgreSQL one
-    statement of fixed text for the batch."""
+    """The events' outbox rows (those `dispatched` says, marked so as they are written): on
+    PostgreSQL one statement of fixed text for the batch."""
     stored_at = utcnow()
-    dispatched_at = stored_at if dispatched else None
     rows = [
         {
             "event_id": event.event_id,
@@ -183,7 +192,7 @@ async def _write_outbox(
             "payload": codec.encode(event),
             "occurred_at": event.occurred_at,
             "stored_at": stored_at,
-            "dispatched_at": dispatched_at,
+            "dispatched_at": stored_at if dispatched(event) else None,
         }
         for event in events
     ]

@@ -9,9 +9,13 @@ outbox rows; the units' events are handed to the bus only after that commit.
 
 `whole=True`: the transaction carries a command and every wave it causes, all or nothing. No
 unit takes a savepoint; the events' outbox rows are written already dispatched, since the commit
-that keeps them also means every subscriber handled them; the commit hands the events to the
-projections instead of marking them. A unit that ends without committing spoils the whole
-transaction (rolled back, `spoiled` set), and the bus then runs the command again the careful way.
+that keeps them also means every subscriber handled them. Events a projection reads are the
+exception: they are handed to the workers only once committed (a worker must never count an
+event a rolled-back transaction made, whose retry makes another), so their rows are written
+undispatched and, after the commit, marked in a transaction of their own once handed on; if
+that fails, the relay's sweep hands them on later. A unit that ends without committing spoils
+the whole transaction (rolled back, `spoiled` set), and the bus then runs the command again the
+careful way.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Self
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from domains.shared.events import Event
@@ -28,7 +33,9 @@ from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.uow import SqlUnitOfWork
 
 MarkDispatched = Callable[[AsyncConnection, Sequence[Event]], Awaitable[None]]
-Project = Callable[[Sequence[Event]], Awaitable[None]]
+Projected = Callable[[Event], bool]
+
+log = structlog.get_logger("fluxrouter.bus")
 
 
 class SqlWaveTransaction:
@@ -37,14 +44,14 @@ class SqlWaveTransaction:
         engine: AsyncEngine,
         codec: EventCodec,
         mark: MarkDispatched,
-        project: Project,
+        projected: Projected,
         *,
         whole: bool = False,
     ) -> None:
         self._engine = engine
         self._codec = codec
         self._mark = mark
-        self._project = project
+        self._projected = projected
         self.whole = whole
         self.spoiled = False
         """`whole`: a unit ended without committing, and the transaction was rolled back."""
@@ -76,16 +83,34 @@ class SqlWaveTransaction:
     async def commit(self, dispatched: Sequence[Event]) -> None:
         conn = self._require_conn()
         if self.whole:
-            if dispatched:
-                await self._project(dispatched)  # their rows are written dispatched already
             await conn.commit()
             self._kept = []
+            later = [event for event in dispatched if self._projected(event)]
+            if later:
+                await self._hand_on(later)
             return
         if dispatched:
             await self._mark(conn, dispatched)
         await conn.commit()
         self._committed.extend(self._kept)
         self._kept = []
+
+    def dispatched_on_write(self, event: Event) -> bool:
+        """Whether `event`'s outbox row is written dispatched (`whole`, and no projection)."""
+        return self.whole and not self._projected(event)
+
+    async def _hand_on(self, events: Sequence[Event]) -> None:
+        """`whole`, after the commit: hand the projected events to the workers and mark them
+        dispatched; a failure leaves them to the relay's sweep (the transaction is kept)."""
+        try:
+            conn = await begin_writing(self._engine)
+            try:
+                await self._mark(conn, events)
+                await conn.commit()
+            finally:
+                await end_writing(conn)
+        except Exception:
+            log.exception("bus.hand_on_failed", events=[event.event_id for event in events[:20]])
 
     def take_kept(self) -> list[Event]:
         """`whole`: the events the units kept since the last call, the next wave to deliver."""

@@ -54,7 +54,7 @@ class OutboxRelay:
         """Hand the wave's projected events to the workers, then mark the wave done in the
         transaction `conn` is in (a wave's shared one): if it does not commit, the sweep
         replays the wave and the projections, idempotent, see the events again."""
-        await self.project(events)
+        await self._project(events)
         ids = [event.event_id for event in events]
         if conn.dialect.name == "postgresql":  # one statement of fixed text, any batch size
             await conn.execute(_PG_MARK_DISPATCHED, {"ids": ids, "at": utcnow()})
@@ -66,16 +66,14 @@ class OutboxRelay:
                 .values(dispatched_at=utcnow())
             )
 
-    async def project(self, events: Sequence[Event]) -> None:
-        """Hand the events the projections read to the workers (an all-or-nothing flow's commit
-        does this itself, its outbox rows being written dispatched)."""
+    def projected(self, event: Event) -> bool:
+        """Whether a projection reads this event (it is handed to the workers)."""
+        return self._enqueue is not None and type(event).__name__ in self._projected
+
+    async def _project(self, events: Sequence[Event]) -> None:
         if self._enqueue is None:
             return
-        payloads = [
-            self._codec.encode(event).decode()
-            for event in events
-            if type(event).__name__ in self._projected
-        ]
+        payloads = [self._codec.encode(event).decode() for event in events if self.projected(event)]
         if payloads:
             await self._enqueue(payloads)
 

@@ -3,6 +3,7 @@ one commit a wave, each subscriber still undoing only its own work when it fails
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from domains.teams.model import Org
 from infrastructure.db.tables import audit_log, orgs, outbox, usage_records
 from infrastructure.db.uow import SqlUnitOfWork
 from infrastructure.db.wave import SqlWaveTransaction
+from infrastructure.messaging.outbox_relay import OutboxRelay
 from infrastructure.read_models.audit_query import verify_audit
 from interfaces.bootstrap import Container
 from tests.integration.conftest import migrated_database, serving_container
@@ -51,7 +53,7 @@ def bus_of(container: Container, subscribers: list[Subscriber]) -> MessageBus:
             container.engine,
             container.codec,
             container.relay.dispatched_in,
-            container.relay.project,
+            container.relay.projected,
             whole=whole,
         ),
     )
@@ -196,7 +198,7 @@ def whole_bus(container: Container, subscribers: list[Subscriber]) -> MessageBus
             container.engine,
             container.codec,
             container.relay.dispatched_in,
-            container.relay.project,
+            container.relay.projected,
             whole=whole,
         ),
         whole=frozenset[type[Command]]((RecordCompletions,)),
@@ -280,3 +282,75 @@ async def test_all_or_nothing_gives_the_handlers_error_to_the_caller(
             sa.select(sa.func.count()).select_from(outbox).where(outbox.c.event_id == "w-refused")
         )
         assert rows.scalar() == 0
+
+
+class Workers:
+    """The projections' queue: notes what is enqueued and whether its rows were committed then
+    (seen from another connection); `fail` makes it refuse."""
+
+    def __init__(self, container: Container, *, fail: bool = False) -> None:
+        self.container = container
+        self.fail = fail
+        self.enqueued: list[str] = []
+        self.committed_when_enqueued: list[bool] = []
+
+    async def __call__(self, payloads: list[str]) -> None:
+        if self.fail:
+            raise ConnectionError("the queue is down")
+        self.enqueued.extend(payloads)
+        ids = [container_event_id(payload) for payload in payloads]
+        async with self.container.engine.connect() as conn:
+            seen = await conn.execute(
+                sa.select(outbox.c.event_id).where(outbox.c.event_id.in_(ids))
+            )
+            self.committed_when_enqueued.append(set(seen.scalars()) == set(ids))
+
+
+def container_event_id(payload: str) -> str:
+    return str(json.loads(payload)["event_id"])
+
+
+def projecting_bus(container: Container, workers: Workers) -> MessageBus:
+    """RecordCompletions all or nothing, with a projection that reads CompletionFinished."""
+    relay = OutboxRelay(
+        container.engine,
+        container.codec,
+        enqueue=workers,
+        projected_types=frozenset({"CompletionFinished"}),
+    )
+    return MessageBus(
+        lambda: SqlUnitOfWork(container.engine, container.codec),
+        {RecordCompletions: record_completions},
+        {CompletionFinished: [adds_org("p-billing")]},
+        wave_factory=lambda whole=False: SqlWaveTransaction(
+            container.engine, container.codec, relay.dispatched_in, relay.projected, whole=whole
+        ),
+        whole=frozenset[type[Command]]((RecordCompletions,)),
+    )
+
+
+async def test_all_or_nothing_hands_projected_events_on_only_once_committed(
+    container: Container,
+) -> None:
+    workers = Workers(container)
+    event = completion(event_id="p-ok")
+    commits = Commits(container)
+
+    await projecting_bus(container, workers).handle(RecordCompletions(completions=(event,)))
+
+    assert [container_event_id(payload) for payload in workers.enqueued] == ["p-ok"]
+    assert workers.committed_when_enqueued == [True]  # never an event a rollback could undo
+    assert await dispatched(container, event)
+    assert commits.count == 2  # the batch, then the mark of what was handed on
+
+
+async def test_a_projected_event_the_queue_refused_is_left_for_the_sweep(
+    container: Container,
+) -> None:
+    workers = Workers(container, fail=True)
+    event = completion(event_id="p-refused")
+
+    await projecting_bus(container, workers).handle(RecordCompletions(completions=(event,)))
+
+    assert "p-billing" in await org_names(container)  # the batch itself is kept
+    assert not await dispatched(container, event)  # the relay's sweep hands it on later
