@@ -13,8 +13,9 @@ wave is kept and it stays in the outbox for the relay, like a failed subscriber'
 
 Commands named in `whole` (whose events reach only subscribers that write through their unit of
 work and nothing else: no broadcast, no call out) run with every wave they cause in one
-transaction, all or nothing: one commit, the outbox rows written dispatched, no savepoint. A
-batch of finished calls then costs one transaction instead of three. If a subscriber fails or
+transaction, all or nothing: one commit, the outbox rows written dispatched (those a projection
+reads are handed on once committed, in a short transaction after), no savepoint. A batch of
+finished calls then costs two transactions instead of three. If a subscriber fails or
 leaves its unit without committing, or that commit fails, nothing is kept and the command runs
 again the careful way above, which isolates the failure. A subscriber with an effect outside the
 database must not be reached from such a command: that effect could happen for a transaction

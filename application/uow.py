@@ -81,8 +81,9 @@ class WaveTransaction(Protocol):
     What the units committed becomes durable, and their events go out, only with `commit`.
 
     `whole`: a command's unit and then the units of every wave it causes run in it, with no
-    savepoint; the events are written dispatched and `commit` hands them to the projections. A
-    unit that ends without committing rolls it all back and sets `spoiled`.
+    savepoint; the events are written dispatched, but for those a projection reads, which
+    `commit` hands on once committed. A unit that ends without committing rolls it all back and
+    sets `spoiled`.
     """
 
     whole: bool
