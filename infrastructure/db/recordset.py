@@ -24,8 +24,9 @@ from infrastructure.db.types import UtcDateTime
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
-def recordset_insert(table: Table, names: Sequence[str]) -> TextClause:
-    """INSERT INTO table (names) SELECT … FROM json_to_recordset(:rows) AS r(name type, …)."""
+def recordset_insert(table: Table, names: Sequence[str], *, then: str = "") -> TextClause:
+    """INSERT INTO table (names) SELECT … FROM json_to_recordset(:rows) AS r(name type, …), and
+    `then` (an ON CONFLICT or RETURNING clause of fixed text) after it."""
     declared, selected = [], []
     for name in names:
         column = table.c[name]
@@ -38,6 +39,7 @@ def recordset_insert(table: Table, names: Sequence[str]) -> TextClause:
     statement = (  # names and types from the table's definition, never from input
         f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(selected)}"  # noqa: S608
         f" FROM json_to_recordset(CAST(:rows AS json)) AS r({', '.join(declared)})"
+        + (f" {then}" if then else "")
     )
     return text(statement)
 
