@@ -22,13 +22,21 @@ async def when_completion_finished_record_usage(
         await uow.commit()
 
 
+TOKENS_MAX = 2**31 - 1
+"""The most tokens of one kind a call is billed for: what the ledger's columns hold. An upstream
+that reports more (or less than none) is wrong; the count is brought within bounds rather than
+have one absurd figure refuse the write of its whole batch again and again."""
+
+
+def _tokens(count: int) -> int:
+    return min(max(count, 0), TOKENS_MAX)
+
+
 def _usage(event: CompletionFinished, prices: PriceLookup) -> UsageRecorded:
     price = prices.price_of(event.provider, event.model)
-    cost = (
-        price.cost(event.input_tokens, event.output_tokens, event.cached_tokens)
-        if price is not None
-        else Decimal(0)
-    )
+    tokens_in, tokens_out = _tokens(event.input_tokens), _tokens(event.output_tokens)
+    cached = _tokens(event.cached_tokens)
+    cost = price.cost(tokens_in, tokens_out, cached) if price is not None else Decimal(0)
     return UsageRecorded(
         usage_id=new_id(),
         source_event_id=event.event_id,
@@ -40,9 +48,9 @@ def _usage(event: CompletionFinished, prices: PriceLookup) -> UsageRecorded:
         provider=event.provider,
         model=event.model,
         endpoint=event.endpoint,
-        input_tokens=event.input_tokens,
-        output_tokens=event.output_tokens,
-        cached_tokens=event.cached_tokens,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        cached_tokens=cached,
         cost_usd=cost,
         priced=price is not None,
         status=event.status,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from decimal import Decimal
 
-from application.billing.subscribers import when_completion_finished_record_usage
+from application.billing.subscribers import TOKENS_MAX, when_completion_finished_record_usage
 from domains.billing.events import UsageRecorded
 from domains.billing.limits import LimitsSnapshot
 from domains.billing.model import Price
@@ -118,3 +118,19 @@ async def test_a_cancel_over_the_websocket_is_audited_as_such() -> None:
     assert facts.data["transport"] == "websocket"
     assert facts.data["usage_reported"] is False
     assert completion(transport="http").transport == "http"
+
+
+async def test_absurd_token_counts_are_billed_within_the_ledgers_bounds() -> None:
+    """An upstream that reports billions of billions of tokens, or fewer than none, must not
+    leave a usage row its ledger cannot store (and so refuse its whole batch, again and again)."""
+    factory = UowFactory()
+    huge = completion(event_id="huge", input_tokens=10**12, output_tokens=-5, cached_tokens=10**13)
+    await record_usage([huge], factory())
+    usage = factory.store.usage["huge"]
+    assert (usage.input_tokens, usage.output_tokens, usage.cached_tokens) == (
+        TOKENS_MAX,
+        0,
+        TOKENS_MAX,
+    )
+    # all of the input cached: charged at the cached price, nothing for the output
+    assert usage.cost_usd == Decimal(TOKENS_MAX) * Decimal("0.075") / 1_000_000
