@@ -86,7 +86,6 @@ class WaveTransaction(Protocol):
     sets `spoiled`.
     """
 
-    whole: bool
     spoiled: bool
 
     async def __aenter__(self) -> Self: ...

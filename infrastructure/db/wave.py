@@ -52,7 +52,7 @@ class SqlWaveTransaction:
         self._codec = codec
         self._mark = mark
         self._projected = projected
-        self.whole = whole
+        self._whole = whole
         self.spoiled = False
         """`whole`: a unit ended without committing, and the transaction was rolled back."""
         self._conn: AsyncConnection | None = None
@@ -82,9 +82,8 @@ class SqlWaveTransaction:
 
     async def commit(self, dispatched: Sequence[Event]) -> None:
         conn = self._require_conn()
-        if self.whole:
+        if self._whole:  # the bus took every kept event as its next wave
             await conn.commit()
-            self._kept = []
             later = [event for event in dispatched if self._projected(event)]
             if later:
                 await self._hand_on(later)
@@ -97,7 +96,7 @@ class SqlWaveTransaction:
 
     def dispatched_on_write(self, event: Event) -> bool:
         """Whether `event`'s outbox row is written dispatched (`whole`, and no projection)."""
-        return self.whole and not self._projected(event)
+        return self._whole and not self._projected(event)
 
     async def _hand_on(self, events: Sequence[Event]) -> None:
         """`whole`, after the commit: hand the projected events to the workers and mark them
@@ -124,7 +123,7 @@ class SqlWaveTransaction:
     async def enter(self) -> tuple[AsyncConnection, AsyncTransaction | None]:
         """A unit begins: the connection, and a savepoint if another unit's work is here."""
         conn = self._require_conn()
-        return conn, (await conn.begin_nested() if self._holds_work and not self.whole else None)
+        return conn, (await conn.begin_nested() if self._holds_work and not self._whole else None)
 
     async def keep(self, savepoint: AsyncTransaction | None, events: Sequence[Event]) -> None:
         """A unit committed: its work (and its events' outbox rows) stays in the transaction."""
@@ -140,7 +139,7 @@ class SqlWaveTransaction:
             if savepoint.is_active:
                 await savepoint.rollback()
             return
-        if self.whole:
+        if self._whole:
             self.spoiled = True  # the command's work may be in it: the careful way redoes all
         if conn.in_transaction():  # nothing but this unit's work is in it (or `whole`: spoiled)
             await conn.rollback()
