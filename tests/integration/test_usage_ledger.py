@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from infrastructure.db.engine import create_engine
 from infrastructure.db.repositories.billing import SqlUsageLedger
 from infrastructure.db.tables import usage_records
 from tests.integration.conftest import migrated_database
@@ -28,7 +28,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 async def test_a_batch_keeps_every_text_and_writes_a_replay_once(database_url: str) -> None:
-    engine = create_async_engine(database_url)  # no pool tuning needed for two statements
+    engine = create_engine(database_url)
     first = usage(model=AWKWARD, request_id="r-1", user_id=None, cost_usd=Decimal("0.000123"))
     second = usage(
         usage_id="usage-2",

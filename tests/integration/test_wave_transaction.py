@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
-from application.bus import MessageBus, Subscriber
+from application.bus import MessageBus, Subscriber, WaveFactory
 from application.providers.commands import RecordCompletions
 from application.providers.handlers import record_completions
 from application.uow import UnitOfWork
@@ -44,18 +44,25 @@ async def container(database_url: str) -> AsyncIterator[Container]:
         yield made
 
 
+def waves(container: Container, relay: OutboxRelay | None = None) -> WaveFactory:
+    """Wave transactions on the container's database, marked and handed on by `relay` (by
+    default the container's)."""
+    marks = relay or container.relay
+
+    def make(*, whole: bool = False) -> SqlWaveTransaction:
+        return SqlWaveTransaction(
+            container.engine, container.codec, marks.dispatched_in, marks.projected, whole=whole
+        )
+
+    return make
+
+
 def bus_of(container: Container, subscribers: list[Subscriber]) -> MessageBus:
     return MessageBus(
         lambda: SqlUnitOfWork(container.engine, container.codec),
         {},
         {KeyRevoked: subscribers},
-        wave_factory=lambda whole=False: SqlWaveTransaction(
-            container.engine,
-            container.codec,
-            container.relay.dispatched_in,
-            container.relay.projected,
-            whole=whole,
-        ),
+        wave_factory=waves(container),
     )
 
 
@@ -188,19 +195,15 @@ async def test_a_batch_of_completions_costs_one_transaction_and_stays_exact(
     assert (await verify_audit(container.engine)).ok
 
 
-def whole_bus(container: Container, subscribers: list[Subscriber]) -> MessageBus:
+def whole_bus(
+    container: Container, subscribers: list[Subscriber], relay: OutboxRelay | None = None
+) -> MessageBus:
     """A bus that runs RecordCompletions all or nothing, its events going to `subscribers`."""
     return MessageBus(
         lambda: SqlUnitOfWork(container.engine, container.codec),
         {RecordCompletions: record_completions},
         {CompletionFinished: subscribers},
-        wave_factory=lambda whole=False: SqlWaveTransaction(
-            container.engine,
-            container.codec,
-            container.relay.dispatched_in,
-            container.relay.projected,
-            whole=whole,
-        ),
+        wave_factory=waves(container, relay),
         whole=frozenset[type[Command]]((RecordCompletions,)),
     )
 
@@ -318,15 +321,7 @@ def projecting_bus(container: Container, workers: Workers) -> MessageBus:
         enqueue=workers,
         projected_types=frozenset({"CompletionFinished"}),
     )
-    return MessageBus(
-        lambda: SqlUnitOfWork(container.engine, container.codec),
-        {RecordCompletions: record_completions},
-        {CompletionFinished: [adds_org("p-billing")]},
-        wave_factory=lambda whole=False: SqlWaveTransaction(
-            container.engine, container.codec, relay.dispatched_in, relay.projected, whole=whole
-        ),
-        whole=frozenset[type[Command]]((RecordCompletions,)),
-    )
+    return whole_bus(container, [adds_org("p-billing")], relay)
 
 
 async def test_all_or_nothing_hands_projected_events_on_only_once_committed(
