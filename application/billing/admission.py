@@ -6,12 +6,20 @@ back. A caller without limits costs no round trip at all.
 Settlements run beside the request (a ticket's `settle` returns at once), so a client that goes
 away mid-stream is still charged for what was produced and its reservation freed. Windows the
 ledger has never seen (a new day, or a Redis flush) are first seeded with the database's spend.
+
+With `allowances` (a shared store, in Redis), a caller's requests are admitted from an
+`Allowance` this replica took for them in one call of the store (`domains.billing.allowance`):
+no round trip for most requests, and one settlement for many. A request the allowance cannot
+cover takes a new one, or, where the limits are too small or too nearly spent for one, goes to
+the store alone as before. An allowance admits for `allowance_age` seconds at most, and is
+settled once its last request has.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -22,6 +30,7 @@ from application.billing.rate_headers import ratelimit_headers
 from application.billing.thresholds import crossings
 from application.shared.coalescer import Coalescer
 from application.shared.tasks import cancel_and_wait
+from domains.billing.allowance import Allowance, allowance_size
 from domains.billing.budget import (
     Amount,
     Budget,
@@ -35,7 +44,7 @@ from domains.billing.budget import (
 )
 from domains.billing.errors import ModelUnpriced
 from domains.billing.events import BudgetThresholdCrossed, RequestRefused
-from domains.billing.limit_store import BudgetOutcome, LimitStore
+from domains.billing.limit_store import BudgetOutcome, LimitStore, admitted
 from domains.billing.limits import LimitsSnapshot, RateLimit
 from domains.billing.model import Price
 from domains.billing.rate_limit import RateDecision
@@ -61,6 +70,7 @@ class _Ticket:
     budgets: dict[str, Budget]
     reservation: Reservation | None
     headers: Mapping[str, str] = field(default_factory=dict)
+    allowance: Allowance | None = None  # admitted from this replica's allowance
     _done: bool = False
 
     def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
@@ -71,7 +81,11 @@ class _Ticket:
         pico = 0
         if self.price is not None:
             pico = to_picodollars(self.price.cost(input_tokens, output_tokens, cached_tokens))
-        self.admission.run_beside(self.admission.finish(self, Amount(pico, used_tokens)))
+        actual = Amount(pico, used_tokens)
+        if self.allowance is not None:
+            self.admission.settle_allowed(self.allowance, self.held, actual)
+        else:
+            self.admission.run_beside(self.admission.finish(self, actual))
 
     def release(self) -> None:
         self.settle(0, 0, 0)
@@ -89,6 +103,8 @@ class BudgetAdmission:
         refusals: Coalescer | None = None,
         reservation_ttl: float = 900.0,
         janitor_every: float = 10.0,
+        allowances: bool = False,
+        allowance_age: float = 1.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._limits = limits
@@ -102,6 +118,15 @@ class BudgetAdmission:
         self._clock = clock
         self._beside: set[asyncio.Task[None]] = set()
         self._janitor: asyncio.Task[None] | None = None
+        # the allowance each caller's limits are admitted from, by `_signature`; those taking
+        # one now; and those refused one, until when (monotonic)
+        self._allowances: dict[Hashable, Allowance] | None = {} if allowances else None
+        self._allowance_age = allowance_age
+        self._taking: dict[Hashable, asyncio.Future[None]] = {}
+        self._following: dict[Hashable, Allowance] = {}  # taken beside, to admit from next
+        self._renewing: set[Hashable] = set()
+        self._stopping = False
+        self._no_allowance_until: dict[Hashable, float] = {}
 
     async def admit(
         self,
@@ -132,6 +157,10 @@ class BudgetAdmission:
         amount = max_request_amount(price, prompt_tokens, max_output_tokens)
         now = self._clock()
         windows = merged_windows(budgets, now)
+        if self._allowances is not None:
+            ticket = await self._from_allowance(caller, price, rates, budgets, windows, amount, now)
+            if ticket is not None:
+                return ticket
         decision, outcome = await self._take(rates, budgets, windows, amount, now)
         headers: dict[str, str] = {}
         if decision is not None:
@@ -155,11 +184,19 @@ class BudgetAdmission:
         windows: dict[str, Budget],
         amount: Amount,
         now: datetime,
+        requests: int = 1,
     ) -> tuple[RateDecision | None, BudgetOutcome | None]:
         """The limit store's answer, once every window it named unseeded has been seeded."""
         for _ in range(_SEED_ATTEMPTS):
             decision, outcome = await self._store.admit(
-                rates, amount.tokens, budgets, amount, now=now, ttl=self._ttl, require_seed=True
+                rates,
+                amount.tokens,
+                budgets,
+                amount,
+                now=now,
+                ttl=self._ttl,
+                require_seed=True,
+                requests=requests,
             )
             if not isinstance(outcome, Unseeded):
                 return decision, outcome
@@ -198,12 +235,166 @@ class BudgetAdmission:
         """The settlement of one ticket, in one call of the store: charge and give back unused
         tokens; then raise the thresholds it crossed."""
         unused = max(ticket.held.tokens - actual.tokens, 0) if ticket.rates else 0
-        after = await self._store.finish(ticket.rates, unused, ticket.reservation, actual)
-        if after and ticket.reservation is not None and self._publish is not None:
-            budgets = [ticket.budgets[key] for key in ticket.reservation.keys]
-            crossed = crossings(budgets, ticket.reservation.keys, after, actual)
+        await self._settle(ticket.rates, ticket.budgets, ticket.reservation, actual, unused)
+
+    async def _settle(
+        self,
+        rates: list[RateLimit],
+        windows: dict[str, Budget],
+        reservation: Reservation | None,
+        actual: Amount,
+        unused_tokens: int,
+        unused_requests: int = 0,
+    ) -> None:
+        after = await self._store.finish(
+            rates, unused_tokens, reservation, actual, refund_requests=unused_requests
+        )
+        if after and reservation is not None and self._publish is not None:
+            budgets = [windows[key] for key in reservation.keys]
+            crossed = crossings(budgets, reservation.keys, after, actual)
             if crossed:
                 await self._publish(crossed)
+
+    async def _from_allowance(
+        self,
+        caller: Caller,
+        price: Price | None,
+        rates: list[RateLimit],
+        budgets: list[Budget],
+        windows: dict[str, Budget],
+        amount: Amount,
+        now: datetime,
+    ) -> _Ticket | None:
+        """A ticket from the caller's allowance, taking a new one if need be (or waiting for the
+        one being taken); None when the request goes to the store alone: no allowance fits the
+        limits, or the new one could not cover it either."""
+        assert self._allowances is not None
+        signature = _signature(caller, rates, windows)
+        limits = _Limits(signature, rates, budgets, windows)
+        current = self._allowances.get(signature)
+        if current is not None:
+            if current.take(amount):
+                self._renew_when_half_used(limits, current, amount, now)
+                return self._allowed_ticket(current, price, amount)
+            self._retire(signature, current)
+        current = self._promote(signature)
+        if current is None:
+            refused_until = self._no_allowance_until.get(signature, 0.0)
+            if signature in self._taking or refused_until <= time.monotonic():
+                await self._new_allowance(limits, amount, now)
+            current = self._promote(signature)
+        if current is not None and current.take(amount):
+            return self._allowed_ticket(current, price, amount)
+        return None
+
+    def _promote(self, signature: Hashable) -> Allowance | None:
+        """The allowance to admit from: the current one, else the next one taken beside."""
+        assert self._allowances is not None
+        current = self._allowances.get(signature)
+        if current is None:
+            following = self._following.pop(signature, None)
+            if following is not None and not following.closed:
+                current = self._allowances[signature] = following
+        return current
+
+    def _renew_when_half_used(
+        self, limits: _Limits, current: Allowance, amount: Amount, now: datetime
+    ) -> None:
+        """Once half used, the next allowance is taken beside, before a request must wait."""
+        signature = limits.signature
+        if current.admitted * 2 < current.requests or signature in self._renewing:
+            return
+        if signature in self._following or signature in self._taking or self._stopping:
+            return
+        self._renewing.add(signature)
+        self.run_beside(self._renew(limits, amount, now))
+
+    async def _renew(self, limits: _Limits, amount: Amount, now: datetime) -> None:
+        try:
+            await self._new_allowance(limits, amount, now, following=True)
+        except Exception:  # the next request takes one itself, or goes alone
+            log.exception("admission.allowance_failed")
+        finally:
+            self._renewing.discard(limits.signature)
+
+    async def _new_allowance(
+        self, limits: _Limits, amount: Amount, now: datetime, *, following: bool = False
+    ) -> None:
+        """Takes an allowance for requests of about `amount` from the store: the one these
+        limits admit from now, or (`following`) once the current one is used up; or, while one
+        is being taken for them, waits for that one instead. None when it would be too small,
+        or the store refuses it."""
+        assert self._allowances is not None
+        signature = limits.signature
+        pending = self._taking.get(signature)
+        if pending is not None:
+            await asyncio.shield(pending)
+            return
+        size = allowance_size(limits.rates, limits.windows, amount)
+        if not size:
+            return
+        taking = self._taking[signature] = asyncio.get_running_loop().create_future()
+        try:
+            taken = Amount(amount.picousd * size, amount.tokens * size)
+            decision, outcome = await self._take(
+                limits.rates, limits.budgets, limits.windows, taken, now, size
+            )
+        finally:
+            if self._taking.get(signature) is taking:
+                del self._taking[signature]
+            taking.set_result(None)
+        if not admitted(decision, outcome):  # too little left for a slice: one at a time
+            self._no_allowance_until[signature] = time.monotonic() + self._allowance_age
+            return
+        reservation = outcome if isinstance(outcome, Reservation) else None
+        allowance = Allowance(size, taken, limits.rates, limits.windows, decision, reservation)
+        held = self._following if following else self._allowances
+        previous = held.get(signature)
+        if previous is not None:
+            self._retire(signature, previous)
+        held[signature] = allowance
+        asyncio.get_running_loop().call_later(
+            self._allowance_age, self._retire, signature, allowance
+        )
+
+    def _allowed_ticket(self, allowance: Allowance, price: Price | None, amount: Amount) -> _Ticket:
+        shown = allowance.shown()
+        headers = ratelimit_headers(shown) if shown is not None else {}
+        return _Ticket(
+            self, price, amount, allowance.rates, allowance.windows, None, headers, allowance
+        )
+
+    def settle_allowed(self, allowance: Allowance, holding: Amount, actual: Amount) -> None:
+        """A request admitted from `allowance`, which held `holding`, used `actual`: charged
+        to the allowance at once."""
+        allowance.settle(holding, actual)
+        self._settle_if_done(allowance)
+
+    def _retire(self, signature: Hashable, allowance: Allowance) -> None:
+        """The allowance admits no more; it is settled once its last request has."""
+        for held in (self._allowances, self._following):
+            if held is not None and held.get(signature) is allowance:
+                del held[signature]
+        allowance.closed = True
+        self._settle_if_done(allowance)
+
+    def _settle_if_done(self, allowance: Allowance) -> None:
+        if allowance.to_settle():
+            unused_tokens = allowance.unused_tokens() if allowance.rates else 0
+            settlement = self._settle(
+                allowance.rates,
+                allowance.windows,
+                allowance.reservation,
+                allowance.spent,
+                unused_tokens,
+                allowance.unused_requests(),
+            )
+            self.run_beside(settlement)
+
+    def _retire_all(self) -> None:
+        for held in (self._allowances or {}, self._following):
+            for signature, allowance in list(held.items()):
+                self._retire(signature, allowance)
 
     def run_beside(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(self._logged(work))
@@ -217,12 +408,16 @@ class BudgetAdmission:
             log.exception("admission.settlement_failed")
 
     def start(self) -> None:
+        self._stopping = False
         if self._janitor is None:
             self._janitor = asyncio.create_task(self._sweep(), name="budget-janitor")
 
     async def stop(self) -> None:
         await cancel_and_wait(self._janitor)
         self._janitor = None
+        self._stopping = True  # no allowance is taken beside from now on
+        await self.wait_settled()  # one being taken beside, too
+        self._retire_all()
         await self.wait_settled()
 
     async def wait_settled(self) -> None:
@@ -240,6 +435,27 @@ class BudgetAdmission:
                 continue
             if released:
                 log.warning("budget.reservations_expired", released=released)
+            now = time.monotonic()
+            self._no_allowance_until = {
+                key: until for key, until in self._no_allowance_until.items() if until > now
+            }
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """The limits one request is admitted under, and their `_signature`."""
+
+    signature: Hashable
+    rates: list[RateLimit]
+    budgets: list[Budget]
+    windows: dict[str, Budget]
+
+
+def _signature(caller: Caller, rates: list[RateLimit], windows: dict[str, Budget]) -> Hashable:
+    """What an allowance is good for: this key, under exactly these limits (a limit changed,
+    or a new day's window, takes a new one)."""
+    limits = tuple((key, budget.max_picousd, budget.max_tokens) for key, budget in windows.items())
+    return caller.key_id, limits, tuple(rates)
 
 
 class _Free:

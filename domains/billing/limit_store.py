@@ -38,10 +38,11 @@ class LimitStore(Protocol):
         now: datetime,
         ttl: float = 600,
         require_seed: bool = False,
+        requests: int = 1,
     ) -> tuple[RateDecision | None, BudgetOutcome | None]:
-        """All or nothing across both: takes 1 request and `tokens` tokens from every bucket
-        the rate limits have and reserves `amount` against every budget window, or takes and
-        holds nothing at all.
+        """All or nothing across both: takes `requests` requests (one, unless an allowance
+        takes several at once) and `tokens` tokens from every bucket the rate limits have and
+        reserves `amount` against every budget window, or takes and holds nothing at all.
 
         The decision is None when no rate limit is given; the outcome None when no budget is,
         or when the rate limits refused (the budgets are then not looked at). Budgets that
@@ -55,9 +56,12 @@ class LimitStore(Protocol):
         refund_tokens: int,
         reservation: Reservation | None,
         actual: Amount,
+        *,
+        refund_requests: int = 0,
     ) -> list[Amount]:
         """Settles the reservation to `actual` and gives `refund_tokens` back to the rates'
-        token buckets, together. Answers each window's spend after the charge, in
+        token buckets (and `refund_requests`, an allowance's unused requests, to their request
+        buckets), together. Answers each window's spend after the charge, in
         `reservation.keys` order; empty without a reservation or when it was settled already,
         in which case nothing is given back either (a finish counts once per reservation)."""
         ...

@@ -84,15 +84,16 @@ class Bucket:
         return self.cost * PARTS
 
 
-def buckets(limits: Sequence[RateLimit], tokens: int) -> list[Bucket]:
-    """The buckets an acquire of 1 request and `tokens` tokens takes from, in the limits'
-    order, requests before tokens; a limit named twice keeps the smaller capacity."""
-    if tokens < 0:
-        raise ValueError("a request cannot take a negative number of tokens")
+def buckets(limits: Sequence[RateLimit], tokens: int, requests: int = 1) -> list[Bucket]:
+    """The buckets an acquire of `requests` requests (one, unless an allowance takes several
+    at once) and `tokens` tokens takes from, in the limits' order, requests before tokens; a
+    limit named twice keeps the smaller capacity."""
+    if tokens < 0 or requests < 0:
+        raise ValueError("an acquire cannot take a negative number of requests or tokens")
     found: dict[str, Bucket] = {}
     for limit in limits:
         measures: tuple[tuple[Measure, int | None, int], ...] = (
-            ("requests", limit.rpm, 1),
+            ("requests", limit.rpm, requests),
             ("tokens", limit.tpm, tokens),
         )
         for measure, capacity, cost in measures:
@@ -105,9 +106,13 @@ def buckets(limits: Sequence[RateLimit], tokens: int) -> list[Bucket]:
     return list(found.values())
 
 
-def token_buckets(limits: Sequence[RateLimit]) -> list[Bucket]:
-    """The token buckets of the limits (what a refund gives back to), costing nothing."""
-    return [bucket for bucket in buckets(limits, 0) if bucket.measure == "tokens"]
+def refund_buckets(limits: Sequence[RateLimit], tokens: int, requests: int = 0) -> list[Bucket]:
+    """The buckets a refund gives back to, each one's `cost` what it gets back: `tokens` to the
+    token buckets, `requests` to the request buckets (an allowance's unused requests); none
+    that gets nothing."""
+    if tokens < 0 or requests < 0:
+        raise ValueError("a refund cannot be negative")
+    return [bucket for bucket in buckets(limits, tokens, requests) if bucket.cost]
 
 
 def drained(used: int, at_ms: int, now_ms: int, capacity: int) -> tuple[int, int]:
@@ -180,8 +185,7 @@ def decide(chosen: Sequence[Bucket], used: Sequence[int]) -> RateDecision:
     )
 
 
-def refunded(used: int, bucket: Bucket, tokens: int) -> int:
-    """What a bucket lacks after `tokens` are given back: never less than nothing."""
-    if tokens < 0:
-        raise ValueError("a refund cannot be negative")
-    return max(used - min(tokens, bucket.capacity) * PARTS, 0)
+def refunded(used: int, bucket: Bucket) -> int:
+    """What a bucket lacks after its `cost` is given back (`refund_buckets`): never less than
+    nothing."""
+    return max(used - min(bucket.cost, bucket.capacity) * PARTS, 0)

@@ -35,10 +35,11 @@ class InMemoryLimitStore:
         now: datetime,
         ttl: float = 600,
         require_seed: bool = False,
+        requests: int = 1,
     ) -> tuple[RateDecision | None, BudgetOutcome | None]:
         windows = merged_windows(budgets, now)
         async with self.ledger.lock:
-            acquisition = self.limiter.check(rates, tokens) if rates else None
+            acquisition = self.limiter.check(rates, tokens, requests) if rates else None
             decision = None if acquisition is None else acquisition.decision
             if decision is not None and not decision.allowed:
                 return decision, None
@@ -56,8 +57,10 @@ class InMemoryLimitStore:
         refund_tokens: int,
         reservation: Reservation | None,
         actual: Amount,
+        *,
+        refund_requests: int = 0,
     ) -> list[Amount]:
-        if refund_tokens < 0:
+        if refund_tokens < 0 or refund_requests < 0:
             raise ValueError("a refund cannot be negative")
         async with self.ledger.lock:
             after: list[Amount] | None = []
@@ -65,8 +68,8 @@ class InMemoryLimitStore:
                 after = self.ledger.charge(reservation, actual)
             if after is None:
                 return []
-            if refund_tokens:
-                self.limiter.give_back(rates, refund_tokens)
+            if refund_tokens or refund_requests:
+                self.limiter.give_back(rates, refund_tokens, refund_requests)
             return after
 
     async def spent(self, budget: Budget, *, now: datetime) -> tuple[Amount, Amount]:

@@ -20,8 +20,8 @@ from domains.billing.rate_limit import (
     buckets,
     decide,
     drained,
+    refund_buckets,
     refunded,
-    token_buckets,
 )
 
 _SWEEP_EVERY = 1024
@@ -51,9 +51,9 @@ class InMemoryRateLimiter:
     async def refund(self, limits: Sequence[RateLimit], tokens: int) -> None:
         self.give_back(limits, tokens)
 
-    def check(self, limits: Sequence[RateLimit], tokens: int) -> Acquisition:
-        """What an acquire would decide, taking nothing yet."""
-        chosen = buckets(limits, tokens)
+    def check(self, limits: Sequence[RateLimit], tokens: int, requests: int = 1) -> Acquisition:
+        """What an acquire (of `requests` requests) would decide, taking nothing yet."""
+        chosen = buckets(limits, tokens, requests)
         now = self._now_ms()
         current = [self._used(bucket, now) for bucket in chosen]
         decision = decide(chosen, [used for used, _ in current])
@@ -70,12 +70,12 @@ class InMemoryRateLimiter:
         for key, used, at in acquisition.after:
             self._store(key, used, at)
 
-    def give_back(self, limits: Sequence[RateLimit], tokens: int) -> None:
-        """The refund, as one step."""
+    def give_back(self, limits: Sequence[RateLimit], tokens: int, requests: int = 0) -> None:
+        """The refund (of `tokens`, and of `requests` an allowance did not use), as one step."""
         now = self._now_ms()
-        for bucket in token_buckets(limits):
+        for bucket in refund_buckets(limits, tokens, requests):
             used, at = self._used(bucket, now)
-            self._store(bucket.key, refunded(used, bucket, tokens), at)
+            self._store(bucket.key, refunded(used, bucket), at)
 
     def _now_ms(self) -> int:
         return round(self._clock() * 1000)

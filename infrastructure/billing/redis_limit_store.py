@@ -32,7 +32,7 @@ from domains.billing.budget import (
 )
 from domains.billing.limit_store import BudgetOutcome
 from domains.billing.limits import RateLimit
-from domains.billing.rate_limit import RateDecision, buckets, decide, token_buckets
+from domains.billing.rate_limit import RateDecision, buckets, decide, refund_buckets
 from domains.shared.ids import new_id
 from infrastructure.billing.call_batches import CallBatches
 from infrastructure.billing.redis_budget_ledger import RedisBudgetLedger
@@ -124,8 +124,9 @@ class RedisLimitStore:
         now: datetime,
         ttl: float = 600,
         require_seed: bool = False,
+        requests: int = 1,
     ) -> tuple[RateDecision | None, BudgetOutcome | None]:
-        chosen = buckets(rates, tokens)
+        chosen = buckets(rates, tokens, requests)
         windows = merged_windows(budgets, now)
         if not windows:
             if not rates:
@@ -152,14 +153,14 @@ class RedisLimitStore:
         refund_tokens: int,
         reservation: Reservation | None,
         actual: Amount,
+        *,
+        refund_requests: int = 0,
     ) -> list[Amount]:
-        if refund_tokens < 0:
-            raise ValueError("a refund cannot be negative")
-        chosen = token_buckets(rates) if refund_tokens else []
+        chosen = refund_buckets(rates, refund_tokens, refund_requests)
         windows = list(reservation.keys) if reservation is not None else []
         if not chosen and not windows:
             return []
-        keys, args = refund_layout(self._ns, chosen, refund_tokens)
+        keys, args = refund_layout(self._ns, chosen)
         if reservation is not None and windows:
             budget_keys, budget_args = finish_layout(
                 self._ns, reservation.id, windows, actual, "settle", 0.0

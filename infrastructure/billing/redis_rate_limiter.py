@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 
 from domains.billing.limits import RateLimit
-from domains.billing.rate_limit import RateDecision, buckets, decide, token_buckets
+from domains.billing.rate_limit import RateDecision, buckets, decide, refund_buckets
 from infrastructure.billing.redis_rate_lua import (
     RATE_LUA,
     acquire_layout,
@@ -51,8 +51,8 @@ class RedisRateLimiter:
     async def refund(self, limits: Sequence[RateLimit], tokens: int) -> None:
         if tokens < 0:
             raise ValueError("a refund cannot be negative")
-        chosen = token_buckets(limits)
-        if not chosen or tokens == 0:
+        chosen = refund_buckets(limits, tokens)
+        if not chosen:
             return
-        keys, args = refund_layout(self._ns, chosen, tokens)
+        keys, args = refund_layout(self._ns, chosen)
         await self._refund(keys=keys, args=args)

@@ -147,9 +147,10 @@ def read_acquire(chosen: Sequence[Bucket], answer: Sequence[object]) -> RateDeci
     return decision
 
 
-def refund_layout(namespace: str, chosen: Sequence[Bucket], tokens: int) -> Layout:
-    """The keys and arguments of `rate_refund` giving `tokens` back to each token bucket."""
+def refund_layout(namespace: str, chosen: Sequence[Bucket]) -> Layout:
+    """The keys and arguments of `rate_refund` giving each bucket its `cost` back
+    (`refund_buckets`)."""
     args: list[str | int] = []
     for bucket in chosen:
-        args += [bucket.capacity, min(tokens, bucket.capacity) * PARTS]
+        args += [bucket.capacity, min(bucket.cost, bucket.capacity) * PARTS]
     return bucket_keys(namespace, chosen), args

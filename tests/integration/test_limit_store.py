@@ -372,3 +372,23 @@ def test_redis_decimal_arithmetic_is_exact(pairs: list[tuple[int, int]]) -> None
         [a + b, max(a - b, 0), (a > b) - (a < b), a, max(a, b), int(b > 0)] for a, b in pairs
     ]
     assert answer == [figure for six in expected for figure in six]
+
+
+async def test_an_admission_of_several_requests_takes_them_all_and_a_finish_gives_some_back(
+    setup: Setup,
+) -> None:
+    """An allowance's admission takes its requests at once, and its settlement gives back
+    those it did not use."""
+    limit = RateLimit("key", "k1", 10, 1_000)
+    decision, _ = await setup.store.admit([limit], 300, [], usd(0), now=NOW, requests=6)
+    assert decision is not None
+    assert decision.allowed
+    assert decision.requests is not None
+    assert decision.requests.remaining == 4
+    refused, _ = await setup.replica.admit([limit], 0, [], usd(0), now=NOW, requests=5)
+    assert refused is not None
+    assert not refused.allowed
+    assert await requests_left(setup.replica, limit) == 4  # and takes one
+    await setup.store.finish([limit], 200, None, usd(0), refund_requests=3)
+    assert await requests_left(setup.store, limit) == 6
+    assert await tokens_left(setup.store, RateLimit("key", "k1", None, 1_000)) == 900

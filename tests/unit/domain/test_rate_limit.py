@@ -22,6 +22,7 @@ from domains.billing.rate_limit import (
     drained,
     full_in_ms,
     rate_window,
+    refund_buckets,
     refunded,
     wait_ms,
 )
@@ -94,11 +95,25 @@ def test_windows_show_what_is_left_and_when_full() -> None:
 
 
 def test_a_refund_never_fills_past_capacity() -> None:
-    bucket = tokens_bucket(100, 0)
-    assert refunded(80 * PARTS, bucket, 30) == 50 * PARTS
-    assert refunded(80 * PARTS, bucket, 1000) == 0
+    assert refunded(80 * PARTS, tokens_bucket(100, 30)) == 50 * PARTS
+    assert refunded(80 * PARTS, tokens_bucket(100, 1000)) == 0
+
+
+def test_a_refund_gives_each_measure_its_own_and_skips_what_gets_nothing() -> None:
+    limits = [RateLimit("key", "k1", 60, 1000), RateLimit("team", "t1", None, 500)]
+    given = [(b.key, b.cost) for b in refund_buckets(limits, 40, 3)]
+    assert given == [("key:k1:requests", 3), ("key:k1:tokens", 40), ("team:t1:tokens", 40)]
+    assert [b.key for b in refund_buckets(limits, 40)] == ["key:k1:tokens", "team:t1:tokens"]
+    assert refund_buckets(limits, 0) == []
     with pytest.raises(ValueError, match="negative"):
-        refunded(0, bucket, -1)
+        refund_buckets(limits, -1)
+
+
+def test_an_acquire_of_several_requests_takes_them_all_from_the_request_buckets() -> None:
+    chosen = buckets([RateLimit("key", "k1", 60, 1000)], 400, requests=8)
+    assert [(b.key, b.cost) for b in chosen] == [("key:k1:requests", 8), ("key:k1:tokens", 400)]
+    with pytest.raises(ValueError, match="negative"):
+        buckets([], 0, requests=-1)
 
 
 def test_the_decision_names_the_bucket_that_keeps_the_request_out_longest() -> None:
