@@ -122,6 +122,39 @@ def test_a_usd_budget_worth_five_requests_lets_four_to_six_through(
     eventually(lambda: _recorded_equals(admin, tenant, spent))
 
 
+def test_limits_large_enough_for_allowances_charge_exactly_and_hold_nothing_once_idle(
+    gateway: GatewayProcess, replicas: list[GatewayProcess], admin: httpx.Client
+) -> None:
+    """With limits large enough, each replica admits most requests from an allowance it took
+    from Redis: the spend recorded is still exactly what the requests cost, once the replicas
+    are idle nothing stays reserved, and Redis counted that spend: a budget lowered to three
+    requests more than it lets two to four more through."""
+    one = _one_request(gateway, admin)
+    tenant = create_tenant(admin, "allowances")
+    budget = admin.put(
+        f"/teams/{tenant.team_id}/budget",
+        json={"period": "month", "max_usd": str(100_000 * one.cost)},
+    )
+    assert budget.status_code == 200, budget.text
+    limits = admin.put(f"/keys/{tenant.key_id}/limits", json={"rpm": 100_000})
+    assert limits.status_code == 200, limits.text
+    time.sleep(LIMITS_RELOAD)
+
+    outcomes = [outcome for _ in range(3) for outcome in _storm(replicas, tenant.key)]
+    assert {o.status for o in outcomes} == {200}
+    spent = sum((o.cost for o in outcomes), Decimal(0))
+    eventually(lambda: _recorded_equals(admin, tenant, spent))
+
+    lowered = admin.put(
+        f"/teams/{tenant.team_id}/budget",
+        json={"period": "month", "max_usd": str(spent + 3 * one.cost)},
+    )
+    assert lowered.status_code == 200, lowered.text
+    time.sleep(LIMITS_RELOAD)
+    passed = [o for o in _storm(replicas, tenant.key) if o.status == 200]
+    assert 2 <= len(passed) <= 4
+
+
 def test_a_token_budget_holds_the_same_way(
     gateway: GatewayProcess, replicas: list[GatewayProcess], admin: httpx.Client
 ) -> None:
