@@ -127,6 +127,10 @@ class BudgetAdmission:
         self._renewing: set[Hashable] = set()
         self._stopping = False
         self._no_allowance_until: dict[Hashable, float] = {}
+        # each caller's limits, for one snapshot and one UTC day (`_limits_of`)
+        self._resolved: dict[tuple[str, str, str, str | None], _Limits | None] = {}
+        self._resolved_snapshot: LimitsSnapshot | None = None
+        self._resolved_day = 0
 
     async def admit(
         self,
@@ -136,18 +140,13 @@ class BudgetAdmission:
         estimate: Callable[[], tuple[int, int]],
     ) -> _Ticket | _Free:
         snapshot = self._limits()
-        budgets = snapshot.budgets_for(
-            org_id=caller.org_id,
-            team_id=caller.team_id,
-            user_id=caller.user_id,
-            key_id=caller.key_id,
-        )
-        rates = snapshot.rate_limits_for(team_id=caller.team_id, key_id=caller.key_id)
-        if not budgets and not rates:
+        now = self._clock()
+        limits = self._limits_of(caller, snapshot, now)
+        if limits is None:
             return FREE
+        rates, budgets, windows = limits.rates, limits.budgets, limits.windows
         price = snapshot.price_of(provider, model)
-        usd_limited = any(budget.max_picousd is not None for budget in budgets)
-        if price is None and usd_limited and self._unpriced == "refuse":
+        if price is None and limits.usd_limited and self._unpriced == "refuse":
             self._note(caller, "unpriced", f"model:{provider}/{model}", "usd")
             raise ModelUnpriced(
                 f"The model `{model}` has no price, and a US-dollar budget applies to this "
@@ -155,10 +154,8 @@ class BudgetAdmission:
             )
         prompt_tokens, max_output_tokens = estimate()
         amount = max_request_amount(price, prompt_tokens, max_output_tokens)
-        now = self._clock()
-        windows = merged_windows(budgets, now)
         if self._allowances is not None:
-            ticket = await self._from_allowance(caller, price, rates, budgets, windows, amount, now)
+            ticket = await self._from_allowance(limits, price, amount, now)
             if ticket is not None:
                 return ticket
         decision, outcome = await self._take(rates, budgets, windows, amount, now)
@@ -255,22 +252,38 @@ class BudgetAdmission:
             if crossed:
                 await self._publish(crossed)
 
+    def _limits_of(self, caller: Caller, snapshot: LimitsSnapshot, now: datetime) -> _Limits | None:
+        """The caller's limits and their windows, looked up once per snapshot and UTC day;
+        None when none applies."""
+        day = now.toordinal()
+        if snapshot is not self._resolved_snapshot or day != self._resolved_day:
+            self._resolved.clear()
+            self._resolved_snapshot, self._resolved_day = snapshot, day
+        who = (caller.key_id, caller.team_id, caller.org_id, caller.user_id)
+        if who in self._resolved:
+            return self._resolved[who]
+        budgets = snapshot.budgets_for(
+            org_id=caller.org_id,
+            team_id=caller.team_id,
+            user_id=caller.user_id,
+            key_id=caller.key_id,
+        )
+        rates = snapshot.rate_limits_for(team_id=caller.team_id, key_id=caller.key_id)
+        limits = None
+        if budgets or rates:
+            windows = merged_windows(budgets, now)
+            limits = _Limits(_signature(caller, rates, windows), rates, budgets, windows)
+        self._resolved[who] = limits
+        return limits
+
     async def _from_allowance(
-        self,
-        caller: Caller,
-        price: Price | None,
-        rates: list[RateLimit],
-        budgets: list[Budget],
-        windows: dict[str, Budget],
-        amount: Amount,
-        now: datetime,
+        self, limits: _Limits, price: Price | None, amount: Amount, now: datetime
     ) -> _Ticket | None:
         """A ticket from the caller's allowance, taking a new one if need be (or waiting for the
         one being taken); None when the request goes to the store alone: no allowance fits the
         limits, or the new one could not cover it either."""
         assert self._allowances is not None
-        signature = _signature(caller, rates, windows)
-        limits = _Limits(signature, rates, budgets, windows)
+        signature = limits.signature
         current = self._allowances.get(signature)
         if current is not None:
             if current.take(amount):
@@ -449,6 +462,10 @@ class _Limits:
     rates: list[RateLimit]
     budgets: list[Budget]
     windows: dict[str, Budget]
+
+    @property
+    def usd_limited(self) -> bool:
+        return any(budget.max_picousd is not None for budget in self.budgets)
 
 
 def _signature(caller: Caller, rates: list[RateLimit], windows: dict[str, Budget]) -> Hashable:

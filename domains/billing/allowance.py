@@ -20,11 +20,11 @@ worth, so a small or nearly spent limit is admitted one request at a time, exact
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from domains.billing.budget import ZERO, Amount, Budget, Reservation
 from domains.billing.limits import RateLimit
-from domains.billing.rate_limit import RateDecision
+from domains.billing.rate_limit import RateDecision, RateWindow
 
 SHARE_DIVISOR = 64  # an allowance holds at most 1/64 of any limit it takes from
 MOST_REQUESTS = 32
@@ -112,11 +112,13 @@ class Allowance:
         requests, tokens = decision.requests, decision.tokens
         if requests is not None:
             more = self.requests - self.admitted
-            requests = replace(requests, remaining=min(requests.remaining + more, requests.limit))
+            shown = min(requests.remaining + more, requests.limit)
+            requests = RateWindow(requests.limit, shown, requests.reset_seconds)
         if tokens is not None:
             more = max(self._left()[1], 0)
-            tokens = replace(tokens, remaining=min(tokens.remaining + more, tokens.limit))
-        return replace(decision, requests=requests, tokens=tokens)
+            shown = min(tokens.remaining + more, tokens.limit)
+            tokens = RateWindow(tokens.limit, shown, tokens.reset_seconds)
+        return RateDecision(True, None, None, None, requests, tokens)
 
     def _left(self) -> tuple[int, int]:
         """(picodollars, tokens) left: negative once requests used more than they held."""

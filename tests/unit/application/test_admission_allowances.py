@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from application.billing.admission import BudgetAdmission
+from application.billing.admission import FREE, BudgetAdmission
 from domains.billing.allowance import MOST_REQUESTS, SHARE_DIVISOR, allowance_size
 from domains.billing.budget import Amount, Budget
 from domains.billing.events import BudgetThresholdCrossed
@@ -292,3 +292,27 @@ def test_allowances_never_overrun_and_charge_exactly_what_was_used(
         assert await store.ledger.spent(budget, now=NOW) == (charged, EMPTY)
 
     asyncio.run(run())
+
+
+async def test_a_new_snapshot_or_a_new_day_applies_at_once() -> None:
+    """A caller's limits are looked up once per snapshot and UTC day: a changed limit, or the
+    next day's window, applies to the very next request."""
+    store = CountingStore()
+    day_budget = Budget("key", "k1", "day", None, 3 * EACH.tokens)  # three requests a day
+    snapshots = [LimitsSnapshot.of([day_budget], [], {("openai", "m"): PRICE})]
+    clock = [NOW]
+    limits = BudgetAdmission(
+        limits=lambda: snapshots[-1],
+        store=store,
+        spent_in_window=store.nothing_spent,
+        allowances=True,
+        clock=lambda: clock[0],
+    )
+    for _ in range(3):
+        await limits.admit(CALLER, "openai", "m", estimate)
+    with pytest.raises(LimitExceeded):
+        await limits.admit(CALLER, "openai", "m", estimate)
+    clock[0] = NOW.replace(day=24)  # a new day's window
+    await limits.admit(CALLER, "openai", "m", estimate)
+    snapshots.append(LimitsSnapshot.of([], [], {("openai", "m"): PRICE}))  # the limit removed
+    assert await limits.admit(CALLER, "openai", "m", estimate) is FREE
