@@ -6,7 +6,12 @@ then settled beside, one after the other, as at one client (a settlement goes in
 own while the next admission is on its way); the last settlement is waited for. Prints the
 CPU time and wall time per request, and admit's p50 and p99 latency.
 
-Usage: ``python -m tests.bench.admission_micro [REQUESTS]`` (2000 by default), with the tests'
+With ``--allowances``, admission goes as the gateway's does with Redis: most requests are admitted
+from an allowance taken in one call for many (``docs/limits.md``), and the loop runs the work
+beside between requests, as a server's does.
+
+Usage: ``python -m tests.bench.admission_micro [REQUESTS] [--allowances]`` (2000 by default),
+with the tests'
 Redis (``FLUXROUTER_TEST_REDIS_URL``, else ``redis://127.0.0.1:6379/0``). Uses a namespace of
 its own and deletes it. The machine's other load shows in the figures: compare runs made
 alternately.
@@ -14,6 +19,7 @@ alternately.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sys
 import time
@@ -55,7 +61,7 @@ def estimate() -> tuple[int, int]:
     return 20, 100
 
 
-async def run(requests: int) -> str:
+async def run(requests: int, allowances: bool = False) -> str:
     client = limit_client(REDIS_URL, max_connections=64, timeout=5)
     namespace = f"bench-{secrets.token_hex(4)}"
     limits = snapshot()
@@ -63,6 +69,7 @@ async def run(requests: int) -> str:
         limits=lambda: limits,
         store=RedisLimitStore(client, namespace),
         spent_in_window=nothing_spent,
+        allowances=allowances,
     )
     caller = Caller(key_id="k1", key_prefix="fr-x", team_id="t1", org_id="o1")
     try:
@@ -77,7 +84,8 @@ async def run(requests: int) -> str:
             ticket = await admission.admit(caller, "openai", "m", estimate)
             latencies.append(time.perf_counter() - start)
             ticket.settle(20, 30, 0)
-        await admission.wait_settled()
+            await asyncio.sleep(0)
+        await admission.stop()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
         keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]
@@ -93,8 +101,9 @@ async def run(requests: int) -> str:
 
 
 def main() -> None:
-    requests = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    print(uvloop.run(run(requests)))
+    args = [arg for arg in sys.argv[1:] if arg != "--allowances"]
+    requests = int(args[0]) if args else 2000
+    print(uvloop.run(run(requests, allowances="--allowances" in sys.argv[1:])))
 
 
 if __name__ == "__main__":
