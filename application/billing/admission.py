@@ -231,18 +231,20 @@ class BudgetAdmission:
     async def finish(self, ticket: _Ticket, actual: Amount) -> None:
         """The settlement of one ticket, in one call of the store: charge and give back unused
         tokens; then raise the thresholds it crossed."""
-        unused = max(ticket.held.tokens - actual.tokens, 0) if ticket.rates else 0
-        await self._settle(ticket.rates, ticket.budgets, ticket.reservation, actual, unused)
+        await self._settle(ticket.rates, ticket.budgets, ticket.reservation, ticket.held, actual)
 
     async def _settle(
         self,
         rates: list[RateLimit],
         windows: dict[str, Budget],
         reservation: Reservation | None,
+        held: Amount,
         actual: Amount,
-        unused_tokens: int,
         unused_requests: int = 0,
     ) -> None:
+        """Charges `actual` to what held `held` (one request, or an allowance) and gives back
+        the tokens (and requests) it did not use."""
+        unused_tokens = max(held.tokens - actual.tokens, 0) if rates else 0
         after = await self._store.finish(
             rates, unused_tokens, reservation, actual, refund_requests=unused_requests
         )
@@ -272,7 +274,9 @@ class BudgetAdmission:
         limits = None
         if budgets or rates:
             windows = merged_windows(budgets, now)
-            limits = _Limits(_signature(caller, rates, windows), rates, budgets, windows)
+            usd_limited = any(budget.max_picousd is not None for budget in budgets)
+            signature = _signature(caller, rates, windows)
+            limits = _Limits(signature, rates, budgets, windows, usd_limited)
         self._resolved[who] = limits
         return limits
 
@@ -393,13 +397,12 @@ class BudgetAdmission:
 
     def _settle_if_done(self, allowance: Allowance) -> None:
         if allowance.to_settle():
-            unused_tokens = allowance.unused_tokens() if allowance.rates else 0
             settlement = self._settle(
                 allowance.rates,
                 allowance.windows,
                 allowance.reservation,
+                allowance.held,
                 allowance.spent,
-                unused_tokens,
                 allowance.unused_requests(),
             )
             self.run_beside(settlement)
@@ -462,10 +465,7 @@ class _Limits:
     rates: list[RateLimit]
     budgets: list[Budget]
     windows: dict[str, Budget]
-
-    @property
-    def usd_limited(self) -> bool:
-        return any(budget.max_picousd is not None for budget in self.budgets)
+    usd_limited: bool  # a US-dollar budget applies
 
 
 def _signature(caller: Caller, rates: list[RateLimit], windows: dict[str, Budget]) -> Hashable:

@@ -100,9 +100,6 @@ class Allowance:
     def unused_requests(self) -> int:
         return self.requests - self.admitted
 
-    def unused_tokens(self) -> int:
-        return max(self.held.tokens - self.spent.tokens, 0)
-
     def shown(self) -> RateDecision | None:
         """The rate decision a request it admits shows: the shared store's, when the allowance
         was taken, plus what the allowance has left of it."""
@@ -111,12 +108,10 @@ class Allowance:
             return None
         requests, tokens = decision.requests, decision.tokens
         if requests is not None:
-            more = self.requests - self.admitted
-            shown = min(requests.remaining + more, requests.limit)
+            shown = min(requests.remaining + self.unused_requests(), requests.limit)
             requests = RateWindow(requests.limit, shown, requests.reset_seconds)
         if tokens is not None:
-            more = max(self._left()[1], 0)
-            shown = min(tokens.remaining + more, tokens.limit)
+            shown = min(tokens.remaining + max(self._left()[1], 0), tokens.limit)
             tokens = RateWindow(tokens.limit, shown, tokens.reset_seconds)
         return RateDecision(True, None, None, None, requests, tokens)
 

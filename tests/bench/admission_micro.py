@@ -11,10 +11,9 @@ from an allowance taken in one call for many (``docs/limits.md``), and the loop 
 beside between requests, as a server's does.
 
 Usage: ``python -m tests.bench.admission_micro [REQUESTS] [--allowances]`` (2000 by default),
-with the tests'
-Redis (``FLUXROUTER_TEST_REDIS_URL``, else ``redis://127.0.0.1:6379/0``). Uses a namespace of
-its own and deletes it. The machine's other load shows in the figures: compare runs made
-alternately.
+with the tests' Redis (``FLUXROUTER_TEST_REDIS_URL``, else ``redis://127.0.0.1:6379/0``).
+Uses a namespace of its own and deletes it. The machine's other load shows in the figures:
+compare runs made alternately.
 """
 
 from __future__ import annotations
