@@ -18,13 +18,18 @@ def request_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any], *, x_api_key: bool) -> str | None:
-    header = connection.headers.get("authorization")
-    if header:
-        scheme, _, token = header.partition(" ")
+    return token_of(
+        connection.headers.get("authorization"),
+        connection.headers.get("x-api-key") if x_api_key else None,
+    )
+
+
+def token_of(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The credential in `Authorization: Bearer <token>`, else in `x-api-key` (when given)."""
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
-    if x_api_key:
-        key = connection.headers.get("x-api-key")
-        if key and key.strip():
-            return key.strip()
+    if x_api_key and x_api_key.strip():
+        return x_api_key.strip()
     return None

@@ -54,31 +54,6 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def openai_error(
-    status: int,
-    message: str,
-    *,
-    error_type: str | None = None,
-    code: str | None = None,
-    param: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response[bytes]:
-    body = {
-        "error": {
-            "message": message,
-            "type": error_type or _OPENAI_TYPES.get(status, "error"),
-            "param": param,
-            "code": code,
-        }
-    }
-    return Response(
-        msgspec.json.encode(body),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
-
-
 def problem(
     status: int,
     title: str,
@@ -182,31 +157,41 @@ def openai_error_of(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]
     return status, body, headers
 
 
-def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    status, code, param, headers = _status_of(exc)
+def openai_error_parts(exc: Exception) -> tuple[int, bytes, dict[str, str]]:
+    """(status, the OpenAI error JSON, headers) for an exception raised while serving /v1."""
+    status, body, headers = openai_error_of(exc)
+    if isinstance(exc, ValidationException):
+        body["code"] = "invalid_request"
+    return status, msgspec.json.encode({"error": body}), headers
+
+
+def log_if_unhandled(path: str, exc: Exception, status: int) -> None:
+    """A 500 nobody meant is logged with its traceback (the client is told nothing of it)."""
     if status >= 500 and not isinstance(exc, (UpstreamError, ApiError)):
-        log.error("http.unhandled", path=request.url.path, exc_info=exc)
-    message = _message_of(exc, status)
+        log.error("http.unhandled", path=path, exc_info=exc)
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     path = request.url.path
+    if path.startswith("/v1") and not path.startswith("/v1/messages"):
+        status, body, headers = openai_error_parts(exc)
+        log_if_unhandled(path, exc, status)
+        return Response(body, status_code=status, media_type="application/json", headers=headers)
+    status, code, param, headers = _status_of(exc)
+    log_if_unhandled(path, exc, status)
+    message = _message_of(exc, status)
     if path.startswith("/v1/messages"):
         if param and param not in message:  # Anthropic's shape has no `param`: name it here
             message = f"{param}: {message}"
-        anthropic_status, body = error_body(status, message)
+        anthropic_status, anthropic_body = error_body(status, message)
         return Response(
-            msgspec.json.encode(body),
+            msgspec.json.encode(anthropic_body),
             status_code=anthropic_status,
             media_type="application/json",
             headers=headers,
         )
     if path.startswith("/scim/v2"):
         return scim_error(status, message, headers=headers)
-    if path.startswith("/v1"):
-        error_type = exc.error_type if isinstance(exc, (UpstreamError, LimitExceeded)) else None
-        if isinstance(exc, ValidationException):
-            code = "invalid_request"
-        return openai_error(
-            status, message, error_type=error_type, code=code, param=param, headers=headers
-        )
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
         extra["errors"] = exc.extra

@@ -54,9 +54,17 @@ def request_id_from(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    """`direct` maps a (method, path) to the ASGI app serving it without Litestar's router."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        direct: dict[tuple[str, str], ASGIApp] | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.direct = direct or {}
         # each label set's child metric, looked up once (`labels()` locks and validates)
         self._latency: dict[str, Any] = {}
         self._requests: dict[tuple[str, str, int], Any] = {}
@@ -86,13 +94,19 @@ class RequestContextMiddleware:
         status = 500
         path = scope["path"]
         label = route_label(path)
+        target = self.direct.get((method, path))
+        routed = target is not None
+        if target is None:
+            target = self.app
         header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, label
             if message["type"] == "http.response.start":
                 status = message["status"]
-                if "route_handler" not in scope:  # no route matched: keep label cardinality bounded
+                if (
+                    not routed and "route_handler" not in scope
+                ):  # no route matched: keep label cardinality bounded
                     label = "other"
                 headers: Any = list(message.get("headers", ()))
                 headers.append(header)
@@ -101,7 +115,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await target(scope, receive, send_with_id)
         finally:
             self._count(label, method, status)
             log.info(

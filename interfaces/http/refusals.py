@@ -14,6 +14,7 @@ from domains.teams.events import AccessRefused
 from domains.teams.model import KEY_PREFIX_LENGTH, looks_like_virtual_key
 from domains.teams.scim_tokens import SCIM_TOKEN_PREFIX_LENGTH, looks_like_scim_token
 from domains.teams.users import ADMIN_TOKEN_PREFIX_LENGTH, looks_like_admin_token
+from interfaces.bootstrap import Container
 from interfaces.http.container import container_of
 
 
@@ -32,8 +33,15 @@ def shown_prefix(token: str | None) -> str:
 def note_refused(
     connection: ASGIConnection[Any, Any, Any, Any], surface: str, token: str | None, reason: str
 ) -> None:
+    client = connection.client.host if connection.client is not None else None
+    note_refused_to(container_of(connection), client, surface, token, reason)
+
+
+def note_refused_to(
+    container: Container, client: str | None, surface: str, token: str | None, reason: str
+) -> None:
     prefix = shown_prefix(token)
-    source_ip = connection.client.host if connection.client is not None else "unknown"
+    source_ip = "unknown" if client is None else client
 
     def make(count: int, first: datetime, last: datetime) -> AccessRefused:
         return AccessRefused(
@@ -46,4 +54,4 @@ def note_refused(
             last_at=last,
         )
 
-    container_of(connection).refusals.note(("access", surface, prefix, reason, source_ip), make)
+    container.refusals.note(("access", surface, prefix, reason, source_ip), make)

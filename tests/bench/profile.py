@@ -48,8 +48,8 @@ IDLE_POOL_FRAME = "_worker (concurrent/futures/thread.py"
 STEPS: tuple[tuple[str, str], ...] = (
     ("HTTP server: uvicorn + httptools", "uvicorn/protocols/http/"),
     ("request middleware (request id, metrics, access log)", "interfaces/http/middleware.py"),
-    ("the route handler (auth, decode, admit, call, answer)", "chat_completions (interfaces/"),
-    ("  authenticate the key", "authenticate (interfaces/http/openai/auth.py"),
+    ("the route handler (auth, decode, admit, call, answer)", "answer_chat (interfaces/"),
+    ("  authenticate the key", "authenticate_secret (interfaces/http/openai/auth.py"),
     ("  decode and validate the body", "decode_body (interfaces/http/openai/decoding.py"),
     ("  admission (count tokens, one Redis script)", "admit (application/providers/gateway.py"),
     ("    prompt token counting", "infrastructure/tokens/"),

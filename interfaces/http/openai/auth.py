@@ -9,24 +9,34 @@ from litestar import Request
 
 from domains.shared.caller import Caller
 from domains.teams.model import looks_like_virtual_key
+from interfaces.bootstrap import Container
 from interfaces.http.container import bearer_token, container_of
 from interfaces.http.errors import ApiError
-from interfaces.http.refusals import note_refused
+from interfaces.http.refusals import note_refused_to
 
 
 async def authenticate(request: Request[Any, Any, Any]) -> Caller:
-    secret = bearer_token(request, x_api_key=True)
+    client = request.client.host if request.client is not None else None
+    return await authenticate_secret(
+        container_of(request), bearer_token(request, x_api_key=True), client
+    )
+
+
+async def authenticate_secret(
+    container: Container, secret: str | None, client: str | None
+) -> Caller:
+    """The caller a credential names; a missing, unknown or revoked one is a 401."""
     if secret is None:
-        note_refused(request, "v1", None, "missing")
+        note_refused_to(container, client, "v1", None, "missing")
         raise ApiError(
             401,
             "You didn't provide an API key. Send it as `Authorization: Bearer <key>`.",
             code="missing_api_key",
         )
-    caller = await container_of(request).authenticator.authenticate(secret)
+    caller = await container.authenticator.authenticate(secret)
     if caller is None:
         reason = "invalid" if looks_like_virtual_key(secret) else "malformed"
-        note_refused(request, "v1", secret, reason)
+        note_refused_to(container, client, "v1", secret, reason)
         raise ApiError(
             401, "Incorrect API key provided, or the key was revoked.", code="invalid_api_key"
         )

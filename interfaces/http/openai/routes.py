@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -9,9 +11,10 @@ import structlog
 from litestar import Request, Response, get, post
 from litestar.response import Stream
 
-from interfaces.http.container import container_of, request_id_of
+from interfaces.bootstrap import Container
+from interfaces.http.container import bearer_token, container_of, request_id_of
 from interfaces.http.errors import ApiError
-from interfaces.http.openai.auth import authenticate
+from interfaces.http.openai.auth import authenticate, authenticate_secret
 from interfaces.http.openai.decoding import decode_body
 from interfaces.http.openai.schemas import (
     ChatCompletionRequest,
@@ -22,7 +25,41 @@ from interfaces.http.openai.schemas import (
 log = structlog.get_logger("fluxrouter.v1")
 
 _JSON = "application/json"
-_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAnswer:
+    """What a chat completion answers: a JSON body, or SSE chunks to relay as they come."""
+
+    headers: dict[str, str]
+    body: bytes = b""
+    chunks: AsyncIterator[bytes] | None = None
+
+
+async def answer_chat(
+    container: Container,
+    secret: str | None,
+    client: str | None,
+    read_body: Callable[[], Awaitable[bytes]],
+    request_id: str,
+) -> ChatAnswer:
+    """A chat completion, from the caller's credential and body to the answer; served by
+    Litestar's route below and by `direct.DirectChat` straight from ASGI."""
+    caller = await authenticate_secret(container, secret, client)
+    raw, view = decode_body(await read_body(), ChatCompletionRequest)
+    route = container.gateway.route_for(caller, view.model)
+    if container.settings.logging.log_prompts:
+        log.info("v1.prompt", model=view.model, messages=raw.get("messages"))
+    ticket = await container.gateway.admit(caller, route, raw, "chat")
+    if view.stream:
+        include_usage = bool(view.stream_options and view.stream_options.include_usage)
+        chunks = await container.gateway.chat_stream(
+            caller, request_id, route, raw, ticket, include_usage=include_usage
+        )
+        return ChatAnswer(headers={**SSE_HEADERS, **ticket.headers}, chunks=chunks)
+    body = await container.gateway.chat(caller, request_id, route, raw, ticket)
+    return ChatAnswer(headers=dict(ticket.headers), body=body)
 
 
 @post(
@@ -32,24 +69,16 @@ _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     summary="Create a chat completion (OpenAI Chat Completions, plain or SSE)",
 )
 async def chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
-    container = container_of(request)
-    caller = await authenticate(request)
-    raw, view = decode_body(await request.body(), ChatCompletionRequest)
-    route = container.gateway.route_for(caller, view.model)
-    if container.settings.logging.log_prompts:
-        log.info("v1.prompt", model=view.model, messages=raw.get("messages"))
-    request_id = request_id_of(request)
-    ticket = await container.gateway.admit(caller, route, raw, "chat")
-    if view.stream:
-        include_usage = bool(view.stream_options and view.stream_options.include_usage)
-        chunks = await container.gateway.chat_stream(
-            caller, request_id, route, raw, ticket, include_usage=include_usage
-        )
-        return Stream(
-            chunks, media_type="text/event-stream", headers={**_SSE_HEADERS, **ticket.headers}
-        )
-    body = await container.gateway.chat(caller, request_id, route, raw, ticket)
-    return Response(body, media_type=_JSON, headers=dict(ticket.headers))
+    answer = await answer_chat(
+        container_of(request),
+        bearer_token(request, x_api_key=True),
+        request.client.host if request.client is not None else None,
+        request.body,
+        request_id_of(request),
+    )
+    if answer.chunks is not None:
+        return Stream(answer.chunks, media_type="text/event-stream", headers=answer.headers)
+    return Response(answer.body, media_type=_JSON, headers=answer.headers)
 
 
 @post("/v1/embeddings", status_code=200, tags=["OpenAI"], summary="Create embeddings")

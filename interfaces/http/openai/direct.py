@@ -1,0 +1,153 @@
+"""`POST /v1/chat/completions` served straight from ASGI, the gateway's hottest route.
+
+Litestar's route (`routes.chat_completions`) documents it in the OpenAPI document and answers
+it the same way, through the same `answer_chat`; served here, a request skips Litestar's
+request object, handler signature, response object and exception-handler lookup, about a
+tenth of the gateway's CPU a request. What Litestar did around the handler is done here:
+the body limit (413), errors in the OpenAI shape, and a stream cancelled when its client
+goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from interfaces.bootstrap import Container
+from interfaces.http.container import token_of
+from interfaces.http.errors import ApiError, log_if_unhandled, openai_error_parts
+from interfaces.http.openai.routes import answer_chat
+
+PATH = "/v1/chat/completions"
+_JSON = b"application/json"
+_SSE = b"text/event-stream; charset=utf-8"
+TOO_LARGE = "The request body is too large."
+
+Scope = Any
+Receive = Callable[[], Awaitable[Any]]
+Send = Callable[[Any], Awaitable[None]]
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request body was read: there is no one to answer."""
+
+
+class DirectChat:
+    def __init__(self, container: Container, max_body: int) -> None:
+        self.container = container
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = x_api_key = None
+        declared = -1
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"x-api-key":
+                x_api_key = value.decode("latin-1")
+            elif name == b"content-length" and value.isdigit():
+                declared = int(value)
+        client = scope.get("client")
+
+        async def read_body() -> bytes:
+            if declared > self.max_body:
+                raise ApiError(413, TOO_LARGE)
+            return await _body(receive, self.max_body)
+
+        try:
+            answer = await answer_chat(
+                self.container,
+                token_of(authorization, x_api_key),
+                client[0] if client else None,
+                read_body,
+                scope["state"]["request_id"],
+            )
+        except ClientGone:
+            return
+        except Exception as exc:  # every error leaves as OpenAI JSON, never a traceback
+            status, body, headers = openai_error_parts(exc)
+            log_if_unhandled(PATH, exc, status)
+            await _answer(send, status, body, headers)
+            return
+        if answer.chunks is None:
+            await _answer(send, 200, answer.body, answer.headers)
+        else:
+            await _relay(send, receive, answer.chunks, answer.headers)
+
+
+async def _body(receive: Receive, limit: int) -> bytes:
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise ClientGone
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False) and len(body) <= limit:
+        return body  # the usual case: the whole body in one message
+    parts = [body]
+    size = len(body)
+    while message.get("more_body", False):
+        if size > limit:
+            raise ApiError(413, TOO_LARGE)
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        parts.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise ApiError(413, TOO_LARGE)
+    return b"".join(parts)
+
+
+def _headers(headers: dict[str, str], content_type: bytes) -> list[tuple[bytes, bytes]]:
+    listed = [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
+    listed.append((b"content-type", content_type))
+    return listed
+
+
+async def _answer(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
+    listed = _headers(headers, _JSON)
+    listed.append((b"content-length", b"%d" % len(body)))
+    await send({"type": "http.response.start", "status": status, "headers": listed})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _relay(
+    send: Send, receive: Receive, chunks: AsyncIterator[bytes], headers: dict[str, str]
+) -> None:
+    """Each chunk is sent as it comes. A client that goes away cancels the relay, which closes
+    the upstream stream and records the call as cancelled (`stream_relay.relay`)."""
+    await send({"type": "http.response.start", "status": 200, "headers": _headers(headers, _SSE)})
+    relaying = asyncio.current_task()
+    assert relaying is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        message = await receive()
+        while message["type"] != "http.disconnect":
+            message = await receive()
+        gone = True
+        relaying.cancel()
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    try:
+        async for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        watcher.cancel()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except asyncio.CancelledError:
+        if not gone:
+            raise
+        relaying.uncancel()
+    finally:
+        watcher.cancel()
+        await _closed(chunks)
+
+
+async def _closed(chunks: AsyncIterator[bytes]) -> None:
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        await close()
