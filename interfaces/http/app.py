@@ -26,7 +26,6 @@ from interfaces.http.errors import handle_exception
 from interfaces.http.middleware import RequestContextMiddleware
 from interfaces.http.openai import direct
 from interfaces.http.openai import routes as openai_routes
-from interfaces.http.openai.direct import DirectChat
 from interfaces.http.scim import routes as scim_routes
 from interfaces.http.sso import oidc_routes, saml_routes, session_routes
 from interfaces.version import VERSION
@@ -90,7 +89,7 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
     )
     app.state.container = container
     # outside the router, so 404/405 (raised before any route middleware runs) get a request id too
-    chat = DirectChat(container, container.settings.server.max_request_bytes)
+    chat = direct.DirectChat(container, container.settings.server.max_request_bytes)
     app.asgi_handler = RequestContextMiddleware(
         app.asgi_handler, metrics=container.metrics, direct={("POST", direct.PATH): chat}
     )

@@ -17,6 +17,10 @@ def request_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return str(connection.scope.get("state", {}).get("request_id", ""))
 
 
+def client_host(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    return connection.client.host if connection.client is not None else None
+
+
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any], *, x_api_key: bool) -> str | None:
     return token_of(
         connection.headers.get("authorization"),

@@ -37,6 +37,9 @@ _OPENAI_TYPES = {
 }
 
 
+TOO_LARGE = "The request body is too large."
+
+
 class ApiError(Exception):
     """An error raised by the interface itself, with its status and OpenAI code."""
 
@@ -136,7 +139,7 @@ def _message_of(exc: Exception, status: int) -> str:
         return "A value in the request is out of range or not valid text."
     if isinstance(exc, HTTPException) and status < 500:
         if status == 413:
-            return "The request body is too large."
+            return TOO_LARGE
         if status == 404:
             return "There is nothing at this path."
         return str(exc.detail)

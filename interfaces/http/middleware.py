@@ -104,9 +104,8 @@ class RequestContextMiddleware:
             nonlocal status, label
             if message["type"] == "http.response.start":
                 status = message["status"]
-                if (
-                    not routed and "route_handler" not in scope
-                ):  # no route matched: keep label cardinality bounded
+                # no route matched: keep label cardinality bounded
+                if not routed and "route_handler" not in scope:
                     label = "other"
                 headers: Any = list(message.get("headers", ()))
                 headers.append(header)

@@ -15,7 +15,7 @@ from domains.teams.model import KEY_PREFIX_LENGTH, looks_like_virtual_key
 from domains.teams.scim_tokens import SCIM_TOKEN_PREFIX_LENGTH, looks_like_scim_token
 from domains.teams.users import ADMIN_TOKEN_PREFIX_LENGTH, looks_like_admin_token
 from interfaces.bootstrap import Container
-from interfaces.http.container import container_of
+from interfaces.http.container import client_host, container_of
 
 
 def shown_prefix(token: str | None) -> str:
@@ -33,8 +33,7 @@ def shown_prefix(token: str | None) -> str:
 def note_refused(
     connection: ASGIConnection[Any, Any, Any, Any], surface: str, token: str | None, reason: str
 ) -> None:
-    client = connection.client.host if connection.client is not None else None
-    note_refused_to(container_of(connection), client, surface, token, reason)
+    note_refused_to(container_of(connection), client_host(connection), surface, token, reason)
 
 
 def note_refused_to(

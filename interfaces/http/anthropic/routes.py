@@ -24,9 +24,9 @@ from interfaces.http.anthropic.translate_stream import ChatChunksToEvents, encod
 from interfaces.http.container import container_of, request_id_of
 from interfaces.http.openai.auth import authenticate
 from interfaces.http.openai.decoding import decode_body
+from interfaces.http.openai.routes import SSE_HEADERS
 
 CHARS_PER_TOKEN = 4
-_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _decoder = msgspec.json.Decoder()
 
 
@@ -69,7 +69,7 @@ async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
     native = gateway.speaks_messages(route)
     chat = None if native else messages_to_chat(raw)  # a bad body is refused before admission
     ticket = await gateway.admit(caller, route, raw, "messages")
-    stream_headers = {**_SSE_HEADERS, **ticket.headers}
+    stream_headers = {**SSE_HEADERS, **ticket.headers}
     if chat is None:
         if view.stream:
             chunks = await gateway.native_messages_stream(

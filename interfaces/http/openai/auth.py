@@ -10,15 +10,14 @@ from litestar import Request
 from domains.shared.caller import Caller
 from domains.teams.model import looks_like_virtual_key
 from interfaces.bootstrap import Container
-from interfaces.http.container import bearer_token, container_of
+from interfaces.http.container import bearer_token, client_host, container_of
 from interfaces.http.errors import ApiError
 from interfaces.http.refusals import note_refused_to
 
 
 async def authenticate(request: Request[Any, Any, Any]) -> Caller:
-    client = request.client.host if request.client is not None else None
     return await authenticate_secret(
-        container_of(request), bearer_token(request, x_api_key=True), client
+        container_of(request), bearer_token(request, x_api_key=True), client_host(request)
     )
 
 

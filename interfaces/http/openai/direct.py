@@ -16,13 +16,12 @@ from typing import Any
 
 from interfaces.bootstrap import Container
 from interfaces.http.container import token_of
-from interfaces.http.errors import ApiError, log_if_unhandled, openai_error_parts
+from interfaces.http.errors import TOO_LARGE, ApiError, log_if_unhandled, openai_error_parts
 from interfaces.http.openai.routes import answer_chat
 
 PATH = "/v1/chat/completions"
 _JSON = b"application/json"
 _SSE = b"text/event-stream; charset=utf-8"
-TOO_LARGE = "The request body is too large."
 
 Scope = Any
 Receive = Callable[[], Awaitable[Any]]
@@ -77,26 +76,20 @@ class DirectChat:
 
 
 async def _body(receive: Receive, limit: int) -> bytes:
-    message = await receive()
-    if message["type"] == "http.disconnect":
-        raise ClientGone
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body", False) and len(body) <= limit:
-        return body  # the usual case: the whole body in one message
-    parts = [body]
-    size = len(body)
-    while message.get("more_body", False):
-        if size > limit:
-            raise ApiError(413, TOO_LARGE)
+    parts: list[bytes] = []
+    size = 0
+    more = True
+    while more:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientGone
-        chunk = message.get("body", b"")
-        parts.append(chunk)
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
-    if size > limit:
-        raise ApiError(413, TOO_LARGE)
-    return b"".join(parts)
+        if size > limit:
+            raise ApiError(413, TOO_LARGE)
+        parts.append(chunk)
+        more = message.get("more_body", False)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _headers(headers: dict[str, str], content_type: bytes) -> list[tuple[bytes, bytes]]:
@@ -136,7 +129,6 @@ async def _relay(
     try:
         async for chunk in chunks:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        watcher.cancel()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     except asyncio.CancelledError:
         if not gone:

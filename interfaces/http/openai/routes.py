@@ -12,7 +12,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Stream
 
 from interfaces.bootstrap import Container
-from interfaces.http.container import bearer_token, container_of, request_id_of
+from interfaces.http.container import bearer_token, client_host, container_of, request_id_of
 from interfaces.http.errors import ApiError
 from interfaces.http.openai.auth import authenticate, authenticate_secret
 from interfaces.http.openai.decoding import decode_body
@@ -72,7 +72,7 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
     answer = await answer_chat(
         container_of(request),
         bearer_token(request, x_api_key=True),
-        request.client.host if request.client is not None else None,
+        client_host(request),
         request.body,
         request_id_of(request),
     )
