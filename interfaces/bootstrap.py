@@ -288,8 +288,7 @@ def bootstrap(settings: Settings) -> Container:
     def observe(event: CompletionFinished) -> None:
         if event.status >= 400:
             metrics.upstream_errors.labels(event.provider, str(event.status)).inc()
-        metrics.tokens.labels(event.provider, event.model, "input").inc(event.input_tokens)
-        metrics.tokens.labels(event.provider, event.model, "output").inc(event.output_tokens)
+        metrics.count_tokens(event.provider, event.model, event.input_tokens, event.output_tokens)
 
     recorder = CompletionRecorder(bus.handle, observe=observe)
     metrics.watch_accounting(lambda: recorder.backlog, lambda: recorder.dropped)

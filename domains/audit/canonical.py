@@ -32,17 +32,37 @@ def canonical_json(value: Any) -> bytes:
 def _plain(value: Any) -> bool:
     """Whether msgspec's sorted encoding of `value` is its canonical form."""
     kind = type(value)
+    if kind is dict:
+        return _plain_members(value)
+    if kind is list or kind is tuple:
+        return _plain_items(value)
+    return _plain_scalar(value, kind)
+
+
+def _plain_scalar(value: Any, kind: type) -> bool:
     if kind is str or value is None or value is True or value is False:
         return True
-    if kind is int:
-        return bool(-_MAX_SAFE <= value <= _MAX_SAFE)
-    if kind is dict:
-        for name, item in value.items():
-            if type(name) is not str or not (name.isascii() or max(name) < "\ud800"):
+    return kind is int and -_MAX_SAFE <= value <= _MAX_SAFE
+
+
+def _plain_members(value: dict[Any, Any]) -> bool:
+    # the scalars, most of an audit row's values, are checked here rather than by a call each
+    for name, item in value.items():
+        if type(name) is not str or not (name.isascii() or max(name) < "\ud800"):
+            return False
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is dict:
+            if not _plain_members(item):
                 return False
-            if not _plain(item):
+        elif kind is list or kind is tuple:
+            if not _plain_items(item):
                 return False
-        return True
-    if kind is list or kind is tuple:
-        return all(_plain(item) for item in value)
-    return False
+        elif not _plain_scalar(item, kind):
+            return False
+    return True
+
+
+def _plain_items(value: list[Any] | tuple[Any, ...]) -> bool:
+    return all(_plain(item) for item in value)

@@ -148,6 +148,9 @@ def max_request_amount(price: Price | None, prompt_tokens: int, max_output_token
     tokens = prompt_tokens + max_output_tokens
     if price is None:
         return Amount(0, tokens)
+    if price.whole_pico_rates is not None:  # the same figure as below, without Decimal
+        input_rate, output_rate = price.whole_pico_rates
+        return Amount(prompt_tokens * input_rate + max_output_tokens * output_rate, tokens)
     input_price = price.input_per_mtok
     if price.cached_input_per_mtok is not None:
         input_price = max(input_price, price.cached_input_per_mtok)

@@ -3,19 +3,32 @@ and every string scrubbed of secrets before it is written."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Callable, MutableMapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 import structlog
 
+from infrastructure.observability.log_lines import LineWriter
+
 _encoder = msgspec.json.Encoder(enc_hook=str)  # what JSON cannot hold is written as its str()
 
 
-def _dumps(event: Any, **_: Any) -> str:
+@functools.cache
+def line_writer(stream: BinaryIO) -> LineWriter:
+    """One writer a stream, however often logging is configured."""
+    return LineWriter(stream)
+
+
+def _dumps(event: Any, **_: Any) -> bytes:
     """structlog's serializer: msgspec, several times faster than the standard library's json."""
+    return _encoder.encode(event)
+
+
+def _dumps_text(event: Any, **_: Any) -> str:
     return _encoder.encode(event).decode()
 
 
@@ -35,27 +48,35 @@ def configure_logging(*, level: str, fmt: str, redact: Callable[[str], str]) -> 
     numeric = logging.getLevelName(level.upper())
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        structlog.processors.format_exc_info,
+        _scrubber(redact),  # before the level and the time, which hold no secret
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.format_exc_info,
-        _scrubber(redact),
     ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer(serializer=_dumps)
+    text_renderer: Any = (
+        structlog.processors.JSONRenderer(serializer=_dumps_text)
         if fmt == "json"
         else structlog.dev.ConsoleRenderer()
     )
+    if fmt == "json":  # bytes, written a loop's turn at a time
+        renderer: Any = structlog.processors.JSONRenderer(serializer=_dumps)
+        factory: Any = line_writer(sys.stderr.buffer)
+    else:
+        renderer, factory = text_renderer, structlog.PrintLoggerFactory(sys.stderr)
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=factory,
         cache_logger_on_first_use=True,
     )
     # Libraries that log through the standard library go through the same scrubbing.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                text_renderer,
+            ],
             foreign_pre_chain=[structlog.stdlib.add_log_level, *processors],
         )
     )

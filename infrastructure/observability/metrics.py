@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -67,6 +68,22 @@ class Metrics:
             "Generations started on WebSocket chat connections.",
             registry=self.registry,
         )
+        self._token_counters: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+    def count_tokens(
+        self, provider: str, model: str, input_tokens: int, output_tokens: int
+    ) -> None:
+        """One finished call's tokens; each model's two counters are looked up once (`labels()`
+        locks and validates, several times the cost of the increment)."""
+        counters = self._token_counters.get((provider, model))
+        if counters is None:
+            counters = (
+                self.tokens.labels(provider, model, "input"),
+                self.tokens.labels(provider, model, "output"),
+            )
+            self._token_counters[(provider, model)] = counters
+        counters[0].inc(input_tokens)
+        counters[1].inc(output_tokens)
 
     def watch_accounting(self, backlog: Callable[[], float], dropped: Callable[[], float]) -> None:
         Gauge(

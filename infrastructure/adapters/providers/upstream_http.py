@@ -63,6 +63,9 @@ class UpstreamHttp:
                     sock_read=self.timeouts.first_byte,
                 ),
                 auto_decompress=True,
+                # one session serves every caller: a cookie an upstream sets for one of them
+                # must not go back with everybody's requests
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
 

@@ -180,6 +180,31 @@ def test_max_request_amount_is_the_exact_cost_rounded_up(
     assert amount.tokens == prompt + output
 
 
+LISTED_PRICES = st.decimals(
+    min_value=0, max_value=10**6, places=6, allow_nan=False, allow_infinity=False
+)
+
+
+@given(LISTED_PRICES, LISTED_PRICES, LISTED_PRICES, st.integers(0, 10**7), st.integers(0, 10**7))
+def test_prices_with_six_decimals_cost_the_same_in_whole_picodollars(
+    input_price: Decimal, output_price: Decimal, cached_price: Decimal, prompt: int, output: int
+) -> None:
+    price = Price(input_price, output_price, cached_input_per_mtok=cached_price)
+    assert price.whole_pico_rates is not None
+    amount = max_request_amount(price, prompt, output)
+    dearer = max(Fraction(input_price), Fraction(cached_price))
+    assert amount.picousd == (dearer * prompt + Fraction(output_price) * output) * 10**6
+
+
+def test_a_price_finer_than_a_picodollar_a_token_is_not_made_whole() -> None:
+    assert Price(Decimal("0.0000001"), Decimal("1")).whole_pico_rates is None
+    assert Price(Decimal("1"), Decimal("2.5000000")).whole_pico_rates == (1_000_000, 2_500_000)
+    assert Price(Decimal("1"), Decimal("2"), Decimal("3")).whole_pico_rates == (
+        3_000_000,
+        2_000_000,
+    )
+
+
 # --- the in-memory ledger against a model -------------------------------------------------
 
 

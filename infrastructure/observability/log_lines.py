@@ -1,0 +1,62 @@
+"""Where the log's JSON lines go: one write for all the lines an event loop logs in one turn.
+
+A busy server finishes many requests in one turn of its event loop, and each logs a line; a
+write (and flush) per line is a system call per request. Lines logged on a running loop wait
+until the loop's next turn and go out in one write. Errors, lines logged where no loop runs (the
+CLI, worker threads) and whatever is still waiting at exit are written at once, so a crash
+loses at most the info lines of one turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+from typing import Any, BinaryIO
+
+
+class LineWriter:
+    """A structlog logger of rendered lines (bytes), for `structlog.configure`'s factory."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._pending: list[bytes] = []
+        self._lock = threading.Lock()  # loops in several threads may log at once
+        atexit.register(self.flush)
+
+    def __call__(self, *_: Any) -> LineWriter:
+        """structlog's logger factory: every bound logger writes through this one."""
+        return self
+
+    def msg(self, message: bytes) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._write([message])
+            return
+        with self._lock:
+            first = not self._pending
+            self._pending.append(message)
+        if first:
+            loop.call_soon(self.flush)
+
+    def urgent(self, message: bytes) -> None:
+        """Written now, after anything waiting."""
+        with self._lock:
+            lines, self._pending = self._pending, []
+        lines.append(message)
+        self._write(lines)
+
+    def flush(self) -> None:
+        with self._lock:
+            lines, self._pending = self._pending, []
+        if lines:
+            self._write(lines)
+
+    def _write(self, lines: list[bytes]) -> None:
+        lines.append(b"")
+        self._stream.write(b"\n".join(lines))
+        self._stream.flush()
+
+    debug = info = warn = warning = log = msg
+    error = err = critical = fatal = exception = failure = urgent
