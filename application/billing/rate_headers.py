@@ -4,9 +4,10 @@ Resets are durations the way OpenAI writes them: "20ms", "1s", "59.6s", "6m0s", 
 
 from __future__ import annotations
 
+import functools
 import math
 
-from domains.billing.rate_limit import RateDecision, RateWindow
+from domains.billing.rate_limit import RateDecision
 
 
 def duration(seconds: float) -> str:
@@ -27,9 +28,12 @@ def duration(seconds: float) -> str:
 
 def ratelimit_headers(decision: RateDecision) -> dict[str, str]:
     headers: dict[str, str] = {}
-    for measure, window in (("requests", decision.requests), ("tokens", decision.tokens)):
+    for names, window in ((_REQUESTS, decision.requests), (_TOKENS, decision.tokens)):
         if window is not None:
-            headers.update(_window_headers(measure, window))
+            limit, remaining, reset = names
+            headers[limit] = _limit_text(window.limit)
+            headers[remaining] = str(window.remaining)
+            headers[reset] = _reset_text(window.reset_seconds)
     if not decision.allowed and decision.retry_after is not None:
         ms = max(_ceil_ms(decision.retry_after), 1)
         headers["Retry-After"] = str(max(math.ceil(ms / 1000), 1))
@@ -37,12 +41,18 @@ def ratelimit_headers(decision: RateDecision) -> dict[str, str]:
     return headers
 
 
-def _window_headers(measure: str, window: RateWindow) -> dict[str, str]:
-    return {
-        f"x-ratelimit-limit-{measure}": str(window.limit),
-        f"x-ratelimit-remaining-{measure}": str(window.remaining),
-        f"x-ratelimit-reset-{measure}": duration(window.reset_seconds),
-    }
+def _names(measure: str) -> tuple[str, str, str]:
+    return (
+        f"x-ratelimit-limit-{measure}",
+        f"x-ratelimit-remaining-{measure}",
+        f"x-ratelimit-reset-{measure}",
+    )
+
+
+_REQUESTS, _TOKENS = _names("requests"), _names("tokens")
+# The limit and the reset stay the same for the many requests an allowance admits.
+_limit_text = functools.lru_cache(maxsize=256)(str)
+_reset_text = functools.lru_cache(maxsize=256)(duration)
 
 
 def _ceil_ms(seconds: float) -> int:

@@ -5,13 +5,14 @@ it is one statement with one parameter: the rows as one JSON array, encoded by m
 An executemany is a round of messages a row (in psycopg's pipeline, most of the CPU an insert of
 a few rows costs), and `unnest` of one array a column has psycopg escape every quote of every
 text element in Python. Rows are inserted in the order given. Timestamps of `UtcDateTime`
-columns travel as naive UTC, as that type stores them; bytes travel as base64.
+columns travel in UTC, read by PostgreSQL as the naive UTC that type stores; bytes travel as
+base64.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,31 +46,46 @@ def recordset_insert(table: Table, names: Sequence[str], *, then: str = "") -> T
 
 
 def as_recordset(table: Table, rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """The parameters of `recordset_insert`'s statement for these rows."""
-    converters = {name: _converter(table.c[name].type) for name in (rows[0] if rows else ())}
-    plain = [{name: convert(row[name]) for name, convert in converters.items()} for row in rows]
+    """The parameters of `recordset_insert`'s statement for these rows (each with the same
+    names); only the values of the columns that need converting are copied."""
+    converters = [
+        (name, convert)
+        for name in (rows[0] if rows else ())
+        if (convert := _converter(table.c[name].type)) is not None
+    ]
+    plain: Sequence[Mapping[str, Any]] = rows
+    if converters:
+        plain = [_converted(row, converters) for row in rows]
     return {"rows": msgspec.json.encode(plain).decode()}
 
 
-def _converter(type_: Any) -> Any:
+def _converted(
+    row: Mapping[str, Any], converters: list[tuple[str, Callable[[Any], Any]]]
+) -> dict[str, Any]:
+    copy = dict(row)
+    for name, convert in converters:
+        copy[name] = convert(copy[name])
+    return copy
+
+
+def _converter(type_: Any) -> Callable[[Any], Any] | None:
     if isinstance(type_, UtcDateTime):
-        return _naive_utc
+        return _utc
     if isinstance(type_, LargeBinary):
         return _base64
-    return _same
-
-
-def _same(value: Any) -> Any:
-    return value
+    return None
 
 
 def _base64(value: bytes | None) -> str | None:
     return None if value is None else base64.b64encode(value).decode()
 
 
-def _naive_utc(value: datetime | None) -> datetime | None:
+def _utc(value: datetime | None) -> datetime | None:
+    """A UTC time as is: msgspec writes it with a "Z", which PostgreSQL's `timestamp` (without
+    time zone) ignores, reading the wall time; another offset is converted to UTC first."""
     if value is None:
         return None
-    if value.tzinfo is None:
+    offset = value.utcoffset()
+    if offset is None:
         raise ValueError("naive datetime given for a UTC column")
-    return value.astimezone(UTC).replace(tzinfo=None)
+    return value if not offset else value.astimezone(UTC)

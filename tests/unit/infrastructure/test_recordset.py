@@ -4,7 +4,7 @@ parameter, with UTC times made naive and bytes in base64."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table
@@ -31,12 +31,16 @@ def test_the_statement_names_the_columns_and_their_types_from_the_table() -> Non
     )
 
 
-def test_rows_travel_as_one_json_array_with_naive_utc_times_and_base64_bytes() -> None:
+def test_rows_travel_as_one_json_array_with_utc_times_and_base64_bytes() -> None:
     at = datetime(2026, 11, 24, 5, 30, tzinfo=timezone(timedelta(hours=2)))
-    params = as_recordset(TABLE, [{"id": "a", "at": at, "blob": b"\x00\xff", "n": 2**40}])
+    utc = datetime(2026, 11, 24, 5, 30, 0, 250, tzinfo=UTC)
+    row = {"id": "a", "at": at, "blob": b"\x00\xff", "n": 2**40}
+    params = as_recordset(TABLE, [row, {"id": "b", "at": utc, "blob": None, "n": None}])
     assert json.loads(params["rows"]) == [
-        {"id": "a", "at": "2026-11-24T03:30:00", "blob": "AP8=", "n": 2**40}
+        {"id": "a", "at": "2026-11-24T03:30:00Z", "blob": "AP8=", "n": 2**40},
+        {"id": "b", "at": "2026-11-24T05:30:00.000250Z", "blob": None, "n": None},
     ]
+    assert row["blob"] == b"\x00\xff"  # the caller's rows are left as they were
     with pytest.raises(ValueError, match="naive datetime"):
         as_recordset(TABLE, [{"id": "b", "at": datetime(2026, 1, 1), "blob": None, "n": 1}])
     assert as_recordset(TABLE, []) == {"rows": "[]"}
