@@ -137,14 +137,19 @@ def _page_query(where: list[ColumnElement[bool]], after_seq: int, limit: int) ->
 
 
 async def iter_audit(
-    engine: AsyncEngine, *, from_seq: int = 1, batch: int = 1000
+    engine: AsyncEngine, *, from_seq: int = 1, to_seq: int = MAX_SEQ, batch: int = 1000
 ) -> AsyncIterator[AuditRow]:
+    """The rows from `from_seq` to `to_seq` (both included), read `batch` at a time; no page
+    reaches past `to_seq` (the checkpoint writer reads up to a head that keeps moving)."""
     after = from_seq - 1
-    while True:
-        rows = await audit_page(engine, after_seq=after, limit=batch)
+    while after < to_seq:
+        limit = min(batch, to_seq - after)
+        rows = await audit_page(engine, after_seq=after, limit=limit)
         for row in rows:
+            if row.seq > to_seq:
+                return
             yield row
-        if len(rows) < batch:
+        if len(rows) < limit:
             return
         after = rows[-1].seq
 

@@ -12,7 +12,7 @@ import pytest
 from domains.audit.chain import AuditRow, chain_row, format_ts
 from infrastructure.db.engine import create_engine
 from infrastructure.db.repositories.audit import SqlAuditLog
-from infrastructure.read_models.audit_query import audit_page
+from infrastructure.read_models.audit_query import audit_page, iter_audit
 from tests.integration.conftest import migrated_database
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -103,5 +103,22 @@ async def test_every_page_holds_exactly_the_matching_rows(database_url: str) -> 
         # The rows come back whole, with their data.
         (first,) = await audit_page(engine, limit=1)
         assert first == log[0]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_range_is_read_from_its_first_seq_to_its_last_in_pages(database_url: str) -> None:
+    log = _log()
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await SqlAuditLog(conn).append_all([(row, f"e{row.seq}") for row in log])
+        for first, last, batch in [(1, ROWS, 1000), (17, 143, 10), (17, 26, 10), (5, 5, 1)]:
+            read = [
+                row async for row in iter_audit(engine, from_seq=first, to_seq=last, batch=batch)
+            ]
+            assert read == log[first - 1 : last]
+        tail = [row async for row in iter_audit(engine, from_seq=ROWS - 2, batch=2)]
+        assert tail == log[-3:]
     finally:
         await engine.dispose()

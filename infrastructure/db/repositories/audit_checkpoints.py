@@ -60,9 +60,7 @@ class SqlCheckpointLog:
         return None
 
     async def rows(self, from_seq: int, to_seq: int) -> AsyncIterator[AuditRow]:
-        async for row in iter_audit(self._engine, from_seq=from_seq):
-            if row.seq > to_seq:
-                return
+        async for row in iter_audit(self._engine, from_seq=from_seq, to_seq=to_seq):
             yield row
 
     async def latest(self) -> Checkpoint | None:
