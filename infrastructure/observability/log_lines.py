@@ -22,6 +22,8 @@ class LineWriter:
         self._stream = stream
         self._pending: list[bytes] = []
         self._lock = threading.Lock()  # loops in several threads may log at once
+        self._flush_on: asyncio.AbstractEventLoop | None = None
+        """The loop whose next turn writes what waits."""
         atexit.register(self.flush)
 
     def __call__(self, *_: Any) -> LineWriter:
@@ -35,21 +37,25 @@ class LineWriter:
             self._write([message])
             return
         with self._lock:
-            first = not self._pending
             self._pending.append(message)
-        if first:
+            # once a turn; again if lines wait for a loop that stopped before its turn came
+            schedule = self._flush_on is not loop
+            self._flush_on = loop
+        if schedule:
             loop.call_soon(self.flush)
 
     def urgent(self, message: bytes) -> None:
         """Written now, after anything waiting."""
         with self._lock:
             lines, self._pending = self._pending, []
+            self._flush_on = None
         lines.append(message)
         self._write(lines)
 
     def flush(self) -> None:
         with self._lock:
             lines, self._pending = self._pending, []
+            self._flush_on = None
         if lines:
             self._write(lines)
 

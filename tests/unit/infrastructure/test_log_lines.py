@@ -60,3 +60,25 @@ async def test_flush_writes_what_waits() -> None:
     writer.info(b"last words")
     writer.flush()  # what runs at exit
     assert stream.getvalue() == b"last words\n"
+
+
+def test_lines_left_by_a_loop_that_stopped_go_out_on_the_next_loops_turn() -> None:
+    stream = Stream()
+    writer = LineWriter(stream)
+
+    async def log_and_leave() -> None:
+        asyncio.get_running_loop().stop()  # after this turn: the one that would write never comes
+        writer.info(b"last of the first loop")
+
+    first = asyncio.new_event_loop()
+    first.run_until_complete(log_and_leave())
+    first.close()
+    assert stream.writes == []
+
+    async def log_again() -> None:
+        writer.info(b"first of the second")
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    asyncio.run(log_again())
+    assert stream.writes == [b"last of the first loop\nfirst of the second\n"]
