@@ -291,7 +291,9 @@ def bootstrap(settings: Settings) -> Container:
         metrics.count_tokens(event.provider, event.model, event.input_tokens, event.output_tokens)
 
     recorder = CompletionRecorder(bus.handle, observe=observe)
-    metrics.watch_accounting(lambda: recorder.backlog, lambda: recorder.dropped)
+    metrics.watch_accounting(
+        lambda: recorder.backlog, lambda: recorder.dropped, lambda: recorder.held_back
+    )
     catalog = build_catalog(settings.providers)
     clients = build_clients(settings.providers, redactor)
 

@@ -65,7 +65,8 @@ class Gateway:
     ) -> Ticket:
         """Takes the caller's rate limits and reserves the request's largest cost against their
         budgets, or refuses (LimitExceeded, Forbidden). Tokens are counted only if a limit
-        needs them. The ticket goes to the call, which settles it."""
+        needs them. The ticket goes to the call, which settles it. First, if the finished calls
+        waiting to be written reached the recorder's high water, waits for room."""
 
         def estimate() -> tuple[int, int]:
             prompt = 0
@@ -84,6 +85,7 @@ class Gateway:
             )
             return prompt, most
 
+        await self._recorder.room()  # while the accounting catches up, if it fell behind
         return await self._admission.admit(caller, route.provider, route.name, estimate)
 
     async def chat(

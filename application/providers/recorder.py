@@ -6,6 +6,11 @@ full batch waits: what comes in while a batch is written waits for the next ling
 trickle of calls goes out in batches of a linger's worth, not a batch of one or two calls per
 write (each batch's transactions cost about as much as its rows). If a write fails the batch is
 kept and retried; `stop()` flushes what is left, after letting a write under way finish.
+
+When the writes fall behind (a database slower than the traffic), the backlog is bounded:
+once `high_water` calls wait, `room()` holds new requests back until the backlog is down to
+half of it, so a gateway under more load than its accounting can write serves at the pace it
+can account for, instead of piling up calls in memory (and, at `max_pending`, dropping them).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class CompletionRecorder:
         max_batch: int = 500,
         linger: float = 0.02,
         max_pending: int = 1_000_000,
+        high_water: int = 10_000,
         observe: Callable[[CompletionFinished], None] | None = None,
     ) -> None:
         self._handle = handle
@@ -47,6 +53,12 @@ class CompletionRecorder:
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        self._high_water = high_water
+        self._room = asyncio.Event()
+        """Set while new requests may go: cleared at `high_water`, set again at half of it."""
+        self._room.set()
+        self.held_back = 0
+        """How many times a request waited for room."""
 
     def record(self, event: CompletionFinished) -> None:
         if self._observe is not None:
@@ -60,12 +72,28 @@ class CompletionRecorder:
         self._pending.append(event)
         self._idle.clear()
         self._wake.set()
+        if len(self._pending) >= self._high_water and self._room.is_set():
+            self._room.clear()
+            log.warning("recorder.behind", backlog=len(self._pending), high_water=self._high_water)
+
+    async def room(self) -> None:
+        """Returns at once unless the backlog reached `high_water`; then once it is down to
+        half of it."""
+        if self._room.is_set():
+            return
+        self.held_back += 1
+        await self._room.wait()
+
+    def _made_room(self) -> None:
+        if not self._room.is_set() and len(self._pending) <= self._high_water // 2:
+            self._room.set()
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="completion-recorder")
 
     async def stop(self) -> None:
+        self._room.set()  # nobody waits on a recorder that is going away
         await cancel_and_wait(self._task)
         self._task = None
         if self._writing is not None:  # a batch cut off mid-write would be lost or doubled
@@ -99,6 +127,7 @@ class CompletionRecorder:
             self._writing = writing
             written = await asyncio.shield(writing)  # if cancelled, `stop()` awaits `writing`
             self._writing = None
+            self._made_room()
             if not written:
                 if not retry:
                     return

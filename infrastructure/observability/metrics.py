@@ -85,7 +85,12 @@ class Metrics:
         counters[0].inc(input_tokens)
         counters[1].inc(output_tokens)
 
-    def watch_accounting(self, backlog: Callable[[], float], dropped: Callable[[], float]) -> None:
+    def watch_accounting(
+        self,
+        backlog: Callable[[], float],
+        dropped: Callable[[], float],
+        held_back: Callable[[], float],
+    ) -> None:
         Gauge(
             "fluxrouter_accounting_backlog",
             "Finished calls not yet written (usage, audit).",
@@ -96,6 +101,11 @@ class Metrics:
             "Finished calls dropped because the backlog was full.",
             registry=self.registry,
         ).set_function(dropped)
+        Gauge(
+            "fluxrouter_accounting_held_back",
+            "Requests that waited for the backlog of finished calls to come down.",
+            registry=self.registry,
+        ).set_function(held_back)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -218,3 +218,54 @@ async def test_a_full_batch_waiting_behind_a_write_goes_at_once() -> None:
     assert recorder.backlog == 1  # short of a batch: left for the next linger
     await recorder.stop()
     assert len(handler.recorded) == 5
+
+
+async def test_a_backlog_at_high_water_holds_new_requests_back_until_half_of_it() -> None:
+    release = asyncio.Event()
+    written: list[int] = []
+
+    async def stalled(command: Command) -> None:  # a database that fell behind, then recovers
+        assert isinstance(command, RecordCompletions)
+        await release.wait()
+        written.append(len(command.completions))
+
+    recorder = CompletionRecorder(stalled, max_batch=2, linger=0.0, high_water=6)
+    recorder.start()
+    try:
+        await asyncio.wait_for(recorder.room(), 1)  # room while below high water
+        for _ in range(7):  # two go into the stalled write, five wait
+            recorder.record(completion())
+            await asyncio.sleep(0)
+        await asyncio.wait_for(recorder.room(), 1)  # 5 waiting: still below 6
+        recorder.record(completion())
+        assert recorder.backlog == 6
+        held = asyncio.ensure_future(recorder.room())
+        await asyncio.sleep(0.05)
+        assert not held.done()
+        assert recorder.held_back == 1
+        release.set()  # batches of 2 go out: 6 → 4 → 2, and 2 is half of 4 or less
+        await asyncio.wait_for(held, 5)
+        assert recorder.backlog <= 3
+        await asyncio.wait_for(recorder.wait_idle(), 5)
+    finally:
+        await recorder.stop()
+    assert sum(written) == 8  # nothing lost on the way
+
+
+async def test_stop_lets_whoever_waits_for_room_go() -> None:
+    release = asyncio.Event()
+
+    async def stalled(command: Command) -> None:
+        await release.wait()
+
+    recorder = CompletionRecorder(stalled, linger=0.0, high_water=1)
+    recorder.start()
+    recorder.record(completion())
+    held = asyncio.ensure_future(recorder.room())
+    await asyncio.sleep(0.01)
+    assert not held.done()
+    stopping = asyncio.ensure_future(recorder.stop())  # waits for the stalled write
+    await asyncio.wait_for(held, 1)  # but the request held back goes at once
+    assert not stopping.done()
+    release.set()
+    await asyncio.wait_for(stopping, 5)
