@@ -8,9 +8,10 @@ write (each batch's transactions cost about as much as its rows). If a write fai
 kept and retried; `stop()` flushes what is left, after letting a write under way finish.
 
 When the writes fall behind (a database slower than the traffic), the backlog is bounded:
-once `high_water` calls wait, `room()` holds new requests back until the backlog is down to
-half of it, so a gateway under more load than its accounting can write serves at the pace it
-can account for, instead of piling up calls in memory (and, at `max_pending`, dropping them).
+once `high_water` calls wait, `room()` holds new requests back until a batch has been written,
+so a gateway under more load than its accounting can write serves at the pace it can account
+for, instead of piling up calls in memory (and, at `max_pending`, dropping them). Each wait is
+one batch's write, not the draining of a large backlog.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class CompletionRecorder:
         self._idle.set()
         self._high_water = high_water
         self._room = asyncio.Event()
-        """Set while new requests may go: cleared at `high_water`, set again at half of it."""
+        """Set while new requests may go: cleared at `high_water`, set again below it."""
         self._room.set()
         self.held_back = 0
         """How many times a request waited for room."""
@@ -77,15 +78,15 @@ class CompletionRecorder:
             log.warning("recorder.behind", backlog=len(self._pending), high_water=self._high_water)
 
     async def room(self) -> None:
-        """Returns at once unless the backlog reached `high_water`; then once it is down to
-        half of it."""
+        """Returns at once unless the backlog reached `high_water`; then once it is below it
+        again (a batch written)."""
         if self._room.is_set():
             return
         self.held_back += 1
         await self._room.wait()
 
     def _made_room(self) -> None:
-        if not self._room.is_set() and len(self._pending) <= self._high_water // 2:
+        if not self._room.is_set() and len(self._pending) < self._high_water:
             self._room.set()
 
     def start(self) -> None:
