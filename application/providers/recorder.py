@@ -17,6 +17,7 @@ one batch's write, not the draining of a large backlog.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -28,6 +29,9 @@ from domains.providers.events import CompletionFinished
 from domains.shared.events import Command
 
 log = structlog.get_logger("fluxrouter.recorder")
+
+BEHIND_LOG_EVERY = 10.0
+"""Seconds between two `recorder.behind` warnings while the accounting stays behind."""
 
 
 class CompletionRecorder:
@@ -60,6 +64,7 @@ class CompletionRecorder:
         self._room.set()
         self.held_back = 0
         """How many times a request waited for room."""
+        self._next_behind_log = 0.0
 
     def record(self, event: CompletionFinished) -> None:
         if self._observe is not None:
@@ -75,7 +80,15 @@ class CompletionRecorder:
         self._wake.set()
         if len(self._pending) >= self._high_water and self._room.is_set():
             self._room.clear()
-            log.warning("recorder.behind", backlog=len(self._pending), high_water=self._high_water)
+            now = time.monotonic()
+            if now >= self._next_behind_log:  # at most once every BEHIND_LOG_EVERY seconds
+                self._next_behind_log = now + BEHIND_LOG_EVERY
+                log.warning(
+                    "recorder.behind",
+                    backlog=len(self._pending),
+                    high_water=self._high_water,
+                    held_back=self.held_back,
+                )
 
     async def room(self) -> None:
         """Returns at once unless the backlog reached `high_water`; then once it is below it
