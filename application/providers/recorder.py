@@ -11,12 +11,14 @@ When the writes fall behind (a database slower than the traffic), the backlog is
 once `high_water` calls wait, `room()` holds new requests back until a batch has been written,
 so a gateway under more load than its accounting can write serves at the pace it can account
 for, instead of piling up calls in memory (and, at `max_pending`, dropping them). Each wait is
-one batch's write, not the draining of a large backlog.
+one batch's write, not the draining of a large backlog, and at most `max_wait`: while the writes
+fail (the database is down) requests go on being served, their calls kept for the retries.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -43,6 +45,7 @@ class CompletionRecorder:
         linger: float = 0.02,
         max_pending: int = 1_000_000,
         high_water: int = 10_000,
+        max_wait: float = 1.0,
         observe: Callable[[CompletionFinished], None] | None = None,
     ) -> None:
         self._handle = handle
@@ -59,6 +62,7 @@ class CompletionRecorder:
         self._idle = asyncio.Event()
         self._idle.set()
         self._high_water = high_water
+        self._max_wait = max_wait
         self._room = asyncio.Event()
         """Set while new requests may go: cleared at `high_water`, set again below it."""
         self._room.set()
@@ -92,11 +96,12 @@ class CompletionRecorder:
 
     async def room(self) -> None:
         """Returns at once unless the backlog reached `high_water`; then once it is below it
-        again (a batch written)."""
+        again (a batch written), or after `max_wait` seconds."""
         if self._room.is_set():
             return
         self.held_back += 1
-        await self._room.wait()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._room.wait(), self._max_wait)
 
     def _made_room(self) -> None:
         if not self._room.is_set() and len(self._pending) < self._high_water:

@@ -269,3 +269,21 @@ async def test_stop_lets_whoever_waits_for_room_go() -> None:
     assert not stopping.done()
     release.set()
     await asyncio.wait_for(stopping, 5)
+
+
+async def test_while_the_writes_fail_a_request_waits_at_most_max_wait() -> None:
+    handler = Handler(failures=1_000)  # the database is down
+    recorder = CompletionRecorder(handler, linger=0.0, high_water=2, max_wait=0.05)
+    recorder.start()
+    try:
+        recorder.record(completion(request_id="a"))
+        recorder.record(completion(request_id="b"))
+        started = asyncio.get_running_loop().time()
+        await asyncio.wait_for(recorder.room(), 5)
+        assert asyncio.get_running_loop().time() - started >= 0.05
+        assert recorder.held_back == 1
+        assert handler.recorded == []  # nothing written, nothing lost: kept for the retries
+    finally:
+        handler.failures = 0
+        await recorder.stop()
+    assert [event.request_id for event in handler.recorded] == ["a", "b"]
