@@ -151,13 +151,12 @@ def max_request_amount(price: Price | None, prompt_tokens: int, max_output_token
     if price.whole_pico_rates is not None:  # the same figure as below, without Decimal
         input_rate, output_rate = price.whole_pico_rates
         return Amount(prompt_tokens * input_rate + max_output_tokens * output_rate, tokens)
-    input_price = price.input_per_mtok
-    if price.cached_input_per_mtok is not None:
-        input_price = max(input_price, price.cached_input_per_mtok)
     with localcontext() as ctx:  # exact: fail loudly rather than round before the ceiling
         ctx.prec = 200
         ctx.traps[Inexact] = True
-        per_mtok = prompt_tokens * input_price + max_output_tokens * price.output_per_mtok
+        per_mtok = (
+            prompt_tokens * price.dearer_input_per_mtok + max_output_tokens * price.output_per_mtok
+        )
         pico = (per_mtok * 1_000_000).to_integral_value(ROUND_CEILING)  # USD/Mtok → pico/tok
     return Amount(int(pico), tokens)
 

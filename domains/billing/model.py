@@ -24,13 +24,18 @@ class Price:
     price lists have): a request's largest cost is then integer arithmetic."""
 
     def __post_init__(self) -> None:
-        dearer_input = self.input_per_mtok
-        if self.cached_input_per_mtok is not None:
-            dearer_input = max(dearer_input, self.cached_input_per_mtok)
-        input_rate = _whole_pico_rate(dearer_input)
+        input_rate = _whole_pico_rate(self.dearer_input_per_mtok)
         output_rate = _whole_pico_rate(self.output_per_mtok)
         whole = input_rate is not None and output_rate is not None
         object.__setattr__(self, "whole_pico_rates", (input_rate, output_rate) if whole else None)
+
+    @property
+    def dearer_input_per_mtok(self) -> Decimal:
+        """What a prompt token can cost at most: the input price, or the cached input price
+        were that ever higher."""
+        if self.cached_input_per_mtok is None:
+            return self.input_per_mtok
+        return max(self.input_per_mtok, self.cached_input_per_mtok)
 
     def cost(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> Decimal:
         cached = min(max(cached_tokens, 0), input_tokens)

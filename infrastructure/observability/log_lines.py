@@ -46,18 +46,21 @@ class LineWriter:
 
     def urgent(self, message: bytes) -> None:
         """Written now, after anything waiting."""
-        with self._lock:
-            lines, self._pending = self._pending, []
-            self._flush_on = None
+        lines = self._take()
         lines.append(message)
         self._write(lines)
 
     def flush(self) -> None:
+        lines = self._take()
+        if lines:
+            self._write(lines)
+
+    def _take(self) -> list[bytes]:
+        """What waits, no longer waiting for any loop's turn."""
         with self._lock:
             lines, self._pending = self._pending, []
             self._flush_on = None
-        if lines:
-            self._write(lines)
+        return lines
 
     def _write(self, lines: list[bytes]) -> None:
         lines.append(b"")

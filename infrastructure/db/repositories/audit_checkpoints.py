@@ -59,9 +59,8 @@ class SqlCheckpointLog:
             return row if row.seq == seq else None
         return None
 
-    async def rows(self, from_seq: int, to_seq: int) -> AsyncIterator[AuditRow]:
-        async for row in iter_audit(self._engine, from_seq=from_seq, to_seq=to_seq):
-            yield row
+    def rows(self, from_seq: int, to_seq: int) -> AsyncIterator[AuditRow]:
+        return iter_audit(self._engine, from_seq=from_seq, to_seq=to_seq)
 
     async def latest(self) -> Checkpoint | None:
         async with self._engine.connect() as conn:
