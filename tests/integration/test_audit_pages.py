@@ -4,10 +4,12 @@ the rows a plain filter over the whole log finds, rows appended out of time orde
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domains.audit.chain import AuditRow, chain_row, format_ts
 from infrastructure.db.engine import create_engine
@@ -52,12 +54,21 @@ def _log(seed: int = 3) -> list[AuditRow]:
     return rows
 
 
-async def test_every_page_holds_exactly_the_matching_rows(database_url: str) -> None:
-    log = _log()
+@asynccontextmanager
+async def _loaded(database_url: str, log: list[AuditRow]) -> AsyncIterator[AsyncEngine]:
+    """An engine on the database with `log` appended to its audit log; disposed afterwards."""
     engine = create_engine(database_url)
     try:
         async with engine.begin() as conn:
             await SqlAuditLog(conn).append_all([(row, f"e{row.seq}") for row in log])
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def test_every_page_holds_exactly_the_matching_rows(database_url: str) -> None:
+    log = _log()
+    async with _loaded(database_url, log) as engine:
         hour = timedelta(hours=1)
         windows: list[tuple[datetime | None, datetime | None]] = [
             (None, None),
@@ -103,16 +114,11 @@ async def test_every_page_holds_exactly_the_matching_rows(database_url: str) -> 
         # The rows come back whole, with their data.
         (first,) = await audit_page(engine, limit=1)
         assert first == log[0]
-    finally:
-        await engine.dispose()
 
 
 async def test_a_range_is_read_from_its_first_seq_to_its_last_in_pages(database_url: str) -> None:
     log = _log()
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as conn:
-            await SqlAuditLog(conn).append_all([(row, f"e{row.seq}") for row in log])
+    async with _loaded(database_url, log) as engine:
         for first, last, batch in [(1, ROWS, 1000), (17, 143, 10), (17, 26, 10), (5, 5, 1)]:
             read = [
                 row async for row in iter_audit(engine, from_seq=first, to_seq=last, batch=batch)
@@ -120,5 +126,3 @@ async def test_a_range_is_read_from_its_first_seq_to_its_last_in_pages(database_
             assert read == log[first - 1 : last]
         tail = [row async for row in iter_audit(engine, from_seq=ROWS - 2, batch=2)]
         assert tail == log[-3:]
-    finally:
-        await engine.dispose()

@@ -20,6 +20,12 @@ class Stream(io.BytesIO):
         return super().write(data)
 
 
+async def after_the_turn() -> None:
+    """Until the event loop has run the turn after this one (where waiting lines are written)."""
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
 def test_lines_logged_off_a_loop_are_written_at_once() -> None:
     stream = Stream()
     writer = LineWriter(stream)
@@ -34,12 +40,10 @@ async def test_the_lines_of_one_turn_go_out_in_one_write_after_it() -> None:
     writer.info(b"1")
     writer.info(b"2")
     assert stream.writes == []  # not during the turn
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
+    await after_the_turn()
     assert stream.writes == [b"1\n2\n"]
     writer.info(b"3")
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
+    await after_the_turn()
     assert stream.writes == [b"1\n2\n", b"3\n"]
 
 
@@ -49,8 +53,7 @@ async def test_an_error_is_written_at_once_after_what_waits() -> None:
     writer.info(b"before")
     writer.error(b"failed")
     assert stream.writes == [b"before\nfailed\n"]
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
+    await after_the_turn()
     assert stream.writes == [b"before\nfailed\n"]  # nothing left for the turn's flush
 
 
@@ -77,8 +80,7 @@ def test_lines_left_by_a_loop_that_stopped_go_out_on_the_next_loops_turn() -> No
 
     async def log_again() -> None:
         writer.info(b"first of the second")
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
+        await after_the_turn()
 
     asyncio.run(log_again())
     assert stream.writes == [b"last of the first loop\nfirst of the second\n"]
