@@ -48,15 +48,16 @@ def checkpointer_for(settings: Settings, engine: AsyncEngine, key: SigningKey) -
 
 
 async def start_checkpoints(
-    settings: Settings, engine: AsyncEngine
+    settings: Settings, engine: AsyncEngine, *, writer: bool = True
 ) -> tuple[SigningKey, Checkpointer]:
-    """Loads the key and starts the checkpoint writer (unless checkpoint_every_seconds is 0)."""
+    """Loads the key and starts the checkpoint writer (unless checkpoint_every_seconds is 0, or
+    `writer` is False: another process of this gateway writes them)."""
     key, generated = await asyncio.to_thread(load_signing_key, settings)
     if generated:
         log.info(
             "audit.signing_key_generated", file=settings.audit.signing_key_file, key_id=key.key_id
         )
     checkpointer = checkpointer_for(settings, engine, key)
-    if settings.audit.checkpoint_every_seconds > 0:
+    if writer and settings.audit.checkpoint_every_seconds > 0:
         checkpointer.start()
     return key, checkpointer

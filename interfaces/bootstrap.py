@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import dramatiq
+import structlog
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -69,6 +70,7 @@ from application.teams.user_commands import (
     IssueAdminToken,
     RevokeAdminToken,
 )
+from application.uow import UnitOfWork
 from domains.billing.budget import BudgetLedger
 from domains.billing.events import BudgetSet, PriceSet, RateLimitSet
 from domains.providers.events import CompletionFinished
@@ -94,11 +96,14 @@ from infrastructure.security.audit_signing import SigningKey
 from infrastructure.security.redaction import Redactor
 from infrastructure.settings import Settings
 from infrastructure.sso.session_callers import SessionCallers
+from interfaces.accounting.process import AccountingProcess, AccountingUnavailable
 from interfaces.audit_wiring import start_checkpoints
 from interfaces.billing_wiring import Admission, build_admission, limits_cache
 from interfaces.config_summary import summary_of
 from interfaces.sso_wiring import SsoServices, build_sso
 from interfaces.worker.actors import Actors, declare_actors
+
+log = structlog.get_logger("fluxrouter.gateway")
 
 
 @dataclass
@@ -128,23 +133,64 @@ class Container:
     audit_key: SigningKey | None = None
     checkpointer: Checkpointer | None = None
     sso: SsoServices | None = None  # single sign-on for the dashboard (docs/sso.md)
+    accounting: AccountingProcess | None = None
+    """Where the recorder's batches are written, when not in this process (`serve`)."""
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
+    _accounting_started: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
         self.admin_digest, _ = await ensure_admin_key(self.engine, self.settings.admin.key)
         await self.bus.handle(RecordConfig(summary=summary_of(self.settings)))
-        self.audit_key, self.checkpointer = await start_checkpoints(self.settings, self.engine)
+        self.audit_key, self.checkpointer = await start_checkpoints(
+            self.settings, self.engine, writer=self.accounting is None
+        )
         if self.sso is not None:
             await self.sso.start(self.bus, self.engine)
-        if self.embedded_worker:
-            self._worker = dramatiq.Worker(self.broker, worker_threads=1, worker_timeout=100)
-            self._worker.start()
+        self._start_projections()
         await self.limits.start()
         self.refusals.start()
         self.recorder.start()
         self.relay.start(self.bus.publish)
         if self.revocations is not None:
             self.revocations.start()
+        if self.accounting is not None:  # started beside: the first batch waits for it
+            self._accounting_started = asyncio.create_task(self._start_accounting_process())
+
+    async def _start_accounting_process(self) -> None:
+        assert self.accounting is not None
+        try:
+            await self.accounting.start()
+        except AccountingUnavailable:  # the recorder keeps the calls and tries again
+            log.exception("accounting.start_failed")
+
+    def _start_projections(self) -> None:
+        if self.embedded_worker:
+            self._worker = dramatiq.Worker(self.broker, worker_threads=1, worker_timeout=100)
+            self._worker.start()
+
+    async def _stop_projections(self) -> None:
+        if self._worker is not None:
+            await asyncio.to_thread(self.broker.join, "projections", timeout=10_000)
+            self._worker.stop()
+            self._worker = None
+
+    async def start_accounting(self) -> None:
+        """What an accounting process runs (`interfaces.accounting.child`): the prices, the
+        relay, the checkpoint writer and, embedded, the projections; no request is served."""
+        self.audit_key, self.checkpointer = await start_checkpoints(self.settings, self.engine)
+        self._start_projections()
+        await self.limits.limits.start()
+        self.relay.start(self.bus.publish)
+
+    async def stop_accounting(self) -> None:
+        await self.relay.stop()
+        await self.limits.limits.stop()
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
+        await self._stop_projections()
+        self.broker.close()
+        await self.engine.dispose()
+        self.sync_engine.dispose()
 
     @property
     def ledger(self) -> BudgetLedger:
@@ -154,6 +200,10 @@ class Container:
         await self.limits.stop()  # settlements run before the recorder's last flush
         await self.refusals.stop()
         await self.recorder.stop()
+        if self._accounting_started is not None:
+            await self._accounting_started
+        if self.accounting is not None:
+            await self.accounting.stop()
         await self.relay.stop()
         if self.checkpointer is not None:
             await self.checkpointer.stop()
@@ -163,10 +213,7 @@ class Container:
             await self.sso.stop()
         for client in self.clients.values():
             await client.close()
-        if self._worker is not None:
-            await asyncio.to_thread(self.broker.join, "projections", timeout=10_000)
-            self._worker.stop()
-            self._worker = None
+        await self._stop_projections()
         self.broker.close()
         await self.engine.dispose()
         self.sync_engine.dispose()
@@ -177,7 +224,22 @@ def redactor_for(settings: Settings) -> Redactor:
     return Redactor([settings.admin.key, *(p.api_key for p in settings.providers)])
 
 
-def bootstrap(settings: Settings) -> Container:
+def _accounting_process(subscribers: dict[type[Event], list[Subscriber]]) -> AccountingProcess:
+    """The child that writes the recorder's batches; it prices the calls, so it reloads the
+    limits when this process changes them."""
+    accounting = AccountingProcess()
+
+    async def tell_accounting(_events: list[Event], _uow: UnitOfWork) -> None:
+        await accounting.limits_changed()
+
+    for changed in (BudgetSet, RateLimitSet, PriceSet):
+        subscribers[changed].append(tell_accounting)
+    return accounting
+
+
+def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Container:
+    """`accounting_process`: the recorder's batches are written by a child process
+    (`interfaces.accounting`), as `serve` runs; else in this process."""
     redactor = redactor_for(settings)
     engine = create_engine(settings.database.url, pool_size=settings.database.pool_size)
     sync_engine = create_sync_engine(settings.database.url)
@@ -273,6 +335,7 @@ def bootstrap(settings: Settings) -> Container:
         subscribers[KeyRotated].append(revocations.when_key_revoked_broadcast)
         subscribers[UserChanged].append(revocations.when_user_deactivated_broadcast)
         subscribers[UserDeleted].append(revocations.when_user_deactivated_broadcast)
+    accounting = _accounting_process(subscribers) if accounting_process else None
     bus = MessageBus(
         lambda: SqlUnitOfWork(engine, codec),
         handlers,
@@ -290,7 +353,9 @@ def bootstrap(settings: Settings) -> Container:
             metrics.upstream_errors.labels(event.provider, str(event.status)).inc()
         metrics.count_tokens(event.provider, event.model, event.input_tokens, event.output_tokens)
 
-    recorder = CompletionRecorder(bus.handle, observe=observe)
+    recorder = CompletionRecorder(
+        accounting.handle if accounting is not None else bus.handle, observe=observe
+    )
     metrics.watch_accounting(
         lambda: recorder.backlog, lambda: recorder.dropped, lambda: recorder.held_back
     )
@@ -333,4 +398,5 @@ def bootstrap(settings: Settings) -> Container:
         revocations=revocations,
         sessions=SessionCallers(sso.sessions, key_lookup),
         sso=sso,
+        accounting=accounting,
     )

@@ -66,6 +66,19 @@ class OutboxRelay:
                 .values(dispatched_at=utcnow())
             )
 
+    async def stored(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of these events the outbox already holds."""
+        found: set[str] = set()
+        async with self._engine.connect() as conn:
+            for start in range(0, len(event_ids), 500):
+                rows = await conn.execute(
+                    select(outbox.c.event_id).where(
+                        outbox.c.event_id.in_(event_ids[start : start + 500])
+                    )
+                )
+                found.update(rows.scalars())
+        return found
+
     def projected(self, event: Event) -> bool:
         """Whether a projection reads this event (it is handed to the workers)."""
         return self._enqueue is not None and type(event).__name__ in self._projected

@@ -65,6 +65,9 @@ class LoggingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
 class WorkerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     embedded: bool = True
     """Run the projection worker inside the gateway when there is no redis."""
+    accounting_process: bool = True
+    """`serve`: each serving process writes its finished calls' accounting (outbox, usage, audit
+    rows, checkpoints) from a child process of its own, on another core."""
 
 
 class Timeouts(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -1,0 +1,136 @@
+"""The serving process's side: starts its accounting process and hands it batches of calls.
+
+`handle` is the recorder's way out (`CompletionRecorder(handle)`): it sends one batch and returns
+once the child has written it, or raises, and the recorder keeps the batch and tries again. A
+child that went away is started again on the next batch. If it went away holding a batch, that
+batch may have been written before it could answer: the next batch goes as `REPLAYED`, and the
+child leaves out what the outbox already holds, so nothing is written twice.
+
+The child ignores SIGINT and SIGTERM (a terminal's Ctrl-C or a service manager reaches the whole
+process group): it stops when its input closes, after the batch under way, so the serving
+process's last flush on shutdown still reaches it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+
+import structlog
+
+from application.providers.commands import RecordCompletions
+from domains.shared.events import Command
+from interfaces.accounting import frames
+
+log = structlog.get_logger("fluxrouter.accounting")
+
+START_TIMEOUT = 60.0
+"""Seconds a child may take to start (imports, its database engine, the audit key)."""
+STOP_TIMEOUT = 30.0
+"""Seconds a child may take to finish its batch and stop once its input closes."""
+
+
+class AccountingUnavailable(Exception):
+    """The accounting process could not take the batch (not started, or gone): kept for later."""
+
+
+class AccountingProcess:
+    def __init__(self, argv: list[str] | None = None) -> None:
+        self._argv = argv or [sys.executable, "-m", "interfaces.accounting.child"]
+        self._proc: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()  # one frame and its answer at a time
+        self._uncertain = False
+        """A child went away holding a batch: the next one goes as a replay."""
+        self.started = 0
+        """How many children were started (a restart counts)."""
+
+    async def handle(self, command: Command) -> None:
+        if not isinstance(command, RecordCompletions):
+            raise TypeError(f"the accounting process writes finished calls, not {command!r}")
+        async with self._lock:
+            proc = await self._running()
+            kind = frames.REPLAYED if self._uncertain else frames.COMPLETIONS
+            try:
+                assert proc.stdin is not None
+                assert proc.stdout is not None
+                proc.stdin.write(frames.frame(kind, command.completions))
+                await proc.stdin.drain()
+                answer = await proc.stdout.readexactly(1)
+            except (ConnectionError, asyncio.IncompleteReadError) as error:
+                self._uncertain = True  # it may have written the batch it did not answer for
+                await self._discard(proc)
+                raise AccountingUnavailable("the accounting process went away") from error
+            self._uncertain = False
+            if answer != frames.WRITTEN:
+                raise AccountingUnavailable("the accounting process could not write the batch")
+
+    async def limits_changed(self) -> None:
+        """The child reloads the limits and prices before its next batch (it prices calls)."""
+        async with self._lock:
+            proc = self._proc
+            if proc is None or proc.returncode is not None:
+                return  # a child started later loads them when it starts
+            assert proc.stdin is not None
+            with contextlib.suppress(ConnectionError):
+                proc.stdin.write(frames.frame(frames.LIMITS_CHANGED))
+                await proc.stdin.drain()
+
+    @property
+    def pid(self) -> int | None:
+        """The running child's process id."""
+        return self._proc.pid if self._proc is not None else None
+
+    async def start(self) -> None:
+        async with self._lock:
+            await self._running()
+
+    async def stop(self) -> None:
+        async with self._lock:
+            proc, self._proc = self._proc, None
+            if proc is None or proc.returncode is not None:
+                return
+            assert proc.stdin is not None
+            proc.stdin.close()
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
+            except TimeoutError:
+                log.error("accounting.stop_timed_out", pid=proc.pid)
+                proc.kill()
+                await proc.wait()
+
+    async def _discard(self, proc: asyncio.subprocess.Process) -> None:
+        self._proc = None
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        log.error("accounting.process_exited", pid=proc.pid, returncode=proc.returncode)
+
+    async def _running(self) -> asyncio.subprocess.Process:
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            return proc
+        if proc is not None:  # it ended between two batches
+            self._uncertain = True
+            await self._discard(proc)
+        proc = await asyncio.create_subprocess_exec(
+            *self._argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        assert proc.stdout is not None
+        try:
+            ready = await asyncio.wait_for(proc.stdout.readexactly(1), START_TIMEOUT)
+        except (TimeoutError, asyncio.IncompleteReadError) as error:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            raise AccountingUnavailable(
+                f"the accounting process did not start (exit code {proc.returncode})"
+            ) from error
+        if ready != frames.READY:
+            proc.kill()
+            await proc.wait()
+            raise AccountingUnavailable("the accounting process answered before it was ready")
+        self._proc = proc
+        self.started += 1
+        log.info("accounting.process_started", pid=proc.pid)
+        return proc
