@@ -32,6 +32,19 @@ def tree(pid: int) -> list[int]:
     return found
 
 
+def named(pid: int, fragment: str) -> list[int]:
+    """The processes of `pid`'s tree whose command line holds `fragment`."""
+    found = []
+    for one in tree(pid):
+        try:
+            command = Path(f"/proc/{one}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if fragment.encode() in command:
+            found.append(one)
+    return found
+
+
 def seconds(pid: int) -> float:
     """User + system CPU seconds of `pid` and its live descendants (0 for a gone process)."""
     total = 0
