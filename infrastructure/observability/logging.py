@@ -15,6 +15,7 @@ import structlog
 from infrastructure.observability.log_lines import LineWriter
 
 _encoder = msgspec.json.Encoder(enc_hook=str)  # what JSON cannot hold is written as its str()
+_stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
 
 
 @functools.cache
@@ -44,7 +45,50 @@ def _scrubber(redact: Callable[[str], str]) -> Callable[..., MutableMapping[str,
     return scrub
 
 
+class _AccessLine:
+    """The access log's line, rendered straight to JSON: what the processor chain makes of it
+    (scrubbed, then level and time), without the chain, a quarter of its cost. Each request
+    logs one."""
+
+    def __init__(self, writer: LineWriter, redact: Callable[[str], str]) -> None:
+        self.write = writer.msg
+        self.redact = redact
+
+    def __call__(self, method: str, path: str, status: int, ms: float, request_id: str) -> None:
+        redact = self.redact
+        line = {
+            "method": redact(method),
+            "path": redact(path),
+            "status": status,
+            "duration_ms": ms,
+            "event": "http.request",
+            "request_id": redact(request_id),
+            "level": "info",
+        }
+        self.write(_encoder.encode(_stamp(None, "info", line)))
+
+
+class _StructlogAccess:
+    """The access log's line through structlog's chain (console output, or below info)."""
+
+    def __init__(self) -> None:
+        self.log = structlog.get_logger("fluxrouter.access")  # bound at its first line
+
+    def __call__(self, method: str, path: str, status: int, ms: float, request_id: str) -> None:
+        self.log.info("http.request", method=method, path=path, status=status, duration_ms=ms)
+
+
+_access: Callable[[str, str, int, float, str], None] = _StructlogAccess()
+
+
+def log_request(method: str, path: str, status: int, duration_ms: float, request_id: str) -> None:
+    """The access log's line for one request (`http.request`, logger `fluxrouter.access`).
+    `request_id` is the one bound in the context, which structlog's chain would add."""
+    _access(method, path, status, duration_ms, request_id)
+
+
 def configure_logging(*, level: str, fmt: str, redact: Callable[[str], str]) -> None:
+    global _access  # one access line writer a configuration
     numeric = logging.getLevelName(level.upper())
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -63,6 +107,8 @@ def configure_logging(*, level: str, fmt: str, redact: Callable[[str], str]) -> 
         factory: Any = line_writer(sys.stderr.buffer)
     else:
         renderer, factory = text_renderer, structlog.PrintLoggerFactory(sys.stderr)
+    informed = isinstance(numeric, int) and numeric <= logging.INFO
+    _access = _AccessLine(factory, redact) if fmt == "json" and informed else _StructlogAccess()
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -11,9 +11,8 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from domains.shared.ids import new_id
+from infrastructure.observability.logging import log_request
 from infrastructure.observability.metrics import Metrics
-
-log = structlog.get_logger("fluxrouter.access")
 
 _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _KNOWN = frozenset(
@@ -117,11 +116,7 @@ class RequestContextMiddleware:
             await target(scope, receive, send_with_id)
         finally:
             self._count(label, method, status)
-            log.info(
-                "http.request",
-                method=method,
-                path=path,
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            log_request(
+                method, path, status, round((time.perf_counter() - started) * 1000, 2), request_id
             )
             structlog.contextvars.unbind_contextvars("request_id")
