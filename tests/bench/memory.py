@@ -3,11 +3,11 @@
 One gateway in the production shape (PostgreSQL + Redis + a worker), a key with every budget
 and rate limit on, plain chats at 32 connections (wrk) in runs of `--segment` seconds until
 `--requests` have been served (1,000,000 by default; about 11 minutes at 1,500 requests/s on
-a 2-core machine). After each run the resident set size (RSS) of the serving process is
-sampled. The first `--warm-up` requests (100,000) warm caches, pools and the allocator; growth
-is measured from the first sample after them to the last, and a least-squares slope over the
-samples after warm-up is extrapolated to 1,000,000 requests, so a shorter run (`--requests
-200000`) still tells the trend (and says it is shorter).
+a 2-core machine). After each run the resident set size (RSS) of the serving process (with its
+accounting process) is sampled. The first `--warm-up` requests (100,000) warm caches, pools and
+the allocator; growth is measured from the first sample after them to the last, and a
+least-squares slope over the samples after warm-up is extrapolated to 1,000,000 requests, so a
+shorter run (`--requests 200000`) still tells the trend (and says it is shorter).
 
 Usage: ``python -m tests.bench.memory [--requests N] [--warm-up N] [--segment 15s]
 [--out docs/benchmarks]``. Writes ``memory.md``, ``memory.json`` and ``memory.png``. Exits
@@ -133,7 +133,8 @@ def markdown(results: dict[str, Any]) -> str:
         "limit on, plain `POST /v1/chat/completions` at 32 connections (wrk, runs of "
         f"{run['segment_s']:g} s),",
         "until the requests are served. After each run, the resident set size of the serving",
-        f"process (`/proc/PID/status`, VmRSS). The first {run['warm_up']:,} requests are the",
+        "process and its accounting process, together (`/proc/PID/status`, VmRSS). The first",
+        f"{run['warm_up']:,} requests are the",
         "warm-up; growth is from the first sample after them to the last, and the slope is a",
         "least-squares fit over the samples after warm-up.",
         "",
