@@ -56,7 +56,8 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("  the upstream call (aiohttp)", "chat (infrastructure/adapters/providers/openai.py"),
     ("  relaying a stream", "relay (application/providers/stream_relay.py"),
     ("settlement (one Redis script per batch)", "finish (application/billing/admission.py"),
-    ("access log line (structlog)", "structlog/"),
+    ("access log line", "log_request (infrastructure/observability/logging.py"),
+    ("structlog (other log lines)", "structlog/"),
     ("metrics (prometheus_client)", "prometheus_client/"),
     (
         "recorder: batches to the outbox, and their waves",
@@ -170,6 +171,16 @@ class Profiler:
         return flame.read(raw)
 
 
+def by_process(stacks: list[tuple[list[str], int]]) -> str:
+    """A summary of the serving process, then one of its accounting process."""
+    child = [(f, c) for f, c in stacks if any(ACCOUNTING_PROCESS in frame for frame in f[:3])]
+    serving = [(f, c) for f, c in stacks if not any(ACCOUNTING_PROCESS in frame for frame in f[:3])]
+    parts = ["### The serving process", "", summary(serving)]
+    if child:
+        parts += ["", "### Its accounting process", "", summary(child)]
+    return "\n".join(parts)
+
+
 def summary(stacks: list[tuple[list[str], int]]) -> str:
     # A thread-pool thread woken to take the GIL looks busy to py-spy while it waits for work.
     idle = sum(count for frames, count in stacks if frames[-1].startswith(IDLE_POOL_FRAME))
@@ -240,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(run), flush=True)
             if args.py_spy:
                 raw = args.raw or workdir / "profile.raw.txt"
-                results["py_spy"] = summary(profiler.spy_run(raw))
+                results["py_spy"] = by_process(profiler.spy_run(raw))
                 print("\n" + results["py_spy"])
             for child in target.children:
                 if not child.alive():
