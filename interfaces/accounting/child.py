@@ -48,10 +48,10 @@ async def serve_batches(container: Container, reader: asyncio.StreamReader, answ
                 log.exception("accounting.limits_reload_failed")
             continue
         calls = frames.calls(payload)
-        if kind == frames.REPLAYED:
-            stored = await container.relay.stored([call.event_id for call in calls])
-            calls = [call for call in calls if call.event_id not in stored]
         try:
+            if kind == frames.REPLAYED:
+                stored = await container.relay.stored([call.event_id for call in calls])
+                calls = [call for call in calls if call.event_id not in stored]
             if calls:
                 await container.bus.handle(RecordCompletions(completions=tuple(calls)))
         except Exception:
