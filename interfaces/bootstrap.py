@@ -187,6 +187,10 @@ class Container:
         await self.limits.limits.stop()
         if self.checkpointer is not None:
             await self.checkpointer.stop()
+        await self._release()
+
+    async def _release(self) -> None:
+        """The projections stopped, then the broker and the database engines let go."""
         await self._stop_projections()
         self.broker.close()
         await self.engine.dispose()
@@ -213,10 +217,7 @@ class Container:
             await self.sso.stop()
         for client in self.clients.values():
             await client.close()
-        await self._stop_projections()
-        self.broker.close()
-        await self.engine.dispose()
-        self.sync_engine.dispose()
+        await self._release()
 
 
 def redactor_for(settings: Settings) -> Redactor:

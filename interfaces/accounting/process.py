@@ -96,14 +96,11 @@ class AccountingProcess:
                 await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
             except TimeoutError:
                 log.error("accounting.stop_timed_out", pid=proc.pid)
-                proc.kill()
-                await proc.wait()
+                await _kill(proc)
 
     async def _discard(self, proc: asyncio.subprocess.Process) -> None:
         self._proc = None
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
+        await _kill(proc)
         log.error("accounting.process_exited", pid=proc.pid, returncode=proc.returncode)
 
     async def _running(self) -> asyncio.subprocess.Process:
@@ -120,17 +117,21 @@ class AccountingProcess:
         try:
             ready = await asyncio.wait_for(proc.stdout.readexactly(1), START_TIMEOUT)
         except (TimeoutError, asyncio.IncompleteReadError) as error:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+            await _kill(proc)
             raise AccountingUnavailable(
                 f"the accounting process did not start (exit code {proc.returncode})"
             ) from error
         if ready != frames.READY:
-            proc.kill()
-            await proc.wait()
+            await _kill(proc)
             raise AccountingUnavailable("the accounting process answered before it was ready")
         self._proc = proc
         self.started += 1
         log.info("accounting.process_started", pid=proc.pid)
         return proc
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    """Ends the child now (if it has not ended already) and reaps it."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    await proc.wait()
