@@ -30,7 +30,14 @@ from application.billing.rate_headers import ratelimit_headers
 from application.billing.thresholds import crossings
 from application.shared.coalescer import Coalescer
 from application.shared.tasks import cancel_and_wait
-from domains.billing.allowance import Allowance, allowance_size
+from domains.billing.allowance import (
+    FIRST_REQUESTS,
+    QUICK,
+    Allowance,
+    allowance_size,
+    grown,
+    shrunk,
+)
 from domains.billing.budget import (
     Amount,
     Budget,
@@ -106,6 +113,7 @@ class BudgetAdmission:
         allowances: bool = False,
         allowance_age: float = 1.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._limits = limits
         self._store = store
@@ -116,6 +124,7 @@ class BudgetAdmission:
         self._ttl = reservation_ttl
         self._janitor_every = janitor_every
         self._clock = clock
+        self._monotonic = monotonic
         self._beside: set[asyncio.Task[None]] = set()
         self._janitor: asyncio.Task[None] | None = None
         # the allowance each caller's limits are admitted from, by `_signature`; those taking
@@ -127,6 +136,8 @@ class BudgetAdmission:
         self._renewing: set[Hashable] = set()
         self._stopping = False
         self._no_allowance_until: dict[Hashable, float] = {}
+        # how many requests each caller's next allowance asks for, where not FIRST_REQUESTS
+        self._wanted: dict[Hashable, int] = {}
         # each caller's limits, for one snapshot and one UTC day (`_limits_of`)
         self._resolved: dict[tuple[str, str, str, str | None], _Limits | None] = {}
         self._resolved_snapshot: LimitsSnapshot | None = None
@@ -260,6 +271,7 @@ class BudgetAdmission:
         day = now.toordinal()
         if snapshot is not self._resolved_snapshot or day != self._resolved_day:
             self._resolved.clear()
+            self._wanted.clear()
             self._resolved_snapshot, self._resolved_day = snapshot, day
         who = (caller.key_id, caller.team_id, caller.org_id, caller.user_id)
         if who in self._resolved:
@@ -297,7 +309,7 @@ class BudgetAdmission:
         current = self._promote(signature)
         if current is None:
             refused_until = self._no_allowance_until.get(signature, 0.0)
-            if signature in self._taking or refused_until <= time.monotonic():
+            if signature in self._taking or refused_until <= self._monotonic():
                 await self._new_allowance(limits, amount, now)
             current = self._promote(signature)
         if current is not None and current.take(amount):
@@ -317,12 +329,15 @@ class BudgetAdmission:
     def _renew_when_half_used(
         self, limits: _Limits, current: Allowance, amount: Amount, now: datetime
     ) -> None:
-        """Once half used, the next allowance is taken beside, before a request must wait."""
+        """Once half used, the next allowance is taken beside, before a request must wait;
+        twice as large if this one was half used quickly."""
         signature = limits.signature
         if current.admitted * 2 < current.requests or signature in self._renewing:
             return
         if signature in self._following or signature in self._taking or self._stopping:
             return
+        if self._monotonic() - current.taken_at < self._allowance_age / QUICK:
+            self._wanted[signature] = grown(self._wanted.get(signature, FIRST_REQUESTS))
         self._renewing.add(signature)
         self.run_beside(self._renew(limits, amount, now))
 
@@ -347,7 +362,8 @@ class BudgetAdmission:
         if pending is not None:
             await asyncio.shield(pending)
             return
-        size = allowance_size(limits.rates, limits.windows, amount)
+        wanted = self._wanted.get(signature, FIRST_REQUESTS)
+        size = allowance_size(limits.rates, limits.windows, amount, wanted)
         if not size:
             return
         taking = self._taking[signature] = asyncio.get_running_loop().create_future()
@@ -361,17 +377,18 @@ class BudgetAdmission:
                 del self._taking[signature]
             taking.set_result(None)
         if not admitted(decision, outcome):  # too little left for a slice: one at a time
-            self._no_allowance_until[signature] = time.monotonic() + self._allowance_age
+            self._no_allowance_until[signature] = self._monotonic() + self._allowance_age
             return
         reservation = outcome if isinstance(outcome, Reservation) else None
         allowance = Allowance(size, taken, limits.rates, limits.windows, decision, reservation)
+        allowance.taken_at = self._monotonic()
         held = self._following if following else self._allowances
         previous = held.get(signature)
         if previous is not None:
             self._retire(signature, previous)
         held[signature] = allowance
         asyncio.get_running_loop().call_later(
-            self._allowance_age, self._retire, signature, allowance
+            self._allowance_age, self._expire, signature, allowance
         )
 
     def _allowed_ticket(self, allowance: Allowance, price: Price | None, amount: Amount) -> _Ticket:
@@ -386,6 +403,17 @@ class BudgetAdmission:
         to the allowance at once."""
         allowance.settle(holding, actual)
         self._settle_if_done(allowance)
+
+    def _expire(self, signature: Hashable, allowance: Allowance) -> None:
+        """The allowance reached its age: retired, and if it was little used (a quarter or
+        less), the caller's next one is half as large."""
+        if not allowance.closed and allowance.admitted * 4 <= allowance.requests:
+            wanted = shrunk(self._wanted.get(signature, FIRST_REQUESTS))
+            if wanted == FIRST_REQUESTS:
+                self._wanted.pop(signature, None)
+            else:
+                self._wanted[signature] = wanted
+        self._retire(signature, allowance)
 
     def _retire(self, signature: Hashable, allowance: Allowance) -> None:
         """The allowance admits no more; it is settled once its last request has."""
@@ -451,7 +479,7 @@ class BudgetAdmission:
                 continue
             if released:
                 log.warning("budget.reservations_expired", released=released)
-            now = time.monotonic()
+            now = self._monotonic()
             self._no_allowance_until = {
                 key: until for key, until in self._no_allowance_until.items() if until > now
             }

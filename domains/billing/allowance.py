@@ -15,6 +15,13 @@ rate exceeded, whatever the replicas. What an allowance holds but has not used i
 settled, unavailable to the other replicas; `allowance_size` keeps that below
 1/`SHARE_DIVISOR` of every limit, and grants none at all where that is under two requests'
 worth, so a small or nearly spent limit is admitted one request at a time, exactly as before.
+
+How many requests a caller's next allowance takes follows how fast its requests come: the first
+takes `FIRST_REQUESTS`; one half used within 1/`QUICK` of its longest life makes the next twice
+as large (`grown`, up to `MOST_REQUESTS`), one that reached its age a quarter used or less
+makes the next half as large (`shrunk`). A busy caller then goes to the shared store once for
+hundreds of requests, a quiet one holds no more than before, and neither holds more than
+1/`SHARE_DIVISOR` of any limit.
 """
 
 from __future__ import annotations
@@ -27,27 +34,42 @@ from domains.billing.limits import RateLimit
 from domains.billing.rate_limit import RateDecision, RateWindow
 
 SHARE_DIVISOR = 64  # an allowance holds at most 1/64 of any limit it takes from
-MOST_REQUESTS = 32
+FIRST_REQUESTS = 32  # a caller's first allowance, and the smallest a quiet caller's shrinks to
+MOST_REQUESTS = 512  # however fast a caller's requests come
+QUICK = 8  # half used within 1/8 of an allowance's longest life: the next one is twice as large
 
 
 def allowance_size(
-    rates: Iterable[RateLimit], windows: Mapping[str, Budget], amount: Amount
+    rates: Iterable[RateLimit],
+    windows: Mapping[str, Budget],
+    amount: Amount,
+    wanted: int = FIRST_REQUESTS,
 ) -> int:
-    """How many requests of `amount` an allowance takes: at most `MOST_REQUESTS` and
+    """How many requests of `amount` an allowance takes: `wanted` at most, and
     1/`SHARE_DIVISOR` of every limit; 0 (none) when that is fewer than two."""
-    size = MOST_REQUESTS
+    size = wanted
     for budget in windows.values():
-        size = min(size, _share(budget.max_picousd, amount.picousd))
-        size = min(size, _share(budget.max_tokens, amount.tokens))
+        size = min(size, _share(budget.max_picousd, amount.picousd, wanted))
+        size = min(size, _share(budget.max_tokens, amount.tokens, wanted))
     for rate in rates:
-        size = min(size, _share(rate.rpm, 1), _share(rate.tpm, amount.tokens))
+        size = min(size, _share(rate.rpm, 1, wanted), _share(rate.tpm, amount.tokens, wanted))
     return size if size >= 2 else 0
 
 
-def _share(limit: int | None, each: int) -> int:
+def _share(limit: int | None, each: int, wanted: int) -> int:
     if limit is None or each <= 0:
-        return MOST_REQUESTS
+        return wanted
     return limit // (SHARE_DIVISOR * each)
+
+
+def grown(wanted: int) -> int:
+    """The next allowance's size for a caller whose last one was half used quickly."""
+    return min(wanted * 2, MOST_REQUESTS)
+
+
+def shrunk(wanted: int) -> int:
+    """The next allowance's size for a caller whose last one reached its age little used."""
+    return max(wanted // 2, FIRST_REQUESTS)
 
 
 @dataclass(eq=False, slots=True)
@@ -67,6 +89,7 @@ class Allowance:
     holding: Amount = ZERO  # the largest cost of the requests in flight
     spent: Amount = ZERO  # what the settled requests used
     closed: bool = False  # admits no more
+    taken_at: float = 0.0  # when it was taken (a monotonic clock's seconds)
     _settling: bool = field(default=False, repr=False)
 
     def take(self, amount: Amount) -> bool:

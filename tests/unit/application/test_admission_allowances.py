@@ -1,7 +1,8 @@
 """Admission from allowances, with the in-process limit store standing for the shared one: one
 call of the store a slice of requests, nothing admitted that the limits did not grant, every
 settled request charged exactly, what an allowance did not use given back, and limits too small
-for a slice admitted one request at a time."""
+for a slice admitted one request at a time; a busy caller's allowances grow, a quiet one's
+shrink back."""
 
 from __future__ import annotations
 
@@ -17,7 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from application.billing.admission import FREE, BudgetAdmission
-from domains.billing.allowance import MOST_REQUESTS, SHARE_DIVISOR, allowance_size
+from domains.billing.allowance import (
+    FIRST_REQUESTS,
+    MOST_REQUESTS,
+    SHARE_DIVISOR,
+    allowance_size,
+    grown,
+    shrunk,
+)
 from domains.billing.budget import Amount, Budget
 from domains.billing.events import BudgetThresholdCrossed
 from domains.billing.limits import LimitsSnapshot, RateLimit
@@ -63,6 +71,18 @@ class CountingStore(InMemoryLimitStore):
         return Amount(0, 0)
 
 
+class SteppingClock:
+    """A monotonic clock that moves `step` seconds each time it is read: with a step of a
+    second, no allowance is ever used quickly; with none, every one is."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
 def admission(
     store: CountingStore,
     budgets: Sequence[Budget],
@@ -70,6 +90,7 @@ def admission(
     *,
     age: float = 60.0,
     published: list[BudgetThresholdCrossed] | None = None,
+    monotonic: SteppingClock | None = None,
 ) -> BudgetAdmission:
     snapshot = LimitsSnapshot.of(budgets, rates, {("openai", "m"): PRICE})
 
@@ -85,6 +106,7 @@ def admission(
         allowances=True,
         allowance_age=age,
         clock=lambda: NOW,
+        monotonic=monotonic or SteppingClock(step=age),
     )
 
 
@@ -94,7 +116,8 @@ def team_usd(dollars: int) -> Budget:
 
 def test_an_allowance_takes_at_most_its_share_of_every_limit() -> None:
     windows = {"team:t1:month:2026-11": team_usd(1_000)}
-    assert allowance_size([], windows, EACH) == MOST_REQUESTS
+    assert allowance_size([], windows, EACH) == FIRST_REQUESTS
+    assert allowance_size([], windows, EACH, MOST_REQUESTS) == MOST_REQUESTS
     # $1.60 is 320 requests of $0.005: a 64th of it is 5
     small = {"team:t1:month:2026-11": Budget("team", "t1", "month", 16 * 10**11, None)}
     assert allowance_size([], small, EACH) == 320 // SHARE_DIVISOR
@@ -118,7 +141,7 @@ async def test_most_requests_cost_no_call_of_the_store_and_each_is_charged_exact
     # the first slice's admission found the window unseeded, and came again once it was seeded;
     # then 32 + 32 + 32 + 4 of the fourth slice, each but the first taken beside once the one
     # before was half used
-    assert store.admits == [MOST_REQUESTS] * 5
+    assert store.admits == [FIRST_REQUESTS] * 5
     assert store.finishes == 3
     await limits.stop()
     assert store.finishes == 4
@@ -168,7 +191,7 @@ async def test_a_request_from_an_allowance_shows_the_rate_headers_it_would_alone
         remaining.append(int(ticket.headers["x-ratelimit-remaining-requests"]))
         assert ticket.headers["x-ratelimit-limit-requests"] == "6400"
     assert remaining == [6_399, 6_398, 6_397]
-    assert store.admits == [MOST_REQUESTS] * 2  # the first found the window unseeded
+    assert store.admits == [FIRST_REQUESTS] * 2  # the first found the window unseeded
 
 
 async def test_limits_too_small_for_a_slice_admit_one_request_at_a_time_exactly() -> None:
@@ -217,7 +240,7 @@ async def test_an_idle_allowance_gives_back_what_it_holds_once_its_age_is_up() -
     limits = admission(store, [budget], age=0.05)
     ticket = await limits.admit(CALLER, "openai", "m", estimate)
     assert (await store.ledger.spent(budget, now=NOW))[1] == Amount(
-        MOST_REQUESTS * EACH.picousd, MOST_REQUESTS * EACH.tokens
+        FIRST_REQUESTS * EACH.picousd, FIRST_REQUESTS * EACH.tokens
     )
     ticket.settle(10, 10, 0)
     await asyncio.sleep(0.1)
@@ -225,7 +248,7 @@ async def test_an_idle_allowance_gives_back_what_it_holds_once_its_age_is_up() -
     assert await store.ledger.spent(budget, now=NOW) == (Amount(30 * 10**6, 20), EMPTY)
     # the next request takes a new allowance (the first came again once the window was seeded)
     await limits.admit(CALLER, "openai", "m", estimate)
-    assert store.admits == [MOST_REQUESTS] * 3
+    assert store.admits == [FIRST_REQUESTS] * 3
 
 
 async def test_a_threshold_crossed_by_requests_of_an_allowance_is_told_once() -> None:
@@ -316,3 +339,71 @@ async def test_a_new_snapshot_or_a_new_day_applies_at_once() -> None:
     await limits.admit(CALLER, "openai", "m", estimate)
     snapshots.append(LimitsSnapshot.of([], [], {("openai", "m"): PRICE}))  # the limit removed
     assert await limits.admit(CALLER, "openai", "m", estimate) is FREE
+
+
+def test_a_callers_allowance_grows_to_the_most_and_shrinks_to_the_first() -> None:
+    sizes = [FIRST_REQUESTS]
+    while sizes[-1] < MOST_REQUESTS:
+        sizes.append(grown(sizes[-1]))
+    assert sizes == [32, 64, 128, 256, 512]
+    assert grown(MOST_REQUESTS) == MOST_REQUESTS
+    assert shrunk(128) == 64
+    assert shrunk(FIRST_REQUESTS) == FIRST_REQUESTS
+    # however large it grows, an allowance takes no more than its share of a limit
+    small = {"team:t1:month:2026-11": Budget("team", "t1", "month", 100 * 64 * EACH.picousd, None)}
+    assert allowance_size([], small, EACH, MOST_REQUESTS) == 100
+
+
+async def test_a_busy_callers_allowances_grow_and_every_request_is_charged_exactly() -> None:
+    """Each allowance half used at once (the clock stands still): the next one is twice as
+    large, up to the most, so the store is called far less often."""
+    store = CountingStore()
+    budget = team_usd(100_000)
+    limits = admission(store, [budget], monotonic=SteppingClock(step=0.0))
+    for i in range(2_000):
+        ticket = await limits.admit(CALLER, "openai", "m", estimate)
+        ticket.settle(100 + i % 7, 10, 0)
+        await asyncio.sleep(0)
+    await limits.stop()
+    # the first found the window unseeded; each after it, taken beside, twice the one before
+    assert store.admits[:6] == [32, 32, 64, 128, 256, 512]
+    assert set(store.admits[6:]) == {MOST_REQUESTS}
+    assert len(store.admits) <= 2 + 2_000 // 256
+    spent_pusd = sum((100 + i % 7) * 10**6 + 10 * 2 * 10**6 for i in range(2_000))
+    spent_tokens = sum(100 + i % 7 + 10 for i in range(2_000))
+    assert await store.ledger.spent(budget, now=NOW) == (
+        Amount(spent_pusd, spent_tokens),
+        EMPTY,
+    )
+
+
+async def test_a_grown_allowance_stays_within_its_share_of_a_limit() -> None:
+    store = CountingStore()
+    rate = RateLimit("key", "k1", rpm=64 * 100, tpm=None)  # a 64th: 100 requests
+    limits = admission(store, [team_usd(100_000)], [rate], monotonic=SteppingClock(step=0.0))
+    for _ in range(1_000):
+        ticket = await limits.admit(CALLER, "openai", "m", estimate)
+        ticket.settle(10, 10, 0)
+        await asyncio.sleep(0)
+    await limits.stop()
+    assert max(store.admits) == 100
+    assert store.admits[:4] == [32, 32, 64, 100]
+
+
+async def test_an_allowance_that_reaches_its_age_little_used_makes_the_next_one_smaller() -> None:
+    store = CountingStore()
+    clock = SteppingClock(step=0.0)
+    limits = admission(store, [team_usd(100_000)], age=0.05, monotonic=clock)
+    for _ in range(200):  # busy: grown to 256 and beyond
+        ticket = await limits.admit(CALLER, "openai", "m", estimate)
+        ticket.settle(10, 10, 0)
+        await asyncio.sleep(0)
+    grown_to = store.admits[-1]
+    assert grown_to >= 128
+    clock.step = 1.0  # from now on the caller is slow
+    await asyncio.sleep(0.1)  # the allowances reach their age, little used
+    await limits.wait_settled()
+    ticket = await limits.admit(CALLER, "openai", "m", estimate)
+    assert store.admits[-1] == grown_to // 2
+    ticket.settle(10, 10, 0)
+    await limits.stop()
