@@ -57,6 +57,23 @@ def seconds(pid: int) -> float:
     return total / _TICKS
 
 
+def seconds_by_command(command: str) -> float:
+    """User + system CPU seconds of every live process whose command name is `command` (the
+    machine's PostgreSQL backends, its Redis server): the services a gateway's request uses."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
+        except (OSError, ValueError):
+            continue
+        if head.split("(", 1)[-1] == command:
+            fields = tail.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / _TICKS
+
+
 def rss_bytes(pid: int) -> int:
     """Resident set size of `pid` and its live descendants."""
     total = 0

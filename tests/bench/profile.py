@@ -123,14 +123,18 @@ class Profiler:
         for child in cpu.named(self.serve_pid, ACCOUNTING_PROCESS):
             pids["of which accounting"] = child
         busy = machine.cpu_busy_pct(1.0)
+        services = {"postgresql": "postgres", "redis": "redis-server"}
         before = {name: cpu.seconds(pid) for name, pid in pids.items()}
+        before |= {name: cpu.seconds_by_command(c) for name, c in services.items()}
         started = time.monotonic()
         requests = self.wrk(self.args.connections, self.args.duration)
         ran = time.monotonic() - started
         caught = self.bench.settle()
         after = {name: cpu.seconds(pid) for name, pid in pids.items()}
+        after |= {name: cpu.seconds_by_command(c) for name, c in services.items()}
+        # the machine's PostgreSQL and Redis, whatever else uses them meanwhile
         per_request = {
-            name: round(1e6 * (after[name] - before[name]) / max(requests, 1), 1) for name in pids
+            name: round(1e6 * (after[name] - before[name]) / max(requests, 1), 1) for name in after
         }
         return {
             "requests": requests,
