@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, delete, select
 from domains.billing.events import UsageRecorded
 from domains.shared.money import to_picodollars
 from infrastructure.db.event_codec import EventCodec
+from infrastructure.db.recordset import as_recordset, recordset_insert
 from infrastructure.db.tables import outbox, projection_applied, usage_rollup
 from infrastructure.db.upsert import insert_for
 
@@ -22,6 +23,11 @@ EVENT_TYPES = frozenset({"UsageRecorded"})
 
 _DIMENSIONS = ("day", "org_id", "team_id", "user_id", "key_id", "provider", "model")
 _SUMS = ("requests", "input_tokens", "output_tokens", "cost_picousd")
+# PostgreSQL: the claim as one statement with one parameter, whatever the batch's size (an
+# executemany's rows cost most of the worker's CPU an event)
+_PG_CLAIM = recordset_insert(
+    projection_applied, ["projection", "event_id"], then="ON CONFLICT DO NOTHING RETURNING event_id"
+)
 
 
 def apply_usage(conn: Connection, events: Iterable[UsageRecorded]) -> int:
@@ -32,14 +38,16 @@ def apply_usage(conn: Connection, events: Iterable[UsageRecorded]) -> int:
     pending = {event.event_id: event for event in events}
     if not pending:
         return 0
-    claim = (
-        insert_for(conn.dialect, projection_applied)
-        .on_conflict_do_nothing()
-        .returning(projection_applied.c.event_id)
-    )
-    claimed = conn.execute(
-        claim, [{"projection": PROJECTION, "event_id": event_id} for event_id in pending]
-    )
+    rows = [{"projection": PROJECTION, "event_id": event_id} for event_id in pending]
+    if conn.dialect.name == "postgresql":
+        claimed = conn.execute(_PG_CLAIM, as_recordset(projection_applied, rows))
+    else:
+        claim = (
+            insert_for(conn.dialect, projection_applied)
+            .on_conflict_do_nothing()
+            .returning(projection_applied.c.event_id)
+        )
+        claimed = conn.execute(claim, rows)
     fresh = [pending[row[0]] for row in claimed]  # replays were claimed before
     sums: dict[tuple[str, ...], list[int]] = {}
     for event in fresh:
