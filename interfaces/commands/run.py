@@ -141,7 +141,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         port=port,
         workers=workers,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http="httptools",
+        http="interfaces.http.combined_writes:CombinedWritesHttpToolsProtocol",
         ws="websockets-sansio",
         ws_max_size=ws.frame_limit,
         ws_ping_interval=ws.ping_interval or None,

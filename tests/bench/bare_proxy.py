@@ -4,7 +4,9 @@ Litestar on uvicorn (uvloop, httptools, one worker) forwarding the bytes of
 ``POST /v1/chat/completions`` to the upstream through one shared aiohttp ``ClientSession``
 and streaming the SSE reply back. No auth, no accounting, no parsing of the body.
 
-Run: ``python -m tests.bench.bare_proxy --port P --upstream http://127.0.0.1:U/v1 --key K``.
+Run: ``python -m tests.bench.bare_proxy --port P --upstream http://127.0.0.1:U/v1 --key K``
+(``--combined-writes``: with the gateway's HTTP protocol, for comparison; `make bench` runs it
+without).
 """
 
 from __future__ import annotations
@@ -83,6 +85,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True, help="base URL, e.g. http://127.0.0.1:9100/v1")
     parser.add_argument("--key", required=True, help="upstream bearer key")
+    parser.add_argument(
+        "--combined-writes",
+        action="store_true",
+        help="the gateway's HTTP protocol (a plain answer in one write), not uvicorn's own",
+    )
     args = parser.parse_args(argv)
     os.environ[UPSTREAM_ENV] = args.upstream
     os.environ[KEY_ENV] = args.key
@@ -93,7 +100,11 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         workers=1,
         loop="uvloop",
-        http="httptools",
+        http=(
+            "interfaces.http.combined_writes:CombinedWritesHttpToolsProtocol"
+            if args.combined_writes
+            else "httptools"
+        ),
         log_level="warning",
         access_log=False,
         lifespan="on",

@@ -1,0 +1,186 @@
+"""The HTTP protocol `serve` runs (`interfaces.http.combined_writes`) under a real uvicorn on a
+real socket: a plain answer leaves in one write, a stream's chunks each when sent, keep-alive
+and WebSocket upgrades as before; and the transport's own rules, turn by turn."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import uvicorn
+import websockets
+
+from interfaces.http.combined_writes import CombinedWrites, CombinedWritesHttpToolsProtocol
+
+WRITES: list[bytes] = []
+
+
+class _Counting:
+    """The connection's own transport, with each write it is asked to make noted."""
+
+    def __init__(self, inner: asyncio.Transport) -> None:
+        self.inner = inner
+
+    def write(self, data: bytes) -> None:
+        WRITES.append(bytes(data))
+        self.inner.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class CountingProtocol(CombinedWritesHttpToolsProtocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        counted: Any = _Counting(transport)
+        super().connection_made(counted)
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    if scope["type"] == "websocket":
+        await receive()
+        await send({"type": "websocket.accept"})
+        message = await receive()
+        await send({"type": "websocket.send", "text": "echo " + message["text"]})
+        await send({"type": "websocket.close", "code": 1000})
+        return
+    while (await receive()).get("more_body"):
+        pass
+    if scope["path"] == "/plain":
+        body = b'{"ok": true}'
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"12")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/x")]}
+    )
+    for part in (b"one", b"two"):
+        await send({"type": "http.response.body", "body": part, "more_body": True})
+        await asyncio.sleep(0.2)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+@pytest.fixture
+async def port() -> AsyncIterator[int]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        app, http=CountingProtocol, ws="websockets-sansio", log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    WRITES.clear()
+    yield listener.getsockname()[1]
+    server.should_exit = True
+    await task
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> bytes:
+    writer.write(f"GET {path} HTTP/1.1\r\nhost: test\r\n\r\n".encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    return head + await reader.readexactly(12)
+
+
+async def test_a_plain_answer_leaves_in_one_write_and_the_connection_is_kept(port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    first = await _exchange(reader, writer, "/plain")
+    second = await _exchange(reader, writer, "/plain")  # the same connection, kept alive
+    writer.close()
+    for answer in (first, second):
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert answer.endswith(b'\r\n\r\n{"ok": true}')
+    assert [first, second] == WRITES
+
+
+async def test_a_streams_chunks_each_leave_when_sent(port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /stream HTTP/1.1\r\nhost: test\r\n\r\n")
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head
+    # the first chunk arrives while the app still waits to send the second
+    first = await asyncio.wait_for(reader.readuntil(b"one\r\n"), 0.15)
+    assert first == b"3\r\none\r\n"
+    rest = await asyncio.wait_for(reader.readuntil(b"0\r\n\r\n"), 2)
+    writer.close()
+    assert rest == b"3\r\ntwo\r\n0\r\n\r\n"
+    # headers with the first chunk (one turn), the second chunk, then the end
+    assert len(WRITES) == 3
+
+
+async def test_a_websocket_upgrade_gets_the_connections_own_transport(port: int) -> None:
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:
+        await ws.send("hi")
+        assert await ws.recv() == "echo hi"
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closed = self.aborted = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closed or self.aborted
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str) -> str:
+        return f"info:{name}"
+
+
+async def test_writes_of_one_turn_go_together_and_a_close_writes_what_waits() -> None:
+    inner = _Transport()
+    combined = CombinedWrites(inner, asyncio.get_running_loop())  # type: ignore[arg-type]
+    combined.write(b"a")
+    combined.writelines([b"b", b"", b"c"])
+    assert inner.written == []
+    assert combined.get_write_buffer_size() == 3
+    await asyncio.sleep(0)
+    assert inner.written == [b"abc"]
+    combined.write(b"d")
+    await asyncio.sleep(0)
+    combined.write(b"e")
+    combined.close()
+    assert inner.written == [b"abc", b"d", b"e"]
+    assert inner.closed
+    await asyncio.sleep(0)  # the turn's flush finds nothing left
+    assert inner.written == [b"abc", b"d", b"e"]
+    assert combined.get_extra_info("peername") == "info:peername"
+
+
+async def test_an_abort_drops_what_waits_and_nothing_goes_to_a_closed_connection() -> None:
+    inner = _Transport()
+    combined = CombinedWrites(inner, asyncio.get_running_loop())  # type: ignore[arg-type]
+    combined.write(b"lost")
+    combined.abort()
+    await asyncio.sleep(0)
+    assert inner.written == []
+    other = _Transport()
+    late = CombinedWrites(other, asyncio.get_running_loop())  # type: ignore[arg-type]
+    late.write(b"late")
+    other.closed = True  # the peer went away before the turn's end
+    await asyncio.sleep(0)
+    assert other.written == []
+    with pytest.raises(AttributeError):
+        late.no_such_thing  # noqa: B018  (forwarded: the transport's own error)
