@@ -149,6 +149,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         ws_per_message_deflate=False,  # a compressor per connection costs more than it saves
         log_level="warning",
         access_log=False,
+        server_header=False,  # no software name and version for a scanner to match
         lifespan="on",
         timeout_graceful_shutdown=10,
     )

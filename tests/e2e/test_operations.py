@@ -96,6 +96,13 @@ def test_prompts_stay_out_of_the_logs(gateway: GatewayProcess, tenant: Tenant) -
     assert marker not in gateway.logs()
 
 
+def test_answers_name_no_server_software(gateway: GatewayProcess) -> None:
+    answer = httpx.get(f"{gateway.base_url}/healthz")
+    assert answer.status_code == 200
+    assert "server" not in answer.headers
+    assert "date" in answer.headers
+
+
 def test_log_lines_are_json_and_carry_the_request_id(gateway: GatewayProcess) -> None:
     answer = httpx.get(f"{gateway.base_url}/healthz", headers={"x-request-id": "trace-me-42"})
     assert answer.headers["x-request-id"] == "trace-me-42"
