@@ -1,11 +1,13 @@
-"""uvicorn's HTTP/1.1 protocol (httptools) with a connection's writes of one loop turn sent as one.
+"""uvicorn's HTTP/1.1 protocol (httptools) with a response's head sent with its first body bytes.
 
 uvicorn writes a response's status line and headers as soon as the app sends
 `http.response.start`, and its body at `http.response.body`: two system calls and two TCP
-segments for every plain answer, which the client has to read apart. Both messages of a plain
-answer are sent in the same turn of the event loop, so here a connection's writes wait until
-the end of that turn and go out together: one call, one segment. A stream's chunks, sent in
-turns of their own as they arrive, each still go out in the turn they were sent in.
+segments for every plain answer, which the client has to read apart. Here the head waits for
+the next write, the body's, and goes out with it: one call, one segment. If no body is sent in
+the same turn of the event loop (a stream whose first chunk has not come yet), the head goes out
+alone at the turn's end, so a client never waits for it longer than before. Every other write
+goes out at once, with the head if it waits: a stream's chunks leave one by one as they are
+sent, never held for the next.
 
 Everything else the protocol does with its transport goes to the connection's own; closing
 writes what waits first. A WebSocket upgrade hands the connection's own transport to the
@@ -20,33 +22,43 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
-class CombinedWrites:
-    """A transport whose writes of one loop turn are sent in one call, at the turn's end."""
+def _is_head(data: bytes) -> bool:
+    """Whether a write is a response's status line and headers, as uvicorn writes them."""
+    return data[:7] == b"HTTP/1." and data[-4:] == b"\r\n\r\n"
 
-    __slots__ = ("_loop", "_pending", "inner")
+
+class CombinedWrites:
+    """A transport that holds a response's head until the next write, or the turn's end."""
+
+    __slots__ = ("_held", "_loop", "inner")
 
     def __init__(self, inner: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self.inner = inner
         self._loop = loop
-        self._pending: list[bytes] | None = None
+        self._held: bytes | None = None
 
     def write(self, data: bytes) -> None:
         if not data:
             return
-        if self._pending is None:
-            self._pending = [data]
+        held = self._held
+        if held is None and _is_head(data):
+            self._held = data
             self._loop.call_soon(self.flush)
-        else:
-            self._pending.append(data)
+            return
+        if held is not None:
+            self._held = None
+            data = held + data
+        if not self.inner.is_closing():
+            self.inner.write(data)
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
             self.write(line)
 
     def flush(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending and not self.inner.is_closing():
-            self.inner.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        held, self._held = self._held, None
+        if held is not None and not self.inner.is_closing():
+            self.inner.write(held)
 
     def close(self) -> None:
         self.flush()
@@ -57,11 +69,11 @@ class CombinedWrites:
         self.inner.write_eof()
 
     def abort(self) -> None:
-        self._pending = None
+        self._held = None
         self.inner.abort()
 
     def get_write_buffer_size(self) -> int:
-        waiting = sum(len(data) for data in self._pending) if self._pending else 0
+        waiting = len(self._held) if self._held is not None else 0
         return self.inner.get_write_buffer_size() + waiting
 
     def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, pause_reading...

@@ -1,6 +1,6 @@
 """The HTTP protocol `serve` runs (`interfaces.http.combined_writes`) under a real uvicorn on a
 real socket: a plain answer leaves in one write, a stream's chunks each when sent, keep-alive
-and WebSocket upgrades as before; and the transport's own rules, turn by turn."""
+and WebSocket upgrades as before; and the transport's own rules, write by write."""
 
 from __future__ import annotations
 
@@ -62,9 +62,15 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send(
         {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/x")]}
     )
-    for part in (b"one", b"two"):
-        await send({"type": "http.response.body", "body": part, "more_body": True})
+    if scope["path"] == "/burst":  # chunks sent in one turn of the loop
+        for part in (b"a", b"b", b"c"):
+            await send({"type": "http.response.body", "body": part, "more_body": True})
         await asyncio.sleep(0.2)
+    else:
+        await asyncio.sleep(0.2)  # the head goes out alone, at the end of its turn
+        for part in (b"one", b"two"):
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+            await asyncio.sleep(0.2)
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
@@ -103,20 +109,32 @@ async def test_a_plain_answer_leaves_in_one_write_and_the_connection_is_kept(por
     assert [first, second] == WRITES
 
 
-async def test_a_streams_chunks_each_leave_when_sent(port: int) -> None:
+async def test_a_streams_head_and_chunks_each_leave_when_sent(port: int) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"GET /stream HTTP/1.1\r\nhost: test\r\n\r\n")
     await writer.drain()
-    head = await reader.readuntil(b"\r\n\r\n")
+    # the head arrives while the app still waits for its first chunk
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 0.15)
     assert b"transfer-encoding: chunked" in head
-    # the first chunk arrives while the app still waits to send the second
-    first = await asyncio.wait_for(reader.readuntil(b"one\r\n"), 0.15)
+    first = await asyncio.wait_for(reader.readuntil(b"one\r\n"), 0.5)
     assert first == b"3\r\none\r\n"
     rest = await asyncio.wait_for(reader.readuntil(b"0\r\n\r\n"), 2)
     writer.close()
     assert rest == b"3\r\ntwo\r\n0\r\n\r\n"
-    # headers with the first chunk (one turn), the second chunk, then the end
-    assert len(WRITES) == 3
+    assert [head, first, b"3\r\ntwo\r\n", b"0\r\n\r\n"] == WRITES
+
+
+async def test_chunks_sent_in_one_turn_are_not_held_for_each_other(port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /burst HTTP/1.1\r\nhost: test\r\n\r\n")
+    await writer.drain()
+    await asyncio.wait_for(reader.readuntil(b"0\r\n\r\n"), 2)
+    writer.close()
+    # the head with the first chunk, then each chunk in its own write, then the end
+    assert len(WRITES) == 4
+    assert WRITES[0].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert WRITES[0].endswith(b"\r\n\r\n1\r\na\r\n")
+    assert WRITES[1:] == [b"1\r\nb\r\n", b"1\r\nc\r\n", b"0\r\n\r\n"]
 
 
 async def test_a_websocket_upgrade_gets_the_connections_own_transport(port: int) -> None:
@@ -149,38 +167,44 @@ class _Transport:
         return f"info:{name}"
 
 
-async def test_writes_of_one_turn_go_together_and_a_close_writes_what_waits() -> None:
+HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
+
+
+async def test_a_head_waits_for_the_next_write_or_the_turns_end_and_nothing_else_waits() -> None:
     inner = _Transport()
     combined = CombinedWrites(inner, asyncio.get_running_loop())  # type: ignore[arg-type]
-    combined.write(b"a")
-    combined.writelines([b"b", b"", b"c"])
+    combined.write(HEAD)
     assert inner.written == []
-    assert combined.get_write_buffer_size() == 3
-    await asyncio.sleep(0)
-    assert inner.written == [b"abc"]
-    combined.write(b"d")
-    await asyncio.sleep(0)
-    combined.write(b"e")
-    combined.close()
-    assert inner.written == [b"abc", b"d", b"e"]
+    assert combined.get_write_buffer_size() == len(HEAD)
+    combined.writelines([b"", b"ok"])
+    assert inner.written == [HEAD + b"ok"]
+    combined.write(b"more")  # not a head: at once
+    assert inner.written == [HEAD + b"ok", b"more"]
+    combined.write(HEAD)
+    await asyncio.sleep(0)  # the turn ends: the head goes alone
+    assert inner.written == [HEAD + b"ok", b"more", HEAD]
+    combined.write(HEAD)
+    combined.close()  # what waits goes before the close
+    assert inner.written == [HEAD + b"ok", b"more", HEAD, HEAD]
     assert inner.closed
     await asyncio.sleep(0)  # the turn's flush finds nothing left
-    assert inner.written == [b"abc", b"d", b"e"]
+    assert len(inner.written) == 4
     assert combined.get_extra_info("peername") == "info:peername"
 
 
 async def test_an_abort_drops_what_waits_and_nothing_goes_to_a_closed_connection() -> None:
     inner = _Transport()
     combined = CombinedWrites(inner, asyncio.get_running_loop())  # type: ignore[arg-type]
-    combined.write(b"lost")
+    combined.write(HEAD)
     combined.abort()
     await asyncio.sleep(0)
     assert inner.written == []
     other = _Transport()
     late = CombinedWrites(other, asyncio.get_running_loop())  # type: ignore[arg-type]
-    late.write(b"late")
+    late.write(HEAD)
     other.closed = True  # the peer went away before the turn's end
     await asyncio.sleep(0)
+    late.write(b"body")
     assert other.written == []
     with pytest.raises(AttributeError):
         late.no_such_thing  # noqa: B018  (forwarded: the transport's own error)
