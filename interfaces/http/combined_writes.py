@@ -1,15 +1,13 @@
-"""uvicorn's HTTP/1.1 protocol (httptools) with a connection's writes sent together at the end
-of the event loop's turn, a stream's head with its first chunk at once.
+"""uvicorn's HTTP/1.1 protocol (httptools) with a plain answer sent in one write, at the end of
+the event loop's turn.
 
 uvicorn writes a response's status line and headers as soon as the app sends
 `http.response.start`, and its body at `http.response.body`: two system calls and two TCP
 segments for every plain answer, which the client has to read apart. Both messages of a plain
-answer are sent in the same turn of the event loop, so here a connection's writes wait for the
-end of that turn and go out together: one call, one segment, made once the request's own work
-is done. A stream's first chunk goes out as soon as it is sent, with the stream's head (chunked:
-no length) if that still waits; the head goes alone at the end of its turn if the chunk has not
-come. Later chunks that come together leave together at the end of their turn, never held
-longer.
+answer are sent in the same turn of the event loop, so here they wait for the end of that turn
+and go out together: one call, one segment, made once the request's own work is done. A stream
+(its head says `transfer-encoding: chunked`) is written as uvicorn writes it: its head and each
+chunk at once, so nothing delays its first event.
 
 Everything else the protocol does with its transport goes to the connection's own; closing
 writes what waits first. A WebSocket upgrade hands the connection's own transport to the
@@ -33,29 +31,33 @@ _CHUNKED = b"\r\ntransfer-encoding: chunked\r\n"  # as uvicorn writes it for a s
 
 
 class CombinedWrites:
-    """A transport whose writes wait for the end of the loop's turn and then go out in one
-    call; a stream's head and first chunk go at once."""
+    """A transport whose writes of a plain answer wait for the end of the loop's turn and go
+    out in one call; a stream's go at once."""
 
-    __slots__ = ("_first_chunk", "_loop", "_pending", "inner")
+    __slots__ = ("_loop", "_pending", "_streaming", "inner")
 
     def __init__(self, inner: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self.inner = inner
         self._loop = loop
         self._pending: list[bytes] = []
-        self._first_chunk = False  # a stream's first chunk is still to come
+        self._streaming = False  # the response being written is a stream
 
     def write(self, data: bytes) -> None:
         if not data:
             return
+        if _is_head(data):
+            self._streaming = _CHUNKED in data
         pending = self._pending
+        if self._streaming:
+            if pending:
+                pending.append(data)
+                self.flush()
+            elif not self.inner.is_closing():
+                self.inner.write(data)
+            return
         if not pending:
             self._loop.call_soon(self.flush)
         pending.append(data)
-        if _is_head(data):
-            self._first_chunk = _CHUNKED in data
-        elif self._first_chunk:
-            self._first_chunk = False
-            self.flush()
 
     def writelines(self, lines: Any) -> None:
         for line in lines:

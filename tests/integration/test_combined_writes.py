@@ -1,6 +1,6 @@
 """The HTTP protocol `serve` runs (`interfaces.http.combined_writes`) under a real uvicorn on a
-real socket: a plain answer leaves in one write, a stream's chunks each when sent, keep-alive
-and WebSocket upgrades as before; and the transport's own rules, write by write."""
+real socket: a plain answer leaves in one write, a stream's head and chunks each when sent,
+keep-alive and WebSocket upgrades as before; and the transport's own rules, write by write."""
 
 from __future__ import annotations
 
@@ -124,18 +124,16 @@ async def test_a_streams_head_and_chunks_each_leave_when_sent(port: int) -> None
     assert [head, first, b"3\r\ntwo\r\n", b"0\r\n\r\n"] == WRITES
 
 
-async def test_a_streams_first_chunk_leaves_at_once_and_a_burst_together(port: int) -> None:
+async def test_a_streams_chunks_are_not_held_for_each_other(port: int) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"GET /burst HTTP/1.1\r\nhost: test\r\n\r\n")
     await writer.drain()
     await asyncio.wait_for(reader.readuntil(b"0\r\n\r\n"), 2)
     writer.close()
-    # three chunks in one turn: the head with the first at once, the other two at the turn's
-    # end (the app then waits), then the end of the stream
-    assert len(WRITES) == 3
+    # three chunks sent in one turn: the head and each chunk in a write of its own
+    assert len(WRITES) == 5
     assert WRITES[0].startswith(b"HTTP/1.1 200 OK\r\n")
-    assert WRITES[0].endswith(b"\r\n\r\n1\r\na\r\n")
-    assert WRITES[1:] == [b"1\r\nb\r\n1\r\nc\r\n", b"0\r\n\r\n"]
+    assert WRITES[1:] == [b"1\r\na\r\n", b"1\r\nb\r\n", b"1\r\nc\r\n", b"0\r\n\r\n"]
 
 
 async def test_a_websocket_upgrade_gets_the_connections_own_transport(port: int) -> None:
@@ -169,12 +167,10 @@ class _Transport:
 
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
-
-
 STREAM_HEAD = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
 
 
-async def test_writes_wait_for_the_turns_end_and_a_streams_head_for_its_first_chunk() -> None:
+async def test_a_plain_answer_waits_for_the_turns_end_and_a_stream_does_not() -> None:
     inner = _Transport()
     combined = CombinedWrites(inner, asyncio.get_running_loop())  # type: ignore[arg-type]
     combined.write(HEAD)
@@ -183,24 +179,19 @@ async def test_writes_wait_for_the_turns_end_and_a_streams_head_for_its_first_ch
     assert combined.get_write_buffer_size() == len(HEAD) + 2
     await asyncio.sleep(0)
     assert inner.written == [HEAD + b"ok"]
-    combined.write(STREAM_HEAD)
-    combined.write(b"one")  # a stream's first chunk: with its head, at once
-    assert inner.written == [HEAD + b"ok", STREAM_HEAD + b"one"]
+    combined.write(STREAM_HEAD)  # a stream: its head and its chunks at once
+    combined.write(b"one")
     combined.write(b"two")
-    combined.write(b"three")  # later chunks of one turn: together at its end
-    assert len(inner.written) == 2
-    await asyncio.sleep(0)
-    assert inner.written == [HEAD + b"ok", STREAM_HEAD + b"one", b"twothree"]
-    combined.write(STREAM_HEAD)
-    await asyncio.sleep(0)  # no chunk came in the turn: the head goes alone
-    assert inner.written[-1] == STREAM_HEAD
-    combined.write(b"four")  # its first chunk, later: at once all the same
-    assert inner.written[-1] == b"four"
-    combined.write(b"five")
+    assert inner.written == [HEAD + b"ok", STREAM_HEAD, b"one", b"two"]
+    combined.write(HEAD)
+    combined.write(b"ok")
+    combined.write(STREAM_HEAD)  # the next response a stream: what waits goes first, with it
+    assert inner.written[-1] == HEAD + b"ok" + STREAM_HEAD
+    combined.write(HEAD)
     combined.close()  # what waits goes before the close
-    assert inner.written[-1] == b"five"
+    assert inner.written[-1] == HEAD
     assert inner.closed
-    await asyncio.sleep(0)  # the turn's flush finds nothing left
+    await asyncio.sleep(0)  # the turn's flushes find nothing left
     assert len(inner.written) == 6
     assert combined.get_extra_info("peername") == "info:peername"
 
