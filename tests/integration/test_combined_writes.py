@@ -109,6 +109,36 @@ async def test_a_plain_answer_leaves_in_one_write_and_the_connection_is_kept(por
     assert [first, second] == WRITES
 
 
+async def test_pipelined_requests_are_answered_in_order(port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /plain HTTP/1.1\r\nhost: test\r\n\r\n" * 2)
+    await writer.drain()
+    answers = []
+    for _ in range(2):
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+        answers.append(head + await reader.readexactly(12))
+    writer.close()
+    assert all(answer.endswith(b'\r\n\r\n{"ok": true}') for answer in answers)
+    assert b"".join(WRITES) == b"".join(answers)
+
+
+async def test_an_expected_continue_is_sent_before_the_body_is_read(port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"POST /plain HTTP/1.1\r\nhost: test\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n"
+    )
+    await writer.drain()
+    interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    writer.write(b"hello")
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+    body = await reader.readexactly(12)
+    writer.close()
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert body == b'{"ok": true}'
+
+
 async def test_a_streams_head_and_chunks_each_leave_when_sent(port: int) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"GET /stream HTTP/1.1\r\nhost: test\r\n\r\n")
