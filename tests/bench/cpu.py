@@ -13,17 +13,31 @@ from pathlib import Path
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _stat(proc: Path) -> tuple[str, list[str]] | None:
+    """A process's command name and the fields after it in `/proc/PID/stat` (state first);
+    None for a process that is gone."""
+    try:
+        head, tail = (proc / "stat").read_text().rsplit(")", 1)
+    except (OSError, ValueError):
+        return None
+    return head.split("(", 1)[-1], tail.split()
+
+
+def _cpu_ticks(fields: list[str]) -> int:
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def _processes() -> list[Path]:
+    return [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
 def tree(pid: int) -> list[int]:
     """`pid` and all its descendants (uvicorn's worker processes, a py-spy'd child...)."""
     children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
+    for entry in _processes():
+        stat = _stat(entry)
+        if stat is not None:
+            children.setdefault(int(stat[1][1]), []).append(int(entry.name))
     found, todo = [], [pid]
     while todo:
         current = todo.pop()
@@ -47,31 +61,16 @@ def named(pid: int, fragment: str) -> list[int]:
 
 def seconds(pid: int) -> float:
     """User + system CPU seconds of `pid` and its live descendants (0 for a gone process)."""
-    total = 0
-    for one in tree(pid):
-        try:
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (after the command name)
-    return total / _TICKS
+    stats = (_stat(Path(f"/proc/{one}")) for one in tree(pid))
+    return sum(_cpu_ticks(stat[1]) for stat in stats if stat is not None) / _TICKS
 
 
 def seconds_by_command(command: str) -> float:
     """User + system CPU seconds of every live process whose command name is `command` (the
     machine's PostgreSQL backends, its Redis server): the services a gateway's request uses."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            head, tail = (entry / "stat").read_text().rsplit(")", 1)
-        except (OSError, ValueError):
-            continue
-        if head.split("(", 1)[-1] == command:
-            fields = tail.split()
-            total += int(fields[11]) + int(fields[12])
-    return total / _TICKS
+    stats = (_stat(entry) for entry in _processes())
+    ticks = sum(_cpu_ticks(stat[1]) for stat in stats if stat is not None and stat[0] == command)
+    return ticks / _TICKS
 
 
 def rss_bytes(pid: int) -> int:

@@ -177,8 +177,11 @@ class Profiler:
 
 def by_process(stacks: list[tuple[list[str], int]]) -> str:
     """A summary of the serving process, then one of its accounting process."""
-    child = [(f, c) for f, c in stacks if any(ACCOUNTING_PROCESS in frame for frame in f[:3])]
-    serving = [(f, c) for f, c in stacks if not any(ACCOUNTING_PROCESS in frame for frame in f[:3])]
+    child: list[tuple[list[str], int]] = []
+    serving: list[tuple[list[str], int]] = []
+    for frames, count in stacks:
+        ours = any(ACCOUNTING_PROCESS in frame for frame in frames[:3])
+        (child if ours else serving).append((frames, count))
     parts = ["### The serving process", "", summary(serving)]
     if child:
         parts += ["", "### Its accounting process", "", summary(child)]
