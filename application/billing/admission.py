@@ -337,7 +337,7 @@ class BudgetAdmission:
         if signature in self._following or signature in self._taking or self._stopping:
             return
         if self._monotonic() - current.taken_at < self._allowance_age / QUICK:
-            self._wanted[signature] = grown(self._wanted.get(signature, FIRST_REQUESTS))
+            self._wanted[signature] = grown(self._wanted_by(signature))
         self._renewing.add(signature)
         self.run_beside(self._renew(limits, amount, now))
 
@@ -362,8 +362,7 @@ class BudgetAdmission:
         if pending is not None:
             await asyncio.shield(pending)
             return
-        wanted = self._wanted.get(signature, FIRST_REQUESTS)
-        size = allowance_size(limits.rates, limits.windows, amount, wanted)
+        size = allowance_size(limits.rates, limits.windows, amount, self._wanted_by(signature))
         if not size:
             return
         taking = self._taking[signature] = asyncio.get_running_loop().create_future()
@@ -380,8 +379,15 @@ class BudgetAdmission:
             self._no_allowance_until[signature] = self._monotonic() + self._allowance_age
             return
         reservation = outcome if isinstance(outcome, Reservation) else None
-        allowance = Allowance(size, taken, limits.rates, limits.windows, decision, reservation)
-        allowance.taken_at = self._monotonic()
+        allowance = Allowance(
+            size,
+            taken,
+            limits.rates,
+            limits.windows,
+            decision,
+            reservation,
+            taken_at=self._monotonic(),
+        )
         held = self._following if following else self._allowances
         previous = held.get(signature)
         if previous is not None:
@@ -404,11 +410,15 @@ class BudgetAdmission:
         allowance.settle(holding, actual)
         self._settle_if_done(allowance)
 
+    def _wanted_by(self, signature: Hashable) -> int:
+        """How many requests the caller's next allowance asks for."""
+        return self._wanted.get(signature, FIRST_REQUESTS)
+
     def _expire(self, signature: Hashable, allowance: Allowance) -> None:
         """The allowance reached its age: retired, and if it was little used (a quarter or
         less), the caller's next one is half as large."""
         if not allowance.closed and allowance.admitted * 4 <= allowance.requests:
-            wanted = shrunk(self._wanted.get(signature, FIRST_REQUESTS))
+            wanted = shrunk(self._wanted_by(signature))
             if wanted == FIRST_REQUESTS:
                 self._wanted.pop(signature, None)
             else:
