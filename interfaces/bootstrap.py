@@ -231,7 +231,7 @@ def _accounting_process(subscribers: dict[type[Event], list[Subscriber]]) -> Acc
     accounting = AccountingProcess()
 
     async def tell_accounting(_events: list[Event], _uow: UnitOfWork) -> None:
-        await accounting.limits_changed()
+        accounting.limits_changed()
 
     for changed in (BudgetSet, RateLimitSet, PriceSet):
         subscribers[changed].append(tell_accounting)

@@ -42,6 +42,8 @@ class AccountingProcess:
         self._lock = asyncio.Lock()  # one frame and its answer at a time
         self._uncertain = False
         """A child went away holding a batch: the next one goes as a replay."""
+        self._limits_changed = False
+        """Limits or prices changed here: the next batch goes after a `LIMITS_CHANGED`."""
         self.started = 0
         """How many children were started (a restart counts)."""
 
@@ -51,10 +53,14 @@ class AccountingProcess:
         async with self._lock:
             proc = await self._running()
             kind = frames.REPLAYED if self._uncertain else frames.COMPLETIONS
+            data = frames.frame(kind, command.completions)
+            if self._limits_changed:
+                self._limits_changed = False  # a child started anew loads them anyway
+                data = frames.frame(frames.LIMITS_CHANGED) + data
             try:
                 assert proc.stdin is not None
                 assert proc.stdout is not None
-                proc.stdin.write(frames.frame(kind, command.completions))
+                proc.stdin.write(data)
                 await proc.stdin.drain()
                 answer = await proc.stdout.readexactly(1)
             except (ConnectionError, asyncio.IncompleteReadError) as error:
@@ -65,16 +71,11 @@ class AccountingProcess:
             if answer != frames.WRITTEN:
                 raise AccountingUnavailable("the accounting process could not write the batch")
 
-    async def limits_changed(self) -> None:
-        """The child reloads the limits and prices before its next batch (it prices calls)."""
-        async with self._lock:
-            proc = self._proc
-            if proc is None or proc.returncode is not None:
-                return  # a child started later loads them when it starts
-            assert proc.stdin is not None
-            with contextlib.suppress(ConnectionError):
-                proc.stdin.write(frames.frame(frames.LIMITS_CHANGED))
-                await proc.stdin.drain()
+    def limits_changed(self) -> None:
+        """The child reloads the limits and prices before its next batch (it prices calls).
+        Said with that batch, never waited for here: the change's own transaction calls this,
+        and a batch under way may be waiting for that transaction's database lock (SQLite)."""
+        self._limits_changed = True
 
     @property
     def pid(self) -> int | None:

@@ -138,7 +138,7 @@ async def test_a_price_changed_here_prices_the_next_batch_there(
                 actor="test",
             )
         )
-    await accounting.limits_changed()  # what the serving process's subscriber does
+    accounting.limits_changed()  # what the serving process's subscriber does
     await accounting.handle(calls("p", 1, model="gpt-4o", input_tokens=10**6, cached_tokens=0))
     assert (await costs(configured))["p-0"] == 5 * 10**12  # output priced at 0
 
