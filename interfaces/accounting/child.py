@@ -78,12 +78,16 @@ async def run() -> int:
     loop = asyncio.get_running_loop()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
     settle_heap()
-    os.write(answer, frames.READY)
     try:
+        os.write(answer, frames.READY)
         await serve_batches(container, reader, answer)
     except frames.BadFrame as error:
         log.error("accounting.bad_frame", reason=str(error))
         return 2
+    except BrokenPipeError:
+        # the serving process is gone (killed): what was written stays, and a batch it did not
+        # hear about is replayed from its side only if it lives on, which it does not
+        log.warning("accounting.serving_process_gone")
     finally:
         await container.stop_accounting()
     return 0

@@ -173,3 +173,19 @@ def test_the_child_refuses_what_is_not_a_frame(configured: str, garbage: bytes) 
     assert child.returncode == 2
     assert b"accounting.bad_frame" in child.stderr
     assert b"Traceback" not in child.stderr
+
+
+def test_a_child_whose_serving_process_is_gone_exits_without_a_traceback(configured: str) -> None:
+    """A serving process killed outright leaves its child answering into a closed pipe."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "interfaces.accounting.child"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    child.stdout.close()  # nobody reads the answers any more
+    _, errors = child.communicate(timeout=60)
+    assert child.returncode == 0, errors
+    assert b"accounting.serving_process_gone" in errors
+    assert b"Traceback" not in errors
