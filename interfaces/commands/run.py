@@ -7,14 +7,18 @@ import asyncio
 import signal
 import sys
 import threading
+from typing import Any
 
 from infrastructure.db.engine import create_engine
 from infrastructure.observability.logging import configure_logging
 from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.settings import Settings
 from interfaces.bootstrap import redactor_for
+from interfaces.http import reuse_port
 from migrations.privileges import PrivilegeError, grant_app_privileges
 from migrations.runner import upgrade
+
+APP = "interfaces.asgi:app_factory"  # each worker process builds its own app
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -133,27 +137,45 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(_admin_key_banner(settings))
     _audit_key_note(settings)
     ws = settings.websocket
-    print(f"fluxrouter: serving on http://{host}:{port} ({workers} worker(s))", flush=True)
-    uvicorn.run(
-        "interfaces.asgi:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http="interfaces.http.combined_writes:CombinedWritesHttpToolsProtocol",
-        ws="websockets-sansio",
-        ws_max_size=ws.frame_limit,
-        ws_ping_interval=ws.ping_interval or None,
-        ws_ping_timeout=ws.ping_timeout,
-        ws_per_message_deflate=False,  # a compressor per connection costs more than it saves
-        log_level="warning",
-        access_log=False,
-        server_header=False,  # no software name and version for a scanner to match
-        lifespan="on",
-        timeout_graceful_shutdown=10,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "loop": "uvloop" if sys.platform != "win32" else "asyncio",
+        "http": "interfaces.http.combined_writes:CombinedWritesHttpToolsProtocol",
+        "ws": "websockets-sansio",
+        "ws_max_size": ws.frame_limit,
+        "ws_ping_interval": ws.ping_interval or None,
+        "ws_ping_timeout": ws.ping_timeout,
+        "ws_per_message_deflate": False,  # a compressor per connection costs more than it saves
+        "log_level": "warning",
+        "access_log": False,
+        "server_header": False,  # no software name and version for a scanner to match
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1 or not reuse_port.BALANCED:
+        _serving(host, port, workers)
+        uvicorn.run(APP, **options)
+        return 0
+    # uvicorn's supervisor and workers, each worker listening on a socket of its own
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(APP, **options)
+    try:
+        address = reuse_port.reserve(host, port)
+    except OSError as error:
+        print(f"fluxrouter: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
+        return 1
+    _serving(host, port, workers)
+    with address:
+        Multiprocess(config, sockets=[address]).run()
     return 0
+
+
+def _serving(host: str, port: int, workers: int) -> None:
+    print(f"fluxrouter: serving on http://{host}:{port} ({workers} worker(s))", flush=True)
 
 
 def worker(settings: Settings) -> int:

@@ -179,9 +179,11 @@ class GatewayProcess:
         admin_key: str | None,
         upstream_key: str = "",
         with_worker: bool = False,
+        workers: int = 1,
     ) -> None:
         """`config` None: no configuration file at all (the `make run` default); `admin_key`
-        None: the gateway generates one and prints it at first start."""
+        None: the gateway generates one and prints it at first start; `workers`: serving
+        processes (`serve --workers`)."""
         self.workdir = workdir
         self.admin_key = admin_key or ""
         self.port = free_port()
@@ -199,10 +201,13 @@ class GatewayProcess:
             config_path.write_text(yaml.safe_dump(config))
             self.env["FLUXROUTER_CONFIG"] = str(config_path)
         self._with_worker = with_worker
+        self._workers = workers
         self._procs: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> GatewayProcess:
-        self._spawn(["serve", "--port", str(self.port)], self.log_path)
+        self._spawn(
+            ["serve", "--port", str(self.port), "--workers", str(self._workers)], self.log_path
+        )
         if self._with_worker:
             self._spawn(["worker"], self.worker_log_path)
         deadline = time.monotonic() + 30
@@ -234,7 +239,9 @@ class GatewayProcess:
         """The process id of `fluxrouter serve`."""
         return self._procs[0].pid
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
+        """Stops the processes (SIGTERM, then SIGKILL after 15 s); `fluxrouter serve`'s exit
+        status."""
         for proc in reversed(self._procs):
             proc.terminate()
         for proc in self._procs:
@@ -242,7 +249,10 @@ class GatewayProcess:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+        serve = self._procs[0].returncode if self._procs else None
         self._procs.clear()
+        return serve
 
     def logs(self) -> str:
         text = self.log_path.read_text(errors="replace")
