@@ -32,17 +32,24 @@ def machine() -> dict[str, Any]:
     }
 
 
-def cpu_busy_pct(seconds: float = 2.0) -> float:
-    """Share of all CPUs busy (user + nice + system) over `seconds`, from /proc/stat."""
+def cpu_counters() -> tuple[int, int]:
+    """All CPUs' busy (user + nice + system) and total jiffies so far, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[0] + fields[1] + fields[2], sum(fields[:8])
 
-    def sample() -> tuple[int, int]:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return fields[0] + fields[1] + fields[2], sum(fields[:8])
 
-    busy0, total0 = sample()
-    time.sleep(seconds)
-    busy1, total1 = sample()
+def busy_pct_since(before: tuple[int, int]) -> float:
+    """Share of all CPUs busy since `cpu_counters()` gave `before`."""
+    busy0, total0 = before
+    busy1, total1 = cpu_counters()
     return round(100.0 * (busy1 - busy0) / max(total1 - total0, 1), 1)
+
+
+def cpu_busy_pct(seconds: float = 2.0) -> float:
+    """Share of all CPUs busy over the next `seconds`."""
+    before = cpu_counters()
+    time.sleep(seconds)
+    return busy_pct_since(before)
 
 
 PACKAGES = (

@@ -16,6 +16,9 @@ GOAL_RATIO_VS_BARE = 0.6
 GOAL_ADDED_P50_MS = 1.0
 GOAL_ADDED_P99_MS = 5.0
 GOAL_ADDED_TTFB_MS = 1.0
+# Near-linear: two worker processes, each with the same share of a core, serve at least this
+# many times what one does.
+GOAL_SCALING = 1.8
 
 
 def derive(targets: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +55,65 @@ def derive(targets: dict[str, Any]) -> dict[str, Any]:
             per_mode[mode] = figures
         out[name] = per_mode
     return out
+
+
+def capped_scaling(capped: dict[str, Any]) -> dict[str, Any]:
+    """For each shape measured capped with 1 and with 2 workers: 2 workers' requests/s over
+    1 worker's, per mode."""
+    out: dict[str, Any] = {}
+    for name, entry in capped.items():
+        single = name.rsplit("-", 1)[0] if entry["workers"] > 1 else None
+        if single in capped:
+            out[name] = {
+                mode: round(
+                    entry[mode]["c64"]["requests_per_s"]
+                    / capped[single][mode]["c64"]["requests_per_s"],
+                    2,
+                )
+                for mode in MODES
+            }
+    return out
+
+
+def _capped_table(results: dict[str, Any]) -> list[str]:
+    capped, scaling = results.get("capped") or {}, results.get("capped_scaling") or {}
+    if not capped:
+        return []
+    first = next(iter(capped.values()))
+    each, clients = first["cores_each"], first["clients"]
+    lines = [
+        "## A share of a core for each worker",
+        "",
+        "Scaling from 1 to 2 worker processes needs a core for each worker beyond what wrk, the",
+        "upstream, PostgreSQL and Redis take; with fewer cores than that, the uncapped runs",
+        "above measure the machine. So each worker process (with its accounting process) is",
+        f"also measured capped at {each:g} of a core by a CPU cgroup (`tests/bench/cores.py`),",
+        f"{clients} clients (`wrk -t2 -c{clients}`), after a warm-up: the same share for every",
+        "worker, the rest of the machine for everything else. A capped worker waits out the",
+        "rest of each 10 ms period and serves what came meanwhile together, so it needs more",
+        "clients than a free one to stay busy: one worker serves as much with 64 as with 32.",
+        "*Machine busy* is all CPUs during the run (below 100 %: the caps, not the machine,",
+        "were the limit); *held back* is the share of scheduling periods in which a worker",
+        "used up its share; *connections* is how the kernel spread wrk's connections over the",
+        "workers (`SO_REUSEPORT`, `interfaces/http/reuse_port.py`).",
+        "",
+        "| Target | mode | req/s | vs 1 worker | machine busy | held back, by worker "
+        "| connections, by worker |",
+        "|---|---|--:|--:|--:|--:|--:|",
+    ]
+    for name, entry in capped.items():
+        for mode in MODES:
+            run = entry[mode]
+            ratio = scaling.get(name, {}).get(mode)
+            lines.append(
+                f"| {results['targets'][name]['description']} | {mode} "
+                f"| {run['c64']['requests_per_s']:,.0f} "
+                f"| {f'{ratio:.2f}×' if ratio is not None else '—'} "
+                f"| {run['machine_busy_pct']:.0f} % "
+                f"| {', '.join(f'{held:.0f} %' for held in run['throttled_pct_by_worker'])} "
+                f"| {' / '.join(str(held) for held in run['connections_by_worker'])} |"
+            )
+    return [*lines, ""]
 
 
 def tables(targets: dict[str, Any], derived: dict[str, Any]) -> str:
@@ -118,6 +180,13 @@ def headline(results: dict[str, Any]) -> list[str]:
                 f"p50 over direct (goal ≤ {GOAL_ADDED_TTFB_MS:g} ms)"
             )
         lines.append(text + ".")
+    for name, ratios in (results.get("capped_scaling") or {}).items():
+        each = results["capped"][name]["cores_each"]
+        lines.append(
+            f"* **{results['capped'][name]['workers']} worker processes, each capped at {each:g}"
+            f" of a core**: {ratios['plain']:.2f}× one capped worker's requests/s plain, "
+            f"{ratios['stream']:.2f}× streamed (goal ≥ {GOAL_SCALING:g}×)."
+        )
     return lines
 
 
@@ -224,6 +293,7 @@ def _readme(results: dict[str, Any], table: str) -> str:
         *_ttfb_table(results),
         "![time to the first streamed event](ttfb.png)",
         "",
+        *_capped_table(results),
     ]
     for note in results.get("notes", []):
         lines += [f"**Note:** {note}", ""]

@@ -19,11 +19,12 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.bench import backlog, cpu, logscan, machine, plots, report, ttfb
+from tests.bench import backlog, cores, cpu, logscan, machine, plots, report, ttfb
 from tests.bench.loadgen import WrkResult, ensure_wrk, run_wrk, write_script, wrk_version
 from tests.bench.procs import Processes
 from tests.bench.targets import (
@@ -36,10 +37,19 @@ from tests.bench.targets import (
     start_litellm,
     start_upstream,
 )
+from tests.support.processes import connections_by_process
 
 ROOT = Path(__file__).resolve().parents[2]
 # (shape, worker processes): the embedded default, then the production shape with 1 and 2
 GATEWAYS = (("sqlite", 1), ("postgres", 1), ("postgres", 2))
+# The share of a core each worker process gets in the runs that compare 1 and 2 workers
+# capped (`tests/bench/cores.py`): two of 0.4 leave 1.2 cores of 2 to wrk, the upstream,
+# PostgreSQL, Redis and the projection worker.
+CORES_EACH = 0.4
+# Clients in those runs: enough to keep two capped workers busy (a capped worker waits out the
+# rest of each period, and what arrives meanwhile is served together: 16 clients each would hold
+# back a worker that 32 do not).
+CAPPED_CLIENTS = 64
 
 
 def _duration(text: str) -> float:
@@ -70,6 +80,7 @@ class Bench:
         self.accounting: dict[str, Any] = {}
         self.served: dict[str, int] = {}  # completed requests per target, sanity checks included
         self.ttfb: dict[str, Any] = {}
+        self.capped: dict[str, Any] = {}
 
     def measure(self, target: Target) -> None:
         busy = machine.cpu_busy_pct()
@@ -108,6 +119,55 @@ class Bench:
             if not child.alive():
                 self.failures.append(f"{child.name} died during the run:\n{child.log_tail()}")
         self.targets[target.name] = entry
+
+    def measure_capped(self, target: Target, workers: int) -> None:
+        """CAPPED_CLIENTS clients, plain and streamed, with each worker process capped at
+        CORES_EACH of a core: requests/s, how busy the machine was meanwhile, how often the caps
+        held the workers back, and how the kernel spread the connections over the workers."""
+        serving = cores.worker_processes(target.children[0].proc.pid, workers)
+        port = int(target.base_url.rsplit(":", 1)[1])
+        entry: dict[str, Any] = {
+            "workers": workers,
+            "cores_each": CORES_EACH,
+            "clients": CAPPED_CLIENTS,
+        }
+        for mode in report.MODES:
+            script = self.workdir / f"{target.name}-{mode}.lua"
+            self.settle(target)
+            with cores.capped(serving, CORES_EACH) as groups:
+                self._run(target, mode, "capped-warm-up", script, CAPPED_CLIENTS, self.warmup)
+                periods_before = [cores.throttled(group) for group in groups]
+                counters = machine.cpu_counters()
+                spread: dict[int, int] = {}
+                peek = threading.Timer(
+                    self.duration / 2,
+                    lambda spread=spread: spread.update(connections_by_process(port, serving)),
+                )
+                peek.start()
+                many = self._run(target, mode, "capped", script, CAPPED_CLIENTS, self.duration)
+                peek.join()
+                busy = machine.busy_pct_since(counters)
+                periods = [
+                    (after[0] - before[0], after[1] - before[1])
+                    for before, after in zip(
+                        periods_before, [cores.throttled(group) for group in groups], strict=True
+                    )
+                ]
+            entry[mode] = {
+                "c64": many.as_dict(),
+                "machine_busy_pct": busy,
+                "throttled_pct_by_worker": [
+                    round(100.0 * held / max(ran, 1), 1) for ran, held in periods
+                ],
+                "connections_by_worker": [spread.get(pid, 0) for pid in serving],
+            }
+            print(
+                f"bench: {target.name:<17} {mode:<6} capped at {CORES_EACH:g} core each: "
+                f"{many.requests_per_s:8.0f} req/s, machine {busy}% busy, connections by "
+                f"worker {entry[mode]['connections_by_worker']}",
+                flush=True,
+            )
+        self.capped[target.name] = entry
 
     def _run(
         self, target: Target, mode: str, label: str, script: Path, conns: int, seconds: float
@@ -155,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench: {args.duration:g} s per measurement; logs in {workdir}", flush=True)
     litellm = litellm_bin()
     notes: list[str] = []
+    capping = cores.unavailable()
+    if capping is not None:
+        notes.append(f"Workers were not measured capped at a share of a core each: {capping}.")
+        print(f"bench: {notes[-1]}", flush=True)
     try:
         upstream = start_upstream(procs, "sk-upstream-" + secrets.token_urlsafe(24))
         bench.measure(upstream)
@@ -180,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                 procs, workdir_of, shape, upstream, workers=workers, limited=True
             ) as target:
                 bench.measure(target)
+                if shape == "postgres" and capping is None:
+                    bench.measure_capped(target, workers)
                 bench.drain(target)
             bench.scan_logs(target)
         bench.scan_logs(upstream)
@@ -188,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         procs.stop_all()
         if not completed:
             print(f"bench: FAILED; server logs kept in {workdir}", file=sys.stderr)
-    results = {
+    results: dict[str, Any] = {
         "run": {
             "command": " ".join(["python -m tests.bench.run", *given]) if given else "make bench",
             "duration_s": args.duration,
@@ -201,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         "targets": bench.targets,
         "derived": report.derive(bench.targets),
         "ttfb": bench.ttfb,
+        "capped": bench.capped,
+        "capped_scaling": report.capped_scaling(bench.capped),
         "ttfb_added": ttfb.added(bench.ttfb, report.DIRECT) if report.DIRECT in bench.ttfb else {},
         "notes": notes,
         "accounting_backlog": bench.accounting,
