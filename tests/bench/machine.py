@@ -52,6 +52,17 @@ def cpu_busy_pct(seconds: float = 2.0) -> float:
     return busy_pct_since(before)
 
 
+def quiet_busy_pct(below: float = 10.0, within: float = 60.0) -> float:
+    """Waits up to `within` seconds for the machine to be less than `below` % busy (a target
+    just stopped or measured may still be finishing its work: its accounting, the projections,
+    PostgreSQL's autovacuum); the share busy over the last 2 s."""
+    deadline = time.monotonic() + within
+    busy = cpu_busy_pct()
+    while busy >= below and time.monotonic() < deadline:
+        busy = cpu_busy_pct()
+    return busy
+
+
 PACKAGES = (
     "litestar",
     "uvicorn",

@@ -57,8 +57,14 @@ def derive(targets: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def capped_requests_per_s(entry: dict[str, Any], mode: str) -> float:
+    """A target's mean requests/s over its capped runs."""
+    runs = entry["runs"]
+    return float(sum(run[mode]["wrk"]["requests_per_s"] for run in runs)) / len(runs)
+
+
 def capped_scaling(capped: dict[str, Any]) -> dict[str, Any]:
-    """For each shape measured capped with 1 and with 2 workers: 2 workers' requests/s over
+    """For each shape measured capped with 1 and with 2 workers: 2 workers' mean requests/s over
     1 worker's, per mode."""
     out: dict[str, Any] = {}
     for name, entry in capped.items():
@@ -66,8 +72,8 @@ def capped_scaling(capped: dict[str, Any]) -> dict[str, Any]:
         if single in capped:
             out[name] = {
                 mode: round(
-                    entry[mode]["c64"]["requests_per_s"]
-                    / capped[single][mode]["c64"]["requests_per_s"],
+                    capped_requests_per_s(entry, mode)
+                    / capped_requests_per_s(capped[single], mode),
                     2,
                 )
                 for mode in MODES
@@ -90,29 +96,32 @@ def _capped_table(results: dict[str, Any]) -> list[str]:
         f"also measured capped at {each:g} of a core by a CPU cgroup (`tests/bench/cores.py`),",
         f"{clients} clients (`wrk -t2 -c{clients}`), after a warm-up: the same share for every",
         "worker, the rest of the machine for everything else. A capped worker waits out the",
-        "rest of each 10 ms period and serves what came meanwhile together, so it needs more",
-        "clients than a free one to stay busy: one worker serves as much with 64 as with 32.",
+        "rest of each 100 ms period and serves what came meanwhile together, so it needs more",
+        "clients than a free one to stay busy. Capped runs vary more than free ones: both",
+        f"gateways run {len(first['runs'])} rounds in turn, 1 worker then 2, and the ratio is",
+        "of their means.",
         "*Machine busy* is all CPUs during the run (below 100 %: the caps, not the machine,",
         "were the limit); *held back* is the share of scheduling periods in which a worker",
         "used up its share; *connections* is how the kernel spread wrk's connections over the",
         "workers (`SO_REUSEPORT`, `interfaces/http/reuse_port.py`).",
         "",
-        "| Target | mode | req/s | vs 1 worker | machine busy | held back, by worker "
-        "| connections, by worker |",
-        "|---|---|--:|--:|--:|--:|--:|",
+        "| Target | mode | round | req/s | vs 1 worker (means) | machine busy "
+        "| held back, by worker | connections, by worker |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
     ]
     for name, entry in capped.items():
         for mode in MODES:
-            run = entry[mode]
             ratio = scaling.get(name, {}).get(mode)
-            lines.append(
-                f"| {results['targets'][name]['description']} | {mode} "
-                f"| {run['c64']['requests_per_s']:,.0f} "
-                f"| {f'{ratio:.2f}×' if ratio is not None else '—'} "
-                f"| {run['machine_busy_pct']:.0f} % "
-                f"| {', '.join(f'{held:.0f} %' for held in run['throttled_pct_by_worker'])} "
-                f"| {' / '.join(str(held) for held in run['connections_by_worker'])} |"
-            )
+            for number, runs in enumerate(entry["runs"], 1):
+                run = runs[mode]
+                lines.append(
+                    f"| {results['targets'][name]['description']} | {mode} | {number} "
+                    f"| {run['wrk']['requests_per_s']:,.0f} "
+                    f"| {f'{ratio:.2f}×' if ratio is not None and number == 1 else ''} "
+                    f"| {run['machine_busy_pct']:.0f} % "
+                    f"| {', '.join(f'{held:.0f} %' for held in run['throttled_pct_by_worker'])} "
+                    f"| {' / '.join(str(held) for held in run['connections_by_worker'])} |"
+                )
     return [*lines, ""]
 
 
@@ -306,8 +315,8 @@ def _readme(results: dict[str, Any], table: str) -> str:
         f"* Date: {m['date']}",
         f"* Command: `{run['command']}` ({run['wall_s']:.0f} s wall time for this run)",
         "* Versions: " + ", ".join(f"{name} {version}" for name, version in versions.items()),
-        "* CPU busy just before each target was measured (servers idle; anything above a few",
-        "  percent is other work on the machine): "
+        "* CPU busy just before each target was measured, once below 10 % or after a minute",
+        "  (servers idle; anything above a few percent is other work on the machine): "
         + ", ".join(f"{n} {t['cpu_busy_before_pct']}%" for n, t in results["targets"].items()),
         "",
         "wrk, the fake upstream and the server under test share the same cores (and, for the",

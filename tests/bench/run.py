@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,9 @@ CORES_EACH = 0.4
 # rest of each period, and what arrives meanwhile is served together: 16 clients each would hold
 # back a worker that 32 do not).
 CAPPED_CLIENTS = 64
+# Rounds of those runs, 1 worker then 2 in each: capped runs vary more from one to the next than
+# free ones, and in turn the machine's drift falls on both alike.
+CAPPED_ROUNDS = 2
 
 
 def _duration(text: str) -> float:
@@ -83,7 +87,7 @@ class Bench:
         self.capped: dict[str, Any] = {}
 
     def measure(self, target: Target) -> None:
-        busy = machine.cpu_busy_pct()
+        busy = machine.quiet_busy_pct()
         if busy > 20:
             print(
                 f"bench: WARNING the machine is {busy}% busy before measuring {target.name}; "
@@ -121,19 +125,21 @@ class Bench:
         self.targets[target.name] = entry
 
     def measure_capped(self, target: Target, workers: int) -> None:
-        """CAPPED_CLIENTS clients, plain and streamed, with each worker process capped at
-        CORES_EACH of a core: requests/s, how busy the machine was meanwhile, how often the caps
-        held the workers back, and how the kernel spread the connections over the workers."""
+        """One run of CAPPED_CLIENTS clients, plain and streamed, with each worker process capped
+        at CORES_EACH of a core: requests/s, how busy the machine was meanwhile, how often the
+        caps held the workers back, and how the kernel spread the connections over the
+        workers."""
         serving = cores.worker_processes(target.children[0].proc.pid, workers)
         port = int(target.base_url.rsplit(":", 1)[1])
-        entry: dict[str, Any] = {
-            "workers": workers,
-            "cores_each": CORES_EACH,
-            "clients": CAPPED_CLIENTS,
-        }
+        entry = self.capped.setdefault(
+            target.name,
+            {"workers": workers, "cores_each": CORES_EACH, "clients": CAPPED_CLIENTS, "runs": []},
+        )
+        runs: dict[str, Any] = {}
         for mode in report.MODES:
             script = self.workdir / f"{target.name}-{mode}.lua"
             self.settle(target)
+            machine.quiet_busy_pct()
             with cores.capped(serving, CORES_EACH) as groups:
                 self._run(target, mode, "capped-warm-up", script, CAPPED_CLIENTS, self.warmup)
                 periods_before = [cores.throttled(group) for group in groups]
@@ -153,8 +159,8 @@ class Bench:
                         periods_before, [cores.throttled(group) for group in groups], strict=True
                     )
                 ]
-            entry[mode] = {
-                "c64": many.as_dict(),
+            runs[mode] = {
+                "wrk": many.as_dict(),
                 "machine_busy_pct": busy,
                 "throttled_pct_by_worker": [
                     round(100.0 * held / max(ran, 1), 1) for ran, held in periods
@@ -164,10 +170,10 @@ class Bench:
             print(
                 f"bench: {target.name:<17} {mode:<6} capped at {CORES_EACH:g} core each: "
                 f"{many.requests_per_s:8.0f} req/s, machine {busy}% busy, connections by "
-                f"worker {entry[mode]['connections_by_worker']}",
+                f"worker {runs[mode]['connections_by_worker']}",
                 flush=True,
             )
-        self.capped[target.name] = entry
+        entry["runs"].append(runs)
 
     def _run(
         self, target: Target, mode: str, label: str, script: Path, conns: int, seconds: float
@@ -238,15 +244,27 @@ def main(argv: list[str] | None = None) -> int:
                 "`.bench-venvs/litellm/bin/litellm` (`make bench-litellm-venv` makes it)."
             )
             print(f"bench: {notes[-1]}", flush=True)
-        for shape, workers in GATEWAYS:
-            workdir_of = workdir / f"{shape}-{workers}w"
-            with gateway(
-                procs, workdir_of, shape, upstream, workers=workers, limited=True
-            ) as target:
-                bench.measure(target)
-                if shape == "postgres" and capping is None:
+        with ExitStack() as kept:
+            capped: list[tuple[Target, int]] = []  # measured capped in turn, at the end
+            for shape, workers in GATEWAYS:
+                workdir_of = workdir / f"{shape}-{workers}w"
+                with ExitStack() as own:
+                    target = own.enter_context(
+                        gateway(procs, workdir_of, shape, upstream, workers=workers, limited=True)
+                    )
+                    bench.measure(target)
+                    if shape == "postgres" and capping is None:
+                        capped.append((target, workers))
+                        kept.enter_context(own.pop_all())
+                        continue
+                    bench.drain(target)
+                bench.scan_logs(target)
+            for _ in range(CAPPED_ROUNDS):
+                for target, workers in capped:
                     bench.measure_capped(target, workers)
+            for target, _ in capped:
                 bench.drain(target)
+        for target, _ in capped:
             bench.scan_logs(target)
         bench.scan_logs(upstream)
         completed = True
