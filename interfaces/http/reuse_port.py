@@ -36,7 +36,10 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def _joined(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+def joined(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+    """A socket in the group: bound, not listening. A worker's listens once its server starts
+    (uvicorn's server calls `listen` when it starts serving, after the app's startup), so no
+    connection waits on a worker that is still starting."""
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -46,13 +49,6 @@ def _joined(family: socket.AddressFamily, host: str, port: int) -> socket.socket
         sock.close()
         raise
     return sock
-
-
-def joined(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
-    """A worker's own socket in the group: bound, listening once the worker's server starts
-    (uvicorn's server calls `listen` when it starts serving, after the app's startup), so no
-    connection waits on a worker that is still starting."""
-    return _joined(family, host, port)
 
 
 class GroupAddress(socket.socket):
@@ -73,5 +69,5 @@ def reserve(host: str, port: int) -> GroupAddress:
         alone.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         alone.bind((host, port))  # refused for a port any socket listens on, grouped or not
         port = alone.getsockname()[1]
-    plain = _joined(family, host, port)
+    plain = joined(family, host, port)
     return GroupAddress(plain.family, plain.type, plain.proto, fileno=plain.detach())
