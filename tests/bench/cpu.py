@@ -10,34 +10,22 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tests.support.processes import command, pids, stat
+
 _TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(proc: Path) -> tuple[str, list[str]] | None:
-    """A process's command name and the fields after it in `/proc/PID/stat` (state first);
-    None for a process that is gone."""
-    try:
-        head, tail = (proc / "stat").read_text().rsplit(")", 1)
-    except (OSError, ValueError):
-        return None
-    return head.split("(", 1)[-1], tail.split()
 
 
 def _cpu_ticks(fields: list[str]) -> int:
     return int(fields[11]) + int(fields[12])  # utime, stime
 
 
-def _processes() -> list[Path]:
-    return [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()]
-
-
 def tree(pid: int) -> list[int]:
     """`pid` and all its descendants (uvicorn's worker processes, a py-spy'd child...)."""
     children: dict[int, list[int]] = {}
-    for entry in _processes():
-        stat = _stat(entry)
-        if stat is not None:
-            children.setdefault(int(stat[1][1]), []).append(int(entry.name))
+    for one in pids():
+        read = stat(one)
+        if read is not None:
+            children.setdefault(int(read[1][1]), []).append(one)
     found, todo = [], [pid]
     while todo:
         current = todo.pop()
@@ -48,28 +36,20 @@ def tree(pid: int) -> list[int]:
 
 def named(pid: int, fragment: str) -> list[int]:
     """The processes of `pid`'s tree whose command line holds `fragment`."""
-    found = []
-    for one in tree(pid):
-        try:
-            command = Path(f"/proc/{one}/cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if fragment.encode() in command:
-            found.append(one)
-    return found
+    return [one for one in tree(pid) if fragment.encode() in command(one)]
 
 
 def seconds(pid: int) -> float:
     """User + system CPU seconds of `pid` and its live descendants (0 for a gone process)."""
-    stats = (_stat(Path(f"/proc/{one}")) for one in tree(pid))
-    return sum(_cpu_ticks(stat[1]) for stat in stats if stat is not None) / _TICKS
+    stats = (stat(one) for one in tree(pid))
+    return sum(_cpu_ticks(found[1]) for found in stats if found is not None) / _TICKS
 
 
-def seconds_by_command(command: str) -> float:
-    """User + system CPU seconds of every live process whose command name is `command` (the
+def seconds_by_command(name: str) -> float:
+    """User + system CPU seconds of every live process whose command name is `name` (the
     machine's PostgreSQL backends, its Redis server): the services a gateway's request uses."""
-    stats = (_stat(entry) for entry in _processes())
-    ticks = sum(_cpu_ticks(stat[1]) for stat in stats if stat is not None and stat[0] == command)
+    stats = (stat(one) for one in pids())
+    ticks = sum(_cpu_ticks(found[1]) for found in stats if found is not None and found[0] == name)
     return ticks / _TICKS
 
 

@@ -47,7 +47,7 @@ def derive(targets: dict[str, Any]) -> dict[str, Any]:
                 figures["p50_ratio_litellm_vs_this"] = round(
                     litellm["c1"]["p50_ms"] / one["p50_ms"], 1
                 )
-            single = name.rsplit("-", 1)[0] if name.endswith("w") else None
+            single = _one_worker(name)
             if single in targets:
                 figures["throughput_vs_1_worker"] = round(
                     many["requests_per_s"] / targets[single][mode]["c32"]["requests_per_s"], 2
@@ -55,6 +55,11 @@ def derive(targets: dict[str, Any]) -> dict[str, Any]:
             per_mode[mode] = figures
         out[name] = per_mode
     return out
+
+
+def _one_worker(name: str) -> str | None:
+    """For a target of several workers (`gateway-postgres-2w`), the same shape's with one."""
+    return name.rsplit("-", 1)[0] if name.endswith("w") else None
 
 
 def capped_requests_per_s(entry: dict[str, Any], mode: str) -> float:
@@ -68,7 +73,7 @@ def capped_scaling(capped: dict[str, Any]) -> dict[str, Any]:
     1 worker's, per mode."""
     out: dict[str, Any] = {}
     for name, entry in capped.items():
-        single = name.rsplit("-", 1)[0] if entry["workers"] > 1 else None
+        single = _one_worker(name)
         if single in capped:
             out[name] = {
                 mode: round(

@@ -19,7 +19,7 @@ import yaml
 
 from tests.bench.procs import Child, Processes, http_ok, port_open, wait_until
 from tests.support.gateway import gateway_config
-from tests.support.processes import listens, spawned_workers
+from tests.support.processes import serving_workers
 from tests.support.services import REDIS_URL, free_port, postgres_database
 from tests.support.tenants import Tenant, create_tenant
 
@@ -186,7 +186,7 @@ def gateway(
             if workers > 1:  # each worker takes connections only once its app has started
                 wait_until(
                     serve,
-                    lambda: _all_listening(serve.proc.pid, workers, port),
+                    lambda: serving_workers(serve.proc.pid, workers, port) is not None,
                     what=f"gateway ({shape}): {workers} workers serving",
                 )
             if shape != "sqlite":
@@ -225,11 +225,6 @@ def gateway(
         finally:
             for child in reversed(children):
                 procs.stop(child)
-
-
-def _all_listening(supervisor: int, workers: int, port: int) -> bool:
-    spawned = spawned_workers(supervisor)
-    return len(spawned) == workers and all(listens(pid, port) for pid in spawned)
 
 
 def _describe(shape: str) -> str:

@@ -18,7 +18,12 @@ import pytest
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.gateway import GatewayProcess, gateway_config
-from tests.support.processes import connections_by_process, listens, spawned_workers
+from tests.support.processes import (
+    alive,
+    connections_by_process,
+    serving_workers,
+    spawned_workers,
+)
 from tests.support.services import REDIS_URL
 from tests.support.tenants import Tenant, create_tenant
 
@@ -59,12 +64,10 @@ def tenant(two_workers: GatewayProcess) -> Tenant:
 def _serving(gateway: GatewayProcess, timeout: float = 60) -> list[int]:
     """The two worker processes, once both listen (each after its app's startup)."""
     deadline = time.monotonic() + timeout
-    while True:
-        found = spawned_workers(gateway.pid)
-        if len(found) == 2 and all(listens(pid, gateway.port) for pid in found):
-            return found
-        assert time.monotonic() < deadline, f"workers serving: {found}"
+    while (found := serving_workers(gateway.pid, 2, gateway.port)) is None:
+        assert time.monotonic() < deadline, f"workers: {spawned_workers(gateway.pid)}"
         time.sleep(0.1)
+    return found
 
 
 def _chats(gateway: GatewayProcess, tenant: Tenant, connections: int) -> list[HTTPConnection]:
@@ -130,11 +133,4 @@ def test_sigterm_stops_the_supervisor_and_every_worker(two_workers: GatewayProce
     workers = _serving(two_workers)
     assert two_workers.stop() == 0
     for pid in workers:
-        assert not Path(f"/proc/{pid}").exists() or _zombie(pid), pid
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
+        assert not alive(pid), pid

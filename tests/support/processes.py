@@ -6,36 +6,61 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def _parent(proc: Path) -> int | None:
+def stat(pid: int | str) -> tuple[str, list[str]] | None:
+    """A process's command name and the fields after it in `/proc/PID/stat` (state first,
+    parent second); None for a process that is gone."""
     try:
-        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
+        head, tail = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
+    except (OSError, ValueError):
         return None
+    return head.split("(", 1)[-1], tail.split()
 
 
-def _command(pid: int) -> bytes:
+def pids() -> list[int]:
+    """Every live process."""
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def command(pid: int) -> bytes:
+    """A process's command line, its arguments joined by spaces (empty for one gone)."""
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
         return b""
 
 
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, ended but not yet reaped, does not)."""
+    found = stat(pid)
+    return found is not None and found[1][0] != "Z"
+
+
 def spawned_workers(supervisor: int) -> list[int]:
     """The live worker processes uvicorn's supervisor spawned (not its resource tracker)."""
     found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and _parent(proc) == supervisor:
-            command = _command(int(proc.name))
-            if b"spawn_main" in command and b"resource_tracker" not in command:
-                found.append(int(proc.name))
+    for pid in pids():
+        found_stat = stat(pid)
+        if found_stat is not None and int(found_stat[1][1]) == supervisor:
+            line = command(pid)
+            if b"spawn_main" in line and b"resource_tracker" not in line:
+                found.append(pid)
     return sorted(found)
+
+
+def serving_workers(supervisor: int, workers: int, port: int) -> list[int] | None:
+    """The supervisor's `workers` spawned workers once each listens on `port` (each does once
+    its app has started), else None."""
+    spawned = spawned_workers(supervisor)
+    if len(spawned) == workers and all(listens(pid, port) for pid in spawned):
+        return spawned
+    return None
 
 
 ESTABLISHED, LISTEN = "01", "0A"  # TCP states as /proc/net/tcp writes them
 
 
-def _sockets(state: str, port: int | None = None) -> set[str]:
-    """Inodes of TCP sockets in `state` (whose local port is `port`, if given)."""
+def _sockets(state: str, port: int) -> set[str]:
+    """Inodes of TCP sockets in `state` whose local port is `port`."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -44,8 +69,7 @@ def _sockets(state: str, port: int | None = None) -> set[str]:
             continue
         for line in lines:
             fields = line.split()
-            local_port = int(fields[1].rsplit(":", 1)[1], 16)
-            if fields[3] == state and port in (None, local_port):
+            if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
                 inodes.add(fields[9])
     return inodes
 
