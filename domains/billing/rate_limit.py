@@ -117,10 +117,12 @@ def refund_buckets(limits: Sequence[RateLimit], tokens: int, requests: int = 0) 
 
 def drained(used: int, at_ms: int, now_ms: int, capacity: int) -> tuple[int, int]:
     """A bucket's (used parts, as of) at `now_ms`, from what it lacked at `at_ms`: it refills
-    `capacity` parts a millisecond, and never lacks more than its capacity. A clock that went
-    back refills nothing, and the state stays dated at the later moment."""
+    `capacity` parts a millisecond, and never lacks more than its capacity. A bucket emptied
+    under a larger capacity (a limit lowered since) is first cut to empty at its capacity now, so
+    it refills at the new rate: full again a minute later at most. A clock that went back
+    refills nothing, and the state stays dated at the later moment."""
     elapsed = min(max(now_ms - at_ms, 0), FULL_REFILL_MS)
-    left = min(max(used - capacity * elapsed, 0), capacity * PARTS)
+    left = max(min(used, capacity * PARTS) - capacity * elapsed, 0)
     return left, max(at_ms, now_ms)
 
 

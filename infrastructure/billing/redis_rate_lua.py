@@ -59,10 +59,12 @@ local function load(k, n) -- the buckets at KEYS[k + 1 .. k + n] not read yet, i
     end
   end
 end
-local function drained(b, cap) -- what bucket b lacks now, and as of when
+-- what bucket b lacks now, and as of when: first cut to its capacity (one lowered since), then
+-- refilled at that capacity
+local function drained(b, cap)
   local at = b.at or now
   local elapsed = math.min(math.max(now - at, 0), P)
-  return math.min(math.max(b.used - cap * elapsed, 0), cap * P), math.max(at, now)
+  return math.max(math.min(b.used, cap * P) - cap * elapsed, 0), math.max(at, now)
 end
 local function store(key, used, at, cap) -- what bucket key lacks as of at, to write at the end
   local b = buckets[key]

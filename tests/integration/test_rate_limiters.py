@@ -112,6 +112,23 @@ async def test_a_token_limit_refills_continuously(setup: Setup) -> None:
     assert not (await setup.limiter.acquire([limit], 30)).allowed
 
 
+async def test_a_lowered_limit_refills_at_its_new_rate(setup: Setup) -> None:
+    # the whole bucket of 600,000 a minute taken, then 60,000 a minute (1,000 tokens a second):
+    # empty at the new capacity, 1,000 tokens back a second later, as any replica sees
+    before, after = RateLimit("key", "k1", None, 600_000), RateLimit("key", "k1", None, 60_000)
+    assert (await setup.limiter.acquire([before], 600_000)).allowed
+    refused = await setup.replica.acquire([after], 1_000)
+    assert not refused.allowed
+    assert refused.retry_after is not None
+    assert 0.9 < refused.retry_after <= 1.0
+    assert refused.tokens is not None
+    assert refused.tokens.remaining < 1_000  # empty, or a few ms of refill on Redis's clock
+    assert 59 < refused.tokens.reset_seconds <= 60
+    await setup.wait(refused.retry_after + 0.05)
+    assert (await setup.replica.acquire([after], 1_000)).allowed
+    assert not (await setup.limiter.acquire([after], 1_000)).allowed
+
+
 async def test_a_refusal_by_the_team_takes_nothing_from_the_key(setup: Setup) -> None:
     key = RateLimit("key", "k1", 10, 1000)
     team = RateLimit("team", "t1", None, 300)
