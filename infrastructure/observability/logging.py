@@ -1,5 +1,5 @@
 """structlog configured once at start: JSON lines (or console), the request id from contextvars,
-and every string scrubbed of secrets before it is written."""
+and every string scrubbed of secrets before it is written, however deep in the values logged."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import msgspec
 import structlog
 
 from infrastructure.observability.log_lines import LineWriter
+from infrastructure.security.redaction import redact_nested
 
 _encoder = msgspec.json.Encoder(enc_hook=str)  # what JSON cannot hold is written as its str()
 _stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
@@ -40,6 +41,8 @@ def _scrubber(redact: Callable[[str], str]) -> Callable[..., MutableMapping[str,
         for key, value in event.items():
             if isinstance(value, str):
                 event[key] = redact(value)
+            elif isinstance(value, (dict, list, tuple, set, frozenset)):
+                event[key] = redact_nested(value, redact)
         return event
 
     return scrub

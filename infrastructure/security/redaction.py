@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 REDACTED = "[redacted]"
 
@@ -31,3 +31,19 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return _PATTERNS.sub(REDACTED, text)
+
+
+def redact_nested(value: object, redact: Callable[[str], str]) -> object:
+    """`value` with every string in it redacted, however deep in dicts, lists, tuples and sets
+    (keys too): a prompt's content parts, tool calls and their arguments. Containers are copied,
+    never changed in place (a logged request body is still sent on); anything else is kept."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {
+            redact(key) if isinstance(key, str) else key: redact_nested(item, redact)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [redact_nested(item, redact) for item in value]
+    return value
