@@ -176,7 +176,9 @@ def _apply_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[st
             raise ConfigError(var, None, f"unknown config key {_join(section, key)} to override")
         text, path, value = environ[var], f"{section}.{key}", None
         nullable = type(None) in typing.get_args(field.type)
-        if not (nullable and text.strip().lower() in ("", "null")):
+        if typing.get_args(field.type) == (str,) and typing.get_origin(field.type) is list:
+            value = [part.strip() for part in text.split(",") if part.strip()]  # a,b: a list
+        elif not (nullable and text.strip().lower() in ("", "null")):
             try:
                 value = msgspec.convert(text, field.type, strict=False)
             except msgspec.ValidationError as exc:

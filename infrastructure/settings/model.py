@@ -32,6 +32,9 @@ class ServerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     public_url: str | None = None
     workers: int = 1
     max_request_bytes: int = 8388608
+    cors_origins: list[str] = msgspec.field(default_factory=list)
+    """Origins browsers may call the API from (`https://app.example.com`, or `*`: any); empty:
+    CORS is off and no CORS header is ever sent."""
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -255,6 +258,7 @@ def problems(settings: Settings) -> Iterator[tuple[str, str]]:
     yield from _int_range("server.max_request_bytes", server.max_request_bytes, 1)
     if server.public_url is not None:
         yield from _url("server.public_url", server.public_url)
+    yield from _origins("server.cors_origins", server.cors_origins)
     if not settings.database.url:
         yield "database.url", "must not be empty"
     yield from _int_range("database.pool_size", settings.database.pool_size, 1)
@@ -290,6 +294,17 @@ def problems(settings: Settings) -> Iterator[tuple[str, str]]:
                 yield f"{path}.timeouts.{field}", f"must be a number of seconds > 0, got {seconds}"
         yield from _int_range(f"{path}.max_connections", provider.max_connections, 1)
         yield from _models(path, provider.models)
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|\*")
+
+
+def _origins(path: str, origins: list[str]) -> Iterator[tuple[str, str]]:
+    """Each an origin as browsers send it (scheme://host[:port], no path), or `*`."""
+    for index, origin in enumerate(origins):
+        if not _ORIGIN.fullmatch(origin):
+            wrong = f"must be an origin like https://app.example.com (or *), got {quote(origin)}"
+            yield f"{path}[{index}]", wrong
 
 
 def _migrate_url(database: DatabaseSettings) -> Iterator[tuple[str, str]]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
+import socket
 import sys
 import threading
 from typing import Any
@@ -116,8 +118,6 @@ def _audit_key_note(settings: Settings) -> None:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     workers = settings.server.workers if args.workers is None else args.workers
@@ -132,10 +132,32 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    if not args.no_migrate:
-        migrate(settings)
-    asyncio.run(_admin_key_banner(settings))
-    _audit_key_note(settings)
+    # The address is bound first, before migrating: a port in use is refused at once, in one
+    # line, whatever the number of workers.
+    address: socket.socket | None = None
+    if workers == 1 or reuse_port.BALANCED:
+        try:
+            address = (
+                reuse_port.single(host, port) if workers == 1 else reuse_port.reserve(host, port)
+            )
+        except OSError as error:
+            print(f"fluxrouter: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
+            return 1
+    with address if address is not None else contextlib.nullcontext():
+        if not args.no_migrate:
+            migrate(settings)
+        asyncio.run(_admin_key_banner(settings))
+        _audit_key_note(settings)
+        return _run_server(settings, host, port, workers, address)
+
+
+def _run_server(
+    settings: Settings, host: str, port: int, workers: int, address: socket.socket | None
+) -> int:
+    """uvicorn on the bound `address`: one server, or its supervisor and `workers` workers, each
+    listening on a socket of its own (`reuse_port`); uvicorn binds itself without `address`."""
+    import uvicorn
+
     ws = settings.websocket
     options: dict[str, Any] = {
         "factory": True,
@@ -155,23 +177,20 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
     }
-    if workers == 1 or not reuse_port.BALANCED:
-        _serving(host, port, workers)
+    _serving(host, port, workers)
+    if address is None:
         uvicorn.run(APP, **options)
         return 0
-    # uvicorn's supervisor and workers, each worker listening on a socket of its own
-    from uvicorn.supervisors import Multiprocess
-
     config = uvicorn.Config(APP, **options)
-    try:
-        address = reuse_port.reserve(host, port)
-    except OSError as error:
-        print(f"fluxrouter: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
-        return 1
-    _serving(host, port, workers)
-    with address:
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
         Multiprocess(config, sockets=[address]).run()
-    return 0
+        return 0
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[address])
+    return 0 if server.started else 3  # 3: uvicorn's code for a server that failed to start
 
 
 def _serving(host: str, port: int, workers: int) -> None:

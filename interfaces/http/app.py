@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from interfaces.bootstrap import Container
-from interfaces.http import health_routes
+from interfaces.http import health_routes, landing_routes
 from interfaces.http.admin.audit_routes import AuditController
 from interfaces.http.admin.conversations_routes import ConversationsController
 from interfaces.http.admin.limits_routes import LimitsController
@@ -22,6 +23,7 @@ from interfaces.http.admin.sso_routes import SsoController
 from interfaces.http.admin.teams_routes import TeamsController
 from interfaces.http.admin.users_routes import UsersController
 from interfaces.http.anthropic import routes as anthropic_routes
+from interfaces.http.cors import cors_config
 from interfaces.http.errors import handle_exception
 from interfaces.http.middleware import RequestContextMiddleware
 from interfaces.http.openai import direct
@@ -56,11 +58,13 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
         ),
         security=[{"bearer": []}],
     )
+    cors = cors_config(container.settings.server.cors_origins)
     app = Litestar(
         route_handlers=[
             *openai_routes.ROUTES,
             *anthropic_routes.ROUTES,
             *health_routes.ROUTES,
+            *landing_routes.ROUTES,
             *ws_routes.ROUTES,
             TeamsController,
             ReportsController,
@@ -86,11 +90,14 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
         request_max_body_size=container.settings.server.max_request_bytes,
         debug=False,
         logging_config=None,
+        cors_config=cors,
     )
     app.state.container = container
     # outside the router, so 404/405 (raised before any route middleware runs) get a request id too
+    # with CORS, chat completions take Litestar's route, inside its CORS middleware
     chat = direct.DirectChat(container, container.settings.server.max_request_bytes)
+    shortcuts: dict[tuple[str, str], Any] = {} if cors else {("POST", direct.PATH): chat}
     app.asgi_handler = RequestContextMiddleware(
-        app.asgi_handler, metrics=container.metrics, direct={("POST", direct.PATH): chat}
+        app.asgi_handler, metrics=container.metrics, direct=shortcuts
     )
     return app

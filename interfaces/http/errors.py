@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError
 from domains.providers.errors import InvalidRequest, UpstreamError
 from domains.shared.errors import Conflict, DomainError, Forbidden, LimitExceeded, NotFound
 from interfaces.http.anthropic.translate_response import error_body
+from interfaces.http.not_found import UNKNOWN_PATH, is_unrouted, unknown_path_message
 
 log = structlog.get_logger("fluxrouter.http")
 
@@ -176,13 +177,22 @@ def log_if_unhandled(path: str, exc: Exception, status: int) -> None:
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     path = request.url.path
+    unrouted = is_unrouted(request, exc)
     if path.startswith("/v1") and not path.startswith("/v1/messages"):
-        status, body, headers = openai_error_parts(exc)
+        status, error, headers = openai_error_of(exc)
+        if unrouted:
+            error["message"] = unknown_path_message(request.method, path)
+            error["code"] = UNKNOWN_PATH
+        elif isinstance(exc, ValidationException):
+            error["code"] = "invalid_request"
         log_if_unhandled(path, exc, status)
+        body = msgspec.json.encode({"error": error})
         return Response(body, status_code=status, media_type="application/json", headers=headers)
     status, code, param, headers = _status_of(exc)
     log_if_unhandled(path, exc, status)
     message = _message_of(exc, status)
+    if unrouted:
+        message, code = unknown_path_message(request.method, path), UNKNOWN_PATH
     if path.startswith("/v1/messages"):
         if param and param not in message:  # Anthropic's shape has no `param`: name it here
             message = f"{param}: {message}"

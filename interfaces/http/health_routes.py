@@ -1,23 +1,31 @@
-"""Liveness, readiness and metrics."""
+"""Liveness, readiness (both also for HEAD) and metrics."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import redis.asyncio as aioredis
-from litestar import Request, Response, get
+from litestar import HttpMethod, Request, Response, get, route
 from sqlalchemy import text
 
 from interfaces.http.container import container_of
 from interfaces.http.errors import problem
 
+# HEAD answers as GET does, without the body (the server sends none for HEAD)
+_GET_HEAD = [HttpMethod.GET, HttpMethod.HEAD]
 
-@get("/healthz", tags=["Operations"], summary="Liveness")
+
+@route("/healthz", http_method=_GET_HEAD, tags=["Operations"], summary="Liveness")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", tags=["Operations"], summary="Readiness: database and Redis reachable")
+@route(
+    "/readyz",
+    http_method=_GET_HEAD,
+    tags=["Operations"],
+    summary="Readiness: database and Redis reachable",
+)
 async def readyz(request: Request[Any, Any, Any]) -> Response[Any]:
     container = container_of(request)
     checks: dict[str, str] = {}

@@ -71,3 +71,16 @@ def reserve(host: str, port: int) -> GroupAddress:
         port = alone.getsockname()[1]
     plain = joined(family, host, port)
     return GroupAddress(plain.family, plain.type, plain.proto, fileno=plain.detach())
+
+
+def single(host: str, port: int) -> socket.socket:
+    """One worker's listening address, bound (not in a group, not listening yet) before the
+    server starts; OSError when the port is taken, as `reserve` does for several workers."""
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock

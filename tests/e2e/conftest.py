@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.support.gateway import GatewayProcess
+from tests.conftest import UPSTREAM_KEY
+from tests.fakes.openai_upstream import FakeOpenAI
+from tests.support.gateway import GatewayProcess, gateway_config
 from tests.support.images import image_server
+from tests.support.services import REDIS_URL
+
+BROWSER_ORIGIN = "https://app.example.com"  # the origin `open_gateway` lets browsers call from
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +40,43 @@ def replica(
     second.start()
     yield second
     second.stop()
+
+
+@pytest.fixture(
+    scope="session",
+    params=["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.redis])],
+)
+def open_gateway(
+    request: pytest.FixtureRequest,
+    upstream: FakeOpenAI,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[GatewayProcess]:
+    """The gateway in both shapes (the embedded SQLite default; PostgreSQL, Redis and a worker)
+    with prompts logged (`logging.log_prompts`) and browsers allowed from `BROWSER_ORIGIN`
+    (`server.cors_origins`)."""
+    workdir: Path = tmp_path_factory.mktemp(f"gateway-open-{request.param}")
+    postgres = request.param == "postgresql"
+    if postgres:
+        database_url = request.getfixturevalue("pg_url")
+    else:
+        database_url = f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}"
+    config = gateway_config(
+        database_url=database_url,
+        redis_url=REDIS_URL if postgres else None,
+        upstream_url=upstream.base_url,
+        upstream_key=UPSTREAM_KEY,
+    )
+    config["logging"]["log_prompts"] = True
+    config["server"] = {"cors_origins": [BROWSER_ORIGIN]}
+    process = GatewayProcess(
+        workdir,
+        config,
+        admin_key="fradm-" + secrets.token_urlsafe(32),
+        upstream_key=UPSTREAM_KEY,
+        with_worker=postgres,
+    )
+    if postgres:
+        process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
+    process.start()
+    yield process
+    process.stop()

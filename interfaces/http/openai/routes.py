@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 import structlog
-from litestar import Request, Response, get, post
+from litestar import HttpMethod, Request, Response, post, route
 from litestar.response import Stream
 
 from interfaces.bootstrap import Container
@@ -97,7 +97,12 @@ async def embeddings(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(body, media_type=_JSON, headers=dict(ticket.headers))
 
 
-@get("/v1/models", tags=["OpenAI"], summary="The models this key may use")
+@route(
+    "/v1/models",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],  # HEAD: as GET, without the body
+    tags=["OpenAI"],
+    summary="The models this key may use",
+)
 async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
     container = container_of(request)
     caller = await authenticate(request)
