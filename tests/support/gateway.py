@@ -210,7 +210,7 @@ class GatewayProcess:
         )
         if self._with_worker:
             self._spawn(["worker"], self.worker_log_path)
-        deadline = time.monotonic() + 60  # a start on a busy 2-core machine can take 30 s
+        deadline = time.monotonic() + 120  # a start on a busy 2-core machine can take a minute
         while time.monotonic() < deadline:
             if self._procs[0].poll() is not None:
                 raise RuntimeError(f"gateway exited:\n{self.log_path.read_text()[-3000:]}")
