@@ -112,7 +112,7 @@ def test_an_unknown_path_is_escaped_and_cut_short(http: httpx.Client) -> None:
 def test_a_browser_origin_that_is_allowed_gets_cors(
     http: httpx.Client, open_gateway: GatewayProcess, tenant: Tenant
 ) -> None:
-    for path, method in (("/v1/chat/completions", "POST"), ("/admin/v1/orgs", "GET")):
+    for path, method in (("/v1/chat/completions", "POST"), ("/admin/v1/audit", "GET")):
         preflight = http.options(
             path,
             headers={
@@ -147,9 +147,9 @@ def test_a_browser_origin_that_is_allowed_gets_cors(
     assert "x-request-id" in answer.headers["access-control-expose-headers"]
     assert answer.parse().choices[0].message.content
     with open_gateway.admin() as admin:
-        orgs = admin.get("/orgs", headers={"Origin": BROWSER_ORIGIN})
+        orgs = admin.get("/audit", headers={"Origin": BROWSER_ORIGIN})
         assert orgs.headers["access-control-allow-origin"] == BROWSER_ORIGIN
-        other = admin.get("/orgs", headers={"Origin": "https://evil.example"})
+        other = admin.get("/audit", headers={"Origin": "https://evil.example"})
         assert other.status_code == 200
         assert "access-control-allow-origin" not in other.headers
 
