@@ -210,7 +210,8 @@ class GatewayProcess:
         )
         if self._with_worker:
             self._spawn(["worker"], self.worker_log_path)
-        deadline = time.monotonic() + 30
+        # a busy 2-core machine can take most of a minute to import the app in each process
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self._procs[0].poll() is not None:
                 raise RuntimeError(f"gateway exited:\n{self.log_path.read_text()[-3000:]}")
