@@ -203,3 +203,41 @@ def test_agents_sdk_output_type_with_and_without_a_tool(
     assert_trip(bare_trip, QUESTION)
     assert searched == [QUESTION]  # the tool ran first, then the answer came
     assert isinstance(tooled_trip, Trip)
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "param"),
+    [
+        ("claude-haiku-4-5", {"functions": FUNCTIONS, "tools": []}, "functions"),
+        ("gemini-2.5-flash", {"function_call": "required"}, "function_call"),
+        (
+            "claude-haiku-4-5",
+            {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "x", "schema": {"type": "array"}},
+                }
+            },
+            "response_format.json_schema.schema",
+        ),
+        (
+            "gemini-2.5-flash",
+            {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "x", "schema": {"properties": {"n": {"$ref": "#"}}}},
+                }
+            },
+            "response_format.json_schema.schema",
+        ),
+    ],
+)
+def test_what_cannot_be_translated_is_a_400_naming_the_parameter(
+    shape: GatewayProcess, key: str, model: str, extra: dict[str, Any], param: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as failure:
+        client(shape, key).chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "x"}], **extra
+        )
+    error = failure.value.response.json()["error"]
+    assert (error["param"], error["type"]) == (param, "invalid_request_error")
