@@ -11,7 +11,10 @@ Behaviour is fully deterministic apart from message ids, request ids and timesta
   rejects ``temperature``/``top_p``/``top_k``, like the real API) and replies
   ``"Echo: " + <last user text>`` (plain or SSE stream), or one ``tool_use`` block when ``tools``
   are given and the last user turn carries no ``tool_result``; usage counts whitespace-separated
-  words.
+  words. The tool called is the first one (``auto``, ``any``) or the one named (``tool``); its
+  input is a value its ``input_schema`` accepts, built from the last user text
+  (:mod:`tests.fakes.schema_sample`). After a ``tool_result`` a forced choice still calls a tool,
+  as the real API must: the named one (``tool``) or the last one declared (``any``).
 * ``POST /v1/messages/count_tokens`` returns the same input-token count.
 * ``GET /v1/models`` and ``GET /v1/models/{id}`` list a few Claude model ids.
 * Special model names: ``fake-overloaded`` (529), ``fake-rate-limited`` (429, ``retry-after``),
@@ -34,6 +37,7 @@ from typing import Any, Final
 import msgspec
 from aiohttp import web
 
+from tests.fakes.schema_sample import sample
 from tests.fakes.server import (
     DEFAULT_SLOW_SECONDS,
     EXPECTED_KEY,
@@ -499,6 +503,15 @@ def _chosen_tool(choice: object, names: list[str]) -> str | None:
     return names[0]
 
 
+def _forced_tool(choice: object, names: list[str]) -> str | None:
+    """The tool a forced choice (validated by `_chosen_tool`) calls whatever the turn."""
+    if not isinstance(choice, dict) or not names:
+        return None
+    if choice.get("type") == "tool":
+        return str(choice["name"])
+    return names[-1] if choice.get("type") == "any" else None
+
+
 def _check_sampling(body: dict[str, Any], new_api: bool) -> None:
     if new_api:
         for name in _SAMPLING_PARAMS:
@@ -546,6 +559,8 @@ class _Conversation:
     last_user_text: str
     last_user_has_tool_result: bool
     tool_name: str | None  # tool the reply would call if the conversation allows it
+    tool_after_result: str | None  # tool a forced choice calls after a tool result
+    tool_schemas: dict[str, Any]
 
 
 def _parse_conversation(body: object, *, allowed: frozenset[str], new_api: bool) -> _Conversation:
@@ -581,6 +596,8 @@ def _parse_conversation(body: object, *, allowed: frozenset[str], new_api: bool)
         last_user_text=" ".join(echo_turn.parts) if echo_turn is not None else "",
         last_user_has_tool_result=bool(last_user.tool_results),
         tool_name=_chosen_tool(body.get("tool_choice"), names),
+        tool_after_result=_forced_tool(body.get("tool_choice"), names),
+        tool_schemas={tool["name"]: tool["input_schema"] for tool in body.get("tools") or []},
     )
 
 
@@ -664,9 +681,9 @@ def _plan_message(body: object, *, new_api: bool) -> _MessagePlan:
     _check_sampling(body, new_api)
     stops = _stop_sequences(body)
 
-    tool_name = None if convo.last_user_has_tool_result else convo.tool_name
+    tool_name = convo.tool_after_result if convo.last_user_has_tool_result else convo.tool_name
     if tool_name is not None:
-        tool_input = {"query": convo.last_user_text}
+        tool_input = sample(convo.tool_schemas.get(tool_name), convo.last_user_text)
         arguments = _tool_input_json(tool_input)
         digest = hashlib.sha256(f"{tool_name}\0{arguments}".encode()).hexdigest()
         return _MessagePlan(

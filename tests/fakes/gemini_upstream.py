@@ -16,7 +16,10 @@ Behaviour is fully deterministic apart from ``responseId``:
   (camelCase or snake_case names, unknown names rejected) and validated like the real API
   (roles, oneof parts, function-call/response turn order, generation config ranges, ...).
   The reply is ``"Echo: " + <last user turn text>`` or one ``functionCall`` when
-  ``functionDeclarations`` are given; usage counts whitespace-separated words.
+  ``functionDeclarations`` are given, with arguments its parameters schema accepts; with
+  ``responseMimeType: application/json`` the text is JSON that ``responseSchema`` accepts (both
+  built from the last user text by :mod:`tests.fakes.schema_sample`); usage counts
+  whitespace-separated words.
 * ``POST .../models/{model}:batchEmbedContents`` / ``:embedContent`` return hash-derived float32
   vectors (8 dimensions unless ``outputDimensionality``); ``:countTokens`` counts words.
 * ``GET .../models`` (paged) and ``GET .../models/{model}``.
@@ -31,6 +34,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -40,6 +44,7 @@ from typing import Any, Final
 import msgspec
 from aiohttp import web
 
+from tests.fakes.schema_sample import sample
 from tests.fakes.server import (
     DEFAULT_SLOW_SECONDS,
     EXPECTED_KEY,
@@ -894,6 +899,15 @@ def _declared_functions(
     return names
 
 
+def _function_schema(tools: list[dict[str, Any]], name: str) -> Any:
+    """The parameters schema of a declared function (OpenAPI-style or JSON Schema), or None."""
+    for tool in tools:
+        for decl in tool.get("functionDeclarations", []):
+            if decl.get("name") == name:
+                return decl.get("parameters") or decl.get("parametersJsonSchema")
+    return None
+
+
 def _validate_generation_config(config: dict[str, Any], violations: list[tuple[str, str]]) -> None:
     where = "generation_config"
     temperature = config.get("temperature")
@@ -1008,10 +1022,13 @@ def _plan_generate(request: dict[str, Any], model: str) -> _GenPlan:
 
     if declared and mode != "NONE" and not last_user_answers:
         name = allowed[0] if allowed else declared[0]
-        plan.function_call = {"name": name, "args": {"query": last_user}}
+        schema = _function_schema(request.get("tools", []), name) or {"type": "OBJECT"}
+        plan.function_call = {"name": name, "args": sample(schema, last_user)}
         return plan
 
     text = "Echo: " + last_user
+    if config.get("responseMimeType") == "application/json":
+        text = json.dumps(sample(config.get("responseSchema") or {"type": "OBJECT"}, last_user))
     cut = min(
         (p for p in (text.find(s) for s in config.get("stopSequences", []) if s) if p >= 0),
         default=-1,

@@ -292,6 +292,52 @@ def test_tool_choice_named_any_and_none(client: anthropic.Anthropic) -> None:
     assert none.content[0].text == EXPECTED_TEXT
 
 
+TRIP_TOOL: ToolParam = {
+    "name": "Trip",
+    "input_schema": {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string"},
+            "stops": {"type": "array", "items": {"$ref": "#/$defs/Stop"}},
+            "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        },
+        "required": ["title", "stops", "note"],
+        "additionalProperties": False,
+        "$defs": {
+            "Stop": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}, "nights": {"type": "integer"}},
+            }
+        },
+    },
+}
+
+
+def test_a_forced_tool_is_called_with_input_its_schema_accepts(client: anthropic.Anthropic) -> None:
+    message = _create(client, tools=[TRIP_TOOL], tool_choice={"type": "tool", "name": "Trip"})
+    stop = {"city": QUESTION, "nights": len(QUESTION.split())}
+    assert _only_tool_use(message).input == {"title": QUESTION, "stops": [stop], "note": QUESTION}
+
+
+def test_a_forced_choice_still_calls_a_tool_after_a_tool_result(
+    client: anthropic.Anthropic,
+) -> None:
+    first = _only_tool_use(_create(client, tools=TOOLS, tool_choice={"type": "any"}))
+    turn: list[MessageParam] = [
+        *MESSAGES,
+        {"role": "assistant", "content": [first.model_dump()]},  # type: ignore[list-item]
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": first.id}]},
+    ]
+    tools = [*TOOLS, TRIP_TOOL]
+    after_any = _create(client, messages=turn, tools=tools, tool_choice={"type": "any"})
+    assert _only_tool_use(after_any).name == "Trip"  # the last tool declared
+    named = {"type": "tool", "name": "lookup"}
+    assert _only_tool_use(_create(client, messages=turn, tools=tools, tool_choice=named)).name == (
+        "lookup"
+    )
+    assert _create(client, messages=turn, tools=tools).stop_reason == "end_turn"
+
+
 def test_tool_use_streamed_matches_plain(client: anthropic.Anthropic) -> None:
     plain = _create(client, tools=TOOLS)
     events = list(_create(client, tools=TOOLS, stream=True))

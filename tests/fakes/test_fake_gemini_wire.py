@@ -242,6 +242,31 @@ def test_function_call_plain(client: genai.Client) -> None:
     )
 
 
+def test_json_mode_answers_json_its_response_schema_accepts(client: genai.Client) -> None:
+    schema = types.Schema(
+        type=types.Type.OBJECT,
+        properties={
+            "title": types.Schema(type=types.Type.STRING),
+            "nights": types.Schema(type=types.Type.INTEGER),
+            "kind": types.Schema(type=types.Type.STRING, format="enum", enum=["city", "sea"]),
+            "stops": types.Schema(
+                type=types.Type.ARRAY, items=types.Schema(type=types.Type.STRING)
+            ),
+        },
+    )
+    config = _config(response_mime_type="application/json", response_schema=schema)
+    response = client.models.generate_content(model=MODEL, contents=CONTENTS, config=config)
+    assert json.loads(response.text or "") == {
+        "title": QUESTION,
+        "nights": len(QUESTION.split()),
+        "kind": "city",
+        "stops": [QUESTION],
+    }
+    free = _config(response_mime_type="application/json")
+    answer = client.models.generate_content(model=MODEL, contents=CONTENTS, config=free)
+    assert json.loads(answer.text or "") == {"query": QUESTION}
+
+
 def test_function_call_modes(client: genai.Client) -> None:
     tools = [types.Tool(function_declarations=[SEARCH, LOOKUP])]
     forced = client.models.generate_content(

@@ -16,6 +16,11 @@ from infrastructure.adapters.providers import anthropic_wire as wire
 from infrastructure.adapters.providers.anthropic_native import NativeMessagesStream
 from infrastructure.adapters.providers.anthropic_response import usage_of
 from infrastructure.adapters.providers.error_reading import ErrorReading
+from infrastructure.adapters.providers.legacy_functions import (
+    LegacyChunks,
+    legacy_reply,
+    uses_legacy_functions,
+)
 from infrastructure.adapters.providers.translated_stream import TranslatedChatStream
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_ids
 
@@ -49,39 +54,47 @@ class AnthropicAdapter:
         self._stream_headers = dict(self._headers, Accept="text/event-stream")
         self._max_output = dict(max_output_tokens)
 
-    def _request(self, body: dict[str, Any], upstream_model: str, *, stream: bool) -> bytes:
+    def _request(
+        self, body: dict[str, Any], upstream_model: str, *, stream: bool
+    ) -> tuple[bytes, str | None]:
+        """The request to send, and the tool that carries a structured answer, if any."""
         default = self._max_output.get(upstream_model) or DEFAULT_MAX_TOKENS
-        return _encoder.encode(
-            wire.chat_request(body, upstream_model, max_tokens_default=default, stream=stream)
+        request, answer_tool = wire.structured_chat_request(
+            body, upstream_model, max_tokens_default=default, stream=stream
         )
+        return _encoder.encode(request), answer_tool
 
     async def chat(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
-        payload = self._request(body, upstream_model, stream=False)
+        payload, answer_tool = self._request(body, upstream_model, stream=False)
         async with self._http.post(self._url, payload, self._headers) as response:
             data = await self._http.read(response)
         message = self._http.decode_json(data)
         out, usage = wire.chat_response(
-            message, model=str(body.get("model")), created=int(time.time())
+            message, model=str(body.get("model")), created=int(time.time()), answer_tool=answer_tool
         )
+        if uses_legacy_functions(body):
+            out = legacy_reply(out)
         return UpstreamReply(body=_encoder.encode(out), usage=usage)
 
     async def open_chat_stream(
         self, body: dict[str, Any], upstream_model: str, *, include_usage: bool
     ) -> TranslatedChatStream:
-        payload = self._request(body, upstream_model, stream=True)
+        payload, answer_tool = self._request(body, upstream_model, stream=True)
         response = await self._http.open(self._url, payload, self._stream_headers)
         translator = wire.StreamTranslator(
             model=str(body.get("model")),
             created=int(time.time()),
             completion_id=f"chatcmpl-{new_id()}",
             include_usage=include_usage,
+            answer_tool=answer_tool,
         )
-        return TranslatedChatStream(
-            self._http,
-            response,
-            translator,
-            lambda name, data: translator.feed(name or str(data.get("type", "")), data),
-        )
+        legacy = LegacyChunks() if uses_legacy_functions(body) else None
+
+        def feed(name: str | None, data: dict[str, Any]) -> list[dict[str, Any]]:
+            chunks = translator.feed(name or str(data.get("type", "")), data)
+            return legacy(chunks) if legacy is not None else chunks
+
+        return TranslatedChatStream(self._http, response, translator, feed)
 
     def _native_headers(self, base: dict[str, str], client: Mapping[str, str]) -> dict[str, str]:
         """The client's protocol headers win: its API version and beta features reach Anthropic

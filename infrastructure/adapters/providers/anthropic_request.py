@@ -1,6 +1,8 @@
 """OpenAI chat request → Anthropic Messages request, as a pure function.
 
-Whatever cannot be translated faithfully raises `InvalidRequest` (a 400 naming the parameter);
+Legacy `functions` / `function_call` are first said with tools (`legacy_functions`);
+`response_format` becomes a tool call (`anthropic_structured`). Whatever cannot be translated
+faithfully raises `InvalidRequest` (a 400 naming the parameter);
 OpenAI parameters with no Anthropic meaning (seed, logit_bias, penalties, logprobs, store, ...)
 are dropped, since the output is built from the parameters known here only.
 """
@@ -13,14 +15,24 @@ from typing import Any
 
 from domains.providers.errors import InvalidRequest
 from infrastructure.adapters.providers.anthropic_messages import conversation
+from infrastructure.adapters.providers.anthropic_structured import ask_for_structured_answer
+from infrastructure.adapters.providers.legacy_functions import with_tools
 
 
 def chat_request(
     body: dict[str, Any], upstream_model: str, *, max_tokens_default: int, stream: bool
 ) -> dict[str, Any]:
-    for legacy in ("functions", "function_call"):
-        if body.get(legacy) is not None:
-            raise InvalidRequest(f"`{legacy}` is deprecated; use `tools`.", param=legacy)
+    return structured_chat_request(
+        body, upstream_model, max_tokens_default=max_tokens_default, stream=stream
+    )[0]
+
+
+def structured_chat_request(
+    body: dict[str, Any], upstream_model: str, *, max_tokens_default: int, stream: bool
+) -> tuple[dict[str, Any], str | None]:
+    """The Anthropic request, and the name of the tool that carries a structured answer (see
+    `anthropic_structured`), None when the answer is plain text."""
+    body = with_tools(body)
     _refuse_unsupported(body)
     system, turns = conversation(body.get("messages"))
     out: dict[str, Any] = {
@@ -32,9 +44,10 @@ def chat_request(
         out["system"] = system
     _sampling(body, out)
     _tools(body, out)
+    answer_tool = ask_for_structured_answer(body.get("response_format"), out)
     if stream:
         out["stream"] = True
-    return out
+    return out, answer_tool
 
 
 def _refuse_unsupported(body: dict[str, Any]) -> None:
@@ -43,16 +56,6 @@ def _refuse_unsupported(body: dict[str, Any]) -> None:
         raise InvalidRequest("`n` must be a positive integer.", param="n")
     if n is not None and n > 1:
         raise InvalidRequest("This model can only return one choice: `n` must be 1.", param="n")
-    response_format = body.get("response_format")
-    if response_format is None:
-        return
-    kind = response_format.get("type") if isinstance(response_format, dict) else None
-    if kind != "text":
-        raise InvalidRequest(
-            "This model does not support `response_format` (JSON mode or JSON schema); "
-            "describe the expected format in the prompt instead.",
-            param="response_format",
-        )
 
 
 # --- parameters --------------------------------------------------------------------------------

@@ -64,18 +64,29 @@ def arguments_json(value: Any) -> str:
 
 
 def chat_response(
-    message: dict[str, Any], *, model: str, created: int, completion_id: str | None = None
+    message: dict[str, Any],
+    *,
+    model: str,
+    created: int,
+    completion_id: str | None = None,
+    answer_tool: str | None = None,
 ) -> tuple[dict[str, Any], Usage]:
-    """An Anthropic message → an OpenAI `chat.completion`; thinking blocks are left out."""
+    """An Anthropic message → an OpenAI `chat.completion`; thinking blocks are left out. A call
+    of `answer_tool` (the structured output, see `anthropic_structured`) is the content: its
+    input as JSON text, with finish_reason "stop" unless other tools were called too."""
     texts: list[str] = []
+    answers: list[str] = []
     calls: list[dict[str, Any]] = []
     content = message.get("content")
     for block in content if isinstance(content, list) else ():
         kind = block.get("type") if isinstance(block, dict) else None
         if kind == "text" and isinstance(block.get("text"), str):
             texts.append(block["text"])
+        elif kind == "tool_use" and answer_tool is not None and block.get("name") == answer_tool:
+            answers.append(arguments_json(block.get("input")))
         elif kind == "tool_use":
             calls.append(tool_call(block))
+    texts = answers[:1] or texts  # words around a structured answer would break its JSON
     reply: dict[str, Any] = {
         "role": "assistant",
         "content": "".join(texts) if texts else None,
@@ -84,6 +95,8 @@ def chat_response(
     if calls:
         reply["tool_calls"] = calls
     stop = message.get("stop_reason")
+    if stop == "tool_use" and answers and not calls:
+        stop = "end_turn"
     usage = usage_of(message.get("usage"))
     message_id = message.get("id")
     body = {

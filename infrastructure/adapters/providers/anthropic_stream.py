@@ -31,9 +31,19 @@ class StreamTranslator:
 
     Tool calls are numbered in order of appearance (OpenAI's `index`), not by Anthropic's block
     index, which also counts text and thinking blocks. An `error` event raises `UpstreamError`.
+    The first call of `answer_tool` (a structured answer, see `anthropic_structured`) streams as
+    content: its input_json_delta pieces are content deltas, and it finishes with "stop".
     """
 
-    def __init__(self, *, model: str, created: int, completion_id: str, include_usage: bool):
+    def __init__(
+        self,
+        *,
+        model: str,
+        created: int,
+        completion_id: str,
+        include_usage: bool,
+        answer_tool: str | None = None,
+    ):
         self._model = model
         self._created = created
         self._id = completion_id
@@ -43,6 +53,10 @@ class StreamTranslator:
         self._raw_usage: dict[str, int] = {}
         self._tools: dict[int, int] = {}  # Anthropic block index → OpenAI tool call index
         self._without_arguments: set[int] = set()  # tool calls no arguments were sent for yet
+        self._answer_tool = answer_tool
+        self._answer_block: int | None = None  # Anthropic block index of the structured answer
+        self._answer_sent = False  # any of its JSON yet
+        self._answered = False
         self.usage: Usage | None = None
         self.finished = False
         self.output_chars = 0
@@ -103,6 +117,11 @@ class StreamTranslator:
             return self._text(block.get("text"))
         if block.get("type") != "tool_use":
             return []  # thinking, server tools...
+        if self._answer_tool is not None and block.get("name") == self._answer_tool:
+            if self._answered or not isinstance(index, int):
+                return []  # one answer only
+            self._answered, self._answer_block = True, index
+            return self._start()
         tool = len(self._tools)
         if isinstance(index, int):
             self._tools[index] = tool
@@ -122,11 +141,21 @@ class StreamTranslator:
             return self._text(delta.get("text"))
         tool = self._tools.get(index) if isinstance(index, int) else None
         partial = delta.get("partial_json")
+        if (
+            kind == "input_json_delta"
+            and index == self._answer_block
+            and self._answer_block is not None
+        ):
+            self._answer_sent = self._answer_sent or bool(partial)
+            return self._text(partial)
         if kind == "input_json_delta" and tool is not None and isinstance(partial, str) and partial:
             return self._arguments(tool, partial)
         return []  # thinking and signature deltas, citations...
 
     def _block_stop(self, index: Any) -> list[dict[str, Any]]:
+        if index == self._answer_block and self._answer_block is not None:
+            self._answer_block = None
+            return [] if self._answer_sent else self._text("{}")
         tool = self._tools.get(index) if isinstance(index, int) else None
         if tool is not None and tool in self._without_arguments:
             # A call without input streams no JSON at all: send "{}" so `arguments` parses.
@@ -137,6 +166,8 @@ class StreamTranslator:
         if self._finish_sent:
             return []
         self._finish_sent = True
+        if stop == "tool_use" and self._answered and not self._tools:
+            stop = "end_turn"  # the tool called was the structured answer
         return [*self._start(), self._chunk({}, finish_reason(stop) or "stop")]
 
     def _stop(self) -> list[dict[str, Any]]:

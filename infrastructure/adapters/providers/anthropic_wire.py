@@ -8,7 +8,10 @@ Only `InvalidRequest` (a 400) leaves the request translation; the stream transla
 
 from __future__ import annotations
 
-from infrastructure.adapters.providers.anthropic_request import chat_request
+from infrastructure.adapters.providers.anthropic_request import (
+    chat_request,
+    structured_chat_request,
+)
 from infrastructure.adapters.providers.anthropic_response import (
     chat_response,
     error_facts,
@@ -22,4 +25,5 @@ __all__ = [
     "chat_response",
     "error_facts",
     "finish_reason",
+    "structured_chat_request",
 ]

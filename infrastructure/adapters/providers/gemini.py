@@ -18,6 +18,11 @@ from domains.shared.ids import new_id
 from infrastructure.adapters.providers import gemini_wire as wire
 from infrastructure.adapters.providers.error_reading import ErrorReading
 from infrastructure.adapters.providers.image_fetch import check_public_url
+from infrastructure.adapters.providers.legacy_functions import (
+    LegacyChunks,
+    legacy_reply,
+    uses_legacy_functions,
+)
 from infrastructure.adapters.providers.translated_stream import TranslatedChatStream
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_ids
 
@@ -70,6 +75,8 @@ class GeminiAdapter:
             created=int(time.time()),
             completion_id=f"chatcmpl-{new_id()}",
         )
+        if uses_legacy_functions(body):
+            out = legacy_reply(out)
         return UpstreamReply(body=_encoder.encode(out), usage=usage)
 
     async def open_chat_stream(
@@ -84,13 +91,13 @@ class GeminiAdapter:
             completion_id=f"chatcmpl-{new_id()}",
             include_usage=include_usage,
         )
-        return TranslatedChatStream(
-            self._http,
-            response,
-            translator,
-            lambda _name, data: translator.feed(data),
-            translator.finish,
-        )
+        legacy = LegacyChunks() if uses_legacy_functions(body) else None
+
+        def feed(_name: str | None, data: dict[str, Any]) -> list[dict[str, Any]]:
+            chunks = translator.feed(data)
+            return legacy(chunks) if legacy is not None else chunks
+
+        return TranslatedChatStream(self._http, response, translator, feed, translator.finish)
 
     async def embeddings(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
         request = wire.embeddings_request(body, upstream_model)

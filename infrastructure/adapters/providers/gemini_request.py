@@ -15,6 +15,7 @@ from domains.providers.errors import InvalidRequest
 from infrastructure.adapters.providers.gemini_contents import conversation
 from infrastructure.adapters.providers.gemini_schema import gemini_schema
 from infrastructure.adapters.providers.gemini_values import is_int, is_number, obj
+from infrastructure.adapters.providers.legacy_functions import with_tools
 
 MAX_STOP_SEQUENCES = 5
 
@@ -123,7 +124,9 @@ def chat_request(
     """An OpenAI chat request as a Gemini GenerateContentRequest (the model goes in the URL).
 
     `fetched_images` maps each of `http_image_urls(body)` to its (mime type, base64 data).
+    Legacy `functions` / `function_call` are said with tools first (`legacy_functions`).
     """
+    body = with_tools(body)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise InvalidRequest("`messages` must be a non-empty array.", param="messages")

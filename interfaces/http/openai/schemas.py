@@ -27,6 +27,12 @@ class Tool(msgspec.Struct):
     function: FunctionDefinition
 
 
+class FunctionCallChoice(msgspec.Struct):
+    """Legacy `function_call: {"name": ...}`."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=128)]
+
+
 class ChatMessage(msgspec.Struct):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[dict[str, Any]] | None = None
@@ -47,6 +53,9 @@ class ChatCompletionRequest(msgspec.Struct):
     n: Annotated[int, Meta(ge=1, le=128)] | None = None
     tools: list[Tool] | None = None
     tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
+    # legacy, said with tools for the vendors that only know tools
+    functions: Annotated[list[FunctionDefinition], Meta(min_length=1)] | None = None
+    function_call: Literal["none", "auto"] | FunctionCallChoice | None = None
 
 
 class EmbeddingsRequest(msgspec.Struct):

@@ -330,12 +330,24 @@ def test_n_above_one_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "response_format",
-    [{"type": "json_object"}, {"type": "json_schema", "json_schema": {"name": "x"}}, "json"],
+    ("response_format", "param"),
+    [
+        ("json", "response_format.type"),
+        ({"type": "yaml"}, "response_format.type"),
+        ({"type": "json_schema"}, "response_format.json_schema"),
+        (
+            {"type": "json_schema", "json_schema": {"name": "a b"}},
+            "response_format.json_schema.name",
+        ),
+        (
+            {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "array"}}},
+            "response_format.json_schema.schema",
+        ),
+    ],
 )
-def test_structured_output_is_refused(response_format: Any) -> None:
+def test_malformed_response_formats_are_refused(response_format: Any, param: str) -> None:
     error = refused({"messages": [user("x")], "response_format": response_format})
-    assert error.param == "response_format"
+    assert error.param == param
 
 
 def test_tools_and_tool_choice() -> None:
@@ -393,7 +405,9 @@ def test_parallel_tool_calls_false() -> None:
         ({"tools": [{"type": "function", "function": {"name": ""}}]}, "tools[0].function.name"),
         ({"tool_choice": "required"}, "tool_choice"),
         ({"tool_choice": {"type": "allowed_tools"}}, "tool_choice"),
-        ({"functions": [{"name": "f"}]}, "functions"),
+        ({"functions": {"name": "f"}}, "functions"),
+        ({"functions": [], "tools": []}, "functions"),
+        ({"function_call": "required"}, "function_call"),
         ({"temperature": "hot"}, "temperature"),
         ({"stop": [1]}, "stop"),
         ({"user": 5}, "user"),
