@@ -10,7 +10,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from interfaces.bootstrap import Container
-from interfaces.http import health_routes
+from interfaces.http import api_docs, health_routes
 from interfaces.http.admin.audit_routes import AuditController
 from interfaces.http.admin.conversations_routes import ConversationsController
 from interfaces.http.admin.limits_routes import LimitsController
@@ -55,12 +55,14 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
             }
         ),
         security=[{"bearer": []}],
+        render_plugins=api_docs.render_plugins(),
     )
     app = Litestar(
         route_handlers=[
             *openai_routes.ROUTES,
             *anthropic_routes.ROUTES,
             *health_routes.ROUTES,
+            api_docs.api_docs_asset,
             *ws_routes.ROUTES,
             TeamsController,
             ReportsController,
