@@ -67,13 +67,18 @@ def test_production_shape_names_the_file_and_masks_both_passwords(
         )
         models = sum(len(provider["models"]) for provider in config["providers"])
         gateway = GatewayProcess(
-            tmp_path, config, admin_key="fradm-" + secrets.token_urlsafe(32), upstream_key="sk-t"
+            tmp_path,
+            config,
+            admin_key="fradm-" + secrets.token_urlsafe(32),
+            upstream_key="sk-t",
+            with_worker=True,
         )
         gateway.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
         gateway.start()
         status = gateway.stop()
     logs = gateway.logs()
-    lines = report(logs)
+    assert "fluxrouter: worker stopped" in report(gateway.worker_log_path.read_text())
+    lines = report(gateway.log_path.read_text())
     assert lines[0] == f"fluxrouter: configuration: {tmp_path / 'fluxrouter.yaml'}"
     assert f"fluxrouter: database: {url.replace('//postgres@', '//postgres:***@')}" in lines
     assert "fluxrouter: redis: redis://default:***@127.0.0.1:6379/0" in lines
