@@ -1,38 +1,56 @@
 # FluxRouter. `make run` serves on 127.0.0.1:8080 (SQLite, no other service needed);
-# `make test` runs the lint gates and the whole suite against real PostgreSQL and Redis.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+# `make test` sets up what the suite needs, then runs the lint gates and the whole suite against
+# real PostgreSQL and Redis.
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+# the gateway alone (`make run`, `migrate`, `worker`); with the dev tools (`test`, `lint`, `bench`)
+RUNTIME := $(VENV)/.runtime-stamp
+STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: install peers run test lint bench bench-memory bench-profile bench-litellm-venv worker migrate clean
+.PHONY: install runtime system peers run test lint bench bench-memory bench-profile bench-litellm-venv worker migrate clean
 
 install: $(STAMP)
+
+runtime: $(RUNTIME)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(STAMP) $(RUNTIME)
+
+# The runtime install is part of the dev one: after `make install` this installs nothing.
+$(RUNTIME): pyproject.toml
+	@if [ $(STAMP) -nt pyproject.toml ]; then touch $(RUNTIME); else \
+	  test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check uv; \
+	  echo "$(BIN)/uv pip install --quiet --python $(BIN)/python -e ."; \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python -e . && touch $(RUNTIME); fi
+
+# What the suite needs outside pip and npm: xmlsec1, Node.js with npm, PostgreSQL and Redis
+# running on loopback (installed with apt-get, or started, when this runs as root or with sudo
+# without a password; otherwise the exact command to run is printed).
+system:
+	@tests/peers/system.sh
 
 # The real peers the SSO tests sign in against: the npm `oidc-provider` (its exact versions in
-# tests/peers/oidc/package-lock.json), and pysaml2 with Debian's xmlsec1 (`.ci/run` installs it).
+# tests/peers/oidc/package-lock.json), and pysaml2 with Debian's xmlsec1.
 PEERS := tests/peers/oidc/node_modules/.installed-stamp
 
-peers: $(PEERS)
-	@command -v xmlsec1 >/dev/null || { echo "xmlsec1 is missing: apt-get install -y xmlsec1"; exit 1; }
+peers: system $(PEERS)
 
-$(PEERS): tests/peers/oidc/package.json tests/peers/oidc/package-lock.json
+$(PEERS): tests/peers/oidc/package.json tests/peers/oidc/package-lock.json | system
 	cd tests/peers/oidc && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(PEERS)
 
-run: install
+run: runtime
 	$(BIN)/fluxrouter serve
 
-migrate: install
+migrate: runtime
 	$(BIN)/fluxrouter migrate
 
-worker: install
+worker: runtime
 	$(BIN)/fluxrouter worker
 
 lint: install
@@ -41,7 +59,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install lint peers
+test: install peers lint
 	$(BIN)/pytest -q --durations=20
 
 # The comparison (upstream, bare pass-through, LiteLLM when its venv exists, the gateway embedded

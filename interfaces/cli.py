@@ -7,12 +7,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from infrastructure.settings import ConfigError, Settings, load_settings
 from interfaces.version import VERSION
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace) -> tuple[Settings, str | None]:
     try:
         settings, path = load_settings(args.config)
     except ConfigError as error:
@@ -20,45 +21,78 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise SystemExit(2) from None
     if path is not None:
         os.environ["FLUXROUTER_CONFIG"] = os.path.abspath(path)  # worker processes read it
-    return settings
+    return settings, path
+
+
+def _global_options(*, top: bool) -> argparse.ArgumentParser:
+    """`--config` is taken before or after the command: on the command it is left out of the
+    namespace unless given, so it never hides the one given before."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--config",
+        metavar="PATH",
+        default=None if top else argparse.SUPPRESS,
+        help="the YAML configuration file (default: $FLUXROUTER_CONFIG, else ./fluxrouter.yaml "
+        "if present)",
+    )
+    return options
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fluxrouter", description="FluxRouter LLM gateway")
-    parser.add_argument("--config", help="the YAML configuration file")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="fluxrouter",
+        description="FluxRouter LLM gateway",
+        parents=[_global_options(top=True)],
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"fluxrouter {VERSION}", help="print the version"
+    )
+    common = _global_options(top=False)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the gateway")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int)
+    def command(group: Any, name: str, help: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = group.add_parser(
+            name, help=help, description=help, parents=[common]
+        )
+        return parser
+
+    serve = command(commands, "serve", "run the gateway")
+    serve.add_argument("--host", help="listen on this address (default: server.host)")
+    serve.add_argument("--port", type=int, help="listen on this port (default: server.port)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="serving processes, one a core; above 1 needs redis.url (default: server.workers)",
+    )
     serve.add_argument(
         "--no-migrate", action="store_true", help="do not apply pending migrations first"
     )
 
-    commands.add_parser("worker", help="run the Dramatiq projection workers (needs redis.url)")
-    commands.add_parser("migrate", help="apply the database migrations")
-    commands.add_parser("version", help="print the version")
+    command(commands, "worker", "run the Dramatiq projection workers (needs redis.url)")
+    command(commands, "migrate", "apply the database migrations")
+    command(commands, "version", "print the version")
 
-    keys = commands.add_parser("keys", help="virtual keys").add_subparsers(
-        dest="keys_command", required=True
+    keys = command(commands, "keys", "virtual keys").add_subparsers(
+        dest="keys_command", required=True, metavar="COMMAND"
     )
-    create = keys.add_parser("create", help="issue a virtual key and print it once")
-    create.add_argument("--team", required=True, help="the team id")
-    create.add_argument("--name", required=True)
-    create.add_argument("--user")
+    create = command(keys, "create", "issue a virtual key and print it once")
+    create.add_argument("--team", required=True, help="the id of the team the key belongs to")
+    create.add_argument("--name", required=True, help="a name for the key, shown in listings")
+    create.add_argument("--user", help="the id of the user the key is issued to")
     create.add_argument(
         "--model", action="append", dest="models", help="allow only this model (repeatable)"
     )
 
-    audit = commands.add_parser("audit", help="the audit log").add_subparsers(
-        dest="audit_command", required=True
+    audit = command(commands, "audit", "the audit log").add_subparsers(
+        dest="audit_command", required=True, metavar="COMMAND"
     )
-    export = audit.add_parser("export", help="write the audit log as JSON lines")
-    export.add_argument("--out", required=True)
-    export.add_argument("--from-seq", type=int, default=1)
-    verify = audit.add_parser("verify", help="verify an exported file offline")
-    verify.add_argument("file")
+    export = command(audit, "export", "write the audit log as JSON lines")
+    export.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    export.add_argument(
+        "--from-seq", type=int, default=1, help="start at this sequence number (default: 1)"
+    )
+    verify = command(audit, "verify", "verify an exported file offline (needs no database)")
+    verify.add_argument("file", help="a file written by `fluxrouter audit export`")
     verify.add_argument(
         "--public-key",
         action="append",
@@ -73,23 +107,23 @@ def _parser() -> argparse.ArgumentParser:
         dest="checkpoints",
         help="also check against these checkpoints: a file or a directory (repeatable)",
     )
-    audit.add_parser("checkpoint", help="sign a checkpoint of the audit chain's head now")
-    public_key = audit.add_parser("public-key", help="print the checkpoint signing public key")
+    command(audit, "checkpoint", "sign a checkpoint of the audit chain's head now")
+    public_key = command(audit, "public-key", "print the checkpoint signing public key")
     public_key.add_argument(
         "--format", choices=["pem", "base64"], default="pem", help="PEM, or base64 of raw bytes"
     )
 
-    providers = commands.add_parser("providers", help="providers and models").add_subparsers(
-        dest="providers_command", required=True
+    providers = command(commands, "providers", "providers and models").add_subparsers(
+        dest="providers_command", required=True, metavar="COMMAND"
     )
-    sync = providers.add_parser("sync", help="list each provider's models from its own API")
+    sync = command(providers, "sync", "list each provider's models from its own API")
     sync.add_argument("--provider", help="only this provider")
 
-    projections = commands.add_parser("projections", help="read models").add_subparsers(
-        dest="projections_command", required=True
+    projections = command(commands, "projections", "read models").add_subparsers(
+        dest="projections_command", required=True, metavar="COMMAND"
     )
-    rebuild = projections.add_parser("rebuild", help="rebuild a read model from the events")
-    rebuild.add_argument("name", choices=["usage"])
+    rebuild = command(projections, "rebuild", "rebuild a read model from the events")
+    rebuild.add_argument("name", choices=["usage"], help="the read model to rebuild")
     return parser
 
 
@@ -102,10 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from interfaces.commands.audit_file import verify_file
 
         return verify_file(args.file, args.public_keys, args.checkpoints)
-    settings = _settings(args)
+    settings, path = _settings(args)
     from interfaces.commands import run
 
-    return run.dispatch(args, settings)
+    return run.dispatch(args, settings, path)
 
 
 if __name__ == "__main__":

@@ -168,7 +168,7 @@ class SsoConnectionSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=T
 
 
 class SsoSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Single sign-on for people using the dashboard (docs/sso.md)."""
+    """Single sign-on for people using the admin API from a browser (docs/sso.md)."""
 
     secret_key_file: str = "./fluxrouter-sso-secret.key"
     """The AES-256 key that seals OIDC client secrets (base64); generated at first start.
@@ -180,9 +180,9 @@ class SsoSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     xmlsec_binary: str | None = None
     """Where xmlsec1 is (null: found on the PATH)."""
     session_idle_seconds: float = 3600.0
-    """A dashboard session unused this long ends."""
+    """An SSO session unused this long ends."""
     session_absolute_seconds: float = 43200.0
-    """A dashboard session ends this long after sign-in, however busy."""
+    """An SSO session ends this long after sign-in, however busy."""
     login_timeout_seconds: float = 600.0
     """How long a sign-in may take at the identity provider."""
     connections: list[SsoConnectionSettings] = msgspec.field(default_factory=list)

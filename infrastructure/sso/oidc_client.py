@@ -1,5 +1,6 @@
 """An OpenID Connect relying party: discovery, the authorization request (code flow with PKCE
-S256, `state` and `nonce`), the token exchange and the ID token's checks (authlib).
+S256, `state` and `nonce`), the token exchange and the ID token's checks (joserfc verifies the
+signature; authlib's `CodeIDToken` checks the claims).
 
 The ID token is accepted only signed with an asymmetric algorithm its issuer announces
 (`id_token_signing_alg_values_supported`; never `none`, never an HMAC keyed by the client
@@ -15,10 +16,12 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 import msgspec
-from authlib.jose import JsonWebKey, JsonWebToken
-from authlib.jose.errors import JoseError
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
+from joserfc import jwt
+from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet, KeySetSerialization
+from joserfc.jws import JWSRegistry
 
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 ASYMMETRIC_ALGORITHMS = frozenset((*ASYMMETRIC, "EdDSA", "Ed25519"))
@@ -91,7 +94,7 @@ class OidcClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
         self._metadata: dict[str, tuple[ProviderMetadata, float]] = {}
-        self._jwks: dict[str, dict[str, Any]] = {}
+        self._jwks: dict[str, KeySetSerialization] = {}
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -134,7 +137,7 @@ class OidcClient:
         self._metadata[issuer] = (metadata, time.monotonic() + METADATA_TTL)
         return metadata
 
-    async def _keys(self, metadata: ProviderMetadata, *, fresh: bool) -> dict[str, Any]:
+    async def _keys(self, metadata: ProviderMetadata, *, fresh: bool) -> KeySetSerialization:
         if fresh or metadata.jwks_uri not in self._jwks:
             self._jwks[metadata.jwks_uri] = await self._get_json(metadata.jwks_uri, "JWKS")
         return self._jwks[metadata.jwks_uri]
@@ -192,7 +195,9 @@ class OidcClient:
         """The ID token's claims, once its signature, issuer, audience, expiry and nonce hold."""
         if id_token.count(".") != 2:
             raise OidcError("invalid_id_token", "the ID token is not a signed JWT")
-        jwt = JsonWebToken(metadata.pinned_algorithms)
+        # only the algorithms the issuer announces and that are asymmetric; header parameters
+        # beyond the registered ones are tolerated, as identity providers add their own
+        registry = JWSRegistry(algorithms=metadata.pinned_algorithms, strict_check_header=False)
         options = {
             "iss": {"essential": True, "value": metadata.issuer},
             "aud": {"essential": True, "value": client_id},
@@ -202,26 +207,24 @@ class OidcClient:
         }
         params = {"nonce": nonce, "client_id": client_id, "access_token": access_token}
         for fresh in (False, True):  # a key rotated since the JWKS was read: read it again
-            keys = JsonWebKey.import_key_set(await self._keys(metadata, fresh=fresh))
             try:
-                claims = jwt.decode(
-                    id_token,
-                    keys,
-                    claims_cls=CodeIDToken,
-                    claims_options=options,
-                    claims_params=params,
-                )
+                keys = KeySet.import_key_set(await self._keys(metadata, fresh=fresh))
+                token = jwt.decode(id_token, keys, registry=registry)
                 break
-            except ValueError:
+            except InvalidKeyIdError:
                 if fresh:
                     raise OidcError("bad_signature", "no key of the issuer signed it") from None
             except JoseError as error:
                 raise OidcError(
                     "bad_signature", f"the ID token is refused: {error.error}"
                 ) from None
+            except (KeyError, TypeError, ValueError):
+                if fresh:
+                    raise OidcError("bad_metadata", "the issuer's JWKS is unusable") from None
+        claims = CodeIDToken(token.claims, token.header, options, params)
         try:
             claims.validate(leeway=LEEWAY)
-        except Exception as error:  # authlib's errors, or those of joserfc, which it wraps
+        except Exception as error:  # joserfc's claim errors, or authlib's
             raise _refusal(error) from None
         return dict(claims)
 

@@ -9,6 +9,9 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 from infrastructure.db.engine import create_engine
@@ -17,23 +20,25 @@ from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.settings import Settings
 from interfaces.bootstrap import redactor_for
 from interfaces.http import reuse_port
+from interfaces.startup_report import start_lines
 from migrations.privileges import PrivilegeError, grant_app_privileges
 from migrations.runner import upgrade
 
 APP = "interfaces.asgi:app_factory"  # each worker process builds its own app
 
 
-def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+def dispatch(args: argparse.Namespace, settings: Settings, config_path: str | None) -> int:
+    """`config_path`: the configuration file read, None when there was none."""
     from interfaces.audit_wiring import SigningKeyError
 
     try:
-        return _dispatch(args, settings)
+        return _dispatch(args, settings, config_path)
     except SigningKeyError as error:
         print(f"fluxrouter: {error}", file=sys.stderr)
         return 2
 
 
-def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+def _dispatch(args: argparse.Namespace, settings: Settings, config_path: str | None) -> int:
     configure_logging(
         level=settings.logging.level, fmt=settings.logging.format, redact=redactor_for(settings)
     )
@@ -47,7 +52,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
     if args.command == "serve":
-        return serve(args, settings)
+        return serve(args, settings, config_path)
     if args.command == "worker":
         return worker(settings)
     if args.command == "keys":
@@ -117,7 +122,7 @@ def _audit_key_note(settings: Settings) -> None:
         )
 
 
-def serve(args: argparse.Namespace, settings: Settings) -> int:
+def serve(args: argparse.Namespace, settings: Settings, config_path: str | None) -> int:
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     workers = settings.server.workers if args.workers is None else args.workers
@@ -144,6 +149,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"fluxrouter: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
             return 1
     with address if address is not None else contextlib.nullcontext():
+        for line in start_lines(settings, config_path, host, port):
+            print(f"fluxrouter: {line}", flush=True)
         if not args.no_migrate:
             migrate(settings)
         asyncio.run(_admin_key_banner(settings))
@@ -179,22 +186,55 @@ def _run_server(
     }
     _serving(host, port, workers)
     if address is None:
-        uvicorn.run(APP, **options)
+        with _stop_on_signal():
+            uvicorn.run(APP, **options)
+        _stopped()
         return 0
     config = uvicorn.Config(APP, **options)
     if workers > 1:
         from uvicorn.supervisors import Multiprocess
 
         Multiprocess(config, sockets=[address]).run()
+        _stopped()
         return 0
     server = uvicorn.Server(config)
-    with contextlib.suppress(KeyboardInterrupt):
+    with _stop_on_signal(), contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[address])
-    return 0 if server.started else 3  # 3: uvicorn's code for a server that failed to start
+    if not server.started:
+        return 3  # uvicorn's code for a server that failed to start
+    _stopped()
+    return 0
 
 
 def _serving(host: str, port: int, workers: int) -> None:
     print(f"fluxrouter: serving on http://{host}:{port} ({workers} worker(s))", flush=True)
+
+
+def _stopped() -> None:
+    print("fluxrouter: stopped", flush=True)
+
+
+class _Signalled(Exception):
+    """SIGINT or SIGTERM, once uvicorn has shut down gracefully (it raises the signal again)."""
+
+
+@contextmanager
+def _stop_on_signal() -> Iterator[None]:
+    """uvicorn shuts down on SIGINT/SIGTERM, then raises the signal again under the handler it
+    found: this one ends `uvicorn.run` so that the stop is reported and the exit status is 0."""
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        raise _Signalled
+
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, stop) for sig in handled}
+    try:
+        yield
+    except _Signalled:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def worker(settings: Settings) -> int:
@@ -222,4 +262,5 @@ def worker(settings: Settings) -> int:
     work.stop()
     container.broker.close()
     container.sync_engine.dispose()
+    print("fluxrouter: worker stopped", flush=True)
     return 0

@@ -11,7 +11,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from interfaces.bootstrap import Container
-from interfaces.http import health_routes, landing_routes
+from interfaces.http import api_docs, health_routes, landing_routes
 from interfaces.http.admin.audit_routes import AuditController
 from interfaces.http.admin.conversations_routes import ConversationsController
 from interfaces.http.admin.limits_routes import LimitsController
@@ -57,6 +57,7 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
             }
         ),
         security=[{"bearer": []}],
+        render_plugins=api_docs.render_plugins(),
     )
     cors = cors_config(container.settings.server.cors_origins)
     app = Litestar(
@@ -65,6 +66,7 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
             *anthropic_routes.ROUTES,
             *health_routes.ROUTES,
             *landing_routes.ROUTES,
+            api_docs.api_docs_asset,
             *ws_routes.ROUTES,
             TeamsController,
             ReportsController,

@@ -48,3 +48,55 @@ def test_an_unset_variable_is_named(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "NO_SUCH_VARIABLE_SET" in result.stderr
     assert "providers[0].api_key" in result.stderr
+
+
+def test_version_option(tmp_path: Path) -> None:
+    result = run("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == run("version", cwd=tmp_path).stdout.strip()
+    assert result.stdout.startswith("fluxrouter 0.")
+
+
+def test_config_is_taken_before_or_after_the_command(tmp_path: Path) -> None:
+    for where, args in {
+        "before": ("--config", "{config}", "migrate"),
+        "after": ("migrate", "--config", "{config}"),
+    }.items():
+        database = tmp_path / f"{where}.db"
+        config = tmp_path / f"{where}.yaml"
+        config.write_text(f"database: {{url: 'sqlite+aiosqlite:///{database}'}}\n")
+        result = run(*(arg.format(config=config) for arg in args), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert database.exists(), where
+    assert not (tmp_path / "fluxrouter.db").exists()
+
+
+def test_config_after_a_nested_command_is_read(tmp_path: Path) -> None:
+    config = tmp_path / "broken.yaml"
+    config.write_text("server:\n  port: eighty\n")
+    for args in (
+        ("serve", "--port", "1", "--config", str(config)),
+        ("keys", "create", "--team", "t", "--name", "n", "--config", str(config)),
+        ("audit", "export", "--out", "x.jsonl", "--config", str(config)),
+    ):
+        result = run(*args, cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "broken.yaml" in result.stderr, args
+        assert "server.port" in result.stderr, args
+
+
+def test_no_deprecation_warning_on_any_command(tmp_path: Path) -> None:
+    (tmp_path / "fluxrouter.yaml").write_text(
+        f"database: {{url: 'sqlite+aiosqlite:///{tmp_path / 'cli.db'}'}}\n"
+    )
+    for args in (
+        ("version",),
+        ("--help",),
+        ("migrate",),
+        ("audit", "public-key"),
+        ("keys", "create", "--team", "no-such-team", "--name", "n"),
+        ("audit", "export", "--out", str(tmp_path / "audit.jsonl")),
+    ):
+        result = run(*args, cwd=tmp_path)
+        assert "Warning" not in result.stderr, (args, result.stderr)
+        assert "deprecated" not in result.stderr, (args, result.stderr)

@@ -134,3 +134,4 @@ def test_sigterm_stops_the_supervisor_and_every_worker(two_workers: GatewayProce
     assert two_workers.stop() == 0
     for pid in workers:
         assert not alive(pid), pid
+    assert "fluxrouter: stopped" in two_workers.log_path.read_text()

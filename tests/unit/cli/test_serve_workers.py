@@ -12,7 +12,7 @@ from interfaces.commands.run import serve
 
 
 def _serve(*argv: str) -> int:
-    return serve(_parser().parse_args(["serve", *argv]), Settings())
+    return serve(_parser().parse_args(["serve", *argv]), Settings(), None)
 
 
 def test_several_workers_without_redis_are_refused_before_anything_starts(
