@@ -19,7 +19,7 @@ from tests.support.gateway import GatewayProcess
 from tests.support.saml_idp import SamlIdp, post_form
 from tests.support.tenants import create_tenant, eventually
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 ALICE = {"email": ["alice@saml.test"], "displayName": ["Alice"], "groups": ["Platform", "Admins"]}
 
