@@ -123,9 +123,16 @@ def gateway(request: pytest.FixtureRequest) -> GatewayProcess:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`pytestmark = pytest.mark.both_shapes`: every test of the module that uses `gateway`
-    runs against the embedded SQLite shape and against PostgreSQL + Redis."""
-    if "gateway" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_shapes"):
-        metafunc.parametrize("gateway", SHAPES, indirect=True, scope="session")
+    runs against the embedded SQLite shape and against PostgreSQL + Redis;
+    `@pytest.mark.one_shape("sqlite")` on a test of such a module runs it on that shape only
+    (a test that starts a gateway of its own and borrows only a fixture of the shared one)."""
+    if "gateway" not in metafunc.fixturenames:
+        return
+    if not metafunc.definition.get_closest_marker("both_shapes"):
+        return
+    one = metafunc.definition.get_closest_marker("one_shape")
+    shapes = one.args if one else SHAPES
+    metafunc.parametrize("gateway", shapes, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session", autouse=True)
