@@ -226,6 +226,7 @@ class GatewayProcess:
         deadline = time.monotonic() + READY_WITHIN
         while time.monotonic() < deadline:
             if self._procs[0].poll() is not None:
+                self.stop()  # its worker too
                 raise RuntimeError(f"gateway exited:\n{self.log_path.read_text()[-3000:]}")
             try:
                 if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
@@ -233,6 +234,7 @@ class GatewayProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.stop()  # no fixture will: its setup failed
         raise RuntimeError(f"gateway did not become ready:\n{self.log_path.read_text()[-3000:]}")
 
     def _spawn(self, args: list[str], log: Path) -> None:
