@@ -22,6 +22,7 @@ from domains.providers.config_change import ConfigRecord
 from domains.shared.events import Event
 from domains.teams.ports import (
     AdminTokenRepository,
+    DashboardSessionRepository,
     GroupRepository,
     KeyRepository,
     OrgRepository,
@@ -43,6 +44,7 @@ class UnitOfWork(Protocol):
     scim_tokens: ScimTokenRepository
     sso_connections: SsoConnectionRepository
     sso_identities: SsoIdentityRepository
+    dashboard_sessions: DashboardSessionRepository
     usage: UsageLedger
     limits: LimitsRepository
     audit: AuditLog

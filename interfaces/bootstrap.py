@@ -41,7 +41,10 @@ from application.teams import directory_handlers, sso_handlers, user_handlers
 from application.teams import handlers as teams_handlers
 from application.teams.authenticate import KeyAuthenticator
 from application.teams.commands import CreateOrg, CreateTeam, IssueKey, RevokeKey, RotateKey
-from application.teams.dashboard_sessions import when_user_deactivated_end_sessions
+from application.teams.dashboard_sessions import (
+    when_user_deactivated_end_sessions_in_db,
+    when_user_deactivated_end_sessions_in_store,
+)
 from application.teams.directory_commands import (
     ChangeGroup,
     CreateGroup,
@@ -320,7 +323,11 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
         Event: [when_event_append_audit],
     }
     sso = build_sso(settings, engine)
-    end_sessions = functools.partial(when_user_deactivated_end_sessions, store=sso.sessions.store)
+    end_sessions: Subscriber = when_user_deactivated_end_sessions_in_db
+    if not sso.sessions_in_database:
+        end_sessions = functools.partial(
+            when_user_deactivated_end_sessions_in_store, store=sso.sessions.store
+        )
     subscribers[UserChanged].append(end_sessions)
     subscribers[UserDeleted].append(end_sessions)
     revocations = None

@@ -41,6 +41,9 @@ class SsoServices:
     secret_key_file: str
     login_timeout: float
     declared: list[SsoConnectionSettings]
+    sessions_in_database: bool
+    """Without Redis the sessions live in the database, and end in the deactivation's own
+    transaction."""
     box: SecretBox | None = None
 
     @property
@@ -128,4 +131,5 @@ def build_sso(settings: Settings, engine: AsyncEngine) -> SsoServices:
         secret_key_file=sso.secret_key_file,
         login_timeout=sso.login_timeout_seconds,
         declared=list(sso.connections),
+        sessions_in_database=isinstance(store, SqlSessionStore),
     )

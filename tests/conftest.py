@@ -53,7 +53,7 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def gateway(
+def pg_gateway(
     upstream: FakeOpenAI,
     anthropic_upstream: FakeAnthropic,
     gemini_upstream: FakeGemini,
@@ -81,6 +81,58 @@ def gateway(
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_gateway(
+    upstream: FakeOpenAI,
+    anthropic_upstream: FakeAnthropic,
+    gemini_upstream: FakeGemini,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[GatewayProcess]:
+    """The embedded shape: one SQLite file, no Redis, events handled in the serving process."""
+    workdir: Path = tmp_path_factory.mktemp("gateway-sqlite")
+    config = gateway_config(
+        database_url=f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
+        redis_url=None,
+        upstream_url=upstream.base_url,
+        upstream_key=UPSTREAM_KEY,
+        anthropic_url=anthropic_upstream.base_url,
+        gemini_url=gemini_upstream.base_url,
+    )
+    process = GatewayProcess(
+        workdir, config, admin_key="fradm-" + secrets.token_urlsafe(32), upstream_key=UPSTREAM_KEY
+    )
+    process.start()
+    yield process
+    process.stop()
+
+
+SHAPES = ("sqlite", "postgres")
+SHAPE_FIXTURES = {"sqlite": "sqlite_gateway", "postgres": "pg_gateway"}
+
+
+@pytest.fixture(scope="session")
+def gateway(request: pytest.FixtureRequest) -> GatewayProcess:
+    """The production shape, or for a module marked `both_shapes` each shape in turn (one
+    session-wide gateway per shape, shared by every module that asks for it)."""
+    shape = getattr(request, "param", "postgres")
+    process: GatewayProcess = request.getfixturevalue(SHAPE_FIXTURES[shape])
+    return process
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`pytestmark = pytest.mark.both_shapes`: every test of the module that uses `gateway`
+    runs against the embedded SQLite shape and against PostgreSQL + Redis;
+    `@pytest.mark.one_shape("sqlite")` on a test of such a module runs it on that shape only
+    (a test that starts a gateway of its own and borrows only a fixture of the shared one)."""
+    if "gateway" not in metafunc.fixturenames:
+        return
+    if not metafunc.definition.get_closest_marker("both_shapes"):
+        return
+    one = metafunc.definition.get_closest_marker("one_shape")
+    shapes = one.args if one else SHAPES
+    metafunc.parametrize("gateway", shapes, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -115,3 +115,11 @@ class SsoIdentityRepository(Protocol):
         ...
 
     async def link(self, connection_id: str, subject: str, user_id: str) -> None: ...
+
+
+class DashboardSessionRepository(Protocol):
+    """Dashboard sessions kept in the database (without Redis), in the unit's transaction."""
+
+    async def end_for_user(self, user_id: str) -> int:
+        """Ends every session of the person; how many there were."""
+        ...

@@ -12,9 +12,20 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine_
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 WRITE_OPTION = "fluxrouter_writes"
+
+
+BUSY_TIMEOUT_SECONDS = 30
+"""How long a SQLite writer waits for the write lock before its statement fails."""
+
+
+def is_database_busy(exc: BaseException) -> bool:
+    """SQLite's write lock stayed taken past the busy timeout (`database is locked`): nothing
+    was written, and the same request may succeed once the writer holding it is done."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
 def is_sqlite(url: str) -> bool:
@@ -47,7 +58,7 @@ def _tune_sqlite(sync_engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -61,7 +72,7 @@ def _tune_sqlite(sync_engine: Engine) -> None:
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     url = async_url(url)
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
         _tune_sqlite(engine.sync_engine)
         return engine
     return create_async_engine(
@@ -76,7 +87,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 def create_sync_engine(url: str, *, pool_size: int = 5) -> Engine:
     url = sync_url(url)
     if is_sqlite(url):
-        engine = create_sync_engine_(url, connect_args={"timeout": 30})
+        engine = create_sync_engine_(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
         _tune_sqlite(engine)
         return engine
     return create_sync_engine_(url, pool_size=pool_size, pool_pre_ping=True)

@@ -21,6 +21,7 @@ from domains.shared.clock import utcnow
 from domains.shared.events import Event
 from domains.teams.ports import (
     AdminTokenRepository,
+    DashboardSessionRepository,
     GroupRepository,
     KeyRepository,
     OrgRepository,
@@ -42,7 +43,11 @@ from infrastructure.db.repositories.conversations import (
 )
 from infrastructure.db.repositories.directory import SqlGroupRepository, SqlScimTokenRepository
 from infrastructure.db.repositories.limits import SqlLimitsRepository
-from infrastructure.db.repositories.sso import SqlSsoConnectionRepository, SqlSsoIdentityRepository
+from infrastructure.db.repositories.sso import (
+    SqlDashboardSessionRepository,
+    SqlSsoConnectionRepository,
+    SqlSsoIdentityRepository,
+)
 from infrastructure.db.repositories.teams import (
     SqlKeyRepository,
     SqlOrgRepository,
@@ -67,6 +72,7 @@ class SqlUnitOfWork:
     scim_tokens: ScimTokenRepository
     sso_connections: SsoConnectionRepository
     sso_identities: SsoIdentityRepository
+    dashboard_sessions: DashboardSessionRepository
     usage: UsageLedger
     limits: LimitsRepository
     audit: AuditLog
@@ -106,6 +112,7 @@ class SqlUnitOfWork:
         self.scim_tokens = SqlScimTokenRepository(conn, self._seen)
         self.sso_connections = SqlSsoConnectionRepository(conn, self._seen)
         self.sso_identities = SqlSsoIdentityRepository(conn)
+        self.dashboard_sessions = SqlDashboardSessionRepository(conn)
         self.usage = SqlUsageLedger(conn)
         self.limits = SqlLimitsRepository(conn)
         self.audit = SqlAuditLog(conn)

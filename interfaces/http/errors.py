@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError
 
 from domains.providers.errors import InvalidRequest, UpstreamError
 from domains.shared.errors import Conflict, DomainError, Forbidden, LimitExceeded, NotFound
+from infrastructure.db.engine import is_database_busy
 from interfaces.http.anthropic.translate_response import error_body
 from interfaces.http.not_found import UNKNOWN_PATH, is_unrouted, unknown_path_message
 
@@ -39,6 +40,8 @@ _OPENAI_TYPES = {
 
 
 TOO_LARGE = "The request body is too large."
+BUSY = "The database is busy with another write; nothing was changed, try again shortly."
+BUSY_RETRY_AFTER = "1"
 
 
 class ApiError(Exception):
@@ -126,6 +129,8 @@ def _status_of(exc: Exception) -> tuple[int, str | None, str | None, dict[str, s
         return exc.status_code, None, None, dict(exc.headers or {})
     if isinstance(exc, DataError):  # a value the database cannot hold: the caller's to fix
         return 400, "invalid_value", None, {}
+    if is_database_busy(exc):
+        return 503, "database_busy", None, {"Retry-After": BUSY_RETRY_AFTER}
     return 500, None, None, {}
 
 
@@ -138,6 +143,8 @@ def _message_of(exc: Exception, status: int) -> str:
         return str(exc.message) if hasattr(exc, "message") else str(exc)
     if isinstance(exc, DataError):
         return "A value in the request is out of range or not valid text."
+    if is_database_busy(exc):
+        return BUSY
     if isinstance(exc, HTTPException) and status < 500:
         if status == 413:
             return TOO_LARGE
@@ -171,7 +178,9 @@ def openai_error_parts(exc: Exception) -> tuple[int, bytes, dict[str, str]]:
 
 def log_if_unhandled(path: str, exc: Exception, status: int) -> None:
     """A 500 nobody meant is logged with its traceback (the client is told nothing of it)."""
-    if status >= 500 and not isinstance(exc, (UpstreamError, ApiError)):
+    if is_database_busy(exc):
+        log.warning("http.database_busy", path=path)
+    elif status >= 500 and not isinstance(exc, (UpstreamError, ApiError)):
         log.error("http.unhandled", path=path, exc_info=exc)
 
 

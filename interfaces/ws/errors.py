@@ -6,6 +6,7 @@ from __future__ import annotations
 import structlog
 
 from domains.providers.errors import UpstreamError
+from infrastructure.db.engine import is_database_busy
 from interfaces.http.errors import ApiError, openai_error_of
 from interfaces.ws.messages import ErrorOut, rate_limits_of
 
@@ -14,7 +15,9 @@ log = structlog.get_logger("fluxrouter.ws")
 
 def error_out(exc: Exception, generation_id: str | None = None) -> ErrorOut:
     status, error, headers = openai_error_of(exc)
-    if status >= 500 and not isinstance(exc, (UpstreamError, ApiError)):
+    if is_database_busy(exc):
+        log.warning("ws.database_busy", generation_id=generation_id)
+    elif status >= 500 and not isinstance(exc, (UpstreamError, ApiError)):
         log.error("ws.unhandled", generation_id=generation_id, exc_info=exc)
     return ErrorOut(
         error=error,

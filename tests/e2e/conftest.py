@@ -27,10 +27,11 @@ def image_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def replica(
-    gateway: GatewayProcess, tmp_path_factory: pytest.TempPathFactory
+    pg_gateway: GatewayProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
-    """A second `fluxrouter serve` with the first one's configuration and environment, as
-    replicas behind a load balancer share PostgreSQL and Redis."""
+    """A second `fluxrouter serve` with the production gateway's configuration and environment,
+    as replicas behind a load balancer share PostgreSQL and Redis."""
+    gateway = pg_gateway
     workdir: Path = tmp_path_factory.mktemp("gateway-replica")
     config = yaml.safe_load(Path(gateway.env["FLUXROUTER_CONFIG"]).read_text())
     second = GatewayProcess(
@@ -82,3 +83,13 @@ def open_gateway(
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture
+def every_replica(gateway: GatewayProcess, request: pytest.FixtureRequest) -> list[GatewayProcess]:
+    """Every process serving `gateway`'s database: on PostgreSQL + Redis the gateway and a
+    replica sharing them; the embedded SQLite shape is the one process."""
+    if gateway.shape == "sqlite":
+        return [gateway]
+    other: GatewayProcess = request.getfixturevalue("replica")
+    return [gateway, other]

@@ -16,7 +16,7 @@ import pytest
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Tenant, create_tenant, eventually
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 ROLES = ("owner", "admin", "member", "viewer")
 ISSUED: list[str] = []  # every admin token this module saw, to look for in answers and logs

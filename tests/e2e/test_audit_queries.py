@@ -13,7 +13,7 @@ import pytest
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import create_tenant
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 
 def _pages(admin: httpx.Client, limit: int, **filters: str) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ import pytest
 from tests.support.gateway import LIMITS_RELOAD, GatewayProcess
 from tests.support.tenants import Tenant, create_tenant, eventually
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 HELLO: Any = [{"role": "user", "content": "one two three four"}]
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Tenant, create_tenant
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 HELLO = [{"role": "user", "content": "hi"}]
 CHAT = "/v1/chat/completions"
@@ -230,9 +230,9 @@ def settled_counts(url: str) -> dict[str, int]:
 
 
 def test_bad_admin_calls_are_problems_and_write_nothing(
-    gateway: GatewayProcess, pg_url: str, tenant: Tenant
+    gateway: GatewayProcess, tenant: Tenant
 ) -> None:
-    before = settled_counts(pg_url)
+    before = settled_counts(gateway.database_url)
     missing = "0" * 26
     json_ct = {"Content-Type": "application/json"}
     with gateway.admin() as admin:
@@ -275,7 +275,7 @@ def test_bad_admin_calls_are_problems_and_write_nothing(
             answer = httpx.request(method, base + path, json={"name": "x"}, headers=headers)
             assert_problem(answer, 401)
             assert gateway.admin_key not in answer.text
-    assert settled_counts(pg_url) == before
+    assert settled_counts(gateway.database_url) == before
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/admin/v1/orgs", "/v1/messages"])

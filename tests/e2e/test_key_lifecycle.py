@@ -11,7 +11,7 @@ import pytest
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import create_tenant, eventually
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 
 def status_with(gateway: GatewayProcess, key: str) -> int:

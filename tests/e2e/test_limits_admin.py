@@ -16,7 +16,7 @@ from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.gateway import GatewayProcess, gateway_config
 from tests.support.tenants import Tenant, create_tenant, eventually
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 PROBLEM = "application/problem+json"
 

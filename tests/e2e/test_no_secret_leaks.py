@@ -14,7 +14,7 @@ from tests.conftest import UPSTREAM_KEY
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Tenant, create_tenant, eventually
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 HELLO = [{"role": "user", "content": "hi"}]
 
@@ -137,16 +137,16 @@ def test_no_secret_in_the_logs(driven: Any, gateway: GatewayProcess) -> None:
     assert_absent("the gateway or worker logs", logs, secrets_of(gateway, driven[1]))
 
 
-def test_no_secret_in_the_database(driven: Any, gateway: GatewayProcess, pg_url: str) -> None:
-    text = database_text(pg_url)
+def test_no_secret_in_the_database(driven: Any, gateway: GatewayProcess) -> None:
+    text = database_text(gateway.database_url)
     for table in ("orgs", "teams", "virtual_keys", "outbox", "audit_log", "usage_records"):
         assert f"== {table}\n" in text, f"table {table} was not dumped"
     assert driven[1][1].key_id in text, "the revoked key's row is missing"
     assert_absent("the database", text, secrets_of(gateway, driven[1]))
 
 
-def test_virtual_keys_are_stored_as_their_sha256(driven: Any, pg_url: str) -> None:
-    engine = sa.create_engine(pg_url)
+def test_virtual_keys_are_stored_as_their_sha256(driven: Any, gateway: GatewayProcess) -> None:
+    engine = sa.create_engine(gateway.database_url)
     try:
         with engine.connect() as conn:
             stored = dict(conn.execute(sa.text("SELECT id, secret_hash FROM virtual_keys")).all())

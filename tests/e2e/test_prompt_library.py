@@ -16,7 +16,7 @@ from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Tenant, create_tenant, eventually
 from tests.support.ws import chat_socket, chat_start
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 V1 = [
     {"role": "system", "content": "You write {{tone}} answers."},

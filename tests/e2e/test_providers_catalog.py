@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import UPSTREAM_KEY
 from tests.support.gateway import GatewayProcess
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 
 def test_configured_providers_are_listed_without_their_keys(gateway: GatewayProcess) -> None:

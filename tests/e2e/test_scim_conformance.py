@@ -14,7 +14,7 @@ import pytest
 from tests.support.gateway import GatewayProcess
 from tests.support.scim import scim_org
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 SCIM2 = Path(sys.executable).parent / "scim2"
 

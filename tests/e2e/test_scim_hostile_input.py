@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tests.support.gateway import GatewayProcess
 from tests.support.scim import SCIM_JSON, scim_client, scim_org
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 ATTRIBUTES = st.sampled_from(
     [

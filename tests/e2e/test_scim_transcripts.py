@@ -15,7 +15,7 @@ import pytest
 from tests.support.gateway import GatewayProcess
 from tests.support.scim import SCIM_JSON, scim_org
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 TRANSCRIPTS = sorted((Path(__file__).parent / "scim_transcripts").glob("*.json"))
 VARIABLE = re.compile(r"\$\{(\w+)\}")

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
-import psycopg
 import pytest
+import sqlalchemy as sa
 
 from tests.support.browser import Browser
 from tests.support.gateway import GatewayProcess
@@ -23,7 +23,7 @@ from tests.support.oidc_peer import OidcPeer
 from tests.support.tenants import create_tenant, eventually
 from tests.support.ws import chat_socket, chat_start
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 ACCOUNTS: dict[str, dict[str, Any]] = {
     "alice": {
@@ -221,22 +221,24 @@ def test_signing_out_ends_the_session_everywhere(
 
 
 def test_deactivation_ends_sessions_at_once_and_refuses_sign_in(
-    gateway: GatewayProcess, replica: GatewayProcess, root: httpx.Client, setup: Setup
+    gateway: GatewayProcess, every_replica: list[GatewayProcess], root: httpx.Client, setup: Setup
 ) -> None:
     with Browser() as browser:
         assert sign_in(browser, gateway, setup, "dave").status_code == 303
         user_id = me(browser, gateway).json()["user_id"]
         session = browser.http.cookies["fluxrouter_session"]
-        on_replica = httpx.get(
-            f"{replica.base_url}/admin/v1/me", cookies={"fluxrouter_session": session}
-        )
-        assert on_replica.status_code == 200, on_replica.text
+        for process in every_replica:
+            known = httpx.get(
+                f"{process.base_url}/admin/v1/me", cookies={"fluxrouter_session": session}
+            )
+            assert known.status_code == 200, known.text
         assert root.patch(f"/users/{user_id}", json={"active": False}).status_code == 200
         refused(me(browser, gateway), "invalid_session", 401)
-        again = httpx.get(
-            f"{replica.base_url}/admin/v1/me", cookies={"fluxrouter_session": session}
-        )
-        refused(again, "invalid_session", 401)
+        for process in every_replica:
+            again = httpx.get(
+                f"{process.base_url}/admin/v1/me", cookies={"fluxrouter_session": session}
+            )
+            refused(again, "invalid_session", 401)
     with Browser() as browser:
         refused(sign_in(browser, gateway, setup, "dave"), "user_inactive", 403)
     assert root.patch(f"/users/{user_id}", json={"active": True}).status_code == 200
@@ -384,7 +386,7 @@ def test_next_pointing_off_site_is_refused(
 
 
 def test_secrets_stay_out_of_answers_audit_rows_logs_and_the_database(
-    gateway: GatewayProcess, root: httpx.Client, setup: Setup, pg_url: str
+    gateway: GatewayProcess, root: httpx.Client, setup: Setup
 ) -> None:
     secret = setup.peer.client_secret
     with Browser() as browser:
@@ -403,12 +405,16 @@ def test_secrets_stay_out_of_answers_audit_rows_logs_and_the_database(
     assert "sso_connection.create" in text
     for value in (secret, session, hashlib.sha256(session.encode()).hexdigest()):
         assert value not in text
-    with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        sealed = conn.execute(
-            "SELECT client_secret_sealed FROM sso_connections WHERE id = %s",
-            (setup.connection["id"],),
-        ).fetchone()
-        dump = str(conn.execute("SELECT * FROM sso_sessions").fetchall())
+    engine = sa.create_engine(gateway.database_url)
+    try:
+        with engine.connect() as conn:
+            sealed = conn.execute(
+                sa.text("SELECT client_secret_sealed FROM sso_connections WHERE id = :id"),
+                {"id": setup.connection["id"]},
+            ).fetchone()
+            dump = str(conn.execute(sa.text("SELECT * FROM sso_sessions")).fetchall())
+    finally:
+        engine.dispose()
     assert sealed is not None
     assert sealed[0].startswith("v1.")
     assert secret not in sealed[0]

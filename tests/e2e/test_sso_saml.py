@@ -19,7 +19,7 @@ from tests.support.gateway import GatewayProcess
 from tests.support.saml_idp import SamlIdp, post_form
 from tests.support.tenants import create_tenant, eventually
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 ALICE = {"email": ["alice@saml.test"], "displayName": ["Alice"], "groups": ["Platform", "Admins"]}
 
@@ -258,6 +258,7 @@ def test_sp_metadata_and_login_refuse_what_they_should(
     assert off_site.json()["code"] == "bad_next"
 
 
+@pytest.mark.one_shape("sqlite")  # its own gateway, the embedded shape
 def test_startup_refuses_a_saml_connection_that_requires_no_signature(
     gateway: GatewayProcess, setup: Setup, tmp_path: Path
 ) -> None:
@@ -284,6 +285,7 @@ def test_startup_refuses_a_saml_connection_that_requires_no_signature(
     assert "unsigned SAML assertions are never accepted" in message
 
 
+@pytest.mark.one_shape("sqlite")  # its own gateway, the embedded shape
 def test_a_connection_declared_in_the_file_signs_people_in_without_redis(
     setup: Setup, tmp_path: Path
 ) -> None:

@@ -17,7 +17,7 @@ from tests.support.gateway import GatewayProcess
 from tests.support.tenants import eventually
 from tests.support.ws import chat_socket, chat_start
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from tests.support.services import free_port
 BIN = Path(sys.executable).parent
 LIMITS_RELOAD_EVERY = 0.5  # `billing.limits_reload_seconds` of the test gateways
 LIMITS_RELOAD = 0.8  # how long until a limit set through one gateway holds on every other
+READY_WITHIN = 120  # seconds for `serve` to answer /readyz: its imports alone take 5 s of CPU,
+# several times that on a busy 2-core machine
 
 
 def gateway_config(
@@ -203,6 +205,17 @@ class GatewayProcess:
         self._with_worker = with_worker
         self._workers = workers
         self._procs: list[subprocess.Popen[bytes]] = []
+        self._database_url = str((config or {}).get("database", {}).get("url") or "")
+
+    @property
+    def shape(self) -> str:
+        """Its shape: `sqlite` (the embedded one) or `postgres` (PostgreSQL + Redis)."""
+        return "sqlite" if self._database_url.startswith("sqlite") else "postgres"
+
+    @property
+    def database_url(self) -> str:
+        """The gateway's database as a synchronous SQLAlchemy URL, for reading it directly."""
+        return self._database_url.replace("sqlite+aiosqlite://", "sqlite://")
 
     def start(self) -> GatewayProcess:
         self._spawn(
@@ -210,9 +223,10 @@ class GatewayProcess:
         )
         if self._with_worker:
             self._spawn(["worker"], self.worker_log_path)
-        deadline = time.monotonic() + 120  # a start on a busy 2-core machine can take a minute
+        deadline = time.monotonic() + READY_WITHIN
         while time.monotonic() < deadline:
             if self._procs[0].poll() is not None:
+                self.stop()  # its worker too
                 raise RuntimeError(f"gateway exited:\n{self.log_path.read_text()[-3000:]}")
             try:
                 if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
@@ -220,6 +234,7 @@ class GatewayProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.stop()  # no fixture will: its setup failed
         raise RuntimeError(f"gateway did not become ready:\n{self.log_path.read_text()[-3000:]}")
 
     def _spawn(self, args: list[str], log: Path) -> None:

@@ -11,7 +11,7 @@ from domains.shared.aggregate import Aggregate
 from domains.shared.clock import utcnow
 from domains.teams.sso import SsoConnection, as_kind, role_map_of
 from domains.teams.users import as_role
-from infrastructure.db.tables import sso_connections, sso_identities
+from infrastructure.db.tables import sso_connections, sso_identities, sso_sessions
 
 
 def connection_from_row(row: Any) -> SsoConnection:
@@ -110,3 +110,14 @@ class SqlSsoIdentityRepository:
                 connection_id=connection_id, subject=subject, user_id=user_id, created_at=utcnow()
             )
         )
+
+
+class SqlDashboardSessionRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def end_for_user(self, user_id: str) -> int:
+        gone = await self._conn.execute(
+            delete(sso_sessions).where(sso_sessions.c.user_id == user_id)
+        )
+        return int(gone.rowcount or 0)

@@ -22,8 +22,10 @@ from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
 
 from domains.teams.scim_tokens import looks_like_scim_token
+from infrastructure.db.engine import is_database_busy
 from infrastructure.security.scim_tokens import scim_token_holder
 from interfaces.http.container import bearer_token, container_of
+from interfaces.http.errors import BUSY, BUSY_RETRY_AFTER, scim_error
 from interfaces.http.refusals import note_refused
 from interfaces.http.scim.provider import build_service
 from interfaces.http.scim.storage import OrgStorage
@@ -95,6 +97,9 @@ async def _serve(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
         if isinstance(exc, UnauthorizedException):
             response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'
     except Exception as exc:
+        if is_database_busy(exc):
+            log.warning("scim.database_busy", path=request.url.path)
+            return scim_error(503, BUSY, headers={"Retry-After": BUSY_RETRY_AFTER})
         log.error("scim.unhandled", path=request.url.path, exc_info=exc)
         response = scim.error_response(exc)
     return _answer(response)
