@@ -124,8 +124,8 @@ class CheckpointDirectory:
         directory.mkdir(parents=True, exist_ok=True)
         content = encode(checkpoint)
         _write_whole(directory / file_name(checkpoint.seq), content)
-        current = self._latest_or_none(checkpoint.chain)
-        if current is None or current.seq <= checkpoint.seq:
+        current = self._latest_or_none(checkpoint.chain)  # another chain's is replaced
+        if current is None or current.chain != checkpoint.chain or current.seq <= checkpoint.seq:
             _write_whole(directory / LATEST, content)
 
     def _latest_or_none(self, chain: str | None) -> Checkpoint | None:
