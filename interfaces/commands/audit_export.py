@@ -10,11 +10,14 @@ row of an export is always anchored and `audit verify` catches any row cut off i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infrastructure.settings import Settings
+from interfaces.commands.export_lines import EXPORT
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,26 +25,33 @@ if TYPE_CHECKING:
     from application.audit.checkpoints import CheckpointOutcome
     from domains.audit.checkpoint import Checkpoint
 
-EXPORT = "export"
-"""The key of an export's header line."""
-
 
 def _line(record: dict[str, Any]) -> str:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-async def export_file(settings: Settings, out: str, from_seq: int) -> int:
+def export_file(settings: Settings, out: str, from_seq: int) -> int:
     """The rows from `from_seq` up to the newest checkpoint (signed now if the head has moved),
     each followed by the checkpoints of this chain that anchor it. 1 when the chain is broken:
-    every row is exported, but its tail cannot be anchored."""
+    every row is exported, but its tail cannot be anchored; 2 without the signing key."""
+    if not Path(settings.audit.signing_key_file).is_file():  # never sign with a new key here
+        print(
+            f"fluxrouter: cannot export: audit.signing_key_file "
+            f"{settings.audit.signing_key_file} does not exist; an export ends with a checkpoint "
+            "signed by the gateway's key: run it with the gateway's configuration and key",
+            file=sys.stderr,
+        )
+        return 2
+    return asyncio.run(_export(settings, out, from_seq))
+
+
+async def _export(settings: Settings, out: str, from_seq: int) -> int:
     from infrastructure.audit.verification import chain_checkpoints
     from infrastructure.db.engine import create_engine
     from infrastructure.read_models.audit_verify import audit_head
     from interfaces.audit_wiring import checkpointer_for, load_signing_key
 
-    key, generated = load_signing_key(settings)
-    if generated:
-        _generated_note(settings, key.key_id)
+    key, _ = load_signing_key(settings)
     engine = create_engine(settings.database.url)
     try:
         checkpointer = checkpointer_for(settings, engine, key)
@@ -50,7 +60,7 @@ async def export_file(settings: Settings, out: str, from_seq: int) -> int:
         for finding in found.findings:
             print(f"fluxrouter: warning: {finding.reason}", file=sys.stderr)
         for note in found.notes:
-            print(f"fluxrouter: note: checkpoints set aside: {note}", file=sys.stderr)
+            print(f"fluxrouter: note: {note}", file=sys.stderr)
         head = await audit_head(engine)
         head_seq = head[0] if head else 0
         anchors = [c for c in found.checkpoints if c.seq <= head_seq]

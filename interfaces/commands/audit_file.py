@@ -10,88 +10,26 @@ are always caught.
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
 
-from domains.audit.chain import AuditRow
 from domains.audit.chain_binding import bind_to_chain
 from domains.audit.checkpoint import AnchoredCheck, AnchoredVerifier, Anchors, Checkpoint, Finding
 from infrastructure.audit.checkpoint_files import read_checkpoint_dir, read_checkpoint_file
 from infrastructure.security.audit_signing import PublicKeys, read_public_key
-from interfaces.commands.audit_export import EXPORT
-
-_FIELDS = ("seq", "ts", "actor", "action", "target", "data", "prev_hash", "hash")
+from interfaces.commands.export_lines import (
+    ExportScan,
+    is_checkpoint,
+    is_header,
+    read_row,
+    records,
+    scan_export,
+)
 
 
 class Unreadable(Exception):
     """An input of `verify` cannot be used: exit 2."""
-
-
-def _row(line_no: int, record: Any) -> AuditRow:
-    if not isinstance(record, dict) or any(name not in record for name in _FIELDS):
-        raise ValueError(f"line {line_no}: not an audit row (needs {', '.join(_FIELDS)})")
-    if not isinstance(record["data"], dict) or not isinstance(record["seq"], int):
-        raise ValueError(f"line {line_no}: `data` must be an object and `seq` an integer")
-    return AuditRow(**{name: record[name] for name in _FIELDS})
-
-
-def _records(handle: TextIO) -> Iterator[tuple[int, Any]]:
-    for line_no, line in enumerate(handle, start=1):
-        if line.strip():
-            yield line_no, json.loads(line)
-
-
-def _is_checkpoint(record: Any) -> bool:
-    return isinstance(record, dict) and "checkpoint" in record
-
-
-def _is_header(record: Any) -> bool:
-    return isinstance(record, dict) and EXPORT in record and "seq" not in record
-
-
-@dataclass
-class _Scan:
-    """What one pass over the file finds besides the chain itself."""
-
-    header: dict[str, Any] | None = None
-    checkpoints: list[Checkpoint] = field(default_factory=list)
-    first: AuditRow | None = None
-    hash_at: dict[int, str] = field(default_factory=dict)
-
-
-def _header(line_no: int, record: dict[str, Any]) -> dict[str, Any]:
-    header = record[EXPORT]
-    ok = isinstance(header, dict) and all(
-        isinstance(header.get(name), int) and not isinstance(header.get(name), bool)
-        for name in ("from_seq", "to_seq")
-    )
-    if not ok or not isinstance(header.get("chain"), str | None):
-        raise ValueError(f"line {line_no}: an export header needs from_seq, to_seq and chain")
-    return dict(header)
-
-
-def _scan(path: str, wanted: set[int]) -> _Scan:
-    """The header, the embedded checkpoints, the first row and the hashes at `wanted` seqs."""
-    scan = _Scan()
-    with open(path, encoding="utf-8") as handle:
-        for line_no, record in _records(handle):
-            if _is_header(record):
-                scan.header = _header(line_no, record)
-            elif _is_checkpoint(record):
-                try:
-                    scan.checkpoints.append(Checkpoint.from_dict(record["checkpoint"]))
-                except ValueError as error:
-                    raise ValueError(f"line {line_no}: {error}") from None
-            else:
-                row = _row(line_no, record)
-                scan.first = scan.first or row
-                if row.seq in wanted:
-                    scan.hash_at[row.seq] = row.hash
-    return scan
 
 
 def _given_checkpoints(paths: Sequence[str]) -> list[Checkpoint]:
@@ -132,10 +70,10 @@ def _walk(path: str, anchors: Anchors) -> tuple[AnchoredVerifier, int] | None:
     verifier: AnchoredVerifier | None = None
     start_seq = 0
     with open(path, encoding="utf-8") as handle:
-        for line_no, record in _records(handle):
-            if _is_checkpoint(record) or _is_header(record):
+        for line_no, record in records(handle):
+            if is_checkpoint(record) or is_header(record):
                 continue
-            row = _row(line_no, record)
+            row = read_row(line_no, record)
             if verifier is None:  # an export may start after genesis (--from-seq)
                 start = None if row.seq == 1 else (row.seq - 1, row.prev_hash)
                 start_seq = row.seq - 1 if start else 0
@@ -145,7 +83,7 @@ def _walk(path: str, anchors: Anchors) -> tuple[AnchoredVerifier, int] | None:
     return (verifier, start_seq) if verifier is not None else None
 
 
-def _chain(scan: _Scan) -> tuple[str | None, list[Finding]]:
+def _chain(scan: ExportScan) -> tuple[str | None, list[Finding]]:
     """The file's chain: its genesis row's hash, else what its header says."""
     named = scan.header.get("chain") if scan.header else None
     if scan.first is None or scan.first.seq != 1:
@@ -156,7 +94,7 @@ def _chain(scan: _Scan) -> tuple[str | None, list[Finding]]:
     return scan.first.hash, []
 
 
-def _ends(result: AnchoredCheck, scan: _Scan, start_seq: int) -> Finding | None:
+def _ends(result: AnchoredCheck, scan: ExportScan, start_seq: int) -> Finding | None:
     """Where the file's rows do not run as far as the export says, or its last row is not
     anchored by a checkpoint (rows after it may have been cut off)."""
     if scan.header is not None:
@@ -186,10 +124,10 @@ def _check(
     path: str, keys: PublicKeys | None, given: list[Checkpoint]
 ) -> tuple[AnchoredCheck, int] | None:
     unnamed = {c.seq for c in given if c.chain is None}
-    scan = _scan(path, unnamed)
+    scan = scan_export(path, unnamed)
     more_unnamed = {c.seq for c in scan.checkpoints if c.chain is None} - unnamed
     if more_unnamed:  # checkpoints without a chain id embedded in the file: one more pass
-        scan.hash_at |= _scan(path, more_unnamed).hash_at
+        scan.hash_at |= scan_export(path, more_unnamed).hash_at
     chain, findings = _chain(scan)
     bound = bind_to_chain([*scan.checkpoints, *given], chain, scan.hash_at)
     if given and not set(given) & set(bound.own):

@@ -59,7 +59,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return asyncio.run(audit_export.checkpoint_now(settings))
         if args.audit_command == "public-key":
             return audit_export.print_public_key(settings, args.format)
-        return asyncio.run(audit_export.export_file(settings, args.out, args.from_seq))
+        return audit_export.export_file(settings, args.out, args.from_seq)
     if args.command == "providers":
         from interfaces.commands.providers import sync
 

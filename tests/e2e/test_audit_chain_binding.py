@@ -131,6 +131,12 @@ def test_embedded_then_production_in_one_directory_each_chain_keeps_its_checkpoi
     embedded_out, _ = export_and_cut(deployment, embedded, elsewhere, "embedded")
     assert f"chain: {first_chain}" in embedded_out
     first_latest = latest_of(checkpoints, first_chain)
+    # without the configuration, from elsewhere: no key there, and none is made up to sign with
+    bare = {k: v for k, v in embedded.env.items() if k != "FLUXROUTER_CONFIG"}
+    keyless = run(["audit", "export", "--out", str(elsewhere / "x.jsonl")], elsewhere, bare)
+    assert keyless.returncode == 2
+    assert "cannot export: audit.signing_key_file" in keyless.stderr
+    assert not any(elsewhere.glob("*.key"))
 
     # the README's production steps: PostgreSQL and Redis, the same directory and configuration
     production = GatewayProcess(
