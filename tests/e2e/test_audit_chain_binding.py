@@ -74,7 +74,7 @@ def export_and_cut(
     deployment: Path, gateway: GatewayProcess, elsewhere: Path, name: str
 ) -> tuple[str, list[str]]:
     """`audit export` run from elsewhere with `--config`; the export verified whole, then with
-    1, 2, ... lines cut off its end (every cut must fail). The verify output and the lines."""
+    its last 1, 2, ... rows cut off (every cut must fail). The verify output and the lines."""
     env = {k: v for k, v in gateway.env.items() if k != "FLUXROUTER_CONFIG"}
     config_file = str(deployment / "fluxrouter.yaml")
     out = elsewhere / f"{name}.jsonl"
@@ -92,14 +92,16 @@ def export_and_cut(
     assert whole.returncode == 0, whole.stderr
     lines = out.read_text().splitlines()
     assert json.loads(lines[-1])["checkpoint"]["seq"] == json.loads(lines[-2])["seq"]
+    at_rows = [n for n, line in enumerate(lines) if "seq" in json.loads(line)]
+    assert len(at_rows) >= 3
     cut = elsewhere / f"{name}-cut.jsonl"
-    rows = sum(1 for line in lines if "checkpoint" not in json.loads(line))
-    for drop in range(1, min(len(lines) - 1, 6)):
-        cut.write_text("\n".join(lines[:-drop]) + "\n")
-        checked = run([*verify, str(cut)], elsewhere, env)
-        assert checked.returncode == 1, (drop, checked.stdout, checked.stderr)
-        assert "BROKEN at seq" in checked.stderr
-    assert rows >= 3
+    bare = ["audit", "verify", "--public-key", str(key)]
+    for k in range(1, min(len(at_rows), 5)):  # the last k rows cut off, and all after them
+        cut.write_text("\n".join(lines[: at_rows[-k]]) + "\n")
+        for args in (verify, bare):  # with the shipped checkpoints, and with the file alone
+            checked = run([*args, str(cut)], elsewhere, env)
+            assert checked.returncode == 1, (k, args, checked.stdout, checked.stderr)
+            assert "BROKEN at seq" in checked.stderr
     return whole.stdout, lines
 
 
