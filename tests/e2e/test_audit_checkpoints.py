@@ -47,7 +47,7 @@ def test_the_gateway_signs_checkpoints_and_serves_its_public_key(
                 latest = json.loads(found[0].read_text())
                 return latest if latest["seq"] >= 3 else None
 
-            latest = eventually(anchored)
+            latest = eventually(anchored, timeout=60)  # the accounting process starts first
             verify = admin.get("/audit/verify").json()
             assert verify["ok"] is True, verify
             assert verify["checkpoints"] >= 1
