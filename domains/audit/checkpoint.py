@@ -1,9 +1,11 @@
 """Signed checkpoints of the audit chain: the record, the bytes that are signed, when one is due,
 and the rules that check a chain against a set of checkpoints.
 
-A checkpoint says "row `seq` of the chain had hash `hash` at time `ts`", signed with Ed25519 by
-the key `key_id`. The signed bytes are the RFC 8785 canonical JSON of
-{"seq", "hash", "ts", "key_id"}; the signature is base64 (standard alphabet, padded). The key id
+A checkpoint says "row `seq` of the chain `chain` had hash `hash` at time `ts`", signed with
+Ed25519 by the key `key_id`. A chain is named by the hash of its genesis row (seq 1). The signed
+bytes are the RFC 8785 canonical JSON of {"chain", "seq", "hash", "ts", "key_id"} ({"seq", "hash",
+"ts", "key_id"} for a checkpoint written before checkpoints named their chain, which has no
+`chain`); the signature is base64 (standard alphabet, padded). The key id
 is the first 16 hex digits of SHA-256 over the raw 32-byte public key. Signing and checking a
 signature are done outside the domain (see `SignatureCheck`); the rules are in docs/audit.md.
 """
@@ -28,9 +30,13 @@ SignatureCheck = Callable[["Checkpoint"], str | None]
 """None when the checkpoint's signature is good, else why it is not."""
 
 
-def signed_payload(*, seq: int, hash: str, ts: str, key_id: str) -> bytes:
-    """The exact bytes a checkpoint's signature covers."""
-    return rfc8785.dumps({"seq": seq, "hash": hash, "ts": ts, "key_id": key_id})
+def signed_payload(*, seq: int, hash: str, ts: str, key_id: str, chain: str | None) -> bytes:
+    """The exact bytes a checkpoint's signature covers (`chain` None: a checkpoint written
+    before checkpoints named their chain)."""
+    fields: dict[str, Any] = {"seq": seq, "hash": hash, "ts": ts, "key_id": key_id}
+    if chain is not None:
+        fields["chain"] = chain
+    return rfc8785.dumps(fields)
 
 
 def key_id_of(public_key: bytes) -> str:
@@ -50,12 +56,18 @@ class Checkpoint:
     ts: str
     key_id: str
     signature: str
+    chain: str | None = None
+    """The hash of the chain's genesis row; None on a checkpoint written before checkpoints
+    named their chain."""
 
     def payload(self) -> bytes:
-        return signed_payload(seq=self.seq, hash=self.hash, ts=self.ts, key_id=self.key_id)
+        return signed_payload(
+            seq=self.seq, hash=self.hash, ts=self.ts, key_id=self.key_id, chain=self.chain
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in CHECKPOINT_FIELDS}
+        named = {"chain": self.chain} if self.chain is not None else {}
+        return named | {name: getattr(self, name) for name in CHECKPOINT_FIELDS}
 
     @classmethod
     def from_dict(cls, record: object) -> Checkpoint:
@@ -69,7 +81,10 @@ class Checkpoint:
             raise ValueError("a checkpoint's hash, ts, key_id and signature must be strings")
         if not _HEX64.fullmatch(record["hash"]):
             raise ValueError("a checkpoint's `hash` must be 64 lowercase hex digits")
-        return cls(**{name: record[name] for name in CHECKPOINT_FIELDS})
+        chain = record.get("chain")
+        if chain is not None and not (isinstance(chain, str) and _HEX64.fullmatch(chain)):
+            raise ValueError("a checkpoint's `chain` must be 64 lowercase hex digits")
+        return cls(**{name: record[name] for name in CHECKPOINT_FIELDS}, chain=chain)
 
 
 def checkpoint_due(
@@ -161,6 +176,10 @@ class AnchoredCheck:
     checkpoint_seq: int | None = None
     """The newest checkpoint the chain was found to match."""
     signatures_checked: bool = False
+    chain: str | None = None
+    """The chain checked: the hash of its genesis row (None: no rows)."""
+    notes: tuple[str, ...] = ()
+    """Checkpoints that were not used, and why (another chain's)."""
 
 
 class AnchoredVerifier:

@@ -47,11 +47,15 @@ class CheckpointLog(Protocol):
 
 
 class CheckpointArchive(Protocol):
-    """Where checkpoints are kept outside the database."""
+    """Where checkpoints are kept outside the database, each chain's apart."""
 
-    async def latest(self) -> Checkpoint | None: ...
+    async def latest(self, chain: str) -> Checkpoint | None:
+        """The newest checkpoint kept for this chain (it may name another, if put there)."""
+        ...
 
-    async def write(self, checkpoint: Checkpoint) -> None: ...
+    async def write(self, checkpoint: Checkpoint) -> None:
+        """Keeps the checkpoint with the others of its chain."""
+        ...
 
 
 class CheckpointSigner(Protocol):

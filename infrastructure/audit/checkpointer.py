@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.audit.checkpoints import Cadence, CheckpointOutcome, make_checkpoint
 from application.shared.tasks import cancel_and_wait
-from domains.audit.checkpoint import Finding
+from domains.audit.checkpoint import Checkpoint, Finding
 from domains.shared.clock import utcnow
 from infrastructure.audit.checkpoint_files import CheckpointDirectory
 from infrastructure.db.repositories.audit_checkpoints import SqlCheckpointLog
@@ -41,6 +41,7 @@ class Checkpointer:
         self._poll = min(max(every_seconds / 4, 0.2), 5.0)
         self._task: asyncio.Task[None] | None = None
         self._reported: Finding | None = None
+        self._set_aside: Checkpoint | None = None
 
     async def checkpoint(self, *, when_due: bool = False) -> CheckpointOutcome:
         """Make a checkpoint of the head now (or, `when_due`, only if one is due)."""
@@ -51,6 +52,14 @@ class Checkpointer:
             now=utcnow(),
             cadence=self._cadence if when_due else None,
         )
+        if outcome.set_aside is not None and outcome.set_aside != self._set_aside:
+            self._set_aside = outcome.set_aside
+            log.warning(
+                "audit.checkpoint_of_another_chain",
+                seq=outcome.set_aside.seq,
+                chain=outcome.set_aside.chain,
+                note="the newest checkpoint kept for this chain names another chain: not used",
+            )
         if outcome.made is not None:
             self._reported = None
             log.info(
@@ -58,6 +67,7 @@ class Checkpointer:
                 seq=outcome.made.seq,
                 hash=outcome.made.hash,
                 key_id=outcome.made.key_id,
+                chain=outcome.made.chain,
             )
         elif outcome.broken is not None and outcome.broken != self._reported:
             self._reported = outcome.broken

@@ -3,11 +3,13 @@
 Incremental (the default): every checkpoint's signature is checked and its seq/hash compared
 with the table; the links of the rows up to the newest checkpoint that still matches (seq
 consecutive, each prev_hash the hash before it) are checked in one SQL pass; hashes are
-recomputed only from that checkpoint to the head. Full: every row's hash is recomputed.
+recomputed only from that checkpoint to the head. Full: every row's hash is recomputed. Either
+way the answer's head is the table's newest row, wherever the chain breaks.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from sqlalchemy import and_, func, or_, select
@@ -27,6 +29,21 @@ from infrastructure.db.tables import audit_log
 from infrastructure.read_models.audit_query import iter_audit
 
 _CHUNK = 500
+
+
+async def audit_head(engine: AsyncEngine) -> tuple[int, str] | None:
+    """The newest row's (seq, hash), or None when the log is empty."""
+    query = select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+async def genesis_hash(engine: AsyncEngine) -> str | None:
+    """The hash of row 1, which names the chain (None: no such row)."""
+    async with engine.connect() as conn:
+        found = await conn.scalar(select(audit_log.c.hash).where(audit_log.c.seq == 1))
+    return str(found) if found is not None else None
 
 
 async def stored_hashes(engine: AsyncEngine, seqs: Iterable[int]) -> dict[int, str]:
@@ -114,4 +131,8 @@ async def verify_audit_log(
     async for row in iter_audit(engine, from_seq=start[0] + 1 if start else 1):
         if not verifier.feed(row):
             break
-    return verifier.result(findings)
+    result = verifier.result(findings)
+    head = await audit_head(engine)
+    if head is None or (result.head_seq, result.head_hash) == head:
+        return result
+    return dataclasses.replace(result, head_seq=head[0], head_hash=head[1])

@@ -19,6 +19,7 @@ import msgspec
 import yaml
 
 from infrastructure.settings.model import Settings, is_secret, problems, quote
+from infrastructure.settings.paths import data_directory, resolve_paths
 
 DEFAULT_FILE = "fluxrouter.yaml"
 CONFIG_ENV = "FLUXROUTER_CONFIG"
@@ -51,7 +52,9 @@ def load_settings(
     """Return the settings and the path of the config file used (``None``: no file, defaults).
 
     The file is ``config_path`` (``--config``), else ``$FLUXROUTER_CONFIG``, else
-    ``./fluxrouter.yaml`` if present; relative paths are taken from ``cwd``.
+    ``./fluxrouter.yaml`` if present, taken from ``cwd`` when relative. Relative paths in the
+    settings are taken from the file's directory, or the data directory when there is no file
+    (``infrastructure.settings.paths``).
     """
     env = os.environ if environ is None else environ
     base = Path.cwd() if cwd is None else cwd
@@ -73,7 +76,10 @@ def load_settings(
         path, problem = failure
         var = overridden.get(path)
         raise ConfigError(var, None, problem) if var else ConfigError(label, path, problem)
-    return settings, str(base / given) if given else None
+    if not given:
+        return resolve_paths(settings, data_directory(settings, base)), None
+    used = base / given
+    return resolve_paths(settings, used.parent), str(used)
 
 
 def expand_env(text: str, environ: Mapping[str, str]) -> str:

@@ -1,156 +1,35 @@
-"""`fluxrouter audit export` (from the database, with the checkpoints), `audit checkpoint` and
-`audit public-key` (with the config), and `audit verify` (offline: a file, no database, no
-config; optionally a public key and checkpoint files)."""
+"""`fluxrouter audit verify`: an exported file checked offline (no database, no config),
+optionally with public keys and checkpoint files kept elsewhere.
+
+The file's chain is named by its genesis row's hash (or, for an export from a later seq, by its
+header); checkpoints of other chains are set aside with a note. The last row must be anchored by
+a checkpoint, and an export's rows must run to the `to_seq` of its header: rows cut off its end
+are always caught.
+"""
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
 
-from domains.audit.chain import AuditRow
-from domains.audit.checkpoint import AnchoredCheck, AnchoredVerifier, Anchors, Checkpoint
-from infrastructure.audit.checkpoint_files import (
-    CheckpointDirectory,
-    read_checkpoint_dir,
-    read_checkpoint_file,
-)
+from domains.audit.chain_binding import bind_to_chain
+from domains.audit.checkpoint import AnchoredCheck, AnchoredVerifier, Anchors, Checkpoint, Finding
+from infrastructure.audit.checkpoint_files import read_checkpoint_dir, read_checkpoint_file
 from infrastructure.security.audit_signing import PublicKeys, read_public_key
-from infrastructure.settings import Settings
-
-_FIELDS = ("seq", "ts", "actor", "action", "target", "data", "prev_hash", "hash")
-
-
-def _line(record: dict[str, Any]) -> str:
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
-
-
-async def export_file(settings: Settings, out: str, from_seq: int) -> int:
-    """The rows from `from_seq`, each followed by the checkpoints that anchor it (those of the
-    database and of the checkpoint directory); checkpoints above the last row come last."""
-    from infrastructure.audit.verification import all_checkpoints
-    from infrastructure.db.engine import create_engine
-    from infrastructure.read_models.audit_query import iter_audit
-
-    engine = create_engine(settings.database.url)
-    rows = written = 0
-    try:
-        found, unreadable = await all_checkpoints(
-            engine, CheckpointDirectory(settings.audit.checkpoint_dir)
-        )
-        for finding in unreadable:
-            print(f"fluxrouter: warning: {finding.reason}", file=sys.stderr)
-        pending = sorted(
-            {checkpoint for checkpoint in found if checkpoint.seq >= from_seq - 1},
-            key=lambda checkpoint: (checkpoint.seq, checkpoint.signature),
-        )
-        with open(out, "w", encoding="utf-8") as handle:  # noqa: ASYNC230 (a CLI, one task)
-
-            def flush(upto: int) -> int:
-                count = 0
-                while pending and pending[0].seq <= upto:
-                    handle.write(_line({"checkpoint": pending.pop(0).as_dict()}))
-                    count += 1
-                return count
-
-            async for row in iter_audit(engine, from_seq=from_seq):
-                written += flush(row.seq - 1)
-                handle.write(_line(row.as_dict()))
-                rows += 1
-                written += flush(row.seq)
-            written += flush(2**63)
-    finally:
-        await engine.dispose()
-    print(f"fluxrouter: exported {rows} audit rows and {written} checkpoints to {out}")
-    return 0
-
-
-async def checkpoint_now(settings: Settings) -> int:
-    """Sign a checkpoint of the head now; 1 when the chain is broken (nothing is signed)."""
-    from infrastructure.db.engine import create_engine
-    from interfaces.audit_wiring import checkpointer_for, load_signing_key
-
-    key, generated = load_signing_key(settings)
-    if generated:
-        _generated_note(settings, key.key_id)
-    engine = create_engine(settings.database.url)
-    try:
-        outcome = await checkpointer_for(settings, engine, key).checkpoint()
-    finally:
-        await engine.dispose()
-    if outcome.made is not None:
-        made = outcome.made
-        print(
-            f"fluxrouter: checkpoint at seq {made.seq} hash {made.hash}, signed by key "
-            f"{made.key_id}, stored in the database and in {settings.audit.checkpoint_dir}"
-        )
-        return 0
-    if outcome.broken is not None:
-        print(
-            f"fluxrouter: no checkpoint signed: the audit chain is BROKEN at seq "
-            f"{outcome.broken.seq}: {outcome.broken.reason}",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"fluxrouter: no checkpoint needed: {outcome.skipped}")
-    return 0
-
-
-def print_public_key(settings: Settings, fmt: str) -> int:
-    from interfaces.audit_wiring import load_signing_key
-
-    key, generated = load_signing_key(settings)
-    if generated:
-        _generated_note(settings, key.key_id)
-    print(key.public_pem().rstrip("\n") if fmt == "pem" else key.public_base64())
-    return 0
-
-
-def _generated_note(settings: Settings, key_id: str) -> None:
-    print(
-        f"fluxrouter: generated the audit signing key {settings.audit.signing_key_file} "
-        f"(key id {key_id})",
-        file=sys.stderr,
-    )
-
-
-# --- offline verification --------------------------------------------------------------------
+from interfaces.commands.export_lines import (
+    ExportScan,
+    is_checkpoint,
+    is_header,
+    read_row,
+    records,
+    scan_export,
+)
 
 
 class Unreadable(Exception):
     """An input of `verify` cannot be used: exit 2."""
-
-
-def _row(line_no: int, record: Any) -> AuditRow:
-    if not isinstance(record, dict) or any(name not in record for name in _FIELDS):
-        raise ValueError(f"line {line_no}: not an audit row (needs {', '.join(_FIELDS)})")
-    if not isinstance(record["data"], dict) or not isinstance(record["seq"], int):
-        raise ValueError(f"line {line_no}: `data` must be an object and `seq` an integer")
-    return AuditRow(**{name: record[name] for name in _FIELDS})
-
-
-def _records(handle: TextIO) -> Any:
-    for line_no, line in enumerate(handle, start=1):
-        if line.strip():
-            yield line_no, json.loads(line)
-
-
-def _is_checkpoint(record: Any) -> bool:
-    return isinstance(record, dict) and "checkpoint" in record
-
-
-def _embedded_checkpoints(path: str) -> list[Checkpoint]:
-    found: list[Checkpoint] = []
-    with open(path, encoding="utf-8") as handle:
-        for line_no, record in _records(handle):
-            if _is_checkpoint(record):
-                try:
-                    found.append(Checkpoint.from_dict(record["checkpoint"]))
-                except ValueError as error:
-                    raise ValueError(f"line {line_no}: {error}") from None
-    return found
 
 
 def _given_checkpoints(paths: Sequence[str]) -> list[Checkpoint]:
@@ -158,7 +37,7 @@ def _given_checkpoints(paths: Sequence[str]) -> list[Checkpoint]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            in_dir, failed = read_checkpoint_dir(path)
+            in_dir, failed = read_checkpoint_dir(path, chains=True)
             if failed:
                 bad, why = failed[0]
                 raise Unreadable(f"checkpoint file {bad}: {why}")
@@ -186,65 +65,129 @@ def _public_keys(given: Sequence[str]) -> PublicKeys | None:
     return PublicKeys(keys)
 
 
-def _walk(path: str, anchors: Anchors) -> tuple[AnchoredCheck, int] | None:
-    """The check of the rows in the file, and the seq before its first row."""
+def _walk(path: str, anchors: Anchors) -> tuple[AnchoredVerifier, int] | None:
+    """The walk over the rows in the file, and the seq before its first row."""
     verifier: AnchoredVerifier | None = None
     start_seq = 0
     with open(path, encoding="utf-8") as handle:
-        for line_no, record in _records(handle):
-            if _is_checkpoint(record):
+        for line_no, record in records(handle):
+            if is_checkpoint(record) or is_header(record):
                 continue
-            row = _row(line_no, record)
+            row = read_row(line_no, record)
             if verifier is None:  # an export may start after genesis (--from-seq)
                 start = None if row.seq == 1 else (row.seq - 1, row.prev_hash)
                 start_seq = row.seq - 1 if start else 0
                 verifier = AnchoredVerifier(anchors, start)
             if not verifier.feed(row):
                 break
-    return (verifier.result(), start_seq) if verifier is not None else None
+    return (verifier, start_seq) if verifier is not None else None
+
+
+def _chain(scan: ExportScan) -> tuple[str | None, list[Finding]]:
+    """The file's chain: its genesis row's hash, else what its header says."""
+    named = scan.header.get("chain") if scan.header else None
+    if scan.first is None or scan.first.seq != 1:
+        return named, []
+    if named is not None and named != scan.first.hash:
+        reason = f"the export names chain {named}, but its genesis row hashes to {scan.first.hash}"
+        return scan.first.hash, [Finding(1, reason)]
+    return scan.first.hash, []
+
+
+def _ends(result: AnchoredCheck, scan: ExportScan, start_seq: int) -> Finding | None:
+    """Where the file's rows do not run as far as the export says, or its last row is not
+    anchored by a checkpoint (rows after it may have been cut off)."""
+    if scan.header is not None:
+        from_seq, to_seq = scan.header["from_seq"], scan.header["to_seq"]
+        if start_seq + 1 != max(from_seq, 1):
+            return Finding(
+                min(start_seq + 1, from_seq),
+                f"rows missing at the start: the export holds rows from seq {from_seq}, the "
+                f"file starts at seq {start_seq + 1}",
+            )
+        if result.head_seq < to_seq:
+            return Finding(
+                result.head_seq + 1,
+                f"rows missing at the end: the export holds rows up to seq {to_seq}, the file "
+                f"ends at seq {result.head_seq} (its tail was cut off)",
+            )
+    if result.checkpoint_seq != result.head_seq:
+        return Finding(
+            result.head_seq + 1,
+            f"the last row, seq {result.head_seq}, is not anchored by a checkpoint: an export "
+            "ends with a checkpoint of its last row, so rows after it may have been cut off",
+        )
+    return None
+
+
+def _check(
+    path: str, keys: PublicKeys | None, given: list[Checkpoint]
+) -> tuple[AnchoredCheck, int] | None:
+    unnamed = {c.seq for c in given if c.chain is None}
+    scan = scan_export(path, unnamed)
+    more_unnamed = {c.seq for c in scan.checkpoints if c.chain is None} - unnamed
+    if more_unnamed:  # checkpoints without a chain id embedded in the file: one more pass
+        scan.hash_at |= scan_export(path, more_unnamed).hash_at
+    chain, findings = _chain(scan)
+    bound = bind_to_chain([*scan.checkpoints, *given], chain, scan.hash_at)
+    if given and not set(given) & set(bound.own):
+        findings.append(
+            Finding(
+                1,
+                f"none of the checkpoints given with --checkpoint is of this file's chain "
+                f"({chain}): the file is of another chain, or the chain was rewritten from its "
+                "first row",
+            )
+        )
+    anchors = Anchors(bound.own, keys.check if keys is not None else None)
+    walked = _walk(path, anchors)
+    if walked is None:
+        return None
+    verifier, start_seq = walked
+    result = verifier.result(findings)
+    if result.ok and (end := _ends(result, scan, start_seq)) is not None:
+        result = dataclasses.replace(result, ok=False, first_bad_seq=end.seq, reason=end.reason)
+    return dataclasses.replace(result, chain=chain, notes=tuple(bound.notes)), start_seq
 
 
 def verify_file(path: str, public_keys: Sequence[str] = (), checkpoints: Sequence[str] = ()) -> int:
-    """Exit 0 when the chain in the file holds (and agrees with every checkpoint); else 1,
-    naming the first bad seq and why; 2 when an input cannot be read."""
+    """Exit 0 when the chain in the file holds (and agrees with every checkpoint of its chain,
+    its last row anchored); else 1, naming the first bad seq and why; 2 when an input cannot be
+    read."""
     try:
         keys = _public_keys(public_keys)
-        given = _given_checkpoints(checkpoints)
-        anchors = Anchors(
-            [*_embedded_checkpoints(path), *given], keys.check if keys is not None else None
-        )
-        walked = _walk(path, anchors)
+        checked = _check(path, keys, _given_checkpoints(checkpoints))
     except (OSError, ValueError, Unreadable) as error:
         print(f"fluxrouter: cannot verify {path}: {error}", file=sys.stderr)
         return 2
-    if walked is None:
+    if checked is None:
         print(f"fluxrouter: {path} holds no audit rows", file=sys.stderr)
         return 1
-    result, start_seq = walked
-    note = _checkpoint_note(result, keys)
+    result, start_seq = checked
+    out = sys.stdout if result.ok else sys.stderr
     if result.ok:
         print(
             f"ok: {result.checked} rows verified, head seq {result.head_seq} "
             f"hash {result.head_hash}"
         )
-        print(note)
-        return 0
-    assert result.first_bad_seq is not None
-    before = max(0, min(result.checked, result.first_bad_seq - 1 - start_seq))
-    print(
-        f"BROKEN at seq {result.first_bad_seq}: {result.reason} ({before} rows verified before it)",
-        file=sys.stderr,
-    )
-    print(note, file=sys.stderr)
-    return 1
+    else:
+        assert result.first_bad_seq is not None
+        before = max(0, min(result.checked, result.first_bad_seq - 1 - start_seq))
+        print(
+            f"BROKEN at seq {result.first_bad_seq}: {result.reason} "
+            f"({before} rows verified before it)",
+            file=out,
+        )
+    print(f"chain: {result.chain or 'unknown (no genesis row, no header)'}", file=out)
+    print(_checkpoint_note(result, keys), file=out)
+    for note in result.notes:
+        print(f"set aside: {note}", file=out)
+    return 0 if result.ok else 1
 
 
 def _checkpoint_note(result: AnchoredCheck, keys: PublicKeys | None) -> str:
     if result.checkpoints == 0:
-        text = (
-            "checkpoints: none; a truncated tail or a rewrite of the whole chain cannot be "
-            "detected without them (give --checkpoint)"
-        )
+        text = "checkpoints: none of this chain (give --checkpoint)"
     else:
         newest = (
             f", the newest matching at seq {result.checkpoint_seq}"

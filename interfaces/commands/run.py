@@ -60,13 +60,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config_path: str | N
 
         return asyncio.run(create_key(args, settings))
     if args.command == "audit":
-        from interfaces.commands import audit_file
+        from interfaces.commands import audit_export
 
         if args.audit_command == "checkpoint":
-            return asyncio.run(audit_file.checkpoint_now(settings))
+            return asyncio.run(audit_export.checkpoint_now(settings))
         if args.audit_command == "public-key":
-            return audit_file.print_public_key(settings, args.format)
-        return asyncio.run(audit_file.export_file(settings, args.out, args.from_seq))
+            return audit_export.print_public_key(settings, args.format)
+        return audit_export.export_file(settings, args.out, args.from_seq)
     if args.command == "providers":
         from interfaces.commands.providers import sync
 

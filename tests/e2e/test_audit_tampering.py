@@ -182,7 +182,9 @@ def verify_offline(scenario: Scenario) -> subprocess.CompletedProcess[str]:
     """Export on the gateway host; verify elsewhere, with no config and no database."""
     export = scenario.workdir / "audit.jsonl"
     exported = scenario.gateway.fluxrouter("audit", "export", "--out", str(export))
-    assert exported.returncode == 0, exported.stderr
+    # 1 when signing the export's tail checkpoint finds the chain broken (the file is written)
+    assert exported.returncode in (0, 1), exported.stderr
+    assert "fluxrouter: exported " in exported.stdout
     elsewhere = scenario.workdir / "compliance"
     elsewhere.mkdir(exist_ok=True)
     env = {n: v for n, v in os.environ.items() if not n.startswith("FLUXROUTER_")}
@@ -235,7 +237,8 @@ def test_the_untouched_chain_verifies_everywhere(scenario: Scenario) -> None:
     offline = verify_offline(scenario)
     assert offline.returncode == 0, offline.stderr
     assert f"ok: {head} rows verified, head seq {head}" in offline.stdout
-    newest = f"checkpoints: 2, the newest matching at seq {scenario.newest}; signatures checked"
+    # the export ends with a checkpoint of its last row, signed when it was made
+    newest = f"checkpoints: 3, the newest matching at seq {head}; signatures checked"
     assert newest in offline.stdout
 
 

@@ -19,6 +19,7 @@ from infrastructure.audit.checkpoint_files import LATEST, CheckpointDirectory, f
 from infrastructure.audit.checkpointer import Checkpointer
 from infrastructure.audit.verification import verify_online
 from infrastructure.db.repositories.audit_checkpoints import stored_checkpoints
+from infrastructure.read_models.audit_verify import genesis_hash
 from infrastructure.security.audit_signing import SigningKey, ensure_signing_key
 from interfaces.bootstrap import Container
 from migrations.runner import upgrade
@@ -86,8 +87,10 @@ async def test_a_checkpoint_is_stored_in_the_table_and_as_files(
     made = (await checkpoints.checkpoint()).made
     assert made is not None
     assert (made.seq, made.key_id) == (3, key.key_id)
+    assert made.chain == await genesis_hash(pg.engine)  # the chain is named and signed
     assert key.check(made) is None
     assert await stored_checkpoints(pg.engine) == [made]
+    directory = directory / made.chain  # each chain's files apart
     on_disk = json.loads((directory / file_name(3)).read_text())
     assert on_disk == made.as_dict()
     assert json.loads((directory / LATEST).read_text()) == made.as_dict()
@@ -138,7 +141,7 @@ async def test_replicas_writing_checkpoints_at_once_anchor_each_seq_once(
             assert all(o.broken is None for o in outcomes)
         stored = await stored_checkpoints(replicas[0].engine)
         assert [c.seq for c in stored] == [6, 12, 18, 24]
-        files = [p for i in range(3) for p in (tmp_path / f"host-{i}").glob("checkpoint-*.json")]
+        files = [p for i in range(3) for p in (tmp_path / f"host-{i}").glob("*/checkpoint-*.json")]
         assert len(files) == 4  # each written once, by the process that stored it
         check = await verify_online(
             replicas[0].engine, key, CheckpointDirectory(tmp_path / "host-0"), full=True

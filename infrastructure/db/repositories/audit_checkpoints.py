@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domains.audit.chain import AuditRow
 from domains.audit.checkpoint import Checkpoint
 from infrastructure.db.engine import WRITE_OPTION
-from infrastructure.db.tables import audit_checkpoints, audit_log
+from infrastructure.db.tables import audit_checkpoints
 from infrastructure.read_models.audit_query import iter_audit
+from infrastructure.read_models.audit_verify import audit_head
 
 CHECKPOINT_LOCK_ID = 0x46_4C_58_43_4B_50  # "FLXCKP": the advisory lock of checkpoint writers
 
@@ -29,6 +30,7 @@ def _checkpoint(record: Any) -> Checkpoint:
         ts=record.ts,
         key_id=record.key_id,
         signature=record.signature,
+        chain=record.chain,
     )
 
 
@@ -44,15 +46,7 @@ class SqlCheckpointLog:
         self._engine = engine
 
     async def head(self) -> tuple[int, str] | None:
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(audit_log.c.seq, audit_log.c.hash)
-                    .order_by(audit_log.c.seq.desc())
-                    .limit(1)
-                )
-            ).first()
-        return (int(row[0]), str(row[1])) if row else None
+        return await audit_head(self._engine)
 
     async def row_at(self, seq: int) -> AuditRow | None:
         async for row in iter_audit(self._engine, from_seq=seq, batch=1):

@@ -33,4 +33,5 @@ audit_checkpoints = Table(
     Column("ts", String(32), nullable=False),
     Column("key_id", String(64), nullable=False),
     Column("signature", String(200), nullable=False),
+    Column("chain", String(64), nullable=True),  # null: written before checkpoints named it
 )

@@ -54,6 +54,8 @@ class AuditVerifyOut(msgspec.Struct, omit_defaults=True):
     first_bad_seq: int | None = None
     reason: str | None = None
     checkpoint_seq: int | None = None
+    chain: str | None = None
+    notes: list[str] = msgspec.field(default_factory=list)
 
 
 class AuditPublicKeyOut(msgspec.Struct):
@@ -145,6 +147,8 @@ class AuditController(Controller):
             first_bad_seq=check.first_bad_seq,
             reason=check.reason,
             checkpoint_seq=check.checkpoint_seq,
+            chain=check.chain,
+            notes=list(check.notes),
         )
 
     @get("/audit/public-key", summary="The public key that checkpoint signatures verify with")

@@ -41,10 +41,14 @@ def build_chain(count: int, actor: str = "admin") -> list[AuditRow]:
     return rows
 
 
-def sign(key: SigningKey, row: AuditRow) -> Checkpoint:
+CHAIN = build_chain(1)[0].hash
+"""The chain `build_chain` makes: its genesis row's hash (the same whatever the actor)."""
+
+
+def sign(key: SigningKey, row: AuditRow, chain: str | None = CHAIN) -> Checkpoint:
     ts = format_ts(T0 + timedelta(hours=1, seconds=row.seq))
-    payload = signed_payload(seq=row.seq, hash=row.hash, ts=ts, key_id=key.key_id)
-    return Checkpoint(row.seq, row.hash, ts, key.key_id, key.sign(payload))
+    payload = signed_payload(seq=row.seq, hash=row.hash, ts=ts, key_id=key.key_id, chain=chain)
+    return Checkpoint(row.seq, row.hash, ts, key.key_id, key.sign(payload), chain=chain)
 
 
 def write_export(
@@ -53,9 +57,16 @@ def write_export(
     checkpoints: Sequence[Checkpoint] = (),
     *,
     interleave: bool = True,
+    header: tuple[int, int] | None = None,
+    chain: str = CHAIN,
 ) -> Path:
+    """Rows and checkpoints as `audit export` writes them; `header`: its first line, naming
+    this chain and the export's first and last seq."""
     by_seq = {c.seq: c for c in checkpoints}
     lines: list[str] = []
+    if header is not None:
+        export = {"chain": chain, "from_seq": header[0], "to_seq": header[1]}
+        lines.append(json.dumps({"export": export}))
     for row in rows:
         lines.append(json.dumps(row.as_dict()))
         if interleave and row.seq in by_seq:
@@ -90,12 +101,14 @@ def test_an_export_with_its_checkpoints_verifies_with_the_public_key(
     tmp_path: Path, key: SigningKey, public_pem: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = build_chain(12)
-    export = write_export(tmp_path / "a.jsonl", rows, [sign(key, rows[4]), sign(key, rows[9])])
+    checkpoints = [sign(key, rows[4]), sign(key, rows[9]), sign(key, rows[11])]
+    export = write_export(tmp_path / "a.jsonl", rows, checkpoints)
     assert verify_file(str(export), [str(public_pem)]) == 0
     out = capsys.readouterr().out
     assert f"ok: 12 rows verified, head seq 12 hash {rows[-1].hash}" in out
+    assert f"chain: {CHAIN}" in out
     assert (
-        f"checkpoints: 2, the newest matching at seq 10; signatures checked with key {key.key_id}"
+        f"checkpoints: 3, the newest matching at seq 12; signatures checked with key {key.key_id}"
         in out
     )
 
@@ -127,7 +140,7 @@ def test_a_checkpoint_signed_by_another_key_is_refused(
     tmp_path: Path, key: SigningKey, capsys: pytest.CaptureFixture[str]
 ) -> None:
     other, _ = ensure_signing_key(tmp_path / "other.key")
-    rows = build_chain(5)
+    rows = build_chain(3)
     export = write_export(tmp_path / "a.jsonl", rows, [sign(other, rows[2])])
     assert verify_file(str(export), [key.public_base64()]) == 1
     err = capsys.readouterr().err
@@ -142,7 +155,8 @@ def test_a_truncated_tail_is_caught_against_the_checkpoint_directory(
 ) -> None:
     rows = build_chain(10)
     shipped = archive(tmp_path / "shipped", [sign(key, rows[3]), sign(key, rows[7])])
-    export = write_export(tmp_path / "a.jsonl", rows[:6], [sign(key, rows[3])])
+    # a shorter export, made to look whole: its last row anchored by a checkpoint of its own
+    export = write_export(tmp_path / "a.jsonl", rows[:6], [sign(key, rows[3]), sign(key, rows[5])])
     assert verify_file(str(export), [str(public_pem)]) == 0  # the export alone looks fine
     capsys.readouterr()
     assert verify_file(str(export), [str(public_pem)], [str(shipped)]) == 1
@@ -150,8 +164,8 @@ def test_a_truncated_tail_is_caught_against_the_checkpoint_directory(
     assert "BROKEN at seq 7: rows missing below a checkpoint" in err
     assert "(6 rows verified before it)" in err
     # a single checkpoint file works as well as the directory
-    assert verify_file(str(export), [], [str(shipped / file_name(8))]) == 1
-    assert verify_file(str(export), [], [str(shipped / LATEST)]) == 1
+    assert verify_file(str(export), [], [str(shipped / CHAIN / file_name(8))]) == 1
+    assert verify_file(str(export), [], [str(shipped / CHAIN / LATEST)]) == 1
 
 
 def test_a_rewritten_chain_is_caught_against_the_checkpoint_directory(
@@ -160,8 +174,10 @@ def test_a_rewritten_chain_is_caught_against_the_checkpoint_directory(
     rows = build_chain(10)
     shipped = archive(tmp_path / "shipped", [sign(key, rows[3]), sign(key, rows[7])])
     rewritten = build_chain(10, actor="someone-else")
+    assert rewritten[0] == rows[0]  # the same chain, rewritten from row 2 on
     export = write_export(tmp_path / "a.jsonl", rewritten)
-    assert verify_file(str(export), [str(public_pem)]) == 0
+    assert verify_file(str(export), [str(public_pem)]) == 1  # no checkpoint anchors its end
+    assert "the last row, seq 10, is not anchored by a checkpoint" in capsys.readouterr().err
     capsys.readouterr()
     assert verify_file(str(export), [str(public_pem)], [str(shipped)]) == 1
     err = capsys.readouterr().err
@@ -172,7 +188,7 @@ def test_checkpoints_at_the_end_of_the_export_work_as_well_as_interleaved(
     tmp_path: Path, key: SigningKey, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = build_chain(6)
-    checkpoints = [sign(key, rows[1]), sign(key, rows[4])]
+    checkpoints = [sign(key, rows[1]), sign(key, rows[5])]
     export = write_export(tmp_path / "a.jsonl", rows, checkpoints, interleave=False)
     assert verify_file(str(export), [key.public_base64()]) == 0
     records = [json.loads(line) for line in export.read_text().splitlines()]
@@ -186,12 +202,14 @@ def test_an_export_from_a_later_seq_is_anchored_by_the_checkpoint_before_it(
     tmp_path: Path, key: SigningKey, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = build_chain(10)
-    checkpoints = [sign(key, rows[4]), sign(key, rows[8])]
-    export = write_export(tmp_path / "a.jsonl", rows[5:], checkpoints)
+    checkpoints = [sign(key, rows[4]), sign(key, rows[9])]
+    export = write_export(tmp_path / "a.jsonl", rows[5:], checkpoints, header=(6, 10))
     assert verify_file(str(export), [key.public_base64()]) == 0
-    assert "ok: 5 rows verified, head seq 10" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ok: 5 rows verified, head seq 10" in out
+    assert f"chain: {CHAIN}" in out  # named by the header: the genesis row is not in the file
     records = [json.loads(line) for line in export.read_text().splitlines()]
-    records[0]["prev_hash"] = "e" * 64  # the first row no longer follows the anchored one
+    records[1]["prev_hash"] = "e" * 64  # the first row no longer follows the anchored one
     export.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     assert verify_file(str(export), [key.public_base64()]) == 1
     assert "BROKEN at seq 5: hash does not match the signed checkpoint" in capsys.readouterr().err
@@ -252,9 +270,9 @@ def test_console_script_verifies_offline_with_key_and_checkpoint_directory(
     if not script.exists():
         pytest.skip(f"console script not installed at {script}")
     rows = build_chain(8)
-    shipped = archive(tmp_path / "shipped", [sign(key, rows[2]), sign(key, rows[6])])
-    good = write_export(tmp_path / "good.jsonl", rows, [sign(key, rows[2]), sign(key, rows[6])])
-    cut = write_export(tmp_path / "cut.jsonl", rows[:5], [sign(key, rows[2])])
+    shipped = archive(tmp_path / "shipped", [sign(key, rows[2]), sign(key, rows[7])])
+    good = write_export(tmp_path / "good.jsonl", rows, [sign(key, rows[2]), sign(key, rows[7])])
+    cut = write_export(tmp_path / "cut.jsonl", rows[:5], [sign(key, rows[2]), sign(key, rows[4])])
     env = {n: v for n, v in os.environ.items() if not n.startswith("FLUXROUTER_")}
     env["HOME"] = str(tmp_path)
 
@@ -278,3 +296,101 @@ def test_console_script_verifies_offline_with_key_and_checkpoint_directory(
     assert "BROKEN at seq 6: rows missing below a checkpoint" in broken.stderr
     assert not any(tmp_path.glob("*.db"))
     assert not any(tmp_path.glob("*.key"))
+
+
+# --- checkpoints of other chains -------------------------------------------------------------
+
+
+def other_chain(count: int) -> list[AuditRow]:
+    """Another database's chain: its own genesis row."""
+    rows = build_chain(count + 1)[1:]  # row 2 onwards of ours, renumbered from 1
+    chained: list[AuditRow] = []
+    prev: tuple[int, str] | None = None
+    for row in rows:
+        new = chain_row(
+            prev=prev, ts=row.ts, actor=row.actor, action=row.action, target=row.target, data={}
+        )
+        chained.append(new)
+        prev = (new.seq, new.hash)
+    return chained
+
+
+def test_a_directory_holding_two_chains_checks_each_file_against_its_own(
+    tmp_path: Path, key: SigningKey, public_pem: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ours, theirs = build_chain(6), other_chain(20)
+    their_chain = theirs[0].hash
+    assert their_chain != CHAIN
+    shipped = archive(
+        tmp_path / "shipped",
+        [sign(key, ours[2]), sign(key, ours[5]), *(sign(key, r, their_chain) for r in theirs[9:])],
+    )
+    assert sorted(p.name for p in shipped.iterdir()) == sorted([CHAIN, their_chain])
+    export = write_export(tmp_path / "a.jsonl", ours, [sign(key, ours[5])], header=(1, 6))
+    assert verify_file(str(export), [str(public_pem)], [str(shipped)]) == 0
+    out = capsys.readouterr().out
+    assert "ok: 6 rows verified" in out
+    assert "checkpoints: 2, the newest matching at seq 6" in out  # not "rewritten", not "missing"
+    assert f"11 checkpoints of another chain ({their_chain}) at seq 10, 11, 12, 13, 14" in out
+    # the other chain's export verifies against the same directory too
+    mine = write_export(tmp_path / "b.jsonl", theirs, [sign(key, theirs[-1], their_chain)])
+    assert verify_file(str(mine), [str(public_pem)], [str(shipped)]) == 0
+    assert f"chain: {their_chain}" in capsys.readouterr().out
+
+
+def test_checkpoints_given_that_are_all_of_another_chain_fail_the_check(
+    tmp_path: Path, key: SigningKey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A chain rewritten from its first row is another chain: the checkpoints a compliance team
+    kept no longer apply to it, and that is what the check says."""
+    ours = build_chain(6)
+    shipped = archive(tmp_path / "shipped", [sign(key, ours[2]), sign(key, ours[5])])
+    forged = other_chain(6)
+    forged_chain = forged[0].hash
+    export = write_export(
+        tmp_path / "a.jsonl",
+        forged,
+        [sign(key, forged[5], forged_chain)],
+        header=(1, 6),
+        chain=forged_chain,
+    )
+    assert verify_file(str(export), [key.public_base64()]) == 0  # alone, it holds together
+    capsys.readouterr()
+    assert verify_file(str(export), [key.public_base64()], [str(shipped)]) == 1
+    err = capsys.readouterr().err
+    assert "BROKEN at seq 1: none of the checkpoints given with --checkpoint is of this file's" in (
+        err
+    )
+    assert f"2 checkpoints of another chain ({CHAIN})" in err
+
+
+def test_a_header_naming_another_chain_than_the_genesis_row_fails(
+    tmp_path: Path, key: SigningKey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = build_chain(3)
+    export = write_export(tmp_path / "a.jsonl", rows, [sign(key, rows[2])], header=(1, 3))
+    lines = export.read_text().splitlines()
+    lines[0] = json.dumps({"export": {"chain": "a" * 64, "from_seq": 1, "to_seq": 3}})
+    export.write_text("\n".join(lines) + "\n")
+    assert verify_file(str(export), [key.public_base64()]) == 1
+    assert f"the export names chain {'a' * 64}, but its genesis row hashes to {CHAIN}" in (
+        capsys.readouterr().err
+    )
+
+
+def test_checkpoints_naming_no_chain_count_only_where_they_match(
+    tmp_path: Path, key: SigningKey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Checkpoints written before checkpoints named their chain: used where this chain has their
+    row with their hash, else set aside (another chain's, or this one's before a rewrite)."""
+    rows = build_chain(6)
+    old = archive(tmp_path / "old", [sign(key, rows[2], None), sign(key, rows[5], None)])
+    export = write_export(tmp_path / "a.jsonl", rows, [sign(key, rows[5])], header=(1, 6))
+    assert verify_file(str(export), [key.public_base64()], [str(old)]) == 0
+    assert "checkpoints: 2, the newest matching at seq 6" in capsys.readouterr().out  # 3 and 6
+    rewritten = build_chain(6, actor="mallory")
+    cut = write_export(tmp_path / "b.jsonl", rewritten, [sign(key, rewritten[5])], header=(1, 6))
+    assert verify_file(str(cut), [key.public_base64()], [str(old)]) == 1
+    err = capsys.readouterr().err
+    assert "none of the checkpoints given with --checkpoint is of this file's chain" in err
+    assert "2 checkpoints naming no chain (written before checkpoints named their chain)" in err

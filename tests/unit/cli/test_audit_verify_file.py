@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domains.audit.chain import AuditRow, chain_row, format_ts
+from domains.audit.checkpoint import Checkpoint, signed_payload
+from infrastructure.security.audit_signing import SigningKey
 from interfaces.commands.audit_file import verify_file
 
 T0 = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -43,8 +46,26 @@ def write_rows(path: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
+KEY = SigningKey(Ed25519PrivateKey.generate())
+
+
+def tail_checkpoint(rows: list[AuditRow], chain: str) -> dict[str, Any]:
+    """The checkpoint of the last row that `audit export` ends an export with."""
+    last = rows[-1]
+    ts = format_ts(T0 + timedelta(days=1))
+    payload = signed_payload(seq=last.seq, hash=last.hash, ts=ts, key_id=KEY.key_id, chain=chain)
+    signed = Checkpoint(last.seq, last.hash, ts, KEY.key_id, KEY.sign(payload), chain=chain)
+    return {"checkpoint": signed.as_dict()}
+
+
 def export(tmp_path: Path, rows: list[AuditRow], name: str = "audit.jsonl") -> Path:
-    return write_rows(tmp_path / name, [row.as_dict() for row in rows])
+    """The rows as `audit export` writes them: a header naming the chain `build_chain` makes,
+    the rows, and a checkpoint of the last one."""
+    chain = build_chain(1)[0].hash
+    header = {"export": {"chain": chain, "from_seq": rows[0].seq, "to_seq": rows[-1].seq}}
+    return write_rows(
+        tmp_path / name, [header, *(row.as_dict() for row in rows), tail_checkpoint(rows, chain)]
+    )
 
 
 def test_a_good_file_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,11 +84,12 @@ def test_blank_lines_are_skipped_and_checkpoint_lines_are_not_rows(
     checkpoint = {"seq": 1, "hash": rows[0].hash, "ts": rows[0].ts, "key_id": "k", "signature": ""}
     lines = [json.dumps(rows[0].as_dict()), "", json.dumps({"checkpoint": checkpoint})]
     lines += [json.dumps(row.as_dict()) for row in rows[1:]]
+    lines.append(json.dumps(tail_checkpoint(rows, rows[0].hash)))
     path.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
     assert verify_file(str(path)) == 0
     out = capsys.readouterr().out
     assert "ok: 3 rows verified" in out
-    assert "checkpoints: 1" in out
+    assert "checkpoints: 2" in out
     assert "signatures NOT checked" in out
 
 
@@ -108,13 +130,22 @@ def test_reordered_rows_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "(3 rows verified before it)" in err
 
 
-def test_a_deleted_last_row_is_not_detectable_offline(
+def test_a_deleted_last_row_is_caught_offline(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Truncation at the end leaves a valid (shorter) chain: the head printed is what to compare."""
+    """Cut off its end, an export's last row is no longer the one its checkpoint anchors."""
     rows = build_chain(5)
-    assert verify_file(str(export(tmp_path, rows[:4]))) == 0
-    assert f"head seq 4 hash {rows[3].hash}" in capsys.readouterr().out
+    lines = export(tmp_path, rows).read_text().splitlines()
+    cut = tmp_path / "cut.jsonl"
+    reasons = []
+    for kept in (6, 5, 2):  # the header, rows 1..5, the checkpoint: cut to its last row, ...
+        cut.write_text("\n".join(lines[:kept]) + "\n", encoding="utf-8")
+        assert verify_file(str(cut)) == 1
+        reasons.append(capsys.readouterr().err)
+        assert f"BROKEN at seq {kept}: " in reasons[-1]
+    assert "the last row, seq 5, is not anchored by a checkpoint" in reasons[0]
+    assert "rows missing at the end: the export holds rows up to seq 5" in reasons[1]
+    assert "the file ends at seq 1 (its tail was cut off)" in reasons[2]
 
 
 def test_an_export_starting_after_genesis_verifies(

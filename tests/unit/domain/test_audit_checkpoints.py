@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domains.audit.chain import AuditRow, chain_row, format_ts
+from domains.audit.chain_binding import bind_to_chain
 from domains.audit.checkpoint import (
     AnchoredVerifier,
     Anchors,
@@ -50,21 +51,34 @@ def build_chain(count: int, *, salt: str = "") -> list[AuditRow]:
     return rows
 
 
-def sign(row: AuditRow, key: SigningKey = KEY, ts: str | None = None) -> Checkpoint:
+CHAIN = build_chain(1)[0].hash
+"""The chain `build_chain` makes (unsalted): its genesis row's hash."""
+
+
+def sign(
+    row: AuditRow, key: SigningKey = KEY, ts: str | None = None, chain: str | None = CHAIN
+) -> Checkpoint:
     when = ts or format_ts(T0 + timedelta(hours=1, seconds=row.seq))
-    payload = signed_payload(seq=row.seq, hash=row.hash, ts=when, key_id=key.key_id)
-    return Checkpoint(row.seq, row.hash, when, key.key_id, key.sign(payload))
+    payload = signed_payload(seq=row.seq, hash=row.hash, ts=when, key_id=key.key_id, chain=chain)
+    return Checkpoint(row.seq, row.hash, when, key.key_id, key.sign(payload), chain=chain)
 
 
 # --- the record and its signature ------------------------------------------------------------
 
 
-def test_the_signed_bytes_are_rfc8785_of_seq_hash_ts_and_key_id() -> None:
-    payload = signed_payload(seq=7, hash="ab" * 32, ts="2025-01-01T00:00:00.000000Z", key_id="k")
+def test_the_signed_bytes_are_rfc8785_of_chain_seq_hash_ts_and_key_id() -> None:
+    ts = "2025-01-01T00:00:00.000000Z"
+    payload = signed_payload(seq=7, hash="ab" * 32, ts=ts, key_id="k", chain="cd" * 32)
     assert payload == rfc8785.dumps(
-        {"seq": 7, "hash": "ab" * 32, "ts": "2025-01-01T00:00:00.000000Z", "key_id": "k"}
+        {"chain": "cd" * 32, "seq": 7, "hash": "ab" * 32, "ts": ts, "key_id": "k"}
     )
     assert payload == (
+        b'{"chain":"' + b"cd" * 32 + b'","hash":"' + b"ab" * 32 + b'","key_id":"k","seq":7,'
+        b'"ts":"2025-01-01T00:00:00.000000Z"}'
+    )
+    # a checkpoint written before checkpoints named their chain
+    legacy = signed_payload(seq=7, hash="ab" * 32, ts=ts, key_id="k", chain=None)
+    assert legacy == (
         b'{"hash":"' + b"ab" * 32 + b'","key_id":"k","seq":7,"ts":"2025-01-01T00:00:00.000000Z"}'
     )
 
@@ -93,6 +107,8 @@ def test_a_signature_is_base64_ed25519_over_the_payload() -> None:
         {"ts": "2030-01-01T00:00:00.000000Z"},
         {"signature": base64.b64encode(b"\x01" * 64).decode()},
         {"signature": "not base64!"},
+        {"chain": "f" * 64},  # the chain is signed: a checkpoint cannot be moved to another
+        {"chain": None},
     ],
 )
 def test_any_change_to_a_checkpoint_breaks_its_signature(change: dict[str, Any]) -> None:
@@ -113,6 +129,7 @@ def test_a_checkpoint_of_another_key_is_named_by_its_key_id() -> None:
 def test_a_checkpoint_round_trips_through_its_dict() -> None:
     checkpoint = sign(build_chain(2)[-1])
     assert checkpoint.as_dict() == {
+        "chain": CHAIN,
         "seq": 2,
         "hash": checkpoint.hash,
         "ts": checkpoint.ts,
@@ -120,6 +137,9 @@ def test_a_checkpoint_round_trips_through_its_dict() -> None:
         "signature": checkpoint.signature,
     }
     assert Checkpoint.from_dict(checkpoint.as_dict()) == checkpoint
+    legacy = sign(build_chain(2)[-1], chain=None)
+    assert "chain" not in legacy.as_dict()
+    assert Checkpoint.from_dict(legacy.as_dict()) == legacy
 
 
 @pytest.mark.parametrize(
@@ -132,6 +152,8 @@ def test_a_checkpoint_round_trips_through_its_dict() -> None:
         {"hash": "A" * 64},
         {"ts": 5},
         {"signature": None},
+        {"chain": "abc"},
+        {"chain": 7},
     ],
 )
 def test_a_malformed_checkpoint_is_refused(change: dict[str, Any]) -> None:
@@ -353,3 +375,38 @@ def test_any_truncation_below_the_highest_checkpoint_is_caught(
     result = check_of(kept, checkpoints)
     assert not result.ok
     assert result.first_bad_seq == len(kept) + 1
+
+
+# --- which chain a checkpoint belongs to -----------------------------------------------------
+
+
+def test_checkpoints_of_another_chain_are_set_aside_with_a_note_not_read_as_a_rewrite() -> None:
+    rows = build_chain(6)
+    other = build_chain(9, salt="-other-database")
+    theirs = [sign(other[7], chain=other[0].hash), sign(other[8], chain=other[0].hash)]
+    ours = [sign(rows[2]), sign(rows[5])]
+    bound = bind_to_chain([*theirs, *ours], CHAIN, {})
+    assert bound.own == ours
+    assert bound.notes == [
+        f"2 checkpoints of another chain ({other[0].hash}) at seq 8, 9, not of this chain "
+        f"({CHAIN}): not used"
+    ]
+    # checked against this chain, only its own checkpoints count: no rewrite, no truncation
+    check = verify_anchored(rows, bound.own, KEY.check)
+    assert (check.ok, check.checkpoint_seq, check.checkpoints) == (True, 6, 2)
+    # the same checkpoints read as this chain's would have said the chain was truncated
+    assert not verify_anchored(rows, [*theirs, *ours], KEY.check).ok
+
+
+def test_a_checkpoint_naming_no_chain_counts_only_where_it_matches_the_row() -> None:
+    rows = build_chain(5)
+    matching, foreign = sign(rows[2], chain=None), sign(build_chain(5, salt="x")[3], chain=None)
+    hash_at = {3: rows[2].hash, 4: rows[3].hash}
+    bound = bind_to_chain([matching, foreign], CHAIN, hash_at)
+    assert bound.own == [matching]
+    assert len(bound.notes) == 1
+    assert (
+        "naming no chain (written before checkpoints named their chain) at seq 4"
+        in (bound.notes[0])
+    )
+    assert KEY.check(matching) is None  # its old signed bytes still verify

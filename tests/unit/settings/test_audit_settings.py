@@ -20,8 +20,8 @@ def load(directory: Path, text: str, env: dict[str, str] | None = None) -> Setti
 
 def test_audit_defaults(tmp_path: Path) -> None:
     audit = load_settings(None, {}, tmp_path)[0].audit
-    assert audit.signing_key_file == "./fluxrouter-audit-signing.key"
-    assert audit.checkpoint_dir == "./audit-checkpoints"
+    assert audit.signing_key_file == str(tmp_path / "fluxrouter-audit-signing.key")
+    assert audit.checkpoint_dir == str(tmp_path / "audit-checkpoints")
     assert (audit.checkpoint_every_seconds, audit.checkpoint_every_rows) == (60.0, 1000)
     assert load(tmp_path, "audit:\n").audit == audit
 

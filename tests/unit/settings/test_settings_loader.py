@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from infrastructure.settings import ConfigError, Settings, load_settings
 from infrastructure.settings.loader import expand_env
+from infrastructure.settings.paths import resolve_paths
 
 PROVIDER = """\
 providers:
@@ -57,11 +58,11 @@ def error(directory: Path, text: str | None, env: dict[str, str] | None = None) 
 def test_no_file_gives_the_documented_defaults(tmp_path: Path) -> None:
     settings, used = load_settings(None, {}, tmp_path)
     assert used is None
-    assert settings == Settings()
+    assert settings == resolve_paths(Settings(), tmp_path)  # relative paths from the data dir
     assert (settings.server.host, settings.server.port) == ("127.0.0.1", 8080)
     assert settings.server.public_url is None
     assert (settings.server.workers, settings.server.max_request_bytes) == (1, 8388608)
-    assert settings.database.url == "sqlite+aiosqlite:///./fluxrouter.db"
+    assert settings.database.url == f"sqlite+aiosqlite:///{tmp_path}/fluxrouter.db"
     assert settings.database.pool_size == 10
     assert settings.redis.url is None
     assert settings.admin.key == ""
@@ -72,8 +73,9 @@ def test_no_file_gives_the_documented_defaults(tmp_path: Path) -> None:
 
 
 def test_empty_file_and_empty_sections_give_defaults(tmp_path: Path) -> None:
-    assert load(tmp_path, "# nothing configured yet\n") == Settings()
-    assert load(tmp_path, "server:\nredis:\nproviders:\n") == Settings()
+    defaults = resolve_paths(Settings(), tmp_path)  # relative paths from the file's directory
+    assert load(tmp_path, "# nothing configured yet\n") == defaults
+    assert load(tmp_path, "server:\nredis:\nproviders:\n") == defaults
 
 
 def test_discovery_order_is_argument_then_env_then_working_directory(tmp_path: Path) -> None:
@@ -116,7 +118,7 @@ def test_variables_defaults_and_escapes_are_expanded(tmp_path: Path) -> None:
     settings = load(tmp_path, text, {"HOST": "0.0.0.0"})
     assert settings.server.host == "0.0.0.0"
     assert settings.server.public_url == "https://gw.example/v1"
-    assert settings.database.url == "sqlite:///pa${th}.db"
+    assert settings.database.url == f"sqlite:///{tmp_path}/pa${{th}}.db"
     assert settings.admin.key == ""
     assert settings.redis.url is None  # an empty optional value means "not set"
     settings = load(tmp_path, text, {"HOST": "h", "DOMAIN": "d.example", "ADMIN_KEY": "k"})
