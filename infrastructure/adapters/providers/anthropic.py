@@ -27,8 +27,8 @@ _encoder = msgspec.json.Encoder()
 
 
 def read_anthropic_error(status: int, body: bytes, headers: Mapping[str, str]) -> ErrorReading:
-    mapped, message, error_type, code = wire.error_facts(status, body)
-    return ErrorReading(mapped, message, error_type, code, None, headers.get("retry-after"))
+    condition, message = wire.error_facts(status, body)
+    return ErrorReading(condition, message, None, headers.get("retry-after"))
 
 
 class AnthropicAdapter:
@@ -60,9 +60,7 @@ class AnthropicAdapter:
         async with self._http.post(self._url, payload, self._headers) as response:
             data = await self._http.read(response)
         message = self._http.decode_json(data)
-        out, usage = wire.chat_response(
-            message, model=str(body.get("model")), created=int(time.time())
-        )
+        out, usage = wire.chat_response(message, model=upstream_model, created=int(time.time()))
         return UpstreamReply(body=_encoder.encode(out), usage=usage)
 
     async def open_chat_stream(
@@ -71,7 +69,7 @@ class AnthropicAdapter:
         payload = self._request(body, upstream_model, stream=True)
         response = await self._http.open(self._url, payload, self._stream_headers)
         translator = wire.StreamTranslator(
-            model=str(body.get("model")),
+            model=upstream_model,
             created=int(time.time()),
             completion_id=f"chatcmpl-{new_id()}",
             include_usage=include_usage,

@@ -77,7 +77,7 @@ class OpenAIAdapter:
 
 class OpenAIChatStream(UpstreamStream):
     """Forwards SSE events untouched, watching for usage; drops the usage-only chunk unless the
-    client asked for it."""
+    client asked for it. An error event ends the stream with the gateway's error for it."""
 
     def __init__(
         self, http: UpstreamHttp, response: aiohttp.ClientResponse, *, include_usage: bool
@@ -96,6 +96,8 @@ class OpenAIChatStream(UpstreamStream):
         if data == b"[DONE]":
             self.tally.finished = True
             return True
+        if b'"error"' in data and (failure := wire.stream_error(data)) is not None:
+            raise self._http.failed(failure)  # the one table's answer, not the upstream's words
         facts = wire.chunk_facts(data)
         if facts is None:
             return True

@@ -11,11 +11,8 @@ from typing import Any
 import msgspec
 
 from domains.providers.ports import Usage
-from infrastructure.adapters.providers.error_reading import (
-    OPENAI_TYPES,
-    ErrorReading,
-    gateway_status,
-)
+from domains.providers.upstream_failures import Condition, condition_of_status
+from infrastructure.adapters.providers.error_reading import ErrorReading, says_context_too_long
 from infrastructure.adapters.providers.sse import event_fields
 
 
@@ -183,18 +180,36 @@ def embeddings_as_base64(body: bytes) -> bytes:
 
 
 def read_openai_error(status: int, body: bytes, headers: Mapping[str, str]) -> ErrorReading:
-    """An OpenAI-shaped (or any) error body: 4xx kept with Retry-After, 5xx → 502."""
+    """An OpenAI-shaped (or any) error body: its condition by status, a 400 about the context
+    window told apart by OpenAI's `context_length_exceeded` code or its message."""
     facts = error_facts(body)
-    mapped = gateway_status(status)
-    if mapped >= 500:
-        return ErrorReading(
-            mapped, facts.message, OPENAI_TYPES.get(mapped, "upstream_error"), "upstream_error"
-        )
-    return ErrorReading(
-        mapped,
-        facts.message,
-        facts.type or OPENAI_TYPES.get(status, "invalid_request_error"),
-        facts.code,
-        facts.param,
-        headers.get("Retry-After"),
-    )
+    condition = condition_of_status(status)
+    if condition is Condition.INVALID_REQUEST and (
+        facts.code == "context_length_exceeded" or says_context_too_long(facts.message)
+    ):
+        condition = Condition.CONTEXT_LENGTH_EXCEEDED
+    return ErrorReading(condition, facts.message, facts.param, headers.get("Retry-After"))
+
+
+def stream_error(data: bytes) -> ErrorReading | None:
+    """An `{"error": {...}}` event in an OpenAI stream (no HTTP status: its `type` or `code`
+    says what it is), or None if the event is not one."""
+    try:
+        parsed = _error_decoder.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    detail = parsed.error
+    if detail is None:
+        return None
+    facts = error_facts(data)
+    kind = detail.type if isinstance(detail, _ErrorDetail) else None
+    code = facts.code or ""
+    if "rate_limit" in code or kind in ("rate_limit_error", "requests", "tokens"):
+        condition = Condition.RATE_LIMITED
+    elif "overloaded" in code or kind in ("service_unavailable", "overloaded_error"):
+        condition = Condition.OVERLOADED
+    elif kind == "invalid_request_error":
+        condition = Condition.INVALID_REQUEST
+    else:
+        condition = Condition.SERVER_ERROR
+    return ErrorReading(condition, facts.message, facts.param)
