@@ -16,8 +16,9 @@ Behaviour is fully deterministic apart from message ids, request ids and timesta
 * ``GET /v1/models`` and ``GET /v1/models/{id}`` list a few Claude model ids.
 * Special model names: ``fake-overloaded`` (529), ``fake-rate-limited`` (429, ``retry-after``),
   ``fake-error-500``, ``fake-error-400`` (``invalid_request_error``), ``fake-error-404``
-  (``not_found_error``, as the API answers a model it does not know), ``fake-slow``, ``fake-stream-error`` (in-stream ``error`` event) and
-  ``fake-cached`` (reports cache-read input tokens).
+  (``not_found_error``, as the API answers a model it does not know), ``fake-slow``,
+  ``fake-stream-error`` (in-stream ``error`` event) and ``fake-cached`` (reports cache-read
+  input tokens).
 """
 
 from __future__ import annotations

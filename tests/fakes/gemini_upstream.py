@@ -22,8 +22,8 @@ Behaviour is fully deterministic apart from ``responseId``:
 * ``GET .../models`` (paged) and ``GET .../models/{model}``.
 * Special model names: ``fake-exhausted`` (429), ``fake-safety`` (SAFETY block),
   ``fake-error-500``, ``fake-unavailable`` (503), ``fake-error-400`` (INVALID_ARGUMENT),
-  ``fake-error-404`` (NOT_FOUND, as for a model Google does not serve), ``fake-slow``, ``fake-stall-stream`` and
-  ``fake-cached`` (``cachedContentTokenCount``).
+  ``fake-error-404`` (NOT_FOUND, as for a model Google does not serve), ``fake-slow``,
+  ``fake-stall-stream`` and ``fake-cached`` (``cachedContentTokenCount``).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from tests.support.services import free_port
 BIN = Path(sys.executable).parent
 LIMITS_RELOAD_EVERY = 0.5  # `billing.limits_reload_seconds` of the test gateways
 LIMITS_RELOAD = 0.8  # how long until a limit set through one gateway holds on every other
+START_TIMEOUT = 90.0  # seconds for `serve` to be ready (imports alone take 20 s on a busy machine)
 
 
 def gateway_config(
@@ -210,7 +211,7 @@ class GatewayProcess:
         )
         if self._with_worker:
             self._spawn(["worker"], self.worker_log_path)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self._procs[0].poll() is not None:
                 raise RuntimeError(f"gateway exited:\n{self.log_path.read_text()[-3000:]}")
