@@ -14,7 +14,7 @@ from infrastructure.adapters.providers.anthropic import AnthropicAdapter, read_a
 from infrastructure.adapters.providers.error_reading import ErrorReader
 from infrastructure.adapters.providers.gemini import GeminiAdapter, read_gemini_error
 from infrastructure.adapters.providers.openai import OpenAIAdapter
-from infrastructure.adapters.providers.openai_wire import read_openai_error
+from infrastructure.adapters.providers.openai_errors import read_openai_error
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, UpstreamTimeouts
 from infrastructure.settings.model import ProviderSettings
 

@@ -1,18 +1,15 @@
-"""The OpenAI wire format, as pure functions: request preparation, usage extraction, SSE events,
-error bodies. Shared by the `openai` and `openai-compatible` adapters."""
+"""The OpenAI wire format, as pure functions: request preparation, usage extraction, SSE events
+(error bodies are `openai_errors`). Shared by the `openai` and `openai-compatible` adapters."""
 
 from __future__ import annotations
 
 import base64
 import struct
-from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from domains.providers.ports import Usage
-from domains.providers.upstream_failures import Condition, condition_of_status
-from infrastructure.adapters.providers.error_reading import ErrorReading, says_context_too_long
 from infrastructure.adapters.providers.sse import event_fields
 
 
@@ -45,21 +42,8 @@ class _WithUsage(msgspec.Struct):
     usage: _Usage | None = None
 
 
-class _ErrorDetail(msgspec.Struct):
-    message: str | None = None
-    type: str | None = None
-    code: str | int | None = None
-    param: str | None = None
-
-
-class _ErrorBody(msgspec.Struct):
-    error: _ErrorDetail | str | None = None
-    message: str | None = None
-
-
 _chunk_decoder = msgspec.json.Decoder(_Chunk)
 _usage_decoder = msgspec.json.Decoder(_WithUsage)
-_error_decoder = msgspec.json.Decoder(_ErrorBody)
 _encoder = msgspec.json.Encoder()
 
 
@@ -139,32 +123,6 @@ def chunk_facts(data: bytes) -> ChunkFacts | None:
     return ChunkFacts(usage, usage is not None and not chunk.choices, chars, finish)
 
 
-class UpstreamErrorFacts(msgspec.Struct):
-    message: str
-    type: str | None
-    code: str | None
-    param: str | None
-
-
-def error_facts(body: bytes) -> UpstreamErrorFacts:
-    """The message, type, code and param of an upstream error body, whatever its shape."""
-    try:
-        parsed = _error_decoder.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-        text = body[:500].decode("utf-8", "replace").strip()
-        return UpstreamErrorFacts(text or "no error message", None, None, None)
-    detail = parsed.error
-    if isinstance(detail, _ErrorDetail):
-        code = str(detail.code) if detail.code is not None else None
-        return UpstreamErrorFacts(
-            detail.message or parsed.message or "no error message",
-            detail.type,
-            code,
-            detail.param,
-        )
-    return UpstreamErrorFacts(detail or parsed.message or "no error message", None, None, None)
-
-
 def floats_to_base64(values: list[float]) -> str:
     return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
 
@@ -177,39 +135,3 @@ def embeddings_as_base64(body: bytes) -> bytes:
         if isinstance(vector, list):
             item["embedding"] = floats_to_base64(vector)
     return _encoder.encode(parsed)
-
-
-def read_openai_error(status: int, body: bytes, headers: Mapping[str, str]) -> ErrorReading:
-    """An OpenAI-shaped (or any) error body: its condition by status, a 400 about the context
-    window told apart by OpenAI's `context_length_exceeded` code or its message."""
-    facts = error_facts(body)
-    condition = condition_of_status(status)
-    if condition is Condition.INVALID_REQUEST and (
-        facts.code == "context_length_exceeded" or says_context_too_long(facts.message)
-    ):
-        condition = Condition.CONTEXT_LENGTH_EXCEEDED
-    return ErrorReading(condition, facts.message, facts.param, headers.get("Retry-After"))
-
-
-def stream_error(data: bytes) -> ErrorReading | None:
-    """An `{"error": {...}}` event in an OpenAI stream (no HTTP status: its `type` or `code`
-    says what it is), or None if the event is not one."""
-    try:
-        parsed = _error_decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-        return None
-    detail = parsed.error
-    if detail is None:
-        return None
-    facts = error_facts(data)
-    kind = detail.type if isinstance(detail, _ErrorDetail) else None
-    code = facts.code or ""
-    if "rate_limit" in code or kind in ("rate_limit_error", "requests", "tokens"):
-        condition = Condition.RATE_LIMITED
-    elif "overloaded" in code or kind in ("service_unavailable", "overloaded_error"):
-        condition = Condition.OVERLOADED
-    elif kind == "invalid_request_error":
-        condition = Condition.INVALID_REQUEST
-    else:
-        condition = Condition.SERVER_ERROR
-    return ErrorReading(condition, facts.message, facts.param)

@@ -19,7 +19,7 @@ import structlog
 from domains.providers.errors import UpstreamError
 from domains.providers.upstream_failures import Condition, credentials_refused_message
 from infrastructure.adapters.providers.error_reading import ErrorReader, ErrorReading
-from infrastructure.adapters.providers.openai_wire import read_openai_error
+from infrastructure.adapters.providers.openai_errors import read_openai_error
 
 MAX_ERROR_BODY = 64 * 1024
 _decoder = msgspec.json.Decoder()

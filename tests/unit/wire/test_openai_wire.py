@@ -14,15 +14,17 @@ from hypothesis import strategies as st
 
 from domains.providers.ports import Usage
 from domains.providers.upstream_failures import Condition
+from infrastructure.adapters.providers.openai_errors import (
+    error_facts,
+    read_openai_error,
+    stream_error,
+)
 from infrastructure.adapters.providers.openai_wire import (
     chat_body,
     chunk_facts,
     embeddings_as_base64,
-    error_facts,
     event_data,
     floats_to_base64,
-    read_openai_error,
-    stream_error,
     usage_of,
 )
 
