@@ -216,7 +216,7 @@ class GatewayProcess:
             if self._procs[0].poll() is not None:
                 raise RuntimeError(f"gateway exited:\n{self.log_path.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base_url}/readyz", timeout=5).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
