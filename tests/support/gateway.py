@@ -214,6 +214,7 @@ class GatewayProcess:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self._procs[0].poll() is not None:
+                self.stop()  # its worker too: nothing is left running behind a failed start
                 raise RuntimeError(f"gateway exited:\n{self.log_path.read_text()[-3000:]}")
             try:
                 if (
@@ -224,7 +225,9 @@ class GatewayProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"gateway did not become ready:\n{self.logs()[-3000:]}")
+        log = self.logs()[-3000:]
+        self.stop()
+        raise RuntimeError(f"gateway did not become ready:\n{log}")
 
     def _worker_running(self) -> bool:
         """Without a worker nothing waits for one; with one, the projections (usage, audit) are
