@@ -368,7 +368,7 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
         lambda: recorder.backlog, lambda: recorder.dropped, lambda: recorder.held_back
     )
     catalog = build_catalog(settings.providers)
-    clients = build_clients(settings.providers, redactor)
+    clients = build_clients(settings.providers, redactor, metrics.count_credentials_refused)
 
     async def write_refusals(events: Sequence[Event]) -> None:
         await bus.handle(RecordEvents(events=tuple(events)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domains.providers.upstream_failures import ANSWERS, KEEPS_RETRY_AFTER, Condition
 from domains.shared.errors import DomainError, Forbidden, NotFound
 
 
@@ -23,27 +24,29 @@ class ModelNotAllowed(Forbidden):
 class UpstreamError(DomainError):
     """The upstream answered with an error, or could not be reached in time.
 
-    `status` is what the gateway answers: an upstream 4xx keeps its status, a 5xx is 502,
-    a timeout 504, an unreachable upstream 502.
+    `condition` says which (see `upstream_failures`); the status, the OpenAI error `type` and
+    `code` every interface answers with come from its row of the one table.
     """
 
     def __init__(
         self,
-        status: int,
+        condition: Condition,
         message: str,
         *,
-        error_type: str = "upstream_error",
-        code: str | None = None,
         param: str | None = None,
         retry_after: str | None = None,
         upstream_status: int | None = None,
     ) -> None:
         super().__init__(message)
-        self.status = status
-        self.error_type = error_type
-        self.code = code or "upstream_error"
+        answer = ANSWERS[condition]
+        self.condition = condition
+        self.status = answer.status
+        self.error_type = answer.type
+        self.code = answer.code
+        self.anthropic_status = answer.anthropic_status
+        self.anthropic_type = answer.anthropic_type
         self.param = param
-        self.retry_after = retry_after
+        self.retry_after = retry_after if condition in KEEPS_RETRY_AFTER else None
         self.upstream_status = upstream_status
 
 

@@ -43,3 +43,10 @@ class Catalog:
 
     def routes(self) -> list[ModelRoute]:
         return list(self._routes)
+
+
+def answered_model(named: object, upstream: str) -> str:
+    """The `model` of every answer, whatever the provider's kind: the model id the upstream says
+    answered (e.g. a dated snapshot), else the configured upstream name; never the name the
+    client sent, never prefixed with the provider's name."""
+    return named if isinstance(named, str) and named else upstream

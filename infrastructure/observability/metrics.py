@@ -52,6 +52,13 @@ class Metrics:
             ["provider", "status"],
             registry=self.registry,
         )
+        self.credentials_refused = Counter(
+            "fluxrouter_upstream_credentials_refused",
+            "Upstream calls on which the provider refused the gateway's own credentials "
+            "(the operator's to fix).",
+            ["provider"],
+            registry=self.registry,
+        )
         self.tokens = Counter(
             "fluxrouter_tokens",
             "Tokens used, as the upstreams reported them.",
@@ -84,6 +91,9 @@ class Metrics:
             self._token_counters[(provider, model)] = counters
         counters[0].inc(input_tokens)
         counters[1].inc(output_tokens)
+
+    def count_credentials_refused(self, provider: str) -> None:
+        self.credentials_refused.labels(provider).inc()
 
     def watch_accounting(
         self,

@@ -205,7 +205,12 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if path.startswith("/v1/messages"):
         if param and param not in message:  # Anthropic's shape has no `param`: name it here
             message = f"{param}: {message}"
-        anthropic_status, anthropic_body = error_body(status, message)
+        if isinstance(exc, UpstreamError):
+            anthropic_status, anthropic_body = error_body(
+                exc.anthropic_status, message, exc.anthropic_type
+            )
+        else:
+            anthropic_status, anthropic_body = error_body(status, message)
         return Response(
             msgspec.json.encode(anthropic_body),
             status_code=anthropic_status,

@@ -1,5 +1,6 @@
 """No secret leaves the gateway: the upstream key, the virtual keys and the admin key appear in no
-answer, no log line and no database row, even when the upstream echoes its key in an error."""
+answer, no log line and no database row, even when the upstream echoes its key in an error (the
+log line that reports the refusal included)."""
 
 from __future__ import annotations
 
@@ -115,11 +116,16 @@ def assert_absent(where: str, text: str, secrets: dict[str, str]) -> None:
         assert secret not in text, f"the {label} leaked into {where}"
 
 
-def test_leaky_upstream_error_is_relayed_without_its_key(driven: Any) -> None:
+def test_an_upstream_refusing_the_gateways_key_is_answered_in_the_gateways_words(
+    driven: Any,
+) -> None:
+    """The upstream's 401 quotes the key it refused: the caller gets a 502 naming the provider,
+    and none of the upstream's words."""
     seen, _ = driven
-    leaky = [text for text in seen if "Incorrect API key provided:" in text]
-    assert len(leaky) == 3, "the upstream's 401 was not relayed for chat, stream and embeddings"
-    assert all("sk-" not in text for text in leaky)
+    refused = [text for text in seen if "credentials for provider `openai` were refused" in text]
+    assert len(refused) == 3, "chat, stream and embeddings were not all answered so"
+    assert all(text.startswith("502\n") for text in refused)
+    assert not any("Incorrect API key provided:" in text for text in seen)  # the upstream's words
 
 
 def test_no_secret_in_any_answer(driven: Any, gateway: GatewayProcess) -> None:

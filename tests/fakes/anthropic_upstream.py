@@ -18,8 +18,10 @@ Behaviour is fully deterministic apart from message ids, request ids and timesta
 * ``POST /v1/messages/count_tokens`` returns the same input-token count.
 * ``GET /v1/models`` and ``GET /v1/models/{id}`` list a few Claude model ids.
 * Special model names: ``fake-overloaded`` (529), ``fake-rate-limited`` (429, ``retry-after``),
-  ``fake-error-500``, ``fake-slow``, ``fake-stream-error`` (in-stream ``error`` event) and
-  ``fake-cached`` (reports cache-read input tokens).
+  ``fake-error-500``, ``fake-error-400`` (``invalid_request_error``), ``fake-error-404``
+  (``not_found_error``, as the API answers a model it does not know), ``fake-slow``,
+  ``fake-stream-error`` (in-stream ``error`` event) and ``fake-cached`` (reports cache-read
+  input tokens).
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ MODEL_MAX_TOKENS: Final = 64_000
 MODEL_OVERLOADED: Final = "fake-overloaded"
 MODEL_RATE_LIMITED: Final = "fake-rate-limited"
 MODEL_ERROR_500: Final = "fake-error-500"
+MODEL_ERROR_400: Final = "fake-error-400"
+MODEL_ERROR_404: Final = "fake-error-404"
 MODEL_SLOW: Final = "fake-slow"
 MODEL_STREAM_ERROR: Final = "fake-stream-error"
 MODEL_CACHED: Final = "fake-cached"
@@ -779,6 +783,10 @@ async def _special_model(request: web.Request, model: str) -> None:
         )
     if model == MODEL_ERROR_500:
         raise HTTPFailure(_error(500, "api_error", "Internal server error"))
+    if model == MODEL_ERROR_400:
+        raise _invalid("messages: the fake-error-400 model rejects every request")
+    if model == MODEL_ERROR_404:
+        raise HTTPFailure(_error(404, "not_found_error", f"model: {model}"))
     if model == MODEL_SLOW:
         await asyncio.sleep(request.app[SLOW_SECONDS])
 

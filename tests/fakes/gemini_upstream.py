@@ -24,8 +24,9 @@ Behaviour is fully deterministic apart from ``responseId``:
   vectors (8 dimensions unless ``outputDimensionality``); ``:countTokens`` counts words.
 * ``GET .../models`` (paged) and ``GET .../models/{model}``.
 * Special model names: ``fake-exhausted`` (429), ``fake-safety`` (SAFETY block),
-  ``fake-error-500``, ``fake-unavailable`` (503), ``fake-slow``, ``fake-stall-stream`` and
-  ``fake-cached`` (``cachedContentTokenCount``).
+  ``fake-error-500``, ``fake-unavailable`` (503), ``fake-error-400`` (INVALID_ARGUMENT),
+  ``fake-error-404`` (NOT_FOUND, as for a model Google does not serve), ``fake-slow``,
+  ``fake-stall-stream`` and ``fake-cached`` (``cachedContentTokenCount``).
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ RETRY_DELAY: Final = "7s"
 MODEL_EXHAUSTED: Final = "fake-exhausted"
 MODEL_SAFETY: Final = "fake-safety"
 MODEL_ERROR_500: Final = "fake-error-500"
+MODEL_ERROR_400: Final = "fake-error-400"
+MODEL_ERROR_404: Final = "fake-error-404"
 MODEL_UNAVAILABLE: Final = "fake-unavailable"
 MODEL_SLOW: Final = "fake-slow"
 MODEL_STALL_STREAM: Final = "fake-stall-stream"
@@ -1183,6 +1186,15 @@ async def _special_model(request: web.Request, model: str) -> None:
         )
     if model == MODEL_UNAVAILABLE:
         raise _HTTPFailure(503, "The model is overloaded. Please try again later.")
+    if model == MODEL_ERROR_400:
+        raise _invalid("* GenerateContentRequest.contents: the fake-error-400 model rejects it.")
+    if model == MODEL_ERROR_404:
+        raise _HTTPFailure(
+            404,
+            f"models/{model} is not found for API version v1beta, or is not supported for "
+            "generateContent. Call ListModels to see the list of available models and their "
+            "supported methods.",
+        )
     if model == MODEL_SLOW:
         await asyncio.sleep(request.app[SLOW_SECONDS])
 

@@ -15,8 +15,10 @@ log holds the path as received.
   words.
 * ``POST …/embeddings`` returns hash-derived float32 vectors (float list or base64).
 * ``GET …/models`` and ``GET …/models/{id}`` list a few model ids.
-* Special model names trigger failures: ``fake-error-500``, ``fake-error-429``,
-  ``fake-error-400``, ``fake-error-401-leaky``, ``fake-slow`` and ``fake-stall-stream``.
+* Special model names trigger failures: ``fake-error-500``, ``fake-error-503`` (overloaded),
+  ``fake-error-429``, ``fake-error-400``, ``fake-error-404`` (no such model),
+  ``fake-error-401-leaky``, ``fake-slow``, ``fake-stall-stream`` and ``fake-stream-error`` (a
+  ``server_error`` event after the first chunk, as OpenAI ends a stream that fails).
 * ``fake-slow-stream`` answers ``tok1 tok2 …`` (``max_tokens`` words, else 50), one word every
   :data:`SLOW_STREAM_DELAY` seconds: a long generation to cancel. ``fake-flood-stream`` streams
   ``max_tokens`` such words as fast as the client takes them: a client that reads slowly.
@@ -90,6 +92,9 @@ SYSTEM_FINGERPRINT: Final = "fp_fake"
 MODEL_ERROR_500: Final = "fake-error-500"
 MODEL_ERROR_429: Final = "fake-error-429"
 MODEL_ERROR_400: Final = "fake-error-400"
+MODEL_ERROR_404: Final = "fake-error-404"
+MODEL_ERROR_503: Final = "fake-error-503"
+MODEL_STREAM_ERROR: Final = "fake-stream-error"
 MODEL_ERROR_401_LEAKY: Final = "fake-error-401-leaky"
 MODEL_SLOW: Final = "fake-slow"
 MODEL_STALL_STREAM: Final = "fake-stall-stream"
@@ -150,6 +155,12 @@ def _error(
     return web.Response(
         status=status, body=_encode(body), content_type=_JSON_CT, headers=_with_request_id(headers)
     )
+
+
+STREAM_ERROR_EVENT: Final = (
+    b'data: {"error": {"message": "The server had an error while processing your request.", '
+    b'"type": "server_error", "param": null, "code": null}}\n\n'
+)
 
 
 def _json(payload: object, status: int = 200) -> web.Response:
@@ -414,6 +425,22 @@ async def _special_model(request: web.Request, model: object, key: str) -> None:
                 type_="server_error",
             )
         )
+    if model == MODEL_ERROR_503:
+        raise HTTPFailure(
+            _error(
+                503,
+                "The engine is currently overloaded, please try again later.",
+                type_="server_error",
+            )
+        )
+    if model == MODEL_ERROR_404:
+        raise HTTPFailure(
+            _error(
+                404,
+                f"The model `{model}` does not exist or you do not have access to it.",
+                code="model_not_found",
+            )
+        )
     if model == MODEL_ERROR_429:
         raise HTTPFailure(
             _error(
@@ -552,6 +579,10 @@ async def _stream_chat(
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
             await response.write(frame([choice], None))
             sent += 1
+            if plan.model == MODEL_STREAM_ERROR:
+                await response.write(STREAM_ERROR_EVENT)
+                await response.write_eof()
+                return response
             if stall and i == 0:
                 await asyncio.sleep(request.app[SLOW_SECONDS])
             elif pace and finish_reason is None:

@@ -794,3 +794,13 @@ async def test_async_context_manager_and_client() -> None:
         assert message.content[0].text == "Echo: async hello"
         assert len(server.requests) == 1
     assert not server.running
+
+
+def test_error_400_and_404(client: anthropic.Anthropic) -> None:
+    with pytest.raises(anthropic.BadRequestError) as invalid:
+        client.messages.create(model="fake-error-400", max_tokens=10, messages=_user())
+    assert invalid.value.type == "invalid_request_error"
+    with pytest.raises(anthropic.NotFoundError) as missing:
+        client.messages.create(model="fake-error-404", max_tokens=10, messages=_user())
+    assert missing.value.type == "not_found_error"
+    assert "model: fake-error-404" in missing.value.message

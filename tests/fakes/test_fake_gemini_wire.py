@@ -710,3 +710,13 @@ async def test_async_context_manager() -> None:
             )
         assert response.json()["name"] == f"models/{MODEL}"
     assert not server.running
+
+
+def test_client_errors_400_and_404(client: genai.Client) -> None:
+    with pytest.raises(errors.ClientError) as invalid:
+        client.models.generate_content(model="fake-error-400", contents="hi")
+    assert (invalid.value.code, invalid.value.status) == (400, "INVALID_ARGUMENT")
+    with pytest.raises(errors.ClientError) as missing:
+        client.models.generate_content(model="fake-error-404", contents="hi")
+    assert (missing.value.code, missing.value.status) == (404, "NOT_FOUND")
+    assert "models/fake-error-404 is not found" in (missing.value.message or "")

@@ -551,3 +551,25 @@ def test_allow_anonymous_serves_requests_without_a_key() -> None:
         )
         assert response.status_code == 200, response.text
         assert "authorization" not in open_fake.requests[0].headers
+
+
+def test_error_503_and_404(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.InternalServerError) as overloaded:
+        client.chat.completions.create(model="fake-error-503", messages=_user())
+    assert overloaded.value.status_code == 503
+    assert overloaded.value.type == "server_error"
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(model="fake-error-404", messages=_user())
+    assert missing.value.code == "model_not_found"
+    assert "`fake-error-404` does not exist" in missing.value.message
+
+
+def test_an_error_event_ends_a_stream(client: openai.OpenAI) -> None:
+    stream = client.chat.completions.create(
+        model="fake-stream-error", messages=_user(), stream=True
+    )
+    iterator = iter(stream)
+    assert next(iterator).choices[0].delta.role == "assistant"
+    with pytest.raises(openai.APIError) as failed:
+        next(iterator)
+    assert failed.value.type == "server_error"

@@ -226,16 +226,29 @@ class GatewayProcess:
         deadline = time.monotonic() + READY_WITHIN
         while time.monotonic() < deadline:
             if self._procs[0].poll() is not None:
-                self.stop()  # its worker too
+                self.stop()  # its worker too: nothing is left running behind a failed start
                 raise RuntimeError(f"gateway exited:\n{self.log_path.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                if (
+                    httpx.get(f"{self.base_url}/readyz", timeout=5).status_code == 200
+                    and self._worker_running()
+                ):
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        self.stop()  # no fixture will: its setup failed
-        raise RuntimeError(f"gateway did not become ready:\n{self.log_path.read_text()[-3000:]}")
+        log = self.logs()[-3000:]
+        self.stop()
+        raise RuntimeError(f"gateway did not become ready:\n{log}")
+
+    def _worker_running(self) -> bool:
+        """Without a worker nothing waits for one; with one, the projections (usage, audit) are
+        read only once it runs."""
+        if not self._with_worker:
+            return True
+        return self.worker_log_path.exists() and (
+            "fluxrouter: worker running" in self.worker_log_path.read_text(errors="replace")
+        )
 
     def _spawn(self, args: list[str], log: Path) -> None:
         handle = log.open("ab")

@@ -32,8 +32,8 @@ _encoder = msgspec.json.Encoder()
 
 
 def read_anthropic_error(status: int, body: bytes, headers: Mapping[str, str]) -> ErrorReading:
-    mapped, message, error_type, code = wire.error_facts(status, body)
-    return ErrorReading(mapped, message, error_type, code, None, headers.get("retry-after"))
+    condition, message = wire.error_facts(status, body)
+    return ErrorReading(condition, message, None, headers.get("retry-after"))
 
 
 class AnthropicAdapter:
@@ -70,7 +70,7 @@ class AnthropicAdapter:
             data = await self._http.read(response)
         message = self._http.decode_json(data)
         out, usage = wire.chat_response(
-            message, model=str(body.get("model")), created=int(time.time()), answer_tool=answer_tool
+            message, model=upstream_model, created=int(time.time()), answer_tool=answer_tool
         )
         if uses_legacy_functions(body):
             out = legacy_reply(out)
@@ -82,7 +82,7 @@ class AnthropicAdapter:
         payload, answer_tool = self._request(body, upstream_model, stream=True)
         response = await self._http.open(self._url, payload, self._stream_headers)
         translator = wire.StreamTranslator(
-            model=str(body.get("model")),
+            model=upstream_model,
             created=int(time.time()),
             completion_id=f"chatcmpl-{new_id()}",
             include_usage=include_usage,

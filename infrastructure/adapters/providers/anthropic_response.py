@@ -8,8 +8,10 @@ from typing import Any
 
 import msgspec
 
+from domains.providers.model import answered_model
 from domains.providers.ports import Usage
-from infrastructure.adapters.providers.error_reading import OPENAI_TYPES
+from domains.providers.upstream_failures import Condition, condition_of_status
+from infrastructure.adapters.providers.error_reading import says_context_too_long
 
 _FINISH = {
     "end_turn": "stop",
@@ -103,7 +105,7 @@ def chat_response(
         "id": completion_id or (message_id if isinstance(message_id, str) else "chatcmpl"),
         "object": "chat.completion",
         "created": created,
-        "model": model,
+        "model": answered_model(message.get("model"), model),
         "choices": [
             {
                 "index": 0,
@@ -144,38 +146,31 @@ class _ErrorBody(msgspec.Struct):
 
 _error_decoder = msgspec.json.Decoder(_ErrorBody)
 
-# Anthropic error types whose name OpenAI clients know as is.
-_SAME_TYPES = frozenset(
-    {
-        "invalid_request_error",
-        "authentication_error",
-        "permission_error",
-        "not_found_error",
-        "conflict_error",
-        "billing_error",
-    }
-)
+_BY_TYPE = {
+    "overloaded_error": Condition.OVERLOADED,
+    "rate_limit_error": Condition.RATE_LIMITED,
+    "authentication_error": Condition.CREDENTIALS_REFUSED,
+    "permission_error": Condition.CREDENTIALS_REFUSED,
+    "not_found_error": Condition.MODEL_NOT_FOUND,
+    "request_too_large": Condition.REQUEST_TOO_LARGE,
+    "timeout_error": Condition.TIMEOUT,
+    "api_error": Condition.SERVER_ERROR,
+    "billing_error": Condition.SERVER_ERROR,  # the gateway's account, not the caller's request
+}
 
 
-def classify(status: int, anthropic_type: str | None) -> tuple[int, str, str | None]:
-    """(gateway status, OpenAI error type, code) for an Anthropic error status and type."""
-    code = anthropic_type
-    if status == 529 or anthropic_type == "overloaded_error":
-        return 503, "service_unavailable", code or "overloaded_error"
-    if status == 429 or anthropic_type == "rate_limit_error":
-        return 429, "rate_limit_error", code or "rate_limit_error"
-    if status >= 500 or status < 400:
-        return 502, "upstream_error", code or "upstream_error"
-    if status == 413 or anthropic_type == "request_too_large":
-        return 413, "invalid_request_error", code or "request_too_large"
-    if anthropic_type in _SAME_TYPES:
-        return status, anthropic_type, code
-    return status, OPENAI_TYPES.get(status, "invalid_request_error"), code
+def classify(status: int, anthropic_type: str | None, message: str = "") -> Condition:
+    """The condition of an Anthropic error, by its type (also in a stream, where there is no
+    status), else by its status."""
+    condition = _BY_TYPE.get(anthropic_type or "") or condition_of_status(status)
+    if condition is Condition.INVALID_REQUEST and says_context_too_long(message):
+        return Condition.CONTEXT_LENGTH_EXCEEDED
+    return condition
 
 
-def error_facts(status: int, body: bytes) -> tuple[int, str, str, str | None]:
-    """(gateway status, message, OpenAI error type, code) from an Anthropic error answer, i.e.
-    `{"type": "error", "error": {"type", "message"}}`, or from any junk. Never raises."""
+def error_facts(status: int, body: bytes) -> tuple[Condition, str]:
+    """(condition, message) of an Anthropic error answer, i.e.
+    `{"type": "error", "error": {"type", "message"}}`, or of any junk. Never raises."""
     try:
         detail = _error_decoder.decode(body).error
     except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
@@ -186,5 +181,4 @@ def error_facts(status: int, body: bytes) -> tuple[int, str, str, str | None]:
     else:
         anthropic_type = detail.type
         message = detail.message or f"upstream error (HTTP {status})"
-    gateway, error_type, code = classify(status, anthropic_type)
-    return gateway, message, error_type, code
+    return classify(status, anthropic_type, message), message

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domains.providers.errors import UpstreamError
+from domains.providers.model import answered_model
 from domains.providers.ports import Usage
 from infrastructure.adapters.providers.anthropic_response import (
     classify,
@@ -64,7 +65,9 @@ class StreamTranslator:
     def feed(self, event: str, data: dict[str, Any]) -> list[dict[str, Any]]:
         kind = event or data.get("type")
         if kind == "message_start":
-            self._count_usage(_dict(data.get("message")).get("usage"))
+            message = _dict(data.get("message"))
+            self._model = answered_model(message.get("model"), self._model)
+            self._count_usage(message.get("usage"))
             return self._start()
         if kind == "content_block_start":
             return self._block_start(data.get("index"), _dict(data.get("content_block")))
@@ -203,11 +206,6 @@ class StreamTranslator:
     def _raise(self, error: dict[str, Any]) -> None:
         anthropic_type, message = error.get("type"), error.get("message")
         anthropic_type = anthropic_type if isinstance(anthropic_type, str) else None
-        status = {"overloaded_error": 529, "rate_limit_error": 429}.get(anthropic_type or "", 500)
-        gateway, error_type, code = classify(status, anthropic_type)
-        raise UpstreamError(
-            gateway,
-            message if isinstance(message, str) and message else "The upstream stream failed.",
-            error_type=error_type,
-            code=code,
-        )
+        text = message if isinstance(message, str) and message else "The upstream stream failed."
+        # an error event has no status of its own: a type it does not name is a server error
+        raise UpstreamError(classify(500, anthropic_type, text), text)

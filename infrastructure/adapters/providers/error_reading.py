@@ -1,17 +1,18 @@
-"""What an upstream error means for the gateway's caller, as each wire format reads it."""
+"""What an upstream error is, as each wire format reads it: the condition of the one table
+(`domains.providers.upstream_failures`), the upstream's message, and what it adds."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from domains.providers.upstream_failures import Condition
+
 
 @dataclass(frozen=True, slots=True)
 class ErrorReading:
-    status: int  # what the gateway answers (4xx kept, 5xx → 502, overload → 503, ...)
+    condition: Condition
     message: str
-    error_type: str
-    code: str | None = None
     param: str | None = None
     retry_after: str | None = None
 
@@ -19,18 +20,16 @@ class ErrorReading:
 # (upstream status, body, response headers) → reading. Never raises.
 ErrorReader = Callable[[int, bytes, Mapping[str, str]], ErrorReading]
 
-OPENAI_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "invalid_request_error",
-    429: "rate_limit_error",
-    503: "service_unavailable",
-    504: "timeout",
-}
+CONTEXT_PHRASES = (
+    "prompt is too long",  # Anthropic
+    "exceeds the maximum number of tokens",  # Gemini
+    "maximum context length",  # OpenAI, vLLM
+    "context length",
+    "context window",
+)
 
 
-def gateway_status(upstream: int) -> int:
-    """An upstream 4xx keeps its status; a 5xx is 502 (a wire may say more: overload → 503)."""
-    return upstream if upstream < 500 else 502
+def says_context_too_long(message: str) -> bool:
+    """Whether a 400's message says the prompt does not fit the model's context window."""
+    lowered = message.lower()
+    return any(phrase in lowered for phrase in CONTEXT_PHRASES)

@@ -14,7 +14,7 @@ from infrastructure.adapters.providers.anthropic import AnthropicAdapter, read_a
 from infrastructure.adapters.providers.error_reading import ErrorReader
 from infrastructure.adapters.providers.gemini import GeminiAdapter, read_gemini_error
 from infrastructure.adapters.providers.openai import OpenAIAdapter
-from infrastructure.adapters.providers.openai_wire import read_openai_error
+from infrastructure.adapters.providers.openai_errors import read_openai_error
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, UpstreamTimeouts
 from infrastructure.settings.model import ProviderSettings
 
@@ -76,11 +76,18 @@ def build_catalog(providers: Sequence[ProviderSettings]) -> Catalog:
     )
 
 
-def build_client(provider: ProviderSettings, redact: Callable[[str], str]) -> ProviderClient:
+def build_client(
+    provider: ProviderSettings,
+    redact: Callable[[str], str],
+    on_credentials_refused: Callable[[str], None] | None = None,
+) -> ProviderClient:
+    """`on_credentials_refused` is told the provider's name whenever the upstream refuses the
+    gateway's credentials (a metric counts them)."""
     read_error, build = ADAPTERS[provider.kind]
     http = UpstreamHttp(
         provider.name,
         redact=redact,
+        on_credentials_refused=on_credentials_refused,
         max_connections=provider.max_connections,
         read_error=read_error,
         timeouts=UpstreamTimeouts(
@@ -93,6 +100,11 @@ def build_client(provider: ProviderSettings, redact: Callable[[str], str]) -> Pr
 
 
 def build_clients(
-    providers: Sequence[ProviderSettings], redact: Callable[[str], str]
+    providers: Sequence[ProviderSettings],
+    redact: Callable[[str], str],
+    on_credentials_refused: Callable[[str], None] | None = None,
 ) -> dict[str, ProviderClient]:
-    return {provider.name: build_client(provider, redact) for provider in providers}
+    return {
+        provider.name: build_client(provider, redact, on_credentials_refused)
+        for provider in providers
+    }

@@ -34,10 +34,8 @@ _encoder = msgspec.json.Encoder()
 
 
 def read_gemini_error(status: int, body: bytes, headers: Mapping[str, str]) -> ErrorReading:
-    mapped, message, error_type, code, retry_after = wire.error_facts(
-        status, body, headers.get("retry-after")
-    )
-    return ErrorReading(mapped, message, error_type, code, None, retry_after)
+    condition, message, retry_after = wire.error_facts(status, body, headers.get("retry-after"))
+    return ErrorReading(condition, message, None, retry_after)
 
 
 class GeminiAdapter:
@@ -71,7 +69,7 @@ class GeminiAdapter:
             data = await self._http.read(response)
         out, usage = wire.chat_response(
             self._http.decode_json(data),
-            model=str(body.get("model")),
+            model=upstream_model,
             created=int(time.time()),
             completion_id=f"chatcmpl-{new_id()}",
         )
@@ -86,7 +84,7 @@ class GeminiAdapter:
         url = self._url(upstream_model, "streamGenerateContent") + "?alt=sse"
         response = await self._http.open(url, payload, self._stream_headers)
         translator = wire.StreamTranslator(
-            model=str(body.get("model")),
+            model=upstream_model,
             created=int(time.time()),
             completion_id=f"chatcmpl-{new_id()}",
             include_usage=include_usage,
@@ -114,7 +112,7 @@ class GeminiAdapter:
         merged = {"embeddings": [item for answer in answers for item in answer]}
         out = wire.embeddings_response(
             merged,
-            model=str(body.get("model")),
+            model=upstream_model,
             base64=body.get("encoding_format") == "base64",
             input_tokens=estimate,
         )

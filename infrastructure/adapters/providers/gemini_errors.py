@@ -1,5 +1,5 @@
-"""Gemini API v1beta errors → the gateway's error facts (pure): an error answer's body for
-`error_facts` (never raises), a stream's error event for `stream_error`."""
+"""Gemini API v1beta errors → their condition in the gateway's one table (pure): an error
+answer's body for `error_facts` (never raises), a stream's error event for `stream_error`."""
 
 from __future__ import annotations
 
@@ -10,26 +10,20 @@ from typing import Any
 import msgspec
 
 from domains.providers.errors import UpstreamError
+from domains.providers.upstream_failures import KEEPS_RETRY_AFTER, Condition, condition_of_status
+from infrastructure.adapters.providers.error_reading import says_context_too_long
 
 _BY_GRPC_STATUS = {
-    "RESOURCE_EXHAUSTED": 429,
-    "INVALID_ARGUMENT": 400,
-    "FAILED_PRECONDITION": 400,
-    "OUT_OF_RANGE": 400,
-    "PERMISSION_DENIED": 403,
-    "UNAUTHENTICATED": 401,
-    "NOT_FOUND": 404,
-    "UNAVAILABLE": 503,
-    "DEADLINE_EXCEEDED": 504,
-}
-_ERROR_TYPES = {
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    429: "rate_limit_error",
-    502: "upstream_error",
-    503: "service_unavailable",
-    504: "timeout",
+    "RESOURCE_EXHAUSTED": Condition.RATE_LIMITED,
+    "INVALID_ARGUMENT": Condition.INVALID_REQUEST,
+    "FAILED_PRECONDITION": Condition.INVALID_REQUEST,
+    "OUT_OF_RANGE": Condition.INVALID_REQUEST,
+    "PERMISSION_DENIED": Condition.CREDENTIALS_REFUSED,
+    "UNAUTHENTICATED": Condition.CREDENTIALS_REFUSED,
+    "NOT_FOUND": Condition.MODEL_NOT_FOUND,
+    "UNAVAILABLE": Condition.OVERLOADED,
+    "DEADLINE_EXCEEDED": Condition.TIMEOUT,
+    "INTERNAL": Condition.SERVER_ERROR,
 }
 _DURATION = re.compile(r"\s*(\d{1,15})(?:\.(\d{1,9}))?s\s*")
 
@@ -45,29 +39,38 @@ def _retry_delay(details: Any) -> str | None:
     return None
 
 
+def _refuses_the_key(details: Any) -> bool:
+    """Google answers a key it does not take with 400 INVALID_ARGUMENT and an `ErrorInfo` whose
+    reason is `API_KEY_INVALID` (or another `API_KEY_…` reason)."""
+    for detail in details if isinstance(details, list) else ():
+        reason = detail.get("reason") if isinstance(detail, Mapping) else None
+        if isinstance(reason, str) and reason.startswith("API_KEY_"):
+            return True
+    return False
+
+
 def _facts(
     status: int, error: Mapping[str, Any], message: str, retry_header: str | None
-) -> tuple[int, str, str, str | None, str | None]:
+) -> tuple[Condition, str, str | None]:
     grpc = error.get("status")
-    grpc = grpc if isinstance(grpc, str) and grpc else None
-    if grpc in _BY_GRPC_STATUS:
-        gateway = _BY_GRPC_STATUS[grpc]
-    elif 400 <= status < 500 or status in (503, 504):
-        gateway = status
-    else:
-        gateway = 502
+    condition = _BY_GRPC_STATUS.get(grpc) if isinstance(grpc, str) else None
+    if condition is None:
+        condition = condition_of_status(status)
+    if _refuses_the_key(error.get("details")):
+        condition = Condition.CREDENTIALS_REFUSED
+    elif condition is Condition.INVALID_REQUEST and says_context_too_long(message):
+        condition = Condition.CONTEXT_LENGTH_EXCEEDED
     retry_after = None
-    if gateway in (429, 503):
+    if condition in KEEPS_RETRY_AFTER:
         header = retry_header.strip() if retry_header else ""
         retry_after = _retry_delay(error.get("details")) or header or None
-    error_type = _ERROR_TYPES.get(gateway, "invalid_request_error")
-    return gateway, message, error_type, grpc.lower() if grpc else None, retry_after
+    return condition, message, retry_after
 
 
 def error_facts(
     status: int, body: bytes, headers_retry_after: str | None
-) -> tuple[int, str, str, str | None, str | None]:
-    """(gateway status, message, OpenAI error type, code, retry_after) of a Gemini error answer,
+) -> tuple[Condition, str, str | None]:
+    """(condition, message, retry_after) of a Gemini error answer,
     from `{"error": {"code", "message", "status", "details"}}` or whatever came. Never raises."""
     try:
         parsed = msgspec.json.decode(body)
@@ -90,14 +93,5 @@ def stream_error(error: Any) -> UpstreamError:
     upstream = code if isinstance(code, int) and 100 <= code <= 599 else None
     raw = error.get("message")
     message = raw if isinstance(raw, str) and raw else "no error message"
-    status, message, error_type, code_name, retry_after = _facts(
-        upstream or 500, error, message, None
-    )
-    return UpstreamError(
-        status,
-        message,
-        error_type=error_type,
-        code=code_name,
-        retry_after=retry_after,
-        upstream_status=upstream,
-    )
+    condition, message, retry_after = _facts(upstream or 500, error, message, None)
+    return UpstreamError(condition, message, retry_after=retry_after, upstream_status=upstream)

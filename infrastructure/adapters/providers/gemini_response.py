@@ -9,6 +9,7 @@ import math
 import struct
 from typing import Any
 
+from domains.providers.model import answered_model
 from domains.providers.ports import Usage
 from infrastructure.adapters.providers.gemini_answer import (
     blocked,
@@ -70,7 +71,7 @@ def chat_response(
         "id": completion_id,
         "object": "chat.completion",
         "created": created,
-        "model": model,
+        "model": answered_model(resp.get("modelVersion"), model),
         "choices": choices,
         "usage": usage_body,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from domains.providers.model import answered_model
 from domains.providers.ports import Usage
 from infrastructure.adapters.providers.gemini_answer import (
     blocked,
@@ -96,6 +97,7 @@ class StreamTranslator:
             return []
         if event.get("error") is not None:
             raise stream_error(event["error"])
+        self.model = answered_model(event.get("modelVersion"), self.model)
         if isinstance(event.get("usageMetadata"), Mapping):
             self._usage_body, self.usage = openai_usage(event["usageMetadata"])
         out: list[dict[str, Any]] = []

@@ -12,6 +12,7 @@ import aiohttp
 
 from domains.providers.ports import UpstreamReply
 from infrastructure.adapters.providers import openai_wire as wire
+from infrastructure.adapters.providers.openai_errors import stream_error
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_ids
 from infrastructure.adapters.providers.upstream_stream import UpstreamStream
 
@@ -77,7 +78,7 @@ class OpenAIAdapter:
 
 class OpenAIChatStream(UpstreamStream):
     """Forwards SSE events untouched, watching for usage; drops the usage-only chunk unless the
-    client asked for it."""
+    client asked for it. An error event ends the stream with the gateway's error for it."""
 
     def __init__(
         self, http: UpstreamHttp, response: aiohttp.ClientResponse, *, include_usage: bool
@@ -96,6 +97,8 @@ class OpenAIChatStream(UpstreamStream):
         if data == b"[DONE]":
             self.tally.finished = True
             return True
+        if b'"error"' in data and (failure := stream_error(data)) is not None:
+            raise self._http.failed(failure)  # the one table's answer, not the upstream's words
         facts = wire.chunk_facts(data)
         if facts is None:
             return True

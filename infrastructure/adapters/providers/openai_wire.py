@@ -1,21 +1,15 @@
-"""The OpenAI wire format, as pure functions: request preparation, usage extraction, SSE events,
-error bodies. Shared by the `openai` and `openai-compatible` adapters."""
+"""The OpenAI wire format, as pure functions: request preparation, usage extraction, SSE events
+(error bodies are `openai_errors`). Shared by the `openai` and `openai-compatible` adapters."""
 
 from __future__ import annotations
 
 import base64
 import struct
-from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from domains.providers.ports import Usage
-from infrastructure.adapters.providers.error_reading import (
-    OPENAI_TYPES,
-    ErrorReading,
-    gateway_status,
-)
 from infrastructure.adapters.providers.sse import event_fields
 
 
@@ -48,21 +42,8 @@ class _WithUsage(msgspec.Struct):
     usage: _Usage | None = None
 
 
-class _ErrorDetail(msgspec.Struct):
-    message: str | None = None
-    type: str | None = None
-    code: str | int | None = None
-    param: str | None = None
-
-
-class _ErrorBody(msgspec.Struct):
-    error: _ErrorDetail | str | None = None
-    message: str | None = None
-
-
 _chunk_decoder = msgspec.json.Decoder(_Chunk)
 _usage_decoder = msgspec.json.Decoder(_WithUsage)
-_error_decoder = msgspec.json.Decoder(_ErrorBody)
 _encoder = msgspec.json.Encoder()
 
 
@@ -142,32 +123,6 @@ def chunk_facts(data: bytes) -> ChunkFacts | None:
     return ChunkFacts(usage, usage is not None and not chunk.choices, chars, finish)
 
 
-class UpstreamErrorFacts(msgspec.Struct):
-    message: str
-    type: str | None
-    code: str | None
-    param: str | None
-
-
-def error_facts(body: bytes) -> UpstreamErrorFacts:
-    """The message, type, code and param of an upstream error body, whatever its shape."""
-    try:
-        parsed = _error_decoder.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-        text = body[:500].decode("utf-8", "replace").strip()
-        return UpstreamErrorFacts(text or "no error message", None, None, None)
-    detail = parsed.error
-    if isinstance(detail, _ErrorDetail):
-        code = str(detail.code) if detail.code is not None else None
-        return UpstreamErrorFacts(
-            detail.message or parsed.message or "no error message",
-            detail.type,
-            code,
-            detail.param,
-        )
-    return UpstreamErrorFacts(detail or parsed.message or "no error message", None, None, None)
-
-
 def floats_to_base64(values: list[float]) -> str:
     return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
 
@@ -180,21 +135,3 @@ def embeddings_as_base64(body: bytes) -> bytes:
         if isinstance(vector, list):
             item["embedding"] = floats_to_base64(vector)
     return _encoder.encode(parsed)
-
-
-def read_openai_error(status: int, body: bytes, headers: Mapping[str, str]) -> ErrorReading:
-    """An OpenAI-shaped (or any) error body: 4xx kept with Retry-After, 5xx → 502."""
-    facts = error_facts(body)
-    mapped = gateway_status(status)
-    if mapped >= 500:
-        return ErrorReading(
-            mapped, facts.message, OPENAI_TYPES.get(mapped, "upstream_error"), "upstream_error"
-        )
-    return ErrorReading(
-        mapped,
-        facts.message,
-        facts.type or OPENAI_TYPES.get(status, "invalid_request_error"),
-        facts.code,
-        facts.param,
-        headers.get("Retry-After"),
-    )

@@ -8,7 +8,9 @@ from typing import Any, Protocol
 import aiohttp
 import msgspec
 
+from domains.providers.errors import UpstreamError
 from domains.providers.ports import Usage
+from infrastructure.adapters.providers.error_reading import ErrorReading
 from infrastructure.adapters.providers.sse import event_fields
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp
 from infrastructure.adapters.providers.upstream_stream import UpstreamStream
@@ -78,7 +80,11 @@ class TranslatedChatStream(UpstreamStream):
             return b""
         if not isinstance(parsed, dict):
             return b""
-        chunks = self._feed(name, parsed)
+        try:
+            chunks = self._feed(name, parsed)
+        except UpstreamError as error:  # an error event: its message is scrubbed like any other
+            reading = ErrorReading(error.condition, error.message, error.param, error.retry_after)
+            raise self._http.failed(reading, upstream_status=error.upstream_status) from None
         self._sync_tally()
         return b"".join(sse_chunk(chunk) for chunk in chunks)
 

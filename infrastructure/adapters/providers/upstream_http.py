@@ -1,5 +1,8 @@
-"""One pooled keep-alive aiohttp session per upstream, its timeouts, and how transport failures
-become gateway errors (timeout 504, unreachable 502, 5xx 502, 4xx kept, 429 with Retry-After)."""
+"""One pooled keep-alive aiohttp session per upstream, its timeouts, and how its failures become
+gateway errors: each wire reads the condition of an error answer, the one table in
+`domains.providers.upstream_failures` says the rest. A refusal of the gateway's own credentials
+is logged as the operator's to fix and counted, and the caller is told so, in words of the
+gateway's, not the upstream's."""
 
 from __future__ import annotations
 
@@ -11,13 +14,17 @@ from typing import Any
 
 import aiohttp
 import msgspec
+import structlog
 
 from domains.providers.errors import UpstreamError
-from infrastructure.adapters.providers.error_reading import ErrorReader
-from infrastructure.adapters.providers.openai_wire import read_openai_error
+from domains.providers.upstream_failures import Condition, credentials_refused_message
+from infrastructure.adapters.providers.error_reading import ErrorReader, ErrorReading
+from infrastructure.adapters.providers.openai_errors import read_openai_error
 
 MAX_ERROR_BODY = 64 * 1024
 _decoder = msgspec.json.Decoder()
+log = structlog.get_logger("fluxrouter.upstream")
+_SERVER_SIDE = frozenset({Condition.SERVER_ERROR, Condition.OVERLOADED, Condition.TIMEOUT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +45,10 @@ class UpstreamHttp:
         max_connections: int,
         redact: Callable[[str], str],
         read_error: ErrorReader = read_openai_error,
+        on_credentials_refused: Callable[[str], None] | None = None,
     ) -> None:
         self.provider = provider
+        self._on_credentials_refused = on_credentials_refused
         self._read_error = read_error
         self.timeouts = timeouts
         self._max_connections = max_connections
@@ -134,11 +143,9 @@ class UpstreamHttp:
             parsed = None
         if not isinstance(parsed, dict):
             raise UpstreamError(
-                502,
+                Condition.BAD_RESPONSE,
                 f"The upstream provider `{self.provider}` sent a response that is not a "
                 "JSON object.",
-                error_type="upstream_error",
-                code="upstream_bad_response",
             )
         return parsed
 
@@ -148,39 +155,45 @@ class UpstreamHttp:
         except (aiohttp.ClientError, TimeoutError):
             body = b""
         reading = self._read_error(response.status, body, response.headers)
+        return self.failed(reading, upstream_status=response.status)
+
+    def failed(self, reading: ErrorReading, *, upstream_status: int | None = None) -> UpstreamError:
+        """The gateway's error for what the upstream said (an error answer, or an error event
+        in a stream), its message scrubbed of anything shaped like a key."""
         message = self._redact(reading.message)
-        if reading.status >= 500:
-            message = (
-                f"The upstream provider `{self.provider}` failed "
-                f"(HTTP {response.status}): {message}"
+        if reading.condition is Condition.CREDENTIALS_REFUSED:
+            log.error(
+                "upstream.credentials_refused",
+                provider=self.provider,
+                upstream_status=upstream_status,
+                upstream_message=message[:300],
             )
+            if self._on_credentials_refused is not None:
+                self._on_credentials_refused(self.provider)
+            message = credentials_refused_message(self.provider, upstream_status)
+        elif reading.condition in _SERVER_SIDE:
+            said = f" (HTTP {upstream_status})" if upstream_status else ""
+            message = f"The upstream provider `{self.provider}` failed{said}: {message}"
         return UpstreamError(
-            reading.status,
+            reading.condition,
             message,
-            error_type=reading.error_type,
-            code=self._redact(reading.code) if reading.code else None,
             param=reading.param,
-            retry_after=reading.retry_after,
-            upstream_status=response.status,
+            retry_after=reading.retry_after.strip() if reading.retry_after else None,
+            upstream_status=upstream_status,
         )
 
     def timed_out(self) -> UpstreamError:
         return UpstreamError(
-            504,
-            f"The upstream provider `{self.provider}` did not answer in time.",
-            error_type="timeout",
-            code="upstream_timeout",
+            Condition.TIMEOUT, f"The upstream provider `{self.provider}` did not answer in time."
         )
 
     def unreachable(self, error: BaseException) -> UpstreamError:
         if isinstance(error, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
             return self.timed_out()
         return UpstreamError(
-            502,
+            Condition.UNREACHABLE,
             f"The upstream provider `{self.provider}` could not be reached "
             f"({type(error).__name__}).",
-            error_type="upstream_error",
-            code="upstream_unreachable",
         )
 
 

@@ -17,6 +17,7 @@ from litestar.response import Stream
 from msgspec import Meta
 
 from domains.providers.errors import UpstreamError
+from domains.providers.model import answered_model
 from infrastructure.adapters.providers.sse import SseSplitter, event_fields
 from interfaces.http.anthropic.translate_request import messages_to_chat
 from interfaces.http.anthropic.translate_response import chat_to_message, error_body
@@ -49,7 +50,7 @@ def protocol_headers(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 
 def sse_error(error: UpstreamError) -> bytes:
-    _, body = error_body(error.status, error.message)
+    _, body = error_body(error.anthropic_status, error.message, error.anthropic_type)
     return encode_event("error", body)
 
 
@@ -94,13 +95,16 @@ async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
             caller, request_id, route, chat, ticket, include_usage=True
         )
         return Stream(
-            _as_events(chunks, view.model, request_id),
+            _as_events(chunks, route.upstream, request_id),
             media_type="text/event-stream",
             headers=stream_headers,
         )
     completion = _decoder.decode(await gateway.chat(caller, request_id, route, chat, ticket))
+    named = completion.get("model") if isinstance(completion, dict) else None
     return Response(
-        msgspec.json.encode(chat_to_message(completion, model=view.model)),
+        msgspec.json.encode(
+            chat_to_message(completion, model=answered_model(named, route.upstream))
+        ),
         media_type="application/json",
         headers=dict(ticket.headers),
     )

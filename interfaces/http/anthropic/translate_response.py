@@ -11,6 +11,7 @@ import json
 import uuid
 from typing import Any
 
+from domains.providers.upstream_failures import BY_CODE
 from infrastructure.adapters.providers.anthropic_response import count
 
 _STOP = {
@@ -29,6 +30,7 @@ _ERROR_TYPES = {
     404: "not_found_error",
     413: "request_too_large",
     429: "rate_limit_error",
+    504: "timeout_error",
     529: "overloaded_error",
 }
 
@@ -143,19 +145,23 @@ def error_type(status: int) -> tuple[int, str]:
     return (status if status >= 500 else 500), "api_error"
 
 
-def error_body(status: int, message: str) -> tuple[int, dict[str, Any]]:
-    """(status to send, body) in Anthropic's error shape for a gateway error."""
-    status, kind = error_type(status)
+def error_body(status: int, message: str, kind: str | None = None) -> tuple[int, dict[str, Any]]:
+    """(status to send, body) in Anthropic's error shape for a gateway error; an upstream's
+    failure comes with its `kind` (and status) from the one table of upstream conditions."""
+    if kind is None:
+        status, kind = error_type(status)
     return status, {"type": "error", "error": {"type": kind, "message": message}}
 
 
 def stream_error(error: Any) -> dict[str, Any]:
     """An OpenAI stream error object → the data of Anthropic's `error` event."""
     error = _dict(error)
+    code = error.get("code")
+    answer = BY_CODE.get(code) if isinstance(code, str) else None
     kinds = (
         _FROM_OPENAI.get(k) for k in (error.get("type"), error.get("code")) if isinstance(k, str)
     )
-    kind = next((k for k in kinds if k), "api_error")
+    kind = answer.anthropic_type if answer else next((k for k in kinds if k), "api_error")
     message = error.get("message")
     text = message if isinstance(message, str) and message else "The upstream stream failed."
     return {"type": "error", "error": {"type": kind, "message": text}}

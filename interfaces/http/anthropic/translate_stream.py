@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from domains.providers.model import answered_model
 from interfaces.http.anthropic.translate_response import (
     stop_reason,
     stream_error,
@@ -63,6 +64,8 @@ class ChatChunksToEvents:
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self._usage = usage_block(usage)
+        if not self._started:  # the model that answered, as the first chunk names it
+            self._model = answered_model(chunk.get("model"), self._model)
         events = self._start()
         choices = chunk.get("choices")
         choices = choices if isinstance(choices, list) else []

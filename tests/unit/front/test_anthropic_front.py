@@ -523,7 +523,7 @@ def test_an_empty_or_odd_completion_still_makes_a_message() -> None:
         (500, 500, "api_error"),
         (502, 502, "api_error"),
         (503, 529, "overloaded_error"),
-        (504, 504, "api_error"),
+        (504, 504, "timeout_error"),
         (529, 529, "overloaded_error"),
         (200, 500, "api_error"),
     ],

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from domains.providers.errors import InvalidRequest, UpstreamError
 from domains.providers.ports import Usage
+from domains.providers.upstream_failures import Condition
 from infrastructure.adapters.providers.anthropic_wire import (
     StreamTranslator,
     chat_request,
@@ -451,7 +452,7 @@ def test_chat_response() -> None:
         "id": "msg_01",
         "object": "chat.completion",
         "created": 1700000000,
-        "model": "claude-sonnet",
+        "model": "claude-x-1",  # the model the upstream says answered
         "choices": [
             {
                 "index": 0,
@@ -607,9 +608,7 @@ def assembled_calls(chunks: list[dict[str, Any]]) -> dict[int, dict[str, str]]:
 def test_a_stream_with_text_then_a_tool_call() -> None:
     translator, chunks = run(EVENTS)
     assert all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
-    assert all(
-        chunk["id"] == "chatcmpl-1" and chunk["model"] == "claude-sonnet" for chunk in chunks
-    )
+    assert all(chunk["id"] == "chatcmpl-1" and chunk["model"] == "claude-x-1" for chunk in chunks)
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
     content = "".join(
         choice["delta"].get("content") or "" for chunk in chunks for choice in chunk["choices"]
@@ -683,18 +682,25 @@ def test_message_stop_without_a_stop_reason_still_finishes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("error_type", "status"),
-    [("overloaded_error", 503), ("rate_limit_error", 429), ("api_error", 502), ("odd", 502)],
+    ("error_type", "condition", "status", "code"),
+    [
+        ("overloaded_error", Condition.OVERLOADED, 503, "upstream_overloaded"),
+        ("rate_limit_error", Condition.RATE_LIMITED, 429, "rate_limit_exceeded"),
+        ("api_error", Condition.SERVER_ERROR, 502, "upstream_server_error"),
+        ("odd", Condition.SERVER_ERROR, 502, "upstream_server_error"),
+    ],
 )
-def test_an_error_event_raises(error_type: str, status: int) -> None:
+def test_an_error_event_raises(
+    error_type: str, condition: Condition, status: int, code: str
+) -> None:
     translator, _ = run([message_start(), text_delta(0, "par")])
     with pytest.raises(UpstreamError) as caught:
         translator.feed(
             "error", {"type": "error", "error": {"type": error_type, "message": "Boom"}}
         )
-    assert caught.value.status == status
+    assert caught.value.condition is condition
+    assert (caught.value.status, caught.value.code) == (status, code)
     assert caught.value.message == "Boom"
-    assert caught.value.code == error_type
 
 
 # --- error_facts -------------------------------------------------------------------------------
@@ -707,39 +713,37 @@ def anthropic_error(kind: str, message: str = "msg") -> bytes:
 @pytest.mark.parametrize(
     ("status", "kind", "expected"),
     [
-        (529, "overloaded_error", (503, "service_unavailable", "overloaded_error")),
-        (429, "rate_limit_error", (429, "rate_limit_error", "rate_limit_error")),
-        (500, "api_error", (502, "upstream_error", "api_error")),
-        (400, "invalid_request_error", (400, "invalid_request_error", "invalid_request_error")),
-        (401, "authentication_error", (401, "authentication_error", "authentication_error")),
-        (403, "permission_error", (403, "permission_error", "permission_error")),
-        (404, "not_found_error", (404, "not_found_error", "not_found_error")),
-        (413, "request_too_large", (413, "invalid_request_error", "request_too_large")),
+        (529, "overloaded_error", Condition.OVERLOADED),
+        (429, "rate_limit_error", Condition.RATE_LIMITED),
+        (500, "api_error", Condition.SERVER_ERROR),
+        (400, "invalid_request_error", Condition.INVALID_REQUEST),
+        (401, "authentication_error", Condition.CREDENTIALS_REFUSED),
+        (403, "permission_error", Condition.CREDENTIALS_REFUSED),
+        (404, "not_found_error", Condition.MODEL_NOT_FOUND),
+        (413, "request_too_large", Condition.REQUEST_TOO_LARGE),
+        (402, "billing_error", Condition.SERVER_ERROR),
+        (504, "timeout_error", Condition.TIMEOUT),
     ],
 )
-def test_error_facts(status: int, kind: str, expected: tuple[int, str, str]) -> None:
-    gateway, message, error_type, code = error_facts(status, anthropic_error(kind, "Nope"))
-    assert (gateway, error_type, code) == expected
-    assert message == "Nope"
+def test_error_facts(status: int, kind: str, expected: Condition) -> None:
+    assert error_facts(status, anthropic_error(kind, "Nope")) == (expected, "Nope")
+
+
+def test_a_prompt_too_long_is_the_context_length_condition() -> None:
+    body = anthropic_error("invalid_request_error", "prompt is too long: 210000 tokens > 200000")
+    assert error_facts(400, body)[0] is Condition.CONTEXT_LENGTH_EXCEEDED
 
 
 def test_error_facts_of_junk() -> None:
     assert error_facts(503, b"<html>bad gateway</html>") == (
-        502,
+        Condition.OVERLOADED,
         "<html>bad gateway</html>",
-        "upstream_error",
-        "upstream_error",
     )
-    assert error_facts(529, b"") == (
-        503,
-        "upstream error (HTTP 529)",
-        "service_unavailable",
-        "overloaded_error",
-    )
-    assert error_facts(400, b'{"error": "flat"}')[:3] == (
-        400,
+    assert error_facts(502, b"<html>bad gateway</html>")[0] is Condition.SERVER_ERROR
+    assert error_facts(529, b"") == (Condition.OVERLOADED, "upstream error (HTTP 529)")
+    assert error_facts(400, b'{"error": "flat"}') == (
+        Condition.INVALID_REQUEST,
         '{"error": "flat"}',
-        "invalid_request_error",
     )
 
 
@@ -1113,11 +1117,9 @@ def test_any_event_sequence_gives_chunks_or_an_upstream_error(
     body=st.binary(max_size=200) | JSON.map(lambda value: json.dumps(value).encode()),
 )
 def test_error_facts_never_raises(status: int, body: bytes) -> None:
-    gateway, message, error_type, code = error_facts(status, body)
-    assert 400 <= gateway <= 599
+    condition, message = error_facts(status, body)
+    assert condition in Condition
     assert message
-    assert isinstance(error_type, str)
-    assert code is None or isinstance(code, str)
 
 
 @given(message=st.dictionaries(st.text(max_size=10), JSON, max_size=6) | st.just(MESSAGE))

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from domains.providers.errors import InvalidRequest, UpstreamError
 from domains.providers.ports import Usage
+from domains.providers.upstream_failures import Condition
 from infrastructure.adapters.providers.gemini_wire import (
     THOUGHT_SIGNATURE_SENTINEL,
     StreamTranslator,
@@ -460,7 +461,7 @@ def test_chat_response_with_text_and_usage() -> None:
         "id": "chatcmpl-1",
         "object": "chat.completion",
         "created": 1700000000,
-        "model": "gemini-2.5-flash",
+        "model": "gemini-2.5-flash-001",  # the modelVersion the upstream answered
         "choices": [
             {
                 "index": 0,
@@ -742,46 +743,53 @@ def test_rate_limits_carry_retry_after(delay: str, expected: str) -> None:
         {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay},
     ]
     body = gemini_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded", details)
-    assert error_facts(429, body, "12") == (
-        429,
-        "Quota exceeded",
-        "rate_limit_error",
-        "resource_exhausted",
-        expected,
-    )
+    assert error_facts(429, body, "12") == (Condition.RATE_LIMITED, "Quota exceeded", expected)
 
 
 @pytest.mark.parametrize(
     ("status", "grpc", "expected"),
     [
-        (400, "INVALID_ARGUMENT", (400, "invalid_request_error")),
-        (400, "FAILED_PRECONDITION", (400, "invalid_request_error")),
-        (403, "PERMISSION_DENIED", (403, "permission_error")),
-        (401, "UNAUTHENTICATED", (401, "authentication_error")),
-        (404, "NOT_FOUND", (404, "not_found_error")),
-        (503, "UNAVAILABLE", (503, "service_unavailable")),
-        (504, "DEADLINE_EXCEEDED", (504, "timeout")),
-        (500, "INTERNAL", (502, "upstream_error")),
-        (429, "", (429, "rate_limit_error")),
+        (400, "INVALID_ARGUMENT", Condition.INVALID_REQUEST),
+        (400, "FAILED_PRECONDITION", Condition.INVALID_REQUEST),
+        (403, "PERMISSION_DENIED", Condition.CREDENTIALS_REFUSED),
+        (401, "UNAUTHENTICATED", Condition.CREDENTIALS_REFUSED),
+        (404, "NOT_FOUND", Condition.MODEL_NOT_FOUND),
+        (503, "UNAVAILABLE", Condition.OVERLOADED),
+        (504, "DEADLINE_EXCEEDED", Condition.TIMEOUT),
+        (500, "INTERNAL", Condition.SERVER_ERROR),
+        (429, "", Condition.RATE_LIMITED),
     ],
 )
-def test_error_statuses(status: int, grpc: str, expected: tuple[int, str]) -> None:
-    facts = error_facts(status, gemini_error(status, grpc), None)
-    assert facts[:3] == (expected[0], "boom", expected[1])
-    assert facts[3] == (grpc.lower() or None)
+def test_error_statuses(status: int, grpc: str, expected: Condition) -> None:
+    assert error_facts(status, gemini_error(status, grpc), None) == (expected, "boom", None)
+
+
+def test_an_invalid_api_key_is_the_gateways_credentials_refused() -> None:
+    """Google answers a key it does not take with 400 INVALID_ARGUMENT, not 401."""
+    info = {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "API_KEY_INVALID",
+        "domain": "googleapis.com",
+    }
+    body = gemini_error(400, "INVALID_ARGUMENT", "API key not valid.", [info])
+    assert error_facts(400, body, None)[0] is Condition.CREDENTIALS_REFUSED
+
+
+def test_an_input_over_the_token_limit_is_the_context_length_condition() -> None:
+    message = "The input token count (1048577) exceeds the maximum number of tokens allowed."
+    body = gemini_error(400, "INVALID_ARGUMENT", message)
+    assert error_facts(400, body, None)[0] is Condition.CONTEXT_LENGTH_EXCEEDED
 
 
 def test_errors_in_an_array_and_junk_bodies() -> None:
     wrapped = b"[" + gemini_error(400, "INVALID_ARGUMENT", "bad") + b"]"
-    assert error_facts(400, wrapped, None)[:2] == (400, "bad")
+    assert error_facts(400, wrapped, None)[:2] == (Condition.INVALID_REQUEST, "bad")
     assert error_facts(502, b"<html>Bad Gateway</html>", None) == (
-        502,
+        Condition.SERVER_ERROR,
         "<html>Bad Gateway</html>",
-        "upstream_error",
-        None,
         None,
     )
-    assert error_facts(429, b"", " 5 ") == (429, "no error message", "rate_limit_error", None, "5")
+    assert error_facts(429, b"", " 5 ") == (Condition.RATE_LIMITED, "no error message", "5")
 
 
 # --- properties ------------------------------------------------------------------------------
@@ -1183,9 +1191,7 @@ def test_any_events_give_chunks_or_an_upstream_error(
 )
 @settings(max_examples=300)
 def test_error_facts_never_raises(status: int, body: bytes, retry_after: str | None) -> None:
-    gateway, message, error_type, code, retry = error_facts(status, body, retry_after)
-    assert 400 <= gateway <= 599
+    condition, message, retry = error_facts(status, body, retry_after)
+    assert condition in Condition
     assert message
-    assert error_type
-    assert code is None or isinstance(code, str)
     assert retry is None or isinstance(retry, str)

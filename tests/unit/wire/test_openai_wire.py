@@ -13,11 +13,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domains.providers.ports import Usage
+from domains.providers.upstream_failures import Condition
+from infrastructure.adapters.providers.openai_errors import (
+    error_facts,
+    read_openai_error,
+    stream_error,
+)
 from infrastructure.adapters.providers.openai_wire import (
     chat_body,
     chunk_facts,
     embeddings_as_base64,
-    error_facts,
     event_data,
     floats_to_base64,
     usage_of,
@@ -470,3 +475,88 @@ def test_chat_body_without_stream_usage_sends_no_stream_options() -> None:
         )
     )
     assert sent == {"model": "up", "messages": [], "stream": True}
+
+
+# --- read_openai_error and stream_error --------------------------------------------------------
+
+
+def openai_error(message: str, type_: str | None = None, code: str | None = None) -> bytes:
+    return json.dumps(
+        {"error": {"message": message, "type": type_, "param": None, "code": code}}
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "condition"),
+    [
+        (
+            401,
+            openai_error("Incorrect API key provided.", code="invalid_api_key"),
+            Condition.CREDENTIALS_REFUSED,
+        ),
+        (
+            403,
+            openai_error("Project does not have access.", code="model_not_found"),
+            Condition.CREDENTIALS_REFUSED,
+        ),
+        (
+            404,
+            openai_error("The model `x` does not exist.", code="model_not_found"),
+            Condition.MODEL_NOT_FOUND,
+        ),
+        (
+            429,
+            openai_error("Rate limit reached.", "requests", "rate_limit_exceeded"),
+            Condition.RATE_LIMITED,
+        ),
+        (
+            400,
+            openai_error("Invalid 'messages'.", "invalid_request_error"),
+            Condition.INVALID_REQUEST,
+        ),
+        (
+            400,
+            openai_error("Too long.", "invalid_request_error", "context_length_exceeded"),
+            Condition.CONTEXT_LENGTH_EXCEEDED,
+        ),
+        (
+            400,
+            openai_error("This model's maximum context length is 128000 tokens."),
+            Condition.CONTEXT_LENGTH_EXCEEDED,
+        ),
+        (500, openai_error("The server had an error.", "server_error"), Condition.SERVER_ERROR),
+        (
+            503,
+            openai_error("The engine is currently overloaded.", "server_error"),
+            Condition.OVERLOADED,
+        ),
+        (502, b"<html>Bad Gateway</html>", Condition.SERVER_ERROR),
+    ],
+)
+def test_read_openai_error(status: int, body: bytes, condition: Condition) -> None:
+    reading = read_openai_error(status, body, {"Retry-After": "3"})
+    assert reading.condition is condition
+    assert reading.retry_after == "3"
+
+
+@pytest.mark.parametrize(
+    ("data", "condition"),
+    [
+        (openai_error("overloaded", "server_error"), Condition.SERVER_ERROR),
+        (
+            openai_error("slow down", "rate_limit_error", "rate_limit_exceeded"),
+            Condition.RATE_LIMITED,
+        ),
+        (openai_error("busy", "service_unavailable", "upstream_overloaded"), Condition.OVERLOADED),
+        (b'{"error": "flat text"}', Condition.SERVER_ERROR),
+    ],
+)
+def test_an_error_event_in_a_stream_has_a_condition(data: bytes, condition: Condition) -> None:
+    reading = stream_error(data)
+    assert reading is not None
+    assert reading.condition is condition
+
+
+@pytest.mark.parametrize("data", [b'{"choices": []}', b"not json", b'{"error": null}'])
+def test_what_is_not_an_error_event_is_none(data: bytes) -> None:
+    assert stream_error(data) is None
