@@ -1,5 +1,5 @@
 """`fluxrouter`: serve | worker | migrate | version | keys create |
-audit export/verify/checkpoint/public-key | projections rebuild."""
+audit export/verify/checkpoint/public-key | projections rebuild | dead-letters list/replay."""
 
 from __future__ import annotations
 
@@ -90,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     rebuild = projections.add_parser("rebuild", help="rebuild a read model from the events")
     rebuild.add_argument("name", choices=["usage"])
+
+    letters = commands.add_parser(
+        "dead-letters", help="events the outbox relay gave up delivering"
+    ).add_subparsers(dest="dead_letters_command", required=True)
+    listing = letters.add_parser("list", help="list dead letters, oldest first")
+    listing.add_argument("--pending", action="store_true", help="only those not replayed")
+    listing.add_argument("--after", help="only those after this id (the last one printed)")
+    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
+    replay = letters.add_parser("replay", help="deliver a dead letter's event again")
+    replay.add_argument("id", help="the dead letter's id")
     return parser
 
 

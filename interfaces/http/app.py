@@ -13,6 +13,7 @@ from interfaces.bootstrap import Container
 from interfaces.http import health_routes
 from interfaces.http.admin.audit_routes import AuditController
 from interfaces.http.admin.conversations_routes import ConversationsController
+from interfaces.http.admin.dead_letters_routes import DeadLettersController
 from interfaces.http.admin.limits_routes import LimitsController
 from interfaces.http.admin.prompts_routes import PromptsController
 from interfaces.http.admin.providers_routes import ProvidersController
@@ -65,6 +66,7 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
             TeamsController,
             ReportsController,
             AuditController,
+            DeadLettersController,
             ProvidersController,
             LimitsController,
             UsersController,
