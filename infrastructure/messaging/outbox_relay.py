@@ -48,7 +48,10 @@ class RetryPolicy:
     """The longest wait between two retries."""
 
     def wait_after(self, retry: int) -> float:
-        """Seconds from the `retry`-th retry to the next."""
+        """Seconds from the `retry`-th retry to the next; after the last one, `base_seconds`
+        until the event, still undelivered, becomes a dead letter."""
+        if retry >= self.max_retries:
+            return self.base_seconds
         return float(min(self.base_seconds * 2.0 ** min(retry, 60), self.max_seconds))
 
 
