@@ -104,7 +104,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{info['python']}, {info['date']}. Load average before: "
         f"{', '.join(f'{x:.1f}' for x in results['load_before'])}; after: "
         f"{', '.join(f'{x:.1f}' for x in results['load_after'])}; CPU busy just before "
-        f"measuring: {results['busy_before_pct']}%.",
+        f"measuring: {results['busy_before_pct']}% (anything above a few percent is other work "
+        "on the machine, which skews the figures).",
         "",
         "| admin calls | n | p50 | p95 | p99 | max |",
         "|---|---|---|---|---|---|",
