@@ -91,7 +91,8 @@ from infrastructure.db.wave import SqlWaveTransaction
 from infrastructure.messaging.broker import create_broker
 from infrastructure.messaging.dead_letters import DeadLetters
 from infrastructure.messaging.key_revocations import KeyRevocationChannel
-from infrastructure.messaging.outbox_relay import OutboxRelay, RetryPolicy
+from infrastructure.messaging.outbox_relay import OutboxRelay
+from infrastructure.messaging.retry_policy import RetryPolicy
 from infrastructure.observability.metrics import Metrics
 from infrastructure.projections.usage import EVENT_TYPES as USAGE_EVENT_TYPES
 from infrastructure.projections.usage import UsageProjector

@@ -11,7 +11,6 @@ a `DeadLetterReplayed`.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,10 +29,8 @@ from infrastructure.db.engine import begin_writing, end_writing
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.tables import outbox, outbox_dead_letters
 from infrastructure.db.uow import write_outbox
-from infrastructure.security.redaction import REDACTED, Redactor
-
-MESSAGE_CHARS = 300
-_URL_CREDENTIALS = re.compile(r"(?<=//)[^/@\s]+@")
+from infrastructure.messaging.delivery_errors import described
+from infrastructure.security.redaction import Redactor
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +54,6 @@ class Replay:
     event: Event
     """The event delivered again."""
     audited: DeadLetterReplayed
-
-
-def described(error: BaseException, redact: Redactor) -> tuple[str, str]:
-    """The error's class and its message, without secrets (the configured ones, anything shaped
-    like a key, a URL's credentials) and at most `MESSAGE_CHARS` long."""
-    message = _URL_CREDENTIALS.sub(f"{REDACTED}@", redact(str(error)))
-    if len(message) > MESSAGE_CHARS:
-        message = message[: MESSAGE_CHARS - 3] + "..."
-    return type(error).__name__, message
 
 
 def _view(row: Any) -> DeadLetterView:

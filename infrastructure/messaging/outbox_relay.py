@@ -1,7 +1,7 @@
 """The outbox relay: marks published waves done, hands them to the projections, and re-publishes
 what a crash or a failing subscriber left behind, a bounded number of times.
 
-An event left undelivered is retried `sweep_after` seconds after it was written, then with an
+An event left undelivered is retried `base_seconds` after it was written, then with an
 exponential backoff (`RetryPolicy`); each retry is counted on its outbox row before it is made,
 so a restart neither forgets nor repeats the count. Once `max_retries` retries failed the event
 becomes a dead letter (`dead_letters.py`) and the relay stops trying. An event retried for the
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,28 +30,12 @@ from infrastructure.db.engine import begin_writing, end_writing
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.tables import outbox
 from infrastructure.messaging.dead_letters import DeadLetters, Replay
+from infrastructure.messaging.retry_policy import RetryPolicy
 
 log = structlog.get_logger("fluxrouter.outbox")
 
 Enqueue = Callable[[list[str]], Awaitable[None]]
 Publish = Callable[[Iterable[Event]], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_retries: int = 5
-    """Retries after the first delivery; then the event is a dead letter."""
-    base_seconds: float = 15.0
-    """The first retry this long after the event was written; each next one twice as long."""
-    max_seconds: float = 600.0
-    """The longest wait between two retries."""
-
-    def wait_after(self, retry: int) -> float:
-        """Seconds from the `retry`-th retry to the next; after the last one, `base_seconds`
-        until the event, still undelivered, becomes a dead letter."""
-        if retry >= self.max_retries:
-            return self.base_seconds
-        return float(min(self.base_seconds * 2.0 ** min(retry, 60), self.max_seconds))
 
 
 def _ignore(_value: Any) -> None:

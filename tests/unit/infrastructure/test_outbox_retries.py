@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from infrastructure.messaging.dead_letters import MESSAGE_CHARS, described
-from infrastructure.messaging.outbox_relay import RetryPolicy
+from infrastructure.messaging.delivery_errors import MESSAGE_CHARS, described
+from infrastructure.messaging.retry_policy import RetryPolicy
 from infrastructure.security.redaction import Redactor
 
 
