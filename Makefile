@@ -63,13 +63,15 @@ test: install peers lint
 	$(BIN)/pytest -q --durations=20
 
 # The comparison (upstream, bare pass-through, LiteLLM when its venv exists, the gateway embedded
-# and in production with 1 and 2 workers), then the limits, accounting, WebSocket and audit benches.
+# and in production with 1 and 2 workers), then the limits, accounting, WebSocket and audit benches,
+# and the admin API's latency while people are deactivated on the embedded shape.
 bench: install
 	$(BIN)/python -m tests.bench.run
 	$(BIN)/python -m tests.bench.accounting
 	$(BIN)/python -m tests.bench.limits
 	$(BIN)/python -m tests.bench.websocket
 	$(BIN)/python -m tests.bench.audit_pages
+	$(BIN)/python -m tests.bench.deactivation
 
 # 1,000,000 requests with the gateway's RSS sampled (about 12 minutes on 2 cores); shorter:
 # `make bench-memory REQUESTS=200000` (the trend is extrapolated to a million).

@@ -3,8 +3,10 @@
 Subscribers receive events in batches (a list of one event type), each batch in a unit of work
 of its own; the events they cause go out in the next wave. A wave whose subscribers all succeeded
 is reported to `on_dispatched` (the outbox marks it done and the projections get it). A failing
-subscriber is logged and leaves its wave in the outbox, where the relay retries it later:
-subscribers are idempotent, so a replay changes nothing.
+subscriber is logged and leaves the events of its batch in the outbox, where the relay retries
+them later (the wave's other events are marked done): subscribers are idempotent, so a replay
+changes nothing. Each failure (which subscriber, which events, the error) goes to `on_failed`
+once the wave's transaction has ended, for the relay to keep.
 
 Given a `wave_factory`, a wave's units of work share one transaction (`WaveTransaction`), which
 also marks the wave dispatched: one commit a wave instead of one a subscriber plus one for the
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
@@ -40,6 +43,19 @@ Handler = Callable[[Any, UnitOfWork], Awaitable[Any]]
 Subscriber = Callable[[list[Any], UnitOfWork], Awaitable[None]]
 UowFactory = Callable[[], UnitOfWork]
 DispatchedHook = Callable[[Sequence[Event]], Awaitable[None]]
+
+WAVE_TRANSACTION = "(the wave's transaction)"
+"""The subscriber a failure names when the wave's shared transaction itself failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFailure:
+    subscriber: str
+    event_ids: tuple[str, ...]
+    error: BaseException
+
+
+FailureHook = Callable[[Sequence[DeliveryFailure]], Awaitable[None]]
 
 
 class WaveFactory(Protocol):
@@ -60,6 +76,7 @@ class MessageBus:
         on_dispatched: DispatchedHook | None = None,
         wave_factory: WaveFactory | None = None,
         whole: frozenset[type[Command]] = frozenset(),
+        on_failed: FailureHook | None = None,
     ) -> None:
         """With a `wave_factory`, waves are marked dispatched by their transaction's commit and
         `on_dispatched` is not called; the commands in `whole` then run all or nothing."""
@@ -69,6 +86,7 @@ class MessageBus:
         self._on_dispatched = on_dispatched
         self._wave_factory = wave_factory
         self._whole = whole
+        self._on_failed = on_failed
 
     async def handle(self, command: Command) -> Any:
         handler = self._handlers.get(type(command))
@@ -127,29 +145,44 @@ class MessageBus:
         if self._wave_factory is not None:
             return await self._dispatch_shared(wave, self._wave_factory())
         next_wave: list[Event] = []
-        failed = False
+        failures: list[DeliveryFailure] = []
         for subscriber, batch in self._batches(wave):
             uow = self._uow_factory()
-            failed = not await _deliver(subscriber, batch, uow) or failed
+            failures.extend(await _deliver(subscriber, batch, uow))
             next_wave.extend(uow.collect_new_events())
-        if not failed and self._on_dispatched is not None:
+        delivered = _delivered(wave, failures)
+        if delivered and self._on_dispatched is not None:
             try:
-                await self._on_dispatched(wave)
+                await self._on_dispatched(delivered)
             except Exception:  # left undispatched in the outbox: the relay's sweep replays it
-                log.exception("bus.dispatch_mark_failed", events=len(wave))
+                log.exception("bus.dispatch_mark_failed", events=len(delivered))
+        await self._report(failures)
         return next_wave
 
     async def _dispatch_shared(self, wave: list[Event], tx: WaveTransaction) -> list[Event]:
+        failures: list[DeliveryFailure] = []
         try:
             async with tx:
-                failed = False
                 for subscriber, batch in self._batches(wave):
-                    failed = not await _deliver(subscriber, batch, tx.unit_of_work()) or failed
-                await tx.commit(() if failed else wave)
-        except Exception:  # nothing of it was kept: the relay's sweep replays it from the outbox
+                    failures.extend(await _deliver(subscriber, batch, tx.unit_of_work()))
+                await tx.commit(_delivered(wave, failures))
+        except Exception as error:  # nothing of it was kept: the relay's sweep replays it
             log.exception("bus.wave_failed", events=[event.event_id for event in wave[:20]])
+            ids = tuple(event.event_id for event in wave)
+            await self._report([DeliveryFailure(WAVE_TRANSACTION, ids, error)])
             return []
+        await self._report(failures)
         return tx.collect_new_events()
+
+    async def _report(self, failures: Sequence[DeliveryFailure]) -> None:
+        """Hands the failures on (after the wave's transaction ended: on SQLite a write while
+        it is open would wait for it); a failure to keep them is only logged."""
+        if not failures or self._on_failed is None:
+            return
+        try:
+            await self._on_failed(failures)
+        except Exception:
+            log.exception("bus.failure_not_recorded", failures=len(failures))
 
     def _batches(self, wave: list[Event]) -> list[tuple[Subscriber, list[Event]]]:
         grouped: dict[Subscriber, list[Event]] = defaultdict(list)
@@ -167,20 +200,36 @@ class MessageBus:
         return [(subscriber, grouped[subscriber]) for subscriber in order]
 
 
-async def _deliver(subscriber: Subscriber, batch: list[Event], uow: UnitOfWork) -> bool:
-    """Whether the subscriber handled the batch; a failure is logged, never raised."""
+async def _deliver(
+    subscriber: Subscriber, batch: list[Event], uow: UnitOfWork
+) -> list[DeliveryFailure]:
+    """The subscriber's failure on the batch, if it failed (logged, never raised)."""
     try:
         await subscriber(batch, uow)
-    except Exception:
+    except Exception as error:
+        name = _name_of(subscriber)
         log.exception(
             "bus.subscriber_failed",
-            subscriber=_name_of(subscriber),
+            subscriber=name,
             events=[event.event_id for event in batch[:20]],
         )
-        return False
-    return True
+        return [DeliveryFailure(name, tuple(event.event_id for event in batch), error)]
+    return []
+
+
+def _delivered(wave: list[Event], failures: Sequence[DeliveryFailure]) -> list[Event]:
+    """The wave's events every subscriber handled."""
+    failed = {event_id for failure in failures for event_id in failure.event_ids}
+    return [event for event in wave if event.event_id not in failed]
 
 
 def _name_of(subscriber: Subscriber) -> str:
+    """The subscriber as logs and dead letters name it: its function (or method) name, or its
+    class for a callable object."""
     target = getattr(subscriber, "func", subscriber)  # functools.partial wraps the function
-    return str(getattr(target, "__name__", repr(target)))
+    name = (
+        getattr(target, "__qualname__", None)
+        or getattr(target, "__name__", None)
+        or type(target).__name__
+    )
+    return str(name)

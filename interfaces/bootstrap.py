@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import dramatiq
@@ -89,8 +89,10 @@ from infrastructure.db.repositories.teams import SqlKeyLookup
 from infrastructure.db.uow import SqlUnitOfWork
 from infrastructure.db.wave import SqlWaveTransaction
 from infrastructure.messaging.broker import create_broker
+from infrastructure.messaging.dead_letters import DeadLetters
 from infrastructure.messaging.key_revocations import KeyRevocationChannel
 from infrastructure.messaging.outbox_relay import OutboxRelay
+from infrastructure.messaging.retry_policy import RetryPolicy
 from infrastructure.observability.metrics import Metrics
 from infrastructure.projections.usage import EVENT_TYPES as USAGE_EVENT_TYPES
 from infrastructure.projections.usage import UsageProjector
@@ -241,6 +243,36 @@ def _accounting_process(subscribers: dict[type[Event], list[Subscriber]]) -> Acc
     return accounting
 
 
+def _relay(
+    settings: Settings,
+    engine: AsyncEngine,
+    codec: EventCodec,
+    redactor: Redactor,
+    metrics: Metrics,
+    *,
+    enqueue: Callable[[list[str]], Awaitable[None]] | None,
+) -> OutboxRelay:
+    """The outbox relay with the configured retries, its dead letters and their metrics."""
+    outbox = settings.outbox
+    relay = OutboxRelay(
+        engine,
+        codec,
+        enqueue=enqueue,
+        projected_types=USAGE_EVENT_TYPES,
+        dead_letters=DeadLetters(engine, codec, redactor),
+        policy=RetryPolicy(
+            max_retries=outbox.max_retries,
+            base_seconds=outbox.retry_base_seconds,
+            max_seconds=outbox.retry_max_seconds,
+        ),
+        sweep_every=outbox.sweep_every_seconds,
+        on_retried=metrics.outbox_retries.inc,
+        on_dead_lettered=lambda event_type: metrics.outbox_dead_lettered.labels(event_type).inc(),
+    )
+    metrics.watch_dead_letters(lambda: relay.pending_dead_letters)
+    return relay
+
+
 def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Container:
     """`accounting_process`: the recorder's batches are written by a child process
     (`interfaces.accounting`), as `serve` runs; else in this process."""
@@ -261,11 +293,13 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
         else:
             actors.project_events.send(payloads)
 
-    relay = OutboxRelay(
+    relay = _relay(
+        settings,
         engine,
         codec,
+        redactor,
+        metrics,
         enqueue=enqueue if (embedded or settings.redis.url) else None,
-        projected_types=USAGE_EVENT_TYPES,
     )
     key_lookup = SqlKeyLookup(engine)
     authenticator = KeyAuthenticator(key_lookup)
@@ -354,6 +388,7 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
         ),
         # their events reach billing's and audit's subscribers only, which only write rows
         whole=frozenset[type[Command]]((RecordCompletions, RecordEvents)),
+        on_failed=relay.record_failures,
     )
 
     def observe(event: CompletionFinished) -> None:

@@ -1,5 +1,5 @@
 """`fluxrouter`: serve | worker | migrate | version | keys create |
-audit export/verify/checkpoint/public-key | projections rebuild."""
+audit export/verify/checkpoint/public-key | projections rebuild | dead-letters list/replay."""
 
 from __future__ import annotations
 
@@ -124,6 +124,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     rebuild = command(projections, "rebuild", "rebuild a read model from the events")
     rebuild.add_argument("name", choices=["usage"], help="the read model to rebuild")
+
+    letters = command(
+        commands, "dead-letters", "events the outbox relay gave up delivering"
+    ).add_subparsers(dest="dead_letters_command", required=True, metavar="COMMAND")
+    listing = command(letters, "list", "list dead letters, oldest first")
+    listing.add_argument("--pending", action="store_true", help="only those not replayed")
+    listing.add_argument("--after", help="only those after this id (the last one printed)")
+    listing.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
+    replay = command(letters, "replay", "deliver a dead letter's event again")
+    replay.add_argument("id", help="the dead letter's id")
     return parser
 
 

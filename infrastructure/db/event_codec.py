@@ -43,6 +43,7 @@ def all_event_types() -> list[type[Event]]:
         PromptPublished,
     )
     from domains.providers.events import CompletionFinished, ConfigChanged
+    from domains.shared.delivery import DeadLetterReplayed, EventDeadLettered
     from domains.teams.events import (
         AccessRefused,
         AdminTokenIssued,
@@ -110,4 +111,6 @@ def all_event_types() -> list[type[Event]]:
         SignedIn,
         SignInFailed,
         SignedOut,
+        EventDeadLettered,
+        DeadLetterReplayed,
     ]

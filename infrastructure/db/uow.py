@@ -147,7 +147,7 @@ class SqlUnitOfWork:
         if events:
             wave = self._wave
             dispatched = wave.dispatched_on_write if wave is not None else _never
-            await _write_outbox(conn, self._codec, events, dispatched=dispatched)
+            await write_outbox(conn, self._codec, events, dispatched=dispatched)
         if self._wave is not None:
             await self._wave.keep(self._savepoint, events)
             self._settled = True
@@ -182,7 +182,7 @@ def _never(_event: Event) -> bool:
     return False
 
 
-async def _write_outbox(
+async def write_outbox(
     conn: AsyncConnection,
     codec: EventCodec,
     events: list[Event],

@@ -75,6 +75,17 @@ class Metrics:
             "Generations started on WebSocket chat connections.",
             registry=self.registry,
         )
+        self.outbox_retries = Counter(
+            "fluxrouter_outbox_retries",
+            "Undelivered events the outbox relay published again.",
+            registry=self.registry,
+        )
+        self.outbox_dead_lettered = Counter(
+            "fluxrouter_outbox_dead_lettered",
+            "Events the outbox relay gave up on after its retries (dead letters), by event type.",
+            ["event_type"],
+            registry=self.registry,
+        )
         self._token_counters: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     def count_tokens(
@@ -116,6 +127,13 @@ class Metrics:
             "Requests that waited for the backlog of finished calls to come down.",
             registry=self.registry,
         ).set_function(held_back)
+
+    def watch_dead_letters(self, pending: Callable[[], float]) -> None:
+        Gauge(
+            "fluxrouter_outbox_dead_letters_pending",
+            "Dead letters not replayed (as of the outbox relay's last sweep).",
+            registry=self.registry,
+        ).set_function(pending)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

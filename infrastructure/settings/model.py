@@ -102,6 +102,18 @@ class AuditSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     """A checkpoint once this many rows are unanchored."""
 
 
+class OutboxSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    max_retries: int = 5
+    """Retries of an undelivered event after its first delivery; then it is a dead letter."""
+    retry_base_seconds: float = 15.0
+    """The first retry this long after the event was written; each next one waits twice as
+    long."""
+    retry_max_seconds: float = 600.0
+    """The longest wait between two retries."""
+    sweep_every_seconds: float = 5.0
+    """How often the relay looks for events due for a retry."""
+
+
 class WebSocketSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """`GET /v1/ws`: the chat protocol's limits and timers (docs/websocket.md)."""
 
@@ -232,6 +244,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     workers: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
     billing: BillingSettings = msgspec.field(default_factory=BillingSettings)
     audit: AuditSettings = msgspec.field(default_factory=AuditSettings)
+    outbox: OutboxSettings = msgspec.field(default_factory=OutboxSettings)
     websocket: WebSocketSettings = msgspec.field(default_factory=WebSocketSettings)
     scim: ScimSettings = msgspec.field(default_factory=ScimSettings)
     sso: SsoSettings = msgspec.field(default_factory=SsoSettings)
@@ -274,6 +287,7 @@ def problems(settings: Settings) -> Iterator[tuple[str, str]]:
         reload_every = settings.billing.limits_reload_seconds
         yield "billing.limits_reload_seconds", f"must be between 0.05 and 3600, got {reload_every}"
     yield from _audit(settings.audit)
+    yield from _outbox(settings.outbox)
     yield from _websocket(settings.websocket)
     yield from _scim(settings.scim)
     yield from _sso(settings.sso)
@@ -322,6 +336,20 @@ def _migrate_url(database: DatabaseSettings) -> Iterator[tuple[str, str]]:
 def _backend(url: str) -> str:
     """``postgresql`` for ``postgresql+psycopg://…``: the scheme without its driver."""
     return url.partition(":")[0].partition("+")[0].strip().lower() or "no scheme"
+
+
+def _outbox(outbox: OutboxSettings) -> Iterator[tuple[str, str]]:
+    yield from _int_range("outbox.max_retries", outbox.max_retries, 0, 100)
+    for field, low in (
+        ("retry_base_seconds", 0.1),
+        ("retry_max_seconds", 0.1),
+        ("sweep_every_seconds", 0.05),
+    ):
+        seconds = getattr(outbox, field)
+        if not (math.isfinite(seconds) and low <= seconds <= 86400):
+            yield f"outbox.{field}", f"must be between {low} and 86400, got {seconds}"
+    if outbox.retry_max_seconds < outbox.retry_base_seconds:
+        yield "outbox.retry_max_seconds", "must not be below outbox.retry_base_seconds"
 
 
 def _audit(audit: AuditSettings) -> Iterator[tuple[str, str]]:

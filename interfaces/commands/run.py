@@ -59,6 +59,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config_path: str | N
         from interfaces.commands.keys import create_key
 
         return asyncio.run(create_key(args, settings))
+    if args.command == "dead-letters":
+        from interfaces.commands import dead_letters
+
+        if args.dead_letters_command == "list":
+            return asyncio.run(dead_letters.list_letters(args, settings))
+        return asyncio.run(dead_letters.replay_letter(args, settings))
     if args.command == "audit":
         from interfaces.commands import audit_export
 

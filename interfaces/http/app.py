@@ -14,6 +14,7 @@ from interfaces.bootstrap import Container
 from interfaces.http import api_docs, health_routes, landing_routes
 from interfaces.http.admin.audit_routes import AuditController
 from interfaces.http.admin.conversations_routes import ConversationsController
+from interfaces.http.admin.dead_letters_routes import DeadLettersController
 from interfaces.http.admin.limits_routes import LimitsController
 from interfaces.http.admin.prompts_routes import PromptsController
 from interfaces.http.admin.providers_routes import ProvidersController
@@ -71,6 +72,7 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
             TeamsController,
             ReportsController,
             AuditController,
+            DeadLettersController,
             ProvidersController,
             LimitsController,
             UsersController,

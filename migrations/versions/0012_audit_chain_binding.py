@@ -1,7 +1,7 @@
 """audit checkpoints name their chain (the hash of its genesis row)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07
 
 A nullable column added in place (no table copy on SQLite), so the append-only triggers stay;
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

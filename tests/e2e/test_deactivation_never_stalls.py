@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.embedded import embedded_gateway
+from tests.support.gateway import GatewayProcess
 from tests.support.scim import SCIM_JSON, scim_client, scim_org
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -28,18 +29,8 @@ def embedded(
     upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
     workdir = tmp_path_factory.mktemp("gateway-deactivation")
-    config = gateway_config(
-        database_url=f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
-        redis_url=None,
-        upstream_url=upstream.base_url,
-        upstream_key=UPSTREAM_KEY,
-    )
-    process = GatewayProcess(
-        workdir, config, admin_key="fradm-" + "d" * 40, upstream_key=UPSTREAM_KEY
-    )
-    process.start()
-    yield process
-    process.stop()
+    with embedded_gateway(workdir, upstream.base_url, UPSTREAM_KEY) as process:
+        yield process
 
 
 @pytest.fixture(

@@ -320,6 +320,7 @@ def projecting_bus(container: Container, workers: Workers) -> MessageBus:
         container.codec,
         enqueue=workers,
         projected_types=frozenset({"CompletionFinished"}),
+        dead_letters=container.relay.dead_letters,
     )
     return whole_bus(container, [adds_org("p-billing")], relay)
 

@@ -10,7 +10,7 @@ from infrastructure.db.tables.conversations import (
 )
 from infrastructure.db.tables.directory import directory_groups, group_members, scim_tokens
 from infrastructure.db.tables.limits import budgets, model_prices, rate_limits
-from infrastructure.db.tables.messaging import outbox
+from infrastructure.db.tables.messaging import outbox, outbox_dead_letters
 from infrastructure.db.tables.meta import metadata
 from infrastructure.db.tables.read_models import projection_applied, usage_rollup
 from infrastructure.db.tables.sso import sso_connections, sso_identities, sso_one_time, sso_sessions
@@ -30,6 +30,7 @@ __all__ = [
     "model_prices",
     "orgs",
     "outbox",
+    "outbox_dead_letters",
     "projection_applied",
     "prompt_versions",
     "prompts",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from application.bus import MAX_WAVES, MessageBus
+from application.bus import MAX_WAVES, DeliveryFailure, MessageBus
 from application.teams.commands import CreateOrg
 from application.uow import UnitOfWork
 from domains.shared.events import Command, Event
@@ -279,3 +279,30 @@ async def test_a_subscriber_matching_an_event_twice_gets_it_once() -> None:
     await bus.publish(wave)
 
     assert both.batches == [wave]
+
+
+async def test_only_a_failing_subscribers_events_stay_undelivered_and_its_failure_is_reported() -> (
+    None
+):
+    failures: list[DeliveryFailure] = []
+
+    async def on_failed(reported: Sequence[DeliveryFailure]) -> None:
+        failures.extend(reported)
+
+    dispatched = Dispatched()
+    broken_on_orgs = Recorder("broken_on_orgs", fail=True)
+    bus = MessageBus(
+        UowFactory(),
+        {},
+        {OrgCreated: [broken_on_orgs], TeamCreated: [Recorder("teams")]},
+        on_dispatched=dispatched,
+        on_failed=on_failed,
+    )
+    failing, fine = org(), team()
+    await bus.publish([failing, fine])
+
+    assert dispatched.waves == [[fine]]  # the wave's other event is delivered
+    (failure,) = failures
+    assert failure.subscriber == "broken_on_orgs"
+    assert failure.event_ids == (failing.event_id,)
+    assert str(failure.error) == "broken_on_orgs failed"
