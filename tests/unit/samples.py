@@ -22,6 +22,7 @@ from domains.conversations.events import (
     PromptPublished,
 )
 from domains.providers.events import CompletionFinished, ConfigChanged
+from domains.shared.delivery import DeadLetterReplayed, EventDeadLettered
 from domains.shared.events import Event
 from domains.teams.events import (
     AccessRefused,
@@ -322,4 +323,18 @@ def one_of_each() -> list[Event]:
             last_at=WHEN,
         ),
         SignedOut(user_id="u-1", org_id="org-1", connection_id="sso-1", source_ip="::1"),
+        EventDeadLettered(
+            dead_letter_id="dl-1",
+            dead_event_id="ev-1",
+            dead_event_type="UserDeactivated",
+            subscriber="when_user_deactivated_end_sessions",
+            error_class="OperationalError",
+            attempts=6,
+        ),
+        DeadLetterReplayed(
+            dead_letter_id="dl-1",
+            dead_event_id="ev-1",
+            dead_event_type="UserDeactivated",
+            actor="cli",
+        ),
     ]
