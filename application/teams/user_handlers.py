@@ -18,6 +18,7 @@ async def create_user(command: CreateUser, uow: UnitOfWork) -> User:
         org = await uow.orgs.get(command.org_id)
         if org is None:
             raise NotFound(f"org {command.org_id} not found")
+        org.require_live()
         user = User.create(
             org,
             command.email,
