@@ -7,6 +7,7 @@ from application.uow import UnitOfWork
 from domains.shared.errors import NotFound
 from domains.teams import management
 from domains.teams.model import Org, Team, VirtualKey
+from domains.teams.users import User
 
 
 async def _org(uow: UnitOfWork, org_id: str) -> Org:
@@ -23,6 +24,11 @@ async def _team(uow: UnitOfWork, team_id: str) -> Team:
     return team
 
 
+async def _people(uow: UnitOfWork, org_id: str, user_ids: list[str]) -> list[User]:
+    found = [await uow.users.get(user_id) for user_id in user_ids]
+    return [user for user in found if user is not None and user.org_id == org_id]
+
+
 async def change_org(command: ChangeOrg, uow: UnitOfWork) -> Org:
     async with uow:
         org = await _org(uow, command.org_id)
@@ -35,9 +41,18 @@ async def change_org(command: ChangeOrg, uow: UnitOfWork) -> Org:
 
 
 async def delete_org(command: DeleteOrg, uow: UnitOfWork) -> Org:
+    """The org, deleted, its people deactivated (their tokens and sessions end with it)."""
     async with uow:
         org = await _org(uow, command.org_id)
-        management.delete_org(org, await uow.orgs.holdings(org.id), actor=command.actor)
+        # people first, then the org: the order a change to a person locks them in
+        people = await _people(uow, org.id, await uow.orgs.active_user_ids(org.id))
+        holdings = await uow.orgs.holdings(org.id)  # waits for people being added
+        known = {person.id for person in people}
+        late = [i for i in await uow.orgs.active_user_ids(org.id) if i not in known]
+        people += await _people(uow, org.id, late)
+        management.delete_org(org, holdings, people, actor=command.actor)
+        for user in people:
+            await uow.users.save(user)
         await uow.orgs.save(org)
         await uow.commit()
     return org

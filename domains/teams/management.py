@@ -2,9 +2,11 @@
 
 Metadata is the operator's own small JSON object on an org, a team or a key (a cost centre, a
 ticket, an owner's address); a change replaces it whole. Deleting never removes a row: usage and
-audit rows name orgs, teams and keys by id for good. A deleted team's keys are revoked with it;
-an org is deleted only once it holds nothing live (no team, active person, SCIM token or SSO
-connection), so nothing can act in it afterwards. A revoked key stays readable, as it was.
+audit rows name orgs, teams and keys by id for good. A deleted team's keys are revoked with it.
+An org is deleted only once it holds no live team (whose deletion revokes keys: a deliberate
+step), SCIM token or SSO connection (an identity provider would keep acting in it); the people
+still active in it are deactivated with it, its last owner too. Nothing acts in a deleted org.
+A revoked key stays readable, as it was.
 """
 
 from __future__ import annotations
@@ -15,8 +17,16 @@ import msgspec
 
 from domains.shared.clock import utcnow
 from domains.shared.errors import Conflict, InvalidValue
-from domains.teams.events import KeyChanged, OrgChanged, OrgDeleted, TeamChanged, TeamDeleted
+from domains.teams.events import (
+    KeyChanged,
+    OrgChanged,
+    OrgDeleted,
+    TeamChanged,
+    TeamDeleted,
+    UserChanged,
+)
 from domains.teams.model import Org, Team, VirtualKey
+from domains.teams.users import User
 
 MAX_METADATA_BYTES = 8192  # of the object as compact JSON
 MAX_METADATA_KEYS = 64
@@ -41,25 +51,21 @@ def _checked_name(name: str, what: str) -> str:
 
 
 class OrgHoldings(NamedTuple):
-    """What an org still holds that could act in it."""
+    """What an org still holds that would act in it after its deletion."""
 
     teams: int  # not deleted
-    users: int  # active
     scim_tokens: int  # not revoked
     sso_connections: int
 
     def described(self) -> str:
+        """What is left and what to do about it, for a 409."""
         parts = [
-            (self.teams, "team", "delete"),
-            (self.users, "active user", "deactivate"),
-            (self.scim_tokens, "SCIM token", "revoke"),
-            (self.sso_connections, "SSO connection", "delete"),
+            (self.teams, "team", "delete its teams"),
+            (self.scim_tokens, "SCIM token", "revoke its SCIM tokens"),
+            (self.sso_connections, "SSO connection", "delete its SSO connections"),
         ]
-        return "; ".join(
-            f"{count} {noun}{'' if count == 1 else 's'} (first {verb} them)"
-            for count, noun, verb in parts
-            if count
-        )
+        left = [(f"{n} {noun}{'' if n == 1 else 's'}", do) for n, noun, do in parts if n]
+        return f"{', '.join(what for what, _ in left)}: first {', '.join(do for _, do in left)}"
 
 
 def change_org(
@@ -87,13 +93,37 @@ def change_org(
     return bool(changed)
 
 
-def delete_org(org: Org, holdings: OrgHoldings, *, actor: str) -> None:
-    """Marks the org deleted; Conflict (409) while it holds anything live, naming what."""
+def delete_org(org: Org, holdings: OrgHoldings, people: list[User], *, actor: str) -> None:
+    """Marks the org deleted and deactivates `people` (its active users), the last owner too;
+    Conflict (409) while it holds anything live, naming what."""
     org.require_live()
     if any(holdings):
         raise Conflict(f"The org still holds {holdings.described()}.")
+    for person in people:
+        if person.org_id != org.id:
+            raise ValueError(f"user {person.id} is not of org {org.id}")
+        if person.active:
+            _deactivate(person, actor=actor)
     org.deleted_at = utcnow()
     org.record(OrgDeleted(org_id=org.id, actor=actor))
+
+
+def _deactivate(user: User, *, actor: str) -> None:
+    """As `User.change(active=False)`, without the last-owner rule: the org goes with them."""
+    user.active = False
+    user.version += 1
+    user.updated_at = utcnow()
+    user.record(
+        UserChanged(
+            user_id=user.id,
+            org_id=user.org_id,
+            role=user.role,
+            active=False,
+            display_name=user.display_name,
+            changed=("active",),
+            actor=actor,
+        )
+    )
 
 
 def change_team(

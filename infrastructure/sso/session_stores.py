@@ -7,10 +7,12 @@ does not turn every read into a write; the idle timeout is therefore exact to th
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import msgspec
 import redis.asyncio as aioredis
+import structlog
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +21,7 @@ from infrastructure.db.engine import WRITE_OPTION
 from infrastructure.db.tables import sso_sessions
 
 TOUCH_EVERY = 30.0
+log = structlog.get_logger()
 
 
 def _live(session: StoredSession, *, idle: float, now: float) -> bool:
@@ -28,6 +31,7 @@ def _live(session: StoredSession, *, idle: float, now: float) -> bool:
 class SqlSessionStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._ending: set[asyncio.Task[int]] = set()
 
     async def create(self, session: StoredSession, *, idle: float) -> None:
         async with self._engine.begin() as conn:
@@ -66,13 +70,28 @@ class SqlSessionStore:
         return StoredSession(**row._asdict()) if row is not None else None
 
     async def delete_user(self, user_id: str) -> int:
+        """Ends the person's sessions moments later, in a transaction of their own: the caller
+        (a subscriber of the deactivation) runs inside a wave's transaction, which on SQLite
+        holds the only write lock until it commits. Meanwhile the sessions are refused anyway:
+        every request reads the person's active flag. 0: none are counted here."""
+        task = asyncio.create_task(self._delete_user(user_id), name="end-sessions")
+        self._ending.add(task)
+        task.add_done_callback(self._ended)
+        return 0
+
+    async def _delete_user(self, user_id: str) -> int:
         async with self._engine.begin() as conn:
             await conn.execution_options(**{WRITE_OPTION: True})
             gone = await conn.execute(delete(sso_sessions).where(sso_sessions.c.user_id == user_id))
         return int(gone.rowcount or 0)
 
+    def _ended(self, task: asyncio.Task[int]) -> None:
+        self._ending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sso.end_sessions_failed", exc_info=task.exception())
+
     async def close(self) -> None:
-        return None
+        await asyncio.gather(*self._ending, return_exceptions=True)
 
 
 class RedisSessionStore:

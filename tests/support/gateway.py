@@ -210,7 +210,7 @@ class GatewayProcess:
         )
         if self._with_worker:
             self._spawn(["worker"], self.worker_log_path)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a busy machine starts it slowly
         while time.monotonic() < deadline:
             if self._procs[0].poll() is not None:
                 raise RuntimeError(f"gateway exited:\n{self.log_path.read_text()[-3000:]}")

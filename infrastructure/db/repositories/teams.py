@@ -70,10 +70,17 @@ class SqlOrgRepository:
 
         return OrgHoldings(
             teams=await count(teams, teams.c.deleted_at.is_(None)),
-            users=await count(users, users.c.active.is_(True)),
             scim_tokens=await count(scim_tokens, scim_tokens.c.revoked_at.is_(None)),
             sso_connections=await count(sso_connections),
         )
+
+    async def active_user_ids(self, org_id: str) -> list[str]:
+        query = (
+            select(users.c.id)
+            .where(users.c.org_id == org_id, users.c.active.is_(True))
+            .order_by(users.c.id)
+        )
+        return list((await self._conn.execute(query)).scalars().all())
 
 
 class SqlTeamRepository:
@@ -81,6 +88,8 @@ class SqlTeamRepository:
         self._conn, self._seen = conn, seen
 
     async def add(self, team: Team) -> None:
+        """Refuses (Conflict) a name another team of the org has, a deleted one too."""
+        await self._refuse_taken(team)
         await self._conn.execute(
             teams.insert().values(
                 id=team.id,
@@ -99,7 +108,7 @@ class SqlTeamRepository:
     async def find_by_name(self, org_id: str, name: str) -> Team | None:
         return await self._one(select(teams).where(teams.c.org_id == org_id, teams.c.name == name))
 
-    async def save(self, team: Team) -> None:
+    async def _refuse_taken(self, team: Team) -> None:
         taken = await self._conn.execute(
             select(teams.c.id).where(
                 teams.c.org_id == team.org_id, teams.c.name == team.name, teams.c.id != team.id
@@ -107,6 +116,9 @@ class SqlTeamRepository:
         )
         if taken.first() is not None:
             raise Conflict(f"the org has a team named {team.name!r} already")
+
+    async def save(self, team: Team) -> None:
+        await self._refuse_taken(team)
         try:
             await self._conn.execute(
                 update(teams)

@@ -1,8 +1,9 @@
-"""Reading, renaming and deleting orgs.
+"""Orgs: created, read, renamed and deleted.
 
-The admin key sees every org; a person sees their own. Owners and admins rename their org and
-replace its metadata; only the admin key deletes an org, and only once it holds nothing live (no
-team, active person, SCIM token or SSO connection: 409 names what is left). A deleted org's row
+Only the admin key creates orgs. The admin key sees every org; a person sees their own. Owners
+and admins rename their org and replace its metadata; only the admin key deletes an org, and
+only once it holds nothing live (no team, active person, SCIM token or SSO connection: 409 names
+what is left). A deleted org's row
 stays (usage and audit rows name it), shown with `deleted_at`, and nothing is added to it.
 """
 
@@ -10,17 +11,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, delete, get, patch
+from litestar import Controller, Request, delete, get, patch, post
 from msgspec import UNSET
 
-from application.teams.commands import ChangeOrg, DeleteOrg
+from application.teams.commands import ChangeOrg, CreateOrg, DeleteOrg
 from domains.teams.model import Org
 from infrastructure.read_models.directory_pages import orgs_page
 from interfaces.http.admin.directory_answers import org_out
 from interfaces.http.admin.guard import require_admin
 from interfaces.http.admin.paging import DEFAULT_LIMIT, AfterId, Limit, next_after_id
 from interfaces.http.admin.principal import principal_of
-from interfaces.http.admin.schemas import ChangeBody, OrgDeletedOut, OrgOut, OrgPageOut
+from interfaces.http.admin.schemas import (
+    ChangeBody,
+    CreateOrgBody,
+    OrgDeletedOut,
+    OrgOut,
+    OrgPageOut,
+)
 from interfaces.http.admin.scoping import visible_org_view
 from interfaces.http.container import container_of
 
@@ -29,6 +36,15 @@ class OrgsController(Controller):
     path = "/admin/v1"
     guards = [require_admin]
     tags = ["Admin: teams"]
+
+    @post("/orgs", status_code=201, summary="Create an org (the admin key only)")
+    async def create_org(self, request: Request[Any, Any, Any], data: CreateOrgBody) -> OrgOut:
+        principal = principal_of(request)
+        principal.require_root()
+        org: Org = await container_of(request).bus.handle(
+            CreateOrg(name=data.name, actor=principal.actor)
+        )
+        return org_out(org)
 
     @get(
         "/orgs",
@@ -40,7 +56,7 @@ class OrgsController(Controller):
         self,
         request: Request[Any, Any, Any],
         limit: Limit = DEFAULT_LIMIT,
-        after_id: AfterId | None = None,
+        after_id: AfterId = None,
         include_deleted: bool = False,
     ) -> OrgPageOut:
         rows = await orgs_page(

@@ -11,10 +11,12 @@ from typing import Annotated, Protocol
 
 from litestar.params import Parameter
 
-QueryId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+# `Annotated[str | None, Parameter(...)]`: a constraint on `Annotated[str, ...] | None` is not
+# checked
+QueryId = Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
 Limit = Annotated[int, Parameter(ge=1, le=200, description="rows in a page (1-200)")]
 AfterId = Annotated[
-    str,
+    str | None,
     Parameter(
         min_length=1,
         max_length=64,
