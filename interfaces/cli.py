@@ -136,6 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return verify_file(args.file, args.public_keys, args.checkpoints)
     settings = _settings(args)
+    if args.command in ("orgs", "teams") or getattr(args, "keys_command", "create") != "create":
+        import asyncio
+
+        from interfaces.commands.directory import read_directory  # reads: no app to build
+
+        return asyncio.run(read_directory(args, settings))
     from interfaces.commands import run
 
     return run.dispatch(args, settings)

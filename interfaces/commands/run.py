@@ -48,12 +48,6 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return serve(args, settings)
     if args.command == "worker":
         return worker(settings)
-    if args.command in ("orgs", "teams") or (
-        args.command == "keys" and args.keys_command != "create"
-    ):
-        from interfaces.commands.directory import read_directory
-
-        return asyncio.run(read_directory(args, settings))
     if args.command == "keys":
         from interfaces.commands.keys import create_key
 
