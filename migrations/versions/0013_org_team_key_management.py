@@ -34,9 +34,9 @@ def downgrade() -> None:
     op.drop_index("ix_virtual_keys_user_id", table_name="virtual_keys")
     op.drop_index("ix_virtual_keys_org_id_id", table_name="virtual_keys")
     op.drop_index("ix_teams_org_id_id", table_name="teams")
-    with op.batch_alter_table("virtual_keys") as batch_op:
-        batch_op.drop_column("metadata")
+    # ALTER TABLE … DROP COLUMN in place (SQLite 3.35+): rebuilding a table others refer to
+    # fails while foreign keys are enforced
+    op.drop_column("virtual_keys", "metadata")
     for table in ("teams", "orgs"):
-        with op.batch_alter_table(table) as batch_op:
-            batch_op.drop_column("deleted_at")
-            batch_op.drop_column("metadata")
+        op.drop_column(table, "deleted_at")
+        op.drop_column(table, "metadata")
