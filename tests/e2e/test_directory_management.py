@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -419,3 +420,19 @@ def hostile_tenant(admin: httpx.Client) -> Tenant:
     if port not in _HOSTILE:
         _HOSTILE[port] = create_tenant(admin, "hostile")
     return _HOSTILE[port]
+
+
+def test_deactivating_a_person_answers_at_once(admin: httpx.Client) -> None:
+    """On SQLite the wave that ends the person's dashboard sessions holds the only write lock;
+    ending them from another transaction inside it waited out the 30 s busy timeout."""
+    tenant = create_tenant(admin, "deactivated")
+    person = admin.post(
+        "/users", json={"org_id": tenant.org_id, "email": "gone@x.io", "role": "member"}
+    ).json()
+    started = time.monotonic()
+    off = admin.patch(f"/users/{person['id']}", json={"active": False})
+    assert off.status_code == 200, off.text
+    assert time.monotonic() - started < 5
+    on = admin.patch(f"/users/{person['id']}", json={"active": True})  # the database is free
+    assert on.status_code == 200, on.text
+    assert admin.get("/audit/verify").json()["ok"] is True
