@@ -37,10 +37,26 @@ from application.providers.handlers import record_completions
 from application.providers.recorder import CompletionRecorder
 from application.shared.coalescer import Coalescer
 from application.shared.record_events import RecordEvents, record_events
-from application.teams import directory_handlers, sso_handlers, user_handlers
+from application.teams import (
+    directory_handlers,
+    management_handlers,
+    sso_handlers,
+    user_handlers,
+)
 from application.teams import handlers as teams_handlers
 from application.teams.authenticate import KeyAuthenticator
-from application.teams.commands import CreateOrg, CreateTeam, IssueKey, RevokeKey, RotateKey
+from application.teams.commands import (
+    ChangeKey,
+    ChangeOrg,
+    ChangeTeam,
+    CreateOrg,
+    CreateTeam,
+    DeleteOrg,
+    DeleteTeam,
+    IssueKey,
+    RevokeKey,
+    RotateKey,
+)
 from application.teams.dashboard_sessions import (
     when_user_deactivated_end_sessions_in_db,
     when_user_deactivated_end_sessions_in_store,
@@ -309,6 +325,11 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
         IssueKey: teams_handlers.issue_key,
         RevokeKey: teams_handlers.revoke_key,
         RotateKey: teams_handlers.rotate_key,
+        ChangeOrg: management_handlers.change_org,
+        DeleteOrg: management_handlers.delete_org,
+        ChangeTeam: management_handlers.change_team,
+        DeleteTeam: management_handlers.delete_team,
+        ChangeKey: management_handlers.change_key,
         CreateUser: user_handlers.create_user,
         ChangeUser: user_handlers.change_user,
         IssueAdminToken: user_handlers.issue_admin_token,

@@ -1,5 +1,6 @@
-"""`fluxrouter`: serve | worker | migrate | version | keys create |
-audit export/verify/checkpoint/public-key | projections rebuild | dead-letters list/replay."""
+"""`fluxrouter`: serve | worker | migrate | version | keys create/list/show | orgs list/show |
+teams list/show | audit export/verify/checkpoint/public-key | projections rebuild |
+dead-letters list/replay."""
 
 from __future__ import annotations
 
@@ -82,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--model", action="append", dest="models", help="allow only this model (repeatable)"
     )
+    _directory_reads(commands, keys)
 
     audit = command(commands, "audit", "the audit log").add_subparsers(
         dest="audit_command", required=True, metavar="COMMAND"
@@ -138,6 +140,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _directory_reads(commands: Any, keys: Any) -> None:
+    """`orgs|teams|keys list|show`, read from the database (never a key's secret)."""
+    json_help = "one JSON object a line (as the admin API answers), not a table"
+    orgs = commands.add_parser("orgs", help="orgs").add_subparsers(
+        dest="orgs_command", required=True
+    )
+    teams = commands.add_parser("teams", help="teams").add_subparsers(
+        dest="teams_command", required=True
+    )
+    listed = {
+        "orgs": orgs.add_parser("list", help="every org, oldest first"),
+        "teams": teams.add_parser("list", help="teams, oldest first"),
+        "keys": keys.add_parser(
+            "list", help="keys (revoked and expired ones too), oldest first, never a secret"
+        ),
+    }
+    listed["teams"].add_argument("--org", help="only this org's teams (an org id)")
+    listed["keys"].add_argument("--team", help="only this team's keys (a team id)")
+    listed["keys"].add_argument("--user", help="only the keys issued for this user id")
+    for kind in ("orgs", "teams"):
+        listed[kind].add_argument(
+            "--include-deleted", action="store_true", help=f"deleted {kind} too"
+        )
+    for command in listed.values():
+        command.add_argument("--json", action="store_true", help=json_help)
+    for kind, group in (("org", orgs), ("team", teams), ("key", keys)):
+        show = group.add_parser("show", help=f"one {kind}'s record, a field a line")
+        show.add_argument("id", help=f"the {kind} id")
+        show.add_argument("--json", action="store_true", help="the record as one JSON object")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "version":
@@ -148,6 +181,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return verify_file(args.file, args.public_keys, args.checkpoints)
     settings, path = _settings(args)
+    if args.command in ("orgs", "teams") or getattr(args, "keys_command", "create") != "create":
+        import asyncio
+
+        from interfaces.commands.directory import read_directory  # reads: no app to build
+
+        return asyncio.run(read_directory(args, settings))
     from interfaces.commands import run
 
     return run.dispatch(args, settings, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from domains.shared.events import Command
 
@@ -36,3 +37,36 @@ class RotateKey(Command, frozen=True, kw_only=True):
     key_id: str
     actor: str
     grace_seconds: int
+
+
+class ChangeOrg(Command, frozen=True, kw_only=True):
+    """What is None stays as it is; `metadata` replaces the org's whole."""
+
+    org_id: str
+    actor: str
+    name: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class DeleteOrg(Command, frozen=True, kw_only=True):
+    org_id: str
+    actor: str
+
+
+class ChangeTeam(Command, frozen=True, kw_only=True):
+    team_id: str
+    actor: str
+    name: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class DeleteTeam(Command, frozen=True, kw_only=True):
+    team_id: str
+    actor: str
+
+
+class ChangeKey(Command, frozen=True, kw_only=True):
+    key_id: str
+    actor: str
+    name: str | None = None
+    metadata: dict[str, Any] | None = None

@@ -41,6 +41,7 @@ async def _org(uow: UnitOfWork, org_id: str) -> Org:
     org = await uow.orgs.get(org_id)
     if org is None:
         raise NotFound(f"org {org_id} not found")
+    org.require_live()
     return org
 
 

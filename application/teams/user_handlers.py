@@ -18,6 +18,7 @@ async def create_user(command: CreateUser, uow: UnitOfWork) -> User:
         org = await uow.orgs.get(command.org_id)
         if org is None:
             raise NotFound(f"org {command.org_id} not found")
+        org.require_live()
         user = User.create(
             org,
             command.email,
@@ -36,6 +37,8 @@ async def change_user(command: ChangeUser, uow: UnitOfWork) -> User:
         user = await uow.users.get(command.user_id)
         if user is None:
             raise NotFound(f"user {command.user_id} not found")
+        if (org := await uow.orgs.get(user.org_id)) is not None:
+            org.require_live()  # a deleted org's people stay as its deletion left them
         owners = await uow.users.count_active_owners(user.org_id) if user.is_active_owner else 0
         if user.change(
             actor=command.actor,

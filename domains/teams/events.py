@@ -4,6 +4,7 @@ its hash."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from domains.shared.events import AuditFacts, Event
 
@@ -227,6 +228,98 @@ class TeamRenamed(Event, frozen=True, kw_only=True, tag=True):
             action="team.rename",
             target=f"team:{self.team_id}",
             data={"org_id": self.org_id, "name": self.name, "previous_name": self.previous_name},
+        )
+
+
+class OrgChanged(Event, frozen=True, kw_only=True, tag=True):
+    """An org's name or metadata changed: the values after, and which changed."""
+
+    org_id: str
+    name: str
+    metadata: dict[str, Any]
+    changed: tuple[str, ...]
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        after = {"name": self.name, "metadata": self.metadata}
+        return AuditFacts(
+            actor=self.actor,
+            action="org.change",
+            target=f"org:{self.org_id}",
+            data={name: after[name] for name in self.changed},
+        )
+
+
+class OrgDeleted(Event, frozen=True, kw_only=True, tag=True):
+    """The org is deleted: it held no live team, active person, SCIM token or SSO connection.
+    Its row stays, so usage and audit rows still name it."""
+
+    org_id: str
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor, action="org.delete", target=f"org:{self.org_id}", data={}
+        )
+
+
+class TeamChanged(Event, frozen=True, kw_only=True, tag=True):
+    """A team's metadata changed (a new name is `TeamRenamed`)."""
+
+    team_id: str
+    org_id: str
+    metadata: dict[str, Any]
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="team.change",
+            target=f"team:{self.team_id}",
+            data={"org_id": self.org_id, "metadata": self.metadata},
+        )
+
+
+class TeamDeleted(Event, frozen=True, kw_only=True, tag=True):
+    """The team is deleted and `revoked_keys` (its keys still unrevoked) are revoked with it,
+    each with its own `KeyRevoked`. Its row stays, so usage and audit rows still name it."""
+
+    team_id: str
+    org_id: str
+    revoked_keys: tuple[str, ...]
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="team.delete",
+            target=f"team:{self.team_id}",
+            data={"org_id": self.org_id, "revoked_keys": list(self.revoked_keys)},
+        )
+
+
+class KeyChanged(Event, frozen=True, kw_only=True, tag=True):
+    """A key's name or metadata changed: the values after, and which changed."""
+
+    key_id: str
+    team_id: str
+    org_id: str
+    name: str
+    metadata: dict[str, Any]
+    changed: tuple[str, ...]
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        after = {"name": self.name, "metadata": self.metadata}
+        return AuditFacts(
+            actor=self.actor,
+            action="key.change",
+            target=f"key:{self.key_id}",
+            data={
+                "team_id": self.team_id,
+                "org_id": self.org_id,
+                **{name: after[name] for name in self.changed},
+            },
         )
 
 

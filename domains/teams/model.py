@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from domains.shared.aggregate import Aggregate
 from domains.shared.clock import utcnow
@@ -54,9 +54,16 @@ class Org(Aggregate):
     id: str
     name: str
     created_at: datetime = field(default_factory=utcnow)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    deleted_at: datetime | None = None  # deleted: the row stays (usage and audit rows name it)
 
     def __post_init__(self) -> None:
         Aggregate.__init__(self)
+
+    def require_live(self) -> None:
+        """Nothing is added to a deleted org (409)."""
+        if self.deleted_at is not None:
+            raise Conflict(f"org {self.id} is deleted")
 
     @classmethod
     def create(cls, name: str, *, actor: str) -> Org:
@@ -71,15 +78,23 @@ class Team(Aggregate):
     org_id: str
     name: str
     created_at: datetime = field(default_factory=utcnow)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    deleted_at: datetime | None = None  # deleted: its keys are revoked, the row stays
 
     def __post_init__(self) -> None:
         Aggregate.__init__(self)
 
     @classmethod
     def create(cls, org: Org, name: str, *, actor: str) -> Team:
+        org.require_live()
         team = cls(id=new_id(), org_id=org.id, name=name)
         team.record(TeamCreated(team_id=team.id, org_id=org.id, name=name, actor=actor))
         return team
+
+    def require_live(self) -> None:
+        """No key is issued in a deleted team, nor is it changed (409)."""
+        if self.deleted_at is not None:
+            raise Conflict(f"team {self.id} is deleted")
 
     def rename(self, name: str, *, actor: str) -> bool:
         """False when the name is the same (and nothing is recorded)."""
@@ -109,6 +124,7 @@ class VirtualKey(Aggregate):
     created_at: datetime = field(default_factory=utcnow)
     revoked_at: datetime | None = None
     expires_at: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         Aggregate.__init__(self)
@@ -125,6 +141,7 @@ class VirtualKey(Aggregate):
         expires_at: datetime | None = None,
     ) -> tuple[VirtualKey, str]:
         """A new key and its secret. The secret exists only in the caller's hands from here on."""
+        team.require_live()
         return cls._new(
             team.id,
             team.org_id,

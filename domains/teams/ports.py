@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from domains.teams.groups import Group
+from domains.teams.management import OrgHoldings
 from domains.teams.model import Org, Team, VirtualKey
 from domains.teams.scim_tokens import ScimToken
 from domains.teams.sso import SsoConnection
@@ -15,6 +16,13 @@ from domains.teams.users import AdminToken, Role, User
 class OrgRepository(Protocol):
     async def add(self, org: Org) -> None: ...
     async def get(self, org_id: str) -> Org | None: ...
+    async def save(self, org: Org) -> None: ...
+
+    async def holdings(self, org_id: str) -> OrgHoldings:
+        """What the org still holds, counted once rows being added to it are in."""
+        ...
+
+    async def active_user_ids(self, org_id: str) -> list[str]: ...
 
 
 class TeamRepository(Protocol):
@@ -34,6 +42,10 @@ class KeyRepository(Protocol):
     async def add(self, key: VirtualKey) -> None: ...
     async def get(self, key_id: str) -> VirtualKey | None: ...
     async def save(self, key: VirtualKey) -> None: ...
+
+    async def unrevoked_of_team(self, team_id: str) -> list[VirtualKey]:
+        """The team's keys not revoked yet (expired ones too)."""
+        ...
 
 
 class UserRepository(Protocol):

@@ -15,7 +15,9 @@ from interfaces.http import api_docs, health_routes, landing_routes
 from interfaces.http.admin.audit_routes import AuditController
 from interfaces.http.admin.conversations_routes import ConversationsController
 from interfaces.http.admin.dead_letters_routes import DeadLettersController
+from interfaces.http.admin.keys_routes import KeysController
 from interfaces.http.admin.limits_routes import LimitsController
+from interfaces.http.admin.orgs_routes import OrgsController
 from interfaces.http.admin.prompts_routes import PromptsController
 from interfaces.http.admin.providers_routes import ProvidersController
 from interfaces.http.admin.reports_routes import ReportsController
@@ -70,6 +72,8 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
             api_docs.api_docs_asset,
             *ws_routes.ROUTES,
             TeamsController,
+            OrgsController,
+            KeysController,
             ReportsController,
             AuditController,
             DeadLettersController,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import UPSTREAM_KEY
+from tests.conftest import SHAPE_FIXTURES, UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.gateway import GatewayProcess, gateway_config
 from tests.support.images import image_server
@@ -93,3 +93,17 @@ def every_replica(gateway: GatewayProcess, request: pytest.FixtureRequest) -> li
         return [gateway]
     other: GatewayProcess = request.getfixturevalue("replica")
     return [gateway, other]
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("sqlite"),
+        pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis]),
+    ],
+)
+def each_shape(request: pytest.FixtureRequest) -> GatewayProcess:
+    """The module's tests on both shapes: the session's embedded gateway (SQLite, no Redis) and
+    its production one (PostgreSQL + Redis and a worker)."""
+    process: GatewayProcess = request.getfixturevalue(SHAPE_FIXTURES[request.param])
+    return process

@@ -142,6 +142,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("put", "/admin/v1/users/{user_id}/budget"): {"period": "day", "max_tokens": 1000},
     ("put", "/admin/v1/keys/{key_id}/limits"): {"rpm": 10},
     ("put", "/admin/v1/teams/{team_id}/limits"): {"rpm": 10},
+    ("patch", "/admin/v1/orgs/{org_id}"): {"name": "probe"},
+    ("patch", "/admin/v1/teams/{team_id}"): {"name": "probe"},
+    ("patch", "/admin/v1/keys/{key_id}"): {"metadata": {"probe": True}},
 }
 
 
@@ -177,6 +180,8 @@ def body_id_probes(a: Org) -> list[tuple[str, str, Any, str]]:
         ("post", "/keys", {"team_id": "{id}", "name": "probe"}, "team"),
         ("post", "/keys", {"team_id": a.tenant.team_id, "name": "p", "user_id": "{id}"}, "user"),
         ("get", "/teams?org_id={id}", None, "org"),
+        ("get", "/keys?org_id={id}", None, "org"),
+        ("get", "/keys?team_id={id}", None, "team"),
         ("get", "/users?org_id={id}", None, "org"),
         ("get", "/usage?group_by=org&org_id={id}", None, "org"),
     ]
@@ -203,6 +208,8 @@ def test_another_orgs_ids_answer_exactly_like_ids_that_do_not_exist(
         "/admin/v1/users/{user_id}",
         "/admin/v1/users/{user_id}/tokens",
         "/admin/v1/admin-tokens/{token_id}",
+        "/admin/v1/orgs/{org_id}",
+        "/admin/v1/keys/{key_id}/limits",
     } <= covered
     checked = 0
     for role in ROLES:
@@ -264,7 +271,7 @@ def test_operator_only_routes_refuse_people_and_the_catalog_is_open(
             assert client.get("/users").status_code == 200
             teams = client.get("/teams")
             assert teams.status_code == 200
-            assert [team["id"] for team in teams.json()] == [org_a.tenant.team_id]
+            assert [team["id"] for team in teams.json()["rows"]] == [org_a.tenant.team_id]
             users = client.get("/users").json()
             assert {user["org_id"] for user in users} == {org_a.id}
 

@@ -26,6 +26,7 @@ def virtual_key(gateway: GatewayProcess) -> str:
         return create_tenant(admin, "fuzz").key
 
 
+@pytest.mark.timeout(900)  # every operation of the API, 30 examples each
 def test_no_server_error_and_errors_in_shape(
     api_schema: Any, gateway: GatewayProcess, virtual_key: str
 ) -> None:

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domains.shared.aggregate import Aggregate
 from domains.shared.caller import Caller
 from domains.shared.errors import Conflict
+from domains.teams.management import OrgHoldings
 from domains.teams.model import Org, Team, VirtualKey
-from infrastructure.db.tables import orgs, teams, users, virtual_keys
+from infrastructure.db.tables import (
+    orgs,
+    scim_tokens,
+    sso_connections,
+    teams,
+    users,
+    virtual_keys,
+)
 
 
 class SqlOrgRepository:
@@ -21,7 +29,13 @@ class SqlOrgRepository:
 
     async def add(self, org: Org) -> None:
         await self._conn.execute(
-            orgs.insert().values(id=org.id, name=org.name, created_at=org.created_at)
+            orgs.insert().values(
+                id=org.id,
+                name=org.name,
+                created_at=org.created_at,
+                metadata=org.metadata or None,
+                deleted_at=org.deleted_at,
+            )
         )
         self._seen.append(org)
 
@@ -29,9 +43,44 @@ class SqlOrgRepository:
         row = (await self._conn.execute(select(orgs).where(orgs.c.id == org_id))).first()
         if row is None:
             return None
-        org = Org(id=row.id, name=row.name, created_at=row.created_at)
+        org = Org(
+            id=row.id,
+            name=row.name,
+            created_at=row.created_at,
+            metadata=row.metadata or {},
+            deleted_at=row.deleted_at,
+        )
         self._seen.append(org)
         return org
+
+    async def save(self, org: Org) -> None:
+        await self._conn.execute(
+            update(orgs)
+            .where(orgs.c.id == org.id)
+            .values(name=org.name, metadata=org.metadata or None, deleted_at=org.deleted_at)
+        )
+
+    async def holdings(self, org_id: str) -> OrgHoldings:
+        # FOR UPDATE: waits for rows being added that refer to the org (they hold KEY SHARE)
+        await self._conn.execute(select(orgs.c.id).where(orgs.c.id == org_id).with_for_update())
+
+        async def count(table: Any, *where: Any) -> int:
+            query = select(func.count()).select_from(table).where(table.c.org_id == org_id, *where)
+            return int((await self._conn.execute(query)).scalar_one())
+
+        return OrgHoldings(
+            teams=await count(teams, teams.c.deleted_at.is_(None)),
+            scim_tokens=await count(scim_tokens, scim_tokens.c.revoked_at.is_(None)),
+            sso_connections=await count(sso_connections),
+        )
+
+    async def active_user_ids(self, org_id: str) -> list[str]:
+        query = (
+            select(users.c.id)
+            .where(users.c.org_id == org_id, users.c.active.is_(True))
+            .order_by(users.c.id)
+        )
+        return list((await self._conn.execute(query)).scalars().all())
 
 
 class SqlTeamRepository:
@@ -39,12 +88,16 @@ class SqlTeamRepository:
         self._conn, self._seen = conn, seen
 
     async def add(self, team: Team) -> None:
+        """Refuses (Conflict) a name another team of the org has, a deleted one too."""
+        await self._refuse_taken(team)
         await self._conn.execute(
             teams.insert().values(
                 id=team.id,
                 org_id=team.org_id,
                 name=team.name,
                 created_at=team.created_at,
+                metadata=team.metadata or None,
+                deleted_at=team.deleted_at,
             )
         )
         self._seen.append(team)
@@ -55,7 +108,7 @@ class SqlTeamRepository:
     async def find_by_name(self, org_id: str, name: str) -> Team | None:
         return await self._one(select(teams).where(teams.c.org_id == org_id, teams.c.name == name))
 
-    async def save(self, team: Team) -> None:
+    async def _refuse_taken(self, team: Team) -> None:
         taken = await self._conn.execute(
             select(teams.c.id).where(
                 teams.c.org_id == team.org_id, teams.c.name == team.name, teams.c.id != team.id
@@ -63,9 +116,14 @@ class SqlTeamRepository:
         )
         if taken.first() is not None:
             raise Conflict(f"the org has a team named {team.name!r} already")
+
+    async def save(self, team: Team) -> None:
+        await self._refuse_taken(team)
         try:
             await self._conn.execute(
-                update(teams).where(teams.c.id == team.id).values(name=team.name)
+                update(teams)
+                .where(teams.c.id == team.id)
+                .values(name=team.name, metadata=team.metadata or None, deleted_at=team.deleted_at)
             )
         except IntegrityError as exc:
             raise Conflict(f"the org has a team named {team.name!r} already") from exc
@@ -74,7 +132,14 @@ class SqlTeamRepository:
         row = (await self._conn.execute(query)).first()
         if row is None:
             return None
-        team = Team(id=row.id, org_id=row.org_id, name=row.name, created_at=row.created_at)
+        team = Team(
+            id=row.id,
+            org_id=row.org_id,
+            name=row.name,
+            created_at=row.created_at,
+            metadata=row.metadata or {},
+            deleted_at=row.deleted_at,
+        )
         self._seen.append(team)
         return team
 
@@ -92,6 +157,7 @@ def _key_from_row(row: Any) -> VirtualKey:
         created_at=row.created_at,
         revoked_at=row.revoked_at,
         expires_at=row.expires_at,
+        metadata=row.metadata or {},
     )
 
 
@@ -113,6 +179,7 @@ class SqlKeyRepository:
                 created_at=key.created_at,
                 revoked_at=key.revoked_at,
                 expires_at=key.expires_at,
+                metadata=key.metadata or None,
             )
         )
         self._seen.append(key)
@@ -127,11 +194,26 @@ class SqlKeyRepository:
         self._seen.append(key)
         return key
 
+    async def unrevoked_of_team(self, team_id: str) -> list[VirtualKey]:
+        query = (
+            select(virtual_keys)
+            .where(virtual_keys.c.team_id == team_id, virtual_keys.c.revoked_at.is_(None))
+            .order_by(virtual_keys.c.id)
+        )
+        found = [_key_from_row(row) for row in (await self._conn.execute(query)).all()]
+        self._seen.extend(found)
+        return found
+
     async def save(self, key: VirtualKey) -> None:
         await self._conn.execute(
             update(virtual_keys)
             .where(virtual_keys.c.id == key.id)
-            .values(revoked_at=key.revoked_at, name=key.name, expires_at=key.expires_at)
+            .values(
+                revoked_at=key.revoked_at,
+                name=key.name,
+                expires_at=key.expires_at,
+                metadata=key.metadata or None,
+            )
         )
 
 

@@ -19,6 +19,8 @@ orgs = Table(
     Column("id", String(32), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("metadata", JSON(), nullable=True),  # the operator's own labels (a small object)
+    Column("deleted_at", UtcDateTime(), nullable=True),  # the row stays: usage and audit name it
 )
 
 teams = Table(
@@ -28,7 +30,10 @@ teams = Table(
     Column("org_id", String(32), ForeignKey("orgs.id"), nullable=False),
     Column("name", String(200), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("metadata", JSON(), nullable=True),
+    Column("deleted_at", UtcDateTime(), nullable=True),  # a deleted team's name stays taken
     UniqueConstraint("org_id", "name", name="uq_teams_org_id_name"),
+    Index("ix_teams_org_id_id", "org_id", "id"),  # an org's teams, keyset-paged by id
 )
 
 virtual_keys = Table(
@@ -45,7 +50,10 @@ virtual_keys = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
     Column("expires_at", UtcDateTime(), nullable=True),
+    Column("metadata", JSON(), nullable=True),
     Index("ix_virtual_keys_team_id", "team_id"),
+    Index("ix_virtual_keys_org_id_id", "org_id", "id"),  # an org's keys, keyset-paged by id
+    Index("ix_virtual_keys_user_id", "user_id"),
 )
 
 users = Table(

@@ -107,6 +107,12 @@ async def _limits_out(container: Container, scope: Scope, scope_id: str) -> Limi
     )
 
 
+async def _read_limits(request: Request[Any, Any, Any], scope: Scope, scope_id: str) -> LimitsOut:
+    container = container_of(request)
+    principal_of(request).require_read(await org_of(container, scope, scope_id), scope)
+    return await _limits_out(container, scope, scope_id)
+
+
 async def _set_budget(
     request: Request[Any, Any, Any], scope: Scope, scope_id: str, data: BudgetBody
 ) -> BudgetOut:
@@ -246,6 +252,14 @@ class LimitsController(Controller):
         for command in commands:
             await container.bus.handle(command)
         return await _limits_out(container, "key", key_id)
+
+    @get("/keys/{key_id:str}/limits", summary="A key's rate limits and budgets, as set")
+    async def key_limits(self, request: Request[Any, Any, Any], key_id: str) -> LimitsOut:
+        return await _read_limits(request, "key", key_id)
+
+    @get("/teams/{team_id:str}/limits", summary="A team's rate limits and budgets, as set")
+    async def team_limits(self, request: Request[Any, Any, Any], team_id: str) -> LimitsOut:
+        return await _read_limits(request, "team", team_id)
 
     @put("/teams/{team_id:str}/limits", summary="Set a team's rate limits")
     async def set_team_limits(

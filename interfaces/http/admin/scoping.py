@@ -14,6 +14,7 @@ from infrastructure.read_models import directory_query as directory
 from infrastructure.read_models.directory_query import (
     AdminTokenView,
     KeyView,
+    OrgView,
     TeamView,
     UserView,
 )
@@ -46,6 +47,15 @@ async def visible_org(request: AnyRequest, org_id: str) -> str:
     return org_id
 
 
+async def visible_org_view(request: AnyRequest, org_id: str) -> OrgView:
+    org = None
+    if principal_of(request).sees(org_id):
+        org = await directory.org_by_id(container_of(request).engine, org_id)
+    if org is None:
+        raise no_such("org")
+    return org
+
+
 async def visible_team(request: AnyRequest, team_id: str) -> TeamView:
     team = await directory.team_by_id(container_of(request).engine, team_id)
     if team is None or not principal_of(request).sees(team.org_id):
@@ -72,3 +82,12 @@ async def visible_admin_token(request: AnyRequest, token_id: str) -> AdminTokenV
     if token is None or not principal_of(request).sees(token.org_id):
         raise no_such("admin token")
     return token
+
+
+def require_key_change(principal: Principal, key: KeyView) -> None:
+    """Owners and admins change their org's keys; members their own; viewers none."""
+    principal.require_read(key.org_id, "key")
+    if principal.role == "viewer":
+        raise forbidden("The role 'viewer' may not change keys.")
+    if principal.role == "member" and (key.user_id is None or key.user_id != principal.user_id):
+        raise forbidden("A member may change their own keys only.")
