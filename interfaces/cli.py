@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--model", action="append", dest="models", help="allow only this model (repeatable)"
     )
-    _directory_reads(commands, keys)
+    _directory_reads(command, commands, keys)
 
     audit = command(commands, "audit", "the audit log").add_subparsers(
         dest="audit_command", required=True, metavar="COMMAND"
@@ -140,20 +140,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _directory_reads(commands: Any, keys: Any) -> None:
-    """`orgs|teams|keys list|show`, read from the database (never a key's secret)."""
+def _directory_reads(command: Any, commands: Any, keys: Any) -> None:
+    """`orgs|teams|keys list|show`, read from the database (never a key's secret); `command`
+    adds a subcommand with its help and the options every command takes."""
     json_help = "one JSON object a line (as the admin API answers), not a table"
-    orgs = commands.add_parser("orgs", help="orgs").add_subparsers(
-        dest="orgs_command", required=True
+    orgs = command(commands, "orgs", "orgs").add_subparsers(
+        dest="orgs_command", required=True, metavar="COMMAND"
     )
-    teams = commands.add_parser("teams", help="teams").add_subparsers(
-        dest="teams_command", required=True
+    teams = command(commands, "teams", "teams").add_subparsers(
+        dest="teams_command", required=True, metavar="COMMAND"
     )
     listed = {
-        "orgs": orgs.add_parser("list", help="every org, oldest first"),
-        "teams": teams.add_parser("list", help="teams, oldest first"),
-        "keys": keys.add_parser(
-            "list", help="keys (revoked and expired ones too), oldest first, never a secret"
+        "orgs": command(orgs, "list", "every org, oldest first"),
+        "teams": command(teams, "list", "teams, oldest first"),
+        "keys": command(
+            keys, "list", "keys (revoked and expired ones too), oldest first, never a secret"
         ),
     }
     listed["teams"].add_argument("--org", help="only this org's teams (an org id)")
@@ -163,10 +164,10 @@ def _directory_reads(commands: Any, keys: Any) -> None:
         listed[kind].add_argument(
             "--include-deleted", action="store_true", help=f"deleted {kind} too"
         )
-    for command in listed.values():
-        command.add_argument("--json", action="store_true", help=json_help)
+    for parser in listed.values():
+        parser.add_argument("--json", action="store_true", help=json_help)
     for kind, group in (("org", orgs), ("team", teams), ("key", keys)):
-        show = group.add_parser("show", help=f"one {kind}'s record, a field a line")
+        show = command(group, "show", f"one {kind}'s record, a field a line")
         show.add_argument("id", help=f"the {kind} id")
         show.add_argument("--json", action="store_true", help="the record as one JSON object")
 
