@@ -11,6 +11,7 @@ import json
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.gateway import GatewayProcess, gateway_config
-from tests.support.services import REDIS_URL
+from tests.support.services import REDIS_URL, postgres_database
 from tests.support.tenants import eventually
 
 pytestmark = pytest.mark.postgres
@@ -103,6 +104,13 @@ def export_and_cut(
             assert checked.returncode == 1, (k, args, checked.stdout, checked.stderr)
             assert "BROKEN at seq" in checked.stderr
     return whole.stdout, lines
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A brand-new PostgreSQL database (the session's is shared by the other tests' gateways)."""
+    with postgres_database() as url:
+        yield url
 
 
 def test_embedded_then_production_in_one_directory_each_chain_keeps_its_checkpoints(

@@ -8,14 +8,11 @@ from __future__ import annotations
 import functools
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from tests.conftest import UPSTREAM_KEY
-from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.embedded import embedded_gateway
 from tests.support.gateway import GatewayProcess
 from tests.support.scim import SCIM_JSON, scim_client, scim_org
 
@@ -24,17 +21,11 @@ STALL = 5.0
 """No admin call takes this long; the deadlock made each one wait SQLite's 30 s busy timeout."""
 
 
-@pytest.fixture(scope="module")
-def embedded(
-    upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[GatewayProcess]:
-    workdir = tmp_path_factory.mktemp("gateway-deactivation")
-    with embedded_gateway(workdir, upstream.base_url, UPSTREAM_KEY) as process:
-        yield process
-
-
 @pytest.fixture(
-    params=["embedded", pytest.param("gateway", marks=[pytest.mark.postgres, pytest.mark.redis])]
+    params=[
+        "sqlite_gateway",
+        pytest.param("pg_gateway", marks=[pytest.mark.postgres, pytest.mark.redis]),
+    ]
 )
 def shape(request: pytest.FixtureRequest) -> GatewayProcess:
     process: GatewayProcess = request.getfixturevalue(request.param)

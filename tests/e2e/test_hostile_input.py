@@ -187,7 +187,7 @@ def test_unknown_path_and_wrong_method_are_shaped(
     with gateway.admin() as admin:
         assert_problem(admin.get("/nope"), 404)
         assert_problem(admin.put("/orgs", json={"name": "x"}), 405)
-        assert_problem(admin.get("/orgs"), 405)
+        assert_problem(admin.delete("/orgs"), 405)
 
 
 def test_request_id_is_echoed_when_valid_and_replaced_when_not(

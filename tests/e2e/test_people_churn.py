@@ -5,13 +5,8 @@ the dead letters, and the audit chain verifies. (How fast the calls answer is me
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.conftest import UPSTREAM_KEY
-from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.embedded import embedded_gateway
 from tests.support.gateway import GatewayProcess
 from tests.support.people_churn import churn_people
 
@@ -19,17 +14,11 @@ STALL = 5.0
 """No admin call takes this long; the deadlock this guards against made them wait 30 s."""
 
 
-@pytest.fixture(scope="module")
-def embedded(
-    upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[GatewayProcess]:
-    workdir = tmp_path_factory.mktemp("gateway-churn")
-    with embedded_gateway(workdir, upstream.base_url, UPSTREAM_KEY) as process:
-        yield process
-
-
 @pytest.fixture(
-    params=["embedded", pytest.param("gateway", marks=[pytest.mark.postgres, pytest.mark.redis])]
+    params=[
+        "sqlite_gateway",
+        pytest.param("pg_gateway", marks=[pytest.mark.postgres, pytest.mark.redis]),
+    ]
 )
 def shape(request: pytest.FixtureRequest) -> GatewayProcess:
     process: GatewayProcess = request.getfixturevalue(request.param)

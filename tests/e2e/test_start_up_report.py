@@ -42,7 +42,8 @@ def test_embedded_default_names_no_file_sqlite_no_redis_and_warns_of_no_models(
     logs = gateway.logs()
     lines = report(logs)
     assert lines[0].startswith("fluxrouter: configuration: none")
-    assert "fluxrouter: database: sqlite+aiosqlite:///./fluxrouter.db" in lines
+    # the default `./fluxrouter.db`, resolved against the directory it was started in
+    assert f"fluxrouter: database: sqlite+aiosqlite:///{tmp_path / 'fluxrouter.db'}" in lines
     assert any(line.startswith("fluxrouter: redis: none") for line in lines)
     assert "fluxrouter: 0 providers, 0 models" in lines
     assert any(line.startswith("fluxrouter: warning: no models are configured") for line in lines)

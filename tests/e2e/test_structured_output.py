@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -16,11 +14,7 @@ from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool, set
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-from tests.conftest import UPSTREAM_KEY
-from tests.fakes.anthropic_upstream import FakeAnthropic
-from tests.fakes.gemini_upstream import FakeGemini
-from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.gateway import GatewayProcess
 from tests.support.matrix import SEARCH_SCHEMA
 from tests.support.tenants import create_tenant
 
@@ -42,33 +36,9 @@ class Trip(BaseModel):
     note: str | None
 
 
-@pytest.fixture(scope="module")
-def embedded(
-    upstream: FakeOpenAI,
-    anthropic_upstream: FakeAnthropic,
-    gemini_upstream: FakeGemini,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[GatewayProcess]:
-    workdir: Path = tmp_path_factory.mktemp("gateway-structured-sqlite")
-    config = gateway_config(
-        database_url=f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
-        redis_url=None,
-        upstream_url=upstream.base_url,
-        upstream_key=UPSTREAM_KEY,
-        anthropic_url=anthropic_upstream.base_url,
-        gemini_url=gemini_upstream.base_url,
-    )
-    process = GatewayProcess(
-        workdir, config, admin_key="fradm-" + "s" * 40, upstream_key=UPSTREAM_KEY
-    )
-    process.start()
-    yield process
-    process.stop()
-
-
 @pytest.fixture(scope="module", params=["postgres", "sqlite"])
 def shape(request: pytest.FixtureRequest) -> GatewayProcess:
-    name = "gateway" if request.param == "postgres" else "embedded"
+    name = "pg_gateway" if request.param == "postgres" else "sqlite_gateway"
     return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
