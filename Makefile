@@ -8,6 +8,9 @@ BIN     := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-stamp
 STAMP   := $(VENV)/.installed-stamp
 
+# The benches load the gateway with Debian's wrk (installed with apt-get when missing, as `system`).
+BENCH_TOOLS := @tests/peers/system.sh wrk
+
 .PHONY: install runtime system peers run test lint bench bench-memory bench-profile bench-litellm-venv worker migrate clean
 
 install: $(STAMP)
@@ -66,6 +69,7 @@ test: install peers lint
 # and in production with 1 and 2 workers), then the limits, accounting, WebSocket and audit benches,
 # and the admin API's latency while people are deactivated on the embedded shape.
 bench: install
+	$(BENCH_TOOLS)
 	$(BIN)/python -m tests.bench.run
 	$(BIN)/python -m tests.bench.accounting
 	$(BIN)/python -m tests.bench.limits
@@ -76,10 +80,12 @@ bench: install
 # 1,000,000 requests with the gateway's RSS sampled (about 12 minutes on 2 cores); shorter:
 # `make bench-memory REQUESTS=200000` (the trend is extrapolated to a million).
 bench-memory: install
+	$(BENCH_TOOLS)
 	$(BIN)/python -m tests.bench.memory $(if $(REQUESTS),--requests $(REQUESTS))
 
 # CPU per request of one gateway (production shape, every limit on) and a py-spy profile.
 bench-profile: install
+	$(BENCH_TOOLS)
 	$(BIN)/python -m tests.bench.profile --py-spy
 
 # LiteLLM's proxy in a venv of its own (about 600 MB) for `make bench` to compare against.

@@ -4,7 +4,8 @@
 # and PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 running.
 # Missing packages are installed with apt-get when this runs as root or may use sudo without a
 # password; otherwise it prints the exact command to run and fails. Installed but stopped
-# services are started the same way.
+# services are started the same way. Arguments name more Debian packages to install when their
+# command of the same name is missing (`make bench` passes `wrk`).
 set -euo pipefail
 
 if [ "$(id -u)" = 0 ]; then
@@ -20,6 +21,9 @@ can_install() { [ "${AS_ROOT[0]:-}" != none ] && command -v apt-get >/dev/null 2
 missing=()
 command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+for tool in "$@"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   if ! can_install; then
     echo "missing: ${missing[*]}. Install them as root, then run this again:" >&2
