@@ -34,6 +34,10 @@ def replica(
     gateway = pg_gateway
     workdir: Path = tmp_path_factory.mktemp("gateway-replica")
     config = yaml.safe_load(Path(gateway.env["FLUXROUTER_CONFIG"]).read_text())
+    # every replica signs audit checkpoints with the same key file (docs/audit.md): relative, it
+    # would be a key of the replica's own directory, whose checkpoints the first would refuse
+    audit = config.setdefault("audit", {})
+    audit["signing_key_file"] = str(gateway.workdir / "fluxrouter-audit-signing.key")
     second = GatewayProcess(
         workdir, config, admin_key=gateway.admin_key, upstream_key=gateway.env["TEST_UPSTREAM_KEY"]
     )

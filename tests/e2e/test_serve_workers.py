@@ -24,7 +24,7 @@ from tests.support.processes import (
     serving_workers,
     spawned_workers,
 )
-from tests.support.services import REDIS_URL
+from tests.support.services import REDIS_URL, postgres_database
 from tests.support.tenants import Tenant, create_tenant
 
 CONNECTIONS = 40
@@ -34,6 +34,13 @@ FEWEST = 8
 
 @pytest.fixture(scope="module")
 def two_workers(
+    upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
+    with postgres_database() as own_url:  # not the shared gateway's: it signs with its own key
+        yield from _two_workers(upstream, own_url, tmp_path_factory)
+
+
+def _two_workers(
     upstream: FakeOpenAI, pg_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
     config = gateway_config(

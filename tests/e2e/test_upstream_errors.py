@@ -27,7 +27,7 @@ from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.gemini_upstream import FakeGemini
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.gateway import LIMITS_RELOAD, GatewayProcess, gateway_config
-from tests.support.services import REDIS_URL
+from tests.support.services import REDIS_URL, postgres_database
 from tests.support.tenants import Tenant, create_tenant, eventually
 from tests.support.ws import chat_socket, chat_start
 
@@ -163,19 +163,21 @@ def errors_gateway(
     upstream: FakeOpenAI,
     anthropic_upstream: FakeAnthropic,
     gemini_upstream: FakeGemini,
-    pg_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
-    process = start_gateway(
-        tmp_path_factory.mktemp("gateway-errors-pg"),
-        pg_url,
-        REDIS_URL,
-        upstream,
-        anthropic_upstream,
-        gemini_upstream,
-    )
-    yield process
-    process.stop()
+    # a database of its own: the session's is the shared gateway's, whose audit checkpoints are
+    # signed with that gateway's key
+    with postgres_database() as pg_url:
+        process = start_gateway(
+            tmp_path_factory.mktemp("gateway-errors-pg"),
+            pg_url,
+            REDIS_URL,
+            upstream,
+            anthropic_upstream,
+            gemini_upstream,
+        )
+        yield process
+        process.stop()
 
 
 @pytest.fixture(scope="module")
