@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from infrastructure.security.audit_signing import SigningKey, ensure_signing_key
 from infrastructure.settings import load_settings
 from interfaces.bootstrap import Container, bootstrap
 from migrations.runner import upgrade
@@ -63,4 +64,30 @@ async def serving_container(database_url: str) -> AsyncIterator[Container]:
 @pytest.fixture
 async def pg_container(migrated_pg: str) -> AsyncIterator[Container]:
     async with serving_container(migrated_pg) as container:
+        yield container
+
+
+@pytest.fixture
+def fresh_pg() -> Iterator[str]:
+    """A migrated PostgreSQL database of the test's own, for suites that tamper with its rows."""
+    with postgres_database("fluxrouter_audit") as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def key(tmp_path: Path) -> SigningKey:
+    """A fresh audit signing key in the test's directory."""
+    return ensure_signing_key(tmp_path / "audit.key")[0]
+
+
+@pytest.fixture
+async def pg(fresh_pg: str) -> AsyncIterator[Container]:
+    async with serving_container(fresh_pg) as container:
+        yield container
+
+
+@pytest.fixture
+async def lite(migrated_sqlite: str) -> AsyncIterator[Container]:
+    async with serving_container(migrated_sqlite) as container:
         yield container

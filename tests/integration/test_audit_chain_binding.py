@@ -7,7 +7,7 @@ the checkpoints stored beside it; the online check reports the table's real head
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,30 +18,11 @@ from infrastructure.audit.checkpoint_files import LATEST, file_name
 from infrastructure.audit.verification import verify_online
 from infrastructure.db.repositories.audit_checkpoints import stored_checkpoints
 from infrastructure.read_models.audit_verify import audit_head, genesis_hash
-from infrastructure.security.audit_signing import SigningKey, ensure_signing_key
+from infrastructure.security.audit_signing import SigningKey
 from interfaces.bootstrap import Container
 from migrations.runner import downgrade, upgrade
 from tests.integration.conftest import serving_container
 from tests.integration.test_audit_checkpoints import add_orgs, superuser, writer
-from tests.support.services import postgres_database
-
-
-@pytest.fixture
-def fresh_pg() -> Iterator[str]:
-    with postgres_database("fluxrouter_chain") as url:
-        upgrade(url)
-        yield url
-
-
-@pytest.fixture
-def key(tmp_path: Path) -> SigningKey:
-    return ensure_signing_key(tmp_path / "audit.key")[0]
-
-
-@pytest.fixture
-async def pg(fresh_pg: str) -> AsyncIterator[Container]:
-    async with serving_container(fresh_pg) as container:
-        yield container
 
 
 @pytest.fixture

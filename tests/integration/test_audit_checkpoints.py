@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psycopg
@@ -20,29 +20,9 @@ from infrastructure.audit.checkpointer import Checkpointer
 from infrastructure.audit.verification import verify_online
 from infrastructure.db.repositories.audit_checkpoints import stored_checkpoints
 from infrastructure.read_models.audit_verify import genesis_hash
-from infrastructure.security.audit_signing import SigningKey, ensure_signing_key
+from infrastructure.security.audit_signing import SigningKey
 from interfaces.bootstrap import Container
-from migrations.runner import upgrade
 from tests.integration.conftest import container_for, serving_container
-from tests.support.services import postgres_database
-
-
-@pytest.fixture
-def fresh_pg() -> Iterator[str]:
-    with postgres_database("fluxrouter_ckp") as url:
-        upgrade(url)
-        yield url
-
-
-@pytest.fixture
-def key(tmp_path: Path) -> SigningKey:
-    return ensure_signing_key(tmp_path / "audit.key")[0]
-
-
-@pytest.fixture
-async def pg(fresh_pg: str) -> AsyncIterator[Container]:
-    async with serving_container(fresh_pg) as container:
-        yield container
 
 
 @pytest.fixture
