@@ -51,6 +51,8 @@ async def relay(
     reserved = ticket.reserved
     most_tokens = reserved[1] if reserved is not None else sys.maxsize
     most_chars = most_tokens * CUT_CHARS_PER_TOKEN
+    if reserved is not None:
+        tally.most_chars = most_chars  # the adapter passes on nothing read past it
     cut = False
     try:
         async for chunk in stream:
