@@ -45,6 +45,21 @@ def _team_budget(admin: httpx.Client, name: str, **budget: Any) -> Tenant:
     return tenant
 
 
+def _seed_window(gateway: GatewayProcess, tenant: Tenant) -> None:
+    """One small call first, so the burst finds the budget's window already seeded."""
+    answer = httpx.post(
+        f"{gateway.base_url}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {tenant.key}"},
+        json={
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "user", "content": "hi"}],
+            "max_tokens": 1,
+        },
+        timeout=60,
+    )
+    assert answer.status_code == 200, answer.text
+
+
 def _team_total(admin: httpx.Client, tenant: Tenant) -> dict[str, Any]:
     periods = admin.get(f"/teams/{tenant.team_id}/spend").json()["periods"]
     return next(row for row in periods if row["period"] == "total")
@@ -81,6 +96,7 @@ def test_fifty_concurrent_streams_without_max_tokens_never_pass_the_team_budget(
     gateway: GatewayProcess, admin: httpx.Client
 ) -> None:
     tenant = _team_budget(admin, "cap-sse", max_usd=str(BUDGET_USD))
+    _seed_window(gateway, tenant)
 
     async def run() -> list[tuple[int, list[str]]]:
         limits = httpx.Limits(max_connections=STREAMS)
@@ -105,7 +121,7 @@ def test_fifty_concurrent_streams_without_max_tokens_never_pass_the_team_budget(
         assert len(text.split()) < RUNAWAY_PIECES * RUNAWAY_PIECE_WORDS  # not all of it
         billed += usage["completion_tokens"]
 
-    total = eventually(lambda: _settled(admin, tenant, len(served)), timeout=30)
+    total = eventually(lambda: _settled(admin, tenant, len(served) + 1), timeout=30)
     assert Decimal(total["spent_usd"]) <= BUDGET_USD
     assert total["spent_tokens"] >= billed
 
@@ -114,6 +130,7 @@ def test_fifty_concurrent_websocket_generations_never_pass_the_team_budget(
     gateway: GatewayProcess, admin: httpx.Client
 ) -> None:
     tenant = _team_budget(admin, "cap-ws", max_usd=str(BUDGET_USD))
+    _seed_window(gateway, tenant)
     sockets, per_socket = 10, STREAMS // 10  # 5 generations at once on each of 10 connections
 
     async def one_socket(index: int) -> list[dict[str, Any]]:
@@ -139,7 +156,7 @@ def test_fifty_concurrent_websocket_generations_never_pass_the_team_budget(
         assert end["finish_reason"] == "length"
         assert 0 < end["usage"]["completion_tokens"] <= DEFAULT_OUTPUT
 
-    total = eventually(lambda: _settled(admin, tenant, len(done)), timeout=30)
+    total = eventually(lambda: _settled(admin, tenant, len(done) + 1), timeout=30)
     assert Decimal(total["spent_usd"]) <= BUDGET_USD
 
 
@@ -237,3 +254,41 @@ def test_the_upstream_is_asked_for_no_more_than_was_reserved_in_each_dialects_fi
     anthropic_sent = anthropic_upstream.requests
     assert _sent(anthropic_sent, f"anthropic {marker}")["max_tokens"] == 1024
     assert _sent(anthropic_sent, f"native {marker}")["max_tokens"] == 1024
+
+
+def test_a_huge_max_tokens_under_a_usd_budget_is_a_400_in_each_surfaces_shape(
+    gateway: GatewayProcess, admin: httpx.Client
+) -> None:
+    tenant = _team_budget(admin, "cap-huge", max_usd="10")
+    huge = 10**23
+    hello = [{"role": "user", "content": "hi"}]
+    chat = httpx.post(
+        f"{gateway.base_url}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {tenant.key}"},
+        json={"model": "gpt-4o-mini", "messages": hello, "max_tokens": huge},
+        timeout=30,
+    )
+    assert chat.status_code == 400, chat.text
+    assert chat.json()["error"]["param"] == "max_tokens"
+    assert chat.json()["error"]["type"] == "invalid_request_error"
+
+    messages = httpx.post(
+        f"{gateway.base_url}/v1/messages",
+        headers={"x-api-key": tenant.key, "anthropic-version": "2023-06-01"},
+        json={"model": "claude-haiku-4-5", "messages": hello, "max_tokens": huge},
+        timeout=30,
+    )
+    assert messages.status_code == 400, messages.text
+    assert messages.json()["type"] == "error"
+    assert messages.json()["error"]["type"] == "invalid_request_error"
+    assert "max_tokens" in messages.json()["error"]["message"]
+
+    async def over_websocket() -> dict[str, Any]:
+        async with chat_socket(gateway.base_url, tenant.key) as socket:
+            await socket.send(chat_start("h", "hi", max_completion_tokens=huge))
+            return await socket.until_end_of("h")
+
+    refused = asyncio.run(over_websocket())
+    assert refused["type"] == "error", refused
+    assert refused["status"] == 400
+    assert refused["error"]["param"] == "max_completion_tokens"
