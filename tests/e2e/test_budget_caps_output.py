@@ -23,7 +23,12 @@ from tests.support.gateway import LIMITS_RELOAD, GatewayProcess
 from tests.support.tenants import Tenant, create_tenant, eventually
 from tests.support.ws import chat_socket, chat_start
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.both_shapes,
+    pytest.mark.timeout(300),  # 50 streams at once, and a gateway's start, on a busy machine
+]
 
 RUNAWAY = "fake-runaway"  # priced $1 in, $100 out per million tokens
 DEFAULT_OUTPUT = 4096  # `billing.default_max_output_tokens`
