@@ -78,6 +78,7 @@ class _Ticket:
     reservation: Reservation | None
     headers: Mapping[str, str] = field(default_factory=dict)
     allowance: Allowance | None = None  # admitted from this replica's allowance
+    reserved: tuple[int, int] | None = None  # (prompt, output) tokens the amount was held for
     _done: bool = False
 
     def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
@@ -163,10 +164,10 @@ class BudgetAdmission:
                 f"The model `{model}` has no price, and a US-dollar budget applies to this "
                 "key: an administrator has to price the model before it can be used."
             )
-        prompt_tokens, max_output_tokens = estimate()
-        amount = max_request_amount(price, prompt_tokens, max_output_tokens)
+        reserved = estimate()
+        amount = max_request_amount(price, *reserved)
         if self._allowances is not None:
-            ticket = await self._from_allowance(limits, price, amount, now)
+            ticket = await self._from_allowance(limits, price, amount, reserved, now)
             if ticket is not None:
                 return ticket
         decision, outcome = await self._take(rates, budgets, windows, amount, now)
@@ -183,7 +184,7 @@ class BudgetAdmission:
             self._note(caller, "budget", outcome.budget_key, outcome.limit)
             raise _budget_refusal(outcome, windows[outcome.budget_key], amount, now)
         reservation = outcome if isinstance(outcome, Reservation) else None
-        return _Ticket(self, price, amount, rates, windows, reservation, headers)
+        return _Ticket(self, price, amount, rates, windows, reservation, headers, reserved=reserved)
 
     async def _take(
         self,
@@ -293,7 +294,12 @@ class BudgetAdmission:
         return limits
 
     async def _from_allowance(
-        self, limits: _Limits, price: Price | None, amount: Amount, now: datetime
+        self,
+        limits: _Limits,
+        price: Price | None,
+        amount: Amount,
+        reserved: tuple[int, int],
+        now: datetime,
     ) -> _Ticket | None:
         """A ticket from the caller's allowance, taking a new one if need be (or waiting for the
         one being taken); None when the request goes to the store alone: no allowance fits the
@@ -304,7 +310,7 @@ class BudgetAdmission:
         if current is not None:
             if current.take(amount):
                 self._renew_when_half_used(limits, current, amount, now)
-                return self._allowed_ticket(current, price, amount)
+                return self._allowed_ticket(current, price, amount, reserved)
             self._retire(signature, current)
         current = self._promote(signature)
         if current is None:
@@ -313,7 +319,7 @@ class BudgetAdmission:
                 await self._new_allowance(limits, amount, now)
             current = self._promote(signature)
         if current is not None and current.take(amount):
-            return self._allowed_ticket(current, price, amount)
+            return self._allowed_ticket(current, price, amount, reserved)
         return None
 
     def _promote(self, signature: Hashable) -> Allowance | None:
@@ -397,11 +403,21 @@ class BudgetAdmission:
             self._allowance_age, self._expire, signature, allowance
         )
 
-    def _allowed_ticket(self, allowance: Allowance, price: Price | None, amount: Amount) -> _Ticket:
+    def _allowed_ticket(
+        self, allowance: Allowance, price: Price | None, amount: Amount, reserved: tuple[int, int]
+    ) -> _Ticket:
         shown = allowance.shown()
         headers = ratelimit_headers(shown) if shown is not None else {}
         return _Ticket(
-            self, price, amount, allowance.rates, allowance.windows, None, headers, allowance
+            self,
+            price,
+            amount,
+            allowance.rates,
+            allowance.windows,
+            None,
+            headers,
+            allowance,
+            reserved=reserved,
         )
 
     def settle_allowed(self, allowance: Allowance, holding: Amount, actual: Amount) -> None:
@@ -517,6 +533,7 @@ class _Free:
     """The ticket of a caller no limit applies to."""
 
     headers: Mapping[str, str] = {}
+    reserved: tuple[int, int] | None = None
 
     def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
         return None

@@ -10,12 +10,18 @@ from typing import Any
 
 from application.providers.call import Call, Endpoint, Transport
 from application.providers.recorder import CompletionRecorder
-from application.providers.stream_relay import openai_sse_error, relay
+from application.providers.stream_relay import (
+    CutEnding,
+    capped_usage,
+    openai_sse_cut,
+    openai_sse_error,
+    relay,
+)
 from domains.providers.admission import Admission, AdmitEveryone, Ticket
 from domains.providers.errors import ModelNotAllowed, UpstreamError
 from domains.providers.events import CompletionFinished
 from domains.providers.model import Catalog, ModelRoute
-from domains.providers.output_limit import RequestKind, max_output_tokens
+from domains.providers.output_limit import RequestKind, limited_body, max_output_tokens
 from domains.providers.ports import (
     ChatStream,
     NativeMessages,
@@ -97,6 +103,7 @@ class Gateway:
         ticket: Ticket,
     ) -> bytes:
         client = self._clients[route.provider]
+        body = _limited(body, route, ticket, "chat")
         return await self._call(
             caller, request_id, route, "chat", lambda: client.chat(body, route.upstream), ticket
         )
@@ -136,6 +143,16 @@ class Gateway:
         it ends: finished, failed mid-way, or closed because the client went away; `observe`
         is then handed the very record that is billed (a client can be told its usage)."""
         client = self._clients[route.provider]
+        body = _limited(body, route, ticket, "chat")
+        on_cut: CutEnding = _never_cut
+        if ticket.reserved is not None:
+            choices = body.get("n")
+            on_cut = openai_sse_cut(
+                f"chatcmpl-{request_id}",
+                route.upstream,
+                choices if isinstance(choices, int) and choices > 1 else 1,
+                include_usage,
+            )
         return await self._stream(
             caller,
             request_id,
@@ -144,6 +161,7 @@ class Gateway:
             lambda: client.open_chat_stream(body, route.upstream, include_usage=include_usage),
             openai_sse_error,
             ticket,
+            on_cut,
             transport=transport,
             observe=observe,
         )
@@ -162,6 +180,7 @@ class Gateway:
         ticket: Ticket,
     ) -> bytes:
         client = self._native(route)
+        body = _limited(body, route, ticket, "messages")
         return await self._call(
             caller,
             request_id,
@@ -181,8 +200,11 @@ class Gateway:
         ticket: Ticket,
         *,
         on_error: Callable[[UpstreamError], bytes],
+        on_cut: CutEnding,
     ) -> AsyncIterator[bytes]:
+        """`on_cut` ends a stream cut at its reservation in Anthropic's events."""
         client = self._native(route)
+        body = _limited(body, route, ticket, "messages")
         return await self._stream(
             caller,
             request_id,
@@ -191,6 +213,7 @@ class Gateway:
             lambda: client.open_messages_stream(body, route.upstream, headers),
             on_error,
             ticket,
+            on_cut,
         )
 
     async def native_count_tokens(
@@ -221,9 +244,9 @@ class Gateway:
             if isinstance(error, UpstreamError):
                 self._recorder.record(call.finished(error.status, "error", None))
             raise
-        usage = reply.usage or Usage()
+        usage, reported = capped_usage(reply.usage or Usage(), ticket.reserved, True)
         ticket.settle(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
-        self._recorder.record(call.finished(200, "ok", usage))
+        self._recorder.record(call.finished(200, "ok", usage, usage_reported=reported))
         return reply.body
 
     async def _stream(
@@ -235,6 +258,7 @@ class Gateway:
         open_stream: Callable[[], Awaitable[ChatStream]],
         on_error: Callable[[UpstreamError], bytes],
         ticket: Ticket,
+        on_cut: CutEnding,
         *,
         transport: Transport = "http",
         observe: Callable[[CompletionFinished], None] | None = None,
@@ -255,4 +279,20 @@ class Gateway:
             if isinstance(error, UpstreamError):
                 record(call.finished(error.status, "error", None))
             raise
-        return relay(stream, call, body, record, on_error, ticket)
+        return relay(stream, call, body, record, on_error, ticket, on_cut)
+
+
+def _limited(
+    body: dict[str, Any], route: ModelRoute, ticket: Ticket, kind: RequestKind
+) -> dict[str, Any]:
+    """The body asking the upstream for no more output than the ticket reserved (the body
+    itself when nothing was reserved, or it already asks for no more)."""
+    reserved = ticket.reserved
+    if reserved is None:
+        return body
+    return limited_body(body, kind=kind, reserved=reserved[1], newer_field=route.kind == "openai")
+
+
+def _never_cut(usage: Usage) -> bytes:
+    """The cut ending of a stream that nothing reserved for, so that is never cut."""
+    raise AssertionError("a stream with no reservation is never cut")

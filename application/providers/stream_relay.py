@@ -1,20 +1,39 @@
 """Forwarding a stream to the client, and recording the call however the stream ends:
-finished, failed mid-way, or closed because the client went away."""
+finished, failed mid-way, closed because the client went away, or cut because it passed what
+the call reserved.
+
+A call admitted under a limit reserved its output tokens; the upstream was asked for no more
+(`domains.providers.output_limit.limited_body`), and one that goes on regardless is cut once
+what it sent passes the reservation: its usage, where it reports one on the way, or its text at
+`CUT_CHARS_PER_TOKEN` characters a token (twice the usual 4, so an upstream that stops at the
+limit is never cut short). The client is then told the answer ended at its length limit, in the
+surface's own format, and the call is billed for no more output than it reserved.
+"""
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import msgspec
+import structlog
 
 from application.providers.call import Call, Outcome
 from domains.providers.admission import Ticket
 from domains.providers.errors import UpstreamError
 from domains.providers.events import CompletionFinished
-from domains.providers.ports import ChatStream, Usage
+from domains.providers.ports import ChatStream, StreamTally, Usage
 
 CHARS_PER_TOKEN = 4  # the estimate used only when a cut stream never reported its usage
+CUT_CHARS_PER_TOKEN = 2 * CHARS_PER_TOKEN  # a stream past its reservation: see the docstring
+
+log = structlog.get_logger("fluxrouter.gateway")
+
+# The last bytes of a stream cut at its reservation, in the surface's format, told the usage
+# it is billed for.
+CutEnding = Callable[[Usage], bytes]
 
 
 async def relay(
@@ -24,13 +43,39 @@ async def relay(
     record: Callable[[CompletionFinished], None],
     on_error: Callable[[UpstreamError], bytes],
     ticket: Ticket,
+    on_cut: CutEnding,
 ) -> AsyncIterator[bytes]:
     outcome: Outcome = "cancelled"
     status = 200
+    tally = stream.tally
+    reserved = ticket.reserved
+    most_tokens = reserved[1] if reserved is not None else sys.maxsize
+    most_chars = most_tokens * CUT_CHARS_PER_TOKEN
+    if reserved is not None:
+        tally.most_chars = most_chars  # the adapter passes on nothing read past it
+    cut = False
     try:
         async for chunk in stream:
             yield chunk
-        outcome = "ok" if stream.tally.finished else "error"
+            if (
+                tally.output_chars > most_chars
+                or (tally.usage is not None and tally.usage.output_tokens > most_tokens)
+            ) and not tally.finished:
+                cut = True
+                break
+        if cut:
+            await stream.aclose()  # the upstream sees the connection close: generation stops
+            outcome = "ok"  # answered to its length limit
+            log.warning(
+                "upstream.output_past_reservation",
+                provider=call.route.provider,
+                model=call.route.name,
+                reserved_output_tokens=most_tokens,
+                output_chars=tally.output_chars,
+            )
+            yield on_cut(billed_usage(tally, body, reserved)[0])
+        else:
+            outcome = "ok" if tally.finished else "error"
     except UpstreamError as error:
         outcome, status = "error", error.status
         yield on_error(error)
@@ -38,13 +83,47 @@ async def relay(
         try:
             await stream.aclose()
         finally:  # charged even if closing the upstream is itself interrupted
-            tally = stream.tally
-            usage = tally.usage or Usage(
-                input_tokens=estimate_prompt_tokens(body),
-                output_tokens=-(-tally.output_chars // CHARS_PER_TOKEN),
-            )
+            usage, reported = billed_usage(tally, body, reserved)
             ticket.settle(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
-            record(call.finished(status, outcome, usage, usage_reported=tally.usage is not None))
+            record(call.finished(status, outcome, usage, usage_reported=reported))
+
+
+def billed_usage(
+    tally: StreamTally, body: dict[str, Any], reserved: tuple[int, int] | None
+) -> tuple[Usage, bool]:
+    """What a stream is billed for, and whether that is the upstream's own report: its usage,
+    or (cut before it reported one, or before its end) its text at 4 characters a token, and
+    the prompt the call reserved for (else estimated likewise); never more output than it
+    reserved."""
+    usage = tally.usage
+    reported = usage is not None
+    if usage is None or not tally.finished:
+        produced = -(-tally.output_chars // CHARS_PER_TOKEN)
+        if usage is None:
+            prompt = reserved[0] if reserved is not None else estimate_prompt_tokens(body)
+            usage = Usage(input_tokens=prompt, output_tokens=produced)
+        elif usage.output_tokens < produced:
+            usage = _with_output(usage, produced)
+            reported = False
+    return capped_usage(usage, reserved, reported)
+
+
+def capped_usage(
+    usage: Usage, reserved: tuple[int, int] | None, reported: bool
+) -> tuple[Usage, bool]:
+    """``usage`` with no more output tokens than ``reserved`` allows (a call is never billed
+    past its reservation), and whether it is still the upstream's own report."""
+    if reserved is not None and usage.output_tokens > reserved[1]:
+        return _with_output(usage, reserved[1]), False
+    return usage, reported
+
+
+def _with_output(usage: Usage, output_tokens: int) -> Usage:
+    return Usage(
+        input_tokens=usage.input_tokens,
+        output_tokens=output_tokens,
+        cached_tokens=usage.cached_tokens,
+    )
 
 
 def estimate_prompt_tokens(body: dict[str, Any]) -> int:
@@ -62,3 +141,33 @@ def openai_sse_error(error: UpstreamError) -> bytes:
         }
     }
     return b"data: " + msgspec.json.encode(payload) + b"\n\n"
+
+
+def openai_sse_cut(completion_id: str, model: str, choices: int, include_usage: bool) -> CutEnding:
+    """The end of an OpenAI stream cut at its reservation: every choice finished for its
+    `length`, the usage chunk if the client asked for usage, and `[DONE]`."""
+
+    def ending(usage: Usage) -> bytes:
+        base = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
+        finished: list[dict[str, Any]] = [
+            {"index": index, "delta": {}, "logprobs": None, "finish_reason": "length"}
+            for index in range(choices)
+        ]
+        out = b"data: " + msgspec.json.encode({**base, "choices": finished}) + b"\n\n"
+        if include_usage:
+            counts = {
+                "prompt_tokens": usage.input_tokens,
+                "completion_tokens": usage.output_tokens,
+                "total_tokens": usage.input_tokens + usage.output_tokens,
+                "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+            }
+            out += b"data: " + msgspec.json.encode({**base, "choices": [], "usage": counts})
+            out += b"\n\n"
+        return out + b"data: [DONE]\n\n"
+
+    return ending

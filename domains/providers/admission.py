@@ -23,6 +23,13 @@ class Ticket(Protocol):
         """What the caller is told of their limits on the answer (`x-ratelimit-*`)."""
         ...
 
+    @property
+    def reserved(self) -> tuple[int, int] | None:
+        """The (prompt tokens, output tokens) the call was admitted for, None when nothing was
+        reserved (no limit applies). The upstream is asked for no more output than that, and
+        the call is billed for no more."""
+        ...
+
     def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
         """Charges what the call used; returns at once, the accounting runs beside."""
         ...
@@ -40,6 +47,7 @@ class Admission(Protocol):
 
 class _Unlimited:
     headers: Mapping[str, str] = {}
+    reserved: tuple[int, int] | None = None
 
     def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
         return None

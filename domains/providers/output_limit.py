@@ -1,8 +1,9 @@
-"""The most output tokens a request may produce, read from its body and the model's limit.
+"""The most output tokens a request may produce, read from its body and the model's limit; and
+the body that asks the upstream for no more than a reservation allows.
 
 Budgets reserve this before the upstream call, so a value the body gets wrong (not an integer,
 not positive) is ignored in favour of the next source rather than trusted or refused here:
-the body is validated elsewhere.
+the body is validated elsewhere (values above `MAX_OUTPUT_TOKENS_ASKED` are refused there).
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 RequestKind = Literal["chat", "messages", "embeddings"]
+
+# The largest `max_tokens` (or `max_completion_tokens`) a request may name: no model produces
+# more, Gemini's field is a 32-bit integer, and costs of such counts stay exact and printable.
+MAX_OUTPUT_TOKENS_ASKED = 2**31 - 1
 
 
 def max_output_tokens(
@@ -39,6 +44,37 @@ def max_output_tokens(
     if limit is None:
         limit = fallback
     return limit * (_positive(_get(body, "n")) or 1)
+
+
+def limited_body(
+    body: dict[str, Any], *, kind: RequestKind, reserved: int, newer_field: bool
+) -> dict[str, Any]:
+    """``body`` asking the upstream for at most ``reserved`` output tokens in all (the body
+    itself when it already does; else a copy with the limit in the dialect's own field).
+
+    - ``chat`` (OpenAI): per choice, ``reserved`` divided by ``n``, in the field the body uses
+      (``max_completion_tokens`` wins, as in `max_output_tokens`); when it names neither,
+      ``max_completion_tokens`` if ``newer_field`` (OpenAI's own API, whose reasoning models
+      refuse ``max_tokens``), else ``max_tokens`` (what every OpenAI-compatible server reads).
+      The adapters of other vendors translate either field into theirs.
+    - ``messages`` (Anthropic): ``max_tokens``.
+    """
+    if kind == "embeddings" or reserved < 1:
+        return body
+    if kind == "messages":
+        field, limit = "max_tokens", reserved
+    else:
+        limit = max(reserved // (_positive(_get(body, "n")) or 1), 1)
+        if _positive(_get(body, "max_completion_tokens")) is not None:
+            field = "max_completion_tokens"
+        elif _positive(_get(body, "max_tokens")) is not None:
+            field = "max_tokens"
+        else:
+            field = "max_completion_tokens" if newer_field else "max_tokens"
+    asked = _positive(_get(body, field))
+    if asked is not None and asked <= limit:
+        return body
+    return {**body, field: limit}
 
 
 def _get(body: Mapping[str, Any], key: str) -> object:

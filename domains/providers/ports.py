@@ -22,11 +22,15 @@ class UpstreamReply(msgspec.Struct, kw_only=True):
 
 
 class StreamTally(msgspec.Struct, kw_only=True):
-    """What a stream produced so far; filled in while the stream is forwarded."""
+    """What a stream produced so far; filled in while the stream is forwarded.
+
+    `most_chars`: once `output_chars` passes it, the stream passes on no more of what it has
+    read (the rest of a read is dropped), and the gateway cuts it."""
 
     usage: Usage | None = None
     output_chars: int = 0
     finished: bool = False
+    most_chars: int = 2**63 - 1
 
 
 class ChatStream(Protocol):

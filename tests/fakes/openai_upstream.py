@@ -22,6 +22,9 @@ log holds the path as received.
 * ``fake-slow-stream`` answers ``tok1 tok2 …`` (``max_tokens`` words, else 50), one word every
   :data:`SLOW_STREAM_DELAY` seconds: a long generation to cancel. ``fake-flood-stream`` streams
   ``max_tokens`` such words as fast as the client takes them: a client that reads slowly.
+* ``fake-runaway`` ignores ``max_tokens`` and ``max_completion_tokens`` alike and answers
+  :data:`RUNAWAY_PIECES` pieces of :data:`RUNAWAY_PIECE_WORDS` words (`` run``) each, streamed
+  as fast as the client takes them: an upstream that produces far more than it was allowed.
 * A stream the client cuts is recorded (:class:`StreamAbort`, :attr:`FakeOpenAI.aborts`) with
   the moment the fake saw the connection close.
 """
@@ -102,6 +105,9 @@ MODEL_SLOW_STREAM: Final = "fake-slow-stream"
 MODEL_FLOOD_STREAM: Final = "fake-flood-stream"
 SLOW_STREAM_DELAY: Final = 0.02
 SLOW_STREAM_WORDS: Final = 50
+MODEL_RUNAWAY: Final = "fake-runaway"
+RUNAWAY_PIECES: Final = 200
+RUNAWAY_PIECE_WORDS: Final = 100
 
 RETRY_AFTER_SECONDS: Final = 7
 RATE_LIMIT_HEADERS: Final[dict[str, str]] = {
@@ -321,6 +327,11 @@ def _plan_chat(body: object) -> _ChatPlan:
     elif model == MODEL_FLOOD_STREAM:
         pieces, call_id, finish_reason = [], None, "stop"
         flood = min(max_words or 1000, 100_000_000)
+    elif model == MODEL_RUNAWAY:  # the limits asked for are ignored
+        pieces = ["run" + " run" * (RUNAWAY_PIECE_WORDS - 1)]
+        pieces += [" run" * RUNAWAY_PIECE_WORDS] * (RUNAWAY_PIECES - 1)
+        call_id = None
+        finish_reason = "stop"
     elif model == MODEL_SLOW_STREAM:
         words = min(max_words or SLOW_STREAM_WORDS, 100_000)
         pieces = chat_pieces(" ".join(f"tok{i}" for i in range(1, words + 1)))

@@ -64,6 +64,10 @@ def gateway_config(
                         "price": {"input_per_mtok": 1, "output_per_mtok": 2},
                     },
                     {"name": "fake-flood-stream"},
+                    {  # ignores the output limit it is sent
+                        "name": "fake-runaway",
+                        "price": {"input_per_mtok": 1, "output_per_mtok": 100},
+                    },
                 ],
             },
             {

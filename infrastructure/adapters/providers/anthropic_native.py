@@ -24,8 +24,12 @@ class NativeMessagesStream(UpstreamStream):
         self._input: Usage | None = None
 
     def _on_events(self, events: list[bytes]) -> bytes:
-        for event in events:
+        tally = self.tally
+        for seen, event in enumerate(events, 1):
             self._watch(event)
+            if tally.output_chars > tally.most_chars:
+                events = events[:seen]  # past what the call reserved: the gateway cuts here
+                break
         return b"\n\n".join(events) + b"\n\n" if events else b""
 
     def _watch(self, event: bytes) -> None:

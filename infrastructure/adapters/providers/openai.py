@@ -87,7 +87,12 @@ class OpenAIChatStream(UpstreamStream):
         self._include_usage = include_usage
 
     def _on_events(self, events: list[bytes]) -> bytes:
-        kept = [event for event in events if self._keep(event)]
+        tally, kept = self.tally, []
+        for event in events:
+            if self._keep(event):
+                kept.append(event)
+            if tally.output_chars > tally.most_chars:
+                break  # past what the call reserved: the gateway cuts the stream here
         return b"\n\n".join(kept) + b"\n\n" if kept else b""
 
     def _keep(self, event: bytes) -> bool:

@@ -62,7 +62,12 @@ class TranslatedChatStream(UpstreamStream):
         self._finish = finish
 
     def _on_events(self, events: list[bytes]) -> bytes:
-        return b"".join(self._translate(event) for event in events)
+        tally, out = self.tally, []
+        for event in events:
+            out.append(self._translate(event))
+            if tally.output_chars > tally.most_chars:
+                break  # past what the call reserved: the gateway cuts the stream here
+        return b"".join(out)
 
     def _on_end(self, rest: bytes | None) -> bytes:
         tail = self._translate(rest) if rest is not None else b""

@@ -18,6 +18,7 @@ from msgspec import Meta
 
 from domains.providers.errors import UpstreamError
 from domains.providers.model import answered_model
+from domains.providers.ports import Usage
 from infrastructure.adapters.providers.sse import SseSplitter, event_fields
 from interfaces.http.anthropic.translate_request import messages_to_chat
 from interfaces.http.anthropic.translate_response import chat_to_message, error_body
@@ -26,6 +27,7 @@ from interfaces.http.container import container_of, request_id_of
 from interfaces.http.openai.auth import authenticate
 from interfaces.http.openai.decoding import decode_body
 from interfaces.http.openai.routes import SSE_HEADERS
+from interfaces.http.openai.schemas import OutputTokens
 
 CHARS_PER_TOKEN = 4
 _decoder = msgspec.json.Decoder()
@@ -36,7 +38,7 @@ class MessagesRequest(msgspec.Struct):
 
     model: Annotated[str, Meta(min_length=1, max_length=256)]
     messages: Annotated[list[Any], Meta(min_length=1)]
-    max_tokens: Annotated[int, Meta(ge=1)] | None = None
+    max_tokens: OutputTokens | None = None
     stream: bool | None = False
 
 
@@ -52,6 +54,19 @@ def protocol_headers(request: Request[Any, Any, Any]) -> dict[str, str]:
 def sse_error(error: UpstreamError) -> bytes:
     _, body = error_body(error.anthropic_status, error.message, error.anthropic_type)
     return encode_event("error", body)
+
+
+def sse_cut(usage: Usage) -> bytes:
+    """The end of a native stream cut at its reservation: the message stopped at `max_tokens`,
+    with the output it is billed for."""
+    delta = {
+        "type": "message_delta",
+        "delta": {"stop_reason": "max_tokens", "stop_sequence": None},
+        "usage": {"output_tokens": usage.output_tokens},
+    }
+    return encode_event("message_delta", delta) + encode_event(
+        "message_stop", {"type": "message_stop"}
+    )
 
 
 @post(
@@ -81,6 +96,7 @@ async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
                 protocol_headers(request),
                 ticket,
                 on_error=sse_error,
+                on_cut=sse_cut,
             )
             return Stream(chunks, media_type="text/event-stream", headers=stream_headers)
         return Response(

@@ -8,7 +8,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from domains.providers.output_limit import MAX_OUTPUT_TOKENS_ASKED
+
 NonEmpty = Annotated[str, Meta(min_length=1, max_length=256)]
+# `max_tokens` and the like: no model produces more than the bound (see `output_limit`)
+OutputTokens = Annotated[int, Meta(ge=1, le=MAX_OUTPUT_TOKENS_ASKED)]
 
 
 class StreamOptions(msgspec.Struct):
@@ -46,8 +50,8 @@ class ChatCompletionRequest(msgspec.Struct):
     messages: Annotated[list[ChatMessage], Meta(min_length=1)]
     stream: bool | None = False
     stream_options: StreamOptions | None = None
-    max_tokens: Annotated[int, Meta(ge=1)] | None = None
-    max_completion_tokens: Annotated[int, Meta(ge=1)] | None = None
+    max_tokens: OutputTokens | None = None
+    max_completion_tokens: OutputTokens | None = None
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
     top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
     n: Annotated[int, Meta(ge=1, le=128)] | None = None

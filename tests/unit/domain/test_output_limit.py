@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domains.providers.output_limit import max_output_tokens
+from domains.providers.output_limit import limited_body, max_output_tokens
 
 NOT_LIMITS = [None, 0, -1, 1.5, "100", True, [100], {"n": 1}]
 
@@ -117,3 +117,65 @@ def test_chat_reserves_the_requested_limit_for_every_choice(
 ) -> None:
     body = {"max_completion_tokens": limit, "max_tokens": other, "n": n}
     assert chat(body, model_max) == limit * n
+
+
+# --- the body that asks the upstream for no more than was reserved ---------------------------
+
+
+def test_a_chat_body_without_a_limit_gets_the_reservation_in_the_dialects_field() -> None:
+    body: dict[str, Any] = {"model": "m", "messages": []}
+    newer = limited_body(body, kind="chat", reserved=4096, newer_field=True)
+    assert newer == {**body, "max_completion_tokens": 4096}
+    older = limited_body(body, kind="chat", reserved=4096, newer_field=False)
+    assert older == {**body, "max_tokens": 4096}
+    assert body == {"model": "m", "messages": []}  # the caller's body is left as it was
+
+
+def test_a_chat_body_keeps_the_field_it_names_and_a_limit_within_the_reservation() -> None:
+    asked = {"max_tokens": 7}
+    assert limited_body(asked, kind="chat", reserved=4096, newer_field=True) is asked
+    both = {"max_completion_tokens": 9000, "max_tokens": 5}
+    assert limited_body(both, kind="chat", reserved=100, newer_field=False) == {
+        "max_completion_tokens": 100,
+        "max_tokens": 5,
+    }
+
+
+def test_n_choices_share_the_reservation() -> None:
+    body = {"n": 3}
+    limited = limited_body(body, kind="chat", reserved=chat(body), newer_field=True)
+    assert limited["max_completion_tokens"] == 4096
+    assert chat(limited) == chat(body)
+
+
+def test_a_messages_body_asking_more_than_was_reserved_is_lowered_to_it() -> None:
+    assert limited_body({"max_tokens": 5000}, kind="messages", reserved=1024, newer_field=True) == {
+        "max_tokens": 1024
+    }
+    assert limited_body({}, kind="messages", reserved=1024, newer_field=True) == {
+        "max_tokens": 1024
+    }
+    within = {"max_tokens": 10}
+    assert limited_body(within, kind="messages", reserved=1024, newer_field=True) is within
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "max_tokens": st.one_of(st.integers(-5, 10**30), st.sampled_from(NOT_LIMITS)),
+            "max_completion_tokens": st.one_of(st.integers(-5, 10**30), st.none()),
+            "n": st.one_of(st.integers(1, 128), st.sampled_from(NOT_LIMITS)),
+        },
+    ),
+    st.sampled_from(["chat", "messages"]),
+    st.one_of(st.none(), st.integers(1, 200_000)),
+    st.booleans(),
+)
+def test_the_limited_body_never_asks_for_more_than_was_reserved(
+    body: dict[str, Any], kind: Any, model_max: int | None, newer: bool
+) -> None:
+    reserved = max_output_tokens(body, kind=kind, model_max=model_max, default=4096)
+    limited = limited_body(body, kind=kind, reserved=reserved, newer_field=newer)
+    assert max_output_tokens(limited, kind=kind, model_max=None, default=10**40) <= reserved
+    assert max_output_tokens(limited, kind=kind, model_max=model_max, default=4096) <= reserved
