@@ -168,6 +168,7 @@ def test_an_org_admin_can_neither_raise_nor_remove_the_budget_past_the_operators
     assert root.get("/audit/verify").json()["ok"] is True
 
 
+@pytest.mark.timeout(600)  # four command-line processes, each a few seconds when busy
 def test_only_the_operator_raises_or_lifts_the_cap(
     gateway: GatewayProcess, root: httpx.Client
 ) -> None:
