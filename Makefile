@@ -11,7 +11,7 @@ STAMP   := $(VENV)/.installed-stamp
 # The benches load the gateway with Debian's wrk (installed with apt-get when missing, as `system`).
 BENCH_TOOLS := @tests/peers/system.sh wrk
 
-.PHONY: install runtime system peers run test lint bench bench-memory bench-profile bench-litellm-venv worker migrate clean
+.PHONY: install runtime system peers run test lint audit-deps bench bench-memory bench-profile bench-litellm-venv worker migrate clean
 
 install: $(STAMP)
 
@@ -56,11 +56,17 @@ migrate: runtime
 worker: runtime
 	$(BIN)/fluxrouter worker
 
-lint: install
+lint: install audit-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# Every pin against what the package registry serves: fails on a known-vulnerable pin, reports
+# pins behind their line's newest patch (STRICT=1: fails on them too); runs pip-audit where its
+# advisory database answers within 3 s (ONLINE=1: where it must, and fails when it does not).
+audit-deps: install
+	ONLINE=$(ONLINE) STRICT=$(STRICT) $(BIN)/python -m tests.deps.audit
 
 test: install peers lint
 	$(BIN)/pytest -q --durations=20

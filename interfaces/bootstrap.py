@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.audit.subscribers import when_event_append_audit
 from application.billing import handlers as billing_handlers
-from application.billing.commands import SetBudget, SetPrice, SetRateLimit
+from application.billing.commands import SetBudget, SetBudgetCap, SetPrice, SetRateLimit
 from application.billing.subscribers import when_completion_finished_record_usage
 from application.bus import Handler, MessageBus, Subscriber
 from application.conversations import handlers as conversation_handlers
@@ -348,6 +348,7 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
         DeclareSsoConnection: sso_handlers.declare_sso_connection,
         SignInWithSso: sso_handlers.sign_in_with_sso,
         SetBudget: billing_handlers.set_budget,
+        SetBudgetCap: billing_handlers.set_budget_cap,
         SetRateLimit: billing_handlers.set_rate_limit,
         SetPrice: billing_handlers.set_price,
         RecordCompletions: record_completions,

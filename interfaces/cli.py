@@ -1,4 +1,5 @@
-"""`fluxrouter`: serve | worker | migrate | version | keys create/list/show | orgs list/show |
+"""`fluxrouter`: serve | worker | migrate | version | keys create/list/show |
+orgs list/show/budget-cap |
 teams list/show | audit export/verify/checkpoint/public-key | projections rebuild |
 dead-letters list/replay."""
 
@@ -166,6 +167,19 @@ def _directory_reads(command: Any, commands: Any, keys: Any) -> None:
         )
     for parser in listed.values():
         parser.add_argument("--json", action="store_true", help=json_help)
+    cap = command(
+        orgs,
+        "budget-cap",
+        "cap an org's budget for a period (org admins may not set one above it nor remove it), "
+        "or lift the cap",
+    )
+    cap.add_argument("id", help="the org id")
+    cap.add_argument(
+        "--period", choices=["day", "month", "total"], default="month", help="default: month"
+    )
+    cap.add_argument("--max-usd", metavar="USD", help="at most this many US dollars")
+    cap.add_argument("--max-tokens", type=int, metavar="N", help="at most this many tokens")
+    cap.add_argument("--lift", action="store_true", help="remove the cap for the period")
     for kind, group in (("org", orgs), ("team", teams), ("key", keys)):
         show = command(group, "show", f"one {kind}'s record, a field a line")
         show.add_argument("id", help=f"the {kind} id")
@@ -182,7 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return verify_file(args.file, args.public_keys, args.checkpoints)
     settings, path = _settings(args)
-    if args.command in ("orgs", "teams") or getattr(args, "keys_command", "create") != "create":
+    writes = getattr(args, "orgs_command", "") == "budget-cap"  # the rest of orgs only reads
+    reads = args.command in ("orgs", "teams") and not writes
+    if reads or getattr(args, "keys_command", "create") != "create":
         import asyncio
 
         from interfaces.commands.directory import read_directory  # reads: no app to build

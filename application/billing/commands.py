@@ -48,10 +48,27 @@ def check_count(name: str, value: int | None) -> None:
 
 
 class SetBudget(Command, frozen=True, kw_only=True):
-    """Sets the scope's budget for `period`; both limits None removes it."""
+    """Sets the scope's budget for `period`; both limits None removes it. `org_id` is the org
+    the scope belongs to: a budget above the org's cap for the period is refused."""
 
     scope: Scope
     scope_id: str
+    org_id: str
+    period: Period
+    max_usd: Decimal | None
+    max_tokens: int | None
+    actor: str
+
+    def __post_init__(self) -> None:
+        if self.max_usd is not None:
+            check_usd("max_usd", self.max_usd, BUDGET_USD_PLACES)
+        check_count("max_tokens", self.max_tokens)
+
+
+class SetBudgetCap(Command, frozen=True, kw_only=True):
+    """The operator caps the org's budget for `period`; both limits None lifts the cap."""
+
+    org_id: str
     period: Period
     max_usd: Decimal | None
     max_tokens: int | None

@@ -6,17 +6,28 @@ the billing context knows scopes only by their ids.
 
 from __future__ import annotations
 
-from application.billing.commands import SetBudget, SetPrice, SetRateLimit
+from decimal import Decimal
+
+from application.billing.commands import SetBudget, SetBudgetCap, SetPrice, SetRateLimit
 from application.uow import UnitOfWork
 from domains.billing.budget import Budget
-from domains.billing.events import BudgetSet, PriceSet, RateLimitSet
+from domains.billing.budget_cap import BudgetCap, CapRefusal
+from domains.billing.events import (
+    BudgetAboveCapRefused,
+    BudgetCapSet,
+    BudgetSet,
+    PriceSet,
+    RateLimitSet,
+)
 from domains.billing.limits import RateLimit
 from domains.billing.model import Price
-from domains.shared.money import to_picodollars
+from domains.shared.money import from_picodollars, to_picodollars
 
 
-async def set_budget(command: SetBudget, uow: UnitOfWork) -> Budget:
-    """The budget as stored; without limits when it was removed."""
+async def set_budget(command: SetBudget, uow: UnitOfWork) -> Budget | CapRefusal:
+    """The budget as stored; without limits when it was removed. A CapRefusal when the org's
+    cap for the period does not allow it: nothing changes then but the audit log (a refusal is
+    answered, not raised, so that its event is published like any other)."""
     budget = Budget(
         scope=command.scope,
         scope_id=command.scope_id,
@@ -25,11 +36,71 @@ async def set_budget(command: SetBudget, uow: UnitOfWork) -> Budget:
         max_tokens=command.max_tokens,
     )
     async with uow:
-        await uow.limits.set_budget(budget)
+        cap = await uow.limits.budget_cap_of(command.org_id, command.period)
+        refusal = None if cap is None else cap.refusal(budget)
+        if refusal is None:
+            await uow.limits.set_budget(budget)
+            uow.publish(
+                BudgetSet(
+                    scope=command.scope,
+                    scope_id=command.scope_id,
+                    period=command.period,
+                    max_usd=command.max_usd,
+                    max_tokens=command.max_tokens,
+                    actor=command.actor,
+                )
+            )
+        else:
+            uow.publish(
+                BudgetAboveCapRefused(
+                    scope=command.scope,
+                    scope_id=command.scope_id,
+                    org_id=command.org_id,
+                    period=command.period,
+                    max_usd=command.max_usd,
+                    max_tokens=command.max_tokens,
+                    actor=command.actor,
+                )
+            )
+        await uow.commit()
+    return budget if refusal is None else CapRefusal(refusal)
+
+
+async def set_budget_cap(command: SetBudgetCap, uow: UnitOfWork) -> BudgetCap | None:
+    """The cap as stored; None when it was lifted. Setting a cap brings the org's budget for the
+    period within it (a budget of its own, and a `budget.set` row, when it had none or a higher
+    one): spending stops at the cap from then on."""
+    cap: BudgetCap | None = None
+    if command.max_usd is not None or command.max_tokens is not None:
+        cap = BudgetCap(
+            org_id=command.org_id,
+            period=command.period,
+            max_picousd=None if command.max_usd is None else to_picodollars(command.max_usd),
+            max_tokens=command.max_tokens,
+        )
+    async with uow:
+        if cap is None:
+            await uow.limits.remove_budget_cap(command.org_id, command.period)
+        else:
+            await uow.limits.set_budget_cap(cap)
+            budgets = await uow.limits.budgets_of("org", command.org_id)
+            current = next((b for b in budgets if b.period == command.period), None)
+            clamped = cap.clamp(current)
+            if clamped != current:
+                await uow.limits.set_budget(clamped)
+                uow.publish(
+                    BudgetSet(
+                        scope="org",
+                        scope_id=command.org_id,
+                        period=command.period,
+                        max_usd=_usd(clamped.max_picousd),
+                        max_tokens=clamped.max_tokens,
+                        actor=command.actor,
+                    )
+                )
         uow.publish(
-            BudgetSet(
-                scope=command.scope,
-                scope_id=command.scope_id,
+            BudgetCapSet(
+                org_id=command.org_id,
                 period=command.period,
                 max_usd=command.max_usd,
                 max_tokens=command.max_tokens,
@@ -37,7 +108,11 @@ async def set_budget(command: SetBudget, uow: UnitOfWork) -> Budget:
             )
         )
         await uow.commit()
-    return budget
+    return cap
+
+
+def _usd(picousd: int | None) -> Decimal | None:
+    return None if picousd is None else from_picodollars(picousd)
 
 
 async def set_rate_limit(command: SetRateLimit, uow: UnitOfWork) -> RateLimit:

@@ -116,6 +116,58 @@ class BudgetSet(Event, frozen=True, kw_only=True, tag=True):
         )
 
 
+class BudgetCapSet(Event, frozen=True, kw_only=True, tag=True):
+    """The operator set an org's budget cap for one period; both limits None: lifted."""
+
+    org_id: str
+    period: Period
+    max_usd: Decimal | None
+    max_tokens: int | None
+    actor: str
+
+    @property
+    def removed(self) -> bool:
+        return self.max_usd is None and self.max_tokens is None
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="budget_cap.remove" if self.removed else "budget_cap.set",
+            target=f"org:{self.org_id}",
+            data={
+                "period": self.period,
+                "max_usd": None if self.max_usd is None else usd_text(self.max_usd),
+                "max_tokens": self.max_tokens,
+            },
+        )
+
+
+class BudgetAboveCapRefused(Event, frozen=True, kw_only=True, tag=True):
+    """A budget above its org's operator-set cap (or the removal of the org's budget under a
+    cap) was refused; nothing changed."""
+
+    scope: Scope
+    scope_id: str
+    org_id: str
+    period: Period
+    max_usd: Decimal | None
+    max_tokens: int | None
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="budget.cap_refused",
+            target=f"{self.scope}:{self.scope_id}",
+            data={
+                "org_id": self.org_id,
+                "period": self.period,
+                "max_usd": None if self.max_usd is None else usd_text(self.max_usd),
+                "max_tokens": self.max_tokens,
+            },
+        )
+
+
 class RateLimitSet(Event, frozen=True, kw_only=True, tag=True):
     """A key's or team's requests and tokens per minute were set; None is no limit."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from domains.billing.budget import Budget, Scope
+from domains.billing.budget import Budget, Period, Scope
+from domains.billing.budget_cap import BudgetCap
 from domains.billing.events import UsageRecorded
 from domains.billing.limits import RateLimit
 from domains.billing.model import Price
@@ -27,6 +28,18 @@ class LimitsRepository(Protocol):
 
     async def budgets_of(self, scope: Scope, scope_id: str) -> list[Budget]:
         """The scope's budgets, at most one per period, by period (day, month, total)."""
+        ...
+
+    async def set_budget_cap(self, cap: BudgetCap) -> None:
+        """Stores the operator's cap on the org for its period."""
+        ...
+
+    async def remove_budget_cap(self, org_id: str, period: Period) -> None: ...
+
+    async def budget_cap_of(self, org_id: str, period: Period) -> BudgetCap | None: ...
+
+    async def budget_caps_of(self, org_id: str) -> list[BudgetCap]:
+        """The org's caps, at most one per period, by period (day, month, total)."""
         ...
 
     async def set_rate_limit(self, limit: RateLimit) -> None:

@@ -28,6 +28,8 @@ class EventCodec:
 def all_event_types() -> list[type[Event]]:
     """Every concrete event of every context (the outbox may hold any of them)."""
     from domains.billing.events import (
+        BudgetAboveCapRefused,
+        BudgetCapSet,
         BudgetSet,
         BudgetThresholdCrossed,
         PriceSet,
@@ -91,6 +93,8 @@ def all_event_types() -> list[type[Event]]:
         ConfigChanged,
         UsageRecorded,
         BudgetSet,
+        BudgetCapSet,
+        BudgetAboveCapRefused,
         RateLimitSet,
         PriceSet,
         BudgetThresholdCrossed,

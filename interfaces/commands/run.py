@@ -55,6 +55,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config_path: str | N
         return serve(args, settings, config_path)
     if args.command == "worker":
         return worker(settings)
+    if args.command == "orgs":  # the operator's budget cap (the reads are answered before)
+        from interfaces.commands.budget_caps import set_budget_cap
+
+        return asyncio.run(set_budget_cap(args, settings))
     if args.command == "keys":
         from interfaces.commands.keys import create_key
 

@@ -137,6 +137,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("patch", "/admin/v1/users/{user_id}"): {"display_name": "probe"},
     ("post", "/admin/v1/users/{user_id}/tokens"): {},
     ("put", "/admin/v1/orgs/{org_id}/budget"): {"period": "day", "max_tokens": 1000},
+    ("put", "/admin/v1/orgs/{org_id}/budget-cap"): {"period": "day", "max_tokens": 1000},
     ("put", "/admin/v1/teams/{team_id}/budget"): {"period": "day", "max_tokens": 1000},
     ("put", "/admin/v1/keys/{key_id}/budget"): {"period": "day", "max_tokens": 1000},
     ("put", "/admin/v1/users/{user_id}/budget"): {"period": "day", "max_tokens": 1000},

@@ -245,6 +245,7 @@ async def test_commands_are_stored_published_and_audited_with_their_actor(
             SetBudget(
                 scope="team",
                 scope_id=team,
+                org_id="org-1",
                 period="month",
                 max_usd=Decimal("0.1"),
                 max_tokens=None,
@@ -259,6 +260,7 @@ async def test_commands_are_stored_published_and_audited_with_their_actor(
             SetBudget(
                 scope="team",
                 scope_id=team,
+                org_id="org-1",
                 period="month",
                 max_usd=None,
                 max_tokens=None,
@@ -313,7 +315,7 @@ async def test_commands_are_stored_published_and_audited_with_their_actor(
 def test_a_budget_command_refuses_values_that_are_not_exact_money(bad: dict[str, object]) -> None:
     fields: dict[str, object] = {"max_usd": None, "max_tokens": None, **bad}
     with pytest.raises(InvalidValue):
-        SetBudget(scope="team", scope_id="t", period="day", actor="admin", **fields)  # type: ignore[arg-type]
+        SetBudget(scope="team", scope_id="t", org_id="o", period="day", actor="admin", **fields)  # type: ignore[arg-type]
 
 
 def test_a_price_command_allows_six_places_like_the_yaml_file() -> None:

@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from domains.billing.events import (
+    BudgetAboveCapRefused,
+    BudgetCapSet,
     BudgetSet,
     BudgetThresholdCrossed,
     PriceSet,
@@ -165,6 +167,22 @@ def one_of_each() -> list[Event]:
             max_usd=Decimal("12345678.123456789012"),
             max_tokens=1_000_000,
             actor="admin",
+        ),
+        BudgetCapSet(
+            org_id="org-1",
+            period="month",
+            max_usd=Decimal("1000.5"),
+            max_tokens=None,
+            actor="admin",
+        ),
+        BudgetAboveCapRefused(
+            scope="org",
+            scope_id="org-1",
+            org_id="org-1",
+            period="month",
+            max_usd=None,
+            max_tokens=None,
+            actor="user:user-1",
         ),
         RateLimitSet(scope="key", scope_id="key-1", rpm=60, tpm=100_000, actor="admin"),
         PriceSet(

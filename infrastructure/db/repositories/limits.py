@@ -14,11 +14,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domains.billing.budget import Budget, Period, Scope
+from domains.billing.budget_cap import BudgetCap
 from domains.billing.limits import LimitsSnapshot, RateLimit
 from domains.billing.model import Price
 from domains.shared.clock import utcnow
 from domains.shared.money import from_picodollars, to_picodollars
-from infrastructure.db.tables import budgets, model_prices, rate_limits
+from infrastructure.db.tables import budgets, model_prices, org_budget_caps, rate_limits
 from infrastructure.db.upsert import insert_for
 
 _PERIOD_ORDER: dict[str, int] = {period: i for i, period in enumerate(get_args(Period))}
@@ -55,6 +56,38 @@ class SqlLimitsRepository:
         query = select(budgets).where(budgets.c.scope == scope, budgets.c.scope_id == scope_id)
         rows = (await self._conn.execute(query)).all()
         return sorted((_budget(row) for row in rows), key=lambda b: _PERIOD_ORDER[b.period])
+
+    async def set_budget_cap(self, cap: BudgetCap) -> None:
+        values = {
+            "max_usd": None if cap.max_picousd is None else from_picodollars(cap.max_picousd),
+            "max_tokens": cap.max_tokens,
+            "updated_at": utcnow(),
+        }
+        statement = insert_for(self._conn.dialect, org_budget_caps).values(
+            org_id=cap.org_id, period=cap.period, **values
+        )
+        await self._conn.execute(
+            statement.on_conflict_do_update(index_elements=["org_id", "period"], set_=values)
+        )
+
+    async def remove_budget_cap(self, org_id: str, period: Period) -> None:
+        await self._conn.execute(
+            delete(org_budget_caps).where(
+                org_budget_caps.c.org_id == org_id, org_budget_caps.c.period == period
+            )
+        )
+
+    async def budget_cap_of(self, org_id: str, period: Period) -> BudgetCap | None:
+        query = select(org_budget_caps).where(
+            org_budget_caps.c.org_id == org_id, org_budget_caps.c.period == period
+        )
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else _budget_cap(row)
+
+    async def budget_caps_of(self, org_id: str) -> list[BudgetCap]:
+        query = select(org_budget_caps).where(org_budget_caps.c.org_id == org_id)
+        rows = (await self._conn.execute(query)).all()
+        return sorted((_budget_cap(row) for row in rows), key=lambda c: _PERIOD_ORDER[c.period])
 
     async def set_rate_limit(self, limit: RateLimit) -> None:
         key = (rate_limits.c.scope == limit.scope) & (rate_limits.c.scope_id == limit.scope_id)
@@ -116,6 +149,15 @@ def _budget(row: Any) -> Budget:
     return Budget(
         scope=row.scope,
         scope_id=row.scope_id,
+        period=row.period,
+        max_picousd=None if row.max_usd is None else to_picodollars(row.max_usd),
+        max_tokens=row.max_tokens,
+    )
+
+
+def _budget_cap(row: Any) -> BudgetCap:
+    return BudgetCap(
+        org_id=row.org_id,
         period=row.period,
         max_picousd=None if row.max_usd is None else to_picodollars(row.max_usd),
         max_tokens=row.max_tokens,

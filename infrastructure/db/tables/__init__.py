@@ -9,7 +9,7 @@ from infrastructure.db.tables.conversations import (
     prompts,
 )
 from infrastructure.db.tables.directory import directory_groups, group_members, scim_tokens
-from infrastructure.db.tables.limits import budgets, model_prices, rate_limits
+from infrastructure.db.tables.limits import budgets, model_prices, org_budget_caps, rate_limits
 from infrastructure.db.tables.messaging import outbox, outbox_dead_letters
 from infrastructure.db.tables.meta import metadata
 from infrastructure.db.tables.read_models import projection_applied, usage_rollup
@@ -28,6 +28,7 @@ __all__ = [
     "group_members",
     "metadata",
     "model_prices",
+    "org_budget_caps",
     "orgs",
     "outbox",
     "outbox_dead_letters",

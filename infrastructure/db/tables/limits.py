@@ -70,6 +70,19 @@ budgets = Table(
     PrimaryKeyConstraint("scope", "scope_id", "period", name="pk_budgets"),
 )
 
+# The operator's cap on an org's budget, one per period: an org admin may not set the org's
+# budget (nor a team's, person's or key's) above it, nor remove the org's budget under it.
+org_budget_caps = Table(
+    "org_budget_caps",
+    metadata,
+    Column("org_id", String(200), nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("max_usd", ExactDecimal(), nullable=True),
+    Column("max_tokens", BigInteger(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("org_id", "period", name="pk_org_budget_caps"),
+)
+
 # Requests and tokens per minute for a key or a team.
 rate_limits = Table(
     "rate_limits",

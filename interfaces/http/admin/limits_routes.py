@@ -15,8 +15,9 @@ from litestar import Controller, Request, get, put
 from litestar.exceptions import SerializationException
 from msgspec import UNSET
 
-from application.billing.commands import SetBudget, SetPrice, SetRateLimit
+from application.billing.commands import SetBudget, SetBudgetCap, SetPrice, SetRateLimit
 from domains.billing.budget import ZERO, Amount, Budget, BudgetLedger, Period, Scope, window
+from domains.billing.budget_cap import BudgetCap, CapRefusal
 from domains.billing.limits import RateLimit
 from domains.billing.model import Price
 from domains.shared.clock import utcnow
@@ -30,6 +31,7 @@ from interfaces.bootstrap import Container
 from interfaces.http.admin.guard import require_admin
 from interfaces.http.admin.limits_schemas import (
     BudgetBody,
+    BudgetCapOut,
     BudgetOut,
     KeyLimitsBody,
     LimitsOut,
@@ -74,6 +76,15 @@ async def org_of(container: Container, scope: Scope, scope_id: str) -> str:
     return found
 
 
+async def apply_budget(container: Container, command: SetBudget) -> Budget:
+    """Sets the budget; the RFC 9457 403 `budget_cap_exceeded` (the refusal audited) when the
+    org's operator-set cap does not allow it."""
+    result: Budget | CapRefusal = await container.bus.handle(command)
+    if isinstance(result, CapRefusal):
+        raise result.error()
+    return result
+
+
 async def _limits_of(
     container: Container, scope: Scope, scope_id: str
 ) -> tuple[list[Budget], RateLimit | None]:
@@ -93,6 +104,15 @@ def _budget_out(budget: Budget) -> BudgetOut:
         period=budget.period,
         max_usd=_usd(budget.max_picousd),
         max_tokens=budget.max_tokens,
+    )
+
+
+def _cap_out(org_id: str, period: Period, cap: BudgetCap | None) -> BudgetCapOut:
+    return BudgetCapOut(
+        org_id=org_id,
+        period=period,
+        max_usd=None if cap is None else _usd(cap.max_picousd),
+        max_tokens=None if cap is None else cap.max_tokens,
     )
 
 
@@ -117,17 +137,18 @@ async def _set_budget(
     request: Request[Any, Any, Any], scope: Scope, scope_id: str, data: BudgetBody
 ) -> BudgetOut:
     container, principal = container_of(request), principal_of(request)
-    principal.require_manage(await org_of(container, scope, scope_id), scope)
+    org_id = await org_of(container, scope, scope_id)
+    principal.require_manage(org_id, scope)
     command = SetBudget(
         scope=scope,
         scope_id=scope_id,
+        org_id=org_id,
         period=data.period,
         max_usd=data.max_usd,
         max_tokens=data.max_tokens,
         actor=principal.actor,
     )
-    budget: Budget = await container.bus.handle(command)
-    return _budget_out(budget)
+    return _budget_out(await apply_budget(container, command))
 
 
 async def _spend(request: Request[Any, Any, Any], scope: Scope, scope_id: str) -> SpendOut:
@@ -203,6 +224,40 @@ class LimitsController(Controller):
     ) -> BudgetOut:
         return await _set_budget(request, "org", org_id, data)
 
+    @get(
+        "/orgs/{org_id:str}/budget-caps",
+        summary="The caps the operator set on an org's budget, per period",
+    )
+    async def org_budget_caps(
+        self, request: Request[Any, Any, Any], org_id: str
+    ) -> list[BudgetCapOut]:
+        container = container_of(request)
+        principal_of(request).require_read(await org_of(container, "org", org_id), "org")
+        async with container.engine.connect() as conn, conn.begin():
+            caps = await SqlLimitsRepository(conn).budget_caps_of(org_id)
+        return [_cap_out(org_id, cap.period, cap) for cap in caps]
+
+    @put(
+        "/orgs/{org_id:str}/budget-cap",
+        summary="Cap an org's budget for a period, or lift the cap (operator only)",
+    )
+    async def set_org_budget_cap(
+        self, request: Request[Any, Any, Any], org_id: str, data: BudgetBody
+    ) -> BudgetCapOut:
+        container, principal = container_of(request), principal_of(request)
+        principal.require_read(await org_of(container, "org", org_id), "org")
+        principal.require_root()
+        cap: BudgetCap | None = await container.bus.handle(
+            SetBudgetCap(
+                org_id=org_id,
+                period=data.period,
+                max_usd=data.max_usd,
+                max_tokens=data.max_tokens,
+                actor=principal.actor,
+            )
+        )
+        return _cap_out(org_id, data.period, cap)
+
     @put("/teams/{team_id:str}/budget", summary="Set or remove a team's budget for a period")
     async def set_team_budget(
         self, request: Request[Any, Any, Any], team_id: str, data: BudgetBody
@@ -226,7 +281,8 @@ class LimitsController(Controller):
         self, request: Request[Any, Any, Any], key_id: str, data: KeyLimitsBody
     ) -> LimitsOut:
         container, principal = container_of(request), principal_of(request)
-        principal.require_manage(await org_of(container, "key", key_id), "key")
+        org_id = await org_of(container, "key", key_id)
+        principal.require_manage(org_id, "key")
         commands: list[SetRateLimit | SetBudget] = []  # all built (and checked) before any runs
         if data.rpm is not UNSET or data.tpm is not UNSET:
             commands.append(
@@ -243,14 +299,20 @@ class LimitsController(Controller):
                 SetBudget(
                     scope="key",
                     scope_id=key_id,
+                    org_id=org_id,
                     period=data.period,
                     max_usd=None if data.max_usd is UNSET else data.max_usd,
                     max_tokens=None if data.max_tokens is UNSET else data.max_tokens,
                     actor=principal.actor,
                 )
             )
+        # the budget first: one the org's cap refuses leaves the rate limits as they were too
+        commands.sort(key=lambda command: not isinstance(command, SetBudget))
         for command in commands:
-            await container.bus.handle(command)
+            if isinstance(command, SetBudget):
+                await apply_budget(container, command)
+            else:
+                await container.bus.handle(command)
         return await _limits_out(container, "key", key_id)
 
     @get("/keys/{key_id:str}/limits", summary="A key's rate limits and budgets, as set")

@@ -66,6 +66,15 @@ class BudgetOut(msgspec.Struct, kw_only=True):
     max_tokens: int | None
 
 
+class BudgetCapOut(msgspec.Struct, kw_only=True):
+    """The operator's cap on an org's budget for one period; both limits null: no cap."""
+
+    org_id: str
+    period: str
+    max_usd: str | None
+    max_tokens: int | None
+
+
 class LimitsOut(msgspec.Struct, kw_only=True):
     scope: str
     id: str
