@@ -199,3 +199,27 @@ def test_a_filter_past_the_length_bound_is_an_invalid_filter(scim: httpx.Client)
     answer = scim.get("/Users", params={"filter": long_filter})
     assert answer.status_code == 400, answer.text
     assert answer.json()["scimType"] == "invalidFilter"
+
+
+def test_relabelling_many_members_in_one_patch_keeps_each_label(
+    gateway: GatewayProcess, scim: httpx.Client
+) -> None:
+    users = people(scim, 30, f"labels-{random.random()}")
+    made = scim.post(
+        "/Groups",
+        json={
+            "displayName": f"labels-{random.random()}",
+            "members": [{"value": u, "display": "before"} for u in users],
+        },
+    )
+    assert made.status_code == 201, made.text
+    group_id = made.json()["id"]
+    relabel = [
+        {"op": "add", "path": "members", "value": [{"value": u, "display": f"after {i}"}]}
+        for i, u in enumerate(users[:20])
+    ]
+    answer = scim.patch(f"/Groups/{group_id}", json=patch_body(relabel))
+    assert answer.status_code == 204, answer.text
+    shown = scim.get(f"/Groups/{group_id}").json()["members"]
+    labels = {member["value"]: member.get("display") for member in shown}
+    assert labels == {u: f"after {i}" if i < 20 else "before" for i, u in enumerate(users)}
