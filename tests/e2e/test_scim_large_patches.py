@@ -223,3 +223,19 @@ def test_relabelling_many_members_in_one_patch_keeps_each_label(
     shown = scim.get(f"/Groups/{group_id}").json()["members"]
     labels = {member["value"]: member.get("display") for member in shown}
     assert labels == {u: f"after {i}" if i < 20 else "before" for i, u in enumerate(users)}
+
+
+def test_a_search_body_filter_past_the_length_bound_is_an_invalid_filter(
+    scim: httpx.Client,
+) -> None:
+    long_filter = " or ".join(f'displayName eq "g{i}"' for i in range(200))
+    answer = scim.post(
+        "/Groups/.search",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": long_filter,
+        },
+        headers={"Content-Type": SCIM_JSON},
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["scimType"] == "invalidFilter"
