@@ -71,23 +71,24 @@ def too_many(limit: int) -> TooManyException:
     )
 
 
-def _operations(body: bytes, limit: int) -> list[Any]:
-    """The body's operations, counted before they are decoded: the count takes one pass that
-    builds no object, so a body of many operations is refused for the price of reading it."""
+def _operations(body: bytes, limit: int) -> tuple[dict[str, Any], list[Any]]:
+    """(the body's other members, its operations), the operations counted before they are
+    decoded: the count takes one pass that builds no object, so a body of many operations is
+    refused for the price of reading it."""
     try:
         document = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
-        raw = next((value for key, value in document.items() if key.lower() == "operations"), None)
-        if raw is None:
-            return []
-        counted = msgspec.json.decode(raw, type=list[msgspec.Raw] | None)
+        key = next((key for key in document if key.lower() == "operations"), None)
+        if key is None:
+            return {}, []
+        counted = msgspec.json.decode(document.pop(key), type=list[msgspec.Raw] | None)
         if counted is not None and len(counted) > limit:
             raise too_many(limit)
-        operations = msgspec.json.decode(raw) if counted is not None else None
+        envelope = {name: msgspec.json.decode(raw) for name, raw in document.items()}
+        return envelope, [msgspec.json.decode(raw) for raw in counted or []]
     except (msgspec.ValidationError, msgspec.DecodeError):
-        return []  # not an object, or operations not a list: the library says what is wrong
-    except (ValueError, RecursionError) as exc:
-        raise InvalidSyntaxException(detail="the body is not valid JSON") from exc
-    return operations if isinstance(operations, list) else []
+        return {}, []  # not an object, or operations not a list: the library says what is wrong
+    except RecursionError as exc:
+        raise InvalidSyntaxException(detail="the body nests too deeply") from exc
 
 
 def _is_members(path: str) -> bool:
@@ -183,7 +184,7 @@ def read_plan(
     """Validate a PATCH body: the member operations here, the others by the library."""
     service.ensure_patch_supported()
     service.ensure_json(content_type)
-    operations = _operations(body, limit)
+    envelope, operations = _operations(body, limit)
     plan = PatchPlan()
     passed: list[Any] = []
     grouped = resource_type.name == "Group"
@@ -203,11 +204,11 @@ def read_plan(
         passed.append(operation)
     if not operations:  # the library's own error for a PATCH without operations
         plan.library = service.read_patch(resource_type, body, content_type)
-    elif passed:
-        document = {"schemas": [PATCH_OP], "Operations": passed}
-        plan.library = service.read_patch(
-            resource_type, json.dumps(document).encode(), content_type
-        )
+    else:  # the envelope (`schemas`) is the library's to check, with or without operations
+        checked = passed or [{"op": "add", "path": "members", "value": []}]
+        document = {**envelope, "Operations": checked}
+        library = service.read_patch(resource_type, json.dumps(document).encode(), content_type)
+        plan.library = library if passed else None
     return plan
 
 
@@ -216,6 +217,66 @@ def _key(member: Any) -> str:
     if not value:
         raise InvalidValueException(detail="a member needs a value (a user id)")
     return str(value)
+
+
+class _Members:
+    """A group's members as the library's list would hold them, kept by user id: for each id,
+    the distinct entries the list holds (an `add` appends an entry unless an equal one was there
+    before the operation) and the last one, which is what the gateway stores."""
+
+    def __init__(self, members: list[Any]) -> None:
+        self.entries: dict[str, dict[tuple[Any, ...], Any]] = {}
+        self.last: dict[str, Any] = {}
+        self.load(members)
+
+    def load(self, members: list[Any]) -> None:
+        self.entries.clear()
+        self.last.clear()
+        for member in members:
+            key = _key(member)
+            self.entries.setdefault(key, {})[_shape(member)] = member
+            self.last[key] = member
+
+    def listed(self) -> list[Any]:
+        """Every entry, each id's last one last."""
+        return [
+            member
+            for key, entries in self.entries.items()
+            for member in [
+                *(m for m in entries.values() if m is not self.last[key]),
+                self.last[key],
+            ]
+        ]
+
+    def apply(self, step: MemberOp, model: Any) -> None:
+        if step.verb == "remove":
+            if step.members is None:
+                self.load([])
+            for item in step.members or []:
+                self.entries.pop(str(item["value"]), None)
+                self.last.pop(str(item["value"]), None)
+            return
+        if step.verb == "replace":
+            self.load([])
+        added = []
+        for item in step.members or []:
+            try:
+                member = model.model_validate(item)
+            except ValueError as exc:
+                raise InvalidValueException(detail="a member is not valid") from exc
+            key, shape = _key(member), _shape(member)
+            if step.verb == "replace" or shape not in self.entries.get(key, {}):
+                added.append((key, shape, member))
+        for key, shape, member in added:
+            self.entries.setdefault(key, {})[shape] = member
+            self.last[key] = member
+
+    def stored(self) -> dict[str, tuple[Any, ...]]:
+        return {key: _shape(member) for key, member in self.last.items()}
+
+
+def _shape(member: Any) -> tuple[Any, ...]:
+    return (member.value, member.display, member.type, str(member.ref or ""))
 
 
 def apply_plan(
@@ -229,8 +290,8 @@ def apply_plan(
     resource: Any = current.model_copy()
     grouped = "members" in type(resource).model_fields
     model = _member_model(type(resource)) if grouped else None
-    members = {_key(member): member for member in getattr(resource, "members", None) or []}
-    before = dict(members)
+    members = _Members(getattr(resource, "members", None) or [])
+    before = members.stored()
     if grouped:
         resource.members = None
     library: Any = plan.library
@@ -238,19 +299,19 @@ def apply_plan(
     changed = False
     for step in plan.steps:
         if isinstance(step, MemberOp):
-            _apply_members(step, members, model)
+            members.apply(step, model)
             continue
         single = type(library).model_construct(operations=[operations[step.index]])
         if step.touches_members:  # the members as the operations before it left them
-            resource.members = list(members.values())
+            resource.members = members.listed()
             changed = single.patch(resource) or changed
-            members = {_key(member): member for member in resource.members or []}
+            members.load(resource.members or [])
             resource.members = None
         else:
             changed = single.patch(resource) or changed
     if grouped:
-        resource.members = list(members.values())
-        changed = changed or _differ(before, members)
+        resource.members = list(members.last.values())
+        changed = changed or members.stored() != before
     return resource if changed else None
 
 
@@ -261,29 +322,3 @@ def _member_model(model: type[Resource[Any]]) -> Any:
             if hasattr(inner, "model_validate"):
                 return inner
     raise TypeError("the Group model has no member type")
-
-
-def _apply_members(step: MemberOp, members: dict[str, Any], model: Any) -> None:
-    if step.verb == "remove":
-        if step.members is None:
-            members.clear()
-        for item in step.members or []:
-            members.pop(str(item["value"]), None)
-        return
-    if step.verb == "replace":
-        members.clear()
-    for item in step.members or []:
-        try:
-            member = model.model_validate(item)
-        except ValueError as exc:
-            raise InvalidValueException(detail="a member is not valid") from exc
-        members[_key(member)] = member
-
-
-def _differ(before: dict[str, Any], after: dict[str, Any]) -> bool:
-    if before.keys() != after.keys():
-        return True
-    return any(
-        (old.display, old.type) != (after[key].display, after[key].type)
-        for key, old in before.items()
-    )

@@ -149,3 +149,16 @@ def test_the_bound_on_a_large_group_applies_every_change() -> None:
     assert len(ids) == 20_000
     assert not {f"m{i}" for i in range(0, 1000, 2)} & ids
     assert {f"n{i}" for i in range(1, 1000, 2)} <= ids
+
+
+@pytest.mark.parametrize("schemas", [["urn:x"], ["urn:ietf:params:scim:schemas:core:2.0:Group"]])
+def test_the_envelope_is_checked_even_when_every_operation_is_on_members(
+    schemas: list[str],
+) -> None:
+    raw = json.dumps(
+        {"schemas": schemas, "Operations": [{"op": "remove", "path": "members"}]}
+    ).encode()
+    with pytest.raises(SCIMException) as library:
+        by_library(group([]), raw)
+    with pytest.raises(type(library.value)):
+        by_plan(group([]), raw)
