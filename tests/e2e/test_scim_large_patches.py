@@ -110,7 +110,17 @@ def test_a_10000_operation_patch_is_refused_at_once_while_healthz_answers(
     assert str(BOUND) in body["detail"]
     assert took < 1.0, f"the PATCH took {took:.3f} s"
     assert latencies, "no /healthz answer was timed during the PATCH"
-    assert max(latencies) < 0.050, f"/healthz took up to {max(latencies):.3f} s during the PATCH"
+    with httpx.Client(base_url=gateway.base_url) as idle:  # the machine's own noise, for the record
+        idle.get("/healthz")
+        baseline = []
+        for _ in range(len(latencies)):
+            polled = time.perf_counter()
+            idle.get("/healthz")
+            baseline.append(time.perf_counter() - polled)
+    assert max(latencies) < 0.050, (
+        f"/healthz took up to {max(latencies):.3f} s during the PATCH "
+        f"(and up to {max(baseline):.3f} s with no PATCH at all)"
+    )
 
 
 def test_a_patch_at_the_bound_applies_every_member_change(
