@@ -34,8 +34,12 @@ def _valid_name(name: str) -> str:
 
 
 def _valid_external_id(external_id: str | None) -> str | None:
-    if external_id is not None and len(external_id) > MAX_EXTERNAL_ID_LENGTH:
-        raise InvalidValue(f"`externalId` must be at most {MAX_EXTERNAL_ID_LENGTH} characters")
+    if external_id is not None and (
+        len(external_id) > MAX_EXTERNAL_ID_LENGTH or "\x00" in external_id
+    ):
+        raise InvalidValue(
+            f"`externalId` must be at most {MAX_EXTERNAL_ID_LENGTH} characters, without NUL"
+        )
     return external_id
 
 

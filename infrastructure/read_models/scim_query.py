@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domains.teams.groups import group_name_key
@@ -89,8 +89,28 @@ def _group_condition(narrowing: Narrowing) -> Any:
             return None
 
 
+class Window(msgspec.Struct, frozen=True):
+    """Rows `offset` to `offset + limit` (None: to the end) of a listing."""
+
+    offset: int
+    limit: int | None
+
+
+async def count_of(engine: AsyncEngine, org_id: str, resource_type: str) -> int:
+    """How many people (deleted ones left out) or directory groups the org has."""
+    if resource_type == "User":
+        query = select(func.count()).where(users.c.org_id == org_id, users.c.deleted_at.is_(None))
+    else:
+        query = select(func.count()).where(directory_groups.c.org_id == org_id)
+    async with engine.connect() as conn:
+        return int((await conn.execute(query)).scalar_one())
+
+
 async def users_of(
-    engine: AsyncEngine, org_id: str, narrowing: Narrowing | None = None
+    engine: AsyncEngine,
+    org_id: str,
+    narrowing: Narrowing | None = None,
+    window: Window | None = None,
 ) -> list[UserRecord]:
     """The org's people, deleted ones left out, oldest first (a stable order for paging)."""
     query = (
@@ -101,6 +121,8 @@ async def users_of(
     condition = _user_condition(narrowing) if narrowing is not None else None
     if condition is not None:
         query = query.where(condition)
+    if window is not None:
+        query = query.offset(window.offset).limit(window.limit)
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
     return [
@@ -115,7 +137,10 @@ async def users_of(
 
 
 async def groups_of(
-    engine: AsyncEngine, org_id: str, narrowing: Narrowing | None = None
+    engine: AsyncEngine,
+    org_id: str,
+    narrowing: Narrowing | None = None,
+    window: Window | None = None,
 ) -> list[GroupRecord]:
     """The org's directory groups with their members, oldest first."""
     query = (
@@ -126,6 +151,8 @@ async def groups_of(
     condition = _group_condition(narrowing) if narrowing is not None else None
     if condition is not None:
         query = query.where(condition)
+    if window is not None:
+        query = query.offset(window.offset).limit(window.limit)
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
         members: dict[str, list[tuple[str, str | None]]] = defaultdict(list)

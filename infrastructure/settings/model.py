@@ -157,6 +157,13 @@ class ScimSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     groups: list[ScimGroupMapping] = msgspec.field(default_factory=list)
     """Groups linked to a team of another name, or granting a role; any other group is linked
     to the team of its own name (created if need be)."""
+    max_patch_operations: int = 1000
+    """The most operations one PATCH may carry; more are refused with a 400 `tooMany`."""
+    max_filter_length: int = 2000
+    """The longest `filter` a search may carry, in characters; a longer one is a 400
+    `invalidFilter`."""
+    max_request_bytes: int = 1048576
+    """The largest SCIM request body; a larger one is refused with a SCIM 413."""
 
 
 class SsoConnectionSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -365,6 +372,9 @@ def _audit(audit: AuditSettings) -> Iterator[tuple[str, str]]:
 def _scim(scim: ScimSettings) -> Iterator[tuple[str, str]]:
     roles = ("owner", "admin", "member", "viewer")
     yield from _one_of("scim.default_role", scim.default_role, roles)
+    yield from _int_range("scim.max_patch_operations", scim.max_patch_operations, 1, 100_000)
+    yield from _int_range("scim.max_filter_length", scim.max_filter_length, 16, 1_000_000)
+    yield from _int_range("scim.max_request_bytes", scim.max_request_bytes, 1024, 1 << 30)
     for index, mapping in enumerate(scim.groups):
         if (mapping.team is None) == (mapping.role is None):
             yield f"scim.groups[{index}]", "must name either a `team` or a `role`"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -120,6 +121,9 @@ def scim(gateway: GatewayProcess) -> Iterator[httpx.Client]:
         made = client.post("/Users", json={"userName": "victim@example.com"})
         assert made.status_code == 201, made.text
         client.headers["x-victim"] = made.json()["id"]
+        group = client.post("/Groups", json={"displayName": "hostile-group"})
+        assert group.status_code == 201, group.text
+        client.headers["x-group"] = group.json()["id"]
         yield client
 
 
@@ -187,3 +191,87 @@ def test_raw_garbage(scim: httpx.Client) -> None:
     no_server_error(scim.get("/Users/" + "a" * 5000))
     no_server_error(scim.get("/Nope"))
     no_server_error(scim.request("PATCH", "/ServiceProviderConfig", json={}))
+
+
+# text as hostile as a URL or a JSON string can carry it: NUL and other control characters,
+# any plane of Unicode (not lone surrogates, which no UTF-8 request can hold), long runs
+HOSTILE_TEXT = st.one_of(
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=40),
+    st.text(st.sampled_from('\x00\x01\x1f\x7f\u2028\ufeff\U0001f600é%/?#[]"\\ '), max_size=40),
+    st.builds(lambda text, n: text * n, st.text(min_size=1, max_size=3), st.integers(300, 500)),
+)
+
+
+def test_a_nul_in_an_id_is_a_scim_404(scim: httpx.Client) -> None:
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "x"}],
+    }
+    for endpoint in ("/Users", "/Groups"):
+        for resource_id in ("\x00", "a\x00b", scim.headers["x-victim"] + "\x00"):
+            for method, body in (("GET", None), ("PUT", {"userName": "x"}), ("PATCH", patch)):
+                answer = scim.request(method, f"{endpoint}/{quote(resource_id)}", json=body)
+                assert answer.status_code == 404, answer.text
+                no_server_error(answer)
+            answer = scim.delete(f"{endpoint}/{quote(resource_id)}")
+            assert answer.status_code == 404, answer.text
+            no_server_error(answer)
+
+
+@settings(max_examples=80, suppress_health_check=list(HealthCheck))
+@given(resource_id=HOSTILE_TEXT.filter(lambda text: text.strip("/") not in ("", ".", "..")))
+def test_hostile_ids(scim: httpx.Client, resource_id: str) -> None:
+    resource_id = quote(resource_id, safe="")
+    for endpoint in ("/Users", "/Groups"):
+        no_server_error(scim.get(f"{endpoint}/{resource_id}"))
+        no_server_error(scim.delete(f"{endpoint}/{resource_id}"))
+        no_server_error(
+            scim.patch(
+                f"{endpoint}/{resource_id}",
+                json={
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "replace", "path": "displayName", "value": "x"}],
+                },
+            )
+        )
+
+
+@settings(max_examples=80, suppress_health_check=list(HealthCheck))
+@given(
+    text=HOSTILE_TEXT,
+    shape=st.sampled_from(
+        [
+            "{}",
+            "userName eq {}",
+            "id eq {}",
+            "externalId eq {}",
+            "displayName eq {}",
+            "emails[value eq {}]",
+            "userName sw {} or userName ew {}",
+        ]
+    ),
+    raw=st.booleans(),
+)
+def test_hostile_filter_values(scim: httpx.Client, text: str, shape: str, raw: bool) -> None:
+    scim_filter = shape.format(text, text) if raw else shape.format(*[json.dumps(text)] * 2)
+    for endpoint in ("/Users", "/Groups"):
+        no_server_error(scim.get(endpoint, params={"filter": scim_filter}))
+
+
+@settings(max_examples=80, suppress_health_check=list(HealthCheck))
+@given(
+    text=HOSTILE_TEXT,
+    shape=st.sampled_from(["{}", "members[value eq {}]", "emails[value eq {}].value", "{}.x"]),
+    op=st.sampled_from(["add", "replace", "remove"]),
+    value=st.one_of(st.none(), HOSTILE_TEXT, st.builds(lambda v: [{"value": v}], HOSTILE_TEXT)),
+)
+def test_hostile_patch_paths(
+    scim: httpx.Client, text: str, shape: str, op: str, value: Any
+) -> None:
+    path = shape.format(json.dumps(text) if "eq" in shape else text)
+    operation: dict[str, Any] = {"op": op, "path": path}
+    if value is not None:
+        operation["value"] = value
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [operation]}
+    no_server_error(scim.patch(f"/Users/{scim.headers['x-victim']}", json=body))
+    no_server_error(scim.patch(f"/Groups/{scim.headers['x-group']}", json=body))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -145,13 +145,21 @@ class SqlGroupRepository:
                     group_members.c.group_id == group_id, group_members.c.user_id.in_(gone)
                 )
             )
-        for user_id, display in wanted.items():
-            if user_id in stored and stored[user_id] != display:
-                await self._conn.execute(
-                    update(group_members)
-                    .where(group_members.c.group_id == group_id, group_members.c.user_id == user_id)
-                    .values(display=display)
+        relabelled = [
+            {"member_group": group_id, "member_user": user_id, "member_display": display}
+            for user_id, display in wanted.items()
+            if user_id in stored and stored[user_id] != display
+        ]
+        if relabelled:  # one statement, however many labels changed
+            await self._conn.execute(
+                update(group_members)
+                .where(
+                    group_members.c.group_id == bindparam("member_group"),
+                    group_members.c.user_id == bindparam("member_user"),
                 )
+                .values(display=bindparam("member_display")),
+                relabelled,
+            )
         new = [
             {"group_id": group_id, "user_id": user_id, "display": display}
             for user_id, display in wanted.items()

@@ -15,8 +15,7 @@ from typing import Any
 
 import structlog
 from litestar import Request, Response, route
-from scim2_models import SCIMException, UnauthorizedException
-from scim2_server.handler import AsyncScimHandler
+from scim2_models import PayloadTooLargeException, SCIMException, UnauthorizedException
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
@@ -27,6 +26,7 @@ from infrastructure.security.scim_tokens import scim_token_holder
 from interfaces.http.container import bearer_token, container_of
 from interfaces.http.errors import BUSY, BUSY_RETRY_AFTER, scim_error
 from interfaces.http.refusals import note_refused
+from interfaces.http.scim.handler import GatewayScimHandler
 from interfaces.http.scim.provider import build_service
 from interfaces.http.scim.storage import OrgStorage
 
@@ -64,15 +64,35 @@ def _answer(response: ScimResponse) -> Response[bytes]:
     )
 
 
+async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
+    """The request body, refused with a SCIM 413 past `scim.max_request_bytes`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeException(detail=f"the body exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeException(detail=f"the body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _serve(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
     scim = service()
+    settings = container_of(request).settings.scim
+    try:
+        body = await _body(request, settings.max_request_bytes)
+    except SCIMException as exc:
+        return _answer(scim.error_response(exc))
     scim_request = ScimRequest(
         method=request.method,
         base_url=_base_url(request),
         path=path.removesuffix(".scim") or "/",
         query=dict(request.query_params),
         headers=list(request.headers.items()),
-        body=await request.body(),
+        body=body,
     )
     try:
         org_id, actor = await _authenticate(request)
@@ -80,7 +100,7 @@ async def _serve(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
         storage = OrgStorage(
             scim, container.bus, container.engine, org_id, actor, container.settings.scim
         )
-        handler = AsyncScimHandler(scim, storage)
+        handler = GatewayScimHandler(scim, storage, container.settings.scim)
         conditional = scim_request.header("If-Match") or scim_request.header("If-None-Match")
         for _ in range(RETRIES):
             try:

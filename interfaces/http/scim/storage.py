@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from anyio import to_thread
 from scim2_models import (
     InvalidValueException,
     NotFoundException,
@@ -41,7 +42,7 @@ from domains.teams.directory import StaleVersion
 from domains.teams.groups import Group as DomainGroup
 from domains.teams.users import User as DomainUser
 from infrastructure.read_models import scim_query
-from infrastructure.read_models.scim_query import Narrowing
+from infrastructure.read_models.scim_query import Narrowing, Window
 from infrastructure.settings.model import ScimSettings
 from interfaces.http.scim import resources
 from interfaces.http.scim.group_mapping import link_of
@@ -100,19 +101,36 @@ class OrgStorage(AsyncScimStorage):
     def _model(self, name: str) -> type[Resource[Any]]:
         return self._service.get_model(self._service.get_resource_type(name))
 
-    async def _users(self, narrowing: Narrowing | None = None) -> list[Resource[Any]]:
-        records = await scim_query.users_of(self._engine, self._org_id, narrowing)
+    async def _users(
+        self, narrowing: Narrowing | None = None, window: Window | None = None
+    ) -> list[Resource[Any]]:
+        records = await scim_query.users_of(self._engine, self._org_id, narrowing, window)
         groups = await scim_query.memberships_of(self._engine, [r.id for r in records])
         model = self._model("User")
-        return [resources.user_resource(model, r, groups.get(r.id, [])) for r in records]
+        return await to_thread.run_sync(
+            lambda: [resources.user_resource(model, r, groups.get(r.id, [])) for r in records]
+        )
 
-    async def _groups(self, narrowing: Narrowing | None = None) -> list[Resource[Any]]:
-        records = await scim_query.groups_of(self._engine, self._org_id, narrowing)
+    async def _groups(
+        self, narrowing: Narrowing | None = None, window: Window | None = None
+    ) -> list[Resource[Any]]:
+        records = await scim_query.groups_of(self._engine, self._org_id, narrowing, window)
         model = self._model("Group")
-        return [resources.group_resource(model, record) for record in records]
+        return await to_thread.run_sync(
+            lambda: [resources.group_resource(model, record) for record in records]
+        )
 
-    async def _load(self, name: str, narrowing: Narrowing | None) -> list[Resource[Any]]:
-        return await (self._users(narrowing) if name == "User" else self._groups(narrowing))
+    async def _load(
+        self, name: str, narrowing: Narrowing | None, window: Window | None = None
+    ) -> list[Resource[Any]]:
+        if narrowing is not None and "\x00" in narrowing.value:
+            return []  # nothing stored holds a NUL character (and PostgreSQL text cannot)
+        try:
+            if name == "User":
+                return await self._users(narrowing, window)
+            return await self._groups(narrowing, window)
+        except DataError as exc:  # a value the database cannot compare
+            raise InvalidValueException(detail="a value is out of range or not valid text") from exc
 
     async def get(
         self,
@@ -134,16 +152,17 @@ class OrgStorage(AsyncScimStorage):
         position: Any = None,
     ) -> SearchPage:
         scim_filter = search_request.filter
+        names = list(dict.fromkeys(str(rt.name) for rt in resource_types))
+        start = search_request.start_index_0 or 0
+        if scim_filter is None and len(names) == 1:  # a page read as a page
+            total = await scim_query.count_of(self._engine, self._org_id, names[0])
+            window = Window(start, search_request.count)
+            return SearchPage(total, await self._load(names[0], None, window))
         found: list[Resource[Any]] = []
-        for name in dict.fromkeys(str(rt.name) for rt in resource_types):
+        for name in names:
             narrowing = _narrowing(name, scim_filter) if len(resource_types) == 1 else None
             candidates = await self._load(name, narrowing)
-            found.extend(
-                resource
-                for resource in candidates
-                if scim_filter is None or _matches(scim_filter, resource)
-            )
-        start = search_request.start_index_0 or 0
+            found.extend(await to_thread.run_sync(_matching, scim_filter, candidates))
         stop = None if search_request.count is None else start + search_request.count
         return SearchPage(len(found), found[start:stop])
 
@@ -247,6 +266,14 @@ class OrgStorage(AsyncScimStorage):
 def _group(resource: Resource[Any]) -> Any:
     """The Group (whose model the service composed from the schemas it serves)."""
     return resource
+
+
+def _matching(
+    scim_filter: ScimFilter[Any] | None, candidates: list[Resource[Any]]
+) -> list[Resource[Any]]:
+    if scim_filter is None:
+        return candidates
+    return [resource for resource in candidates if _matches(scim_filter, resource)]
 
 
 def _matches(scim_filter: ScimFilter[Any], resource: Resource[Any]) -> bool:
