@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Iterator
 from decimal import Decimal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
@@ -302,6 +302,7 @@ def problems(settings: Settings) -> Iterator[tuple[str, str]]:
         seen.add(provider.name)
         yield from _one_of(f"{path}.kind", provider.kind, PROVIDER_KINDS)
         yield from _url(f"{path}.base_url", provider.base_url)
+        yield from _no_credentials(f"{path}.base_url", provider.base_url, provider.api_key)
         for field in ("connect", "first_byte", "total"):
             seconds = getattr(provider.timeouts, field)
             if not (math.isfinite(seconds) and seconds > 0):
@@ -485,4 +486,36 @@ def _url(
         valid = False
     if not valid:
         kinds = "an http(s)" if schemes == ("http", "https") else "a " + "/".join(schemes)
-        yield path, f"must be {kinds} URL, got {quote(value)}"
+        yield path, f"must be {kinds} URL, got {quote(without_userinfo(value))}"
+
+
+def _no_credentials(path: str, url: str, api_key: str | None) -> Iterator[tuple[str, str]]:
+    """A provider's credentials go in `api_key`, a secret field that is never shown; a
+    `user:password@` in its base URL would be shown wherever the URL is, and aiohttp cannot send
+    it beside the key's header. The message never repeats the URL."""
+    try:
+        parts = urlsplit(url)
+        has_userinfo = parts.username is not None or parts.password is not None
+    except ValueError:
+        return
+    if not has_userinfo:
+        return
+    also = " (this provider sets api_key as well)" if api_key else ""
+    yield (
+        path,
+        (
+            f"must not hold credentials (user:password@host){also}: put the provider's key in "
+            "api_key, and the URL without them"
+        ),
+    )
+
+
+def without_userinfo(url: str) -> str:
+    """The URL without its `user:password@`, for showing it anywhere."""
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+    except ValueError:
+        return re.sub(r"//[^/?#]*@", "//", url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
