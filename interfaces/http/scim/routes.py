@@ -26,7 +26,7 @@ from infrastructure.db.engine import is_database_busy
 from infrastructure.security.scim_tokens import scim_token_holder
 from interfaces.http.container import bearer_token, container_of
 from interfaces.http.errors import BUSY, BUSY_RETRY_AFTER, scim_error
-from interfaces.http.refusals import note_refused
+from interfaces.http.refusals import note_refused, throttled, throttled_message
 from interfaces.http.scim.provider import build_service
 from interfaces.http.scim.storage import OrgStorage
 
@@ -92,6 +92,8 @@ async def _serve(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
             break
         else:
             response = await handler.handle(scim_request)
+    except TooManyRefusals as exc:
+        return scim_error(429, throttled_message(exc.wait), headers={"Retry-After": str(exc.wait)})
     except SCIMException as exc:
         response = scim.error_response(exc)
         if isinstance(exc, UnauthorizedException):
@@ -105,12 +107,20 @@ async def _serve(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
     return _answer(response)
 
 
+class TooManyRefusals(Exception):
+    def __init__(self, wait: int) -> None:
+        super().__init__(wait)
+        self.wait = wait
+
+
 async def _authenticate(request: Request[Any, Any, Any]) -> tuple[str, str]:
     """(the org, the actor as the audit log names it) of the request's SCIM token."""
     token = bearer_token(request, x_api_key=False)
     if token is None:
         note_refused(request, "scim", None, "missing")
         raise UnauthorizedException(detail="Send the org's SCIM token as a bearer token.")
+    if wait := throttled(request, "scim"):
+        raise TooManyRefusals(wait)
     holder = (
         await scim_token_holder(container_of(request).engine, token)
         if looks_like_scim_token(token)
