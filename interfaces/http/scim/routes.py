@@ -23,6 +23,9 @@ from scim2_server.service import ScimService
 
 from domains.teams.scim_tokens import looks_like_scim_token
 from infrastructure.db.engine import is_database_busy
+from infrastructure.redis_errors import MESSAGE as REDIS_DOWN
+from infrastructure.redis_errors import RETRY_AFTER as REDIS_RETRY_AFTER
+from infrastructure.redis_errors import is_redis_unavailable
 from infrastructure.security.scim_tokens import scim_token_holder
 from interfaces.http.container import bearer_token, container_of
 from interfaces.http.errors import BUSY, BUSY_RETRY_AFTER, scim_error
@@ -102,6 +105,9 @@ async def _serve(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
         if is_database_busy(exc):
             log.warning("scim.database_busy", path=request.url.path)
             return scim_error(503, BUSY, headers={"Retry-After": BUSY_RETRY_AFTER})
+        if is_redis_unavailable(exc):
+            log.warning("scim.redis_unavailable", path=request.url.path)
+            return scim_error(503, REDIS_DOWN, headers={"Retry-After": REDIS_RETRY_AFTER})
         log.error("scim.unhandled", path=request.url.path, exc_info=exc)
         response = scim.error_response(exc)
     return _answer(response)
