@@ -37,6 +37,7 @@ from application.providers.handlers import record_completions
 from application.providers.recorder import CompletionRecorder
 from application.shared.coalescer import Coalescer
 from application.shared.record_events import RecordEvents, record_events
+from application.shared.refusal_throttle import RefusalThrottle
 from application.teams import (
     directory_handlers,
     management_handlers,
@@ -148,6 +149,8 @@ class Container:
     embedded_worker: bool
     limits: Admission
     refusals: Coalescer
+    access_refusals: Coalescer
+    refusal_throttle: RefusalThrottle
     revocations: KeyRevocationChannel | None = None
     sessions: SessionAuthenticator | None = None  # dashboard sessions on /v1/ws
     admin_digest: str | None = None
@@ -170,6 +173,7 @@ class Container:
         self._start_projections()
         await self.limits.start()
         self.refusals.start()
+        self.access_refusals.start()
         self.recorder.start()
         self.relay.start(self.bus.publish)
         if self.revocations is not None:
@@ -224,6 +228,7 @@ class Container:
     async def stop(self) -> None:
         await self.limits.stop()  # settlements run before the recorder's last flush
         await self.refusals.stop()
+        await self.access_refusals.stop()
         await self.recorder.stop()
         if self._accounting_started is not None:
             await self._accounting_started
@@ -287,6 +292,22 @@ def _relay(
     )
     metrics.watch_dead_letters(lambda: relay.pending_dead_letters)
     return relay
+
+
+def _access_refusals(
+    settings: Settings,
+    metrics: Metrics,
+    write: Callable[[Sequence[Event]], Awaitable[None]],
+) -> tuple[Coalescer, RefusalThrottle]:
+    """Refused credentials: coalesced into fewer and fewer rows while they go on, and paced
+    per client address (docs/security.md)."""
+    coalescer = Coalescer(write, longest=settings.audit.refusal_rows_longest_seconds)
+    throttle = RefusalThrottle(
+        per_second=settings.server.refused_credentials_per_second,
+        burst=settings.server.refused_credentials_burst,
+    )
+    metrics.watch_refusal_throttle(lambda: throttle.throttled)
+    return coalescer, throttle
 
 
 def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Container:
@@ -431,6 +452,7 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
         await bus.handle(RecordEvents(events=tuple(events)))
 
     refusals = Coalescer(write_refusals)
+    access_refusals, refusal_throttle = _access_refusals(settings, metrics, write_refusals)
     admission = build_admission(settings, engine, limits, bus, refusals)
     gateway = Gateway(
         catalog,
@@ -460,6 +482,8 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
         embedded_worker=embedded,
         limits=admission,
         refusals=refusals,
+        access_refusals=access_refusals,
+        refusal_throttle=refusal_throttle,
         revocations=revocations,
         sessions=SessionCallers(sso.sessions, key_lookup),
         sso=sso,

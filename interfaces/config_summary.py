@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from infrastructure.settings import Settings
-from infrastructure.settings.model import ModelSettings, ProviderSettings
+from infrastructure.settings.model import ModelSettings, ProviderSettings, without_userinfo
 
 
 def summary_of(settings: Settings) -> dict[str, Any]:
@@ -27,7 +26,7 @@ def summary_of(settings: Settings) -> dict[str, Any]:
 def _provider(provider: ProviderSettings) -> dict[str, Any]:
     return {
         "kind": provider.kind,
-        "base_url": _without_credentials(provider.base_url),
+        "base_url": without_userinfo(provider.base_url),
         "api_key": _fingerprint(provider.api_key),
         "stream_usage": provider.stream_usage,
         "allow_internal_image_urls": provider.allow_internal_image_urls,
@@ -58,12 +57,3 @@ def _fingerprint(secret: str | None) -> str:
     if not secret:
         return "unset"
     return "set:" + hashlib.sha256(secret.encode()).hexdigest()[:8]
-
-
-def _without_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))

@@ -57,6 +57,13 @@ class KeyAuthenticator:
             return None
         return caller
 
+    def knows(self, secret: str) -> bool:
+        """True when `secret` is a key already accepted and still cached (no lookup needed)."""
+        if not looks_like_virtual_key(secret):
+            return False
+        entry = self._cache.get(hash_secret(secret))
+        return entry is not None and entry[0] is not None and entry[1] > time.monotonic()
+
     def forget_key(self, key_id: str) -> None:
         self._epoch += 1
         digest = self._hash_by_key_id.pop(key_id, None)

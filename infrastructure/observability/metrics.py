@@ -106,6 +106,14 @@ class Metrics:
     def count_credentials_refused(self, provider: str) -> None:
         self.credentials_refused.labels(provider).inc()
 
+    def watch_refusal_throttle(self, throttled: Callable[[], float]) -> None:
+        Gauge(
+            "fluxrouter_refusals_throttled",
+            "Requests answered 429 since start because their address had too many credentials "
+            "refused (no lookup, no audit row of their own).",
+            registry=self.registry,
+        ).set_function(throttled)
+
     def watch_accounting(
         self,
         backlog: Callable[[], float],

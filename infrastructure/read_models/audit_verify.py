@@ -3,8 +3,10 @@
 Incremental (the default): every checkpoint's signature is checked and its seq/hash compared
 with the table; the links of the rows up to the newest checkpoint that still matches (seq
 consecutive, each prev_hash the hash before it) are checked in one SQL pass; hashes are
-recomputed only from that checkpoint to the head. Full: every row's hash is recomputed. Either
-way the answer's head is the table's newest row, wherever the chain breaks.
+recomputed from that checkpoint's row (included: a row edited in place keeps the hash the
+checkpoint signed, so only recomputing it tells) to the head, so the newest row is always
+rehashed. Full: every row's hash is recomputed. Either way the answer's head is the table's
+newest row, wherever the chain breaks.
 """
 
 from __future__ import annotations
@@ -100,6 +102,12 @@ async def first_broken_link(engine: AsyncEngine, upto: int) -> Finding | None:
     return Finding(int(row.seq), reason or "broken link")
 
 
+async def _prev_hash(engine: AsyncEngine, seq: int) -> str | None:
+    async with engine.connect() as conn:
+        found = await conn.scalar(select(audit_log.c.prev_hash).where(audit_log.c.seq == seq))
+    return str(found) if found is not None else None
+
+
 async def verify_audit_log(
     engine: AsyncEngine,
     checkpoints: Iterable[Checkpoint],
@@ -123,10 +131,12 @@ async def verify_audit_log(
         matching = [seq for seq, anchor in anchors.by_seq.items() if stored.get(seq) == anchor.hash]
         if matching:
             base = anchors.by_seq[max(matching)]
-            start = (base.seq, base.hash)
             broken = await first_broken_link(engine, base.seq)
             if broken is not None:
                 findings.append(broken)
+            before = await _prev_hash(engine, base.seq)
+            # from the row before the checkpoint's, as the links just checked name it
+            start = (base.seq - 1, before) if base.seq > 1 and before is not None else None
     verifier = AnchoredVerifier(anchors, start)
     async for row in iter_audit(engine, from_seq=start[0] + 1 if start else 1):
         if not verifier.feed(row):

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Iterator
 from decimal import Decimal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
@@ -35,6 +35,11 @@ class ServerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     cors_origins: list[str] = msgspec.field(default_factory=list)
     """Origins browsers may call the API from (`https://app.example.com`, or `*`: any); empty:
     CORS is off and no CORS header is ever sent."""
+    refused_credentials_burst: int = 100
+    """Credentials one client address may have refused at once (0: no limit)..."""
+    refused_credentials_per_second: float = 10.0
+    """... and more each second; past that, its requests with credentials not already accepted
+    are answered 429 with no lookup (docs/security.md)."""
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -100,6 +105,9 @@ class AuditSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     """A checkpoint once the oldest unanchored row is this old (0: only `audit checkpoint`)."""
     checkpoint_every_rows: int = 1000
     """A checkpoint once this many rows are unanchored."""
+    refusal_rows_longest_seconds: float = 60.0
+    """Refused credentials alike (surface, reason, address) are one `auth.refused` row a second;
+    while they go on, each next row waits 8 times as long, at most this long."""
 
 
 class OutboxSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -276,6 +284,10 @@ def problems(settings: Settings) -> Iterator[tuple[str, str]]:
     yield from _int_range("server.port", server.port, 1, 65535)
     yield from _int_range("server.workers", server.workers, 1)
     yield from _int_range("server.max_request_bytes", server.max_request_bytes, 1)
+    yield from _int_range("server.refused_credentials_burst", server.refused_credentials_burst, 0)
+    per_second = server.refused_credentials_per_second
+    if not (math.isfinite(per_second) and per_second > 0):
+        yield "server.refused_credentials_per_second", f"must be a number > 0, got {per_second}"
     if server.public_url is not None:
         yield from _url("server.public_url", server.public_url)
     yield from _origins("server.cors_origins", server.cors_origins)
@@ -309,6 +321,7 @@ def problems(settings: Settings) -> Iterator[tuple[str, str]]:
         seen.add(provider.name)
         yield from _one_of(f"{path}.kind", provider.kind, PROVIDER_KINDS)
         yield from _url(f"{path}.base_url", provider.base_url)
+        yield from _no_credentials(f"{path}.base_url", provider.base_url, provider.api_key)
         for field in ("connect", "first_byte", "total"):
             seconds = getattr(provider.timeouts, field)
             if not (math.isfinite(seconds) and seconds > 0):
@@ -367,6 +380,9 @@ def _audit(audit: AuditSettings) -> Iterator[tuple[str, str]]:
     if not (math.isfinite(every) and 0 <= every <= 86400):
         yield "audit.checkpoint_every_seconds", f"must be between 0 and 86400, got {every}"
     yield from _int_range("audit.checkpoint_every_rows", audit.checkpoint_every_rows, 1)
+    longest = audit.refusal_rows_longest_seconds
+    if not (math.isfinite(longest) and 1 <= longest <= 3600):
+        yield "audit.refusal_rows_longest_seconds", f"must be between 1 and 3600, got {longest}"
 
 
 def _scim(scim: ScimSettings) -> Iterator[tuple[str, str]]:
@@ -495,4 +511,36 @@ def _url(
         valid = False
     if not valid:
         kinds = "an http(s)" if schemes == ("http", "https") else "a " + "/".join(schemes)
-        yield path, f"must be {kinds} URL, got {quote(value)}"
+        yield path, f"must be {kinds} URL, got {quote(without_userinfo(value))}"
+
+
+def _no_credentials(path: str, url: str, api_key: str | None) -> Iterator[tuple[str, str]]:
+    """A provider's credentials go in `api_key`, a secret field that is never shown; a
+    `user:password@` in its base URL would be shown wherever the URL is, and aiohttp cannot send
+    it beside the key's header. The message never repeats the URL."""
+    try:
+        parts = urlsplit(url)
+        has_userinfo = parts.username is not None or parts.password is not None
+    except ValueError:
+        return
+    if not has_userinfo:
+        return
+    also = " (this provider sets api_key as well)" if api_key else ""
+    yield (
+        path,
+        (
+            f"must not hold credentials (user:password@host){also}: put the provider's key in "
+            "api_key, and the URL without them"
+        ),
+    )
+
+
+def without_userinfo(url: str) -> str:
+    """The URL without its `user:password@`, for showing it anywhere."""
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+    except ValueError:
+        return re.sub(r"//[^/?#]*@", "//", url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

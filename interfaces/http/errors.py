@@ -15,6 +15,9 @@ from sqlalchemy.exc import DataError
 from domains.providers.errors import InvalidRequest, UpstreamError
 from domains.shared.errors import Conflict, DomainError, Forbidden, LimitExceeded, NotFound
 from infrastructure.db.engine import is_database_busy
+from infrastructure.redis_errors import MESSAGE as REDIS_DOWN
+from infrastructure.redis_errors import RETRY_AFTER as REDIS_RETRY_AFTER
+from infrastructure.redis_errors import is_redis_unavailable
 from interfaces.http.anthropic.translate_response import error_body
 from interfaces.http.not_found import UNKNOWN_PATH, is_unrouted, unknown_path_message
 
@@ -131,6 +134,8 @@ def _status_of(exc: Exception) -> tuple[int, str | None, str | None, dict[str, s
         return 400, "invalid_value", None, {}
     if is_database_busy(exc):
         return 503, "database_busy", None, {"Retry-After": BUSY_RETRY_AFTER}
+    if is_redis_unavailable(exc):
+        return 503, "service_unavailable", None, {"Retry-After": REDIS_RETRY_AFTER}
     return 500, None, None, {}
 
 
@@ -145,6 +150,8 @@ def _message_of(exc: Exception, status: int) -> str:
         return "A value in the request is out of range or not valid text."
     if is_database_busy(exc):
         return BUSY
+    if is_redis_unavailable(exc):
+        return REDIS_DOWN
     if isinstance(exc, HTTPException) and status < 500:
         if status == 413:
             return TOO_LARGE
@@ -180,6 +187,8 @@ def log_if_unhandled(path: str, exc: Exception, status: int) -> None:
     """A 500 nobody meant is logged with its traceback (the client is told nothing of it)."""
     if is_database_busy(exc):
         log.warning("http.database_busy", path=path)
+    elif is_redis_unavailable(exc):
+        log.warning("http.redis_unavailable", path=path, error=type(exc).__name__)
     elif status >= 500 and not isinstance(exc, (UpstreamError, ApiError)):
         log.error("http.unhandled", path=path, exc_info=exc)
 

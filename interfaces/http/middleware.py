@@ -13,6 +13,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from domains.shared.ids import new_id
 from infrastructure.observability.logging import log_request
 from infrastructure.observability.metrics import Metrics
+from infrastructure.security.redaction import looks_like_secret
 
 _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _KNOWN = frozenset(
@@ -43,10 +44,13 @@ def route_label(path: str) -> str:
 
 
 def request_id_from(scope: Scope) -> str:
+    """The client's `x-request-id` when it is a sane id (1 to 64 of `A-Za-z0-9._:-`) that is not
+    shaped like a key or token (the id is logged, echoed and stored with the call); otherwise
+    one of ours."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
             text = value.decode("latin-1")
-            if _VALID_ID.fullmatch(text):
+            if _VALID_ID.fullmatch(text) and not looks_like_secret(text):
                 return text
             break
     return new_id()

@@ -25,7 +25,7 @@ from domains.teams.model import looks_like_virtual_key
 from interfaces.bootstrap import Container
 from interfaces.http.container import bearer_token
 from interfaces.http.errors import ApiError, openai_error_of
-from interfaces.http.refusals import note_refused
+from interfaces.http.refusals import note_refused, throttled, throttled_message
 from interfaces.http.sso.web import base_url
 from interfaces.ws.decoding import BadMessage, frame_bytes, read_message
 from interfaces.ws.errors import error_out
@@ -33,6 +33,8 @@ from interfaces.ws.messages import Auth, encode
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_MANY = 4429
+TOO_MANY = "too_many_refused_credentials"
 SURFACE = "ws"
 
 Recheck = Callable[[], Awaitable[Caller | None]]
@@ -70,6 +72,9 @@ async def _with_session(
             status=403,
         )
         return None
+    if wait := throttled(socket, SURFACE):
+        await refuse(socket, throttled_message(wait), code=TOO_MANY, status=429)
+        return None
     key_id = socket.query_params.get("key_id") or None
     try:
         caller = await sessions.caller_for_session(session, key_id)
@@ -99,6 +104,9 @@ async def _with_key(
     socket: WebSocket[Any, Any, Any], container: Container, secret: str
 ) -> tuple[Caller, Recheck] | None:
     authenticator = container.authenticator
+    if not authenticator.knows(secret) and (wait := throttled(socket, SURFACE)):
+        await refuse(socket, throttled_message(wait), code=TOO_MANY, status=429)
+        return None
     caller = await authenticator.authenticate(secret)
     if caller is None:
         reason = "invalid" if looks_like_virtual_key(secret) else "malformed"
@@ -150,12 +158,12 @@ async def refuse(
     status: int = 401,
 ) -> None:
     """Tells the client why in an `error` message, then closes: 4401 when it is not
-    authenticated, 4403 when it is but may not chat this way."""
-    close = (
-        (CLOSE_UNAUTHENTICATED, "unauthenticated")
-        if status == 401
-        else (CLOSE_FORBIDDEN, "forbidden")
-    )
+    authenticated, 4429 when its address had too many credentials refused, 4403 when it is
+    authenticated but may not chat this way."""
+    close = {
+        401: (CLOSE_UNAUTHENTICATED, "unauthenticated"),
+        429: (CLOSE_TOO_MANY, "too many refused credentials"),
+    }.get(status, (CLOSE_FORBIDDEN, "forbidden"))
     with contextlib.suppress(Exception):  # the client may be gone already
         await socket.send_text(encode(error_out(ApiError(status, message, code=code))))
         await socket.close(*close)

@@ -5,6 +5,7 @@ log line that reports the refusal included)."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 from typing import Any
 
 import httpx
@@ -160,3 +161,23 @@ def test_virtual_keys_are_stored_as_their_sha256(driven: Any, gateway: GatewayPr
         engine.dispose()
     for tenant in driven[1]:
         assert stored[tenant.key_id] == hashlib.sha256(tenant.key.encode()).hexdigest()
+
+
+def test_tokens_in_a_request_id_or_a_path_never_reach_the_logs(gateway: GatewayProcess) -> None:
+    tokens = [
+        scheme + secrets.token_urlsafe(32) for scheme in ("frs-", "fradm-", "fr-", "fra-", "frd-")
+    ]
+    with httpx.Client(base_url=gateway.base_url) as client:
+        for token in tokens:
+            for path in ("/v1/models", f"/scim/v2/Users/{token}", f"/admin/v1/orgs/{token}"):
+                answer = client.get(path, headers={"x-request-id": token})
+                assert answer.status_code in (401, 404), answer.text
+                assert answer.headers["x-request-id"] != token  # replaced by one of ours
+                assert token not in dump(answer)
+        marker = "after-the-tokens-" + secrets.token_hex(4)
+        assert client.get("/healthz", headers={"x-request-id": marker}).status_code == 200
+    eventually(lambda: marker in gateway.logs())
+    logs = gateway.logs()
+    for token in tokens:
+        assert token not in logs
+        assert token[6:] not in logs

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.conftest import UPSTREAM_KEY
 from tests.support.gateway import GatewayProcess
+from tests.support.tenants import create_tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
@@ -25,6 +27,37 @@ def test_configured_providers_are_listed_without_their_keys(gateway: GatewayProc
         "priced": True,
     }
     assert UPSTREAM_KEY not in answer.text
+
+
+def test_where_providers_are_is_shown_to_the_operator_only(gateway: GatewayProcess) -> None:
+    with gateway.admin() as root:
+        as_operator = root.get("/providers")
+        tenant = create_tenant(root, "catalog-viewer")
+        people = {}
+        for role in ("viewer", "admin", "owner"):
+            made = root.post(
+                "/users",
+                json={"org_id": tenant.org_id, "email": f"catalog-{role}@x.io", "role": role},
+            )
+            assert made.status_code == 201, made.text
+            token = root.post(f"/users/{made.json()['id']}/tokens", json={})
+            assert token.status_code == 201, token.text
+            people[role] = token.json()["token"]
+    assert as_operator.status_code == 200
+    upstream = {p["name"]: p for p in as_operator.json()}["openai"]["base_url"]
+    assert upstream.startswith("http://127.0.0.1:")
+    for role, token in people.items():
+        headers = {"Authorization": f"Bearer {token}"}
+        answer = httpx.get(f"{gateway.base_url}/admin/v1/providers", headers=headers)
+        assert answer.status_code == 200, (role, answer.text)
+        listed = {p["name"]: p for p in answer.json()}
+        assert set(listed["openai"]) == {"name", "kind", "models"}, role
+        assert (
+            listed["openai"]["models"]
+            == {p["name"]: p for p in as_operator.json()}["openai"]["models"]
+        )
+        assert upstream not in answer.text
+        assert "127.0.0.1" not in answer.text
 
 
 @pytest.mark.parametrize(

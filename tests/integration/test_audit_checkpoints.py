@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import sqlite3
 from pathlib import Path
 
 import psycopg
@@ -22,13 +22,7 @@ from infrastructure.db.repositories.audit_checkpoints import stored_checkpoints
 from infrastructure.read_models.audit_verify import genesis_hash
 from infrastructure.security.audit_signing import SigningKey
 from interfaces.bootstrap import Container
-from tests.integration.conftest import container_for, serving_container
-
-
-@pytest.fixture
-async def lite(migrated_sqlite: str) -> AsyncIterator[Container]:
-    async with serving_container(migrated_sqlite) as container:
-        yield container
+from tests.integration.conftest import container_for, migrated_database, serving_container
 
 
 def writer(
@@ -198,7 +192,7 @@ async def test_sqlite_checkpoints_and_their_append_only_table(
             with pytest.raises(DBAPIError, match="audit_checkpoints is append-only"):
                 await conn.execute(sa.text(statement))
     check = await verify_online(lite.engine, key, checkpoints.directory, full=False)
-    assert (check.ok, check.checked, check.checkpoint_seq) == (True, 0, 3)
+    assert (check.ok, check.checked, check.checkpoint_seq) == (True, 1, 3)  # its row rehashed
 
 
 @pytest.mark.postgres
@@ -213,7 +207,8 @@ async def test_online_check_is_incremental_from_the_newest_matching_checkpoint(
 
     incremental = await verify_online(pg.engine, key, directory, full=False)
     assert incremental.ok
-    assert (incremental.checked, incremental.head_seq, incremental.checkpoint_seq) == (4, 10, 6)
+    # the checkpoint's row and the four after it
+    assert (incremental.checked, incremental.head_seq, incremental.checkpoint_seq) == (5, 10, 6)
     assert (incremental.checkpoints, incremental.signatures_checked) == (1, True)
     full = await verify_online(pg.engine, key, directory, full=True)
     assert (full.ok, full.checked, full.head_seq, full.checkpoint_seq) == (True, 10, 10, 6)
@@ -230,3 +225,39 @@ async def test_online_check_is_incremental_from_the_newest_matching_checkpoint(
     incremental = await verify_online(pg.engine, key, directory, full=False)
     assert (incremental.ok, incremental.first_bad_seq) == (False, 5)
     assert (incremental.reason or "").startswith("gap: expected seq 4, found 5")
+
+
+def _edit_newest_row(url: str) -> None:
+    """Someone with the database in hand edits the newest row in place, behind the triggers."""
+    change = "UPDATE audit_log SET actor = 'mallory' WHERE seq = (SELECT max(seq) FROM audit_log)"
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.split("///", 1)[1])
+        try:
+            conn.execute("DROP TRIGGER audit_log_no_update")
+            conn.execute(change)
+            conn.commit()
+        finally:
+            conn.close()
+        return
+    with superuser(url) as pg_conn:
+        pg_conn.execute(change)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("shape", ["sqlite", "postgresql"])
+async def test_the_default_check_sees_the_newest_row_edited_under_its_checkpoint(
+    shape: str, key: SigningKey, tmp_path: Path
+) -> None:
+    with migrated_database(shape, tmp_path, "edited_head") as url:
+        async with serving_container(url) as container:
+            checkpoints = writer(container, key, tmp_path / "c")
+            await add_orgs(container, 4)
+            made = (await checkpoints.checkpoint()).made
+            assert made is not None
+            assert made.seq == 4  # the checkpoint anchors the newest row
+            before = await verify_online(container.engine, key, checkpoints.directory, full=False)
+            assert before.ok
+            _edit_newest_row(url)
+            after = await verify_online(container.engine, key, checkpoints.directory, full=False)
+            assert (after.ok, after.first_bad_seq) == (False, 4)
+            assert "hash mismatch" in (after.reason or "")

@@ -16,11 +16,12 @@ from litestar.handlers.base import BaseRouteHandler
 from domains.teams.users import as_role, looks_like_admin_token
 from infrastructure.security.admin_key import matches
 from infrastructure.security.admin_tokens import admin_token_holder
+from infrastructure.sso.sessions import SESSION_COOKIE
 from interfaces.http.admin.principal import ROOT, ROOT_ACTOR, Principal
 from interfaces.http.admin.session_principal import session_principal
 from interfaces.http.container import bearer_token, container_of
 from interfaces.http.errors import ApiError
-from interfaces.http.refusals import note_refused
+from interfaces.http.refusals import note_refused, throttled, throttled_message
 
 ADMIN_ACTOR = ROOT_ACTOR
 
@@ -35,6 +36,17 @@ async def require_admin(
     token = bearer_token(connection, x_api_key=False)
     container = container_of(connection)
     expected = container.admin_digest
+    if token is not None and expected is not None and matches(token, expected):
+        connection.scope.setdefault("state", {})["principal"] = ROOT
+        return
+    presented = token is not None or bool(connection.cookies.get(SESSION_COOKIE))
+    if presented and (wait := throttled(connection, "admin")):
+        raise ApiError(
+            429,
+            throttled_message(wait),
+            code="too_many_refused_credentials",
+            headers={"Retry-After": str(wait)},
+        )
     if token is None and (by_session := await session_principal(connection)) is not None:
         connection.scope.setdefault("state", {})["principal"] = by_session
         return
@@ -45,9 +57,7 @@ async def require_admin(
             "missing_credentials",
         )
     principal: Principal | None = None
-    if expected is not None and matches(token, expected):
-        principal = ROOT
-    elif looks_like_admin_token(token):
+    if looks_like_admin_token(token):
         holder = await admin_token_holder(container.engine, token)
         if holder is not None:
             principal = Principal(

@@ -1,6 +1,8 @@
 """Providers and models: what is configured, and what each provider's API offers.
 
-Any admin principal may read the catalog: it names no org's resources and holds no secret.
+Any admin principal may read the catalog: it names no org's resources and holds no secret. Where
+each provider is (its base URL: an internal host name, often) is the operator's to know: only the
+admin key is shown it, and never with credentials (the configuration refuses them in a base URL).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from litestar import Controller, Request, get
 
 from application.providers.upstream_catalog import upstream_models
 from domains.shared.errors import NotFound
+from infrastructure.settings.model import without_userinfo
 from interfaces.http.admin.guard import require_admin
+from interfaces.http.admin.principal import principal_of
 from interfaces.http.container import container_of
 
 
@@ -23,11 +27,11 @@ class ModelOut(msgspec.Struct):
     priced: bool
 
 
-class ProviderOut(msgspec.Struct):
+class ProviderOut(msgspec.Struct, omit_defaults=True):
     name: str
     kind: str
-    base_url: str
     models: list[ModelOut]
+    base_url: str | None = None  # the operator's admin key only
 
 
 class UpstreamModelsOut(msgspec.Struct):
@@ -48,11 +52,12 @@ class ProvidersController(Controller):
     @get("/", summary="The configured providers and models (never their keys)")
     async def list_providers(self, request: Request[Any, Any, Any]) -> list[ProviderOut]:
         settings = container_of(request).settings
+        operator = principal_of(request).is_root
         return [
             ProviderOut(
                 name=provider.name,
                 kind=provider.kind,
-                base_url=provider.base_url,
+                base_url=without_userinfo(provider.base_url) if operator else None,
                 models=[
                     ModelOut(
                         name=model.name,

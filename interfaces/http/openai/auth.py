@@ -12,7 +12,7 @@ from domains.teams.model import looks_like_virtual_key
 from interfaces.bootstrap import Container
 from interfaces.http.container import bearer_token, client_host, container_of
 from interfaces.http.errors import ApiError
-from interfaces.http.refusals import note_refused_to
+from interfaces.http.refusals import note_refused_to, throttled_for, throttled_message
 
 
 async def authenticate(request: Request[Any, Any, Any]) -> Caller:
@@ -24,7 +24,8 @@ async def authenticate(request: Request[Any, Any, Any]) -> Caller:
 async def authenticate_secret(
     container: Container, secret: str | None, client: str | None
 ) -> Caller:
-    """The caller a credential names; a missing, unknown or revoked one is a 401."""
+    """The caller a credential names; a missing, unknown or revoked one is a 401; a credential
+    not already accepted, from an address that had too many refused, a 429 (no lookup)."""
     if secret is None:
         note_refused_to(container, client, "v1", None, "missing")
         raise ApiError(
@@ -32,7 +33,15 @@ async def authenticate_secret(
             "You didn't provide an API key. Send it as `Authorization: Bearer <key>`.",
             code="missing_api_key",
         )
-    caller = await container.authenticator.authenticate(secret)
+    authenticator = container.authenticator
+    if not authenticator.knows(secret) and (wait := throttled_for(container, client, "v1")):
+        raise ApiError(
+            429,
+            throttled_message(wait),
+            code="too_many_refused_credentials",
+            headers={"Retry-After": str(wait)},
+        )
+    caller = await authenticator.authenticate(secret)
     if caller is None:
         reason = "invalid" if looks_like_virtual_key(secret) else "malformed"
         note_refused_to(container, client, "v1", secret, reason)

@@ -22,10 +22,13 @@ from scim2_server.service import ScimService
 
 from domains.teams.scim_tokens import looks_like_scim_token
 from infrastructure.db.engine import is_database_busy
+from infrastructure.redis_errors import MESSAGE as REDIS_DOWN
+from infrastructure.redis_errors import RETRY_AFTER as REDIS_RETRY_AFTER
+from infrastructure.redis_errors import is_redis_unavailable
 from infrastructure.security.scim_tokens import scim_token_holder
 from interfaces.http.container import bearer_token, container_of
 from interfaces.http.errors import BUSY, BUSY_RETRY_AFTER, scim_error
-from interfaces.http.refusals import note_refused
+from interfaces.http.refusals import note_refused, throttled, throttled_message
 from interfaces.http.scim.handler import GatewayScimHandler
 from interfaces.http.scim.provider import build_service
 from interfaces.http.scim.storage import OrgStorage
@@ -112,6 +115,8 @@ async def _serve(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
             break
         else:
             response = await handler.handle(scim_request)
+    except TooManyRefusals as exc:
+        return scim_error(429, throttled_message(exc.wait), headers={"Retry-After": str(exc.wait)})
     except SCIMException as exc:
         response = scim.error_response(exc)
         if isinstance(exc, UnauthorizedException):
@@ -120,9 +125,18 @@ async def _serve(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
         if is_database_busy(exc):
             log.warning("scim.database_busy", path=request.url.path)
             return scim_error(503, BUSY, headers={"Retry-After": BUSY_RETRY_AFTER})
+        if is_redis_unavailable(exc):
+            log.warning("scim.redis_unavailable", path=request.url.path)
+            return scim_error(503, REDIS_DOWN, headers={"Retry-After": REDIS_RETRY_AFTER})
         log.error("scim.unhandled", path=request.url.path, exc_info=exc)
         response = scim.error_response(exc)
     return _answer(response)
+
+
+class TooManyRefusals(Exception):
+    def __init__(self, wait: int) -> None:
+        super().__init__(wait)
+        self.wait = wait
 
 
 async def _authenticate(request: Request[Any, Any, Any]) -> tuple[str, str]:
@@ -131,6 +145,8 @@ async def _authenticate(request: Request[Any, Any, Any]) -> tuple[str, str]:
     if token is None:
         note_refused(request, "scim", None, "missing")
         raise UnauthorizedException(detail="Send the org's SCIM token as a bearer token.")
+    if wait := throttled(request, "scim"):
+        raise TooManyRefusals(wait)
     holder = (
         await scim_token_holder(container_of(request).engine, token)
         if looks_like_scim_token(token)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import secrets as random_secrets
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from infrastructure.security.redaction import REDACTED, Redactor
+from infrastructure.security.redaction import (
+    MINTED_SCHEMES,
+    REDACTED,
+    Redactor,
+    looks_like_secret,
+)
 
 KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
@@ -161,3 +168,28 @@ def test_a_key_shaped_secret_never_survives(
 def test_text_without_dashes_or_key_markers_is_untouched(text: str) -> None:
     assume("AIza" not in text and "bearer" not in text.lower())
     assert Redactor()(text) == text
+
+
+def _minted_schemes() -> set[str]:
+    """Every `..._SCHEME = "…"` the code mints secrets with (virtual keys, admin tokens, SCIM
+    tokens, session cookies, the generated admin key...), found by reading the source."""
+    root = Path(__file__).resolve().parents[3]
+    found: set[str] = set()
+    for folder in ("domains", "application", "infrastructure", "interfaces"):
+        for path in (root / folder).rglob("*.py"):
+            found.update(_SCHEME.findall(path.read_text(encoding="utf-8")))
+    return found
+
+
+_SCHEME = re.compile(r'^[A-Z_]*_SCHEME = "([a-z]+-)"', re.MULTILINE)
+
+
+def test_every_minted_token_scheme_is_scrubbed() -> None:
+    schemes = _minted_schemes()
+    assert {"fr-", "fra-", "frs-", "frd-", "fradm-"} <= schemes
+    assert schemes <= set(MINTED_SCHEMES)
+    for scheme in schemes:
+        token = scheme + random_secrets.token_urlsafe(32)
+        assert looks_like_secret(token), scheme
+        out = Redactor()(f"x-request-id={token} seen")
+        assert out == f"x-request-id={REDACTED} seen", scheme

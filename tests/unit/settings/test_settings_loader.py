@@ -269,6 +269,28 @@ def test_provider_rules(tmp_path: Path) -> None:
     assert "providers[0].timeouts.connect: must be" in error(tmp_path, _providers(zero))
 
 
+@pytest.mark.parametrize("api_key", [", api_key: sk-upstream-1", ""])
+def test_credentials_in_a_base_url_are_refused_without_repeating_them(
+    tmp_path: Path, api_key: str
+) -> None:
+    creds = "name: a, kind: openai, base_url: 'https://svc:hunter2-pw@10.1.2.3:8443/v1', models: []"
+    message = error(tmp_path, _providers(creds + api_key))
+    assert message.startswith("fluxrouter.yaml: providers[0].base_url: must not hold credentials")
+    assert "api_key" in message
+    assert "hunter2" not in message
+    assert "svc" not in message
+    assert "10.1.2.3" not in message
+
+
+def test_a_malformed_url_is_quoted_without_its_credentials(tmp_path: Path) -> None:
+    ftp = "name: a, kind: openai, base_url: 'ftp://svc:hunter2-pw@files.internal/x', models: []"
+    message = error(tmp_path, _providers(ftp))
+    assert message.endswith('must be an http(s) URL, got "ftp://files.internal/x"')
+    redis = error(tmp_path, "redis: {url: 'http://u:hunter2-pw@cache:6379/0'}\n")
+    assert "hunter2" not in redis
+    assert "redis.url: must be a redis/rediss/unix URL" in redis
+
+
 def test_model_names_are_unique_within_a_provider(tmp_path: Path) -> None:
     models = "models: [{name: m}, {name: m}]"
     text = _providers(f"name: a, kind: openai, base_url: 'http://x', {models}")

@@ -1,0 +1,26 @@
+"""Telling a Redis outage from a bug: a Redis that is stopped, restarting or not answering in
+time. The request that met it changed nothing the caller could see and may succeed once Redis is
+back, so it is answered 503 with `Retry-After`, never 500."""
+
+from __future__ import annotations
+
+import redis.exceptions
+
+RETRY_AFTER = "2"
+MESSAGE = "A service the gateway depends on (Redis) is unavailable; try again shortly."
+_OUTAGE = (
+    redis.exceptions.ConnectionError,  # refused, reset, closed (BusyLoadingError too)
+    redis.exceptions.TimeoutError,
+)
+
+
+def is_redis_unavailable(exc: BaseException) -> bool:
+    """True when `exc`, or an error it was raised from, is Redis being unreachable."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, _OUTAGE):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
