@@ -33,6 +33,7 @@ from interfaces.ws.messages import Auth, encode
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_MANY = 4429
 SURFACE = "ws"
 
 Recheck = Callable[[], Awaitable[Caller | None]]
@@ -150,12 +151,14 @@ async def refuse(
     status: int = 401,
 ) -> None:
     """Tells the client why in an `error` message, then closes: 4401 when it is not
-    authenticated, 4403 when it is but may not chat this way."""
-    close = (
-        (CLOSE_UNAUTHENTICATED, "unauthenticated")
-        if status == 401
-        else (CLOSE_FORBIDDEN, "forbidden")
-    )
+    authenticated, 4429 when its key holds as many connections as it may, 4403 when it may not
+    chat this way."""
+    if status == 401:
+        close = (CLOSE_UNAUTHENTICATED, "unauthenticated")
+    elif status == 429:
+        close = (CLOSE_TOO_MANY, "too many connections")
+    else:
+        close = (CLOSE_FORBIDDEN, "forbidden")
     with contextlib.suppress(Exception):  # the client may be gone already
         await socket.send_text(encode(error_out(ApiError(status, message, code=code))))
         await socket.close(*close)
