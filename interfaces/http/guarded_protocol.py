@@ -16,8 +16,9 @@ connection held to the process's `ConnectionLimits` before any request work.
 A WebSocket upgrade hands its place in the counts to the WebSocket protocol
 (`CountedWebSocketProtocol`), which gives it back when the socket closes.
 
-The cost on a request: one timer per connection and one per body still to come after the read
-that completed its headers, and a few attribute checks (docs/operations.md has the figures).
+The cost: one timer per connection (its first request's head), one more only for a request that
+one read of the socket leaves unfinished, and a few attribute checks per request
+(docs/operations.md has the figures).
 """
 
 from __future__ import annotations
@@ -82,14 +83,16 @@ class GuardedHttpToolsProtocol(CombinedWritesHttpToolsProtocol):
         if self._address is _REFUSED:
             return
         super().data_received(data)
-        if self._in_body and self._timer is None and self._limits is not None:
-            self._timer = self.loop.call_later(self._limits.body_timeout, self._late)
+        # A timer only for a request this read left unfinished: most come whole in one read.
+        if self._timer is None and (self._in_request or self._in_body):
+            limits = self._limits
+            if limits is not None:
+                wait = limits.header_timeout if self._in_request else limits.body_timeout
+                self._timer = self.loop.call_later(wait, self._late)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_request = True
-        if self._timer is None and self._limits is not None:
-            self._timer = self.loop.call_later(self._limits.header_timeout, self._late)
 
     def on_headers_complete(self) -> None:
         if self._timer is not None:
