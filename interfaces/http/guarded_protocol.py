@@ -46,7 +46,6 @@ class GuardedHttpToolsProtocol(CombinedWritesHttpToolsProtocol):
         self._limits: ConnectionLimits | None = connection_limits.current()
         self._address: object = _UNCOUNTED
         self._timer: TimerHandle | None = None
-        self._in_request = False  # part of a request's head has come
         self._in_body = False  # its head is in, its body is still to come
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -84,21 +83,22 @@ class GuardedHttpToolsProtocol(CombinedWritesHttpToolsProtocol):
             return
         super().data_received(data)
         # A timer only for a request this read left unfinished: most come whole in one read.
-        if self._timer is None and (self._in_request or self._in_body):
+        if self._timer is None and (self._in_body or self._in_head()):
             limits = self._limits
             if limits is not None:
-                wait = limits.header_timeout if self._in_request else limits.body_timeout
+                wait = limits.body_timeout if self._in_body else limits.header_timeout
                 self._timer = self.loop.call_later(wait, self._late)
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._in_request = True
+    def _in_head(self) -> bool:
+        """Whether part of a request's head has come, not all of it (uvicorn gives a request
+        its scope at its first byte, and the scope its method at the end of its head)."""
+        scope = self.scope
+        return scope is not None and "method" not in scope
 
     def on_headers_complete(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._in_request = False
         self._in_body = True
         super().on_headers_complete()
 
@@ -143,9 +143,9 @@ class GuardedHttpToolsProtocol(CombinedWritesHttpToolsProtocol):
                 transport.write(TIMED_OUT)
         else:
             limits.header_timeouts += 1
-            if self._in_request:
+            if self._in_head():  # none to a connection that has asked nothing
                 transport.write(TIMED_OUT)
-        self._in_body = self._in_request = False
+        self._in_body = False
         transport.close()
 
 

@@ -64,7 +64,7 @@ def _serve(protocol: str) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError("the bench server did not start")
 
 
-def _wrk(port: int, seconds: float, close: bool) -> float:
+def _wrk(port: int, seconds: int, close: bool) -> float:
     command = ["wrk", "-t2", f"-c{CLIENTS}", f"-d{seconds}s", f"http://127.0.0.1:{port}/"]
     if close:
         command[1:1] = ["-H", "Connection: close"]
@@ -78,7 +78,7 @@ def _wrk(port: int, seconds: float, close: bool) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.connection_limits")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=int, default=5)
     args = parser.parse_args(argv)
     ensure_wrk()
     servers = {name: _serve(protocol) for name, protocol in PROTOCOLS.items()}

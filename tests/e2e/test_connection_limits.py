@@ -29,7 +29,8 @@ from tests.support.gateway import GatewayProcess, gateway_config
 from tests.support.tenants import Tenant, create_tenant, eventually
 from tests.support.ws import chat_socket
 
-pytestmark = pytest.mark.both_shapes
+# each test's own bound is in it; this one also covers starting a gateway on a busy machine
+pytestmark = [pytest.mark.both_shapes, pytest.mark.timeout(400)]
 
 ROOT = Path(__file__).resolve().parents[2]
 ATTACKER = "127.0.0.1"
@@ -88,7 +89,6 @@ def chat(http: httpx.Client, gateway: GatewayProcess, key: str) -> httpx.Respons
     )
 
 
-@pytest.mark.timeout(400)  # opening 20,000 connections, on a busy machine
 def test_twenty_thousand_half_open_connections_leave_others_served(
     gateway: GatewayProcess,
 ) -> None:
