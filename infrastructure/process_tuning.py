@@ -25,3 +25,44 @@ def settle_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
+
+
+NR_OPEN = "/proc/sys/fs/nr_open"  # Linux: the most a process's open-files limit may be
+
+
+def raise_open_files_limit() -> int:
+    """The process's soft limit on open files raised to its hard limit (every client
+    connection is one); the limit now in force. The processes it starts inherit it."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit
+        return 0
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard
+    if target == resource.RLIM_INFINITY:
+        target = _kernel_ceiling()
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            return soft
+        return target
+    return soft
+
+
+def open_files_limit() -> int | None:
+    """The soft limit on open files in force; None where there is none to read."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def _kernel_ceiling() -> int:
+    try:
+        with open(NR_OPEN) as ceiling:
+            return int(ceiling.read().strip())
+    except (OSError, ValueError):
+        return 1 << 20

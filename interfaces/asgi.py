@@ -8,10 +8,12 @@ from litestar import Litestar
 
 from infrastructure.observability.logging import configure_logging
 from infrastructure.observability.profiling import profile_from_env
-from infrastructure.process_tuning import settle_heap
+from infrastructure.process_tuning import open_files_limit, settle_heap
 from infrastructure.settings import load_settings
 from interfaces.bootstrap import bootstrap
+from interfaces.http import connection_limits
 from interfaces.http.app import create_app
+from interfaces.http.connection_limits import limits_of
 
 
 def app_factory() -> Litestar:
@@ -21,6 +23,9 @@ def app_factory() -> Litestar:
     configure_logging(
         level=settings.logging.level, fmt=settings.logging.format, redact=container.redactor
     )
+    limits = limits_of(settings, open_files_limit())
+    connection_limits.configure(limits)
+    container.metrics.watch_connections(limits)
     app = create_app(container, after_start=settle_heap)
     if dump_profile is not None:
         app.on_shutdown.append(dump_profile)

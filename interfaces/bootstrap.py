@@ -124,6 +124,7 @@ from interfaces.billing_wiring import Admission, build_admission, limits_cache
 from interfaces.config_summary import summary_of
 from interfaces.sso_wiring import SsoServices, build_sso
 from interfaces.worker.actors import Actors, declare_actors
+from interfaces.ws.key_connections import KeyConnections
 
 log = structlog.get_logger("fluxrouter.gateway")
 
@@ -159,6 +160,8 @@ class Container:
     sso: SsoServices | None = None  # single sign-on for the dashboard (docs/sso.md)
     accounting: AccountingProcess | None = None
     """Where the recorder's batches are written, when not in this process (`serve`)."""
+    ws_keys: KeyConnections = field(default_factory=KeyConnections)
+    """The WebSocket chat connections each key holds open here."""
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
     _accounting_started: asyncio.Task[None] | None = field(default=None, repr=False)
 

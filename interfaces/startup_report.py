@@ -7,12 +7,16 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from infrastructure.settings import Settings
+from interfaces.http.connection_limits import connection_cap
 
 MASK = "***"
 WILDCARDS = ("0.0.0.0", "::", "")  # noqa: S104 — names the addresses, binds none
 
 
-def start_lines(settings: Settings, config_path: str | None, host: str, port: int) -> list[str]:
+def start_lines(
+    settings: Settings, config_path: str | None, host: str, port: int, open_files: int | None = None
+) -> list[str]:
+    """`open_files`: the serving processes' limit on open files, when known."""
     models = sum(len(provider.models) for provider in settings.providers)
     providers = len(settings.providers)
     lines = [
@@ -30,6 +34,13 @@ def start_lines(settings: Settings, config_path: str | None, host: str, port: in
         lines.append(
             "warning: no models are configured, so every model a client asks for is unknown; "
             "declare providers and their models under `providers:` (docs/configuration.md)"
+        )
+    cap = connection_cap(settings, open_files)
+    if cap < settings.server.max_connections:
+        lines.append(
+            f"warning: each serving process holds at most {cap} client connections, not "
+            f"server.max_connections ({settings.server.max_connections}): its open-files limit "
+            f"is {open_files} (raise the hard limit: `ulimit -Hn`, systemd's LimitNOFILE=)"
         )
     lines.append(f"API documentation: {public_base(settings, host, port)}/schema")
     return lines

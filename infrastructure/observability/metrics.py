@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (
@@ -143,5 +144,49 @@ class Metrics:
             registry=self.registry,
         ).set_function(pending)
 
+    def watch_connections(self, counts: ConnectionCounts) -> None:
+        """The client connections of this process: open, refused by a cap, closed by a read
+        timeout."""
+        self.registry.register(_ConnectionsCollector(counts))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class ConnectionCounts(Protocol):
+    """What the connection limits of a process count (interfaces/http/connection_limits.py)."""
+
+    open: int
+    refused_busy: int
+    refused_per_address: int
+    header_timeouts: int
+    body_timeouts: int
+
+
+class _ConnectionsCollector:
+    def __init__(self, counts: ConnectionCounts) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self._counts
+        yield GaugeMetricFamily(
+            "fluxrouter_connections_open", "Open client connections.", value=counts.open
+        )
+        refused = CounterMetricFamily(
+            "fluxrouter_connections_refused",
+            "Client connections refused as they opened: `per_ip` (server.max_connections_per_ip) "
+            "or `server_full` (server.max_connections).",
+            labels=["reason"],
+        )
+        refused.add_metric(["per_ip"], counts.refused_per_address)
+        refused.add_metric(["server_full"], counts.refused_busy)
+        yield refused
+        timed_out = CounterMetricFamily(
+            "fluxrouter_connections_timed_out",
+            "Client connections closed because a request's `headers` or `body` did not arrive "
+            "in time (server.header_timeout, server.body_timeout).",
+            labels=["phase"],
+        )
+        timed_out.add_metric(["headers"], counts.header_timeouts)
+        timed_out.add_metric(["body"], counts.body_timeouts)
+        yield timed_out

@@ -6,6 +6,7 @@ Defaults here are the defaults of the documented ``fluxrouter.yaml``.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import re
@@ -40,6 +41,26 @@ class ServerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     refused_credentials_per_second: float = 10.0
     """... and more each second; past that, its requests with credentials not already accepted
     are answered 429 with no lookup (docs/security.md)."""
+    header_timeout: float = 15.0
+    """Seconds a client has to finish a request's headers: from the moment its connection opens,
+    and on a kept-alive connection from the first byte of its next request. Then the connection
+    is closed (after a 408 when part of a request had come)."""
+    body_timeout: float = 60.0
+    """Seconds a client has to finish a request's body once its headers are in; then it is
+    answered 408 and the connection closed."""
+    max_connections: int = 10000
+    """Open client connections one serving process holds at most (WebSockets included); one
+    more is answered 503 and closed at once. Lowered at start to what the process's open-files
+    limit leaves after the database, Redis and upstream connections."""
+    max_connections_per_ip: int = 500
+    """Open connections one serving process holds from one client address (an IPv6 client: its
+    /64); one more is answered 429 and closed at once. Connections from `trusted_proxies` are
+    not counted per address."""
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    """Addresses or networks (`10.0.0.5`, `10.0.0.0/8`) of reverse proxies in front of the
+    gateway: their `X-Forwarded-For` names the client, and their connections are exempt from
+    `max_connections_per_ip` (the proxy limits its clients). Empty: no one is trusted, the
+    client is the socket's peer."""
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -139,6 +160,9 @@ class WebSocketSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True,
     """Seconds a connection without credentials has to send its `auth` message."""
     send_queue: int = 64
     """Messages waiting for a slow reader before the generations feeding them pause."""
+    max_connections_per_key: int = 50
+    """Open connections one virtual key may hold on one serving process; one more is refused
+    (`429 too_many_connections`, close 4429)."""
 
     @property
     def frame_limit(self) -> int:
@@ -291,6 +315,7 @@ def problems(settings: Settings) -> Iterator[tuple[str, str]]:
     if server.public_url is not None:
         yield from _url("server.public_url", server.public_url)
     yield from _origins("server.cors_origins", server.cors_origins)
+    yield from _connections(server)
     if not settings.database.url:
         yield "database.url", "must not be empty"
     yield from _int_range("database.pool_size", settings.database.pool_size, 1)
@@ -339,6 +364,22 @@ def _origins(path: str, origins: list[str]) -> Iterator[tuple[str, str]]:
         if not _ORIGIN.fullmatch(origin):
             wrong = f"must be an origin like https://app.example.com (or *), got {quote(origin)}"
             yield f"{path}[{index}]", wrong
+
+
+def _connections(server: ServerSettings) -> Iterator[tuple[str, str]]:
+    for field, low, high in (("header_timeout", 0.1, 3600.0), ("body_timeout", 0.1, 86400.0)):
+        seconds = getattr(server, field)
+        if not (math.isfinite(seconds) and low <= seconds <= high):
+            yield f"server.{field}", f"must be between {low:g} and {high:g} seconds, got {seconds}"
+    yield from _int_range("server.max_connections", server.max_connections, 1, 10_000_000)
+    per_ip = server.max_connections_per_ip
+    yield from _int_range("server.max_connections_per_ip", per_ip, 1, 10_000_000)
+    for index, proxy in enumerate(server.trusted_proxies):
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            wrong = f"must be an IP address or network (10.0.0.0/8), got {quote(proxy)}"
+            yield f"server.trusted_proxies[{index}]", wrong
 
 
 def _migrate_url(database: DatabaseSettings) -> Iterator[tuple[str, str]]:
@@ -448,6 +489,8 @@ def _websocket(ws: WebSocketSettings) -> Iterator[tuple[str, str]]:
     yield from _int_range("websocket.max_generations", ws.max_generations, 1, 1000)
     yield from _int_range("websocket.max_message_bytes", ws.max_message_bytes, 1024, 1 << 30)
     yield from _int_range("websocket.send_queue", ws.send_queue, 1, 100_000)
+    per_key = ws.max_connections_per_key
+    yield from _int_range("websocket.max_connections_per_key", per_key, 1, 1_000_000)
     timers = (
         ("idle_timeout", ws.idle_timeout, 1.0),
         ("ping_interval", ws.ping_interval, 0.0),

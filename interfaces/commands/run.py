@@ -16,6 +16,7 @@ from typing import Any
 
 from infrastructure.db.engine import create_engine
 from infrastructure.observability.logging import configure_logging
+from infrastructure.process_tuning import raise_open_files_limit
 from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.settings import Settings
 from interfaces.bootstrap import redactor_for
@@ -158,8 +159,9 @@ def serve(args: argparse.Namespace, settings: Settings, config_path: str | None)
         except OSError as error:
             print(f"fluxrouter: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
             return 1
+    open_files = raise_open_files_limit()  # a client connection is an open file; workers inherit
     with address if address is not None else contextlib.nullcontext():
-        for line in start_lines(settings, config_path, host, port):
+        for line in start_lines(settings, config_path, host, port, open_files or None):
             print(f"fluxrouter: {line}", flush=True)
         if not args.no_migrate:
             migrate(settings)
@@ -182,8 +184,8 @@ def _run_server(
         "port": port,
         "workers": workers,
         "loop": "uvloop" if sys.platform != "win32" else "asyncio",
-        "http": "interfaces.http.combined_writes:CombinedWritesHttpToolsProtocol",
-        "ws": "websockets-sansio",
+        "http": "interfaces.http.guarded_protocol:GuardedHttpToolsProtocol",
+        "ws": "interfaces.http.guarded_protocol:CountedWebSocketProtocol",
         "ws_max_size": ws.frame_limit,
         "ws_ping_interval": ws.ping_interval or None,
         "ws_ping_timeout": ws.ping_timeout,
@@ -193,6 +195,9 @@ def _run_server(
         "server_header": False,  # no software name and version for a scanner to match
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
+        # X-Forwarded-For names the client only on connections from a trusted proxy
+        "proxy_headers": bool(settings.server.trusted_proxies),
+        "forwarded_allow_ips": list(settings.server.trusted_proxies),
     }
     _serving(host, port, workers)
     if address is None:

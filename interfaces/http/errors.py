@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 from sqlalchemy.exc import DataError
 
 from domains.providers.errors import InvalidRequest, UpstreamError
@@ -29,6 +29,7 @@ _OPENAI_TYPES = {
     403: "permission_error",
     404: "not_found_error",
     405: "invalid_request_error",
+    408: "invalid_request_error",
     409: "conflict_error",
     413: "invalid_request_error",
     415: "invalid_request_error",
@@ -128,6 +129,8 @@ def _status_of(exc: Exception) -> tuple[int, str | None, str | None, dict[str, s
         return 409, exc.code, None, {}
     if isinstance(exc, DomainError):
         return 400, exc.code, None, {}
+    if client_left(exc):  # no one reads the answer; the access log and metrics do
+        return 408, "request_timeout", None, {}
     if isinstance(exc, HTTPException):
         return exc.status_code, None, None, dict(exc.headers or {})
     if isinstance(exc, DataError):  # a value the database cannot hold: the caller's to fix
@@ -152,6 +155,8 @@ def _message_of(exc: Exception, status: int) -> str:
         return BUSY
     if is_redis_unavailable(exc):
         return REDIS_DOWN
+    if client_left(exc):
+        return "The request body was not received whole."
     if isinstance(exc, HTTPException) and status < 500:
         if status == 413:
             return TOO_LARGE
@@ -183,12 +188,23 @@ def openai_error_parts(exc: Exception) -> tuple[int, bytes, dict[str, str]]:
     return status, msgspec.json.encode({"error": body}), headers
 
 
+LITESTAR_CLIENT_LEFT = "client disconnected prematurely"
+
+
+def client_left(exc: Exception) -> bool:
+    """Whether `exc` is Litestar's word that the client left before its body was read: no
+    one is answered, nothing went wrong in the server."""
+    return isinstance(exc, InternalServerException) and exc.detail == LITESTAR_CLIENT_LEFT
+
+
 def log_if_unhandled(path: str, exc: Exception, status: int) -> None:
     """A 500 nobody meant is logged with its traceback (the client is told nothing of it)."""
     if is_database_busy(exc):
         log.warning("http.database_busy", path=path)
     elif is_redis_unavailable(exc):
         log.warning("http.redis_unavailable", path=path, error=type(exc).__name__)
+    elif client_left(exc):
+        log.info("http.client_left", path=path)  # mid-body, or cut by server.body_timeout
     elif status >= 500 and not isinstance(exc, (UpstreamError, ApiError)):
         log.error("http.unhandled", path=path, exc_info=exc)
 

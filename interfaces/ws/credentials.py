@@ -158,12 +158,15 @@ async def refuse(
     status: int = 401,
 ) -> None:
     """Tells the client why in an `error` message, then closes: 4401 when it is not
-    authenticated, 4429 when its address had too many credentials refused, 4403 when it is
-    authenticated but may not chat this way."""
-    close = {
-        401: (CLOSE_UNAUTHENTICATED, "unauthenticated"),
-        429: (CLOSE_TOO_MANY, "too many refused credentials"),
-    }.get(status, (CLOSE_FORBIDDEN, "forbidden"))
+    authenticated, 4429 when its address had too many credentials refused or its key holds as
+    many connections as it may, 4403 when it is authenticated but may not chat this way."""
+    if status == 401:
+        close = (CLOSE_UNAUTHENTICATED, "unauthenticated")
+    elif status == 429:
+        reason = "too many refused credentials" if code == TOO_MANY else "too many connections"
+        close = (CLOSE_TOO_MANY, reason)
+    else:
+        close = (CLOSE_FORBIDDEN, "forbidden")
     with contextlib.suppress(Exception):  # the client may be gone already
         await socket.send_text(encode(error_out(ApiError(status, message, code=code))))
         await socket.close(*close)
