@@ -52,7 +52,8 @@ class AccountingProcess:
             raise TypeError(f"the accounting process writes finished calls, not {command!r}")
         async with self._lock:
             proc = await self._running()
-            kind = frames.REPLAYED if self._uncertain else frames.COMPLETIONS
+            replayed = self._uncertain or command.replayed
+            kind = frames.REPLAYED if replayed else frames.COMPLETIONS
             data = frames.frame(kind, command.completions)
             if self._limits_changed:
                 self._limits_changed = False  # a child started anew loads them anyway
