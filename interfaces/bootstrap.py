@@ -40,6 +40,7 @@ from application.providers.handlers import record_completions
 from application.providers.recorder import CompletionRecorder
 from application.shared.coalescer import Coalescer
 from application.shared.record_events import RecordEvents, record_events
+from application.shared.tasks import cancel_and_wait
 from application.teams import (
     directory_handlers,
     management_handlers,
@@ -258,15 +259,28 @@ class Container:
         return self.limits.ledger
 
     async def stop(self) -> None:
+        """Stops everything. With a spool, what the database has not taken is on disk first,
+        and the steps that wait for the database are given `accounting.stop_flush_seconds` in
+        all: a database that does not answer does not hold the shutdown."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.accounting.stop_flush_seconds
         await self.limits.stop()  # settlements run before the recorder's last flush
         await self.refusals.stop()
         await self.recorder.stop()
         if self.spool is not None:
             await self.spool.close(settled=self.recorder.unwritten == 0)
-        if self._accounting_started is not None:
-            await self._accounting_started
+        started = self._accounting_started
+        if started is not None and self.spool is not None:
+            done, _ = await asyncio.wait({started}, timeout=max(deadline - loop.time(), 0.1))
+            if not done:  # the accounting process is still starting: it is not waited for
+                await cancel_and_wait(started)
+        elif started is not None:
+            await started
         if self.accounting is not None:
-            await self.accounting.stop()
+            if self.spool is not None:  # what it did not write is in the spool
+                await self.accounting.stop(wait=max(deadline - loop.time(), 0.1))
+            else:
+                await self.accounting.stop()
         await self.relay.stop()
         if self.checkpointer is not None:
             await self.checkpointer.stop()
