@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -247,3 +249,27 @@ def test_a_reseed_counts_the_calls_the_database_has_not_taken() -> None:
         to_picodollars(Decimal(1000 * 1 + 500 * 2) / 1_000_000), 1500
     )
     assert unwritten_spend(waiting, month, now, Prices()).tokens == 1510
+
+
+async def test_spool_status_lists_a_left_file_with_what_it_holds(tmp_path: Path) -> None:
+    spool = FileSpool(tmp_path / "spool")
+    spool.open()
+    assert spool.path is not None
+    name = spool.path.name
+    spool.started(a_call("s1"), 1, 2)
+    spool.finished(completion(event_id="f1"))
+    await spool.close(settled=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUXROUTER_")}
+    env["FLUXROUTER_ACCOUNTING_SPOOL_DIR"] = str(tmp_path / "spool")
+    env["FLUXROUTER_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}"
+    shown = subprocess.run(
+        [str(Path(sys.executable).parent / "fluxrouter"), "spool", "status"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert f"{name}  left  " in shown.stdout, shown.stdout  # no process holds it
+    assert "started 1  finished 1  released 0  under way 1  skipped lines 0" in shown.stdout
