@@ -19,7 +19,9 @@ from interfaces.http.connection_limits import limits_of
 def app_factory() -> Litestar:
     dump_profile = profile_from_env()  # FLUXROUTER_PROFILE: cProfile this process
     settings, _ = load_settings(os.environ.get("FLUXROUTER_CONFIG"))
-    container = bootstrap(settings, accounting_process=settings.workers.accounting_process)
+    container = bootstrap(
+        settings, accounting_process=settings.workers.accounting_process, spool=True
+    )
     configure_logging(
         level=settings.logging.level, fmt=settings.logging.format, redact=container.redactor
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -82,7 +82,10 @@ def build_admission(
     limits: LimitsCache,
     bus: MessageBus,
     refusals: Coalescer,
+    unwritten: Callable[[Budget, datetime], Amount] | None = None,
 ) -> Admission:
+    """`unwritten`: what a budget window spent that the database does not hold yet (added
+    when a window is seeded from the database)."""
     redis = None
     ledger: BudgetLedger
     store: LimitStore
@@ -96,7 +99,8 @@ def build_admission(
         ledger, store = local.ledger, local
 
     async def spent(budget: Budget, now: datetime) -> Amount:
-        return await spent_in_window(engine, budget.scope, budget.scope_id, budget.period, now)
+        written = await spent_in_window(engine, budget.scope, budget.scope_id, budget.period, now)
+        return written + unwritten(budget, now) if unwritten is not None else written
 
     async def publish(crossings: Sequence[BudgetThresholdCrossed]) -> None:
         await bus.handle(RecordEvents(events=tuple(crossings)))

@@ -11,6 +11,8 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 import dramatiq
 import structlog
@@ -21,6 +23,7 @@ from application.audit.subscribers import when_event_append_audit
 from application.billing import handlers as billing_handlers
 from application.billing.commands import SetBudget, SetBudgetCap, SetPrice, SetRateLimit
 from application.billing.subscribers import when_completion_finished_record_usage
+from application.billing.unwritten_spend import unwritten_spend
 from application.bus import Handler, MessageBus, Subscriber
 from application.conversations import handlers as conversation_handlers
 from application.conversations.commands import (
@@ -38,6 +41,7 @@ from application.providers.recorder import CompletionRecorder
 from application.shared.coalescer import Coalescer
 from application.shared.record_events import RecordEvents, record_events
 from application.shared.refusal_throttle import RefusalThrottle
+from application.shared.tasks import cancel_and_wait
 from application.teams import (
     directory_handlers,
     management_handlers,
@@ -91,7 +95,7 @@ from application.teams.user_commands import (
     RevokeAdminToken,
 )
 from application.uow import UnitOfWork
-from domains.billing.budget import BudgetLedger
+from domains.billing.budget import Amount, Budget, BudgetLedger
 from domains.billing.events import BudgetSet, PriceSet, RateLimitSet
 from domains.providers.events import CompletionFinished
 from domains.providers.model import Catalog
@@ -117,6 +121,9 @@ from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.security.audit_signing import SigningKey
 from infrastructure.security.redaction import Redactor
 from infrastructure.settings import Settings
+from infrastructure.spool.claim import claim
+from infrastructure.spool.reconcile import owed
+from infrastructure.spool.spool import FileSpool
 from infrastructure.sso.session_callers import SessionCallers
 from interfaces.accounting.process import AccountingProcess, AccountingUnavailable
 from interfaces.audit_wiring import start_checkpoints
@@ -162,10 +169,14 @@ class Container:
     """Where the recorder's batches are written, when not in this process (`serve`)."""
     ws_keys: KeyConnections = field(default_factory=KeyConnections)
     """The WebSocket chat connections each key holds open here."""
+    spool: FileSpool | None = None
+    """Where this process journals the calls it serves (`serve`)."""
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
     _accounting_started: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
+        if self.spool is not None:  # before anything that needs the database
+            await self._open_spool(self.spool)
         self.admin_digest, _ = await ensure_admin_key(self.engine, self.settings.admin.key)
         await self.bus.handle(RecordConfig(summary=summary_of(self.settings)))
         self.audit_key, self.checkpointer = await start_checkpoints(
@@ -183,6 +194,32 @@ class Container:
             self.revocations.start()
         if self.accounting is not None:  # started beside: the first batch waits for it
             self._accounting_started = asyncio.create_task(self._start_accounting_process())
+
+    async def _open_spool(self, spool: FileSpool) -> None:
+        """This process's spool file, and the calls the files of dead processes still owe,
+        journaled here and handed to the recorder before those files are deleted."""
+        await asyncio.to_thread(spool.open)
+        claimed = await asyncio.to_thread(claim, spool.directory, own=spool.path)
+        try:
+            calls = owed(claimed.records)
+            self.recorder.adopt(calls.events)
+            await spool.sync()
+        except BaseException:
+            claimed.let_go()
+            raise
+        claimed.done()
+        spool.counts.replayed += len(calls.finished)
+        spool.counts.reconciled += len(calls.reconciled)
+        spool.counts.skipped += claimed.skipped
+        if claimed.records or claimed.skipped:
+            log.warning(
+                "spool.replayed",
+                files=len(claimed.files) or None,
+                finished=len(calls.finished),
+                reconciled=len(calls.reconciled),
+                skipped_lines=claimed.skipped,
+            )
+        spool.start()
 
     async def _start_accounting_process(self) -> None:
         assert self.accounting is not None
@@ -229,14 +266,29 @@ class Container:
         return self.limits.ledger
 
     async def stop(self) -> None:
+        """Stops everything. With a spool, what the database has not taken is on disk first,
+        and the steps that wait for the database are given `accounting.stop_flush_seconds` in
+        all: a database that does not answer does not hold the shutdown."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.accounting.stop_flush_seconds
         await self.limits.stop()  # settlements run before the recorder's last flush
         await self.refusals.stop()
         await self.access_refusals.stop()
         await self.recorder.stop()
-        if self._accounting_started is not None:
-            await self._accounting_started
+        if self.spool is not None:
+            await self.spool.close(settled=self.recorder.unwritten == 0)
+        started = self._accounting_started
+        if started is not None and self.spool is not None:
+            done, _ = await asyncio.wait({started}, timeout=max(deadline - loop.time(), 0.1))
+            if not done:  # the accounting process is still starting: it is not waited for
+                await cancel_and_wait(started)
+        elif started is not None:
+            await started
         if self.accounting is not None:
-            await self.accounting.stop()
+            if self.spool is not None:  # what it did not write is in the spool
+                await self.accounting.stop(wait=max(deadline - loop.time(), 0.1))
+            else:
+                await self.accounting.stop()
         await self.relay.stop()
         if self.checkpointer is not None:
             await self.checkpointer.stop()
@@ -313,9 +365,61 @@ def _access_refusals(
     return coalescer, throttle
 
 
-def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Container:
+def _recorder(
+    settings: Settings,
+    metrics: Metrics,
+    accounting: AccountingProcess | None,
+    bus: MessageBus,
+    relay: OutboxRelay,
+    *,
+    spool: bool,
+) -> tuple[CompletionRecorder, FileSpool | None]:
+    """The completion recorder, writing through the accounting process or this process's bus,
+    and, with `spool`, the spool it journals each call in first."""
+
+    def observe(event: CompletionFinished) -> None:
+        if event.status >= 400:
+            metrics.upstream_errors.labels(event.provider, str(event.status)).inc()
+        metrics.count_tokens(event.provider, event.model, event.input_tokens, event.output_tokens)
+
+    async def write_here(command: Command) -> None:
+        if isinstance(command, RecordCompletions) and command.replayed:
+            stored = await relay.stored([call.event_id for call in command.completions])
+            left = tuple(call for call in command.completions if call.event_id not in stored)
+            if not left:
+                return
+            command = RecordCompletions(completions=left)
+        await bus.handle(command)
+
+    journal = (
+        FileSpool(
+            Path(settings.accounting.spool_dir),
+            fsync_every=settings.accounting.spool_fsync_seconds,
+            segment_bytes=settings.accounting.spool_segment_bytes,
+        )
+        if spool
+        else None
+    )
+    recorder = CompletionRecorder(
+        accounting.handle if accounting is not None else write_here,
+        observe=observe,
+        journal=journal,
+        stop_flush=settings.accounting.stop_flush_seconds,
+    )
+    metrics.watch_accounting(
+        lambda: recorder.backlog, lambda: recorder.dropped, lambda: recorder.held_back
+    )
+    if journal is not None:
+        metrics.watch_spool(lambda: journal.counts, lambda: journal.open_calls)
+    return recorder, journal
+
+
+def bootstrap(
+    settings: Settings, *, accounting_process: bool = False, spool: bool = False
+) -> Container:
     """`accounting_process`: the recorder's batches are written by a child process
-    (`interfaces.accounting`), as `serve` runs; else in this process."""
+    (`interfaces.accounting`), as `serve` runs; else in this process. `spool`: the calls served
+    are journaled in `accounting.spool_dir` first, as `serve` does."""
     redactor = redactor_for(settings)
     engine = create_engine(settings.database.url, pool_size=settings.database.pool_size)
     sync_engine = create_sync_engine(settings.database.url)
@@ -437,17 +541,7 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
         on_failed=relay.record_failures,
     )
 
-    def observe(event: CompletionFinished) -> None:
-        if event.status >= 400:
-            metrics.upstream_errors.labels(event.provider, str(event.status)).inc()
-        metrics.count_tokens(event.provider, event.model, event.input_tokens, event.output_tokens)
-
-    recorder = CompletionRecorder(
-        accounting.handle if accounting is not None else bus.handle, observe=observe
-    )
-    metrics.watch_accounting(
-        lambda: recorder.backlog, lambda: recorder.dropped, lambda: recorder.held_back
-    )
+    recorder, journal = _recorder(settings, metrics, accounting, bus, relay, spool=spool)
     catalog = build_catalog(settings.providers)
     clients = build_clients(settings.providers, redactor, metrics.count_credentials_refused)
 
@@ -457,6 +551,11 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
     refusals = Coalescer(write_refusals)
     access_refusals, refusal_throttle = _access_refusals(settings, metrics, write_refusals)
     admission = build_admission(settings, engine, limits, bus, refusals)
+
+    def unwritten(budget: Budget, now: datetime) -> Amount:
+        return unwritten_spend(recorder.waiting(), budget, now, limits)
+
+    admission = build_admission(settings, engine, limits, bus, refusals, unwritten)
     gateway = Gateway(
         catalog,
         clients,
@@ -464,6 +563,7 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
         admission=admission.admission,
         counter=admission.counter,
         default_max_output_tokens=settings.billing.default_max_output_tokens,
+        journal=journal,
     )
     return Container(
         settings=settings,
@@ -491,4 +591,5 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
         sessions=SessionCallers(sso.sessions, key_lookup),
         sso=sso,
         accounting=accounting,
+        spool=journal,
     )

@@ -122,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     sync = command(providers, "sync", "list each provider's models from its own API")
     sync.add_argument("--provider", help="only this provider")
 
+    spool = command(commands, "spool", "the accounting spool (docs/operations.md)").add_subparsers(
+        dest="spool_command", required=True, metavar="COMMAND"
+    )
+    command(spool, "status", "the spool's files: owner, records, calls under way")
+
     projections = command(commands, "projections", "read models").add_subparsers(
         dest="projections_command", required=True, metavar="COMMAND"
     )

@@ -25,11 +25,36 @@ class Call:
     stream: bool
     started: float = field(default_factory=time.perf_counter)
     transport: Transport = "http"
+    event_id: str | None = None
+    """The id of the `CompletionFinished` that records it (journaled calls: chosen at
+    admission, so the journal can tell which started call a finished one is)."""
 
     def finished(
         self, status: int, outcome: Outcome, usage: Usage | None, *, usage_reported: bool = True
     ) -> CompletionFinished:
         usage = usage or Usage()
+        if self.event_id is not None:
+            return CompletionFinished(
+                event_id=self.event_id,
+                request_id=self.request_id,
+                endpoint=self.endpoint,
+                key_id=self.caller.key_id,
+                team_id=self.caller.team_id,
+                org_id=self.caller.org_id,
+                user_id=self.caller.user_id,
+                provider=self.route.provider,
+                model=self.route.name,
+                upstream_model=self.route.upstream,
+                stream=self.stream,
+                status=status,
+                outcome=outcome,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cached_tokens=usage.cached_tokens,
+                usage_reported=usage_reported,
+                latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
+                transport=self.transport,
+            )
         return CompletionFinished(
             request_id=self.request_id,
             endpoint=self.endpoint,

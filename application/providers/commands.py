@@ -10,3 +10,6 @@ class RecordCompletions(Command, frozen=True, kw_only=True):
     """Write a batch of finished calls to the outbox in one transaction."""
 
     completions: tuple[CompletionFinished, ...]
+    replayed: bool = False
+    """Calls replayed from the journal of a process that stopped before writing them: some may
+    be in the outbox already, and are left out (by event id)."""

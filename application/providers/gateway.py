@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from application.providers.call import Call, Endpoint, Transport
+from application.providers.journal import CallJournal, JournaledTicket
 from application.providers.recorder import CompletionRecorder
 from application.providers.stream_relay import (
     CutEnding,
@@ -31,6 +32,7 @@ from domains.providers.ports import (
     Usage,
 )
 from domains.shared.caller import Caller
+from domains.shared.ids import new_id
 
 
 class Gateway:
@@ -43,7 +45,9 @@ class Gateway:
         admission: Admission | None = None,
         counter: PromptCounter | None = None,
         default_max_output_tokens: int = 4096,
+        journal: CallJournal | None = None,
     ) -> None:
+        self._journal = journal
         self._catalog = catalog
         self._clients = clients
         self._recorder = recorder
@@ -92,7 +96,25 @@ class Gateway:
             return prompt, most
 
         await self._recorder.room()  # while the accounting catches up, if it fell behind
-        return await self._admission.admit(caller, route.provider, route.name, estimate)
+        journal = self._journal
+        if journal is None:
+            return await self._admission.admit(caller, route.provider, route.name, estimate)
+        counted: list[tuple[int, int]] = []
+
+        def estimate_once() -> tuple[int, int]:
+            if not counted:
+                counted.append(estimate())
+            return counted[0]
+
+        ticket = await self._admission.admit(caller, route.provider, route.name, estimate_once)
+        if counted:  # what the admission reserved
+            prompt, most = counted[0]
+        else:  # no limit needed a count: the output bound alone, the prompt left uncounted
+            prompt = 0
+            most = max_output_tokens(
+                body, kind=kind, model_max=route.max_output_tokens, default=self._default_max_output
+            )
+        return JournaledTicket(ticket, journal, new_id(), prompt, most)
 
     async def chat(
         self,
@@ -236,7 +258,17 @@ class Gateway:
         make: Callable[[], Awaitable[UpstreamReply]],
         ticket: Ticket,
     ) -> bytes:
-        call = Call(caller, request_id, route, endpoint, stream=False)
+        journaled = ticket if isinstance(ticket, JournaledTicket) else None
+        call = Call(
+            caller,
+            request_id,
+            route,
+            endpoint,
+            stream=False,
+            event_id=journaled.call_id if journaled is not None else None,
+        )
+        if journaled is not None:
+            journaled.start(call)
         try:
             reply = await make()
         except BaseException as error:  # failed, timed out, or the client went away
@@ -263,7 +295,18 @@ class Gateway:
         transport: Transport = "http",
         observe: Callable[[CompletionFinished], None] | None = None,
     ) -> AsyncIterator[bytes]:
-        call = Call(caller, request_id, route, "chat", stream=True, transport=transport)
+        journaled = ticket if isinstance(ticket, JournaledTicket) else None
+        call = Call(
+            caller,
+            request_id,
+            route,
+            "chat",
+            stream=True,
+            transport=transport,
+            event_id=journaled.call_id if journaled is not None else None,
+        )
+        if journaled is not None:
+            journaled.start(call)
         record = self._recorder.record
         if observe is not None:
             told = observe

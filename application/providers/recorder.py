@@ -13,6 +13,11 @@ so a gateway under more load than its accounting can write serves at the pace it
 for, instead of piling up calls in memory (and, at `max_pending`, dropping them). Each wait is
 one batch's write, not the draining of a large backlog, and at most `max_wait`: while the writes
 fail (the database is down) requests go on being served, their calls kept for the retries.
+
+With a journal (`application.providers.journal`), each call is journaled as it is recorded, before
+it waits in memory, so a process that stops or dies with calls not written loses none: the next
+start replays them (`adopt`), and they are written as replays, once each by event id. `stop()`
+then waits for the journal to be on disk, and gives the database `stop_flush` seconds at most.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from application.providers.commands import RecordCompletions
+from application.providers.journal import CallJournal
 from application.shared.tasks import cancel_and_wait
 from domains.providers.events import CompletionFinished
 from domains.shared.events import Command
@@ -47,13 +53,23 @@ class CompletionRecorder:
         high_water: int = 10_000,
         max_wait: float = 1.0,
         observe: Callable[[CompletionFinished], None] | None = None,
+        journal: CallJournal | None = None,
+        stop_flush: float = 5.0,
     ) -> None:
         self._handle = handle
+        self._journal = journal
+        self._stop_flush = stop_flush
+        self._replays: deque[CompletionFinished] = deque()
+        """Calls adopted from a journal replay, written as replays (first)."""
+        self.replayed = 0
+        """How many adopted calls were written."""
         self._observe = observe
         self._max_batch = max_batch
         self._linger = linger
         self._writing: asyncio.Task[bool] | None = None
         """The write under way, shielded from `stop()`'s cancellation of the loop."""
+        self._in_flight: list[CompletionFinished] = []
+        """The batch of that write."""
         self._pending: deque[CompletionFinished] = deque()
         self._max_pending = max_pending
         self.dropped = 0
@@ -71,6 +87,8 @@ class CompletionRecorder:
         self._next_behind_log = 0.0
 
     def record(self, event: CompletionFinished) -> None:
+        if self._journal is not None:
+            self._journal.finished(event)
         if self._observe is not None:
             self._observe(event)
         if len(self._pending) >= self._max_pending:
@@ -94,6 +112,17 @@ class CompletionRecorder:
                     held_back=self.held_back,
                 )
 
+    def adopt(self, events: list[CompletionFinished]) -> None:
+        """Calls replayed from the journal another process left: journaled here in turn, then
+        written as replays (those the outbox holds already are left out)."""
+        for event in events:
+            if self._journal is not None:
+                self._journal.finished(event)
+            self._replays.append(event)
+        if events:
+            self._idle.clear()
+            self._wake.set()
+
     async def room(self) -> None:
         """Returns at once unless the backlog reached `high_water`; then once it is below it
         again (a batch written), or after `max_wait` seconds."""
@@ -112,17 +141,39 @@ class CompletionRecorder:
             self._task = asyncio.create_task(self._run(), name="completion-recorder")
 
     async def stop(self) -> None:
+        """Stops after one last attempt to write what waits. With a journal, what waits is on
+        disk first, and the attempt is given `stop_flush` seconds (a database that does not
+        answer does not hold the shutdown: the next start replays the journal)."""
         self._room.set()  # nobody waits on a recorder that is going away
         await cancel_and_wait(self._task)
         self._task = None
-        if self._writing is not None:  # a batch cut off mid-write would be lost or doubled
-            await self._writing
-        await self._drain(retry=False)
+        if self._journal is None:
+            if self._writing is not None:  # a batch cut off mid-write would be lost or doubled
+                await self._writing
+            await self._drain(retry=False)
+            return
+        await self._journal.sync()
+        try:
+            async with asyncio.timeout(self._stop_flush):
+                if self._writing is not None:
+                    await self._writing
+                await self._drain(retry=False)
+        except TimeoutError:
+            log.warning("recorder.stop_flush_timed_out", unwritten=self.unwritten)
 
     @property
     def backlog(self) -> int:
-        """Finished calls waiting to be written."""
-        return len(self._pending)
+        """Finished calls waiting to be written (replayed ones included)."""
+        return len(self._pending) + len(self._replays)
+
+    @property
+    def unwritten(self) -> int:
+        """Finished calls not written yet: those waiting and those being written."""
+        return self.backlog + len(self._in_flight)
+
+    def waiting(self) -> list[CompletionFinished]:
+        """The finished calls not yet written, those being written included."""
+        return [*self._replays, *self._in_flight, *self._pending]
 
     async def wait_idle(self) -> None:
         """Until everything recorded so far has been written and published."""
@@ -138,11 +189,12 @@ class CompletionRecorder:
     async def _drain(self, *, retry: bool, lingering: bool = False) -> None:
         """Writes what is pending, in batches; `lingering`: only one batch, unless a full one
         waits behind it (what came in meanwhile waits for the next linger)."""
-        while self._pending:
-            batch = [
-                self._pending.popleft() for _ in range(min(self._max_batch, len(self._pending)))
-            ]
-            writing = asyncio.ensure_future(self._write(batch))
+        while self._pending or self._replays:
+            replayed = bool(self._replays)
+            queue = self._replays if replayed else self._pending
+            batch = [queue.popleft() for _ in range(min(self._max_batch, len(queue)))]
+            self._in_flight = batch
+            writing = asyncio.ensure_future(self._write(batch, queue, replayed))
             self._writing = writing
             written = await asyncio.shield(writing)  # if cancelled, `stop()` awaits `writing`
             self._writing = None
@@ -151,17 +203,26 @@ class CompletionRecorder:
                 if not retry:
                     return
                 await asyncio.sleep(1.0)
+            elif replayed:
+                self.replayed += len(batch)
             elif lingering and 0 < len(self._pending) < self._max_batch:
                 self._wake.set()
                 return
-        self._idle.set()
+        if self._journal is not None:
+            await self._journal.settled()
+        if not self._pending and not self._replays:  # nothing came in during `settled`
+            self._idle.set()
 
-    async def _write(self, batch: list[CompletionFinished]) -> bool:
+    async def _write(
+        self, batch: list[CompletionFinished], queue: deque[CompletionFinished], replayed: bool
+    ) -> bool:
         """Whether the batch was written; if not, it is put back in front, in order."""
         try:
-            await self._handle(RecordCompletions(completions=tuple(batch)))
+            await self._handle(RecordCompletions(completions=tuple(batch), replayed=replayed))
         except Exception:
-            log.exception("recorder.write_failed", events=len(batch))
-            self._pending.extendleft(reversed(batch))
+            log.exception("recorder.write_failed", events=len(batch), replayed=replayed)
+            queue.extendleft(reversed(batch))
             return False
+        finally:  # written, or back in its queue
+            self._in_flight = []
         return True

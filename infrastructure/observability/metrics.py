@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -27,6 +28,10 @@ LATENCY_BUCKETS = (
     30,
     60,
 )
+
+
+def _count_of(counts: Callable[[], Any], field: str) -> float:
+    return float(getattr(counts(), field))
 
 
 class Metrics:
@@ -136,6 +141,29 @@ class Metrics:
             "Requests that waited for the backlog of finished calls to come down.",
             registry=self.registry,
         ).set_function(held_back)
+
+    def watch_spool(self, counts: Callable[[], Any], open_calls: Callable[[], float]) -> None:
+        """The spool's counters (`infrastructure.spool.spool.SpoolCounts`), read when scraped."""
+        for name, field, text in (
+            ("records_started", "started", "Calls journaled as started."),
+            ("records_finished", "finished", "Finished calls journaled."),
+            ("records_released", "released", "Admitted calls journaled as given back unused."),
+            ("write_failures", "write_failures", "Records the disk refused (full, read-only)."),
+            ("fsyncs", "fsyncs", "Times the spool was made durable."),
+            ("replayed", "replayed", "Finished calls replayed from files dead processes left."),
+            ("reconciled", "reconciled", "Started calls those files never finished, charged."),
+            ("skipped_lines", "skipped", "Lines of those files cut short or corrupt, skipped."),
+        ):
+            Gauge(
+                f"fluxrouter_spool_{name}",
+                text,
+                registry=self.registry,
+            ).set_function(functools.partial(_count_of, counts, field))
+        Gauge(
+            "fluxrouter_spool_open_calls",
+            "Calls journaled as started and not ended yet.",
+            registry=self.registry,
+        ).set_function(open_calls)
 
     def watch_dead_letters(self, pending: Callable[[], float]) -> None:
         Gauge(

@@ -99,6 +99,22 @@ class WorkerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     rows, checkpoints) from a child process of its own, on another core."""
 
 
+class AccountingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The spool: each serving process journals its calls on local disk before the database has
+    them, and the next start replays what a process left (docs/operations.md)."""
+
+    spool_dir: str = "./accounting-spool"
+    """Where the spool files are (one a serving process); relative paths as the other files."""
+    spool_fsync_seconds: float = 0.02
+    """How often what was journaled is made durable (fsync): what a power cut can lose. A
+    killed process loses nothing: each record is written to the file as the call is recorded."""
+    spool_segment_bytes: int = 16 * 2**20
+    """Past this size, once the database has everything, a process starts a fresh file."""
+    stop_flush_seconds: float = 5.0
+    """At shutdown, how long the last write to the database may take before the process stops
+    anyway (what it did not write stays in the spool for the next start)."""
+
+
 class Timeouts(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     connect: float = 5.0
     first_byte: float = 60.0
@@ -281,6 +297,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     admin: AdminSettings = msgspec.field(default_factory=AdminSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     workers: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
+    accounting: AccountingSettings = msgspec.field(default_factory=AccountingSettings)
     billing: BillingSettings = msgspec.field(default_factory=BillingSettings)
     audit: AuditSettings = msgspec.field(default_factory=AuditSettings)
     outbox: OutboxSettings = msgspec.field(default_factory=OutboxSettings)
@@ -332,6 +349,7 @@ def problems(settings: Settings) -> Iterator[tuple[str, str]]:
         yield "billing.limits_reload_seconds", f"must be between 0.05 and 3600, got {reload_every}"
     yield from _audit(settings.audit)
     yield from _outbox(settings.outbox)
+    yield from _accounting(settings.accounting)
     yield from _websocket(settings.websocket)
     yield from _scim(settings.scim)
     yield from _sso(settings.sso)
@@ -411,6 +429,16 @@ def _outbox(outbox: OutboxSettings) -> Iterator[tuple[str, str]]:
             yield f"outbox.{field}", f"must be between {low} and 86400, got {seconds}"
     if outbox.retry_max_seconds < outbox.retry_base_seconds:
         yield "outbox.retry_max_seconds", "must not be below outbox.retry_base_seconds"
+
+
+def _accounting(accounting: AccountingSettings) -> Iterator[tuple[str, str]]:
+    if not accounting.spool_dir.strip():
+        yield "accounting.spool_dir", "must not be empty"
+    for field, low, high in (("spool_fsync_seconds", 0.001, 10), ("stop_flush_seconds", 0, 600)):
+        seconds = getattr(accounting, field)
+        if not (math.isfinite(seconds) and low <= seconds <= high):
+            yield f"accounting.{field}", f"must be between {low} and {high}, got {seconds}"
+    yield from _int_range("accounting.spool_segment_bytes", accounting.spool_segment_bytes, 2**16)
 
 
 def _audit(audit: AuditSettings) -> Iterator[tuple[str, str]]:

@@ -5,8 +5,9 @@ A relative path is taken from the directory of the configuration file; with no f
 data directory: the directory of the SQLite database file when `database.url` names one (a
 relative database path being taken from the working directory), else the working directory.
 The paths: the SQLite file of `database.url` and `database.migrate_url`, `audit.signing_key_file`,
-`audit.checkpoint_dir`, the `sso` key and certificate files, `sso.xmlsec_binary` when it names a
-path rather than a program on the PATH, and each SSO connection's `idp_metadata_file`.
+`audit.checkpoint_dir`, `accounting.spool_dir`, the `sso` key and certificate files,
+`sso.xmlsec_binary` when it names a path rather than a program on the PATH, and each SSO
+connection's `idp_metadata_file`.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ def resolve_paths(settings: Settings, base: Path) -> Settings:
             database,
             url=_sqlite_url(database.url, base),
             migrate_url=_sqlite_url(migrate, base) if migrate is not None else None,
+        ),
+        accounting=msgspec.structs.replace(
+            settings.accounting, spool_dir=_absolute(settings.accounting.spool_dir, base)
         ),
         audit=msgspec.structs.replace(
             audit,

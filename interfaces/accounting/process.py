@@ -46,13 +46,17 @@ class AccountingProcess:
         """Limits or prices changed here: the next batch goes after a `LIMITS_CHANGED`."""
         self.started = 0
         """How many children were started (a restart counts)."""
+        self._starting: asyncio.subprocess.Process | None = None
+        """A child started and not ready yet."""
+        self._stopping = False
 
     async def handle(self, command: Command) -> None:
         if not isinstance(command, RecordCompletions):
             raise TypeError(f"the accounting process writes finished calls, not {command!r}")
         async with self._lock:
             proc = await self._running()
-            kind = frames.REPLAYED if self._uncertain else frames.COMPLETIONS
+            replayed = self._uncertain or command.replayed
+            kind = frames.REPLAYED if replayed else frames.COMPLETIONS
             data = frames.frame(kind, command.completions)
             if self._limits_changed:
                 self._limits_changed = False  # a child started anew loads them anyway
@@ -86,18 +90,35 @@ class AccountingProcess:
         async with self._lock:
             await self._running()
 
-    async def stop(self) -> None:
-        async with self._lock:
+    async def stop(self, *, wait: float = STOP_TIMEOUT) -> None:
+        """Closes the child's input and waits `wait` seconds at most for it to finish the batch
+        under way and stop, then ends it. With a spool, `wait` is short: a batch cut off is in
+        the spool, replayed at the next start, so a database that does not answer does not
+        hold the shutdown."""
+        self._stopping = True
+        try:
+            await asyncio.wait_for(self._lock.acquire(), wait)
+        except TimeoutError:  # a batch is under way and does not end: it is abandoned
+            log.warning("accounting.batch_abandoned_at_stop")
+            locked = False
+            if self._starting is not None:  # it would only start to be stopped
+                await _kill(self._starting)
+        else:
+            locked = True
+        try:
             proc, self._proc = self._proc, None
             if proc is None or proc.returncode is not None:
                 return
             assert proc.stdin is not None
             proc.stdin.close()
             try:
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
+                await asyncio.wait_for(proc.wait(), wait if locked else 0.1)
             except TimeoutError:
                 log.error("accounting.stop_timed_out", pid=proc.pid)
                 await _kill(proc)
+        finally:
+            if locked:
+                self._lock.release()
 
     async def _discard(self, proc: asyncio.subprocess.Process) -> None:
         self._proc = None
@@ -111,10 +132,13 @@ class AccountingProcess:
         if proc is not None:  # it ended between two batches
             self._uncertain = True
             await self._discard(proc)
+        if self._stopping:
+            raise AccountingUnavailable("the accounting process is stopping")
         proc = await asyncio.create_subprocess_exec(
             *self._argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
         )
         assert proc.stdout is not None
+        self._starting = proc
         try:
             ready = await asyncio.wait_for(proc.stdout.readexactly(1), START_TIMEOUT)
         except (TimeoutError, asyncio.IncompleteReadError) as error:
@@ -122,6 +146,11 @@ class AccountingProcess:
             raise AccountingUnavailable(
                 f"the accounting process did not start (exit code {proc.returncode})"
             ) from error
+        except asyncio.CancelledError:  # stopped while it started
+            await _kill(proc)
+            raise
+        finally:
+            self._starting = None
         if ready != frames.READY:
             await _kill(proc)
             raise AccountingUnavailable("the accounting process answered before it was ready")

@@ -82,6 +82,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config_path: str | N
         from interfaces.commands.providers import sync
 
         return asyncio.run(sync(args, settings))
+    if args.command == "spool":
+        from interfaces.commands.spool_status import spool_status
+
+        return spool_status(settings)
     if args.command == "projections":
         from interfaces.bootstrap import bootstrap
 
