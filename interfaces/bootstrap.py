@@ -424,7 +424,9 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
         lambda: recorder.backlog, lambda: recorder.dropped, lambda: recorder.held_back
     )
     catalog = build_catalog(settings.providers)
-    clients = build_clients(settings.providers, redactor, metrics.count_credentials_refused)
+    clients = build_clients(
+        settings.providers, redactor, metrics.count_credentials_refused, settings.outbound
+    )
 
     async def write_refusals(events: Sequence[Event]) -> None:
         await bus.handle(RecordEvents(events=tuple(events)))
