@@ -186,9 +186,7 @@ async def test_https_is_required_unless_the_host_is_allowed() -> None:
 
 async def test_the_allow_list_opens_exactly_what_it_names() -> None:
     async def resolve(host: str, port: int) -> list[str]:
-        return {"idp.corp.internal": ["10.9.9.9"], "evil.example": ["127.0.0.1", "127.0.0.2"]}[
-            host
-        ]
+        return {"idp.corp.internal": ["10.9.9.9"], "evil.example": ["127.0.0.1", "127.0.0.2"]}[host]
 
     policy = OutboundPolicy(["idp.corp.internal", "127.0.0.1/32"], resolver=resolve)
     await policy.check("http://idp.corp.internal/", https_only=True)
