@@ -204,9 +204,8 @@ async def test_the_client_secret_is_never_posted_to_a_refused_token_endpoint(
                 code_verifier="v" * 43,
             )
         assert refused.value.reason == "provider_unreachable"
-        assert "127.0.0.2" not in refused.value.message and str(internal.port) not in str(
-            refused.value
-        )
+        assert "127.0.0.2" not in refused.value.message
+        assert str(internal.port) not in refused.value.message
     assert internal.seen == []
 
 
@@ -267,7 +266,7 @@ async def test_a_rebinding_image_host_is_fetched_from_the_address_checked(
     allowed, internal = peers
     allowed.files["big"], internal.files["big"] = os.urandom(1_000_000), b"internal secrets"
     adapter = gemini(fake_gemini, policy(Rebinding()), ImageLimits())
-    answered = 0
+    answered, refusals = 0, []
     try:
         for attempt in range(3):  # a kept-alive connection, or a new lookup answering 127.0.0.2
             url = allowed.url(f"/big?{attempt}", "images.test")
@@ -275,10 +274,11 @@ async def test_a_rebinding_image_host_is_fetched_from_the_address_checked(
                 await adapter.chat(gemini_body(url), "gemini-2.5-flash")
                 answered += 1
             except InvalidRequest as refused:
-                assert "is refused" in refused.message
+                refusals.append(refused.message)
     finally:
         await adapter.close()
     assert answered >= 1
+    assert all("is refused" in message for message in refusals)
     sent = [r for r in fake_gemini.requests if r.path.endswith(":generateContent")]
     assert len(sent) == answered
     for request in sent:

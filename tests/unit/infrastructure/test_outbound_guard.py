@@ -151,7 +151,7 @@ def test_an_issuer_with_any_query_or_fragment_is_refused(tail: str) -> None:
     ],
 )
 def test_malformed_or_credentialed_urls_are_refused(url: str) -> None:
-    with pytest.raises(OutboundRefused, match="bad_url|internal_address"):
+    with pytest.raises(OutboundRefused, match=r"bad_url|internal_address"):
         OutboundPolicy().target(url, https_only=False)
 
 
