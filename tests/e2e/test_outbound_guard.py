@@ -228,7 +228,7 @@ def test_a_million_byte_image_reaches_gemini_whole(
     allowed, _ = images
     name = f"big-{secrets.token_hex(4)}"
     allowed.images[name] = os.urandom(1_000_000)
-    answer = ask(gateway, tenant, "gemini-guarded-flash", allowed.url(name, declared=declared))
+    answer = ask(gateway, tenant, "gemini-2.5-flash", allowed.url(name, declared=declared))
     assert answer.status_code == 200, answer.text
     text = answer.json()["choices"][0]["message"]["content"]
     assert text.startswith("Echo: what is this")
