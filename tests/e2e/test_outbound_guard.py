@@ -264,16 +264,20 @@ def test_images_over_the_request_s_total_are_a_400(
     refused(ask(gateway, tenant, "gemini-2.5-flash", *urls), "together")
 
 
-@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize(("count", "stream"), [(17, False), (17, True), (1000, False)])
 def test_too_many_image_urls_are_a_400_before_any_download(
-    gateway: GatewayProcess, tenant: Tenant, images: tuple[ImageHost, ImageHost], stream: bool
+    gateway: GatewayProcess,
+    tenant: Tenant,
+    images: tuple[ImageHost, ImageHost],
+    count: int,
+    stream: bool,
 ) -> None:
     allowed, _ = images
     name = f"many-{secrets.token_hex(4)}"
     allowed.images[name] = b"\x89PNG"
-    urls = [f"{allowed.url(name)}?{n}" for n in range(17)]
+    urls = [f"{allowed.url(name)}?{n}" for n in range(count)]
     answer = ask(gateway, tenant, "gemini-2.5-flash", *urls, stream=stream)
-    refused(answer, "at most 16 image URLs")
+    refused(answer, f"at most 16 image URLs; this one names {count}")
     assert [path for path in allowed.paths if name in path] == []
 
 

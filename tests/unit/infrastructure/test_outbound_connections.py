@@ -6,6 +6,7 @@ secret is never posted to a refused token endpoint; an answer is read whole unde
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import secrets
@@ -43,6 +44,8 @@ class Peer:
     port: int
     files: dict[str, bytes] = field(default_factory=dict)
     seen: list[tuple[str, str, bytes]] = field(default_factory=list)
+    in_flight: int = 0
+    most_in_flight: int = 0
 
     def url(self, path: str, host: str | None = None) -> str:
         return f"http://{host or self.host}:{self.port}{path}"
@@ -54,6 +57,11 @@ async def serve(peer: Peer) -> web.AppRunner:
         if request.path.startswith("/to/"):
             raise web.HTTPFound(request.path_qs.removeprefix("/to/"))
         data = peer.files.get(request.path.strip("/"))
+        if request.path.startswith("/slow"):  # answered after a while, counting who waits
+            peer.in_flight += 1
+            peer.most_in_flight = max(peer.most_in_flight, peer.in_flight)
+            await asyncio.sleep(0.2)
+            peer.in_flight -= 1
         if data is None:
             return web.json_response({"error": "invalid_grant"}, status=400)
         return web.Response(body=data, content_type="image/png")
@@ -311,3 +319,31 @@ async def test_a_request_s_images_are_capped_in_number_size_and_total(
     finally:
         await adapter.close()
     assert inline_images(fake_gemini) == [allowed.files["a"]] * 2  # fetched once, sent twice
+
+
+async def test_downloads_run_a_few_at_a_time_per_request_and_per_process(
+    peers: tuple[Peer, Peer], fake_gemini: FakeGemini
+) -> None:
+    allowed, _ = peers
+    for n in range(8):
+        allowed.files[f"slow{n}"] = b"\x89PNG"
+    limits = ImageLimits(max_per_request=8, concurrent_per_request=3, concurrent=4)
+    adapter = gemini(fake_gemini, policy(), limits)
+    try:
+        await adapter.chat(
+            gemini_body(*(allowed.url(f"/slow{n}") for n in range(8))), "gemini-2.5-flash"
+        )
+        assert allowed.most_in_flight <= 3  # eight at once without the cap
+        allowed.most_in_flight = 0
+        await asyncio.gather(  # two requests of 8: at most 4 downloads at once in the process
+            *(
+                adapter.chat(
+                    gemini_body(*(allowed.url(f"/slow{n}?{r}") for n in range(8))),
+                    "gemini-2.5-flash",
+                )
+                for r in range(2)
+            )
+        )
+        assert allowed.most_in_flight <= 4  # three per request, six without this cap
+    finally:
+        await adapter.close()
