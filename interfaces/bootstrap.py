@@ -543,7 +543,9 @@ def bootstrap(
 
     recorder, journal = _recorder(settings, metrics, accounting, bus, relay, spool=spool)
     catalog = build_catalog(settings.providers)
-    clients = build_clients(settings.providers, redactor, metrics.count_credentials_refused)
+    clients = build_clients(
+        settings.providers, redactor, metrics.count_credentials_refused, settings.outbound
+    )
 
     async def write_refusals(events: Sequence[Event]) -> None:
         await bus.handle(RecordEvents(events=tuple(events)))

@@ -19,6 +19,7 @@ from application.bus import MessageBus
 from application.teams.dashboard_sessions import SessionStore
 from application.teams.sso_commands import DeclareSsoConnection
 from domains.shared.errors import DomainError
+from infrastructure.net.outbound import OutboundPolicy
 from infrastructure.read_models.sso_query import connection_by_id
 from infrastructure.security.secret_box import SealError, SecretBox, ensure_secret_box
 from infrastructure.settings import Settings
@@ -124,7 +125,7 @@ def build_sso(settings: Settings, engine: AsyncEngine) -> SsoServices:
             store, idle=sso.session_idle_seconds, absolute=sso.session_absolute_seconds
         ),
         one_time=OneTimeStore(engine),
-        oidc=OidcClient(),
+        oidc=OidcClient(OutboundPolicy(settings.outbound.allow)),
         saml=SamlServiceProvider(
             key_file=sso.saml_key_file, cert_file=sso.saml_cert_file, xmlsec_binary=xmlsec
         ),

@@ -207,20 +207,20 @@ class SsoConnection(Aggregate):
 
 
 def valid_issuer(value: str) -> str:
-    """An https URL; plain http only on the loopback (a provider on the same machine)."""
+    """An http(s) URL with a host, no credentials, no query and no fragment (an empty `?` or
+    `#` included). Whether it may be fetched (https, a public address, unless the operator
+    allows the host) is the outbound guard's to say, at discovery."""
     try:
         parts = urlsplit(value)
         host = parts.hostname or ""
+        parts.port  # noqa: B018 - a port out of range raises here
     except ValueError:
         raise InvalidValue("`issuer` must be an https URL") from None
-    loopback = host in {"localhost", "::1"} or host.startswith("127.")
-    if (
-        not host
-        or parts.scheme not in ("https", "http")
-        or (parts.scheme == "http" and not loopback)
-    ):
-        raise InvalidValue("`issuer` must be an https URL (http only on the loopback)")
-    if parts.query or parts.fragment:
+    if not host or parts.scheme not in ("https", "http") or any(c.isspace() for c in value):
+        raise InvalidValue("`issuer` must be an https URL")
+    if "@" in parts.netloc:
+        raise InvalidValue("`issuer` must carry no credentials")
+    if "?" in value or "#" in value:
         raise InvalidValue("`issuer` must have no query or fragment")
     return value
 

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
+from infrastructure.net.addresses import allow_entry_problem
+
 PROVIDER_KINDS = ("openai", "anthropic", "gemini", "openai-compatible")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("json", "console")
@@ -255,6 +257,32 @@ class SsoSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     connections: list[SsoConnectionSettings] = msgspec.field(default_factory=list)
 
 
+class ImageFetchSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The images a request names by URL and the gateway downloads (Gemini takes bytes inline)."""
+
+    max_bytes: int = 20 * 1024 * 1024
+    """One image larger than this is refused (400)."""
+    max_total_bytes: int = 20 * 1024 * 1024
+    """The images of one request together (Gemini takes 20 MB of inline data a request)."""
+    max_per_request: int = 16
+    """Image URLs one request may name."""
+    concurrent_per_request: int = 4
+    """Downloads one request runs at once."""
+    concurrent: int = 16
+    """Downloads the serving process runs at once, for all requests together."""
+
+
+class OutboundSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """What the gateway fetches from URLs others chose (OIDC issuers, the endpoints their
+    discovery names, image URLs): internal addresses are refused and https is required unless
+    the address or host is on `allow`."""
+
+    allow: list[str] = msgspec.field(default_factory=list)
+    """Addresses, networks (CIDR) and host names fetched from although internal, and over
+    plain http: `127.0.0.1` for an identity provider on the same machine."""
+    images: ImageFetchSettings = msgspec.field(default_factory=ImageFetchSettings)
+
+
 class Price(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """USD per one million tokens."""
 
@@ -304,6 +332,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     websocket: WebSocketSettings = msgspec.field(default_factory=WebSocketSettings)
     scim: ScimSettings = msgspec.field(default_factory=ScimSettings)
     sso: SsoSettings = msgspec.field(default_factory=SsoSettings)
+    outbound: OutboundSettings = msgspec.field(default_factory=OutboundSettings)
     providers: list[ProviderSettings] = msgspec.field(default_factory=list)
 
 
@@ -353,6 +382,7 @@ def problems(settings: Settings) -> Iterator[tuple[str, str]]:
     yield from _websocket(settings.websocket)
     yield from _scim(settings.scim)
     yield from _sso(settings.sso)
+    yield from _outbound(settings.outbound)
     seen: set[str] = set()
     for i, provider in enumerate(settings.providers):
         path = f"providers[{i}]"
@@ -511,6 +541,20 @@ def _sso(sso: SsoSettings) -> Iterator[tuple[str, str]]:
                 yield f"{path}.role_map.{group}", "must hold a `team`, a `role` or both"
             elif "role" in grant:
                 yield from _one_of(f"{path}.role_map.{group}.role", grant["role"], roles)
+
+
+def _outbound(outbound: OutboundSettings) -> Iterator[tuple[str, str]]:
+    for index, entry in enumerate(outbound.allow):
+        wrong = allow_entry_problem(entry)
+        if wrong is not None:
+            yield f"outbound.allow[{index}]", f"{wrong}, got {quote(entry)}"
+    images = outbound.images
+    yield from _int_range("outbound.images.max_bytes", images.max_bytes, 1, 1 << 30)
+    yield from _int_range("outbound.images.max_total_bytes", images.max_total_bytes, 1, 1 << 32)
+    yield from _int_range("outbound.images.max_per_request", images.max_per_request, 0, 10_000)
+    per_request = images.concurrent_per_request
+    yield from _int_range("outbound.images.concurrent_per_request", per_request, 1, 1000)
+    yield from _int_range("outbound.images.concurrent", images.concurrent, 1, 10_000)
 
 
 def _websocket(ws: WebSocketSettings) -> Iterator[tuple[str, str]]:

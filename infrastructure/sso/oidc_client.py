@@ -6,16 +6,26 @@ The ID token is accepted only signed with an asymmetric algorithm its issuer ann
 (`id_token_signing_alg_values_supported`; never `none`, never an HMAC keyed by the client
 secret), by a key of the issuer's JWKS, and only with the issuer, audience, expiry and nonce
 expected. Nothing here logs or returns a secret: errors carry a short reason and a message.
+
+Every fetch goes through the outbound guard (`infrastructure.net.outbound`): the issuer, and the
+JWKS and token endpoints its discovery document names, must be https URLs of public addresses
+(unless the operator allows the host), are connected to at the address checked, and are never
+followed through a redirect. Whatever stops a fetch (a refused address, a refused connection, a
+timeout, an error status, an answer that is not JSON) is one message that says nothing of what
+answered; the operator's debug log has the detail.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
 import msgspec
+import structlog
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
@@ -23,10 +33,23 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet, KeySetSerialization
 from joserfc.jws import JWSRegistry
 
+from infrastructure.net.outbound import (
+    OutboundHttp,
+    OutboundPolicy,
+    OutboundRefused,
+    ResponseTooLarge,
+    read_capped,
+)
+
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 ASYMMETRIC_ALGORITHMS = frozenset((*ASYMMETRIC, "EdDSA", "Ed25519"))
 METADATA_TTL = 300.0
 LEEWAY = 60
+MAX_DOCUMENT_BYTES = 1024 * 1024
+UNREACHABLE = "the issuer could not be reached or was refused"
+FETCH_FAILURES = (OutboundRefused, ResponseTooLarge, aiohttp.ClientError, TimeoutError, ValueError)
+_ERROR_CODE = re.compile(r"[a-z_]{1,64}")
+log = structlog.get_logger("fluxrouter.sso")
 
 
 class OidcError(Exception):
@@ -88,39 +111,44 @@ def authorization_url(
 
 
 class OidcClient:
-    """Talks to identity providers; one pooled HTTP session, metadata and keys cached."""
+    """Talks to identity providers through the outbound guard; one pooled HTTP session,
+    metadata and keys cached."""
 
-    def __init__(self, *, timeout: float = 10.0) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
+    def __init__(self, policy: OutboundPolicy, *, timeout: float = 10.0) -> None:
+        self._http = OutboundHttp(policy, timeout=aiohttp.ClientTimeout(total=timeout))
         self._metadata: dict[str, tuple[ProviderMetadata, float]] = {}
         self._jwks: dict[str, KeySetSerialization] = {}
 
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
+    @property
+    def policy(self) -> OutboundPolicy:
+        return self._http.policy
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._http.close()
 
-    async def _get_json(self, url: str, what: str) -> Any:
+    async def _get_json(self, url: str, what: str, message: str) -> Any:
         try:
-            async with self._http().get(url, allow_redirects=False) as answer:
+            async with self._http.request("GET", url, https_only=True) as answer:
                 if answer.status != 200:
-                    raise OidcError("provider_error", f"the {what} answered {answer.status}")
-                return await answer.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
-            raise OidcError("provider_unreachable", f"the {what} could not be read") from error
+                    raise ValueError(f"status {answer.status}")
+                return json.loads(await read_capped(answer, MAX_DOCUMENT_BYTES))
+        except FETCH_FAILURES as error:
+            _log_failure(what, error)
+            raise OidcError("provider_unreachable", message) from None
 
     async def metadata(self, issuer: str, *, fresh: bool = False) -> ProviderMetadata:
-        """The issuer's discovery document, which must name the issuer exactly."""
+        """The issuer's discovery document, which must name the issuer exactly and endpoints
+        the guard accepts."""
         cached = self._metadata.get(issuer)
         if cached is not None and not fresh and cached[1] > time.monotonic():
             return cached[0]
+        try:
+            self.policy.target(issuer, https_only=True, bare=True)
+        except OutboundRefused as refused:
+            _log_failure("issuer", refused)
+            raise OidcError("provider_unreachable", UNREACHABLE) from None
         url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-        raw = await self._get_json(url, "discovery document")
+        raw = await self._get_json(url, "discovery document", UNREACHABLE)
         try:
             metadata = msgspec.convert(raw, ProviderMetadata)
         except msgspec.ValidationError as error:
@@ -134,12 +162,37 @@ class OidcClient:
         methods = metadata.code_challenge_methods_supported
         if methods is not None and "S256" not in methods:
             raise OidcError("bad_metadata", "the issuer does not support PKCE with S256")
+        await self._check_endpoints(metadata)
         self._metadata[issuer] = (metadata, time.monotonic() + METADATA_TTL)
         return metadata
 
+    async def _check_endpoints(self, metadata: ProviderMetadata) -> None:
+        """The endpoints the gateway fetches from, looked up and checked now (and again at
+        each fetch); the one the browser is sent to, checked without a lookup."""
+        endpoints = (
+            ("jwks_uri", metadata.jwks_uri, True),
+            ("token_endpoint", metadata.token_endpoint, True),
+            ("authorization_endpoint", metadata.authorization_endpoint, False),
+        )
+        for name, url, fetched in endpoints:
+            try:
+                if fetched:
+                    await self.policy.check(url, https_only=True)
+                else:
+                    self.policy.target(url, https_only=True)
+            except OutboundRefused as refused:
+                _log_failure(name, refused)
+                raise OidcError(
+                    "bad_metadata",
+                    f"the discovery document's `{name}` is refused: the gateway fetches only "
+                    "https URLs of public addresses",
+                ) from None
+
     async def _keys(self, metadata: ProviderMetadata, *, fresh: bool) -> KeySetSerialization:
         if fresh or metadata.jwks_uri not in self._jwks:
-            self._jwks[metadata.jwks_uri] = await self._get_json(metadata.jwks_uri, "JWKS")
+            self._jwks[metadata.jwks_uri] = await self._get_json(
+                metadata.jwks_uri, "JWKS", "the issuer's keys could not be read"
+            )
         return self._jwks[metadata.jwks_uri]
 
     async def exchange(
@@ -166,19 +219,23 @@ class OidcClient:
         else:
             form |= {"client_id": client_id, "client_secret": client_secret}
         try:
-            async with self._http().post(
-                metadata.token_endpoint, data=form, auth=auth, allow_redirects=False
+            async with self._http.request(
+                "POST", metadata.token_endpoint, https_only=True, data=form, auth=auth
             ) as answer:
-                body = await answer.json(content_type=None)
+                body = json.loads(await read_capped(answer, MAX_DOCUMENT_BYTES))
                 status = answer.status
-        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+        except FETCH_FAILURES as error:
+            _log_failure("token endpoint", error)
             raise OidcError(
-                "provider_unreachable", "the token endpoint could not be read"
-            ) from error
+                "provider_unreachable", "the token endpoint could not be reached or was refused"
+            ) from None
         if status != 200 or not isinstance(body, dict):
             error_code = body.get("error") if isinstance(body, dict) else None
+            if not isinstance(error_code, str) or not _ERROR_CODE.fullmatch(error_code):
+                error_code = None
             reason = "code_refused" if error_code == "invalid_grant" else "token_error"
-            raise OidcError(reason, f"the token endpoint refused the code ({error_code or status})")
+            shown = f" ({error_code})" if error_code else ""
+            raise OidcError(reason, f"the token endpoint refused the code{shown}")
         if not isinstance(body.get("id_token"), str):
             raise OidcError("no_id_token", "the token endpoint gave no ID token")
         return body
@@ -227,6 +284,15 @@ class OidcClient:
         except Exception as error:  # joserfc's claim errors, or authlib's
             raise _refusal(error) from None
         return dict(claims)
+
+
+def _log_failure(what: str, error: Exception) -> None:
+    """Why a fetch failed, for the operator (debug): the guard's reason, or the error's kind;
+    never a URL's query or a secret."""
+    if isinstance(error, OutboundRefused):
+        log.debug("oidc_fetch_refused", what=what, reason=error.reason, detail=error.detail)
+    else:
+        log.debug("oidc_fetch_failed", what=what, error=type(error).__name__, detail=str(error))
 
 
 def _refusal(error: Exception) -> OidcError:

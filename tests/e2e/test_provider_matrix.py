@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from tests.support.gateway import GatewayProcess
-from tests.support.images import DATA_URL
+from tests.support.images import DATA_URL, PNG, ImageHost
 from tests.support.matrix import CHAT_MODELS, OPENAI_TOOLS, PRICES, assert_usage_recorded
 from tests.support.tenants import create_tenant, eventually
 
@@ -255,12 +255,21 @@ def test_image_urls_that_redirect_or_point_inside_are_refused(
             ],
         )
 
-    with pytest.raises(openai.BadRequestError) as redirected:
-        ask("gemini-2.5-flash", image_url.replace("/pixel.png", "/elsewhere"))
-    assert "could not be fetched" in redirected.value.message
-    with pytest.raises(openai.BadRequestError) as internal:
-        ask("gemini-guarded-flash", image_url)
-    assert "internal address" in internal.value.message
+    internal = ImageHost("127.0.0.2")  # as internal as 127.0.0.1, and not on the allow list
+    try:
+        internal.images["pixel.png"] = PNG
+        with pytest.raises(openai.BadRequestError) as missing:
+            ask("gemini-2.5-flash", image_url.replace("/pixel.png", "/nothing.png"))
+        assert "could not be fetched" in missing.value.message
+        with pytest.raises(openai.BadRequestError) as inside:
+            ask("gemini-guarded-flash", internal.url("pixel.png"))
+        assert "is refused" in inside.value.message
+        assert internal.paths == []
+    finally:
+        internal.close()
+    # a redirect within what the guard accepts is followed
+    reply = ask("gemini-guarded-flash", image_url.replace("/pixel.png", "/elsewhere"))
+    assert reply.choices[0].message.content == "Echo: what is this [image]"
 
 
 def test_a_server_refusing_stream_options_streams_with_estimated_usage(

@@ -36,6 +36,8 @@ def gateway_config(
         "redis": {"url": redis_url},
         "logging": {"level": "info", "format": "json"},
         "billing": {"limits_reload_seconds": LIMITS_RELOAD_EVERY},
+        # the OIDC peers and image servers of the tests are on 127.0.0.1; 127.0.0.2 stays internal
+        "outbound": {"allow": ["127.0.0.1"]},
         "providers": [
             {
                 "name": "openai",

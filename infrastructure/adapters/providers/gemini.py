@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
 import msgspec
 
-from domains.providers.errors import InvalidRequest
 from domains.providers.ports import UpstreamReply, Usage
 from domains.shared.ids import new_id
 from infrastructure.adapters.providers import gemini_wire as wire
 from infrastructure.adapters.providers.error_reading import ErrorReading
-from infrastructure.adapters.providers.image_fetch import check_public_url
+from infrastructure.adapters.providers.image_fetch import ImageFetcher
 from infrastructure.adapters.providers.legacy_functions import (
     LegacyChunks,
     legacy_reply,
@@ -26,7 +23,6 @@ from infrastructure.adapters.providers.legacy_functions import (
 from infrastructure.adapters.providers.translated_stream import TranslatedChatStream
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_ids
 
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_PAGES = 20
 EMBED_BATCH = 100  # batchEmbedContents takes at most 100 requests a call
 CHARS_PER_TOKEN = 4
@@ -45,10 +41,10 @@ class GeminiAdapter:
         *,
         base_url: str,
         api_key: str | None,
-        allow_internal_image_urls: bool = False,
+        images: ImageFetcher,
     ) -> None:
         self._http = http
-        self._allow_internal = allow_internal_image_urls
+        self._images = images
         self._base = base_url.rstrip("/") + "/v1beta/models/"
         self._headers = {"Content-Type": "application/json"}
         if api_key:
@@ -59,7 +55,7 @@ class GeminiAdapter:
         return f"{self._base}{quote(upstream_model, safe='')}:{method}"
 
     async def _request(self, body: dict[str, Any]) -> bytes:
-        fetched = await self._fetch_images(wire.http_image_urls(body))
+        fetched = await self._images.fetch_all(wire.http_image_urls(body))
         return _encoder.encode(wire.chat_request(body, fetched_images=fetched))
 
     async def chat(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
@@ -142,35 +138,4 @@ class GeminiAdapter:
 
     async def close(self) -> None:
         await self._http.close()
-
-    async def _fetch_images(self, urls: list[str]) -> dict[str, tuple[str, str]]:
-        """Gemini takes image bytes inline: download the http(s) images the request names."""
-        if not urls:
-            return {}
-        fetched = await asyncio.gather(*(self._fetch_image(url) for url in dict.fromkeys(urls)))
-        return dict(fetched)
-
-    async def _fetch_image(self, url: str) -> tuple[str, tuple[str, str]]:
-        if not self._allow_internal:
-            await check_public_url(url)
-        try:
-            # no redirects: a public URL may not bounce the gateway to an internal one
-            async with self._http.session.get(url, allow_redirects=False) as response:
-                mime = response.headers.get("Content-Type", "").split(";")[0].strip()
-                if response.status != 200 or not mime.startswith("image/"):
-                    raise InvalidRequest(
-                        f"The image at {url[:200]} could not be fetched as an image "
-                        f"(HTTP {response.status}, {mime or 'no content type'}).",
-                        param="messages",
-                    )
-                data = await response.content.read(MAX_IMAGE_BYTES + 1)
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise InvalidRequest(
-                f"The image at {url[:200]} could not be fetched ({type(error).__name__}).",
-                param="messages",
-            ) from error
-        if len(data) > MAX_IMAGE_BYTES:
-            raise InvalidRequest(
-                f"The image at {url[:200]} is larger than 20 MiB.", param="messages"
-            )
-        return url, (mime, base64.b64encode(data).decode())
+        await self._images.close()

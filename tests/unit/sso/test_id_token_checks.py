@@ -16,6 +16,7 @@ from aiohttp import web
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
+from infrastructure.net.outbound import OutboundPolicy
 from infrastructure.sso.oidc_client import OidcClient, OidcError, ProviderMetadata
 from tests.support.services import free_port
 
@@ -72,7 +73,7 @@ async def issuer() -> AsyncIterator[Issuer]:
 
 @pytest.fixture
 async def client() -> AsyncIterator[OidcClient]:
-    oidc = OidcClient(timeout=5)
+    oidc = OidcClient(OutboundPolicy(["127.0.0.1"]), timeout=5)  # the issuer is on loopback
     yield oidc
     await oidc.close()
 

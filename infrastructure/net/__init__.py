@@ -1,0 +1,1 @@
+"""Network access shared by the contexts: the one guard for every URL the gateway fetches."""
