@@ -75,6 +75,7 @@ from application.teams.sessions import SessionAuthenticator
 from application.teams.sso_commands import (
     ChangeSsoConnection,
     CreateSsoConnection,
+    DeclareSignInDomains,
     DeclareSsoConnection,
     DeleteSsoConnection,
     SignInWithSso,
@@ -347,6 +348,7 @@ def bootstrap(settings: Settings, *, accounting_process: bool = False) -> Contai
         DeleteSsoConnection: sso_handlers.delete_sso_connection,
         DeclareSsoConnection: sso_handlers.declare_sso_connection,
         SignInWithSso: sso_handlers.sign_in_with_sso,
+        DeclareSignInDomains: sso_handlers.declare_sign_in_domains,
         SetBudget: billing_handlers.set_budget,
         SetRateLimit: billing_handlers.set_rate_limit,
         SetPrice: billing_handlers.set_price,

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from scim2_models import (
+    ForbiddenException,
     InvalidValueException,
     NotFoundException,
     PreconditionFailedException,
@@ -36,7 +37,7 @@ from application.teams.directory_commands import (
     ProvisionUser,
     UpdateProvisionedUser,
 )
-from domains.shared.errors import Conflict, DomainError, InvalidValue, NotFound
+from domains.shared.errors import Conflict, DomainError, Forbidden, InvalidValue, NotFound
 from domains.teams.directory import StaleVersion
 from domains.teams.groups import Group as DomainGroup
 from domains.teams.users import User as DomainUser
@@ -60,6 +61,8 @@ async def _translated(call: Callable[[], Awaitable[T]]) -> T:
         raise UniquenessException(detail=exc.message) from exc
     except NotFound as exc:
         raise NotFoundException(detail=exc.message) from exc
+    except Forbidden as exc:  # the token's role may not do this (see `directory_handlers`)
+        raise ForbiddenException(detail=exc.message) from exc
     except (InvalidValue, DomainError) as exc:
         raise InvalidValueException(detail=exc.message) from exc
     except DataError as exc:  # a value the database cannot hold
@@ -93,9 +96,11 @@ class OrgStorage(AsyncScimStorage):
         org_id: str,
         actor: str,
         settings: ScimSettings,
+        reach: str,
     ) -> None:
         self._service, self._bus, self._engine, self._org_id = service, bus, engine, org_id
         self._actor, self._settings = actor, settings
+        self._reach = reach  # the token's role: it acts on no one above it
 
     def _model(self, name: str) -> type[Resource[Any]]:
         return self._service.get_model(self._service.get_resource_type(name))
@@ -157,6 +162,7 @@ class OrgStorage(AsyncScimStorage):
                         entry=entry,
                         role=self._settings.default_role,
                         actor=self._actor,
+                        reach=self._reach,
                     )
                 )
             )
@@ -174,6 +180,7 @@ class OrgStorage(AsyncScimStorage):
                     role=link.role,
                     follows_team_name=link.follows_name,
                     actor=self._actor,
+                    reach=self._reach,
                 )
             )
         )
@@ -198,6 +205,7 @@ class OrgStorage(AsyncScimStorage):
                         entry=entry,
                         expected_version=version,
                         actor=self._actor,
+                        reach=self._reach,
                     )
                 )
             )
@@ -213,6 +221,7 @@ class OrgStorage(AsyncScimStorage):
                         members=resources.members_of(group_in),
                         expected_version=version,
                         actor=self._actor,
+                        reach=self._reach,
                     )
                 )
             )
@@ -233,6 +242,7 @@ class OrgStorage(AsyncScimStorage):
                 user_id=resource_id,
                 expected_version=version,
                 actor=self._actor,
+                reach=self._reach,
             )
         else:
             command = DeleteGroup(
@@ -240,6 +250,7 @@ class OrgStorage(AsyncScimStorage):
                 group_id=resource_id,
                 expected_version=version,
                 actor=self._actor,
+                reach=self._reach,
             )
         await _translated(lambda: self._bus.handle(command))
 

@@ -23,7 +23,7 @@ def oidc(org: Org, **settings: object) -> SsoConnection:
         "client_id": "client",
         "client_secret_sealed": SEALED,
     } | settings
-    return SsoConnection.create(org, "oidc", actor="admin", **given)
+    return SsoConnection.create(org, "oidc", actor="admin", actor_role="owner", **given)
 
 
 def test_an_oidc_connection_is_created_with_its_public_settings_audited(org: Org) -> None:
@@ -52,7 +52,7 @@ def test_each_kind_needs_its_settings(
     org: Org, kind: str, settings: dict[str, object], message: str
 ) -> None:
     with pytest.raises(InvalidValue, match=message):
-        SsoConnection.create(org, kind, actor="admin", **settings)
+        SsoConnection.create(org, kind, actor="admin", actor_role="owner", **settings)
 
 
 @pytest.mark.parametrize(
@@ -85,8 +85,8 @@ def test_groups_match_the_role_map_case_insensitively(org: Org) -> None:
 def test_a_change_names_a_new_secret_without_showing_it(org: Org) -> None:
     made = oidc(org)
     made.pull_events()
-    assert not made.change(actor="admin", client_id="client")
-    assert made.change(actor="admin", client_secret_sealed="v1.other", scopes=["openid"])
+    assert not made.change(actor="admin", actor_role="owner", client_id="client")
+    assert made.change(actor="admin", actor_role="owner", client_secret_sealed="v1.other", scopes=["openid"])
     (event,) = made.pull_events()
     assert isinstance(event, SsoConnectionChanged)
     assert event.changed == ("client_secret", "scopes")
