@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,6 +34,8 @@ class Org:
     admin_id: str
     admin_scim: httpx.Client  # a SCIM token the org's admin issued
     root_scim: httpx.Client  # one the admin key issued
+    issued: dict[str, Any]  # the admin's token as issuing it answered
+    by_root: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +67,7 @@ def org(gateway: GatewayProcess, root: httpx.Client) -> Iterator[Org]:
     assert made.status_code == 201, made.text
     org_id = made.json()["id"]
     by_root = root.post(f"/orgs/{org_id}/scim-tokens", json={})
-    assert by_root.json()["role"] == "owner"
+    assert by_root.status_code == 201, by_root.text
     with scim_client(gateway, by_root.json()["token"]) as root_scim:
         people = {role: provision(root_scim, f"{role}@roles.test") for role in ("owner", "admin")}
         for role, user_id in people.items():
@@ -78,11 +81,32 @@ def org(gateway: GatewayProcess, root: httpx.Client) -> Iterator[Org]:
         ) as admin:
             issued = admin.post(f"/orgs/{org_id}/scim-tokens", json={})
         assert issued.status_code == 201, issued.text
-        assert issued.json()["role"] == "admin"
-        listed = {t["id"]: t["role"] for t in root.get(f"/orgs/{org_id}/scim-tokens").json()}
-        assert listed == {issued.json()["id"]: "admin", by_root.json()["id"]: "owner"}
         with scim_client(gateway, issued.json()["token"]) as admin_scim:
-            yield Org(org_id, people["owner"], people["admin"], admin_scim, root_scim)
+            yield Org(
+                org_id,
+                people["owner"],
+                people["admin"],
+                admin_scim,
+                root_scim,
+                issued.json(),
+                by_root.json(),
+            )
+
+
+def test_a_token_shows_the_role_it_acts_with(root: httpx.Client, org: Org) -> None:
+    assert (org.issued["role"], org.by_root["role"]) == ("admin", "owner")
+    listed = {t["id"]: t["role"] for t in root.get(f"/orgs/{org.org_id}/scim-tokens").json()}
+    assert listed == {org.issued["id"]: "admin", org.by_root["id"]: "owner"}
+    issued = eventually(
+        lambda: [
+            row
+            for row in root.get(
+                "/audit", params={"action": "scim_token.create", "limit": 1000}
+            ).json()["rows"]
+            if row["target"] == f"scim_token:{org.issued['id']}"
+        ]
+    )
+    assert issued[0]["data"]["role"] == "admin"
 
 
 def scim_forbidden(answer: httpx.Response) -> None:
