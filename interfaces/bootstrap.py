@@ -80,6 +80,7 @@ from application.teams.sessions import SessionAuthenticator
 from application.teams.sso_commands import (
     ChangeSsoConnection,
     CreateSsoConnection,
+    DeclareSignInDomains,
     DeclareSsoConnection,
     DeleteSsoConnection,
     SignInWithSso,
@@ -475,6 +476,7 @@ def bootstrap(
         DeleteSsoConnection: sso_handlers.delete_sso_connection,
         DeclareSsoConnection: sso_handlers.declare_sso_connection,
         SignInWithSso: sso_handlers.sign_in_with_sso,
+        DeclareSignInDomains: sso_handlers.declare_sign_in_domains,
         SetBudget: billing_handlers.set_budget,
         SetBudgetCap: billing_handlers.set_budget_cap,
         SetRateLimit: billing_handlers.set_rate_limit,

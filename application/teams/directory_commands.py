@@ -11,6 +11,7 @@ class ProvisionUser(Command, frozen=True, kw_only=True):
     entry: Entry
     role: str
     actor: str
+    reach: str  # the SCIM token's role: it acts on no one above it
 
 
 class UpdateProvisionedUser(Command, frozen=True, kw_only=True):
@@ -20,6 +21,7 @@ class UpdateProvisionedUser(Command, frozen=True, kw_only=True):
     user_id: str
     entry: Entry
     actor: str
+    reach: str  # the SCIM token's role: it acts on no one above it
     expected_version: int | None = None
 
 
@@ -27,6 +29,7 @@ class DeleteProvisionedUser(Command, frozen=True, kw_only=True):
     org_id: str
     user_id: str
     actor: str
+    reach: str  # the SCIM token's role: it acts on no one above it
     expected_version: int | None = None
 
 
@@ -37,6 +40,7 @@ class CreateGroup(Command, frozen=True, kw_only=True):
     org_id: str
     display_name: str
     actor: str
+    reach: str  # the SCIM token's role: it acts on no one above it
     external_id: str | None = None
     members: tuple[tuple[str, str | None], ...] = ()
     team_name: str | None = None
@@ -51,6 +55,7 @@ class ChangeGroup(Command, frozen=True, kw_only=True):
     external_id: str | None
     members: tuple[tuple[str, str | None], ...]
     actor: str
+    reach: str  # the SCIM token's role: it acts on no one above it
     expected_version: int | None = None
 
 
@@ -58,12 +63,14 @@ class DeleteGroup(Command, frozen=True, kw_only=True):
     org_id: str
     group_id: str
     actor: str
+    reach: str  # the SCIM token's role: it acts on no one above it
     expected_version: int | None = None
 
 
 class IssueScimToken(Command, frozen=True, kw_only=True):
     org_id: str
     actor: str
+    actor_role: str  # the token acts on no one above it
 
 
 class RevokeScimToken(Command, frozen=True, kw_only=True):

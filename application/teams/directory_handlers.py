@@ -1,7 +1,10 @@
 """Handlers for what an identity provider asks (SCIM): load, change, commit.
 
 Every lookup is within the org the provider's token belongs to: a person or group of another
-org is answered as one that does not exist.
+org is answered as one that does not exist. A token acts with its minter's role (`reach`): it
+changes, deactivates and deletes no one who outranks it, and moves no one into or out of a
+group granting a role unless it may grant that role and act on them (Forbidden otherwise), the
+same rules as the admin API's.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from application.teams.directory_commands import (
     UpdateProvisionedUser,
 )
 from application.uow import UnitOfWork
-from domains.shared.errors import InvalidValue, NotFound
+from domains.shared.errors import Forbidden, InvalidValue, NotFound
 from domains.teams import directory
 from domains.teams.groups import Group
 from domains.teams.model import Org, Team
 from domains.teams.scim_tokens import ScimToken
-from domains.teams.users import ROLES, User, as_role
+from domains.teams.users import ROLES, User, as_role, outranks
 
 DEFAULT_ROLE = "member"
 
@@ -40,6 +43,34 @@ async def _user(uow: UnitOfWork, org_id: str, user_id: str) -> User:
     if user is None or user.org_id != org_id or user.deleted:
         raise NotFound(f"user {user_id} not found")
     return user
+
+
+def _require_reach(user: User, reach: str) -> None:
+    """Forbidden when the person outranks the token."""
+    if outranks(user.role, as_role(reach)):
+        raise Forbidden(
+            f"this SCIM token acts with the role {reach!r} (its minter's): it may not change a "
+            f"person whose role is {user.role!r}"
+        )
+
+
+async def _require_group_reach(
+    uow: UnitOfWork, group: Group, user_ids: tuple[str, ...], reach: str
+) -> None:
+    """Forbidden when people join or leave a group granting a role above the token's, or a
+    group granting a role whose members outrank it. Groups that grant no role (a team's) take
+    anyone in and out."""
+    if group.role is None or not user_ids:
+        return
+    if outranks(group.role, as_role(reach)):
+        raise Forbidden(
+            f"this SCIM token acts with the role {reach!r} (its minter's): it may not change "
+            f"who is in a group granting {group.role!r}"
+        )
+    for user_id in user_ids:
+        user = await uow.users.get(user_id)
+        if user is not None and not user.deleted:
+            _require_reach(user, reach)
 
 
 async def _group(uow: UnitOfWork, org_id: str, group_id: str) -> Group:
@@ -80,6 +111,11 @@ async def _settle_roles(
 async def provision_user(command: ProvisionUser, uow: UnitOfWork) -> User:
     async with uow:
         org = await _org(uow, command.org_id)
+        if outranks(as_role(command.role), as_role(command.reach)):
+            raise Forbidden(
+                f"this SCIM token acts with the role {command.reach!r} (its minter's): it may "
+                f"not provision people as {command.role!r}"
+            )
         user = directory.provision(org, command.entry, role=command.role, actor=command.actor)
         await uow.users.add(user)
         await uow.commit()
@@ -89,6 +125,7 @@ async def provision_user(command: ProvisionUser, uow: UnitOfWork) -> User:
 async def update_provisioned_user(command: UpdateProvisionedUser, uow: UnitOfWork) -> User:
     async with uow:
         user = await _user(uow, command.org_id, command.user_id)
+        _require_reach(user, command.reach)
         if directory.update(
             user, command.entry, actor=command.actor, expected_version=command.expected_version
         ):
@@ -100,6 +137,7 @@ async def update_provisioned_user(command: UpdateProvisionedUser, uow: UnitOfWor
 async def delete_provisioned_user(command: DeleteProvisionedUser, uow: UnitOfWork) -> User:
     async with uow:
         user = await _user(uow, command.org_id, command.user_id)
+        _require_reach(user, command.reach)
         directory.delete(user, actor=command.actor, expected_version=command.expected_version)
         await uow.users.save(user)
         await uow.commit()
@@ -131,6 +169,7 @@ async def create_group(command: CreateGroup, uow: UnitOfWork) -> Group:
             follows_team_name=command.follows_team_name and team_id is not None,
             members=members,
         )
+        await _require_group_reach(uow, group, tuple(members), command.reach)
         await uow.groups.add(group)
         await _settle_roles(uow, group, tuple(members), command.actor)
         await uow.commit()
@@ -149,6 +188,7 @@ async def change_group(command: ChangeGroup, uow: UnitOfWork) -> Group:
             actor=command.actor,
             expected_version=command.expected_version,
         )
+        await _require_group_reach(uow, group, moved, command.reach)
         if group.follows_team_name and group.team_id and group.display_name != before:
             team = await uow.teams.get(group.team_id)
             if team is not None and team.name == before:
@@ -164,6 +204,7 @@ async def delete_group(command: DeleteGroup, uow: UnitOfWork) -> Group:
     async with uow:
         group = await _group(uow, command.org_id, command.group_id)
         members = tuple(group.members)
+        await _require_group_reach(uow, group, members, command.reach)
         group.delete(actor=command.actor, expected_version=command.expected_version)
         await uow.groups.save(group)
         await _settle_roles(uow, group, members, command.actor)
@@ -174,7 +215,7 @@ async def delete_group(command: DeleteGroup, uow: UnitOfWork) -> Group:
 async def issue_scim_token(command: IssueScimToken, uow: UnitOfWork) -> tuple[ScimToken, str]:
     async with uow:
         org = await _org(uow, command.org_id)
-        token, secret = ScimToken.issue(org, actor=command.actor)
+        token, secret = ScimToken.issue(org, actor=command.actor, actor_role=command.actor_role)
         await uow.scim_tokens.add(token)
         await uow.commit()
     return token, secret

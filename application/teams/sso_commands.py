@@ -17,6 +17,7 @@ class CreateSsoConnection(Command, frozen=True, kw_only=True):
     kind: str
     settings: dict[str, Any]  # see `SsoConnection`: issuer, client_id, client_secret_sealed, ...
     actor: str
+    actor_role: str  # the most the connection may grant
     connection_id: str | None = None
     declared: bool = False
 
@@ -25,6 +26,7 @@ class ChangeSsoConnection(Command, frozen=True, kw_only=True):
     connection_id: str
     settings: dict[str, Any]  # only what changes
     actor: str
+    actor_role: str  # the most the connection may grant from now on
 
 
 class DeleteSsoConnection(Command, frozen=True, kw_only=True):
@@ -48,3 +50,12 @@ class SignInWithSso(Command, frozen=True, kw_only=True):
     connection_id: str
     identity: Identity
     source_ip: str
+
+
+class DeclareSignInDomains(Command, frozen=True, kw_only=True):
+    """The e-mail domains the org owns (all of them): a sign-in links a person it finds by an
+    address of one of them."""
+
+    org_id: str
+    domains: tuple[str, ...]
+    actor: str

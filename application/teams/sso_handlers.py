@@ -1,11 +1,18 @@
 """Handlers for SSO connections and sign-ins: load, change, commit.
 
 A sign-in finds the person the connection's subject signed in as before; else the org's person
-of that login name or address (someone SCIM provisioned: matched, not duplicated); else creates
-them (just-in-time). A deactivated or deleted person is refused. The groups the identity
-provider names, as far as the connection's `role_map` knows them, become the org's directory
-groups of those names (linked to the mapped team, granting the mapped role), and the person's
-memberships of those groups follow what the provider said this time.
+of that login name or address, whom it links only when the connection may (someone SCIM
+provisioned, or an address of a domain the org declares); else creates them (just-in-time). A
+deactivated or deleted person is refused. The groups the identity provider names, as far as the
+connection's `role_map` knows them, become the org's directory groups of those names (linked to
+the mapped team, granting the mapped role), and the person's memberships of those groups follow
+what the provider said this time.
+
+A connection acts on the authority of whoever last set it. Its reach at each sign-in is the
+lower of the role they had then and the role they hold now (the operator's key and the
+configuration file: owner); someone no longer active gives it none, until an owner or admin
+sets it again. A sign-in never lets in a person who outranks that reach, and never grants a
+role above it (the role is capped, and the capping audited).
 """
 
 from __future__ import annotations
@@ -13,20 +20,22 @@ from __future__ import annotations
 from application.teams.sso_commands import (
     ChangeSsoConnection,
     CreateSsoConnection,
+    DeclareSignInDomains,
     DeclareSsoConnection,
     DeleteSsoConnection,
     SignInWithSso,
 )
 from application.uow import UnitOfWork
 from domains.shared.errors import Forbidden, InvalidValue, NotFound
-from domains.teams import directory
-from domains.teams.events import SignedIn
+from domains.teams import directory, sign_in_domains
+from domains.teams.events import SignedIn, SsoIdentityLinked, SsoRoleCapped
 from domains.teams.groups import Group
 from domains.teams.model import Org, Team
 from domains.teams.sso import Identity, SsoConnection
-from domains.teams.users import ROLES, User
+from domains.teams.users import ROLES, Role, User, as_role, lower_of, outranks
 
 DECLARED_BY = "config"
+PERSON_ACTOR = "user:"
 
 
 class SignInRefused(Forbidden):
@@ -59,6 +68,7 @@ async def create_sso_connection(command: CreateSsoConnection, uow: UnitOfWork) -
             org,
             command.kind,
             actor=command.actor,
+            actor_role=as_role(command.actor_role),
             connection_id=command.connection_id,
             declared=command.declared,
             **command.settings,
@@ -71,7 +81,10 @@ async def create_sso_connection(command: CreateSsoConnection, uow: UnitOfWork) -
 async def change_sso_connection(command: ChangeSsoConnection, uow: UnitOfWork) -> SsoConnection:
     async with uow:
         connection = await _connection(uow, command.connection_id)
-        if connection.change(actor=command.actor, **command.settings):
+        changed = connection.change(
+            actor=command.actor, actor_role=as_role(command.actor_role), **command.settings
+        )
+        if changed:
             await uow.sso_connections.save(connection)
             await uow.commit()
     return connection
@@ -94,6 +107,7 @@ async def declare_sso_connection(command: DeclareSsoConnection, uow: UnitOfWork)
                 await _org(uow, command.org_id),
                 command.kind,
                 actor=DECLARED_BY,
+                actor_role="owner",
                 connection_id=command.connection_id,
                 declared=True,
                 **command.settings,
@@ -103,7 +117,7 @@ async def declare_sso_connection(command: DeclareSsoConnection, uow: UnitOfWork)
             raise InvalidValue(
                 f"SSO connection {command.connection_id} exists with another org or kind"
             )
-        elif connection.change(actor=DECLARED_BY, **command.settings):
+        elif connection.change(actor=DECLARED_BY, actor_role="owner", **command.settings):
             await uow.sso_connections.save(connection)
         await uow.commit()
     return connection
@@ -166,6 +180,63 @@ async def _follow_groups(
     return roles_moved
 
 
+async def declare_sign_in_domains(command: DeclareSignInDomains, uow: UnitOfWork) -> Org:
+    async with uow:
+        org = await _org(uow, command.org_id)
+        if sign_in_domains.declare(org, command.domains, actor=command.actor):
+            await uow.orgs.save(org)
+            await uow.commit()
+    return org
+
+
+async def _reach(uow: UnitOfWork, connection: SsoConnection, user: User | None) -> Role | None:
+    """The most this connection may grant now: the role of whoever set it, then and now
+    (the lower); None once that person is no longer an active member of the org."""
+    setter = connection.set_by or ""
+    if not setter.startswith(PERSON_ACTOR):
+        return connection.set_by_role  # the operator's key or the configuration file
+    setter_id = setter.removeprefix(PERSON_ACTOR)
+    person = user if user is not None and user.id == setter_id else None
+    person = person or await uow.users.get(setter_id)
+    if person is None or person.org_id != connection.org_id or person.deleted or not person.active:
+        return None
+    return lower_of(connection.set_by_role, person.role)
+
+
+def _link_basis(org: Org, user: User, identity: Identity) -> str | None:
+    """Why the connection may link this existing person (found by login name or address), or
+    None: the directory provisioned them, or the address vouched for is theirs and of a domain
+    the org declares."""
+    if user.user_name is not None:
+        return "scim"
+    same_address = (
+        identity.email is not None
+        and user.email_key is not None
+        and identity.email.lower() == user.email_key
+    )
+    if same_address and sign_in_domains.is_declared(org, identity.email):
+        return "domain"
+    return None
+
+
+def _tell_capped(
+    uow: UnitOfWork, connection: SsoConnection, user: User, wanted: Role, reach: Role
+) -> None:
+    """Tells that the person got `reach` rather than `wanted`, when it is above it."""
+    if not outranks(wanted, reach):
+        return
+    uow.publish(
+        SsoRoleCapped(
+            user_id=user.id,
+            org_id=user.org_id,
+            connection_id=connection.id,
+            wanted=wanted,
+            granted=reach,
+            reach=reach,
+        )
+    )
+
+
 async def sign_in_with_sso(command: SignInWithSso, uow: UnitOfWork) -> User:
     identity = command.identity
     async with uow:
@@ -173,29 +244,62 @@ async def sign_in_with_sso(command: SignInWithSso, uow: UnitOfWork) -> User:
         org = await _org(uow, connection.org_id)
         actor = f"sso:{connection.id}"
         user, linked = await _person(uow, connection, identity)
+        reach = await _reach(uow, connection, user)
+        if reach is None:
+            raise SignInRefused(
+                "the person who set this connection up is no longer active in the org; an owner "
+                "or admin must set it again",
+                "connection_unowned",
+            )
         provisioned = user is None
+        basis: str | None = "created" if provisioned else None
         if user is None:
             if identity.email is None:
                 raise SignInRefused("the identity provider gave no email address", "no_email")
             user = User.create(
                 org,
                 identity.email,
-                connection.default_role,
+                lower_of(connection.default_role, reach),
                 actor=actor,
                 display_name=(identity.display_name or "").strip() or None,
             )
             await uow.users.add(user)
+            _tell_capped(uow, connection, user, connection.default_role, reach)
+        elif not linked:
+            basis = _link_basis(org, user, identity)
+            if basis is None:
+                raise SignInRefused(
+                    "this address belongs to someone the connection may not sign in: neither "
+                    "provisioned by the org's directory nor of a domain the org declares",
+                    "not_linkable",
+                )
         if user.deleted or not user.active:
             raise SignInRefused("this person is deactivated", "user_inactive")
         if user.org_id != connection.org_id:
             raise SignInRefused("this person belongs to another org", "wrong_org")
-        if not linked:
+        if outranks(user.role, reach):
+            raise SignInRefused(
+                f"this person's role ({user.role}) is above what the connection may grant "
+                f"({reach})",
+                "outranks_connection",
+            )
+        if basis is not None:
             await uow.sso_identities.link(connection.id, identity.subject, user.id)
+            uow.publish(
+                SsoIdentityLinked(
+                    user_id=user.id,
+                    org_id=user.org_id,
+                    connection_id=connection.id,
+                    subject=identity.subject,
+                    basis=basis,
+                )
+            )
         if await _follow_groups(uow, org, connection, user, identity.groups):
             granted = await uow.groups.roles_of(user.id)
             # ROLES runs owner, admin, member, viewer: the lowest index is the highest role
             role = min(granted, key=ROLES.index) if granted else connection.default_role
-            if directory.grant_role(user, role, actor=actor):
+            _tell_capped(uow, connection, user, role, reach)
+            if directory.grant_role(user, lower_of(role, reach), actor=actor):
                 await uow.users.save(user)
         uow.publish(
             SignedIn(

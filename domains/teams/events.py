@@ -250,6 +250,23 @@ class OrgChanged(Event, frozen=True, kw_only=True, tag=True):
         )
 
 
+class OrgSignInDomainsSet(Event, frozen=True, kw_only=True, tag=True):
+    """The e-mail domains the org declares it owns (all of them, after the change): a sign-in
+    links a person it finds by an address of one of them."""
+
+    org_id: str
+    domains: tuple[str, ...]
+    actor: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=self.actor,
+            action="org.sign_in_domains",
+            target=f"org:{self.org_id}",
+            data={"domains": list(self.domains)},
+        )
+
+
 class OrgDeleted(Event, frozen=True, kw_only=True, tag=True):
     """The org is deleted: it held no live team, active person, SCIM token or SSO connection.
     Its row stays, so usage and audit rows still name it."""
@@ -451,17 +468,21 @@ class GroupDeleted(Event, frozen=True, kw_only=True, tag=True):
 
 
 class ScimTokenIssued(Event, frozen=True, kw_only=True, tag=True):
+    """`role`: the minting principal's role, the most the token acts with (it acts on no one
+    who outranks it)."""
+
     token_id: str
     org_id: str
     prefix: str
     actor: str
+    role: str = "admin"  # events recorded before the role was: what the migration assumes
 
     def audit_facts(self) -> AuditFacts:
         return AuditFacts(
             actor=self.actor,
             action="scim_token.create",
             target=f"scim_token:{self.token_id}",
-            data={"org_id": self.org_id, "prefix": self.prefix},
+            data={"org_id": self.org_id, "prefix": self.prefix, "role": self.role},
         )
 
 
@@ -596,4 +617,50 @@ class SignedOut(Event, frozen=True, kw_only=True, tag=True):
             action="sso.sign_out",
             target=f"sso_connection:{self.connection_id}",
             data={"org_id": self.org_id, "source_ip": self.source_ip},
+        )
+
+
+class SsoIdentityLinked(Event, frozen=True, kw_only=True, tag=True):
+    """A connection's subject was linked to a person of the org, and on what ground: `created`
+    (the sign-in created them), `scim` (the directory provisioned them) or `domain` (their
+    address is of a domain the org declares)."""
+
+    user_id: str
+    org_id: str
+    connection_id: str
+    subject: str
+    basis: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=f"sso:{self.connection_id}",
+            action="sso.link",
+            target=f"user:{self.user_id}",
+            data={"org_id": self.org_id, "subject": self.subject, "basis": self.basis},
+        )
+
+
+class SsoRoleCapped(Event, frozen=True, kw_only=True, tag=True):
+    """A sign-in would have given `wanted` (the connection's default role or its groups'), above
+    what the connection may grant (`reach`: the role of whoever set it, as they are now): the
+    person got `granted` instead."""
+
+    user_id: str
+    org_id: str
+    connection_id: str
+    wanted: str
+    granted: str
+    reach: str
+
+    def audit_facts(self) -> AuditFacts:
+        return AuditFacts(
+            actor=f"sso:{self.connection_id}",
+            action="sso.role_capped",
+            target=f"user:{self.user_id}",
+            data={
+                "org_id": self.org_id,
+                "wanted": self.wanted,
+                "granted": self.granted,
+                "reach": self.reach,
+            },
         )

@@ -56,6 +56,7 @@ class Org(Aggregate):
     created_at: datetime = field(default_factory=utcnow)
     metadata: dict[str, Any] = field(default_factory=dict)
     deleted_at: datetime | None = None  # deleted: the row stays (usage and audit rows name it)
+    sign_in_domains: tuple[str, ...] = ()  # see `domains.teams.sign_in_domains`
 
     def __post_init__(self) -> None:
         Aggregate.__init__(self)

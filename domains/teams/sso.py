@@ -6,6 +6,12 @@ first visit (just-in-time), or finds the one SCIM provisioned. `role_map` turns 
 provider's groups into the org's directory groups: each named group links its members to a team,
 grants them a role, or both. The OIDC client secret is held only sealed (encrypted by the
 infrastructure), never in clear; the domain never sees it.
+
+A connection acts on the authority of whoever last set it (`set_by`, with their role then,
+`set_by_role`): it may grant no role above that role, so an org admin can't make a connection
+that signs people in as owners. Creating or changing it refuses (Forbidden) what it would
+grant above the role of the one who does it; signing in is capped again (see
+`application.teams.sso_handlers`).
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ from urllib.parse import urlsplit
 
 from domains.shared.aggregate import Aggregate
 from domains.shared.clock import utcnow
-from domains.shared.errors import InvalidValue
+from domains.shared.errors import Forbidden, InvalidValue
 from domains.shared.ids import new_id
 from domains.teams.events import SsoConnectionChanged, SsoConnectionCreated, SsoConnectionDeleted
 from domains.teams.model import Org
-from domains.teams.users import Role, as_role
+from domains.teams.users import ROLES, Role, as_role, outranks
 
 Kind = Literal["oidc", "saml"]
 KINDS: Final[tuple[Kind, ...]] = ("oidc", "saml")
@@ -108,6 +114,8 @@ class SsoConnection(Aggregate):
     role_map: dict[str, GroupGrant] = field(default_factory=dict)
     default_role: Role = "member"
     declared: bool = False  # declared in the configuration file (which wins at every start)
+    set_by: str | None = None  # who last set it: "admin", "config", "user:<id>"
+    set_by_role: Role = "admin"  # their role then: the most the connection may ever grant
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     deleted: bool = False
@@ -122,15 +130,18 @@ class SsoConnection(Aggregate):
         kind: str,
         *,
         actor: str,
+        actor_role: Role,
         connection_id: str | None = None,
         declared: bool = False,
         **settings: Any,
     ) -> SsoConnection:
+        """Forbidden when the connection would grant a role above `actor_role`."""
         connection = cls(
             id=connection_id or new_id(), org_id=org.id, kind=as_kind(kind), declared=declared
         )
         connection._apply(settings)
         connection._require_complete()
+        connection._set_by(actor, actor_role)
         connection.record(
             SsoConnectionCreated(
                 connection_id=connection.id,
@@ -142,12 +153,16 @@ class SsoConnection(Aggregate):
         )
         return connection
 
-    def change(self, *, actor: str, **settings: Any) -> bool:
-        """Applies the settings given; False when none differs (and nothing is recorded)."""
-        before = {name: getattr(self, name) for name in settings}
+    def change(self, *, actor: str, actor_role: Role, **settings: Any) -> bool:
+        """Applies the settings given, on the authority of `actor` (who then stands for the
+        connection, even when nothing else changes); False when nothing differs (and nothing is
+        recorded). Forbidden when the connection would grant a role above `actor_role`."""
+        names = (*settings, "set_by", "set_by_role")
+        before = {name: getattr(self, name) for name in names}
         self._apply(settings)
         self._require_complete()
-        changed = tuple(name for name in settings if getattr(self, name) != before[name])
+        self._set_by(actor, actor_role)
+        changed = tuple(name for name in names if getattr(self, name) != before[name])
         if not changed:
             return False
         self.updated_at = utcnow()
@@ -168,6 +183,25 @@ class SsoConnection(Aggregate):
         self.deleted = True
         self.record(SsoConnectionDeleted(connection_id=self.id, org_id=self.org_id, actor=actor))
 
+    def highest_grant(self) -> Role:
+        """The highest role the connection may give anyone: its default role or a mapped one."""
+        roles = {self.default_role} | {g.role for g in self.role_map.values() if g.role}
+        return min(roles, key=ROLES.index)  # ROLES runs owner, admin, member, viewer
+
+    def _set_by(self, actor: str, role: Role) -> None:
+        """Records whose authority the connection now acts on; Forbidden when it would grant
+        more than they may."""
+        for group, grant in (("default_role", self.default_role), *self._mapped_roles()):
+            if outranks(grant, role):
+                raise Forbidden(
+                    f"The role {role!r} may not make a connection that grants {grant!r} "
+                    f"(`{group}`): a connection grants no role above its maker's."
+                )
+        self.set_by, self.set_by_role = actor, role
+
+    def _mapped_roles(self) -> list[tuple[str, Role]]:
+        return [(f"role_map.{n}", g.role) for n, g in self.role_map.items() if g.role is not None]
+
     def grants_for(self, groups: tuple[str, ...]) -> dict[str, GroupGrant]:
         """The role map's entries for the groups a person is in (matched case-insensitively)."""
         held = {group.casefold() for group in groups}
@@ -179,6 +213,8 @@ class SsoConnection(Aggregate):
             "role_map": {name: grant.as_dict() for name, grant in self.role_map.items()},
             "default_role": self.default_role,
             "groups_claim": self.groups_claim,
+            "set_by": self.set_by,
+            "set_by_role": self.set_by_role,
         }
         if self.kind == "oidc":
             shown.update(issuer=self.issuer, client_id=self.client_id, scopes=list(self.scopes))

@@ -56,6 +56,16 @@ def may_grant(granter: Role, role: Role) -> bool:
     return manages(granter) and _RANK[role] <= _RANK[granter]
 
 
+def outranks(role: Role, other: Role) -> bool:
+    """Whether `role` is above `other` (owner > admin > member > viewer)."""
+    return _RANK[role] > _RANK[other]
+
+
+def lower_of(role: Role, other: Role) -> Role:
+    """The lower of two roles."""
+    return other if outranks(role, other) else role
+
+
 def email_key(email: str) -> str:
     """The form two addresses are compared in: an org's emails are unique case-insensitively."""
     return email.lower()

@@ -7,7 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domains.teams.sso import SsoConnection
 from infrastructure.db.repositories.sso import connection_from_row
-from infrastructure.db.tables import directory_groups, group_members, sso_connections, teams
+from infrastructure.db.tables import (
+    directory_groups,
+    group_members,
+    orgs,
+    sso_connections,
+    teams,
+)
 
 
 async def connection_by_id(engine: AsyncEngine, connection_id: str) -> SsoConnection | None:
@@ -26,6 +32,14 @@ async def connections_of(engine: AsyncEngine, org_id: str | None) -> list[SsoCon
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
     return [connection_from_row(row) for row in rows]
+
+
+async def sign_in_domains_of(engine: AsyncEngine, org_id: str) -> list[str]:
+    """The e-mail domains the org declares it owns."""
+    query = select(orgs.c.sign_in_domains).where(orgs.c.id == org_id)
+    async with engine.connect() as conn:
+        found = (await conn.execute(query)).scalar_one_or_none()
+    return list(found or ())
 
 
 async def teams_of_user(engine: AsyncEngine, user_id: str) -> list[dict[str, str]]:

@@ -8,21 +8,25 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domains.teams.model import hash_secret
+from domains.teams.scim_tokens import token_reach
 from infrastructure.db.tables import scim_tokens
 
 
 class ScimTokenHolder(msgspec.Struct, frozen=True, kw_only=True):
     token_id: str
     org_id: str
+    reach: str  # the role it acts with: its minter's (see `domains.teams.scim_tokens`)
 
 
 async def scim_token_holder(engine: AsyncEngine, secret: str) -> ScimTokenHolder | None:
-    query = select(scim_tokens.c.id, scim_tokens.c.org_id).where(
+    query = select(scim_tokens.c.id, scim_tokens.c.org_id, scim_tokens.c.role).where(
         scim_tokens.c.secret_hash == hash_secret(secret), scim_tokens.c.revoked_at.is_(None)
     )
     async with engine.connect() as conn:
         row = (await conn.execute(query)).first()
-    return ScimTokenHolder(token_id=row.id, org_id=row.org_id) if row is not None else None
+    if row is None:
+        return None
+    return ScimTokenHolder(token_id=row.id, org_id=row.org_id, reach=token_reach(row.role))
 
 
 async def scim_tokens_of(engine: AsyncEngine, org_id: str) -> list[dict[str, object]]:
@@ -34,6 +38,7 @@ async def scim_tokens_of(engine: AsyncEngine, org_id: str) -> list[dict[str, obj
             scim_tokens.c.prefix,
             scim_tokens.c.created_at,
             scim_tokens.c.revoked_at,
+            scim_tokens.c.role,
         )
         .where(scim_tokens.c.org_id == org_id)
         .order_by(scim_tokens.c.created_at, scim_tokens.c.id)

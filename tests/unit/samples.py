@@ -41,6 +41,7 @@ from domains.teams.events import (
     OrgChanged,
     OrgCreated,
     OrgDeleted,
+    OrgSignInDomainsSet,
     ScimTokenIssued,
     ScimTokenRevoked,
     SignedIn,
@@ -49,6 +50,8 @@ from domains.teams.events import (
     SsoConnectionChanged,
     SsoConnectionCreated,
     SsoConnectionDeleted,
+    SsoIdentityLinked,
+    SsoRoleCapped,
     TeamChanged,
     TeamCreated,
     TeamDeleted,
@@ -346,6 +349,18 @@ def one_of_each() -> list[Event]:
             last_at=WHEN,
         ),
         SignedOut(user_id="u-1", org_id="org-1", connection_id="sso-1", source_ip="::1"),
+        OrgSignInDomainsSet(org_id="org-1", domains=("acme.test",), actor="user:u-1"),
+        SsoIdentityLinked(
+            user_id="u-1", org_id="org-1", connection_id="sso-1", subject="ada", basis="scim"
+        ),
+        SsoRoleCapped(
+            user_id="u-1",
+            org_id="org-1",
+            connection_id="sso-1",
+            wanted="owner",
+            granted="admin",
+            reach="admin",
+        ),
         EventDeadLettered(
             dead_letter_id="dl-1",
             dead_event_id="ev-1",

@@ -29,6 +29,8 @@ def connection_from_row(row: Any) -> SsoConnection:
         role_map=role_map_of(row.role_map or {}),
         default_role=as_role(row.default_role),
         declared=bool(row.declared),
+        set_by=row.set_by,
+        set_by_role=as_role(row.set_by_role or "admin"),  # made before it was recorded
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -46,6 +48,8 @@ def _row_of(connection: SsoConnection) -> dict[str, Any]:
         "role_map": {name: grant.as_dict() for name, grant in connection.role_map.items()},
         "default_role": connection.default_role,
         "declared": connection.declared,
+        "set_by": connection.set_by,
+        "set_by_role": connection.set_by_role,
         "updated_at": connection.updated_at,
     }
 

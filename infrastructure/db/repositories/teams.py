@@ -35,6 +35,7 @@ class SqlOrgRepository:
                 created_at=org.created_at,
                 metadata=org.metadata or None,
                 deleted_at=org.deleted_at,
+                sign_in_domains=list(org.sign_in_domains) or None,
             )
         )
         self._seen.append(org)
@@ -49,6 +50,7 @@ class SqlOrgRepository:
             created_at=row.created_at,
             metadata=row.metadata or {},
             deleted_at=row.deleted_at,
+            sign_in_domains=tuple(row.sign_in_domains or ()),
         )
         self._seen.append(org)
         return org
@@ -57,7 +59,12 @@ class SqlOrgRepository:
         await self._conn.execute(
             update(orgs)
             .where(orgs.c.id == org.id)
-            .values(name=org.name, metadata=org.metadata or None, deleted_at=org.deleted_at)
+            .values(
+                name=org.name,
+                metadata=org.metadata or None,
+                deleted_at=org.deleted_at,
+                sign_in_domains=list(org.sign_in_domains) or None,
+            )
         )
 
     async def holdings(self, org_id: str) -> OrgHoldings:

@@ -41,5 +41,7 @@ scim_tokens = Table(
     Column("secret_hash", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
+    # the role of whoever minted it: it acts on no one who outranks it (NULL: an admin's)
+    Column("role", String(16), nullable=True),
     Index("ix_scim_tokens_org_id", "org_id"),
 )

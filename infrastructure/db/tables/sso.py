@@ -32,6 +32,10 @@ sso_connections = Table(
     Column("role_map", JSON(), nullable=True),
     Column("default_role", String(16), nullable=False),
     Column("declared", Boolean(), nullable=False),
+    # whose authority it acts on: who last set it ("admin", "config", "user:<id>"), and their
+    # role then; a sign-in grants no role above it (nor above that person's role now)
+    Column("set_by", String(64), nullable=True),
+    Column("set_by_role", String(16), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_sso_connections_org_id", "org_id"),

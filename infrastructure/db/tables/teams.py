@@ -21,6 +21,9 @@ orgs = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("metadata", JSON(), nullable=True),  # the operator's own labels (a small object)
     Column("deleted_at", UtcDateTime(), nullable=True),  # the row stays: usage and audit name it
+    # e-mail domains the org declares it owns: a sign-in links a person it finds by an address
+    # of one of them (see docs/sso.md)
+    Column("sign_in_domains", JSON(), nullable=True),
 )
 
 teams = Table(

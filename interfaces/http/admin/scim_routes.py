@@ -1,7 +1,9 @@
 """An org's SCIM tokens (what its identity provider provisions with), and who is in a team.
 
 Owners and admins of the org (and the admin key) issue, list and revoke its SCIM tokens; a
-token's secret is in the answer to issuing it only. Everyone in the org reads team members.
+token's secret is in the answer to issuing it only. A token acts with the role of whoever
+issued it (`role`: the admin key's is owner), on no one above it. Everyone in the org reads
+team members.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class ScimTokenCreatedOut(msgspec.Struct):
     token: str
     prefix: str
     org_id: str
+    role: str  # the role it acts with: its issuer's
 
 
 class ScimTokenOut(msgspec.Struct):
@@ -39,6 +42,7 @@ class ScimTokenOut(msgspec.Struct):
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    role: str | None  # the role it acts with (null: issued before it was recorded, an admin's)
 
 
 class ScimTokenRevokedOut(msgspec.Struct):
@@ -73,9 +77,11 @@ class ScimController(Controller):
         principal.require_manage(org_id, "org")
         token: ScimToken
         token, secret = await container_of(request).bus.handle(
-            IssueScimToken(org_id=org_id, actor=principal.actor)
+            IssueScimToken(org_id=org_id, actor=principal.actor, actor_role=principal.role)
         )
-        return ScimTokenCreatedOut(id=token.id, token=secret, prefix=token.prefix, org_id=org_id)
+        return ScimTokenCreatedOut(
+            id=token.id, token=secret, prefix=token.prefix, org_id=org_id, role=token.reach
+        )
 
     @get("/orgs/{org_id:str}/scim-tokens", summary="The org's SCIM tokens (never their secrets)")
     async def list_tokens(self, request: Request[Any, Any, Any], org_id: str) -> list[ScimTokenOut]:

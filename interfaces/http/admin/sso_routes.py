@@ -1,26 +1,36 @@
-"""An org's SSO connections, and who the caller is (`GET /admin/v1/me`).
+"""An org's SSO connections, the e-mail domains it declares, and who the caller is
+(`GET /admin/v1/me`).
 
 Owners and admins of the org (and the admin key) create, list, read, change and delete its
 connections; each change is audited, never with the client secret, which is sealed before it
-is stored. An OIDC issuer is checked by discovery when it is set; SAML metadata when it is
-given. A connection the configuration file declares is changed there only (409 here).
+is stored. A connection grants no role above the role of whoever creates or changes it (403);
+it then acts on their authority. An OIDC issuer is checked by discovery when it is set; SAML
+metadata when it is given. A connection the configuration file declares is changed there only
+(409 here). Only an owner of the org (or the admin key) declares its sign-in domains.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post, put
 from msgspec import UNSET
 
 from application.teams.sso_commands import (
     ChangeSsoConnection,
     CreateSsoConnection,
+    DeclareSignInDomains,
     DeleteSsoConnection,
 )
+from domains.teams.model import Org
 from domains.teams.sso import SsoConnection, valid_issuer
 from infrastructure.read_models.directory_query import user_by_id
-from infrastructure.read_models.sso_query import connection_by_id, connections_of, teams_of_user
+from infrastructure.read_models.sso_query import (
+    connection_by_id,
+    connections_of,
+    sign_in_domains_of,
+    teams_of_user,
+)
 from infrastructure.sso.oidc_client import OidcError
 from interfaces.http.admin.guard import require_admin
 from interfaces.http.admin.principal import no_such, principal_of
@@ -30,6 +40,8 @@ from interfaces.http.admin.sso_schemas import (
     CreateSsoConnectionBody,
     GroupGrantBody,
     MeOut,
+    SignInDomainsBody,
+    SignInDomainsOut,
     SsoConnectionDeletedOut,
     SsoConnectionOut,
     TeamRef,
@@ -53,6 +65,8 @@ def connection_out(request: AnyRequest, connection: SsoConnection) -> SsoConnect
         default_role=connection.default_role,
         groups_claim=connection.groups_claim,
         declared=connection.declared,
+        set_by=connection.set_by,
+        set_by_role=connection.set_by_role,
         created_at=connection.created_at,
         updated_at=connection.updated_at,
     )
@@ -148,7 +162,11 @@ class SsoController(Controller):
         settings = await _settings(request, data.kind, given)
         connection: SsoConnection = await container_of(request).bus.handle(
             CreateSsoConnection(
-                org_id=org_id, kind=data.kind, settings=settings, actor=principal.actor
+                org_id=org_id,
+                kind=data.kind,
+                settings=settings,
+                actor=principal.actor,
+                actor_role=principal.role,
             )
         )
         return connection_out(request, connection)
@@ -170,6 +188,7 @@ class SsoController(Controller):
     ) -> SsoConnectionOut:
         found = await _managed(request, connection_id)
         _not_declared(found)
+        principal = principal_of(request)
         given = {
             name: getattr(data, name)
             for name in data.__struct_fields__
@@ -178,7 +197,10 @@ class SsoController(Controller):
         settings = await _settings(request, found.kind, given)
         connection: SsoConnection = await container_of(request).bus.handle(
             ChangeSsoConnection(
-                connection_id=connection_id, settings=settings, actor=principal_of(request).actor
+                connection_id=connection_id,
+                settings=settings,
+                actor=principal.actor,
+                actor_role=principal.role,
             )
         )
         return connection_out(request, connection)
@@ -194,6 +216,35 @@ class SsoController(Controller):
             DeleteSsoConnection(connection_id=connection_id, actor=principal_of(request).actor)
         )
         return SsoConnectionDeletedOut(id=connection_id, deleted=True)
+
+    @get(
+        "/orgs/{org_id:str}/sign-in-domains",
+        summary="The e-mail domains the org declares it owns (what a sign-in may link by)",
+    )
+    async def get_sign_in_domains(self, request: AnyRequest, org_id: str) -> SignInDomainsOut:
+        await visible_org(request, org_id)
+        principal_of(request).require_manage(org_id, "org")
+        domains = await sign_in_domains_of(container_of(request).engine, org_id)
+        return SignInDomainsOut(org_id=org_id, domains=domains)
+
+    @put(
+        "/orgs/{org_id:str}/sign-in-domains",
+        summary="Declare the e-mail domains the org owns (an owner of the org or the admin key)",
+    )
+    async def put_sign_in_domains(
+        self, request: AnyRequest, org_id: str, data: SignInDomainsBody
+    ) -> SignInDomainsOut:
+        await visible_org(request, org_id)
+        principal = principal_of(request)
+        principal.require_manage(org_id, "org")
+        if principal.role != "owner":
+            raise ApiError(
+                403, "Only an owner of the org declares its sign-in domains.", code="forbidden"
+            )
+        org: Org = await container_of(request).bus.handle(
+            DeclareSignInDomains(org_id=org_id, domains=tuple(data.domains), actor=principal.actor)
+        )
+        return SignInDomainsOut(org_id=org.id, domains=list(org.sign_in_domains))
 
     @get("/me", summary="Who is calling: the person behind the session or admin token")
     async def me(self, request: AnyRequest) -> MeOut:

@@ -60,6 +60,8 @@ class SsoConnectionOut(msgspec.Struct, kw_only=True):
     default_role: str
     groups_claim: str | None
     declared: bool
+    set_by: str | None  # whose authority it acts on: "admin", "config" or "user:<id>"
+    set_by_role: str  # their role when they set it: the most the connection may grant
     created_at: datetime
     updated_at: datetime
     issuer: str | None = None  # oidc
@@ -89,3 +91,17 @@ class MeOut(msgspec.Struct, kw_only=True):
     roles: list[str]
     teams: list[TeamRef]
     display_name: str | None = None
+
+
+Domain = Annotated[str, Meta(min_length=1, max_length=253, pattern=r"^[^\x00]*$")]
+
+
+class SignInDomainsBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Every e-mail domain the org owns (the list replaces the one before)."""
+
+    domains: Annotated[list[Domain], Meta(max_length=50)]
+
+
+class SignInDomainsOut(msgspec.Struct):
+    org_id: str
+    domains: list[str]

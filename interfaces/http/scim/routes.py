@@ -98,10 +98,10 @@ async def _serve(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
         body=body,
     )
     try:
-        org_id, actor = await _authenticate(request)
+        org_id, actor, reach = await _authenticate(request)
         container = container_of(request)
         storage = OrgStorage(
-            scim, container.bus, container.engine, org_id, actor, container.settings.scim
+            scim, container.bus, container.engine, org_id, actor, container.settings.scim, reach
         )
         handler = GatewayScimHandler(scim, storage, container.settings.scim)
         conditional = scim_request.header("If-Match") or scim_request.header("If-None-Match")
@@ -139,8 +139,9 @@ class TooManyRefusals(Exception):
         self.wait = wait
 
 
-async def _authenticate(request: Request[Any, Any, Any]) -> tuple[str, str]:
-    """(the org, the actor as the audit log names it) of the request's SCIM token."""
+async def _authenticate(request: Request[Any, Any, Any]) -> tuple[str, str, str]:
+    """(the org, the actor as the audit log names it, the role it acts with) of the request's
+    SCIM token."""
     token = bearer_token(request, x_api_key=False)
     if token is None:
         note_refused(request, "scim", None, "missing")
@@ -155,7 +156,7 @@ async def _authenticate(request: Request[Any, Any, Any]) -> tuple[str, str]:
     if holder is None:
         note_refused(request, "scim", token, "invalid")
         raise UnauthorizedException(detail="The SCIM token is not valid.")
-    return holder.org_id, f"scim:{holder.token_id}"
+    return holder.org_id, f"scim:{holder.token_id}", holder.reach
 
 
 @route(PREFIX, http_method=METHODS, include_in_schema=False)

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from anyio import to_thread
 from scim2_models import (
+    ForbiddenException,
     InvalidValueException,
     NotFoundException,
     PreconditionFailedException,
@@ -37,7 +38,7 @@ from application.teams.directory_commands import (
     ProvisionUser,
     UpdateProvisionedUser,
 )
-from domains.shared.errors import Conflict, DomainError, InvalidValue, NotFound
+from domains.shared.errors import Conflict, DomainError, Forbidden, InvalidValue, NotFound
 from domains.teams.directory import StaleVersion
 from domains.teams.groups import Group as DomainGroup
 from domains.teams.users import User as DomainUser
@@ -61,6 +62,8 @@ async def _translated(call: Callable[[], Awaitable[T]]) -> T:
         raise UniquenessException(detail=exc.message) from exc
     except NotFound as exc:
         raise NotFoundException(detail=exc.message) from exc
+    except Forbidden as exc:  # the token's role may not do this (see `directory_handlers`)
+        raise ForbiddenException(detail=exc.message) from exc
     except (InvalidValue, DomainError) as exc:
         raise InvalidValueException(detail=exc.message) from exc
     except DataError as exc:  # a value the database cannot hold
@@ -94,9 +97,11 @@ class OrgStorage(AsyncScimStorage):
         org_id: str,
         actor: str,
         settings: ScimSettings,
+        reach: str,
     ) -> None:
         self._service, self._bus, self._engine, self._org_id = service, bus, engine, org_id
         self._actor, self._settings = actor, settings
+        self._reach = reach  # the token's role: it acts on no one above it
 
     def _model(self, name: str) -> type[Resource[Any]]:
         return self._service.get_model(self._service.get_resource_type(name))
@@ -176,6 +181,7 @@ class OrgStorage(AsyncScimStorage):
                         entry=entry,
                         role=self._settings.default_role,
                         actor=self._actor,
+                        reach=self._reach,
                     )
                 )
             )
@@ -193,6 +199,7 @@ class OrgStorage(AsyncScimStorage):
                     role=link.role,
                     follows_team_name=link.follows_name,
                     actor=self._actor,
+                    reach=self._reach,
                 )
             )
         )
@@ -217,6 +224,7 @@ class OrgStorage(AsyncScimStorage):
                         entry=entry,
                         expected_version=version,
                         actor=self._actor,
+                        reach=self._reach,
                     )
                 )
             )
@@ -232,6 +240,7 @@ class OrgStorage(AsyncScimStorage):
                         members=resources.members_of(group_in),
                         expected_version=version,
                         actor=self._actor,
+                        reach=self._reach,
                     )
                 )
             )
@@ -252,6 +261,7 @@ class OrgStorage(AsyncScimStorage):
                 user_id=resource_id,
                 expected_version=version,
                 actor=self._actor,
+                reach=self._reach,
             )
         else:
             command = DeleteGroup(
@@ -259,6 +269,7 @@ class OrgStorage(AsyncScimStorage):
                 group_id=resource_id,
                 expected_version=version,
                 actor=self._actor,
+                reach=self._reach,
             )
         await _translated(lambda: self._bus.handle(command))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domains.shared.errors import InvalidValue
+from domains.shared.errors import Forbidden, InvalidValue
 from domains.teams.events import SsoConnectionChanged, SsoConnectionCreated, SsoConnectionDeleted
 from domains.teams.model import Org
 from domains.teams.sso import GroupGrant, SsoConnection, role_map_of
@@ -23,7 +23,7 @@ def oidc(org: Org, **settings: object) -> SsoConnection:
         "client_id": "client",
         "client_secret_sealed": SEALED,
     } | settings
-    return SsoConnection.create(org, "oidc", actor="admin", **given)
+    return SsoConnection.create(org, "oidc", actor="admin", actor_role="owner", **given)
 
 
 def test_an_oidc_connection_is_created_with_its_public_settings_audited(org: Org) -> None:
@@ -52,7 +52,7 @@ def test_each_kind_needs_its_settings(
     org: Org, kind: str, settings: dict[str, object], message: str
 ) -> None:
     with pytest.raises(InvalidValue, match=message):
-        SsoConnection.create(org, kind, actor="admin", **settings)
+        SsoConnection.create(org, kind, actor="admin", actor_role="owner", **settings)
 
 
 @pytest.mark.parametrize(
@@ -85,8 +85,10 @@ def test_groups_match_the_role_map_case_insensitively(org: Org) -> None:
 def test_a_change_names_a_new_secret_without_showing_it(org: Org) -> None:
     made = oidc(org)
     made.pull_events()
-    assert not made.change(actor="admin", client_id="client")
-    assert made.change(actor="admin", client_secret_sealed="v1.other", scopes=["openid"])
+    assert not made.change(actor="admin", actor_role="owner", client_id="client")
+    assert made.change(
+        actor="admin", actor_role="owner", client_secret_sealed="v1.other", scopes=["openid"]
+    )
     (event,) = made.pull_events()
     assert isinstance(event, SsoConnectionChanged)
     assert event.changed == ("client_secret", "scopes")
@@ -123,3 +125,31 @@ def test_an_issuer_is_an_http_url_without_query_fragment_or_credentials(
 
 def test_a_loopback_issuer_may_be_plain_http(org: Org) -> None:
     assert oidc(org, issuer="http://127.0.0.1:9000").issuer == "http://127.0.0.1:9000"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"default_role": "owner"}, {"role_map": {"Leads": {"role": "owner"}}}],
+)
+def test_an_admin_makes_no_connection_that_grants_owner(
+    org: Org, settings: dict[str, object]
+) -> None:
+    given = {"issuer": "https://idp.example", "client_id": "c", "client_secret_sealed": SEALED}
+    with pytest.raises(Forbidden, match="grants no role above its maker's"):
+        SsoConnection.create(org, "oidc", actor="user:u-1", actor_role="admin", **given, **settings)
+
+
+def test_a_change_stands_on_the_changer_s_authority(org: Org) -> None:
+    made = oidc(org, role_map={"Leads": {"role": "owner"}})
+    assert (made.set_by, made.set_by_role, made.highest_grant()) == ("admin", "owner", "owner")
+    made.pull_events()
+    with pytest.raises(Forbidden):  # an admin may not touch a connection that grants owner
+        made.change(actor="user:u-1", actor_role="admin", client_id="other")
+    made = oidc(org, role_map={"Eng": {"role": "admin"}})
+    made.pull_events()
+    assert made.change(actor="user:u-1", actor_role="admin")  # nothing but whose it is
+    (event,) = made.pull_events()
+    assert isinstance(event, SsoConnectionChanged)
+    assert sorted(event.changed) == ["set_by", "set_by_role"]
+    assert (made.set_by, made.set_by_role) == ("user:u-1", "admin")
+    assert event.audit_facts().data["set_by"] == "user:u-1"
