@@ -22,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Literal
 
 import structlog
@@ -127,6 +128,7 @@ class BudgetAdmission:
         self._clock = clock
         self._monotonic = monotonic
         self._beside: set[asyncio.Task[None]] = set()
+        self._seeding: dict[str, asyncio.Future[None]] = {}  # by window key, while it is seeded
         self._janitor: asyncio.Task[None] | None = None
         # the allowance each caller's limits are admitted from, by `_signature`; those taking
         # one now; and those refused one, until when (monotonic)
@@ -234,11 +236,31 @@ class BudgetAdmission:
         self._refusals.note(("refused", caller.key_id, kind, limit, measure), make)
 
     async def _seed(self, unseeded: Unseeded, windows: dict[str, Budget], now: datetime) -> None:
+        """Seeds each window the store named unseeded, once however many requests ask at the
+        same time: the first starts the seeding, the others wait for it (the database is read
+        once per window, and a burst of first requests holds no connection of the pool)."""
         for key in unseeded.keys:
-            budget = windows[key]
-            spent = await self._spent_in_window(budget, now)
-            await self._store.seed(budget, spent, now=now)
-            log.info("budget.seeded", window=key, spent_tokens=spent.tokens)
+            seeding = self._seeding.get(key)
+            if seeding is None:
+                seeding = asyncio.ensure_future(self._seed_window(key, windows[key], now))
+                self._seeding[key] = seeding
+                seeding.add_done_callback(partial(self._seeded, key))
+            await asyncio.shield(seeding)  # a request that goes away leaves it to the others
+
+    async def _seed_window(self, key: str, budget: Budget, now: datetime) -> None:
+        spent = await self._spent_in_window(budget, now)
+        await self._store.seed(budget, spent, now=now)
+        log.info("budget.seeded", window=key, spent_tokens=spent.tokens)
+
+    def _seeded(self, key: str, seeding: asyncio.Future[None]) -> None:
+        """A seeding ended: the next request that finds the window unseeded (it failed, or the
+        store lost the window since) starts another."""
+        if self._seeding.get(key) is seeding:
+            del self._seeding[key]
+        if not seeding.cancelled() and seeding.exception() is not None:
+            log.warning(
+                "budget.seeding_failed", window=key, error=type(seeding.exception()).__name__
+            )
 
     async def finish(self, ticket: _Ticket, actual: Amount) -> None:
         """The settlement of one ticket, in one call of the store: charge and give back unused
