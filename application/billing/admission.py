@@ -5,7 +5,8 @@ back. A caller without limits costs no round trip at all.
 
 Settlements run beside the request (a ticket's `settle` returns at once), so a client that goes
 away mid-stream is still charged for what was produced and its reservation freed. Windows the
-ledger has never seen (a new day, or a Redis flush) are first seeded with the database's spend.
+ledger has never seen (a new day, or a Redis flush) are first seeded with the database's spend,
+once per window however many requests find it unseeded at the same moment.
 
 With `allowances` (a shared store, in Redis), a caller's requests are admitted from an
 `Allowance` this replica took for them in one call of the store (`domains.billing.allowance`):

@@ -105,7 +105,7 @@ async def test_a_cold_burst_reads_the_database_once_and_admits_exactly_the_room_
         assert reserved.picousd == len(admitted) * EACH
 
 
-async def test_a_failed_seeding_fails_the_requests_waiting_on_it_and_the_next_seeds_again() -> None:
+async def test_a_failed_seeding_fails_its_waiters_and_the_next_request_seeds_again() -> None:
     database = Database(Amount(0, 0))
     database.fail_next = True
     gate, _ = admission(database)
