@@ -5,11 +5,13 @@ at once through `when_key_revoked_forget_key`, and the keys of a person deactiva
 through `when_user_deactivated_forget_keys` (a key of an inactive person is no active key).
 Unknown secrets are cached briefly too, so a flood of bad keys cannot turn into a flood of
 queries; the cache is bounded. A lookup that raced a `forget_*` is not cached, so what the
-database said before the change cannot outlive it.
+database said before the change cannot outlive it. Concurrent misses for one secret share one
+lookup (a burst of a new key's first requests is one query), unless a `forget_*` came between.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from typing import Protocol
@@ -39,6 +41,7 @@ class KeyAuthenticator:
         self._hash_by_key_id: dict[str, str] = {}
         self._hashes_by_user: dict[str, set[str]] = {}
         self._epoch = 0  # bumped by every forget_*: a lookup older than that is not cached
+        self._looking: dict[str, tuple[int, asyncio.Future[Caller | None]]] = {}  # by digest
 
     async def authenticate(self, secret: str) -> Caller | None:
         if not looks_like_virtual_key(secret):
@@ -49,10 +52,7 @@ class KeyAuthenticator:
         if entry is not None and entry[1] > now:
             caller = entry[0]
         else:
-            epoch = self._epoch
-            caller = await self._lookup.find_active(digest)
-            if epoch == self._epoch:
-                self._remember(digest, caller, now)
+            caller = await self._look_up(digest, now)
         if caller is not None and caller.expired(time.time()):
             return None
         return caller
@@ -63,6 +63,28 @@ class KeyAuthenticator:
             return False
         entry = self._cache.get(hash_secret(secret))
         return entry is not None and entry[0] is not None and entry[1] > time.monotonic()
+
+    async def _look_up(self, digest: str, now: float) -> Caller | None:
+        """The database's answer for `digest`, shared by the misses that ask at the same time
+        (and since the same `forget_*`); cached unless a `forget_*` came while it ran."""
+        epoch = self._epoch
+        pending = self._looking.get(digest)
+        if pending is not None and pending[0] == epoch:
+            return await asyncio.shield(pending[1])
+        lookup = asyncio.ensure_future(self._lookup.find_active(digest))
+        self._looking[digest] = (epoch, lookup)
+        lookup.add_done_callback(lambda done: self._looked_up(digest, done))
+        caller = await asyncio.shield(lookup)  # a client that leaves leaves it to the others
+        if epoch == self._epoch:
+            self._remember(digest, caller, now)
+        return caller
+
+    def _looked_up(self, digest: str, lookup: asyncio.Future[Caller | None]) -> None:
+        pending = self._looking.get(digest)
+        if pending is not None and pending[1] is lookup:
+            del self._looking[digest]
+        if not lookup.cancelled():
+            lookup.exception()  # retrieved: each request that waited raised it already
 
     def forget_key(self, key_id: str) -> None:
         self._epoch += 1

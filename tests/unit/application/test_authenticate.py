@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import application.teams.authenticate as authenticate_module
@@ -196,3 +198,58 @@ async def test_forgetting_a_person_drops_their_keys_and_the_unknown_secrets() ->
     authenticator.forget_user("u2")  # reactivated: keys cached as unknown are looked up again
     assert await authenticator.authenticate(unknown) is not None
     assert len(calls) == 4
+
+
+class GatedLookup(FakeLookup):
+    """Answers only once `opened` is set."""
+
+    def __init__(self, known: dict[str, Caller]) -> None:
+        super().__init__(known)
+        self.opened = asyncio.Event()
+
+    async def find_active(self, secret_hash: str) -> Caller | None:
+        self.calls.append(secret_hash)
+        await self.opened.wait()
+        return self.known.get(secret_hash)
+
+
+async def test_a_burst_of_a_new_keys_first_requests_is_one_lookup(clock: Clock) -> None:
+    lookup = GatedLookup({hash_secret(secret(1)): caller_for(1)})
+    auth = KeyAuthenticator(lookup)
+    burst = [asyncio.ensure_future(auth.authenticate(secret(1))) for _ in range(50)]
+    await asyncio.sleep(0)
+    lookup.opened.set()
+    assert await asyncio.gather(*burst) == [caller_for(1)] * 50
+    assert len(lookup.calls) == 1
+    assert await auth.authenticate(secret(1)) == caller_for(1)  # and cached
+    assert len(lookup.calls) == 1
+
+
+async def test_a_miss_after_a_forget_does_not_share_the_lookup_before_it(clock: Clock) -> None:
+    lookup = GatedLookup({hash_secret(secret(1)): caller_for(1)})
+    auth = KeyAuthenticator(lookup)
+    before = asyncio.ensure_future(auth.authenticate(secret(1)))
+    await asyncio.sleep(0)
+    auth.forget_key("key-1")  # revoked meanwhile: what the database said before may be stale
+    lookup.known.clear()
+    after = asyncio.ensure_future(auth.authenticate(secret(1)))
+    await asyncio.sleep(0)
+    lookup.opened.set()
+    await asyncio.gather(before, after)
+    assert after.result() is None
+    assert len(lookup.calls) == 2
+    assert await auth.authenticate(secret(1)) is None  # the newer answer is the one cached
+
+
+async def test_a_request_that_leaves_mid_lookup_leaves_it_to_the_others(clock: Clock) -> None:
+    lookup = GatedLookup({hash_secret(secret(1)): caller_for(1)})
+    auth = KeyAuthenticator(lookup)
+    first = asyncio.ensure_future(auth.authenticate(secret(1)))
+    await asyncio.sleep(0)
+    second = asyncio.ensure_future(auth.authenticate(secret(1)))
+    await asyncio.sleep(0)
+    first.cancel()
+    lookup.opened.set()
+    assert await second == caller_for(1)
+    assert first.cancelled()
+    assert len(lookup.calls) == 1
