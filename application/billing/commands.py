@@ -47,6 +47,12 @@ def check_count(name: str, value: int | None) -> None:
         raise InvalidValue(f"`{name}` must be between 0 and {MAX_COUNT}.")
 
 
+def _check_budget_limits(max_usd: Decimal | None, max_tokens: int | None) -> None:
+    if max_usd is not None:
+        check_usd("max_usd", max_usd, BUDGET_USD_PLACES)
+    check_count("max_tokens", max_tokens)
+
+
 class SetBudget(Command, frozen=True, kw_only=True):
     """Sets the scope's budget for `period`; both limits None removes it. `org_id` is the org
     the scope belongs to: a budget above the org's cap for the period is refused."""
@@ -60,9 +66,7 @@ class SetBudget(Command, frozen=True, kw_only=True):
     actor: str
 
     def __post_init__(self) -> None:
-        if self.max_usd is not None:
-            check_usd("max_usd", self.max_usd, BUDGET_USD_PLACES)
-        check_count("max_tokens", self.max_tokens)
+        _check_budget_limits(self.max_usd, self.max_tokens)
 
 
 class SetBudgetCap(Command, frozen=True, kw_only=True):
@@ -75,9 +79,7 @@ class SetBudgetCap(Command, frozen=True, kw_only=True):
     actor: str
 
     def __post_init__(self) -> None:
-        if self.max_usd is not None:
-            check_usd("max_usd", self.max_usd, BUDGET_USD_PLACES)
-        check_count("max_tokens", self.max_tokens)
+        _check_budget_limits(self.max_usd, self.max_tokens)
 
 
 class SetRateLimit(Command, frozen=True, kw_only=True):

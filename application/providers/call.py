@@ -10,6 +10,7 @@ from domains.providers.events import CompletionFinished
 from domains.providers.model import ModelRoute
 from domains.providers.ports import Usage
 from domains.shared.caller import Caller
+from domains.shared.ids import new_id
 
 Endpoint = Literal["chat", "embeddings"]
 Outcome = Literal["ok", "error", "cancelled"]
@@ -33,29 +34,8 @@ class Call:
         self, status: int, outcome: Outcome, usage: Usage | None, *, usage_reported: bool = True
     ) -> CompletionFinished:
         usage = usage or Usage()
-        if self.event_id is not None:
-            return CompletionFinished(
-                event_id=self.event_id,
-                request_id=self.request_id,
-                endpoint=self.endpoint,
-                key_id=self.caller.key_id,
-                team_id=self.caller.team_id,
-                org_id=self.caller.org_id,
-                user_id=self.caller.user_id,
-                provider=self.route.provider,
-                model=self.route.name,
-                upstream_model=self.route.upstream,
-                stream=self.stream,
-                status=status,
-                outcome=outcome,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cached_tokens=usage.cached_tokens,
-                usage_reported=usage_reported,
-                latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
-                transport=self.transport,
-            )
         return CompletionFinished(
+            event_id=self.event_id if self.event_id is not None else new_id(),
             request_id=self.request_id,
             endpoint=self.endpoint,
             key_id=self.caller.key_id,
