@@ -151,7 +151,9 @@ def test_budgets_hold_on_one_node_and_survive_a_restart(embedded: GatewayProcess
     with ThreadPoolExecutor(10) as pool:
         outcomes = list(pool.map(ask, [tenant.key] * 10))
     used = [tokens for tokens in outcomes if isinstance(tokens, int)]
-    assert 4 <= len(used) <= 5
+    # all ten arrive at once, each holding its largest cost (its prompt as counted, plus 21):
+    # as many as fit side by side are served, never more than the budget's five
+    assert 3 <= len(used) <= 5
     assert {code for code in outcomes if isinstance(code, str)} == {"budget_exceeded"}
     assert sum(used) <= 5 * one
 

@@ -26,7 +26,7 @@ def _settings_env(workdir: Path, price: str, key: str) -> dict[str, str]:
     provider = {
         "name": "openai",
         "kind": "openai",
-        "base_url": "https://bob:hunter2@api.example/v1",
+        "base_url": "https://api.example/v1",
         "api_key": key,
         "models": [
             {"name": "gpt-4o-mini", "price": {"input_per_mtok": price, "output_per_mtok": 0.6}},
@@ -80,7 +80,7 @@ async def test_a_change_is_audited_once_and_without_secrets(database: str, tmp_p
         latest = rows[-1].data
         assert '"changed":["openai","openai/gpt-4o-mini"]' in latest.replace(" ", "")
         everything = " ".join(str(row.data) for row in rows)
-        for secret in ("sk-first-secret-0001", "sk-rotated-secret-0002", "hunter2"):
+        for secret in ("sk-first-secret-0001", "sk-rotated-secret-0002"):
             assert secret not in everything
     finally:
         await second.engine.dispose()
