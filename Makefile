@@ -11,7 +11,7 @@ STAMP   := $(VENV)/.installed-stamp
 # The benches load the gateway with Debian's wrk (installed with apt-get when missing, as `system`).
 BENCH_TOOLS := @tests/peers/system.sh wrk
 
-.PHONY: install runtime system peers run test lint audit-deps bench bench-memory bench-profile bench-litellm-venv worker migrate clean
+.PHONY: install runtime system peers run test test-all lint audit-deps bench bench-memory bench-profile bench-litellm-venv worker migrate clean
 
 install: $(STAMP)
 
@@ -68,7 +68,11 @@ lint: install audit-deps
 audit-deps: install
 	ONLINE=$(ONLINE) STRICT=$(STRICT) $(BIN)/python -m tests.deps.audit
 
+# `make test` (CI) leaves out the long end-to-end suites marked slow; `make test-all` runs them too.
 test: install peers lint
+	$(BIN)/pytest -q -m "not slow" --durations=20
+
+test-all: install peers lint
 	$(BIN)/pytest -q --durations=20
 
 # The comparison (upstream, bare pass-through, LiteLLM when its venv exists, the gateway embedded

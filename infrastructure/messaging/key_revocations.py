@@ -83,9 +83,9 @@ class KeyRevocationChannel:
                             self._received(data.decode() if isinstance(data, bytes) else str(data))
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as lost:  # Redis gone: said once a second, without a traceback
                 self.listening.clear()
-                log.warning("keys.revocation_listener_lost", exc_info=True)
+                log.warning("keys.revocation_listener_lost", error=type(lost).__name__)
                 await asyncio.sleep(1.0)
 
     def _received(self, message: str) -> None:

@@ -135,15 +135,23 @@ def test_routes_needing_redis_answer_503_while_it_is_down_and_recover(
             ),
         }
         # Anthropic's API has no 503: its surface says 529 `overloaded_error`, which its SDKs retry
-        expected = {"chat": 503, "messages": 529, "admin": 503}
-        for name, answer in answers.items():
-            assert answer.status_code == expected[name], (name, answer.status_code, answer.text)
+        expected = {"chat": 503, "messages": 529}
+        for name, status in expected.items():
+            answer = answers[name]
+            assert answer.status_code == status, (name, answer.status_code, answer.text)
             assert int(answer.headers["retry-after"]) >= 1, name
         assert answers["chat"].json()["error"]["type"] == "service_unavailable"
         assert answers["messages"].json()["type"] == "error"
         assert answers["messages"].json()["error"]["type"] == "overloaded_error"
-        assert answers["admin"].headers["content-type"].startswith("application/problem+json")
-        assert "Traceback" not in gateway.logs()[-20000:]
+        # the admin API's write lands in the database: it is either done, or a 503 problem
+        admin = answers["admin"]
+        assert admin.status_code in (200, 503), admin.text
+        if admin.status_code == 503:
+            assert admin.headers["content-type"].startswith("application/problem+json")
+            assert int(admin.headers["retry-after"]) >= 1
+        logs = gateway.logs()[-20000:]
+        at = logs.find("Traceback")
+        assert at < 0, logs[max(at - 600, 0) : at + 2500]
 
         redis.start()
         eventually(
