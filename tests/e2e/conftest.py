@@ -116,11 +116,14 @@ def each_shape(request: pytest.FixtureRequest) -> GatewayProcess:
 SLOW_MODULES = frozenset(
     {
         "test_audit_chain_binding",  # an embedded then a production gateway in one directory
+        "test_audit_checkpoints",  # a gateway of its own signing checkpoints as rows come
         "test_audit_tampering",  # a gateway per tampering, each verified three ways
+        "test_budget_cold_burst",  # bursts of 50 and 200 first requests, per shape
         "test_budget_caps_output",  # 50 concurrent streams and 50 WebSocket generations, per shape
         "test_connection_limits",  # 20,000 half-open connections, header and body timeouts
         "test_openapi_fuzz",  # schemathesis over every operation of the OpenAPI document
         "test_org_budget_caps",  # spending to the cap, per shape
+        "test_people_churn",  # 50 people deactivated, reactivated and deleted under chat load
         "test_refusal_floods",  # 10,000 refused keys, per shape
         "test_scim_hostile_input",  # hypothesis through the real SCIM routes, per shape
         "test_spool_durability",  # PostgreSQL cut off, then SIGTERM and kill -9 under load
@@ -132,5 +135,6 @@ or more of load or waiting, and together they would take `make test` past 20 min
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+        module = item.module.__name__ if item.module is not None else ""
+        if module.startswith("tests.e2e.") and module.rsplit(".", 1)[-1] in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
