@@ -89,6 +89,17 @@ class BudgetThresholdCrossed(Event, frozen=True, kw_only=True, tag=True):
         )
 
 
+def _limits_data(
+    period: Period, max_usd: Decimal | None, max_tokens: int | None
+) -> dict[str, object]:
+    """A budget's or a cap's limits as its audit row records them."""
+    return {
+        "period": period,
+        "max_usd": None if max_usd is None else usd_text(max_usd),
+        "max_tokens": max_tokens,
+    }
+
+
 class BudgetSet(Event, frozen=True, kw_only=True, tag=True):
     """A scope's budget for one period was set; both limits None: the budget was removed."""
 
@@ -108,11 +119,7 @@ class BudgetSet(Event, frozen=True, kw_only=True, tag=True):
             actor=self.actor,
             action="budget.remove" if self.removed else "budget.set",
             target=f"{self.scope}:{self.scope_id}",
-            data={
-                "period": self.period,
-                "max_usd": None if self.max_usd is None else usd_text(self.max_usd),
-                "max_tokens": self.max_tokens,
-            },
+            data=_limits_data(self.period, self.max_usd, self.max_tokens),
         )
 
 
@@ -134,11 +141,7 @@ class BudgetCapSet(Event, frozen=True, kw_only=True, tag=True):
             actor=self.actor,
             action="budget_cap.remove" if self.removed else "budget_cap.set",
             target=f"org:{self.org_id}",
-            data={
-                "period": self.period,
-                "max_usd": None if self.max_usd is None else usd_text(self.max_usd),
-                "max_tokens": self.max_tokens,
-            },
+            data=_limits_data(self.period, self.max_usd, self.max_tokens),
         )
 
 
