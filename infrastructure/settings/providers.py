@@ -24,6 +24,9 @@ ProviderName = Annotated[
     Meta(pattern=r"\A[a-z0-9][a-z0-9._-]*\Z", extra={"message": "must match [a-z0-9][a-z0-9._-]*"}),
 ]
 Seconds = Annotated[float, Meta(gt=0, le=FINITE, extra=SECONDS)]
+Upstream = Annotated[
+    str, Meta(pattern=r"\S", extra={"message": "must not be empty (omit it to use the model name)"})
+]
 
 
 class Timeouts(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -56,16 +59,7 @@ class Price(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
 
 class ModelSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     name: NotBlank
-    upstream: (
-        Annotated[
-            str,
-            Meta(
-                pattern=r"\S",
-                extra={"message": "must not be empty (omit it to use the model name)"},
-            ),
-        ]
-        | None
-    ) = None
+    upstream: Upstream | None = None
     max_output_tokens: Annotated[int, Meta(ge=1)] | None = None
     price: Price | None = None
 
