@@ -1,12 +1,12 @@
 """Find, read, expand, override and convert FluxRouter's one YAML config file.
 
 Order: parse YAML, expand ``${VAR}`` in string values, apply ``FLUXROUTER_<SECTION>_<KEY>``
-overrides, convert with msgspec, check :func:`model.problems`. Failures raise :class:`ConfigError`.
+overrides, convert with msgspec (which checks the constraints the structs declare). Failures
+raise :class:`ConfigError` (``infrastructure.settings.errors``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import typing
@@ -18,8 +18,11 @@ from typing import Any
 import msgspec
 import yaml
 
-from infrastructure.settings.model import Settings, is_secret, problems, quote
+from infrastructure.settings.errors import ConfigError, describe, join, show
+from infrastructure.settings.model import Settings
 from infrastructure.settings.paths import data_directory, resolve_paths
+
+__all__ = ["ConfigError", "expand_env", "load_settings"]
 
 DEFAULT_FILE = "fluxrouter.yaml"
 CONFIG_ENV = "FLUXROUTER_CONFIG"
@@ -28,20 +31,6 @@ OVERRIDE_PREFIX = "FLUXROUTER_"
 _REFERENCE = re.compile(
     r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\})?"
 )
-_MSGSPEC_ERROR = re.compile(r"(?P<what>.*?)(?: - at `(?P<at>\$[^`]*)`)?")
-_PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
-_NOUNS = dict(int="an integer", str="a string", float="a number", bool="a boolean", null="null")
-_NOUNS.update(object="a mapping", array="a list", decimal="a decimal number")
-_KINDS = ((int, "int"), (float, "float"), (Decimal, "decimal"), (str, "str"), (dict, "object"))
-
-
-class ConfigError(Exception):
-    """The configuration is unusable. ``str()`` is one line: ``source: key.path: problem``."""
-
-    def __init__(self, source: str, path: str | None, problem: str) -> None:
-        self.source, self.path, self.problem = source, path, problem
-        text = ": ".join(part for part in (source, path, problem) if part)
-        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in text))
 
 
 def load_settings(
@@ -69,13 +58,11 @@ def load_settings(
     overridden = _apply_overrides(raw, env)
     try:
         settings = msgspec.convert(raw, Settings, strict=False)
-        failure = next(problems(settings), None)
     except msgspec.ValidationError as exc:
-        failure = _describe(str(exc), raw)
-    if failure is not None:  # an overridden key is reported under its variable's name
-        path, problem = failure
-        var = overridden.get(path)
-        raise ConfigError(var, None, problem) if var else ConfigError(label, path, problem)
+        path, problem = describe(str(exc), raw, Settings)
+        var = _variable_of(path, overridden)  # an overridden key: named by its variable
+        error = ConfigError(var, None, problem) if var else ConfigError(label, path, problem)
+        raise error from None
     if not given:
         return resolve_paths(settings, data_directory(settings, base)), None
     used = base / given
@@ -129,7 +116,7 @@ def _read(path: Path, label: str) -> dict[Any, Any]:
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise ConfigError(label, None, f"{where}invalid YAML: {what}") from None
     if data is not None and not isinstance(data, dict):
-        raise ConfigError(label, None, f"top level must be a mapping, got {_show(data, True)}")
+        raise ConfigError(label, None, f"top level must be a mapping, got {show(data, True)}")
     return {k: v for k, v in (data or {}).items() if v is not None}  # `server:` alone is {}
 
 
@@ -144,8 +131,8 @@ def _expand_tree(value: Any, path: str, environ: Mapping[str, str], label: str) 
     if not isinstance(value, dict):
         return value
     if (bad := next((k for k in value if not isinstance(k, str)), None)) is not None:
-        raise ConfigError(label, path, f"key {_show(bad)} must be a string (quote it)")
-    return {k: _expand_tree(v, _join(path, k), environ, label) for k, v in value.items()}
+        raise ConfigError(label, path, f"key {show(bad)} must be a string (quote it)")
+    return {k: _expand_tree(v, join(path, k), environ, label) for k, v in value.items()}
 
 
 def _prepare(value: Any, kind: Any) -> Any:
@@ -167,7 +154,10 @@ def _prepare(value: Any, kind: Any) -> Any:
 
 
 def _apply_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
-    """Put ``FLUXROUTER_<SECTION>_<KEY>`` values into ``raw``; return {key path: variable}."""
+    """Put ``FLUXROUTER_<SECTION>_<KEY>`` values into ``raw``; return {key path: variable}.
+
+    A value is converted to its key's type without the constraints declared on it: those are
+    checked with the whole configuration's, which names the variable of a key it refuses."""
     sections = {f.name: f.type for f in msgspec.structs.fields(Settings)}
     overridden: dict[str, str] = {}
     for var in sorted(environ):
@@ -176,60 +166,27 @@ def _apply_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[st
         section, _, key = var[len(OVERRIDE_PREFIX) :].lower().partition("_")
         if section == "providers":
             raise ConfigError(var, None, "providers cannot be overridden from the environment")
-        known = msgspec.structs.fields(sections[section]) if section in sections else ()
-        field = next((f for f in known if f.name == key), None)
-        if field is None:
-            raise ConfigError(var, None, f"unknown config key {_join(section, key)} to override")
-        text, path, value = environ[var], f"{section}.{key}", None
-        nullable = type(None) in typing.get_args(field.type)
-        if typing.get_args(field.type) == (str,) and typing.get_origin(field.type) is list:
+        known = typing.get_type_hints(sections[section]) if section in sections else {}
+        if key not in known:
+            raise ConfigError(var, None, f"unknown config key {join(section, key)} to override")
+        text, path, value, kind = environ[var], f"{section}.{key}", None, known[key]
+        nullable = type(None) in typing.get_args(kind)
+        if typing.get_args(kind) == (str,) and typing.get_origin(kind) is list:
             value = [part.strip() for part in text.split(",") if part.strip()]  # a,b: a list
         elif not (nullable and text.strip().lower() in ("", "null")):
             try:
-                value = msgspec.convert(text, field.type, strict=False)
+                value = msgspec.convert(text, kind, strict=False)
             except msgspec.ValidationError as exc:
-                raise ConfigError(var, None, _describe(str(exc), text, path)[1]) from None
+                raise ConfigError(var, None, describe(str(exc), text, kind, path)[1]) from None
         if isinstance(current := raw.setdefault(section, {}), dict):  # else: the file's error
             current[key] = value
             overridden[path] = var
     return overridden
 
 
-def _describe(message: str, raw: Any, base: str = "") -> tuple[str, str]:
-    """Turn msgspec's ``Expected `int`, got `str` - at `$.server.port``` into
-    ``("server.port", 'expected an integer, got "abc"')``, looking the value up in ``raw``."""
-    match = _MSGSPEC_ERROR.fullmatch(message)
-    what, at = (match["what"], match["at"] or "$") if match else (message, "$")
-    path, value = _join(base, at[1:].lstrip(".")), _lookup(raw, at)
-    field = re.fullmatch(r"Object (contains unknown|missing required) field `(.*)`", what)
-    if field:
-        problem = "unknown key" if field[1] == "contains unknown" else "required key is missing"
-        return _join(path, field[2]), problem
-    if expected := re.fullmatch(r"Expected `([^`]*)`, got `[^`]*`", what):
-        what = "expected " + " or ".join(_NOUNS.get(t, t) for t in expected[1].split(" | "))
-    got = "" if value is ... else f", got {_show(value, is_secret(path))}"
-    return path, what[:1].lower() + what[1:] + got
-
-
-def _lookup(raw: Any, msgspec_path: str) -> Any:
-    """The value at ``$.a[0].b`` in ``raw``, or ``...`` if there is none."""
-    for name, index in _PATH_PART.findall(msgspec_path[1:]):
-        try:
-            raw = raw[int(index)] if index else raw[name]
-        except (KeyError, IndexError, TypeError):
-            return ...
-    return raw
-
-
-def _show(value: Any, secret: bool = False) -> str:
-    """A value for an error message; for a secret only what kind of value it is."""
-    if value is None or isinstance(value, bool):
-        return json.dumps(value)
-    kind = next((name for tp, name in _KINDS if isinstance(value, tp)), "")
-    if secret or kind in ("", "object"):
-        return _NOUNS.get(kind, f"a {type(value).__name__}")
-    return quote(value) if kind == "str" else str(value)
-
-
-def _join(path: str, key: object) -> str:
-    return ".".join(part for part in (path, str(key)) if part)
+def _variable_of(path: str, overridden: dict[str, str]) -> str | None:
+    """The variable that set the key at ``path`` (``server.cors_origins[1]``), if one did."""
+    for key, var in overridden.items():
+        if path == key or path.startswith((f"{key}[", f"{key}.")):
+            return var
+    return None

@@ -60,7 +60,7 @@ def test_billing_env_overrides(tmp_path: Path) -> None:
     [
         (
             "billing: {unpriced: free}\n",
-            "fluxrouter.yaml: billing.unpriced: must be one of refuse, tokens_only",
+            'fluxrouter.yaml: billing.unpriced: must be one of refuse, tokens_only, got "free"',
         ),
         (
             "billing: {default_max_output_tokens: 0}\n",
@@ -82,7 +82,7 @@ def test_billing_errors_name_the_key(tmp_path: Path, text: str, message: str) ->
 
 def test_billing_override_errors_name_the_variable(tmp_path: Path) -> None:
     message = error(tmp_path, "", {"FLUXROUTER_BILLING_UNPRICED": "free"})
-    assert message == "FLUXROUTER_BILLING_UNPRICED: must be one of refuse, tokens_only"
+    assert message == 'FLUXROUTER_BILLING_UNPRICED: must be one of refuse, tokens_only, got "free"'
     message = error(tmp_path, "", {"FLUXROUTER_BILLING_DEFAULT_MAX_OUTPUT_TOKENS": "-5"})
     assert message == "FLUXROUTER_BILLING_DEFAULT_MAX_OUTPUT_TOKENS: must be >= 1, got -5"
     message = error(tmp_path, "", {"FLUXROUTER_BILLING_UNPRICD": "refuse"})

@@ -258,7 +258,7 @@ def test_provider_rules(tmp_path: Path) -> None:
     bad_kind = "name: b, kind: azure, base_url: 'http://x', models: []"
     assert error(tmp_path, _providers(f"name: a, {ok}", bad_kind)) == (
         "fluxrouter.yaml: providers[1].kind: "
-        "must be one of openai, anthropic, gemini, openai-compatible"
+        'must be one of openai, anthropic, gemini, openai-compatible, got "azure"'
     )
     assert "providers[0].name: must match" in error(tmp_path, _providers(f"name: Open AI, {ok}"))
     ftp = "name: a, kind: gemini, base_url: 'ftp://x', models: []"
@@ -302,10 +302,10 @@ def test_model_names_are_unique_within_a_provider(tmp_path: Path) -> None:
 
 def test_logging_rules(tmp_path: Path) -> None:
     assert error(tmp_path, "logging: {level: verbose}\n") == (
-        "fluxrouter.yaml: logging.level: must be one of debug, info, warning, error"
+        'fluxrouter.yaml: logging.level: must be one of debug, info, warning, error, got "verbose"'
     )
     assert error(tmp_path, "logging: {format: xml}\n") == (
-        "fluxrouter.yaml: logging.format: must be one of json, console"
+        'fluxrouter.yaml: logging.format: must be one of json, console, got "xml"'
     )
 
 
