@@ -9,6 +9,7 @@ hash chain covers them (tests/unit/application/audit_rows_expected.json holds th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import chain
 
 from application.audit.formatting import (
@@ -23,7 +24,7 @@ from application.audit.formatting.entries import Formatter
 from domains.audit.facts import AuditFacts
 from domains.shared.events import Event
 
-FORMATTERS: dict[type[Event], Formatter] = dict(
+FORMATTERS: Mapping[type[Event], Formatter] = dict(
     chain(
         teams_orgs.ENTRIES,
         teams_people.ENTRIES,
