@@ -1,5 +1,6 @@
-"""The unit tests' name for the event builders of `tests.support.events`."""
+"""The unit tests' name for the event builders of `tests.support`."""
 
-from tests.support.events import WHEN, completion, one_of_each, usage
+from tests.support.events import WHEN, completion, usage
+from tests.support.every_event import one_of_each
 
 __all__ = ["WHEN", "completion", "one_of_each", "usage"]

@@ -30,7 +30,9 @@ from application.audit.formatting import (
 )
 from domains.shared.events import Event
 from infrastructure.db.event_codec import EventCodec, all_event_types
-from tests.support.events import WHEN, audit_variants, one_of_each
+from tests.support.audit_variants import audit_variants
+from tests.support.events import WHEN
+from tests.support.every_event import one_of_each
 
 EXPECTED = Path(__file__).with_name("audit_rows_expected.json")
 CODEC = EventCodec(all_event_types())

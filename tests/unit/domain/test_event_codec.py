@@ -20,7 +20,8 @@ from domains.shared import delivery
 from domains.shared.events import Event
 from domains.teams import events as teams
 from infrastructure.db.event_codec import EventCodec, all_event_types
-from tests.support.events import completion, one_of_each, usage
+from tests.support.events import completion, usage
+from tests.support.every_event import one_of_each
 
 CODEC = EventCodec(all_event_types())
 
