@@ -1,15 +1,20 @@
-"""The audit context appends a hash-chained row for every event that gives audit facts."""
+"""The audit context appends a hash-chained row for every audited event, read as a row by its
+formatter (application/audit/formatting)."""
 
 from __future__ import annotations
 
+from application.audit.formatting import FORMATTERS
 from application.uow import UnitOfWork
 from domains.audit.chain import AuditRow, chain_row, format_ts
 from domains.shared.events import Event
 
 
 async def when_event_append_audit(events: list[Event], uow: UnitOfWork) -> None:
-    facts = [(event, event.audit_facts()) for event in events]
-    audited = [(event, fact) for event, fact in facts if fact is not None]
+    audited = [
+        (event, formatter(event))
+        for event in events
+        if (formatter := FORMATTERS.get(type(event))) is not None
+    ]
     if not audited:
         return
     async with uow:

@@ -6,8 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from domains.billing.budget import Period, Scope
-from domains.shared.events import AuditFacts, Event
-from domains.shared.money import usd_text
+from domains.shared.events import Event
 
 
 class UsageRecorded(Event, frozen=True, kw_only=True, tag=True):
@@ -34,30 +33,6 @@ class UsageRecorded(Event, frozen=True, kw_only=True, tag=True):
     usage_reported: bool = True
     transport: str = "http"  # "websocket": asked for over the WebSocket chat protocol
 
-    def audit_facts(self) -> AuditFacts:
-        """The call's audit row: who, which model, tokens, cost — never a prompt or an answer."""
-        return AuditFacts(
-            actor=f"key:{self.key_id}",
-            action="chat.completion" if self.endpoint == "chat" else "embeddings.create",
-            target=f"model:{self.provider}/{self.model}",
-            data={
-                "request_id": self.request_id,
-                "team_id": self.team_id,
-                "org_id": self.org_id,
-                "user_id": self.user_id,
-                "status": self.status,
-                "outcome": self.outcome,
-                "stream": self.stream,
-                "transport": self.transport,
-                "input_tokens": self.input_tokens,
-                "output_tokens": self.output_tokens,
-                "cached_tokens": self.cached_tokens,
-                "usage_reported": self.usage_reported,
-                "cost_usd": usd_text(self.cost_usd),
-                "priced": self.priced,
-            },
-        )
-
 
 class BudgetThresholdCrossed(Event, frozen=True, kw_only=True, tag=True):
     """A budget's spend in its window crossed `percent` (50, 80 or 100) of its limit on
@@ -72,32 +47,6 @@ class BudgetThresholdCrossed(Event, frozen=True, kw_only=True, tag=True):
     spent: str  # USD as a decimal string, or tokens
     limit: str
     actor: str = "system"
-
-    def audit_facts(self) -> AuditFacts:
-        return AuditFacts(
-            actor=self.actor,
-            action="budget.threshold",
-            target=f"{self.scope}:{self.scope_id}",
-            data={
-                "period": self.period,
-                "window": self.window,
-                "measure": self.measure,
-                "percent": self.percent,
-                "spent": self.spent,
-                "limit": self.limit,
-            },
-        )
-
-
-def _limits_data(
-    period: Period, max_usd: Decimal | None, max_tokens: int | None
-) -> dict[str, object]:
-    """A budget's or a cap's limits as its audit row records them."""
-    return {
-        "period": period,
-        "max_usd": None if max_usd is None else usd_text(max_usd),
-        "max_tokens": max_tokens,
-    }
 
 
 class BudgetSet(Event, frozen=True, kw_only=True, tag=True):
@@ -114,14 +63,6 @@ class BudgetSet(Event, frozen=True, kw_only=True, tag=True):
     def removed(self) -> bool:
         return self.max_usd is None and self.max_tokens is None
 
-    def audit_facts(self) -> AuditFacts:
-        return AuditFacts(
-            actor=self.actor,
-            action="budget.remove" if self.removed else "budget.set",
-            target=f"{self.scope}:{self.scope_id}",
-            data=_limits_data(self.period, self.max_usd, self.max_tokens),
-        )
-
 
 class BudgetCapSet(Event, frozen=True, kw_only=True, tag=True):
     """The operator set an org's budget cap for one period; both limits None: lifted."""
@@ -136,14 +77,6 @@ class BudgetCapSet(Event, frozen=True, kw_only=True, tag=True):
     def removed(self) -> bool:
         return self.max_usd is None and self.max_tokens is None
 
-    def audit_facts(self) -> AuditFacts:
-        return AuditFacts(
-            actor=self.actor,
-            action="budget_cap.remove" if self.removed else "budget_cap.set",
-            target=f"org:{self.org_id}",
-            data=_limits_data(self.period, self.max_usd, self.max_tokens),
-        )
-
 
 class BudgetAboveCapRefused(Event, frozen=True, kw_only=True, tag=True):
     """A budget above its org's operator-set cap (or the removal of the org's budget under a
@@ -157,19 +90,6 @@ class BudgetAboveCapRefused(Event, frozen=True, kw_only=True, tag=True):
     max_tokens: int | None
     actor: str
 
-    def audit_facts(self) -> AuditFacts:
-        return AuditFacts(
-            actor=self.actor,
-            action="budget.cap_refused",
-            target=f"{self.scope}:{self.scope_id}",
-            data={
-                "org_id": self.org_id,
-                "period": self.period,
-                "max_usd": None if self.max_usd is None else usd_text(self.max_usd),
-                "max_tokens": self.max_tokens,
-            },
-        )
-
 
 class RateLimitSet(Event, frozen=True, kw_only=True, tag=True):
     """A key's or team's requests and tokens per minute were set; None is no limit."""
@@ -179,14 +99,6 @@ class RateLimitSet(Event, frozen=True, kw_only=True, tag=True):
     rpm: int | None
     tpm: int | None
     actor: str
-
-    def audit_facts(self) -> AuditFacts:
-        return AuditFacts(
-            actor=self.actor,
-            action="rate_limit.set",
-            target=f"{self.scope}:{self.scope_id}",
-            data={"rpm": self.rpm, "tpm": self.tpm},
-        )
 
 
 class PriceSet(Event, frozen=True, kw_only=True, tag=True):
@@ -198,19 +110,6 @@ class PriceSet(Event, frozen=True, kw_only=True, tag=True):
     output_per_mtok: Decimal
     cached_input_per_mtok: Decimal | None
     actor: str
-
-    def audit_facts(self) -> AuditFacts:
-        cached = self.cached_input_per_mtok
-        return AuditFacts(
-            actor=self.actor,
-            action="price.set",
-            target=f"model:{self.provider}/{self.model}",
-            data={
-                "input_per_mtok": usd_text(self.input_per_mtok),
-                "output_per_mtok": usd_text(self.output_per_mtok),
-                "cached_input_per_mtok": None if cached is None else usd_text(cached),
-            },
-        )
 
 
 class RequestRefused(Event, frozen=True, kw_only=True, tag=True):
@@ -228,20 +127,14 @@ class RequestRefused(Event, frozen=True, kw_only=True, tag=True):
     first_at: datetime
     last_at: datetime
 
-    def audit_facts(self) -> AuditFacts:
-        return AuditFacts(
-            actor=f"key:{self.key_id}",
-            action={"budget": "budget.refused", "rate_limit": "rate_limit.refused"}.get(
-                self.kind, "model.unpriced_refused"
-            ),
-            target=self.limit,
-            data={
-                "team_id": self.team_id,
-                "org_id": self.org_id,
-                "user_id": self.user_id,
-                "measure": self.measure,
-                "count": self.count,
-                "first_at": self.first_at.isoformat(),
-                "last_at": self.last_at.isoformat(),
-            },
-        )
+
+EVENTS: tuple[type[Event], ...] = (
+    UsageRecorded,
+    BudgetThresholdCrossed,
+    BudgetSet,
+    BudgetCapSet,
+    BudgetAboveCapRefused,
+    RateLimitSet,
+    PriceSet,
+    RequestRefused,
+)

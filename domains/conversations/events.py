@@ -4,7 +4,7 @@ what was said."""
 
 from __future__ import annotations
 
-from domains.shared.events import AuditFacts, Event
+from domains.shared.events import Event
 
 
 class ConversationStarted(Event, frozen=True, kw_only=True, tag=True):
@@ -14,19 +14,6 @@ class ConversationStarted(Event, frozen=True, kw_only=True, tag=True):
     user_id: str | None
     key_id: str
     actor: str
-
-    def audit_facts(self) -> AuditFacts:
-        return AuditFacts(
-            actor=self.actor,
-            action="conversation.create",
-            target=f"conversation:{self.conversation_id}",
-            data={
-                "org_id": self.org_id,
-                "team_id": self.team_id,
-                "user_id": self.user_id,
-                "key_id": self.key_id,
-            },
-        )
 
 
 class ConversationExtended(Event, frozen=True, kw_only=True, tag=True):
@@ -48,19 +35,6 @@ class ConversationDeleted(Event, frozen=True, kw_only=True, tag=True):
     messages: int
     actor: str
 
-    def audit_facts(self) -> AuditFacts:
-        return AuditFacts(
-            actor=self.actor,
-            action="conversation.delete",
-            target=f"conversation:{self.conversation_id}",
-            data={
-                "org_id": self.org_id,
-                "team_id": self.team_id,
-                "user_id": self.user_id,
-                "messages": self.messages,
-            },
-        )
-
 
 class PromptPublished(Event, frozen=True, kw_only=True, tag=True):
     """A version of a team's prompt was published (version 1 creates the prompt)."""
@@ -73,20 +47,6 @@ class PromptPublished(Event, frozen=True, kw_only=True, tag=True):
     variables: list[str]
     actor: str
 
-    def audit_facts(self) -> AuditFacts:
-        return AuditFacts(
-            actor=self.actor,
-            action="prompt.publish",
-            target=f"prompt:{self.prompt_id}",
-            data={
-                "org_id": self.org_id,
-                "team_id": self.team_id,
-                "name": self.name,
-                "version": self.version,
-                "variables": self.variables,
-            },
-        )
-
 
 class PromptDeleted(Event, frozen=True, kw_only=True, tag=True):
     prompt_id: str
@@ -96,15 +56,11 @@ class PromptDeleted(Event, frozen=True, kw_only=True, tag=True):
     versions: int
     actor: str
 
-    def audit_facts(self) -> AuditFacts:
-        return AuditFacts(
-            actor=self.actor,
-            action="prompt.delete",
-            target=f"prompt:{self.prompt_id}",
-            data={
-                "org_id": self.org_id,
-                "team_id": self.team_id,
-                "name": self.name,
-                "versions": self.versions,
-            },
-        )
+
+EVENTS: tuple[type[Event], ...] = (
+    ConversationStarted,
+    ConversationExtended,
+    ConversationDeleted,
+    PromptPublished,
+    PromptDeleted,
+)

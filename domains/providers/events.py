@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from domains.shared.events import AuditFacts, Event
+from domains.shared.events import Event
 
 
 class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
@@ -47,15 +47,8 @@ class ConfigChanged(Event, frozen=True, kw_only=True, tag=True):
     changed: list[str]
     actor: str = "config"
 
-    def audit_facts(self) -> AuditFacts:
-        return AuditFacts(
-            actor=self.actor,
-            action="config.change",
-            target="config",
-            data={
-                "digest": self.digest,
-                "added": self.added,
-                "removed": self.removed,
-                "changed": self.changed,
-            },
-        )
+
+EVENTS: tuple[type[Event], ...] = (
+    CompletionFinished,
+    ConfigChanged,
+)

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from domains.shared.events import AuditFacts, Event
-
-RELAY_ACTOR = "system:outbox"
+from domains.shared.events import Event
 
 
 class EventDeadLettered(Event, frozen=True, kw_only=True, tag=True):
@@ -16,20 +14,6 @@ class EventDeadLettered(Event, frozen=True, kw_only=True, tag=True):
     error_class: str | None
     attempts: int
 
-    def audit_facts(self) -> AuditFacts:
-        return AuditFacts(
-            actor=RELAY_ACTOR,
-            action="outbox.dead_lettered",
-            target=f"dead_letter:{self.dead_letter_id}",
-            data={
-                "event_id": self.dead_event_id,
-                "event_type": self.dead_event_type,
-                "subscriber": self.subscriber,
-                "error_class": self.error_class,
-                "attempts": self.attempts,
-            },
-        )
-
 
 class DeadLetterReplayed(Event, frozen=True, kw_only=True, tag=True):
     dead_letter_id: str
@@ -37,10 +21,8 @@ class DeadLetterReplayed(Event, frozen=True, kw_only=True, tag=True):
     dead_event_type: str
     actor: str
 
-    def audit_facts(self) -> AuditFacts:
-        return AuditFacts(
-            actor=self.actor,
-            action="outbox.replayed",
-            target=f"dead_letter:{self.dead_letter_id}",
-            data={"event_id": self.dead_event_id, "event_type": self.dead_event_type},
-        )
+
+EVENTS: tuple[type[Event], ...] = (
+    EventDeadLettered,
+    DeadLetterReplayed,
+)

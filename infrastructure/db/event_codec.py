@@ -26,111 +26,19 @@ class EventCodec:
 
 
 def all_event_types() -> list[type[Event]]:
-    """Every concrete event of every context (the outbox may hold any of them)."""
-    from domains.billing.events import (
-        BudgetAboveCapRefused,
-        BudgetCapSet,
-        BudgetSet,
-        BudgetThresholdCrossed,
-        PriceSet,
-        RateLimitSet,
-        RequestRefused,
-        UsageRecorded,
-    )
-    from domains.conversations.events import (
-        ConversationDeleted,
-        ConversationExtended,
-        ConversationStarted,
-        PromptDeleted,
-        PromptPublished,
-    )
-    from domains.providers.events import CompletionFinished, ConfigChanged
-    from domains.shared.delivery import DeadLetterReplayed, EventDeadLettered
-    from domains.teams.events import (
-        AccessRefused,
-        AdminTokenIssued,
-        AdminTokenRevoked,
-        GroupChanged,
-        GroupCreated,
-        GroupDeleted,
-        GroupMembersChanged,
-        KeyChanged,
-        KeyIssued,
-        KeyRevoked,
-        KeyRotated,
-        OrgChanged,
-        OrgCreated,
-        OrgDeleted,
-        OrgSignInDomainsSet,
-        ScimTokenIssued,
-        ScimTokenRevoked,
-        SignedIn,
-        SignedOut,
-        SignInFailed,
-        SsoConnectionChanged,
-        SsoConnectionCreated,
-        SsoConnectionDeleted,
-        SsoIdentityLinked,
-        SsoRoleCapped,
-        TeamChanged,
-        TeamCreated,
-        TeamDeleted,
-        TeamRenamed,
-        UserChanged,
-        UserCreated,
-        UserDeleted,
-        UserIdentityChanged,
-    )
+    """Every concrete event of every context (the outbox may hold any of them): the `EVENTS`
+    each context's events module exports, and the outbox relay's own."""
+    from domains.billing import events as billing
+    from domains.conversations import events as conversations
+    from domains.providers import events as providers
+    from domains.shared import delivery
+    from domains.teams import events as teams
 
-    return [
-        OrgCreated,
-        TeamCreated,
-        KeyIssued,
-        KeyRevoked,
-        KeyRotated,
-        UserCreated,
-        UserChanged,
-        AdminTokenIssued,
-        AdminTokenRevoked,
-        CompletionFinished,
-        ConfigChanged,
-        UsageRecorded,
-        BudgetSet,
-        BudgetCapSet,
-        BudgetAboveCapRefused,
-        RateLimitSet,
-        PriceSet,
-        BudgetThresholdCrossed,
-        RequestRefused,
-        AccessRefused,
-        ConversationStarted,
-        ConversationExtended,
-        ConversationDeleted,
-        PromptPublished,
-        PromptDeleted,
-        TeamRenamed,
-        UserIdentityChanged,
-        UserDeleted,
-        GroupCreated,
-        GroupChanged,
-        GroupMembersChanged,
-        GroupDeleted,
-        ScimTokenIssued,
-        ScimTokenRevoked,
-        SsoConnectionCreated,
-        SsoConnectionChanged,
-        SsoConnectionDeleted,
-        SignedIn,
-        SignInFailed,
-        SignedOut,
-        EventDeadLettered,
-        DeadLetterReplayed,
-        OrgChanged,
-        OrgDeleted,
-        TeamChanged,
-        TeamDeleted,
-        KeyChanged,
-        OrgSignInDomainsSet,
-        SsoIdentityLinked,
-        SsoRoleCapped,
-    ]
+    exported = (
+        teams.EVENTS,
+        billing.EVENTS,
+        conversations.EVENTS,
+        providers.EVENTS,
+        delivery.EVENTS,
+    )
+    return [event_type for events in exported for event_type in events]

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def written_actions() -> set[str]:
     found: set[str] = set()
-    for source in (ROOT / "domains").rglob("*.py"):  # events.py of each context, shared/delivery.py
+    for source in (ROOT / "application" / "audit" / "formatting").rglob("*.py"):
         text = source.read_text()
         for expression in re.findall(r"\baction=(.*?)\n\s*target=", text, re.S):
             found.update(re.findall(r'"([a-z_]+\.[a-z_]+)"', expression))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from application.audit.formatting import audit_facts
 from application.audit.subscribers import when_event_append_audit
 from domains.audit.chain import GENESIS_HASH, format_ts, verify_rows
 from domains.shared.events import Event
-from domains.teams.events import KeyRevoked, OrgCreated, TeamCreated
+from tests.support.events import WHEN, key_revoked, org_created, team_created, usage
 from tests.unit.application.fakes import UowFactory
-from tests.unit.samples import WHEN, usage
 
 
 class Unaudited(Event, frozen=True, kw_only=True, tag=True):
@@ -18,10 +18,8 @@ class Unaudited(Event, frozen=True, kw_only=True, tag=True):
 
 def audited_events() -> list[Event]:
     return [
-        OrgCreated(org_id="o1", name="Acme", actor="admin", occurred_at=WHEN),
-        TeamCreated(
-            team_id="t1", org_id="o1", name="R", actor="admin", occurred_at=WHEN + timedelta(1)
-        ),
+        org_created(occurred_at=WHEN),
+        team_created(occurred_at=WHEN + timedelta(1)),
         usage(),
     ]
 
@@ -38,7 +36,7 @@ async def test_each_audited_event_appends_a_chained_row() -> None:
     assert verify_rows(rows).ok
     assert factory.store.audit_event_ids == {event.event_id for event in events}
     for row, event in zip(rows, events, strict=True):
-        facts = event.audit_facts()
+        facts = audit_facts(event)
         assert facts is not None
         assert (row.actor, row.action, row.target, row.data) == (
             facts.actor,
@@ -52,9 +50,7 @@ async def test_each_audited_event_appends_a_chained_row() -> None:
 async def test_rows_continue_the_existing_chain() -> None:
     factory = UowFactory()
     await when_event_append_audit(audited_events()[:1], factory())
-    await when_event_append_audit(
-        [KeyRevoked(key_id="k", team_id="t1", org_id="o1", actor="bob")], factory()
-    )
+    await when_event_append_audit([key_revoked(actor="bob")], factory())
     rows = factory.store.audit_rows
     assert [row.seq for row in rows] == [1, 2]
     assert rows[1].prev_hash == rows[0].hash

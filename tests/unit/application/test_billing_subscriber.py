@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 from decimal import Decimal
 
+from application.audit.formatting import audit_facts
 from application.billing.subscribers import TOKENS_MAX, when_completion_finished_record_usage
 from domains.billing.events import UsageRecorded
 from domains.billing.limits import LimitsSnapshot
 from domains.billing.model import Price
+from tests.support.events import WHEN, completion
 from tests.unit.application.fakes import UowFactory
-from tests.unit.samples import WHEN, completion
 
 PRICES = LimitsSnapshot.of(
     prices={
@@ -112,7 +113,7 @@ async def test_a_cancel_over_the_websocket_is_audited_as_such() -> None:
     event = completion(outcome="cancelled", transport="websocket", usage_reported=False)
     await record_usage([event], factory())
     usage = factory.store.usage[event.event_id]
-    facts = usage.audit_facts()
+    facts = audit_facts(usage)
     assert (usage.outcome, usage.transport) == ("cancelled", "websocket")
     assert facts.data["outcome"] == "cancelled"
     assert facts.data["transport"] == "websocket"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from application.audit.formatting import audit_facts
 from domains.conversations.events import (
     ConversationDeleted,
     ConversationExtended,
@@ -25,9 +26,9 @@ def test_turns_number_their_messages_in_order() -> None:
         ConversationExtended,
         ConversationDeleted,
     ]
-    assert events[0].audit_facts() is not None
-    assert events[1].audit_facts() is None  # the call itself is audited once charged
-    assert events[3].audit_facts().data["messages"] == 5  # type: ignore[union-attr]
+    assert audit_facts(events[0]) is not None
+    assert audit_facts(events[1]) is None  # the call itself is audited once charged
+    assert audit_facts(events[3]).data["messages"] == 5  # type: ignore[union-attr]
 
 
 def test_only_its_team_and_person_own_it() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections import Counter
 from decimal import Decimal
 
 import msgspec
@@ -12,9 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import domains
+from domains.billing import events as billing
+from domains.conversations import events as conversations
+from domains.providers import events as providers
+from domains.shared import delivery
 from domains.shared.events import Event
+from domains.teams import events as teams
 from infrastructure.db.event_codec import EventCodec, all_event_types
-from tests.unit.samples import completion, one_of_each, usage
+from tests.support.events import completion, usage
+from tests.support.every_event import one_of_each
 
 CODEC = EventCodec(all_event_types())
 
@@ -38,6 +45,24 @@ def test_samples_cover_every_registered_event_type() -> None:
 
 def test_codec_knows_every_event_defined_in_the_domain() -> None:
     assert _all_event_subclasses() == set(all_event_types())
+
+
+def test_every_event_is_exported_by_exactly_one_context() -> None:
+    exported = Counter(
+        event_type
+        for module in (teams, billing, conversations, providers, delivery)
+        for event_type in module.EVENTS
+    )
+    assert set(exported) == _all_event_subclasses()
+    assert [t.__name__ for t, n in exported.items() if n > 1] == []
+    assert len(all_event_types()) == len(exported)
+
+
+def test_the_teams_events_are_importable_from_the_package() -> None:
+    assert {name for name in teams.__all__ if name != "EVENTS"} == {
+        t.__name__ for t in teams.EVENTS
+    }
+    assert all(getattr(teams, t.__name__) is t for t in teams.EVENTS)
 
 
 @pytest.mark.parametrize("event", one_of_each(), ids=lambda e: type(e).__name__)

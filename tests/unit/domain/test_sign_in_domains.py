@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from application.audit.formatting import audit_facts
 from domains.shared.errors import InvalidValue
 from domains.teams.events import OrgSignInDomainsSet
 from domains.teams.model import Org
@@ -16,7 +17,7 @@ def test_domains_are_kept_lower_cased_once_and_audited() -> None:
     assert declare(org, ["Acme.COM", "acme.com.", "eu.acme.com"], actor="user:u-1")
     (event,) = org.pull_events()
     assert isinstance(event, OrgSignInDomainsSet)
-    assert event.audit_facts().data == {"domains": ["acme.com", "eu.acme.com"]}
+    assert audit_facts(event).data == {"domains": ["acme.com", "eu.acme.com"]}
     assert not declare(org, ["acme.com", "eu.acme.com"], actor="user:u-1")
     assert org.pull_events() == []
     assert is_declared(org, "Ada@ACME.com")

@@ -1,0 +1,156 @@
+"""How the billing context's events read as audit rows: usage with its cost, budgets, caps,
+rate limits, prices and refusals."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from application.audit.formatting.entries import Entry, formats
+from domains.audit.facts import AuditFacts
+from domains.billing.events import (
+    BudgetAboveCapRefused,
+    BudgetCapSet,
+    BudgetSet,
+    BudgetThresholdCrossed,
+    PriceSet,
+    RateLimitSet,
+    RequestRefused,
+    UsageRecorded,
+)
+from domains.shared.money import usd_text
+
+
+def usage_recorded(event: UsageRecorded) -> AuditFacts:
+    """The call's audit row: who, which model, tokens, cost — never a prompt or an answer."""
+    return AuditFacts(
+        actor=f"key:{event.key_id}",
+        action="chat.completion" if event.endpoint == "chat" else "embeddings.create",
+        target=f"model:{event.provider}/{event.model}",
+        data={
+            "request_id": event.request_id,
+            "team_id": event.team_id,
+            "org_id": event.org_id,
+            "user_id": event.user_id,
+            "status": event.status,
+            "outcome": event.outcome,
+            "stream": event.stream,
+            "transport": event.transport,
+            "input_tokens": event.input_tokens,
+            "output_tokens": event.output_tokens,
+            "cached_tokens": event.cached_tokens,
+            "usage_reported": event.usage_reported,
+            "cost_usd": usd_text(event.cost_usd),
+            "priced": event.priced,
+        },
+    )
+
+
+def budget_threshold_crossed(event: BudgetThresholdCrossed) -> AuditFacts:
+    return AuditFacts(
+        actor=event.actor,
+        action="budget.threshold",
+        target=f"{event.scope}:{event.scope_id}",
+        data={
+            "period": event.period,
+            "window": event.window,
+            "measure": event.measure,
+            "percent": event.percent,
+            "spent": event.spent,
+            "limit": event.limit,
+        },
+    )
+
+
+def _limits_data(period: str, max_usd: Decimal | None, max_tokens: int | None) -> dict[str, object]:
+    """A budget's or a cap's limits as its audit row records them."""
+    return {
+        "period": period,
+        "max_usd": None if max_usd is None else usd_text(max_usd),
+        "max_tokens": max_tokens,
+    }
+
+
+def budget_set(event: BudgetSet) -> AuditFacts:
+    return AuditFacts(
+        actor=event.actor,
+        action="budget.remove" if event.removed else "budget.set",
+        target=f"{event.scope}:{event.scope_id}",
+        data=_limits_data(event.period, event.max_usd, event.max_tokens),
+    )
+
+
+def budget_cap_set(event: BudgetCapSet) -> AuditFacts:
+    return AuditFacts(
+        actor=event.actor,
+        action="budget_cap.remove" if event.removed else "budget_cap.set",
+        target=f"org:{event.org_id}",
+        data=_limits_data(event.period, event.max_usd, event.max_tokens),
+    )
+
+
+def budget_above_cap_refused(event: BudgetAboveCapRefused) -> AuditFacts:
+    return AuditFacts(
+        actor=event.actor,
+        action="budget.cap_refused",
+        target=f"{event.scope}:{event.scope_id}",
+        data={
+            "org_id": event.org_id,
+            "period": event.period,
+            "max_usd": None if event.max_usd is None else usd_text(event.max_usd),
+            "max_tokens": event.max_tokens,
+        },
+    )
+
+
+def rate_limit_set(event: RateLimitSet) -> AuditFacts:
+    return AuditFacts(
+        actor=event.actor,
+        action="rate_limit.set",
+        target=f"{event.scope}:{event.scope_id}",
+        data={"rpm": event.rpm, "tpm": event.tpm},
+    )
+
+
+def price_set(event: PriceSet) -> AuditFacts:
+    cached = event.cached_input_per_mtok
+    return AuditFacts(
+        actor=event.actor,
+        action="price.set",
+        target=f"model:{event.provider}/{event.model}",
+        data={
+            "input_per_mtok": usd_text(event.input_per_mtok),
+            "output_per_mtok": usd_text(event.output_per_mtok),
+            "cached_input_per_mtok": None if cached is None else usd_text(cached),
+        },
+    )
+
+
+def request_refused(event: RequestRefused) -> AuditFacts:
+    return AuditFacts(
+        actor=f"key:{event.key_id}",
+        action={"budget": "budget.refused", "rate_limit": "rate_limit.refused"}.get(
+            event.kind, "model.unpriced_refused"
+        ),
+        target=event.limit,
+        data={
+            "team_id": event.team_id,
+            "org_id": event.org_id,
+            "user_id": event.user_id,
+            "measure": event.measure,
+            "count": event.count,
+            "first_at": event.first_at.isoformat(),
+            "last_at": event.last_at.isoformat(),
+        },
+    )
+
+
+ENTRIES: tuple[Entry, ...] = (
+    formats(UsageRecorded, usage_recorded),
+    formats(BudgetThresholdCrossed, budget_threshold_crossed),
+    formats(BudgetSet, budget_set),
+    formats(BudgetCapSet, budget_cap_set),
+    formats(BudgetAboveCapRefused, budget_above_cap_refused),
+    formats(RateLimitSet, rate_limit_set),
+    formats(PriceSet, price_set),
+    formats(RequestRefused, request_refused),
+)
