@@ -33,7 +33,7 @@ from infrastructure.tokens.bpe_prompt_counter import BpePromptCounter
 
 REDIS_CONNECTIONS = 64
 
-# what a budget window spent that the database does not hold yet
+# what a budget window spent that the database does not hold yet (added when it is seeded)
 Unwritten = Callable[[Budget, datetime], Amount]
 
 
@@ -94,8 +94,6 @@ def build_admission(
     refusals: Coalescer,
     unwritten: Unwritten | None = None,
 ) -> Admission:
-    """`unwritten`: what a budget window spent that the database does not hold yet (added
-    when a window is seeded from the database)."""
     redis = None
     store: LimitStore
     if settings.redis.url:
