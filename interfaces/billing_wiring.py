@@ -1,5 +1,7 @@
-"""Wiring of admission: the limits cache, the limit store (rate limits and budget ledger) and the
-prompt counter, in Redis when one is configured (shared by every replica), else in process."""
+"""Where billing's admission is composed: the limits cache (budgets, rate limits and prices, read
+from the database, YAML prices winning), the limit store (in Redis when one is configured, shared
+by every replica, else in process), the prompt counter, and `BudgetAdmission` over them, which
+answers the gateway's `Admission` port."""
 
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ from infrastructure.tokens.bpe_prompt_counter import BpePromptCounter
 
 REDIS_CONNECTIONS = 64
 
+# what a budget window spent that the database does not hold yet (added when it is seeded)
+Unwritten = Callable[[Budget, datetime], Amount]
+
 
 def config_prices(settings: Settings) -> dict[tuple[str, str], Price]:
     """The prices the YAML sets; they win over prices set through the admin API."""
@@ -47,21 +52,26 @@ def config_prices(settings: Settings) -> dict[tuple[str, str], Price]:
 
 
 def limits_cache(settings: Settings, engine: AsyncEngine) -> LimitsCache:
-    prices = config_prices(settings)
     return LimitsCache(
-        functools.partial(load_limits_snapshot, engine, prices),
+        functools.partial(load_limits_snapshot, engine, config_prices(settings)),
         every=settings.billing.limits_reload_seconds,
     )
 
 
 @dataclass
 class Admission:
+    """Billing's admission and what it runs on, started and stopped together."""
+
     limits: LimitsCache
-    ledger: BudgetLedger
     store: LimitStore
     counter: BpePromptCounter
     admission: BudgetAdmission
-    redis: aioredis.Redis | None
+    redis: aioredis.Redis | None  # the limit store's own client, when in Redis
+
+    @property
+    def ledger(self) -> BudgetLedger:
+        """The budget windows' spend and what requests in flight hold reserved."""
+        return self.store
 
     async def start(self) -> None:
         await self.limits.start()
@@ -82,21 +92,16 @@ def build_admission(
     limits: LimitsCache,
     bus: MessageBus,
     refusals: Coalescer,
-    unwritten: Callable[[Budget, datetime], Amount] | None = None,
+    unwritten: Unwritten | None = None,
 ) -> Admission:
-    """`unwritten`: what a budget window spent that the database does not hold yet (added
-    when a window is seeded from the database)."""
     redis = None
-    ledger: BudgetLedger
     store: LimitStore
     if settings.redis.url:
         # admissions wait for a free connection under a burst instead of failing
         redis = limit_client(settings.redis.url, max_connections=REDIS_CONNECTIONS, timeout=5)
-        shared = RedisLimitStore(redis, settings.redis.namespace)
-        ledger, store = shared.ledger, shared
+        store = RedisLimitStore(redis, settings.redis.namespace)
     else:
-        local = InMemoryLimitStore()
-        ledger, store = local.ledger, local
+        store = InMemoryLimitStore()
 
     async def spent(budget: Budget, now: datetime) -> Amount:
         written = await spent_in_window(engine, budget.scope, budget.scope_id, budget.period, now)
@@ -116,4 +121,4 @@ def build_admission(
         # trip to Redis, and in memory a fifth of the CPU of checking every window and bucket
         allowances=True,
     )
-    return Admission(limits, ledger, store, BpePromptCounter(), admission, redis)
+    return Admission(limits, store, BpePromptCounter(), admission, redis)

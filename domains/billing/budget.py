@@ -212,29 +212,9 @@ class Refusal:
 
 
 class BudgetLedger(Protocol):
-    async def reserve(
-        self,
-        budgets: Sequence[Budget],
-        amount: Amount,
-        *,
-        now: datetime,
-        ttl: float = 600,
-        require_seed: bool = False,
-    ) -> Reservation | Refusal | Unseeded:
-        """All or nothing: refused (and nothing held) if any window would have
-        spent + reserved + amount above its limit; the first such budget is named.
-        With `require_seed`, windows never seeded are named first and nothing is held."""
-        ...
-
-    async def settle(self, reservation: Reservation, actual: Amount) -> Sequence[Amount]:
-        """Frees the reservation and charges `actual`; once per reservation id. Answers each
-        window's spend after the charge, in `reservation.keys` order (empty if it was settled
-        already), so whoever crosses a threshold knows it was them."""
-        ...
-
-    async def release(self, reservation: Reservation) -> None:
-        """Frees the reservation, charging nothing (a settlement of zero)."""
-        ...
+    """The budget windows' counters: what each has spent and holds reserved, their seeding
+    from the database, and the janitor. Reserving and settling go through the limit store
+    (`domains.billing.limit_store`), together with the rate limits."""
 
     async def spent(self, budget: Budget, *, now: datetime) -> tuple[Amount, Amount]:
         """The window's (spent, reserved)."""

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from domains.billing.budget import Amount, Budget, Refusal, Reservation, Unseeded
+from domains.billing.budget import (
+    Amount,
+    Budget,
+    BudgetLedger,
+    Refusal,
+    Reservation,
+    Unseeded,
+)
 from domains.billing.limits import RateLimit
 from domains.billing.rate_limit import RateDecision
 
@@ -27,7 +34,10 @@ def admitted(decision: RateDecision | None, outcome: BudgetOutcome | None) -> bo
     )
 
 
-class LimitStore(Protocol):
+class LimitStore(BudgetLedger, Protocol):
+    """The rate limits and the budget ledger, admitted and settled together; the windows'
+    spend, seeding and janitor as the ledger's."""
+
     async def admit(
         self,
         rates: Sequence[RateLimit],
@@ -64,16 +74,4 @@ class LimitStore(Protocol):
         buckets), together. Answers each window's spend after the charge, in
         `reservation.keys` order; empty without a reservation or when it was settled already,
         in which case nothing is given back either (a finish counts once per reservation)."""
-        ...
-
-    async def spent(self, budget: Budget, *, now: datetime) -> tuple[Amount, Amount]:
-        """The window's (spent, reserved)."""
-        ...
-
-    async def seed(self, budget: Budget, spent: Amount, *, now: datetime) -> None:
-        """Marks the window seeded with the database's spend (see `BudgetLedger.seed`)."""
-        ...
-
-    async def release_expired(self) -> int:
-        """Releases the reservations past their expiry; how many."""
         ...

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from domains.billing.limits import RateLimit
 
@@ -51,18 +51,6 @@ class RateDecision:
     requests: RateWindow | None
     tokens: RateWindow | None
     too_large: bool = False
-
-
-class RateLimiter(Protocol):
-    async def acquire(self, limits: Sequence[RateLimit], tokens: int) -> RateDecision:
-        """All or nothing: takes 1 request and `tokens` tokens from every bucket the limits
-        have, or nothing at all when any of them cannot take its share."""
-        ...
-
-    async def refund(self, limits: Sequence[RateLimit], tokens: int) -> None:
-        """Gives `tokens` back to the limits' token buckets (a request used fewer than it
-        took); a bucket is never filled above its capacity."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

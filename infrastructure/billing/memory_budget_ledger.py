@@ -1,16 +1,16 @@
 """Budgets for the single-node embedded shape: the Redis ledger's semantics, in process memory.
 
-One asyncio lock serialises every change, so a reservation checks and holds all its windows as
-one step; `check`, `hold` and `charge` are the steps themselves, for a caller that holds `lock`
-and does more under it (the in-memory limit store). Counters are lost on restart; `seed`
-rebuilds them from the database's spend.
+One asyncio lock serialises every change; `check`, `hold` and `charge` are the steps of a
+reservation and its settlement, for the in-memory limit store, which holds `lock` and takes the
+rate limits under it too, so an admission checks and holds all its windows as one step.
+Counters are lost on restart; `seed` rebuilds them from the database's spend.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -24,7 +24,6 @@ from domains.billing.budget import (
     Reservation,
     Unseeded,
     forget_at,
-    merged_windows,
     refusal,
 )
 from domains.shared.ids import new_id
@@ -51,27 +50,6 @@ class InMemoryBudgetLedger:
         self.lock = asyncio.Lock()
         self._windows: dict[str, _Window] = {}
         self._records: dict[str, _Record] = {}
-
-    async def reserve(
-        self,
-        budgets: Sequence[Budget],
-        amount: Amount,
-        *,
-        now: datetime,
-        ttl: float = 600,
-        require_seed: bool = False,
-    ) -> Reservation | Refusal | Unseeded:
-        windows = merged_windows(budgets, now)
-        async with self.lock:
-            blocked = self.check(windows, amount, require_seed=require_seed)
-            return self.hold(windows, amount, ttl) if blocked is None else blocked
-
-    async def settle(self, reservation: Reservation, actual: Amount) -> list[Amount]:
-        if not reservation.keys:
-            return []
-        async with self.lock:
-            after = self.charge(reservation, actual)
-            return [] if after is None else after
 
     def check(
         self, windows: dict[str, Budget], amount: Amount, *, require_seed: bool
@@ -120,9 +98,6 @@ class InMemoryBudgetLedger:
             reservation, "settled", at + FINISHED_RETENTION_SECONDS
         )
         return after
-
-    async def release(self, reservation: Reservation) -> None:
-        await self.settle(reservation, ZERO)
 
     async def spent(self, budget: Budget, *, now: datetime) -> tuple[Amount, Amount]:
         async with self.lock:

@@ -1,8 +1,8 @@
 """Rate limits for the single-node embedded shape: the Redis limiter's buckets, in process memory.
 
 An acquire reads, decides and writes every bucket without awaiting, so on one event loop it is
-one step; `check` and `take` are its two halves, for a caller that decides more in between
-(the in-memory limit store). Buckets that have filled up again are forgotten now and then, as
+one step; `check` and `take` are its two halves, for the in-memory limit store, which checks the
+budgets in between. Buckets that have filled up again are forgotten now and then, as
 Redis expires them.
 """
 
@@ -41,15 +41,6 @@ class InMemoryRateLimiter:
         self._clock = clock
         self._state: dict[str, tuple[int, int]] = {}  # bucket key → (used parts, as of ms)
         self._writes, self._sweep_at = 0, _SWEEP_EVERY
-
-    async def acquire(self, limits: Sequence[RateLimit], tokens: int) -> RateDecision:
-        acquisition = self.check(limits, tokens)
-        if acquisition.decision.allowed:
-            self.take(acquisition)
-        return acquisition.decision
-
-    async def refund(self, limits: Sequence[RateLimit], tokens: int) -> None:
-        self.give_back(limits, tokens)
 
     def check(self, limits: Sequence[RateLimit], tokens: int, requests: int = 1) -> Acquisition:
         """What an acquire (of `requests` requests) would decide, taking nothing yet."""

@@ -1,13 +1,15 @@
-"""Budgets shared by every replica, in Redis: one Lua script (EVALSHA) per reserve, per settle,
-each a call of the budget functions in `redis_budget_lua` with nothing beside them. Window
-hashes and reservation records are described there. One Redis, not a cluster.
+"""Budget windows shared by every replica, in Redis: their spend, their seeding from the
+database, and the janitor that frees reservations past their expiry (one Lua script per
+reservation, a call of the budget functions in `redis_budget_lua` with nothing beside them).
+Reserving and settling are the limit store's (`redis_limit_store`), on the same keys. Window
+hashes and reservation records are described in `redis_budget_lua`. One Redis, not a cluster.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
 import redis.asyncio as aioredis
@@ -16,12 +18,7 @@ from domains.billing.budget import (
     ZERO,
     Amount,
     Budget,
-    Refusal,
-    Reservation,
-    Unseeded,
-    merged_windows,
 )
-from domains.shared.ids import new_id
 from infrastructure.billing.redis_budget_lua import (
     BUDGET_LUA,
     DECIMAL_LUA,
@@ -29,21 +26,9 @@ from infrastructure.billing.redis_budget_lua import (
     finish_layout,
     pending_key,
     read_finish,
-    read_reserve,
-    reserve_layout,
     text,
     window_key,
 )
-
-# KEYS: windows, record, pending. ARGV: the reservation's (see budget_check).
-_RESERVE = """
-local n = #KEYS - 2
-local refused, found = budget_check(0, n, 0)
-if refused then return refused end
-local held = budget_hold(0, n, 0, found)
-budget_flush()
-return held
-"""
 
 # KEYS: windows, record, pending. ARGV: the finish's (see budget_finish).
 _FINISH = """
@@ -73,35 +58,8 @@ class RedisBudgetLedger:
     ) -> None:
         self._redis, self._ns, self._clock = redis, namespace, clock
         self._pending = pending_key(namespace)
-        self._reserve = redis.register_script(BUDGET_LUA + _RESERVE)
         self._finish = redis.register_script(BUDGET_LUA + _FINISH)
         self._seed = redis.register_script(DECIMAL_LUA + _SEED)
-
-    async def reserve(
-        self,
-        budgets: Sequence[Budget],
-        amount: Amount,
-        *,
-        now: datetime,
-        ttl: float = 600,
-        require_seed: bool = False,
-    ) -> Reservation | Refusal | Unseeded:
-        windows = merged_windows(budgets, now)
-        held = Reservation(new_id(), tuple(windows), amount, self._clock() + ttl)
-        if not windows:
-            return held
-        keys, args = reserve_layout(self._ns, windows, held, ttl, require_seed)
-        return read_reserve(await self._reserve(keys=keys, args=args), held)
-
-    async def settle(self, reservation: Reservation, actual: Amount) -> list[Amount]:
-        if not reservation.keys:
-            return []
-        windows = list(reservation.keys)
-        _, after = await self._finish_one(reservation.id, windows, actual, "settle", 0.0)
-        return after
-
-    async def release(self, reservation: Reservation) -> None:
-        await self.settle(reservation, ZERO)
 
     async def spent(self, budget: Budget, *, now: datetime) -> tuple[Amount, Amount]:
         fields = ("spent_pusd", "spent_tok", "reserved_pusd", "reserved_tok")

@@ -4,8 +4,8 @@ answers.
 
 Each function finds its windows at KEYS[k + 1 .. k + n], the reservation's record and the
 pending set right after them, and its arguments from ARGV[a + 1] on, so one script can run it
-beside other work: `RedisBudgetLedger`'s scripts call it with k = a = 0, `RedisLimitStore`'s
-after the rate buckets' keys and arguments.
+beside other work: `RedisBudgetLedger`'s janitor calls it with k = a = 0, `RedisLimitStore`'s
+script after the rate buckets' keys and arguments.
 
 Window hashes `{ns}:budget:{key}` hold decimal strings (spent_pusd, reserved_pusd, spent_tok,
 reserved_tok, and seeded once seeded), which the functions add exactly; a window expires at

@@ -8,10 +8,10 @@ the settlement of the one before it, also when requests with limits and without 
 turn. Those that come while a call of their kind is on its way go together in the next one, run
 there one after the other: under load a request shares its round trips.
 
-The script composes the same Lua functions as `RedisRateLimiter`'s and `RedisBudgetLedger`'s
-(`redis_rate_lua`, `redis_budget_lua`), the rate buckets' keys and arguments first and the
-budget's after them, so the three agree on every key they share. Seeding, spend and the janitor
-are the ledger's. One Redis, not a cluster.
+The script composes the rate buckets' and the budget windows' Lua functions (`redis_rate_lua`,
+`redis_budget_lua`), the rate buckets' keys and arguments first and the budget's after them.
+Seeding, spend and the janitor are the budget ledger's (`RedisBudgetLedger`), on the same keys.
+One Redis, not a cluster.
 """
 
 from __future__ import annotations

@@ -3,8 +3,7 @@ token buckets, and the Python that lays out their keys and arguments and reads t
 
 Each function finds its buckets at KEYS[k + 1 .. k + n] and, from ARGV[a + 1] on, each bucket's
 capacity and then its cost (or the parts given back) in parts, so one script can run it beside
-other work: `RedisRateLimiter`'s scripts call it with k = a = 0, `RedisLimitStore`'s before the
-budget functions.
+other work: `RedisLimitStore`'s script calls it before the budget functions.
 
 A bucket `{ns}:bucket:{scope}:{id}:requests|tokens` is a string 'used:at': what it lacks from
 full (in parts) and as of when (in ms); it expires once full again, so a missing bucket is a

@@ -1,8 +1,8 @@
 """Both limit stores, Redis and in-memory, hold the same promises: an admission takes from the rate
 buckets and holds against the budgets all or nothing across both, concurrent admissions (for
 Redis, from two replicas) never overrun either, a finish settles and refunds exactly once, and
-windows never seeded take nothing. The Redis store shares its keys with the single-purpose
-ledger and rate limiter."""
+windows never seeded take nothing. The Redis store's budget ledger (spend, seeding, the janitor)
+reads the windows its script writes."""
 
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ from infrastructure.billing.redis_budget_ledger import RedisBudgetLedger
 from infrastructure.billing.redis_budget_lua import BUDGET_LUA
 from infrastructure.billing.redis_limit_store import RedisLimitStore
 from infrastructure.billing.redis_pool import BoundedRedis, limit_client
-from infrastructure.billing.redis_rate_limiter import RedisRateLimiter
 from tests.support.services import REDIS_URL
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -302,28 +301,21 @@ async def test_no_limits_need_no_store(setup: Setup) -> None:
 
 @pytest.mark.redis
 @pytest.mark.parametrize("setup", ["redis"], indirect=True)
-async def test_redis_shares_its_keys_with_the_ledger_and_the_limiter(setup: Setup) -> None:
+async def test_redis_the_budget_ledger_reads_what_the_store_wrote(setup: Setup) -> None:
     assert setup.redis is not None
     ledger = RedisBudgetLedger(setup.redis, setup.namespace, clock=setup.clock)
-    limiter = RedisRateLimiter(setup.redis, setup.namespace)
     rate = RateLimit("key", "k1", 10, 100)
     decision, held = await setup.store.admit([rate], 30, [team(5)], usd(2, 30), now=NOW)
     assert admitted(decision, held)
     assert isinstance(held, Reservation)
     assert await ledger.spent(team(5), now=NOW) == (usd(0), usd(2, 30))
-    alone = await limiter.acquire([rate], 10)
-    assert alone.requests is not None
-    assert alone.tokens is not None
-    assert (alone.requests.remaining, alone.tokens.remaining) == (8, 60)
     assert await setup.store.finish([rate], 20, held, usd(1, 10)) == [usd(1, 10)]
-    assert await ledger.settle(held, usd(1, 10)) == []  # settled already
     assert await ledger.spent(team(5), now=NOW) == (usd(1, 10), usd(0))
-    again = await limiter.acquire([rate], 0)
-    assert again.tokens is not None
-    assert again.tokens.remaining == 80
     client, ns = setup.redis, setup.namespace
     assert await client.zcard(f"{ns}:reservations") == 0
     assert 0 < await client.ttl(f"{ns}:reservation:{held.id}") <= 86_400
+    setup.clock.now += 10**6
+    assert await ledger.release_expired() == 0  # settled: no longer the janitor's
 
 
 EDGES = [0, 1, 9, 10**14 - 1, 10**14, 10**15 - 1, 10**15, 10**16 - 1, 2**53, 2**64, 10**28 - 1]

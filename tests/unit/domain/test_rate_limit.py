@@ -1,5 +1,5 @@
-"""Rate limits as token buckets: the refill arithmetic, the decision, and the in-memory limiter
-against an exact model: never more than capacity + elapsed × rate, all or nothing."""
+"""Rate limits as token buckets: the refill arithmetic, the decision, and the in-memory store's
+buckets against an exact model: never more than capacity + elapsed × rate, all or nothing."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ from domains.billing.rate_limit import (
     refunded,
     wait_ms,
 )
+from infrastructure.billing.memory_limit_store import InMemoryLimitStore
 from infrastructure.billing.memory_rate_limiter import InMemoryRateLimiter
+from tests.support.limit_store import acquire, refund
 
 
 class FakeClock:
@@ -193,7 +195,7 @@ async def test_the_limiter_is_the_exact_token_bucket(
     steps: list[Step], rpm: tuple[int | None, int | None], tpm: tuple[int | None, int | None]
 ) -> None:
     clock = FakeClock()
-    limiter = InMemoryRateLimiter(clock=clock)
+    store = InMemoryLimitStore(limiter=InMemoryRateLimiter(clock=clock))
     limits = [RateLimit("key", "k1", rpm[0], tpm[0]), RateLimit("team", "t1", rpm[1], tpm[1])]
     model = {
         (i, measure): ModelBucket(capacity)
@@ -207,7 +209,7 @@ async def test_the_limiter_is_the_exact_token_bucket(
         clock.now += step.after_ms / 1000
         now += Fraction(step.after_ms, 1000)
         applying = [limits[i] for i in step.limits]
-        decision = await limiter.acquire(applying, step.tokens)
+        decision = await acquire(store, applying, step.tokens)
 
         mine = {key: b for key, b in model.items() if key[0] in step.limits}
         costs = {key: 1 if key[1] == "requests" else step.tokens for key in mine}
@@ -239,7 +241,7 @@ async def test_the_limiter_is_the_exact_token_bucket(
                 assert shown.remaining == min(left)
 
         if step.refund:
-            await limiter.refund(applying, step.refund)
+            await refund(store, applying, step.refund)
             for key, bucket in mine.items():
                 if key[1] == "tokens":
                     before = bucket.at_time(now)
@@ -255,21 +257,21 @@ async def test_the_limiter_is_the_exact_token_bucket(
 
 async def test_all_or_nothing_a_team_refusal_takes_nothing_from_the_key() -> None:
     clock = FakeClock()
-    limiter = InMemoryRateLimiter(clock=clock)
+    store = InMemoryLimitStore(limiter=InMemoryRateLimiter(clock=clock))
     key, team = RateLimit("key", "k1", 10, 1000), RateLimit("team", "t1", None, 300)
-    assert (await limiter.acquire([key, team], 200)).allowed
-    refused = await limiter.acquire([key, team], 200)
+    assert (await acquire(store, [key, team], 200)).allowed
+    refused = await acquire(store, [key, team], 200)
     assert (refused.allowed, refused.refused_by, refused.measure) == (False, "team:t1", "tokens")
     assert refused.requests == RateWindow(10, 9, 6.0)
-    assert (await limiter.acquire([key], 800)).allowed
+    assert (await acquire(store, [key], 800)).allowed
 
 
 async def test_forgotten_buckets_are_full_ones() -> None:
     clock = FakeClock()
-    limiter = InMemoryRateLimiter(clock=clock)
+    store = InMemoryLimitStore(limiter=InMemoryRateLimiter(clock=clock))
     for i in range(3000):
-        assert (await limiter.acquire([RateLimit("key", f"k{i}", 1, None)], 0)).allowed
+        assert (await acquire(store, [RateLimit("key", f"k{i}", 1, None)], 0)).allowed
         clock.now += 0.03  # 90 s in all: the first buckets have been full for a while
-    assert len(limiter._state) < 3000
-    assert not (await limiter.acquire([RateLimit("key", "k2999", 1, None)], 0)).allowed
-    assert (await limiter.acquire([RateLimit("key", "k0", 1, None)], 0)).allowed
+    assert len(store.limiter._state) < 3000
+    assert not (await acquire(store, [RateLimit("key", "k2999", 1, None)], 0)).allowed
+    assert (await acquire(store, [RateLimit("key", "k0", 1, None)], 0)).allowed

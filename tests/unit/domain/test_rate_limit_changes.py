@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from domains.billing.limits import RateLimit
 from domains.billing.rate_limit import PARTS, drained
+from infrastructure.billing.memory_limit_store import InMemoryLimitStore
 from infrastructure.billing.memory_rate_limiter import InMemoryRateLimiter
+from tests.support.limit_store import acquire
 
 
 class MsClock:
@@ -37,21 +39,21 @@ def test_a_bucket_emptied_under_a_larger_capacity_refills_at_the_new_rate() -> N
 
 async def test_a_lowered_limit_admits_again_after_its_refill_time() -> None:
     clock = MsClock()
-    limiter = InMemoryRateLimiter(clock=clock)
+    store = InMemoryLimitStore(limiter=InMemoryRateLimiter(clock=clock))
     before, after = RateLimit("key", "k1", 100, 60_000), RateLimit("key", "k1", 10, 6_000)
     for _ in range(100):
-        assert (await limiter.acquire([before], 600)).allowed
-    refused = await limiter.acquire([after], 100)
+        assert (await acquire(store, [before], 600)).allowed
+    refused = await acquire(store, [after], 100)
     assert not refused.allowed
     assert refused.retry_after == 6.0  # one request at rpm 10
     clock.ms += 5_999
-    assert not (await limiter.acquire([after], 100)).allowed
+    assert not (await acquire(store, [after], 100)).allowed
     clock.ms += 1
-    assert (await limiter.acquire([after], 100)).allowed
+    assert (await acquire(store, [after], 100)).allowed
     clock.ms += 60_000
     for _ in range(10):  # a minute later the new bucket is full: its capacity at once, no more
-        assert (await limiter.acquire([after], 600)).allowed
-    assert not (await limiter.acquire([after], 0)).allowed
+        assert (await acquire(store, [after], 600)).allowed
+    assert not (await acquire(store, [after], 0)).allowed
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ async def test_changed_capacities_refill_at_their_rate_and_never_overrun(
     first: Change, actions: list[Change | Wait | Take]
 ) -> None:
     clock = MsClock()
-    limiter = InMemoryRateLimiter(clock=clock)
+    store = InMemoryLimitStore(limiter=InMemoryRateLimiter(clock=clock))
     limit = RateLimit("key", "k1", first.rpm, first.tpm)
     segments = {
         "requests": Segment(first.rpm, clock.ms),
@@ -115,7 +117,7 @@ async def test_changed_capacities_refill_at_their_rate_and_never_overrun(
             }
             continue
         costs = {"requests": 1, "tokens": action.tokens}
-        decision = await limiter.acquire([limit], action.tokens)
+        decision = await acquire(store, [limit], action.tokens)
         limited = {m: s for m, s in segments.items() if s.capacity is not None}
         possible = all(s.capacity and costs[m] <= s.capacity for m, s in limited.items())
         if decision.allowed:
@@ -141,5 +143,5 @@ async def test_changed_capacities_refill_at_their_rate_and_never_overrun(
         assert any(quiet[m] < needs[m] for m in limited), (needs, quiet)
         # and the wait it tells is the truth: the request fits once it is over
         clock.ms += math.ceil(decision.retry_after * 1000)
-        assert limiter.check([limit], action.tokens).decision.allowed
+        assert store.limiter.check([limit], action.tokens).decision.allowed
         clock.ms -= math.ceil(decision.retry_after * 1000)
