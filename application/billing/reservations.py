@@ -58,6 +58,7 @@ class Reservations:
         store's answer (see `LimitStore.admit`), once every window it named unseeded has been
         seeded."""
         for _ in range(_SEED_ATTEMPTS):
+            asked_at = self._seeding.finished
             decision, outcome = await self._store.admit(
                 limits.rates,
                 amount.tokens,
@@ -70,7 +71,7 @@ class Reservations:
             )
             if not isinstance(outcome, Unseeded):
                 return decision, outcome
-            await self._seeding.seed(outcome, limits.windows, now)
+            await self._seeding.seed(outcome, limits.windows, now, asked_at=asked_at)
         raise RuntimeError("budget windows could not be seeded from the database")
 
     async def settle(

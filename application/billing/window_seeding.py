@@ -5,6 +5,9 @@ once per window however many requests find it unseeded at the same moment.
 The first request to find a window unseeded starts its seeding; the others wait for that one
 (the database is read once per window, and a burst of first requests holds no connection of the
 pool). A seeding that fails fails its waiters, and the next request starts another.
+
+A request whose "unseeded" answer was asked for before a seeding of that window finished (its
+answer crossed the seeding on the way) does not seed again: it asks the store once more.
 """
 
 from __future__ import annotations
@@ -24,16 +27,36 @@ log = structlog.get_logger("fluxrouter.admission")
 # what the database holds of a budget's spend in the window `now` falls in
 SpentInWindow = Callable[[Budget, datetime], Awaitable[Amount]]
 
+_REMEMBERED = 10_000  # windows whose finished seeding is remembered
+
 
 class WindowSeeding:
     def __init__(self, store: LimitStore, spent_in_window: SpentInWindow) -> None:
         self._store = store
         self._spent_in_window = spent_in_window
         self._seeding: dict[str, asyncio.Future[None]] = {}  # by window key, while it is seeded
+        self._finished = 0  # how many seedings have finished well so far
+        self._finished_as: dict[str, int] = {}  # by window key: the number its seeding got
 
-    async def seed(self, unseeded: Unseeded, windows: dict[str, Budget], now: datetime) -> None:
-        """Seeds each window the store named unseeded, or waits for the seeding under way."""
+    @property
+    def finished(self) -> int:
+        """A mark to take before asking the store, for `seed(..., asked_at=)`."""
+        return self._finished
+
+    async def seed(
+        self,
+        unseeded: Unseeded,
+        windows: dict[str, Budget],
+        now: datetime,
+        *,
+        asked_at: int | None = None,
+    ) -> None:
+        """Seeds each window the store named unseeded, or waits for the seeding under way;
+        with `asked_at` (`finished` when the store was asked), skips the windows whose seeding
+        finished since."""
         for key in unseeded.keys:
+            if asked_at is not None and self._finished_as.get(key, -1) >= asked_at:
+                continue  # seeded after the store was asked: its answer is out of date
             seeding = self._seeding.get(key)
             if seeding is None:
                 seeding = asyncio.ensure_future(self._seed_window(key, windows[key], now))
@@ -51,7 +74,12 @@ class WindowSeeding:
         store lost the window since) starts another."""
         if self._seeding.get(key) is seeding:
             del self._seeding[key]
-        if not seeding.cancelled() and seeding.exception() is not None:
+        if not seeding.cancelled() and seeding.exception() is None:
+            if len(self._finished_as) >= _REMEMBERED:  # old windows: at worst a second read
+                self._finished_as.clear()
+            self._finished_as[key] = self._finished
+            self._finished += 1
+        elif not seeding.cancelled():
             log.warning(
                 "budget.seeding_failed", window=key, error=type(seeding.exception()).__name__
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -143,3 +144,46 @@ async def test_a_request_that_goes_away_mid_seeding_leaves_the_seeding_to_the_re
 async def _open(database: Database) -> None:
     await asyncio.sleep(0)
     database.opened.set()
+
+
+class SlowAnswers(InMemoryLimitStore):
+    """A store whose answers to the held-back admissions arrive only when `arrive` is set:
+    as a remote store's answers do, they can cross a seeding that finishes meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold_back = 0
+        self.arrive = asyncio.Event()
+
+    async def admit(self, *args: object, **kwargs: object) -> Any:
+        answer = await super().admit(*args, **kwargs)  # type: ignore[arg-type]
+        if self.hold_back:
+            self.hold_back -= 1
+            await self.arrive.wait()
+        return answer
+
+
+async def test_an_unseeded_answer_that_crossed_a_finished_seeding_does_not_seed_again() -> None:
+    database = Database(Amount(USD // 2, 0))
+    database.opened.set()
+    snapshot = LimitsSnapshot.of([BUDGET], [], {("openai", "m"): PRICE})
+    store = SlowAnswers()
+    gate = BudgetAdmission(
+        limits=lambda: snapshot,
+        store=store,
+        spent_in_window=database.spent_in_window,
+        clock=lambda: NOW,
+    )
+    store.hold_back = 1  # the first request's "unseeded" is on its way while the second seeds
+    late = asyncio.ensure_future(gate.admit(caller(0), "openai", "m", estimate))
+    await asyncio.sleep(0)
+    await gate.admit(caller(1), "openai", "m", estimate)  # finds it unseeded, seeds, reserves
+    assert database.reads == 1
+    store.arrive.set()  # the first request's answer arrives: "unseeded", from before the seeding
+
+    await late
+
+    assert database.reads == 1  # asked again rather than seeded again
+    spent, reserved = await store.spent(BUDGET, now=NOW)
+    assert spent == Amount(USD // 2, 0)
+    assert reserved.picousd == 2 * EACH
