@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from application.uow import UnitOfWork
+from application.audit.uow import AuditUnitOfWork
 from domains.audit.chain import AuditRow, chain_row, format_ts
 from domains.shared.events import Event
 
 
-async def when_event_append_audit(events: list[Event], uow: UnitOfWork) -> None:
+async def when_event_append_audit(events: list[Event], uow: AuditUnitOfWork) -> None:
     facts = [(event, event.audit_facts()) for event in events]
     audited = [(event, fact) for event, fact in facts if fact is not None]
     if not audited:
