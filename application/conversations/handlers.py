@@ -50,7 +50,9 @@ async def record_turn(command: RecordTurn, uow: ConversationsUnitOfWork) -> Conv
     return conversation
 
 
-async def delete_conversation(command: DeleteConversation, uow: ConversationsUnitOfWork) -> Conversation:
+async def delete_conversation(
+    command: DeleteConversation, uow: ConversationsUnitOfWork
+) -> Conversation:
     async with uow:
         conversation = await uow.conversations.get(command.conversation_id)
         if conversation is None:
@@ -61,7 +63,9 @@ async def delete_conversation(command: DeleteConversation, uow: ConversationsUni
     return conversation
 
 
-async def create_prompt(command: CreatePrompt, uow: ConversationsUnitOfWork) -> tuple[Prompt, PromptVersion]:
+async def create_prompt(
+    command: CreatePrompt, uow: ConversationsUnitOfWork
+) -> tuple[Prompt, PromptVersion]:
     async with uow:
         prompt, version = Prompt.create(
             org_id=command.org_id,

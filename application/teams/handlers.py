@@ -58,7 +58,9 @@ async def revoke_key(command: RevokeKey, uow: TeamsUnitOfWork) -> VirtualKey:
     return key
 
 
-async def rotate_key(command: RotateKey, uow: TeamsUnitOfWork) -> tuple[VirtualKey, VirtualKey, str]:
+async def rotate_key(
+    command: RotateKey, uow: TeamsUnitOfWork
+) -> tuple[VirtualKey, VirtualKey, str]:
     """(the old key, now expiring, the new key, its secret)."""
     async with uow:
         old = await uow.keys.get(command.key_id)

@@ -61,7 +61,9 @@ async def _connection(uow: TeamsUnitOfWork, connection_id: str) -> SsoConnection
     return connection
 
 
-async def create_sso_connection(command: CreateSsoConnection, uow: TeamsUnitOfWork) -> SsoConnection:
+async def create_sso_connection(
+    command: CreateSsoConnection, uow: TeamsUnitOfWork
+) -> SsoConnection:
     async with uow:
         org = await _org(uow, command.org_id)
         connection = SsoConnection.create(
@@ -78,7 +80,9 @@ async def create_sso_connection(command: CreateSsoConnection, uow: TeamsUnitOfWo
     return connection
 
 
-async def change_sso_connection(command: ChangeSsoConnection, uow: TeamsUnitOfWork) -> SsoConnection:
+async def change_sso_connection(
+    command: ChangeSsoConnection, uow: TeamsUnitOfWork
+) -> SsoConnection:
     async with uow:
         connection = await _connection(uow, command.connection_id)
         changed = connection.change(
@@ -90,7 +94,9 @@ async def change_sso_connection(command: ChangeSsoConnection, uow: TeamsUnitOfWo
     return connection
 
 
-async def delete_sso_connection(command: DeleteSsoConnection, uow: TeamsUnitOfWork) -> SsoConnection:
+async def delete_sso_connection(
+    command: DeleteSsoConnection, uow: TeamsUnitOfWork
+) -> SsoConnection:
     async with uow:
         connection = await _connection(uow, command.connection_id)
         connection.delete(actor=command.actor)
@@ -99,7 +105,9 @@ async def delete_sso_connection(command: DeleteSsoConnection, uow: TeamsUnitOfWo
     return connection
 
 
-async def declare_sso_connection(command: DeclareSsoConnection, uow: TeamsUnitOfWork) -> SsoConnection:
+async def declare_sso_connection(
+    command: DeclareSsoConnection, uow: TeamsUnitOfWork
+) -> SsoConnection:
     async with uow:
         connection = await uow.sso_connections.get(command.connection_id)
         if connection is None:

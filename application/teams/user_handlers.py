@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from application.teams.uow import TeamsUnitOfWork
 from application.teams.user_commands import (
     ChangeUser,
     CreateUser,
     IssueAdminToken,
     RevokeAdminToken,
 )
-from application.teams.uow import TeamsUnitOfWork
 from domains.shared.errors import NotFound
 from domains.teams.users import AdminToken, User
 
@@ -52,7 +52,9 @@ async def change_user(command: ChangeUser, uow: TeamsUnitOfWork) -> User:
     return user
 
 
-async def issue_admin_token(command: IssueAdminToken, uow: TeamsUnitOfWork) -> tuple[AdminToken, str]:
+async def issue_admin_token(
+    command: IssueAdminToken, uow: TeamsUnitOfWork
+) -> tuple[AdminToken, str]:
     async with uow:
         user = await uow.users.get(command.user_id)
         if user is None:

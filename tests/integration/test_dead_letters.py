@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from application.uow import UnitOfWork
 
 from application.audit.subscribers import when_event_append_audit
 from application.bus import MessageBus
 from application.teams import handlers as teams_handlers
 from application.teams.commands import CreateOrg
-from application.uow import UnitOfWork
 from domains.shared.errors import Conflict, NotFound
 from domains.shared.events import Event
 from domains.teams.events import OrgCreated

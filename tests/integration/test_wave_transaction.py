@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from application.uow import UnitOfWork
 from sqlalchemy import event as sa_event
 
 from application.bus import MessageBus, Subscriber, WaveFactory
 from application.providers.commands import RecordCompletions
 from application.providers.handlers import record_completions
-from application.uow import UnitOfWork
 from domains.providers.events import CompletionFinished
 from domains.shared.events import Command, Event
 from domains.teams.events import KeyRevoked

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from application.uow import UnitOfWork
 
 from application.bus import MAX_WAVES, DeliveryFailure, MessageBus
 from application.teams.commands import CreateOrg
-from application.uow import UnitOfWork
 from domains.shared.events import Command, Event
 from domains.teams.events import KeyRevoked, OrgCreated, TeamCreated
 from tests.unit.application.fakes import UowFactory

@@ -6,13 +6,13 @@ import functools
 from typing import Any
 
 import pytest
+from application.uow import UnitOfWork
 
 from application.bus import MessageBus
 from application.teams.authenticate import KeyAuthenticator
 from application.teams.commands import CreateOrg, CreateTeam, IssueKey, RevokeKey
 from application.teams.handlers import create_org, create_team, issue_key, revoke_key
 from application.teams.subscribers import when_key_revoked_forget_key
-from application.uow import UnitOfWork
 from domains.shared.caller import Caller
 from domains.shared.errors import Conflict, NotFound
 from domains.shared.events import Event
