@@ -429,7 +429,7 @@ def bootstrap(
     register_audit(registry)
     register_shared(registry)
     accounting = _accounting_process(registry) if accounting_process else None
-    # finished calls and refusals: their events reach only subscribers that write rows
+    # finished calls and refusals: the bus checks that their events reach only rows_only subscribers
     registry.run_whole(RecordCompletions, carrying=(CompletionFinished, UsageRecorded))
     registry.run_whole(RecordEvents, carrying=RECORDED_EVENTS)
     bus = MessageBus(
