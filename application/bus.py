@@ -73,9 +73,7 @@ class Registry:
     subscribers only write rows, and the commands that run `whole` with the events they carry."""
 
     handlers: dict[type[Command], Handler] = field(default_factory=dict)
-    subscribers: dict[type[Event], list[Subscriber]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    subscribers: dict[type[Event], list[Subscriber]] = field(default_factory=dict)
     rows_only: set[Subscriber] = field(default_factory=set)
     whole: dict[type[Command], tuple[type[Event], ...]] = field(default_factory=dict)
 
