@@ -8,7 +8,6 @@ the embedded shape, the Dramatiq worker).
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,97 +18,46 @@ import structlog
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from application.audit.subscribers import when_event_append_audit
-from application.billing import handlers as billing_handlers
-from application.billing.commands import SetBudget, SetBudgetCap, SetPrice, SetRateLimit
-from application.billing.subscribers import when_completion_finished_record_usage
+from application.audit.registration import register as register_audit
+from application.billing.registration import register as register_billing
 from application.billing.unwritten_spend import unwritten_spend
-from application.bus import Handler, MessageBus, Subscriber
-from application.conversations import handlers as conversation_handlers
-from application.conversations.commands import (
-    CreatePrompt,
-    DeleteConversation,
-    DeletePrompt,
-    PublishPromptVersion,
-    RecordTurn,
-)
+from application.bus import MessageBus, Registry
+from application.conversations.registration import register as register_conversations
 from application.providers.commands import RecordCompletions
-from application.providers.config_audit import RecordConfig, record_config
+from application.providers.config_audit import RecordConfig
 from application.providers.gateway import Gateway
-from application.providers.handlers import record_completions
 from application.providers.recorder import CompletionRecorder
+from application.providers.registration import register as register_providers
 from application.shared.coalescer import Coalescer
-from application.shared.record_events import RecordEvents, record_events
+from application.shared.record_events import RecordEvents
 from application.shared.refusal_throttle import RefusalThrottle
+from application.shared.registration import register as register_shared
 from application.shared.tasks import cancel_and_wait
-from application.teams import (
-    directory_handlers,
-    management_handlers,
-    sso_handlers,
-    user_handlers,
-)
-from application.teams import handlers as teams_handlers
+from application.shared.uow import UnitOfWork
 from application.teams.authenticate import KeyAuthenticator
-from application.teams.commands import (
-    ChangeKey,
-    ChangeOrg,
-    ChangeTeam,
-    CreateOrg,
-    CreateTeam,
-    DeleteOrg,
-    DeleteTeam,
-    IssueKey,
-    RevokeKey,
-    RotateKey,
-)
-from application.teams.dashboard_sessions import (
-    when_user_deactivated_end_sessions_in_db,
-    when_user_deactivated_end_sessions_in_store,
-)
-from application.teams.directory_commands import (
-    ChangeGroup,
-    CreateGroup,
-    DeleteGroup,
-    DeleteProvisionedUser,
-    IssueScimToken,
-    ProvisionUser,
-    RevokeScimToken,
-    UpdateProvisionedUser,
-)
+from application.teams.registration import register as register_teams
 from application.teams.sessions import SessionAuthenticator
-from application.teams.sso_commands import (
-    ChangeSsoConnection,
-    CreateSsoConnection,
-    DeclareSignInDomains,
-    DeclareSsoConnection,
-    DeleteSsoConnection,
-    SignInWithSso,
-)
-from application.teams.subscribers import (
-    when_key_revoked_forget_key,
-    when_user_deactivated_forget_keys,
-)
-from application.teams.user_commands import (
-    ChangeUser,
-    CreateUser,
-    IssueAdminToken,
-    RevokeAdminToken,
-)
-from application.uow import UnitOfWork
 from domains.billing.budget import Amount, Budget, BudgetLedger
-from domains.billing.events import BudgetSet, PriceSet, RateLimitSet
+from domains.billing.events import (
+    BudgetAboveCapRefused,
+    BudgetSet,
+    BudgetThresholdCrossed,
+    PriceSet,
+    RateLimitSet,
+    RequestRefused,
+    UsageRecorded,
+)
 from domains.providers.events import CompletionFinished
 from domains.providers.model import Catalog
 from domains.providers.ports import ProviderClient
 from domains.shared.events import Command, Event
-from domains.teams.events import KeyRevoked, KeyRotated, UserChanged, UserDeleted
+from domains.teams.events import AccessRefused, SignedOut, SignInFailed
 from infrastructure.adapters.providers.factory import build_catalog, build_clients
 from infrastructure.audit.checkpointer import Checkpointer
 from infrastructure.db.engine import create_engine, create_sync_engine
 from infrastructure.db.event_codec import EventCodec, all_event_types
 from infrastructure.db.repositories.teams import SqlKeyLookup
-from infrastructure.db.uow import SqlUnitOfWork
-from infrastructure.db.wave import SqlWaveTransaction
+from infrastructure.db.wave import SqlTransactions
 from infrastructure.messaging.broker import create_broker
 from infrastructure.messaging.dead_letters import DeadLetters
 from infrastructure.messaging.key_revocations import KeyRevocationChannel
@@ -135,6 +83,16 @@ from interfaces.worker.actors import Actors, declare_actors
 from interfaces.ws.key_connections import KeyConnections
 
 log = structlog.get_logger("fluxrouter.gateway")
+
+RECORDED_EVENTS = (
+    AccessRefused,
+    SignInFailed,
+    SignedOut,
+    RequestRefused,
+    BudgetAboveCapRefused,
+    BudgetThresholdCrossed,
+)
+"""What `RecordEvents` carries: refusals, thresholds crossed, sign-outs (audit rows only)."""
 
 
 @dataclass
@@ -307,7 +265,7 @@ def redactor_for(settings: Settings) -> Redactor:
     return Redactor([settings.admin.key, *(p.api_key for p in settings.providers)])
 
 
-def _accounting_process(subscribers: dict[type[Event], list[Subscriber]]) -> AccountingProcess:
+def _accounting_process(registry: Registry) -> AccountingProcess:
     """The child that writes the recorder's batches; it prices the calls, so it reloads the
     limits when this process changes them."""
     accounting = AccountingProcess()
@@ -315,8 +273,7 @@ def _accounting_process(subscribers: dict[type[Event], list[Subscriber]]) -> Acc
     async def tell_accounting(_events: list[Event], _uow: UnitOfWork) -> None:
         accounting.limits_changed()
 
-    for changed in (BudgetSet, RateLimitSet, PriceSet):
-        subscribers[changed].append(tell_accounting)
+    registry.subscribe((BudgetSet, RateLimitSet, PriceSet), tell_accounting)
     return accounting
 
 
@@ -448,74 +405,8 @@ def bootstrap(
     )
     key_lookup = SqlKeyLookup(engine)
     authenticator = KeyAuthenticator(key_lookup)
-    handlers: dict[type[Command], Handler] = {
-        CreateOrg: teams_handlers.create_org,
-        CreateTeam: teams_handlers.create_team,
-        IssueKey: teams_handlers.issue_key,
-        RevokeKey: teams_handlers.revoke_key,
-        RotateKey: teams_handlers.rotate_key,
-        ChangeOrg: management_handlers.change_org,
-        DeleteOrg: management_handlers.delete_org,
-        ChangeTeam: management_handlers.change_team,
-        DeleteTeam: management_handlers.delete_team,
-        ChangeKey: management_handlers.change_key,
-        CreateUser: user_handlers.create_user,
-        ChangeUser: user_handlers.change_user,
-        IssueAdminToken: user_handlers.issue_admin_token,
-        RevokeAdminToken: user_handlers.revoke_admin_token,
-        ProvisionUser: directory_handlers.provision_user,
-        UpdateProvisionedUser: directory_handlers.update_provisioned_user,
-        DeleteProvisionedUser: directory_handlers.delete_provisioned_user,
-        CreateGroup: directory_handlers.create_group,
-        ChangeGroup: directory_handlers.change_group,
-        DeleteGroup: directory_handlers.delete_group,
-        IssueScimToken: directory_handlers.issue_scim_token,
-        RevokeScimToken: directory_handlers.revoke_scim_token,
-        CreateSsoConnection: sso_handlers.create_sso_connection,
-        ChangeSsoConnection: sso_handlers.change_sso_connection,
-        DeleteSsoConnection: sso_handlers.delete_sso_connection,
-        DeclareSsoConnection: sso_handlers.declare_sso_connection,
-        SignInWithSso: sso_handlers.sign_in_with_sso,
-        DeclareSignInDomains: sso_handlers.declare_sign_in_domains,
-        SetBudget: billing_handlers.set_budget,
-        SetBudgetCap: billing_handlers.set_budget_cap,
-        SetRateLimit: billing_handlers.set_rate_limit,
-        SetPrice: billing_handlers.set_price,
-        RecordCompletions: record_completions,
-        RecordEvents: record_events,
-        RecordConfig: record_config,
-        RecordTurn: conversation_handlers.record_turn,
-        DeleteConversation: conversation_handlers.delete_conversation,
-        CreatePrompt: conversation_handlers.create_prompt,
-        PublishPromptVersion: conversation_handlers.publish_prompt_version,
-        DeletePrompt: conversation_handlers.delete_prompt,
-    }
     limits = limits_cache(settings, engine)
-    subscribers: dict[type[Event], list[Subscriber]] = {
-        CompletionFinished: [
-            functools.partial(when_completion_finished_record_usage, prices=limits)
-        ],
-        BudgetSet: [limits.when_limits_changed_reload],
-        RateLimitSet: [limits.when_limits_changed_reload],
-        PriceSet: [limits.when_limits_changed_reload],
-        KeyRevoked: [functools.partial(when_key_revoked_forget_key, authenticator=authenticator)],
-        KeyRotated: [functools.partial(when_key_revoked_forget_key, authenticator=authenticator)],
-        UserChanged: [
-            functools.partial(when_user_deactivated_forget_keys, authenticator=authenticator)
-        ],
-        UserDeleted: [
-            functools.partial(when_user_deactivated_forget_keys, authenticator=authenticator)
-        ],
-        Event: [when_event_append_audit],
-    }
     sso = build_sso(settings, engine)
-    end_sessions: Subscriber = when_user_deactivated_end_sessions_in_db
-    if not sso.sessions_in_database:
-        end_sessions = functools.partial(
-            when_user_deactivated_end_sessions_in_store, store=sso.sessions.store
-        )
-    subscribers[UserChanged].append(end_sessions)
-    subscribers[UserDeleted].append(end_sessions)
     revocations = None
     if settings.redis.url:
         revocations = KeyRevocationChannel(
@@ -525,21 +416,26 @@ def bootstrap(
             forget_all=authenticator.forget_all,
             forget_user=authenticator.forget_user,
         )
-        subscribers[KeyRevoked].append(revocations.when_key_revoked_broadcast)
-        subscribers[KeyRotated].append(revocations.when_key_revoked_broadcast)
-        subscribers[UserChanged].append(revocations.when_user_deactivated_broadcast)
-        subscribers[UserDeleted].append(revocations.when_user_deactivated_broadcast)
-    accounting = _accounting_process(subscribers) if accounting_process else None
+    registry = Registry()
+    register_teams(
+        registry,
+        authenticator=authenticator,
+        sessions=None if sso.sessions_in_database else sso.sessions.store,
+        broadcast=revocations,
+    )
+    register_billing(registry, limits=limits)
+    register_providers(registry)
+    register_conversations(registry)
+    register_audit(registry)
+    register_shared(registry)
+    accounting = _accounting_process(registry) if accounting_process else None
+    # finished calls and refusals: the bus checks that their events reach only rows_only subscribers
+    registry.run_whole(RecordCompletions, carrying=(CompletionFinished, UsageRecorded))
+    registry.run_whole(RecordEvents, carrying=RECORDED_EVENTS)
     bus = MessageBus(
-        lambda: SqlUnitOfWork(engine, codec),
-        handlers,
-        subscribers,
+        registry,
         # a wave's subscribers and its dispatched mark share one transaction
-        wave_factory=lambda whole=False: SqlWaveTransaction(
-            engine, codec, relay.dispatched_in, relay.projected, whole=whole
-        ),
-        # their events reach billing's and audit's subscribers only, which only write rows
-        whole=frozenset[type[Command]]((RecordCompletions, RecordEvents)),
+        SqlTransactions(engine, codec, relay.project, relay.projected),
         on_failed=relay.record_failures,
     )
 

@@ -4,12 +4,12 @@ formatter (application/audit/formatting)."""
 from __future__ import annotations
 
 from application.audit.formatting import FORMATTERS
-from application.uow import UnitOfWork
+from application.audit.uow import AuditUnitOfWork
 from domains.audit.chain import AuditRow, chain_row, format_ts
 from domains.shared.events import Event
 
 
-async def when_event_append_audit(events: list[Event], uow: UnitOfWork) -> None:
+async def when_event_append_audit(events: list[Event], uow: AuditUnitOfWork) -> None:
     audited = [
         (event, formatter(event))
         for event in events

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from application.billing.commands import SetBudget, SetBudgetCap, SetPrice, SetRateLimit
-from application.uow import UnitOfWork
+from application.billing.uow import BillingUnitOfWork
 from domains.billing.budget import Budget
 from domains.billing.budget_cap import BudgetCap, CapRefusal
 from domains.billing.events import (
@@ -24,7 +24,7 @@ from domains.billing.model import Price
 from domains.shared.money import from_picodollars, to_picodollars
 
 
-async def set_budget(command: SetBudget, uow: UnitOfWork) -> Budget | CapRefusal:
+async def set_budget(command: SetBudget, uow: BillingUnitOfWork) -> Budget | CapRefusal:
     """The budget as stored; without limits when it was removed. A CapRefusal when the org's
     cap for the period does not allow it: nothing changes then but the audit log (a refusal is
     answered, not raised, so that its event is published like any other)."""
@@ -66,7 +66,7 @@ async def set_budget(command: SetBudget, uow: UnitOfWork) -> Budget | CapRefusal
     return budget if refusal is None else CapRefusal(refusal)
 
 
-async def set_budget_cap(command: SetBudgetCap, uow: UnitOfWork) -> BudgetCap | None:
+async def set_budget_cap(command: SetBudgetCap, uow: BillingUnitOfWork) -> BudgetCap | None:
     """The cap as stored; None when it was lifted. Setting a cap brings the org's budget for the
     period within it (a budget of its own, and a `budget.set` row, when it had none or a higher
     one): spending stops at the cap from then on."""
@@ -115,7 +115,7 @@ def _usd(picousd: int | None) -> Decimal | None:
     return None if picousd is None else from_picodollars(picousd)
 
 
-async def set_rate_limit(command: SetRateLimit, uow: UnitOfWork) -> RateLimit:
+async def set_rate_limit(command: SetRateLimit, uow: BillingUnitOfWork) -> RateLimit:
     limit = RateLimit(
         scope=command.scope, scope_id=command.scope_id, rpm=command.rpm, tpm=command.tpm
     )
@@ -134,7 +134,7 @@ async def set_rate_limit(command: SetRateLimit, uow: UnitOfWork) -> RateLimit:
     return limit
 
 
-async def set_price(command: SetPrice, uow: UnitOfWork) -> Price:
+async def set_price(command: SetPrice, uow: BillingUnitOfWork) -> Price:
     price = Price(
         input_per_mtok=command.input_per_mtok,
         output_per_mtok=command.output_per_mtok,

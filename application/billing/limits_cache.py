@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from application.shared.tasks import cancel_and_wait
-from application.uow import UnitOfWork
+from application.shared.uow import UnitOfWork
 from domains.billing.limits import LimitsSnapshot
 from domains.billing.model import Price
 from domains.shared.events import Event

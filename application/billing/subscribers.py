@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from application.uow import UnitOfWork
+from application.billing.uow import BillingUnitOfWork
 from domains.billing.events import UsageRecorded
 from domains.billing.model import PriceLookup
 from domains.providers.events import CompletionFinished  # the published language of providers
@@ -12,7 +12,7 @@ from domains.shared.ids import new_id
 
 
 async def when_completion_finished_record_usage(
-    events: list[CompletionFinished], uow: UnitOfWork, *, prices: PriceLookup
+    events: list[CompletionFinished], uow: BillingUnitOfWork, *, prices: PriceLookup
 ) -> None:
     usages = [_usage(event, prices) for event in events]
     async with uow:

@@ -9,14 +9,14 @@ from application.conversations.commands import (
     PublishPromptVersion,
     RecordTurn,
 )
-from application.uow import UnitOfWork
+from application.conversations.uow import ConversationsUnitOfWork
 from domains.conversations.errors import ConversationNotFound
 from domains.conversations.model import Conversation
 from domains.conversations.prompts import Prompt, PromptVersion
 from domains.shared.errors import NotFound
 
 
-async def record_turn(command: RecordTurn, uow: UnitOfWork) -> Conversation:
+async def record_turn(command: RecordTurn, uow: ConversationsUnitOfWork) -> Conversation:
     async with uow:
         if command.start:
             conversation = Conversation.start(
@@ -50,7 +50,9 @@ async def record_turn(command: RecordTurn, uow: UnitOfWork) -> Conversation:
     return conversation
 
 
-async def delete_conversation(command: DeleteConversation, uow: UnitOfWork) -> Conversation:
+async def delete_conversation(
+    command: DeleteConversation, uow: ConversationsUnitOfWork
+) -> Conversation:
     async with uow:
         conversation = await uow.conversations.get(command.conversation_id)
         if conversation is None:
@@ -61,7 +63,9 @@ async def delete_conversation(command: DeleteConversation, uow: UnitOfWork) -> C
     return conversation
 
 
-async def create_prompt(command: CreatePrompt, uow: UnitOfWork) -> tuple[Prompt, PromptVersion]:
+async def create_prompt(
+    command: CreatePrompt, uow: ConversationsUnitOfWork
+) -> tuple[Prompt, PromptVersion]:
     async with uow:
         prompt, version = Prompt.create(
             org_id=command.org_id,
@@ -78,7 +82,7 @@ async def create_prompt(command: CreatePrompt, uow: UnitOfWork) -> tuple[Prompt,
 
 
 async def publish_prompt_version(
-    command: PublishPromptVersion, uow: UnitOfWork
+    command: PublishPromptVersion, uow: ConversationsUnitOfWork
 ) -> tuple[Prompt, PromptVersion]:
     async with uow:
         prompt = await uow.prompts.get(command.prompt_id)
@@ -93,7 +97,7 @@ async def publish_prompt_version(
     return prompt, version
 
 
-async def delete_prompt(command: DeletePrompt, uow: UnitOfWork) -> Prompt:
+async def delete_prompt(command: DeletePrompt, uow: ConversationsUnitOfWork) -> Prompt:
     async with uow:
         prompt = await uow.prompts.get(command.prompt_id)
         if prompt is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from application.uow import UnitOfWork
+from application.providers.uow import ProvidersUnitOfWork
 from domains.providers.config_change import Summary, changes
 from domains.providers.events import ConfigChanged
 from domains.shared.events import Command
@@ -21,7 +21,7 @@ def digest(summary: Summary) -> str:
     return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
 
 
-async def record_config(command: RecordConfig, uow: UnitOfWork) -> ConfigChanged | None:
+async def record_config(command: RecordConfig, uow: ProvidersUnitOfWork) -> ConfigChanged | None:
     async with uow:
         previous = await uow.config.current()
         if previous == command.summary:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from application.providers.commands import RecordCompletions
-from application.uow import UnitOfWork
+from application.shared.uow import UnitOfWork
 
 
 async def record_completions(command: RecordCompletions, uow: UnitOfWork) -> None:

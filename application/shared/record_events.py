@@ -3,7 +3,7 @@ outbox in one transaction; the bus then hands them to their subscribers (the aud
 
 from __future__ import annotations
 
-from application.uow import UnitOfWork
+from application.shared.uow import UnitOfWork
 from domains.shared.events import Command, Event
 
 

@@ -15,7 +15,7 @@ from typing import Protocol
 import msgspec
 
 from application.teams.subscribers import deactivates
-from application.uow import UnitOfWork
+from application.teams.uow import TeamsUnitOfWork
 from domains.teams.events import UserChanged, UserDeleted
 
 
@@ -56,7 +56,7 @@ def ending_sessions(events: list[UserChanged | UserDeleted]) -> list[str]:
 
 
 async def when_user_deactivated_end_sessions_in_db(
-    events: list[UserChanged | UserDeleted], uow: UnitOfWork
+    events: list[UserChanged | UserDeleted], uow: TeamsUnitOfWork
 ) -> None:
     """Deactivated or deleted: the person's sessions kept in the database end, in the unit of
     work of the wave's own transaction. A connection of its own would wait on that transaction's
@@ -71,7 +71,7 @@ async def when_user_deactivated_end_sessions_in_db(
 
 
 async def when_user_deactivated_end_sessions_in_store(
-    events: list[UserChanged | UserDeleted], uow: UnitOfWork, *, store: SessionStore
+    events: list[UserChanged | UserDeleted], uow: TeamsUnitOfWork, *, store: SessionStore
 ) -> None:
     """Deactivated or deleted: the person's sessions kept outside the database (Redis) end
     there, on every replica at once."""

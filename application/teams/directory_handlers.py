@@ -19,7 +19,7 @@ from application.teams.directory_commands import (
     RevokeScimToken,
     UpdateProvisionedUser,
 )
-from application.uow import UnitOfWork
+from application.teams.uow import TeamsUnitOfWork
 from domains.shared.errors import Forbidden, InvalidValue, NotFound
 from domains.teams import directory
 from domains.teams.groups import Group
@@ -30,7 +30,7 @@ from domains.teams.users import ROLES, User, as_role, outranks
 DEFAULT_ROLE = "member"
 
 
-async def _org(uow: UnitOfWork, org_id: str) -> Org:
+async def _org(uow: TeamsUnitOfWork, org_id: str) -> Org:
     org = await uow.orgs.get(org_id)
     if org is None:
         raise NotFound(f"org {org_id} not found")
@@ -38,7 +38,7 @@ async def _org(uow: UnitOfWork, org_id: str) -> Org:
     return org
 
 
-async def _user(uow: UnitOfWork, org_id: str, user_id: str) -> User:
+async def _user(uow: TeamsUnitOfWork, org_id: str, user_id: str) -> User:
     user = await uow.users.get(user_id)
     if user is None or user.org_id != org_id or user.deleted:
         raise NotFound(f"user {user_id} not found")
@@ -55,7 +55,7 @@ def _require_reach(user: User, reach: str) -> None:
 
 
 async def _require_group_reach(
-    uow: UnitOfWork, group: Group, user_ids: tuple[str, ...], reach: str
+    uow: TeamsUnitOfWork, group: Group, user_ids: tuple[str, ...], reach: str
 ) -> None:
     """Forbidden when people join or leave a group granting a role above the token's, or a
     group granting a role whose members outrank it. Groups that grant no role (a team's) take
@@ -73,7 +73,7 @@ async def _require_group_reach(
             _require_reach(user, reach)
 
 
-async def _group(uow: UnitOfWork, org_id: str, group_id: str) -> Group:
+async def _group(uow: TeamsUnitOfWork, org_id: str, group_id: str) -> Group:
     group = await uow.groups.get(group_id)
     if group is None or group.org_id != org_id:
         raise NotFound(f"group {group_id} not found")
@@ -81,7 +81,7 @@ async def _group(uow: UnitOfWork, org_id: str, group_id: str) -> Group:
 
 
 async def _members(
-    uow: UnitOfWork, org_id: str, members: tuple[tuple[str, str | None], ...]
+    uow: TeamsUnitOfWork, org_id: str, members: tuple[tuple[str, str | None], ...]
 ) -> dict[str, str | None]:
     wanted = dict(members)
     unknown = set(wanted) - await uow.users.live_ids(org_id, wanted)
@@ -91,7 +91,7 @@ async def _members(
 
 
 async def _settle_roles(
-    uow: UnitOfWork, group: Group, user_ids: tuple[str, ...], actor: str
+    uow: TeamsUnitOfWork, group: Group, user_ids: tuple[str, ...], actor: str
 ) -> None:
     """People who joined or left a group granting a role (its membership saved already) hold
     the highest role their groups grant, or the default one."""
@@ -108,7 +108,7 @@ async def _settle_roles(
             await uow.users.save(user)
 
 
-async def provision_user(command: ProvisionUser, uow: UnitOfWork) -> User:
+async def provision_user(command: ProvisionUser, uow: TeamsUnitOfWork) -> User:
     async with uow:
         org = await _org(uow, command.org_id)
         if outranks(as_role(command.role), as_role(command.reach)):
@@ -122,7 +122,7 @@ async def provision_user(command: ProvisionUser, uow: UnitOfWork) -> User:
     return user
 
 
-async def update_provisioned_user(command: UpdateProvisionedUser, uow: UnitOfWork) -> User:
+async def update_provisioned_user(command: UpdateProvisionedUser, uow: TeamsUnitOfWork) -> User:
     async with uow:
         user = await _user(uow, command.org_id, command.user_id)
         _require_reach(user, command.reach)
@@ -134,7 +134,7 @@ async def update_provisioned_user(command: UpdateProvisionedUser, uow: UnitOfWor
     return user
 
 
-async def delete_provisioned_user(command: DeleteProvisionedUser, uow: UnitOfWork) -> User:
+async def delete_provisioned_user(command: DeleteProvisionedUser, uow: TeamsUnitOfWork) -> User:
     async with uow:
         user = await _user(uow, command.org_id, command.user_id)
         _require_reach(user, command.reach)
@@ -144,7 +144,7 @@ async def delete_provisioned_user(command: DeleteProvisionedUser, uow: UnitOfWor
     return user
 
 
-async def _team_named(uow: UnitOfWork, org: Org, name: str, actor: str) -> Team:
+async def _team_named(uow: TeamsUnitOfWork, org: Org, name: str, actor: str) -> Team:
     team = await uow.teams.find_by_name(org.id, name)
     if team is None:
         team = Team.create(org, name, actor=actor)
@@ -152,7 +152,7 @@ async def _team_named(uow: UnitOfWork, org: Org, name: str, actor: str) -> Team:
     return team
 
 
-async def create_group(command: CreateGroup, uow: UnitOfWork) -> Group:
+async def create_group(command: CreateGroup, uow: TeamsUnitOfWork) -> Group:
     async with uow:
         org = await _org(uow, command.org_id)
         members = await _members(uow, org.id, command.members)
@@ -176,7 +176,7 @@ async def create_group(command: CreateGroup, uow: UnitOfWork) -> Group:
     return group
 
 
-async def change_group(command: ChangeGroup, uow: UnitOfWork) -> Group:
+async def change_group(command: ChangeGroup, uow: TeamsUnitOfWork) -> Group:
     async with uow:
         group = await _group(uow, command.org_id, command.group_id)
         members = await _members(uow, command.org_id, command.members)
@@ -200,7 +200,7 @@ async def change_group(command: ChangeGroup, uow: UnitOfWork) -> Group:
     return group
 
 
-async def delete_group(command: DeleteGroup, uow: UnitOfWork) -> Group:
+async def delete_group(command: DeleteGroup, uow: TeamsUnitOfWork) -> Group:
     async with uow:
         group = await _group(uow, command.org_id, command.group_id)
         members = tuple(group.members)
@@ -212,7 +212,7 @@ async def delete_group(command: DeleteGroup, uow: UnitOfWork) -> Group:
     return group
 
 
-async def issue_scim_token(command: IssueScimToken, uow: UnitOfWork) -> tuple[ScimToken, str]:
+async def issue_scim_token(command: IssueScimToken, uow: TeamsUnitOfWork) -> tuple[ScimToken, str]:
     async with uow:
         org = await _org(uow, command.org_id)
         token, secret = ScimToken.issue(org, actor=command.actor, actor_role=command.actor_role)
@@ -221,7 +221,7 @@ async def issue_scim_token(command: IssueScimToken, uow: UnitOfWork) -> tuple[Sc
     return token, secret
 
 
-async def revoke_scim_token(command: RevokeScimToken, uow: UnitOfWork) -> ScimToken:
+async def revoke_scim_token(command: RevokeScimToken, uow: TeamsUnitOfWork) -> ScimToken:
     async with uow:
         token = await uow.scim_tokens.get(command.token_id)
         if token is None:

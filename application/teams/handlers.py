@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from application.teams.commands import CreateOrg, CreateTeam, IssueKey, RevokeKey, RotateKey
-from application.uow import UnitOfWork
+from application.teams.uow import TeamsUnitOfWork
 from domains.shared.errors import NotFound
 from domains.teams.model import Org, Team, VirtualKey
 
 
-async def create_org(command: CreateOrg, uow: UnitOfWork) -> Org:
+async def create_org(command: CreateOrg, uow: TeamsUnitOfWork) -> Org:
     async with uow:
         org = Org.create(command.name, actor=command.actor)
         await uow.orgs.add(org)
@@ -18,7 +18,7 @@ async def create_org(command: CreateOrg, uow: UnitOfWork) -> Org:
     return org
 
 
-async def create_team(command: CreateTeam, uow: UnitOfWork) -> Team:
+async def create_team(command: CreateTeam, uow: TeamsUnitOfWork) -> Team:
     async with uow:
         org = await uow.orgs.get(command.org_id)
         if org is None:
@@ -29,7 +29,7 @@ async def create_team(command: CreateTeam, uow: UnitOfWork) -> Team:
     return team
 
 
-async def issue_key(command: IssueKey, uow: UnitOfWork) -> tuple[VirtualKey, str]:
+async def issue_key(command: IssueKey, uow: TeamsUnitOfWork) -> tuple[VirtualKey, str]:
     async with uow:
         team = await uow.teams.get(command.team_id)
         if team is None:
@@ -47,7 +47,7 @@ async def issue_key(command: IssueKey, uow: UnitOfWork) -> tuple[VirtualKey, str
     return key, secret
 
 
-async def revoke_key(command: RevokeKey, uow: UnitOfWork) -> VirtualKey:
+async def revoke_key(command: RevokeKey, uow: TeamsUnitOfWork) -> VirtualKey:
     async with uow:
         key = await uow.keys.get(command.key_id)
         if key is None:
@@ -58,7 +58,9 @@ async def revoke_key(command: RevokeKey, uow: UnitOfWork) -> VirtualKey:
     return key
 
 
-async def rotate_key(command: RotateKey, uow: UnitOfWork) -> tuple[VirtualKey, VirtualKey, str]:
+async def rotate_key(
+    command: RotateKey, uow: TeamsUnitOfWork
+) -> tuple[VirtualKey, VirtualKey, str]:
     """(the old key, now expiring, the new key, its secret)."""
     async with uow:
         old = await uow.keys.get(command.key_id)

@@ -3,33 +3,33 @@
 from __future__ import annotations
 
 from application.teams.commands import ChangeKey, ChangeOrg, ChangeTeam, DeleteOrg, DeleteTeam
-from application.uow import UnitOfWork
+from application.teams.uow import TeamsUnitOfWork
 from domains.shared.errors import NotFound
 from domains.teams import management
 from domains.teams.model import Org, Team, VirtualKey
 from domains.teams.users import User
 
 
-async def _org(uow: UnitOfWork, org_id: str) -> Org:
+async def _org(uow: TeamsUnitOfWork, org_id: str) -> Org:
     org = await uow.orgs.get(org_id)
     if org is None:
         raise NotFound(f"org {org_id} not found")
     return org
 
 
-async def _team(uow: UnitOfWork, team_id: str) -> Team:
+async def _team(uow: TeamsUnitOfWork, team_id: str) -> Team:
     team = await uow.teams.get(team_id)
     if team is None:
         raise NotFound(f"team {team_id} not found")
     return team
 
 
-async def _people(uow: UnitOfWork, org_id: str, user_ids: list[str]) -> list[User]:
+async def _people(uow: TeamsUnitOfWork, org_id: str, user_ids: list[str]) -> list[User]:
     found = [await uow.users.get(user_id) for user_id in user_ids]
     return [user for user in found if user is not None and user.org_id == org_id]
 
 
-async def change_org(command: ChangeOrg, uow: UnitOfWork) -> Org:
+async def change_org(command: ChangeOrg, uow: TeamsUnitOfWork) -> Org:
     async with uow:
         org = await _org(uow, command.org_id)
         if management.change_org(
@@ -40,7 +40,7 @@ async def change_org(command: ChangeOrg, uow: UnitOfWork) -> Org:
     return org
 
 
-async def delete_org(command: DeleteOrg, uow: UnitOfWork) -> Org:
+async def delete_org(command: DeleteOrg, uow: TeamsUnitOfWork) -> Org:
     """The org, deleted, its people deactivated (their tokens and sessions end with it)."""
     async with uow:
         org = await _org(uow, command.org_id)
@@ -58,7 +58,7 @@ async def delete_org(command: DeleteOrg, uow: UnitOfWork) -> Org:
     return org
 
 
-async def change_team(command: ChangeTeam, uow: UnitOfWork) -> Team:
+async def change_team(command: ChangeTeam, uow: TeamsUnitOfWork) -> Team:
     async with uow:
         team = await _team(uow, command.team_id)
         if management.change_team(
@@ -69,7 +69,7 @@ async def change_team(command: ChangeTeam, uow: UnitOfWork) -> Team:
     return team
 
 
-async def delete_team(command: DeleteTeam, uow: UnitOfWork) -> tuple[Team, list[str]]:
+async def delete_team(command: DeleteTeam, uow: TeamsUnitOfWork) -> tuple[Team, list[str]]:
     """The team, deleted, and the ids of its keys revoked with it (each revocation reaches
     every replica as any other does)."""
     async with uow:
@@ -83,7 +83,7 @@ async def delete_team(command: DeleteTeam, uow: UnitOfWork) -> tuple[Team, list[
     return team, [key.id for key in keys]
 
 
-async def change_key(command: ChangeKey, uow: UnitOfWork) -> VirtualKey:
+async def change_key(command: ChangeKey, uow: TeamsUnitOfWork) -> VirtualKey:
     async with uow:
         key = await uow.keys.get(command.key_id)
         if key is None:

@@ -25,7 +25,7 @@ from application.teams.sso_commands import (
     DeleteSsoConnection,
     SignInWithSso,
 )
-from application.uow import UnitOfWork
+from application.teams.uow import TeamsUnitOfWork
 from domains.shared.errors import Forbidden, InvalidValue, NotFound
 from domains.teams import directory, sign_in_domains
 from domains.teams.events import SignedIn, SsoIdentityLinked, SsoRoleCapped
@@ -46,7 +46,7 @@ class SignInRefused(Forbidden):
         self.reason = reason
 
 
-async def _org(uow: UnitOfWork, org_id: str) -> Org:
+async def _org(uow: TeamsUnitOfWork, org_id: str) -> Org:
     org = await uow.orgs.get(org_id)
     if org is None:
         raise NotFound(f"org {org_id} not found")
@@ -54,14 +54,16 @@ async def _org(uow: UnitOfWork, org_id: str) -> Org:
     return org
 
 
-async def _connection(uow: UnitOfWork, connection_id: str) -> SsoConnection:
+async def _connection(uow: TeamsUnitOfWork, connection_id: str) -> SsoConnection:
     connection = await uow.sso_connections.get(connection_id)
     if connection is None:
         raise NotFound(f"SSO connection {connection_id} not found")
     return connection
 
 
-async def create_sso_connection(command: CreateSsoConnection, uow: UnitOfWork) -> SsoConnection:
+async def create_sso_connection(
+    command: CreateSsoConnection, uow: TeamsUnitOfWork
+) -> SsoConnection:
     async with uow:
         org = await _org(uow, command.org_id)
         connection = SsoConnection.create(
@@ -78,7 +80,9 @@ async def create_sso_connection(command: CreateSsoConnection, uow: UnitOfWork) -
     return connection
 
 
-async def change_sso_connection(command: ChangeSsoConnection, uow: UnitOfWork) -> SsoConnection:
+async def change_sso_connection(
+    command: ChangeSsoConnection, uow: TeamsUnitOfWork
+) -> SsoConnection:
     async with uow:
         connection = await _connection(uow, command.connection_id)
         changed = connection.change(
@@ -90,7 +94,9 @@ async def change_sso_connection(command: ChangeSsoConnection, uow: UnitOfWork) -
     return connection
 
 
-async def delete_sso_connection(command: DeleteSsoConnection, uow: UnitOfWork) -> SsoConnection:
+async def delete_sso_connection(
+    command: DeleteSsoConnection, uow: TeamsUnitOfWork
+) -> SsoConnection:
     async with uow:
         connection = await _connection(uow, command.connection_id)
         connection.delete(actor=command.actor)
@@ -99,7 +105,9 @@ async def delete_sso_connection(command: DeleteSsoConnection, uow: UnitOfWork) -
     return connection
 
 
-async def declare_sso_connection(command: DeclareSsoConnection, uow: UnitOfWork) -> SsoConnection:
+async def declare_sso_connection(
+    command: DeclareSsoConnection, uow: TeamsUnitOfWork
+) -> SsoConnection:
     async with uow:
         connection = await uow.sso_connections.get(command.connection_id)
         if connection is None:
@@ -124,7 +132,7 @@ async def declare_sso_connection(command: DeclareSsoConnection, uow: UnitOfWork)
 
 
 async def _person(
-    uow: UnitOfWork, connection: SsoConnection, identity: Identity
+    uow: TeamsUnitOfWork, connection: SsoConnection, identity: Identity
 ) -> tuple[User | None, bool]:
     """The person this identity is, and whether they were linked to it before."""
     linked = await uow.sso_identities.user_for(connection.id, identity.subject)
@@ -137,7 +145,7 @@ async def _person(
     return found, False
 
 
-async def _team_named(uow: UnitOfWork, org: Org, name: str, actor: str) -> Team:
+async def _team_named(uow: TeamsUnitOfWork, org: Org, name: str, actor: str) -> Team:
     team = await uow.teams.find_by_name(org.id, name)
     if team is None:
         team = Team.create(org, name, actor=actor)
@@ -146,7 +154,7 @@ async def _team_named(uow: UnitOfWork, org: Org, name: str, actor: str) -> Team:
 
 
 async def _follow_groups(
-    uow: UnitOfWork, org: Org, connection: SsoConnection, user: User, groups: tuple[str, ...]
+    uow: TeamsUnitOfWork, org: Org, connection: SsoConnection, user: User, groups: tuple[str, ...]
 ) -> bool:
     """Joins the person to the mapped groups they are in and takes them out of the others;
     True when a group that grants a role gained or lost them."""
@@ -180,7 +188,7 @@ async def _follow_groups(
     return roles_moved
 
 
-async def declare_sign_in_domains(command: DeclareSignInDomains, uow: UnitOfWork) -> Org:
+async def declare_sign_in_domains(command: DeclareSignInDomains, uow: TeamsUnitOfWork) -> Org:
     async with uow:
         org = await _org(uow, command.org_id)
         if sign_in_domains.declare(org, command.domains, actor=command.actor):
@@ -189,7 +197,7 @@ async def declare_sign_in_domains(command: DeclareSignInDomains, uow: UnitOfWork
     return org
 
 
-async def _reach(uow: UnitOfWork, connection: SsoConnection, user: User | None) -> Role | None:
+async def _reach(uow: TeamsUnitOfWork, connection: SsoConnection, user: User | None) -> Role | None:
     """The most this connection may grant now: the role of whoever set it, then and now
     (the lower); None once that person is no longer an active member of the org."""
     setter = connection.set_by or ""
@@ -220,7 +228,7 @@ def _link_basis(org: Org, user: User, identity: Identity) -> str | None:
 
 
 def _tell_capped(
-    uow: UnitOfWork, connection: SsoConnection, user: User, wanted: Role, reach: Role
+    uow: TeamsUnitOfWork, connection: SsoConnection, user: User, wanted: Role, reach: Role
 ) -> None:
     """Tells that the person got `reach` rather than `wanted`, when it is above it."""
     if not outranks(wanted, reach):
@@ -237,7 +245,7 @@ def _tell_capped(
     )
 
 
-async def sign_in_with_sso(command: SignInWithSso, uow: UnitOfWork) -> User:
+async def sign_in_with_sso(command: SignInWithSso, uow: TeamsUnitOfWork) -> User:
     identity = command.identity
     async with uow:
         connection = await _connection(uow, command.connection_id)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from application.shared.uow import UnitOfWork
 from application.teams.authenticate import KeyAuthenticator
-from application.uow import UnitOfWork
 from domains.teams.events import KeyRevoked, KeyRotated, UserChanged, UserDeleted
 
 

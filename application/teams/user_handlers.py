@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from application.teams.uow import TeamsUnitOfWork
 from application.teams.user_commands import (
     ChangeUser,
     CreateUser,
     IssueAdminToken,
     RevokeAdminToken,
 )
-from application.uow import UnitOfWork
 from domains.shared.errors import NotFound
 from domains.teams.users import AdminToken, User
 
 
-async def create_user(command: CreateUser, uow: UnitOfWork) -> User:
+async def create_user(command: CreateUser, uow: TeamsUnitOfWork) -> User:
     async with uow:
         org = await uow.orgs.get(command.org_id)
         if org is None:
@@ -32,7 +32,7 @@ async def create_user(command: CreateUser, uow: UnitOfWork) -> User:
     return user
 
 
-async def change_user(command: ChangeUser, uow: UnitOfWork) -> User:
+async def change_user(command: ChangeUser, uow: TeamsUnitOfWork) -> User:
     async with uow:
         user = await uow.users.get(command.user_id)
         if user is None:
@@ -52,7 +52,9 @@ async def change_user(command: ChangeUser, uow: UnitOfWork) -> User:
     return user
 
 
-async def issue_admin_token(command: IssueAdminToken, uow: UnitOfWork) -> tuple[AdminToken, str]:
+async def issue_admin_token(
+    command: IssueAdminToken, uow: TeamsUnitOfWork
+) -> tuple[AdminToken, str]:
     async with uow:
         user = await uow.users.get(command.user_id)
         if user is None:
@@ -63,7 +65,7 @@ async def issue_admin_token(command: IssueAdminToken, uow: UnitOfWork) -> tuple[
     return token, secret
 
 
-async def revoke_admin_token(command: RevokeAdminToken, uow: UnitOfWork) -> AdminToken:
+async def revoke_admin_token(command: RevokeAdminToken, uow: TeamsUnitOfWork) -> AdminToken:
     async with uow:
         token = await uow.admin_tokens.get(command.token_id)
         if token is None:

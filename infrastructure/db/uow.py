@@ -1,23 +1,26 @@
 """The SQL unit of work: one connection, one transaction, events into the outbox on commit.
 
-Made by a wave's shared transaction (`wave=`), it runs inside that transaction instead: its
-commit writes the outbox rows and keeps its work there; the wave's commit makes it durable.
+One class serves every context: it implements each context's unit-of-work protocol
+(`application/<context>/uow.py`), which the checks at the bottom hold it to.
+
+Made by a wave's shared transaction (`wave=`, `SqlWaveTransaction`), it runs inside that
+transaction instead: its commit writes the outbox rows and keeps its work there; the wave's
+commit makes it durable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from domains.audit.ports import AuditLog
 from domains.billing.ports import LimitsRepository, UsageLedger
 from domains.conversations.ports import ConversationRepository, PromptRepository
 from domains.providers.config_change import ConfigRecord
 from domains.shared.aggregate import Aggregate
-from domains.shared.clock import utcnow
 from domains.shared.events import Event
 from domains.teams.ports import (
     AdminTokenRepository,
@@ -31,9 +34,9 @@ from domains.teams.ports import (
     TeamRepository,
     UserRepository,
 )
+from infrastructure.db import outbox
 from infrastructure.db.engine import begin_writing, end_writing
 from infrastructure.db.event_codec import EventCodec
-from infrastructure.db.recordset import as_recordset, recordset_insert
 from infrastructure.db.repositories.audit import SqlAuditLog
 from infrastructure.db.repositories.billing import SqlUsageLedger
 from infrastructure.db.repositories.config_record import SqlConfigRecord
@@ -54,12 +57,25 @@ from infrastructure.db.repositories.teams import (
     SqlTeamRepository,
 )
 from infrastructure.db.repositories.users import SqlAdminTokenRepository, SqlUserRepository
-from infrastructure.db.tables import outbox
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncTransaction
+    from application.audit.uow import AuditUnitOfWork
+    from application.billing.uow import BillingUnitOfWork
+    from application.conversations.uow import ConversationsUnitOfWork
+    from application.providers.uow import ProvidersUnitOfWork
+    from application.teams.uow import TeamsUnitOfWork
 
-    from infrastructure.db.wave import SqlWaveTransaction
+
+class EnclosingTransaction(Protocol):
+    """What a unit of work asks of the transaction it runs inside (a wave's)."""
+
+    async def enter(self) -> tuple[AsyncConnection, AsyncTransaction | None]: ...
+
+    async def keep(self, savepoint: AsyncTransaction | None, events: Sequence[Event]) -> None: ...
+
+    async def discard(self, savepoint: AsyncTransaction | None) -> None: ...
+
+    def dispatched_on_write(self, event: Event) -> bool: ...
 
 
 class SqlUnitOfWork:
@@ -81,7 +97,7 @@ class SqlUnitOfWork:
     prompts: PromptRepository
 
     def __init__(
-        self, engine: AsyncEngine, codec: EventCodec, *, wave: SqlWaveTransaction | None = None
+        self, engine: AsyncEngine, codec: EventCodec, *, wave: EnclosingTransaction | None = None
     ) -> None:
         self._engine = engine
         self._codec = codec
@@ -146,8 +162,8 @@ class SqlUnitOfWork:
         self._published = []
         if events:
             wave = self._wave
-            dispatched = wave.dispatched_on_write if wave is not None else _never
-            await write_outbox(conn, self._codec, events, dispatched=dispatched)
+            dispatched = wave.dispatched_on_write if wave is not None else outbox.never
+            await outbox.write(conn, self._codec, events, dispatched=dispatched)
         if self._wave is not None:
             await self._wave.keep(self._savepoint, events)
             self._settled = True
@@ -174,36 +190,12 @@ class SqlUnitOfWork:
         return self._conn
 
 
-_OUTBOX_COLUMNS = ("event_id", "type", "payload", "occurred_at", "stored_at", "dispatched_at")
-_PG_OUTBOX_INSERT = recordset_insert(outbox, _OUTBOX_COLUMNS)
+if TYPE_CHECKING:  # the one class is every context's unit of work
 
-
-def _never(_event: Event) -> bool:
-    return False
-
-
-async def write_outbox(
-    conn: AsyncConnection,
-    codec: EventCodec,
-    events: list[Event],
-    *,
-    dispatched: Callable[[Event], bool],
-) -> None:
-    """The events' outbox rows (those `dispatched` says, marked so as they are written): on
-    PostgreSQL one statement of fixed text for the batch."""
-    stored_at = utcnow()
-    rows = [
-        {
-            "event_id": event.event_id,
-            "type": type(event).__name__,
-            "payload": codec.encode(event),
-            "occurred_at": event.occurred_at,
-            "stored_at": stored_at,
-            "dispatched_at": stored_at if dispatched(event) else None,
-        }
-        for event in events
-    ]
-    if conn.dialect.name == "postgresql":
-        await conn.execute(_PG_OUTBOX_INSERT, as_recordset(outbox, rows))
-    else:
-        await conn.execute(outbox.insert(), rows)
+    def _implements(uow: SqlUnitOfWork) -> None:
+        teams: TeamsUnitOfWork = uow
+        billing: BillingUnitOfWork = uow
+        audit: AuditUnitOfWork = uow
+        providers: ProvidersUnitOfWork = uow
+        conversations: ConversationsUnitOfWork = uow
+        del teams, billing, audit, providers, conversations

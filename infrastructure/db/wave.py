@@ -16,6 +16,9 @@ undispatched and, after the commit, marked in a transaction of their own once ha
 that fails, the relay's sweep hands them on later. A unit that ends without committing spoils
 the whole transaction (rolled back, `spoiled` set), and the bus then runs the command again the
 careful way.
+
+`SqlTransactions` is what the bus is given: a command's own unit of work, and a wave's
+transaction.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from domains.shared.events import Event
+from infrastructure.db import outbox
 from infrastructure.db.engine import begin_writing, end_writing
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.uow import SqlUnitOfWork
 
-MarkDispatched = Callable[[AsyncConnection, Sequence[Event]], Awaitable[None]]
+HandOn = Callable[[Sequence[Event]], Awaitable[None]]
+"""Hands events a projection reads to the workers (the others it passes over)."""
 Projected = Callable[[Event], bool]
 
 log = structlog.get_logger("fluxrouter.bus")
@@ -43,14 +48,14 @@ class SqlWaveTransaction:
         self,
         engine: AsyncEngine,
         codec: EventCodec,
-        mark: MarkDispatched,
+        hand_on: HandOn,
         projected: Projected,
         *,
         whole: bool = False,
     ) -> None:
         self._engine = engine
         self._codec = codec
-        self._mark = mark
+        self._hand_on_to_workers = hand_on
         self._projected = projected
         self._whole = whole
         self.spoiled = False
@@ -93,6 +98,13 @@ class SqlWaveTransaction:
         await conn.commit()
         self._committed.extend(self._kept)
         self._kept = []
+
+    async def _mark(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
+        """Hand the projected events to the workers, then mark them all done in the transaction
+        `conn` is in: if it does not commit, the sweep replays them and the projections,
+        idempotent, see them again."""
+        await self._hand_on_to_workers(events)
+        await outbox.mark_dispatched(conn, events)
 
     def dispatched_on_write(self, event: Event) -> bool:
         """Whether `event`'s outbox row is written dispatched (`whole`, and no projection)."""
@@ -148,3 +160,24 @@ class SqlWaveTransaction:
         if self._conn is None:
             raise RuntimeError("the wave's transaction is used outside `async with`")
         return self._conn
+
+
+class SqlTransactions:
+    """The bus's transactions on one database: a command's own unit of work, and a wave's
+    shared transaction."""
+
+    def __init__(
+        self, engine: AsyncEngine, codec: EventCodec, hand_on: HandOn, projected: Projected
+    ) -> None:
+        self._engine = engine
+        self._codec = codec
+        self._hand_on = hand_on
+        self._projected = projected
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._engine, self._codec)
+
+    def wave(self, *, whole: bool = False) -> SqlWaveTransaction:
+        return SqlWaveTransaction(
+            self._engine, self._codec, self._hand_on, self._projected, whole=whole
+        )

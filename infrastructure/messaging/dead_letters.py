@@ -27,8 +27,9 @@ from domains.shared.events import Event
 from domains.shared.ids import new_id
 from infrastructure.db.engine import begin_writing, end_writing
 from infrastructure.db.event_codec import EventCodec
+from infrastructure.db.outbox import give_up, renew
+from infrastructure.db.outbox import write as write_outbox
 from infrastructure.db.tables import outbox, outbox_dead_letters
-from infrastructure.db.uow import write_outbox
 from infrastructure.messaging.delivery_errors import described
 from infrastructure.security.redaction import Redactor
 
@@ -97,17 +98,7 @@ class DeadLetters:
         now = utcnow()
         conn = await begin_writing(self._engine)
         try:
-            taken = set(
-                (
-                    await conn.execute(
-                        update(outbox)
-                        .where(outbox.c.id.in_([row.id for row in rows]))
-                        .where(outbox.c.dispatched_at.is_(None))
-                        .values(dispatched_at=now)
-                        .returning(outbox.c.id)
-                    )
-                ).scalars()
-            )
+            taken = await give_up(conn, [row.id for row in rows], now)
             letters, events = [], []
             for row in rows:
                 if row.id not in taken:
@@ -136,7 +127,7 @@ class DeadLetters:
                 )
             if letters:
                 await conn.execute(outbox_dead_letters.insert(), letters)
-                await write_outbox(conn, self._codec, list(events), dispatched=_never)
+                await write_outbox(conn, self._codec, list(events))
             await conn.commit()
         finally:
             await end_writing(conn)
@@ -165,29 +156,14 @@ class DeadLetters:
             )
             if taken.rowcount != 1:
                 raise Conflict(f"The dead letter {letter_id} was replayed already.")
-            payload = (
-                await conn.execute(
-                    update(outbox)
-                    .where(outbox.c.event_id == row.event_id)
-                    .values(
-                        dispatched_at=None,
-                        attempts=0,
-                        next_attempt_at=due_at,
-                        first_failed_at=None,
-                        failed_subscriber=None,
-                        error_class=None,
-                        error_message=None,
-                    )
-                    .returning(outbox.c.payload)
-                )
-            ).scalar_one()
+            payload = await renew(conn, row.event_id, due_at=due_at)
             audited = DeadLetterReplayed(
                 dead_letter_id=letter_id,
                 dead_event_id=row.event_id,
                 dead_event_type=row.event_type,
                 actor=actor,
             )
-            await write_outbox(conn, self._codec, [audited], dispatched=_never)
+            await write_outbox(conn, self._codec, [audited])
             await conn.commit()
         finally:
             await end_writing(conn)
@@ -226,7 +202,3 @@ class DeadLetters:
                 select(outbox.c.dispatched_at).where(outbox.c.event_id == event_id)
             )
             return at.scalar_one_or_none() is not None
-
-
-def _never(_event: Event) -> bool:
-    return False

@@ -16,8 +16,8 @@ import redis.asyncio as aioredis
 import structlog
 
 from application.shared.tasks import cancel_and_wait
+from application.shared.uow import UnitOfWork
 from application.teams.subscribers import deactivates
-from application.uow import UnitOfWork
 from domains.teams.events import KeyRevoked, KeyRotated, UserChanged, UserDeleted
 
 log = structlog.get_logger("fluxrouter.keys")

@@ -1,5 +1,6 @@
-"""The outbox relay: marks published waves done, hands them to the projections, and re-publishes
-what a crash or a failing subscriber left behind, a bounded number of times.
+"""The outbox relay: hands the events a projection reads to the workers, and re-publishes what a
+crash or a failing subscriber left behind, a bounded number of times. (Rows are written and
+marked dispatched in `infrastructure.db.outbox`.)
 
 An event left undelivered is retried `base_seconds` after it was written, then with an
 exponential backoff (`RetryPolicy`); each retry is counted on its outbox row before it is made,
@@ -18,14 +19,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import String, and_, any_, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.bus import DeliveryFailure
 from application.shared.tasks import cancel_and_wait
 from domains.shared.clock import utcnow
 from domains.shared.events import Event
+from infrastructure.db import outbox as outbox_rows
 from infrastructure.db.engine import begin_writing, end_writing
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.tables import outbox
@@ -40,13 +41,6 @@ Publish = Callable[[Iterable[Event]], Awaitable[None]]
 
 def _ignore(_value: Any) -> None:
     return None
-
-
-_PG_MARK_DISPATCHED = (
-    update(outbox)
-    .where(outbox.c.event_id == any_(bindparam("ids", type_=ARRAY(String))))
-    .values(dispatched_at=bindparam("at"))
-)
 
 
 class OutboxRelay:
@@ -79,40 +73,18 @@ class OutboxRelay:
         """The dead letters not replayed, as of the last sweep."""
         self._task: asyncio.Task[None] | None = None
 
-    async def dispatched_in(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
-        """Hand the wave's projected events to the workers, then mark the wave done in the
-        transaction `conn` is in (a wave's shared one): if it does not commit, the sweep
-        replays the wave and the projections, idempotent, see the events again."""
-        await self._project(events)
-        ids = [event.event_id for event in events]
-        if conn.dialect.name == "postgresql":  # one statement of fixed text, any batch size
-            await conn.execute(_PG_MARK_DISPATCHED, {"ids": ids, "at": utcnow()})
-            return
-        for start in range(0, len(ids), 500):
-            await conn.execute(
-                update(outbox)
-                .where(outbox.c.event_id.in_(ids[start : start + 500]))
-                .values(dispatched_at=utcnow())
-            )
-
     async def stored(self, event_ids: Sequence[str]) -> set[str]:
         """Which of these events the outbox already holds."""
-        found: set[str] = set()
         async with self._engine.connect() as conn:
-            for start in range(0, len(event_ids), 500):
-                rows = await conn.execute(
-                    select(outbox.c.event_id).where(
-                        outbox.c.event_id.in_(event_ids[start : start + 500])
-                    )
-                )
-                found.update(rows.scalars())
-        return found
+            return await outbox_rows.stored(conn, event_ids)
 
     def projected(self, event: Event) -> bool:
         """Whether a projection reads this event (it is handed to the workers)."""
         return self._enqueue is not None and type(event).__name__ in self._projected
 
-    async def _project(self, events: Sequence[Event]) -> None:
+    async def project(self, events: Sequence[Event]) -> None:
+        """Hand the events a projection reads to the workers (the wave's transaction marks them
+        all dispatched when it commits, `infrastructure.db.outbox`)."""
         if self._enqueue is None:
             return
         payloads = [self._codec.encode(event).decode() for event in events if self.projected(event)]

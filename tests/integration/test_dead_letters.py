@@ -12,16 +12,15 @@ import pytest
 import sqlalchemy as sa
 
 from application.audit.subscribers import when_event_append_audit
-from application.bus import MessageBus
+from application.bus import MessageBus, Registry
+from application.shared.uow import UnitOfWork
 from application.teams import handlers as teams_handlers
 from application.teams.commands import CreateOrg
-from application.uow import UnitOfWork
 from domains.shared.errors import Conflict, NotFound
 from domains.shared.events import Event
 from domains.teams.events import OrgCreated
 from infrastructure.db.tables import audit_log, outbox
-from infrastructure.db.uow import SqlUnitOfWork
-from infrastructure.db.wave import SqlWaveTransaction
+from infrastructure.db.wave import SqlTransactions
 from infrastructure.read_models.audit_query import verify_audit
 from interfaces.bootstrap import Container
 from tests.integration.conftest import container_for, migrated_database
@@ -67,17 +66,13 @@ class Picky:
 
 def bus_with(container: Container, picky: Picky) -> MessageBus:
     relay = container.relay
-    subscribers: dict[type[Event], list[object]] = {
-        OrgCreated: [picky],
-        Event: [when_event_append_audit],
-    }
+    registry = Registry()
+    registry.handle(CreateOrg, teams_handlers.create_org)
+    registry.subscribe((OrgCreated,), picky)
+    registry.subscribe((Event,), when_event_append_audit)
     return MessageBus(
-        lambda: SqlUnitOfWork(container.engine, container.codec),
-        {CreateOrg: teams_handlers.create_org},
-        subscribers,  # type: ignore[arg-type]
-        wave_factory=lambda whole=False: SqlWaveTransaction(
-            container.engine, container.codec, relay.dispatched_in, relay.projected, whole=whole
-        ),
+        registry,
+        SqlTransactions(container.engine, container.codec, relay.project, relay.projected),
         on_failed=relay.record_failures,
     )
 

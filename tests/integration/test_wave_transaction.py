@@ -12,17 +12,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
-from application.bus import MessageBus, Subscriber, WaveFactory
+from application.bus import MessageBus, Registry, Subscriber
 from application.providers.commands import RecordCompletions
 from application.providers.handlers import record_completions
-from application.uow import UnitOfWork
+from application.shared.uow import UnitOfWork
 from domains.providers.events import CompletionFinished
-from domains.shared.events import Command, Event
+from domains.shared.events import Event
 from domains.teams.events import KeyRevoked
 from domains.teams.model import Org
 from infrastructure.db.tables import audit_log, orgs, outbox, usage_records
 from infrastructure.db.uow import SqlUnitOfWork
-from infrastructure.db.wave import SqlWaveTransaction
+from infrastructure.db.wave import SqlTransactions
 from infrastructure.messaging.outbox_relay import OutboxRelay
 from infrastructure.read_models.audit_query import verify_audit
 from interfaces.bootstrap import Container
@@ -44,26 +44,15 @@ async def container(database_url: str) -> AsyncIterator[Container]:
         yield made
 
 
-def waves(container: Container, relay: OutboxRelay | None = None) -> WaveFactory:
-    """Wave transactions on the container's database, marked and handed on by `relay` (by
-    default the container's)."""
-    marks = relay or container.relay
-
-    def make(*, whole: bool = False) -> SqlWaveTransaction:
-        return SqlWaveTransaction(
-            container.engine, container.codec, marks.dispatched_in, marks.projected, whole=whole
-        )
-
-    return make
+def transactions(container: Container, relay: OutboxRelay | None = None) -> SqlTransactions:
+    """Transactions on the container's database, their projected events handed on by `relay`
+    (by default the container's)."""
+    hands = relay or container.relay
+    return SqlTransactions(container.engine, container.codec, hands.project, hands.projected)
 
 
 def bus_of(container: Container, subscribers: list[Subscriber]) -> MessageBus:
-    return MessageBus(
-        lambda: SqlUnitOfWork(container.engine, container.codec),
-        {},
-        {KeyRevoked: subscribers},
-        wave_factory=waves(container),
-    )
+    return MessageBus(Registry(subscribers={KeyRevoked: subscribers}), transactions(container))
 
 
 async def stored(container: Container, event: Event) -> Event:
@@ -199,13 +188,12 @@ def whole_bus(
     container: Container, subscribers: list[Subscriber], relay: OutboxRelay | None = None
 ) -> MessageBus:
     """A bus that runs RecordCompletions all or nothing, its events going to `subscribers`."""
-    return MessageBus(
-        lambda: SqlUnitOfWork(container.engine, container.codec),
-        {RecordCompletions: record_completions},
-        {CompletionFinished: subscribers},
-        wave_factory=waves(container, relay),
-        whole=frozenset[type[Command]]((RecordCompletions,)),
-    )
+    registry = Registry()
+    registry.handle(RecordCompletions, record_completions)
+    for subscriber in subscribers:
+        registry.subscribe((CompletionFinished,), subscriber, rows_only=True)
+    registry.run_whole(RecordCompletions, carrying=(CompletionFinished,))
+    return MessageBus(registry, transactions(container, relay))
 
 
 async def test_all_or_nothing_keeps_it_all_in_one_commit(container: Container) -> None:

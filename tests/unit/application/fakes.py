@@ -1,4 +1,5 @@
-"""An in-memory unit of work that honours the `application.uow.UnitOfWork` protocol.
+"""An in-memory unit of work with the repositories of the teams, billing and audit contexts (the
+protocols of `application/<context>/uow.py`).
 
 Repositories write into a per-transaction stage that `commit()` applies to a shared `Store`;
 leaving the `async with` block without committing drops it. Commit gathers the events of the

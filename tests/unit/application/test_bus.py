@@ -1,4 +1,4 @@
-"""The message bus with an in-memory unit of work: commands, event waves, failures."""
+"""The message bus over in-memory transactions: commands, event waves, failures."""
 
 from __future__ import annotations
 
@@ -7,12 +7,20 @@ from typing import Any
 
 import pytest
 
-from application.bus import MAX_WAVES, DeliveryFailure, MessageBus
+from application.bus import (
+    MAX_WAVES,
+    WAVE_TRANSACTION,
+    DeliveryFailure,
+    Handler,
+    MessageBus,
+    Registry,
+    Subscriber,
+)
+from application.shared.uow import UnitOfWork
 from application.teams.commands import CreateOrg
-from application.uow import UnitOfWork
 from domains.shared.events import Command, Event
 from domains.teams.events import KeyRevoked, OrgCreated, TeamCreated
-from tests.unit.application.fakes import UowFactory
+from tests.unit.application.fake_transactions import FakeTransactions
 
 
 def org(name: str = "Acme") -> OrgCreated:
@@ -41,20 +49,27 @@ class Recorder:
         return [event for batch in self.batches for event in batch]
 
 
-class Dispatched:
-    def __init__(self) -> None:
-        self.waves: list[list[Event]] = []
-
-    async def __call__(self, wave: Sequence[Event]) -> None:
-        self.waves.append(list(wave))
-
-
 class Echo(Command, frozen=True, kw_only=True):
     text: str
 
 
 class Other(Command, frozen=True, kw_only=True):
     pass
+
+
+def marked(transactions: FakeTransactions) -> list[list[Event]]:
+    """The waves marked dispatched (a wave whose every event failed marks nothing)."""
+    return [wave for wave in transactions.marked if wave]
+
+
+def bus_of(
+    transactions: FakeTransactions,
+    handlers: dict[type[Command], Handler] | None = None,
+    subscribers: dict[type[Event], list[Subscriber]] | None = None,
+    **kwargs: Any,
+) -> MessageBus:
+    registry = Registry(handlers=handlers or {}, subscribers=subscribers or {})
+    return MessageBus(registry, transactions, **kwargs)
 
 
 async def test_a_command_reaches_its_one_handler_and_returns_its_result() -> None:
@@ -68,16 +83,16 @@ async def test_a_command_reaches_its_one_handler_and_returns_its_result() -> Non
     async def other(command: Other, uow: UnitOfWork) -> None:
         other_calls.append(command)
 
-    factory = UowFactory()
-    bus = MessageBus(factory, {Echo: echo, Other: other}, {})
+    transactions = FakeTransactions()
+    bus = bus_of(transactions, {Echo: echo, Other: other}, {})
     assert await bus.handle(Echo(text="hi")) == "HI"
     assert [command for command, _ in calls] == [Echo(text="hi")]
-    assert calls[0][1] is factory.made[0]  # a fresh unit of work for the handler
+    assert calls[0][1] is transactions.made[0]  # a fresh unit of work for the handler
     assert other_calls == []
 
 
 async def test_a_command_without_a_handler_is_a_lookup_error() -> None:
-    bus = MessageBus(UowFactory(), {}, {})
+    bus = bus_of(FakeTransactions(), {}, {})
     with pytest.raises(LookupError, match="no handler for Echo"):
         await bus.handle(Echo(text="x"))
 
@@ -89,7 +104,7 @@ async def test_handler_errors_propagate_and_publish_nothing() -> None:
         uow.publish(org())  # never committed
         raise ValueError("nope")
 
-    bus = MessageBus(UowFactory(), {Echo: broken}, {OrgCreated: [seen]})
+    bus = bus_of(FakeTransactions(), {Echo: broken}, {OrgCreated: [seen]})
     with pytest.raises(ValueError, match="nope"):
         await bus.handle(Echo(text="x"))
     assert seen.batches == []
@@ -103,7 +118,7 @@ async def test_events_committed_by_a_handler_are_published() -> None:
             uow.publish(org(command.text))
             await uow.commit()
 
-    bus = MessageBus(UowFactory(), {Echo: emit}, {OrgCreated: [seen]})
+    bus = bus_of(FakeTransactions(), {Echo: emit}, {OrgCreated: [seen]})
     await bus.handle(Echo(text="Acme"))
     assert [event.name for event in seen.events] == ["Acme"]  # type: ignore[attr-defined]
 
@@ -111,8 +126,8 @@ async def test_events_committed_by_a_handler_are_published() -> None:
 async def test_an_event_reaches_each_subscriber_in_batches_of_its_type() -> None:
     org_a, org_b = Recorder("org_a"), Recorder("org_b")
     teams = Recorder("teams")
-    factory = UowFactory()
-    bus = MessageBus(factory, {}, {OrgCreated: [org_a, org_b], TeamCreated: [teams]})
+    transactions = FakeTransactions()
+    bus = bus_of(transactions, {}, {OrgCreated: [org_a, org_b], TeamCreated: [teams]})
     wave = [org("A"), team("T1"), org("B"), team("T2")]
 
     await bus.publish(wave)
@@ -120,13 +135,14 @@ async def test_an_event_reaches_each_subscriber_in_batches_of_its_type() -> None
     assert org_a.batches == [[wave[0], wave[2]]]
     assert org_b.batches == [[wave[0], wave[2]]]
     assert teams.batches == [[wave[1], wave[3]]]
-    assert len(factory.made) == 3  # a unit of work per batch
+    [wave_tx] = transactions.waves  # one transaction for the wave
+    assert len(wave_tx.units) == 3  # a unit of work per batch
 
 
 async def test_subscribers_of_the_base_event_get_every_event() -> None:
     everything = Recorder("everything")
     only_orgs = Recorder("only_orgs")
-    bus = MessageBus(UowFactory(), {}, {Event: [everything], OrgCreated: [only_orgs]})
+    bus = bus_of(FakeTransactions(), {}, {Event: [everything], OrgCreated: [only_orgs]})
     revoked = KeyRevoked(key_id="k", team_id="t", org_id="o", actor="a")
     wave = [org(), team(), revoked]
 
@@ -137,17 +153,17 @@ async def test_subscribers_of_the_base_event_get_every_event() -> None:
 
 
 async def test_events_without_subscribers_are_fine() -> None:
-    dispatched = Dispatched()
-    bus = MessageBus(UowFactory(), {}, {}, on_dispatched=dispatched)
+    transactions = FakeTransactions()
+    bus = bus_of(transactions, {}, {})
     await bus.publish([org()])
-    assert len(dispatched.waves) == 1
+    assert len(marked(transactions)) == 1
 
 
 async def test_publishing_nothing_dispatches_nothing() -> None:
-    dispatched = Dispatched()
-    bus = MessageBus(UowFactory(), {}, {Event: [Recorder("x")]}, on_dispatched=dispatched)
+    transactions = FakeTransactions()
+    bus = bus_of(transactions, {}, {Event: [Recorder("x")]})
     await bus.publish([])
-    assert dispatched.waves == []
+    assert marked(transactions) == []
 
 
 async def test_events_published_by_subscribers_go_out_in_the_next_wave() -> None:
@@ -166,19 +182,18 @@ async def test_events_published_by_subscribers_go_out_in_the_next_wave() -> None
     async def on_team(events: list[TeamCreated], uow: UnitOfWork) -> None:
         order.append(f"on_team:{events[0].name}")
 
-    dispatched = Dispatched()
-    bus = MessageBus(
-        UowFactory(),
+    transactions = FakeTransactions()
+    bus = bus_of(
+        transactions,
         {},
         {OrgCreated: [on_org, also_on_org], TeamCreated: [on_team]},
-        on_dispatched=dispatched,
     )
     first = org()
     await bus.publish([first])
 
     # the follow-up waits until every subscriber of the first wave has run
     assert order == ["on_org", "also_on_org", "on_team:caused"]
-    assert dispatched.waves == [[first], [follow_up]]
+    assert marked(transactions) == [[first], [follow_up]]
 
 
 async def test_uncommitted_events_of_a_subscriber_do_not_go_out() -> None:
@@ -188,17 +203,15 @@ async def test_uncommitted_events_of_a_subscriber_do_not_go_out() -> None:
         async with uow:
             uow.publish(team())  # no commit: rolled back
 
-    bus = MessageBus(UowFactory(), {}, {OrgCreated: [forgetful], TeamCreated: [teams]})
+    bus = bus_of(FakeTransactions(), {}, {OrgCreated: [forgetful], TeamCreated: [teams]})
     await bus.publish([org()])
     assert teams.batches == []
 
 
 async def test_a_failing_subscriber_is_isolated_and_its_wave_not_marked_dispatched() -> None:
     before, broken, after = Recorder("before"), Recorder("broken", fail=True), Recorder("after")
-    dispatched = Dispatched()
-    bus = MessageBus(
-        UowFactory(), {}, {OrgCreated: [before, broken, after]}, on_dispatched=dispatched
-    )
+    transactions = FakeTransactions()
+    bus = bus_of(transactions, {}, {OrgCreated: [before, broken, after]})
     event = org()
 
     await bus.publish([event])  # does not raise
@@ -206,7 +219,7 @@ async def test_a_failing_subscriber_is_isolated_and_its_wave_not_marked_dispatch
     assert before.events == [event]
     assert broken.events == [event]
     assert after.events == [event]
-    assert dispatched.waves == []
+    assert marked(transactions) == []
 
 
 async def test_clean_waves_are_dispatched_even_when_another_wave_fails() -> None:
@@ -218,29 +231,27 @@ async def test_clean_waves_are_dispatched_even_when_another_wave_fails() -> None
             await uow.commit()
 
     broken = Recorder("broken", fail=True)
-    dispatched = Dispatched()
+    transactions = FakeTransactions()
 
     # wave 1 fails (but its healthy subscriber's events still go out); wave 2 is clean
-    bus = MessageBus(
-        UowFactory(),
+    bus = bus_of(
+        transactions,
         {},
         {OrgCreated: [broken, ok_and_publishes], TeamCreated: [Recorder("teams")]},
-        on_dispatched=dispatched,
     )
     await bus.publish([org()])
-    assert dispatched.waves == [[caused]]
+    assert marked(transactions) == [[caused]]
 
     # the other way round: wave 1 is clean, wave 2 fails
-    dispatched_2 = Dispatched()
+    transactions_2 = FakeTransactions()
     first = org()
-    bus_2 = MessageBus(
-        UowFactory(),
+    bus_2 = bus_of(
+        transactions_2,
         {},
         {OrgCreated: [ok_and_publishes], TeamCreated: [Recorder("broken_t", fail=True)]},
-        on_dispatched=dispatched_2,
     )
     await bus_2.publish([first])
-    assert dispatched_2.waves == [[first]]
+    assert marked(transactions_2) == [[first]]
 
 
 async def test_a_subscriber_that_always_republishes_stops_after_max_waves() -> None:
@@ -253,18 +264,18 @@ async def test_a_subscriber_that_always_republishes_stops_after_max_waves() -> N
             uow.publish(org(f"again-{calls}"))
             await uow.commit()
 
-    dispatched = Dispatched()
-    bus = MessageBus(UowFactory(), {}, {OrgCreated: [loop]}, on_dispatched=dispatched)
+    transactions = FakeTransactions()
+    bus = bus_of(transactions, {}, {OrgCreated: [loop]})
     await bus.publish([org()])
     assert calls == MAX_WAVES
-    assert len(dispatched.waves) == MAX_WAVES
+    assert len(marked(transactions)) == MAX_WAVES
 
 
 async def test_handle_publishes_the_aggregate_events_of_a_real_handler() -> None:
     from application.teams.handlers import create_org
 
     seen = Recorder("seen")
-    bus = MessageBus(UowFactory(), {CreateOrg: create_org}, {OrgCreated: [seen]})
+    bus = bus_of(FakeTransactions(), {CreateOrg: create_org}, {OrgCreated: [seen]})
     created = await bus.handle(CreateOrg(name="Acme", actor="admin"))
     [event] = seen.events
     assert isinstance(event, OrgCreated)
@@ -273,7 +284,7 @@ async def test_handle_publishes_the_aggregate_events_of_a_real_handler() -> None
 
 async def test_a_subscriber_matching_an_event_twice_gets_it_once() -> None:
     both = Recorder("both")
-    bus = MessageBus(UowFactory(), {}, {Event: [both], OrgCreated: [both]})
+    bus = bus_of(FakeTransactions(), {}, {Event: [both], OrgCreated: [both]})
     wave = [org(), team()]
 
     await bus.publish(wave)
@@ -289,20 +300,55 @@ async def test_only_a_failing_subscribers_events_stay_undelivered_and_its_failur
     async def on_failed(reported: Sequence[DeliveryFailure]) -> None:
         failures.extend(reported)
 
-    dispatched = Dispatched()
+    transactions = FakeTransactions()
     broken_on_orgs = Recorder("broken_on_orgs", fail=True)
-    bus = MessageBus(
-        UowFactory(),
+    bus = bus_of(
+        transactions,
         {},
         {OrgCreated: [broken_on_orgs], TeamCreated: [Recorder("teams")]},
-        on_dispatched=dispatched,
         on_failed=on_failed,
     )
     failing, fine = org(), team()
     await bus.publish([failing, fine])
 
-    assert dispatched.waves == [[fine]]  # the wave's other event is delivered
+    assert marked(transactions) == [[fine]]  # the wave's other event is delivered
     (failure,) = failures
     assert failure.subscriber == "broken_on_orgs"
     assert failure.event_ids == (failing.event_id,)
     assert str(failure.error) == "broken_on_orgs failed"
+
+
+async def test_a_wave_whose_commit_fails_keeps_nothing_and_is_reported() -> None:
+    failures: list[DeliveryFailure] = []
+
+    async def on_failed(reported: Sequence[DeliveryFailure]) -> None:
+        failures.extend(reported)
+
+    async def publishes(events: list[OrgCreated], uow: UnitOfWork) -> None:
+        async with uow:
+            uow.publish(team("caused"))
+            await uow.commit()
+
+    teams = Recorder("teams")
+    transactions = FakeTransactions(failing_commits=1)
+    bus = bus_of(
+        transactions, {}, {OrgCreated: [publishes], TeamCreated: [teams]}, on_failed=on_failed
+    )
+    event = org()
+    await bus.publish([event])  # does not raise
+
+    assert transactions.marked == []
+    assert teams.batches == []  # what the wave's subscribers published was not kept
+    (failure,) = failures
+    assert failure.subscriber == WAVE_TRANSACTION
+    assert failure.event_ids == (event.event_id,)
+
+
+def test_a_command_has_one_handler() -> None:
+    async def echo(command: Echo, uow: UnitOfWork) -> None:
+        return None
+
+    registry = Registry()
+    registry.handle(Echo, echo)
+    with pytest.raises(ValueError, match="Echo has a handler already"):
+        registry.handle(Echo, echo)

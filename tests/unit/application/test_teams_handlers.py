@@ -7,18 +7,19 @@ from typing import Any
 
 import pytest
 
-from application.bus import MessageBus
+from application.bus import MessageBus, Registry
+from application.shared.uow import UnitOfWork
 from application.teams.authenticate import KeyAuthenticator
 from application.teams.commands import CreateOrg, CreateTeam, IssueKey, RevokeKey
 from application.teams.handlers import create_org, create_team, issue_key, revoke_key
 from application.teams.subscribers import when_key_revoked_forget_key
-from application.uow import UnitOfWork
 from domains.shared.caller import Caller
 from domains.shared.errors import Conflict, NotFound
 from domains.shared.events import Event
 from domains.teams.events import KeyIssued, KeyRevoked, OrgCreated, TeamCreated
 from domains.teams.model import hash_secret
-from tests.unit.application.fakes import Store, UowFactory
+from tests.unit.application.fake_transactions import FakeTransactions
+from tests.unit.application.fakes import Store
 
 HANDLERS: dict[Any, Any] = {
     CreateOrg: create_org,
@@ -52,8 +53,8 @@ class StoreLookup:
 
 class Harness:
     def __init__(self) -> None:
-        self.factory = UowFactory()
-        self.store = self.factory.store
+        self.transactions = FakeTransactions()
+        self.store = self.transactions.store
         self.events: list[Event] = []
         self.lookup = StoreLookup(self.store)
         self.authenticator = KeyAuthenticator(self.lookup)
@@ -61,16 +62,16 @@ class Harness:
         async def everything(events: list[Event], uow: UnitOfWork) -> None:
             self.events.extend(events)
 
-        self.bus = MessageBus(
-            self.factory,
-            HANDLERS,
-            {
+        registry = Registry(
+            handlers=HANDLERS,
+            subscribers={
                 Event: [everything],
                 KeyRevoked: [
                     functools.partial(when_key_revoked_forget_key, authenticator=self.authenticator)
                 ],
             },
         )
+        self.bus = MessageBus(registry, self.transactions)
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
-"""The unit of work: one transaction over every repository, rolled back unless committed.
+"""The unit of work every context's builds on: one transaction, rolled back unless committed.
 
-On commit it writes the events its aggregates recorded (and any published directly) into the
-outbox in the same transaction; `collect_new_events()` then hands them to the bus.
+It knows no context: each context declares its own protocol over this one with the repositories
+it reads and writes (`application/<context>/uow.py`), and its handlers and subscribers type
+against that. On commit a unit writes the events its aggregates recorded (and any published
+directly) into the outbox in the same transaction; `collect_new_events()` then hands them to the
+bus.
 
 A `WaveTransaction` is the one transaction the subscribers of a wave share, each in a unit of work
 of its own inside it: one commit (and one connection) a wave instead of one a subscriber, with the
@@ -15,43 +18,10 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol, Self
 
-from domains.audit.ports import AuditLog
-from domains.billing.ports import LimitsRepository, UsageLedger
-from domains.conversations.ports import ConversationRepository, PromptRepository
-from domains.providers.config_change import ConfigRecord
 from domains.shared.events import Event
-from domains.teams.ports import (
-    AdminTokenRepository,
-    DashboardSessionRepository,
-    GroupRepository,
-    KeyRepository,
-    OrgRepository,
-    ScimTokenRepository,
-    SsoConnectionRepository,
-    SsoIdentityRepository,
-    TeamRepository,
-    UserRepository,
-)
 
 
 class UnitOfWork(Protocol):
-    orgs: OrgRepository
-    teams: TeamRepository
-    keys: KeyRepository
-    users: UserRepository
-    admin_tokens: AdminTokenRepository
-    groups: GroupRepository
-    scim_tokens: ScimTokenRepository
-    sso_connections: SsoConnectionRepository
-    sso_identities: SsoIdentityRepository
-    dashboard_sessions: DashboardSessionRepository
-    usage: UsageLedger
-    limits: LimitsRepository
-    audit: AuditLog
-    config: ConfigRecord
-    conversations: ConversationRepository
-    prompts: PromptRepository
-
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(
@@ -114,4 +84,16 @@ class WaveTransaction(Protocol):
 
     def take_kept(self) -> list[Event]:
         """`whole`: the events the units kept since the last call (the next wave), once."""
+        ...
+
+
+class Transactions(Protocol):
+    """Where the bus runs its work: a command's own unit of work, and a wave's transaction."""
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A unit of work of its own (its own transaction), for a command's handler."""
+        ...
+
+    def wave(self, *, whole: bool = False) -> WaveTransaction:
+        """The transaction a wave's subscribers share (`whole`: a command and all its waves)."""
         ...
