@@ -110,13 +110,9 @@ from infrastructure.db.event_codec import EventCodec, all_event_types
 from infrastructure.db.repositories.teams import SqlKeyLookup
 from infrastructure.db.uow import SqlUnitOfWork
 from infrastructure.db.wave import SqlWaveTransaction
-from infrastructure.messaging.broker import create_broker
-from infrastructure.messaging.dead_letters import DeadLetters
 from infrastructure.messaging.key_revocations import KeyRevocationChannel
 from infrastructure.messaging.outbox_relay import OutboxRelay
-from infrastructure.messaging.retry_policy import RetryPolicy
 from infrastructure.observability.metrics import Metrics
-from infrastructure.projections.usage import EVENT_TYPES as USAGE_EVENT_TYPES
 from infrastructure.projections.usage import UsageProjector
 from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.security.audit_signing import SigningKey
@@ -129,9 +125,11 @@ from infrastructure.sso.session_callers import SessionCallers
 from interfaces.accounting.process import AccountingProcess, AccountingUnavailable
 from interfaces.audit_wiring import start_checkpoints
 from interfaces.billing_wiring import Admission, build_admission, limits_cache
+from interfaces.common_wiring import outbox_relay as _relay
+from interfaces.common_wiring import projections_for, redactor_for
 from interfaces.config_summary import summary_of
 from interfaces.sso_wiring import SsoServices, build_sso
-from interfaces.worker.actors import Actors, declare_actors
+from interfaces.worker.actors import Actors
 from interfaces.ws.key_connections import KeyConnections
 
 log = structlog.get_logger("fluxrouter.gateway")
@@ -240,21 +238,6 @@ class Container:
             self._worker.stop()
             self._worker = None
 
-    async def start_accounting(self) -> None:
-        """What an accounting process runs (`interfaces.accounting.child`): the prices, the
-        relay, the checkpoint writer and, embedded, the projections; no request is served."""
-        self.audit_key, self.checkpointer = await start_checkpoints(self.settings, self.engine)
-        self._start_projections()
-        await self.limits.limits.start()
-        self.relay.start(self.bus.publish)
-
-    async def stop_accounting(self) -> None:
-        await self.relay.stop()
-        await self.limits.limits.stop()
-        if self.checkpointer is not None:
-            await self.checkpointer.stop()
-        await self._release()
-
     async def _release(self) -> None:
         """The projections stopped, then the broker and the database engines let go."""
         await self._stop_projections()
@@ -302,11 +285,6 @@ class Container:
         await self._release()
 
 
-def redactor_for(settings: Settings) -> Redactor:
-    """Scrubs the configured secrets (admin key, provider keys) and anything shaped like a key."""
-    return Redactor([settings.admin.key, *(p.api_key for p in settings.providers)])
-
-
 def _accounting_process(subscribers: dict[type[Event], list[Subscriber]]) -> AccountingProcess:
     """The child that writes the recorder's batches; it prices the calls, so it reloads the
     limits when this process changes them."""
@@ -318,36 +296,6 @@ def _accounting_process(subscribers: dict[type[Event], list[Subscriber]]) -> Acc
     for changed in (BudgetSet, RateLimitSet, PriceSet):
         subscribers[changed].append(tell_accounting)
     return accounting
-
-
-def _relay(
-    settings: Settings,
-    engine: AsyncEngine,
-    codec: EventCodec,
-    redactor: Redactor,
-    metrics: Metrics,
-    *,
-    enqueue: Callable[[list[str]], Awaitable[None]] | None,
-) -> OutboxRelay:
-    """The outbox relay with the configured retries, its dead letters and their metrics."""
-    outbox = settings.outbox
-    relay = OutboxRelay(
-        engine,
-        codec,
-        enqueue=enqueue,
-        projected_types=USAGE_EVENT_TYPES,
-        dead_letters=DeadLetters(engine, codec, redactor),
-        policy=RetryPolicy(
-            max_retries=outbox.max_retries,
-            base_seconds=outbox.retry_base_seconds,
-            max_seconds=outbox.retry_max_seconds,
-        ),
-        sweep_every=outbox.sweep_every_seconds,
-        on_retried=metrics.outbox_retries.inc,
-        on_dead_lettered=lambda event_type: metrics.outbox_dead_lettered.labels(event_type).inc(),
-    )
-    metrics.watch_dead_letters(lambda: relay.pending_dead_letters)
-    return relay
 
 
 def _access_refusals(
@@ -427,17 +375,7 @@ def bootstrap(
     codec = EventCodec(all_event_types())
     metrics = Metrics()
 
-    broker = create_broker(settings.redis.url, namespace=settings.redis.namespace)
-    projector = UsageProjector(sync_engine, codec)
-    actors = declare_actors(broker, projector)
-    embedded = settings.redis.url is None and settings.workers.embedded
-
-    async def enqueue(payloads: list[str]) -> None:
-        if settings.redis.url:
-            await asyncio.to_thread(actors.project_events.send, payloads)
-        else:
-            actors.project_events.send(payloads)
-
+    broker, projector, actors, embedded, enqueue = projections_for(settings, sync_engine, codec)
     relay = _relay(
         settings,
         engine,

@@ -19,7 +19,7 @@ from infrastructure.observability.logging import configure_logging
 from infrastructure.process_tuning import raise_open_files_limit
 from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.settings import Settings
-from interfaces.bootstrap import redactor_for
+from interfaces.common_wiring import redactor_for
 from interfaces.http import reuse_port
 from interfaces.startup_report import start_lines
 from migrations.privileges import PrivilegeError, grant_app_privileges
