@@ -8,23 +8,19 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import dramatiq
-from sqlalchemy import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from infrastructure.db.event_codec import EventCodec
-from infrastructure.messaging.broker import create_broker
-from infrastructure.messaging.dead_letters import DeadLetters
-from infrastructure.messaging.outbox_relay import OutboxRelay
-from infrastructure.messaging.retry_policy import RetryPolicy
-from infrastructure.projections.usage import EVENT_TYPES as USAGE_EVENT_TYPES
-from infrastructure.projections.usage import UsageProjector
 from infrastructure.security.redaction import Redactor
-from infrastructure.settings import Settings
-from interfaces.worker.actors import Actors, declare_actors
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rest is imported by the composition that builds it
+    import dramatiq
+    from sqlalchemy import Engine
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from infrastructure.db.event_codec import EventCodec
+    from infrastructure.messaging.outbox_relay import OutboxRelay
     from infrastructure.observability.metrics import Metrics
+    from infrastructure.projections.usage import UsageProjector
+    from infrastructure.settings import Settings
+    from interfaces.worker.actors import Actors
 
 Enqueue = Callable[[list[str]], Awaitable[None]]
 
@@ -39,6 +35,10 @@ def projections_for(
 ) -> tuple[dramatiq.Broker, UsageProjector, Actors, bool, Enqueue]:
     """The projections' broker (Redis, else in process), the projector, its actors, whether
     this process runs them itself (embedded: no Redis), and how events are handed to them."""
+    from infrastructure.messaging.broker import create_broker
+    from infrastructure.projections.usage import UsageProjector
+    from interfaces.worker.actors import declare_actors
+
     broker = create_broker(settings.redis.url, namespace=settings.redis.namespace)
     projector = UsageProjector(sync_engine, codec)
     actors = declare_actors(broker, projector)
@@ -64,6 +64,11 @@ def outbox_relay(
 ) -> OutboxRelay:
     """The outbox relay with the configured retries, its dead letters and (with `metrics`)
     their metrics."""
+    from infrastructure.messaging.dead_letters import DeadLetters
+    from infrastructure.messaging.outbox_relay import OutboxRelay
+    from infrastructure.messaging.retry_policy import RetryPolicy
+    from infrastructure.projections.usage import EVENT_TYPES as USAGE_EVENT_TYPES
+
     outbox = settings.outbox
     counted: dict[str, Any] = {}
     if metrics is not None:

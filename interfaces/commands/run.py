@@ -12,18 +12,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from infrastructure.db.engine import create_engine
 from infrastructure.observability.logging import configure_logging
-from infrastructure.process_tuning import raise_open_files_limit
-from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.settings import Settings
 from interfaces.common_wiring import redactor_for
-from interfaces.http import reuse_port
-from interfaces.startup_report import start_lines
-from migrations.privileges import PrivilegeError, grant_app_privileges
-from migrations.runner import upgrade
+
+if TYPE_CHECKING:  # the rest is imported by the command that uses it
+    import dramatiq
+    from sqlalchemy import Engine
+
+    from infrastructure.projections.usage import UsageProjector
 
 APP = "interfaces.asgi:app_factory"  # each worker process builds its own app
 
@@ -87,10 +86,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config_path: str | N
 
         return spool_status(settings)
     if args.command == "projections":
-        from interfaces.bootstrap import bootstrap
-
-        container = bootstrap(settings)
-        applied = container.projector.rebuild()
+        _, projector, _ = _projections(settings)
+        applied = projector.rebuild()
         print(f"fluxrouter: read model `{args.name}` rebuilt from {applied} events")
         return 0
     return 2
@@ -99,6 +96,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config_path: str | N
 def migrate(settings: Settings) -> str | None:
     """Upgrade the schema as `database.migrate_url`'s user; when `database.url` names another
     PostgreSQL user, grant it its privileges (returned: that user)."""
+    from migrations.privileges import PrivilegeError, grant_app_privileges
+    from migrations.runner import upgrade
+
     url = settings.database.migration_url
     upgrade(url)
     try:
@@ -109,6 +109,9 @@ def migrate(settings: Settings) -> str | None:
 
 
 async def _admin_key_banner(settings: Settings) -> None:
+    from infrastructure.db.engine import create_engine
+    from infrastructure.security.admin_key import ensure_admin_key
+
     engine = create_engine(settings.database.url)
     try:
         _, generated = await ensure_admin_key(engine, settings.admin.key)
@@ -138,6 +141,10 @@ def _audit_key_note(settings: Settings) -> None:
 
 
 def serve(args: argparse.Namespace, settings: Settings, config_path: str | None) -> int:
+    from infrastructure.process_tuning import raise_open_files_limit
+    from interfaces.http import reuse_port
+    from interfaces.startup_report import start_lines
+
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     workers = settings.server.workers if args.workers is None else args.workers
@@ -256,11 +263,22 @@ def _stop_on_signal() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _projections(settings: Settings) -> tuple[dramatiq.Broker, UsageProjector, Engine]:
+    """The projections' broker (their actors declared) and projector, and the engine they
+    write with: what `worker` and `projections rebuild` use, not the gateway's container."""
+    from infrastructure.db.engine import create_sync_engine
+    from infrastructure.db.event_codec import EventCodec, all_event_types
+    from interfaces.common_wiring import projections_for
+
+    sync_engine = create_sync_engine(settings.database.url)
+    codec = EventCodec(all_event_types())
+    broker, projector, _, _, _ = projections_for(settings, sync_engine, codec)
+    return broker, projector, sync_engine
+
+
 def worker(settings: Settings) -> int:
     """Dramatiq workers for the projections, against the Redis broker."""
     import dramatiq
-
-    from interfaces.bootstrap import bootstrap
 
     if not settings.redis.url:
         print(
@@ -269,9 +287,9 @@ def worker(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    container = bootstrap(settings)
-    container.broker.emit_after("process_boot")
-    work = dramatiq.Worker(container.broker, worker_threads=2)
+    broker, _, sync_engine = _projections(settings)
+    broker.emit_after("process_boot")
+    work = dramatiq.Worker(broker, worker_threads=2)
     work.start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -279,7 +297,7 @@ def worker(settings: Settings) -> int:
     print("fluxrouter: worker running", flush=True)
     stop.wait()
     work.stop()
-    container.broker.close()
-    container.sync_engine.dispose()
+    broker.close()
+    sync_engine.dispose()
     print("fluxrouter: worker stopped", flush=True)
     return 0
