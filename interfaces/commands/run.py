@@ -93,14 +93,18 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config_path: str | N
     return 2
 
 
-def migrate(settings: Settings) -> str | None:
+def migrate(settings: Settings, *, unless_at_head: bool = False) -> str | None:
     """Upgrade the schema as `database.migrate_url`'s user; when `database.url` names another
-    PostgreSQL user, grant it its privileges (returned: that user)."""
+    PostgreSQL user, grant it its privileges (returned: that user). `unless_at_head`: alembic
+    is not even imported when the database is at the latest migration already (`serve`)."""
+    from interfaces.commands.schema_check import at_head
     from migrations.privileges import PrivilegeError, grant_app_privileges
-    from migrations.runner import upgrade
 
     url = settings.database.migration_url
-    upgrade(url)
+    if not (unless_at_head and at_head(url)):
+        from migrations.runner import upgrade
+
+        upgrade(url)
     try:
         return grant_app_privileges(url, settings.database.url)
     except PrivilegeError as error:
@@ -175,7 +179,7 @@ def serve(args: argparse.Namespace, settings: Settings, config_path: str | None)
         for line in start_lines(settings, config_path, host, port, open_files or None):
             print(f"fluxrouter: {line}", flush=True)
         if not args.no_migrate:
-            migrate(settings)
+            migrate(settings, unless_at_head=True)
         asyncio.run(_admin_key_banner(settings))
         _audit_key_note(settings)
         return _run_server(settings, host, port, workers, address)
