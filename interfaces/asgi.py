@@ -14,7 +14,6 @@ from interfaces.bootstrap import bootstrap
 from interfaces.http import connection_limits
 from interfaces.http.app import create_app
 from interfaces.http.connection_limits import limits_of
-from interfaces.warm_up import warm_in_background
 
 
 def app_factory() -> Litestar:
@@ -29,12 +28,7 @@ def app_factory() -> Litestar:
     limits = limits_of(settings, open_files_limit())
     connection_limits.configure(limits)
     container.metrics.watch_connections(limits)
-
-    def after_start() -> None:
-        settle_heap()
-        warm_in_background(container.sync_engine)  # what only some deployments use
-
-    app = create_app(container, after_start=after_start)
+    app = create_app(container, after_start=settle_heap)
     if dump_profile is not None:
         app.on_shutdown.append(dump_profile)
     return app

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from litestar import Request, Response, route
+from scim2_models import PayloadTooLargeException, SCIMException, UnauthorizedException
+from scim2_server.requests import ScimRequest
+from scim2_server.responses import ScimResponse
+from scim2_server.service import ScimService
 
 from domains.teams.scim_tokens import looks_like_scim_token
 from infrastructure.db.engine import is_database_busy
@@ -25,10 +29,9 @@ from infrastructure.security.scim_tokens import scim_token_holder
 from interfaces.http.container import bearer_token, container_of
 from interfaces.http.errors import BUSY, BUSY_RETRY_AFTER, scim_error
 from interfaces.http.refusals import note_refused, throttled, throttled_message
-
-if TYPE_CHECKING:  # scim2 (seconds of imports) is imported by the first SCIM request
-    from scim2_server.responses import ScimResponse
-    from scim2_server.service import ScimService
+from interfaces.http.scim.handler import GatewayScimHandler
+from interfaces.http.scim.provider import build_service
+from interfaces.http.scim.storage import OrgStorage
 
 log = structlog.get_logger("fluxrouter.scim")
 
@@ -41,8 +44,6 @@ _SERVICE: list[ScimService] = []
 def service() -> ScimService:
     """One protocol engine for the process, built on first use."""
     if not _SERVICE:
-        from interfaces.http.scim.provider import build_service
-
         _SERVICE.append(build_service())
     return _SERVICE[0]
 
@@ -68,8 +69,6 @@ def _answer(response: ScimResponse) -> Response[bytes]:
 
 async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
     """The request body, refused with a SCIM 413 past `scim.max_request_bytes`."""
-    from scim2_models import PayloadTooLargeException
-
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeException(detail=f"the body exceeds {limit} bytes")
@@ -84,12 +83,6 @@ async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
 
 
 async def _serve(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
-    from scim2_models import SCIMException, UnauthorizedException
-    from scim2_server.requests import ScimRequest
-
-    from interfaces.http.scim.handler import GatewayScimHandler
-    from interfaces.http.scim.storage import OrgStorage
-
     scim = service()
     settings = container_of(request).settings.scim
     try:
@@ -149,8 +142,6 @@ class TooManyRefusals(Exception):
 async def _authenticate(request: Request[Any, Any, Any]) -> tuple[str, str, str]:
     """(the org, the actor as the audit log names it, the role it acts with) of the request's
     SCIM token."""
-    from scim2_models import UnauthorizedException
-
     token = bearer_token(request, x_api_key=False)
     if token is None:
         note_refused(request, "scim", None, "missing")

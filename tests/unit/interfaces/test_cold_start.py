@@ -20,8 +20,8 @@ from infrastructure.sso.saml_sp import SamlServiceProvider
 from interfaces.accounting.composition import Accounting, compose
 from interfaces.bootstrap import Container, bootstrap
 
-ON_USE = ("saml2", "authlib", "joserfc", "scim2_models", "bpe_openai", "hypothesis")
-"""Imported where a deployment uses them: SAML, OIDC, SCIM, the token counter; tests only."""
+ON_USE = ("saml2", "authlib", "joserfc", "bpe_openai", "hypothesis")
+"""Imported where a deployment uses them: SAML, OIDC, the token counter; tests only."""
 
 
 def imported_by(statement: str, modules: tuple[str, ...]) -> list[str]:
@@ -44,7 +44,15 @@ def test_the_serving_process_imports_what_a_deployment_without_sso_scim_redis_ne
 
 def test_the_accounting_process_imports_no_http_app_provider_client_nor_sign_in() -> None:
     child = "import interfaces.accounting.child"
-    heavy = (*ON_USE, "redis", "litestar", "aiohttp", "prometheus_client", "alembic")
+    heavy = (
+        *ON_USE,
+        "scim2_models",
+        "redis",
+        "litestar",
+        "aiohttp",
+        "prometheus_client",
+        "alembic",
+    )
     assert imported_by(child, heavy) == []
 
 
