@@ -77,7 +77,8 @@ test-all: install peers lint
 
 # The comparison (upstream, bare pass-through, LiteLLM when its venv exists, the gateway embedded
 # and in production with 1 and 2 workers), then the limits, accounting, WebSocket and audit benches,
-# and the admin API's latency while people are deactivated on the embedded shape.
+# the admin API's latency while people are deactivated on the embedded shape, and the cold start
+# of `serve`, `worker` and the CLI.
 bench: install
 	$(BENCH_TOOLS)
 	$(BIN)/python -m tests.bench.run
@@ -86,6 +87,7 @@ bench: install
 	$(BIN)/python -m tests.bench.websocket
 	$(BIN)/python -m tests.bench.audit_pages
 	$(BIN)/python -m tests.bench.deactivation
+	$(BIN)/python -m tests.bench.cold_start
 
 # 1,000,000 requests with the gateway's RSS sampled (about 12 minutes on 2 cores); shorter:
 # `make bench-memory REQUESTS=200000` (the trend is extrapolated to a million).

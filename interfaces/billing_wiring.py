@@ -10,8 +10,8 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.billing.admission import BudgetAdmission
@@ -24,12 +24,13 @@ from domains.billing.events import BudgetThresholdCrossed
 from domains.billing.limit_store import LimitStore
 from domains.billing.model import Price
 from infrastructure.billing.memory_limit_store import InMemoryLimitStore
-from infrastructure.billing.redis_limit_store import RedisLimitStore
-from infrastructure.billing.redis_pool import limit_client
 from infrastructure.db.repositories.limits import load_limits_snapshot
 from infrastructure.read_models.spend_query import spent_in_window
 from infrastructure.settings import Settings
 from infrastructure.tokens.bpe_prompt_counter import BpePromptCounter
+
+if TYPE_CHECKING:  # imported where Redis is configured
+    import redis.asyncio as aioredis
 
 REDIS_CONNECTIONS = 64
 
@@ -97,6 +98,9 @@ def build_admission(
     redis = None
     store: LimitStore
     if settings.redis.url:
+        from infrastructure.billing.redis_limit_store import RedisLimitStore
+        from infrastructure.billing.redis_pool import limit_client
+
         # admissions wait for a free connection under a burst instead of failing
         redis = limit_client(settings.redis.url, max_connections=REDIS_CONNECTIONS, timeout=5)
         store = RedisLimitStore(redis, settings.redis.namespace)

@@ -18,53 +18,38 @@ import structlog
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from application.audit.registration import register as register_audit
-from application.billing.registration import register as register_billing
 from application.billing.unwritten_spend import unwritten_spend
 from application.bus import MessageBus, Registry
-from application.conversations.registration import register as register_conversations
 from application.providers.commands import RecordCompletions
 from application.providers.config_audit import RecordConfig
 from application.providers.gateway import Gateway
 from application.providers.recorder import CompletionRecorder
-from application.providers.registration import register as register_providers
 from application.shared.coalescer import Coalescer
 from application.shared.record_events import RecordEvents
 from application.shared.refusal_throttle import RefusalThrottle
-from application.shared.registration import register as register_shared
 from application.shared.tasks import cancel_and_wait
 from application.shared.uow import UnitOfWork
 from application.teams.authenticate import KeyAuthenticator
-from application.teams.registration import register as register_teams
 from application.teams.sessions import SessionAuthenticator
 from domains.billing.budget import Amount, Budget, BudgetLedger
 from domains.billing.events import (
-    BudgetAboveCapRefused,
     BudgetSet,
-    BudgetThresholdCrossed,
     PriceSet,
     RateLimitSet,
-    RequestRefused,
-    UsageRecorded,
 )
 from domains.providers.events import CompletionFinished
 from domains.providers.model import Catalog
 from domains.providers.ports import ProviderClient
 from domains.shared.events import Command, Event
-from domains.teams.events import AccessRefused, SignedOut, SignInFailed
 from infrastructure.adapters.providers.factory import build_catalog, build_clients
 from infrastructure.audit.checkpointer import Checkpointer
 from infrastructure.db.engine import create_engine, create_sync_engine
 from infrastructure.db.event_codec import EventCodec, all_event_types
 from infrastructure.db.repositories.teams import SqlKeyLookup
 from infrastructure.db.wave import SqlTransactions
-from infrastructure.messaging.broker import create_broker
-from infrastructure.messaging.dead_letters import DeadLetters
 from infrastructure.messaging.key_revocations import KeyRevocationChannel
 from infrastructure.messaging.outbox_relay import OutboxRelay
-from infrastructure.messaging.retry_policy import RetryPolicy
 from infrastructure.observability.metrics import Metrics
-from infrastructure.projections.usage import EVENT_TYPES as USAGE_EVENT_TYPES
 from infrastructure.projections.usage import UsageProjector
 from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.security.audit_signing import SigningKey
@@ -77,22 +62,14 @@ from infrastructure.sso.session_callers import SessionCallers
 from interfaces.accounting.process import AccountingProcess, AccountingUnavailable
 from interfaces.audit_wiring import start_checkpoints
 from interfaces.billing_wiring import Admission, build_admission, limits_cache
+from interfaces.common_wiring import outbox_relay as _relay
+from interfaces.common_wiring import projections_for, redactor_for, registry_for
 from interfaces.config_summary import summary_of
 from interfaces.sso_wiring import SsoServices, build_sso
-from interfaces.worker.actors import Actors, declare_actors
+from interfaces.worker.actors import Actors
 from interfaces.ws.key_connections import KeyConnections
 
 log = structlog.get_logger("fluxrouter.gateway")
-
-RECORDED_EVENTS = (
-    AccessRefused,
-    SignInFailed,
-    SignedOut,
-    RequestRefused,
-    BudgetAboveCapRefused,
-    BudgetThresholdCrossed,
-)
-"""What `RecordEvents` carries: refusals, thresholds crossed, sign-outs (audit rows only)."""
 
 
 @dataclass
@@ -198,21 +175,6 @@ class Container:
             self._worker.stop()
             self._worker = None
 
-    async def start_accounting(self) -> None:
-        """What an accounting process runs (`interfaces.accounting.child`): the prices, the
-        relay, the checkpoint writer and, embedded, the projections; no request is served."""
-        self.audit_key, self.checkpointer = await start_checkpoints(self.settings, self.engine)
-        self._start_projections()
-        await self.limits.limits.start()
-        self.relay.start(self.bus.publish)
-
-    async def stop_accounting(self) -> None:
-        await self.relay.stop()
-        await self.limits.limits.stop()
-        if self.checkpointer is not None:
-            await self.checkpointer.stop()
-        await self._release()
-
     async def _release(self) -> None:
         """The projections stopped, then the broker and the database engines let go."""
         await self._stop_projections()
@@ -260,11 +222,6 @@ class Container:
         await self._release()
 
 
-def redactor_for(settings: Settings) -> Redactor:
-    """Scrubs the configured secrets (admin key, provider keys) and anything shaped like a key."""
-    return Redactor([settings.admin.key, *(p.api_key for p in settings.providers)])
-
-
 def _accounting_process(registry: Registry) -> AccountingProcess:
     """The child that writes the recorder's batches; it prices the calls, so it reloads the
     limits when this process changes them."""
@@ -275,36 +232,6 @@ def _accounting_process(registry: Registry) -> AccountingProcess:
 
     registry.subscribe((BudgetSet, RateLimitSet, PriceSet), tell_accounting)
     return accounting
-
-
-def _relay(
-    settings: Settings,
-    engine: AsyncEngine,
-    codec: EventCodec,
-    redactor: Redactor,
-    metrics: Metrics,
-    *,
-    enqueue: Callable[[list[str]], Awaitable[None]] | None,
-) -> OutboxRelay:
-    """The outbox relay with the configured retries, its dead letters and their metrics."""
-    outbox = settings.outbox
-    relay = OutboxRelay(
-        engine,
-        codec,
-        enqueue=enqueue,
-        projected_types=USAGE_EVENT_TYPES,
-        dead_letters=DeadLetters(engine, codec, redactor),
-        policy=RetryPolicy(
-            max_retries=outbox.max_retries,
-            base_seconds=outbox.retry_base_seconds,
-            max_seconds=outbox.retry_max_seconds,
-        ),
-        sweep_every=outbox.sweep_every_seconds,
-        on_retried=metrics.outbox_retries.inc,
-        on_dead_lettered=lambda event_type: metrics.outbox_dead_lettered.labels(event_type).inc(),
-    )
-    metrics.watch_dead_letters(lambda: relay.pending_dead_letters)
-    return relay
 
 
 def _access_refusals(
@@ -384,17 +311,7 @@ def bootstrap(
     codec = EventCodec(all_event_types())
     metrics = Metrics()
 
-    broker = create_broker(settings.redis.url, namespace=settings.redis.namespace)
-    projector = UsageProjector(sync_engine, codec)
-    actors = declare_actors(broker, projector)
-    embedded = settings.redis.url is None and settings.workers.embedded
-
-    async def enqueue(payloads: list[str]) -> None:
-        if settings.redis.url:
-            await asyncio.to_thread(actors.project_events.send, payloads)
-        else:
-            actors.project_events.send(payloads)
-
+    broker, projector, actors, embedded, enqueue = projections_for(settings, sync_engine, codec)
     relay = _relay(
         settings,
         engine,
@@ -416,22 +333,13 @@ def bootstrap(
             forget_all=authenticator.forget_all,
             forget_user=authenticator.forget_user,
         )
-    registry = Registry()
-    register_teams(
-        registry,
+    registry = registry_for(
+        limits=limits,
         authenticator=authenticator,
         sessions=None if sso.sessions_in_database else sso.sessions.store,
         broadcast=revocations,
     )
-    register_billing(registry, limits=limits)
-    register_providers(registry)
-    register_conversations(registry)
-    register_audit(registry)
-    register_shared(registry)
     accounting = _accounting_process(registry) if accounting_process else None
-    # finished calls and refusals: the bus checks that their events reach only rows_only subscribers
-    registry.run_whole(RecordCompletions, carrying=(CompletionFinished, UsageRecorded))
-    registry.run_whole(RecordEvents, carrying=RECORDED_EVENTS)
     bus = MessageBus(
         registry,
         # a wave's subscribers and its dispatched mark share one transaction

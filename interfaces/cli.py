@@ -9,13 +9,17 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from infrastructure.settings import ConfigError, Settings, load_settings
 from interfaces.version import VERSION
+
+if TYPE_CHECKING:  # read once the command is known (`--help` needs none of it)
+    from infrastructure.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> tuple[Settings, str | None]:
+    from infrastructure.settings import ConfigError, load_settings
+
     try:
         settings, path = load_settings(args.config)
     except ConfigError as error:

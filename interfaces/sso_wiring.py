@@ -1,6 +1,8 @@
 """Single sign-on's parts, built from settings: the session store (Redis when configured, else
 the database), the single-use state store, the OIDC client, the SAML service provider, and the
 box that seals client secrets (its key read, or generated, at start).
+pysaml2 is loaded only where a SAML connection exists (in the background from the start, or
+when one is declared or created), or when a SAML route is called.
 
 At start the connections the configuration file declares are created, or made what it says.
 """
@@ -20,7 +22,7 @@ from application.teams.dashboard_sessions import SessionStore
 from application.teams.sso_commands import DeclareSsoConnection
 from domains.shared.errors import DomainError
 from infrastructure.net.outbound import OutboundPolicy
-from infrastructure.read_models.sso_query import connection_by_id
+from infrastructure.read_models.sso_query import connection_by_id, connections_of
 from infrastructure.security.secret_box import SealError, SecretBox, ensure_secret_box
 from infrastructure.settings import Settings
 from infrastructure.settings.model import SsoConnectionSettings
@@ -68,6 +70,8 @@ class SsoServices:
             except (DomainError, ValueError, OSError) as error:
                 message = getattr(error, "message", None) or str(error)
                 raise RuntimeError(f"sso.connections[{index}] ({declared.id}): {message}") from None
+        if any(connection.kind == "saml" for connection in await connections_of(engine, None)):
+            self.saml.load_in_background()  # ready for the first sign-in; never without SAML
 
     async def _declaration(
         self, declared: SsoConnectionSettings, engine: AsyncEngine

@@ -78,11 +78,12 @@ class Broadcast(Protocol):
 def register(
     registry: Registry,
     *,
-    authenticator: KeyAuthenticator,
+    authenticator: KeyAuthenticator | None,
     sessions: SessionStore | None,
     broadcast: Broadcast | None,
 ) -> None:
-    """`sessions`: where dashboard sessions are kept, if not in the database; `broadcast`: the
+    """`authenticator`: the key cache to evict, in a process that authenticates callers;
+    `sessions`: where dashboard sessions are kept, if not in the database; `broadcast`: the
     other replicas to tell, if there are any."""
     for command, handler in (
         (CreateOrg, handlers.create_org),
@@ -117,13 +118,14 @@ def register(
         registry.handle(command, handler)
 
     revoked, deactivated = (KeyRevoked, KeyRotated), (UserChanged, UserDeleted)
-    registry.subscribe(
-        revoked, functools.partial(when_key_revoked_forget_key, authenticator=authenticator)
-    )
-    registry.subscribe(
-        deactivated,
-        functools.partial(when_user_deactivated_forget_keys, authenticator=authenticator),
-    )
+    if authenticator is not None:
+        registry.subscribe(
+            revoked, functools.partial(when_key_revoked_forget_key, authenticator=authenticator)
+        )
+        registry.subscribe(
+            deactivated,
+            functools.partial(when_user_deactivated_forget_keys, authenticator=authenticator),
+        )
     if sessions is None:
         registry.subscribe(deactivated, when_user_deactivated_end_sessions_in_db, rows_only=True)
     else:

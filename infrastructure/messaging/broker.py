@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 PROJECTIONS_QUEUE = "projections"
@@ -11,6 +10,8 @@ PROJECTIONS_QUEUE = "projections"
 
 def create_broker(redis_url: str | None, *, namespace: str = "fluxrouter") -> dramatiq.Broker:
     if redis_url:
+        from dramatiq.brokers.redis import RedisBroker  # only where Redis is configured
+
         return RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
     broker = StubBroker()
     broker.emit_after("process_boot")

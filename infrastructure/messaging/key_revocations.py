@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import redis.asyncio as aioredis
 import structlog
 
 from application.shared.tasks import cancel_and_wait
@@ -35,6 +34,8 @@ class KeyRevocationChannel:
         forget_all: Callable[[], None],
         forget_user: Callable[[str], None] | None = None,
     ) -> None:
+        import redis.asyncio as aioredis  # imported where Redis is configured
+
         self._redis = aioredis.from_url(redis_url)
         self._channel = f"{namespace}:keys:revoked"
         self._forget = forget

@@ -20,18 +20,12 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
 import msgspec
 import structlog
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from authlib.oidc.core import CodeIDToken
-from joserfc import jwt
-from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet, KeySetSerialization
-from joserfc.jws import JWSRegistry
 
 from infrastructure.net.outbound import (
     OutboundHttp,
@@ -40,6 +34,9 @@ from infrastructure.net.outbound import (
     ResponseTooLarge,
     read_capped,
 )
+
+if TYPE_CHECKING:  # authlib and joserfc are imported where a sign-in uses them
+    from joserfc.jwk import KeySetSerialization
 
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 ASYMMETRIC_ALGORITHMS = frozenset((*ASYMMETRIC, "EdDSA", "Ed25519"))
@@ -94,6 +91,8 @@ def authorization_url(
     nonce: str,
     code_verifier: str,
 ) -> str:
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
     query = urlencode(
         {
             "response_type": "code",
@@ -252,6 +251,12 @@ class OidcClient:
         """The ID token's claims, once its signature, issuer, audience, expiry and nonce hold."""
         if id_token.count(".") != 2:
             raise OidcError("invalid_id_token", "the ID token is not a signed JWT")
+        from authlib.oidc.core import CodeIDToken
+        from joserfc import jwt
+        from joserfc.errors import InvalidKeyIdError, JoseError
+        from joserfc.jwk import KeySet
+        from joserfc.jws import JWSRegistry
+
         # only the algorithms the issuer announces and that are asymmetric; header parameters
         # beyond the registered ones are tolerated, as identity providers add their own
         registry = JWSRegistry(algorithms=metadata.pinned_algorithms, strict_check_header=False)

@@ -8,6 +8,10 @@ whether an assertion was seen before, is kept by the caller (single use, shared 
 
 The SP's RSA key and self-signed certificate live in two files, generated at first start (the
 key mode 0600, never logged, never in the database).
+
+pysaml2 itself is behind `saml_client`, imported on first use or, once a SAML connection is
+declared or read, in the background (`load_in_background`): a deployment without SAML never
+imports it.
 """
 
 from __future__ import annotations
@@ -16,23 +20,20 @@ import base64
 import binascii
 import contextlib
 import datetime
+import importlib
 import os
 import secrets
+import sys
+import threading
 from pathlib import Path
-from typing import Any
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
-from saml2.client import Saml2Client
-from saml2.config import SPConfig
-from saml2.metadata import create_metadata_string
+from typing import TYPE_CHECKING, Any
 
 from domains.teams.sso import Identity
 from infrastructure.sso.saml_checks import ResponseFacts, SamlRefused, check_response
 from infrastructure.sso.saml_checks import metadata_entity_id as _metadata_entity_id
+
+if TYPE_CHECKING:  # pysaml2 is imported where SAML is used (seconds of imports)
+    from infrastructure.sso import saml_client
 
 MAX_RESPONSE_BYTES = 512 * 1024
 EMAIL_ATTRIBUTES = (
@@ -71,12 +72,18 @@ class SamlServiceProvider:
         self.key_file = key_file
         self.cert_file = cert_file
         self.xmlsec_binary = xmlsec_binary
+        self._loading: threading.Thread | None = None
 
     def ensure_keys(self) -> None:
         """Generates the SP's key and certificate when either file is missing."""
         key_path, cert_path = Path(self.key_file), Path(self.cert_file)
         if key_path.exists() and cert_path.exists():
             return
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "FluxRouter SAML SP")])
         now = datetime.datetime.now(datetime.UTC)
@@ -98,54 +105,50 @@ class SamlServiceProvider:
         _write_private(key_path, pem, 0o600)
         _write_private(cert_path, certificate.public_bytes(serialization.Encoding.PEM), 0o644)
 
-    @staticmethod
-    def idp_entity_id(metadata_xml: str) -> str:
-        """ValueError for metadata that is unusable (no entity, no signing certificate)."""
-        return _metadata_entity_id(metadata_xml.encode())
+    def idp_entity_id(self, metadata_xml: str) -> str:
+        """ValueError for metadata that is unusable (no entity, no signing certificate). Read
+        when a SAML connection is declared, created or changed: pysaml2 is loaded beside."""
+        entity_id = _metadata_entity_id(metadata_xml.encode())
+        self.load_in_background()
+        return entity_id
 
-    def _config(self, metadata_xml: str, *, entity_id: str, acs_url: str) -> SPConfig:
-        config = SPConfig()
-        config.load(
-            {
-                "entityid": entity_id,
-                "xmlsec_binary": self.xmlsec_binary,
-                "key_file": self.key_file,
-                "cert_file": self.cert_file,
-                "metadata": {"inline": [metadata_xml]},
-                "allow_unknown_attributes": True,
-                "accepted_time_diff": 60,
-                "service": {
-                    "sp": {
-                        "endpoints": {
-                            "assertion_consumer_service": [(acs_url, BINDING_HTTP_POST)],
-                        },
-                        "allow_unsolicited": False,
-                        "want_assertions_signed": True,
-                        "want_response_signed": False,
-                        "authn_requests_signed": False,
-                    }
-                },
-            }
+    def load_in_background(self) -> None:
+        """Loads pysaml2 (seconds of imports) in a thread of its own, once: a deployment with
+        a SAML connection has it ready for its first sign-in; one without never loads it."""
+        if self._loading is None and "infrastructure.sso.saml_client" not in sys.modules:
+            self._loading = threading.Thread(
+                target=importlib.import_module,
+                args=("infrastructure.sso.saml_client",),
+                name="saml-load",
+                daemon=True,
+            )
+            self._loading.start()
+
+    def _settings(self, *, entity_id: str, acs_url: str) -> saml_client.SpSettings:
+        from infrastructure.sso import saml_client  # pysaml2, on first use
+
+        return saml_client.SpSettings(
+            entity_id=entity_id,
+            acs_url=acs_url,
+            key_file=self.key_file,
+            cert_file=self.cert_file,
+            xmlsec_binary=self.xmlsec_binary,
         )
-        return config
-
-    def _client(self, metadata_xml: str, *, entity_id: str, acs_url: str) -> Saml2Client:
-        return Saml2Client(config=self._config(metadata_xml, entity_id=entity_id, acs_url=acs_url))
 
     def metadata(self, metadata_xml: str, *, entity_id: str, acs_url: str) -> str:
-        config = self._config(metadata_xml, entity_id=entity_id, acs_url=acs_url)
-        return str(create_metadata_string(None, config=config, sign=False).decode())
+        from infrastructure.sso import saml_client
+
+        sp = self._settings(entity_id=entity_id, acs_url=acs_url)
+        return saml_client.sp_metadata(metadata_xml, sp)
 
     def authn_request(
         self, metadata_xml: str, *, idp_entity_id: str, entity_id: str, acs_url: str
     ) -> tuple[str, str]:
         """(the request's id, the IdP's URL to send the browser to, carrying the request)."""
-        client = self._client(metadata_xml, entity_id=entity_id, acs_url=acs_url)
-        request_id, info = client.prepare_for_authenticate(
-            entityid=idp_entity_id, binding=BINDING_HTTP_REDIRECT
-        )
-        location = dict(info["headers"])["Location"]
-        return str(request_id), str(location)
+        from infrastructure.sso import saml_client
+
+        sp = self._settings(entity_id=entity_id, acs_url=acs_url)
+        return saml_client.redirect_request(metadata_xml, sp, idp_entity_id=idp_entity_id)
 
     @staticmethod
     def decode_response(saml_response: str) -> bytes:
@@ -171,10 +174,12 @@ class SamlServiceProvider:
         groups_attribute: str | None,
     ) -> Identity:
         """The person a response vouches for, once pysaml2 verified it answers `request_id`."""
-        client = self._client(metadata_xml, entity_id=entity_id, acs_url=acs_url)
+        from infrastructure.sso import saml_client
+
+        sp = self._settings(entity_id=entity_id, acs_url=acs_url)
         try:
-            response = client.parse_authn_request_response(
-                saml_response, BINDING_HTTP_POST, outstanding={request_id: "/"}
+            response = saml_client.parse_response(
+                metadata_xml, sp, saml_response, request_id=request_id
             )
         except Exception as error:  # pysaml2 raises many kinds; none is shown
             raise SamlRefused(_reason_of(error), "the response did not verify") from None

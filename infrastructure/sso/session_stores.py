@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import msgspec
-import redis.asyncio as aioredis
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -80,6 +79,8 @@ class RedisSessionStore:
     end); `<ns>:sso:user:<id>` the hashes of the person's sessions."""
 
     def __init__(self, redis_url: str, namespace: str) -> None:
+        import redis.asyncio as aioredis  # only where Redis is configured
+
         self._redis = aioredis.from_url(redis_url)
         self._prefix = f"{namespace}:sso"
 

@@ -4,7 +4,8 @@ It reads batches of finished calls on its input and writes each as the serving p
 have (`RecordCompletions` through the bus: outbox, usage and audit rows, in one transaction), and
 it runs what follows from those rows: the outbox relay's hand-off to the projections, the audit
 checkpoint writer and, in the embedded shape, the projection worker. Its settings are the serving
-process's (the same environment and configuration file); it answers on a copy of its standard
+process's (the same environment and configuration file), its parts only what it uses
+(`composition`); it answers on a copy of its standard
 output, which then points at standard error, where its log lines go.
 """
 
@@ -22,12 +23,12 @@ from infrastructure.observability.logging import configure_logging
 from infrastructure.process_tuning import settle_heap
 from infrastructure.settings import load_settings
 from interfaces.accounting import frames
-from interfaces.bootstrap import Container, bootstrap
+from interfaces.accounting.composition import Accounting, compose
 
 log = structlog.get_logger("fluxrouter.accounting")
 
 
-async def serve_batches(container: Container, reader: asyncio.StreamReader, answer: int) -> None:
+async def serve_batches(accounting: Accounting, reader: asyncio.StreamReader, answer: int) -> None:
     """Until the input closes: each frame handled, each batch answered in turn."""
     while True:
         try:
@@ -43,17 +44,17 @@ async def serve_batches(container: Container, reader: asyncio.StreamReader, answ
             raise frames.BadFrame("the input closed inside a frame") from error
         if kind == frames.LIMITS_CHANGED:
             try:
-                await container.limits.limits.reload()
+                await accounting.limits.reload()
             except Exception:
                 log.exception("accounting.limits_reload_failed")
             continue
         calls = frames.calls(payload)
         try:
             if kind == frames.REPLAYED:
-                stored = await container.relay.stored([call.event_id for call in calls])
+                stored = await accounting.relay.stored([call.event_id for call in calls])
                 calls = [call for call in calls if call.event_id not in stored]
             if calls:
-                await container.bus.handle(RecordCompletions(completions=tuple(calls)))
+                await accounting.bus.handle(RecordCompletions(completions=tuple(calls)))
         except Exception:
             log.exception("accounting.write_failed", events=len(calls))
             os.write(answer, frames.FAILED)
@@ -69,18 +70,18 @@ async def run() -> int:
     answer = os.dup(sys.stdout.fileno())
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nothing else may write on the answers
     settings, _ = load_settings(os.environ.get("FLUXROUTER_CONFIG"))
-    container = bootstrap(settings)
+    accounting = compose(settings)
     configure_logging(
-        level=settings.logging.level, fmt=settings.logging.format, redact=container.redactor
+        level=settings.logging.level, fmt=settings.logging.format, redact=accounting.redactor
     )
-    await container.start_accounting()
+    await accounting.start()
     reader = asyncio.StreamReader(limit=2**20)
     loop = asyncio.get_running_loop()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
     settle_heap()
     try:
         os.write(answer, frames.READY)
-        await serve_batches(container, reader, answer)
+        await serve_batches(accounting, reader, answer)
     except frames.BadFrame as error:
         log.error("accounting.bad_frame", reason=str(error))
         return 2
@@ -89,7 +90,7 @@ async def run() -> int:
         # hear about is replayed from its side only if it lives on, which it does not
         log.warning("accounting.serving_process_gone")
     finally:
-        await container.stop_accounting()
+        await accounting.stop()
     return 0
 
 

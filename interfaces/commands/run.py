@@ -12,18 +12,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from infrastructure.db.engine import create_engine
 from infrastructure.observability.logging import configure_logging
-from infrastructure.process_tuning import raise_open_files_limit
-from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.settings import Settings
-from interfaces.bootstrap import redactor_for
-from interfaces.http import reuse_port
-from interfaces.startup_report import start_lines
-from migrations.privileges import PrivilegeError, grant_app_privileges
-from migrations.runner import upgrade
+from interfaces.common_wiring import redactor_for
+
+if TYPE_CHECKING:  # the rest is imported by the command that uses it
+    import dramatiq
+    from sqlalchemy import Engine
+
+    from infrastructure.projections.usage import UsageProjector
 
 APP = "interfaces.asgi:app_factory"  # each worker process builds its own app
 
@@ -87,20 +86,25 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config_path: str | N
 
         return spool_status(settings)
     if args.command == "projections":
-        from interfaces.bootstrap import bootstrap
-
-        container = bootstrap(settings)
-        applied = container.projector.rebuild()
+        _, projector, _ = _projections(settings)
+        applied = projector.rebuild()
         print(f"fluxrouter: read model `{args.name}` rebuilt from {applied} events")
         return 0
     return 2
 
 
-def migrate(settings: Settings) -> str | None:
+def migrate(settings: Settings, *, unless_at_head: bool = False) -> str | None:
     """Upgrade the schema as `database.migrate_url`'s user; when `database.url` names another
-    PostgreSQL user, grant it its privileges (returned: that user)."""
+    PostgreSQL user, grant it its privileges (returned: that user). `unless_at_head`: alembic
+    is not even imported when the database is at the latest migration already (`serve`)."""
+    from interfaces.commands.schema_check import at_head
+    from migrations.privileges import PrivilegeError, grant_app_privileges
+
     url = settings.database.migration_url
-    upgrade(url)
+    if not (unless_at_head and at_head(url)):
+        from migrations.runner import upgrade
+
+        upgrade(url)
     try:
         return grant_app_privileges(url, settings.database.url)
     except PrivilegeError as error:
@@ -109,6 +113,9 @@ def migrate(settings: Settings) -> str | None:
 
 
 async def _admin_key_banner(settings: Settings) -> None:
+    from infrastructure.db.engine import create_engine
+    from infrastructure.security.admin_key import ensure_admin_key
+
     engine = create_engine(settings.database.url)
     try:
         _, generated = await ensure_admin_key(engine, settings.admin.key)
@@ -138,6 +145,10 @@ def _audit_key_note(settings: Settings) -> None:
 
 
 def serve(args: argparse.Namespace, settings: Settings, config_path: str | None) -> int:
+    from infrastructure.process_tuning import raise_open_files_limit
+    from interfaces.http import reuse_port
+    from interfaces.startup_report import start_lines
+
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     workers = settings.server.workers if args.workers is None else args.workers
@@ -168,7 +179,7 @@ def serve(args: argparse.Namespace, settings: Settings, config_path: str | None)
         for line in start_lines(settings, config_path, host, port, open_files or None):
             print(f"fluxrouter: {line}", flush=True)
         if not args.no_migrate:
-            migrate(settings)
+            migrate(settings, unless_at_head=True)
         asyncio.run(_admin_key_banner(settings))
         _audit_key_note(settings)
         return _run_server(settings, host, port, workers, address)
@@ -256,11 +267,22 @@ def _stop_on_signal() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _projections(settings: Settings) -> tuple[dramatiq.Broker, UsageProjector, Engine]:
+    """The projections' broker (their actors declared) and projector, and the engine they
+    write with: what `worker` and `projections rebuild` use, not the gateway's container."""
+    from infrastructure.db.engine import create_sync_engine
+    from infrastructure.db.event_codec import EventCodec, all_event_types
+    from interfaces.common_wiring import projections_for
+
+    sync_engine = create_sync_engine(settings.database.url)
+    codec = EventCodec(all_event_types())
+    broker, projector, _, _, _ = projections_for(settings, sync_engine, codec)
+    return broker, projector, sync_engine
+
+
 def worker(settings: Settings) -> int:
     """Dramatiq workers for the projections, against the Redis broker."""
     import dramatiq
-
-    from interfaces.bootstrap import bootstrap
 
     if not settings.redis.url:
         print(
@@ -269,9 +291,9 @@ def worker(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    container = bootstrap(settings)
-    container.broker.emit_after("process_boot")
-    work = dramatiq.Worker(container.broker, worker_threads=2)
+    broker, _, sync_engine = _projections(settings)
+    broker.emit_after("process_boot")
+    work = dramatiq.Worker(broker, worker_threads=2)
     work.start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -279,7 +301,7 @@ def worker(settings: Settings) -> int:
     print("fluxrouter: worker running", flush=True)
     stop.wait()
     work.stop()
-    container.broker.close()
-    container.sync_engine.dispose()
+    broker.close()
+    sync_engine.dispose()
     print("fluxrouter: worker stopped", flush=True)
     return 0

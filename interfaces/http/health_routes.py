@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis.asyncio as aioredis
 from litestar import HttpMethod, Request, Response, get, route
 from sqlalchemy import text
 
@@ -36,6 +35,8 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[Any]:
     except Exception as error:  # reported, not raised: this route reports failure
         checks["database"] = f"unreachable ({type(error).__name__})"
     if container.settings.redis.url:
+        import redis.asyncio as aioredis  # imported where Redis is configured
+
         client = aioredis.from_url(container.settings.redis.url, socket_timeout=2)
         try:
             await client.ping()

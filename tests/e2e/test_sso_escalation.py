@@ -17,7 +17,7 @@ import pytest
 from tests.support.browser import Browser
 from tests.support.gateway import GatewayProcess
 from tests.support.oidc_peer import OidcPeer
-from tests.support.saml_idp import SamlIdp, post_form
+from tests.support.saml_idp import FIRST_REQUEST_TIMEOUT, SamlIdp, post_form
 from tests.support.tenants import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
@@ -213,7 +213,7 @@ def test_a_signed_saml_assertion_naming_the_owner_is_not_an_owner_session(
     )
     assert made.status_code == 201, made.text
     connection = made.json()
-    idp.trust(httpx.get(connection["metadata_url"], timeout=10).text)
+    idp.trust(httpx.get(connection["metadata_url"], timeout=FIRST_REQUEST_TIMEOUT).text)
     assert (
         root.put(f"/orgs/{org.org_id}/sign-in-domains", json={"domains": [DOMAIN]}).status_code
         == 200

@@ -16,7 +16,7 @@ import yaml
 
 from tests.support.browser import Browser
 from tests.support.gateway import GatewayProcess
-from tests.support.saml_idp import SamlIdp, post_form
+from tests.support.saml_idp import FIRST_REQUEST_TIMEOUT, SamlIdp, post_form
 from tests.support.tenants import create_tenant, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
@@ -55,7 +55,7 @@ def setup(root: httpx.Client, tmp_path_factory: pytest.TempPathFactory) -> Setup
         },
     )
     assert made.status_code == 201, made.text
-    metadata = httpx.get(made.json()["metadata_url"], timeout=10)
+    metadata = httpx.get(made.json()["metadata_url"], timeout=FIRST_REQUEST_TIMEOUT)
     assert metadata.status_code == 200, metadata.text
     idp.trust(metadata.text)
     return Setup(tenant.org_id, made.json(), idp)
@@ -250,7 +250,7 @@ def test_a_comment_injected_name_id_is_never_read_truncated(
 def test_sp_metadata_and_login_refuse_what_they_should(
     gateway: GatewayProcess, setup: Setup
 ) -> None:
-    metadata = httpx.get(setup.connection["metadata_url"], timeout=10).text
+    metadata = httpx.get(setup.connection["metadata_url"], timeout=FIRST_REQUEST_TIMEOUT).text
     assert setup.connection["acs_url"] in metadata
     assert "PRIVATE KEY" not in metadata
     off_site = httpx.get(setup.connection["login_url"], params={"next": "//evil.test"}, timeout=10)
@@ -318,7 +318,7 @@ def test_a_connection_declared_in_the_file_signs_people_in_without_redis(
             )
             assert refused_change.status_code == 409
         local = Setup(org, listed, setup.idp)
-        local.idp.trust(httpx.get(listed["metadata_url"], timeout=10).text)
+        local.idp.trust(httpx.get(listed["metadata_url"], timeout=FIRST_REQUEST_TIMEOUT).text)
         with Browser() as browser:
             done = post(browser, local, answer(browser, local))
             assert done.status_code == 303, done.text
@@ -338,4 +338,5 @@ def test_a_connection_declared_in_the_file_signs_people_in_without_redis(
         assert "SAMLResponse" not in process.logs()
     finally:
         process.stop()
-        setup.idp.trust(httpx.get(setup.connection["metadata_url"], timeout=10).text)
+        metadata_url = setup.connection["metadata_url"]
+        setup.idp.trust(httpx.get(metadata_url, timeout=FIRST_REQUEST_TIMEOUT).text)

@@ -30,6 +30,9 @@ from saml2.server import Server
 ENTITY_ID = "https://idp.example.test/saml/metadata"
 SSO_URL = "https://idp.example.test/saml/sso"
 PASSWORD = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+FIRST_REQUEST_TIMEOUT = 90.0
+"""Seconds a test waits for the gateway's first SAML answer after a connection is made: the
+gateway loads pysaml2 only then (a second or two; far more on a busy machine)."""
 ASSERTION = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"
 
 

@@ -63,7 +63,7 @@ async def run(container: Any, data: bytes, answer: int) -> None:
 
 
 def container(outbox: Outbox, bus: Bus, limits: Limits | None = None) -> Any:
-    return SimpleNamespace(relay=outbox, bus=bus, limits=SimpleNamespace(limits=limits or Limits()))
+    return SimpleNamespace(relay=outbox, bus=bus, limits=limits or Limits())
 
 
 async def test_batches_are_written_and_answered_in_turn(answers: tuple[int, int]) -> None:

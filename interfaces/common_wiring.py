@@ -1,0 +1,152 @@
+"""Pieces every composition of the gateway builds the same way: the serving process's
+(`interfaces.bootstrap`) and its accounting process's (`interfaces.accounting.composition`).
+The redactor, what the bus routes, the projections' broker and their hand-off, and the outbox
+relay."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from application.audit.registration import register as register_audit
+from application.billing.registration import register as register_billing
+from application.bus import Registry
+from application.conversations.registration import register as register_conversations
+from application.providers.commands import RecordCompletions
+from application.providers.registration import register as register_providers
+from application.shared.record_events import RecordEvents
+from application.shared.registration import register as register_shared
+from application.teams.registration import Broadcast
+from application.teams.registration import register as register_teams
+from domains.billing.events import (
+    BudgetAboveCapRefused,
+    BudgetThresholdCrossed,
+    RequestRefused,
+    UsageRecorded,
+)
+from domains.providers.events import CompletionFinished
+from domains.teams.events import AccessRefused, SignedOut, SignInFailed
+from infrastructure.security.redaction import Redactor
+
+if TYPE_CHECKING:
+    import dramatiq
+    from sqlalchemy import Engine
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from application.billing.limits_cache import LimitsCache
+    from application.teams.authenticate import KeyAuthenticator
+    from application.teams.dashboard_sessions import (
+        SessionStore,  # the rest is imported by the composition that builds it
+    )
+    from infrastructure.db.event_codec import EventCodec
+    from infrastructure.messaging.outbox_relay import OutboxRelay
+    from infrastructure.observability.metrics import Metrics
+    from infrastructure.projections.usage import UsageProjector
+    from infrastructure.settings import Settings
+    from interfaces.worker.actors import Actors
+
+Enqueue = Callable[[list[str]], Awaitable[None]]
+
+RECORDED_EVENTS = (
+    AccessRefused,
+    SignInFailed,
+    SignedOut,
+    RequestRefused,
+    BudgetAboveCapRefused,
+    BudgetThresholdCrossed,
+)
+"""What `RecordEvents` carries: refusals, thresholds crossed, sign-outs (audit rows only)."""
+
+
+def registry_for(
+    *,
+    limits: LimitsCache,
+    authenticator: KeyAuthenticator | None,
+    sessions: SessionStore | None,
+    broadcast: Broadcast | None,
+) -> Registry:
+    """Every context's handlers and subscribers, and the two commands that run whole (the bus
+    checks, when it is built, that their events reach only subscribers that write rows).
+    `authenticator`: the key cache to evict, in a process that authenticates callers."""
+    registry = Registry()
+    register_teams(registry, authenticator=authenticator, sessions=sessions, broadcast=broadcast)
+    register_billing(registry, limits=limits)
+    register_providers(registry)
+    register_conversations(registry)
+    register_audit(registry)
+    register_shared(registry)
+    registry.run_whole(RecordCompletions, carrying=(CompletionFinished, UsageRecorded))
+    registry.run_whole(RecordEvents, carrying=RECORDED_EVENTS)
+    return registry
+
+
+def redactor_for(settings: Settings) -> Redactor:
+    """Scrubs the configured secrets (admin key, provider keys) and anything shaped like a key."""
+    return Redactor([settings.admin.key, *(p.api_key for p in settings.providers)])
+
+
+def projections_for(
+    settings: Settings, sync_engine: Engine, codec: EventCodec
+) -> tuple[dramatiq.Broker, UsageProjector, Actors, bool, Enqueue]:
+    """The projections' broker (Redis, else in process), the projector, its actors, whether
+    this process runs them itself (embedded: no Redis), and how events are handed to them."""
+    from infrastructure.messaging.broker import create_broker
+    from infrastructure.projections.usage import UsageProjector
+    from interfaces.worker.actors import declare_actors
+
+    broker = create_broker(settings.redis.url, namespace=settings.redis.namespace)
+    projector = UsageProjector(sync_engine, codec)
+    actors = declare_actors(broker, projector)
+    embedded = settings.redis.url is None and settings.workers.embedded
+
+    async def enqueue(payloads: list[str]) -> None:
+        if settings.redis.url:
+            await asyncio.to_thread(actors.project_events.send, payloads)
+        else:
+            actors.project_events.send(payloads)
+
+    return broker, projector, actors, embedded, enqueue
+
+
+def outbox_relay(
+    settings: Settings,
+    engine: AsyncEngine,
+    codec: EventCodec,
+    redactor: Redactor,
+    metrics: Metrics | None,
+    *,
+    enqueue: Enqueue | None,
+) -> OutboxRelay:
+    """The outbox relay with the configured retries, its dead letters and (with `metrics`)
+    their metrics."""
+    from infrastructure.messaging.dead_letters import DeadLetters
+    from infrastructure.messaging.outbox_relay import OutboxRelay
+    from infrastructure.messaging.retry_policy import RetryPolicy
+    from infrastructure.projections.usage import EVENT_TYPES as USAGE_EVENT_TYPES
+
+    outbox = settings.outbox
+    counted: dict[str, Any] = {}
+    if metrics is not None:
+        counters = metrics  # bound for the lambda
+        counted = {
+            "on_retried": counters.outbox_retries.inc,
+            "on_dead_lettered": lambda kind: counters.outbox_dead_lettered.labels(kind).inc(),
+        }
+    relay = OutboxRelay(
+        engine,
+        codec,
+        enqueue=enqueue,
+        projected_types=USAGE_EVENT_TYPES,
+        dead_letters=DeadLetters(engine, codec, redactor),
+        policy=RetryPolicy(
+            max_retries=outbox.max_retries,
+            base_seconds=outbox.retry_base_seconds,
+            max_seconds=outbox.retry_max_seconds,
+        ),
+        sweep_every=outbox.sweep_every_seconds,
+        **counted,
+    )
+    if metrics is not None:
+        metrics.watch_dead_letters(lambda: relay.pending_dead_letters)
+    return relay
