@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domains.shared.errors import Forbidden, NotFound
+from domains.shared.errors import Conflict, Forbidden, NotFound
 from domains.teams.users import Role, as_role, manages, may_grant
 
 ROOT_ACTOR = "admin"
@@ -113,3 +113,41 @@ def require_domain_owner(principal: Principal, org_id: str) -> None:
     principal.require_manage(org_id, "org")
     if principal.role != "owner":
         raise Forbidden("Only an owner of the org declares its sign-in domains.")
+
+
+def require_self_or_acting_on(principal: Principal, user_id: str, org_id: str, role: str) -> None:
+    """A person reads and revokes their own admin tokens; otherwise `require_acting_on`."""
+    if user_id != principal.user_id:
+        require_acting_on(principal, org_id, role)
+
+
+def require_not_declared(declared: bool) -> None:
+    """An SSO connection the configuration file declares is changed there only."""
+    if declared:
+        raise Conflict("This connection is declared in the configuration file: change it there.")
+
+
+def conversations_listed(principal: Principal, user_id: str | None) -> tuple[str | None, bool]:
+    """(whose conversations, whether anyone's) a listing covers: the org's owners and admins
+    (and the admin key) list anyone's, or one person's; members and viewers their own only."""
+    if principal.is_root or manages(principal.role):
+        return user_id, user_id is None
+    if user_id is not None and user_id != principal.user_id:
+        raise Forbidden("A member or viewer lists their own conversations only.")
+    return principal.user_id, False
+
+
+def _owns(principal: Principal, owner_id: str | None) -> bool:
+    return principal.user_id is not None and owner_id == principal.user_id
+
+
+def require_conversation_reader(principal: Principal, owner_id: str | None) -> None:
+    """A conversation is read by its owner (and the admin key) only."""
+    if not (principal.is_root or _owns(principal, owner_id)):
+        raise Forbidden("A conversation is read by its owner only.")
+
+
+def require_conversation_deleter(principal: Principal, owner_id: str | None) -> None:
+    """A conversation is deleted by its owner, the org's owners and admins, or the admin key."""
+    if not (principal.is_root or _owns(principal, owner_id) or manages(principal.role)):
+        raise Forbidden("A conversation is deleted by its owner or the org's owners and admins.")

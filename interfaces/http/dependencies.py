@@ -10,12 +10,12 @@ OpenAPI document.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request
 from litestar.config.app import AppConfig
 from litestar.di import Provide
-from litestar.params import Dependency
+from litestar.params import SkipValidation
 from litestar.plugins import InitPlugin
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,22 +34,21 @@ from interfaces.http.admin.scoping import Visibility
 from interfaces.sso_wiring import SsoServices
 
 # What a handler's parameters are annotated with. Each is passed as provided, never validated
-# or converted on the way in (`skip_validation`): they are the server's own objects.
-_AS_IS = Dependency(skip_validation=True)
-Bus = Annotated[MessageBus, _AS_IS]
-Engine = Annotated[AsyncEngine, _AS_IS]
-AppSettings = Annotated[Settings, _AS_IS]
-ModelCatalog = Annotated[Catalog, _AS_IS]
-ProviderClients = Annotated[dict[str, ProviderClient], _AS_IS]
-Relay = Annotated[OutboxRelay, _AS_IS]
-MetricsRegistry = Annotated[Metrics, _AS_IS]
-Sso = Annotated[SsoServices | None, _AS_IS]
-AuditKey = Annotated[SigningKey | None, _AS_IS]
-Checkpoints = Annotated[Checkpointer | None, _AS_IS]
-Ledger = Annotated[BudgetLedger | None, _AS_IS]
-Caller = Annotated[Principal, _AS_IS]
+# or converted on the way in (`SkipValidation`): they are the server's own objects.
+Bus = SkipValidation[MessageBus]
+Engine = SkipValidation[AsyncEngine]
+AppSettings = SkipValidation[Settings]
+ModelCatalog = SkipValidation[Catalog]
+ProviderClients = SkipValidation[dict[str, ProviderClient]]
+Relay = SkipValidation[OutboxRelay]
+MetricsRegistry = SkipValidation[Metrics]
+Sso = SkipValidation[SsoServices | None]
+AuditKey = SkipValidation[SigningKey | None]
+Checkpoints = SkipValidation[Checkpointer | None]
+Ledger = SkipValidation[BudgetLedger | None]
+Caller = SkipValidation[Principal]
 """The principal the admin guard authenticated."""
-Visible = Annotated[Visibility, _AS_IS]
+Visible = SkipValidation[Visibility]
 """The directory's records as the principal may see them."""
 
 

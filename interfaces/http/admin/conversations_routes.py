@@ -12,11 +12,16 @@ from typing import Annotated
 
 from litestar import Controller, delete, get
 from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.conversations.commands import DeleteConversation
-from application.teams.access import no_such
-from domains.shared.errors import Forbidden
-from domains.teams.users import manages
+from application.teams.access import (
+    Principal,
+    conversations_listed,
+    no_such,
+    require_conversation_deleter,
+    require_conversation_reader,
+)
 from infrastructure.read_models.conversations_query import (
     ConversationFilter,
     ConversationView,
@@ -45,20 +50,15 @@ def conversation_out(view: ConversationView) -> ConversationOut:
     )
 
 
-def _owns(principal: Caller, view: ConversationView) -> bool:
-    return principal.user_id is not None and view.user_id == principal.user_id
-
-
-def _listed(principal: Caller, org_id: str | None, user_id: str | None) -> ConversationFilter:
+def _listed(principal: Principal, org_id: str | None, user_id: str | None) -> ConversationFilter:
     org = principal.listed_org(org_id)
-    if principal.is_root or manages(principal.role):
-        return ConversationFilter(org_id=org, user_id=user_id, any_user=user_id is None)
-    if user_id is not None and user_id != principal.user_id:
-        raise Forbidden("A member or viewer lists their own conversations only.")
-    return ConversationFilter(org_id=org, user_id=principal.user_id, any_user=False)
+    whose, anyone = conversations_listed(principal, user_id)
+    return ConversationFilter(org_id=org, user_id=whose, any_user=anyone)
 
 
-async def _visible(engine: Engine, principal: Caller, conversation_id: str) -> ConversationView:
+async def _visible(
+    engine: AsyncEngine, principal: Principal, conversation_id: str
+) -> ConversationView:
     view = await conversation_by_id(engine, conversation_id)
     if view is None or not principal.sees(view.org_id):
         raise no_such("conversation")
@@ -98,8 +98,7 @@ class ConversationsController(Controller):
         self, engine: Engine, principal: Caller, conversation_id: str
     ) -> TranscriptOut:
         view = await _visible(engine, principal, conversation_id)
-        if not (principal.is_root or _owns(principal, view)):
-            raise Forbidden("A conversation is read by its owner only.")
+        require_conversation_reader(principal, view.user_id)
         messages = await messages_of(engine, view.id)
         return TranscriptOut(
             conversation=conversation_out(view),
@@ -124,9 +123,6 @@ class ConversationsController(Controller):
         self, bus: Bus, engine: Engine, principal: Caller, conversation_id: str
     ) -> ConversationDeletedOut:
         view = await _visible(engine, principal, conversation_id)
-        if not (principal.is_root or _owns(principal, view) or manages(principal.role)):
-            raise Forbidden(
-                "A conversation is deleted by its owner or the org's owners and admins."
-            )
+        require_conversation_deleter(principal, view.user_id)
         await bus.handle(DeleteConversation(conversation_id=view.id, actor=principal.actor))
         return ConversationDeletedOut(id=view.id, deleted=True)

@@ -16,7 +16,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, patch, post, put
 from msgspec import UNSET
 
-from application.teams.access import no_such, require_domain_owner
+from application.teams.access import no_such, require_domain_owner, require_not_declared
 from application.teams.sso_commands import (
     ChangeSsoConnection,
     CreateSsoConnection,
@@ -127,15 +127,6 @@ async def _managed(visible: Visible, connection_id: str) -> SsoConnection:
     return connection
 
 
-def _not_declared(connection: SsoConnection) -> None:
-    if connection.declared:
-        raise ApiError(
-            409,
-            "This connection is declared in the configuration file: change it there.",
-            code="conflict",
-        )
-
-
 class SsoController(Controller):
     path = "/admin/v1"
     guards = [require_admin]
@@ -201,7 +192,7 @@ class SsoController(Controller):
         data: ChangeSsoConnectionBody,
     ) -> SsoConnectionOut:
         found = await _managed(visible, connection_id)
-        _not_declared(found)
+        require_not_declared(found.declared)
         principal = visible.principal
         given = {
             name: getattr(data, name)
@@ -225,7 +216,7 @@ class SsoController(Controller):
     async def delete_connection(
         self, bus: Bus, visible: Visible, connection_id: str
     ) -> SsoConnectionDeletedOut:
-        _not_declared(await _managed(visible, connection_id))
+        require_not_declared((await _managed(visible, connection_id)).declared)
         await bus.handle(
             DeleteSsoConnection(connection_id=connection_id, actor=visible.principal.actor)
         )

@@ -12,7 +12,11 @@ from typing import Annotated
 from litestar import Controller, delete, get, patch, post
 from litestar.params import Parameter
 
-from application.teams.access import require_acting_on, require_granting
+from application.teams.access import (
+    require_acting_on,
+    require_granting,
+    require_self_or_acting_on,
+)
 from application.teams.user_commands import (
     ChangeUser,
     CreateUser,
@@ -130,10 +134,8 @@ class UsersController(Controller):
     async def list_tokens(
         self, engine: Engine, visible: Visible, user_id: str
     ) -> list[AdminTokenOut]:
-        principal = visible.principal
         user = await visible.user(user_id)
-        if user.id != principal.user_id:
-            require_acting_on(principal, user.org_id, user.role)
+        require_self_or_acting_on(visible.principal, user.id, user.org_id, user.role)
         tokens = await admin_tokens_of(engine, user.id)
         return [token_out(token) for token in tokens]
 
