@@ -27,8 +27,11 @@ def person(role: str, org: str = "o1", user: str = "u1") -> Principal:
 
 
 def test_the_admin_key_sees_every_org_and_a_person_their_own() -> None:
-    assert ROOT.is_root and ROOT.sees("o1") and ROOT.sees("o2")
-    assert person("owner").sees("o1") and not person("owner").sees("o2")
+    assert ROOT.is_root
+    assert ROOT.sees("o1")
+    assert ROOT.sees("o2")
+    assert person("owner").sees("o1")
+    assert not person("owner").sees("o2")
 
 
 def test_another_orgs_resource_is_a_not_found_named_like_a_missing_one() -> None:
