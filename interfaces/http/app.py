@@ -12,21 +12,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from interfaces.bootstrap import Container
 from interfaces.http import api_docs, health_routes, landing_routes
-from interfaces.http.admin.audit_routes import AuditController
-from interfaces.http.admin.conversations_routes import ConversationsController
-from interfaces.http.admin.dead_letters_routes import DeadLettersController
-from interfaces.http.admin.keys_routes import KeysController
-from interfaces.http.admin.limits_routes import LimitsController
-from interfaces.http.admin.orgs_routes import OrgsController
-from interfaces.http.admin.prompts_routes import PromptsController
-from interfaces.http.admin.providers_routes import ProvidersController
-from interfaces.http.admin.reports_routes import ReportsController
-from interfaces.http.admin.scim_routes import ScimController
-from interfaces.http.admin.sso_routes import SsoController
-from interfaces.http.admin.teams_routes import TeamsController
-from interfaces.http.admin.users_routes import UsersController
+from interfaces.http.admin.routers import AdminApiPlugin
 from interfaces.http.anthropic import routes as anthropic_routes
 from interfaces.http.cors import cors_config
+from interfaces.http.dependencies import ContainerPlugin
 from interfaces.http.errors import handle_exception
 from interfaces.http.middleware import RequestContextMiddleware
 from interfaces.http.openai import direct
@@ -71,20 +60,7 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
             *landing_routes.ROUTES,
             api_docs.api_docs_asset,
             *ws_routes.ROUTES,
-            TeamsController,
-            OrgsController,
-            KeysController,
-            ReportsController,
-            AuditController,
-            DeadLettersController,
-            ProvidersController,
-            LimitsController,
-            UsersController,
-            ConversationsController,
-            PromptsController,
-            ScimController,
             *scim_routes.ROUTES,
-            SsoController,
             oidc_routes.oidc_login,
             oidc_routes.oidc_callback,
             saml_routes.saml_metadata,
@@ -99,8 +75,8 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
         debug=False,
         logging_config=None,
         cors_config=cors,
+        plugins=[ContainerPlugin(container), AdminApiPlugin()],
     )
-    app.state.container = container
     # outside the router, so 404/405 (raised before any route middleware runs) get a request id too
     # with CORS, chat completions take Litestar's route, inside its CORS middleware
     chat = direct.DirectChat(container, container.settings.server.max_request_bytes)

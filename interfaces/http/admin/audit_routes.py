@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.exceptions import ServiceUnavailableException
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
@@ -18,8 +18,7 @@ from infrastructure.audit.verification import verify_online
 from infrastructure.read_models.audit_query import audit_page
 from infrastructure.security.audit_signing import ALGORITHM
 from interfaces.http.admin.guard import require_admin
-from interfaces.http.admin.principal import principal_of
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import AuditKey, Caller, Checkpoints, Engine
 from interfaces.http.errors import ApiError
 from interfaces.http.timestamps import parse_rfc3339
 
@@ -78,7 +77,8 @@ class AuditController(Controller):
     )
     async def audit(
         self,
-        request: Request[Any, Any, Any],
+        engine: Engine,
+        principal: Caller,
         after_seq: Annotated[int, Parameter(ge=0, le=MAX_SEQ)] = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
         actor: Annotated[str | None, Parameter(max_length=300, pattern=NO_NUL)] = None,
@@ -102,13 +102,13 @@ class AuditController(Controller):
             ),
         ] = None,
     ) -> AuditPageOut:
-        principal_of(request).require_root()
+        principal.require_root()
         since = parse_rfc3339(from_, "from") if from_ is not None else None
         until = parse_rfc3339(to, "to") if to is not None else None
         if since is not None and until is not None and since > until:
             raise ApiError(400, "`from` is after `to`.", code="invalid_range")
         rows = await audit_page(
-            container_of(request).engine,
+            engine,
             after_seq=after_seq,
             limit=limit,
             actor=actor,
@@ -128,14 +128,17 @@ class AuditController(Controller):
         "`full=true` recomputes every row.",
     )
     async def audit_verify(
-        self, request: Request[Any, Any, Any], full: bool = False
+        self,
+        engine: Engine,
+        principal: Caller,
+        audit_key: AuditKey,
+        checkpointer: Checkpoints,
+        full: bool = False,
     ) -> AuditVerifyOut:
-        principal_of(request).require_root()
-        container = container_of(request)
-        key, checkpointer = container.audit_key, container.checkpointer
-        if key is None or checkpointer is None:
+        principal.require_root()
+        if audit_key is None or checkpointer is None:
             raise ServiceUnavailableException("the audit signing key is not loaded")
-        check = await verify_online(container.engine, key, checkpointer.directory, full=full)
+        check = await verify_online(engine, audit_key, checkpointer.directory, full=full)
         return AuditVerifyOut(
             ok=check.ok,
             checked=check.checked,
@@ -152,9 +155,9 @@ class AuditController(Controller):
         )
 
     @get("/audit/public-key", summary="The public key that checkpoint signatures verify with")
-    async def audit_public_key(self, request: Request[Any, Any, Any]) -> AuditPublicKeyOut:
-        principal_of(request).require_root()
-        key = container_of(request).audit_key
+    async def audit_public_key(self, principal: Caller, audit_key: AuditKey) -> AuditPublicKeyOut:
+        principal.require_root()
+        key = audit_key
         if key is None:
             raise ServiceUnavailableException("the audit signing key is not loaded")
         return AuditPublicKeyOut(

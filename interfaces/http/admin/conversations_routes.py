@@ -8,13 +8,20 @@ conversations are 404s, like ones that do not exist.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get
+from litestar import Controller, delete, get
 from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.conversations.commands import DeleteConversation
-from domains.teams.users import manages
+from application.teams.access import (
+    Principal,
+    conversations_listed,
+    no_such,
+    require_conversation_deleter,
+    require_conversation_reader,
+)
 from infrastructure.read_models.conversations_query import (
     ConversationFilter,
     ConversationView,
@@ -30,9 +37,7 @@ from interfaces.http.admin.conversations_schemas import (
     TranscriptOut,
 )
 from interfaces.http.admin.guard import require_admin
-from interfaces.http.admin.principal import Principal, no_such, principal_of
-from interfaces.http.admin.scoping import forbidden, listed_org, visible_team
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import Bus, Caller, Engine, Visible
 
 QueryId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
 UserQuery = Annotated[str, Parameter(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
@@ -45,17 +50,19 @@ def conversation_out(view: ConversationView) -> ConversationOut:
     )
 
 
-def _owns(principal: Principal, view: ConversationView) -> bool:
-    return principal.user_id is not None and view.user_id == principal.user_id
-
-
 def _listed(principal: Principal, org_id: str | None, user_id: str | None) -> ConversationFilter:
-    org = listed_org(principal, org_id)
-    if principal.is_root or manages(principal.role):
-        return ConversationFilter(org_id=org, user_id=user_id, any_user=user_id is None)
-    if user_id is not None and user_id != principal.user_id:
-        raise forbidden("A member or viewer lists their own conversations only.")
-    return ConversationFilter(org_id=org, user_id=principal.user_id, any_user=False)
+    org = principal.listed_org(org_id)
+    whose, anyone = conversations_listed(principal, user_id)
+    return ConversationFilter(org_id=org, user_id=whose, any_user=anyone)
+
+
+async def _visible(
+    engine: AsyncEngine, principal: Principal, conversation_id: str
+) -> ConversationView:
+    view = await conversation_by_id(engine, conversation_id)
+    if view is None or not principal.sees(view.org_id):
+        raise no_such("conversation")
+    return view
 
 
 class ConversationsController(Controller):
@@ -66,23 +73,21 @@ class ConversationsController(Controller):
     @get("/conversations", summary="Stored conversations, newest first")
     async def list_conversations(
         self,
-        request: Request[Any, Any, Any],
+        engine: Engine,
+        visible: Visible,
         org_id: QueryId | None = None,
         team_id: QueryId | None = None,
         user_id: UserQuery | None = None,
         limit: Limit = 50,
         before_id: QueryId | None = None,
     ) -> ConversationListOut:
-        principal = principal_of(request)
-        which = _listed(principal, org_id, user_id)
+        which = _listed(visible.principal, org_id, user_id)
         if team_id is not None:
-            await visible_team(request, team_id)
+            await visible.team(team_id)
             which = ConversationFilter(
                 org_id=which.org_id, team_id=team_id, user_id=which.user_id, any_user=which.any_user
             )
-        rows = await conversations_of(
-            container_of(request).engine, which, limit=limit, before_id=before_id
-        )
+        rows = await conversations_of(engine, which, limit=limit, before_id=before_id)
         return ConversationListOut(
             rows=[conversation_out(row) for row in rows],
             next_before_id=rows[-1].id if len(rows) == limit else None,
@@ -90,13 +95,11 @@ class ConversationsController(Controller):
 
     @get("/conversations/{conversation_id:str}", summary="A conversation and its messages")
     async def get_conversation(
-        self, request: Request[Any, Any, Any], conversation_id: str
+        self, engine: Engine, principal: Caller, conversation_id: str
     ) -> TranscriptOut:
-        principal = principal_of(request)
-        view = await _visible(request, conversation_id)
-        if not (principal.is_root or _owns(principal, view)):
-            raise forbidden("A conversation is read by its owner only.")
-        messages = await messages_of(container_of(request).engine, view.id)
+        view = await _visible(engine, principal, conversation_id)
+        require_conversation_reader(principal, view.user_id)
+        messages = await messages_of(engine, view.id)
         return TranscriptOut(
             conversation=conversation_out(view),
             messages=[
@@ -117,22 +120,9 @@ class ConversationsController(Controller):
         summary="Delete a conversation and all its messages",
     )
     async def delete_conversation(
-        self, request: Request[Any, Any, Any], conversation_id: str
+        self, bus: Bus, engine: Engine, principal: Caller, conversation_id: str
     ) -> ConversationDeletedOut:
-        principal = principal_of(request)
-        view = await _visible(request, conversation_id)
-        if not (principal.is_root or _owns(principal, view) or manages(principal.role)):
-            raise forbidden(
-                "A conversation is deleted by its owner or the org's owners and admins."
-            )
-        await container_of(request).bus.handle(
-            DeleteConversation(conversation_id=view.id, actor=principal.actor)
-        )
+        view = await _visible(engine, principal, conversation_id)
+        require_conversation_deleter(principal, view.user_id)
+        await bus.handle(DeleteConversation(conversation_id=view.id, actor=principal.actor))
         return ConversationDeletedOut(id=view.id, deleted=True)
-
-
-async def _visible(request: Request[Any, Any, Any], conversation_id: str) -> ConversationView:
-    view = await conversation_by_id(container_of(request).engine, conversation_id)
-    if view is None or not principal_of(request).sees(view.org_id):
-        raise no_such("conversation")
-    return view

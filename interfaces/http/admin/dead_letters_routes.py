@@ -8,16 +8,15 @@ admin key reads or replays them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import Parameter
 
 from infrastructure.messaging.dead_letters import DeadLetterView
 from interfaces.http.admin.guard import require_admin
-from interfaces.http.admin.principal import principal_of
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import Bus, Caller, Relay
 
 LetterId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
 
@@ -76,15 +75,14 @@ class DeadLettersController(Controller):
     )
     async def dead_letters(
         self,
-        request: Request[Any, Any, Any],
+        relay: Relay,
+        principal: Caller,
         after: Annotated[str | None, Parameter(max_length=64, pattern=r"^[0-9a-f]+$")] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
         pending: bool | None = None,
     ) -> DeadLetterPageOut:
-        principal_of(request).require_root()
-        letters = await container_of(request).relay.dead_letters.page(
-            after=after, limit=limit, pending=pending
-        )
+        principal.require_root()
+        letters = await relay.dead_letters.page(after=after, limit=limit, pending=pending)
         out = [letter_out(letter) for letter in letters]
         return DeadLetterPageOut(
             dead_letters=out, next_after=out[-1].id if len(out) == limit else None
@@ -97,12 +95,10 @@ class DeadLettersController(Controller):
         description="404 for an unknown id, 409 once replayed. `delivered` says whether every "
         "subscriber handled it now; if not, the relay retries it and may dead-letter it again.",
     )
-    async def replay(self, request: Request[Any, Any, Any], letter_id: LetterId) -> ReplayOut:
-        principal = principal_of(request)
+    async def replay(
+        self, relay: Relay, bus: Bus, principal: Caller, letter_id: LetterId
+    ) -> ReplayOut:
         principal.require_root()
-        container = container_of(request)
-        replay = await container.relay.replay(
-            letter_id, actor=principal.actor, publish=container.bus.publish
-        )
-        delivered = await container.relay.dead_letters.delivered(replay.event.event_id)
+        replay = await relay.replay(letter_id, actor=principal.actor, publish=bus.publish)
+        delivered = await relay.dead_letters.delivered(replay.event.event_id)
         return ReplayOut(dead_letter=letter_out(replay.letter), delivered=delivered)

@@ -8,19 +8,17 @@ themselves only and change their own; viewers read.
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from msgspec import UNSET
 
+from application.teams.access import key_holder_named, no_such, require_key_change
 from application.teams.commands import ChangeKey, IssueKey, RevokeKey, RotateKey
 from domains.teams.model import VirtualKey
 from infrastructure.read_models.directory_pages import KeyFilter, keys_page
-from infrastructure.read_models.directory_query import TeamView
+from infrastructure.read_models.directory_query import KeyView, TeamView
 from interfaces.http.admin.directory_answers import key_out
 from interfaces.http.admin.guard import require_admin
 from interfaces.http.admin.paging import DEFAULT_LIMIT, AfterId, Limit, QueryId, next_after_id
-from interfaces.http.admin.principal import no_such, principal_of
 from interfaces.http.admin.schemas import (
     ChangeBody,
     CreateKeyBody,
@@ -31,34 +29,25 @@ from interfaces.http.admin.schemas import (
     KeyRotatedOut,
     RotateKeyBody,
 )
-from interfaces.http.admin.scoping import (
-    forbidden,
-    listed_org,
-    require_key_change,
-    visible_key,
-    visible_team,
-    visible_user,
-)
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import Bus, Engine, Visible
 
 
-async def _key_user(
-    request: Request[Any, Any, Any], team: TeamView, user_id: str | None
-) -> str | None:
+async def _key_user(visible: Visible, team: TeamView, user_id: str | None) -> str | None:
     """The user a new key is for. A member's keys are their own; an owner or admin names a user
     of the org (or none); the admin key may name any user id."""
-    principal = principal_of(request)
-    if principal.role == "viewer":
-        raise forbidden("The role 'viewer' may not issue keys.")
-    if principal.role == "member":
-        if user_id is not None and user_id != principal.user_id:
-            raise forbidden("A member may issue keys for themselves only.")
-        return principal.user_id
-    if user_id is not None and not principal.is_root:
-        user = await visible_user(request, user_id)
+    principal = visible.principal
+    named = key_holder_named(principal, user_id)
+    if principal.role != "member" and named is not None and not principal.is_root:
+        user = await visible.user(named)
         if user.org_id != team.org_id:
             raise no_such("user")
-    return user_id
+    return named
+
+
+async def _changeable_key(visible: Visible, key_id: str) -> KeyView:
+    key = await visible.key(key_id)
+    require_key_change(visible.principal, key.org_id, key.user_id)
+    return key
 
 
 class KeysController(Controller):
@@ -74,37 +63,34 @@ class KeysController(Controller):
     )
     async def list_keys(
         self,
-        request: Request[Any, Any, Any],
+        engine: Engine,
+        visible: Visible,
         org_id: QueryId = None,
         team_id: QueryId = None,
         user_id: QueryId = None,
         limit: Limit = DEFAULT_LIMIT,
         after_id: AfterId = None,
     ) -> KeyPageOut:
-        org = listed_org(principal_of(request), org_id)
+        org = visible.principal.listed_org(org_id)
         if team_id is not None:
-            await visible_team(request, team_id)
+            await visible.team(team_id)
         which = KeyFilter(org_id=org, team_id=team_id, user_id=user_id)
-        rows = await keys_page(container_of(request).engine, which, after_id=after_id, limit=limit)
+        rows = await keys_page(engine, which, after_id=after_id, limit=limit)
         return KeyPageOut(
             rows=[key_out(key) for key in rows], next_after_id=next_after_id(rows, limit)
         )
 
     @get("/keys/{key_id:str}", summary="One virtual key's record (never its secret)")
-    async def get_key(self, request: Request[Any, Any, Any], key_id: str) -> KeyOut:
-        return key_out(await visible_key(request, key_id))
+    async def get_key(self, visible: Visible, key_id: str) -> KeyOut:
+        return key_out(await visible.key(key_id))
 
     @patch("/keys/{key_id:str}", summary="Rename a key or replace its metadata")
-    async def change_key(
-        self, request: Request[Any, Any, Any], key_id: str, data: ChangeBody
-    ) -> KeyOut:
-        principal = principal_of(request)
-        found = await visible_key(request, key_id)
-        require_key_change(principal, found)
-        key: VirtualKey = await container_of(request).bus.handle(
+    async def change_key(self, bus: Bus, visible: Visible, key_id: str, data: ChangeBody) -> KeyOut:
+        found = await _changeable_key(visible, key_id)
+        key: VirtualKey = await bus.handle(
             ChangeKey(
                 key_id=found.id,
-                actor=principal.actor,
+                actor=visible.principal.actor,
                 name=None if data.name is UNSET else data.name,
                 metadata=None if data.metadata is UNSET else data.metadata,
             )
@@ -114,18 +100,15 @@ class KeysController(Controller):
     @post(
         "/keys", status_code=201, summary="Issue a virtual key (its secret is in this answer only)"
     )
-    async def create_key(
-        self, request: Request[Any, Any, Any], data: CreateKeyBody
-    ) -> KeyCreatedOut:
-        principal = principal_of(request)
-        team = await visible_team(request, data.team_id)
-        user_id = await _key_user(request, team, data.user_id)
+    async def create_key(self, bus: Bus, visible: Visible, data: CreateKeyBody) -> KeyCreatedOut:
+        team = await visible.team(data.team_id)
+        user_id = await _key_user(visible, team, data.user_id)
         key: VirtualKey
-        key, secret = await container_of(request).bus.handle(
+        key, secret = await bus.handle(
             IssueKey(
                 team_id=team.id,
                 name=data.name,
-                actor=principal.actor,
+                actor=visible.principal.actor,
                 user_id=user_id,
                 models=tuple(data.models) if data.models is not None else None,
                 expires_at=data.expires_at,
@@ -139,14 +122,15 @@ class KeysController(Controller):
         summary="Replace a key; the old one keeps working for the grace period",
     )
     async def rotate_key(
-        self, request: Request[Any, Any, Any], key_id: str, data: RotateKeyBody
+        self, bus: Bus, visible: Visible, key_id: str, data: RotateKeyBody
     ) -> KeyRotatedOut:
-        principal = principal_of(request)
-        require_key_change(principal, await visible_key(request, key_id))
+        await _changeable_key(visible, key_id)
         old: VirtualKey
         new: VirtualKey
-        old, new, secret = await container_of(request).bus.handle(
-            RotateKey(key_id=key_id, actor=principal.actor, grace_seconds=data.grace_seconds)
+        old, new, secret = await bus.handle(
+            RotateKey(
+                key_id=key_id, actor=visible.principal.actor, grace_seconds=data.grace_seconds
+            )
         )
         return KeyRotatedOut(
             id=new.id,
@@ -158,10 +142,7 @@ class KeysController(Controller):
         )
 
     @delete("/keys/{key_id:str}", status_code=200, summary="Revoke a virtual key")
-    async def revoke_key(self, request: Request[Any, Any, Any], key_id: str) -> KeyRevokedOut:
-        principal = principal_of(request)
-        require_key_change(principal, await visible_key(request, key_id))
-        key: VirtualKey = await container_of(request).bus.handle(
-            RevokeKey(key_id=key_id, actor=principal.actor)
-        )
+    async def revoke_key(self, bus: Bus, visible: Visible, key_id: str) -> KeyRevokedOut:
+        await _changeable_key(visible, key_id)
+        key: VirtualKey = await bus.handle(RevokeKey(key_id=key_id, actor=visible.principal.actor))
         return KeyRevokedOut(id=key.id, revoked=not key.active)

@@ -9,9 +9,7 @@ stays (usage and audit rows name it), shown with `deleted_at`, and nothing is ad
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from msgspec import UNSET
 
 from application.teams.commands import ChangeOrg, CreateOrg, DeleteOrg
@@ -20,7 +18,6 @@ from infrastructure.read_models.directory_pages import orgs_page
 from interfaces.http.admin.directory_answers import org_out
 from interfaces.http.admin.guard import require_admin
 from interfaces.http.admin.paging import DEFAULT_LIMIT, AfterId, Limit, next_after_id
-from interfaces.http.admin.principal import principal_of
 from interfaces.http.admin.schemas import (
     ChangeBody,
     CreateOrgBody,
@@ -28,8 +25,7 @@ from interfaces.http.admin.schemas import (
     OrgOut,
     OrgPageOut,
 )
-from interfaces.http.admin.scoping import visible_org_view
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import Bus, Caller, Engine, Visible
 
 
 class OrgsController(Controller):
@@ -38,12 +34,9 @@ class OrgsController(Controller):
     tags = ["Admin: teams"]
 
     @post("/orgs", status_code=201, summary="Create an org (the admin key only)")
-    async def create_org(self, request: Request[Any, Any, Any], data: CreateOrgBody) -> OrgOut:
-        principal = principal_of(request)
+    async def create_org(self, bus: Bus, principal: Caller, data: CreateOrgBody) -> OrgOut:
         principal.require_root()
-        org: Org = await container_of(request).bus.handle(
-            CreateOrg(name=data.name, actor=principal.actor)
-        )
+        org: Org = await bus.handle(CreateOrg(name=data.name, actor=principal.actor))
         return org_out(org)
 
     @get(
@@ -54,14 +47,15 @@ class OrgsController(Controller):
     )
     async def list_orgs(
         self,
-        request: Request[Any, Any, Any],
+        engine: Engine,
+        principal: Caller,
         limit: Limit = DEFAULT_LIMIT,
         after_id: AfterId = None,
         include_deleted: bool = False,
     ) -> OrgPageOut:
         rows = await orgs_page(
-            container_of(request).engine,
-            org_id=principal_of(request).org_id,
+            engine,
+            org_id=principal.org_id,
             after_id=after_id,
             limit=limit,
             include_deleted=include_deleted,
@@ -71,17 +65,15 @@ class OrgsController(Controller):
         )
 
     @get("/orgs/{org_id:str}", summary="One org (a deleted one too, with `deleted_at`)")
-    async def get_org(self, request: Request[Any, Any, Any], org_id: str) -> OrgOut:
-        return org_out(await visible_org_view(request, org_id))
+    async def get_org(self, visible: Visible, org_id: str) -> OrgOut:
+        return org_out(await visible.org_view(org_id))
 
     @patch("/orgs/{org_id:str}", summary="Rename an org or replace its metadata")
-    async def change_org(
-        self, request: Request[Any, Any, Any], org_id: str, data: ChangeBody
-    ) -> OrgOut:
-        principal = principal_of(request)
-        found = await visible_org_view(request, org_id)
+    async def change_org(self, bus: Bus, visible: Visible, org_id: str, data: ChangeBody) -> OrgOut:
+        principal = visible.principal
+        found = await visible.org_view(org_id)
         principal.require_manage(found.id, "org")
-        org: Org = await container_of(request).bus.handle(
+        org: Org = await bus.handle(
             ChangeOrg(
                 org_id=found.id,
                 actor=principal.actor,
@@ -96,11 +88,9 @@ class OrgsController(Controller):
         status_code=200,
         summary="Delete an org that holds nothing live (the admin key only)",
     )
-    async def delete_org(self, request: Request[Any, Any, Any], org_id: str) -> OrgDeletedOut:
-        principal = principal_of(request)
-        found = await visible_org_view(request, org_id)
+    async def delete_org(self, bus: Bus, visible: Visible, org_id: str) -> OrgDeletedOut:
+        principal = visible.principal
+        found = await visible.org_view(org_id)
         principal.require_root()
-        org: Org = await container_of(request).bus.handle(
-            DeleteOrg(org_id=found.id, actor=principal.actor)
-        )
+        org: Org = await bus.handle(DeleteOrg(org_id=found.id, actor=principal.actor))
         return OrgDeletedOut(id=org.id, deleted=org.deleted_at is not None)

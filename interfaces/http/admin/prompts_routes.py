@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 
 from application.conversations.commands import CreatePrompt, DeletePrompt, PublishPromptVersion
+from application.teams.access import no_such, require_prompt_writer
 from domains.conversations.prompts import Prompt, PromptVersion
 from domains.conversations.template import TemplateError
 from infrastructure.read_models.directory_query import TeamView
@@ -29,12 +30,8 @@ from interfaces.http.admin.conversations_schemas import (
     PublishPromptBody,
 )
 from interfaces.http.admin.guard import require_admin
-from interfaces.http.admin.principal import no_such, principal_of
-from interfaces.http.admin.scoping import forbidden, visible_team
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import Bus, Engine, Visible
 from interfaces.http.errors import ApiError
-
-AnyRequest = Request[Any, Any, Any]
 
 
 def prompt_out(prompt: Prompt | PromptView) -> PromptOut:
@@ -59,23 +56,22 @@ def version_out(version: PromptVersion | PromptVersionView) -> PromptVersionOut:
     )
 
 
-async def _writable_team(request: AnyRequest, team_id: str) -> TeamView:
-    team = await visible_team(request, team_id)
-    if principal_of(request).role == "viewer":
-        raise forbidden("The role 'viewer' may not change the prompt library.")
+async def _writable_team(visible: Visible, team_id: str) -> TeamView:
+    team = await visible.team(team_id)
+    require_prompt_writer(visible.principal)
     return team
 
 
-async def _prompt(request: AnyRequest, team_id: str, name: str) -> PromptView:
-    found = await prompt_named(container_of(request).engine, team_id, name)
+async def _prompt(engine: Engine, team_id: str, name: str) -> PromptView:
+    found = await prompt_named(engine, team_id, name)
     if found is None:
         raise no_such("prompt")
     return found
 
 
-async def _handle(request: AnyRequest, command: Any) -> Any:
+async def _handle(bus: Bus, command: Any) -> Any:
     try:
-        return await container_of(request).bus.handle(command)
+        return await bus.handle(command)
     except TemplateError as error:  # name the offending field in the problem's detail
         raise ApiError(400, f"{error.param}: {error.message}", code="invalid_value") from None
 
@@ -87,60 +83,70 @@ class PromptsController(Controller):
 
     @post("", status_code=201, summary="Create a prompt (its version 1)")
     async def create_prompt(
-        self, request: AnyRequest, team_id: str, data: CreatePromptBody
+        self, bus: Bus, visible: Visible, team_id: str, data: CreatePromptBody
     ) -> PromptDetailOut:
-        team = await _writable_team(request, team_id)
+        team = await _writable_team(visible, team_id)
         prompt: Prompt
         version: PromptVersion
         prompt, version = await _handle(
-            request,
+            bus,
             CreatePrompt(
                 org_id=team.org_id,
                 team_id=team.id,
                 name=data.name,
                 messages=data.messages,
                 description=data.description,
-                actor=principal_of(request).actor,
+                actor=visible.principal.actor,
             ),
         )
         return PromptDetailOut(prompt=prompt_out(prompt), versions=[version_out(version)])
 
     @get("", summary="The team's prompts, by name")
-    async def list_prompts(self, request: AnyRequest, team_id: str) -> list[PromptOut]:
-        team = await visible_team(request, team_id)
-        return [prompt_out(p) for p in await prompts_of(container_of(request).engine, team.id)]
+    async def list_prompts(self, engine: Engine, visible: Visible, team_id: str) -> list[PromptOut]:
+        team = await visible.team(team_id)
+        return [prompt_out(p) for p in await prompts_of(engine, team.id)]
 
     @get("/{name:str}", summary="A prompt and all its versions, oldest first")
-    async def get_prompt(self, request: AnyRequest, team_id: str, name: str) -> PromptDetailOut:
-        team = await visible_team(request, team_id)
-        prompt = await _prompt(request, team.id, name)
-        versions = await versions_of(container_of(request).engine, prompt.id)
+    async def get_prompt(
+        self, engine: Engine, visible: Visible, team_id: str, name: str
+    ) -> PromptDetailOut:
+        team = await visible.team(team_id)
+        prompt = await _prompt(engine, team.id, name)
+        versions = await versions_of(engine, prompt.id)
         return PromptDetailOut(
             prompt=prompt_out(prompt), versions=[version_out(v) for v in versions]
         )
 
     @post("/{name:str}/versions", status_code=201, summary="Publish the prompt's next version")
     async def publish_version(
-        self, request: AnyRequest, team_id: str, name: str, data: PublishPromptBody
+        self,
+        bus: Bus,
+        engine: Engine,
+        visible: Visible,
+        team_id: str,
+        name: str,
+        data: PublishPromptBody,
     ) -> PromptDetailOut:
-        team = await _writable_team(request, team_id)
-        found = await _prompt(request, team.id, name)
+        team = await _writable_team(visible, team_id)
+        found = await _prompt(engine, team.id, name)
         prompt: Prompt
         version: PromptVersion
         prompt, version = await _handle(
-            request,
+            bus,
             PublishPromptVersion(
                 prompt_id=found.id,
                 messages=data.messages,
                 description=data.description,
-                actor=principal_of(request).actor,
+                actor=visible.principal.actor,
             ),
         )
         return PromptDetailOut(prompt=prompt_out(prompt), versions=[version_out(version)])
 
     @delete("/{name:str}", status_code=200, summary="Delete a prompt and all its versions")
-    async def delete_prompt(self, request: AnyRequest, team_id: str, name: str) -> PromptDeletedOut:
-        team = await _writable_team(request, team_id)
-        found = await _prompt(request, team.id, name)
-        await _handle(request, DeletePrompt(prompt_id=found.id, actor=principal_of(request).actor))
+    async def delete_prompt(
+        self, bus: Bus, engine: Engine, visible: Visible, team_id: str, name: str
+    ) -> PromptDeletedOut:
+        team = await _writable_team(visible, team_id)
+        found = await _prompt(engine, team.id, name)
+        await _handle(bus, DeletePrompt(prompt_id=found.id, actor=visible.principal.actor))
         return PromptDeletedOut(id=found.id, deleted=True)

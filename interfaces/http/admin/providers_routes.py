@@ -7,17 +7,14 @@ admin key is shown it, and never with credentials (the configuration refuses the
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, get
 
 from application.providers.upstream_catalog import upstream_models
 from domains.shared.errors import NotFound
 from infrastructure.settings.model import without_userinfo
 from interfaces.http.admin.guard import require_admin
-from interfaces.http.admin.principal import principal_of
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import AppSettings, Caller, ModelCatalog, ProviderClients
 
 
 class ModelOut(msgspec.Struct):
@@ -50,9 +47,8 @@ class ProvidersController(Controller):
     tags = ["Admin: providers"]
 
     @get("/", summary="The configured providers and models (never their keys)")
-    async def list_providers(self, request: Request[Any, Any, Any]) -> list[ProviderOut]:
-        settings = container_of(request).settings
-        operator = principal_of(request).is_root
+    async def list_providers(self, settings: AppSettings, principal: Caller) -> list[ProviderOut]:
+        operator = principal.is_root
         return [
             ProviderOut(
                 name=provider.name,
@@ -76,12 +72,11 @@ class ProvidersController(Controller):
         summary="The models the provider's own API lists, against the configuration",
     )
     async def provider_upstream_models(
-        self, request: Request[Any, Any, Any], name: str
+        self, catalog: ModelCatalog, clients: ProviderClients, name: str
     ) -> UpstreamModelsOut:
-        container = container_of(request)
-        if name not in container.clients:
+        if name not in clients:
             raise NotFound(f"provider {name[:100]} is not configured")
-        (found,) = await upstream_models(container.catalog, container.clients, name)
+        (found,) = await upstream_models(catalog, clients, name)
         return UpstreamModelsOut(
             provider=found.provider,
             kind=found.kind,

@@ -6,14 +6,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.params import Parameter
 
 from infrastructure.read_models.usage_query import usage_by
 from interfaces.http.admin.guard import require_admin
-from interfaces.http.admin.principal import principal_of
-from interfaces.http.admin.scoping import listed_org
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import Caller, Engine
 from interfaces.http.errors import ApiError
 
 NO_NUL = r"^[^\x00]*$"
@@ -34,19 +32,18 @@ class ReportsController(Controller):
     @get("/usage", summary="Requests, tokens and cost, grouped")
     async def usage(
         self,
-        request: Request[Any, Any, Any],
+        engine: Engine,
+        principal: Caller,
         group_by: GroupBy = "model",
         from_: Annotated[date | None, Parameter(query="from")] = None,
         to: date | None = None,
         org_id: Annotated[str, Parameter(min_length=1, max_length=64, pattern=NO_NUL)]
         | None = None,
     ) -> UsageOut:
-        org = listed_org(principal_of(request), org_id)
+        org = principal.listed_org(org_id)
         if from_ is not None and to is not None and from_ > to:
             raise ApiError(400, "`from` is after `to`.", code="invalid_range")
-        rows = await usage_by(
-            container_of(request).engine, group_by, start=from_, end=to, org_id=org
-        )
+        rows = await usage_by(engine, group_by, start=from_, end=to, org_id=org)
         return UsageOut(
             group_by=group_by,
             rows=[

@@ -9,19 +9,17 @@ team members.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 
+from application.teams.access import no_such
 from application.teams.directory_commands import IssueScimToken, RevokeScimToken
 from domains.teams.scim_tokens import ScimToken
 from infrastructure.read_models.scim_query import team_members
 from infrastructure.security.scim_tokens import scim_tokens_of
 from interfaces.http.admin.guard import require_admin
-from interfaces.http.admin.principal import no_such, principal_of
-from interfaces.http.admin.scoping import visible_org, visible_team
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import Bus, Engine, Visible
 
 
 class IssueScimTokenBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -70,13 +68,13 @@ class ScimController(Controller):
         summary="Issue the org's SCIM token (its secret is in this answer only)",
     )
     async def issue(
-        self, request: Request[Any, Any, Any], org_id: str, data: IssueScimTokenBody
+        self, bus: Bus, visible: Visible, org_id: str, data: IssueScimTokenBody
     ) -> ScimTokenCreatedOut:
-        principal = principal_of(request)
-        await visible_org(request, org_id)
+        principal = visible.principal
+        await visible.org(org_id)
         principal.require_manage(org_id, "org")
         token: ScimToken
-        token, secret = await container_of(request).bus.handle(
+        token, secret = await bus.handle(
             IssueScimToken(org_id=org_id, actor=principal.actor, actor_role=principal.role)
         )
         return ScimTokenCreatedOut(
@@ -84,11 +82,12 @@ class ScimController(Controller):
         )
 
     @get("/orgs/{org_id:str}/scim-tokens", summary="The org's SCIM tokens (never their secrets)")
-    async def list_tokens(self, request: Request[Any, Any, Any], org_id: str) -> list[ScimTokenOut]:
-        principal = principal_of(request)
-        await visible_org(request, org_id)
-        principal.require_manage(org_id, "org")
-        rows = await scim_tokens_of(container_of(request).engine, org_id)
+    async def list_tokens(
+        self, engine: Engine, visible: Visible, org_id: str
+    ) -> list[ScimTokenOut]:
+        await visible.org(org_id)
+        visible.principal.require_manage(org_id, "org")
+        rows = await scim_tokens_of(engine, org_id)
         return [msgspec.convert(row, ScimTokenOut) for row in rows]
 
     @delete(
@@ -97,21 +96,26 @@ class ScimController(Controller):
         summary="Revoke one of the org's SCIM tokens",
     )
     async def revoke(
-        self, request: Request[Any, Any, Any], org_id: str, token_id: str
+        self,
+        bus: Bus,
+        engine: Engine,
+        visible: Visible,
+        org_id: str,
+        token_id: str,
     ) -> ScimTokenRevokedOut:
-        principal = principal_of(request)
-        await visible_org(request, org_id)
+        principal = visible.principal
+        await visible.org(org_id)
         principal.require_manage(org_id, "org")
-        tokens = await scim_tokens_of(container_of(request).engine, org_id)
+        tokens = await scim_tokens_of(engine, org_id)
         if not any(row["id"] == token_id for row in tokens):
             raise no_such("SCIM token")
-        token: ScimToken = await container_of(request).bus.handle(
+        token: ScimToken = await bus.handle(
             RevokeScimToken(token_id=token_id, actor=principal.actor)
         )
         return ScimTokenRevokedOut(id=token.id, revoked=token.revoked_at is not None)
 
     @get("/teams/{team_id:str}/members", summary="Who is in a team (through directory groups)")
-    async def members(self, request: Request[Any, Any, Any], team_id: str) -> list[TeamMemberOut]:
-        team = await visible_team(request, team_id)
-        rows = await team_members(container_of(request).engine, team.id)
+    async def members(self, engine: Engine, visible: Visible, team_id: str) -> list[TeamMemberOut]:
+        team = await visible.team(team_id)
+        rows = await team_members(engine, team.id)
         return [msgspec.convert(row, TeamMemberOut) for row in rows]

@@ -16,6 +16,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, patch, post, put
 from msgspec import UNSET
 
+from application.teams.access import no_such, require_domain_owner, require_not_declared
 from application.teams.sso_commands import (
     ChangeSsoConnection,
     CreateSsoConnection,
@@ -33,8 +34,6 @@ from infrastructure.read_models.sso_query import (
 )
 from infrastructure.sso.oidc_client import OidcError
 from interfaces.http.admin.guard import require_admin
-from interfaces.http.admin.principal import no_such, principal_of
-from interfaces.http.admin.scoping import visible_org
 from interfaces.http.admin.sso_schemas import (
     ChangeSsoConnectionBody,
     CreateSsoConnectionBody,
@@ -46,7 +45,7 @@ from interfaces.http.admin.sso_schemas import (
     SsoConnectionOut,
     TeamRef,
 )
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import Bus, Caller, Engine, Sso, Visible
 from interfaces.http.errors import ApiError
 from interfaces.http.sso.web import base_url
 from interfaces.sso_wiring import SsoServices
@@ -82,8 +81,7 @@ def connection_out(request: AnyRequest, connection: SsoConnection) -> SsoConnect
     return shown
 
 
-def _services(request: AnyRequest) -> SsoServices:
-    services = container_of(request).sso
+def _services(services: SsoServices | None) -> SsoServices:
     if services is None:
         raise ApiError(503, "Single sign-on is not running.", code="unavailable")
     return services
@@ -96,10 +94,10 @@ def _role_map(raw: dict[str, GroupGrantBody]) -> dict[str, dict[str, str]]:
     }
 
 
-async def _settings(request: AnyRequest, kind: str, given: dict[str, Any]) -> dict[str, Any]:
+async def _settings(sso: Sso, kind: str, given: dict[str, Any]) -> dict[str, Any]:
     """The body's settings as the domain takes them: the secret sealed, the issuer discovered,
     the metadata read."""
-    services = _services(request)
+    services = _services(sso)
     settings = {name: value for name, value in given.items() if name != "client_secret"}
     if "role_map" in settings:
         settings["role_map"] = _role_map(settings["role_map"])
@@ -120,22 +118,13 @@ async def _settings(request: AnyRequest, kind: str, given: dict[str, Any]) -> di
     return settings
 
 
-async def _managed(request: AnyRequest, connection_id: str) -> SsoConnection:
-    connection = await connection_by_id(container_of(request).engine, connection_id)
-    principal = principal_of(request)
+async def _managed(visible: Visible, connection_id: str) -> SsoConnection:
+    connection = await connection_by_id(visible.engine, connection_id)
+    principal = visible.principal
     if connection is None or not principal.sees(connection.org_id):
         raise no_such("SSO connection")
     principal.require_manage(connection.org_id, "SSO connection")
     return connection
-
-
-def _not_declared(connection: SsoConnection) -> None:
-    if connection.declared:
-        raise ApiError(
-            409,
-            "This connection is declared in the configuration file: change it there.",
-            code="conflict",
-        )
 
 
 class SsoController(Controller):
@@ -149,18 +138,24 @@ class SsoController(Controller):
         summary="Connect an org to its identity provider (OIDC or SAML)",
     )
     async def create_connection(
-        self, request: AnyRequest, org_id: str, data: CreateSsoConnectionBody
+        self,
+        request: AnyRequest,
+        bus: Bus,
+        visible: Visible,
+        sso: Sso,
+        org_id: str,
+        data: CreateSsoConnectionBody,
     ) -> SsoConnectionOut:
-        await visible_org(request, org_id)
-        principal = principal_of(request)
+        await visible.org(org_id)
+        principal = visible.principal
         principal.require_manage(org_id, "org")
         given = {
             name: getattr(data, name)
             for name in data.__struct_fields__
             if name != "kind" and getattr(data, name) is not None
         }
-        settings = await _settings(request, data.kind, given)
-        connection: SsoConnection = await container_of(request).bus.handle(
+        settings = await _settings(sso, data.kind, given)
+        connection: SsoConnection = await bus.handle(
             CreateSsoConnection(
                 org_id=org_id,
                 kind=data.kind,
@@ -172,30 +167,40 @@ class SsoController(Controller):
         return connection_out(request, connection)
 
     @get("/orgs/{org_id:str}/sso-connections", summary="An org's SSO connections")
-    async def list_connections(self, request: AnyRequest, org_id: str) -> list[SsoConnectionOut]:
-        await visible_org(request, org_id)
-        principal_of(request).require_manage(org_id, "org")
-        found = await connections_of(container_of(request).engine, org_id)
+    async def list_connections(
+        self, request: AnyRequest, visible: Visible, org_id: str
+    ) -> list[SsoConnectionOut]:
+        await visible.org(org_id)
+        visible.principal.require_manage(org_id, "org")
+        found = await connections_of(visible.engine, org_id)
         return [connection_out(request, connection) for connection in found]
 
     @get("/sso-connections/{connection_id:str}", summary="One SSO connection")
-    async def get_connection(self, request: AnyRequest, connection_id: str) -> SsoConnectionOut:
-        return connection_out(request, await _managed(request, connection_id))
+    async def get_connection(
+        self, request: AnyRequest, visible: Visible, connection_id: str
+    ) -> SsoConnectionOut:
+        return connection_out(request, await _managed(visible, connection_id))
 
     @patch("/sso-connections/{connection_id:str}", summary="Change an SSO connection")
     async def change_connection(
-        self, request: AnyRequest, connection_id: str, data: ChangeSsoConnectionBody
+        self,
+        request: AnyRequest,
+        bus: Bus,
+        visible: Visible,
+        sso: Sso,
+        connection_id: str,
+        data: ChangeSsoConnectionBody,
     ) -> SsoConnectionOut:
-        found = await _managed(request, connection_id)
-        _not_declared(found)
-        principal = principal_of(request)
+        found = await _managed(visible, connection_id)
+        require_not_declared(found.declared)
+        principal = visible.principal
         given = {
             name: getattr(data, name)
             for name in data.__struct_fields__
             if getattr(data, name) is not UNSET
         }
-        settings = await _settings(request, found.kind, given)
-        connection: SsoConnection = await container_of(request).bus.handle(
+        settings = await _settings(sso, found.kind, given)
+        connection: SsoConnection = await bus.handle(
             ChangeSsoConnection(
                 connection_id=connection_id,
                 settings=settings,
@@ -209,11 +214,11 @@ class SsoController(Controller):
         "/sso-connections/{connection_id:str}", status_code=200, summary="Delete an SSO connection"
     )
     async def delete_connection(
-        self, request: AnyRequest, connection_id: str
+        self, bus: Bus, visible: Visible, connection_id: str
     ) -> SsoConnectionDeletedOut:
-        _not_declared(await _managed(request, connection_id))
-        await container_of(request).bus.handle(
-            DeleteSsoConnection(connection_id=connection_id, actor=principal_of(request).actor)
+        require_not_declared((await _managed(visible, connection_id)).declared)
+        await bus.handle(
+            DeleteSsoConnection(connection_id=connection_id, actor=visible.principal.actor)
         )
         return SsoConnectionDeletedOut(id=connection_id, deleted=True)
 
@@ -221,10 +226,10 @@ class SsoController(Controller):
         "/orgs/{org_id:str}/sign-in-domains",
         summary="The e-mail domains the org declares it owns (what a sign-in may link by)",
     )
-    async def get_sign_in_domains(self, request: AnyRequest, org_id: str) -> SignInDomainsOut:
-        await visible_org(request, org_id)
-        principal_of(request).require_manage(org_id, "org")
-        domains = await sign_in_domains_of(container_of(request).engine, org_id)
+    async def get_sign_in_domains(self, visible: Visible, org_id: str) -> SignInDomainsOut:
+        await visible.org(org_id)
+        visible.principal.require_manage(org_id, "org")
+        domains = await sign_in_domains_of(visible.engine, org_id)
         return SignInDomainsOut(org_id=org_id, domains=domains)
 
     @put(
@@ -232,24 +237,18 @@ class SsoController(Controller):
         summary="Declare the e-mail domains the org owns (an owner of the org or the admin key)",
     )
     async def put_sign_in_domains(
-        self, request: AnyRequest, org_id: str, data: SignInDomainsBody
+        self, bus: Bus, visible: Visible, org_id: str, data: SignInDomainsBody
     ) -> SignInDomainsOut:
-        await visible_org(request, org_id)
-        principal = principal_of(request)
-        principal.require_manage(org_id, "org")
-        if principal.role != "owner":
-            raise ApiError(
-                403, "Only an owner of the org declares its sign-in domains.", code="forbidden"
-            )
-        org: Org = await container_of(request).bus.handle(
+        await visible.org(org_id)
+        principal = visible.principal
+        require_domain_owner(principal, org_id)
+        org: Org = await bus.handle(
             DeclareSignInDomains(org_id=org_id, domains=tuple(data.domains), actor=principal.actor)
         )
         return SignInDomainsOut(org_id=org.id, domains=list(org.sign_in_domains))
 
     @get("/me", summary="Who is calling: the person behind the session or admin token")
-    async def me(self, request: AnyRequest) -> MeOut:
-        principal = principal_of(request)
-        engine = container_of(request).engine
+    async def me(self, engine: Engine, principal: Caller) -> MeOut:
         user = await user_by_id(engine, principal.user_id) if principal.user_id else None
         if user is None:
             raise no_such("person: the admin key is the operator's")

@@ -7,19 +7,15 @@ Deleting a team revokes its keys; its row stays (usage and audit rows name it), 
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from msgspec import UNSET
 
 from application.teams.commands import ChangeTeam, CreateTeam, DeleteTeam
 from domains.teams.model import Team
 from infrastructure.read_models.directory_pages import teams_page
-from infrastructure.read_models.directory_query import TeamView
 from interfaces.http.admin.directory_answers import team_out
 from interfaces.http.admin.guard import require_admin
 from interfaces.http.admin.paging import DEFAULT_LIMIT, AfterId, Limit, QueryId, next_after_id
-from interfaces.http.admin.principal import principal_of
 from interfaces.http.admin.schemas import (
     ChangeBody,
     CreateTeamBody,
@@ -27,8 +23,7 @@ from interfaces.http.admin.schemas import (
     TeamOut,
     TeamPageOut,
 )
-from interfaces.http.admin.scoping import listed_org, visible_org, visible_team
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import Bus, Caller, Engine, Visible
 
 
 class TeamsController(Controller):
@@ -37,11 +32,11 @@ class TeamsController(Controller):
     tags = ["Admin: teams"]
 
     @post("/teams", status_code=201, summary="Create a team in an org")
-    async def create_team(self, request: Request[Any, Any, Any], data: CreateTeamBody) -> TeamOut:
-        principal = principal_of(request)
-        await visible_org(request, data.org_id)
+    async def create_team(self, bus: Bus, visible: Visible, data: CreateTeamBody) -> TeamOut:
+        principal = visible.principal
+        await visible.org(data.org_id)
         principal.require_manage(data.org_id, "org")
-        team: Team = await container_of(request).bus.handle(
+        team: Team = await bus.handle(
             CreateTeam(org_id=data.org_id, name=data.name, actor=principal.actor)
         )
         return team_out(team)
@@ -54,15 +49,16 @@ class TeamsController(Controller):
     )
     async def list_teams(
         self,
-        request: Request[Any, Any, Any],
+        engine: Engine,
+        principal: Caller,
         org_id: QueryId = None,
         limit: Limit = DEFAULT_LIMIT,
         after_id: AfterId = None,
         include_deleted: bool = False,
     ) -> TeamPageOut:
-        org = listed_org(principal_of(request), org_id)
+        org = principal.listed_org(org_id)
         rows = await teams_page(
-            container_of(request).engine,
+            engine,
             org_id=org,
             after_id=after_id,
             limit=limit,
@@ -73,19 +69,18 @@ class TeamsController(Controller):
         )
 
     @get("/teams/{team_id:str}", summary="One team (a deleted one too, with `deleted_at`)")
-    async def get_team(self, request: Request[Any, Any, Any], team_id: str) -> TeamOut:
-        return team_out(await visible_team(request, team_id))
+    async def get_team(self, visible: Visible, team_id: str) -> TeamOut:
+        return team_out(await visible.team(team_id))
 
     @patch("/teams/{team_id:str}", summary="Rename a team or replace its metadata")
     async def change_team(
-        self, request: Request[Any, Any, Any], team_id: str, data: ChangeBody
+        self, bus: Bus, visible: Visible, team_id: str, data: ChangeBody
     ) -> TeamOut:
-        principal = principal_of(request)
-        found = await _managed_team(request, team_id)
-        team: Team = await container_of(request).bus.handle(
+        found = await visible.managed_team(team_id)
+        team: Team = await bus.handle(
             ChangeTeam(
                 team_id=found.id,
-                actor=principal.actor,
+                actor=visible.principal.actor,
                 name=None if data.name is UNSET else data.name,
                 metadata=None if data.metadata is UNSET else data.metadata,
             )
@@ -97,19 +92,11 @@ class TeamsController(Controller):
         status_code=200,
         summary="Delete a team: its keys are revoked, its row stays for usage and audit",
     )
-    async def delete_team(self, request: Request[Any, Any, Any], team_id: str) -> TeamDeletedOut:
-        principal = principal_of(request)
-        found = await _managed_team(request, team_id)
+    async def delete_team(self, bus: Bus, visible: Visible, team_id: str) -> TeamDeletedOut:
+        found = await visible.managed_team(team_id)
         team: Team
         revoked: list[str]
-        team, revoked = await container_of(request).bus.handle(
-            DeleteTeam(team_id=found.id, actor=principal.actor)
+        team, revoked = await bus.handle(
+            DeleteTeam(team_id=found.id, actor=visible.principal.actor)
         )
         return TeamDeletedOut(id=team.id, deleted=True, revoked_keys=revoked)
-
-
-async def _managed_team(request: Request[Any, Any, Any], team_id: str) -> TeamView:
-    """The team, if the caller sees it (404) and may change it (403)."""
-    team = await visible_team(request, team_id)
-    principal_of(request).require_manage(team.org_id, "team")
-    return team

@@ -7,18 +7,23 @@ their own tokens. The org's last active owner is neither demoted nor deactivated
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.params import Parameter
 
+from application.teams.access import (
+    require_acting_on,
+    require_granting,
+    require_self_or_acting_on,
+)
 from application.teams.user_commands import (
     ChangeUser,
     CreateUser,
     IssueAdminToken,
     RevokeAdminToken,
 )
-from domains.teams.users import AdminToken, User, as_role, may_grant
+from domains.teams.users import AdminToken, User
 from infrastructure.read_models.directory_query import (
     AdminTokenView,
     UserView,
@@ -26,14 +31,6 @@ from infrastructure.read_models.directory_query import (
     users_of,
 )
 from interfaces.http.admin.guard import require_admin
-from interfaces.http.admin.principal import Principal, principal_of
-from interfaces.http.admin.scoping import (
-    forbidden,
-    listed_org,
-    visible_admin_token,
-    visible_org,
-    visible_user,
-)
 from interfaces.http.admin.users_schemas import (
     AdminTokenCreatedOut,
     AdminTokenOut,
@@ -43,7 +40,7 @@ from interfaces.http.admin.users_schemas import (
     IssueAdminTokenBody,
     UserOut,
 )
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import Bus, Caller, Engine, Visible
 
 QueryId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
 
@@ -73,18 +70,12 @@ def token_out(token: AdminTokenView) -> AdminTokenOut:
     )
 
 
-def require_acting_on(principal: Principal, user: UserView) -> None:
-    """403 unless the principal manages the user's org and outranks or equals the user."""
-    principal.require_manage(user.org_id, "user")
-    if not may_grant(principal.role, as_role(user.role)):
-        raise forbidden(
-            f"The role {principal.role!r} may not act on a user whose role is {user.role!r}."
-        )
-
-
-def require_granting(principal: Principal, role: str) -> None:
-    if not may_grant(principal.role, as_role(role)):
-        raise forbidden(f"The role {principal.role!r} may not grant the role {role!r}.")
+async def _user_acted_on(visible: Visible, user_id: str) -> UserView:
+    """The user, if the caller sees them (404), manages their org and outranks or equals them
+    (403)."""
+    user = await visible.user(user_id)
+    require_acting_on(visible.principal, user.org_id, user.role)
+    return user
 
 
 class UsersController(Controller):
@@ -93,12 +84,12 @@ class UsersController(Controller):
     tags = ["Admin: users"]
 
     @post("/users", status_code=201, summary="Add a user to an org, with a role")
-    async def create_user(self, request: Request[Any, Any, Any], data: CreateUserBody) -> UserOut:
-        principal = principal_of(request)
-        await visible_org(request, data.org_id)
+    async def create_user(self, bus: Bus, visible: Visible, data: CreateUserBody) -> UserOut:
+        principal = visible.principal
+        await visible.org(data.org_id)
         principal.require_manage(data.org_id, "org")
         require_granting(principal, data.role)
-        user: User = await container_of(request).bus.handle(
+        user: User = await bus.handle(
             CreateUser(
                 org_id=data.org_id,
                 email=data.email,
@@ -111,24 +102,24 @@ class UsersController(Controller):
 
     @get("/users", summary="The users of an org (a person's own org, unless they name none)")
     async def list_users(
-        self, request: Request[Any, Any, Any], org_id: QueryId | None = None
+        self, engine: Engine, principal: Caller, org_id: QueryId | None = None
     ) -> list[UserOut]:
-        org = listed_org(principal_of(request), org_id)
-        return [user_out(user) for user in await users_of(container_of(request).engine, org)]
+        org = principal.listed_org(org_id)
+        return [user_out(user) for user in await users_of(engine, org)]
 
     @get("/users/{user_id:str}", summary="One user")
-    async def get_user(self, request: Request[Any, Any, Any], user_id: str) -> UserOut:
-        return user_out(await visible_user(request, user_id))
+    async def get_user(self, visible: Visible, user_id: str) -> UserOut:
+        return user_out(await visible.user(user_id))
 
     @patch("/users/{user_id:str}", summary="Change a user's role, active flag or display name")
     async def change_user(
-        self, request: Request[Any, Any, Any], user_id: str, data: ChangeUserBody
+        self, bus: Bus, visible: Visible, user_id: str, data: ChangeUserBody
     ) -> UserOut:
-        principal = principal_of(request)
-        require_acting_on(principal, await visible_user(request, user_id))
+        principal = visible.principal
+        await _user_acted_on(visible, user_id)
         if isinstance(data.role, str):
             require_granting(principal, data.role)
-        user: User = await container_of(request).bus.handle(
+        user: User = await bus.handle(
             ChangeUser(
                 user_id=user_id,
                 actor=principal.actor,
@@ -141,13 +132,11 @@ class UsersController(Controller):
 
     @get("/users/{user_id:str}/tokens", summary="A user's admin tokens (never their secrets)")
     async def list_tokens(
-        self, request: Request[Any, Any, Any], user_id: str
+        self, engine: Engine, visible: Visible, user_id: str
     ) -> list[AdminTokenOut]:
-        principal = principal_of(request)
-        user = await visible_user(request, user_id)
-        if user.id != principal.user_id:
-            require_acting_on(principal, user)
-        tokens = await admin_tokens_of(container_of(request).engine, user.id)
+        user = await visible.user(user_id)
+        require_self_or_acting_on(visible.principal, user.id, user.org_id, user.role)
+        tokens = await admin_tokens_of(engine, user.id)
         return [token_out(token) for token in tokens]
 
     @post(
@@ -156,27 +145,24 @@ class UsersController(Controller):
         summary="Issue an admin token for a user (its secret is in this answer only)",
     )
     async def issue_token(
-        self, request: Request[Any, Any, Any], user_id: str, data: IssueAdminTokenBody
+        self, bus: Bus, visible: Visible, user_id: str, data: IssueAdminTokenBody
     ) -> AdminTokenCreatedOut:
-        principal = principal_of(request)
-        require_acting_on(principal, await visible_user(request, user_id))
+        await _user_acted_on(visible, user_id)
         token: AdminToken
-        token, secret = await container_of(request).bus.handle(
-            IssueAdminToken(user_id=user_id, actor=principal.actor)
+        token, secret = await bus.handle(
+            IssueAdminToken(user_id=user_id, actor=visible.principal.actor)
         )
         return AdminTokenCreatedOut(
             id=token.id, token=secret, prefix=token.prefix, user_id=token.user_id
         )
 
     @delete("/admin-tokens/{token_id:str}", status_code=200, summary="Revoke an admin token")
-    async def revoke_token(
-        self, request: Request[Any, Any, Any], token_id: str
-    ) -> AdminTokenRevokedOut:
-        principal = principal_of(request)
-        found = await visible_admin_token(request, token_id)
+    async def revoke_token(self, bus: Bus, visible: Visible, token_id: str) -> AdminTokenRevokedOut:
+        principal = visible.principal
+        found = await visible.admin_token(token_id)
         if found.user_id != principal.user_id:
-            require_acting_on(principal, await visible_user(request, found.user_id))
-        token: AdminToken = await container_of(request).bus.handle(
+            await _user_acted_on(visible, found.user_id)
+        token: AdminToken = await bus.handle(
             RevokeAdminToken(token_id=token_id, actor=principal.actor)
         )
         return AdminTokenRevokedOut(id=token.id, revoked=token.revoked)

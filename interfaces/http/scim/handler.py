@@ -24,7 +24,7 @@ from scim2_server.service import ScimService
 from scim2_server.storage import AsyncScimStorage
 
 from infrastructure.settings.model import ScimSettings
-from interfaces.http.scim import patching
+from interfaces.http.scim import applying, patching
 
 
 class GatewayScimHandler(AsyncScimHandler):
@@ -149,7 +149,7 @@ class GatewayScimHandler(AsyncScimHandler):
         assert current.meta is not None
         version = current.meta.version
         patched = await self._off_loop(
-            patching.apply_plan, self.service, current, plan, self.service.read_conditions(request)
+            applying.apply_plan, self.service, current, plan, self.service.read_conditions(request)
         )
         if patched is None:
             return current

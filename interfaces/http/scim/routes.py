@@ -26,7 +26,8 @@ from infrastructure.redis_errors import MESSAGE as REDIS_DOWN
 from infrastructure.redis_errors import RETRY_AFTER as REDIS_RETRY_AFTER
 from infrastructure.redis_errors import is_redis_unavailable
 from infrastructure.security.scim_tokens import scim_token_holder
-from interfaces.http.container import bearer_token, container_of
+from interfaces.http.container import bearer_token
+from interfaces.http.dependencies import AppSettings, Bus, Engine
 from interfaces.http.errors import BUSY, BUSY_RETRY_AFTER, scim_error
 from interfaces.http.refusals import note_refused, throttled, throttled_message
 from interfaces.http.scim.handler import GatewayScimHandler
@@ -48,8 +49,8 @@ def service() -> ScimService:
     return _SERVICE[0]
 
 
-def _base_url(request: Request[Any, Any, Any]) -> str:
-    public = container_of(request).settings.server.public_url
+def _base_url(request: Request[Any, Any, Any], settings: AppSettings) -> str:
+    public = settings.server.public_url
     base = public.rstrip("/") if public else str(request.base_url).rstrip("/")
     return base + PREFIX
 
@@ -82,28 +83,30 @@ async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _serve(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
+async def _serve(
+    request: Request[Any, Any, Any],
+    path: str,
+    bus: Bus,
+    engine: Engine,
+    settings: AppSettings,
+) -> Response[bytes]:
     scim = service()
-    settings = container_of(request).settings.scim
     try:
-        body = await _body(request, settings.max_request_bytes)
+        body = await _body(request, settings.scim.max_request_bytes)
     except SCIMException as exc:
         return _answer(scim.error_response(exc))
     scim_request = ScimRequest(
         method=request.method,
-        base_url=_base_url(request),
+        base_url=_base_url(request, settings),
         path=path.removesuffix(".scim") or "/",
         query=dict(request.query_params),
         headers=list(request.headers.items()),
         body=body,
     )
     try:
-        org_id, actor, reach = await _authenticate(request)
-        container = container_of(request)
-        storage = OrgStorage(
-            scim, container.bus, container.engine, org_id, actor, container.settings.scim, reach
-        )
-        handler = GatewayScimHandler(scim, storage, container.settings.scim)
+        org_id, actor, reach = await _authenticate(request, engine)
+        storage = OrgStorage(scim, bus, engine, org_id, actor, settings.scim, reach)
+        handler = GatewayScimHandler(scim, storage, settings.scim)
         conditional = scim_request.header("If-Match") or scim_request.header("If-None-Match")
         for _ in range(RETRIES):
             try:
@@ -139,7 +142,7 @@ class TooManyRefusals(Exception):
         self.wait = wait
 
 
-async def _authenticate(request: Request[Any, Any, Any]) -> tuple[str, str, str]:
+async def _authenticate(request: Request[Any, Any, Any], engine: Engine) -> tuple[str, str, str]:
     """(the org, the actor as the audit log names it, the role it acts with) of the request's
     SCIM token."""
     token = bearer_token(request, x_api_key=False)
@@ -148,11 +151,7 @@ async def _authenticate(request: Request[Any, Any, Any]) -> tuple[str, str, str]
         raise UnauthorizedException(detail="Send the org's SCIM token as a bearer token.")
     if wait := throttled(request, "scim"):
         raise TooManyRefusals(wait)
-    holder = (
-        await scim_token_holder(container_of(request).engine, token)
-        if looks_like_scim_token(token)
-        else None
-    )
+    holder = await scim_token_holder(engine, token) if looks_like_scim_token(token) else None
     if holder is None:
         note_refused(request, "scim", token, "invalid")
         raise UnauthorizedException(detail="The SCIM token is not valid.")
@@ -160,13 +159,21 @@ async def _authenticate(request: Request[Any, Any, Any]) -> tuple[str, str, str]
 
 
 @route(PREFIX, http_method=METHODS, include_in_schema=False)
-async def scim_root(request: Request[Any, Any, Any]) -> Response[bytes]:
-    return await _serve(request, "/")
+async def scim_root(
+    request: Request[Any, Any, Any], bus: Bus, engine: Engine, settings: AppSettings
+) -> Response[bytes]:
+    return await _serve(request, "/", bus, engine, settings)
 
 
 @route(PREFIX + "/{path:path}", http_method=METHODS, include_in_schema=False)
-async def scim_path(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
-    return await _serve(request, path)
+async def scim_path(
+    request: Request[Any, Any, Any],
+    bus: Bus,
+    engine: Engine,
+    settings: AppSettings,
+    path: str,
+) -> Response[bytes]:
+    return await _serve(request, path, bus, engine, settings)
 
 
 ROUTES = [scim_root, scim_path]

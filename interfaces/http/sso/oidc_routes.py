@@ -21,13 +21,13 @@ from litestar import Request, get
 from litestar.params import Parameter
 from litestar.response import Redirect
 
+from application.teams.access import no_such
 from application.teams.sso_commands import SignInWithSso
 from domains.teams.sso import Identity, SsoConnection
 from infrastructure.read_models.sso_query import connection_by_id
 from infrastructure.security.secret_box import SealError
 from infrastructure.sso.oidc_client import OidcError, authorization_url
-from interfaces.http.admin.principal import no_such
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import Bus, Engine, Sso
 from interfaces.http.sso.signing_in import sign_in
 from interfaces.http.sso.web import (
     base_url,
@@ -54,8 +54,8 @@ class Pending(msgspec.Struct, frozen=True, kw_only=True):
     browser: str  # SHA-256 of the binding cookie's value
 
 
-def sso_of(request: Request[Any, Any, Any]) -> SsoServices:
-    services = container_of(request).sso
+def sso_of(services: SsoServices | None) -> SsoServices:
+    """The services, while single sign-on runs; else every connection is unknown."""
     if services is None:
         raise no_such("SSO connection")
     return services
@@ -65,8 +65,8 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-async def oidc_connection(request: Request[Any, Any, Any], connection_id: str) -> SsoConnection:
-    connection = await connection_by_id(container_of(request).engine, connection_id)
+async def oidc_connection(engine: Engine, connection_id: str) -> SsoConnection:
+    connection = await connection_by_id(engine, connection_id)
     if connection is None or connection.kind != "oidc":
         raise no_such("SSO connection")
     return connection
@@ -74,10 +74,14 @@ async def oidc_connection(request: Request[Any, Any, Any], connection_id: str) -
 
 @get("/auth/oidc/{connection_id:str}/login", summary="Sign in with OpenID Connect", tags=["SSO"])
 async def oidc_login(
-    request: Request[Any, Any, Any], connection_id: str, next: str | None = None
+    request: Request[Any, Any, Any],
+    engine: Engine,
+    sso: Sso,
+    connection_id: str,
+    next: str | None = None,
 ) -> Redirect:
-    services = sso_of(request)
-    connection = await oidc_connection(request, connection_id)
+    services = sso_of(sso)
+    connection = await oidc_connection(engine, connection_id)
     back_to = safe_next(next)
     try:
         metadata = await services.oidc.metadata(connection.issuer or "")
@@ -109,8 +113,9 @@ async def oidc_login(
     return Redirect(target, status_code=302, cookies=[binding])
 
 
-async def _pending(request: Request[Any, Any, Any], state: str | None) -> Pending:
-    services = sso_of(request)
+async def _pending(
+    request: Request[Any, Any, Any], services: SsoServices, state: str | None
+) -> Pending:
     if not state:
         raise refuse_sign_in(request, "", "bad_state", "the answer carries no state")
     sealed = await services.one_time.take(PENDING, state)
@@ -145,20 +150,23 @@ def _identity(claims: dict[str, Any], groups_claim: str | None) -> Identity:
 @get(CALLBACK_PATH, summary="Where the OpenID provider returns the browser", tags=["SSO"])
 async def oidc_callback(
     request: Request[Any, Any, Any],
+    bus: Bus,
+    engine: Engine,
+    sso: Sso,
     oauth_state: Annotated[str | None, Parameter(query="state")] = None,
     code: str | None = None,
     error: str | None = None,
     iss: str | None = None,
 ) -> Redirect:
-    services = sso_of(request)
-    pending = await _pending(request, oauth_state)
+    services = sso_of(sso)
+    pending = await _pending(request, services, oauth_state)
     cid = pending.connection_id
     browser = request.cookies.get(BINDING_COOKIE, "")
     if not hmac.compare_digest(_digest(browser), pending.browser):
         raise refuse_sign_in(request, cid, "browser_mismatch", "sign-in began in another browser")
     if error is not None or not code:
         raise refuse_sign_in(request, cid, "provider_error", "the provider did not authorize")
-    connection = await oidc_connection(request, cid)
+    connection = await oidc_connection(engine, cid)
     oidc = services.oidc
     try:
         metadata = await oidc.metadata(connection.issuer or "")
@@ -193,6 +201,6 @@ async def oidc_callback(
         identity=_identity(claims, connection.groups_claim),
         source_ip=source_ip(request),
     )
-    response = await sign_in(request, command, pending.next)
+    response = await sign_in(request, bus, services, command, pending.next)
     response.cookies.append(expired_cookie(request, BINDING_COOKIE, path=CALLBACK_PATH))
     return response

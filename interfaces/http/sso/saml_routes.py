@@ -17,13 +17,13 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
+from application.teams.access import no_such
 from application.teams.sso_commands import SignInWithSso
 from domains.teams.sso import SsoConnection
 from infrastructure.read_models.sso_query import connection_by_id
 from infrastructure.security.secret_box import SealError
 from infrastructure.sso.saml_checks import CLOCK_SKEW, SamlRefused
-from interfaces.http.admin.principal import no_such
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import Bus, Engine, Sso
 from interfaces.http.sso.oidc_routes import sso_of
 from interfaces.http.sso.signing_in import sign_in
 from interfaces.http.sso.web import base_url, refuse_sign_in, safe_next, source_ip
@@ -40,8 +40,8 @@ class SpUrls:
         self.acs = f"{base}/acs"
 
 
-async def saml_connection(request: Request[Any, Any, Any], connection_id: str) -> SsoConnection:
-    connection = await connection_by_id(container_of(request).engine, connection_id)
+async def saml_connection(engine: Engine, connection_id: str) -> SsoConnection:
+    connection = await connection_by_id(engine, connection_id)
     if connection is None or connection.kind != "saml":
         raise no_such("SSO connection")
     return connection
@@ -53,9 +53,14 @@ async def saml_connection(request: Request[Any, Any, Any], connection_id: str) -
     tags=["SSO"],
     media_type="application/samlmetadata+xml",
 )
-async def saml_metadata(request: Request[Any, Any, Any], connection_id: str) -> Response[str]:
-    services = sso_of(request)
-    connection = await saml_connection(request, connection_id)
+async def saml_metadata(
+    request: Request[Any, Any, Any],
+    engine: Engine,
+    sso: Sso,
+    connection_id: str,
+) -> Response[str]:
+    services = sso_of(sso)
+    connection = await saml_connection(engine, connection_id)
     urls = SpUrls(request, connection.id)
     xml = await asyncio.to_thread(
         services.saml.metadata,
@@ -68,10 +73,14 @@ async def saml_metadata(request: Request[Any, Any, Any], connection_id: str) -> 
 
 @get("/auth/saml/{connection_id:str}/login", summary="Sign in with SAML 2.0", tags=["SSO"])
 async def saml_login(
-    request: Request[Any, Any, Any], connection_id: str, next: str | None = None
+    request: Request[Any, Any, Any],
+    engine: Engine,
+    sso: Sso,
+    connection_id: str,
+    next: str | None = None,
 ) -> Redirect:
-    services = sso_of(request)
-    connection = await saml_connection(request, connection_id)
+    services = sso_of(sso)
+    connection = await saml_connection(engine, connection_id)
     back_to = safe_next(next)
     urls = SpUrls(request, connection.id)
     request_id, location = await asyncio.to_thread(
@@ -93,9 +102,15 @@ async def saml_login(
     tags=["SSO"],
     status_code=303,
 )
-async def saml_acs(request: Request[Any, Any, Any], connection_id: str) -> Redirect:
-    services = sso_of(request)
-    connection = await saml_connection(request, connection_id)
+async def saml_acs(
+    request: Request[Any, Any, Any],
+    bus: Bus,
+    engine: Engine,
+    sso: Sso,
+    connection_id: str,
+) -> Redirect:
+    services = sso_of(sso)
+    connection = await saml_connection(engine, connection_id)
     cid = connection.id
     urls = SpUrls(request, cid)
     form = await request.form()
@@ -130,4 +145,4 @@ async def saml_acs(request: Request[Any, Any, Any], connection_id: str) -> Redir
     except SealError:
         raise refuse_sign_in(request, cid, "bad_state", "the request's state is unusable") from None
     command = SignInWithSso(connection_id=cid, identity=identity, source_ip=source_ip(request))
-    return await sign_in(request, command, back_to)
+    return await sign_in(request, bus, services, command, back_to)

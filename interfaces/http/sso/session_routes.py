@@ -11,15 +11,14 @@ from litestar import Request, Response, post
 from application.shared.record_events import RecordEvents
 from domains.teams.events import SignedOut
 from infrastructure.sso.sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import Bus, Sso
 from interfaces.http.errors import ApiError
 from interfaces.http.sso.web import expired_cookie, source_ip
 
 
 @post("/auth/logout", status_code=200, summary="Sign out of the dashboard", tags=["SSO"])
-async def logout(request: Request[Any, Any, Any]) -> Response[dict[str, bool]]:
-    container = container_of(request)
-    services = container.sso
+async def logout(request: Request[Any, Any, Any], bus: Bus, sso: Sso) -> Response[dict[str, bool]]:
+    services = sso
     secret = request.cookies.get(SESSION_COOKIE)
     if services is not None and secret:
         session = await services.sessions.find(secret)
@@ -27,7 +26,7 @@ async def logout(request: Request[Any, Any, Any]) -> Response[dict[str, bool]]:
             if not services.sessions.csrf_matches(session, request.headers.get(CSRF_HEADER)):
                 raise ApiError(403, "Send the CSRF token in `X-CSRF-Token`.", code="csrf")
             await services.sessions.end(secret)
-            await container.bus.handle(
+            await bus.handle(
                 RecordEvents(
                     events=(
                         SignedOut(

@@ -10,22 +10,24 @@ from typing import Any
 from litestar import Request
 from litestar.response import Redirect
 
+from application.bus import MessageBus
 from application.teams.sso_commands import SignInWithSso
 from application.teams.sso_handlers import SignInRefused
 from domains.teams.users import User
 from infrastructure.sso.sessions import CSRF_COOKIE, SESSION_COOKIE
-from interfaces.http.container import container_of
 from interfaces.http.sso.web import cookie, refuse_sign_in
+from interfaces.sso_wiring import SsoServices
 
 
 async def sign_in(
-    request: Request[Any, Any, Any], command: SignInWithSso, back_to: str
+    request: Request[Any, Any, Any],
+    bus: MessageBus,
+    services: SsoServices,
+    command: SignInWithSso,
+    back_to: str,
 ) -> Redirect:
-    container = container_of(request)
-    services = container.sso
-    assert services is not None  # the caller's route checked it
     try:
-        user: User = await container.bus.handle(command)
+        user: User = await bus.handle(command)
     except SignInRefused as refused:
         raise refuse_sign_in(
             request, command.connection_id, refused.reason, refused.message, 403

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scim2_models import Resource, SCIMException, TooManyException
 from scim2_server.conditions import Conditions
 
-from interfaces.http.scim import patching
+from interfaces.http.scim import applying, patching
 from interfaces.http.scim.provider import build_service
 from interfaces.http.scim.resources import members_of
 
@@ -84,7 +84,7 @@ def by_library(current: Resource[Any], raw: bytes) -> Any:
 def by_plan(current: Resource[Any], raw: bytes, limit: int = 1000) -> Any:
     with SERVICE.provider:
         plan = patching.read_plan(SERVICE, GROUP, raw, None, limit)
-        return patching.apply_plan(SERVICE, current, plan, Conditions())
+        return applying.apply_plan(SERVICE, current, plan, Conditions())
 
 
 def outcome(resource: Any) -> tuple[str, dict[str, str | None]]:
@@ -130,7 +130,7 @@ def test_a_user_patch_goes_through_the_library() -> None:
     raw = body([{"op": "replace", "value": {"active": False, "name.givenName": "Ann"}}])
     with SERVICE.provider:
         plan = patching.read_plan(SERVICE, USER, raw, None, 1000)
-        patched: Any = patching.apply_plan(SERVICE, user, plan, Conditions())
+        patched: Any = applying.apply_plan(SERVICE, user, plan, Conditions())
     assert (patched.active, patched.name.given_name) == (False, "Ann")
 
 

@@ -1,0 +1,127 @@
+"""The named dependencies a route handler may take, provided by Litestar (`Provide`).
+
+`ContainerPlugin` keeps the composition root in the app's state and declares, on the app, one
+dependency per thing a controller needs from it: a handler names `bus`, `engine`, `settings`...
+as parameters and gets them, never the container itself. Admin handlers also take `principal`
+(who the admin guard authenticated) and `visible` (the lookups scoped to that principal). A
+dependency is resolved only for the handlers that name it, and none of them reaches the
+OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.config.app import AppConfig
+from litestar.di import Provide
+from litestar.params import SkipValidation
+from litestar.plugins import InitPlugin
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from application.bus import MessageBus
+from domains.billing.budget import BudgetLedger
+from domains.providers.model import Catalog
+from domains.providers.ports import ProviderClient
+from infrastructure.audit.checkpointer import Checkpointer
+from infrastructure.messaging.outbox_relay import OutboxRelay
+from infrastructure.observability.metrics import Metrics
+from infrastructure.security.audit_signing import SigningKey
+from infrastructure.settings import Settings
+from interfaces.bootstrap import Container
+from interfaces.http.admin.principal import Principal, principal_of
+from interfaces.http.admin.scoping import Visibility
+from interfaces.sso_wiring import SsoServices
+
+# What a handler's parameters are annotated with. Each is passed as provided, never validated
+# or converted on the way in (`SkipValidation`): they are the server's own objects.
+Bus = SkipValidation[MessageBus]
+Engine = SkipValidation[AsyncEngine]
+AppSettings = SkipValidation[Settings]
+ModelCatalog = SkipValidation[Catalog]
+ProviderClients = SkipValidation[dict[str, ProviderClient]]
+Relay = SkipValidation[OutboxRelay]
+MetricsRegistry = SkipValidation[Metrics]
+Sso = SkipValidation[SsoServices | None]
+AuditKey = SkipValidation[SigningKey | None]
+Checkpoints = SkipValidation[Checkpointer | None]
+Ledger = SkipValidation[BudgetLedger | None]
+Caller = SkipValidation[Principal]
+"""The principal the admin guard authenticated."""
+Visible = SkipValidation[Visibility]
+"""The directory's records as the principal may see them."""
+
+
+def _provided(container: Container) -> dict[str, Provide]:
+    def bus() -> MessageBus:
+        return container.bus
+
+    def engine() -> AsyncEngine:
+        return container.engine
+
+    def settings() -> Settings:
+        return container.settings
+
+    def catalog() -> Catalog:
+        return container.catalog
+
+    def clients() -> dict[str, ProviderClient]:
+        return container.clients
+
+    def relay() -> OutboxRelay:
+        return container.relay
+
+    def metrics() -> Metrics:
+        return container.metrics
+
+    def sso() -> SsoServices | None:  # set while the container starts
+        return container.sso
+
+    def audit_key() -> SigningKey | None:  # loaded while the container starts
+        return container.audit_key
+
+    def checkpointer() -> Checkpointer | None:
+        return container.checkpointer
+
+    def ledger() -> BudgetLedger | None:
+        # what requests in flight have reserved (absent: a composition without one)
+        ledger: BudgetLedger | None = getattr(container, "ledger", None)
+        return ledger
+
+    def principal(request: Request[Any, Any, Any]) -> Principal:
+        return principal_of(request)
+
+    def visible(request: Request[Any, Any, Any]) -> Visibility:
+        return Visibility(container.engine, principal_of(request))
+
+    return {
+        provider.__name__: Provide(provider, sync_to_thread=False)
+        for provider in (
+            bus,
+            engine,
+            settings,
+            catalog,
+            clients,
+            relay,
+            metrics,
+            sso,
+            audit_key,
+            checkpointer,
+            ledger,
+            principal,
+            visible,
+        )
+    }
+
+
+class ContainerPlugin(InitPlugin):
+    """The container in the app's state (for guards and middleware, which take no
+    dependencies) and its parts as the app's dependencies."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.state.container = self.container
+        app_config.dependencies.update(_provided(self.container))
+        return app_config
