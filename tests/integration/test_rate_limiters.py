@@ -16,15 +16,8 @@ from domains.billing.limits import RateLimit
 from domains.billing.rate_limit import RateLimiter
 from infrastructure.billing.memory_rate_limiter import InMemoryRateLimiter
 from infrastructure.billing.redis_rate_limiter import RedisRateLimiter
+from tests.support.clock import FakeClock
 from tests.support.services import REDIS_URL
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 5_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -39,7 +32,7 @@ class Setup:
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Setup]:
     if request.param == "memory":
-        clock = FakeClock()
+        clock = FakeClock(5_000.0)
         limiter = InMemoryRateLimiter(clock=clock)
 
         async def advance(seconds: float) -> None:

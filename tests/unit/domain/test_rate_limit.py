@@ -27,14 +27,7 @@ from domains.billing.rate_limit import (
     wait_ms,
 )
 from infrastructure.billing.memory_rate_limiter import InMemoryRateLimiter
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import FakeClock
 
 
 def tokens_bucket(capacity: int, cost: int) -> Bucket:
