@@ -5,7 +5,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -13,7 +15,9 @@ from tests.conftest import SHAPE_FIXTURES, UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.gateway import GatewayProcess, gateway_config
 from tests.support.images import image_server
+from tests.support.oidc_peer import OidcPeer
 from tests.support.services import REDIS_URL
+from tests.support.tenants import Tenant, create_tenant
 
 BROWSER_ORIGIN = "https://app.example.com"  # the origin `open_gateway` lets browsers call from
 
@@ -111,6 +115,44 @@ def each_shape(request: pytest.FixtureRequest) -> GatewayProcess:
     its production one (PostgreSQL + Redis and a worker)."""
     process: GatewayProcess = request.getfixturevalue(SHAPE_FIXTURES[request.param])
     return process
+
+
+@pytest.fixture(scope="module")
+def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
+    """The admin API of the module's `gateway`, called with the gateway's admin key (a module on
+    each shape in turn names `gateway` the `each_shape` it runs on)."""
+    with gateway.admin() as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def root(admin: httpx.Client) -> httpx.Client:
+    """`admin` under the name the modules that also sign in an org's own admins give it: the
+    gateway's admin key, above every org."""
+    return admin
+
+
+@pytest.fixture(scope="module")
+def tenant(admin: httpx.Client, request: pytest.FixtureRequest) -> Tenant:
+    """An org, a team and a key of the module's own, named after the module."""
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    return create_tenant(admin, f"{module.replace('_', '-')}-{secrets.token_hex(3)}")
+
+
+@pytest.fixture(scope="module")
+def peer(
+    gateway: GatewayProcess,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OidcPeer]:
+    """An OpenID provider on loopback that signs in the module's `ACCOUNTS` (name → claims) and
+    sends them back to the gateway's OIDC callback."""
+    accounts: dict[str, dict[str, Any]] = request.module.ACCOUNTS
+    started = OidcPeer(
+        redirect_uris=[f"{gateway.base_url}/auth/oidc/callback"], accounts=accounts
+    ).start(tmp_path_factory.mktemp("oidc-peer"))
+    yield started
+    started.stop()
 
 
 SLOW_MODULES = frozenset(

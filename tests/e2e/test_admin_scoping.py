@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -66,12 +65,6 @@ def make_org(root: httpx.Client, name: str) -> Org:
     tenant = create_tenant(root, name)
     people = {role: add_person(root, tenant.org_id, role, f"{name}-{role}") for role in ROLES}
     return Org(tenant, people)
-
-
-@pytest.fixture(scope="module")
-def root(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

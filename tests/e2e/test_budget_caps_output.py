@@ -9,7 +9,6 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -34,12 +33,6 @@ RUNAWAY = "fake-runaway"  # priced $1 in, $100 out per million tokens
 DEFAULT_OUTPUT = 4096  # `billing.default_max_output_tokens`
 BUDGET_USD = Decimal("10")  # room for 24 reservations of ~$0.41 (4,096 tokens at $100/Mtok)
 STREAMS = 50
-
-
-@pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
 
 
 def _team_budget(admin: httpx.Client, name: str, **budget: Any) -> Tenant:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -28,12 +27,6 @@ pytestmark = [
 MODEL = "gpt-4o"  # $2.50 in, $10 out per million tokens
 PROMPT = "one two three four"
 MAX_TOKENS = 1000  # a reservation of about $0.01 (1,000 tokens at $10/Mtok, and the prompt's)
-
-
-@pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
 
 
 def _set_team_budget(admin: httpx.Client, tenant: Tenant, **budget: Any) -> None:

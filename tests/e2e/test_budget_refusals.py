@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -20,12 +19,6 @@ from tests.support.tenants import Tenant, create_tenant, eventually
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 HELLO: Any = [{"role": "user", "content": "one two three four"}]
-
-
-@pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
 
 
 def _put(admin: httpx.Client, path: str, body: dict[str, Any]) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -73,12 +72,6 @@ def _storm(replicas: list[GatewayProcess], key: str) -> list[Outcome]:
 @pytest.fixture
 def replicas(gateway: GatewayProcess, replica: GatewayProcess) -> list[GatewayProcess]:
     return [gateway, replica]
-
-
-@pytest.fixture
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
 
 
 def _one_request(gateway: GatewayProcess, admin: httpx.Client) -> Outcome:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,9 +18,9 @@ pytestmark = pytest.mark.timeout(600)  # a dozen processes a test, each a few se
 
 
 @pytest.fixture(scope="module")
-def admin(each_shape: GatewayProcess) -> Iterator[httpx.Client]:
-    with each_shape.admin() as client:
-        yield client
+def gateway(each_shape: GatewayProcess) -> GatewayProcess:
+    """The gateway of the shared `admin` fixture: each shape in turn."""
+    return each_shape
 
 
 @pytest.fixture(scope="module")

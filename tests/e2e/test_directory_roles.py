@@ -5,7 +5,6 @@ deletes an org; another org's objects answer exactly like ids that do not exist 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +26,9 @@ class Org:
 
 
 @pytest.fixture(scope="module")
-def root(each_shape: GatewayProcess) -> Iterator[httpx.Client]:
-    with each_shape.admin() as client:
-        yield client
+def gateway(each_shape: GatewayProcess) -> GatewayProcess:
+    """The gateway of the shared `admin` fixture: each shape in turn."""
+    return each_shape
 
 
 def make_org(root: httpx.Client, name: str) -> Org:

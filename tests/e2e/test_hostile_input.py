@@ -23,12 +23,6 @@ EMBED = "/v1/embeddings"
 
 
 @pytest.fixture(scope="module")
-def tenant(gateway: GatewayProcess) -> Tenant:
-    with gateway.admin() as admin:
-        return create_tenant(admin, "hostile")
-
-
-@pytest.fixture(scope="module")
 def http(gateway: GatewayProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=gateway.base_url, timeout=10) as client:
         yield client

@@ -25,12 +25,6 @@ HELLO = [{"role": "user", "content": "hi"}]
 
 
 @pytest.fixture(scope="module")
-def tenant(gateway: GatewayProcess) -> Tenant:
-    with gateway.admin() as admin:
-        return create_tenant(admin, "messages-hostile")
-
-
-@pytest.fixture(scope="module")
 def http(gateway: GatewayProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=gateway.base_url, timeout=10) as client:
         yield client

@@ -18,12 +18,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
 @pytest.fixture(scope="module")
-def tenant(gateway: GatewayProcess) -> Tenant:
-    with gateway.admin() as admin:
-        return create_tenant(admin, "sdk")
-
-
-@pytest.fixture(scope="module")
 def client(gateway: GatewayProcess, tenant: Tenant) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{gateway.base_url}/v1", api_key=tenant.key, max_retries=0)
 

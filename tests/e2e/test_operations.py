@@ -10,15 +10,9 @@ import httpx
 import pytest
 
 from tests.support.gateway import GatewayProcess
-from tests.support.tenants import Tenant, create_tenant, eventually
+from tests.support.tenants import Tenant, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-
-@pytest.fixture(scope="module")
-def tenant(gateway: GatewayProcess) -> Tenant:
-    with gateway.admin() as admin:
-        return create_tenant(admin, "ops")
 
 
 def test_health_and_readiness(gateway: GatewayProcess) -> None:

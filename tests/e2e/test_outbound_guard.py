@@ -24,7 +24,7 @@ from tests.fakes.gemini_upstream import FakeGemini
 from tests.support.fake_issuer import DISCOVERY, FakeIssuers
 from tests.support.gateway import GatewayProcess
 from tests.support.images import ImageHost
-from tests.support.tenants import Tenant, create_tenant
+from tests.support.tenants import Tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
@@ -51,15 +51,11 @@ def images() -> Iterator[tuple[ImageHost, ImageHost]]:
 
 
 @pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        client.timeout = httpx.Timeout(30)
-        yield client
-
-
-@pytest.fixture(scope="module")
-def tenant(admin: httpx.Client) -> Tenant:
-    return create_tenant(admin, f"outbound-{secrets.token_hex(3)}")
+def admin(admin: httpx.Client) -> httpx.Client:
+    """The shared `admin`, patient: a connection's creation fetches its issuer through the
+    guard."""
+    admin.timeout = httpx.Timeout(30)
+    return admin
 
 
 def connect(admin: httpx.Client, tenant: Tenant, issuer: str) -> httpx.Response:

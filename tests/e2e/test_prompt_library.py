@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,12 +22,6 @@ V1 = [
     {"role": "user", "content": "Tell me about {{ topic }} ({{topic}}!)"},
 ]
 V2 = [{"role": "system", "content": "Version two, about {{topic}}."}]
-
-
-@pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

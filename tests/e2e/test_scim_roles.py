@@ -38,12 +38,6 @@ class Org:
     by_root: dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-def root(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
-
-
 def provision(scim: httpx.Client, user_name: str) -> str:
     made = scim.post(
         "/Users",

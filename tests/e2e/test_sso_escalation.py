@@ -50,21 +50,6 @@ class Org:
     admin: httpx.Client
 
 
-@pytest.fixture(scope="module")
-def root(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def peer(gateway: GatewayProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcPeer]:
-    started = OidcPeer(
-        redirect_uris=[f"{gateway.base_url}/auth/oidc/callback"], accounts=ACCOUNTS
-    ).start(tmp_path_factory.mktemp("oidc-escalation"))
-    yield started
-    started.stop()
-
-
 @pytest.fixture
 def org(gateway: GatewayProcess, root: httpx.Client) -> Iterator[Org]:
     made = root.post("/orgs", json={"name": f"escalation-{secrets.token_hex(3)}"})

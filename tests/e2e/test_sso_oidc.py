@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,21 +48,6 @@ class Setup:
     @property
     def login_url(self) -> str:
         return str(self.connection["login_url"])
-
-
-@pytest.fixture(scope="module")
-def root(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def peer(gateway: GatewayProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcPeer]:
-    started = OidcPeer(
-        redirect_uris=[f"{gateway.base_url}/auth/oidc/callback"], accounts=ACCOUNTS
-    ).start(tmp_path_factory.mktemp("oidc-peer"))
-    yield started
-    started.stop()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ by POST to the ACS. Then every forged or replayed answer the ACS must refuse."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,12 +32,6 @@ class Setup:
     @property
     def acs(self) -> str:
         return str(self.connection["acs_url"])
-
-
-@pytest.fixture(scope="module")
-def root(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

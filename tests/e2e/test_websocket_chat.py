@@ -9,7 +9,6 @@ import asyncio
 import math
 import secrets
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 SLOW = "fake-slow-stream"  # one word every 20 ms
 CHARS_PER_TOKEN = 4  # the gateway's estimate for a stream cut before it reported usage
-
-
-@pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
 
 
 def _budgeted(admin: httpx.Client, name: str, max_tokens: int = 1_000_000) -> Tenant:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +33,6 @@ class Org:
     owner: Person
     alice: Person  # a member
     bob: Person  # another member
-
-
-@pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
 
 
 def _person(admin: httpx.Client, org_id: str, team_id: str, role: str) -> Person:

@@ -27,17 +27,6 @@ MAX_MESSAGE_BYTES = 1048576  # the default `websocket.max_message_bytes`
 MAX_GENERATIONS = 8
 
 
-@pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def tenant(admin: httpx.Client) -> Tenant:
-    return create_tenant(admin, f"ws-hostile-{secrets.token_hex(3)}")
-
-
 async def _error_for(socket: ChatSocket, frame: dict[str, Any] | str | bytes) -> dict[str, Any]:
     """Sends a bad frame; the error it gets. The connection must still answer a ping."""
     await socket.send(frame)

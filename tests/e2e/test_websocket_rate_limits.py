@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,12 +20,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 SLOW = "fake-slow-stream"  # one word every 20 ms
 HELLO = [{"role": "user", "content": "one two three four"}]
-
-
-@pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
 
 
 def _limited(admin: httpx.Client, name: str, limits: dict[str, Any]) -> Tenant:

@@ -33,20 +33,13 @@ from infrastructure.billing.redis_budget_lua import (
     reserve_layout,
 )
 from infrastructure.billing.redis_limit_store import RedisLimitStore
+from tests.support.clock import FakeClock
 from tests.support.limit_store import reserve, settle
 from tests.support.services import REDIS_URL
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 USD = 10**12
 BIG = 10**20  # $100M: past 2**53 (Lua's doubles) and past 2**63 (Redis's HINCRBY)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_900_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -61,7 +54,7 @@ class Setup:
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Setup]:
-    clock = FakeClock()
+    clock = FakeClock(1_900_000_000.0)
     if request.param == "memory":
         holder = Setup(InMemoryLimitStore(InMemoryBudgetLedger(clock=clock)), clock, _nothing)
 

@@ -29,19 +29,12 @@ from infrastructure.billing.redis_budget_ledger import RedisBudgetLedger
 from infrastructure.billing.redis_budget_lua import BUDGET_LUA
 from infrastructure.billing.redis_limit_store import RedisLimitStore
 from infrastructure.billing.redis_pool import BoundedRedis, limit_client
+from tests.support.clock import FakeClock
 from tests.support.services import REDIS_URL
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 USD = 10**12
 WINDOW = "team:t1:day:2026-11-23"
-
-
-class FakeClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass

@@ -18,16 +18,9 @@ from domains.billing.limits import RateLimit
 from infrastructure.billing.memory_limit_store import InMemoryLimitStore
 from infrastructure.billing.memory_rate_limiter import InMemoryRateLimiter
 from infrastructure.billing.redis_limit_store import RedisLimitStore
+from tests.support.clock import FakeClock
 from tests.support.limit_store import acquire, refund
 from tests.support.services import REDIS_URL
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 5_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -42,7 +35,7 @@ class Setup:
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Setup]:
     if request.param == "memory":
-        clock = FakeClock()
+        clock = FakeClock(5_000.0)
         store = InMemoryLimitStore(limiter=InMemoryRateLimiter(clock=clock))
 
         async def advance(seconds: float) -> None:

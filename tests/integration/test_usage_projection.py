@@ -1,24 +1,71 @@
-"""The usage read model, projected by a real Dramatiq worker over the Redis broker."""
+"""The usage read model, projected by a real Dramatiq worker: over the Redis broker on
+PostgreSQL, over Dramatiq's `StubBroker` on the embedded SQLite shape. A test waits for the
+projections as Dramatiq's own tests do: `broker.join(queue)` (on the stub it raises the failure of
+a message that was dead-lettered), then `worker.join()`."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from decimal import Decimal
 
 import dramatiq
 import pytest
 import sqlalchemy as sa
+from dramatiq.brokers.stub import StubBroker
 
 from application.providers.commands import RecordCompletions
 from domains.providers.events import CompletionFinished
 from infrastructure.db.tables import outbox
+from infrastructure.messaging.broker import PROJECTIONS_QUEUE
 from infrastructure.read_models.usage_query import usage_by
 from interfaces.bootstrap import Container
 from tests.integration.conftest import container_for
 from tests.support.services import REDIS_URL
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+@dataclass(frozen=True)
+class Projecting:
+    container: Container
+    worker: dramatiq.Worker
+
+    async def settled(self) -> None:
+        """Every message of the projections' queue handled, and the worker idle."""
+        await asyncio.to_thread(self.container.broker.join, PROJECTIONS_QUEUE, timeout=20_000)
+        await asyncio.to_thread(self.worker.join)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.redis]),
+        pytest.param("sqlite"),
+    ]
+)
+async def projecting(request: pytest.FixtureRequest) -> AsyncIterator[Projecting]:
+    """A container and a Dramatiq worker on its broker."""
+    if request.param == "postgresql":
+        namespace = f"fluxrouter-it-{secrets.token_hex(4)}"
+        container = container_for(
+            request.getfixturevalue("migrated_pg"),
+            FLUXROUTER_REDIS_URL=REDIS_URL,
+            FLUXROUTER_REDIS_NAMESPACE=namespace,
+        )
+    else:
+        # embedded: the outbox's events are sent to the stub's queue, for a worker of this
+        # process (the container's own starts only with the container, which this one is not)
+        container = container_for(request.getfixturevalue("migrated_sqlite"))
+        assert isinstance(container.broker, StubBroker)
+    worker = dramatiq.Worker(container.broker, worker_threads=1)
+    worker.start()
+    try:
+        yield Projecting(container, worker)
+    finally:
+        worker.stop()
+        container.broker.close()
+        await container.engine.dispose()
+        container.sync_engine.dispose()
 
 
 def completion(model: str, tokens_in: int, tokens_out: int, key: str) -> CompletionFinished:
@@ -40,49 +87,40 @@ def completion(model: str, tokens_in: int, tokens_out: int, key: str) -> Complet
     )
 
 
-async def test_worker_projects_usage_idempotently_and_rebuild_matches(migrated_pg: str) -> None:
-    namespace = f"fluxrouter-it-{secrets.token_hex(4)}"
-    container = container_for(
-        migrated_pg, FLUXROUTER_REDIS_URL=REDIS_URL, FLUXROUTER_REDIS_NAMESPACE=namespace
-    )
-    worker = dramatiq.Worker(container.broker, worker_threads=1)
-    worker.start()
+async def test_worker_projects_usage_idempotently_and_rebuild_matches(
+    projecting: Projecting,
+) -> None:
+    container = projecting.container
     key = f"key-{secrets.token_hex(4)}"
-    try:
-        # No prices configured in this container: cost 0, tokens exact.
-        batch = (
-            completion("gpt-4o-mini", 10, 20, key),
-            completion("gpt-4o-mini", 1, 2, key),
-            completion("gpt-4o", 5, 5, key),
-        )
-        await container.bus.handle(RecordCompletions(completions=batch))
-        await asyncio.to_thread(container.broker.join, "projections", timeout=20_000)
-        rows = {row.group: row for row in await usage_by(container.engine, "model")}
-        assert (
-            rows["gpt-4o-mini"].requests,
-            rows["gpt-4o-mini"].input_tokens,
-            rows["gpt-4o-mini"].output_tokens,
-        ) == (2, 11, 22)
-        assert rows["gpt-4o"].requests == 1
-        assert Decimal(rows["gpt-4o"].cost_usd) == 0
+    # No prices configured in this container: cost 0, tokens exact.
+    batch = (
+        completion("gpt-4o-mini", 10, 20, key),
+        completion("gpt-4o-mini", 1, 2, key),
+        completion("gpt-4o", 5, 5, key),
+    )
+    await container.bus.handle(RecordCompletions(completions=batch))
+    await projecting.settled()
+    rows = {row.group: row for row in await usage_by(container.engine, "model")}
+    assert (
+        rows["gpt-4o-mini"].requests,
+        rows["gpt-4o-mini"].input_tokens,
+        rows["gpt-4o-mini"].output_tokens,
+    ) == (2, 11, 22)
+    assert rows["gpt-4o"].requests == 1
+    assert Decimal(rows["gpt-4o"].cost_usd) == 0
 
-        # Deliver the same UsageRecorded events again: the read model does not move.
-        await container.bus.publish(
-            [container.codec.decode(p) for p in await _usage_payloads(container)]
-        )
-        await asyncio.to_thread(container.broker.join, "projections", timeout=20_000)
-        again = {row.group: row for row in await usage_by(container.engine, "model")}
-        assert again == rows
+    # Deliver the same UsageRecorded events again: the read model does not move.
+    await container.bus.publish(
+        [container.codec.decode(p) for p in await _usage_payloads(container)]
+    )
+    await projecting.settled()
+    again = {row.group: row for row in await usage_by(container.engine, "model")}
+    assert again == rows
 
-        # Rebuilding from the event history gives the same totals.
-        assert await asyncio.to_thread(container.projector.rebuild) == 3
-        rebuilt = {row.group: row for row in await usage_by(container.engine, "model")}
-        assert rebuilt == rows
-    finally:
-        worker.stop()
-        container.broker.close()
-        await container.engine.dispose()
-        container.sync_engine.dispose()
+    # Rebuilding from the event history gives the same totals.
+    assert await asyncio.to_thread(container.projector.rebuild) == 3
+    rebuilt = {row.group: row for row in await usage_by(container.engine, "model")}
+    assert rebuilt == rows
 
 
 async def _usage_payloads(container: Container) -> list[bytes]:

@@ -1,19 +1,30 @@
 """Two workers projecting batches that share rollup rows lock those rows in the same order, so
 one waits for the other instead of both deadlocking: the upserts go in the rows' order, however
-the events came."""
+the events came. The batches go through the projection's actor, handled by a real Dramatiq worker
+on Dramatiq's `StubBroker`."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import dramatiq
+import pytest
 import sqlalchemy as sa
+from dramatiq.brokers.stub import StubBroker
 
 from domains.billing.events import UsageRecorded
+from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.tables import usage_rollup
 from infrastructure.db.tables.meta import metadata
-from infrastructure.projections.usage import apply_usage
+from infrastructure.messaging.broker import PROJECTIONS_QUEUE
+from infrastructure.projections.usage import UsageProjector
+from interfaces.worker.actors import Actors, declare_actors
+
+CODEC = EventCodec([UsageRecorded])
 
 
 def usage(key: str, model: str) -> UsageRecorded:
@@ -36,9 +47,43 @@ def usage(key: str, model: str) -> UsageRecorded:
     )
 
 
-def test_rollup_rows_are_upserted_in_their_order_whatever_the_events_order() -> None:
-    engine = sa.create_engine("sqlite://")
+class Projecting:
+    """The projection's actor on a `StubBroker`, and a worker handling its queue."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.broker = StubBroker()
+        self.broker.emit_after("process_boot")
+        self.actors: Actors = declare_actors(self.broker, UsageProjector(engine, CODEC))
+        self.worker = dramatiq.Worker(self.broker, worker_threads=1)
+
+    def project(self, events: Sequence[UsageRecorded]) -> None:
+        """One message of `events`, handled: a failure of the actor is raised here."""
+        self.actors.project_events.send([CODEC.encode(event).decode() for event in events])
+        self.broker.join(PROJECTIONS_QUEUE, timeout=20_000)
+        self.worker.join()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[sa.Engine]:
+    """A SQLite file (a worker's thread sees the rows of the test's)."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'rollup.db'}")
     metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def projecting(engine: sa.Engine) -> Iterator[Projecting]:
+    projecting = Projecting(engine)
+    projecting.worker.start()
+    yield projecting
+    projecting.worker.stop()
+    projecting.broker.close()
+
+
+def test_rollup_rows_are_upserted_in_their_order_whatever_the_events_order(
+    engine: sa.Engine, projecting: Projecting
+) -> None:
     upserted: list[list[tuple[str, str]]] = []
 
     @sa.event.listens_for(engine, "before_cursor_execute")
@@ -48,12 +93,8 @@ def test_rollup_rows_are_upserted_in_their_order_whatever_the_events_order() -> 
             upserted.append([(row[4], row[6]) for row in rows])  # (key_id, model)
 
     events = [usage(key, model) for key in ("k-b", "k-a", "k-c") for model in ("m-2", "m-1")]
-    with engine.begin() as conn:
-        assert apply_usage(conn, events) == 6
-    with engine.begin() as conn:
-        assert (
-            apply_usage(conn, [usage("k-b", "m-2"), usage("k-a", "m-1"), usage("k-b", "m-1")]) == 3
-        )
+    projecting.project(events)
+    projecting.project([usage("k-b", "m-2"), usage("k-a", "m-1"), usage("k-b", "m-1")])
     assert upserted[0] == sorted(upserted[0])
     assert len(upserted[0]) == 6
     assert upserted[1] == [("k-a", "m-1"), ("k-b", "m-1"), ("k-b", "m-2")]

@@ -34,6 +34,7 @@ from domains.shared.caller import Caller
 from domains.shared.errors import LimitExceeded
 from infrastructure.billing.memory_limit_store import InMemoryLimitStore
 from infrastructure.billing.memory_rate_limiter import InMemoryRateLimiter
+from tests.support.clock import FakeClock
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 USD = 10**12
@@ -71,18 +72,6 @@ class CountingStore(InMemoryLimitStore):
         return Amount(0, 0)
 
 
-class SteppingClock:
-    """A monotonic clock that moves `step` seconds each time it is read: with a step of a
-    second, no allowance is ever used quickly; with none, every one is."""
-
-    def __init__(self, step: float) -> None:
-        self.now, self.step = 0.0, step
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
-
-
 def admission(
     store: CountingStore,
     budgets: Sequence[Budget],
@@ -90,7 +79,7 @@ def admission(
     *,
     age: float = 60.0,
     published: list[BudgetThresholdCrossed] | None = None,
-    monotonic: SteppingClock | None = None,
+    monotonic: FakeClock | None = None,
 ) -> BudgetAdmission:
     snapshot = LimitsSnapshot.of(budgets, rates, {("openai", "m"): PRICE})
 
@@ -106,7 +95,7 @@ def admission(
         allowances=True,
         allowance_age=age,
         clock=lambda: NOW,
-        monotonic=monotonic or SteppingClock(step=age),
+        monotonic=monotonic or FakeClock(0.0, step=age),
     )
 
 
@@ -359,7 +348,7 @@ async def test_a_busy_callers_allowances_grow_and_every_request_is_charged_exact
     large, up to the most, so the store is called far less often."""
     store = CountingStore()
     budget = team_usd(100_000)
-    limits = admission(store, [budget], monotonic=SteppingClock(step=0.0))
+    limits = admission(store, [budget], monotonic=FakeClock(0.0, step=0.0))
     for i in range(2_000):
         ticket = await limits.admit(CALLER, "openai", "m", estimate)
         ticket.settle(100 + i % 7, 10, 0)
@@ -380,7 +369,7 @@ async def test_a_busy_callers_allowances_grow_and_every_request_is_charged_exact
 async def test_a_grown_allowance_stays_within_its_share_of_a_limit() -> None:
     store = CountingStore()
     rate = RateLimit("key", "k1", rpm=64 * 100, tpm=None)  # a 64th: 100 requests
-    limits = admission(store, [team_usd(100_000)], [rate], monotonic=SteppingClock(step=0.0))
+    limits = admission(store, [team_usd(100_000)], [rate], monotonic=FakeClock(0.0, step=0.0))
     for _ in range(1_000):
         ticket = await limits.admit(CALLER, "openai", "m", estimate)
         ticket.settle(10, 10, 0)
@@ -392,7 +381,7 @@ async def test_a_grown_allowance_stays_within_its_share_of_a_limit() -> None:
 
 async def test_an_allowance_that_reaches_its_age_little_used_makes_the_next_one_smaller() -> None:
     store = CountingStore()
-    clock = SteppingClock(step=0.0)
+    clock = FakeClock(0.0, step=0.0)
     limits = admission(store, [team_usd(100_000)], age=0.05, monotonic=clock)
     for _ in range(200):  # busy: grown to 256 and beyond
         ticket = await limits.admit(CALLER, "openai", "m", estimate)

@@ -10,6 +10,7 @@ import application.teams.authenticate as authenticate_module
 from application.teams.authenticate import KeyAuthenticator
 from domains.shared.caller import Caller
 from domains.teams.model import hash_secret
+from tests.support.clock import FakeClock
 
 
 def secret(n: int) -> str:
@@ -30,17 +31,9 @@ class FakeLookup:
         return self.known.get(secret_hash)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    clock = FakeClock()
     monkeypatch.setattr(authenticate_module.time, "monotonic", clock)
     return clock
 
@@ -49,7 +42,7 @@ def lookup_of(*numbers: int) -> FakeLookup:
     return FakeLookup({hash_secret(secret(n)): caller_for(n) for n in numbers})
 
 
-async def test_a_known_key_is_looked_up_once_then_cached(clock: Clock) -> None:
+async def test_a_known_key_is_looked_up_once_then_cached(clock: FakeClock) -> None:
     lookup = lookup_of(1)
     auth = KeyAuthenticator(lookup)
     assert await auth.authenticate(secret(1)) == caller_for(1)
@@ -58,7 +51,7 @@ async def test_a_known_key_is_looked_up_once_then_cached(clock: Clock) -> None:
     assert lookup.calls == [hash_secret(secret(1))]  # by hash, never the secret
 
 
-async def test_an_unknown_key_is_cached_negatively(clock: Clock) -> None:
+async def test_an_unknown_key_is_cached_negatively(clock: FakeClock) -> None:
     lookup = lookup_of()
     auth = KeyAuthenticator(lookup, negative_ttl=5.0)
     assert await auth.authenticate(secret(9)) is None
@@ -66,7 +59,7 @@ async def test_an_unknown_key_is_cached_negatively(clock: Clock) -> None:
     assert len(lookup.calls) == 1
 
 
-async def test_the_negative_entry_expires_so_a_new_key_is_found(clock: Clock) -> None:
+async def test_the_negative_entry_expires_so_a_new_key_is_found(clock: FakeClock) -> None:
     lookup = lookup_of()
     auth = KeyAuthenticator(lookup, ttl=60.0, negative_ttl=5.0)
     assert await auth.authenticate(secret(2)) is None
@@ -78,7 +71,7 @@ async def test_the_negative_entry_expires_so_a_new_key_is_found(clock: Clock) ->
     assert len(lookup.calls) == 2
 
 
-async def test_a_positive_entry_lives_ttl_seconds(clock: Clock) -> None:
+async def test_a_positive_entry_lives_ttl_seconds(clock: FakeClock) -> None:
     lookup = lookup_of(1)
     auth = KeyAuthenticator(lookup, ttl=60.0)
     await auth.authenticate(secret(1))
@@ -91,7 +84,7 @@ async def test_a_positive_entry_lives_ttl_seconds(clock: Clock) -> None:
     assert len(lookup.calls) == 2
 
 
-async def test_forget_key_forces_a_fresh_lookup(clock: Clock) -> None:
+async def test_forget_key_forces_a_fresh_lookup(clock: FakeClock) -> None:
     lookup = lookup_of(1, 2)
     auth = KeyAuthenticator(lookup)
     await auth.authenticate(secret(1))
@@ -106,7 +99,7 @@ async def test_forget_key_forces_a_fresh_lookup(clock: Clock) -> None:
     assert lookup.calls.count(hash_secret(secret(2))) == 1
 
 
-async def test_forget_unknown_key_is_harmless(clock: Clock) -> None:
+async def test_forget_unknown_key_is_harmless(clock: FakeClock) -> None:
     lookup = lookup_of(1)
     auth = KeyAuthenticator(lookup)
     await auth.authenticate(secret(1))
@@ -115,7 +108,7 @@ async def test_forget_unknown_key_is_harmless(clock: Clock) -> None:
     assert len(lookup.calls) == 1
 
 
-async def test_forget_all_empties_the_cache(clock: Clock) -> None:
+async def test_forget_all_empties_the_cache(clock: FakeClock) -> None:
     lookup = lookup_of(1)
     auth = KeyAuthenticator(lookup)
     await auth.authenticate(secret(1))
@@ -135,14 +128,14 @@ async def test_forget_all_empties_the_cache(clock: Clock) -> None:
         "a" * 64,
     ],
 )
-async def test_non_virtual_keys_are_refused_without_a_lookup(clock: Clock, value: str) -> None:
+async def test_non_virtual_keys_are_refused_without_a_lookup(clock: FakeClock, value: str) -> None:
     lookup = lookup_of()
     auth = KeyAuthenticator(lookup)
     assert await auth.authenticate(value) is None
     assert lookup.calls == []
 
 
-async def test_the_cache_is_bounded_and_evicts_the_oldest(clock: Clock) -> None:
+async def test_the_cache_is_bounded_and_evicts_the_oldest(clock: FakeClock) -> None:
     lookup = lookup_of(*range(10))
     auth = KeyAuthenticator(lookup, max_entries=3)
     for n in range(5):
@@ -159,7 +152,7 @@ async def test_the_cache_is_bounded_and_evicts_the_oldest(clock: Clock) -> None:
     assert len(auth._hash_by_key_id) <= 3
 
 
-async def test_a_flood_of_bad_keys_stays_within_the_bound(clock: Clock) -> None:
+async def test_a_flood_of_bad_keys_stays_within_the_bound(clock: FakeClock) -> None:
     lookup = lookup_of()
     auth = KeyAuthenticator(lookup, max_entries=50)
     for n in range(500):
@@ -213,7 +206,7 @@ class GatedLookup(FakeLookup):
         return self.known.get(secret_hash)
 
 
-async def test_a_burst_of_a_new_keys_first_requests_is_one_lookup(clock: Clock) -> None:
+async def test_a_burst_of_a_new_keys_first_requests_is_one_lookup(clock: FakeClock) -> None:
     lookup = GatedLookup({hash_secret(secret(1)): caller_for(1)})
     auth = KeyAuthenticator(lookup)
     burst = [asyncio.ensure_future(auth.authenticate(secret(1))) for _ in range(50)]
@@ -225,7 +218,7 @@ async def test_a_burst_of_a_new_keys_first_requests_is_one_lookup(clock: Clock) 
     assert len(lookup.calls) == 1
 
 
-async def test_a_miss_after_a_forget_does_not_share_the_lookup_before_it(clock: Clock) -> None:
+async def test_a_miss_after_a_forget_does_not_share_the_lookup_before_it(clock: FakeClock) -> None:
     lookup = GatedLookup({hash_secret(secret(1)): caller_for(1)})
     auth = KeyAuthenticator(lookup)
     before = asyncio.ensure_future(auth.authenticate(secret(1)))
@@ -241,7 +234,7 @@ async def test_a_miss_after_a_forget_does_not_share_the_lookup_before_it(clock: 
     assert await auth.authenticate(secret(1)) is None  # the newer answer is the one cached
 
 
-async def test_a_request_that_leaves_mid_lookup_leaves_it_to_the_others(clock: Clock) -> None:
+async def test_a_request_that_leaves_mid_lookup_leaves_it_to_the_others(clock: FakeClock) -> None:
     lookup = GatedLookup({hash_secret(secret(1)): caller_for(1)})
     auth = KeyAuthenticator(lookup)
     first = asyncio.ensure_future(auth.authenticate(secret(1)))

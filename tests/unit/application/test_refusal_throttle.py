@@ -4,18 +4,11 @@ quiet ones are not affected; the state stays bounded."""
 from __future__ import annotations
 
 from application.shared.refusal_throttle import RefusalThrottle
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import FakeClock
 
 
 def test_an_address_past_its_burst_waits_for_its_rate() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     throttle = RefusalThrottle(per_second=2, burst=5, clock=clock)
     for _ in range(5):
         assert throttle.retry_after("10.0.0.1") is None
@@ -37,7 +30,7 @@ def test_zero_burst_is_no_limit() -> None:
 
 
 def test_the_addresses_held_are_bounded() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     throttle = RefusalThrottle(per_second=1, burst=3, max_addresses=100, clock=clock)
     for i in range(10_000):
         throttle.refused(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")

@@ -33,6 +33,7 @@ from domains.shared.money import to_picodollars
 from infrastructure.billing.memory_budget_ledger import InMemoryBudgetLedger
 from infrastructure.billing.memory_limit_store import InMemoryLimitStore
 from tests.support import limit_store
+from tests.support.clock import FakeClock
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 MINI = Price(Decimal("0.15"), Decimal("0.60"))
@@ -211,14 +212,6 @@ def test_a_price_finer_than_a_picodollar_a_token_is_not_made_whole() -> None:
 # --- the in-memory store's budget windows against a model ----------------------------------
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @dataclass
 class Model:
     budgets: list[Budget]
@@ -295,7 +288,7 @@ def _part(amount: Amount, usd: Fraction, tokens: Fraction) -> Amount:
 
 
 async def _run(budgets: list[Budget], ops: list[tuple[object, ...]], expiry: bool) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_000_000.0)
     store = InMemoryLimitStore(InMemoryBudgetLedger(clock=clock))
     model = Model(budgets)
     actuals: dict[str, Amount] = {}  # key → the sum of what was settled against it

@@ -28,15 +28,8 @@ from domains.billing.rate_limit import (
 )
 from infrastructure.billing.memory_limit_store import InMemoryLimitStore
 from infrastructure.billing.memory_rate_limiter import InMemoryRateLimiter
+from tests.support.clock import FakeClock
 from tests.support.limit_store import acquire, refund
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def tokens_bucket(capacity: int, cost: int) -> Bucket:

@@ -15,17 +15,8 @@ from domains.billing.limits import RateLimit
 from domains.billing.rate_limit import PARTS, drained
 from infrastructure.billing.memory_limit_store import InMemoryLimitStore
 from infrastructure.billing.memory_rate_limiter import InMemoryRateLimiter
+from tests.support.clock import FakeClock
 from tests.support.limit_store import acquire
-
-
-class MsClock:
-    """A clock the test moves in whole milliseconds."""
-
-    def __init__(self) -> None:
-        self.ms = 7_000_000
-
-    def __call__(self) -> float:
-        return self.ms / 1000
 
 
 def test_a_bucket_emptied_under_a_larger_capacity_refills_at_the_new_rate() -> None:
@@ -38,7 +29,7 @@ def test_a_bucket_emptied_under_a_larger_capacity_refills_at_the_new_rate() -> N
 
 
 async def test_a_lowered_limit_admits_again_after_its_refill_time() -> None:
-    clock = MsClock()
+    clock = FakeClock(7_000.0)
     store = InMemoryLimitStore(limiter=InMemoryRateLimiter(clock=clock))
     before, after = RateLimit("key", "k1", 100, 60_000), RateLimit("key", "k1", 10, 6_000)
     for _ in range(100):
@@ -97,7 +88,7 @@ class Segment:
 async def test_changed_capacities_refill_at_their_rate_and_never_overrun(
     first: Change, actions: list[Change | Wait | Take]
 ) -> None:
-    clock = MsClock()
+    clock = FakeClock(7_000.0)
     store = InMemoryLimitStore(limiter=InMemoryRateLimiter(clock=clock))
     limit = RateLimit("key", "k1", first.rpm, first.tpm)
     segments = {

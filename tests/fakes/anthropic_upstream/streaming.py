@@ -1,0 +1,83 @@
+"""A reply streamed as Anthropic's server-sent events (message_start ... message_stop)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.anthropic_upstream.conversation import MessagePlan
+from tests.fakes.anthropic_upstream.errors import error_payload, new_request_id
+from tests.fakes.anthropic_upstream.models import MODEL_STREAM_ERROR, SSE_CT, encode
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return b"event: " + event.encode() + b"\ndata: " + encode(data) + b"\n\n"
+
+
+def _stream_events(plan: MessagePlan) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(event name, data) for every SSE event after ``message_start``, in order."""
+    if plan.tool_name is not None:
+        block: dict[str, Any] = {
+            "type": "tool_use",
+            "id": plan.tool_use_id,
+            "name": plan.tool_name,
+            "input": {},
+        }
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in plan.pieces]
+    else:
+        block = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": p} for p in plan.pieces]
+    yield "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
+    yield "ping", {"type": "ping"}
+    for delta in deltas:
+        yield "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
+    yield "content_block_stop", {"type": "content_block_stop", "index": 0}
+    yield (
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": plan.stop_reason, "stop_sequence": plan.stop_sequence},
+            "usage": {"output_tokens": plan.output_tokens},
+        },
+    )
+    yield "message_stop", {"type": "message_stop"}
+
+
+async def stream_message(
+    request: web.Request, plan: MessagePlan, message_id: str
+) -> web.StreamResponse:
+    response = web.StreamResponse(
+        status=200,
+        headers={
+            "Content-Type": SSE_CT,
+            "Cache-Control": "no-cache",
+            "request-id": new_request_id(),
+        },
+    )
+    await response.prepare(request)
+    start = {
+        "type": "message_start",
+        "message": {
+            "id": message_id,
+            "type": "message",
+            "role": "assistant",
+            "model": plan.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": plan.usage(output_tokens=1),
+        },
+    }
+    try:
+        await response.write(_sse("message_start", start))
+        if plan.model == MODEL_STREAM_ERROR:
+            await response.write(_sse("error", error_payload("overloaded_error", "Overloaded")))
+        else:
+            for event, data in _stream_events(plan):
+                await response.write(_sse(event, data))
+        await response.write_eof()
+    except ConnectionError:
+        pass  # client went away mid-stream
+    return response

@@ -1,0 +1,77 @@
+"""The fake OpenAI upstream's models: the ids it lists, the special names that make it fail or
+stall, and the record of the streams its clients cut."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+import msgspec
+from aiohttp import web
+
+from tests.fakes.server import (
+    RequestLog,
+)
+
+MODEL_IDS: Final[tuple[str, ...]] = (
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4.1-nano",
+    "text-embedding-3-small",
+    "text-embedding-3-large",
+)
+MODEL_CREATED: Final = 1_700_000_000
+DEFAULT_EMBEDDING_DIMENSIONS: Final = 8
+MAX_EMBEDDING_DIMENSIONS: Final = 65_536
+SYSTEM_FINGERPRINT: Final = "fp_fake"
+
+MODEL_ERROR_500: Final = "fake-error-500"
+MODEL_ERROR_429: Final = "fake-error-429"
+MODEL_ERROR_400: Final = "fake-error-400"
+MODEL_ERROR_404: Final = "fake-error-404"
+MODEL_ERROR_503: Final = "fake-error-503"
+MODEL_STREAM_ERROR: Final = "fake-stream-error"
+MODEL_ERROR_401_LEAKY: Final = "fake-error-401-leaky"
+MODEL_SLOW: Final = "fake-slow"
+MODEL_STALL_STREAM: Final = "fake-stall-stream"
+MODEL_SLOW_STREAM: Final = "fake-slow-stream"
+MODEL_FLOOD_STREAM: Final = "fake-flood-stream"
+SLOW_STREAM_DELAY: Final = 0.02
+SLOW_STREAM_WORDS: Final = 50
+MODEL_RUNAWAY: Final = "fake-runaway"
+RUNAWAY_PIECES: Final = 200
+RUNAWAY_PIECE_WORDS: Final = 100
+
+RETRY_AFTER_SECONDS: Final = 7
+RATE_LIMIT_HEADERS: Final[dict[str, str]] = {
+    "Retry-After": str(RETRY_AFTER_SECONDS),
+    "x-ratelimit-limit-requests": "500",
+    "x-ratelimit-remaining-requests": "0",
+    "x-ratelimit-reset-requests": f"{RETRY_AFTER_SECONDS}s",
+    "x-ratelimit-limit-tokens": "30000",
+    "x-ratelimit-remaining-tokens": "0",
+    "x-ratelimit-reset-tokens": f"{RETRY_AFTER_SECONDS}s",
+}
+
+JSON_CT: Final = "application/json"
+SSE_CT: Final = "text/event-stream; charset=utf-8"
+MODEL_PATH_RE: Final = re.compile(r".*/models/([^/]+)")
+
+_encoder: Final = msgspec.json.Encoder()
+encode: Final = _encoder.encode
+
+ALLOW_ANONYMOUS: Final = web.AppKey("fake_openai_allow_anonymous", bool)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAbort:
+    """A streamed answer whose client went away before its end."""
+
+    at: float  # time.monotonic() when the fake saw the connection close
+    model: str
+    prompt: str  # the text of the last user message
+    chunks_sent: int
+
+
+ABORT_LOG: Final = web.AppKey("fake_openai_abort_log", RequestLog[StreamAbort])
