@@ -34,8 +34,10 @@ from application.conversations.commands import (
     RecordTurn,
 )
 from application.providers.commands import RecordCompletions
+from application.providers.completions.admit import CallAdmission
+from application.providers.completions.pipeline import CompletionPipeline
+from application.providers.completions.upstream import ProviderCalls
 from application.providers.config_audit import RecordConfig, record_config
-from application.providers.gateway import Gateway
 from application.providers.handlers import record_completions
 from application.providers.recorder import CompletionRecorder
 from application.shared.coalescer import Coalescer
@@ -146,7 +148,7 @@ class Container:
     bus: MessageBus
     catalog: Catalog
     clients: dict[str, ProviderClient]
-    gateway: Gateway
+    completions: CompletionPipeline
     authenticator: KeyAuthenticator
     recorder: CompletionRecorder
     relay: OutboxRelay
@@ -560,14 +562,19 @@ def bootstrap(
         return unwritten_spend(recorder.waiting(), budget, now, limits)
 
     admission = build_admission(settings, engine, limits, bus, refusals, unwritten)
-    gateway = Gateway(
-        catalog,
-        clients,
-        recorder,
+    call_admission = CallAdmission(
+        recorder.room,
         admission=admission.admission,
         counter=admission.counter,
         default_max_output_tokens=settings.billing.default_max_output_tokens,
         journal=journal,
+    )
+    completions = CompletionPipeline(
+        catalog,
+        call_admission,
+        ProviderCalls(clients),
+        recorder,
+        log_prompts=settings.logging.log_prompts,
     )
     return Container(
         settings=settings,
@@ -577,7 +584,7 @@ def bootstrap(
         bus=bus,
         catalog=catalog,
         clients=clients,
-        gateway=gateway,
+        completions=completions,
         authenticator=authenticator,
         recorder=recorder,
         relay=relay,
