@@ -24,7 +24,7 @@ headers (`x-ratelimit-*`) for the answer.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -33,7 +33,6 @@ from application.providers.completions.admit import CallAdmission, within_reserv
 from application.providers.completions.request import Completion, CompletionRequest, Withdrawn
 from application.providers.completions.upstream import Upstream
 from application.providers.journal import JournaledTicket
-from application.providers.recorder import CompletionRecorder
 from application.providers.stream_relay import (
     CutEnding,
     capped_usage,
@@ -54,13 +53,20 @@ log = structlog.get_logger("fluxrouter.v1")
 NO_HEADERS: Mapping[str, str] = {}
 
 
+class Recorder(Protocol):
+    """Where a finished call goes (`recorder.CompletionRecorder`: batched to the outbox, off the
+    request's path); billing and audit react to it."""
+
+    def record(self, event: CompletionFinished) -> None: ...
+
+
 class CompletionPipeline:
     def __init__(
         self,
         catalog: Catalog,
         admission: CallAdmission,
         upstream: Upstream,
-        recorder: CompletionRecorder,
+        recorder: Recorder,
         *,
         log_prompts: bool = False,
     ) -> None:
