@@ -78,27 +78,32 @@ class CompletionPipeline:
 
     async def complete(self, request: CompletionRequest) -> Completion:
         """A chat completion (or an Anthropic message), plain or streamed."""
+        # route: which model, and in which shape the body goes (a Messages body natively to a
+        # provider that speaks it, else as chat: a bad body is refused before admission)
         route = self.route_for(request.caller, request.model)
-        kind: RequestKind = "chat"
+        admitted_as: RequestKind = "chat"
+        sent_as: RequestKind = "chat"
         body = request.body
-        native = False
-        if request.messages is not None:  # an Anthropic body: native, or chat translated
-            kind = "messages"
-            native = self._upstream.speaks_messages(route)
-            if not native:
-                body = request.messages.as_chat(body)  # a bad body is refused before admission
+        if request.messages is not None:
+            admitted_as = "messages"
+            if self._upstream.speaks_messages(route):
+                sent_as = "messages"
+            else:
+                body = request.messages.as_chat(body)
         if self._log_prompts and request.prompt_log is not None:
             log.info(request.prompt_log, model=request.model, messages=body.get("messages"))
-        ticket = await self._admission.admit(request.caller, route, request.body, kind)
+        # admit: budgets and rate limits reserve, or refuse before anything goes upstream
+        ticket = await self._admission.admit(request.caller, route, request.body, admitted_as)
         if request.on_admitted is not None and not request.on_admitted(ticket.headers):
             ticket.release()
             raise Withdrawn(ticket.headers)
-        sent: RequestKind = "messages" if native else "chat"
-        body = within_reservation(body, route, ticket, sent)
+        body = within_reservation(body, route, ticket, sent_as)
+        native = sent_as == "messages"
+        # call → settle → record: a stream settles and records when it ends
         if request.stream:
-            chunks = await self._stream(request, route, sent, body, ticket)
+            chunks = await self._stream(request, route, sent_as, body, ticket)
             return Completion(route=route, headers=ticket.headers, chunks=chunks, native=native)
-        answer = await self._answer(request, route, sent, body, ticket, "chat")
+        answer = await self._answer(request, route, sent_as, body, ticket, "chat")
         return Completion(route=route, headers=ticket.headers, body=answer, native=native)
 
     async def embed(self, request: CompletionRequest) -> Completion:

@@ -305,3 +305,49 @@ async def test_the_observer_is_handed_the_record_of_a_stream() -> None:
         pass
     assert seen == world.recorder.events
     assert seen[0].transport == "websocket"
+
+
+@dataclass
+class FakeNativeClient(FakeClient):
+    """A provider that speaks Anthropic Messages as they are."""
+
+    headers: list[Mapping[str, str]] = field(default_factory=list)
+
+    async def messages(
+        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> UpstreamReply:
+        self.bodies.append(body)
+        self.headers.append(headers)
+        return UpstreamReply(body=b'{"type":"message"}', usage=Usage(input_tokens=5))
+
+    async def open_messages_stream(
+        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> FakeStream:
+        raise AssertionError("not streamed here")
+
+    async def count_tokens(
+        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> int:
+        return 42
+
+
+async def test_a_messages_body_passes_natively_to_a_provider_that_speaks_it() -> None:
+    world = World(client=FakeNativeClient())
+    messages = {"model": "gpt-4o-mini", "max_tokens": 10, "messages": BODY["messages"]}
+    dialect = MessagesDialect(
+        headers={"anthropic-version": "2023-06-01"},
+        as_chat=lambda body: pytest.fail("a native body is not translated"),
+        stream_error=lambda error: b"",
+        stream_cut=lambda usage: b"",
+    )
+    answer = await world.pipeline.complete(
+        CompletionRequest(
+            caller=CALLER, request_id="r", model="gpt-4o-mini", body=messages, messages=dialect
+        )
+    )
+    assert answer.native
+    assert answer.body == b'{"type":"message"}'
+    assert world.client.bodies == [messages]
+    assert world.client.headers == [{"anthropic-version": "2023-06-01"}]  # type: ignore[attr-defined]
+    assert world.ticket.settled == [(5, 0, 0)]
+    assert await world.pipeline.count_tokens(CALLER, "gpt-4o-mini", messages, {}) == 42
