@@ -74,7 +74,7 @@ class Generation:
         self._finished: CompletionFinished | None = None
         self._reply = Reply()
         self._chat: ChatRequest | None = None
-        self._rate_limits: dict[str, str] | None = None  # the ticket's, once admitted
+        self._rate_limits: dict[str, str] | None = None  # the admission's, once admitted
         self.cancel_requested = False
         self.by_client = False
         self.task: asyncio.Task[None] | None = None
