@@ -21,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from application.billing.unwritten_spend import unwritten_spend
 from application.bus import MessageBus, Registry
 from application.providers.commands import RecordCompletions
+from application.providers.completions.admit import CallAdmission
+from application.providers.completions.pipeline import CompletionPipeline
+from application.providers.completions.upstream import ProviderCalls
 from application.providers.config_audit import RecordConfig
-from application.providers.gateway import Gateway
 from application.providers.recorder import CompletionRecorder
 from application.shared.coalescer import Coalescer
 from application.shared.record_events import RecordEvents
@@ -81,7 +83,7 @@ class Container:
     bus: MessageBus
     catalog: Catalog
     clients: dict[str, ProviderClient]
-    gateway: Gateway
+    completions: CompletionPipeline
     authenticator: KeyAuthenticator
     recorder: CompletionRecorder
     relay: OutboxRelay
@@ -364,14 +366,19 @@ def bootstrap(
         return unwritten_spend(recorder.waiting(), budget, now, limits)
 
     admission = build_admission(settings, engine, limits, bus, refusals, unwritten)
-    gateway = Gateway(
-        catalog,
-        clients,
-        recorder,
+    call_admission = CallAdmission(
+        recorder.room,
         admission=admission.admission,
         counter=admission.counter,
         default_max_output_tokens=settings.billing.default_max_output_tokens,
         journal=journal,
+    )
+    completions = CompletionPipeline(
+        catalog,
+        call_admission,
+        ProviderCalls(clients),
+        recorder,
+        log_prompts=settings.logging.log_prompts,
     )
     return Container(
         settings=settings,
@@ -381,7 +388,7 @@ def bootstrap(
         bus=bus,
         catalog=catalog,
         clients=clients,
-        gateway=gateway,
+        completions=completions,
         authenticator=authenticator,
         recorder=recorder,
         relay=relay,

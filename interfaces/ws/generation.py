@@ -1,9 +1,10 @@
 """One generation on a WebSocket connection, from `chat.start` to `chat.done`, `chat.cancelled`
 or `error`.
 
-It takes the road `/v1/chat/completions` takes: the caller is authenticated again, the model
-routed, the request admitted against budgets and rate limits, and the gateway streams it,
-recording and settling the call however it ends. Its deltas are passed on as they arrive.
+It takes the road `/v1/chat/completions` takes: the caller is authenticated again, and the
+completion pipeline (`application.providers.completions.pipeline`) routes the model, admits the
+request against budgets and rate limits and streams it, recording and settling the call however
+it ends. Its deltas are passed on as they arrive.
 
 A cancel interrupts the generation only while it streams (opening the upstream included): the
 upstream connection is closed at once and the call is settled to what was produced. Before that
@@ -14,12 +15,11 @@ reservation or a transaction is never cut in half; after it, the generation is f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import structlog
-
+from application.providers.completions.request import CompletionRequest, Withdrawn
 from domains.providers.events import CompletionFinished
 from domains.shared.ids import new_id
 from interfaces.bootstrap import Container
@@ -38,8 +38,6 @@ from interfaces.ws.messages import (
 from interfaces.ws.sender import Sender
 from interfaces.ws.stream_reader import Reply, StreamReader
 from interfaces.ws.usage import usage_out
-
-log = structlog.get_logger("fluxrouter.ws")
 
 Phase = Literal["preparing", "streaming", "finishing"]
 
@@ -76,7 +74,7 @@ class Generation:
         self._finished: CompletionFinished | None = None
         self._reply = Reply()
         self._chat: ChatRequest | None = None
-        self._rate_limits: dict[str, str] | None = None  # the ticket's, once admitted
+        self._rate_limits: dict[str, str] | None = None  # the admission's, once admitted
         self.cancel_requested = False
         self.by_client = False
         self.task: asyncio.Task[None] | None = None
@@ -99,7 +97,7 @@ class Generation:
             if task is not None:
                 task.uncancel()
             await self._cancelled()
-        except _Stopped:
+        except (_Stopped, Withdrawn):
             await self._cancelled()
         except Exception as error:
             self._phase = "finishing"
@@ -107,7 +105,6 @@ class Generation:
 
     async def _run(self) -> None:
         container, sender = self._session.container, self._session.sender
-        gateway = container.gateway
         caller = await self._session.recheck()
         if caller is None:
             refused = ApiError(401, "The key was revoked or has expired.", code="invalid_api_key")
@@ -115,27 +112,24 @@ class Generation:
             await sender.close(CLOSE_UNAUTHENTICATED, "unauthenticated")
             return
         self._chat = chat = await prepare(container, caller, self._start, self._raw)
-        route = gateway.route_for(caller, self._start.model)
-        if container.settings.logging.log_prompts:
-            log.info("ws.prompt", model=self._start.model, messages=chat.body["messages"])
         if self.cancel_requested:
             raise _Stopped
-        ticket = await gateway.admit(caller, route, chat.body, "chat")
-        self._rate_limits = rate_limits_of(ticket.headers)
-        if self.cancel_requested:
-            ticket.release()
-            raise _Stopped
-        self._phase = "streaming"
-        chunks = await gateway.chat_stream(
-            caller,
-            self.request_id,
-            route,
-            chat.body,
-            ticket,
-            include_usage=True,
-            transport="websocket",
-            observe=self._observe,
+        answer = await container.completions.complete(
+            CompletionRequest(
+                caller=caller,
+                request_id=self.request_id,
+                model=self._start.model,
+                body=chat.body,
+                stream=True,
+                include_usage=True,
+                transport="websocket",
+                prompt_log="ws.prompt",
+                on_admitted=self._admitted,
+                observe=self._observe,
+            )
         )
+        chunks = answer.chunks
+        assert chunks is not None  # asked for a stream
         reader = StreamReader()
         self._reply = reader.reply
         try:
@@ -146,6 +140,14 @@ class Generation:
             await _close(chunks)
         self._phase = "finishing"
         await self._ended(reader)
+
+    def _admitted(self, headers: Mapping[str, str]) -> bool:
+        """Admitted: streams from now on, unless a cancel came while it waited."""
+        self._rate_limits = rate_limits_of(headers)
+        if self.cancel_requested:
+            return False
+        self._phase = "streaming"
+        return True
 
     async def _ended(self, reader: StreamReader) -> None:
         sender, finished = self._session.sender, self._finished

@@ -51,7 +51,10 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("the route handler (auth, decode, admit, call, answer)", "answer_chat (interfaces/"),
     ("  authenticate the key", "authenticate_secret (interfaces/http/openai/auth.py"),
     ("  decode and validate the body", "decode_body (interfaces/http/openai/decoding.py"),
-    ("  admission (count tokens, one Redis script)", "admit (application/providers/gateway.py"),
+    (
+        "  admission (count tokens, one Redis script)",
+        "admit (application/providers/completions/admit.py",
+    ),
     ("    prompt token counting", "infrastructure/tokens/"),
     ("  the upstream call (aiohttp)", "chat (infrastructure/adapters/providers/openai.py"),
     ("  relaying a stream", "relay (application/providers/stream_relay.py"),

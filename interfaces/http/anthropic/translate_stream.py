@@ -5,16 +5,25 @@ Anthropic's: `message_start`; per content block `content_block_start` (the first
 by one `ping`), its deltas and `content_block_stop`; then `message_delta` (stop reason and
 usage) and `message_stop`. OpenAI sends usage last, after the finish_reason, so
 `message_delta` waits for it (or for `finish()`).
+
+`chat_sse_to_events` runs it over the pipeline's OpenAI SSE bytes; `sse_error` and `sse_cut` end
+a stream passed natively in Anthropic's events (an upstream error, a cut at the reservation).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 
+from domains.providers.errors import UpstreamError
 from domains.providers.model import answered_model
+from domains.providers.ports import Usage
+from infrastructure.adapters.providers.sse import SseSplitter, event_fields
 from interfaces.http.anthropic.translate_response import (
+    error_body,
     stop_reason,
     stream_error,
     tool_use_id,
@@ -22,6 +31,7 @@ from interfaces.http.anthropic.translate_response import (
 )
 
 Event = tuple[str, dict[str, Any]]
+_decoder = msgspec.json.Decoder()
 
 
 def encode_event(name: str, data: dict[str, Any]) -> bytes:
@@ -181,3 +191,44 @@ class ChatChunksToEvents:
         events.append(("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}))
         events.append(("message_stop", {"type": "message_stop"}))
         return events
+
+
+def sse_error(error: UpstreamError) -> bytes:
+    _, body = error_body(error.anthropic_status, error.message, error.anthropic_type)
+    return encode_event("error", body)
+
+
+def sse_cut(usage: Usage) -> bytes:
+    """The end of a native stream cut at its reservation: the message stopped at `max_tokens`,
+    with the output it is billed for."""
+    delta = {
+        "type": "message_delta",
+        "delta": {"stop_reason": "max_tokens", "stop_sequence": None},
+        "usage": {"output_tokens": usage.output_tokens},
+    }
+    return encode_event("message_delta", delta) + encode_event(
+        "message_stop", {"type": "message_stop"}
+    )
+
+
+async def chat_sse_to_events(
+    chunks: AsyncIterator[bytes], model: str, request_id: str
+) -> AsyncIterator[bytes]:
+    """OpenAI SSE from the pipeline → Anthropic's event sequence, as the chunks arrive."""
+    translator = ChatChunksToEvents(model=model, message_id=f"msg_{request_id}")
+    splitter = SseSplitter()
+    async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+        async for data in chunks:
+            out = b""
+            for event in splitter.feed(data):
+                _, payload = event_fields(event)
+                if payload is None or payload == b"[DONE]":
+                    continue
+                parsed = _decoder.decode(payload)
+                if isinstance(parsed, dict):
+                    out += b"".join(encode_event(n, d) for n, d in translator.feed(parsed))
+            if out:
+                yield out
+    tail = b"".join(encode_event(name, data) for name, data in translator.finish())
+    if tail:
+        yield tail

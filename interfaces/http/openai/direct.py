@@ -11,17 +11,20 @@ goes away.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from interfaces.bootstrap import Container
 from interfaces.http.container import token_of
 from interfaces.http.errors import TOO_LARGE, ApiError, log_if_unhandled, openai_error_parts
-from interfaces.http.openai.routes import answer_chat
+from interfaces.http.openai.routes import SSE_HEADERS, answer_chat
 
 PATH = "/v1/chat/completions"
 _JSON = b"application/json"
 _SSE = b"text/event-stream; charset=utf-8"
+_SSE_HEADERS = tuple(
+    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SSE_HEADERS.items()
+)
 
 Scope = Any
 Receive = Callable[[], Awaitable[Any]]
@@ -92,15 +95,17 @@ async def _body(receive: Receive, limit: int) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _headers(headers: dict[str, str], content_type: bytes) -> list[tuple[bytes, bytes]]:
-    listed = [
-        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
-    ]
+def _headers(
+    headers: Mapping[str, str], content_type: bytes, first: tuple[tuple[bytes, bytes], ...] = ()
+) -> list[tuple[bytes, bytes]]:
+    listed = [*first]
+    for name, value in headers.items():
+        listed.append((name.lower().encode("latin-1"), value.encode("latin-1")))
     listed.append((b"content-type", content_type))
     return listed
 
 
-async def _answer(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
+async def _answer(send: Send, status: int, body: bytes, headers: Mapping[str, str]) -> None:
     listed = _headers(headers, _JSON)
     listed.append((b"content-length", b"%d" % len(body)))
     await send({"type": "http.response.start", "status": status, "headers": listed})
@@ -108,11 +113,17 @@ async def _answer(send: Send, status: int, body: bytes, headers: dict[str, str])
 
 
 async def _relay(
-    send: Send, receive: Receive, chunks: AsyncIterator[bytes], headers: dict[str, str]
+    send: Send, receive: Receive, chunks: AsyncIterator[bytes], headers: Mapping[str, str]
 ) -> None:
     """Each chunk is sent as it comes. A client that goes away cancels the relay, which closes
     the upstream stream and records the call as cancelled (`stream_relay.relay`)."""
-    await send({"type": "http.response.start", "status": 200, "headers": _headers(headers, _SSE)})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": _headers(headers, _SSE, _SSE_HEADERS),
+        }
+    )
     relaying = asyncio.current_task()
     assert relaying is not None
     gone = False

@@ -1,16 +1,19 @@
-"""The OpenAI-compatible routes: chat completions (plain and SSE), embeddings, models."""
+"""The OpenAI-compatible routes: chat completions (plain and SSE), embeddings, models.
+
+A translator around the completion pipeline (`application.providers.completions.pipeline`):
+the body is decoded into a `CompletionRequest`, the `Completion` answered as JSON or SSE.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-import structlog
 from litestar import HttpMethod, Request, Response, post, route
 from litestar.response import Stream
 
+from application.providers.completions.request import Completion, CompletionRequest
 from interfaces.bootstrap import Container
 from interfaces.http.container import bearer_token, client_host, container_of, request_id_of
 from interfaces.http.errors import ApiError
@@ -22,19 +25,8 @@ from interfaces.http.openai.schemas import (
     embeddings_input_problem,
 )
 
-log = structlog.get_logger("fluxrouter.v1")
-
 _JSON = "application/json"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-@dataclass(frozen=True, slots=True)
-class ChatAnswer:
-    """What a chat completion answers: a JSON body, or SSE chunks to relay as they come."""
-
-    headers: dict[str, str]
-    body: bytes = b""
-    chunks: AsyncIterator[bytes] | None = None
 
 
 async def answer_chat(
@@ -43,23 +35,23 @@ async def answer_chat(
     client: str | None,
     read_body: Callable[[], Awaitable[bytes]],
     request_id: str,
-) -> ChatAnswer:
+) -> Completion:
     """A chat completion, from the caller's credential and body to the answer; served by
     Litestar's route below and by `direct.DirectChat` straight from ASGI."""
     caller = await authenticate_secret(container, secret, client)
     raw, view = decode_body(await read_body(), ChatCompletionRequest)
-    route = container.gateway.route_for(caller, view.model)
-    if container.settings.logging.log_prompts:
-        log.info("v1.prompt", model=view.model, messages=raw.get("messages"))
-    ticket = await container.gateway.admit(caller, route, raw, "chat")
-    if view.stream:
-        include_usage = bool(view.stream_options and view.stream_options.include_usage)
-        chunks = await container.gateway.chat_stream(
-            caller, request_id, route, raw, ticket, include_usage=include_usage
+    options = view.stream_options
+    return await container.completions.complete(
+        CompletionRequest(
+            caller=caller,
+            request_id=request_id,
+            model=view.model,
+            body=raw,
+            stream=bool(view.stream),
+            include_usage=bool(options and options.include_usage),
+            prompt_log="v1.prompt",
         )
-        return ChatAnswer(headers={**SSE_HEADERS, **ticket.headers}, chunks=chunks)
-    body = await container.gateway.chat(caller, request_id, route, raw, ticket)
-    return ChatAnswer(headers=dict(ticket.headers), body=body)
+    )
 
 
 @post(
@@ -77,7 +69,8 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
         request_id_of(request),
     )
     if answer.chunks is not None:
-        return Stream(answer.chunks, media_type="text/event-stream", headers=answer.headers)
+        headers = {**SSE_HEADERS, **answer.headers}
+        return Stream(answer.chunks, media_type="text/event-stream", headers=headers)
     return Response(answer.body, media_type=_JSON, headers=answer.headers)
 
 
@@ -91,10 +84,12 @@ async def embeddings(request: Request[Any, Any, Any]) -> Response[bytes]:
         raise ApiError(
             400, f"Invalid value for `input`: {problem}.", code="invalid_value", param="input"
         )
-    route = container.gateway.route_for(caller, view.model)
-    ticket = await container.gateway.admit(caller, route, raw, "embeddings")
-    body = await container.gateway.embeddings(caller, request_id_of(request), route, raw, ticket)
-    return Response(body, media_type=_JSON, headers=dict(ticket.headers))
+    answer = await container.completions.embed(
+        CompletionRequest(
+            caller=caller, request_id=request_id_of(request), model=view.model, body=raw
+        )
+    )
+    return Response(answer.body, media_type=_JSON, headers=answer.headers)
 
 
 @route(
@@ -108,7 +103,7 @@ async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
     caller = await authenticate(request)
     data = [
         {"id": shown, "object": "model", "created": 0, "owned_by": route.provider}
-        for shown, route in container.gateway.models_for(caller)
+        for shown, route in container.completions.models_for(caller)
     ]
     return Response(msgspec.json.encode({"object": "list", "data": data}), media_type=_JSON)
 

@@ -1,0 +1,236 @@
+"""The completion pipeline: one call to a model, from the request a front door decoded to the
+record of how it ended, whatever dialect it arrived in (`/v1/chat/completions`, `/v1/messages`,
+`/v1/embeddings`, a WebSocket `chat.start`).
+
+    route → (log the prompt) → admit → call → settle → record
+
+`CompletionPipeline.complete` reads as that line; each step is one name:
+
+- route: the catalog resolves the model, the caller's key may use it or not (`ModelNotAllowed`).
+- admit: `admit.CallAdmission`, the estimate and the `Admission` port (budgets, rate limits):
+  a refusal is the caller's 429 or 403 before any upstream call; else a ticket, reserved.
+- call: `upstream.Upstream`, the seam where retries, fallbacks and the cache plug in.
+- settle and record: a plain answer here, at once; a stream in `stream_relay.relay`, when it
+  ends however it ends (finished, failed, cut at its reservation, or closed: the client left).
+  A call that failed or never started gives its ticket back (`release`) instead.
+
+Where an upstream failure becomes the caller's status (an upstream 429 becomes the client's 429):
+`domains.providers.upstream_failures`, the one table every front door answers from.
+
+Front doors never see the ticket or the recorder: the `Completion` carries the admission's
+headers (`x-ratelimit-*`) for the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, Protocol
+
+import structlog
+
+from application.providers.call import Call, Endpoint
+from application.providers.completions.admit import CallAdmission, within_reservation
+from application.providers.completions.request import Completion, CompletionRequest, Withdrawn
+from application.providers.completions.upstream import Upstream
+from application.providers.journal import JournaledTicket
+from application.providers.stream_relay import (
+    CutEnding,
+    capped_usage,
+    openai_sse_cut,
+    openai_sse_error,
+    relay,
+)
+from domains.providers.admission import Ticket
+from domains.providers.errors import ModelNotAllowed, UpstreamError
+from domains.providers.events import CompletionFinished
+from domains.providers.model import Catalog, ModelRoute
+from domains.providers.output_limit import RequestKind
+from domains.providers.ports import Usage
+from domains.shared.caller import Caller
+
+log = structlog.get_logger("fluxrouter.v1")
+
+NO_HEADERS: Mapping[str, str] = {}
+
+
+class Recorder(Protocol):
+    """Where a finished call goes (`recorder.CompletionRecorder`: batched to the outbox, off the
+    request's path); billing and audit react to it."""
+
+    def record(self, event: CompletionFinished) -> None: ...
+
+
+class CompletionPipeline:
+    def __init__(
+        self,
+        catalog: Catalog,
+        admission: CallAdmission,
+        upstream: Upstream,
+        recorder: Recorder,
+        *,
+        log_prompts: bool = False,
+    ) -> None:
+        self._catalog = catalog
+        self._admission = admission
+        self._upstream = upstream
+        self._recorder = recorder
+        self._log_prompts = log_prompts
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        """A chat completion (or an Anthropic message), plain or streamed."""
+        # route: which model, and in which shape the body goes (a Messages body natively to a
+        # provider that speaks it, else as chat: a bad body is refused before admission)
+        route = self.route_for(request.caller, request.model)
+        admitted_as: RequestKind = "chat"
+        sent_as: RequestKind = "chat"
+        body = request.body
+        if request.messages is not None:
+            admitted_as = "messages"
+            if self._upstream.speaks_messages(route):
+                sent_as = "messages"
+            else:
+                body = request.messages.as_chat(body)
+        if self._log_prompts and request.prompt_log is not None:
+            log.info(request.prompt_log, model=request.model, messages=body.get("messages"))
+        # admit: budgets and rate limits reserve, or refuse before anything goes upstream
+        ticket = await self._admission.admit(request.caller, route, request.body, admitted_as)
+        if request.on_admitted is not None and not request.on_admitted(ticket.headers):
+            ticket.release()
+            raise Withdrawn(ticket.headers)
+        body = within_reservation(body, route, ticket, sent_as)
+        native = sent_as == "messages"
+        # call → settle → record: a stream settles and records when it ends
+        if request.stream:
+            chunks = await self._stream(request, route, sent_as, body, ticket)
+            return Completion(route=route, headers=ticket.headers, chunks=chunks, native=native)
+        answer = await self._answer(request, route, sent_as, body, ticket, "chat")
+        return Completion(route=route, headers=ticket.headers, body=answer, native=native)
+
+    async def embed(self, request: CompletionRequest) -> Completion:
+        """Embeddings: the same line, always a plain answer."""
+        route = self.route_for(request.caller, request.model)
+        ticket = await self._admission.admit(request.caller, route, request.body, "embeddings")
+        body = await self._answer(request, route, "embeddings", request.body, ticket, "embeddings")
+        return Completion(route=route, headers=ticket.headers, body=body)
+
+    def route_for(self, caller: Caller, requested: str) -> ModelRoute:
+        route = self._catalog.resolve(requested)
+        if not caller.may_use(route.name, route.qualified_name):
+            raise ModelNotAllowed(requested)
+        return route
+
+    def models_for(self, caller: Caller) -> list[tuple[str, ModelRoute]]:
+        """(id to show, route) for each model this caller may use."""
+        shown = []
+        for route in self._catalog.routes():
+            if caller.may_use(route.name, route.qualified_name):
+                bare = self._catalog.resolve(route.name) is route
+                shown.append((route.name if bare else route.qualified_name, route))
+        return shown
+
+    async def count_tokens(
+        self, caller: Caller, model: str, body: dict[str, Any], headers: Mapping[str, str]
+    ) -> int | None:
+        """A Messages body's input tokens as its provider counts them; None if the provider
+        does not speak Messages (the front door estimates)."""
+        route = self.route_for(caller, model)
+        if not self._upstream.speaks_messages(route):
+            return None
+        return await self._upstream.count_tokens(route, body, headers)
+
+    async def _answer(
+        self,
+        request: CompletionRequest,
+        route: ModelRoute,
+        kind: RequestKind,
+        body: dict[str, Any],
+        ticket: Ticket,
+        endpoint: Endpoint,
+    ) -> bytes:
+        """call → settle → record, for a whole answer."""
+        call = _going_upstream(request, route, endpoint, ticket, stream=False)
+        headers = request.messages.headers if request.messages is not None else NO_HEADERS
+        try:
+            reply = await self._upstream.answer(route, kind, body, headers)
+        except BaseException as error:  # failed, timed out, or the client went away
+            ticket.release()
+            if isinstance(error, UpstreamError):
+                self._recorder.record(call.finished(error.status, "error", None))
+            raise
+        usage, reported = capped_usage(reply.usage or Usage(), ticket.reserved, True)
+        ticket.settle(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+        self._recorder.record(call.finished(200, "ok", usage, usage_reported=reported))
+        return reply.body
+
+    async def _stream(
+        self,
+        request: CompletionRequest,
+        route: ModelRoute,
+        kind: RequestKind,
+        body: dict[str, Any],
+        ticket: Ticket,
+    ) -> AsyncIterator[bytes]:
+        """call, then the stream to relay: it settles and records when it ends
+        (`stream_relay.relay`). The upstream's errors raise here, before any byte is sent."""
+        call = _going_upstream(request, route, "chat", ticket, stream=True)
+        dialect = request.messages
+        on_error: Callable[[UpstreamError], bytes] = openai_sse_error
+        on_cut: CutEnding = _never_cut
+        headers = NO_HEADERS
+        if kind == "messages" and dialect is not None:
+            on_error, on_cut, headers = dialect.stream_error, dialect.stream_cut, dialect.headers
+        elif ticket.reserved is not None:
+            choices = body.get("n")
+            on_cut = openai_sse_cut(
+                f"chatcmpl-{request.request_id}",
+                route.upstream,
+                choices if isinstance(choices, int) and choices > 1 else 1,
+                request.include_usage,
+            )
+        record = self._recorder.record
+        if request.observe is not None:
+            told, to_recorder = request.observe, record
+
+            def record(event: CompletionFinished) -> None:
+                to_recorder(event)
+                told(event)
+
+        try:
+            stream = await self._upstream.open_stream(
+                route, kind, body, headers, include_usage=request.include_usage
+            )
+        except BaseException as error:
+            ticket.release()
+            if isinstance(error, UpstreamError):
+                record(call.finished(error.status, "error", None))
+            raise
+        return relay(stream, call, body, record, on_error, ticket, on_cut)
+
+
+def _going_upstream(
+    request: CompletionRequest,
+    route: ModelRoute,
+    endpoint: Endpoint,
+    ticket: Ticket,
+    *,
+    stream: bool,
+) -> Call:
+    """The call about to go upstream, journaled as started when its ticket journals."""
+    journaled = ticket if isinstance(ticket, JournaledTicket) else None
+    call = Call(
+        request.caller,
+        request.request_id,
+        route,
+        endpoint,
+        stream=stream,
+        transport=request.transport,
+        event_id=journaled.call_id if journaled is not None else None,
+    )
+    if journaled is not None:
+        journaled.start(call)
+    return call
+
+
+def _never_cut(usage: Usage) -> bytes:
+    """The cut ending of a stream that nothing reserved for, so that is never cut."""
+    raise AssertionError("a stream with no reservation is never cut")
