@@ -49,7 +49,8 @@ async def test_record_completions_publishes_them_and_billing_records_their_usage
         c.event_id for c in calls
     }
     assert set(h.store.usage) == {c.event_id for c in calls}
-    assert len(h.transactions.waves) == 1 and h.transactions.waves[0].whole  # all or nothing
+    assert len(h.transactions.waves) == 1
+    assert h.transactions.waves[0].whole
 
 
 async def test_recording_the_same_completions_again_records_no_usage_twice(h: Bus) -> None:

@@ -4,6 +4,7 @@ writes into its stage, `apply()` (the commit) makes it the store's, `drop()` (a 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -58,6 +59,7 @@ class AggregateRepo(Staged[str, T]):
     def __init__(self, uow: FakeUnitOfWork, table: dict[str, T]) -> None:
         super().__init__(table)
         self._uow = uow
+        self._loaded: dict[str, T] = {}
 
     async def add(self, item: T) -> None:
         self._stage(item)
@@ -66,10 +68,22 @@ class AggregateRepo(Staged[str, T]):
         self._stage(item)
 
     async def get(self, item_id: str) -> T | None:
-        item = self.read(item_id)
+        """A copy of the stored aggregate, as a database would load it: changing it changes
+        nothing stored until it is saved and committed. Loaded once a transaction."""
+        item = self.read(item_id) if item_id in self.staged else self._loaded.get(item_id)
+        if item is None and item_id not in self.staged and item_id in self.table:
+            item = self._loaded[item_id] = copy.deepcopy(self.table[item_id])
         if item is not None:
             self._uow.seen.append(item)
         return item
+
+    def apply(self) -> None:
+        super().apply()
+        self._loaded = {}
+
+    def drop(self) -> None:
+        super().drop()
+        self._loaded = {}
 
     def _stage(self, item: T) -> None:
         self.put(item.id, item)  # type: ignore[attr-defined]
