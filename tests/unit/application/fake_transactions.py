@@ -121,7 +121,3 @@ class WaveUnit(FakeUnitOfWork):
         await super().rollback()
         if not self.committed:
             self.wave.discard()
-
-    def apply(self) -> None:
-        for part in (self.orgs, self.teams, self.keys, self.usage, self.audit):
-            part.apply()

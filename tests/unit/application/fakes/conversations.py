@@ -1,0 +1,86 @@
+"""The conversations context's repositories over the in-memory store
+(`ConversationsUnitOfWork`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from domains.conversations.model import Conversation
+from domains.conversations.prompts import Prompt, PromptVersion
+from domains.shared.errors import Conflict
+from tests.unit.application.fakes.staging import AggregateRepo, Staged
+
+StoredMessage = tuple[dict[str, Any], str, str | None]
+"""A message as stored: (message, request id, finish reason of its turn)."""
+
+
+class FakeConversations(AggregateRepo[Conversation]):
+    def __init__(
+        self,
+        uow: Any,
+        table: dict[str, Conversation],
+        messages: dict[tuple[str, int], StoredMessage],
+    ) -> None:
+        super().__init__(uow, table)
+        self.messages = Staged(messages)
+
+    async def append(
+        self,
+        conversation_id: str,
+        first_seq: int,
+        messages: Sequence[dict[str, Any]],
+        *,
+        request_id: str,
+        finish_reason: str | None,
+    ) -> None:
+        for seq, message in enumerate(messages, start=first_seq):
+            self.messages.put((conversation_id, seq), (message, request_id, finish_reason))
+
+    async def remove(self, conversation_id: str) -> None:
+        self.unset(conversation_id)
+        for key in list(self.messages.view()):
+            if key[0] == conversation_id:
+                self.messages.unset(key)
+
+    def apply(self) -> None:
+        super().apply()
+        self.messages.apply()
+
+    def drop(self) -> None:
+        super().drop()
+        self.messages.drop()
+
+
+class FakePrompts(AggregateRepo[Prompt]):
+    def __init__(
+        self,
+        uow: Any,
+        table: dict[str, Prompt],
+        versions: dict[tuple[str, int], PromptVersion],
+    ) -> None:
+        super().__init__(uow, table)
+        self.versions = Staged(versions)
+
+    async def add(self, item: Prompt) -> None:
+        for other in self.view().values():
+            if other.team_id == item.team_id and other.name == item.name:
+                raise Conflict(f"a prompt named {item.name} exists")
+        await super().add(item)
+
+    async def add_version(self, version: PromptVersion) -> None:
+        self.versions.put((version.prompt_id, version.version), version)
+
+    async def remove(self, prompt_id: str) -> None:
+        self.unset(prompt_id)
+        for key in list(self.versions.view()):
+            if key[0] == prompt_id:
+                self.versions.unset(key)
+
+    def apply(self) -> None:
+        super().apply()
+        self.versions.apply()
+
+    def drop(self) -> None:
+        super().drop()
+        self.versions.drop()
