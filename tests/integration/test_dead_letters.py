@@ -21,7 +21,7 @@ from domains.shared.events import Event
 from domains.teams.events import OrgCreated
 from infrastructure.db.tables import audit_log, outbox
 from infrastructure.db.wave import SqlTransactions
-from infrastructure.read_models.audit_query import verify_audit
+from infrastructure.queries.audit import verify_audit
 from interfaces.bootstrap import Container
 from tests.integration.conftest import container_for, migrated_database
 

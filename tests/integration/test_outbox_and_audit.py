@@ -20,7 +20,7 @@ from domains.teams.events import OrgCreated
 from domains.teams.model import Org
 from infrastructure.db.tables import audit_log, outbox, usage_records
 from infrastructure.db.uow import SqlUnitOfWork
-from infrastructure.read_models.audit_query import verify_audit
+from infrastructure.queries.audit import verify_audit
 from interfaces.bootstrap import Container
 from tests.integration.conftest import container_for
 

@@ -24,7 +24,7 @@ from infrastructure.db.tables import audit_log, orgs, outbox, usage_records
 from infrastructure.db.uow import SqlUnitOfWork
 from infrastructure.db.wave import SqlTransactions
 from infrastructure.messaging.outbox_relay import OutboxRelay
-from infrastructure.read_models.audit_query import verify_audit
+from infrastructure.queries.audit import verify_audit
 from interfaces.bootstrap import Container
 from tests.integration.conftest import migrated_database, serving_container
 from tests.unit.samples import completion

@@ -15,7 +15,7 @@ from litestar.connection import ASGIConnection
 
 from application.teams.dashboard_sessions import StoredSession
 from domains.teams.users import as_role
-from infrastructure.read_models.directory_query import user_by_id
+from infrastructure.queries.directory import user_by_id
 from infrastructure.sso.sessions import CSRF_HEADER, SESSION_COOKIE
 from interfaces.http.admin.principal import Principal
 from interfaces.http.container import container_of
