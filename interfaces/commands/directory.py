@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infrastructure.db.engine import create_engine
-from infrastructure.queries import directory as directory
+from infrastructure.queries import directory
 from infrastructure.queries.directory_pages import KeyFilter, keys_page, orgs_page, teams_page
 from infrastructure.settings import Settings
 from interfaces.http.admin.directory_answers import key_out, org_out, team_out

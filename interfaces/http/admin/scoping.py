@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.teams.access import Principal, no_such
 from domains.billing.budget import Scope
-from infrastructure.queries import directory as directory
+from infrastructure.queries import directory
 from infrastructure.queries.directory import (
     AdminTokenView,
     KeyView,
