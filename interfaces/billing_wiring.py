@@ -25,7 +25,7 @@ from domains.billing.limit_store import LimitStore
 from domains.billing.model import Price
 from infrastructure.billing.memory_limit_store import InMemoryLimitStore
 from infrastructure.db.repositories.limits import load_limits_snapshot
-from infrastructure.read_models.spend_query import spent_in_window
+from infrastructure.queries.spend import spent_in_window
 from infrastructure.settings import Settings
 from infrastructure.tokens.bpe_prompt_counter import BpePromptCounter
 

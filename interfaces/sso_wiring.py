@@ -22,7 +22,7 @@ from application.teams.dashboard_sessions import SessionStore
 from application.teams.sso_commands import DeclareSsoConnection
 from domains.shared.errors import DomainError
 from infrastructure.net.outbound import OutboundPolicy
-from infrastructure.read_models.sso_query import connection_by_id, connections_of
+from infrastructure.queries.sso import connection_by_id, connections_of
 from infrastructure.security.secret_box import SealError, SecretBox, ensure_secret_box
 from infrastructure.settings import Settings
 from infrastructure.settings.model import SsoConnectionSettings

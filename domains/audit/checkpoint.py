@@ -244,17 +244,3 @@ class AnchoredVerifier:
             checkpoint_seq=self.anchored_seq,
             signatures_checked=self._anchors.signatures_checked,
         )
-
-
-def verify_anchored(
-    rows: Iterable[AuditRow],
-    checkpoints: Iterable[Checkpoint],
-    check: SignatureCheck | None,
-    start: tuple[int, str] | None = None,
-) -> AnchoredCheck:
-    """Verifies rows (in seq order) against the chain rules and the checkpoints."""
-    verifier = AnchoredVerifier(Anchors(checkpoints, check), start)
-    for row in rows:
-        if not verifier.feed(row):
-            break
-    return verifier.result()

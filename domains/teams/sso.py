@@ -28,7 +28,7 @@ from domains.shared.errors import Forbidden, InvalidValue
 from domains.shared.ids import new_id
 from domains.teams.events import SsoConnectionChanged, SsoConnectionCreated, SsoConnectionDeleted
 from domains.teams.model import Org
-from domains.teams.users import ROLES, Role, as_role, outranks
+from domains.teams.users import Role, as_role, outranks
 
 Kind = Literal["oidc", "saml"]
 KINDS: Final[tuple[Kind, ...]] = ("oidc", "saml")
@@ -182,11 +182,6 @@ class SsoConnection(Aggregate):
     def delete(self, *, actor: str) -> None:
         self.deleted = True
         self.record(SsoConnectionDeleted(connection_id=self.id, org_id=self.org_id, actor=actor))
-
-    def highest_grant(self) -> Role:
-        """The highest role the connection may give anyone: its default role or a mapped one."""
-        roles = {self.default_role} | {g.role for g in self.role_map.values() if g.role}
-        return min(roles, key=ROLES.index)  # ROLES runs owner, admin, member, viewer
 
     def _set_by(self, actor: str, role: Role) -> None:
         """Records whose authority the connection now acts on; Forbidden when it would grant

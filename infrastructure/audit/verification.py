@@ -20,7 +20,7 @@ from domains.audit.chain_binding import bind_to_chain, stored_for_another_chain
 from domains.audit.checkpoint import AnchoredCheck, Checkpoint, Finding
 from infrastructure.audit.checkpoint_files import CheckpointDirectory, seq_of_file
 from infrastructure.db.repositories.audit_checkpoints import stored_checkpoints
-from infrastructure.read_models.audit_verify import genesis_hash, stored_hashes, verify_audit_log
+from infrastructure.queries.audit_verify import genesis_hash, stored_hashes, verify_audit_log
 from infrastructure.security.audit_signing import SigningKey
 
 log = structlog.get_logger("fluxrouter.audit")

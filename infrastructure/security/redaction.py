@@ -10,7 +10,6 @@ REDACTED = "[redacted]"
 # Provider keys (OpenAI sk-…, Anthropic sk-ant-…, Google AIza…); every secret the gateway mints:
 # virtual keys (fr-…), admin tokens (fra-…), SCIM tokens (frs-…), dashboard session cookies
 # (frd-…), the generated admin key (fradm-…); and bearer tokens of any kind.
-MINTED_SCHEMES = ("fr-", "fra-", "frs-", "frd-", "fradm-")
 _PATTERNS = re.compile(
     r"(?:sk-[A-Za-z0-9_\-*.]{6,}|fr(?:adm|[ads])?-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}"
     r"|(?i:bearer)\s+[A-Za-z0-9_\-.~+/=*]{8,})"

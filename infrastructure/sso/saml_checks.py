@@ -48,7 +48,6 @@ class SamlRefused(Exception):
 
 @dataclass(frozen=True)
 class ResponseFacts:
-    response_id: str
     in_response_to: str | None
     assertion_id: str
     not_on_or_after: float  # Unix time: the assertion's end, for the replay cache
@@ -150,7 +149,6 @@ def check_response(
         if now >= _instant(data.get("NotOnOrAfter"), "confirmation NotOnOrAfter") + CLOCK_SKEW:
             raise SamlRefused("expired", "the assertion's subject confirmation has expired")
     return ResponseFacts(
-        response_id=root.get("ID", ""),
         in_response_to=root.get("InResponseTo"),
         assertion_id=assertion.get("ID", ""),
         not_on_or_after=ends,

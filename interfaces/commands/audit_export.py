@@ -48,7 +48,7 @@ def export_file(settings: Settings, out: str, from_seq: int) -> int:
 async def _export(settings: Settings, out: str, from_seq: int) -> int:
     from infrastructure.audit.verification import chain_checkpoints
     from infrastructure.db.engine import create_engine
-    from infrastructure.read_models.audit_verify import audit_head
+    from infrastructure.queries.audit_verify import audit_head
     from interfaces.audit_wiring import checkpointer_for, load_signing_key
 
     key, _ = load_signing_key(settings)
@@ -77,7 +77,7 @@ async def _export(settings: Settings, out: str, from_seq: int) -> int:
 async def _write(
     engine: AsyncEngine, out: str, header: dict[str, Any], anchors: list[Checkpoint]
 ) -> tuple[int, int]:
-    from infrastructure.read_models.audit_query import iter_audit
+    from infrastructure.queries.audit import iter_audit
 
     from_seq, to_seq = header["from_seq"], header["to_seq"]
     pending = sorted(

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from application.billing.commands import SetBudgetCap
 from domains.billing.budget_cap import BudgetCap
 from domains.shared.errors import DomainError
-from infrastructure.read_models import directory_query as directory
+from infrastructure.queries import directory
 from infrastructure.settings import Settings
 from interfaces.bootstrap import bootstrap
 

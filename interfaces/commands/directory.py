@@ -18,8 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infrastructure.db.engine import create_engine
-from infrastructure.read_models import directory_query as directory
-from infrastructure.read_models.directory_pages import KeyFilter, keys_page, orgs_page, teams_page
+from infrastructure.queries import directory
+from infrastructure.queries.directory_pages import KeyFilter, keys_page, orgs_page, teams_page
 from infrastructure.settings import Settings
 from interfaces.http.admin.directory_answers import key_out, org_out, team_out
 

@@ -436,7 +436,7 @@ def markdown(results: dict[str, Any]) -> str:
         *_para(
             "One gateway in the production shape (`fluxrouter serve`, PostgreSQL, Redis, a",
             "`fluxrouter worker`), calling the fake OpenAI upstream",
-            "(`tests/fakes/openai_upstream.py`), and two virtual keys, each in an org and team",
+            "(`tests/fakes/openai_upstream/`), and two virtual keys, each in an org and team",
             "of its own:",
         ),
         "* **off**: no budget and no rate limit anywhere: the gateway skips the budget ledger",

@@ -270,7 +270,7 @@ def _readme(results: dict[str, Any], table: str) -> str:
         "## What is measured",
         "",
         "All on 127.0.0.1, all calling the same fake OpenAI upstream",
-        "(`tests/fakes/openai_upstream.py`, its own process):",
+        "(`tests/fakes/openai_upstream/`, its own process):",
         "",
         "* **fake upstream, direct**: wrk talks to the fake itself; the floor.",
         "* **bare pass-through**: `tests/bench/bare_proxy.py`, Litestar on uvicorn (uvloop,",

@@ -17,7 +17,7 @@ from domains.audit.checkpoint import Checkpoint, signed_payload
 from infrastructure.audit.checkpoint_files import LATEST, file_name
 from infrastructure.audit.verification import verify_online
 from infrastructure.db.repositories.audit_checkpoints import stored_checkpoints
-from infrastructure.read_models.audit_verify import audit_head, genesis_hash
+from infrastructure.queries.audit_verify import audit_head, genesis_hash
 from infrastructure.security.audit_signing import SigningKey
 from interfaces.bootstrap import Container
 from migrations.runner import downgrade, upgrade

@@ -19,7 +19,7 @@ from infrastructure.audit.checkpoint_files import LATEST, CheckpointDirectory, f
 from infrastructure.audit.checkpointer import Checkpointer
 from infrastructure.audit.verification import verify_online
 from infrastructure.db.repositories.audit_checkpoints import stored_checkpoints
-from infrastructure.read_models.audit_verify import genesis_hash
+from infrastructure.queries.audit_verify import genesis_hash
 from infrastructure.security.audit_signing import SigningKey
 from interfaces.bootstrap import Container
 from tests.integration.conftest import container_for, migrated_database, serving_container

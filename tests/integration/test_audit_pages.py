@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domains.audit.chain import AuditRow, chain_row, format_ts
 from infrastructure.db.engine import create_engine
 from infrastructure.db.repositories.audit import SqlAuditLog
-from infrastructure.read_models.audit_query import audit_page, iter_audit
+from infrastructure.queries.audit import audit_page, iter_audit
 from tests.integration.conftest import migrated_database
 
 START = datetime(2026, 11, 1, tzinfo=UTC)

@@ -23,8 +23,8 @@ from infrastructure.db.engine import create_engine
 from infrastructure.db.repositories.billing import SqlUsageLedger
 from infrastructure.db.repositories.limits import SqlLimitsRepository, load_limits_snapshot
 from infrastructure.db.tables import budgets, model_prices
-from infrastructure.read_models.audit_query import audit_page
-from infrastructure.read_models.spend_query import (
+from infrastructure.queries.audit import audit_page
+from infrastructure.queries.spend import (
     spent_in_window,
     spent_in_windows,
     window_bounds,

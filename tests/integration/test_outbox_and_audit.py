@@ -20,7 +20,7 @@ from domains.teams.events import OrgCreated
 from domains.teams.model import Org
 from infrastructure.db.tables import audit_log, outbox, usage_records
 from infrastructure.db.uow import SqlUnitOfWork
-from infrastructure.read_models.audit_query import verify_audit
+from infrastructure.queries.audit_verify import verify_audit_log
 from interfaces.bootstrap import Container
 from tests.integration.conftest import container_for
 
@@ -59,7 +59,7 @@ async def test_a_crash_between_commit_and_dispatch_is_recovered_once(
         ).scalar_one()
     await pg_container.bus.publish([pg_container.codec.decode(payload)])
     assert await _count(pg_container, audit_log) == audit_before + 1
-    assert (await verify_audit(pg_container.engine)).ok
+    assert (await verify_audit_log(pg_container.engine, (), None, full=True)).ok
 
 
 async def test_concurrent_writers_on_several_replicas_keep_one_gap_free_chain(
@@ -80,7 +80,7 @@ async def test_concurrent_writers_on_several_replicas_keep_one_gap_free_chain(
             seqs = await conn.execute(sa.select(audit_log.c.seq).order_by(audit_log.c.seq))
             values = [row[0] for row in seqs]
         assert values == list(range(1, len(values) + 1))
-        check = await verify_audit(replicas[0].engine)
+        check = await verify_audit_log(replicas[0].engine, (), None, full=True)
         assert check.ok
         assert check.checked == len(values)
     finally:
@@ -101,7 +101,7 @@ async def test_postgres_refuses_update_delete_and_truncate_of_the_audit_log(
         async with pg_container.engine.connect() as conn:
             with pytest.raises(DBAPIError, match="append-only"):
                 await conn.execute(sa.text(statement))
-    assert (await verify_audit(pg_container.engine)).ok
+    assert (await verify_audit_log(pg_container.engine, (), None, full=True)).ok
 
 
 async def test_sqlite_refuses_update_and_delete_of_the_audit_log(migrated_sqlite: str) -> None:
@@ -112,7 +112,7 @@ async def test_sqlite_refuses_update_and_delete_of_the_audit_log(migrated_sqlite
             async with container.engine.connect() as conn:
                 with pytest.raises(DBAPIError, match="append-only"):
                     await conn.execute(sa.text(statement))
-        assert (await verify_audit(container.engine)).checked == 1
+        assert (await verify_audit_log(container.engine, (), None, full=True)).checked == 1
         assert await _count(container, usage_records) == 0
     finally:
         await container.engine.dispose()

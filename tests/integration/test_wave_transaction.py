@@ -24,7 +24,7 @@ from infrastructure.db.tables import audit_log, orgs, outbox, usage_records
 from infrastructure.db.uow import SqlUnitOfWork
 from infrastructure.db.wave import SqlTransactions
 from infrastructure.messaging.outbox_relay import OutboxRelay
-from infrastructure.read_models.audit_query import verify_audit
+from infrastructure.queries.audit_verify import verify_audit_log
 from interfaces.bootstrap import Container
 from tests.integration.conftest import migrated_database, serving_container
 from tests.unit.samples import completion
@@ -170,7 +170,7 @@ async def test_a_batch_of_completions_costs_one_transaction_and_stays_exact(
     assert usage == 12
     assert audited == 12
     assert pending == 0
-    assert (await verify_audit(container.engine)).ok
+    assert (await verify_audit_log(container.engine, (), None, full=True)).ok
 
     # a replay of the whole batch (at-least-once delivery) bills and audits nothing new
     await container.bus.publish(batch)
@@ -181,7 +181,7 @@ async def test_a_batch_of_completions_costs_one_transaction_and_stays_exact(
         assert (
             await conn.execute(sa.select(sa.func.count()).select_from(audit_log))
         ).scalar() == 12
-    assert (await verify_audit(container.engine)).ok
+    assert (await verify_audit_log(container.engine, (), None, full=True)).ok
 
 
 def whole_bus(

@@ -17,8 +17,8 @@ from domains.audit.chain import AuditRow
 from domains.audit.checkpoint import Checkpoint
 from infrastructure.db.engine import WRITE_OPTION
 from infrastructure.db.tables import audit_checkpoints
-from infrastructure.read_models.audit_query import iter_audit
-from infrastructure.read_models.audit_verify import audit_head
+from infrastructure.queries.audit import iter_audit
+from infrastructure.queries.audit_verify import audit_head
 
 CHECKPOINT_LOCK_ID = 0x46_4C_58_43_4B_50  # "FLXCKP": the advisory lock of checkpoint writers
 

@@ -15,7 +15,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from infrastructure.audit.verification import verify_online
-from infrastructure.read_models.audit_query import audit_page
+from infrastructure.queries.audit import audit_page
 from infrastructure.security.audit_signing import ALGORITHM
 from interfaces.http.admin.guard import require_admin
 from interfaces.http.dependencies import AuditKey, Caller, Checkpoints, Engine

@@ -13,7 +13,7 @@ from msgspec import UNSET
 from application.billing.commands import SetBudget, SetBudgetCap, SetRateLimit
 from domains.billing.budget import Scope
 from domains.billing.budget_cap import BudgetCap
-from infrastructure.read_models.limits_query import budget_caps_of
+from infrastructure.queries.limits import budget_caps_of
 from interfaces.http.admin.exact_json import ExactJsonRequest
 from interfaces.http.admin.guard import require_admin
 from interfaces.http.admin.limits_answers import (

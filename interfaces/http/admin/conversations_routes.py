@@ -22,7 +22,7 @@ from application.teams.access import (
     require_conversation_deleter,
     require_conversation_reader,
 )
-from infrastructure.read_models.conversations_query import (
+from infrastructure.queries.conversations import (
     ConversationFilter,
     ConversationView,
     conversation_by_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domains.shared.clock import utcnow
 from domains.teams.model import Org, Team, VirtualKey
-from infrastructure.read_models.directory_query import KeyView, OrgView, TeamView
+from infrastructure.queries.directory import KeyView, OrgView, TeamView
 from interfaces.http.admin.schemas import KeyOut, OrgOut, TeamOut
 
 

@@ -17,13 +17,11 @@ from domains.teams.users import as_role, looks_like_admin_token
 from infrastructure.security.admin_key import matches
 from infrastructure.security.admin_tokens import admin_token_holder
 from infrastructure.sso.sessions import SESSION_COOKIE
-from interfaces.http.admin.principal import ROOT, ROOT_ACTOR, Principal
+from interfaces.http.admin.principal import ROOT, Principal
 from interfaces.http.admin.session_principal import session_principal
 from interfaces.http.container import bearer_token, container_of
 from interfaces.http.errors import ApiError
 from interfaces.http.refusals import note_refused, throttled, throttled_message
-
-ADMIN_ACTOR = ROOT_ACTOR
 
 
 def _refused(message: str, code: str) -> ApiError:

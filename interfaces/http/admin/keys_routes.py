@@ -14,8 +14,8 @@ from msgspec import UNSET
 from application.teams.access import key_holder_named, no_such, require_key_change
 from application.teams.commands import ChangeKey, IssueKey, RevokeKey, RotateKey
 from domains.teams.model import VirtualKey
-from infrastructure.read_models.directory_pages import KeyFilter, keys_page
-from infrastructure.read_models.directory_query import KeyView, TeamView
+from infrastructure.queries.directory import KeyView, TeamView
+from infrastructure.queries.directory_pages import KeyFilter, keys_page
 from interfaces.http.admin.directory_answers import key_out
 from interfaces.http.admin.guard import require_admin
 from interfaces.http.admin.paging import DEFAULT_LIMIT, AfterId, Limit, QueryId, next_after_id

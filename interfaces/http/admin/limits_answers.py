@@ -10,7 +10,7 @@ from application.bus import MessageBus
 from domains.billing.budget import Amount, Budget, Period, Scope
 from domains.billing.budget_cap import BudgetCap, CapRefusal
 from domains.shared.money import from_picodollars, usd_text
-from infrastructure.read_models.limits_query import limits_of
+from infrastructure.queries.limits import limits_of
 from interfaces.http.admin.limits_schemas import (
     BudgetCapOut,
     BudgetOut,

@@ -14,7 +14,7 @@ from msgspec import UNSET
 
 from application.teams.commands import ChangeOrg, CreateOrg, DeleteOrg
 from domains.teams.model import Org
-from infrastructure.read_models.directory_pages import orgs_page
+from infrastructure.queries.directory_pages import orgs_page
 from interfaces.http.admin.directory_answers import org_out
 from interfaces.http.admin.guard import require_admin
 from interfaces.http.admin.paging import DEFAULT_LIMIT, AfterId, Limit, next_after_id

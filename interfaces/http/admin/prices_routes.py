@@ -8,7 +8,7 @@ from litestar import Controller, get, put
 from application.billing.commands import SetPrice
 from application.billing.price_queries import ListedPrice, price_list, require_admin_priceable
 from domains.billing.model import Price
-from infrastructure.read_models.limits_query import admin_prices
+from infrastructure.queries.limits import admin_prices
 from interfaces.billing_wiring import config_prices
 from interfaces.http.admin.exact_json import ExactJsonRequest
 from interfaces.http.admin.guard import require_admin

@@ -13,8 +13,8 @@ from application.conversations.commands import CreatePrompt, DeletePrompt, Publi
 from application.teams.access import no_such, require_prompt_writer
 from domains.conversations.prompts import Prompt, PromptVersion
 from domains.conversations.template import TemplateError
-from infrastructure.read_models.directory_query import TeamView
-from infrastructure.read_models.prompts_query import (
+from infrastructure.queries.directory import TeamView
+from infrastructure.queries.prompts import (
     PromptVersionView,
     PromptView,
     prompt_named,

@@ -16,7 +16,7 @@ from litestar import Controller, delete, get, post
 from application.teams.access import no_such
 from application.teams.directory_commands import IssueScimToken, RevokeScimToken
 from domains.teams.scim_tokens import ScimToken
-from infrastructure.read_models.scim_query import team_members
+from infrastructure.queries.scim import team_members
 from infrastructure.security.scim_tokens import scim_tokens_of
 from interfaces.http.admin.guard import require_admin
 from interfaces.http.dependencies import Bus, Engine, Visible

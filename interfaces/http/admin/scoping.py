@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.teams.access import Principal, no_such
 from domains.billing.budget import Scope
-from infrastructure.read_models import directory_query as directory
-from infrastructure.read_models.directory_query import (
+from infrastructure.queries import directory
+from infrastructure.queries.directory import (
     AdminTokenView,
     KeyView,
     OrgView,

@@ -13,9 +13,8 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 
-from application.teams.dashboard_sessions import StoredSession
 from domains.teams.users import as_role
-from infrastructure.read_models.directory_query import user_by_id
+from infrastructure.queries.directory import user_by_id
 from infrastructure.sso.sessions import CSRF_HEADER, SESSION_COOKIE
 from interfaces.http.admin.principal import Principal
 from interfaces.http.container import container_of
@@ -24,12 +23,6 @@ from interfaces.http.refusals import note_refused
 from interfaces.http.sso.web import base_url
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> StoredSession | None:
-    """The session the admin guard authenticated this request with, if it was one."""
-    session = connection.scope.get("state", {}).get("session")
-    return session if isinstance(session, StoredSession) else None
 
 
 async def session_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:

@@ -7,8 +7,8 @@ from litestar import Controller, get
 
 from domains.billing.budget import ZERO, Period, Scope, window
 from domains.shared.clock import utcnow
-from infrastructure.read_models.limits_query import limits_of
-from infrastructure.read_models.spend_query import spent_in_windows
+from infrastructure.queries.limits import limits_of
+from infrastructure.queries.spend import spent_in_windows
 from interfaces.http.admin.guard import require_admin
 from interfaces.http.admin.limits_answers import period_out
 from interfaces.http.admin.limits_schemas import PeriodSpendOut, SpendOut

@@ -25,8 +25,8 @@ from application.teams.sso_commands import (
 )
 from domains.teams.model import Org
 from domains.teams.sso import SsoConnection, valid_issuer
-from infrastructure.read_models.directory_query import user_by_id
-from infrastructure.read_models.sso_query import (
+from infrastructure.queries.directory import user_by_id
+from infrastructure.queries.sso import (
     connection_by_id,
     connections_of,
     sign_in_domains_of,

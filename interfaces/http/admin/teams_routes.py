@@ -12,7 +12,7 @@ from msgspec import UNSET
 
 from application.teams.commands import ChangeTeam, CreateTeam, DeleteTeam
 from domains.teams.model import Team
-from infrastructure.read_models.directory_pages import teams_page
+from infrastructure.queries.directory_pages import teams_page
 from interfaces.http.admin.directory_answers import team_out
 from interfaces.http.admin.guard import require_admin
 from interfaces.http.admin.paging import DEFAULT_LIMIT, AfterId, Limit, QueryId, next_after_id

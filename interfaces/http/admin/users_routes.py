@@ -24,7 +24,7 @@ from application.teams.user_commands import (
     RevokeAdminToken,
 )
 from domains.teams.users import AdminToken, User
-from infrastructure.read_models.directory_query import (
+from infrastructure.queries.directory import (
     AdminTokenView,
     UserView,
     admin_tokens_of,

@@ -35,7 +35,6 @@ from scim2_models import (
 )
 from scim2_server.service import ScimService
 
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:group:"
 _REMOVE_ONE = re.compile(r'^\s*members\s*\[\s*value\s+eq\s+("(?:[^"\\]|\\.)*")\s*\]\s*$', re.I)
 _MEMBER_KEYS = {"value", "display", "type", "$ref"}

@@ -14,7 +14,7 @@ from scim2_models import InvalidValueException, Resource
 
 from domains.shared.errors import DomainError
 from domains.teams.directory import Entry
-from infrastructure.read_models.scim_query import GroupRecord, UserRecord
+from infrastructure.queries.scim import GroupRecord, UserRecord
 
 NOT_KEPT = ("id", "meta", "password", "groups")  # given by the gateway, or never stored
 

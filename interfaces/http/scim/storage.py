@@ -1,4 +1,4 @@
-"""The SCIM service's storage for one org: reads from the directory read model, writes as
+"""The SCIM service's storage for one org: reads straight from the directory tables, writes as
 commands on the bus (so every change is an event: audited, projected, published).
 
 A search narrows the org's people or groups in SQL by the attribute identity providers look
@@ -42,8 +42,8 @@ from domains.shared.errors import Conflict, DomainError, Forbidden, InvalidValue
 from domains.teams.directory import StaleVersion
 from domains.teams.groups import Group as DomainGroup
 from domains.teams.users import User as DomainUser
-from infrastructure.read_models import scim_query
-from infrastructure.read_models.scim_query import Narrowing, Window
+from infrastructure.queries import scim as scim_query
+from infrastructure.queries.scim import Narrowing, Window
 from infrastructure.settings.model import ScimSettings
 from interfaces.http.scim import resources
 from interfaces.http.scim.group_mapping import link_of

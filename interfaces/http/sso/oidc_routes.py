@@ -24,7 +24,7 @@ from litestar.response import Redirect
 from application.teams.access import no_such
 from application.teams.sso_commands import SignInWithSso
 from domains.teams.sso import Identity, SsoConnection
-from infrastructure.read_models.sso_query import connection_by_id
+from infrastructure.queries.sso import connection_by_id
 from infrastructure.security.secret_box import SealError
 from infrastructure.sso.oidc_client import OidcError, authorization_url
 from interfaces.http.dependencies import Bus, Engine, Sso

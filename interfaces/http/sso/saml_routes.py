@@ -20,7 +20,7 @@ from litestar.response import Redirect
 from application.teams.access import no_such
 from application.teams.sso_commands import SignInWithSso
 from domains.teams.sso import SsoConnection
-from infrastructure.read_models.sso_query import connection_by_id
+from infrastructure.queries.sso import connection_by_id
 from infrastructure.security.secret_box import SealError
 from infrastructure.sso.saml_checks import CLOCK_SKEW, SamlRefused
 from interfaces.http.dependencies import Bus, Engine, Sso

@@ -25,7 +25,6 @@ from domains.audit.checkpoint import (
     key_id_of,
     parse_ts,
     signed_payload,
-    verify_anchored,
 )
 from infrastructure.security.audit_signing import PublicKeys, SigningKey, raw_public_key
 
@@ -203,7 +202,13 @@ def check_of(
     signed: bool = True,
     start: tuple[int, str] | None = None,
 ) -> Any:
-    return verify_anchored(rows, checkpoints, KEY.check if signed else None, start)
+    """The rows walked in order against the checkpoints, as the verifiers in
+    `infrastructure.queries.audit_verify` and `interfaces.commands.audit_file` walk them."""
+    verifier = AnchoredVerifier(Anchors(checkpoints, KEY.check if signed else None), start)
+    for row in rows:
+        if not verifier.feed(row):
+            break
+    return verifier.result()
 
 
 def test_a_good_chain_matches_its_checkpoints() -> None:
@@ -392,10 +397,10 @@ def test_checkpoints_of_another_chain_are_set_aside_with_a_note_not_read_as_a_re
         f"({CHAIN}): not used"
     ]
     # checked against this chain, only its own checkpoints count: no rewrite, no truncation
-    check = verify_anchored(rows, bound.own, KEY.check)
+    check = check_of(rows, bound.own)
     assert (check.ok, check.checkpoint_seq, check.checkpoints) == (True, 6, 2)
     # the same checkpoints read as this chain's would have said the chain was truncated
-    assert not verify_anchored(rows, [*theirs, *ours], KEY.check).ok
+    assert not check_of(rows, [*theirs, *ours]).ok
 
 
 def test_a_checkpoint_naming_no_chain_counts_only_where_it_matches_the_row() -> None:

@@ -17,6 +17,8 @@ from interfaces.http.scim import applying, patching
 from interfaces.http.scim.provider import build_service
 from interfaces.http.scim.resources import members_of
 
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
 SERVICE = build_service()
 GROUP = SERVICE.get_resource_type("Group")
 USER = SERVICE.get_resource_type("User")
@@ -72,7 +74,7 @@ def group(members: list[dict[str, Any]]) -> Resource[Any]:
 
 
 def body(operations: list[dict[str, Any]]) -> bytes:
-    return json.dumps({"schemas": [patching.PATCH_OP], "Operations": operations}).encode()
+    return json.dumps({"schemas": [PATCH_OP], "Operations": operations}).encode()
 
 
 def by_library(current: Resource[Any], raw: bytes) -> Any:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infrastructure.db.tables import orgs, teams, virtual_keys
-from infrastructure.read_models.directory_query import (
+from infrastructure.queries.directory import (
     KEY_COLUMNS,
     ORG_COLUMNS,
     TEAM_COLUMNS,

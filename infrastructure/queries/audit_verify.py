@@ -28,7 +28,7 @@ from domains.audit.checkpoint import (
     mismatch,
 )
 from infrastructure.db.tables import audit_log
-from infrastructure.read_models.audit_query import iter_audit
+from infrastructure.queries.audit import iter_audit
 
 _CHUNK = 500
 
