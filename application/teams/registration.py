@@ -12,6 +12,7 @@ from application.teams import (
     handlers,
     management_handlers,
     sso_handlers,
+    sso_sign_in,
     user_handlers,
 )
 from application.teams.authenticate import KeyAuthenticator
@@ -112,7 +113,7 @@ def register(
         (ChangeSsoConnection, sso_handlers.change_sso_connection),
         (DeleteSsoConnection, sso_handlers.delete_sso_connection),
         (DeclareSsoConnection, sso_handlers.declare_sso_connection),
-        (SignInWithSso, sso_handlers.sign_in_with_sso),
+        (SignInWithSso, sso_sign_in.sign_in_with_sso),
         (DeclareSignInDomains, sso_handlers.declare_sign_in_domains),
     ):
         registry.handle(command, handler)

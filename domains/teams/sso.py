@@ -11,7 +11,7 @@ A connection acts on the authority of whoever last set it (`set_by`, with their 
 `set_by_role`): it may grant no role above that role, so an org admin can't make a connection
 that signs people in as owners. Creating or changing it refuses (Forbidden) what it would
 grant above the role of the one who does it; signing in is capped again (see
-`application.teams.sso_handlers`).
+`application.teams.sso_sign_in`).
 """
 
 from __future__ import annotations

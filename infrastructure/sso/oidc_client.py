@@ -1,6 +1,7 @@
 """An OpenID Connect relying party: discovery, the authorization request (code flow with PKCE
 S256, `state` and `nonce`), the token exchange and the ID token's checks (joserfc verifies the
-signature; authlib's `CodeIDToken` checks the claims).
+signature; authlib's `CodeIDToken` checks the claims). The discovery document's shape and the
+authorization URL, which need no I/O, are `infrastructure.sso.oidc_metadata`.
 
 The ID token is accepted only signed with an asymmetric algorithm its issuer announces
 (`id_token_signing_alg_values_supported`; never `none`, never an HMAC keyed by the client
@@ -21,7 +22,7 @@ import json
 import re
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import aiohttp
 import msgspec
@@ -34,12 +35,17 @@ from infrastructure.net.outbound import (
     ResponseTooLarge,
     read_capped,
 )
+from infrastructure.sso.oidc_metadata import (
+    ASYMMETRIC,
+    ASYMMETRIC_ALGORITHMS,
+    OidcError,
+    ProviderMetadata,
+    authorization_url,
+)
 
 if TYPE_CHECKING:  # authlib and joserfc are imported where a sign-in uses them
     from joserfc.jwk import KeySetSerialization
 
-ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
-ASYMMETRIC_ALGORITHMS = frozenset((*ASYMMETRIC, "EdDSA", "Ed25519"))
 METADATA_TTL = 300.0
 LEEWAY = 60
 MAX_DOCUMENT_BYTES = 1024 * 1024
@@ -48,65 +54,14 @@ FETCH_FAILURES = (OutboundRefused, ResponseTooLarge, aiohttp.ClientError, Timeou
 _ERROR_CODE = re.compile(r"[a-z_]{1,64}")
 log = structlog.get_logger("fluxrouter.sso")
 
-
-class OidcError(Exception):
-    """The provider's answer was refused: `reason` is a short code for the audit log."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
-class ProviderMetadata(msgspec.Struct, frozen=True, kw_only=True):
-    issuer: str
-    authorization_endpoint: str
-    token_endpoint: str
-    jwks_uri: str
-    id_token_signing_alg_values_supported: list[str] = msgspec.field(
-        default_factory=lambda: ["RS256"]
-    )
-    token_endpoint_auth_methods_supported: list[str] = msgspec.field(
-        default_factory=lambda: ["client_secret_basic"]
-    )
-    code_challenge_methods_supported: list[str] | None = None
-    authorization_response_iss_parameter_supported: bool = False
-
-    @property
-    def pinned_algorithms(self) -> list[str]:
-        return [
-            alg
-            for alg in self.id_token_signing_alg_values_supported
-            if alg in ASYMMETRIC_ALGORITHMS
-        ]
-
-
-def authorization_url(
-    metadata: ProviderMetadata,
-    *,
-    client_id: str,
-    redirect_uri: str,
-    scopes: tuple[str, ...],
-    state: str,
-    nonce: str,
-    code_verifier: str,
-) -> str:
-    from authlib.oauth2.rfc7636 import create_s256_code_challenge
-
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": " ".join(scopes),
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": create_s256_code_challenge(code_verifier),
-            "code_challenge_method": "S256",
-        }
-    )
-    separator = "&" if "?" in metadata.authorization_endpoint else "?"
-    return f"{metadata.authorization_endpoint}{separator}{query}"
+__all__ = [
+    "ASYMMETRIC",
+    "ASYMMETRIC_ALGORITHMS",
+    "OidcClient",
+    "OidcError",
+    "ProviderMetadata",
+    "authorization_url",
+]
 
 
 class OidcClient:

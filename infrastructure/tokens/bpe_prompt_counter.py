@@ -4,11 +4,16 @@ Text is counted exactly with o200k_base, the way OpenAI's cookbook counts a chat
 overhead per message, one more token for a `name`, and the priming of the reply. Tool
 definitions, tool calls and JSON schemas are counted by their JSON text. Media whose token
 cost depends on what cannot be seen without decoding it (images, PDFs, audio) gets a
-conservative estimate named below. Other providers' tokenizers differ a little from
-o200k_base; the count is for reserving budget, and settling uses the upstream's usage.
+conservative estimate (`infrastructure.tokens.media_estimates`). Other providers' tokenizers
+differ a little from o200k_base; the count is for reserving budget, and settling uses the
+upstream's usage.
 
 Nothing here raises on a JSON-decodable body: a part of the wrong shape is counted by the
 tokens of its JSON text.
+
+Over 300 lines as one class on purpose: the three dialects' walks share the text and JSON
+fallbacks and the cached role counts, and this runs on every admitted request, so it stays
+plain methods on one object.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
+
+from infrastructure.tokens.media_estimates import IMAGE_TOKENS, audio_tokens, pdf_tokens
 
 ENCODING = "o200k_base"
 
@@ -33,27 +40,6 @@ TOOLS_OVERHEAD = 12
 ANTHROPIC_TOOL_SYSTEM_TOKENS = 346
 """The system prompt Anthropic adds when tools are given (its documented figure for Claude 4
 models with tool_choice auto or none; any or a named tool costs less)."""
-
-IMAGE_TOKENS = 5_000
-"""One image of unknown size. Upper bounds of the published formulas: OpenAI's tiles, 85 +
-170 per 512-px tile after scaling into 2048 px and the short side to 768 px, reach at most 8
-tiles = 1,445; its 32-px patches cap at 1,536 patches (x2.46 for gpt-4.1-nano = 3,779);
-Anthropic's (w*h)/750 is ~1,600 with the 1568-px long edge cap, and ~5,000 for models that
-read 2576-px images (about 3.75 MP / 750). Not a bound for models whose image tokens are
-multiplied to match another model's price (gpt-4o-mini's reach 48,169)."""
-
-PDF_PAGE_TOKENS = 4_600
-"""One PDF page: up to ~3,000 text tokens (Anthropic's figure for dense pages) plus the page
-rendered as an image at the ~1,600-token cap."""
-PDF_BYTES_PER_PAGE = 25_000
-"""A guess at a compressed page's size, to estimate the page count of PDF bytes."""
-PDF_MAX_PAGES = 100
-"""Anthropic's limit of PDF pages per request: a larger count could not be sent anyway."""
-UNSEEN_DOCUMENT_PAGES = 10
-"""Pages assumed for a document given by URL or file id, whose size is not in the body."""
-AUDIO_TOKENS_PER_SECOND = 10
-AUDIO_BYTES_PER_SECOND = 4_000
-"""32 kbit/s, the low end of speech encodings: the longest an audio clip of a size can last."""
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 _TOOL_USE_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
@@ -226,9 +212,9 @@ class BpePromptCounter:
             return IMAGE_TOKENS
         if kind == "input_audio" and isinstance(audio := part.get("input_audio"), Mapping):
             data = audio.get("data")
-            return _audio_tokens(data) if isinstance(data, str) else self._json(part)
+            return audio_tokens(data) if isinstance(data, str) else self._json(part)
         if kind == "file" and isinstance(file := part.get("file"), Mapping):
-            return _pdf_tokens(file.get("file_data"))
+            return pdf_tokens(file.get("file_data"))
         return self._json(part)
 
     # --- Anthropic messages ----------------------------------------------------------------
@@ -299,7 +285,7 @@ class BpePromptCounter:
             return total + self._text(data)
         if kind == "content":
             return total + self._blocks(source.get("content"))
-        return total + _pdf_tokens(data)
+        return total + pdf_tokens(data)
 
     # --- OpenAI embeddings -----------------------------------------------------------------
 
@@ -320,18 +306,3 @@ class BpePromptCounter:
             else:
                 total += self._json(item)
         return total
-
-
-def _pdf_tokens(data: object) -> int:
-    """A PDF given as base64 (or a data: URL), else one whose size is not in the body."""
-    if isinstance(data, str) and data:
-        pages = 1 + len(data) * 3 // 4 // PDF_BYTES_PER_PAGE
-    else:
-        pages = UNSEEN_DOCUMENT_PAGES
-    return min(pages, PDF_MAX_PAGES) * PDF_PAGE_TOKENS
-
-
-def _audio_tokens(data: str) -> int:
-    """Base64 audio: the longest it can play at the lowest bitrate, in audio tokens."""
-    seconds = -(-(len(data) * 3 // 4) // AUDIO_BYTES_PER_SECOND)
-    return seconds * AUDIO_TOKENS_PER_SECOND

@@ -12,7 +12,7 @@ from litestar.response import Redirect
 
 from application.bus import MessageBus
 from application.teams.sso_commands import SignInWithSso
-from application.teams.sso_handlers import SignInRefused
+from application.teams.sso_sign_in import SignInRefused
 from domains.teams.users import User
 from infrastructure.sso.sessions import CSRF_COOKIE, SESSION_COOKIE
 from interfaces.http.sso.web import cookie, refuse_sign_in

@@ -8,7 +8,7 @@ import pytest
 
 from infrastructure.settings import Settings
 from interfaces.cli import _parser
-from interfaces.commands.run import serve
+from interfaces.commands.serve import serve
 
 
 def _serve(*argv: str) -> int:

@@ -17,13 +17,15 @@ from domains.providers.ports import PromptCounter
 from infrastructure.tokens import BpePromptCounter
 from infrastructure.tokens.bpe_prompt_counter import (
     ANTHROPIC_TOOL_SYSTEM_TOKENS,
+    REPLY_PRIMING,
+    TOKENS_PER_MESSAGE,
+    TOOLS_OVERHEAD,
+)
+from infrastructure.tokens.media_estimates import (
     AUDIO_TOKENS_PER_SECOND,
     IMAGE_TOKENS,
     PDF_MAX_PAGES,
     PDF_PAGE_TOKENS,
-    REPLY_PRIMING,
-    TOKENS_PER_MESSAGE,
-    TOOLS_OVERHEAD,
     UNSEEN_DOCUMENT_PAGES,
 )
 
