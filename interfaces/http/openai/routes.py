@@ -38,8 +38,9 @@ async def answer_chat(
     read_body: Callable[[], Awaitable[bytes]],
     request_id: str,
 ) -> Completion:
-    """A chat completion, from the caller's credential and body to the answer; served by
-    Litestar's route below and by `direct.DirectChat` straight from ASGI."""
+    """A chat completion, from the caller's credential and body to the answer, for
+    `direct.DirectChat` (straight from ASGI); Litestar's route below, given the caller as a
+    dependency, answers the same through `chat_request`."""
     caller = await authenticate_secret(container, secret, client)
     return await container.completions.complete(chat_request(caller, await read_body(), request_id))
 
