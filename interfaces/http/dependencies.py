@@ -3,7 +3,8 @@
 `ContainerPlugin` keeps the composition root in the app's state and declares, on the app, one
 dependency per thing a controller needs from it: a handler names `bus`, `engine`, `settings`...
 as parameters and gets them, never the container itself. Admin handlers also take `principal`
-(who the admin guard authenticated) and `visible` (the lookups scoped to that principal). A
+(who the admin guard authenticated) and `visible` (the lookups scoped to that principal); the
+`/v1` handlers take `key_holder` (who their virtual key names) and `completions`. A
 dependency is resolved only for the handlers that name it, and none of them reaches the
 OpenAPI document.
 """
@@ -20,9 +21,11 @@ from litestar.plugins import InitPlugin
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.bus import MessageBus
+from application.providers.completions.pipeline import CompletionPipeline
 from domains.billing.budget import BudgetLedger
 from domains.providers.model import Catalog
 from domains.providers.ports import ProviderClient
+from domains.shared.caller import Caller as KeyCaller
 from infrastructure.audit.checkpointer import Checkpointer
 from infrastructure.messaging.outbox_relay import OutboxRelay
 from infrastructure.observability.metrics import Metrics
@@ -31,6 +34,8 @@ from infrastructure.settings import Settings
 from interfaces.bootstrap import Container
 from interfaces.http.admin.principal import Principal, principal_of
 from interfaces.http.admin.scoping import Visibility
+from interfaces.http.container import bearer_token, client_host
+from interfaces.http.openai.auth import authenticate_secret
 from interfaces.sso_wiring import SsoServices
 
 # What a handler's parameters are annotated with. Each is passed as provided, never validated
@@ -50,6 +55,11 @@ Caller = SkipValidation[Principal]
 """The principal the admin guard authenticated."""
 Visible = SkipValidation[Visibility]
 """The directory's records as the principal may see them."""
+Completions = SkipValidation[CompletionPipeline]
+"""Every completion, embedding and token count, whichever front door asked."""
+KeyHolder = SkipValidation[KeyCaller]
+"""Who the virtual key in `Authorization: Bearer` or `x-api-key` names (`/v1`); resolving it
+refuses a missing, unknown or revoked key (401) or a throttled address (429)."""
 
 
 def _provided(container: Container) -> dict[str, Provide]:
@@ -88,13 +98,21 @@ def _provided(container: Container) -> dict[str, Provide]:
         ledger: BudgetLedger | None = getattr(container, "ledger", None)
         return ledger
 
+    def completions() -> CompletionPipeline:
+        return container.completions
+
     def principal(request: Request[Any, Any, Any]) -> Principal:
         return principal_of(request)
 
     def visible(request: Request[Any, Any, Any]) -> Visibility:
         return Visibility(container.engine, principal_of(request))
 
-    return {
+    async def key_holder(request: Request[Any, Any, Any]) -> KeyCaller:
+        return await authenticate_secret(
+            container, bearer_token(request, x_api_key=True), client_host(request)
+        )
+
+    provided = {
         provider.__name__: Provide(provider, sync_to_thread=False)
         for provider in (
             bus,
@@ -108,10 +126,13 @@ def _provided(container: Container) -> dict[str, Provide]:
             audit_key,
             checkpointer,
             ledger,
+            completions,
             principal,
             visible,
         )
     }
+    provided["key_holder"] = Provide(key_holder)
+    return provided
 
 
 class ContainerPlugin(InitPlugin):

@@ -42,6 +42,7 @@ def shown_prefix(token: str | None) -> str:
 def note_refused(
     connection: ASGIConnection[Any, Any, Any, Any], surface: str, token: str | None, reason: str
 ) -> None:
+    # told from guards and WebSocket handshakes, which have the connection, no dependencies
     note_refused_to(container_of(connection), client_host(connection), surface, token, reason)
 
 
@@ -86,6 +87,7 @@ def throttled_for(container: Container, client: str | None, surface: str) -> int
 
 
 def throttled(connection: ASGIConnection[Any, Any, Any, Any], surface: str) -> int | None:
+    # asked from guards and WebSocket handshakes, which have the connection, no dependencies
     return throttled_for(container_of(connection), client_host(connection), surface)
 
 

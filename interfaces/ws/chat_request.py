@@ -8,9 +8,12 @@ request always streams, with usage.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from application.providers.completions.request import CompletionRequest
+from domains.providers.events import CompletionFinished
 from domains.shared.caller import Caller
 from interfaces.bootstrap import Container
 from interfaces.http.errors import ApiError
@@ -25,6 +28,29 @@ from interfaces.ws.prompt_messages import prompt_messages
 class ChatRequest:
     body: dict[str, Any]
     conversation: ConversationTurn | None
+
+    def completion(
+        self,
+        caller: Caller,
+        request_id: str,
+        model: str,
+        *,
+        on_admitted: Callable[[Mapping[str, str]], bool],
+        observe: Callable[[CompletionFinished], None],
+    ) -> CompletionRequest:
+        """The pipeline's request: streamed with usage, told apart as the WebSocket's."""
+        return CompletionRequest(
+            caller=caller,
+            request_id=request_id,
+            model=model,
+            body=self.body,
+            stream=True,
+            include_usage=True,
+            transport="websocket",
+            prompt_log="ws.prompt",
+            on_admitted=on_admitted,
+            observe=observe,
+        )
 
 
 async def prepare(

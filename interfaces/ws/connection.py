@@ -130,8 +130,7 @@ class Connection:
         self._live[generation.id] = generation
         self.started += 1
         self._session.container.metrics.ws_generations.inc()
-        task = asyncio.create_task(generation.run(), name="ws-generation")
-        generation.task = task
+        task = generation.start()
         task.add_done_callback(lambda done: self._ended(generation, done))
 
     def _ended(self, generation: Generation, task: asyncio.Task[None]) -> None:
@@ -147,7 +146,7 @@ class Connection:
     async def _cancel(self, generation_id: str) -> None:
         generation = self._live.get(generation_id)
         if generation is not None:
-            generation.cancel(by_client=True)
+            generation.cancellation.request(by_client=True)
             return
         if generation_id in self._recent:
             return  # it ended before the cancel arrived: its chat.done or error was sent
@@ -162,8 +161,8 @@ class Connection:
     async def _end(self, *, flush: bool) -> None:
         running = list(self._live.values())
         for generation in running:
-            generation.cancel(by_client=False)
-        tasks = {generation.task for generation in running if generation.task is not None}
+            generation.cancellation.request(by_client=False)
+        tasks = {task for generation in running if (task := generation.cancellation.task)}
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=CANCEL_GRACE)
             for task in late:

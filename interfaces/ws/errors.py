@@ -3,9 +3,12 @@ its status, when to retry and the key's rate-limit figures. Never a traceback, n
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 
 from domains.providers.errors import UpstreamError
+from domains.providers.events import CompletionFinished
 from infrastructure.db.engine import is_database_busy
 from interfaces.http.errors import ApiError, openai_error_of
 from interfaces.ws.messages import ErrorOut, rate_limits_of
@@ -26,6 +29,22 @@ def error_out(exc: Exception, generation_id: str | None = None) -> ErrorOut:
         retry_after=_seconds(headers),
         rate_limits=rate_limits_of(headers),
     )
+
+
+def stream_failure(
+    ended_with: dict[str, Any] | None, finished: CompletionFinished | None, generation_id: str
+) -> ErrorOut | None:
+    """The `error` a generation's stream ends in: the error the upstream ended it with, or a cut
+    (it stopped before it finished); None for a stream that finished."""
+    if ended_with is not None:
+        status = finished.status if finished is not None else 502
+        return ErrorOut(error=ended_with, status=status, id=generation_id)
+    if finished is None or finished.outcome != "ok":
+        cut = ApiError(
+            502, "The upstream ended the stream before it finished.", code="upstream_error"
+        )
+        return error_out(cut, generation_id)
+    return None
 
 
 def _seconds(headers: dict[str, str]) -> float | None:

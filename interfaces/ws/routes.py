@@ -16,6 +16,8 @@ log = structlog.get_logger("fluxrouter.ws")
 
 @websocket("/v1/ws", name="ws_chat")
 async def chat_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    # the connection composes its generations from most of the container (keys, sessions,
+    # pipeline, bus, engine, metrics): it is handed the whole, as the composition it serves
     container = container_of(socket)
     await socket.accept()
     found = await authenticate(socket, container)

@@ -3,6 +3,7 @@ finish reason, an error the upstream ended with, and the reply they add up to.""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
@@ -98,3 +99,10 @@ class StreamReader:
                 self.reply.add(delta)
             if isinstance(choice.get("finish_reason"), str):
                 self.finish_reason = choice["finish_reason"]
+
+
+async def close_stream(chunks: AsyncIterator[bytes]) -> None:
+    """Ends the relay of a stream (and so its upstream call), read to its end or not."""
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        await close()

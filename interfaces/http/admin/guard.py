@@ -32,7 +32,7 @@ async def require_admin(
     connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
 ) -> None:
     token = bearer_token(connection, x_api_key=False)
-    container = container_of(connection)
+    container = container_of(connection)  # a guard is given the connection, no dependencies
     expected = container.admin_digest
     if token is not None and expected is not None and matches(token, expected):
         connection.scope.setdefault("state", {})["principal"] = ROOT

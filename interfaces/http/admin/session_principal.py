@@ -27,7 +27,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 async def session_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     """The person behind the session cookie; None when the request carries none."""
-    container = container_of(connection)
+    container = container_of(connection)  # the admin guard's step: it has no dependencies
     secret = connection.cookies.get(SESSION_COOKIE)
     if container.sso is None or not secret:
         return None

@@ -21,8 +21,8 @@ from domains.providers.model import answered_model
 from interfaces.http.anthropic.translate_request import messages_to_chat
 from interfaces.http.anthropic.translate_response import chat_to_message
 from interfaces.http.anthropic.translate_stream import chat_sse_to_events, sse_cut, sse_error
-from interfaces.http.container import container_of, request_id_of
-from interfaces.http.openai.auth import authenticate
+from interfaces.http.container import request_id_of
+from interfaces.http.dependencies import Completions, KeyHolder
 from interfaces.http.openai.decoding import decode_body
 from interfaces.http.openai.routes import SSE_HEADERS
 from interfaces.http.openai.schemas import OutputTokens
@@ -55,9 +55,9 @@ def protocol_headers(request: Request[Any, Any, Any]) -> dict[str, str]:
     tags=["Anthropic"],
     summary="Create a message (Anthropic Messages API), with any model behind the gateway",
 )
-async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
-    container = container_of(request)
-    caller = await authenticate(request)
+async def messages(
+    request: Request[Any, Any, Any], key_holder: KeyHolder, completions: Completions
+) -> Response[Any]:
     raw, view = decode_body(await request.body(), MessagesRequest)
     request_id = request_id_of(request)
     dialect = MessagesDialect(
@@ -66,9 +66,9 @@ async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
         stream_error=sse_error,
         stream_cut=sse_cut,
     )
-    answer = await container.completions.complete(
+    answer = await completions.complete(
         CompletionRequest(
-            caller=caller,
+            caller=key_holder,
             request_id=request_id,
             model=view.model,
             body=raw,
@@ -103,12 +103,12 @@ async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
     tags=["Anthropic"],
     summary="Count the input tokens of a Messages request",
 )
-async def count_tokens(request: Request[Any, Any, Any]) -> dict[str, int]:
-    container = container_of(request)
-    caller = await authenticate(request)
+async def count_tokens(
+    request: Request[Any, Any, Any], key_holder: KeyHolder, completions: Completions
+) -> dict[str, int]:
     raw, view = decode_body(await request.body(), MessagesRequest)
-    natively = await container.completions.count_tokens(
-        caller, view.model, raw, protocol_headers(request)
+    natively = await completions.count_tokens(
+        key_holder, view.model, raw, protocol_headers(request)
     )
     if natively is not None:
         return {"input_tokens": natively}

@@ -1,24 +1,14 @@
 """Who is calling /v1: the virtual key in `Authorization: Bearer` or `x-api-key`. Refusals
-are told to the audit log (counted, never with the secret)."""
+are told to the audit log (counted, never with the secret). Litestar's routes get the caller as
+the `key_holder` dependency (`interfaces.http.dependencies`), `direct.DirectChat` from here."""
 
 from __future__ import annotations
-
-from typing import Any
-
-from litestar import Request
 
 from domains.shared.caller import Caller
 from domains.teams.model import looks_like_virtual_key
 from interfaces.bootstrap import Container
-from interfaces.http.container import bearer_token, client_host, container_of
 from interfaces.http.errors import ApiError
 from interfaces.http.refusals import note_refused_to, throttled_for, throttled_message
-
-
-async def authenticate(request: Request[Any, Any, Any]) -> Caller:
-    return await authenticate_secret(
-        container_of(request), bearer_token(request, x_api_key=True), client_host(request)
-    )
 
 
 async def authenticate_secret(

@@ -14,10 +14,12 @@ from litestar import HttpMethod, Request, Response, post, route
 from litestar.response import Stream
 
 from application.providers.completions.request import Completion, CompletionRequest
+from domains.shared.caller import Caller
 from interfaces.bootstrap import Container
-from interfaces.http.container import bearer_token, client_host, container_of, request_id_of
+from interfaces.http.container import request_id_of
+from interfaces.http.dependencies import Completions, KeyHolder
 from interfaces.http.errors import ApiError
-from interfaces.http.openai.auth import authenticate, authenticate_secret
+from interfaces.http.openai.auth import authenticate_secret
 from interfaces.http.openai.decoding import decode_body
 from interfaces.http.openai.schemas import (
     ChatCompletionRequest,
@@ -36,21 +38,25 @@ async def answer_chat(
     read_body: Callable[[], Awaitable[bytes]],
     request_id: str,
 ) -> Completion:
-    """A chat completion, from the caller's credential and body to the answer; served by
-    Litestar's route below and by `direct.DirectChat` straight from ASGI."""
+    """A chat completion, from the caller's credential and body to the answer, for
+    `direct.DirectChat` (straight from ASGI); Litestar's route below, given the caller as a
+    dependency, answers the same through `chat_request`."""
     caller = await authenticate_secret(container, secret, client)
-    raw, view = decode_body(await read_body(), ChatCompletionRequest)
+    return await container.completions.complete(chat_request(caller, await read_body(), request_id))
+
+
+def chat_request(caller: Caller, body: bytes, request_id: str) -> CompletionRequest:
+    """A Chat Completions body, validated, as the pipeline's request."""
+    raw, view = decode_body(body, ChatCompletionRequest)
     options = view.stream_options
-    return await container.completions.complete(
-        CompletionRequest(
-            caller=caller,
-            request_id=request_id,
-            model=view.model,
-            body=raw,
-            stream=bool(view.stream),
-            include_usage=bool(options and options.include_usage),
-            prompt_log="v1.prompt",
-        )
+    return CompletionRequest(
+        caller=caller,
+        request_id=request_id,
+        model=view.model,
+        body=raw,
+        stream=bool(view.stream),
+        include_usage=bool(options and options.include_usage),
+        prompt_log="v1.prompt",
     )
 
 
@@ -60,13 +66,11 @@ async def answer_chat(
     tags=["OpenAI"],
     summary="Create a chat completion (OpenAI Chat Completions, plain or SSE)",
 )
-async def chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
-    answer = await answer_chat(
-        container_of(request),
-        bearer_token(request, x_api_key=True),
-        client_host(request),
-        request.body,
-        request_id_of(request),
+async def chat_completions(
+    request: Request[Any, Any, Any], key_holder: KeyHolder, completions: Completions
+) -> Response[Any]:
+    answer = await completions.complete(
+        chat_request(key_holder, await request.body(), request_id_of(request))
     )
     if answer.chunks is not None:
         headers = {**SSE_HEADERS, **answer.headers}
@@ -75,18 +79,18 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @post("/v1/embeddings", status_code=200, tags=["OpenAI"], summary="Create embeddings")
-async def embeddings(request: Request[Any, Any, Any]) -> Response[bytes]:
-    container = container_of(request)
-    caller = await authenticate(request)
+async def embeddings(
+    request: Request[Any, Any, Any], key_holder: KeyHolder, completions: Completions
+) -> Response[bytes]:
     raw, view = decode_body(await request.body(), EmbeddingsRequest)
     problem = embeddings_input_problem(view.input)
     if problem is not None:
         raise ApiError(
             400, f"Invalid value for `input`: {problem}.", code="invalid_value", param="input"
         )
-    answer = await container.completions.embed(
+    answer = await completions.embed(
         CompletionRequest(
-            caller=caller, request_id=request_id_of(request), model=view.model, body=raw
+            caller=key_holder, request_id=request_id_of(request), model=view.model, body=raw
         )
     )
     return Response(answer.body, media_type=_JSON, headers=answer.headers)
@@ -98,12 +102,10 @@ async def embeddings(request: Request[Any, Any, Any]) -> Response[bytes]:
     tags=["OpenAI"],
     summary="The models this key may use",
 )
-async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
-    container = container_of(request)
-    caller = await authenticate(request)
+async def list_models(key_holder: KeyHolder, completions: Completions) -> Response[bytes]:
     data = [
         {"id": shown, "object": "model", "created": 0, "owned_by": route.provider}
-        for shown, route in container.completions.models_for(caller)
+        for shown, route in completions.models_for(key_holder)
     ]
     return Response(msgspec.json.encode({"object": "list", "data": data}), media_type=_JSON)
 

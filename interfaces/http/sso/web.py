@@ -21,6 +21,7 @@ AnyConnection = ASGIConnection[Any, Any, Any, Any]
 def base_url(connection: AnyConnection) -> str:
     """`server.public_url` when configured, else the origin the request came to (a WebSocket's
     `ws://` as the `http://` its page was served from)."""
+    # asked from the admin guard too, which has the connection, no dependencies
     public = container_of(connection).settings.server.public_url
     if public:
         return public.rstrip("/")
@@ -99,5 +100,6 @@ def refuse_sign_in(
             last_at=last,
         )
 
+    # from deep in the sign-in steps, which pass the connection on, not the refusals log
     container_of(connection).refusals.note(("sso", connection_id, reason, ip), make)
     return ApiError(status, f"Sign-in refused: {message}", code=reason)

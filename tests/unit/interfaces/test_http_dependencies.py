@@ -15,13 +15,16 @@ from interfaces.http.dependencies import (
     AppSettings,
     Bus,
     Caller,
+    Completions,
     ContainerPlugin,
     Engine,
+    KeyHolder,
     Ledger,
     ProviderClients,
     Sso,
     Visible,
 )
+from interfaces.http.errors import handle_exception
 
 SEEN: dict[str, Any] = {}
 
@@ -108,3 +111,75 @@ def test_a_container_without_a_ledger_provides_none() -> None:
     with TestClient(app) as client:
         assert client.get("/probe").status_code == 200
     assert SEEN["ledger"] is None
+
+
+class _Authenticator:
+    """Knows one key, and its caller."""
+
+    def __init__(self, secret: str, caller: object) -> None:
+        self.secret, self.caller = secret, caller
+
+    def knows(self, secret: str) -> bool:
+        return secret == self.secret
+
+    async def authenticate(self, secret: str) -> object | None:
+        return self.caller if secret == self.secret else None
+
+
+class _Refusals:
+    def __init__(self) -> None:
+        self.noted: list[tuple[Any, ...]] = []
+
+    def note(self, key: tuple[Any, ...], make: Any, **_: Any) -> None:
+        self.noted.append(key)
+
+
+class _Throttle:
+    def retry_after(self, _source_ip: str) -> int | None:
+        return None
+
+    def refused(self, _source_ip: str) -> None:
+        pass
+
+
+@get("/v1/probe")
+async def v1_probe(key_holder: KeyHolder, completions: Completions) -> dict[str, bool]:
+    SEEN.update(key_holder=key_holder, completions=completions)
+    return {"ok": True}
+
+
+def _v1_app() -> tuple[Litestar, Any]:
+    container = _container()
+    container.completions = object()
+    container.authenticator = _Authenticator("sk-fr-known", caller=object())
+    container.access_refusals = _Refusals()
+    container.refusal_throttle = _Throttle()
+    app = Litestar(
+        [v1_probe],
+        plugins=[ContainerPlugin(container)],
+        exception_handlers={Exception: handle_exception},
+    )
+    return app, container
+
+
+def test_v1_handlers_get_the_key_holder_and_the_pipeline() -> None:
+    app, container = _v1_app()
+    with TestClient(app) as client:
+        answer = client.get("/v1/probe", headers={"x-api-key": "sk-fr-known"})
+    assert answer.status_code == 200, answer.text
+    assert SEEN["key_holder"] is container.authenticator.caller
+    assert SEEN["completions"] is container.completions
+
+
+def test_resolving_the_key_holder_refuses_a_missing_or_unknown_key() -> None:
+    app, container = _v1_app()
+    SEEN.clear()
+    with TestClient(app) as client:
+        missing = client.get("/v1/probe")
+        unknown = client.get("/v1/probe", headers={"authorization": "Bearer sk-fr-other"})
+    assert missing.status_code == 401
+    assert missing.json()["error"]["code"] == "missing_api_key"
+    assert unknown.status_code == 401
+    assert unknown.json()["error"]["code"] == "invalid_api_key"
+    assert "key_holder" not in SEEN  # the handler never ran
+    assert [key[2] for key in container.access_refusals.noted] == ["missing", "malformed"]
