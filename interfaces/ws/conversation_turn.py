@@ -10,7 +10,7 @@ from application.conversations.commands import RecordTurn
 from domains.conversations.errors import ConversationNotFound
 from domains.shared.caller import Caller
 from domains.shared.ids import new_id
-from infrastructure.read_models.conversations_query import history_of
+from infrastructure.queries.conversations import history_of
 from interfaces.bootstrap import Container
 from interfaces.ws.messages import ChatStart
 

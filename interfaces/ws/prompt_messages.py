@@ -8,7 +8,7 @@ from typing import Any
 from domains.conversations.errors import PromptNotFound
 from domains.conversations.template import TemplateError, render
 from domains.shared.caller import Caller
-from infrastructure.read_models.prompts_query import prompt_version
+from infrastructure.queries.prompts import prompt_version
 from interfaces.bootstrap import Container
 from interfaces.http.errors import ApiError
 from interfaces.ws.messages import PromptRef
