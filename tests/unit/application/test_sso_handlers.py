@@ -17,7 +17,7 @@ from application.teams.sso_commands import (
     DeleteSsoConnection,
     SignInWithSso,
 )
-from application.teams.sso_handlers import SignInRefused
+from application.teams.sso_sign_in import SignInRefused
 from application.teams.user_commands import ChangeUser, CreateUser
 from domains.shared.errors import Forbidden, InvalidValue, NotFound
 from domains.teams.directory import Entry
