@@ -14,6 +14,7 @@ from interfaces.bootstrap import bootstrap
 from interfaces.http import connection_limits
 from interfaces.http.app import create_app
 from interfaces.http.connection_limits import limits_of
+from interfaces.http.scim.engine import load_in_background
 
 
 def app_factory() -> Litestar:
@@ -28,7 +29,12 @@ def app_factory() -> Litestar:
     limits = limits_of(settings, open_files_limit())
     connection_limits.configure(limits)
     container.metrics.watch_connections(limits)
-    app = create_app(container, after_start=settle_heap)
+
+    def after_start() -> None:
+        settle_heap()
+        load_in_background()  # SCIM's first request need not wait for scim2's import
+
+    app = create_app(container, after_start=after_start)
     if dump_profile is not None:
         app.on_shutdown.append(dump_profile)
     return app

@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from litestar import Request, Response, route
-from scim2_models import PayloadTooLargeException, SCIMException, UnauthorizedException
-from scim2_server.requests import ScimRequest
-from scim2_server.responses import ScimResponse
-from scim2_server.service import ScimService
 
 from domains.teams.scim_tokens import looks_like_scim_token
 from infrastructure.db.engine import is_database_busy
@@ -30,23 +26,16 @@ from interfaces.http.container import bearer_token
 from interfaces.http.dependencies import AppSettings, Bus, Engine
 from interfaces.http.errors import BUSY, BUSY_RETRY_AFTER, scim_error
 from interfaces.http.refusals import note_refused, throttled, throttled_message
-from interfaces.http.scim.handler import GatewayScimHandler
-from interfaces.http.scim.provider import build_service
-from interfaces.http.scim.storage import OrgStorage
+from interfaces.http.scim.engine import ScimEngine, scim_engine
+
+if TYPE_CHECKING:  # scim2 is loaded apart from the app (`engine`)
+    from scim2_server.responses import ScimResponse
 
 log = structlog.get_logger("fluxrouter.scim")
 
 PREFIX = "/scim/v2"
 METHODS: list[Any] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 RETRIES = 3
-_SERVICE: list[ScimService] = []
-
-
-def service() -> ScimService:
-    """One protocol engine for the process, built on first use."""
-    if not _SERVICE:
-        _SERVICE.append(build_service())
-    return _SERVICE[0]
 
 
 def _base_url(request: Request[Any, Any, Any], settings: AppSettings) -> str:
@@ -68,17 +57,17 @@ def _answer(response: ScimResponse) -> Response[bytes]:
     )
 
 
-async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
+async def _body(request: Request[Any, Any, Any], limit: int, scim: ScimEngine) -> bytes:
     """The request body, refused with a SCIM 413 past `scim.max_request_bytes`."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeException(detail=f"the body exceeds {limit} bytes")
+        raise scim.too_large(detail=f"the body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLargeException(detail=f"the body exceeds {limit} bytes")
+            raise scim.too_large(detail=f"the body exceeds {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -90,12 +79,12 @@ async def _serve(
     engine: Engine,
     settings: AppSettings,
 ) -> Response[bytes]:
-    scim = service()
+    scim = await scim_engine()
     try:
-        body = await _body(request, settings.scim.max_request_bytes)
-    except SCIMException as exc:
-        return _answer(scim.error_response(exc))
-    scim_request = ScimRequest(
+        body = await _body(request, settings.scim.max_request_bytes, scim)
+    except scim.error as exc:
+        return _answer(scim.service.error_response(exc))
+    scim_request = scim.request(
         method=request.method,
         base_url=_base_url(request, settings),
         path=path.removesuffix(".scim") or "/",
@@ -104,14 +93,14 @@ async def _serve(
         body=body,
     )
     try:
-        org_id, actor, reach = await _authenticate(request, engine)
-        storage = OrgStorage(scim, bus, engine, org_id, actor, settings.scim, reach)
-        handler = GatewayScimHandler(scim, storage, settings.scim)
+        org_id, actor, reach = await _authenticate(request, engine, scim)
+        storage = scim.storage(scim.service, bus, engine, org_id, actor, settings.scim, reach)
+        handler = scim.handler(scim.service, storage, settings.scim)
         conditional = scim_request.header("If-Match") or scim_request.header("If-None-Match")
         for _ in range(RETRIES):
             try:
                 response = await handler.handle(scim_request)
-            except SCIMException as exc:
+            except scim.error as exc:
                 if exc.status == HTTPStatus.PRECONDITION_FAILED and not conditional:
                     continue  # another write won the race: read it afresh and apply again
                 raise
@@ -120,9 +109,9 @@ async def _serve(
             response = await handler.handle(scim_request)
     except TooManyRefusals as exc:
         return scim_error(429, throttled_message(exc.wait), headers={"Retry-After": str(exc.wait)})
-    except SCIMException as exc:
-        response = scim.error_response(exc)
-        if isinstance(exc, UnauthorizedException):
+    except scim.error as exc:
+        response = scim.service.error_response(exc)
+        if isinstance(exc, scim.unauthorized):
             response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'
     except Exception as exc:
         if is_database_busy(exc):
@@ -132,7 +121,7 @@ async def _serve(
             log.warning("scim.redis_unavailable", path=request.url.path)
             return scim_error(503, REDIS_DOWN, headers={"Retry-After": REDIS_RETRY_AFTER})
         log.error("scim.unhandled", path=request.url.path, exc_info=exc)
-        response = scim.error_response(exc)
+        response = scim.service.error_response(exc)
     return _answer(response)
 
 
@@ -142,19 +131,21 @@ class TooManyRefusals(Exception):
         self.wait = wait
 
 
-async def _authenticate(request: Request[Any, Any, Any], engine: Engine) -> tuple[str, str, str]:
+async def _authenticate(
+    request: Request[Any, Any, Any], engine: Engine, scim: ScimEngine
+) -> tuple[str, str, str]:
     """(the org, the actor as the audit log names it, the role it acts with) of the request's
     SCIM token."""
     token = bearer_token(request, x_api_key=False)
     if token is None:
         note_refused(request, "scim", None, "missing")
-        raise UnauthorizedException(detail="Send the org's SCIM token as a bearer token.")
+        raise scim.unauthorized(detail="Send the org's SCIM token as a bearer token.")
     if wait := throttled(request, "scim"):
         raise TooManyRefusals(wait)
     holder = await scim_token_holder(engine, token) if looks_like_scim_token(token) else None
     if holder is None:
         note_refused(request, "scim", token, "invalid")
-        raise UnauthorizedException(detail="The SCIM token is not valid.")
+        raise scim.unauthorized(detail="The SCIM token is not valid.")
     return holder.org_id, f"scim:{holder.token_id}", holder.reach
 
 

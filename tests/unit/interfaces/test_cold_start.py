@@ -39,7 +39,7 @@ def imported_by(statement: str, modules: tuple[str, ...]) -> list[str]:
 
 def test_the_serving_process_imports_what_a_deployment_without_sso_scim_redis_needs() -> None:
     app = "import interfaces.asgi, interfaces.commands.run"
-    assert imported_by(app, (*ON_USE, "redis", "alembic")) == []
+    assert imported_by(app, (*ON_USE, "redis", "alembic", "scim2_models", "scim2_server")) == []
 
 
 def test_the_accounting_process_imports_no_http_app_provider_client_nor_sign_in() -> None:
