@@ -37,6 +37,7 @@ from interfaces.http.admin.scoping import Visibility
 from interfaces.http.container import bearer_token, client_host
 from interfaces.http.openai.auth import authenticate_secret
 from interfaces.sso_wiring import SsoServices
+from interfaces.ws.services import ChatServices
 
 # What a handler's parameters are annotated with. Each is passed as provided, never validated
 # or converted on the way in (`SkipValidation`): they are the server's own objects.
@@ -57,6 +58,8 @@ Visible = SkipValidation[Visibility]
 """The directory's records as the principal may see them."""
 Completions = SkipValidation[CompletionPipeline]
 """Every completion, embedding and token count, whichever front door asked."""
+WsChat = SkipValidation[ChatServices]
+"""What the WebSocket chat is served with (`/v1/ws`)."""
 KeyHolder = SkipValidation[KeyCaller]
 """Who the virtual key in `Authorization: Bearer` or `x-api-key` names (`/v1`); resolving it
 refuses a missing, unknown or revoked key (401) or a throttled address (429)."""
@@ -101,6 +104,18 @@ def _provided(container: Container) -> dict[str, Provide]:
     def completions() -> CompletionPipeline:
         return container.completions
 
+    def chat_services() -> ChatServices:
+        return ChatServices(
+            settings=container.settings,
+            metrics=container.metrics,
+            completions=container.completions,
+            bus=container.bus,
+            engine=container.engine,
+            authenticator=container.authenticator,
+            sessions=container.sessions,
+            ws_keys=container.ws_keys,
+        )
+
     def principal(request: Request[Any, Any, Any]) -> Principal:
         return principal_of(request)
 
@@ -127,6 +142,7 @@ def _provided(container: Container) -> dict[str, Provide]:
             checkpointer,
             ledger,
             completions,
+            chat_services,
             principal,
             visible,
         )

@@ -15,13 +15,13 @@ from typing import Any
 from application.providers.completions.request import CompletionRequest
 from domains.providers.events import CompletionFinished
 from domains.shared.caller import Caller
-from interfaces.bootstrap import Container
 from interfaces.http.errors import ApiError
 from interfaces.http.openai.decoding import validated
 from interfaces.http.openai.schemas import ChatCompletionRequest
 from interfaces.ws.conversation_turn import ConversationTurn, turn_for
 from interfaces.ws.messages import PROTOCOL_FIELDS, ChatStart
 from interfaces.ws.prompt_messages import prompt_messages
+from interfaces.ws.services import ChatServices
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ class ChatRequest:
 
 
 async def prepare(
-    container: Container, caller: Caller, start: ChatStart, raw: dict[str, Any]
+    services: ChatServices, caller: Caller, start: ChatStart, raw: dict[str, Any]
 ) -> ChatRequest:
     if start.conversation_id is not None and start.conversation is not None:
         raise ApiError(
@@ -65,7 +65,7 @@ async def prepare(
             param="conversation",
         )
     sent = raw.get("messages") or []
-    rendered = await prompt_messages(container, caller, start.prompt) if start.prompt else []
+    rendered = await prompt_messages(services, caller, start.prompt) if start.prompt else []
     new = [*rendered, *sent]
     if not new:
         raise ApiError(
@@ -74,7 +74,7 @@ async def prepare(
             code="invalid_value",
             param="messages",
         )
-    turn = await turn_for(container, caller, start, new)
+    turn = await turn_for(services, caller, start, new)
     body = {name: value for name, value in raw.items() if name not in PROTOCOL_FIELDS}
     body["messages"] = [*(turn.history if turn is not None else ()), *new]
     body["stream"] = True

@@ -17,7 +17,6 @@ from typing import Any
 import structlog
 from litestar import WebSocket
 
-from interfaces.bootstrap import Container
 from interfaces.http.errors import ApiError
 from interfaces.ws.credentials import Recheck
 from interfaces.ws.decoding import BadMessage, frame_bytes, read_message
@@ -33,6 +32,7 @@ from interfaces.ws.messages import (
     Ready,
 )
 from interfaces.ws.sender import Sender
+from interfaces.ws.services import ChatServices
 
 log = structlog.get_logger("fluxrouter.ws")
 
@@ -43,11 +43,11 @@ CLOSE_FLUSH = 5.0
 
 
 class Connection:
-    def __init__(self, socket: WebSocket[Any, Any, Any], container: Container, recheck: Recheck):
+    def __init__(self, socket: WebSocket[Any, Any, Any], services: ChatServices, recheck: Recheck):
         self._socket = socket
-        self._settings = container.settings.websocket
+        self._settings = services.settings.websocket
         self._sender = Sender(socket, self._settings.send_queue)
-        self._session = Session(container, self._sender, recheck)
+        self._session = Session(services, self._sender, recheck)
         self._live: dict[str, Generation] = {}
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._last_activity = 0.0
@@ -129,7 +129,7 @@ class Connection:
         generation = Generation(self._session, start, raw)
         self._live[generation.id] = generation
         self.started += 1
-        self._session.container.metrics.ws_generations.inc()
+        self._session.services.metrics.ws_generations.inc()
         task = generation.start()
         task.add_done_callback(lambda done: self._ended(generation, done))
 
@@ -171,16 +171,16 @@ class Connection:
 
 
 async def serve(
-    socket: WebSocket[Any, Any, Any], container: Container, recheck: Recheck, key_id: str
+    socket: WebSocket[Any, Any, Any], services: ChatServices, recheck: Recheck, key_id: str
 ) -> None:
     started = time.perf_counter()
-    connection = Connection(socket, container, recheck)
+    connection = Connection(socket, services, recheck)
     log.info("ws.open", key_id=key_id)
-    container.metrics.ws_connections.inc()
+    services.metrics.ws_connections.inc()
     try:
         ended = await connection.run()
     finally:
-        container.metrics.ws_connections.dec()
+        services.metrics.ws_connections.dec()
     log.info(
         "ws.close",
         key_id=key_id,

@@ -11,8 +11,8 @@ from domains.conversations.errors import ConversationNotFound
 from domains.shared.caller import Caller
 from domains.shared.ids import new_id
 from infrastructure.queries.conversations import history_of
-from interfaces.bootstrap import Container
 from interfaces.ws.messages import ChatStart
+from interfaces.ws.services import ChatServices
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +26,12 @@ class ConversationTurn:
 
     async def keep(
         self,
-        container: Container,
+        services: ChatServices,
         reply: dict[str, Any],
         finish_reason: str | None,
         request_id: str,
     ) -> str:
-        await container.bus.handle(
+        await services.bus.handle(
             RecordTurn(
                 conversation_id=self.conversation_id,
                 start=self.start,
@@ -49,7 +49,7 @@ class ConversationTurn:
 
 
 async def turn_for(
-    container: Container, caller: Caller, start: ChatStart, sent: list[dict[str, Any]]
+    services: ChatServices, caller: Caller, start: ChatStart, sent: list[dict[str, Any]]
 ) -> ConversationTurn | None:
     """The conversation a `chat.start` continues or starts, if any (404 for one that is not the
     caller's: ids of others cannot be probed)."""
@@ -58,7 +58,7 @@ async def turn_for(
     if start.conversation_id is None:
         return None
     history = await history_of(
-        container.engine, start.conversation_id, caller.team_id, caller.user_id
+        services.engine, start.conversation_id, caller.team_id, caller.user_id
     )
     if history is None:
         raise ConversationNotFound()

@@ -22,7 +22,6 @@ from application.teams.sessions import SessionAuthenticator
 from domains.shared.caller import Caller
 from domains.shared.errors import DomainError
 from domains.teams.model import looks_like_virtual_key
-from interfaces.bootstrap import Container
 from interfaces.http.container import bearer_token
 from interfaces.http.errors import ApiError, openai_error_of
 from interfaces.http.refusals import note_refused, throttled, throttled_message
@@ -30,6 +29,7 @@ from interfaces.http.sso.web import base_url
 from interfaces.ws.decoding import BadMessage, frame_bytes, read_message
 from interfaces.ws.errors import error_out
 from interfaces.ws.messages import Auth, encode
+from interfaces.ws.services import ChatServices
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -41,19 +41,19 @@ Recheck = Callable[[], Awaitable[Caller | None]]
 
 
 async def authenticate(
-    socket: WebSocket[Any, Any, Any], container: Container
+    socket: WebSocket[Any, Any, Any], services: ChatServices
 ) -> tuple[Caller, Recheck] | None:
     """The caller and how to ask again; None once the connection has been refused and closed."""
     secret = bearer_token(socket, x_api_key=True)
     if secret is None:
-        sessions = container.sessions
+        sessions = services.sessions
         session = socket.cookies.get(sessions.cookie_name) if sessions is not None else None
         if sessions is not None and session:
             return await _with_session(socket, sessions, session)
-        secret = await _key_from_first_message(socket, container)
+        secret = await _key_from_first_message(socket, services)
         if secret is None:
             return None
-    return await _with_key(socket, container, secret)
+    return await _with_key(socket, services, secret)
 
 
 async def _with_session(
@@ -101,9 +101,9 @@ async def _with_session(
 
 
 async def _with_key(
-    socket: WebSocket[Any, Any, Any], container: Container, secret: str
+    socket: WebSocket[Any, Any, Any], services: ChatServices, secret: str
 ) -> tuple[Caller, Recheck] | None:
-    authenticator = container.authenticator
+    authenticator = services.authenticator
     if not authenticator.knows(secret) and (wait := throttled(socket, SURFACE)):
         await refuse(socket, throttled_message(wait), code=TOO_MANY, status=429)
         return None
@@ -117,9 +117,9 @@ async def _with_key(
 
 
 async def _key_from_first_message(
-    socket: WebSocket[Any, Any, Any], container: Container
+    socket: WebSocket[Any, Any, Any], services: ChatServices
 ) -> str | None:
-    settings = container.settings.websocket
+    settings = services.settings.websocket
     try:
         async with asyncio.timeout(settings.auth_timeout):
             event = await socket.receive()

@@ -18,7 +18,6 @@ from typing import Any
 from application.providers.completions.request import Withdrawn
 from domains.providers.events import CompletionFinished
 from domains.shared.ids import new_id
-from interfaces.bootstrap import Container
 from interfaces.http.errors import ApiError
 from interfaces.ws.cancellation import Cancellation, Stopped
 from interfaces.ws.chat_request import ChatRequest, prepare
@@ -26,6 +25,7 @@ from interfaces.ws.credentials import CLOSE_UNAUTHENTICATED, Recheck
 from interfaces.ws.errors import error_out, stream_failure
 from interfaces.ws.messages import ChatCancelled, ChatDelta, ChatDone, ChatStart, rate_limits_of
 from interfaces.ws.sender import Sender
+from interfaces.ws.services import ChatServices
 from interfaces.ws.stream_reader import Reply, StreamReader, close_stream
 from interfaces.ws.turn_keeping import Kept, keep_turn
 from interfaces.ws.usage import usage_out
@@ -35,7 +35,7 @@ from interfaces.ws.usage import usage_out
 class Session:
     """What every generation of one connection shares."""
 
-    container: Container
+    services: ChatServices
     sender: Sender
     recheck: Recheck
 
@@ -72,16 +72,16 @@ class Generation:
             await self._session.sender.send(error_out(error, self.id))
 
     async def _run(self) -> None:
-        container, sender = self._session.container, self._session.sender
+        services, sender = self._session.services, self._session.sender
         caller = await self._session.recheck()
         if caller is None:
             refused = ApiError(401, "The key was revoked or has expired.", code="invalid_api_key")
             await sender.send(error_out(refused, self.id))
             await sender.close(CLOSE_UNAUTHENTICATED, "unauthenticated")
             return
-        self._chat = chat = await prepare(container, caller, self._start, self._raw)
+        self._chat = chat = await prepare(services, caller, self._start, self._raw)
         self.cancellation.check()
-        answer = await container.completions.complete(
+        answer = await services.completions.complete(
             chat.completion(
                 caller,
                 self.request_id,
@@ -143,7 +143,7 @@ class Generation:
 
     async def _keep(self, finish_reason: str | None) -> Kept:
         return await keep_turn(
-            self._session.container,
+            self._session.services,
             self._chat,
             self._reply,
             finish_reason,

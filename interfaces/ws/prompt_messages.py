@@ -9,15 +9,15 @@ from domains.conversations.errors import PromptNotFound
 from domains.conversations.template import TemplateError, render
 from domains.shared.caller import Caller
 from infrastructure.queries.prompts import prompt_version
-from interfaces.bootstrap import Container
 from interfaces.http.errors import ApiError
 from interfaces.ws.messages import PromptRef
+from interfaces.ws.services import ChatServices
 
 
 async def prompt_messages(
-    container: Container, caller: Caller, ref: PromptRef
+    services: ChatServices, caller: Caller, ref: PromptRef
 ) -> list[dict[str, Any]]:
-    found = await prompt_version(container.engine, caller.team_id, ref.name, ref.version)
+    found = await prompt_version(services.engine, caller.team_id, ref.name, ref.version)
     if found is None:
         raise PromptNotFound(ref.name, ref.version)
     try:

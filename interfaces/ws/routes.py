@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 from litestar import WebSocket, websocket
 
-from interfaces.http.container import container_of
+from interfaces.http.dependencies import WsChat
 from interfaces.ws.connection import serve
 from interfaces.ws.credentials import authenticate, refuse
 
@@ -15,16 +15,14 @@ log = structlog.get_logger("fluxrouter.ws")
 
 
 @websocket("/v1/ws", name="ws_chat")
-async def chat_socket(socket: WebSocket[Any, Any, Any]) -> None:
-    # the connection composes its generations from most of the container (keys, sessions,
-    # pipeline, bus, engine, metrics): it is handed the whole, as the composition it serves
-    container = container_of(socket)
+async def chat_socket(socket: WebSocket[Any, Any, Any], chat_services: WsChat) -> None:
+    services = chat_services  # what the connection and its generations are served with
     await socket.accept()
-    found = await authenticate(socket, container)
+    found = await authenticate(socket, services)
     if found is None:
         return
     caller, recheck = found
-    held, most = container.ws_keys, container.settings.websocket.max_connections_per_key
+    held, most = services.ws_keys, services.settings.websocket.max_connections_per_key
     if not held.take(caller.key_id, most):
         log.info("ws.refused", key_id=caller.key_id, reason="too_many_connections")
         await refuse(
@@ -36,7 +34,7 @@ async def chat_socket(socket: WebSocket[Any, Any, Any]) -> None:
         )
         return
     try:
-        await serve(socket, container, recheck, caller.key_id)
+        await serve(socket, services, recheck, caller.key_id)
     finally:
         held.give_back(caller.key_id)
 

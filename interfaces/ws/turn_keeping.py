@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from interfaces.bootstrap import Container
 from interfaces.ws.chat_request import ChatRequest
 from interfaces.ws.errors import error_out
+from interfaces.ws.services import ChatServices
 from interfaces.ws.stream_reader import Reply
 
 
@@ -22,7 +22,7 @@ class Kept:
 
 
 async def keep_turn(
-    container: Container,
+    services: ChatServices,
     chat: ChatRequest | None,
     reply: Reply,
     finish_reason: str | None,
@@ -34,7 +34,7 @@ async def keep_turn(
     if chat is None or chat.conversation is None:
         return Kept()
     try:
-        stored = await chat.conversation.keep(container, reply.message(), finish_reason, request_id)
+        stored = await chat.conversation.keep(services, reply.message(), finish_reason, request_id)
     except Exception as error:  # the generation stands; only the record of it failed
         return Kept(error=error_out(error, generation_id).error)
     return Kept(conversation_id=stored)
