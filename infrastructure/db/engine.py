@@ -7,6 +7,8 @@ embedded projection worker) queue instead of failing.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -91,6 +93,17 @@ def create_sync_engine(url: str, *, pool_size: int = 5) -> Engine:
         _tune_sqlite(engine)
         return engine
     return create_sync_engine_(url, pool_size=pool_size, pool_pre_ping=True)
+
+
+@asynccontextmanager
+async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """`engine.begin()` for a transaction that writes: the write option is set before the
+    transaction begins, so on SQLite it takes the lock up front (`BEGIN IMMEDIATE`) and waits
+    for another writer, where a read that upgraded to a write would fail at once."""
+    async with engine.connect() as conn:
+        await conn.execution_options(**{WRITE_OPTION: True})
+        async with conn.begin():
+            yield conn
 
 
 async def begin_writing(engine: AsyncEngine) -> AsyncConnection:

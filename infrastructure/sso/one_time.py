@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from infrastructure.db.engine import WRITE_OPTION
+from infrastructure.db.engine import writing
 from infrastructure.db.tables import sso_one_time
 
 
@@ -30,8 +30,7 @@ class OneTimeStore:
 
     async def put(self, kind: str, key: str, data: str, *, ttl: float) -> None:
         now = time.time()
-        async with self._engine.begin() as conn:
-            await conn.execution_options(**{WRITE_OPTION: True})
+        async with writing(self._engine) as conn:
             await conn.execute(delete(sso_one_time).where(sso_one_time.c.expires_at < now))
             await conn.execute(
                 sso_one_time.insert().values(
@@ -42,8 +41,7 @@ class OneTimeStore:
     async def take(self, kind: str, key: str) -> str | None:
         """What was put under the key, once; None when unknown, taken already, or expired."""
         key_hash = _hash(kind, key)
-        async with self._engine.begin() as conn:
-            await conn.execution_options(**{WRITE_OPTION: True})
+        async with writing(self._engine) as conn:
             row = (
                 await conn.execute(
                     select(sso_one_time.c.data, sso_one_time.c.expires_at).where(
@@ -64,8 +62,7 @@ class OneTimeStore:
         """Remembers the key until `until` (Unix time); False when it was seen already."""
         now = time.time()
         try:
-            async with self._engine.begin() as conn:
-                await conn.execution_options(**{WRITE_OPTION: True})
+            async with writing(self._engine) as conn:
                 await conn.execute(delete(sso_one_time).where(sso_one_time.c.expires_at < now))
                 await conn.execute(
                     sso_one_time.insert().values(

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.teams.dashboard_sessions import StoredSession
-from infrastructure.db.engine import WRITE_OPTION
+from infrastructure.db.engine import writing
 from infrastructure.db.tables import sso_sessions
 
 TOUCH_EVERY = 30.0
@@ -29,8 +29,7 @@ class SqlSessionStore:
         self._engine = engine
 
     async def create(self, session: StoredSession, *, idle: float) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execution_options(**{WRITE_OPTION: True})
+        async with writing(self._engine) as conn:
             await conn.execute(sso_sessions.insert().values(**msgspec.structs.asdict(session)))
 
     async def get(self, id_hash: str, *, idle: float, now: float) -> StoredSession | None:
@@ -45,8 +44,7 @@ class SqlSessionStore:
             await self.delete(id_hash)
             return None
         if now - session.last_seen >= TOUCH_EVERY:
-            async with self._engine.begin() as conn:
-                await conn.execution_options(**{WRITE_OPTION: True})
+            async with writing(self._engine) as conn:
                 await conn.execute(
                     update(sso_sessions)
                     .where(sso_sessions.c.id_hash == id_hash)
@@ -56,8 +54,7 @@ class SqlSessionStore:
         return session
 
     async def delete(self, id_hash: str) -> StoredSession | None:
-        async with self._engine.begin() as conn:
-            await conn.execution_options(**{WRITE_OPTION: True})
+        async with writing(self._engine) as conn:
             row = (
                 await conn.execute(select(sso_sessions).where(sso_sessions.c.id_hash == id_hash))
             ).first()
@@ -65,8 +62,7 @@ class SqlSessionStore:
         return StoredSession(**row._asdict()) if row is not None else None
 
     async def delete_user(self, user_id: str) -> int:
-        async with self._engine.begin() as conn:
-            await conn.execution_options(**{WRITE_OPTION: True})
+        async with writing(self._engine) as conn:
             gone = await conn.execute(delete(sso_sessions).where(sso_sessions.c.user_id == user_id))
         return int(gone.rowcount or 0)
 
