@@ -35,6 +35,7 @@ from infrastructure.db import outbox
 from infrastructure.db.engine import begin_writing, end_writing
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.uow import SqlUnitOfWork
+from infrastructure.redis_errors import is_redis_unavailable
 
 HandOn = Callable[[Sequence[Event]], Awaitable[None]]
 """Hands events a projection reads to the workers (the others it passes over)."""
@@ -120,8 +121,12 @@ class SqlWaveTransaction:
                 await conn.commit()
             finally:
                 await end_writing(conn)
-        except Exception:
-            log.exception("bus.hand_on_failed", events=[event.event_id for event in events[:20]])
+        except Exception as exc:
+            ids = [event.event_id for event in events[:20]]
+            if is_redis_unavailable(exc):  # an outage, not a bug: the sweep hands them on later
+                log.warning("bus.hand_on_deferred", events=ids, error=type(exc).__name__)
+            else:
+                log.exception("bus.hand_on_failed", events=ids)
 
     def take_kept(self) -> list[Event]:
         """`whole`: the events the units kept since the last call, the next wave to deliver."""

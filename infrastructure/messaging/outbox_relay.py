@@ -32,6 +32,7 @@ from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.tables import outbox
 from infrastructure.messaging.dead_letters import DeadLetters, Replay
 from infrastructure.messaging.retry_policy import RetryPolicy
+from infrastructure.redis_errors import is_redis_unavailable
 
 log = structlog.get_logger("fluxrouter.outbox")
 
@@ -198,8 +199,11 @@ class OutboxRelay:
                 try:
                     await self.sweep(publish)
                     await self._refresh_pending()
-                except Exception:
-                    log.exception("outbox.sweep_failed")
+                except Exception as exc:
+                    if is_redis_unavailable(exc):  # the next sweep tries again
+                        log.warning("outbox.sweep_deferred", error=type(exc).__name__)
+                    else:
+                        log.exception("outbox.sweep_failed")
 
         if self._task is None:
             self._task = asyncio.create_task(loop(), name="outbox-relay")
