@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-RequestKind = Literal["chat", "messages", "embeddings"]
+NativeKind = Literal["messages", "responses", "completions", "gemini"]
+"""A dialect a provider may take as it is: Anthropic Messages, OpenAI Responses, OpenAI's legacy
+text completions, Gemini's generateContent."""
+RequestKind = Literal["chat", "embeddings", "messages", "responses", "completions", "gemini"]
 
 # The largest `max_tokens` (or `max_completion_tokens`) a request may name: no model produces
 # more, Gemini's field is a 32-bit integer, and costs of such counts stay exact and printable.
@@ -27,17 +30,30 @@ def max_output_tokens(
       else ``default``; times ``n`` when more than one choice is asked for.
     - ``messages`` (Anthropic): ``max_tokens`` capped by ``model_max``; without a usable
       ``max_tokens``, ``model_max`` else ``default``.
+    - ``responses`` (OpenAI Responses): ``max_output_tokens``, as ``messages`` reads its field.
+    - ``completions`` (OpenAI legacy): ``max_tokens`` (else as chat), times the larger of ``n``
+      and ``best_of`` (the upstream generates ``best_of`` and bills them all).
+    - ``gemini``: ``generationConfig.maxOutputTokens`` (else as chat), times
+      ``generationConfig.candidateCount``.
     - ``embeddings``: 0.
     """
     if kind == "embeddings":
         return 0
     cap = _positive(model_max)
     fallback = max(default, 0) if cap is None else cap
-    if kind == "messages":
-        asked = _positive(_get(body, "max_tokens"))
+    if kind in ("messages", "responses"):
+        asked = _positive(_get(body, "max_tokens" if kind == "messages" else "max_output_tokens"))
         if asked is None:
             return fallback
         return asked if cap is None else min(asked, cap)
+    if kind == "completions":
+        each = _positive(_get(body, "max_tokens")) or fallback
+        return each * max(_positive(_get(body, "n")) or 1, _positive(_get(body, "best_of")) or 1)
+    if kind == "gemini":
+        config = _get(body, "generationConfig")
+        config = config if isinstance(config, Mapping) else {}
+        each = _positive(_get(config, "maxOutputTokens")) or fallback
+        return each * (_positive(_get(config, "candidateCount")) or 1)
     limit = _positive(_get(body, "max_completion_tokens"))
     if limit is None:
         limit = _positive(_get(body, "max_tokens"))
@@ -57,12 +73,26 @@ def limited_body(
       ``max_completion_tokens`` if ``newer_field`` (OpenAI's own API, whose reasoning models
       refuse ``max_tokens``), else ``max_tokens`` (what every OpenAI-compatible server reads).
       The adapters of other vendors translate either field into theirs.
-    - ``messages`` (Anthropic): ``max_tokens``.
+    - ``messages`` (Anthropic): ``max_tokens``; ``responses``: ``max_output_tokens``.
+    - ``completions``: ``max_tokens`` per choice (``reserved`` divided by ``best_of`` or ``n``).
+    - ``gemini``: ``generationConfig.maxOutputTokens`` per candidate.
     """
     if kind == "embeddings" or reserved < 1:
         return body
-    if kind == "messages":
-        field, limit = "max_tokens", reserved
+    if kind == "gemini":
+        config = _get(body, "generationConfig")
+        config = dict(config) if isinstance(config, Mapping) else {}
+        limit = max(reserved // (_positive(_get(config, "candidateCount")) or 1), 1)
+        asked = _positive(_get(config, "maxOutputTokens"))
+        if asked is not None and asked <= limit:
+            return body
+        return {**body, "generationConfig": {**config, "maxOutputTokens": limit}}
+    if kind in ("messages", "responses"):
+        field = "max_tokens" if kind == "messages" else "max_output_tokens"
+        limit = reserved
+    elif kind == "completions":
+        choices = max(_positive(_get(body, "n")) or 1, _positive(_get(body, "best_of")) or 1)
+        field, limit = "max_tokens", max(reserved // choices, 1)
     else:
         limit = max(reserved // (_positive(_get(body, "n")) or 1), 1)
         if _positive(_get(body, "max_completion_tokens")) is not None:

@@ -60,21 +60,28 @@ class ProviderClient(Protocol):
 
 
 @runtime_checkable
-class NativeMessages(Protocol):
-    """A provider that takes Anthropic Messages requests as they are (no translation).
+class NativeDialects(Protocol):
+    """A provider that takes bodies of some dialects other than OpenAI chat as they are
+    (`native_kinds`: "messages" for Anthropic's API, "responses" for OpenAI's...): only the model
+    name changes on the way up, and the answer (or stream) comes back as the upstream sent it.
     `headers` are the client's protocol headers to pass on (anthropic-version, anthropic-beta)."""
 
-    async def messages(
-        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    native_kinds: frozenset[str]
+
+    async def native(
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> UpstreamReply: ...
 
-    async def open_messages_stream(
-        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    async def open_native_stream(
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> ChatStream: ...
 
     async def count_tokens(
-        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
-    ) -> int: ...
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> int:
+        """The input tokens of a `kind` body as the provider counts them (raises `LookupError`
+        for a kind it cannot count)."""
+        ...
 
 
 class PromptCounter(Protocol):

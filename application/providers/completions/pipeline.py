@@ -44,7 +44,7 @@ from domains.providers.admission import Ticket
 from domains.providers.errors import ModelNotAllowed, UpstreamError
 from domains.providers.events import CompletionFinished
 from domains.providers.model import Catalog, ModelRoute
-from domains.providers.output_limit import RequestKind
+from domains.providers.output_limit import NativeKind, RequestKind
 from domains.providers.ports import Usage
 from domains.shared.caller import Caller
 
@@ -77,28 +77,21 @@ class CompletionPipeline:
         self._log_prompts = log_prompts
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        """A chat completion (or an Anthropic message), plain or streamed."""
-        # route: which model, and in which shape the body goes (a Messages body natively to a
+        """A chat completion (or a message, a response... in the request's dialect), plain or
+        streamed."""
+        # route: which model, and in which shape the body goes (a dialect natively to a
         # provider that speaks it, else as chat: a bad body is refused before admission)
         route = self.route_for(request.caller, request.model)
-        admitted_as: RequestKind = "chat"
-        sent_as: RequestKind = "chat"
-        body = request.body
-        if request.messages is not None:
-            admitted_as = "messages"
-            if self._upstream.speaks_messages(route):
-                sent_as = "messages"
-            else:
-                body = request.messages.as_chat(body)
+        body, sent_as, admitted, admitted_as = self._shape(request, route)
         if self._log_prompts and request.prompt_log is not None:
-            log.info(request.prompt_log, model=request.model, messages=body.get("messages"))
+            log.info(request.prompt_log, model=request.model, messages=admitted.get("messages"))
         # admit: budgets and rate limits reserve, or refuse before anything goes upstream
-        ticket = await self._admission.admit(request.caller, route, request.body, admitted_as)
+        ticket = await self._admission.admit(request.caller, route, admitted, admitted_as)
         if request.on_admitted is not None and not request.on_admitted(ticket.headers):
             ticket.release()
             raise Withdrawn(ticket.headers)
         body = within_reservation(body, route, ticket, sent_as)
-        native = sent_as == "messages"
+        native = sent_as != "chat"
         # call → settle → record: a stream settles and records when it ends
         if request.stream:
             chunks = await self._stream(request, route, sent_as, body, ticket)
@@ -112,6 +105,24 @@ class CompletionPipeline:
         ticket = await self._admission.admit(request.caller, route, request.body, "embeddings")
         body = await self._answer(request, route, "embeddings", request.body, ticket, "embeddings")
         return Completion(route=route, headers=ticket.headers, body=body)
+
+    def _shape(
+        self, request: CompletionRequest, route: ModelRoute
+    ) -> tuple[dict[str, Any], RequestKind, dict[str, Any], RequestKind]:
+        """(the body to send, its shape, the body to admit, its shape): a chat body as it is; a
+        dialect's as it is to a provider that speaks it, else its chat translation. Admission
+        counts an Anthropic Messages body as it is, any other dialect by its chat translation."""
+        dialect = request.dialect
+        if dialect is None:
+            return request.body, "chat", request.body, "chat"
+        native = self._upstream.speaks(route, dialect.kind)
+        if dialect.kind == "messages":
+            sent = request.body if native else dialect.as_chat(request.body)
+            return sent, "messages" if native else "chat", request.body, "messages"
+        chat = dialect.as_chat(request.body)
+        return (
+            (request.body, dialect.kind, chat, "chat") if native else (chat, "chat", chat, "chat")
+        )
 
     def route_for(self, caller: Caller, requested: str) -> ModelRoute:
         route = self._catalog.resolve(requested)
@@ -129,14 +140,19 @@ class CompletionPipeline:
         return shown
 
     async def count_tokens(
-        self, caller: Caller, model: str, body: dict[str, Any], headers: Mapping[str, str]
+        self,
+        caller: Caller,
+        model: str,
+        body: dict[str, Any],
+        headers: Mapping[str, str],
+        kind: NativeKind = "messages",
     ) -> int | None:
-        """A Messages body's input tokens as its provider counts them; None if the provider
-        does not speak Messages (the front door estimates)."""
+        """A `kind` body's input tokens as its provider counts them; None if the provider does
+        not speak `kind` (the front door estimates)."""
         route = self.route_for(caller, model)
-        if not self._upstream.speaks_messages(route):
+        if not self._upstream.speaks(route, kind):
             return None
-        return await self._upstream.count_tokens(route, body, headers)
+        return await self._upstream.count_tokens(route, kind, body, headers)
 
     async def _answer(
         self,
@@ -149,7 +165,7 @@ class CompletionPipeline:
     ) -> bytes:
         """call → settle → record, for a whole answer."""
         call = _going_upstream(request, route, endpoint, ticket, stream=False)
-        headers = request.messages.headers if request.messages is not None else NO_HEADERS
+        headers = request.dialect.headers if request.dialect is not None else NO_HEADERS
         try:
             reply = await self._upstream.answer(route, kind, body, headers)
         except BaseException as error:  # failed, timed out, or the client went away
@@ -173,11 +189,11 @@ class CompletionPipeline:
         """call, then the stream to relay: it settles and records when it ends
         (`stream_relay.relay`). The upstream's errors raise here, before any byte is sent."""
         call = _going_upstream(request, route, "chat", ticket, stream=True)
-        dialect = request.messages
+        dialect = request.dialect
         on_error: Callable[[UpstreamError], bytes] = openai_sse_error
         on_cut: CutEnding = _never_cut
         headers = NO_HEADERS
-        if kind == "messages" and dialect is not None:
+        if kind != "chat" and dialect is not None:
             on_error, on_cut, headers = dialect.stream_error, dialect.stream_cut, dialect.headers
         elif ticket.reserved is not None:
             choices = body.get("n")

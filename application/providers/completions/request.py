@@ -1,9 +1,10 @@
 """What a front door hands the completion pipeline, and what it gets back.
 
 A front door decodes its dialect into a `CompletionRequest` and encodes the `Completion` (a body,
-or the chunks of a stream) back into its dialect. The body stays in the dialect the adapters speak:
-the OpenAI chat shape, or Anthropic's Messages shape with a `MessagesDialect` saying how it reaches
-a provider that speaks it natively and how it becomes chat for any other.
+or the chunks of a stream) back into its dialect. The body stays in the client's dialect: the
+OpenAI chat shape, or another (Anthropic Messages, OpenAI Responses, legacy completions, Gemini)
+with a `Dialect` saying how it reaches a provider that speaks it natively and how it becomes chat
+for any other. A translated answer comes back as chat, for the front door to translate back.
 """
 
 from __future__ import annotations
@@ -18,15 +19,21 @@ from application.providers.stream_relay import CutEnding
 from domains.providers.errors import UpstreamError
 from domains.providers.events import CompletionFinished
 from domains.providers.model import ModelRoute
+from domains.providers.output_limit import NativeKind
 from domains.shared.caller import Caller
 
 
-class MessagesDialect(msgspec.Struct, frozen=True, kw_only=True):
-    """An Anthropic Messages body: passed natively to a provider that speaks it (with the client's
-    protocol headers, its stream errors and cut ending in Anthropic's events), translated into a
-    chat body (`as_chat`, before admission, so a bad body is refused first) for any other."""
+class Dialect(msgspec.Struct, frozen=True, kw_only=True):
+    """A body in another dialect than OpenAI chat (`kind`): passed natively to a provider that
+    speaks it (with the client's protocol `headers`, its stream errors and cut ending in the
+    dialect's own events), translated into a chat body (`as_chat`, before admission, so a bad
+    body is refused first) for any other.
 
-    headers: Mapping[str, str]
+    Admission estimates an Anthropic Messages body as it is, any other by its chat translation;
+    a native body is then capped to its reservation in the dialect's own output field."""
+
+    kind: NativeKind
+    headers: Mapping[str, str] = msgspec.field(default_factory=dict)
     as_chat: Callable[[dict[str, Any]], dict[str, Any]]
     stream_error: Callable[[UpstreamError], bytes]
     stream_cut: CutEnding
@@ -38,12 +45,12 @@ class CompletionRequest(msgspec.Struct, frozen=True, kw_only=True):
     model: str
     """The model as the client named it; the pipeline routes it."""
     body: dict[str, Any]
-    """The body as the client sent it (admitted as such), in the OpenAI chat shape unless
-    `messages` says it is an Anthropic Messages body."""
+    """The body as the client sent it, in the OpenAI chat shape unless `dialect` names
+    another."""
     stream: bool = False
     include_usage: bool = False
     """A stream ends with its usage chunk (OpenAI's `stream_options.include_usage`)."""
-    messages: MessagesDialect | None = None
+    dialect: Dialect | None = None
     transport: Transport = "http"
     prompt_log: str | None = None
     """The log event the prompt is logged under when the operator logs prompts; None: never."""
@@ -64,7 +71,7 @@ class Completion(msgspec.Struct, frozen=True, kw_only=True):
     body: bytes = b""
     chunks: AsyncIterator[bytes] | None = None
     native: bool = False
-    """The answer is in the request's own Messages dialect (passed natively), not chat."""
+    """The answer is in the request's own dialect (passed natively), not chat."""
 
 
 class Withdrawn(Exception):

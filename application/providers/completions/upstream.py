@@ -15,16 +15,17 @@ from collections.abc import Awaitable, Mapping
 from typing import Any, Protocol
 
 from domains.providers.model import ModelRoute
-from domains.providers.output_limit import RequestKind
-from domains.providers.ports import ChatStream, NativeMessages, ProviderClient, UpstreamReply
+from domains.providers.output_limit import NativeKind, RequestKind
+from domains.providers.ports import ChatStream, NativeDialects, ProviderClient, UpstreamReply
 
 
 class Upstream(Protocol):
-    """`kind` is the body's shape: `chat` (OpenAI), `messages` (Anthropic, to a provider that
-    speaks it, with the client's protocol `headers`) or `embeddings`."""
+    """`kind` is the body's shape: `chat` (OpenAI), `embeddings`, or a dialect the route's
+    provider takes natively (`messages`, `responses`...: `speaks`), with the client's protocol
+    `headers`."""
 
-    def speaks_messages(self, route: ModelRoute) -> bool:
-        """Whether the route's provider takes Anthropic Messages requests natively."""
+    def speaks(self, route: ModelRoute, kind: NativeKind) -> bool:
+        """Whether the route's provider takes `kind` bodies as they are."""
         ...
 
     def answer(
@@ -47,9 +48,9 @@ class Upstream(Protocol):
         ...
 
     def count_tokens(
-        self, route: ModelRoute, body: dict[str, Any], headers: Mapping[str, str]
+        self, route: ModelRoute, kind: NativeKind, body: dict[str, Any], headers: Mapping[str, str]
     ) -> Awaitable[int]:
-        """A Messages body's input tokens, counted by a provider that speaks Messages."""
+        """A `kind` body's input tokens, counted by a provider that speaks it."""
         ...
 
 
@@ -59,8 +60,9 @@ class ProviderCalls:
     def __init__(self, clients: Mapping[str, ProviderClient]) -> None:
         self._clients = clients
 
-    def speaks_messages(self, route: ModelRoute) -> bool:
-        return isinstance(self._clients[route.provider], NativeMessages)
+    def speaks(self, route: ModelRoute, kind: NativeKind) -> bool:
+        client = self._clients[route.provider]
+        return isinstance(client, NativeDialects) and kind in client.native_kinds
 
     def answer(
         self, route: ModelRoute, kind: RequestKind, body: dict[str, Any], headers: Mapping[str, str]
@@ -69,7 +71,7 @@ class ProviderCalls:
             return self._clients[route.provider].chat(body, route.upstream)
         if kind == "embeddings":
             return self._clients[route.provider].embeddings(body, route.upstream)
-        return self._native(route).messages(body, route.upstream, headers)
+        return self._native(route, kind).native(kind, body, route.upstream, headers)
 
     def open_stream(
         self,
@@ -80,18 +82,18 @@ class ProviderCalls:
         *,
         include_usage: bool,
     ) -> Awaitable[ChatStream]:
-        if kind == "messages":
-            return self._native(route).open_messages_stream(body, route.upstream, headers)
-        client = self._clients[route.provider]
-        return client.open_chat_stream(body, route.upstream, include_usage=include_usage)
+        if kind == "chat":
+            client = self._clients[route.provider]
+            return client.open_chat_stream(body, route.upstream, include_usage=include_usage)
+        return self._native(route, kind).open_native_stream(kind, body, route.upstream, headers)
 
     def count_tokens(
-        self, route: ModelRoute, body: dict[str, Any], headers: Mapping[str, str]
+        self, route: ModelRoute, kind: NativeKind, body: dict[str, Any], headers: Mapping[str, str]
     ) -> Awaitable[int]:
-        return self._native(route).count_tokens(body, route.upstream, headers)
+        return self._native(route, kind).count_tokens(kind, body, route.upstream, headers)
 
-    def _native(self, route: ModelRoute) -> NativeMessages:
+    def _native(self, route: ModelRoute, kind: str) -> NativeDialects:
         client = self._clients[route.provider]
-        if not isinstance(client, NativeMessages):
-            raise LookupError(f"provider {route.provider} does not speak Anthropic Messages")
+        if not isinstance(client, NativeDialects) or kind not in client.native_kinds:
+            raise LookupError(f"provider {route.provider} takes no {kind} body as it is")
         return client

@@ -101,10 +101,13 @@ class AnthropicAdapter:
         as it asked for them."""
         return {**base, **{k: v for k, v in client.items() if k in PASSED_HEADERS and v}}
 
-    async def messages(
-        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    native_kinds = frozenset({"messages"})
+
+    async def native(
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> UpstreamReply:
         """An Anthropic Messages request, passed as it is (only the model name changes)."""
+        _only_messages(kind)
         payload = _encoder.encode(dict(body, model=upstream_model, stream=False))
         sent = self._native_headers(self._headers, headers)
         async with self._http.post(self._url, payload, sent) as response:
@@ -112,17 +115,19 @@ class AnthropicAdapter:
         usage = usage_of(self._http.decode_json(data).get("usage"))
         return UpstreamReply(body=data, usage=usage)
 
-    async def open_messages_stream(
-        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    async def open_native_stream(
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> NativeMessagesStream:
+        _only_messages(kind)
         payload = _encoder.encode(dict(body, model=upstream_model, stream=True))
         sent = self._native_headers(self._stream_headers, headers)
         response = await self._http.open(self._url, payload, sent)
         return NativeMessagesStream(self._http, response)
 
     async def count_tokens(
-        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> int:
+        _only_messages(kind)
         payload = _encoder.encode(dict(body, model=upstream_model))
         sent = self._native_headers(self._headers, headers)
         async with self._http.post(self._url + "/count_tokens", payload, sent) as response:
@@ -151,3 +156,8 @@ class AnthropicAdapter:
 
     async def close(self) -> None:
         await self._http.close()
+
+
+def _only_messages(kind: str) -> None:
+    if kind != "messages":
+        raise LookupError(f"Anthropic's API takes no {kind} body as it is")

@@ -16,7 +16,7 @@ from litestar import Request, Response, post
 from litestar.response import Stream
 from msgspec import Meta
 
-from application.providers.completions.request import CompletionRequest, MessagesDialect
+from application.providers.completions.request import CompletionRequest, Dialect
 from domains.providers.model import answered_model
 from interfaces.http.anthropic.translate_request import messages_to_chat
 from interfaces.http.anthropic.translate_response import chat_to_message
@@ -60,7 +60,8 @@ async def messages(
 ) -> Response[Any]:
     raw, view = decode_body(await request.body(), MessagesRequest)
     request_id = request_id_of(request)
-    dialect = MessagesDialect(
+    dialect = Dialect(
+        kind="messages",
         headers=protocol_headers(request),
         as_chat=messages_to_chat,
         stream_error=sse_error,
@@ -74,7 +75,7 @@ async def messages(
             body=raw,
             stream=bool(view.stream),
             include_usage=True,  # a translated stream's usage ends Anthropic's message_delta
-            messages=dialect,
+            dialect=dialect,
         )
     )
     upstream = answer.route.upstream

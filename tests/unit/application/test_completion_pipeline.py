@@ -14,7 +14,7 @@ from application.providers.completions.admit import CallAdmission
 from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.completions.request import (
     CompletionRequest,
-    MessagesDialect,
+    Dialect,
     Withdrawn,
 )
 from application.providers.completions.upstream import ProviderCalls
@@ -59,14 +59,17 @@ class FakeAdmission:
     refuse: bool = False
     tickets: list[FakeTicket] = field(default_factory=list)
     asked: list[tuple[str, str]] = field(default_factory=list)
+    estimates: list[tuple[int, int]] = field(default_factory=list)
+    reserve: tuple[int, int] | None = None
 
     async def admit(self, caller: Caller, provider: str, model: str, estimate: Estimate) -> Ticket:
         self.asked.append((provider, model))
+        self.estimates.append(estimate())
         if self.refuse:
             raise LimitExceeded(
                 "Rate limit reached.", code="rate_limit_exceeded", error_type="requests"
             )
-        ticket = FakeTicket()
+        ticket = FakeTicket(reserved=self.reserve)
         self.tickets.append(ticket)
         return ticket
 
@@ -270,13 +273,13 @@ async def test_a_request_withdrawn_once_admitted_gives_its_ticket_back_and_calls
 async def test_a_messages_body_goes_as_chat_to_a_provider_that_does_not_speak_it() -> None:
     world = World()
     as_chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "translated"}]}
-    dialect = MessagesDialect(
-        headers={},
+    dialect = Dialect(
+        kind="messages",
         as_chat=lambda body: as_chat,
         stream_error=lambda error: b"",
         stream_cut=lambda usage: b"",
     )
-    answer = await world.pipeline.complete(request(messages=dialect))
+    answer = await world.pipeline.complete(request(dialect=dialect))
     assert not answer.native
     assert answer.body == REPLY
     assert world.client.bodies == [as_chat]
@@ -309,32 +312,34 @@ async def test_the_observer_is_handed_the_record_of_a_stream() -> None:
 
 @dataclass
 class FakeNativeClient(FakeClient):
-    """A provider that speaks Anthropic Messages as they are."""
+    """A provider that speaks Anthropic Messages and OpenAI Responses as they are."""
 
     headers: list[Mapping[str, str]] = field(default_factory=list)
+    native_kinds: frozenset[str] = frozenset({"messages", "responses"})
 
-    async def messages(
-        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    async def native(
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> UpstreamReply:
         self.bodies.append(body)
         self.headers.append(headers)
-        return UpstreamReply(body=b'{"type":"message"}', usage=Usage(input_tokens=5))
+        return UpstreamReply(body=f'{{"type":"{kind}"}}'.encode(), usage=Usage(input_tokens=5))
 
-    async def open_messages_stream(
-        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    async def open_native_stream(
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> FakeStream:
         raise AssertionError("not streamed here")
 
     async def count_tokens(
-        self, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> int:
-        return 42
+        return 42 if kind == "messages" else 7
 
 
 async def test_a_messages_body_passes_natively_to_a_provider_that_speaks_it() -> None:
     world = World(client=FakeNativeClient())
     messages = {"model": "gpt-4o-mini", "max_tokens": 10, "messages": BODY["messages"]}
-    dialect = MessagesDialect(
+    dialect = Dialect(
+        kind="messages",
         headers={"anthropic-version": "2023-06-01"},
         as_chat=lambda body: pytest.fail("a native body is not translated"),
         stream_error=lambda error: b"",
@@ -342,12 +347,56 @@ async def test_a_messages_body_passes_natively_to_a_provider_that_speaks_it() ->
     )
     answer = await world.pipeline.complete(
         CompletionRequest(
-            caller=CALLER, request_id="r", model="gpt-4o-mini", body=messages, messages=dialect
+            caller=CALLER, request_id="r", model="gpt-4o-mini", body=messages, dialect=dialect
         )
     )
     assert answer.native
-    assert answer.body == b'{"type":"message"}'
+    assert answer.body == b'{"type":"messages"}'
     assert world.client.bodies == [messages]
     assert world.client.headers == [{"anthropic-version": "2023-06-01"}]  # type: ignore[attr-defined]
     assert world.ticket.settled == [(5, 0, 0)]
     assert await world.pipeline.count_tokens(CALLER, "gpt-4o-mini", messages, {}) == 42
+
+
+def responses_dialect(as_chat: dict[str, Any]) -> Dialect:
+    return Dialect(
+        kind="responses",
+        as_chat=lambda body: as_chat,
+        stream_error=lambda error: b"",
+        stream_cut=lambda usage: b"",
+    )
+
+
+async def test_another_dialect_is_admitted_by_its_chat_translation_and_sent_as_it_is() -> None:
+    world = World(client=FakeNativeClient(), admission=FakeAdmission(reserve=(20, 9)))
+    as_chat = {"model": "gpt-4o-mini", "messages": BODY["messages"], "max_completion_tokens": 9}
+    body = {"model": "gpt-4o-mini", "input": "hi", "max_output_tokens": 10**6}
+    answer = await world.pipeline.complete(
+        CompletionRequest(
+            caller=CALLER,
+            request_id="r",
+            model="gpt-4o-mini",
+            body=body,
+            dialect=responses_dialect(as_chat),
+        )
+    )
+    assert answer.native
+    assert answer.body == b'{"type":"responses"}'
+    # estimated by its chat translation (which asks at most 9 output tokens)
+    assert [most for _, most in world.admission.estimates] == [9]
+    [sent] = world.client.bodies
+    assert sent["input"] == "hi"  # the body as it is, capped in its own field
+    assert sent["max_output_tokens"] == 9
+    counted = await world.pipeline.count_tokens(CALLER, "gpt-4o-mini", body, {}, "responses")
+    assert counted == 7
+
+
+async def test_another_dialect_goes_as_its_chat_translation_to_a_provider_without_it() -> None:
+    world = World()
+    as_chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "translated"}]}
+    answer = await world.pipeline.complete(request(dialect=responses_dialect(as_chat)))
+    assert not answer.native
+    assert answer.body == REPLY
+    assert world.client.bodies[0]["messages"] == as_chat["messages"]
+    assert world.ticket.settled == [(7, 3, 0)]
+    assert await world.pipeline.count_tokens(CALLER, "gpt-4o-mini", {}, {}, "responses") is None

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domains.providers.output_limit import limited_body, max_output_tokens
+from domains.providers.output_limit import RequestKind, limited_body, max_output_tokens
 
 NOT_LIMITS = [None, 0, -1, 1.5, "100", True, [100], {"n": 1}]
 
@@ -166,9 +166,18 @@ def test_a_messages_body_asking_more_than_was_reserved_is_lowered_to_it() -> Non
             "max_tokens": st.one_of(st.integers(-5, 10**30), st.sampled_from(NOT_LIMITS)),
             "max_completion_tokens": st.one_of(st.integers(-5, 10**30), st.none()),
             "n": st.one_of(st.integers(1, 128), st.sampled_from(NOT_LIMITS)),
+            "max_output_tokens": st.one_of(st.integers(-5, 10**30), st.none()),
+            "best_of": st.one_of(st.integers(1, 20), st.sampled_from(NOT_LIMITS)),
+            "generationConfig": st.fixed_dictionaries(
+                {},
+                optional={
+                    "maxOutputTokens": st.one_of(st.integers(-5, 10**30), st.none()),
+                    "candidateCount": st.one_of(st.integers(1, 8), st.sampled_from(NOT_LIMITS)),
+                },
+            ),
         },
     ),
-    st.sampled_from(["chat", "messages"]),
+    st.sampled_from(["chat", "messages", "responses", "completions", "gemini"]),
     st.one_of(st.none(), st.integers(1, 200_000)),
     st.booleans(),
 )
@@ -179,3 +188,35 @@ def test_the_limited_body_never_asks_for_more_than_was_reserved(
     limited = limited_body(body, kind=kind, reserved=reserved, newer_field=newer)
     assert max_output_tokens(limited, kind=kind, model_max=None, default=10**40) <= reserved
     assert max_output_tokens(limited, kind=kind, model_max=model_max, default=4096) <= reserved
+
+
+def test_each_dialect_reads_and_caps_its_own_output_field() -> None:
+    def most(body: dict[str, Any], kind: RequestKind) -> int:
+        return max_output_tokens(body, kind=kind, model_max=None, default=4096)
+
+    assert most({"max_output_tokens": 50}, "responses") == 50
+    assert most({}, "responses") == 4096
+    assert most({"max_tokens": 16, "n": 2, "best_of": 3}, "completions") == 48
+    assert most({"generationConfig": {"maxOutputTokens": 10, "candidateCount": 2}}, "gemini") == 20
+    assert most({"generationConfig": "nonsense"}, "gemini") == 4096
+
+    def capped(body: dict[str, Any], kind: RequestKind) -> dict[str, Any]:
+        return limited_body(body, kind=kind, reserved=12, newer_field=True)
+
+    assert capped({"input": "x", "max_output_tokens": 99}, "responses") == {
+        "input": "x",
+        "max_output_tokens": 12,
+    }
+    assert capped({"prompt": "x", "best_of": 3}, "completions") == {
+        "prompt": "x",
+        "best_of": 3,
+        "max_tokens": 4,
+    }
+    gemini = {"contents": [], "generationConfig": {"candidateCount": 2, "temperature": 0}}
+    assert capped(gemini, "gemini")["generationConfig"] == {
+        "candidateCount": 2,
+        "temperature": 0,
+        "maxOutputTokens": 6,
+    }
+    small = {"generationConfig": {"maxOutputTokens": 3}}
+    assert capped(small, "gemini") is small
