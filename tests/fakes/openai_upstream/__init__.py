@@ -15,8 +15,12 @@ log holds the path as received.
 
 * ``POST …/chat/completions`` replies ``"Echo: " + <text of the last user or tool message>``
   (plain or SSE stream), or one tool call when ``tools`` are given, ``tool_choice`` is not
-  ``"none"`` and the last message is not a ``tool`` result; usage counts whitespace-separated
-  words.
+  ``"none"`` and the last message is not a ``tool`` result (legacy ``functions``: one
+  ``function_call``, finish reason ``function_call``); under ``response_format`` the text is a
+  JSON value of its ``json_schema`` (:mod:`tests.fakes.schema_sample`) or, for ``json_object``
+  (whose conversation must say "json"), ``{"query": <text>}``; ``n`` choices answer alike
+  (streamed interleaved, one choice a chunk); usage counts whitespace-separated words, every
+  choice's.
 * ``POST …/embeddings`` returns hash-derived float32 vectors (float list or base64).
 * ``GET …/models`` and ``GET …/models/{id}`` list a few model ids.
 * Special model names trigger failures: ``fake-error-500``, ``fake-error-503`` (overloaded),
