@@ -278,7 +278,12 @@ def validate_answer(response: httpx.Response, schema: str) -> Any:
         )
     body = response.json()
     validate(body, schema)
-    declared = declared_answer(request.method, request.url.path, response.status_code) or {}
+    try:
+        declared = declared_answer(request.method, request.url.path, response.status_code) or {}
+    except LookupError:  # an error of a path OpenAI does not serve (its 404): no headers declared
+        if response.status_code < 400:
+            raise
+        declared = {}
     for name, header in (declared.get("headers") or {}).items():
         value = response.headers.get(name)
         if value is None:
