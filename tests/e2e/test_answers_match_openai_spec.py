@@ -3,7 +3,8 @@
 upstream (openai, openai-compatible, anthropic, gemini, each one of the fakes) and on both
 shapes: chat completions plain and streamed (every chunk), with tool calls and a tool result,
 legacy function calls, several choices, structured output, a content filter, embeddings, the
-model list, and the error answers (400, 401, 404, 429, 502, an upstream's failure mid-stream).
+model list, and the error answers (400, 401, 404, 405, 429, 502, an upstream's failure
+mid-stream).
 
 The module is a table: each `Cell` is one request and the schema its answer must match; each
 route's cells come from one function of `ROUTES` (see `cells_for`). A cell also says what its
@@ -457,6 +458,7 @@ def error_cells(up: Upstream) -> list[Cell]:
             404,
             shows=coded("unknown_path"),
         ),
+        Cell("405-wrong-method", EMBEDDINGS, None, ERROR, 405, method="GET"),
         Cell("429-upstream", CHAT, failing("limited"), ERROR, 429, shows=retry_after_kept),
         Cell(
             "429-upstream-streamed",

@@ -12,6 +12,11 @@ from typing import Any
 import httpx
 import pytest
 from httpx_sse import ServerSentEvent
+from hypothesis import given
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from tests.support import openai_spec
 from tests.support.openai_spec import (
@@ -398,3 +403,47 @@ def test_the_converted_document_is_cached_by_its_hash(tmp_path: Path) -> None:
     changed = openai_spec.load(spec, cache)
     assert changed["components"]["schemas"]["Day"]["example"] == "2025-01-01"
     assert len(list(cache.glob("*.json"))) == 1  # the older conversion is gone
+
+
+# -- the nullable rewrite, whatever the schema and the value -----------------------------------
+
+_TYPED = st.fixed_dictionaries(
+    {"type": st.sampled_from(["string", "integer", "number", "boolean", "object", "array"])},
+    optional={
+        "enum": st.lists(
+            st.one_of(st.text(max_size=3), st.integers(-3, 3)), min_size=1, max_size=3
+        ),
+        "minimum": st.integers(-3, 3),
+        "required": st.just(["a"]),
+        "items": st.just({"type": "integer"}),
+    },
+)
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-5, 5) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("ab"), inner),
+    max_leaves=6,
+)
+
+
+def _accepts(schemas: dict[str, Any], name: str, value: Any) -> bool:
+    resource = DRAFT202012.create_resource({"components": {"schemas": schemas}})
+    registry = Registry().with_resource("urn:t", resource)
+    checker = Draft202012Validator({"$ref": f"urn:t#/components/schemas/{name}"}, registry=registry)
+    return bool(checker.is_valid(value))
+
+
+@given(base=_TYPED, value=_VALUES, spelling=st.sampled_from(["inline", "ref", "allOf"]))
+def test_a_nullable_schema_takes_null_and_exactly_what_the_schema_takes(
+    base: dict[str, Any], value: Any, spelling: str
+) -> None:
+    nullable = {
+        "inline": {**base, "nullable": True},
+        "ref": {"$ref": "#/components/schemas/Base", "nullable": True},
+        "allOf": {"allOf": [{"$ref": "#/components/schemas/Base"}, {"nullable": True}]},
+    }[spelling]
+    schemas = as_json_schema(
+        {"components": {"schemas": {"Base": copy.deepcopy(base), "Nullable": nullable}}}
+    )["components"]["schemas"]
+    assert _accepts(schemas, "Nullable", value) == (
+        value is None or _accepts(schemas, "Base", value)
+    )
