@@ -7,11 +7,17 @@ from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
+from domains.shared.usage import Usage  # what an answer used; billing prices it
 
-class Usage(msgspec.Struct, frozen=True, kw_only=True):
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
+__all__ = [
+    "ChatStream",
+    "NativeMessages",
+    "PromptCounter",
+    "ProviderClient",
+    "StreamTally",
+    "UpstreamReply",
+    "Usage",
+]
 
 
 class UpstreamReply(msgspec.Struct, kw_only=True):

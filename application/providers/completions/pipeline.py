@@ -174,7 +174,7 @@ class CompletionPipeline:
                 self._recorder.record(call.finished(error.status, "error", None))
             raise
         usage, reported = capped_usage(reply.usage or Usage(), ticket.reserved, True)
-        ticket.settle(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+        ticket.settle(usage)
         self._recorder.record(call.finished(200, "ok", usage, usage_reported=reported))
         return reply.body
 
