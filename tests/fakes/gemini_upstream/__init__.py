@@ -32,7 +32,9 @@ Behaviour is fully deterministic apart from ``responseId``:
 * Special model names: ``fake-exhausted`` (429), ``fake-safety`` (SAFETY block),
   ``fake-error-500``, ``fake-unavailable`` (503), ``fake-error-400`` (INVALID_ARGUMENT),
   ``fake-error-404`` (NOT_FOUND, as for a model Google does not serve), ``fake-slow``,
-  ``fake-stall-stream`` and ``fake-cached`` (``cachedContentTokenCount``).
+  ``fake-stall-stream``, ``fake-cached`` (``cachedContentTokenCount``) and ``fake-every-token``
+  (a cached content of 4096 tokens on top of the prompt's words, in ``promptTokenCount`` and
+  ``cachedContentTokenCount``, and 128 ``thoughtsTokenCount``, in every chunk of a stream).
 """
 
 from __future__ import annotations

@@ -34,6 +34,11 @@ MODEL_UNAVAILABLE: Final = "fake-unavailable"
 MODEL_SLOW: Final = "fake-slow"
 MODEL_STALL_STREAM: Final = "fake-stall-stream"
 MODEL_CACHED: Final = "fake-cached"
+MODEL_EVERY_TOKEN: Final = "fake-every-token"
+# fake-every-token: a cached content of this many tokens on top of the prompt's words, and this
+# many thinking tokens before the answer
+EVERY_TOKEN_CACHED: Final = 4096
+EVERY_TOKEN_THOUGHTS: Final = 128
 
 _GENERATE_METHODS: Final = [
     "generateContent",

@@ -41,6 +41,9 @@ MODEL_FLOOD_STREAM: Final = "fake-flood-stream"
 SLOW_STREAM_DELAY: Final = 0.02
 SLOW_STREAM_WORDS: Final = 50
 MODEL_RUNAWAY: Final = "fake-runaway"
+MODEL_EVERY_TOKEN: Final = "fake-every-token"
+EVERY_TOKEN_CACHED: Final = 1024  # prompt tokens the fake reads from its prompt cache
+EVERY_TOKEN_REASONING: Final = 64  # reasoning tokens it adds before the answer
 RUNAWAY_PIECES: Final = 200
 RUNAWAY_PIECE_WORDS: Final = 100
 

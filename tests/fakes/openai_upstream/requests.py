@@ -8,7 +8,10 @@ from typing import Any
 
 from tests.fakes.openai_upstream.errors import bad_request
 from tests.fakes.openai_upstream.models import (
+    EVERY_TOKEN_CACHED,
+    EVERY_TOKEN_REASONING,
     MAX_CHOICES,
+    MODEL_EVERY_TOKEN,
     MODEL_FLOOD_STREAM,
     MODEL_RUNAWAY,
     MODEL_SLOW_STREAM,
@@ -161,13 +164,17 @@ def _structured_text(body: dict[str, Any], last_user: str, every_text: str) -> s
     )
 
 
-def usage_of(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+def usage_of(
+    prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0
+) -> dict[str, Any]:
+    """OpenAI's usage object: `prompt_tokens` includes the cached ones, `completion_tokens` the
+    reasoning ones."""
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": cached_tokens},
+        "completion_tokens_details": {"reasoning_tokens": reasoning_tokens},
     }
 
 
@@ -188,6 +195,8 @@ class ChatPlan:
     prompt: str = ""
     flood: int = 0  # words streamed after the pieces, made as they are sent
     choices: int = 1  # `n`: each choice answers the same
+    cached_tokens: int = 0  # of prompt_tokens
+    reasoning_tokens: int = 0  # of completion_tokens
 
     @property
     def text(self) -> str:
@@ -198,6 +207,11 @@ class ChatPlan:
         if self.tool_call_id is None or choice == 0:
             return self.tool_call_id
         return "call_" + hashlib.sha256(f"{self.tool_call_id}\0{choice}".encode()).hexdigest()[:24]
+
+    def usage(self) -> dict[str, Any]:
+        return usage_of(
+            self.prompt_tokens, self.completion_tokens, self.cached_tokens, self.reasoning_tokens
+        )
 
 
 def plan_chat(body: object) -> ChatPlan:
@@ -274,20 +288,25 @@ def plan_chat(body: object) -> ChatPlan:
             pieces[-1] = pieces[-1].rstrip()
             finish_reason = "length"
 
+    # fake-every-token: a cached prompt prefix read from the cache, and reasoning before the answer
+    every = model == MODEL_EVERY_TOKEN
+    cached, reasoning = (EVERY_TOKEN_CACHED, EVERY_TOKEN_REASONING) if every else (0, 0)
     return ChatPlan(
         model=model,
         stream=stream,
         include_usage=include_usage,
         pieces=pieces,
         finish_reason=finish_reason,
-        prompt_tokens=max(prompt_words, 1),
-        completion_tokens=(count_words("".join(pieces)) + flood) * choices,
+        prompt_tokens=max(prompt_words, 1) + cached,
+        completion_tokens=(count_words("".join(pieces)) + flood + reasoning) * choices,
         tool_name=tool_name,
         tool_call_id=call_id,
         legacy=legacy,
         prompt=last_user,
         flood=flood,
         choices=choices,
+        cached_tokens=cached,
+        reasoning_tokens=reasoning * choices,
     )
 
 
