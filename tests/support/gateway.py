@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.support.every_token import every_token_models
 from tests.support.services import free_port
 
 BIN = Path(sys.executable).parent
@@ -70,6 +71,7 @@ def gateway_config(
                         "name": "fake-runaway",
                         "price": {"input_per_mtok": 1, "output_per_mtok": 100},
                     },
+                    *every_token_models("openai"),
                 ],
             },
             {
@@ -84,6 +86,7 @@ def gateway_config(
                         "price": {"input_per_mtok": 0.01, "output_per_mtok": 0.02},
                     },
                     {"name": "nomic-embed", "upstream": "text-embedding-3-small"},
+                    *every_token_models("local"),
                 ],
             },
             {  # a server that refuses `stream_options`: no usage chunk is asked for
@@ -138,6 +141,7 @@ def vendor_providers(anthropic_url: str | None, gemini_url: str | None) -> list[
                     },
                     {"name": "claude-overloaded", "upstream": "fake-overloaded"},
                     {"name": "claude-rate-limited", "upstream": "fake-rate-limited"},
+                    *every_token_models("anthropic"),
                 ],
             }
         )
@@ -161,6 +165,7 @@ def vendor_providers(anthropic_url: str | None, gemini_url: str | None) -> list[
                     },
                     {"name": "gemini-exhausted", "upstream": "fake-exhausted"},
                     {"name": "gemini-safety", "upstream": "fake-safety"},
+                    *every_token_models("gemini"),
                 ],
             }
         )
