@@ -37,14 +37,22 @@ def used(event: CompletionFinished) -> Usage:
     """The call's tokens as it is billed for them: each count within the ledger's bounds, and
     each part of a total no larger than what is left of it (`Usage.parts`)."""
     tokens_in, tokens_out = _tokens(event.input_tokens), _tokens(event.output_tokens)
-    _, read, write_5m, write_1h, _, reasoning = Usage(
+    reported = Usage(
         input_tokens=tokens_in,
         output_tokens=tokens_out,
         cached_tokens=event.cached_tokens,
         cache_write_5m_tokens=event.cache_write_5m_tokens,
         cache_write_1h_tokens=event.cache_write_1h_tokens,
         reasoning_tokens=event.reasoning_tokens,
-    ).parts()
+    )
+    _, read, write_5m, write_1h, _, reasoning = reported.parts()
+    if (read, write_5m, write_1h, reasoning) == (
+        event.cached_tokens,
+        event.cache_write_5m_tokens,
+        event.cache_write_1h_tokens,
+        event.reasoning_tokens,
+    ):
+        return reported  # every part within its total: as reported
     return Usage(
         input_tokens=tokens_in,
         output_tokens=tokens_out,

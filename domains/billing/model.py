@@ -55,6 +55,9 @@ class Rates:
     whole_pico: tuple[int, ...] | None = field(init=False, repr=False, compare=False)
     """`per_kind` in picodollars a token when every one is a whole number (prices with at most
     6 decimals a million tokens, every price list has): a cost is then integer arithmetic."""
+    dearest_pico: tuple[int, int] | None = field(init=False, repr=False, compare=False)
+    """(the dearest prompt rate, the dearest output rate) of `whole_pico`: what a reservation
+    holds a token, worked out once rather than on every request."""
 
     def __post_init__(self) -> None:
         write_5m = _or(self.cache_write_5m_per_mtok, self.input_per_mtok)
@@ -70,6 +73,8 @@ class Rates:
         pico = tuple(_whole_pico_rate(rate) for rate in per_kind)
         whole = None if None in pico else tuple(rate for rate in pico if rate is not None)
         object.__setattr__(self, "whole_pico", whole)
+        dearest = None if whole is None else (max(whole[:4]), max(whole[4:]))
+        object.__setattr__(self, "dearest_pico", dearest)
 
     @property
     def dearest_input_per_mtok(self) -> Decimal:
@@ -138,7 +143,7 @@ class Price(Rates):
     def picousd(self, usage: Usage) -> int:
         """`cost` in whole picodollars (half a picodollar rounds to even); integer arithmetic
         where the rates allow it, as they do for any price of at most 6 decimals."""
-        rates = self.rates_for(usage.input_tokens)
+        rates = self.rates_for(usage.input_tokens) if self.tiers else self
         whole = rates.whole_pico
         if whole is None:
             return to_picodollars(self.cost(usage))
@@ -156,10 +161,10 @@ class Price(Rates):
         """The most a call with this prompt and at most this output can cost, in picodollars
         rounded up: at the rates of the tier the prompt falls in, every prompt token at the
         dearest prompt rate and every output token at the dearest output rate."""
-        rates = self.rates_for(prompt_tokens)
-        whole = rates.whole_pico
-        if whole is not None:  # the same figure as below, without Decimal
-            return prompt_tokens * max(whole[:4]) + output_tokens * max(whole[4:])
+        rates = self.rates_for(prompt_tokens) if self.tiers else self
+        dearest = rates.dearest_pico
+        if dearest is not None:  # the same figure as below, without Decimal
+            return prompt_tokens * dearest[0] + output_tokens * dearest[1]
         with localcontext() as ctx:  # exact: fail loudly rather than round before the ceiling
             ctx.prec = 200
             ctx.traps[Inexact] = True
