@@ -7,17 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
-from domains.shared.usage import Usage  # what an answer used; billing prices it
-
-__all__ = [
-    "ChatStream",
-    "NativeMessages",
-    "PromptCounter",
-    "ProviderClient",
-    "StreamTally",
-    "UpstreamReply",
-    "Usage",
-]
+from domains.shared.usage import Usage as Usage  # noqa: PLC0414  (re-exported: the adapters' usage)
 
 
 class UpstreamReply(msgspec.Struct, kw_only=True):
