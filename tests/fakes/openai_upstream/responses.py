@@ -145,8 +145,11 @@ def _as_chat(body: Any, stored: dict[str, Any]) -> dict[str, Any]:
         chat["max_tokens"] = most
     text = body.get("text")
     fmt = text.get("format") if isinstance(text, dict) else None
-    if isinstance(fmt, dict) and fmt.get("type") in ("json_schema", "json_object"):
-        chat["response_format"] = fmt
+    if isinstance(fmt, dict) and fmt.get("type") == "json_object":
+        chat["response_format"] = {"type": "json_object"}
+    elif isinstance(fmt, dict) and fmt.get("type") == "json_schema":  # chat nests the schema
+        spec = {"name": fmt.get("name"), "schema": fmt.get("schema")}
+        chat["response_format"] = {"type": "json_schema", "json_schema": spec}
     if body.get("stream") is True:
         chat["stream"] = True
         chat["stream_options"] = {"include_usage": True}
