@@ -219,7 +219,7 @@ class _Answer:
             body["reasoning"] if isinstance(body.get("reasoning"), dict) else {}
         )
         done = status in ("completed", "incomplete")
-        return {
+        response: dict[str, Any] = {
             "id": self.id,
             "object": "response",
             "created_at": self.created_at,
@@ -252,10 +252,13 @@ class _Answer:
             "top_logprobs": body.get("top_logprobs", 0),
             "top_p": body.get("top_p", 1.0),
             "truncation": body.get("truncation", "disabled"),
-            "usage": self.usage() if done else None,
-            "user": body.get("user"),
             "metadata": body.get("metadata") or {},
         }
+        if done:  # no usage (and no user unless given) before: OpenAI's document has no null
+            response["usage"] = self.usage()
+        if isinstance(body.get("user"), str):
+            response["user"] = body["user"]
+        return response
 
 
 def _store(request: web.Request, answer: _Answer, output: list[dict[str, Any]]) -> None:
@@ -360,7 +363,12 @@ async def _stream(request: web.Request, answer: _Answer) -> web.StreamResponse:
             elif pace:
                 await asyncio.sleep(pace)
         if is_call:
-            await send("response.function_call_arguments.done", **where, arguments=text)
+            await send(
+                "response.function_call_arguments.done",
+                **where,
+                name=plan.tool_name,
+                arguments=text,
+            )
         else:
             await send(
                 "response.output_text.done", **where, content_index=0, text=text, logprobs=[]
