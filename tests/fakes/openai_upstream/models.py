@@ -44,6 +44,11 @@ MODEL_RUNAWAY: Final = "fake-runaway"
 MODEL_EVERY_TOKEN: Final = "fake-every-token"
 EVERY_TOKEN_CACHED: Final = 1024  # prompt tokens the fake reads from its prompt cache
 EVERY_TOKEN_REASONING: Final = 64  # reasoning tokens it adds before the answer
+MODEL_CACHED: Final = "fake-cached"
+MODEL_REASONING: Final = "fake-reasoning"
+MODEL_CACHED_REASONING: Final = "fake-cached-reasoning"
+CACHED_INPUT_TOKENS: Final = 5
+REASONING_TOKENS: Final = 7
 RUNAWAY_PIECES: Final = 200
 RUNAWAY_PIECE_WORDS: Final = 100
 

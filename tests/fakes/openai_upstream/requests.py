@@ -8,13 +8,18 @@ from typing import Any
 
 from tests.fakes.openai_upstream.errors import bad_request
 from tests.fakes.openai_upstream.models import (
+    CACHED_INPUT_TOKENS,
     EVERY_TOKEN_CACHED,
     EVERY_TOKEN_REASONING,
     MAX_CHOICES,
+    MODEL_CACHED,
+    MODEL_CACHED_REASONING,
     MODEL_EVERY_TOKEN,
     MODEL_FLOOD_STREAM,
+    MODEL_REASONING,
     MODEL_RUNAWAY,
     MODEL_SLOW_STREAM,
+    REASONING_TOKENS,
     RUNAWAY_PIECE_WORDS,
     RUNAWAY_PIECES,
     SLOW_STREAM_WORDS,
@@ -178,6 +183,19 @@ def usage_of(
     }
 
 
+def cached_and_reasoning(model: str, prompt_tokens: int) -> tuple[int, int]:
+    """(cached input tokens, reasoning tokens) the model reports: ``fake-cached`` a few cached
+    ones, ``fake-reasoning`` a few reasoning ones, ``fake-cached-reasoning`` both."""
+    cached = min(CACHED_INPUT_TOKENS, prompt_tokens)
+    if model == MODEL_CACHED:
+        return cached, 0
+    if model == MODEL_REASONING:
+        return 0, REASONING_TOKENS
+    if model == MODEL_CACHED_REASONING:
+        return cached, REASONING_TOKENS
+    return 0, 0
+
+
 @dataclass(slots=True)
 class ChatPlan:
     """Everything needed to render a chat completion, streamed or not."""
@@ -288,25 +306,30 @@ def plan_chat(body: object) -> ChatPlan:
             pieces[-1] = pieces[-1].rstrip()
             finish_reason = "length"
 
-    # fake-every-token: a cached prompt prefix read from the cache, and reasoning before the answer
-    every = model == MODEL_EVERY_TOKEN
-    cached, reasoning = (EVERY_TOKEN_CACHED, EVERY_TOKEN_REASONING) if every else (0, 0)
+    # fake-every-token: a cached prompt prefix read from the cache, and reasoning before the
+    # answer; fake-cached / fake-reasoning: a few of either
+    prompt_tokens = max(prompt_words, 1)
+    if model == MODEL_EVERY_TOKEN:
+        prompt_tokens += EVERY_TOKEN_CACHED
+        cached_tokens, reasoning_tokens = EVERY_TOKEN_CACHED, EVERY_TOKEN_REASONING
+    else:
+        cached_tokens, reasoning_tokens = cached_and_reasoning(model, prompt_tokens)
     return ChatPlan(
         model=model,
         stream=stream,
         include_usage=include_usage,
         pieces=pieces,
         finish_reason=finish_reason,
-        prompt_tokens=max(prompt_words, 1) + cached,
-        completion_tokens=(count_words("".join(pieces)) + flood + reasoning) * choices,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=(count_words("".join(pieces)) + flood + reasoning_tokens) * choices,
+        cached_tokens=cached_tokens,
+        reasoning_tokens=reasoning_tokens * choices,
         tool_name=tool_name,
         tool_call_id=call_id,
         legacy=legacy,
         prompt=last_user,
         flood=flood,
         choices=choices,
-        cached_tokens=cached,
-        reasoning_tokens=reasoning * choices,
     )
 
 
