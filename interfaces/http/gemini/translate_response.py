@@ -96,11 +96,12 @@ def function_args(arguments: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {"_raw": arguments}
 
 
-def function_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
-    call: dict[str, Any] = {
-        "name": name if isinstance(name, str) else "",
-        "args": function_args(arguments),
-    }
+def function_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any] | None:
+    """A tool call as a Gemini `functionCall` part; None for a call without a name (junk an
+    upstream sent: Gemini has no call without one)."""
+    if not isinstance(name, str) or not name:
+        return None
+    call: dict[str, Any] = {"name": name, "args": function_args(arguments)}
     if isinstance(call_id, str) and call_id:
         call = {"id": call_id, **call}
     return {"functionCall": call}
@@ -153,9 +154,9 @@ def chat_to_gemini(
         calls = message.get("tool_calls")
         for call in map(_dict, calls if isinstance(calls, list) else ()):
             function = _dict(call.get("function"))
-            parts.append(
-                function_call(call.get("id"), function.get("name"), function.get("arguments"))
-            )
+            part = function_call(call.get("id"), function.get("name"), function.get("arguments"))
+            if part is not None:
+                parts.append(part)
         candidates.append(
             {
                 "content": {"parts": parts, "role": "model"},

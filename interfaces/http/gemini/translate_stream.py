@@ -173,10 +173,9 @@ class ChatChunksToGemini:
         self.done = True
         candidates = []
         for index in sorted(set(self._finished) | set(self._calls)):
-            parts = [
-                function_call(call["id"], call["name"], call["arguments"])
-                for call in self._calls.get(index, {}).values()
-            ]
+            calls = self._calls.get(index, {}).values()
+            made = (function_call(c["id"], c["name"], c["arguments"]) for c in calls)
+            parts = [part for part in made if part is not None]
             candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
             if index in self._finished:
                 candidate["finishReason"] = self._finished[index]
