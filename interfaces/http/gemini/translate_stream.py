@@ -5,7 +5,8 @@ The opposite of `infrastructure.adapters.providers.gemini_stream`. Each event is
 `GenerateContentResponse` in an SSE `data:` line, ended with CRLF CRLF as Google ends them. Text
 goes out as it comes, one candidate per choice; a tool call goes out whole (Gemini streams a
 `functionCall` in one piece, its `args` an object) with the candidate's `finishReason` and the
-`usageMetadata`, in the last event, as Gemini ends its streams. OpenAI sends the usage after the
+`usageMetadata`, in the last event, as Gemini ends its streams (with an empty text part when it
+has nothing else to say). OpenAI sends the usage after the
 finish_reason, so that event waits for it (or for `finish()`).
 
 `sse_error` and `stream_cut` end a stream passed natively in Gemini's own events (an upstream
@@ -175,7 +176,7 @@ class ChatChunksToGemini:
         for index in sorted(set(self._finished) | set(self._calls)):
             calls = self._calls.get(index, {}).values()
             made = (function_call(c["id"], c["name"], c["arguments"]) for c in calls)
-            parts = [part for part in made if part is not None]
+            parts = [part for part in made if part is not None] or [{"text": ""}]
             candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
             if index in self._finished:
                 candidate["finishReason"] = self._finished[index]
@@ -254,7 +255,11 @@ def stream_cut(model: str, response_id: str, candidates: int) -> CutEnding:
         if usage.cached_tokens:
             metadata["cachedContentTokenCount"] = usage.cached_tokens
         finished = [
-            {"content": {"parts": [], "role": "model"}, "finishReason": "MAX_TOKENS", "index": i}
+            {
+                "content": {"parts": [{"text": ""}], "role": "model"},
+                "finishReason": "MAX_TOKENS",
+                "index": i,
+            }
             for i in range(max(candidates, 1))
         ]
         return sse_event(

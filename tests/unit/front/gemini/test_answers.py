@@ -190,7 +190,11 @@ def test_a_stream_of_several_candidates_and_a_cut_without_usage() -> None:
     out += translator.finish()
     assert [r["candidates"][0]["index"] for r in out[:2]] == [0, 1]
     assert out[-1]["candidates"] == [
-        {"content": {"parts": [], "role": "model"}, "finishReason": "MAX_TOKENS", "index": 1}
+        {
+            "content": {"parts": [{"text": ""}], "role": "model"},
+            "finishReason": "MAX_TOKENS",
+            "index": 1,
+        }
     ]
     assert "usageMetadata" not in out[-1]
 
