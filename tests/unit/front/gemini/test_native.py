@@ -133,3 +133,16 @@ def test_which_paths_are_geminis() -> None:
     )
     assert route_label("/v1beta/models/x:nothing") is None
     assert route_label("/v1/chat/completions") is None
+
+
+def test_a_snake_case_body_is_capped_in_its_own_names() -> None:
+    body = {"contents": [], "generation_config": {"max_output_tokens": 900, "candidate_count": 2}}
+    capped = limited_body(body, kind="gemini", reserved=100, newer_field=False)
+    assert capped == {
+        "contents": [],
+        "generation_config": {"max_output_tokens": 50, "candidate_count": 2},
+    }
+    assert limited_body({"contents": []}, kind="gemini", reserved=10, newer_field=False) == {
+        "contents": [],
+        "generationConfig": {"maxOutputTokens": 10},
+    }
