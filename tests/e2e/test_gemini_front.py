@@ -232,8 +232,9 @@ def test_count_tokens_natively_and_estimated(gateway: GatewayProcess, tenant: Te
     ("model", "dimensions"), [("text-embedding-004", 8), ("text-embedding-3-small", None)]
 )
 def test_embeddings_one_and_many(
-    gateway: GatewayProcess, tenant: Tenant, model: str, dimensions: int | None
+    gateway: GatewayProcess, model: str, dimensions: int | None
 ) -> None:
+    tenant = _fresh(gateway, "embed")
     client = _client(gateway, tenant.key)
     many = client.models.embed_content(model=model, contents=["first text", "second text"])
     assert many.embeddings is not None
@@ -256,6 +257,16 @@ def test_embeddings_one_and_many(
     )
     assert single.status_code == 200, single.text
     assert single.json()["embedding"]["values"] == pytest.approx(first)
+
+    def recorded() -> dict[str, Any]:  # three calls, each billed for its input
+        with gateway.admin() as admin:
+            rows = admin.get("/usage", params={"group_by": "key"}).json()["rows"]
+        mine = [row for row in rows if row["key"] == tenant.key_id and row["requests"] == 3]
+        return mine[0] if mine else {}
+
+    row = eventually(recorded)
+    assert row["input_tokens"] > 0
+    assert row["output_tokens"] == 0
 
 
 # --- translated, to other models ----------------------------------------------------------------
