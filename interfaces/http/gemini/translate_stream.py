@@ -247,13 +247,16 @@ def stream_cut(model: str, response_id: str, candidates: int) -> CutEnding:
     MAX_TOKENS, with the usage the call is billed for."""
 
     def ending(usage: Usage) -> bytes:
+        thoughts = min(max(usage.reasoning_tokens, 0), usage.output_tokens)
         metadata = {
             "promptTokenCount": usage.input_tokens,
-            "candidatesTokenCount": usage.output_tokens,
+            "candidatesTokenCount": usage.output_tokens - thoughts,
             "totalTokenCount": usage.input_tokens + usage.output_tokens,
         }
         if usage.cached_tokens:
             metadata["cachedContentTokenCount"] = usage.cached_tokens
+        if thoughts:
+            metadata["thoughtsTokenCount"] = thoughts
         finished = [
             {
                 "content": {"parts": [{"text": ""}], "role": "model"},

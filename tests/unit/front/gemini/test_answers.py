@@ -289,16 +289,17 @@ def test_the_sdk_raises_google_errors_whole_and_mid_stream() -> None:
 
 def test_a_cut_stream_ends_with_max_tokens_and_the_billed_usage() -> None:
     ending = stream_cut("gemini-x", "r", 2)(
-        Usage(input_tokens=10, output_tokens=300, cached_tokens=2)
+        Usage(input_tokens=10, output_tokens=300, cached_tokens=2, reasoning_tokens=40)
     )
     assert ending.endswith(b"\r\n\r\n")
     event = json.loads(ending.removeprefix(b"data: "))
     assert [c["finishReason"] for c in event["candidates"]] == ["MAX_TOKENS", "MAX_TOKENS"]
     assert event["usageMetadata"] == {
         "promptTokenCount": 10,
-        "candidatesTokenCount": 300,
+        "candidatesTokenCount": 260,
         "totalTokenCount": 310,
         "cachedContentTokenCount": 2,
+        "thoughtsTokenCount": 40,
     }
 
 

@@ -47,7 +47,7 @@ def test_events_pass_as_google_wrote_them_while_usage_is_read() -> None:
     events = [text("Echo:", output=1), text(" hi", finish="STOP", output=2)]
     out = native._on_events(events)
     assert out == events[0] + b"\r\n\r\n" + events[1] + b"\r\n\r\n"
-    assert native.tally.usage == Usage(input_tokens=7, output_tokens=3)
+    assert native.tally.usage == Usage(input_tokens=7, output_tokens=3, reasoning_tokens=1)
     assert native.tally.output_chars == len("Echo: hi")
     assert native.tally.finished
 
