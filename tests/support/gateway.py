@@ -166,6 +166,11 @@ def vendor_providers(anthropic_url: str | None, gemini_url: str | None) -> list[
                     {"name": "gemini-exhausted", "upstream": "fake-exhausted"},
                     {"name": "gemini-safety", "upstream": "fake-safety"},
                     *every_token_models("gemini"),
+                    {  # ignores the output limit it is sent
+                        "name": "gemini-runaway",
+                        "upstream": "fake-runaway",
+                        "price": {"input_per_mtok": 1, "output_per_mtok": 100},
+                    },
                 ],
             }
         )

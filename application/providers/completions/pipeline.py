@@ -132,6 +132,11 @@ class CompletionPipeline:
             raise ModelNotAllowed(requested)
         return route
 
+    def speaks(self, route: ModelRoute, kind: NativeKind) -> bool:
+        """Whether `route`'s provider takes `kind` bodies as they are: a front door may then leave
+        in a body what only that provider understands, rather than refuse it as untranslatable."""
+        return self._upstream.speaks(route, kind)
+
     def models_for(self, caller: Caller) -> list[tuple[str, ModelRoute]]:
         """(id to show, route) for each model this caller may use."""
         shown = []

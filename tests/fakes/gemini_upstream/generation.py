@@ -39,8 +39,11 @@ from tests.fakes.gemini_upstream.models import (
     JSON_CT,
     MODEL_CACHED,
     MODEL_EVERY_TOKEN,
+    MODEL_RUNAWAY,
     MODEL_SAFETY,
     MODEL_STALL_STREAM,
+    RUNAWAY_PIECE_WORDS,
+    RUNAWAY_PIECES,
     SSE_CT,
     SSE_SEP,
     encode,
@@ -147,6 +150,9 @@ def _plan_generate(request: dict[str, Any], model: str) -> GenPlan:
         text = text[:cut]
     pieces = chat_pieces(text)
     max_words = config.get("maxOutputTokens")
+    if model == MODEL_RUNAWAY:  # ignores maxOutputTokens: far more than it was allowed
+        plan.pieces = [" run" * RUNAWAY_PIECE_WORDS] * RUNAWAY_PIECES
+        return plan
     if max_words is not None and max_words < len(pieces):
         pieces = pieces[:max_words]
         pieces[-1] = pieces[-1].rstrip()
