@@ -11,10 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from domains.providers.passed_body import with_members
+
 NativeKind = Literal["messages", "responses", "completions", "gemini"]
 """A dialect a provider may take as it is: Anthropic Messages, OpenAI Responses, OpenAI's legacy
 text completions, Gemini's generateContent."""
 RequestKind = Literal["chat", "embeddings", "messages", "responses", "completions", "gemini"]
+
+COMPLETIONS_DEFAULT_MAX_TOKENS = 16
+"""What OpenAI's legacy completions produce at most when `max_tokens` is not given."""
 
 # The largest `max_tokens` (or `max_completion_tokens`) a request may name: no model produces
 # more, Gemini's field is a 32-bit integer, and costs of such counts stay exact and printable.
@@ -31,8 +36,8 @@ def max_output_tokens(
     - ``messages`` (Anthropic): ``max_tokens`` capped by ``model_max``; without a usable
       ``max_tokens``, ``model_max`` else ``default``.
     - ``responses`` (OpenAI Responses): ``max_output_tokens``, as ``messages`` reads its field.
-    - ``completions`` (OpenAI legacy): ``max_tokens`` (else as chat), times the larger of ``n``
-      and ``best_of`` (the upstream generates ``best_of`` and bills them all).
+    - ``completions`` (OpenAI legacy): ``max_tokens`` (else OpenAI's default, 16), times the
+      choices made (`completions_choices`).
     - ``gemini``: ``generationConfig.maxOutputTokens`` (else as chat), times
       ``generationConfig.candidateCount``.
     - ``embeddings``: 0.
@@ -47,8 +52,8 @@ def max_output_tokens(
             return fallback
         return asked if cap is None else min(asked, cap)
     if kind == "completions":
-        each = _positive(_get(body, "max_tokens")) or fallback
-        return each * max(_positive(_get(body, "n")) or 1, _positive(_get(body, "best_of")) or 1)
+        each = _positive(_get(body, "max_tokens")) or COMPLETIONS_DEFAULT_MAX_TOKENS
+        return each * completions_choices(body)
     if kind == "gemini":
         config = _get(body, _gemini_name(body, "generationConfig"))
         config = config if isinstance(config, Mapping) else {}
@@ -74,7 +79,8 @@ def limited_body(
       refuse ``max_tokens``), else ``max_tokens`` (what every OpenAI-compatible server reads).
       The adapters of other vendors translate either field into theirs.
     - ``messages`` (Anthropic): ``max_tokens``; ``responses``: ``max_output_tokens``.
-    - ``completions``: ``max_tokens`` per choice (``reserved`` divided by ``best_of`` or ``n``).
+    - ``completions``: ``max_tokens`` per choice (``reserved`` divided by the choices made),
+      unless what it asks for (OpenAI's default when it names none) is within that already.
     - ``gemini``: ``generationConfig.maxOutputTokens`` per candidate (or their snake_case
       names, when the body uses those).
     """
@@ -91,13 +97,12 @@ def limited_body(
         asked = _positive(_get(config, field))
         if asked is not None and asked <= limit:
             return body
-        return {**body, key: {**config, field: limit}}
+        return with_members(body, **{key: {**config, field: limit}})  # a PassedBody stays one
     if kind in ("messages", "responses"):
         field = "max_tokens" if kind == "messages" else "max_output_tokens"
         limit = reserved
     elif kind == "completions":
-        choices = max(_positive(_get(body, "n")) or 1, _positive(_get(body, "best_of")) or 1)
-        field, limit = "max_tokens", max(reserved // choices, 1)
+        field, limit = "max_tokens", max(reserved // completions_choices(body), 1)
     else:
         limit = max(reserved // (_positive(_get(body, "n")) or 1), 1)
         if _positive(_get(body, "max_completion_tokens")) is not None:
@@ -107,9 +112,25 @@ def limited_body(
         else:
             field = "max_completion_tokens" if newer_field else "max_tokens"
     asked = _positive(_get(body, field))
+    if asked is None and kind == "completions":
+        asked = COMPLETIONS_DEFAULT_MAX_TOKENS
     if asked is not None and asked <= limit:
         return body
-    return {**body, field: limit}
+    return with_members(body, **{field: limit})  # a PassedBody stays one
+
+
+def completions_choices(body: Mapping[str, Any]) -> int:
+    """The choices a legacy completions body makes: the larger of ``n`` and ``best_of`` (the
+    upstream generates ``best_of`` and bills them all) for each of its prompts (a list of
+    strings or of token arrays is several)."""
+    prompt = _get(body, "prompt")
+    prompts = 1
+    if isinstance(prompt, list) and prompt:
+        if all(isinstance(item, str) for item in prompt) or all(
+            isinstance(item, list) for item in prompt
+        ):
+            prompts = len(prompt)
+    return max(_positive(_get(body, "n")) or 1, _positive(_get(body, "best_of")) or 1) * prompts
 
 
 def _gemini_name(body: object, camel: str) -> str:

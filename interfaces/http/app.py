@@ -19,7 +19,7 @@ from interfaces.http.dependencies import ContainerPlugin
 from interfaces.http.errors import handle_exception
 from interfaces.http.gemini.api_docs import GeminiApiPlugin
 from interfaces.http.middleware import RequestContextMiddleware
-from interfaces.http.openai import direct
+from interfaces.http.openai import completions_routes, direct, models_routes
 from interfaces.http.openai import routes as openai_routes
 from interfaces.http.scim import routes as scim_routes
 from interfaces.http.sso import oidc_routes, saml_routes, session_routes
@@ -56,6 +56,8 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
     app = Litestar(
         route_handlers=[
             *openai_routes.ROUTES,
+            *completions_routes.ROUTES,
+            *models_routes.ROUTES,
             *anthropic_routes.ROUTES,
             *health_routes.ROUTES,
             *landing_routes.ROUTES,

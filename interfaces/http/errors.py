@@ -211,12 +211,23 @@ def log_if_unhandled(path: str, exc: Exception, status: int) -> None:
         log.error("http.unhandled", path=path, exc_info=exc)
 
 
+def speaks_anthropic_at(path: str, anthropic_version: str | None) -> bool:
+    """Whether errors at `path` are told in Anthropic's shape: on the Messages API, and on the
+    model listing a caller reads with Anthropic's SDK (which always sends `anthropic-version`)."""
+    if path.startswith("/v1/messages"):
+        return True
+    return anthropic_version is not None and (
+        path == "/v1/models" or path.startswith("/v1/models/")
+    )
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     path = request.url.path
     unrouted = is_unrouted(request, exc)
     if is_gemini_path(request.method, path):
         return _google_error(request, exc, unrouted)
-    if path.startswith("/v1") and not path.startswith("/v1/messages"):
+    anthropic = speaks_anthropic_at(path, request.headers.get("anthropic-version"))
+    if path.startswith("/v1") and not anthropic:
         status, error, headers = openai_error_of(exc)
         if unrouted:
             error["message"] = unknown_path_message(request.method, path)
@@ -231,7 +242,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     message = _message_of(exc, status)
     if unrouted:
         message, code = unknown_path_message(request.method, path), UNKNOWN_PATH
-    if path.startswith("/v1/messages"):
+    if anthropic:
         if param and param not in message:  # Anthropic's shape has no `param`: name it here
             message = f"{param}: {message}"
         if isinstance(exc, UpstreamError):

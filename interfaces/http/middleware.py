@@ -20,6 +20,7 @@ _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _KNOWN = frozenset(
     {
         "/v1/chat/completions",
+        "/v1/completions",
         "/v1/embeddings",
         "/v1/models",
         "/v1/ws",
@@ -41,7 +42,10 @@ def route_label(path: str) -> str:
         return "/".join(parts[:4])
     if path.startswith(("/scim/v2/", "/auth/")) and len(parts) > 2:
         return "/".join(parts[:3])
-    return gemini_label(path) or "other"
+    gemini = gemini_label(path)
+    if gemini is not None:
+        return gemini
+    return "/v1/models/{id}" if path.startswith("/v1/models/") else "other"
 
 
 def request_id_from(scope: Scope) -> str:

@@ -31,7 +31,9 @@ __all__ = [
     "FakeServer",
     "HTTPFailure",
     "Handler",
+    "RawExchange",
     "RecordedRequest",
+    "RecordingStreamResponse",
     "RequestLog",
     "chat_pieces",
     "count_words",
@@ -113,6 +115,59 @@ class RequestLog(Generic[R]):
             return len(self._items)
 
 
+@dataclass(slots=True)
+class RawExchange:
+    """The bytes of one request's body and of its answer's body as they crossed the wire (no
+    headers): what a test compares with what its client sent and got. ``sent`` grows while a
+    stream is written, up to :data:`RAW_SENT_LIMIT` bytes (``cut`` says it stopped keeping)."""
+
+    method: str
+    path: str
+    received: bytes
+    sent: bytearray
+    cut: bool = False
+
+    def keep(self, data: bytes) -> None:
+        if len(self.sent) + len(data) > RAW_SENT_LIMIT:
+            self.cut = True
+        else:
+            self.sent += data
+
+
+RAW_SENT_LIMIT: Final = 1 << 20
+RAW_LOG: Final = web.AppKey("fake_raw_log", RequestLog[RawExchange])
+_EXCHANGE: Final = web.RequestKey("fake_raw_exchange", RawExchange)
+
+
+@web.middleware
+async def _record_raw(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Keeps the request's body bytes, and its answer's: a whole one here, a stream as
+    :class:`RecordingStreamResponse` writes it."""
+    received = await request.read() if request.body_exists else b""
+    exchange = RawExchange(request.method, request.path, received, bytearray())
+    request[_EXCHANGE] = exchange
+    request.app[RAW_LOG].append(exchange)
+    response = await handler(request)
+    if isinstance(response, web.Response) and isinstance(response.body, bytes):
+        exchange.keep(response.body)
+    return response
+
+
+class RecordingStreamResponse(web.StreamResponse):
+    """A streamed answer whose bytes are kept in its request's :class:`RawExchange`."""
+
+    _exchange: RawExchange | None = None
+
+    async def prepare(self, request: web.BaseRequest) -> Any:
+        self._exchange = request.get(_EXCHANGE)
+        return await super().prepare(request)
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._exchange is not None:
+            self._exchange.keep(bytes(data))
+        await super().write(data)
+
+
 EXPECTED_KEY: Final = web.AppKey("fake_expected_key", str)
 REQUEST_LOG: Final = web.AppKey("fake_request_log", RequestLog[Any])
 SLOW_SECONDS: Final = web.AppKey("fake_slow_seconds", float)
@@ -138,12 +193,15 @@ def new_app(
 ) -> web.Application:
     """An application with the settings every fake keeps (routes are the caller's):
     ``expected_key`` in ``app[EXPECTED_KEY]`` if set, a :class:`RequestLog` in
-    ``app[REQUEST_LOG]`` if ``record`` (``request_log`` if given), ``app[SLOW_SECONDS]``."""
+    ``app[REQUEST_LOG]`` if ``record`` (``request_log`` if given) and then the bytes of every
+    exchange in ``app[RAW_LOG]``, ``app[SLOW_SECONDS]``."""
     app = web.Application(client_max_size=64 * 1024 * 1024)
     if expected_key is not None:
         app[EXPECTED_KEY] = expected_key
     if record:
         app[REQUEST_LOG] = request_log if request_log is not None else RequestLog()
+        app[RAW_LOG] = RequestLog()
+        app.middlewares.append(_record_raw)
     app[SLOW_SECONDS] = float(slow_seconds)
     return app
 
@@ -254,6 +312,7 @@ class FakeServer(Generic[R]):
         self._port: int | None = None
         self._slow_seconds = slow_seconds
         self._log: RequestLog[R] = RequestLog()
+        self._raw: RequestLog[RawExchange] = RequestLog()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -281,9 +340,15 @@ class FakeServer(Generic[R]):
         """Snapshot (a new list) of the requests received so far, oldest first."""
         return self._log.snapshot()
 
+    @property
+    def exchanges(self) -> list[RawExchange]:
+        """Snapshot of the bytes of every request and answer so far, oldest first."""
+        return self._raw.snapshot()
+
     def clear(self) -> None:
         """Forget the recorded requests."""
         self._log.clear()
+        self._raw.clear()
 
     @property
     def running(self) -> bool:
@@ -327,13 +392,15 @@ class FakeServer(Generic[R]):
         asyncio.set_event_loop(loop)
         try:
             try:
+                app = self.app_factory(
+                    self.expected_key,
+                    slow_seconds=self._slow_seconds,
+                    request_log=self._log,
+                    **self._app_options(),
+                )
+                self._raw = app.get(RAW_LOG, self._raw)
                 runner = web.AppRunner(
-                    self.app_factory(
-                        self.expected_key,
-                        slow_seconds=self._slow_seconds,
-                        request_log=self._log,
-                        **self._app_options(),
-                    ),
+                    app,
                     access_log=None,
                     handle_signals=False,
                     handler_cancellation=True,

@@ -52,6 +52,10 @@ def gateway_config(
                         "price": {"input_per_mtok": 0.15, "output_per_mtok": 0.60},
                     },
                     {"name": "gpt-4o", "price": {"input_per_mtok": 2.5, "output_per_mtok": 10}},
+                    {  # a legacy text completions model
+                        "name": "gpt-3.5-turbo-instruct",
+                        "price": {"input_per_mtok": 1.5, "output_per_mtok": 2},
+                    },
                     {
                         "name": "text-embedding-3-small",
                         "price": {"input_per_mtok": 0.02, "output_per_mtok": 0},
@@ -87,6 +91,11 @@ def gateway_config(
                     },
                     {"name": "nomic-embed", "upstream": "text-embedding-3-small"},
                     *every_token_models("local"),
+                    {
+                        "name": "llama-instruct",
+                        "upstream": "gpt-3.5-turbo-instruct",
+                        "price": {"input_per_mtok": 0.02, "output_per_mtok": 0.04},
+                    },
                 ],
             },
             {  # a server that refuses `stream_options`: no usage chunk is asked for

@@ -16,8 +16,18 @@ PRICES = {
     "llama3.1": (Decimal("0.01"), Decimal("0.02"), None),
     "claude-haiku-4-5": (Decimal(3), Decimal(15), Decimal("0.3")),
     "gemini-2.5-flash": (Decimal("0.3"), Decimal("2.5"), None),
+    "gpt-3.5-turbo-instruct": (Decimal("1.5"), Decimal(2), None),
+    "llama-instruct": (Decimal("0.02"), Decimal("0.04"), None),
 }
-CHAT_MODELS = list(PRICES)
+CHAT_MODELS = ["gpt-4o-mini", "llama3.1", "claude-haiku-4-5", "gemini-2.5-flash"]
+COMPLETION_MODELS = [
+    "gpt-3.5-turbo-instruct",
+    "llama-instruct",
+    "claude-haiku-4-5",
+    "gemini-2.5-flash",
+]
+"""One model of each kind of upstream behind `/v1/completions`: natively to `openai` and
+`openai-compatible`, translated to chat for Anthropic and Gemini."""
 
 SEARCH_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -10,6 +10,7 @@ from urllib.parse import quote
 import msgspec
 
 from domains.providers.errors import InvalidRequest
+from domains.providers.passed_body import with_members
 from domains.providers.ports import UpstreamReply
 from domains.shared.ids import new_id
 from infrastructure.adapters.providers import anthropic_wire as wire
@@ -21,6 +22,7 @@ from infrastructure.adapters.providers.legacy_functions import (
     legacy_reply,
     uses_legacy_functions,
 )
+from infrastructure.adapters.providers.passed_json import passed_json
 from infrastructure.adapters.providers.translated_stream import TranslatedChatStream
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_ids
 
@@ -108,7 +110,7 @@ class AnthropicAdapter:
     ) -> UpstreamReply:
         """An Anthropic Messages request, passed as it is (only the model name changes)."""
         _only_messages(kind)
-        payload = _encoder.encode(dict(body, model=upstream_model, stream=False))
+        payload = passed_json(_as_sent(body, upstream_model, stream=False))
         sent = self._native_headers(self._headers, headers)
         async with self._http.post(self._url, payload, sent) as response:
             data = await self._http.read(response)
@@ -119,7 +121,7 @@ class AnthropicAdapter:
         self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> NativeMessagesStream:
         _only_messages(kind)
-        payload = _encoder.encode(dict(body, model=upstream_model, stream=True))
+        payload = passed_json(_as_sent(body, upstream_model, stream=True))
         sent = self._native_headers(self._stream_headers, headers)
         response = await self._http.open(self._url, payload, sent)
         return NativeMessagesStream(self._http, response)
@@ -128,7 +130,7 @@ class AnthropicAdapter:
         self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> int:
         _only_messages(kind)
-        payload = _encoder.encode(dict(body, model=upstream_model))
+        payload = passed_json(with_members(body, model=upstream_model))
         sent = self._native_headers(self._headers, headers)
         async with self._http.post(self._url + "/count_tokens", payload, sent) as response:
             data = await self._http.read(response)
@@ -156,6 +158,15 @@ class AnthropicAdapter:
 
     async def close(self) -> None:
         await self._http.close()
+
+
+def _as_sent(body: dict[str, Any], upstream_model: str, *, stream: bool) -> dict[str, Any]:
+    """A Messages body as it goes up natively: the upstream model name, and `stream` only where
+    the body does not already say it (a body passed as it is keeps its own bytes)."""
+    out = with_members(body, model=upstream_model)
+    if bool(out.get("stream")) != stream:
+        out["stream"] = stream
+    return out
 
 
 def _only_messages(kind: str) -> None:

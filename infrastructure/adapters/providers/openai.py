@@ -8,18 +8,21 @@ see `openai_responses`); other servers get them translated to chat by the front 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
 
+from domains.providers.passed_body import with_members
 from domains.providers.ports import UpstreamReply
+from infrastructure.adapters.providers import openai_completions as completions
 from infrastructure.adapters.providers import openai_wire as wire
 from infrastructure.adapters.providers.openai_errors import stream_error
 from infrastructure.adapters.providers.openai_responses import (
     NativeResponsesStream,
     usage_of_response,
 )
+from infrastructure.adapters.providers.passed_json import passed_json
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_ids
 from infrastructure.adapters.providers.upstream_stream import UpstreamStream
 
@@ -38,7 +41,8 @@ class OpenAIAdapter:
         stream_usage: bool = True,
         native_responses: bool = False,
     ) -> None:
-        self.native_kinds = frozenset({"responses"}) if native_responses else frozenset()
+        kinds = {"completions", "responses"} if native_responses else {"completions"}
+        self.native_kinds = frozenset(kinds)
         self._stream_usage = stream_usage
         self._http = http
         self._base = base_url.rstrip("/")
@@ -58,11 +62,11 @@ class OpenAIAdapter:
 
     async def embeddings(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
         wants_base64 = body.get("encoding_format") == "base64"
-        out = dict(body, model=upstream_model)
+        out = with_members(body, model=upstream_model)
         if wants_base64 and not self._native_base64:
             out["encoding_format"] = "float"
         async with self._http.post(
-            f"{self._base}/embeddings", wire.encode(out), self._headers
+            f"{self._base}/embeddings", passed_json(out), self._headers
         ) as response:
             data = await self._http.read(response)
         if wants_base64 and not self._native_base64:
@@ -81,18 +85,40 @@ class OpenAIAdapter:
     async def native(
         self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
     ) -> UpstreamReply:
-        """A Responses request, passed as it is (only the model name changes)."""
-        self._only_responses(kind)
-        payload = wire.encode(_responses_body(body, upstream_model, stream=False))
+        """A body of a dialect this server speaks besides chat, passed as it is: legacy text
+        completions (`openai_completions`), and Responses on OpenAI's own API (only the model
+        name changes)."""
+        self._only_native(kind)
+        if kind == "completions":
+            payload = passed_json(
+                wire.streamed_body(body, upstream_model, stream=False, usage=False)
+            )
+            async with self._http.post(
+                self._base + completions.PATH, payload, self._headers
+            ) as response:
+                data = await self._http.read(response)
+            return UpstreamReply(body=data, usage=wire.usage_of(data))
+        payload = passed_json(_responses_body(body, upstream_model, stream=False))
         async with self._http.post(f"{self._base}/responses", payload, self._headers) as response:
             data = await self._http.read(response)
         return UpstreamReply(body=data, usage=usage_of_response(data))
 
     async def open_native_stream(
         self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
-    ) -> NativeResponsesStream:
-        self._only_responses(kind)
-        payload = wire.encode(_responses_body(body, upstream_model, stream=True))
+    ) -> OpenAIChatStream | NativeResponsesStream:
+        self._only_native(kind)
+        if kind == "completions":
+            asked = completions.asks_for_usage(body)
+            payload = wire.chat_body(
+                body, upstream_model, stream=True, stream_usage=self._stream_usage
+            )
+            response = await self._http.open(
+                self._base + completions.PATH, payload, self._stream_headers
+            )
+            return OpenAIChatStream(
+                self._http, response, include_usage=asked, facts=completions.completion_chunk_facts
+            )
+        payload = passed_json(_responses_body(body, upstream_model, stream=True))
         response = await self._http.open(f"{self._base}/responses", payload, self._stream_headers)
         return NativeResponsesStream(self._http, response)
 
@@ -101,7 +127,7 @@ class OpenAIAdapter:
     ) -> int:
         raise LookupError(f"the gateway does not ask OpenAI to count {kind} bodies")
 
-    def _only_responses(self, kind: str) -> None:
+    def _only_native(self, kind: str) -> None:
         if kind not in self.native_kinds:
             raise LookupError(f"this server takes no {kind} body as it is")
 
@@ -114,9 +140,12 @@ class OpenAIAdapter:
 
 
 def _responses_body(body: dict[str, Any], upstream_model: str, *, stream: bool) -> dict[str, Any]:
-    """The Responses body to send: the upstream model, and no `max_output_tokens` under OpenAI's
-    least (a reservation may allow fewer: the stream is then cut at it)."""
-    out = dict(body, model=upstream_model, stream=stream)
+    """The Responses body to send: the upstream model, `stream` where the body does not already
+    say it, and no `max_output_tokens` under OpenAI's least (a reservation may allow fewer: the
+    stream is then cut at it). A copy of the same type (a `PassedBody` keeps its bytes)."""
+    out = with_members(body, model=upstream_model)
+    if bool(out.get("stream")) != stream:
+        out["stream"] = stream
     most = out.get("max_output_tokens")
     if isinstance(most, int) and not isinstance(most, bool) and most < MIN_OUTPUT_TOKENS:
         out["max_output_tokens"] = MIN_OUTPUT_TOKENS
@@ -125,13 +154,21 @@ def _responses_body(body: dict[str, Any], upstream_model: str, *, stream: bool) 
 
 class OpenAIChatStream(UpstreamStream):
     """Forwards SSE events untouched, watching for usage; drops the usage-only chunk unless the
-    client asked for it. An error event ends the stream with the gateway's error for it."""
+    client asked for it. An error event ends the stream with the gateway's error for it.
+    `facts` reads a chunk (a chat chunk by default; a legacy `text_completion` one for
+    `/v1/completions` passed natively)."""
 
     def __init__(
-        self, http: UpstreamHttp, response: aiohttp.ClientResponse, *, include_usage: bool
+        self,
+        http: UpstreamHttp,
+        response: aiohttp.ClientResponse,
+        *,
+        include_usage: bool,
+        facts: Callable[[bytes], wire.ChunkFacts | None] = wire.chunk_facts,
     ) -> None:
         super().__init__(http, response)
         self._include_usage = include_usage
+        self._facts = facts
 
     def _on_events(self, events: list[bytes]) -> bytes:
         tally, kept = self.tally, []
@@ -151,7 +188,7 @@ class OpenAIChatStream(UpstreamStream):
             return True
         if b'"error"' in data and (failure := stream_error(data)) is not None:
             raise self._http.failed(failure)  # the one table's answer, not the upstream's words
-        facts = wire.chunk_facts(data)
+        facts = self._facts(data)
         if facts is None:
             return True
         self.tally.output_chars += facts.output_chars

@@ -9,7 +9,9 @@ from typing import Any
 
 import msgspec
 
+from domains.providers.passed_body import with_members
 from domains.providers.ports import Usage
+from infrastructure.adapters.providers.passed_json import passed_json
 from infrastructure.adapters.providers.sse import event_fields
 
 
@@ -57,19 +59,30 @@ def chat_body(
 ) -> bytes:
     """The body to send upstream: the client's, with the upstream model name, and with usage
     asked for when streaming (the gateway bills from it) unless the server refuses
-    `stream_options`, in which case none is sent."""
-    out = dict(body)
-    out["model"] = upstream_model
-    if stream and stream_usage:
-        out["stream"] = True
-        options = dict(out.get("stream_options") or {})
-        options["include_usage"] = True
-        out["stream_options"] = options
+    `stream_options`, in which case none is sent (nor is it on a request that does not
+    stream). A body the client sent as it is (`PassedBody`) goes up as its own bytes with only
+    those members rewritten (`passed_json`)."""
+    return passed_json(streamed_body(body, upstream_model, stream=stream, usage=stream_usage))
+
+
+def streamed_body(
+    body: dict[str, Any], upstream_model: str, *, stream: bool, usage: bool
+) -> dict[str, Any]:
+    """``body`` (chat or legacy completions) with the upstream model name and, when ``stream``
+    and ``usage``, `stream_options.include_usage`; a copy of the same type when it changes."""
+    out = with_members(body, model=upstream_model)
+    if stream and usage:
+        options = out.get("stream_options")
+        options = options if isinstance(options, dict) else {}
+        if options.get("include_usage") is not True:
+            out["stream_options"] = {**options, "include_usage": True}
+        if out.get("stream") is not True:
+            out["stream"] = True
     else:
         out.pop("stream_options", None)
-        if stream:
+        if stream and out.get("stream") is not True:
             out["stream"] = True
-    return _encoder.encode(out)
+    return out
 
 
 def encode(value: Any) -> bytes:

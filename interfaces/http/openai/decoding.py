@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from domains.providers.passed_body import PassedBody
 from interfaces.http.errors import ApiError
 
 T = TypeVar("T")
@@ -18,7 +19,9 @@ TOO_DEEP = "The request body is nested too deeply."
 
 
 def decode_body(body: bytes, schema: type[T]) -> tuple[dict[str, Any], T]:
-    """The raw object (to pass through) and its validated view."""
+    """The raw object (to pass through: a `PassedBody`, which keeps the bytes it was decoded
+    from, so a body for an upstream of its own dialect goes up as the client sent it) and its
+    validated view."""
     if not body:
         raise ApiError(400, "The request body is empty; send a JSON object.", code="invalid_json")
     try:
@@ -31,7 +34,8 @@ def decode_body(body: bytes, schema: type[T]) -> tuple[dict[str, Any], T]:
         raise ApiError(400, TOO_DEEP, code="invalid_json") from None
     if not isinstance(raw, dict):
         raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
-    return raw, validated(raw, schema)
+    view = validated(raw, schema)
+    return PassedBody(raw, body), view
 
 
 def validated(raw: dict[str, Any], schema: type[T]) -> T:

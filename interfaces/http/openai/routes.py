@@ -1,4 +1,5 @@
-"""The OpenAI-compatible routes: chat completions (plain and SSE), embeddings, models.
+"""The OpenAI-compatible routes: chat completions (plain and SSE) and embeddings (the models are
+`models_routes`, the legacy text completions `completions_routes`).
 
 A translator around the completion pipeline (`application.providers.completions.pipeline`):
 the body is decoded into a `CompletionRequest`, the `Completion` answered as JSON or SSE.
@@ -9,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import msgspec
-from litestar import HttpMethod, Request, Response, post, route
+from litestar import Request, Response, post
 from litestar.response import Stream
 
 from application.providers.completions.request import Completion, CompletionRequest
@@ -96,18 +96,4 @@ async def embeddings(
     return Response(answer.body, media_type=_JSON, headers=answer.headers)
 
 
-@route(
-    "/v1/models",
-    http_method=[HttpMethod.GET, HttpMethod.HEAD],  # HEAD: as GET, without the body
-    tags=["OpenAI"],
-    summary="The models this key may use",
-)
-async def list_models(key_holder: KeyHolder, completions: Completions) -> Response[bytes]:
-    data = [
-        {"id": shown, "object": "model", "created": 0, "owned_by": route.provider}
-        for shown, route in completions.models_for(key_holder)
-    ]
-    return Response(msgspec.json.encode({"object": "list", "data": data}), media_type=_JSON)
-
-
-ROUTES = [chat_completions, embeddings, list_models]
+ROUTES = [chat_completions, embeddings]

@@ -10,6 +10,7 @@ from aiohttp import web
 from tests.fakes.anthropic_upstream.conversation import MessagePlan
 from tests.fakes.anthropic_upstream.errors import error_payload, new_request_id
 from tests.fakes.anthropic_upstream.models import MODEL_STREAM_ERROR, SSE_CT, encode
+from tests.fakes.server import RecordingStreamResponse
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
@@ -48,7 +49,7 @@ def _stream_events(plan: MessagePlan) -> Iterator[tuple[str, dict[str, Any]]]:
 async def stream_message(
     request: web.Request, plan: MessagePlan, message_id: str
 ) -> web.StreamResponse:
-    response = web.StreamResponse(
+    response = RecordingStreamResponse(
         status=200,
         headers={
             "Content-Type": SSE_CT,

@@ -29,6 +29,9 @@ log holds the path as received.
 * ``fake-cached`` reports :data:`CACHED_INPUT_TOKENS` cached input tokens, ``fake-reasoning``
   :data:`REASONING_TOKENS` reasoning tokens (counted in the output tokens, with a reasoning item
   first in a Responses answer), ``fake-cached-reasoning`` both, on chat and Responses alike.
+* ``POST …/completions`` (legacy text completions, :mod:`.completions`) answers the completion
+  models ``"Echo: " + <prompt>``, at most ``max_tokens`` words (16 by default), plain or SSE;
+  a chat model there is OpenAI's 404.
 * ``POST …/embeddings`` returns hash-derived float32 vectors (float list or base64).
 * ``GET …/models`` and ``GET …/models/{id}`` list a few model ids.
 * Special model names trigger failures: ``fake-error-500``, ``fake-error-503`` (overloaded),

@@ -29,9 +29,7 @@ from tests.fakes.openai_upstream.models import (
     encode,
 )
 from tests.fakes.openai_upstream.requests import ChatPlan, plan_chat
-from tests.fakes.server import (
-    SLOW_SECONDS,
-)
+from tests.fakes.server import SLOW_SECONDS, RecordingStreamResponse
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
@@ -123,7 +121,7 @@ def _chunk_deltas(plan: ChatPlan, choice: int) -> Iterator[tuple[dict[str, Any],
 async def _stream_chat(
     request: web.Request, plan: ChatPlan, completion_id: str, created: int
 ) -> web.StreamResponse:
-    response = web.StreamResponse(
+    response = RecordingStreamResponse(
         status=200,
         headers=with_request_id({"Content-Type": SSE_CT, "Cache-Control": "no-cache"}),
     )

@@ -14,12 +14,15 @@ from tests.fakes.server import (
     RequestLog,
 )
 
+COMPLETION_MODELS: Final[tuple[str, ...]] = ("gpt-3.5-turbo-instruct", "davinci-002")
+"""The models of the legacy text completions route (the others are chat or embeddings models)."""
 MODEL_IDS: Final[tuple[str, ...]] = (
     "gpt-4o",
     "gpt-4o-mini",
     "gpt-4.1-nano",
     "text-embedding-3-small",
     "text-embedding-3-large",
+    *COMPLETION_MODELS,
 )
 MODEL_CREATED: Final = 1_700_000_000
 DEFAULT_EMBEDDING_DIMENSIONS: Final = 8

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.openai_upstream.chat import chat_completions
+from tests.fakes.openai_upstream.completions import completions
 from tests.fakes.openai_upstream.errors import (
     bad_request,
     json_response,
@@ -114,6 +115,8 @@ async def _route(request: web.Request) -> web.StreamResponse:
         return await chat_completions(request)
     if method == "POST" and path.endswith("/responses"):
         return await responses(request)
+    if method == "POST" and path.endswith("/completions"):
+        return await completions(request)
     if method == "POST" and path.endswith("/embeddings"):
         return await _embeddings(request)
     if method == "GET" and path.endswith("/models"):
