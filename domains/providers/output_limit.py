@@ -124,12 +124,11 @@ def completions_choices(body: Mapping[str, Any]) -> int:
     upstream generates ``best_of`` and bills them all) for each of its prompts (a list of
     strings or of token arrays is several)."""
     prompt = _get(body, "prompt")
-    prompts = 1
-    if isinstance(prompt, list) and prompt:
-        if all(isinstance(item, str) for item in prompt) or all(
-            isinstance(item, list) for item in prompt
-        ):
-            prompts = len(prompt)
+    several = isinstance(prompt, list) and (
+        all(isinstance(item, str) for item in prompt)
+        or all(isinstance(item, list) for item in prompt)
+    )
+    prompts = len(prompt) if several and isinstance(prompt, list) and prompt else 1
     return max(_positive(_get(body, "n")) or 1, _positive(_get(body, "best_of")) or 1) * prompts
 
 

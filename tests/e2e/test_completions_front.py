@@ -46,7 +46,8 @@ def test_plain_and_streamed_with_usage_recorded(gateway: GatewayProcess, model: 
         "Echo: Say this is a test",
         "stop",
     )
-    assert plain.usage is not None and plain.usage.completion_tokens == 6
+    assert plain.usage is not None
+    assert plain.usage.completion_tokens == 6
     assert plain.usage.total_tokens == plain.usage.prompt_tokens + plain.usage.completion_tokens
 
     chunks = list(
@@ -61,9 +62,11 @@ def test_plain_and_streamed_with_usage_recorded(gateway: GatewayProcess, model: 
     assert all(chunk.object == "text_completion" for chunk in chunks)
     assert "".join(c.choices[0].text for c in chunks if c.choices) == choice.text
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
-    assert finishes[-1] == "stop" and set(finishes[:-1]) <= {None}
+    assert finishes[-1] == "stop"
+    assert set(finishes[:-1]) <= {None}
     usage = chunks[-1].usage
-    assert chunks[-1].choices == [] and usage is not None
+    assert chunks[-1].choices == []
+    assert usage is not None
     assert (usage.prompt_tokens, usage.completion_tokens) == (
         plain.usage.prompt_tokens,
         plain.usage.completion_tokens,
@@ -148,9 +151,12 @@ def test_natively_echo_logprobs_suffix_and_token_ids_reach_the_upstream(
     assert echoed.choices[0].logprobs is not None
     tokens = client.completions.create(model=model, prompt=[[5, 6]], suffix="!", best_of=2)
     assert tokens.choices[0].text == "Echo: t5 t6"
-    assert tokens.usage is not None and tokens.usage.completion_tokens == 3 * 2
+    assert tokens.usage is not None
+    assert tokens.usage.completion_tokens == 3 * 2
     sent = upstream.requests[-1].json
-    assert sent["prompt"] == [[5, 6]] and sent["suffix"] == "!" and sent["best_of"] == 2
+    assert sent["prompt"] == [[5, 6]]
+    assert sent["suffix"] == "!"
+    assert sent["best_of"] == 2
     assert sent["model"] == "gpt-3.5-turbo-instruct"
 
 
@@ -159,9 +165,9 @@ def test_the_body_passes_natively_as_the_client_wrote_it(
 ) -> None:
     marker = secrets.token_hex(4)
     sent = (
-        '{ "model" : "llama-instruct", "prompt": "caf\\u00e9 %s",\n'
+        f'{{ "model" : "llama-instruct", "prompt": "caf\\u00e9 {marker}",\n'
         '  "temperature": 0.50, "x-vendor": {"keep": [1.0, "me"]}, "max_tokens": 30 }'
-    ) % marker
+    )
     answer = httpx.post(
         f"{gateway.base_url}/v1/completions",
         content=sent,

@@ -220,3 +220,19 @@ def test_each_dialect_reads_and_caps_its_own_output_field() -> None:
     }
     small = {"generationConfig": {"maxOutputTokens": 3}}
     assert capped(small, "gemini") is small
+
+
+def test_legacy_completions_reserve_for_every_prompt_and_openai_s_default() -> None:
+    def most(body: dict[str, Any]) -> int:
+        return max_output_tokens(body, kind="completions", model_max=8192, default=4096)
+
+    assert most({"prompt": "x"}) == 16  # OpenAI's default, not the model's limit
+    assert most({"prompt": ["a", "b", "c"], "max_tokens": 10, "n": 2}) == 60
+    assert most({"prompt": [[1], [2]], "max_tokens": 10}) == 20
+    assert most({"prompt": [1, 2, 3], "max_tokens": 10}) == 10  # one prompt of token ids
+    within = {"prompt": ["a", "b"]}
+    assert limited_body(within, kind="completions", reserved=32, newer_field=True) is within
+    assert limited_body(within, kind="completions", reserved=20, newer_field=True) == {
+        "prompt": ["a", "b"],
+        "max_tokens": 10,
+    }

@@ -16,7 +16,8 @@ from infrastructure.adapters.providers.openai_wire import chat_body
 from infrastructure.adapters.providers.passed_json import passed_json, top_level_members
 
 SENT = (
-    b'{ "model" : "gpt-4o-mini",\n  "messages": [{"role": "user", "content": "caf\\u00e9 \\"q\\" }"}],'
+    b'{ "model" : "gpt-4o-mini",\n  "messages": '
+    b'[{"role": "user", "content": "caf\\u00e9 \\"q\\" }"}],'
     b'\n  "temperature": 0.70, "x-unknown": {"nested": [1, 2.50, {"}": "]"}]}, "n": 1 }'
 )
 

@@ -38,7 +38,8 @@ def test_streamed_completion_with_usage(client: openai.OpenAI) -> None:
     assert all(chunk.object == "text_completion" for chunk in chunks)
     assert "".join(c.choices[0].text for c in chunks if c.choices) == TEXT
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
-    assert finishes[-1] == "stop" and set(finishes[:-1]) == {None}
+    assert finishes[-1] == "stop"
+    assert set(finishes[:-1]) == {None}
     assert chunks[-1].choices == []
     assert chunks[-1].usage is not None
     assert chunks[-1].usage.completion_tokens == 6
@@ -87,7 +88,8 @@ def test_echo_stop_logprobs_and_best_of(client: openai.OpenAI) -> None:
     choice = echoed.choices[0]
     assert choice.text == "hi there" + "Echo: hi there"
     assert choice.logprobs is not None
-    assert choice.logprobs.tokens is not None and "".join(choice.logprobs.tokens) == choice.text
+    assert choice.logprobs.tokens is not None
+    assert "".join(choice.logprobs.tokens) == choice.text
     assert choice.logprobs.token_logprobs is not None
     assert choice.logprobs.token_logprobs[0] is None
     assert choice.logprobs.top_logprobs is not None
@@ -96,7 +98,8 @@ def test_echo_stop_logprobs_and_best_of(client: openai.OpenAI) -> None:
     assert (stopped.choices[0].text, stopped.choices[0].finish_reason) == ("Echo: a", "stop")
     best = client.completions.create(model=MODEL, prompt="x", best_of=3)
     assert len(best.choices) == 1
-    assert best.usage is not None and best.usage.completion_tokens == 2 * 3
+    assert best.usage is not None
+    assert best.usage.completion_tokens == 2 * 3
     assert client.completions.create(model=MODEL, prompt="x", suffix="!").choices
 
 
