@@ -226,3 +226,45 @@ def test_langchain_openai_llm(gateway: GatewayProcess, tenant: Tenant, model: st
     assert llm.invoke("hello chain") == "Echo: hello chain"
     assert "".join(llm.stream("streamed chain")) == "Echo: streamed chain"
     assert llm.batch(["first", "second one"]) == ["Echo: first", "Echo: second one"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "param"),
+    [
+        (b"{not json", 400, None),
+        (b"[]", 400, None),
+        (b'{"model": "gpt-3.5-turbo-instruct"}', 400, "prompt"),
+        (b'{"model": "gpt-3.5-turbo-instruct", "prompt": [true]}', 400, "prompt"),
+        (b'{"model": "gpt-3.5-turbo-instruct", "prompt": []}', 400, "prompt"),
+        (b'{"model": "gpt-3.5-turbo-instruct", "prompt": "x", "n": 0}', 400, "n"),
+        (b'{"model": "gpt-3.5-turbo-instruct", "prompt": "x", "max_tokens": 1e99}', 400, None),
+        (b'{"model": "gpt-3.5-turbo-instruct", "prompt": "x", "stop": [1]}', 400, "stop[0]"),
+        (b'{"model": "claude-haiku-4-5", "prompt": "x", "stream": "yes"}', 400, "stream"),
+        (b'{"model": "no-such-model", "prompt": "x"}', 404, None),
+    ],
+)
+def test_bad_bodies_are_openai_errors_naming_their_parameter(
+    gateway: GatewayProcess, tenant: Tenant, body: bytes, status: int, param: str | None
+) -> None:
+    answer = httpx.post(
+        f"{gateway.base_url}/v1/completions",
+        content=body,
+        headers={"Authorization": f"Bearer {tenant.key}", "Content-Type": "application/json"},
+    )
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert param is None or error["param"] == param, error
+
+
+@pytest.mark.parametrize(("model", "status"), [("claude-overloaded", 503), ("fake-error-429", 429)])
+def test_upstream_failures_are_the_one_table_s_answers(
+    gateway: GatewayProcess, tenant: Tenant, model: str, status: int
+) -> None:
+    answer = httpx.post(
+        f"{gateway.base_url}/v1/completions",
+        json={"model": model, "prompt": "x"},
+        headers={"Authorization": f"Bearer {tenant.key}"},
+    )
+    assert answer.status_code == status, answer.text
+    assert set(answer.json()["error"]) == {"message", "type", "param", "code"}
