@@ -1,9 +1,10 @@
 """The `openai` and `openai-compatible` adapters (OpenAI, vLLM, Ollama, llama.cpp server...).
 
-Bodies pass through nearly untouched: the model becomes the upstream name and streams always ask
-for usage. What the client did not ask for (the usage-only chunk) is dropped on the way back.
-OpenAI's own API also takes Responses bodies as they are (`native_responses`: its `/responses`,
-see `openai_responses`); other servers get them translated to chat by the front door.
+Bodies pass through as the client's bytes (`passed_json`): the model becomes the upstream name and
+streams always ask for usage. What the client did not ask for (the usage-only chunk) is dropped
+on the way back. Legacy text completions pass natively too (`openai_completions`), and OpenAI's
+own API takes Responses bodies as they are (`native_responses`: its `/responses`, see
+`openai_responses`); other servers get those translated to chat by the front door.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import HttpMethod, Request, Response, get, route
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from domains.providers.errors import ModelNotAllowed, UnknownModel
 from domains.providers.model import ModelRoute
@@ -119,7 +119,10 @@ def _position(ids: list[str], cursor: str, param: str) -> int:
     summary="One model this key may use (Anthropic's shape with an `anthropic-version` header)",
 )
 async def retrieve_model(
-    request: Request[Any, Any, Any], key_holder: KeyHolder, completions: Completions, model_id: str
+    request: Request[Any, Any, Any],
+    key_holder: KeyHolder,
+    completions: Completions,
+    model_id: FromPath[str],
 ) -> Response[bytes]:
     wanted = model_id.removeprefix("/")
     try:
