@@ -2,9 +2,9 @@
 (`tests/specs/openai-openapi.yaml`, through `tests.support.openai_spec`), for each kind of
 upstream (openai, openai-compatible, anthropic, gemini, each one of the fakes) and on both
 shapes: chat completions plain and streamed (every chunk), with tool calls and a tool result,
-legacy function calls, several choices, structured output, a content filter, embeddings, the
-model list, and the error answers (400, 401, 404, 405, 429, 502, an upstream's failure
-mid-stream).
+legacy function calls, several choices, structured output, a content filter, legacy text
+completions plain and streamed, embeddings, the model list and one model, and the error answers
+(400, 401, 404, 405, 429, 502, an upstream's failure mid-stream).
 
 The module is a table: each `Cell` is one request and the schema its answer must match; each
 route's cells come from one function of `ROUTES` (see `cells_for`). A cell also says what its
@@ -17,7 +17,11 @@ models are the fakes' models that fail on purpose (`spec-<kind>/invalid`, `/miss
 
 Not checked here, because the document itself is wrong about them: an embedding asked for with
 `encoding_format: "base64"` is a base64 string, which OpenAI's API answers and the document's
-`Embedding` (an array of numbers) does not allow.
+`Embedding` (an array of numbers) does not allow; and the chunks of a legacy completions
+stream, which the document gives the whole answer's schema (`CreateCompletionResponse`), whose
+`finish_reason` and `usage` may not be null, while OpenAI sends both null in every chunk but the
+last, as the document's own `stream_options` says (`tests/e2e/test_completions_front.py` has the
+`openai` SDK read those streams).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from tests.support.services import REDIS_URL, postgres_database
 from tests.support.tenants import create_tenant
 
 CHAT = "/v1/chat/completions"
+COMPLETIONS = "/v1/completions"
 EMBEDDINGS = "/v1/embeddings"
 MODELS = "/v1/models"
 ERROR = "ErrorResponse"
@@ -111,6 +116,7 @@ class Upstream:
     embeddings: str | None  # None: the kind has no embeddings
     choices: bool  # it answers `n` > 1
     failing: dict[str, str]  # condition → the fake's model that fails so
+    completion: str = ""  # its model behind `/v1/completions`
 
     def model(self, condition: str) -> str:
         """The module's model that makes the fake fail with `condition`."""
@@ -125,8 +131,24 @@ OPENAI_FAILING = {
     "stream-error": "fake-stream-error",
 }
 UPSTREAMS = [
-    Upstream("openai", "openai", "gpt-4o-mini", "text-embedding-3-small", True, OPENAI_FAILING),
-    Upstream("openai-compatible", "compat", "llama3.1", "nomic-embed", True, OPENAI_FAILING),
+    Upstream(
+        "openai",
+        "openai",
+        "gpt-4o-mini",
+        "text-embedding-3-small",
+        True,
+        OPENAI_FAILING,
+        completion="gpt-3.5-turbo-instruct",
+    ),
+    Upstream(
+        "openai-compatible",
+        "compat",
+        "llama3.1",
+        "nomic-embed",
+        True,
+        OPENAI_FAILING,
+        completion="llama-instruct",
+    ),
     Upstream(
         "anthropic",
         "anthropic",
@@ -140,6 +162,7 @@ UPSTREAMS = [
             "limited": "fake-rate-limited",
             "stream-error": "fake-stream-error",
         },
+        completion="claude-haiku-4-5",
     ),
     Upstream(
         "gemini",
@@ -154,6 +177,7 @@ UPSTREAMS = [
             "limited": "fake-exhausted",
             "filtered": "fake-safety",
         },
+        completion="gemini-2.5-flash",
     ),
 ]
 
@@ -322,6 +346,26 @@ def embedded(seen: Seen) -> None:
     assert all(item["embedding"] for item in seen.body["data"])
 
 
+def completed(seen: Seen) -> None:
+    (choice,) = seen.body["choices"]
+    assert choice["text"] == "Echo: hello from the spec"
+    assert choice["finish_reason"] == "stop"
+    assert seen.body["object"] == "text_completion"
+    assert seen.body["usage"]["completion_tokens"] > 0
+
+
+def completed_twice(seen: Seen) -> None:
+    texts = [(choice["index"], choice["text"]) for choice in seen.body["choices"]]
+    assert texts == [(0, "Echo: one"), (1, "Echo: two")]
+
+
+def named(model: str) -> Callable[[Seen], None]:
+    def check(seen: Seen) -> None:
+        assert (seen.body["id"], seen.body["object"]) == (model, "model")
+
+    return check
+
+
 def lists(model: str) -> Callable[[Seen], None]:
     def check(seen: Seen) -> None:
         assert model in [item["id"] for item in seen.body["data"]]
@@ -413,11 +457,64 @@ def embeddings_cells(up: Upstream) -> list[Cell]:
 
 
 def models_cells(up: Upstream) -> list[Cell]:
-    """`GET /v1/models`."""
+    """`GET /v1/models` and `GET /v1/models/{id}`."""
+    one = f"{MODELS}/{up.chat}"
     return [
         Cell("models", MODELS, None, "ListModelsResponse", method="GET", shows=lists(up.chat)),
         Cell("models-unknown-key", MODELS, None, ERROR, 401, method="GET", caller="stranger"),
+        Cell("model", one, None, "Model", method="GET", shows=named(up.chat)),
+        Cell(
+            "model-unknown",
+            f"{MODELS}/no-such-{up.slug}-model",
+            None,
+            ERROR,
+            404,
+            method="GET",
+            shows=coded("model_not_found"),
+        ),
+        Cell("model-unknown-key", one, None, ERROR, 401, method="GET", caller="stranger"),
     ]
+
+
+def completions_cells(up: Upstream) -> list[Cell]:
+    """`POST /v1/completions`: natively to the OpenAI kinds, translated for the others."""
+    hello = {"model": up.completion, "prompt": "hello from the spec"}
+    plain = "CreateCompletionResponse"
+    cells = [
+        Cell("completion", COMPLETIONS, hello, plain, shows=completed),
+        Cell(
+            "completion-two-prompts",
+            COMPLETIONS,
+            {**hello, "prompt": ["one", "two"]},
+            plain,
+            shows=completed_twice,
+        ),
+        Cell(
+            "completion-no-prompt",
+            COMPLETIONS,
+            {"model": up.completion},
+            ERROR,
+            400,
+            shows=refused("prompt"),
+        ),
+        Cell("completion-no-key", COMPLETIONS, hello, ERROR, 401, caller="nobody"),
+        Cell(
+            "completion-502-upstream",
+            COMPLETIONS,
+            {"model": up.model("broken"), "prompt": "hi"},
+            ERROR,
+            502,
+            shows=coded("upstream_server_error"),
+        ),
+    ]
+    if up.kind not in ("openai", "openai-compatible"):
+        body = {**hello, "suffix": "!"}
+        cells.append(
+            Cell(
+                "completion-suffix-refused", COMPLETIONS, body, ERROR, 400, shows=refused("suffix")
+            )
+        )
+    return cells
 
 
 def error_cells(up: Upstream) -> list[Cell]:
@@ -504,6 +601,7 @@ ROUTES: list[Callable[[Upstream], list[Cell]]] = [
     chat_cells,
     embeddings_cells,
     models_cells,
+    completions_cells,
     error_cells,
 ]
 """Each route's cells for one kind of upstream, in the order they run."""
@@ -515,11 +613,11 @@ def cells_for(up: Upstream) -> list[Cell]:
     A route the gateway gains is covered by one more function in `ROUTES` that returns its
     cells, each naming the component its answer must match (the test checks the document names
     that same component for the operation, status and media type), and its stream's
-    `StreamShape`. `POST /v1/responses`: `"Response"` plain, `RESPONSE_EVENTS` streamed;
-    `GET /v1/responses/{id}` `"Response"`, `/input_items` `"ResponseItemList"`;
-    `POST /v1/completions`: `"CreateCompletionResponse"` plain, `COMPLETION_CHUNKS` streamed;
-    `GET /v1/models/{id}`: `"Model"`, and `ERROR` with 404 for an id the key may not use. Its
-    errors go in the same function, with `ERROR` and their status."""
+    `StreamShape` (as `completions_cells` and `models_cells` cover `POST /v1/completions`, its
+    streams aside (see the module's docstring), and `GET /v1/models/{id}`). `POST
+    /v1/responses`: `"Response"` plain, `RESPONSE_EVENTS` streamed; `GET /v1/responses/{id}`
+    `"Response"`, `/input_items` `"ResponseItemList"`. Its errors go in the same function, with
+    `ERROR` and their status."""
     return [cell for route in ROUTES for cell in route(up)]
 
 
