@@ -126,11 +126,6 @@ class CompletionPipeline:
         chat = dialect.as_chat(request.body)
         return chat, "chat", chat, "chat"
 
-    def speaks(self, caller: Caller, model: str, kind: NativeKind) -> bool:
-        """Whether the model's provider takes `kind` bodies as they are (a front door that
-        answers some bodies in several calls when translated asks first)."""
-        return self._upstream.speaks(self.route_for(caller, model), kind)
-
     def route_for(self, caller: Caller, requested: str) -> ModelRoute:
         route = self._catalog.resolve(requested)
         if not caller.may_use(route.name, route.qualified_name):

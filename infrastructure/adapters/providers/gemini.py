@@ -12,7 +12,6 @@ from urllib.parse import quote
 import msgspec
 
 from domains.providers.ports import UpstreamReply, Usage
-from domains.providers.received_body import body_bytes
 from domains.shared.ids import new_id
 from infrastructure.adapters.providers import gemini_wire as wire
 from infrastructure.adapters.providers.error_reading import ErrorReading
@@ -24,6 +23,7 @@ from infrastructure.adapters.providers.legacy_functions import (
     legacy_reply,
     uses_legacy_functions,
 )
+from infrastructure.adapters.providers.passed_json import passed_json
 from infrastructure.adapters.providers.translated_stream import TranslatedChatStream
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_ids
 
@@ -136,9 +136,7 @@ class GeminiAdapter:
         answer comes back as Google sent it."""
         _only_gemini(kind)
         url = self._url(upstream_model, "generateContent")
-        async with self._http.post(
-            url, body_bytes(body, _encoder.encode), self._headers
-        ) as response:
+        async with self._http.post(url, passed_json(body), self._headers) as response:
             data = await self._http.read(response)
         metadata = self._http.decode_json(data).get("usageMetadata")
         usage = openai_usage(metadata)[1] if isinstance(metadata, Mapping) else None
@@ -149,7 +147,7 @@ class GeminiAdapter:
     ) -> NativeGeminiStream:
         _only_gemini(kind)
         url = self._url(upstream_model, "streamGenerateContent") + "?alt=sse"
-        payload = body_bytes(body, _encoder.encode)
+        payload = passed_json(body)
         response = await self._http.open(url, payload, self._stream_headers)
         return NativeGeminiStream(self._http, response)
 
@@ -159,9 +157,7 @@ class GeminiAdapter:
         """Google's own count (`totalTokens`) of a `countTokens` body."""
         _only_gemini(kind)
         changed = counted_body(body, upstream_model)
-        payload = (
-            _encoder.encode(changed) if changed is not None else body_bytes(body, _encoder.encode)
-        )
+        payload = _encoder.encode(changed) if changed is not None else passed_json(body)
         url = self._url(upstream_model, "countTokens")
         async with self._http.post(url, payload, self._headers) as response:
             data = await self._http.read(response)

@@ -29,7 +29,6 @@ from litestar.response import Stream
 from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.completions.request import CompletionRequest, Dialect
 from domains.providers.model import answered_model
-from domains.providers.received_body import ReceivedBody
 from domains.shared.caller import Caller
 from domains.shared.errors import NotFound
 from interfaces.http.container import bearer_token, client_host, container_of, request_id_of
@@ -139,7 +138,7 @@ async def _generate(
             caller=caller,
             request_id=request_id,
             model=model,
-            body=ReceivedBody(raw, body),
+            body=raw,  # a PassedBody: natively, the client's bytes go up
             stream=stream,
             include_usage=True,  # a translated stream's usage ends Gemini's last event
             dialect=dialect,
@@ -184,7 +183,7 @@ async def _count_tokens(
         "contents",
         "or `generateContentRequest` must be given, not both",
     )
-    counted = await completions.count_tokens(caller, model, ReceivedBody(raw, body), {}, "gemini")
+    counted = await completions.count_tokens(caller, model, raw, {}, "gemini")
     if counted is None:  # not a Gemini model: the gateway's own estimate, as for a budget
         asked = inner if isinstance(inner, dict) else {"contents": field(raw, "contents")}
         chat = gemini_to_chat(asked, model=model, lenient=True)

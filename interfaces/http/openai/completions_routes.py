@@ -119,7 +119,7 @@ async def completions(
             prompt_log="v1.prompt",
         )
 
-    if several_prompts(raw) and not completions.speaks(key_holder, view.model, "completions"):
+    if several_prompts(raw) and not completions.speaks(route, "completions"):
         if stream:
             raise ApiError(
                 400,

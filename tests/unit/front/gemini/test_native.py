@@ -14,10 +14,11 @@ import pytest
 
 from domains.providers.errors import UpstreamError
 from domains.providers.output_limit import limited_body
+from domains.providers.passed_body import PassedBody
 from domains.providers.ports import Usage
-from domains.providers.received_body import ReceivedBody, body_bytes
 from domains.shared.errors import NotFound
 from infrastructure.adapters.providers.gemini_native import NativeGeminiStream, counted_body
+from infrastructure.adapters.providers.passed_json import passed_json
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, UpstreamTimeouts
 from interfaces.http.gemini.paths import is_gemini_path, route_label
 from interfaces.http.gemini.routes import split_target
@@ -89,17 +90,16 @@ def test_count_tokens_bodies_name_the_upstream_model() -> None:
     assert counted_body({"contents": []}, "up") is None
 
 
-def test_the_received_bytes_are_sent_while_the_body_is_unchanged() -> None:
+def test_the_received_bytes_are_sent_with_only_the_cap_rewritten() -> None:
     raw = b'{ "contents" : [ ] , "generationConfig": {"maxOutputTokens": 900} }'
-    received = ReceivedBody(msgspec.json.decode(raw), raw)
-    encode = msgspec.json.encode
-    assert body_bytes(received, encode) == raw
+    received = PassedBody(msgspec.json.decode(raw), raw)
+    assert passed_json(received) == raw
     capped = limited_body(received, kind="gemini", reserved=100, newer_field=False)
     assert (
-        body_bytes(capped, encode) == b'{"contents":[],"generationConfig":{"maxOutputTokens":100}}'
+        passed_json(capped) == b'{ "contents" : [ ] , "generationConfig": {"maxOutputTokens":100} }'
     )
     untouched = limited_body(received, kind="gemini", reserved=1000, newer_field=False)
-    assert body_bytes(untouched, encode) == raw
+    assert passed_json(untouched) == raw
 
 
 @pytest.mark.parametrize(
