@@ -48,8 +48,9 @@ def events_of(data: bytes) -> list[dict[str, object]]:
 async def test_only_openai_itself_takes_responses_bodies(fake: FakeOpenAI) -> None:
     openai_itself, compatible = adapter(fake), adapter(fake, native=False)
     assert isinstance(openai_itself, NativeDialects)
-    assert openai_itself.native_kinds == frozenset({"responses"})
-    assert compatible.native_kinds == frozenset()
+    # both take legacy text completions as they are
+    assert openai_itself.native_kinds == frozenset({"responses", "completions"})
+    assert compatible.native_kinds == frozenset({"completions"})
     with pytest.raises(LookupError):
         await compatible.native("responses", {"input": "hi"}, "gpt-4o", {})
     await openai_itself.close()
