@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -17,9 +19,9 @@ import pytest
 from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_tracing_disabled
 from pydantic import BaseModel
 
-from tests.support.gateway import GatewayProcess
+from tests.support.gateway import LIMITS_RELOAD, GatewayProcess
 from tests.support.matrix import CHAT_MODELS, SEARCH_SCHEMA, assert_usage_recorded
-from tests.support.tenants import Tenant, create_tenant
+from tests.support.tenants import Tenant, create_tenant, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
@@ -33,6 +35,7 @@ TOOLS: Any = [
     }
 ]
 STRUCTURED_MODELS = ["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash"]  # fakes fill schemas
+DEFAULT_OUTPUT = 4096  # `billing.default_max_output_tokens`: what a request without one reserves
 
 
 class Stop(BaseModel):
@@ -261,3 +264,43 @@ def _second_key(admin: httpx.Client, tenant: Tenant) -> str:
     key = admin.post("/keys", json={"team_id": tenant.team_id, "name": "colleague"})
     assert key.status_code == 201, key.text
     return str(key.json()["key"])
+
+
+@pytest.mark.parametrize("model", ["local-runaway"])
+def test_a_budget_cuts_a_streamed_response_and_bills_it_exactly(
+    gateway: GatewayProcess, model: str
+) -> None:
+    """The model ignores every output limit; the key's budget reserves the default output
+    (`billing.default_max_output_tokens`), so the stream is cut there, ends `incomplete` for
+    `max_output_tokens`, and is billed for the usage it ends with, never past the reservation."""
+    with gateway.admin() as admin:
+        tenant = create_tenant(admin, f"responses-cut-{secrets.token_hex(2)}")
+        budget = admin.put(
+            f"/keys/{tenant.key_id}/budget", json={"period": "total", "max_usd": "100"}
+        )
+        assert budget.status_code == 200, budget.text
+    time.sleep(LIMITS_RELOAD)
+    client = sdk(gateway, tenant.key)
+    with client.responses.stream(model=model, input="write forever") as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert kinds[-1] == "response.incomplete"
+    assert final.status == "incomplete"
+    assert final.incomplete_details is not None
+    assert final.incomplete_details.reason == "max_output_tokens"
+    assert 0 < final.usage.output_tokens <= DEFAULT_OUTPUT
+    assert client.responses.retrieve(final.id).status == "incomplete"  # stored as it ended
+    usage = final.usage
+    cost = (usage.input_tokens * 1 + usage.output_tokens * 100) / Decimal(1_000_000)
+
+    def spent() -> dict[str, Any]:
+        with gateway.admin() as admin:
+            rows = admin.get("/usage", params={"group_by": "key"}).json()["rows"]
+        return next((row for row in rows if row["key"] == tenant.key_id), {})
+
+    recorded = eventually(spent)
+    assert (recorded["input_tokens"], recorded["output_tokens"]) == (
+        usage.input_tokens,
+        usage.output_tokens,
+    )
+    assert Decimal(recorded["cost_usd"]) == cost
