@@ -63,6 +63,13 @@ class StoreResponse(Command, frozen=True, kw_only=True):
     retention_seconds: float
 
 
+class StoreResponses(Command, frozen=True, kw_only=True):
+    """Keep several responses in one transaction (the group commit of `ResponseStore`): all of
+    them, or none."""
+
+    responses: list[StoreResponse]
+
+
 class DeleteResponse(Command, frozen=True, kw_only=True):
     """Delete a stored response; one of another org, or past its retention, is not found."""
 

@@ -14,6 +14,7 @@ from application.conversations.commands import (
     PublishPromptVersion,
     RecordTurn,
     StoreResponse,
+    StoreResponses,
 )
 
 
@@ -24,5 +25,6 @@ def register(registry: Registry) -> None:
     registry.handle(PublishPromptVersion, handlers.publish_prompt_version)
     registry.handle(DeletePrompt, handlers.delete_prompt)
     registry.handle(StoreResponse, response_handlers.store_response)
+    registry.handle(StoreResponses, response_handlers.store_responses)
     registry.handle(DeleteResponse, response_handlers.delete_response)
     registry.handle(ForgetExpiredResponses, response_handlers.forget_expired_responses)

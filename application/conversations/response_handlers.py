@@ -8,6 +8,7 @@ from application.conversations.commands import (
     DeleteResponse,
     ForgetExpiredResponses,
     StoreResponse,
+    StoreResponses,
 )
 from application.conversations.uow import ConversationsUnitOfWork
 from domains.conversations.errors import ResponseNotFound
@@ -15,19 +16,34 @@ from domains.conversations.responses import StoredResponse
 from domains.shared.clock import utcnow
 
 
+def _kept(command: StoreResponse) -> StoredResponse:
+    return StoredResponse.keep(
+        command.response,
+        command.input_items,
+        org_id=command.org_id,
+        team_id=command.team_id,
+        key_id=command.key_id,
+        user_id=command.user_id,
+        previous_response_id=command.previous_response_id,
+        retention=timedelta(seconds=command.retention_seconds),
+    )
+
+
 async def store_response(command: StoreResponse, uow: ConversationsUnitOfWork) -> StoredResponse:
     async with uow:
-        stored = StoredResponse.keep(
-            command.response,
-            command.input_items,
-            org_id=command.org_id,
-            team_id=command.team_id,
-            key_id=command.key_id,
-            user_id=command.user_id,
-            previous_response_id=command.previous_response_id,
-            retention=timedelta(seconds=command.retention_seconds),
-        )
+        stored = _kept(command)
         await uow.responses.add(stored)
+        await uow.commit()
+    return stored
+
+
+async def store_responses(
+    command: StoreResponses, uow: ConversationsUnitOfWork
+) -> list[StoredResponse]:
+    async with uow:
+        stored = [_kept(one) for one in command.responses]
+        for response in stored:
+            await uow.responses.add(response)
         await uow.commit()
     return stored
 

@@ -34,8 +34,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CONNECTIONS = 16
 
 
-def body(model: str, *, stream: bool, chat: bool = False) -> bytes:
+def body(model: str, *, stream: bool, chat: bool = False, store: bool = True) -> bytes:
     asked: dict[str, Any] = {"model": model}
+    if not store:
+        asked["store"] = False
     if chat:
         asked["messages"] = [{"role": "user", "content": PROMPT}]
     else:
@@ -100,6 +102,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"gateway, `/v1/responses`, native (openai), {kind}",
                     target.base_url + "/v1/responses",
                     body("gpt-4o-mini", stream=stream),
+                    target.key,
+                )
+                measure(
+                    f"gateway, `/v1/responses`, native (openai), `store: false`, {kind}",
+                    target.base_url + "/v1/responses",
+                    body("gpt-4o-mini", stream=stream, store=False),
                     target.key,
                 )
                 measure(

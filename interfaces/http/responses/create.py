@@ -13,12 +13,13 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 from msgspec import Meta
 
+from application.conversations.response_store import ResponseStore
 from application.providers.call import Transport
 from application.providers.completions.request import CompletionRequest, Dialect
 from domains.providers.model import answered_model
@@ -64,14 +65,19 @@ class ResponsesRequest(msgspec.Struct):
     max_output_tokens: OutputTokens | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResponsesServices:
-    """What creating and storing responses takes from the composition, built once."""
+    """What creating and storing responses takes from the composition, built once (its
+    `store` gathers the responses of every request it serves into group commits)."""
 
     completions: CompletionPipeline
     bus: MessageBus
     engine: AsyncEngine
     retention_days: int
+    store: ResponseStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.store = ResponseStore(self.bus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +114,7 @@ async def create_response(
     keeping = None
     if view.store is not False:
         keeping = Keeping(
-            bus=services.bus,
+            store=services.store,
             caller=caller,
             input_items=input_items(body),
             previous_response_id=previous,

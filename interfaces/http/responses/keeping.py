@@ -17,8 +17,8 @@ from typing import Any
 import msgspec
 import structlog
 
-from application.bus import MessageBus
 from application.conversations.commands import StoreResponse
+from application.conversations.response_store import ResponseStore
 from domains.shared.caller import Caller
 from infrastructure.adapters.providers.sse import SseSplitter, event_fields
 
@@ -33,7 +33,7 @@ _decoder = msgspec.json.Decoder()
 class Keeping:
     """What storing this request's response takes."""
 
-    bus: MessageBus
+    store: ResponseStore
     caller: Caller
     input_items: list[dict[str, Any]]
     previous_response_id: str | None
@@ -53,7 +53,7 @@ class Keeping:
             return
         caller = self.caller
         try:
-            await self.bus.handle(
+            await self.store.keep(
                 StoreResponse(
                     response=self.as_answered(response),
                     input_items=self.input_items,

@@ -3,6 +3,7 @@ kept for their org until their retention ends, deleted by their org only, swept 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -12,14 +13,16 @@ from application.conversations.commands import (
     DeleteResponse,
     ForgetExpiredResponses,
     StoreResponse,
+    StoreResponses,
 )
+from application.conversations.response_store import ResponseStore
 from domains.conversations.errors import ResponseNotFound
 from domains.conversations.events import ResponseDeleted
 from domains.shared.clock import utcnow
 from domains.shared.errors import Conflict
 from tests.unit.application.bus_harness import Bus
 
-TESTED = {StoreResponse, DeleteResponse, ForgetExpiredResponses}
+TESTED = {StoreResponse, StoreResponses, DeleteResponse, ForgetExpiredResponses}
 
 DAY = 86400.0
 
@@ -102,3 +105,38 @@ async def test_the_sweep_forgets_only_what_expired_a_batch_at_a_time(h: Bus) -> 
     assert await h.handle(ForgetExpiredResponses(most=2)) == 0
     assert set(h.store.responses) == {"resp_new"}
     assert h.events == []
+
+
+async def test_a_batch_is_stored_whole_or_not_at_all(h: Bus) -> None:
+    stored = await h.handle(StoreResponses(responses=[store("resp_a"), store("resp_b")]))
+    assert [one.id for one in stored] == ["resp_a", "resp_b"]
+    assert set(h.store.responses) == {"resp_a", "resp_b"}
+    with pytest.raises(Conflict):
+        await h.handle(StoreResponses(responses=[store("resp_c"), store("resp_a")]))
+    assert set(h.store.responses) == {"resp_a", "resp_b"}  # resp_c neither
+
+
+async def test_the_response_store_gathers_concurrent_responses_into_one_transaction(
+    h: Bus,
+) -> None:
+    responses = ResponseStore(h.bus)
+    commits = h.store.commits
+    await asyncio.gather(*(responses.keep(store(f"resp_{n}")) for n in range(20)))
+    assert len(h.store.responses) == 20
+    assert h.store.commits - commits <= 2  # the first alone, then the 19 that waited for it
+
+
+async def test_a_failing_batch_fails_only_the_response_at_fault(h: Bus) -> None:
+    await h.quietly(store("resp_taken"))
+    responses = ResponseStore(h.bus)
+    results = await asyncio.gather(
+        *(responses.keep(store(n)) for n in ("resp_1", "resp_taken", "resp_2", "resp_3")),
+        return_exceptions=True,
+    )
+    assert [type(result).__name__ for result in results] == [
+        "NoneType",
+        "Conflict",
+        "NoneType",
+        "NoneType",
+    ]
+    assert set(h.store.responses) == {"resp_taken", "resp_1", "resp_2", "resp_3"}

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from application.conversations.commands import StoreResponse
+from application.conversations.response_store import ResponseStore
 from domains.shared.caller import Caller
 from interfaces.http.errors import ApiError
 from interfaces.http.responses.keeping import Keeping, final_response
@@ -102,7 +103,7 @@ async def test_a_stream_is_stored_once_before_its_final_bytes_go(cuts: list[int]
 
     caller = Caller(key_id="k1", key_prefix="fr-k1", team_id="t1", org_id="o1")
     keeping = Keeping(
-        bus=Bus(),  # type: ignore[arg-type]
+        store=ResponseStore(Bus()),  # type: ignore[arg-type]
         caller=caller,
         input_items=[],
         previous_response_id="resp_0",
