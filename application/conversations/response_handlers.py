@@ -42,8 +42,7 @@ async def store_responses(
 ) -> list[StoredResponse]:
     async with uow:
         stored = [_kept(one) for one in command.responses]
-        for response in stored:
-            await uow.responses.add(response)
+        await uow.responses.add_all(stored)
         await uow.commit()
     return stored
 

@@ -60,6 +60,10 @@ class StoredResponseRepository(Protocol):
         """Refuses (Conflict) an id stored already."""
         ...
 
+    async def add_all(self, responses: Sequence[StoredResponse]) -> None:
+        """Adds them all in one statement; refuses (Conflict) if any id is stored already."""
+        ...
+
     async def get(self, response_id: str) -> StoredResponse | None:
         """The response, locked against other changes until the transaction ends (expired or
         not: the caller checks `visible_to`)."""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from application.conversations.commands import DeleteResponse, StoreResponse
+from application.conversations.commands import DeleteResponse, StoreResponse, StoreResponses
 from application.conversations.retention import ResponseSweep
 from application.teams.commands import CreateOrg, CreateTeam
 from domains.conversations.errors import ResponseNotFound
@@ -107,6 +107,15 @@ async def test_a_stored_response_reads_back_whole_for_its_org_only(container: Co
     )
     with pytest.raises(Conflict):
         await container.bus.handle(store("resp_a", mine))
+    with pytest.raises(Conflict):  # a batch is stored whole or not at all
+        await container.bus.handle(
+            StoreResponses(responses=[store("resp_b", mine), store("resp_a", mine)])
+        )
+    assert await stored_response(container.engine, "resp_b", mine[0], now) is None
+    await container.bus.handle(
+        StoreResponses(responses=[store("resp_b", mine), store("resp_c", mine)])
+    )
+    assert await stored_response(container.engine, "resp_c", mine[0], now) is not None
 
 
 async def test_a_conversation_is_rebuilt_oldest_first_as_far_as_it_is_stored(

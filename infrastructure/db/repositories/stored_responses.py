@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -34,14 +35,22 @@ class SqlStoredResponseRepository:
         self._conn, self._seen = conn, seen
 
     async def add(self, response: StoredResponse) -> None:
-        values = {name: getattr(response, name) for name in _COLUMNS}
-        values["model"] = response.model[:256]
-        values["status"] = response.status[:16]
+        await self.add_all([response])
+
+    async def add_all(self, responses: Sequence[StoredResponse]) -> None:
+        rows = []
+        for response in responses:
+            values = {name: getattr(response, name) for name in _COLUMNS}
+            values["model"] = response.model[:256]
+            values["status"] = response.status[:16]
+            rows.append(values)
+        if not rows:
+            return
         try:
-            await self._conn.execute(stored_responses.insert().values(**values))
+            await self._conn.execute(stored_responses.insert(), rows)
         except IntegrityError as exc:
-            raise Conflict(f"a response with id {response.id[:128]} is stored already") from exc
-        self._seen.append(response)
+            raise Conflict("a response with one of these ids is stored already") from exc
+        self._seen.extend(responses)
 
     async def get(self, response_id: str) -> StoredResponse | None:
         query = select(stored_responses).where(stored_responses.c.id == response_id)

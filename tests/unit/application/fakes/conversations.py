@@ -94,6 +94,13 @@ class FakeStoredResponses(AggregateRepo[StoredResponse]):
             raise Conflict(f"a response with id {item.id} is stored already")
         await super().add(item)
 
+    async def add_all(self, items: Sequence[StoredResponse]) -> None:
+        ids = [item.id for item in items]
+        if len(set(ids)) < len(ids) or any(i in self.view() for i in ids):
+            raise Conflict("a response with one of these ids is stored already")
+        for item in items:
+            await super().add(item)
+
     async def remove(self, response_id: str) -> None:
         self.unset(response_id)
 
