@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from tests.support.gateway import LIMITS_RELOAD, GatewayProcess
 from tests.support.matrix import CHAT_MODELS, SEARCH_SCHEMA, assert_usage_recorded
+from tests.support.openai_spec import validate_answer
 from tests.support.tenants import Tenant, create_tenant, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
@@ -306,3 +307,18 @@ def test_a_budget_cuts_a_streamed_response_and_bills_it_exactly(
         usage.output_tokens,
     )
     assert Decimal(recorded["cost_usd"]) == cost
+
+
+def test_stored_responses_and_their_items_match_openais_document(gateway: GatewayProcess) -> None:
+    with gateway.admin() as admin:
+        tenant = create_tenant(admin, f"responses-spec-{secrets.token_hex(2)}")
+    headers = {"Authorization": f"Bearer {tenant.key}"}
+    with httpx.Client(base_url=gateway.base_url, headers=headers, timeout=30) as http:
+        for model in ("gpt-4o-mini", "claude-haiku-4-5"):
+            made = http.post("/v1/responses", json={"model": model, "input": "hello spec"})
+            response = validate_answer(made, "Response")
+            stored = http.get(f"/v1/responses/{response['id']}")
+            assert validate_answer(stored, "Response") == response
+            items = http.get(f"/v1/responses/{response['id']}/input_items")
+            listed = validate_answer(items, "ResponseItemList")
+            assert listed["first_id"] == listed["last_id"] == listed["data"][0]["id"]
