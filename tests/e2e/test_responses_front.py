@@ -19,6 +19,7 @@ import pytest
 from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_tracing_disabled
 from pydantic import BaseModel
 
+from tests.fakes.openai_upstream.models import CACHED_INPUT_TOKENS, REASONING_TOKENS
 from tests.support.gateway import LIMITS_RELOAD, GatewayProcess
 from tests.support.matrix import CHAT_MODELS, SEARCH_SCHEMA, assert_usage_recorded
 from tests.support.openai_spec import validate_answer
@@ -322,3 +323,39 @@ def test_stored_responses_and_their_items_match_openais_document(gateway: Gatewa
             items = http.get(f"/v1/responses/{response['id']}/input_items")
             listed = validate_answer(items, "ResponseItemList")
             assert listed["first_id"] == listed["last_id"] == listed["data"][0]["id"]
+
+
+@pytest.mark.parametrize("model", ["o-cached-reasoning", "local-cached-reasoning"])
+def test_cached_and_reasoning_tokens_are_reported_and_billed(
+    gateway: GatewayProcess, model: str
+) -> None:
+    """Natively (openai) and translated (openai-compatible), plain and streamed: the usage
+    names the cached input and the reasoning output, and the cached input is billed at its
+    price ($1 input, $0.5 cached, $4 output a million tokens)."""
+    cell = Cell(gateway, model)
+    plain = cell.create(input="think hard about caching long prompts today")
+    _, streamed = cell.stream(input="think hard about caching long prompts today")
+    for usage in (plain.usage, streamed.usage):
+        assert usage.input_tokens_details.cached_tokens == CACHED_INPUT_TOKENS
+        assert usage.output_tokens_details.reasoning_tokens == REASONING_TOKENS
+    seen = [plain.usage, streamed.usage]
+    cost = sum(
+        (
+            (u.input_tokens - u.input_tokens_details.cached_tokens) * Decimal(1)
+            + u.input_tokens_details.cached_tokens * Decimal("0.5")
+            + u.output_tokens * Decimal(4)
+        )
+        / Decimal(1_000_000)
+        for u in seen
+    )
+
+    def spent() -> dict[str, Any]:
+        with gateway.admin() as admin:
+            rows = admin.get("/usage", params={"group_by": "key"}).json()["rows"]
+        mine = [row for row in rows if row["key"] == cell.tenant.key_id]
+        return mine[0] if mine and mine[0]["requests"] == len(seen) else {}
+
+    recorded = eventually(spent)
+    assert recorded["input_tokens"] == sum(u.input_tokens for u in seen)
+    assert recorded["output_tokens"] == sum(u.output_tokens for u in seen)
+    assert Decimal(recorded["cost_usd"]) == cost
