@@ -235,6 +235,25 @@ def test_refusals_are_clear_400s(gateway: GatewayProcess) -> None:
         )
         assert bad.status_code == 400
         assert bad.json()["error"]["code"] == "invalid_json"
+        auth = {"Authorization": f"Bearer {tenant.key}"}
+        strange = "resp_\u0000x"  # stored nowhere: never looked for
+        previous = http.post(
+            "/v1/responses",
+            json={"model": "gpt-4o-mini", "input": "hi", "previous_response_id": strange},
+            headers=auth,
+        )
+        assert previous.status_code == 404
+        assert previous.json()["error"]["param"] == "previous_response_id"
+        for path in ("/v1/responses/resp_%00", "/v1/responses/%E2%98%83/input_items"):
+            assert http.get(path, headers=auth).status_code == 404
+        kept = client.responses.create(model="gpt-4o-mini", input="a \u0000 in the text")
+        after = http.get(
+            f"/v1/responses/{kept.id}/input_items", params={"after": "\u0000"}, headers=auth
+        )
+        assert after.status_code == 400
+        assert after.json()["error"]["param"] == "after"
+        streamed = http.get(f"/v1/responses/{kept.id}", params={"stream": "true"}, headers=auth)
+        assert streamed.status_code == 400
 
 
 def test_the_agents_sdk_on_its_default_responses_model(gateway: GatewayProcess) -> None:
