@@ -27,6 +27,7 @@ from infrastructure.billing.memory_limit_store import InMemoryLimitStore
 from infrastructure.db.repositories.limits import load_limits_snapshot
 from infrastructure.queries.spend import spent_in_window
 from infrastructure.settings import Settings
+from infrastructure.settings.providers import domain_price
 from infrastructure.tokens.bpe_prompt_counter import BpePromptCounter
 
 if TYPE_CHECKING:  # imported where Redis is configured
@@ -41,11 +42,7 @@ Unwritten = Callable[[Budget, datetime], Amount]
 def config_prices(settings: Settings) -> dict[tuple[str, str], Price]:
     """The prices the YAML sets; they win over prices set through the admin API."""
     return {
-        (provider.name, model.name): Price(
-            input_per_mtok=model.price.input_per_mtok,
-            output_per_mtok=model.price.output_per_mtok,
-            cached_input_per_mtok=model.price.cached_input_per_mtok,
-        )
+        (provider.name, model.name): domain_price(model.price)
         for provider in settings.providers
         for model in provider.models
         if model.price is not None

@@ -10,6 +10,7 @@ from typing import Any
 
 from infrastructure.settings import Settings
 from infrastructure.settings.model import ModelSettings, ProviderSettings, without_userinfo
+from infrastructure.settings.providers import Rates
 
 
 def summary_of(settings: Settings) -> dict[str, Any]:
@@ -35,20 +36,36 @@ def _provider(provider: ProviderSettings) -> dict[str, Any]:
 
 
 def _model(model: ModelSettings) -> dict[str, Any]:
-    price = None
+    price: dict[str, Any] | None = None
     if model.price is not None:
-        price = {
-            "input_per_mtok": str(model.price.input_per_mtok),
-            "output_per_mtok": str(model.price.output_per_mtok),
-            "cached_input_per_mtok": None
-            if model.price.cached_input_per_mtok is None
-            else str(model.price.cached_input_per_mtok),
-        }
+        price = _rates(model.price)
+        if model.price.tiers:
+            price["tiers"] = [
+                {"above_input_tokens": tier.above_input_tokens, **_rates(tier)}
+                for tier in model.price.tiers
+            ]
     return {
         "upstream": model.upstream_name,
         "max_output_tokens": model.max_output_tokens,
         "price": price,
     }
+
+
+def _rates(rates: Rates) -> dict[str, Any]:
+    """A price's rates; those added since the first summary only when set, so that a
+    configuration that sets none of them sums up as it always has."""
+    out: dict[str, Any] = {
+        "input_per_mtok": str(rates.input_per_mtok),
+        "output_per_mtok": str(rates.output_per_mtok),
+        "cached_input_per_mtok": None
+        if rates.cached_input_per_mtok is None
+        else str(rates.cached_input_per_mtok),
+    }
+    for name in ("cache_write_5m_per_mtok", "cache_write_1h_per_mtok", "reasoning_output_per_mtok"):
+        value = getattr(rates, name)
+        if value is not None:
+            out[name] = str(value)
+    return out
 
 
 def _fingerprint(secret: str | None) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from domains.billing.budget import Period, Scope
+from domains.billing.events import PriceTierRates
+from domains.billing.model import RATE_NAMES, Price, PriceRuleBroken, PriceTier
 from domains.shared.errors import InvalidValue
 from domains.shared.events import Command
 
@@ -97,7 +99,8 @@ class SetRateLimit(Command, frozen=True, kw_only=True):
 
 
 class SetPrice(Command, frozen=True, kw_only=True):
-    """Sets a model's price in USD per million tokens."""
+    """Sets a model's price in USD per million tokens, and its long-context tiers (ascending
+    thresholds, each tier's rates never below the ones under it), replacing the ones it had."""
 
     provider: str
     model: str
@@ -105,9 +108,50 @@ class SetPrice(Command, frozen=True, kw_only=True):
     output_per_mtok: Decimal
     cached_input_per_mtok: Decimal | None
     actor: str
+    cache_write_5m_per_mtok: Decimal | None = None
+    cache_write_1h_per_mtok: Decimal | None = None
+    reasoning_output_per_mtok: Decimal | None = None
+    tiers: tuple[PriceTierRates, ...] = ()
 
     def __post_init__(self) -> None:
-        check_usd("input_per_mtok", self.input_per_mtok, PRICE_PLACES)
-        check_usd("output_per_mtok", self.output_per_mtok, PRICE_PLACES)
-        if self.cached_input_per_mtok is not None:
-            check_usd("cached_input_per_mtok", self.cached_input_per_mtok, PRICE_PLACES)
+        _check_rates("", self)
+        for index, tier in enumerate(self.tiers):
+            check_count(f"tiers[{index}].above_input_tokens", tier.above_input_tokens)
+            _check_rates(f"tiers[{index}].", tier)
+        try:
+            self.price()
+        except PriceRuleBroken as broken:
+            raise InvalidValue(f"{broken}.") from None
+
+    def price(self) -> Price:
+        """The price this sets."""
+        return Price(
+            self.input_per_mtok,
+            self.output_per_mtok,
+            self.cached_input_per_mtok,
+            self.cache_write_5m_per_mtok,
+            self.cache_write_1h_per_mtok,
+            self.reasoning_output_per_mtok,
+            tiers=tuple(
+                PriceTier(
+                    tier.input_per_mtok,
+                    tier.output_per_mtok,
+                    tier.cached_input_per_mtok,
+                    tier.cache_write_5m_per_mtok,
+                    tier.cache_write_1h_per_mtok,
+                    tier.reasoning_output_per_mtok,
+                    above_input_tokens=tier.above_input_tokens,
+                )
+                for tier in self.tiers
+            ),
+        )
+
+
+def _rates(rates: SetPrice | PriceTierRates) -> dict[str, Decimal | None]:
+    return {name: getattr(rates, name) for name in RATE_NAMES}
+
+
+def _check_rates(at: str, rates: SetPrice | PriceTierRates) -> None:
+    for name, rate in _rates(rates).items():
+        if rate is not None:
+            check_usd(at + name, rate, PRICE_PLACES)

@@ -135,11 +135,7 @@ async def set_rate_limit(command: SetRateLimit, uow: BillingUnitOfWork) -> RateL
 
 
 async def set_price(command: SetPrice, uow: BillingUnitOfWork) -> Price:
-    price = Price(
-        input_per_mtok=command.input_per_mtok,
-        output_per_mtok=command.output_per_mtok,
-        cached_input_per_mtok=command.cached_input_per_mtok,
-    )
+    price = command.price()
     async with uow:
         await uow.limits.set_price(command.provider, command.model, price)
         uow.publish(
@@ -149,6 +145,10 @@ async def set_price(command: SetPrice, uow: BillingUnitOfWork) -> Price:
                 input_per_mtok=command.input_per_mtok,
                 output_per_mtok=command.output_per_mtok,
                 cached_input_per_mtok=command.cached_input_per_mtok,
+                cache_write_5m_per_mtok=command.cache_write_5m_per_mtok,
+                cache_write_1h_per_mtok=command.cache_write_1h_per_mtok,
+                reasoning_output_per_mtok=command.reasoning_output_per_mtok,
+                tiers=command.tiers,
                 actor=command.actor,
             )
         )

@@ -9,6 +9,7 @@ from domains.billing.events import UsageRecorded
 from domains.billing.model import PriceLookup
 from domains.providers.events import CompletionFinished  # the published language of providers
 from domains.shared.ids import new_id
+from domains.shared.usage import Usage
 
 
 async def when_completion_finished_record_usage(
@@ -32,11 +33,40 @@ def _tokens(count: int) -> int:
     return min(max(count, 0), TOKENS_MAX)
 
 
+def used(event: CompletionFinished) -> Usage:
+    """The call's tokens as it is billed for them: each count within the ledger's bounds, and
+    each part of a total no larger than what is left of it (`Usage.parts`)."""
+    tokens_in, tokens_out = _tokens(event.input_tokens), _tokens(event.output_tokens)
+    reported = Usage(
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        cached_tokens=event.cached_tokens,
+        cache_write_5m_tokens=event.cache_write_5m_tokens,
+        cache_write_1h_tokens=event.cache_write_1h_tokens,
+        reasoning_tokens=event.reasoning_tokens,
+    )
+    _, read, write_5m, write_1h, _, reasoning = reported.parts()
+    if (read, write_5m, write_1h, reasoning) == (
+        event.cached_tokens,
+        event.cache_write_5m_tokens,
+        event.cache_write_1h_tokens,
+        event.reasoning_tokens,
+    ):
+        return reported  # every part within its total: as reported
+    return Usage(
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        cached_tokens=read,
+        cache_write_5m_tokens=write_5m,
+        cache_write_1h_tokens=write_1h,
+        reasoning_tokens=reasoning,
+    )
+
+
 def _usage(event: CompletionFinished, prices: PriceLookup) -> UsageRecorded:
     price = prices.price_of(event.provider, event.model)
-    tokens_in, tokens_out = _tokens(event.input_tokens), _tokens(event.output_tokens)
-    cached = _tokens(event.cached_tokens)
-    cost = price.cost(tokens_in, tokens_out, cached) if price is not None else Decimal(0)
+    usage = used(event)
+    cost = price.cost(usage) if price is not None else Decimal(0)
     return UsageRecorded(
         usage_id=new_id(),
         source_event_id=event.event_id,
@@ -48,9 +78,12 @@ def _usage(event: CompletionFinished, prices: PriceLookup) -> UsageRecorded:
         provider=event.provider,
         model=event.model,
         endpoint=event.endpoint,
-        input_tokens=tokens_in,
-        output_tokens=tokens_out,
-        cached_tokens=cached,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_tokens=usage.cached_tokens,
+        cache_write_5m_tokens=usage.cache_write_5m_tokens,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
         cost_usd=cost,
         priced=price is not None,
         status=event.status,

@@ -15,14 +15,16 @@ from domains.billing.allowance import Allowance
 from domains.billing.budget import Amount, Budget, Reservation
 from domains.billing.limits import RateLimit
 from domains.billing.model import Price
-from domains.shared.money import to_picodollars
+from domains.shared.usage import Usage
+
+NOTHING = Usage()
 
 
-def _used(price: Price | None, input_tokens: int, output_tokens: int, cached: int) -> Amount:
-    tokens = max(input_tokens, 0) + max(output_tokens, 0)
+def _used(price: Price | None, usage: Usage) -> Amount:
+    tokens = max(usage.input_tokens, 0) + max(usage.output_tokens, 0)
     if price is None:
         return Amount(0, tokens)
-    return Amount(to_picodollars(price.cost(input_tokens, output_tokens, cached)), tokens)
+    return Amount(price.picousd(usage), tokens)
 
 
 @dataclass(eq=False, slots=True)
@@ -39,17 +41,17 @@ class ReservedTicket:
     reserved: tuple[int, int] | None  # (prompt, output) tokens the amount was held for
     _done: bool = field(default=False, repr=False)
 
-    def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
+    def settle(self, usage: Usage) -> None:
         if self._done:
             return
         self._done = True
-        actual = _used(self.price, input_tokens, output_tokens, cached_tokens)
+        actual = _used(self.price, usage)
         self.reservations.settle_beside(
             self.rates, self.windows, self.reservation, self.held, actual
         )
 
     def release(self) -> None:
-        self.settle(0, 0, 0)
+        self.settle(NOTHING)
 
 
 @dataclass(eq=False, slots=True)
@@ -64,15 +66,15 @@ class AllowedTicket:
     reserved: tuple[int, int] | None  # (prompt, output) tokens the amount was held for
     _done: bool = field(default=False, repr=False)
 
-    def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
+    def settle(self, usage: Usage) -> None:
         if self._done:
             return
         self._done = True
-        actual = _used(self.price, input_tokens, output_tokens, cached_tokens)
+        actual = _used(self.price, usage)
         self.allowances.settle(self.allowance, self.held, actual)
 
     def release(self) -> None:
-        self.settle(0, 0, 0)
+        self.settle(NOTHING)
 
 
 class FreeTicket:
@@ -81,7 +83,7 @@ class FreeTicket:
     headers: Mapping[str, str] = {}
     reserved: tuple[int, int] | None = None
 
-    def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
+    def settle(self, usage: Usage) -> None:
         return None
 
     def release(self) -> None:

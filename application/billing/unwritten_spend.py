@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from application.billing.subscribers import used
 from domains.billing.budget import Amount, Budget, window
 from domains.billing.model import PriceLookup
 from domains.providers.events import CompletionFinished  # the published language of providers
-from domains.shared.money import to_picodollars
 
 
 def unwritten_spend(
@@ -30,9 +30,7 @@ def unwritten_spend(
         tokens += input_tokens + output_tokens
         price = prices.price_of(call.provider, call.model)
         if price is not None:
-            picousd += to_picodollars(
-                price.cost(input_tokens, output_tokens, max(call.cached_tokens, 0))
-            )
+            picousd += price.picousd(used(call))
     return Amount(picousd, tokens)
 
 

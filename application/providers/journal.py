@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from domains.providers.admission import Ticket
 from domains.providers.events import CompletionFinished
+from domains.providers.ports import Usage
 
 if TYPE_CHECKING:
     from application.providers.call import Call
@@ -74,8 +75,8 @@ class JournaledTicket:
     def start(self, call: Call) -> None:
         self._journal.started(call, self.input_tokens, self.output_tokens)
 
-    def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
-        self._inner.settle(input_tokens, output_tokens, cached_tokens)
+    def settle(self, usage: Usage) -> None:
+        self._inner.settle(usage)
 
     def release(self) -> None:
         self._journal.released(self.call_id)

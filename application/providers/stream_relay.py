@@ -84,7 +84,7 @@ async def relay(
             await stream.aclose()
         finally:  # charged even if closing the upstream is itself interrupted
             usage, reported = billed_usage(tally, body, reserved)
-            ticket.settle(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+            ticket.settle(usage)
             record(call.finished(status, outcome, usage, usage_reported=reported))
 
 
@@ -119,11 +119,7 @@ def capped_usage(
 
 
 def _with_output(usage: Usage, output_tokens: int) -> Usage:
-    return Usage(
-        input_tokens=usage.input_tokens,
-        output_tokens=output_tokens,
-        cached_tokens=usage.cached_tokens,
-    )
+    return usage.with_output(output_tokens)
 
 
 def estimate_prompt_tokens(body: dict[str, Any]) -> int:

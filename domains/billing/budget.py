@@ -11,7 +11,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_CEILING, Inexact, localcontext
 from functools import lru_cache
 from typing import Literal, Protocol, get_args
 
@@ -140,25 +139,17 @@ ZERO = Amount(0, 0)
 
 
 def max_request_amount(price: Price | None, prompt_tokens: int, max_output_tokens: int) -> Amount:
-    """The most a request can cost: every prompt token at the input price (or the cached price,
-    were that ever higher) and every possible output token, in picodollars rounded up.
-    Unpriced models cost 0 picodollars here; whether to serve them is a policy's decision."""
+    """The most a request can cost (`Price.most_picousd`): at the rates of the tier its prompt
+    falls in, every prompt token at the dearest prompt rate (plain, cache read or cache write)
+    and every possible output token at the dearest output rate (plain or reasoning), in
+    picodollars rounded up. Unpriced models cost 0 picodollars here; whether to serve them is a
+    policy's decision."""
     if prompt_tokens < 0 or max_output_tokens < 0:
         raise ValueError("token counts cannot be negative")
     tokens = prompt_tokens + max_output_tokens
     if price is None:
         return Amount(0, tokens)
-    if price.whole_pico_rates is not None:  # the same figure as below, without Decimal
-        input_rate, output_rate = price.whole_pico_rates
-        return Amount(prompt_tokens * input_rate + max_output_tokens * output_rate, tokens)
-    with localcontext() as ctx:  # exact: fail loudly rather than round before the ceiling
-        ctx.prec = 200
-        ctx.traps[Inexact] = True
-        per_mtok = (
-            prompt_tokens * price.dearer_input_per_mtok + max_output_tokens * price.output_per_mtok
-        )
-        pico = (per_mtok * 1_000_000).to_integral_value(ROUND_CEILING)  # USD/Mtok → pico/tok
-    return Amount(int(pico), tokens)
+    return Amount(price.most_picousd(prompt_tokens, max_output_tokens), tokens)
 
 
 def merged_windows(budgets: Sequence[Budget], now: datetime) -> dict[str, Budget]:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+import msgspec
+
 from domains.billing.budget import Period, Scope
 from domains.shared.events import Event
 
 
 class UsageRecorded(Event, frozen=True, kw_only=True, tag=True):
-    """A call's usage was written down with its cost. `priced` is False for an unpriced model."""
+    """A call's usage was written down with its cost. `priced` is False for an unpriced model.
+    `input_tokens` includes the cache reads (`cached_tokens`) and writes, `output_tokens` the
+    reasoning tokens (`domains.shared.usage.Usage`)."""
 
     usage_id: str
     source_event_id: str
@@ -32,6 +36,9 @@ class UsageRecorded(Event, frozen=True, kw_only=True, tag=True):
     stream: bool = False
     usage_reported: bool = True
     transport: str = "http"  # "websocket": asked for over the WebSocket chat protocol
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
 
 
 class BudgetThresholdCrossed(Event, frozen=True, kw_only=True, tag=True):
@@ -101,8 +108,22 @@ class RateLimitSet(Event, frozen=True, kw_only=True, tag=True):
     actor: str
 
 
+class PriceTierRates(msgspec.Struct, frozen=True, kw_only=True):
+    """A long-context tier of a price: every rate of a call whose prompt has more than
+    `above_input_tokens` tokens (USD per million tokens; unset ones as in `Rates`)."""
+
+    above_input_tokens: int
+    input_per_mtok: Decimal
+    output_per_mtok: Decimal
+    cached_input_per_mtok: Decimal | None = None
+    cache_write_5m_per_mtok: Decimal | None = None
+    cache_write_1h_per_mtok: Decimal | None = None
+    reasoning_output_per_mtok: Decimal | None = None
+
+
 class PriceSet(Event, frozen=True, kw_only=True, tag=True):
-    """A model's price (USD per million tokens) was set through the admin API."""
+    """A model's price (USD per million tokens) was set through the admin API, replacing the
+    one it had, tiers included."""
 
     provider: str
     model: str
@@ -110,6 +131,10 @@ class PriceSet(Event, frozen=True, kw_only=True, tag=True):
     output_per_mtok: Decimal
     cached_input_per_mtok: Decimal | None
     actor: str
+    cache_write_5m_per_mtok: Decimal | None = None
+    cache_write_1h_per_mtok: Decimal | None = None
+    reasoning_output_per_mtok: Decimal | None = None
+    tiers: tuple[PriceTierRates, ...] = ()
 
 
 class RequestRefused(Event, frozen=True, kw_only=True, tag=True):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from domains.shared.caller import Caller
+from domains.shared.usage import Usage
 
 # (prompt tokens, the most output tokens the request may produce); counted only when needed
 Estimate = Callable[[], tuple[int, int]]
@@ -30,8 +31,9 @@ class Ticket(Protocol):
         the call is billed for no more."""
         ...
 
-    def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
-        """Charges what the call used; returns at once, the accounting runs beside."""
+    def settle(self, usage: Usage) -> None:
+        """Charges what the call used, every kind of token at its price; returns at once, the
+        accounting runs beside."""
         ...
 
     def release(self) -> None:
@@ -49,7 +51,7 @@ class _Unlimited:
     headers: Mapping[str, str] = {}
     reserved: tuple[int, int] | None = None
 
-    def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
+    def settle(self, usage: Usage) -> None:
         return None
 
     def release(self) -> None:

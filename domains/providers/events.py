@@ -10,8 +10,10 @@ from domains.shared.events import Event
 class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
     """A chat completion or embeddings call ended: answered, failed or cut by the client.
 
-    Token counts are the upstream's own report; `usage_reported` is False when the stream was cut
-    before the upstream reported usage and the counts are the gateway's estimate. `transport` is
+    Token counts are the upstream's own report, nested as in `domains.shared.usage.Usage`
+    (`input_tokens` includes the cache reads and writes, `output_tokens` the reasoning tokens);
+    `usage_reported` is False when the stream was cut before the upstream reported usage and the
+    counts are the gateway's estimate. `transport` is
     how the client called: `/v1` over HTTP, or the WebSocket chat protocol. The audit log
     records the call once it is charged (billing's `UsageRecorded`), with its cost.
     """
@@ -31,6 +33,9 @@ class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
     input_tokens: int
     output_tokens: int
     cached_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
     usage_reported: bool = True
     latency_ms: float = 0.0
     transport: Literal["http", "websocket"] = "http"

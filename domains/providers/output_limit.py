@@ -50,10 +50,10 @@ def max_output_tokens(
         each = _positive(_get(body, "max_tokens")) or fallback
         return each * max(_positive(_get(body, "n")) or 1, _positive(_get(body, "best_of")) or 1)
     if kind == "gemini":
-        config = _get(body, "generationConfig")
+        config = _get(body, _gemini_name(body, "generationConfig"))
         config = config if isinstance(config, Mapping) else {}
-        each = _positive(_get(config, "maxOutputTokens")) or fallback
-        return each * (_positive(_get(config, "candidateCount")) or 1)
+        each = _positive(_get(config, _gemini_name(config, "maxOutputTokens"))) or fallback
+        return each * (_positive(_get(config, _gemini_name(config, "candidateCount"))) or 1)
     limit = _positive(_get(body, "max_completion_tokens"))
     if limit is None:
         limit = _positive(_get(body, "max_tokens"))
@@ -75,18 +75,23 @@ def limited_body(
       The adapters of other vendors translate either field into theirs.
     - ``messages`` (Anthropic): ``max_tokens``; ``responses``: ``max_output_tokens``.
     - ``completions``: ``max_tokens`` per choice (``reserved`` divided by ``best_of`` or ``n``).
-    - ``gemini``: ``generationConfig.maxOutputTokens`` per candidate.
+    - ``gemini``: ``generationConfig.maxOutputTokens`` per candidate (or their snake_case
+      names, when the body uses those).
     """
     if kind == "embeddings" or reserved < 1:
         return body
     if kind == "gemini":
-        config = _get(body, "generationConfig")
+        key = _gemini_name(body, "generationConfig")
+        config = _get(body, key)
         config = dict(config) if isinstance(config, Mapping) else {}
-        limit = max(reserved // (_positive(_get(config, "candidateCount")) or 1), 1)
-        asked = _positive(_get(config, "maxOutputTokens"))
+        limit = max(
+            reserved // (_positive(_get(config, _gemini_name(config, "candidateCount"))) or 1), 1
+        )
+        field = _gemini_name(config, "maxOutputTokens")
+        asked = _positive(_get(config, field))
         if asked is not None and asked <= limit:
             return body
-        return {**body, "generationConfig": {**config, "maxOutputTokens": limit}}
+        return {**body, key: {**config, field: limit}}
     if kind in ("messages", "responses"):
         field = "max_tokens" if kind == "messages" else "max_output_tokens"
         limit = reserved
@@ -105,6 +110,15 @@ def limited_body(
     if asked is not None and asked <= limit:
         return body
     return {**body, field: limit}
+
+
+def _gemini_name(body: object, camel: str) -> str:
+    """The name a Gemini body gives a field: its lowerCamelCase JSON name, or the snake_case one
+    Google's proto-JSON also takes when only that one is there."""
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
+    if isinstance(body, Mapping) and camel not in body and snake in body:
+        return snake
+    return camel
 
 
 def _get(body: Mapping[str, Any], key: str) -> object:

@@ -7,11 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
-
-class Usage(msgspec.Struct, frozen=True, kw_only=True):
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
+from domains.shared.usage import Usage as Usage  # noqa: PLC0414  (re-exported: the adapters' usage)
 
 
 class UpstreamReply(msgspec.Struct, kw_only=True):

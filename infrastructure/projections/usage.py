@@ -22,7 +22,16 @@ EVENT_TYPES = frozenset({"UsageRecorded"})
 
 
 _DIMENSIONS = ("day", "org_id", "team_id", "user_id", "key_id", "provider", "model")
-_SUMS = ("requests", "input_tokens", "output_tokens", "cost_picousd")
+_SUMS = (
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "cost_picousd",
+    "cached_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+)
 # PostgreSQL: the claim as one statement with one parameter, whatever the batch's size (an
 # executemany's rows cost most of the worker's CPU an event)
 _PG_CLAIM = recordset_insert(
@@ -60,11 +69,15 @@ def apply_usage(conn: Connection, events: Iterable[UsageRecorded]) -> int:
             event.provider,
             event.model,
         )
-        total = sums.setdefault(key, [0, 0, 0, 0])
+        total = sums.setdefault(key, [0, 0, 0, 0, 0, 0, 0, 0])
         total[0] += 1
         total[1] += event.input_tokens
         total[2] += event.output_tokens
         total[3] += to_picodollars(event.cost_usd)
+        total[4] += event.cached_tokens
+        total[5] += event.cache_write_5m_tokens
+        total[6] += event.cache_write_1h_tokens
+        total[7] += event.reasoning_tokens
     if sums:
         upsert = insert_for(conn.dialect, usage_rollup)
         conn.execute(

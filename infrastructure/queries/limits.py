@@ -28,6 +28,6 @@ async def budget_caps_of(engine: AsyncEngine, org_id: str) -> list[BudgetCap]:
 
 
 async def admin_prices(engine: AsyncEngine) -> dict[tuple[str, str], Price]:
-    """The prices set through the admin API, by (provider, model)."""
-    async with engine.connect() as conn:
+    """The prices set through the admin API with their tiers, by (provider, model)."""
+    async with engine.connect() as conn, conn.begin():
         return await SqlLimitsRepository(conn).prices()

@@ -26,11 +26,18 @@ _COLUMNS = {
 
 
 class UsageRow(msgspec.Struct, kw_only=True):
+    """Totals of one group. `input_tokens` includes the cache reads (`cached_tokens`) and writes,
+    `output_tokens` the reasoning tokens."""
+
     group: str | None
     requests: int
     input_tokens: int
     output_tokens: int
     cost_usd: str
+    cached_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
 
 
 async def usage_by(
@@ -50,6 +57,10 @@ async def usage_by(
             func.sum(usage_rollup.c.input_tokens),
             func.sum(usage_rollup.c.output_tokens),
             func.sum(usage_rollup.c.cost_picousd),
+            func.sum(usage_rollup.c.cached_tokens),
+            func.sum(usage_rollup.c.cache_write_5m_tokens),
+            func.sum(usage_rollup.c.cache_write_1h_tokens),
+            func.sum(usage_rollup.c.reasoning_tokens),
         )
         .group_by(dim)
         .order_by(dim)
@@ -69,6 +80,10 @@ async def usage_by(
             input_tokens=int(row[2]),
             output_tokens=int(row[3]),
             cost_usd=usd_text(from_picodollars(int(row[4]))),
+            cached_tokens=int(row[5]),
+            cache_write_5m_tokens=int(row[6]),
+            cache_write_1h_tokens=int(row[7]),
+            reasoning_tokens=int(row[8]),
         )
         for row in rows
     ]

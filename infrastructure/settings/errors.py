@@ -74,7 +74,7 @@ def _type_at(kind: Any, msgspec_path: str) -> Any:
             kind = next(
                 (f.type for f in msgspec.structs.fields(kind) if f.encode_name == name), None
             )
-        elif index and typing.get_origin(kind) is list:
+        elif index and typing.get_origin(kind) in (list, tuple):  # list[X], tuple[X, ...]
             kind = typing.get_args(kind)[0]
         else:
             return None

@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from domains.billing.model import Price as BillingPrice
+from domains.billing.model import PriceRuleBroken
+from domains.billing.model import PriceTier as BillingTier
 from infrastructure.settings.rules import (
     FINITE,
     SECONDS,
@@ -35,26 +38,80 @@ class Timeouts(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     total: Seconds = 600.0
 
 
-class Price(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """USD per one million tokens."""
+_RATES = (
+    "input_per_mtok",
+    "output_per_mtok",
+    "cached_input_per_mtok",
+    "cache_write_5m_per_mtok",
+    "cache_write_1h_per_mtok",
+    "reasoning_output_per_mtok",
+)
+
+
+def _check_amounts(rates: Rates) -> None:
+    # msgspec declares no bounds on a Decimal: the amounts are checked here.
+    for field in _RATES:
+        amount = getattr(rates, field)
+        if amount is None:
+            continue
+        if not amount.is_finite():
+            raise Invalid(field, f"must be a finite number, got {amount:f}")
+        if amount < 0:
+            raise Invalid(field, f"must not be negative, got {amount:f}")
+        if -min(0, int(amount.normalize().as_tuple().exponent)) > PRICE_MAX_DECIMALS:
+            places = f"at most {PRICE_MAX_DECIMALS} decimal places allowed, got {amount:f}"
+            raise Invalid(field, places)
+
+
+class Rates(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """USD per one million tokens of each kind. Unset: cache reads and 5-minute cache writes
+    cost `input_per_mtok`, 1-hour cache writes `cache_write_5m_per_mtok`, reasoning
+    `output_per_mtok`."""
 
     input_per_mtok: Decimal
     output_per_mtok: Decimal
     cached_input_per_mtok: Decimal | None = None
+    cache_write_5m_per_mtok: Decimal | None = None
+    cache_write_1h_per_mtok: Decimal | None = None
+    reasoning_output_per_mtok: Decimal | None = None
 
     def __post_init__(self) -> None:
-        # msgspec declares no bounds on a Decimal: the amounts are checked here.
-        for field in ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok"):
-            amount = getattr(self, field)
-            if amount is None:
-                continue
-            if not amount.is_finite():
-                raise Invalid(field, f"must be a finite number, got {amount:f}")
-            if amount < 0:
-                raise Invalid(field, f"must not be negative, got {amount:f}")
-            if -min(0, int(amount.normalize().as_tuple().exponent)) > PRICE_MAX_DECIMALS:
-                places = f"at most {PRICE_MAX_DECIMALS} decimal places allowed, got {amount:f}"
-                raise Invalid(field, places)
+        _check_amounts(self)
+
+
+class PriceTier(Rates, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A long-context tier: a call whose prompt has more than `above_input_tokens` tokens
+    (cache reads and writes included) is priced at these rates, every one of them."""
+
+    above_input_tokens: Annotated[int, Meta(ge=0, le=2**53 - 1)]
+
+
+class Price(Rates, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """USD per one million tokens, and the long-context tiers (ascending thresholds; a tier's
+    rates never below the ones under it)."""
+
+    tiers: tuple[PriceTier, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_amounts(self)
+        try:
+            domain_price(self)
+        except PriceRuleBroken as broken:
+            raise Invalid(broken.key, broken.problem) from None
+
+
+def domain_price(price: Price) -> BillingPrice:
+    """The billing context's price for the configured one."""
+    return BillingPrice(
+        **{name: getattr(price, name) for name in _RATES},
+        tiers=tuple(
+            BillingTier(
+                above_input_tokens=tier.above_input_tokens,
+                **{name: getattr(tier, name) for name in _RATES},
+            )
+            for tier in price.tiers
+        ),
+    )
 
 
 class ModelSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

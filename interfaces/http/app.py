@@ -17,6 +17,7 @@ from interfaces.http.anthropic import routes as anthropic_routes
 from interfaces.http.cors import cors_config
 from interfaces.http.dependencies import ContainerPlugin
 from interfaces.http.errors import handle_exception
+from interfaces.http.gemini.api_docs import GeminiApiPlugin
 from interfaces.http.middleware import RequestContextMiddleware
 from interfaces.http.openai import direct
 from interfaces.http.openai import routes as openai_routes
@@ -77,7 +78,7 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
         debug=False,
         logging_config=None,
         cors_config=cors,
-        plugins=[ContainerPlugin(container), AdminApiPlugin()],
+        plugins=[ContainerPlugin(container), AdminApiPlugin(), GeminiApiPlugin()],
     )
     # outside the router, so 404/405 (raised before any route middleware runs) get a request id too
     # with CORS, chat completions take Litestar's route, inside its CORS middleware

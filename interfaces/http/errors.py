@@ -1,6 +1,6 @@
-"""Every error leaves in the shape its caller expects: OpenAI JSON on /v1, the SCIM error schema
-on /scim/v2, RFC 9457 problem details on /admin (and elsewhere). Never a traceback, never a
-secret."""
+"""Every error leaves in the shape its caller expects: OpenAI JSON on /v1, Anthropic's on
+/v1/messages, Google's on the Gemini routes, the SCIM error schema on /scim/v2, RFC 9457 problem
+details on /admin (and elsewhere). Never a traceback, never a secret."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from infrastructure.redis_errors import MESSAGE as REDIS_DOWN
 from infrastructure.redis_errors import RETRY_AFTER as REDIS_RETRY_AFTER
 from infrastructure.redis_errors import is_redis_unavailable
 from interfaces.http.anthropic.translate_response import error_body
+from interfaces.http.gemini.paths import is_gemini_path
+from interfaces.http.gemini.translate_response import google_error
 from interfaces.http.not_found import UNKNOWN_PATH, is_unrouted, unknown_path_message
 
 log = structlog.get_logger("fluxrouter.http")
@@ -212,6 +214,8 @@ def log_if_unhandled(path: str, exc: Exception, status: int) -> None:
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     path = request.url.path
     unrouted = is_unrouted(request, exc)
+    if is_gemini_path(request.method, path):
+        return _google_error(request, exc, unrouted)
     if path.startswith("/v1") and not path.startswith("/v1/messages"):
         status, error, headers = openai_error_of(exc)
         if unrouted:
@@ -251,3 +255,26 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         extra["code"] = code
     title = _OPENAI_TYPES.get(status, "error").replace("_", " ")
     return problem(status, title, message, extra=extra, headers=headers)
+
+
+def _google_error(
+    request: Request[Any, Any, Any], exc: Exception, unrouted: bool
+) -> Response[bytes]:
+    """Google's `{"error": {"code", "message", "status"}}`, the status name read from the HTTP
+    status (a budget or rate limit's 429 is RESOURCE_EXHAUSTED, with its retry delay)."""
+    path = request.url.path
+    status, _, param, headers = _status_of(exc)
+    log_if_unhandled(path, exc, status)
+    message = _message_of(exc, status)
+    if unrouted:
+        message = unknown_path_message(request.method, path)
+    elif param and param not in message:  # Google's shape has no `param`: name it here
+        message = f"{param}: {message}"
+    retry_after = exc.retry_after if isinstance(exc, UpstreamError) else None
+    body = google_error(status, message, retry_after or headers.get("Retry-After"))
+    return Response(
+        msgspec.json.encode(body),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )

@@ -14,6 +14,7 @@ from domains.shared.ids import new_id
 from infrastructure.observability.logging import log_request
 from infrastructure.observability.metrics import Metrics
 from infrastructure.security.redaction import looks_like_secret
+from interfaces.http.gemini.paths import route_label as gemini_label
 
 _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _KNOWN = frozenset(
@@ -40,7 +41,7 @@ def route_label(path: str) -> str:
         return "/".join(parts[:4])
     if path.startswith(("/scim/v2/", "/auth/")) and len(parts) > 2:
         return "/".join(parts[:3])
-    return "other"
+    return gemini_label(path) or "other"
 
 
 def request_id_from(scope: Scope) -> str:

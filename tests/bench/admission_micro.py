@@ -32,6 +32,7 @@ from domains.billing.budget import Amount, Budget
 from domains.billing.limits import LimitsSnapshot, RateLimit
 from domains.billing.model import Price
 from domains.shared.caller import Caller
+from domains.shared.usage import Usage
 from infrastructure.billing.redis_limit_store import RedisLimitStore
 from infrastructure.billing.redis_pool import limit_client
 from tests.support.services import REDIS_URL
@@ -60,6 +61,9 @@ def estimate() -> tuple[int, int]:
     return 20, 100
 
 
+USED = Usage(input_tokens=20, output_tokens=30)  # what the upstream reported: made beforehand
+
+
 async def run(requests: int, allowances: bool = False) -> str:
     client = limit_client(REDIS_URL, max_connections=64, timeout=5)
     namespace = f"bench-{secrets.token_hex(4)}"
@@ -74,7 +78,7 @@ async def run(requests: int, allowances: bool = False) -> str:
     try:
         for _ in range(WARM_UP):
             ticket = await admission.admit(caller, "openai", "m", estimate)
-            ticket.settle(20, 30, 0)
+            ticket.settle(USED)
         await admission.wait_settled()
         latencies = []
         cpu, wall = time.process_time(), time.perf_counter()
@@ -82,7 +86,7 @@ async def run(requests: int, allowances: bool = False) -> str:
             start = time.perf_counter()
             ticket = await admission.admit(caller, "openai", "m", estimate)
             latencies.append(time.perf_counter() - start)
-            ticket.settle(20, 30, 0)
+            ticket.settle(USED)
             await asyncio.sleep(0)
         await admission.stop()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

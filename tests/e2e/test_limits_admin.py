@@ -19,6 +19,13 @@ from tests.support.tenants import Tenant, create_tenant, eventually
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 PROBLEM = "application/problem+json"
+# the rates a price that names only input, output and cached input leaves unset
+UNSET_RATES: dict[str, Any] = {
+    "cache_write_5m_per_mtok": None,
+    "cache_write_1h_per_mtok": None,
+    "reasoning_output_per_mtok": None,
+    "tiers": [],
+}
 
 
 def put_raw(admin: httpx.Client, path: str, body: str) -> httpx.Response:
@@ -153,15 +160,17 @@ def test_key_and_team_limits_replace_only_what_the_body_names(gateway: GatewayPr
         assert {row["actor"] for row in rows} == {"admin"}
 
 
-def chat(gateway: GatewayProcess, tenant: Tenant, text: str) -> dict[str, int]:
+def chat(
+    gateway: GatewayProcess, tenant: Tenant, text: str, *, model: str = "gpt-4o-mini"
+) -> dict[str, Any]:
     answer = httpx.post(
         f"{gateway.base_url}/v1/chat/completions",
         headers={"Authorization": f"Bearer {tenant.key}"},
-        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]},
+        json={"model": model, "messages": [{"role": "user", "content": text}]},
         timeout=30,
     )
     assert answer.status_code == 200, answer.text
-    usage: dict[str, int] = answer.json()["usage"]
+    usage: dict[str, Any] = answer.json()["usage"]
     return usage
 
 
@@ -288,6 +297,7 @@ def priced_gateway(
             {"name": "admin-priced", "upstream": "gpt-4o-mini"},
             {"name": "meta/llama-3-8b", "upstream": "gpt-4o-mini"},
             {"name": "unpriced", "upstream": "gpt-4o-mini"},
+            {"name": "admin-every-token", "upstream": "fake-every-token"},
         ],
     }
     config = gateway_config(
@@ -321,6 +331,7 @@ def test_prices_are_listed_with_their_source_and_set_where_the_yaml_is_silent(
             "input_per_mtok": "0.15",
             "output_per_mtok": "0.6",
             "cached_input_per_mtok": None,
+            **UNSET_RATES,
             "source": "config",
         }
         assert before["admin-priced"]["source"] is None
@@ -337,6 +348,7 @@ def test_prices_are_listed_with_their_source_and_set_where_the_yaml_is_silent(
             "input_per_mtok": "0.000001",
             "output_per_mtok": "12.5",
             "cached_input_per_mtok": "0.1",
+            **UNSET_RATES,
             "source": "admin",
         }
         slashed = admin.put(
@@ -382,6 +394,173 @@ def test_prices_are_listed_with_their_source_and_set_where_the_yaml_is_silent(
             "output_per_mtok": "12.5",
             "cached_input_per_mtok": "0.1",
         }
+
+
+EVERY_RATE_BODY = """{
+  "input_per_mtok": "2", "output_per_mtok": 8, "cached_input_per_mtok": 0.5,
+  "cache_write_5m_per_mtok": "2.5", "cache_write_1h_per_mtok": 4,
+  "reasoning_output_per_mtok": "12",
+  "tiers": [
+    {"above_input_tokens": 1100, "input_per_mtok": 4, "output_per_mtok": 16,
+     "cached_input_per_mtok": 1, "reasoning_output_per_mtok": 24}
+  ]
+}"""
+
+
+def test_a_price_with_every_rate_and_tiers_is_set_listed_audited_and_charged(
+    priced_gateway: GatewayProcess,
+) -> None:
+    path = "/prices/lab/admin-every-token"
+    with priced_gateway.admin() as admin:
+        priced = put_raw(admin, path, EVERY_RATE_BODY)
+        assert priced.status_code == 200, priced.text
+        tier = {
+            "above_input_tokens": 1100,
+            "input_per_mtok": "4",
+            "output_per_mtok": "16",
+            "cached_input_per_mtok": "1",
+            "cache_write_5m_per_mtok": None,
+            "cache_write_1h_per_mtok": None,
+            "reasoning_output_per_mtok": "24",
+        }
+        assert priced.json() == {
+            "provider": "lab",
+            "model": "admin-every-token",
+            "input_per_mtok": "2",
+            "output_per_mtok": "8",
+            "cached_input_per_mtok": "0.5",
+            "cache_write_5m_per_mtok": "2.5",
+            "cache_write_1h_per_mtok": "4",
+            "reasoning_output_per_mtok": "12",
+            "tiers": [tier],
+            "source": "admin",
+        }
+        listed = {row["model"]: row for row in admin.get("/prices").json()}
+        assert listed["admin-every-token"] == priced.json()
+        (row,) = [
+            row
+            for row in admin.get("/audit", params={"action": "price.set"}).json()["rows"]
+            if row["target"] == "model:lab/admin-every-token"
+        ]
+        assert row["data"]["reasoning_output_per_mtok"] == "12"
+        assert row["data"]["tiers"] == [
+            {key: value for key, value in tier.items() if value is not None}
+            | {"cached_input_per_mtok": "1"}
+        ]
+
+        # a short prompt at the model's rates, a long one (past 1100 tokens once the fake's
+        # 1024 cached ones are added) at the tier's: every kind at its rate
+        tenant = create_tenant(admin, "admin-every-token")
+        shown = [
+            chat(priced_gateway, tenant, text, model="admin-every-token")
+            for text in ("one two three", " ".join(["word"] * 150))
+        ]
+        expected = Decimal(0)
+        for usage, (plain_in, cached, plain_out, reasoning) in zip(
+            shown, ((2, "0.5", 8, 12), (4, 1, 16, 24)), strict=True
+        ):
+            read = usage["prompt_tokens_details"]["cached_tokens"]
+            thought = usage["completion_tokens_details"]["reasoning_tokens"]
+            assert (read, thought) == (1024, 64)
+            expected += (
+                (usage["prompt_tokens"] - read) * Decimal(plain_in)
+                + read * Decimal(cached)
+                + (usage["completion_tokens"] - thought) * Decimal(plain_out)
+                + thought * Decimal(reasoning)
+            ) / 1_000_000
+
+        def charged() -> dict[str, Any] | None:
+            rows = admin.get("/usage", params={"group_by": "key"}).json()["rows"]
+            mine = [r for r in rows if r["key"] == tenant.key_id and r["requests"] == 2]
+            return mine[0] if mine else None
+
+        usage_row = eventually(charged)
+        assert Decimal(usage_row["cost_usd"]) == expected
+        assert (usage_row["cached_tokens"], usage_row["reasoning_tokens"]) == (2048, 128)
+
+        # setting the price again replaces it, tiers included
+        plain = admin.put(path, json={"input_per_mtok": 1, "output_per_mtok": 2})
+        assert plain.status_code == 200, plain.text
+        assert plain.json()["tiers"] == []
+        assert {row["model"]: row for row in admin.get("/prices").json()}[
+            "admin-every-token"
+        ] == plain.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (
+            '{"input_per_mtok": 2, "output_per_mtok": 8, "tiers": [{"above_input_tokens": 10,'
+            ' "input_per_mtok": 1, "output_per_mtok": 8}]}',
+            "`tiers[0].input_per_mtok` must not be below the rate under this tier (1 < 2).",
+        ),
+        (
+            '{"input_per_mtok": 2, "output_per_mtok": 8, "reasoning_output_per_mtok": 20,'
+            ' "tiers": [{"above_input_tokens": 10, "input_per_mtok": 2, "output_per_mtok": 16}]}',
+            "`tiers[0].reasoning_output_per_mtok` must not be below the rate under this tier"
+            " (16 < 20).",
+        ),
+        (
+            '{"input_per_mtok": 2, "output_per_mtok": 8, "tiers": ['
+            '{"above_input_tokens": 10, "input_per_mtok": 2, "output_per_mtok": 8},'
+            '{"above_input_tokens": 10, "input_per_mtok": 3, "output_per_mtok": 9}]}',
+            "`tiers[1].above_input_tokens` must be above the tier before it (10).",
+        ),
+        (
+            '{"input_per_mtok": 2, "output_per_mtok": 8, "cache_write_1h_per_mtok": "0.0000001"}',
+            "`cache_write_1h_per_mtok` may have at most 6 decimal places.",
+        ),
+        (
+            '{"input_per_mtok": 2, "output_per_mtok": 8, "tiers": [{"above_input_tokens": -1,'
+            ' "input_per_mtok": 2, "output_per_mtok": 8}]}',
+            ("tiers[0].above_input_tokens", "Expected `int` >= 0"),
+        ),
+        (
+            '{"input_per_mtok": 2, "output_per_mtok": 8, "tiers": [{"above_input_tokens": 10,'
+            ' "input_per_mtok": 2}]}',
+            ("tiers[0]", "Object missing required field `output_per_mtok`"),
+        ),
+        (
+            '{"input_per_mtok": 2, "output_per_mtok": 8, "tiers": [{"above_input_tokens": 10,'
+            ' "input_per_mtok": 2, "output_per_mtok": 8, "cache_write_10m_per_mtok": 1}]}',
+            ("tiers[0]", "Object contains unknown field `cache_write_10m_per_mtok`"),
+        ),
+        (
+            '{"input_per_mtok": 2, "output_per_mtok": 8, "tiers": '
+            + "["
+            + ",".join(
+                f'{{"above_input_tokens": {n}, "input_per_mtok": 2, "output_per_mtok": 8}}'
+                for n in range(17)
+            )
+            + "]}",
+            ("tiers", "Expected `array` of length <= 16"),
+        ),
+        (
+            '{"input_per_mtok": 2, "output_per_mtok": 8, "tiers": {}}',
+            ("tiers", "Expected `array`, got `object`"),
+        ),
+    ],
+)
+def test_a_bad_price_is_refused_with_a_problem_naming_what_is_wrong(
+    priced_gateway: GatewayProcess, body: str, detail: str | tuple[str, str]
+) -> None:
+    with priced_gateway.admin() as admin:
+        refused = put_raw(admin, "/prices/lab/unpriced", body)
+        assert refused.status_code in (400, 422), refused.text
+        assert refused.headers["content-type"].startswith(PROBLEM)
+        problem = refused.json()
+        assert problem["status"] == refused.status_code
+        if isinstance(detail, str):  # a rule of prices: the detail says which and why
+            assert problem["detail"] == detail
+        else:  # the body's shape: each error names its key
+            key, message = detail
+            assert [(error["key"], error["message"]) for error in problem["errors"]] == [
+                (key, message)
+            ]
+        assert {row["model"]: row for row in admin.get("/prices").json()}["unpriced"][
+            "source"
+        ] is None
 
 
 def test_spend_reads_on_the_embedded_shape_too(priced_gateway: GatewayProcess) -> None:

@@ -53,11 +53,14 @@ def check_operation(operation: Any, gateway: GatewayProcess, virtual_key: str) -
         )
         label = f"{case.method} {case.formatted_path}"
         assert response.status_code < 500 or (
-            path.startswith("/v1/") and response.status_code in (502, 504)
+            path.startswith(("/v1/", "/v1beta/")) and response.status_code in (502, 504)
         ), f"{label}: {response.status_code} {response.text[:300]}"
         if response.status_code >= 400:
             body = response.json()
-            if path.startswith("/v1/messages"):  # the Anthropic Messages API keeps its shape
+            if path.startswith("/v1beta/"):  # Gemini's API keeps Google's shape
+                assert {"code", "message", "status"} <= set(body["error"]), label
+                assert body["error"]["code"] == response.status_code, label
+            elif path.startswith("/v1/messages"):  # the Anthropic Messages API keeps its shape
                 assert body["type"] == "error", label
                 assert set(body["error"]) == {"message", "type"}, label
             elif path.startswith("/v1/"):

@@ -20,6 +20,7 @@ from domains.billing.limits import LimitsSnapshot, RateLimit
 from domains.billing.model import Price
 from domains.shared.caller import Caller
 from domains.shared.errors import LimitExceeded
+from domains.shared.usage import Usage
 from infrastructure.billing.redis_limit_store import RedisLimitStore
 from infrastructure.billing.redis_pool import limit_client
 from tests.support.services import REDIS_URL
@@ -78,7 +79,7 @@ async def test_two_replicas_with_allowances_never_overrun_and_charge_exactly() -
         charged = Amount(0, 0)
         for ticket in tickets:
             used_in, used_out = shuffle.randint(0, 1_000), shuffle.randint(0, 2_000)
-            ticket.settle(used_in, used_out, 0)  # type: ignore[attr-defined]
+            ticket.settle(Usage(input_tokens=used_in, output_tokens=used_out))  # type: ignore[attr-defined]
             charged = charged + Amount((used_in + 2 * used_out) * 10**6, used_in + used_out)
         for replica in replicas:
             await replica.stop()

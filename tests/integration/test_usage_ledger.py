@@ -36,6 +36,11 @@ async def test_a_batch_keeps_every_text_and_writes_a_replay_once(database_url: s
         request_id='r-"2"',
         team_id="t\\2",
         input_tokens=2_000_000_000,
+        cached_tokens=1_000_000_000,
+        cache_write_5m_tokens=300_000_000,
+        cache_write_1h_tokens=200_000_000,
+        output_tokens=2_000_000_000,
+        reasoning_tokens=1_999_999_999,
     )
     try:
         async with engine.begin() as conn:
@@ -58,3 +63,14 @@ async def test_a_batch_keeps_every_text_and_writes_a_replay_once(database_url: s
     assert kept.ts == first.occurred_at
     other = rows[second.source_event_id]
     assert (other.request_id, other.team_id, other.input_tokens) == ('r-"2"', "t\\2", 2_000_000_000)
+    assert (
+        other.cached_tokens,
+        other.cache_write_5m_tokens,
+        other.cache_write_1h_tokens,
+        other.reasoning_tokens,
+    ) == (1_000_000_000, 300_000_000, 200_000_000, 1_999_999_999)
+    assert (kept.cache_write_5m_tokens, kept.cache_write_1h_tokens, kept.reasoning_tokens) == (
+        0,
+        0,
+        0,
+    )

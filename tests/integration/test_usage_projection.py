@@ -68,7 +68,9 @@ async def projecting(request: pytest.FixtureRequest) -> AsyncIterator[Projecting
         container.sync_engine.dispose()
 
 
-def completion(model: str, tokens_in: int, tokens_out: int, key: str) -> CompletionFinished:
+def completion(
+    model: str, tokens_in: int, tokens_out: int, key: str, **parts: int
+) -> CompletionFinished:
     return CompletionFinished(
         request_id=secrets.token_hex(8),
         endpoint="chat",
@@ -84,6 +86,7 @@ def completion(model: str, tokens_in: int, tokens_out: int, key: str) -> Complet
         outcome="ok",
         input_tokens=tokens_in,
         output_tokens=tokens_out,
+        **parts,
     )
 
 
@@ -94,8 +97,17 @@ async def test_worker_projects_usage_idempotently_and_rebuild_matches(
     key = f"key-{secrets.token_hex(4)}"
     # No prices configured in this container: cost 0, tokens exact.
     batch = (
-        completion("gpt-4o-mini", 10, 20, key),
-        completion("gpt-4o-mini", 1, 2, key),
+        completion(
+            "gpt-4o-mini",
+            10,
+            20,
+            key,
+            cached_tokens=4,
+            cache_write_5m_tokens=2,
+            cache_write_1h_tokens=1,
+            reasoning_tokens=15,
+        ),
+        completion("gpt-4o-mini", 1, 2, key, cached_tokens=1, reasoning_tokens=2),
         completion("gpt-4o", 5, 5, key),
     )
     await container.bus.handle(RecordCompletions(completions=batch))
@@ -106,7 +118,15 @@ async def test_worker_projects_usage_idempotently_and_rebuild_matches(
         rows["gpt-4o-mini"].input_tokens,
         rows["gpt-4o-mini"].output_tokens,
     ) == (2, 11, 22)
+    mini = rows["gpt-4o-mini"]
+    assert (
+        mini.cached_tokens,
+        mini.cache_write_5m_tokens,
+        mini.cache_write_1h_tokens,
+        mini.reasoning_tokens,
+    ) == (5, 2, 1, 17)
     assert rows["gpt-4o"].requests == 1
+    assert rows["gpt-4o"].reasoning_tokens == 0
     assert Decimal(rows["gpt-4o"].cost_usd) == 0
 
     # Deliver the same UsageRecorded events again: the read model does not move.

@@ -12,6 +12,7 @@ from domains.billing.events import (
     BudgetSet,
     BudgetThresholdCrossed,
     PriceSet,
+    PriceTierRates,
     RateLimitSet,
 )
 from domains.conversations.events import (
@@ -236,6 +237,34 @@ def audit_variants() -> list[Event]:
             name="summarise",
             version=1,
             variables=[],
+            actor="admin",
+        ),
+        # every kind of token: the cache writes and reasoning tokens a call used
+        usage(
+            input_tokens=1234,
+            cached_tokens=600,
+            cache_write_5m_tokens=100,
+            cache_write_1h_tokens=200,
+            output_tokens=567,
+            reasoning_tokens=300,
+        ),
+        PriceSet(
+            provider="anthropic",
+            model="claude-sonnet-4-5",
+            input_per_mtok=Decimal(3),
+            output_per_mtok=Decimal(15),
+            cached_input_per_mtok=Decimal("0.30"),
+            cache_write_5m_per_mtok=Decimal("3.75"),
+            cache_write_1h_per_mtok=Decimal(6),
+            reasoning_output_per_mtok=Decimal(15),
+            tiers=(
+                PriceTierRates(
+                    above_input_tokens=200_000,
+                    input_per_mtok=Decimal(6),
+                    output_per_mtok=Decimal("22.50"),
+                    cache_write_1h_per_mtok=Decimal(12),
+                ),
+            ),
             actor="admin",
         ),
     ]

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.support.every_token import every_token_models
 from tests.support.services import free_port
 
 BIN = Path(sys.executable).parent
@@ -79,6 +80,7 @@ def gateway_config(
                         "name": "fake-runaway",
                         "price": {"input_per_mtok": 1, "output_per_mtok": 100},
                     },
+                    *every_token_models("openai"),
                 ],
             },
             {
@@ -107,6 +109,7 @@ def gateway_config(
                         "upstream": "fake-runaway",
                         "price": {"input_per_mtok": 1, "output_per_mtok": 100},
                     },
+                    *every_token_models("local"),
                 ],
             },
             {  # a server that refuses `stream_options`: no usage chunk is asked for
@@ -161,6 +164,7 @@ def vendor_providers(anthropic_url: str | None, gemini_url: str | None) -> list[
                     },
                     {"name": "claude-overloaded", "upstream": "fake-overloaded"},
                     {"name": "claude-rate-limited", "upstream": "fake-rate-limited"},
+                    *every_token_models("anthropic"),
                 ],
             }
         )
@@ -184,6 +188,12 @@ def vendor_providers(anthropic_url: str | None, gemini_url: str | None) -> list[
                     },
                     {"name": "gemini-exhausted", "upstream": "fake-exhausted"},
                     {"name": "gemini-safety", "upstream": "fake-safety"},
+                    *every_token_models("gemini"),
+                    {  # ignores the output limit it is sent
+                        "name": "gemini-runaway",
+                        "upstream": "fake-runaway",
+                        "price": {"input_per_mtok": 1, "output_per_mtok": 100},
+                    },
                 ],
             }
         )

@@ -13,6 +13,7 @@ from domains.billing.events import (
     BudgetSet,
     BudgetThresholdCrossed,
     PriceSet,
+    PriceTierRates,
     RateLimitSet,
     RequestRefused,
     UsageRecorded,
@@ -38,11 +39,23 @@ def usage_recorded(event: UsageRecorded) -> AuditFacts:
             "input_tokens": event.input_tokens,
             "output_tokens": event.output_tokens,
             "cached_tokens": event.cached_tokens,
+            **_other_tokens(event),
             "usage_reported": event.usage_reported,
             "cost_usd": usd_text(event.cost_usd),
             "priced": event.priced,
         },
     )
+
+
+def _other_tokens(event: UsageRecorded) -> dict[str, int]:
+    """The cache writes and reasoning tokens, those the call used: a call that used none reads
+    as the row it always has."""
+    counts = {
+        "cache_write_5m_tokens": event.cache_write_5m_tokens,
+        "cache_write_1h_tokens": event.cache_write_1h_tokens,
+        "reasoning_tokens": event.reasoning_tokens,
+    }
+    return {name: count for name, count in counts.items() if count}
 
 
 def budget_threshold_crossed(event: BudgetThresholdCrossed) -> AuditFacts:
@@ -112,17 +125,37 @@ def rate_limit_set(event: RateLimitSet) -> AuditFacts:
 
 
 def price_set(event: PriceSet) -> AuditFacts:
-    cached = event.cached_input_per_mtok
+    data = _rates_data(event)
+    if event.tiers:
+        data["tiers"] = [
+            {"above_input_tokens": tier.above_input_tokens, **_rates_data(tier)}
+            for tier in event.tiers
+        ]
     return AuditFacts(
         actor=event.actor,
         action="price.set",
         target=f"model:{event.provider}/{event.model}",
-        data={
-            "input_per_mtok": usd_text(event.input_per_mtok),
-            "output_per_mtok": usd_text(event.output_per_mtok),
-            "cached_input_per_mtok": None if cached is None else usd_text(cached),
-        },
+        data=data,
     )
+
+
+def _rates_data(rates: PriceSet | PriceTierRates) -> dict[str, object]:
+    """A price's rates as its audit row records them: the cache write and reasoning rates only
+    when set, so a price that sets none reads as the row it always has."""
+    cached = rates.cached_input_per_mtok
+    data: dict[str, object] = {
+        "input_per_mtok": usd_text(rates.input_per_mtok),
+        "output_per_mtok": usd_text(rates.output_per_mtok),
+        "cached_input_per_mtok": None if cached is None else usd_text(cached),
+    }
+    for name, rate in (
+        ("cache_write_5m_per_mtok", rates.cache_write_5m_per_mtok),
+        ("cache_write_1h_per_mtok", rates.cache_write_1h_per_mtok),
+        ("reasoning_output_per_mtok", rates.reasoning_output_per_mtok),
+    ):
+        if rate is not None:
+            data[name] = usd_text(rate)
+    return data
 
 
 def request_refused(event: RequestRefused) -> AuditFacts:

@@ -137,6 +137,11 @@ class CompletionPipeline:
             raise ModelNotAllowed(requested)
         return route
 
+    def speaks(self, route: ModelRoute, kind: NativeKind) -> bool:
+        """Whether `route`'s provider takes `kind` bodies as they are: a front door may then leave
+        in a body what only that provider understands, rather than refuse it as untranslatable."""
+        return self._upstream.speaks(route, kind)
+
     def models_for(self, caller: Caller) -> list[tuple[str, ModelRoute]]:
         """(id to show, route) for each model this caller may use."""
         shown = []
@@ -181,7 +186,7 @@ class CompletionPipeline:
                 self._recorder.record(call.finished(error.status, "error", None))
             raise
         usage, reported = capped_usage(reply.usage or Usage(), ticket.reserved, True)
-        ticket.settle(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+        ticket.settle(usage)
         self._recorder.record(call.finished(200, "ok", usage, usage_reported=reported))
         return reply.body
 

@@ -8,8 +8,8 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from domains.providers.ports import Usage
 from infrastructure.adapters.providers.anthropic_response import usage_of
+from infrastructure.adapters.providers.anthropic_stream import latest_usage
 from infrastructure.adapters.providers.sse import event_fields
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp
 from infrastructure.adapters.providers.upstream_stream import UpstreamStream
@@ -21,7 +21,7 @@ _WATCHED = frozenset({"message_start", "message_delta", "message_stop", "content
 class NativeMessagesStream(UpstreamStream):
     def __init__(self, http: UpstreamHttp, response: aiohttp.ClientResponse) -> None:
         super().__init__(http, response)
-        self._input: Usage | None = None
+        self._usage: dict[str, Any] = {}  # the usage counts read so far, the latest of each
 
     def _on_events(self, events: list[bytes]) -> bytes:
         tally = self.tally
@@ -42,18 +42,12 @@ class NativeMessagesStream(UpstreamStream):
             return
         if not isinstance(parsed, dict):
             return
-        if name == "message_start":
-            message = parsed.get("message")
-            self._input = usage_of(message.get("usage") if isinstance(message, dict) else None)
-            self.tally.usage = self._input
-        elif name == "message_delta":
-            output = usage_of(parsed.get("usage"))
-            base = self._input or Usage()
-            self.tally.usage = Usage(
-                input_tokens=max(base.input_tokens, output.input_tokens),
-                output_tokens=output.output_tokens,
-                cached_tokens=max(base.cached_tokens, output.cached_tokens),
-            )
+        if name in ("message_start", "message_delta"):
+            message = parsed.get("message") if name == "message_start" else parsed
+            usage = message.get("usage") if isinstance(message, dict) else None
+            if isinstance(usage, dict):
+                latest_usage(self._usage, usage)
+            self.tally.usage = usage_of(self._usage)
         elif name == "message_stop":
             self.tally.finished = True
         else:

@@ -40,15 +40,30 @@ def count(raw: Any, key: str) -> int | None:
 
 def usage_of(raw: Any) -> Usage:
     """Anthropic's `input_tokens` excludes cache reads and writes; OpenAI's prompt_tokens (and the
-    gateway's input_tokens) include them, with the cache reads also reported as cached."""
+    gateway's input_tokens) include them, with the cache reads also reported as cached.
+
+    Cache writes: `cache_creation.ephemeral_5m_input_tokens` and `ephemeral_1h_input_tokens`
+    where Anthropic breaks them down; what `cache_creation_input_tokens` counts beyond that
+    breakdown (all of it, without one) was written for 5 minutes, the default. Thinking is part
+    of `output_tokens`, which Anthropic does not break down: no reasoning tokens are told apart.
+    """
     cache_read = count(raw, "cache_read_input_tokens") or 0
+    creation = _dict(raw).get("cache_creation")
+    write_5m = count(creation, "ephemeral_5m_input_tokens") or 0
+    write_1h = count(creation, "ephemeral_1h_input_tokens") or 0
+    written = count(raw, "cache_creation_input_tokens") or 0
+    write_5m += max(written - write_5m - write_1h, 0)
     return Usage(
-        input_tokens=(count(raw, "input_tokens") or 0)
-        + cache_read
-        + (count(raw, "cache_creation_input_tokens") or 0),
+        input_tokens=(count(raw, "input_tokens") or 0) + cache_read + write_5m + write_1h,
         output_tokens=count(raw, "output_tokens") or 0,
         cached_tokens=cache_read,
+        cache_write_5m_tokens=write_5m,
+        cache_write_1h_tokens=write_1h,
     )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def openai_usage(usage: Usage) -> dict[str, Any]:

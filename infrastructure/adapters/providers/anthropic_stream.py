@@ -21,10 +21,28 @@ _USAGE_KEYS = (
     "cache_read_input_tokens",
     "cache_creation_input_tokens",
 )
+_CACHE_WRITE_KEYS = ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")
 
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def latest_usage(seen: dict[str, Any], raw: dict[str, Any]) -> None:
+    """Brings `seen` (Anthropic usage read so far in a stream) up to date with the counts of
+    `raw` (a message_start's or a message_delta's usage): the latest value of each wins, the
+    cache writes' breakdown (`cache_creation`) included."""
+    for key in _USAGE_KEYS:
+        value = count(raw, key)
+        if value is not None:
+            seen[key] = value
+    creation = raw.get("cache_creation")
+    if isinstance(creation, dict):
+        kept = seen.setdefault("cache_creation", {})
+        for key in _CACHE_WRITE_KEYS:
+            value = count(creation, key)
+            if value is not None:
+                kept[key] = value
 
 
 class StreamTranslator:
@@ -51,7 +69,7 @@ class StreamTranslator:
         self._include_usage = include_usage
         self._started = False
         self._finish_sent = False
-        self._raw_usage: dict[str, int] = {}
+        self._raw_usage: dict[str, Any] = {}
         self._tools: dict[int, int] = {}  # Anthropic block index → OpenAI tool call index
         self._without_arguments: set[int] = set()  # tool calls no arguments were sent for yet
         self._answer_tool = answer_tool
@@ -197,10 +215,7 @@ class StreamTranslator:
         and, on recent API versions, input counts again: the latest value of each wins."""
         if not isinstance(raw, dict):
             return
-        for key in _USAGE_KEYS:
-            value = count(raw, key)
-            if value is not None:
-                self._raw_usage[key] = value
+        latest_usage(self._raw_usage, raw)
         self.usage = usage_of(self._raw_usage)
 
     def _raise(self, error: dict[str, Any]) -> None:

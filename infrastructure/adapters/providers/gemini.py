@@ -1,4 +1,5 @@
-"""The `gemini` adapter: OpenAI chat and embeddings in, the Gemini API (v1beta) on the wire."""
+"""The `gemini` adapter: OpenAI chat and embeddings in, the Gemini API (v1beta) on the wire; and
+Gemini's own `generateContent` bodies passed as they are (`native`, the "gemini" dialect)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from urllib.parse import quote
 import msgspec
 
 from domains.providers.ports import UpstreamReply, Usage
+from domains.providers.received_body import body_bytes
 from domains.shared.ids import new_id
 from infrastructure.adapters.providers import gemini_wire as wire
 from infrastructure.adapters.providers.error_reading import ErrorReading
+from infrastructure.adapters.providers.gemini_answer import openai_usage
+from infrastructure.adapters.providers.gemini_native import NativeGeminiStream, counted_body
 from infrastructure.adapters.providers.image_fetch import ImageFetcher
 from infrastructure.adapters.providers.legacy_functions import (
     LegacyChunks,
@@ -123,6 +127,49 @@ class GeminiAdapter:
         embeddings = self._http.decode_json(data).get("embeddings")
         return embeddings if isinstance(embeddings, list) else []
 
+    native_kinds = frozenset({"gemini"})
+
+    async def native(
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> UpstreamReply:
+        """A `generateContent` body, sent as the client sent it (the model is in the URL); the
+        answer comes back as Google sent it."""
+        _only_gemini(kind)
+        url = self._url(upstream_model, "generateContent")
+        async with self._http.post(
+            url, body_bytes(body, _encoder.encode), self._headers
+        ) as response:
+            data = await self._http.read(response)
+        metadata = self._http.decode_json(data).get("usageMetadata")
+        usage = openai_usage(metadata)[1] if isinstance(metadata, Mapping) else None
+        return UpstreamReply(body=data, usage=usage)
+
+    async def open_native_stream(
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> NativeGeminiStream:
+        _only_gemini(kind)
+        url = self._url(upstream_model, "streamGenerateContent") + "?alt=sse"
+        payload = body_bytes(body, _encoder.encode)
+        response = await self._http.open(url, payload, self._stream_headers)
+        return NativeGeminiStream(self._http, response)
+
+    async def count_tokens(
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> int:
+        """Google's own count (`totalTokens`) of a `countTokens` body."""
+        _only_gemini(kind)
+        changed = counted_body(body, upstream_model)
+        payload = (
+            _encoder.encode(changed) if changed is not None else body_bytes(body, _encoder.encode)
+        )
+        url = self._url(upstream_model, "countTokens")
+        async with self._http.post(url, payload, self._headers) as response:
+            data = await self._http.read(response)
+        total = self._http.decode_json(data).get("totalTokens")
+        if isinstance(total, str) and total.isascii() and total.isdigit() and len(total) < 19:
+            total = int(total)  # proto-JSON may write an int64 as a string
+        return total if isinstance(total, int) and not isinstance(total, bool) else 0
+
     async def list_models(self) -> list[str]:
         models: list[str] = []
         url = self._base.removesuffix("/") + "?pageSize=1000"
@@ -139,3 +186,8 @@ class GeminiAdapter:
     async def close(self) -> None:
         await self._http.close()
         await self._images.close()
+
+
+def _only_gemini(kind: str) -> None:
+    if kind != "gemini":
+        raise LookupError(f"Gemini's API takes no {kind} body as it is")

@@ -58,13 +58,18 @@ def _count(metadata: Mapping[str, Any], key: str) -> int:
 
 
 def openai_usage(metadata: Any) -> tuple[dict[str, Any], Usage]:
-    """A Gemini usageMetadata as OpenAI's usage object and the gateway's Usage. Thinking tokens
-    are output tokens (billed as such); promptTokenCount already includes the cached ones."""
+    """A Gemini usageMetadata as OpenAI's usage object and the gateway's Usage.
+
+    `promptTokenCount` already includes the cached ones (`cachedContentTokenCount`); tool-use
+    prompts (`toolUsePromptTokenCount`: what a built-in tool such as search brought into the
+    prompt) are input too. Thinking tokens (`thoughtsTokenCount`), which Gemini counts apart
+    from `candidatesTokenCount`, are output tokens (billed as such) and the reasoning tokens.
+    Gemini writes no cache during a call: an explicit cache is made and billed apart."""
     metadata = metadata if isinstance(metadata, Mapping) else {}
-    prompt = _count(metadata, "promptTokenCount")
+    prompt = _count(metadata, "promptTokenCount") + _count(metadata, "toolUsePromptTokenCount")
     thoughts = _count(metadata, "thoughtsTokenCount")
     completion = _count(metadata, "candidatesTokenCount") + thoughts
-    cached = _count(metadata, "cachedContentTokenCount")
+    cached = min(_count(metadata, "cachedContentTokenCount"), prompt)
     body = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
@@ -72,7 +77,13 @@ def openai_usage(metadata: Any) -> tuple[dict[str, Any], Usage]:
         "prompt_tokens_details": {"cached_tokens": cached},
         "completion_tokens_details": {"reasoning_tokens": thoughts},
     }
-    return body, Usage(input_tokens=prompt, output_tokens=completion, cached_tokens=cached)
+    usage = Usage(
+        input_tokens=prompt,
+        output_tokens=completion,
+        cached_tokens=cached,
+        reasoning_tokens=thoughts,
+    )
+    return body, usage
 
 
 def _compact_json(value: Any) -> str:

@@ -13,14 +13,19 @@ from domains.providers.ports import Usage
 from infrastructure.adapters.providers.sse import event_fields
 
 
-class _TokenDetails(msgspec.Struct):
+class _PromptDetails(msgspec.Struct):
     cached_tokens: int | None = None
+
+
+class _CompletionDetails(msgspec.Struct):
+    reasoning_tokens: int | None = None
 
 
 class _Usage(msgspec.Struct):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
-    prompt_tokens_details: _TokenDetails | None = None
+    prompt_tokens_details: _PromptDetails | None = None
+    completion_tokens_details: _CompletionDetails | None = None
 
 
 class _Delta(msgspec.Struct):
@@ -72,14 +77,43 @@ def encode(value: Any) -> bytes:
 
 
 def _usage(raw: _Usage | None) -> Usage | None:
+    """Chat Completions usage: `prompt_tokens` includes the cached ones
+    (`prompt_tokens_details.cached_tokens`), `completion_tokens` the reasoning ones
+    (`completion_tokens_details.reasoning_tokens`). OpenAI reports no cache writes."""
     if raw is None:
         return None
-    details = raw.prompt_tokens_details
+    prompt, completion = raw.prompt_tokens_details, raw.completion_tokens_details
     return Usage(
         input_tokens=raw.prompt_tokens or 0,
         output_tokens=raw.completion_tokens or 0,
-        cached_tokens=(details.cached_tokens or 0) if details else 0,
+        cached_tokens=(prompt.cached_tokens or 0) if prompt else 0,
+        reasoning_tokens=(completion.reasoning_tokens or 0) if completion else 0,
     )
+
+
+def responses_usage(raw: Any) -> Usage | None:
+    """The usage object of an OpenAI Responses API answer (`response.usage`, also in the
+    `response.completed` stream event), None when there is none. `input_tokens` includes
+    `input_tokens_details.cached_tokens`, `output_tokens` includes
+    `output_tokens_details.reasoning_tokens`. Never raises: a count that is not a whole number
+    of at least 0 reads as 0."""
+    if not isinstance(raw, dict):
+        return None
+    input_details, output_details = (
+        raw.get("input_tokens_details"),
+        raw.get("output_tokens_details"),
+    )
+    return Usage(
+        input_tokens=_count(raw, "input_tokens"),
+        output_tokens=_count(raw, "output_tokens"),
+        cached_tokens=_count(input_details, "cached_tokens"),
+        reasoning_tokens=_count(output_details, "reasoning_tokens"),
+    )
+
+
+def _count(raw: Any, key: str) -> int:
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def usage_of(body: bytes) -> Usage | None:

@@ -64,6 +64,9 @@ def _row(usage: UsageRecorded) -> dict[str, object]:
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
         "cached_tokens": usage.cached_tokens,
+        "cache_write_5m_tokens": usage.cache_write_5m_tokens,
+        "cache_write_1h_tokens": usage.cache_write_1h_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
         "cost_picousd": to_picodollars(usage.cost_usd),
         "priced": usage.priced,
     }

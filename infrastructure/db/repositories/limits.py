@@ -7,7 +7,7 @@ dollars and handed to the domain as whole picodollars.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, get_args
 
 from sqlalchemy import delete, select
@@ -16,10 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domains.billing.budget import Budget, Period, Scope
 from domains.billing.budget_cap import BudgetCap
 from domains.billing.limits import LimitsSnapshot, RateLimit
-from domains.billing.model import Price
+from domains.billing.model import Price, PriceTier
 from domains.shared.clock import utcnow
 from domains.shared.money import from_picodollars, to_picodollars
-from infrastructure.db.tables import budgets, model_prices, org_budget_caps, rate_limits
+from infrastructure.db.tables import (
+    budgets,
+    model_price_tiers,
+    model_prices,
+    org_budget_caps,
+    rate_limits,
+)
 from infrastructure.db.upsert import insert_for
 
 _PERIOD_ORDER: dict[str, int] = {period: i for i, period in enumerate(get_args(Period))}
@@ -110,22 +116,47 @@ class SqlLimitsRepository:
         return None if row is None else _rate_limit(row)
 
     async def set_price(self, provider: str, model: str, price: Price) -> None:
-        values = {
-            "input_per_mtok": price.input_per_mtok,
-            "output_per_mtok": price.output_per_mtok,
-            "cached_input_per_mtok": price.cached_input_per_mtok,
-            "updated_at": utcnow(),
-        }
+        """The model's price and its tiers, replacing the ones it had."""
+        values = {**_rates(price), "updated_at": utcnow()}
         statement = insert_for(self._conn.dialect, model_prices).values(
             provider=provider, model=model, **values
         )
         await self._conn.execute(
             statement.on_conflict_do_update(index_elements=["provider", "model"], set_=values)
         )
+        await self._conn.execute(
+            delete(model_price_tiers).where(
+                model_price_tiers.c.provider == provider, model_price_tiers.c.model == model
+            )
+        )
+        if price.tiers:
+            await self._conn.execute(
+                model_price_tiers.insert(),
+                [
+                    {
+                        "provider": provider,
+                        "model": model,
+                        "above_input_tokens": tier.above_input_tokens,
+                        **_rates(tier),
+                    }
+                    for tier in price.tiers
+                ],
+            )
 
     async def prices(self) -> dict[tuple[str, str], Price]:
         rows = (await self._conn.execute(select(model_prices))).all()
-        return {(row.provider, row.model): _price(row) for row in rows}
+        tier_rows = (
+            await self._conn.execute(
+                select(model_price_tiers).order_by(model_price_tiers.c.above_input_tokens)
+            )
+        ).all()
+        tiers: dict[tuple[str, str], list[PriceTier]] = {}
+        for row in tier_rows:
+            tiers.setdefault((row.provider, row.model), []).append(_tier(row))
+        return {
+            (row.provider, row.model): _price(row, tiers.get((row.provider, row.model), ()))
+            for row in rows
+        }
 
 
 async def load_limits_snapshot(
@@ -168,9 +199,26 @@ def _rate_limit(row: Any) -> RateLimit:
     return RateLimit(scope=row.scope, scope_id=row.scope_id, rpm=row.rpm, tpm=row.tpm)
 
 
-def _price(row: Any) -> Price:
-    return Price(
-        input_per_mtok=row.input_per_mtok,
-        output_per_mtok=row.output_per_mtok,
-        cached_input_per_mtok=row.cached_input_per_mtok,
+_RATE_COLUMNS = (
+    "input_per_mtok",
+    "output_per_mtok",
+    "cached_input_per_mtok",
+    "cache_write_5m_per_mtok",
+    "cache_write_1h_per_mtok",
+    "reasoning_output_per_mtok",
+)
+
+
+def _rates(rates: Price | PriceTier) -> dict[str, Any]:
+    return {name: getattr(rates, name) for name in _RATE_COLUMNS}
+
+
+def _price(row: Any, tiers: Iterable[PriceTier]) -> Price:
+    return Price(**{name: getattr(row, name) for name in _RATE_COLUMNS}, tiers=tuple(tiers))
+
+
+def _tier(row: Any) -> PriceTier:
+    return PriceTier(
+        above_input_tokens=row.above_input_tokens,
+        **{name: getattr(row, name) for name in _RATE_COLUMNS},
     )

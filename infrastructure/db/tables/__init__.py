@@ -10,7 +10,13 @@ from infrastructure.db.tables.conversations import (
     stored_responses,
 )
 from infrastructure.db.tables.directory import directory_groups, group_members, scim_tokens
-from infrastructure.db.tables.limits import budgets, model_prices, org_budget_caps, rate_limits
+from infrastructure.db.tables.limits import (
+    budgets,
+    model_price_tiers,
+    model_prices,
+    org_budget_caps,
+    rate_limits,
+)
 from infrastructure.db.tables.messaging import outbox, outbox_dead_letters
 from infrastructure.db.tables.meta import metadata
 from infrastructure.db.tables.read_models import projection_applied, usage_rollup
@@ -28,6 +34,7 @@ __all__ = [
     "directory_groups",
     "group_members",
     "metadata",
+    "model_price_tiers",
     "model_prices",
     "org_budget_caps",
     "orgs",

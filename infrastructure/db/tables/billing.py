@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, text
 
 from infrastructure.db.tables.meta import metadata
 from infrastructure.db.types import UtcDateTime
@@ -19,7 +19,12 @@ usage_records = Table(
     Column("endpoint", String(32), nullable=False),
     Column("input_tokens", Integer(), nullable=False),
     Column("output_tokens", Integer(), nullable=False),
+    # input_tokens includes the cache reads (cached_tokens) and writes, output_tokens the
+    # reasoning tokens
     Column("cached_tokens", Integer(), nullable=False),
+    Column("cache_write_5m_tokens", Integer(), nullable=False, server_default=text("0")),
+    Column("cache_write_1h_tokens", Integer(), nullable=False, server_default=text("0")),
+    Column("reasoning_tokens", Integer(), nullable=False, server_default=text("0")),
     Column("cost_picousd", BigInteger(), nullable=False),
     Column("priced", Boolean(), nullable=False),
     Index("ix_usage_records_ts", "ts"),

@@ -105,5 +105,25 @@ model_prices = Table(
     Column("output_per_mtok", ExactDecimal(), nullable=False),
     Column("cached_input_per_mtok", ExactDecimal(), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("cache_write_5m_per_mtok", ExactDecimal(), nullable=True),
+    Column("cache_write_1h_per_mtok", ExactDecimal(), nullable=True),
+    Column("reasoning_output_per_mtok", ExactDecimal(), nullable=True),
     PrimaryKeyConstraint("provider", "model", name="pk_model_prices"),
+)
+
+# The long-context tiers of an admin-set price: above `above_input_tokens` prompt tokens every
+# rate is the tier's. Replaced with their price, all together.
+model_price_tiers = Table(
+    "model_price_tiers",
+    metadata,
+    Column("provider", String(100), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("above_input_tokens", BigInteger(), nullable=False),
+    Column("input_per_mtok", ExactDecimal(), nullable=False),
+    Column("output_per_mtok", ExactDecimal(), nullable=False),
+    Column("cached_input_per_mtok", ExactDecimal(), nullable=True),
+    Column("cache_write_5m_per_mtok", ExactDecimal(), nullable=True),
+    Column("cache_write_1h_per_mtok", ExactDecimal(), nullable=True),
+    Column("reasoning_output_per_mtok", ExactDecimal(), nullable=True),
+    PrimaryKeyConstraint("provider", "model", "above_input_tokens", name="pk_model_price_tiers"),
 )

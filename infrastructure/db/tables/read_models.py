@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Column, PrimaryKeyConstraint, String, Table
+from sqlalchemy import BigInteger, Column, PrimaryKeyConstraint, String, Table, text
 
 from infrastructure.db.tables.meta import metadata
 
@@ -17,6 +17,11 @@ usage_rollup = Table(
     Column("input_tokens", BigInteger(), nullable=False),
     Column("output_tokens", BigInteger(), nullable=False),
     Column("cost_picousd", BigInteger(), nullable=False),
+    # parts of input_tokens (cache reads and writes) and of output_tokens (reasoning)
+    Column("cached_tokens", BigInteger(), nullable=False, server_default=text("0")),
+    Column("cache_write_5m_tokens", BigInteger(), nullable=False, server_default=text("0")),
+    Column("cache_write_1h_tokens", BigInteger(), nullable=False, server_default=text("0")),
+    Column("reasoning_tokens", BigInteger(), nullable=False, server_default=text("0")),
     PrimaryKeyConstraint(
         "day", "org_id", "team_id", "user_id", "key_id", "provider", "model", name="pk_usage_rollup"
     ),

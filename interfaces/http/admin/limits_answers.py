@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.billing.commands import SetBudget
@@ -9,6 +11,7 @@ from application.billing.price_queries import ListedPrice
 from application.bus import MessageBus
 from domains.billing.budget import Amount, Budget, Period, Scope
 from domains.billing.budget_cap import BudgetCap, CapRefusal
+from domains.billing.model import PriceTier
 from domains.shared.money import from_picodollars, usd_text
 from infrastructure.queries.limits import limits_of
 from interfaces.http.admin.limits_schemas import (
@@ -17,6 +20,7 @@ from interfaces.http.admin.limits_schemas import (
     LimitsOut,
     PeriodSpendOut,
     PriceOut,
+    PriceTierOut,
 )
 
 
@@ -90,8 +94,26 @@ def price_out(listed: ListedPrice) -> PriceOut:
         model=listed.model,
         input_per_mtok=None if price is None else usd_text(price.input_per_mtok),
         output_per_mtok=None if price is None else usd_text(price.output_per_mtok),
-        cached_input_per_mtok=None
-        if price is None or price.cached_input_per_mtok is None
-        else usd_text(price.cached_input_per_mtok),
+        cached_input_per_mtok=None if price is None else _usd(price.cached_input_per_mtok),
+        cache_write_5m_per_mtok=None if price is None else _usd(price.cache_write_5m_per_mtok),
+        cache_write_1h_per_mtok=None if price is None else _usd(price.cache_write_1h_per_mtok),
+        reasoning_output_per_mtok=None if price is None else _usd(price.reasoning_output_per_mtok),
+        tiers=[] if price is None else [_tier_out(tier) for tier in price.tiers],
         source=listed.source,
     )
+
+
+def _tier_out(tier: PriceTier) -> PriceTierOut:
+    return PriceTierOut(
+        above_input_tokens=tier.above_input_tokens,
+        input_per_mtok=usd_text(tier.input_per_mtok),
+        output_per_mtok=usd_text(tier.output_per_mtok),
+        cached_input_per_mtok=_usd(tier.cached_input_per_mtok),
+        cache_write_5m_per_mtok=_usd(tier.cache_write_5m_per_mtok),
+        cache_write_1h_per_mtok=_usd(tier.cache_write_1h_per_mtok),
+        reasoning_output_per_mtok=_usd(tier.reasoning_output_per_mtok),
+    )
+
+
+def _usd(rate: Decimal | None) -> str | None:
+    return None if rate is None else usd_text(rate)

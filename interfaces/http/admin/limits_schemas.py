@@ -50,12 +50,37 @@ class TeamLimitsBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     tpm: Count | UnsetType | None = UNSET
 
 
+class PriceTierBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A long-context tier: a call whose prompt has more than `above_input_tokens` tokens (cache
+    reads and writes included) is priced at these rates, every one of them; unset rates stand in
+    as in the price itself, from this tier's input and output rates."""
+
+    above_input_tokens: Count
+    input_per_mtok: Usd
+    output_per_mtok: Usd
+    cached_input_per_mtok: Usd | None = None
+    cache_write_5m_per_mtok: Usd | None = None
+    cache_write_1h_per_mtok: Usd | None = None
+    reasoning_output_per_mtok: Usd | None = None
+
+
+MAX_PRICE_TIERS = 16
+
+
 class PriceBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """US dollars per million tokens; cached input costs the input price unless set."""
+    """US dollars per million tokens of each kind. Unset: cache reads (`cached_input_per_mtok`)
+    and 5-minute cache writes cost the input price, 1-hour cache writes the 5-minute one,
+    reasoning output the output price. `tiers`: long-context tiers, thresholds ascending, each
+    tier's rates never below the ones under it; the price replaces the model's, tiers included.
+    """
 
     input_per_mtok: Usd
     output_per_mtok: Usd
     cached_input_per_mtok: Usd | None = None
+    cache_write_5m_per_mtok: Usd | None = None
+    cache_write_1h_per_mtok: Usd | None = None
+    reasoning_output_per_mtok: Usd | None = None
+    tiers: Annotated[list[PriceTierBody], Meta(max_length=MAX_PRICE_TIERS)] = []
 
 
 class BudgetOut(msgspec.Struct, kw_only=True):
@@ -104,10 +129,27 @@ class SpendOut(msgspec.Struct, kw_only=True):
     periods: list[PeriodSpendOut]
 
 
+class PriceTierOut(msgspec.Struct, kw_only=True):
+    above_input_tokens: int
+    input_per_mtok: str
+    output_per_mtok: str
+    cached_input_per_mtok: str | None
+    cache_write_5m_per_mtok: str | None
+    cache_write_1h_per_mtok: str | None
+    reasoning_output_per_mtok: str | None
+
+
 class PriceOut(msgspec.Struct, kw_only=True):
+    """A model's price as set (null: unset, standing in as the body's docs say; every rate null
+    and `source` null: the model is not priced)."""
+
     provider: str
     model: str
     input_per_mtok: str | None
     output_per_mtok: str | None
     cached_input_per_mtok: str | None
+    cache_write_5m_per_mtok: str | None
+    cache_write_1h_per_mtok: str | None
+    reasoning_output_per_mtok: str | None
+    tiers: list[PriceTierOut]
     source: PriceSource | None

@@ -3,10 +3,12 @@ admin key sets them, never for a model the YAML prices (`application.billing.pri
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Controller, get, put
 
 from application.billing.commands import SetPrice
 from application.billing.price_queries import ListedPrice, price_list, require_admin_priceable
+from domains.billing.events import PriceTierRates
 from domains.billing.model import Price
 from infrastructure.queries.limits import admin_prices
 from interfaces.billing_wiring import config_prices
@@ -37,7 +39,8 @@ class PricesController(Controller):
 
     @put(
         "/prices/{provider:str}/{model:path}",
-        summary="Price a model the YAML configuration leaves unpriced (operator only)",
+        summary="Price a model the YAML configuration leaves unpriced (operator only): every "
+        "kind of token and long-context tiers",
     )
     async def set_price(
         self,
@@ -59,6 +62,10 @@ class PricesController(Controller):
                 input_per_mtok=data.input_per_mtok,
                 output_per_mtok=data.output_per_mtok,
                 cached_input_per_mtok=data.cached_input_per_mtok,
+                cache_write_5m_per_mtok=data.cache_write_5m_per_mtok,
+                cache_write_1h_per_mtok=data.cache_write_1h_per_mtok,
+                reasoning_output_per_mtok=data.reasoning_output_per_mtok,
+                tiers=tuple(PriceTierRates(**msgspec.structs.asdict(tier)) for tier in data.tiers),
                 actor=principal.actor,
             )
         )

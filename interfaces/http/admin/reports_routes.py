@@ -52,6 +52,10 @@ class ReportsController(Controller):
                     "requests": row.requests,
                     "input_tokens": row.input_tokens,
                     "output_tokens": row.output_tokens,
+                    "cached_tokens": row.cached_tokens,
+                    "cache_write_5m_tokens": row.cache_write_5m_tokens,
+                    "cache_write_1h_tokens": row.cache_write_1h_tokens,
+                    "reasoning_tokens": row.reasoning_tokens,
                     "cost_usd": row.cost_usd,
                 }
                 for row in rows

@@ -25,8 +25,10 @@ Behaviour is fully deterministic apart from message ids, request ids and timesta
 * Special model names: ``fake-overloaded`` (529), ``fake-rate-limited`` (429, ``retry-after``),
   ``fake-error-500``, ``fake-error-400`` (``invalid_request_error``), ``fake-error-404``
   (``not_found_error``, as the API answers a model it does not know), ``fake-slow``,
-  ``fake-stream-error`` (in-stream ``error`` event) and ``fake-cached`` (reports cache-read
-  input tokens).
+  ``fake-stream-error`` (in-stream ``error`` event), ``fake-cached`` (reports cache-read
+  input tokens) and ``fake-every-token`` (a prompt prefix on top of the words: 2048 tokens read
+  from the cache, 256 written to it for 5 minutes and 512 for 1 hour, with the
+  ``cache_creation`` breakdown; whole, and in a stream's ``message_start``).
 """
 
 from __future__ import annotations

@@ -17,8 +17,12 @@ from tests.fakes.anthropic_upstream.blocks import (
 from tests.fakes.anthropic_upstream.errors import invalid_request
 from tests.fakes.anthropic_upstream.models import (
     CACHED_INPUT_TOKENS,
+    EVERY_TOKEN_CACHE_READ,
+    EVERY_TOKEN_CACHE_WRITE_1H,
+    EVERY_TOKEN_CACHE_WRITE_5M,
     MESSAGES_FIELDS,
     MODEL_CACHED,
+    MODEL_EVERY_TOKEN,
     SAMPLING_PARAMS,
     TOOL_CHOICE_TYPES,
     TOOL_NAME_RE,
@@ -221,13 +225,27 @@ def parse_conversation(body: object, *, allowed: frozenset[str], new_api: bool) 
 
 
 def _usage(model: str, input_words: int, output_tokens: int) -> dict[str, Any]:
+    """Anthropic's usage: `input_tokens` leaves out what was read from the cache and written to
+    it. fake-every-token has a cached prompt prefix on top of the words: some of it read, some
+    written for 5 minutes, some for 1 hour."""
     total = max(input_words, 1)
     cached = CACHED_INPUT_TOKENS if model == MODEL_CACHED else 0
+    write_5m = write_1h = 0
+    if model == MODEL_EVERY_TOKEN:
+        cached, write_5m, write_1h = (
+            EVERY_TOKEN_CACHE_READ,
+            EVERY_TOKEN_CACHE_WRITE_5M,
+            EVERY_TOKEN_CACHE_WRITE_1H,
+        )
+        total += cached
     return {
         "input_tokens": max(total - cached, 1) if cached else total,
-        "cache_creation_input_tokens": 0,
+        "cache_creation_input_tokens": write_5m + write_1h,
         "cache_read_input_tokens": cached,
-        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": write_5m,
+            "ephemeral_1h_input_tokens": write_1h,
+        },
         "output_tokens": output_tokens,
         "service_tier": "standard",
     }

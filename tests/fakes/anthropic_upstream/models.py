@@ -26,6 +26,11 @@ MODEL_SLOW: Final = "fake-slow"
 MODEL_STREAM_ERROR: Final = "fake-stream-error"
 MODEL_CACHED: Final = "fake-cached"
 CACHED_INPUT_TOKENS: Final = 5
+MODEL_EVERY_TOKEN: Final = "fake-every-token"
+# fake-every-token's prompt prefix: read from the cache, and written to it for 5 minutes and 1 hour
+EVERY_TOKEN_CACHE_READ: Final = 2048
+EVERY_TOKEN_CACHE_WRITE_5M: Final = 256
+EVERY_TOKEN_CACHE_WRITE_1H: Final = 512
 
 RETRY_AFTER_SECONDS: Final = 7
 

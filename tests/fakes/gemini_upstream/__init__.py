@@ -32,19 +32,33 @@ Behaviour is fully deterministic apart from ``responseId``:
 * Special model names: ``fake-exhausted`` (429), ``fake-safety`` (SAFETY block),
   ``fake-error-500``, ``fake-unavailable`` (503), ``fake-error-400`` (INVALID_ARGUMENT),
   ``fake-error-404`` (NOT_FOUND, as for a model Google does not serve), ``fake-slow``,
-  ``fake-stall-stream`` and ``fake-cached`` (``cachedContentTokenCount``).
+  ``fake-stall-stream``, ``fake-cached`` (``cachedContentTokenCount``), ``fake-every-token``
+  (a cached content of 4096 tokens on top of the prompt's words, in ``promptTokenCount`` and
+  ``cachedContentTokenCount``, and 128 ``thoughtsTokenCount``, in every chunk of a stream) and
+  ``fake-runaway`` (ignores ``maxOutputTokens`` and streams :data:`RUNAWAY_PIECES` pieces of
+  :data:`RUNAWAY_PIECE_WORDS` words).
+* Every request is recorded (:class:`RecordedRequest`) with its parsed JSON and its ``raw``
+  bytes.
 """
 
 from __future__ import annotations
 
 from tests.fakes.gemini_upstream.contents import part_text
-from tests.fakes.gemini_upstream.models import API_VERSIONS, MODEL_IDS, RecordedRequest
+from tests.fakes.gemini_upstream.models import (
+    API_VERSIONS,
+    MODEL_IDS,
+    RUNAWAY_PIECE_WORDS,
+    RUNAWAY_PIECES,
+    RecordedRequest,
+)
 from tests.fakes.gemini_upstream.routes import create_app
 from tests.fakes.server import FakeServer, RequestLog, chat_pieces, count_words, run_main
 
 __all__ = [
     "API_VERSIONS",
     "MODEL_IDS",
+    "RUNAWAY_PIECES",
+    "RUNAWAY_PIECE_WORDS",
     "FakeGemini",
     "RecordedRequest",
     "RequestLog",

@@ -83,21 +83,27 @@ _RESPONSE_MIME_TYPES: Final = frozenset(
 
 @dataclass(slots=True)
 class Usage:
+    """`prompt_tokens` includes `cached_tokens`; `thoughts_tokens` are counted apart from the
+    candidates' tokens, and in the total."""
+
     prompt_tokens: int
     prompt_details: list[dict[str, Any]]
     cached_tokens: int = 0
+    thoughts_tokens: int = 0
 
     def render(self, candidates_tokens: int) -> dict[str, Any]:
         # Proto3 JSON omits zero-valued fields, and so does Google.
         usage: dict[str, Any] = {"promptTokenCount": self.prompt_tokens}
         if candidates_tokens:
             usage["candidatesTokenCount"] = candidates_tokens
-        usage["totalTokenCount"] = self.prompt_tokens + candidates_tokens
+        usage["totalTokenCount"] = self.prompt_tokens + candidates_tokens + self.thoughts_tokens
         if self.cached_tokens:
             usage["cachedContentTokenCount"] = self.cached_tokens
         usage["promptTokensDetails"] = self.prompt_details
         if self.cached_tokens:
             usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": self.cached_tokens}]
+        if self.thoughts_tokens:
+            usage["thoughtsTokenCount"] = self.thoughts_tokens
         return usage
 
 

@@ -111,8 +111,9 @@ def _api_key(request: web.Request) -> str | None:
 
 async def prelude(request: web.Request) -> Any:
     """Record the request, check auth and parse the body. Returns the body (None if empty)."""
+    raw = await request.read() if request.body_exists else b""
     body, ok = await read_json(request, empty_ok=True)  # an empty body is an empty message
-    log_request(request, body, RecordedRequest.of)
+    log_request(request, body, lambda seen, parsed: RecordedRequest.of(seen, parsed, raw))
     key = _api_key(request)
     if key is None:
         if request.headers.get("Authorization", "").lower().startswith("bearer "):

@@ -34,10 +34,16 @@ from tests.fakes.gemini_upstream.models import (
     ARRAY_SEP,
     BASE_HEADERS,
     CACHED_CONTENT_TOKENS,
+    EVERY_TOKEN_CACHED,
+    EVERY_TOKEN_THOUGHTS,
     JSON_CT,
     MODEL_CACHED,
+    MODEL_EVERY_TOKEN,
+    MODEL_RUNAWAY,
     MODEL_SAFETY,
     MODEL_STALL_STREAM,
+    RUNAWAY_PIECE_WORDS,
+    RUNAWAY_PIECES,
     SSE_CT,
     SSE_SEP,
     encode,
@@ -102,11 +108,16 @@ def _plan_generate(request: dict[str, Any], model: str) -> GenPlan:
     prompt_tokens = max(sum(by_modality.values()), 1)
     if not any(by_modality.values()):
         by_modality = {"TEXT": 1}
-    details = [{"modality": m, "tokenCount": n} for m, n in by_modality.items() if n]
     cached = min(CACHED_CONTENT_TOKENS, prompt_tokens) if model == MODEL_CACHED else 0
+    thoughts = 0
+    if model == MODEL_EVERY_TOKEN:  # a cached (text) content before the prompt, and thinking
+        cached, thoughts = EVERY_TOKEN_CACHED, EVERY_TOKEN_THOUGHTS
+        prompt_tokens += cached
+        by_modality["TEXT"] = by_modality.get("TEXT", 0) + cached
+    details = [{"modality": m, "tokenCount": n} for m, n in by_modality.items() if n]
     plan = GenPlan(
         model=model,
-        usage=Usage(prompt_tokens, details, cached),
+        usage=Usage(prompt_tokens, details, cached, thoughts),
         candidate_count=config.get("candidateCount", 1),
     )
 
@@ -139,6 +150,9 @@ def _plan_generate(request: dict[str, Any], model: str) -> GenPlan:
         text = text[:cut]
     pieces = chat_pieces(text)
     max_words = config.get("maxOutputTokens")
+    if model == MODEL_RUNAWAY:  # ignores maxOutputTokens: far more than it was allowed
+        plan.pieces = [" run" * RUNAWAY_PIECE_WORDS] * RUNAWAY_PIECES
+        return plan
     if max_words is not None and max_words < len(pieces):
         pieces = pieces[:max_words]
         pieces[-1] = pieces[-1].rstrip()

@@ -34,6 +34,14 @@ MODEL_UNAVAILABLE: Final = "fake-unavailable"
 MODEL_SLOW: Final = "fake-slow"
 MODEL_STALL_STREAM: Final = "fake-stall-stream"
 MODEL_CACHED: Final = "fake-cached"
+MODEL_EVERY_TOKEN: Final = "fake-every-token"
+# fake-every-token: a cached content of this many tokens on top of the prompt's words, and this
+# many thinking tokens before the answer
+EVERY_TOKEN_CACHED: Final = 4096
+EVERY_TOKEN_THOUGHTS: Final = 128
+MODEL_RUNAWAY: Final = "fake-runaway"
+RUNAWAY_PIECES: Final = 200
+RUNAWAY_PIECE_WORDS: Final = 100
 
 _GENERATE_METHODS: Final = [
     "generateContent",
@@ -118,7 +126,8 @@ class RecordedRequest:
     query: dict[str, str]  # e.g. {"alt": "sse"} or {"key": "..."}
     headers: dict[str, str]  # lower-case header names
     json: Any  # parsed JSON body, or None (no body / not JSON)
+    raw: bytes = b""  # the body as it came, byte for byte
 
     @classmethod
-    def of(cls, request: web.Request, body: Any) -> RecordedRequest:
-        return cls(query=dict(request.query), **request_fields(request, body))
+    def of(cls, request: web.Request, body: Any, raw: bytes = b"") -> RecordedRequest:
+        return cls(query=dict(request.query), raw=raw, **request_fields(request, body))

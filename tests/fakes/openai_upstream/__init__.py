@@ -42,6 +42,11 @@ log holds the path as received.
 * ``fake-runaway`` ignores ``max_tokens`` and ``max_completion_tokens`` alike and answers
   :data:`RUNAWAY_PIECES` pieces of :data:`RUNAWAY_PIECE_WORDS` words (`` run``) each, streamed
   as fast as the client takes them: an upstream that produces far more than it was allowed.
+* ``fake-every-token`` answers as usual and reports every kind of token OpenAI counts: a prompt
+  prefix of :data:`EVERY_TOKEN_CACHED` tokens read from the prompt cache
+  (``prompt_tokens_details.cached_tokens``, included in ``prompt_tokens``) and
+  :data:`EVERY_TOKEN_REASONING` reasoning tokens (``completion_tokens_details.reasoning_tokens``,
+  included in ``completion_tokens``), whole and streamed.
 * A stream the client cuts is recorded (:class:`StreamAbort`, :attr:`FakeOpenAI.aborts`) with
   the moment the fake saw the connection close.
 """
@@ -52,6 +57,8 @@ from typing import Any
 
 from tests.fakes.openai_upstream.models import (
     CACHED_INPUT_TOKENS,
+    EVERY_TOKEN_CACHED,
+    EVERY_TOKEN_REASONING,
     MODEL_IDS,
     REASONING_TOKENS,
     RUNAWAY_PIECE_WORDS,
@@ -72,6 +79,8 @@ from tests.fakes.server import (
 
 __all__ = [
     "CACHED_INPUT_TOKENS",
+    "EVERY_TOKEN_CACHED",
+    "EVERY_TOKEN_REASONING",
     "MODEL_IDS",
     "REASONING_TOKENS",
     "RUNAWAY_PIECES",

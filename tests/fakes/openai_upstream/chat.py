@@ -60,7 +60,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
                 }
                 for index in range(plan.choices)
             ],
-            "usage": plan.usage,
+            "usage": plan.usage(),
         }
     )
 
@@ -168,7 +168,7 @@ async def _stream_chat(
             elif pace and finish_reason is None:
                 await asyncio.sleep(pace)
         if plan.include_usage:
-            await response.write(frame([], plan.usage))
+            await response.write(frame([], plan.usage()))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
     except ConnectionError:

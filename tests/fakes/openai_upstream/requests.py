@@ -9,9 +9,12 @@ from typing import Any
 from tests.fakes.openai_upstream.errors import bad_request
 from tests.fakes.openai_upstream.models import (
     CACHED_INPUT_TOKENS,
+    EVERY_TOKEN_CACHED,
+    EVERY_TOKEN_REASONING,
     MAX_CHOICES,
     MODEL_CACHED,
     MODEL_CACHED_REASONING,
+    MODEL_EVERY_TOKEN,
     MODEL_FLOOD_STREAM,
     MODEL_REASONING,
     MODEL_RUNAWAY,
@@ -169,8 +172,8 @@ def _structured_text(body: dict[str, Any], last_user: str, every_text: str) -> s
 def usage_of(
     prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0
 ) -> dict[str, Any]:
-    """OpenAI's chat usage: the cached tokens are part of the prompt, the reasoning tokens part
-    of the completion."""
+    """OpenAI's usage object: `prompt_tokens` includes the cached ones, `completion_tokens` the
+    reasoning ones."""
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
@@ -210,14 +213,8 @@ class ChatPlan:
     prompt: str = ""
     flood: int = 0  # words streamed after the pieces, made as they are sent
     choices: int = 1  # `n`: each choice answers the same
-    cached_tokens: int = 0
-    reasoning_tokens: int = 0  # part of completion_tokens
-
-    @property
-    def usage(self) -> dict[str, Any]:
-        return usage_of(
-            self.prompt_tokens, self.completion_tokens, self.cached_tokens, self.reasoning_tokens
-        )
+    cached_tokens: int = 0  # of prompt_tokens
+    reasoning_tokens: int = 0  # of completion_tokens
 
     @property
     def text(self) -> str:
@@ -228,6 +225,11 @@ class ChatPlan:
         if self.tool_call_id is None or choice == 0:
             return self.tool_call_id
         return "call_" + hashlib.sha256(f"{self.tool_call_id}\0{choice}".encode()).hexdigest()[:24]
+
+    def usage(self) -> dict[str, Any]:
+        return usage_of(
+            self.prompt_tokens, self.completion_tokens, self.cached_tokens, self.reasoning_tokens
+        )
 
 
 def plan_chat(body: object) -> ChatPlan:
@@ -304,8 +306,14 @@ def plan_chat(body: object) -> ChatPlan:
             pieces[-1] = pieces[-1].rstrip()
             finish_reason = "length"
 
+    # fake-every-token: a cached prompt prefix read from the cache, and reasoning before the
+    # answer; fake-cached / fake-reasoning: a few of either
     prompt_tokens = max(prompt_words, 1)
-    cached_tokens, reasoning_tokens = cached_and_reasoning(model, prompt_tokens)
+    if model == MODEL_EVERY_TOKEN:
+        prompt_tokens += EVERY_TOKEN_CACHED
+        cached_tokens, reasoning_tokens = EVERY_TOKEN_CACHED, EVERY_TOKEN_REASONING
+    else:
+        cached_tokens, reasoning_tokens = cached_and_reasoning(model, prompt_tokens)
     return ChatPlan(
         model=model,
         stream=stream,

@@ -17,6 +17,7 @@ from domains.billing.limits import LimitsSnapshot, RateLimit
 from domains.billing.model import Price
 from domains.shared.caller import Caller
 from domains.shared.errors import LimitExceeded
+from domains.shared.usage import Usage
 from infrastructure.billing.memory_limit_store import InMemoryLimitStore
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -95,8 +96,8 @@ async def test_the_largest_cost_is_held_then_settled_to_what_was_used() -> None:
     ticket = await harness.admission.admit(CALLER, "openai", "m", Estimates(1_000, 2_000))
     # 1,000 in at $1/Mtok and 2,000 out at $2/Mtok: $0.005 held
     assert await harness.ledger.spent(budget, now=NOW) == (Amount(0, 0), Amount(5 * 10**9, 3000))
-    ticket.settle(800, 100, 0)
-    ticket.settle(800, 100, 0)  # a ticket is charged once
+    ticket.settle(Usage(input_tokens=800, output_tokens=100))
+    ticket.settle(Usage(input_tokens=800, output_tokens=100))  # a ticket is charged once
     assert await harness.spent(budget) == (Amount(10**9, 900), Amount(0, 0))
 
 
@@ -139,7 +140,7 @@ async def test_tokens_only_serves_an_unpriced_model_counting_its_tokens() -> Non
     usd, tokens = team_usd(1), Budget("team", "t1", "day", None, 1_000)
     harness = Harness([usd, tokens], priced=False, unpriced="tokens_only")
     ticket = await harness.admission.admit(CALLER, "openai", "m", Estimates(10, 10))
-    ticket.settle(7, 3, 0)
+    ticket.settle(Usage(input_tokens=7, output_tokens=3))
     assert await harness.spent(tokens) == (Amount(0, 10), Amount(0, 0))
     assert await harness.spent(usd) == (Amount(0, 10), Amount(0, 0))
 
@@ -174,7 +175,7 @@ async def test_a_settlement_gives_the_unused_tokens_back() -> None:
     harness = Harness([team_usd(1)], [rate])
     ticket = await harness.admission.admit(CALLER, "openai", "m", Estimates(10, 30))
     assert ticket.headers["x-ratelimit-remaining-tokens"] == "60"
-    ticket.settle(10, 5, 0)  # 15 of the 40 taken were used
+    ticket.settle(Usage(input_tokens=10, output_tokens=5))  # 15 of the 40 taken were used
     await harness.admission.wait_settled()
     after = await harness.admission.admit(CALLER, "openai", "m", Estimates(0, 0))
     assert after.headers["x-ratelimit-remaining-tokens"] == "85"
@@ -193,7 +194,9 @@ async def test_each_threshold_is_told_once_by_the_settlement_that_crosses_it() -
     harness = Harness([budget])
     for used in (4_000_000, 1_000_000, 3_000_000, 1_000_000, 1_000_000):
         ticket = await harness.admission.admit(CALLER, "openai", "m", Estimates(1_000_000, 0))
-        ticket.settle(used, 0, 0)  # $1 per Mtok: the spend goes $4, $5, $8, $9, $10
+        ticket.settle(
+            Usage(input_tokens=used, output_tokens=0)
+        )  # $1 per Mtok: the spend goes $4, $5, $8, $9, $10
         await harness.admission.wait_settled()
     assert [(e.percent, e.spent, e.limit) for e in harness.published] == [
         (50, "5", "10"),

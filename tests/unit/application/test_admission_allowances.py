@@ -32,6 +32,7 @@ from domains.billing.limits import LimitsSnapshot, RateLimit
 from domains.billing.model import Price
 from domains.shared.caller import Caller
 from domains.shared.errors import LimitExceeded
+from domains.shared.usage import Usage
 from infrastructure.billing.memory_limit_store import InMemoryLimitStore
 from infrastructure.billing.memory_rate_limiter import InMemoryRateLimiter
 from tests.support.clock import FakeClock
@@ -125,7 +126,7 @@ async def test_most_requests_cost_no_call_of_the_store_and_each_is_charged_exact
     limits = admission(store, [budget], [rate])
     for i in range(100):
         ticket = await limits.admit(CALLER, "openai", "m", estimate)
-        ticket.settle(100 + i, 10, 0)
+        ticket.settle(Usage(input_tokens=100 + i, output_tokens=10))
         await asyncio.sleep(0)  # a server's loop runs the work beside between requests
     # the first slice's admission found the window unseeded, and came again once it was seeded;
     # then 32 + 32 + 32 + 4 of the fourth slice, each but the first taken beside once the one
@@ -160,7 +161,7 @@ async def test_concurrent_requests_take_allowances_one_at_a_time_and_leave_nothi
     async def request(i: int) -> Amount:
         ticket = await limits.admit(CALLER, "openai", "m", estimate)
         await asyncio.sleep(0)
-        ticket.settle(i, 2 * i, 0)
+        ticket.settle(Usage(input_tokens=i, output_tokens=2 * i))
         return Amount(5 * i * 10**6, 3 * i)
 
     for wave in range(30):
@@ -192,7 +193,7 @@ async def test_limits_too_small_for_a_slice_admit_one_request_at_a_time_exactly(
         await limits.admit(CALLER, "openai", "m", estimate)
     assert store.admits == [1] * 7  # the first found the window unseeded
     for ticket in tickets:
-        ticket.settle(1_000, 2_000, 0)
+        ticket.settle(Usage(input_tokens=1_000, output_tokens=2_000))
     await limits.stop()
     assert await store.ledger.spent(budget, now=NOW) == (Amount(5 * EACH.picousd, 15_000), EMPTY)
 
@@ -231,7 +232,7 @@ async def test_an_idle_allowance_gives_back_what_it_holds_once_its_age_is_up() -
     assert (await store.ledger.spent(budget, now=NOW))[1] == Amount(
         FIRST_REQUESTS * EACH.picousd, FIRST_REQUESTS * EACH.tokens
     )
-    ticket.settle(10, 10, 0)
+    ticket.settle(Usage(input_tokens=10, output_tokens=10))
     await asyncio.sleep(0.1)
     await limits.wait_settled()
     assert await store.ledger.spent(budget, now=NOW) == (Amount(30 * 10**6, 20), EMPTY)
@@ -247,7 +248,7 @@ async def test_a_threshold_crossed_by_requests_of_an_allowance_is_told_once() ->
     limits = admission(store, [budget], published=published)
     for _ in range(1_100):
         ticket = await limits.admit(CALLER, "openai", "m", estimate)
-        ticket.settle(1_000, 2_000, 0)
+        ticket.settle(Usage(input_tokens=1_000, output_tokens=2_000))
     await limits.stop()
     assert [(event.percent, event.measure) for event in published] == [(50, "usd")]
 
@@ -257,7 +258,9 @@ async def test_a_request_that_uses_more_than_it_held_is_still_charged_all_of_it(
     budget = team_usd(1_000)
     limits = admission(store, [budget])
     ticket = await limits.admit(CALLER, "openai", "m", estimate)
-    ticket.settle(10_000, 10_000, 0)  # a tokenizer that counted fewer than the upstream did
+    ticket.settle(
+        Usage(input_tokens=10_000, output_tokens=10_000)
+    )  # a tokenizer that counted fewer than the upstream did
     await limits.stop()
     assert await store.ledger.spent(budget, now=NOW) == (Amount(30 * 10**9, 20_000), EMPTY)
 
@@ -288,7 +291,7 @@ def test_allowances_never_overrun_and_charge_exactly_what_was_used(
         for i, (settle_one, used_in, used_out) in enumerate(steps):
             if settle_one and open_tickets:
                 ticket = open_tickets.pop(used_in % len(open_tickets))
-                ticket.settle(used_in, used_out, 0)
+                ticket.settle(Usage(input_tokens=used_in, output_tokens=used_out))
                 charged = charged + Amount((used_in + 2 * used_out) * 10**6, used_in + used_out)
             else:
                 with contextlib.suppress(LimitExceeded):
@@ -351,7 +354,7 @@ async def test_a_busy_callers_allowances_grow_and_every_request_is_charged_exact
     limits = admission(store, [budget], monotonic=FakeClock(0.0, step=0.0))
     for i in range(2_000):
         ticket = await limits.admit(CALLER, "openai", "m", estimate)
-        ticket.settle(100 + i % 7, 10, 0)
+        ticket.settle(Usage(input_tokens=100 + i % 7, output_tokens=10))
         await asyncio.sleep(0)
     await limits.stop()
     # the first found the window unseeded; each after it, taken beside, twice the one before
@@ -372,7 +375,7 @@ async def test_a_grown_allowance_stays_within_its_share_of_a_limit() -> None:
     limits = admission(store, [team_usd(100_000)], [rate], monotonic=FakeClock(0.0, step=0.0))
     for _ in range(1_000):
         ticket = await limits.admit(CALLER, "openai", "m", estimate)
-        ticket.settle(10, 10, 0)
+        ticket.settle(Usage(input_tokens=10, output_tokens=10))
         await asyncio.sleep(0)
     await limits.stop()
     assert max(store.admits) == 100
@@ -385,7 +388,7 @@ async def test_an_allowance_that_reaches_its_age_little_used_makes_the_next_one_
     limits = admission(store, [team_usd(100_000)], age=0.05, monotonic=clock)
     for _ in range(200):  # busy: grown to 256 and beyond
         ticket = await limits.admit(CALLER, "openai", "m", estimate)
-        ticket.settle(10, 10, 0)
+        ticket.settle(Usage(input_tokens=10, output_tokens=10))
         await asyncio.sleep(0)
     grown_to = store.admits[-1]
     assert grown_to >= 128
@@ -394,5 +397,5 @@ async def test_an_allowance_that_reaches_its_age_little_used_makes_the_next_one_
     await limits.wait_settled()
     ticket = await limits.admit(CALLER, "openai", "m", estimate)
     assert store.admits[-1] == grown_to // 2
-    ticket.settle(10, 10, 0)
+    ticket.settle(Usage(input_tokens=10, output_tokens=10))
     await limits.stop()

@@ -14,10 +14,12 @@ from domains.billing.events import (
     BudgetCapSet,
     BudgetSet,
     PriceSet,
+    PriceTierRates,
     RateLimitSet,
 )
 from domains.billing.limits import RateLimit
-from domains.billing.model import Price
+from domains.billing.model import Price, PriceTier
+from domains.shared.errors import InvalidValue
 from domains.shared.money import to_picodollars
 from tests.unit.application.bus_harness import Bus
 
@@ -139,3 +141,118 @@ async def test_set_price_stores_it_and_publishes_price_set(h: Bus) -> None:
     assert h.limits.price_of("openai", "gpt-4o") == price
     [row] = h.store.audit_rows  # the audit context wrote its row in the same wave
     assert (row.actor, row.action) == ("admin", "price.set")
+
+
+async def test_set_price_with_every_rate_and_tiers_stores_and_publishes_them(h: Bus) -> None:
+    tier = PriceTierRates(
+        above_input_tokens=200_000,
+        input_per_mtok=Decimal(6),
+        output_per_mtok=Decimal("22.5"),
+        cached_input_per_mtok=Decimal("0.6"),
+    )
+    price = await h.handle(
+        SetPrice(
+            provider="anthropic",
+            model="claude-sonnet-4-5",
+            input_per_mtok=Decimal(3),
+            output_per_mtok=Decimal(15),
+            cached_input_per_mtok=Decimal("0.3"),
+            cache_write_5m_per_mtok=Decimal("3.75"),
+            cache_write_1h_per_mtok=Decimal(6),
+            reasoning_output_per_mtok=None,
+            tiers=(tier,),
+            actor="admin",
+        )
+    )
+    assert price.cache_write_1h_per_mtok == Decimal(6)
+    assert price.tiers == (
+        PriceTier(Decimal(6), Decimal("22.5"), Decimal("0.6"), above_input_tokens=200_000),
+    )
+    assert h.store.limits.prices == {("anthropic", "claude-sonnet-4-5"): price}
+    event = h.only(PriceSet)
+    assert (event.cache_write_5m_per_mtok, event.tiers) == (Decimal("3.75"), (tier,))
+    [row] = h.store.audit_rows
+    assert row.data["tiers"] == [
+        {
+            "above_input_tokens": 200_000,
+            "input_per_mtok": "6",
+            "output_per_mtok": "22.5",
+            "cached_input_per_mtok": "0.6",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"cache_write_1h_per_mtok": Decimal("-1")},
+            "`cache_write_1h_per_mtok` must not be negative.",
+        ),
+        (
+            {
+                "tiers": (
+                    PriceTierRates(
+                        above_input_tokens=10,
+                        input_per_mtok=Decimal("0.5"),
+                        output_per_mtok=Decimal(20),
+                    ),
+                )
+            },
+            "`tiers[0].input_per_mtok` must not be below the rate under this tier (0.5 < 1).",
+        ),
+        (
+            {
+                "tiers": (
+                    PriceTierRates(
+                        above_input_tokens=10,
+                        input_per_mtok=Decimal(2),
+                        output_per_mtok=Decimal("20.0000001"),
+                    ),
+                )
+            },
+            "`tiers[0].output_per_mtok` may have at most 6 decimal places.",
+        ),
+        (
+            {
+                "tiers": (
+                    PriceTierRates(
+                        above_input_tokens=10,
+                        input_per_mtok=Decimal(2),
+                        output_per_mtok=Decimal(20),
+                    ),
+                    PriceTierRates(
+                        above_input_tokens=5, input_per_mtok=Decimal(3), output_per_mtok=Decimal(30)
+                    ),
+                )
+            },
+            "`tiers[1].above_input_tokens` must be above the tier before it (10).",
+        ),
+        (
+            {
+                "tiers": (
+                    PriceTierRates(
+                        above_input_tokens=-3,
+                        input_per_mtok=Decimal(2),
+                        output_per_mtok=Decimal(20),
+                    ),
+                )
+            },
+            "`tiers[0].above_input_tokens` must be between 0 and 9007199254740991.",
+        ),
+    ],
+)
+def test_a_price_s_bad_rates_and_tiers_are_refused_naming_them(
+    fields: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidValue) as refused:
+        SetPrice(
+            provider="p",
+            model="m",
+            input_per_mtok=Decimal(1),
+            output_per_mtok=Decimal(10),
+            cached_input_per_mtok=None,
+            actor="admin",
+            **fields,  # type: ignore[arg-type]
+        )
+    assert str(refused.value) == message

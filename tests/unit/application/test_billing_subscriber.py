@@ -21,6 +21,7 @@ PRICES = LimitsSnapshot.of(
     }
 )
 record_usage = functools.partial(when_completion_finished_record_usage, prices=PRICES)
+# a partial's keyword can be given again: `prices=EVERY_RATE` prices with another book
 
 
 async def test_usage_is_recorded_at_the_current_price() -> None:
@@ -54,6 +55,73 @@ async def test_cached_tokens_are_charged_at_the_cached_price() -> None:
     await record_usage([event], factory())
     # 600 * 0.15 + 400 * 0.075 = 90 + 30 per Mtok
     assert factory.store.usage[event.event_id].cost_usd == Decimal("0.00012")
+
+
+EVERY_RATE = LimitsSnapshot.of(
+    prices={
+        ("anthropic", "claude"): Price(
+            Decimal(3),
+            Decimal(15),
+            cached_input_per_mtok=Decimal("0.3"),
+            cache_write_5m_per_mtok=Decimal("3.75"),
+            cache_write_1h_per_mtok=Decimal(6),
+            reasoning_output_per_mtok=Decimal(20),
+        )
+    }
+)
+
+
+async def test_every_kind_of_token_is_recorded_and_charged_at_its_rate() -> None:
+    factory = UowFactory()
+    event = completion(
+        provider="anthropic",
+        model="claude",
+        input_tokens=1000,
+        cached_tokens=600,
+        cache_write_5m_tokens=100,
+        cache_write_1h_tokens=200,
+        output_tokens=500,
+        reasoning_tokens=300,
+    )
+    await record_usage([event], factory(), prices=EVERY_RATE)
+    usage = factory.store.usage[event.event_id]
+    # 100 * 3 + 600 * 0.3 + 100 * 3.75 + 200 * 6 + 200 * 15 + 300 * 20 per Mtok
+    assert usage.cost_usd == Decimal("0.011055")
+    assert (usage.cached_tokens, usage.cache_write_5m_tokens, usage.cache_write_1h_tokens) == (
+        600,
+        100,
+        200,
+    )
+    assert (usage.input_tokens, usage.output_tokens, usage.reasoning_tokens) == (1000, 500, 300)
+    facts = audit_facts(usage)
+    assert facts is not None
+    assert {name: facts.data[name] for name in ("cache_write_5m_tokens", "reasoning_tokens")} == {
+        "cache_write_5m_tokens": 100,
+        "reasoning_tokens": 300,
+    }
+
+
+async def test_parts_larger_than_their_totals_are_recorded_as_billed() -> None:
+    factory = UowFactory()
+    event = completion(
+        provider="anthropic",
+        model="claude",
+        input_tokens=100,
+        cached_tokens=80,
+        cache_write_5m_tokens=50,
+        cache_write_1h_tokens=50,
+        output_tokens=10,
+        reasoning_tokens=40,
+    )
+    await record_usage([event], factory(), prices=EVERY_RATE)
+    usage = factory.store.usage[event.event_id]
+    assert (usage.cached_tokens, usage.cache_write_5m_tokens, usage.cache_write_1h_tokens) == (
+        80,
+        20,
+        0,
+    )
+    assert usage.reasoning_tokens == 10
+    assert usage.cost_usd == (80 * Decimal("0.3") + 20 * Decimal("3.75") + 10 * 20) / 10**6
 
 
 async def test_an_unpriced_model_costs_zero_and_is_marked_unpriced() -> None:

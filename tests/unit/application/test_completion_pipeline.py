@@ -42,8 +42,8 @@ class FakeTicket:
     settled: list[tuple[int, int, int]] = field(default_factory=list)
     released: int = 0
 
-    def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
-        self.settled.append((input_tokens, output_tokens, cached_tokens))
+    def settle(self, usage: Usage) -> None:
+        self.settled.append((usage.input_tokens, usage.output_tokens, usage.cached_tokens))
 
     def release(self) -> None:
         self.released += 1

@@ -30,6 +30,7 @@ from domains.billing.budget import (
 )
 from domains.billing.model import Price
 from domains.shared.money import to_picodollars
+from domains.shared.usage import Usage
 from infrastructure.billing.memory_budget_ledger import InMemoryBudgetLedger
 from infrastructure.billing.memory_limit_store import InMemoryLimitStore
 from tests.support import limit_store
@@ -140,7 +141,7 @@ def test_max_request_amount_prices_prompt_and_all_possible_output() -> None:
     # 1234 * 0.15 + 567 * 0.60 = 525.30 USD per million tokens = 0.0005253 USD
     amount = max_request_amount(MINI, 1234, 567)
     assert amount == Amount(525_300_000, 1234 + 567)
-    assert amount.picousd == to_picodollars(MINI.cost(1234, 567))
+    assert amount.picousd == to_picodollars(MINI.cost(Usage(input_tokens=1234, output_tokens=567)))
 
 
 def test_max_request_amount_rounds_a_fraction_of_a_picodollar_up() -> None:
@@ -194,17 +195,25 @@ def test_prices_with_six_decimals_cost_the_same_in_whole_picodollars(
     input_price: Decimal, output_price: Decimal, cached_price: Decimal, prompt: int, output: int
 ) -> None:
     price = Price(input_price, output_price, cached_input_per_mtok=cached_price)
-    assert price.whole_pico_rates is not None
+    assert price.whole_pico is not None
     amount = max_request_amount(price, prompt, output)
     dearer = max(Fraction(input_price), Fraction(cached_price))
     assert amount.picousd == (dearer * prompt + Fraction(output_price) * output) * 10**6
 
 
 def test_a_price_finer_than_a_picodollar_a_token_is_not_made_whole() -> None:
-    assert Price(Decimal("0.0000001"), Decimal("1")).whole_pico_rates is None
-    assert Price(Decimal("1"), Decimal("2.5000000")).whole_pico_rates == (1_000_000, 2_500_000)
-    assert Price(Decimal("1"), Decimal("2"), Decimal("3")).whole_pico_rates == (
+    assert Price(Decimal("0.0000001"), Decimal("1")).whole_pico is None
+    # in the order of Usage.parts: input, cache reads, 5-minute and 1-hour writes, output,
+    # reasoning; an unset one is the rate it stands in for
+    assert Price(Decimal("1"), Decimal("2.5000000")).whole_pico == (
+        (1_000_000,) * 4 + (2_500_000,) * 2
+    )
+    assert Price(Decimal("1"), Decimal("2"), Decimal("3")).whole_pico == (
+        1_000_000,
         3_000_000,
+        1_000_000,
+        1_000_000,
+        2_000_000,
         2_000_000,
     )
 

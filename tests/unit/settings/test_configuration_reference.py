@@ -36,7 +36,7 @@ def missing(struct: type[msgspec.Struct], documented: Any, path: str) -> list[st
         value, kind = documented[field.name], field.type
         if isinstance(kind, msgspec.inspect.UnionType):  # `X | None`
             kind = next(t for t in kind.types if not isinstance(t, msgspec.inspect.NoneType))
-        if isinstance(kind, msgspec.inspect.ListType):
+        if isinstance(kind, msgspec.inspect.ListType | msgspec.inspect.VarTupleType):
             kind = kind.item_type
             if isinstance(kind, msgspec.inspect.StructType):
                 if not value:

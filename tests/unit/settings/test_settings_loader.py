@@ -361,6 +361,95 @@ def test_six_decimal_places_are_allowed(tmp_path: Path) -> None:
     assert price.input_per_mtok == Decimal("0.000001")
 
 
+TIERED = """\
+providers:
+  - name: google
+    kind: gemini
+    base_url: https://generativelanguage.googleapis.com
+    models:
+      - name: gemini-2.5-pro
+        price:
+          input_per_mtok: 1.25
+          output_per_mtok: 10
+          cached_input_per_mtok: 0.125
+          reasoning_output_per_mtok: 10
+          tiers:
+            - above_input_tokens: 200000
+              input_per_mtok: 2.5
+              output_per_mtok: 15
+              cached_input_per_mtok: 0.25
+"""
+
+
+def test_every_kind_of_token_and_tiers_are_priced_from_the_file(tmp_path: Path) -> None:
+    price = load(tmp_path, TIERED).providers[0].models[0].price
+    assert price is not None
+    assert price.reasoning_output_per_mtok == Decimal(10)
+    assert price.cache_write_5m_per_mtok is None
+    (tier,) = price.tiers
+    assert tier.above_input_tokens == 200_000
+    assert (tier.input_per_mtok, tier.output_per_mtok) == (Decimal("2.5"), Decimal(15))
+    assert tier.cached_input_per_mtok == Decimal("0.25")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "problem"),
+    [
+        (
+            "cached_input_per_mtok: 0.25",
+            "cached_input_per_mtok: 0.1",
+            "tiers[0].cached_input_per_mtok",
+            "must not be below the rate under this tier (0.1 < 0.125)",
+        ),
+        (
+            "          reasoning_output_per_mtok: 10\n",
+            "          reasoning_output_per_mtok: 20\n",
+            "tiers[0].reasoning_output_per_mtok",  # unset in the tier: its output rate, 15
+            "must not be below the rate under this tier (15 < 20)",
+        ),
+        (
+            "above_input_tokens: 200000",
+            "above_input_tokens: -1",
+            "tiers[0].above_input_tokens",
+            "must be between 0 and 9007199254740991, got -1",
+        ),
+        (
+            "              cached_input_per_mtok: 0.25\n",
+            "              cached_input_per_mtok: 0.25\n"
+            "            - {above_input_tokens: 200000, input_per_mtok: 3, output_per_mtok: 20}\n",
+            "tiers[1].above_input_tokens",
+            "must be above the tier before it (200000)",
+        ),
+        (
+            "              cached_input_per_mtok: 0.25\n",
+            "              cached_input_per_mtok: -0.25\n",
+            "tiers[0].cached_input_per_mtok",
+            "must not be negative, got -0.25",
+        ),
+        (
+            "              input_per_mtok: 2.5\n",
+            "",
+            "tiers[0].input_per_mtok",
+            "required key is missing",
+        ),
+        ("cache_write_5m", "cache_write_5m", "", ""),
+    ],
+)
+def test_bad_tiers_are_errors_naming_the_key(
+    tmp_path: Path, old: str, new: str, key: str, problem: str
+) -> None:
+    if not key:
+        text = TIERED.replace("reasoning_output_per_mtok: 10", "cache_write_10m_per_mtok: 1")
+        message = error(tmp_path, text)
+        assert message == (
+            "fluxrouter.yaml: providers[0].models[0].price.cache_write_10m_per_mtok: unknown key"
+        )
+        return
+    assert old in TIERED
+    message = error(tmp_path, TIERED.replace(old, new))
+    assert message == f"fluxrouter.yaml: providers[0].models[0].price.{key}: {problem}"
+
+
 # --- secrets never appear in errors ----------------------------------------------------------
 
 

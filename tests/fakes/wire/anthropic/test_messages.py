@@ -9,6 +9,12 @@ import anthropic
 import httpx
 
 from tests.fakes.anthropic_upstream import FakeAnthropic
+from tests.fakes.anthropic_upstream.models import (
+    EVERY_TOKEN_CACHE_READ,
+    EVERY_TOKEN_CACHE_WRITE_1H,
+    EVERY_TOKEN_CACHE_WRITE_5M,
+    MODEL_EVERY_TOKEN,
+)
 from tests.fakes.wire.anthropic.support import (
     API_KEY,
     EXPECTED_INPUT_TOKENS,
@@ -194,3 +200,29 @@ def test_stream_wire_format(fake: FakeAnthropic) -> None:
         "usage": {"output_tokens": 2},
     }
     assert events[7][1] == {"type": "message_stop"}
+
+
+def test_every_token_model_reports_cache_reads_and_writes_whole_and_streamed(
+    client: anthropic.Anthropic,
+) -> None:
+    message = client.messages.create(
+        model=MODEL_EVERY_TOKEN, max_tokens=1024, system=SYSTEM, messages=MESSAGES
+    )
+    assert message.content[0].type == "text"
+    assert message.content[0].text == EXPECTED_TEXT
+    with client.messages.stream(
+        model=MODEL_EVERY_TOKEN, max_tokens=1024, system=SYSTEM, messages=MESSAGES
+    ) as stream:
+        started = next(event for event in stream if event.type == "message_start")
+        streamed = stream.get_final_message()
+    for usage in (message.usage, started.message.usage, streamed.usage):
+        # the words are fresh input; the cached prefix is read and written apart from them
+        assert usage.input_tokens == EXPECTED_INPUT_TOKENS
+        assert usage.cache_read_input_tokens == EVERY_TOKEN_CACHE_READ
+        assert usage.cache_creation_input_tokens == (
+            EVERY_TOKEN_CACHE_WRITE_5M + EVERY_TOKEN_CACHE_WRITE_1H
+        )
+        assert usage.cache_creation is not None
+        assert usage.cache_creation.ephemeral_5m_input_tokens == EVERY_TOKEN_CACHE_WRITE_5M
+        assert usage.cache_creation.ephemeral_1h_input_tokens == EVERY_TOKEN_CACHE_WRITE_1H
+    assert message.usage.output_tokens == streamed.usage.output_tokens == len(EXPECTED_TEXT.split())

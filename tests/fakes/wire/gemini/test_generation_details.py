@@ -5,6 +5,7 @@ from __future__ import annotations
 from google import genai
 from google.genai import types
 
+from tests.fakes.gemini_upstream.models import EVERY_TOKEN_CACHED, EVERY_TOKEN_THOUGHTS
 from tests.fakes.wire.gemini.support import (
     CONTENTS,
     EXPECTED_PROMPT_TOKENS,
@@ -90,6 +91,31 @@ def test_cached_model_reports_cached_tokens(client: genai.Client) -> None:
     assert usage.cached_content_token_count == 5
     assert usage.prompt_token_count == 7  # the cached tokens are part of the prompt
     assert usage.total_token_count == 7 + 8
+
+
+def test_every_token_model_reports_cached_content_and_thoughts_whole_and_streamed(
+    client: genai.Client,
+) -> None:
+    whole = client.models.generate_content(model="fake-every-token", contents=QUESTION)
+    assert whole.text == "Echo: " + QUESTION
+    chunks = list(
+        client.models.generate_content_stream(model="fake-every-token", contents=QUESTION)
+    )
+    assert "".join(chunk.text or "" for chunk in chunks) == whole.text
+    answer = len(whole.text.split())
+    for usage in (whole.usage_metadata, chunks[-1].usage_metadata):
+        assert usage is not None
+        # the cached content is part of the prompt; thoughts are apart from the candidates
+        assert usage.prompt_token_count == 7 + EVERY_TOKEN_CACHED
+        assert usage.cached_content_token_count == EVERY_TOKEN_CACHED
+        assert usage.candidates_token_count == answer
+        assert usage.thoughts_token_count == EVERY_TOKEN_THOUGHTS
+        assert usage.total_token_count == 7 + EVERY_TOKEN_CACHED + answer + EVERY_TOKEN_THOUGHTS
+    assert all(
+        chunk.usage_metadata is not None
+        and chunk.usage_metadata.thoughts_token_count == EVERY_TOKEN_THOUGHTS
+        for chunk in chunks
+    )
 
 
 def test_count_tokens(client: genai.Client) -> None:

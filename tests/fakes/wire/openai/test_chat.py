@@ -9,7 +9,8 @@ import httpx
 import openai
 import pytest
 
-from tests.fakes.openai_upstream import FakeOpenAI
+from tests.fakes.openai_upstream import EVERY_TOKEN_CACHED, EVERY_TOKEN_REASONING, FakeOpenAI
+from tests.fakes.openai_upstream.models import MODEL_EVERY_TOKEN
 from tests.fakes.wire.openai.support import (
     API_KEY,
     EXPECTED_PROMPT_TOKENS,
@@ -151,3 +152,30 @@ def test_max_tokens_larger_than_reply_does_not_truncate(client: openai.OpenAI) -
     completion = client.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=100)
     assert completion.choices[0].finish_reason == "stop"
     assert completion.choices[0].message.content == EXPECTED_TEXT
+
+
+def test_every_token_model_reports_cache_reads_and_reasoning_whole_and_streamed(
+    client: openai.OpenAI,
+) -> None:
+    plain = client.chat.completions.create(model=MODEL_EVERY_TOKEN, messages=MESSAGES)
+    assert plain.choices[0].message.content == EXPECTED_TEXT
+    streamed = [
+        chunk.usage
+        for chunk in client.chat.completions.create(
+            model=MODEL_EVERY_TOKEN,
+            messages=MESSAGES,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        if chunk.usage is not None
+    ]
+    for usage in (plain.usage, *streamed):
+        assert usage is not None
+        assert usage.prompt_tokens == EXPECTED_PROMPT_TOKENS + EVERY_TOKEN_CACHED
+        assert usage.prompt_tokens_details is not None
+        assert usage.prompt_tokens_details.cached_tokens == EVERY_TOKEN_CACHED
+        assert usage.completion_tokens == len(EXPECTED_TEXT.split()) + EVERY_TOKEN_REASONING
+        assert usage.completion_tokens_details is not None
+        assert usage.completion_tokens_details.reasoning_tokens == EVERY_TOKEN_REASONING
+        assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    assert len(streamed) == 1

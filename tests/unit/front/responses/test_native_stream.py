@@ -23,6 +23,7 @@ from domains.providers.admission import Estimate, Ticket
 from domains.providers.events import CompletionFinished
 from domains.providers.model import Catalog, ModelRoute
 from domains.shared.caller import Caller
+from domains.shared.usage import Usage
 from infrastructure.adapters.providers.openai import OpenAIAdapter
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, UpstreamTimeouts
 from interfaces.http.responses.native_stream import NativeResponseStream
@@ -46,8 +47,8 @@ class Reserving:
     def reserved(self) -> tuple[int, int] | None:
         return self.reserve
 
-    def settle(self, input_tokens: int, output_tokens: int, cached_tokens: int) -> None:
-        self.settled.append((input_tokens, output_tokens, cached_tokens))
+    def settle(self, usage: Usage) -> None:
+        self.settled.append((usage.input_tokens, usage.output_tokens, usage.cached_tokens))
 
     def release(self) -> None:
         raise AssertionError("a call that went upstream is settled")

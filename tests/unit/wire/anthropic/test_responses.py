@@ -45,7 +45,10 @@ def test_chat_response() -> None:
             "prompt_tokens_details": {"cached_tokens": 100},
         },
     }
-    assert usage == Usage(input_tokens=125, output_tokens=30, cached_tokens=100)
+    # 20 input + 100 read from the cache + 5 written to it (for 5 minutes: no breakdown given)
+    assert usage == Usage(
+        input_tokens=125, output_tokens=30, cached_tokens=100, cache_write_5m_tokens=5
+    )
 
 
 def test_chat_response_with_only_a_tool_call_and_an_id_given() -> None:

@@ -50,19 +50,25 @@ def test_a_stream_with_text_then_a_tool_call() -> None:
         "prompt_tokens_details": {"cached_tokens": 10},
     }
     assert all(chunk["usage"] is None for chunk in chunks[:-1])
-    assert translator.usage == Usage(input_tokens=40, output_tokens=40, cached_tokens=10)
+    assert translator.usage == Usage(
+        input_tokens=40, output_tokens=40, cached_tokens=10, cache_write_5m_tokens=5
+    )
     assert translator.finished
     assert translator.output_chars == len("Let me check.") + len(ARGS_JSON)
 
 
 def test_usage_is_known_before_the_end_and_only_sent_when_asked() -> None:
     translator, _ = run(EVENTS[:1], include_usage=False)
-    assert translator.usage == Usage(input_tokens=40, output_tokens=1, cached_tokens=10)
+    assert translator.usage == Usage(
+        input_tokens=40, output_tokens=1, cached_tokens=10, cache_write_5m_tokens=5
+    )
     assert not translator.finished
     translator, chunks = run(EVENTS, include_usage=False)
     assert all("usage" not in chunk for chunk in chunks)
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
-    assert translator.usage == Usage(input_tokens=40, output_tokens=40, cached_tokens=10)
+    assert translator.usage == Usage(
+        input_tokens=40, output_tokens=40, cached_tokens=10, cache_write_5m_tokens=5
+    )
 
 
 def test_tool_calls_are_numbered_apart_from_thinking_and_text_blocks() -> None:

@@ -71,7 +71,7 @@ def test_chat_response_with_text_and_usage() -> None:
             "completion_tokens_details": {"reasoning_tokens": 5},
         },
     }
-    assert usage == Usage(input_tokens=100, output_tokens=25, cached_tokens=60)
+    assert usage == Usage(input_tokens=100, output_tokens=25, cached_tokens=60, reasoning_tokens=5)
 
 
 def test_chat_response_with_function_calls() -> None:

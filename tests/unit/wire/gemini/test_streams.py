@@ -58,7 +58,9 @@ def test_a_stream_of_text_then_a_function_call() -> None:
     assert chunks[-1]["choices"] == []
     assert chunks[-1]["usage"]["prompt_tokens"] == 12
     assert chunks[-1]["usage"]["completion_tokens"] == 12
-    assert stream.usage == Usage(input_tokens=12, output_tokens=12, cached_tokens=0)
+    assert stream.usage == Usage(
+        input_tokens=12, output_tokens=12, cached_tokens=0, reasoning_tokens=3
+    )
     assert stream.output_chars == len("Let me check.") + len('{"city":"Oslo"}')
 
 
