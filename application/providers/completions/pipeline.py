@@ -126,11 +126,6 @@ class CompletionPipeline:
         chat = dialect.as_chat(request.body)
         return chat, "chat", chat, "chat"
 
-    def speaks(self, route: ModelRoute, kind: NativeKind) -> bool:
-        """Whether `route`'s provider takes a `kind` body as it is (the front door may then
-        translate it for the estimate only, leaving in what the provider alone can run)."""
-        return self._upstream.speaks(route, kind)
-
     def route_for(self, caller: Caller, requested: str) -> ModelRoute:
         route = self._catalog.resolve(requested)
         if not caller.may_use(route.name, route.qualified_name):
