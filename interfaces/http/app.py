@@ -21,6 +21,7 @@ from interfaces.http.gemini.api_docs import GeminiApiPlugin
 from interfaces.http.middleware import RequestContextMiddleware
 from interfaces.http.openai import completions_routes, direct, models_routes
 from interfaces.http.openai import routes as openai_routes
+from interfaces.http.responses import routes as responses_routes
 from interfaces.http.scim import routes as scim_routes
 from interfaces.http.sso import oidc_routes, saml_routes, session_routes
 from interfaces.version import VERSION
@@ -59,6 +60,7 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
             *completions_routes.ROUTES,
             *models_routes.ROUTES,
             *anthropic_routes.ROUTES,
+            *responses_routes.ROUTES,
             *health_routes.ROUTES,
             *landing_routes.ROUTES,
             api_docs.api_docs_asset,

@@ -36,6 +36,7 @@ from interfaces.http.admin.principal import Principal, principal_of
 from interfaces.http.admin.scoping import Visibility
 from interfaces.http.container import bearer_token, client_host
 from interfaces.http.openai.auth import authenticate_secret
+from interfaces.http.responses.create import ResponsesServices
 from interfaces.sso_wiring import SsoServices
 from interfaces.ws.services import ChatServices
 
@@ -58,6 +59,8 @@ Visible = SkipValidation[Visibility]
 """The directory's records as the principal may see them."""
 Completions = SkipValidation[CompletionPipeline]
 """Every completion, embedding and token count, whichever front door asked."""
+Responses = SkipValidation[ResponsesServices]
+"""What creating and storing responses takes (`/v1/responses`)."""
 WsChat = SkipValidation[ChatServices]
 """What the WebSocket chat is served with (`/v1/ws`)."""
 KeyHolder = SkipValidation[KeyCaller]
@@ -116,6 +119,20 @@ def _provided(container: Container) -> dict[str, Provide]:
             ws_keys=container.ws_keys,
         )
 
+    built: list[ResponsesServices] = []
+
+    def responses() -> ResponsesServices:  # built once, at the first request that needs it
+        if not built:
+            built.append(
+                ResponsesServices(
+                    completions=container.completions,
+                    bus=container.bus,
+                    engine=container.engine,
+                    retention_days=container.settings.responses.retention_days,
+                )
+            )
+        return built[0]
+
     def principal(request: Request[Any, Any, Any]) -> Principal:
         return principal_of(request)
 
@@ -143,6 +160,7 @@ def _provided(container: Container) -> dict[str, Provide]:
             ledger,
             completions,
             chat_services,
+            responses,
             principal,
             visible,
         )

@@ -47,6 +47,7 @@ from tests.support.gateway import GatewayProcess, gateway_config
 from tests.support.matrix import OPENAI_TOOLS, SEARCH_SCHEMA
 from tests.support.openai_spec import (
     CHAT_CHUNKS,
+    RESPONSE_EVENTS,
     SpecMismatch,
     StreamShape,
     answer_schema,
@@ -61,6 +62,7 @@ CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"
 EMBEDDINGS = "/v1/embeddings"
 MODELS = "/v1/models"
+RESPONSES = "/v1/responses"
 ERROR = "ErrorResponse"
 HELLO: Any = [{"role": "user", "content": "hello from the spec"}]
 QUESTION: Any = [{"role": "user", "content": "weather in Lyon"}]
@@ -597,12 +599,71 @@ def error_cells(up: Upstream) -> list[Cell]:
     return cells
 
 
+def responded(seen: Seen) -> None:
+    assert seen.body["status"] == "completed"
+    (message,) = [item for item in seen.body["output"] if item["type"] == "message"]
+    assert message["content"][0]["text"]
+    assert seen.body["usage"]["output_tokens"] > 0
+
+
+def responded_call(seen: Seen) -> None:
+    (call,) = [item for item in seen.body["output"] if item["type"] == "function_call"]
+    assert (call["name"], json.loads(call["arguments"])) == ("search", {"query": "weather in Lyon"})
+
+
+def streamed_response(seen: Seen) -> None:
+    kinds = [event["type"] for event in seen.body]
+    assert kinds[0] == "response.created"
+    assert kinds[-1] == "response.completed"
+    assert "response.output_text.delta" in kinds
+    assert [event["sequence_number"] for event in seen.body] == list(range(len(kinds)))
+
+
+def responses_cells(up: Upstream) -> list[Cell]:
+    hello = {"model": up.chat, "input": "hello from the spec", "instructions": "Be terse."}
+    tools = {
+        "model": up.chat,
+        "input": "weather in Lyon",
+        "tools": [
+            {"type": "function", "name": "search", "parameters": SEARCH_SCHEMA, "strict": False}
+        ],
+    }
+    return [
+        Cell("response", RESPONSES, hello, "Response", shows=responded),
+        Cell(
+            "response-streamed",
+            RESPONSES,
+            {**hello, "stream": True},
+            RESPONSE_EVENTS,
+            shows=streamed_response,
+        ),
+        Cell("response-tool-call", RESPONSES, tools, "Response", shows=responded_call),
+        Cell(
+            "response-bad-input",
+            RESPONSES,
+            {"model": up.chat, "input": 42},
+            ERROR,
+            400,
+            shows=refused("input"),
+        ),
+        Cell(
+            "response-no-previous",
+            RESPONSES,
+            {**hello, "previous_response_id": "resp_never_issued"},
+            ERROR,
+            404,
+            shows=refused("previous_response_id"),
+        ),
+    ]
+
+
 ROUTES: list[Callable[[Upstream], list[Cell]]] = [
     chat_cells,
     embeddings_cells,
     models_cells,
     completions_cells,
     error_cells,
+    responses_cells,
 ]
 """Each route's cells for one kind of upstream, in the order they run."""
 

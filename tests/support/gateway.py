@@ -71,6 +71,15 @@ def gateway_config(
                         "price": {"input_per_mtok": 1, "output_per_mtok": 2},
                     },
                     {"name": "fake-flood-stream"},
+                    {  # reports cached input and reasoning output tokens
+                        "name": "o-cached-reasoning",
+                        "upstream": "fake-cached-reasoning",
+                        "price": {
+                            "input_per_mtok": 1,
+                            "output_per_mtok": 4,
+                            "cached_input_per_mtok": 0.5,
+                        },
+                    },
                     {  # ignores the output limit it is sent
                         "name": "fake-runaway",
                         "price": {"input_per_mtok": 1, "output_per_mtok": 100},
@@ -90,6 +99,20 @@ def gateway_config(
                         "price": {"input_per_mtok": 0.01, "output_per_mtok": 0.02},
                     },
                     {"name": "nomic-embed", "upstream": "text-embedding-3-small"},
+                    {  # reports cached input and reasoning output tokens, through chat
+                        "name": "local-cached-reasoning",
+                        "upstream": "fake-cached-reasoning",
+                        "price": {
+                            "input_per_mtok": 1,
+                            "output_per_mtok": 4,
+                            "cached_input_per_mtok": 0.5,
+                        },
+                    },
+                    {  # ignores the output limit it is sent, through the chat translation
+                        "name": "local-runaway",
+                        "upstream": "fake-runaway",
+                        "price": {"input_per_mtok": 1, "output_per_mtok": 100},
+                    },
                     *every_token_models("local"),
                     {
                         "name": "llama-instruct",

@@ -1,0 +1,67 @@
+"""Storing finished responses with a group commit: the responses that finish while a write is
+under way are stored together by the next one, in one transaction (`StoreResponses`), and each
+caller waits until its own is stored. Under load a handful of transactions a second store
+hundreds of responses (on SQLite one write at a time is all there is), and a response is still
+stored before it is answered, so a client that continues from it at once finds it.
+
+A batch that fails is stored again one response at a time, so one bad response (an id stored
+already) fails only its own caller."""
+
+from __future__ import annotations
+
+import asyncio
+
+from application.bus import MessageBus
+from application.conversations.commands import StoreResponse, StoreResponses
+
+MOST = 200
+"""Responses one transaction stores at most."""
+
+
+class ResponseStore:
+    def __init__(self, bus: MessageBus, *, most: int = MOST) -> None:
+        self._bus = bus
+        self._most = most
+        self._pending: list[tuple[StoreResponse, asyncio.Future[None]]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def keep(self, command: StoreResponse) -> None:
+        """Returns once the response is stored; raises what storing it raised."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.add_done_callback(_retrieved)
+        self._pending.append((command, done))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write(), name="responses-store")
+        await asyncio.shield(done)
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self._most], self._pending[self._most :]
+            if len(batch) == 1:
+                await self._one(*batch[0])
+                continue
+            try:
+                await self._bus.handle(StoreResponses(responses=[one for one, _ in batch]))
+            except Exception:  # one of them may be at fault: each is stored on its own
+                for command, done in batch:
+                    await self._one(command, done)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def _one(self, command: StoreResponse, done: asyncio.Future[None]) -> None:
+        try:
+            await self._bus.handle(command)
+        except Exception as error:
+            if not done.done():
+                done.set_exception(error)
+        else:
+            if not done.done():
+                done.set_result(None)
+
+
+def _retrieved(done: asyncio.Future[None]) -> None:
+    """Its error is read even when its caller left before it was stored."""
+    if not done.cancelled():
+        done.exception()
