@@ -37,6 +37,7 @@ from interfaces.http.admin.scoping import Visibility
 from interfaces.http.container import bearer_token, client_host
 from interfaces.http.openai.auth import authenticate_secret
 from interfaces.sso_wiring import SsoServices
+from interfaces.ws.responses.services import ResponsesSocketServices
 from interfaces.ws.services import ChatServices
 
 # What a handler's parameters are annotated with. Each is passed as provided, never validated
@@ -60,6 +61,8 @@ Completions = SkipValidation[CompletionPipeline]
 """Every completion, embedding and token count, whichever front door asked."""
 WsChat = SkipValidation[ChatServices]
 """What the WebSocket chat is served with (`/v1/ws`)."""
+WsResponses = SkipValidation[ResponsesSocketServices]
+"""What the Responses WebSocket is served with (`GET /v1/responses` upgraded)."""
 KeyHolder = SkipValidation[KeyCaller]
 """Who the virtual key in `Authorization: Bearer` or `x-api-key` names (`/v1`); resolving it
 refuses a missing, unknown or revoked key (401) or a throttled address (429)."""

@@ -39,6 +39,11 @@ class Sender:
         if not self.gone:
             await self._queue.put(encode(message))
 
+    async def send_text(self, text: str) -> None:
+        """Queues a message already encoded (a protocol whose events come encoded)."""
+        if not self.gone:
+            await self._queue.put(text)
+
     async def close(self, code: int, reason: str) -> None:
         """Closes the connection once everything queued before has been written."""
         if not self.gone:
