@@ -11,6 +11,7 @@ from datetime import datetime
 
 from application.billing.unwritten_spend import unwritten_spend
 from application.bus import MessageBus
+from application.conversations.retention import ResponseSweep
 from application.providers.completions.admit import CallAdmission
 from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.completions.upstream import ProviderCalls
@@ -139,4 +140,5 @@ def bootstrap(
         sso=sso,
         accounting=accounting,
         spool=journal,
+        response_sweep=ResponseSweep(bus, every_seconds=settings.responses.sweep_every_seconds),
     )

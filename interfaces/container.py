@@ -1,6 +1,7 @@
 """What `bootstrap()` builds, and its lifecycle: `Container.start()` and `.stop()` run the
 background parts (the completion recorder, the outbox relay, the audit checkpoint writer with its
-signing key and, in the embedded shape, the Dramatiq worker)."""
+signing key, the retention sweep of stored responses and, in the embedded shape, the Dramatiq
+worker)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.bus import MessageBus
+from application.conversations.retention import ResponseSweep
 from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.config_audit import RecordConfig
 from application.providers.recorder import CompletionRecorder
@@ -83,6 +85,8 @@ class Container:
     """The WebSocket chat connections each key holds open here."""
     spool: FileSpool | None = None
     """Where this process journals the calls it serves (`serve`)."""
+    response_sweep: ResponseSweep | None = None
+    """Deletes the stored responses (`/v1/responses`) past their retention, now and then."""
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
     _accounting_started: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -104,6 +108,8 @@ class Container:
         self.relay.start(self.bus.publish)
         if self.revocations is not None:
             self.revocations.start()
+        if self.response_sweep is not None:
+            self.response_sweep.start()
         if self.accounting is not None:  # started beside: the first batch waits for it
             self._accounting_started = asyncio.create_task(self._start_accounting_process())
 
@@ -168,6 +174,8 @@ class Container:
         all: a database that does not answer does not hold the shutdown."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.accounting.stop_flush_seconds
+        if self.response_sweep is not None:
+            await self.response_sweep.stop()
         await self.limits.stop()  # settlements run before the recorder's last flush
         await self.refusals.stop()
         await self.access_refusals.stop()

@@ -47,3 +47,31 @@ class PublishPromptVersion(Command, frozen=True, kw_only=True):
 class DeletePrompt(Command, frozen=True, kw_only=True):
     prompt_id: str
     actor: str
+
+
+class StoreResponse(Command, frozen=True, kw_only=True):
+    """Keep a response `POST /v1/responses` answered (its `Response` object and the request's
+    input items) for `retention_seconds`, readable by every key of `org_id`."""
+
+    response: dict[str, Any]
+    input_items: list[dict[str, Any]]
+    org_id: str
+    team_id: str
+    key_id: str
+    user_id: str | None
+    previous_response_id: str | None
+    retention_seconds: float
+
+
+class DeleteResponse(Command, frozen=True, kw_only=True):
+    """Delete a stored response; one of another org, or past its retention, is not found."""
+
+    response_id: str
+    org_id: str
+    actor: str
+
+
+class ForgetExpiredResponses(Command, frozen=True, kw_only=True):
+    """Delete up to `most` stored responses past their retention (the retention sweep)."""
+
+    most: int = 1000

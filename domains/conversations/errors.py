@@ -21,3 +21,13 @@ class PromptNotFound(NotFound):
         shown = name if len(name) <= 200 else name[:200] + "…"
         which = f" version {version}" if version is not None else ""
         super().__init__(f"The team has no prompt `{shown}`{which}.")
+
+
+class ResponseNotFound(NotFound):
+    """Also for a response of another org, or past its retention: ids cannot be probed."""
+
+    code = "response_not_found"
+
+    def __init__(self, response_id: str) -> None:
+        shown = response_id if len(response_id) <= 200 else response_id[:200] + "…"
+        super().__init__(f"Response with id '{shown}' not found.")

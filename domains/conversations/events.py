@@ -1,6 +1,6 @@
 """What the conversations context tells the others: conversations started, extended and deleted,
-prompts published and deleted. Never a message's text: the audit log keeps who and what, not
-what was said."""
+prompts published and deleted, stored responses deleted. Never a message's text: the audit log
+keeps who and what, not what was said."""
 
 from __future__ import annotations
 
@@ -57,10 +57,21 @@ class PromptDeleted(Event, frozen=True, kw_only=True, tag=True):
     actor: str
 
 
+class ResponseDeleted(Event, frozen=True, kw_only=True, tag=True):
+    """A stored response (`POST /v1/responses`) was deleted by a key of its org."""
+
+    response_id: str
+    org_id: str
+    team_id: str
+    key_id: str
+    actor: str
+
+
 EVENTS: tuple[type[Event], ...] = (
     ConversationStarted,
     ConversationExtended,
     ConversationDeleted,
     PromptPublished,
     PromptDeleted,
+    ResponseDeleted,
 )

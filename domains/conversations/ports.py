@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from domains.conversations.model import Conversation
 from domains.conversations.prompts import Prompt, PromptVersion
+from domains.conversations.responses import StoredResponse
 
 
 class ConversationRepository(Protocol):
@@ -50,4 +52,21 @@ class PromptRepository(Protocol):
 
     async def remove(self, prompt_id: str) -> None:
         """Deletes the prompt and all its versions."""
+        ...
+
+
+class StoredResponseRepository(Protocol):
+    async def add(self, response: StoredResponse) -> None:
+        """Refuses (Conflict) an id stored already."""
+        ...
+
+    async def get(self, response_id: str) -> StoredResponse | None:
+        """The response, locked against other changes until the transaction ends (expired or
+        not: the caller checks `visible_to`)."""
+        ...
+
+    async def remove(self, response_id: str) -> None: ...
+
+    async def remove_expired(self, now: datetime, *, most: int) -> int:
+        """Deletes up to `most` responses whose retention ended before `now`; how many."""
         ...

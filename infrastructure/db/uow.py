@@ -18,7 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from domains.audit.ports import AuditLog
 from domains.billing.ports import LimitsRepository, UsageLedger
-from domains.conversations.ports import ConversationRepository, PromptRepository
+from domains.conversations.ports import (
+    ConversationRepository,
+    PromptRepository,
+    StoredResponseRepository,
+)
 from domains.providers.config_change import ConfigRecord
 from domains.shared.aggregate import Aggregate
 from domains.shared.events import Event
@@ -51,6 +55,7 @@ from infrastructure.db.repositories.sso import (
     SqlSsoConnectionRepository,
     SqlSsoIdentityRepository,
 )
+from infrastructure.db.repositories.stored_responses import SqlStoredResponseRepository
 from infrastructure.db.repositories.teams import (
     SqlKeyRepository,
     SqlOrgRepository,
@@ -95,6 +100,7 @@ class SqlUnitOfWork:
     config: ConfigRecord
     conversations: ConversationRepository
     prompts: PromptRepository
+    responses: StoredResponseRepository
 
     def __init__(
         self, engine: AsyncEngine, codec: EventCodec, *, wave: EnclosingTransaction | None = None
@@ -135,6 +141,7 @@ class SqlUnitOfWork:
         self.config = SqlConfigRecord(conn)
         self.conversations = SqlConversationRepository(conn, self._seen)
         self.prompts = SqlPromptRepository(conn, self._seen)
+        self.responses = SqlStoredResponseRepository(conn, self._seen)
         return self
 
     async def __aexit__(

@@ -18,6 +18,7 @@ from infrastructure.settings.background import AccountingSettings, OutboxSetting
 from infrastructure.settings.billing import BillingSettings
 from infrastructure.settings.outbound import ImageFetchSettings, OutboundSettings
 from infrastructure.settings.providers import ModelSettings, Price, ProviderSettings, Timeouts
+from infrastructure.settings.responses import ResponsesSettings
 from infrastructure.settings.rules import check_unique, without_userinfo
 from infrastructure.settings.scim import ScimGroupMapping, ScimSettings
 from infrastructure.settings.server import ServerSettings, WebSocketSettings
@@ -38,6 +39,7 @@ __all__ = [
     "Price",
     "ProviderSettings",
     "RedisSettings",
+    "ResponsesSettings",
     "ScimGroupMapping",
     "ScimSettings",
     "ServerSettings",
@@ -77,6 +79,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     scim: ScimSettings = msgspec.field(default_factory=ScimSettings)
     sso: SsoSettings = msgspec.field(default_factory=SsoSettings)
     outbound: OutboundSettings = msgspec.field(default_factory=OutboundSettings)
+    responses: ResponsesSettings = msgspec.field(default_factory=ResponsesSettings)
     providers: list[ProviderSettings] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -20,6 +20,7 @@ from interfaces.http.errors import handle_exception
 from interfaces.http.middleware import RequestContextMiddleware
 from interfaces.http.openai import direct
 from interfaces.http.openai import routes as openai_routes
+from interfaces.http.responses import routes as responses_routes
 from interfaces.http.scim import routes as scim_routes
 from interfaces.http.sso import oidc_routes, saml_routes, session_routes
 from interfaces.version import VERSION
@@ -56,6 +57,7 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
         route_handlers=[
             *openai_routes.ROUTES,
             *anthropic_routes.ROUTES,
+            *responses_routes.ROUTES,
             *health_routes.ROUTES,
             *landing_routes.ROUTES,
             api_docs.api_docs_asset,

@@ -36,6 +36,7 @@ from interfaces.http.admin.principal import Principal, principal_of
 from interfaces.http.admin.scoping import Visibility
 from interfaces.http.container import bearer_token, client_host
 from interfaces.http.openai.auth import authenticate_secret
+from interfaces.http.responses.create import ResponsesServices
 from interfaces.sso_wiring import SsoServices
 from interfaces.ws.responses.services import ResponsesSocketServices
 from interfaces.ws.services import ChatServices
@@ -59,6 +60,8 @@ Visible = SkipValidation[Visibility]
 """The directory's records as the principal may see them."""
 Completions = SkipValidation[CompletionPipeline]
 """Every completion, embedding and token count, whichever front door asked."""
+Responses = SkipValidation[ResponsesServices]
+"""What creating and storing responses takes (`/v1/responses`)."""
 WsChat = SkipValidation[ChatServices]
 """What the WebSocket chat is served with (`/v1/ws`)."""
 WsResponses = SkipValidation[ResponsesSocketServices]
@@ -119,6 +122,9 @@ def _provided(container: Container) -> dict[str, Provide]:
             ws_keys=container.ws_keys,
         )
 
+    def responses() -> ResponsesServices:
+        return services
+
     def principal(request: Request[Any, Any, Any]) -> Principal:
         return principal_of(request)
 
@@ -130,6 +136,12 @@ def _provided(container: Container) -> dict[str, Provide]:
             container, bearer_token(request, x_api_key=True), client_host(request)
         )
 
+    services = ResponsesServices(
+        completions=container.completions,
+        bus=container.bus,
+        engine=container.engine,
+        retention_days=container.settings.responses.retention_days,
+    )
     provided = {
         provider.__name__: Provide(provider, sync_to_thread=False)
         for provider in (
@@ -146,6 +158,7 @@ def _provided(container: Container) -> dict[str, Provide]:
             ledger,
             completions,
             chat_services,
+            responses,
             principal,
             visible,
         )

@@ -19,6 +19,7 @@ from domains.conversations.events import (
     ConversationStarted,
     PromptDeleted,
     PromptPublished,
+    ResponseDeleted,
 )
 from domains.providers.events import ConfigChanged
 from domains.shared.delivery import DeadLetterReplayed, EventDeadLettered
@@ -326,5 +327,12 @@ def one_of_each() -> list[Event]:
             metadata={"ticket": "OPS-1"},
             changed=("name",),
             actor="user:u-1",
+        ),
+        ResponseDeleted(
+            response_id="resp-1",
+            org_id="org-1",
+            team_id="team-1",
+            key_id="key-1",
+            actor="key:key-2",
         ),
     ]

@@ -1,5 +1,5 @@
 """How the conversations context's events read as audit rows: who started or deleted a
-conversation, published or deleted a prompt; never what was said."""
+conversation, published or deleted a prompt, deleted a stored response; never what was said."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from domains.conversations.events import (
     ConversationStarted,
     PromptDeleted,
     PromptPublished,
+    ResponseDeleted,
 )
 from domains.shared.events import Event
 
@@ -72,11 +73,21 @@ def prompt_deleted(event: PromptDeleted) -> AuditFacts:
     )
 
 
+def response_deleted(event: ResponseDeleted) -> AuditFacts:
+    return AuditFacts(
+        actor=event.actor,
+        action="response.delete",
+        target=f"response:{event.response_id}",
+        data={"org_id": event.org_id, "team_id": event.team_id, "key_id": event.key_id},
+    )
+
+
 ENTRIES: tuple[Entry, ...] = (
     formats(ConversationStarted, conversation_started),
     formats(ConversationDeleted, conversation_deleted),
     formats(PromptPublished, prompt_published),
     formats(PromptDeleted, prompt_deleted),
+    formats(ResponseDeleted, response_deleted),
 )
 
 # a stored turn: the call itself is audited once charged, under its request_id

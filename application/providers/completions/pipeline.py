@@ -111,7 +111,8 @@ class CompletionPipeline:
     ) -> tuple[dict[str, Any], RequestKind, dict[str, Any], RequestKind]:
         """(the body to send, its shape, the body to admit, its shape): a chat body as it is; a
         dialect's as it is to a provider that speaks it, else its chat translation. Admission
-        counts an Anthropic Messages body as it is, any other dialect by its chat translation."""
+        counts an Anthropic Messages body as it is, any other dialect by its chat translation
+        (its estimate's, for a body passed natively)."""
         dialect = request.dialect
         if dialect is None:
             return request.body, "chat", request.body, "chat"
@@ -119,10 +120,16 @@ class CompletionPipeline:
         if dialect.kind == "messages":
             sent = request.body if native else dialect.as_chat(request.body)
             return sent, "messages" if native else "chat", request.body, "messages"
+        if native:
+            estimate = dialect.as_chat_estimate or dialect.as_chat
+            return request.body, dialect.kind, estimate(request.body), "chat"
         chat = dialect.as_chat(request.body)
-        return (
-            (request.body, dialect.kind, chat, "chat") if native else (chat, "chat", chat, "chat")
-        )
+        return chat, "chat", chat, "chat"
+
+    def speaks(self, route: ModelRoute, kind: NativeKind) -> bool:
+        """Whether `route`'s provider takes a `kind` body as it is (the front door may then
+        translate it for the estimate only, leaving in what the provider alone can run)."""
+        return self._upstream.speaks(route, kind)
 
     def route_for(self, caller: Caller, requested: str) -> ModelRoute:
         route = self._catalog.resolve(requested)

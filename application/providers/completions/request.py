@@ -29,12 +29,16 @@ class Dialect(msgspec.Struct, frozen=True, kw_only=True):
     dialect's own events), translated into a chat body (`as_chat`, before admission, so a bad
     body is refused first) for any other.
 
-    Admission estimates an Anthropic Messages body as it is, any other by its chat translation;
-    a native body is then capped to its reservation in the dialect's own output field."""
+    Admission estimates an Anthropic Messages body as it is, any other by its chat translation
+    (`as_chat_estimate` for a body passed natively, when given); a native body is then capped
+    to its reservation in the dialect's own output field."""
 
     kind: NativeKind
     headers: Mapping[str, str] = msgspec.field(default_factory=dict)
     as_chat: Callable[[dict[str, Any]], dict[str, Any]]
+    as_chat_estimate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """The chat translation admission counts for a body passed natively, when `as_chat` would
+    refuse what only the native provider runs (OpenAI's built-in tools in a Responses body)."""
     stream_error: Callable[[UpstreamError], bytes]
     stream_cut: CutEnding
 

@@ -7,6 +7,7 @@ from infrastructure.db.tables.conversations import (
     conversations,
     prompt_versions,
     prompts,
+    stored_responses,
 )
 from infrastructure.db.tables.directory import directory_groups, group_members, scim_tokens
 from infrastructure.db.tables.limits import budgets, model_prices, org_budget_caps, rate_limits
@@ -41,6 +42,7 @@ __all__ = [
     "sso_identities",
     "sso_one_time",
     "sso_sessions",
+    "stored_responses",
     "system_settings",
     "teams",
     "usage_records",

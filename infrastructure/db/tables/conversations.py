@@ -1,4 +1,5 @@
-"""The conversations context: conversations and their messages, the teams' prompt library."""
+"""The conversations context: conversations and their messages, the teams' prompt library, the
+responses `/v1/responses` stored."""
 
 from sqlalchemy import (
     JSON,
@@ -68,4 +69,22 @@ prompt_versions = Table(
     Column("created_by", String(240), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("prompt_id", "version", name="pk_prompt_versions"),
+)
+
+stored_responses = Table(
+    "stored_responses",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("org_id", String(32), ForeignKey("orgs.id"), nullable=False),
+    Column("team_id", String(32), ForeignKey("teams.id"), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("user_id", String(200), nullable=True),
+    Column("model", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("previous_response_id", String(128), nullable=True),
+    Column("response", JSON(), nullable=False),
+    Column("input_items", JSON(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index("ix_stored_responses_expires_at", "expires_at"),
 )

@@ -400,3 +400,39 @@ async def test_another_dialect_goes_as_its_chat_translation_to_a_provider_withou
     assert world.client.bodies[0]["messages"] == as_chat["messages"]
     assert world.ticket.settled == [(7, 3, 0)]
     assert await world.pipeline.count_tokens(CALLER, "gpt-4o-mini", {}, {}, "responses") is None
+
+
+async def test_a_native_body_is_admitted_by_its_estimate_when_the_dialect_has_one() -> None:
+    world = World(client=FakeNativeClient(), admission=FakeAdmission(reserve=(20, 9)))
+    estimate = {"model": "gpt-4o-mini", "messages": BODY["messages"], "max_tokens": 9}
+    dialect = Dialect(
+        kind="responses",
+        as_chat=lambda body: pytest.fail("the estimate, not the translation, is admitted"),
+        as_chat_estimate=lambda body: estimate,
+        stream_error=lambda error: b"",
+        stream_cut=lambda usage: b"",
+    )
+    body = {"model": "gpt-4o-mini", "input": "hi", "tools": [{"type": "web_search"}]}
+    answer = await world.pipeline.complete(
+        CompletionRequest(
+            caller=CALLER, request_id="r", model="gpt-4o-mini", body=body, dialect=dialect
+        )
+    )
+    assert answer.native
+    assert [most for _, most in world.admission.estimates] == [9]
+    assert world.client.bodies[0]["tools"] == [{"type": "web_search"}]
+
+
+async def test_a_translated_body_ignores_the_native_estimate() -> None:
+    world = World()
+    as_chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "translated"}]}
+    dialect = Dialect(
+        kind="responses",
+        as_chat=lambda body: as_chat,
+        as_chat_estimate=lambda body: pytest.fail("only a native body is estimated so"),
+        stream_error=lambda error: b"",
+        stream_cut=lambda usage: b"",
+    )
+    answer = await world.pipeline.complete(request(dialect=dialect))
+    assert not answer.native
+    assert world.client.bodies[0]["messages"] == as_chat["messages"]

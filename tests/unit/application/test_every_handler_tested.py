@@ -9,6 +9,7 @@ from tests.unit.application import (
     test_directory_handlers,
     test_recording_handlers,
     test_sso_handlers,
+    test_stored_responses_handlers,
     test_team_management_handlers,
 )
 from tests.unit.application.bus_harness import registry
@@ -19,6 +20,7 @@ MODULES = (
     test_directory_handlers,
     test_recording_handlers,
     test_sso_handlers,
+    test_stored_responses_handlers,
     test_team_management_handlers,
 )
 

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from domains.conversations.model import Conversation
 from domains.conversations.prompts import Prompt, PromptVersion
+from domains.conversations.responses import StoredResponse
 from domains.shared.errors import Conflict
 from tests.unit.application.fakes.staging import AggregateRepo, Staged
 
@@ -84,3 +86,21 @@ class FakePrompts(AggregateRepo[Prompt]):
     def drop(self) -> None:
         super().drop()
         self.versions.drop()
+
+
+class FakeStoredResponses(AggregateRepo[StoredResponse]):
+    async def add(self, item: StoredResponse) -> None:
+        if item.id in self.view():
+            raise Conflict(f"a response with id {item.id} is stored already")
+        await super().add(item)
+
+    async def remove(self, response_id: str) -> None:
+        self.unset(response_id)
+
+    async def remove_expired(self, now: datetime, *, most: int) -> int:
+        due = sorted(
+            (r for r in self.view().values() if r.expires_at <= now), key=lambda r: r.expires_at
+        )[:most]
+        for response in due:
+            self.unset(response.id)
+        return len(due)

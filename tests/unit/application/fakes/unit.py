@@ -17,8 +17,13 @@ from domains.audit.ports import AuditLog
 from domains.billing.events import UsageRecorded
 from domains.billing.ports import LimitsRepository, UsageLedger
 from domains.conversations.model import Conversation
-from domains.conversations.ports import ConversationRepository, PromptRepository
+from domains.conversations.ports import (
+    ConversationRepository,
+    PromptRepository,
+    StoredResponseRepository,
+)
 from domains.conversations.prompts import Prompt, PromptVersion
+from domains.conversations.responses import StoredResponse
 from domains.providers.config_change import ConfigRecord, Summary
 from domains.shared.aggregate import Aggregate
 from domains.shared.events import Event
@@ -44,6 +49,7 @@ from tests.unit.application.fakes.billing import FakeLimits, FakeUsageLedger, Li
 from tests.unit.application.fakes.conversations import (
     FakeConversations,
     FakePrompts,
+    FakeStoredResponses,
     StoredMessage,
 )
 from tests.unit.application.fakes.providers import FakeConfigRecord
@@ -83,6 +89,7 @@ class Store:
     messages: dict[tuple[str, int], StoredMessage] = field(default_factory=dict)
     prompts: dict[str, Prompt] = field(default_factory=dict)
     prompt_versions: dict[tuple[str, int], PromptVersion] = field(default_factory=dict)
+    responses: dict[str, StoredResponse] = field(default_factory=dict)
     config: dict[str, Summary] = field(default_factory=dict)
     commits: int = 0
 
@@ -118,6 +125,7 @@ class FakeUnitOfWork:
         audit = FakeAuditLog(store.audit_rows, store.audit_event_ids)
         conversations = FakeConversations(self, store.conversations, store.messages)
         prompts = FakePrompts(self, store.prompts, store.prompt_versions)
+        responses = FakeStoredResponses(self, store.responses)
         config = FakeConfigRecord(store.config)
         self.orgs: OrgRepository = orgs
         self.teams: TeamRepository = teams
@@ -134,6 +142,7 @@ class FakeUnitOfWork:
         self.audit: AuditLog = audit
         self.conversations: ConversationRepository = conversations
         self.prompts: PromptRepository = prompts
+        self.responses: StoredResponseRepository = responses
         self.config: ConfigRecord = config
         self._parts: tuple[_Part, ...] = (
             orgs,
@@ -151,6 +160,7 @@ class FakeUnitOfWork:
             audit,
             conversations,
             prompts,
+            responses,
             config,
         )
         self._published: list[Event] = []

@@ -1,0 +1,183 @@
+"""Creating a response, whichever transport asked (`POST /v1/responses`, the Responses
+WebSocket mode): the body validated, the conversation a `previous_response_id` continues
+rebuilt, the call made through the completion pipeline (natively to a provider that speaks
+Responses, else translated through chat and back), and the finished response stored for the
+caller's org unless `store` is false.
+
+Errors are raised as the domain's and the interface's exceptions (`InvalidRequest`,
+`LimitExceeded`, `UpstreamError`, `ApiError`...), for each transport to put in its own shape.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from application.providers.call import Transport
+from application.providers.completions.request import CompletionRequest, Dialect
+from domains.providers.model import answered_model
+from domains.shared.caller import Caller
+from domains.shared.ids import new_id
+from interfaces.http.errors import ApiError
+from interfaces.http.openai.decoding import validated
+from interfaces.http.openai.schemas import OutputTokens
+from interfaces.http.responses.history import History, history_before
+from interfaces.http.responses.keeping import Keeping
+from interfaces.http.responses.translate_request import input_items, responses_to_chat
+from interfaces.http.responses.translate_response import chat_to_response
+from interfaces.http.responses.translate_stream import (
+    chat_sse_to_response_events,
+    sse_cut,
+    sse_error,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from application.bus import MessageBus
+    from application.providers.completions.pipeline import CompletionPipeline
+
+_decoder = msgspec.json.Decoder()
+
+BACKGROUND_REFUSED = (
+    "Background responses are not supported by this gateway: send `background: false` (the"
+    " default), streamed or not."
+)
+
+
+class ResponsesRequest(msgspec.Struct):
+    """Validation of what routing and storing need; the body itself passes on whole (the
+    translation validates the rest)."""
+
+    model: Annotated[str, Meta(min_length=1, max_length=256)]
+    stream: bool | None = False
+    store: bool | None = True
+    background: bool | None = False
+    previous_response_id: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    max_output_tokens: OutputTokens | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponsesServices:
+    """What creating and storing responses takes from the composition, built once."""
+
+    completions: CompletionPipeline
+    bus: MessageBus
+    engine: AsyncEngine
+    retention_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A response: `body` (the `Response` JSON) or `events` (its SSE frames, `event: ...\\ndata:
+    {...}\\n\\n`; closing them ends the upstream call, billed for what was produced), and the
+    caller's `x-ratelimit-*` headers."""
+
+    headers: Mapping[str, str]
+    body: bytes | None = None
+    events: AsyncIterator[bytes] | None = None
+
+
+async def create_response(
+    services: ResponsesServices,
+    caller: Caller,
+    body: dict[str, Any],
+    request_id: str,
+    *,
+    transport: Transport = "http",
+) -> Created:
+    view = validated(body, ResponsesRequest)
+    if view.background:
+        raise ApiError(400, BACKGROUND_REFUSED, code="unsupported_parameter", param="background")
+    completions = services.completions
+    native = completions.speaks(completions.route_for(caller, view.model), "responses")
+    previous = view.previous_response_id
+    history = History(items=[], resent=[])
+    sent = body
+    if previous is not None:
+        history = await history_before(services.engine, caller, previous)
+        sent = {key: value for key, value in body.items() if key != "previous_response_id"}
+        if native:  # the upstream is sent the whole conversation
+            sent["input"] = [*history.resent, *_as_items(body.get("input"))]
+    as_chat = functools.partial(
+        responses_to_chat, history=() if native else history.items, native=native
+    )
+    keeping = None
+    if view.store is not False:
+        keeping = Keeping(
+            bus=services.bus,
+            caller=caller,
+            input_items=input_items(body),
+            previous_response_id=previous,
+            retention_days=services.retention_days,
+        )
+    answer = await completions.complete(
+        CompletionRequest(
+            caller=caller,
+            request_id=request_id,
+            model=view.model,
+            body=sent,
+            stream=bool(view.stream),
+            include_usage=True,  # a translated stream's usage ends in `response.completed`
+            dialect=Dialect(
+                kind="responses", as_chat=as_chat, stream_error=sse_error, stream_cut=sse_cut
+            ),
+            transport=transport,
+            prompt_log="v1.prompt",
+        )
+    )
+    upstream = answer.route.upstream
+    if answer.chunks is not None:
+        events = answer.chunks
+        if not answer.native:
+            events = chat_sse_to_response_events(
+                events,
+                body,
+                response_id=f"resp_{new_id()}",
+                created_at=int(time.time()),
+                model=upstream,
+                on_done=_read_from_its_final_event,
+            )
+        if keeping is not None:
+            events = keeping.kept_at_end(events)
+        return Created(headers=answer.headers, events=events)
+    if answer.native and keeping is None and previous is None:
+        return Created(headers=answer.headers, body=answer.body)
+    if answer.native:
+        response = _decoder.decode(answer.body)
+    else:
+        completion = _decoder.decode(answer.body)
+        named = completion.get("model") if isinstance(completion, dict) else None
+        response = chat_to_response(
+            completion,
+            body,
+            response_id=f"resp_{new_id()}",
+            created_at=int(time.time()),
+            model=answered_model(named, upstream),
+        )
+    if isinstance(response, dict):
+        if previous is not None:
+            response = {**response, "previous_response_id": previous}
+        if keeping is not None:
+            await keeping.keep(response)
+    return Created(headers=answer.headers, body=msgspec.json.encode(response))
+
+
+def _as_items(value: object) -> list[Any]:
+    """A request's `input` as a list of items (a string is one user message)."""
+    if isinstance(value, str):
+        return [{"type": "message", "role": "user", "content": value}]
+    if isinstance(value, list):
+        return value
+    return []
+
+
+def _read_from_its_final_event(response: dict[str, Any]) -> None:
+    """A translated stream's final response is read from its final event, as a native
+    stream's is (`keeping.Keeping.kept_at_end`)."""

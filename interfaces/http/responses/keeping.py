@@ -1,0 +1,105 @@
+"""Storing a finished response (`store` true, the default): the `Response` object as the caller
+was answered, and the request's input items, for the caller's org, for
+`responses.retention_days`. A stream is stored when its last event (`response.completed`,
+`response.incomplete` or `response.failed`) has been read and before it is passed on, so a
+client that continues from it at once finds it stored.
+
+A response that could not be stored is still answered (the call happened and is billed); the
+failure is logged as `responses.store_failed`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import structlog
+
+from application.bus import MessageBus
+from application.conversations.commands import StoreResponse
+from domains.shared.caller import Caller
+from infrastructure.adapters.providers.sse import SseSplitter, event_fields
+
+log = structlog.get_logger("fluxrouter.responses")
+
+SECONDS_A_DAY = 86400
+FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_decoder = msgspec.json.Decoder()
+
+
+@dataclass(frozen=True, slots=True)
+class Keeping:
+    """What storing this request's response takes."""
+
+    bus: MessageBus
+    caller: Caller
+    input_items: list[dict[str, Any]]
+    previous_response_id: str | None
+    retention_days: int
+
+    def as_answered(self, response: dict[str, Any]) -> dict[str, Any]:
+        """The response as the caller sees it: naming the response it continues (an upstream
+        that was sent the whole conversation does not know it)."""
+        previous = self.previous_response_id
+        if previous is None or response.get("previous_response_id") == previous:
+            return response
+        return {**response, "previous_response_id": previous}
+
+    async def keep(self, response: dict[str, Any]) -> None:
+        if not isinstance(response.get("id"), str) or not response["id"]:
+            log.warning("responses.store_failed", reason="the response has no id")
+            return
+        caller = self.caller
+        try:
+            await self.bus.handle(
+                StoreResponse(
+                    response=self.as_answered(response),
+                    input_items=self.input_items,
+                    org_id=caller.org_id,
+                    team_id=caller.team_id,
+                    key_id=caller.key_id,
+                    user_id=caller.user_id,
+                    previous_response_id=self.previous_response_id,
+                    retention_seconds=float(self.retention_days * SECONDS_A_DAY),
+                )
+            )
+        except Exception as error:  # the answer stands; only its record failed
+            log.warning(
+                "responses.store_failed",
+                response_id=str(response["id"])[:128],
+                error=type(error).__name__,
+            )
+
+    async def kept_at_end(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """The stream's bytes as they come; the one that completes its final event waits until
+        the response it carries is stored."""
+        splitter: SseSplitter | None = SseSplitter()
+        async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+            async for chunk in chunks:
+                if splitter is not None:
+                    for event in splitter.feed(chunk):
+                        response = final_response(event)
+                        if response is not None:
+                            await self.keep(response)
+                            splitter = None  # one final event a stream
+                            break
+                yield chunk
+
+
+def final_response(event: bytes) -> dict[str, Any] | None:
+    """The `Response` a stream's final event carries, or None for any other event."""
+    name, data = event_fields(event)
+    if data is None or (name is not None and name not in FINAL_EVENTS):
+        return None
+    if name is None and not any(kind.encode() in data for kind in FINAL_EVENTS):
+        return None
+    try:
+        parsed = _decoder.decode(data)
+    except msgspec.DecodeError:
+        return None
+    if not isinstance(parsed, dict) or parsed.get("type") not in FINAL_EVENTS:
+        return None
+    response = parsed.get("response")
+    return response if isinstance(response, dict) else None
