@@ -355,3 +355,30 @@ async def test_a_refused_handshake_is_an_http_error_the_sdk_reports(
             pass
     assert missing.value.response.status_code == 401
     assert json.loads(missing.value.response.body)["error"]["code"] == "missing_api_key"
+
+
+@pytest.mark.parametrize("model", ["claude-haiku-4-5", "gpt-4o-mini"])
+async def test_the_agents_sdk_runs_a_tool_loop_over_the_socket(
+    gateway: GatewayProcess, admin: httpx.Client, model: str
+) -> None:
+    from agents import Agent, function_tool, responses_websocket_session, set_tracing_disabled
+
+    set_tracing_disabled(True)
+    asked: list[str] = []
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        asked.append(city)
+        return f"sunny and 21 degrees in {city}"
+
+    tenant = create_tenant(admin, f"rws-agents-{secrets.token_hex(3)}")
+    agent = Agent(name="weather", instructions="Answer briefly.", model=model, tools=[get_weather])
+    async with responses_websocket_session(
+        api_key=tenant.key, base_url=f"{gateway.base_url}/v1"
+    ) as session:
+        result = await session.run(agent, "What is the weather in Paris?")
+    assert len(asked) == 1
+    assert "sunny and 21 degrees" in str(result.final_output)
+    calls = eventually(lambda: _calls(admin, tenant, 2))
+    assert {call["transport"] for call in calls} == {"websocket"}
