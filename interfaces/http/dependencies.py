@@ -39,6 +39,7 @@ from interfaces.http.openai.auth import authenticate_secret
 from interfaces.http.responses.create import ResponsesServices
 from interfaces.sso_wiring import SsoServices
 from interfaces.ws.responses.services import ResponsesSocketServices
+from interfaces.ws.responses.route_source import RouteSource
 from interfaces.ws.services import ChatServices
 
 # What a handler's parameters are annotated with. Each is passed as provided, never validated
@@ -125,6 +126,9 @@ def _provided(container: Container) -> dict[str, Provide]:
     def responses() -> ResponsesServices:
         return services
 
+    def responses_socket_services() -> ResponsesSocketServices:
+        return ResponsesSocketServices(chat=chat_services(), create=RouteSource(services))
+
     def principal(request: Request[Any, Any, Any]) -> Principal:
         return principal_of(request)
 
@@ -159,6 +163,7 @@ def _provided(container: Container) -> dict[str, Provide]:
             completions,
             chat_services,
             responses,
+            responses_socket_services,
             principal,
             visible,
         )
