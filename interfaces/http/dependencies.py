@@ -38,8 +38,8 @@ from interfaces.http.container import bearer_token, client_host
 from interfaces.http.openai.auth import authenticate_secret
 from interfaces.http.responses.create import ResponsesServices
 from interfaces.sso_wiring import SsoServices
-from interfaces.ws.responses.services import ResponsesSocketServices
 from interfaces.ws.responses.route_source import RouteSource
+from interfaces.ws.responses.services import ResponsesSocketServices
 from interfaces.ws.services import ChatServices
 
 # What a handler's parameters are annotated with. Each is passed as provided, never validated
