@@ -231,7 +231,7 @@ async def test_a_function_call_round_trip_continues_with_previous_response_id(
     answered = second[-1]
     assert answered.type == "response.completed", answered
     assert "sunny and 21 degrees" in answered.response.output_text
-    assert answered.response.previous_response_id in (asked.id, None)
+    assert answered.response.previous_response_id == asked.id
 
     stored = httpx.get(
         f"{gateway.base_url}/v1/responses/{asked.id}",

@@ -65,15 +65,29 @@ def steer_failed(raw: dict[str, Any]) -> str:
 _decoder = msgspec.json.Decoder()
 
 
-def stream_event(payload: bytes, stream_id: str | None) -> tuple[str, dict[str, Any]] | None:
-    """A stream event as the socket sends it (its JSON, `stream_id` added) and the event itself;
-    None for a payload that is not a JSON object (nothing a client could not parse is sent)."""
+def stream_event(
+    payload: bytes, stream_id: str | None, previous_response_id: str | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """A stream event as the socket sends it (its JSON, `stream_id` added, the `response` it
+    carries naming `previous_response_id` when given: the id the client continued, which the
+    socket may have sent on as the conversation itself) and the event; None for a payload that
+    is not a JSON object (nothing a client could not parse is sent)."""
     try:
         event = _decoder.decode(payload)
     except (msgspec.DecodeError, RecursionError):
         return None
     if not isinstance(event, dict):
         return None
-    if stream_id is None:
+    response = event.get("response")
+    echo = (
+        previous_response_id is not None
+        and isinstance(response, dict)
+        and response.get("previous_response_id") != previous_response_id
+    )
+    if echo:
+        event = {**event, "response": {**response, "previous_response_id": previous_response_id}}
+    if stream_id is not None:
+        event = {**event, "stream_id": stream_id}
+    elif not echo:
         return payload.decode(), event
-    return _encoder.encode({**event, "stream_id": stream_id}).decode(), event
+    return _encoder.encode(event).decode(), event

@@ -96,7 +96,11 @@ class Turn:
         _, payload = event_fields(frame)
         if payload is None or payload == b"[DONE]":
             return
-        found = stream_event(payload, self.stream_id)
+        asked = self._body.get("previous_response_id")
+        echo = (
+            asked if isinstance(asked, str) and asked != body.get("previous_response_id") else None
+        )
+        found = stream_event(payload, self.stream_id, echo)
         if found is None:
             return
         text, event = found

@@ -273,6 +273,7 @@ async def test_previous_response_id_continues_an_unstored_response_from_memory()
     socket.leave()
     await served
 
+    assert second["response"]["previous_response_id"] == first_id  # as the client named it
     continued = source.bodies[1]
     assert "previous_response_id" not in continued  # nothing of it is stored
     assert continued["input"] == [
