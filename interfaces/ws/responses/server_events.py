@@ -79,13 +79,11 @@ def stream_event(
     if not isinstance(event, dict):
         return None
     response = event.get("response")
-    echo = (
-        previous_response_id is not None
-        and isinstance(response, dict)
-        and response.get("previous_response_id") != previous_response_id
-    )
-    if echo:
-        event = {**event, "response": {**response, "previous_response_id": previous_response_id}}
+    echo = False
+    if isinstance(response, dict) and previous_response_id is not None:
+        if response.get("previous_response_id") != previous_response_id:
+            named = {**response, "previous_response_id": previous_response_id}
+            event, echo = {**event, "response": named}, True
     if stream_id is not None:
         event = {**event, "stream_id": stream_id}
     elif not echo:
