@@ -239,6 +239,25 @@ async def test_a_function_call_round_trip_continues_with_previous_response_id(
     )
     assert stored.status_code == (200 if store else 404), stored.text
 
+    # another connection continues a stored response from the store, never an unstored one
+    async with _client(gateway, tenant.key).responses.connect() as connection:
+        await connection.send(
+            {
+                "type": "response.create",
+                "model": model,
+                "previous_response_id": answered.response.id,
+                "input": "and tomorrow?",
+            }
+        )
+        later = (await _until_ended(connection, {None}))[None][-1]
+    if store:
+        assert later.type == "response.completed", later
+        assert later.response.previous_response_id == answered.response.id
+    else:
+        assert later.type == "error", later
+        assert later.status in (400, 404)  # as POST /v1/responses answers it
+        assert later.error.code == "previous_response_not_found"
+
 
 async def test_a_disconnect_stops_the_upstream_at_once_and_bills_what_was_produced(
     gateway: GatewayProcess, upstream: FakeOpenAI, admin: httpx.Client
