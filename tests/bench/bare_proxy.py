@@ -1,8 +1,9 @@
 """The yardstick: a bare pass-through with the gateway's stack and none of its work.
 
 Litestar on uvicorn (uvloop, httptools, one worker) forwarding the bytes of
-``POST /v1/chat/completions`` to the upstream through one shared aiohttp ``ClientSession``
-and streaming the SSE reply back. No auth, no accounting, no parsing of the body.
+``POST /v1/chat/completions`` (and ``POST /v1/responses``) to the upstream through one shared
+aiohttp ``ClientSession`` and streaming the SSE reply back. No auth, no accounting, no parsing
+of the body.
 
 Run: ``python -m tests.bench.bare_proxy --port P --upstream http://127.0.0.1:U/v1 --key K``
 (``--combined-writes``: with the gateway's HTTP protocol, for comparison; `make bench` runs it
@@ -27,10 +28,19 @@ KEY_ENV = "BARE_PROXY_UPSTREAM_KEY"
 
 @post("/v1/chat/completions", status_code=200)
 async def chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
+    return await _forward(request, request.app.state.chat_url)
+
+
+@post("/v1/responses", status_code=200)
+async def responses(request: Request[Any, Any, Any]) -> Response[Any]:
+    return await _forward(request, request.app.state.responses_url)
+
+
+async def _forward(request: Request[Any, Any, Any], url: str) -> Response[Any]:
     state = request.app.state
     body = await request.body()
     upstream = await state.session.post(
-        state.chat_url,
+        url,
         data=body,
         headers={"Content-Type": "application/json", "Authorization": state.auth},
     )
@@ -59,6 +69,7 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
 
 async def _open_session(app: Litestar) -> None:
     app.state.chat_url = os.environ[UPSTREAM_ENV].rstrip("/") + "/chat/completions"
+    app.state.responses_url = os.environ[UPSTREAM_ENV].rstrip("/") + "/responses"
     app.state.auth = "Bearer " + os.environ[KEY_ENV]
     # Same connection-pool size as a gateway provider's default `max_connections`.
     app.state.session = aiohttp.ClientSession(
@@ -72,7 +83,7 @@ async def _close_session(app: Litestar) -> None:
 
 def create_app() -> Litestar:
     return Litestar(
-        route_handlers=[chat_completions],
+        route_handlers=[chat_completions, responses],
         on_startup=[_open_session],
         on_shutdown=[_close_session],
         openapi_config=None,

@@ -84,6 +84,11 @@ def gateway_config(
                         "price": {"input_per_mtok": 0.01, "output_per_mtok": 0.02},
                     },
                     {"name": "nomic-embed", "upstream": "text-embedding-3-small"},
+                    {  # ignores the output limit it is sent, through the chat translation
+                        "name": "local-runaway",
+                        "upstream": "fake-runaway",
+                        "price": {"input_per_mtok": 1, "output_per_mtok": 100},
+                    },
                 ],
             },
             {  # a server that refuses `stream_options`: no usage chunk is asked for

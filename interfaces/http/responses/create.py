@@ -108,9 +108,10 @@ async def create_response(
         sent = {key: value for key, value in body.items() if key != "previous_response_id"}
         if native:  # the upstream is sent the whole conversation
             sent["input"] = [*history.resent, *_as_items(body.get("input"))]
-    as_chat = functools.partial(
-        responses_to_chat, history=() if native else history.items, native=native
-    )
+    # a body passed natively is translated only for admission's estimate, leaving in what
+    # OpenAI alone runs (its built-in tools); any other is translated to be sent
+    as_chat = functools.partial(responses_to_chat, history=history.items)
+    estimate = functools.partial(responses_to_chat, native=True)
     keeping = None
     if view.store is not False:
         keeping = Keeping(
@@ -129,7 +130,11 @@ async def create_response(
             stream=bool(view.stream),
             include_usage=True,  # a translated stream's usage ends in `response.completed`
             dialect=Dialect(
-                kind="responses", as_chat=as_chat, stream_error=sse_error, stream_cut=sse_cut
+                kind="responses",
+                as_chat=as_chat,
+                as_chat_estimate=estimate,
+                stream_error=sse_error,
+                stream_cut=sse_cut,
             ),
             transport=transport,
             prompt_log="v1.prompt",

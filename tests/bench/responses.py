@@ -1,0 +1,176 @@
+"""`/v1/responses` against the bare pass-through: what the Responses front door costs, plain and
+streamed, passed natively to an OpenAI upstream and translated through chat.
+
+The fake OpenAI upstream, the bare pass-through (forwarding `/v1/responses` to the upstream's)
+and one gateway in the embedded shape (SQLite, one process) through a key with no limit. wrk
+runs each row for `--duration` at 16 connections, after a warm-up: the bare pass-through to the
+upstream's `/v1/responses`; the gateway's `/v1/responses` to an `openai` model (native, every
+response stored) and to an `openai-compatible` one (translated to chat and back, stored); and,
+for scale, the gateway's `/v1/chat/completions`.
+
+Usage: ``python -m tests.bench.responses [--duration 10s | --quick] [--out docs/benchmarks]``.
+Writes ``responses.md`` and ``responses.json`` in ``--out``. Exits non-zero if a request failed
+or a server died.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.bench import machine
+from tests.bench.loadgen import WrkResult, ensure_wrk, run_wrk, write_script, wrk_version
+from tests.bench.procs import Processes
+from tests.bench.run import _duration
+from tests.bench.targets import PROMPT, gateway, start_bare, start_upstream
+
+ROOT = Path(__file__).resolve().parents[2]
+CONNECTIONS = 16
+
+
+def body(model: str, *, stream: bool, chat: bool = False) -> bytes:
+    asked: dict[str, Any] = {"model": model}
+    if chat:
+        asked["messages"] = [{"role": "user", "content": PROMPT}]
+    else:
+        asked["input"] = PROMPT
+    if stream:
+        asked["stream"] = True
+    return json.dumps(asked, separators=(",", ":")).encode()
+
+
+def _args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.responses", description=__doc__)
+    parser.add_argument("--duration", type=_duration, default=10.0, help="per row (10s)")
+    parser.add_argument("--quick", action="store_true", help="3 s per row")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration = 3.0
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    args = _args(given)
+    wrk = ensure_wrk()
+    workdir = Path(tempfile.mkdtemp(prefix="fluxrouter-bench-responses-"))
+    procs = Processes(workdir)
+    print(f"bench: responses, {args.duration:g} s per row; logs in {workdir}", flush=True)
+    rows: list[dict[str, Any]] = []
+    failures: list[str] = []
+    warmup = min(args.duration, 3.0)
+
+    def measure(what: str, url: str, sent: bytes, key: str) -> None:
+        script = write_script(workdir / f"{len(rows)}.lua", sent, key)
+        run_wrk(wrk, url, script, connections=CONNECTIONS, duration_s=warmup)
+        result: WrkResult = run_wrk(
+            wrk, url, script, connections=CONNECTIONS, duration_s=args.duration
+        )[0]
+        if result.failures:
+            failures.append(f"{what}: {result.failures} failed requests")
+        rows.append({"what": what, **result.as_dict()})
+        print(
+            f"  {what:<58} {result.requests_per_s:>8.0f} req/s  p50 {result.p50_ms:>7.2f} ms"
+            f"  p99 {result.p99_ms:>7.2f} ms",
+            flush=True,
+        )
+
+    try:
+        upstream = start_upstream(procs, "sk-upstream-" + secrets.token_urlsafe(24))
+        bare = start_bare(procs, upstream)
+        for stream in (False, True):
+            kind = "streamed" if stream else "plain"
+            measure(
+                f"bare pass-through, `/v1/responses`, {kind}",
+                bare.base_url + "/v1/responses",
+                body("gpt-4o-mini", stream=stream),
+                "unused",
+            )
+        with gateway(procs, workdir / "sqlite", "sqlite", upstream) as target:
+            for stream in (False, True):
+                kind = "streamed" if stream else "plain"
+                measure(
+                    f"gateway, `/v1/responses`, native (openai), {kind}",
+                    target.base_url + "/v1/responses",
+                    body("gpt-4o-mini", stream=stream),
+                    target.key,
+                )
+                measure(
+                    f"gateway, `/v1/responses`, translated (openai-compatible), {kind}",
+                    target.base_url + "/v1/responses",
+                    body("llama3.1", stream=stream),
+                    target.key,
+                )
+                measure(
+                    f"gateway, `/v1/chat/completions`, {kind}",
+                    target.base_url + "/v1/chat/completions",
+                    body("gpt-4o-mini", stream=stream, chat=True),
+                    target.key,
+                )
+            for child in target.children:
+                if not child.alive():
+                    failures.append(f"{child.name} died:\n{child.log_tail()}")
+    finally:
+        procs.stop_all()
+    described = machine.machine()
+    command = " ".join(["python -m tests.bench.responses", *given])
+    results = {
+        "run": {"command": command, "duration_s": args.duration, "wrk": wrk_version(wrk)},
+        "machine": described,
+        "rows": rows,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "responses.json").write_text(json.dumps(results, indent=1) + "\n")
+    (args.out / "responses.md").write_text(report(results))
+    for failure in failures:
+        print(f"bench: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def report(results: dict[str, Any]) -> str:
+    run, box = results["run"], results["machine"]
+    lines = [
+        "# `/v1/responses` against the bare pass-through",
+        "",
+        "Generated by `make bench` (`python -m tests.bench.responses`); every run overwrites",
+        "this file and [`responses.json`](responses.json). Do not edit by hand.",
+        "",
+        f"wrk, {CONNECTIONS} connections, {run['duration_s']:g} s a row after a warm-up, against",
+        "the fake OpenAI upstream (its own process, answering 20 words: one SSE event each when",
+        "streamed). The gateway is one `fluxrouter serve` process in the embedded shape (SQLite,",
+        "no Redis) through a key with no limit; every response it answers is stored",
+        "(`store` defaults to true). The bare pass-through is Litestar and aiohttp forwarding",
+        "the bytes, nothing else.",
+        "",
+        "| what | req/s | p50 ms | p99 ms | failed |",
+        "| --- | --: | --: | --: | --: |",
+    ]
+    for row in results["rows"]:
+        failed = row["non_2xx"] + sum(row["socket_errors"].values())
+        lines.append(
+            f"| {row['what']} | {row['requests_per_s']:,.0f} | {row['p50_ms']:.2f} |"
+            f" {row['p99_ms']:.2f} | {failed} |"
+        )
+    lines += [
+        "",
+        f"Command: `{run['command']}` ({run['wrk']}).",
+        f"Machine: {box['nproc']} CPUs ({box['cpu_model']}), {box['memory_gib']} GiB,"
+        f" Python {box['python']}, {box['date']}. The machine is shared: other work may skew",
+        "the figures.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    code = main()
+    print(f"bench: responses done in {time.monotonic() - started:.0f} s", flush=True)
+    sys.exit(code)

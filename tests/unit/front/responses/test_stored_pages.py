@@ -1,0 +1,117 @@
+"""The input items of a stored response a page at a time, as OpenAI pages them, and the final
+response a stream is stored from, read from its last event however the bytes are split."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from application.conversations.commands import StoreResponse
+from domains.shared.caller import Caller
+from interfaces.http.errors import ApiError
+from interfaces.http.responses.keeping import Keeping, final_response
+from interfaces.http.responses.paging import items_page
+
+ITEMS = [{"id": f"msg_{n}", "type": "message"} for n in range(5)]
+
+
+def ids(page: dict[str, Any]) -> list[str]:
+    return [item["id"] for item in page["data"]]
+
+
+def test_newest_first_by_default_and_continued_after_the_last_id() -> None:
+    first = items_page(ITEMS, limit=2, order="desc", after=None)
+    assert ids(first) == ["msg_4", "msg_3"]
+    assert (first["object"], first["first_id"], first["last_id"]) == ("list", "msg_4", "msg_3")
+    assert first["has_more"] is True
+    second = items_page(ITEMS, limit=2, order="desc", after=first["last_id"])
+    third = items_page(ITEMS, limit=2, order="desc", after=second["last_id"])
+    assert ids(second) == ["msg_2", "msg_1"]
+    assert (ids(third), third["has_more"]) == (["msg_0"], False)
+
+
+@given(limit=st.integers(1, 7), order=st.sampled_from(["asc", "desc"]))
+def test_paging_through_lists_every_item_once_in_order(limit: int, order: Any) -> None:
+    seen: list[str] = []
+    after = None
+    while True:
+        page = items_page(ITEMS, limit=limit, order=order, after=after)
+        seen += ids(page)
+        if not page["has_more"]:
+            break
+        after = page["last_id"]
+    expected = [item["id"] for item in ITEMS]
+    assert seen == (expected if order == "asc" else expected[::-1])
+
+
+def test_an_empty_list_and_an_unknown_after() -> None:
+    empty = items_page([], limit=20, order="asc", after=None)
+    assert empty == {
+        "object": "list",
+        "data": [],
+        "first_id": None,
+        "last_id": None,
+        "has_more": False,
+    }
+    with pytest.raises(ApiError) as refused:
+        items_page(ITEMS, limit=2, order="asc", after="msg_nope")
+    assert (refused.value.status, refused.value.param) == (400, "after")
+
+
+def frame(kind: str, data: dict[str, Any]) -> bytes:
+    return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+RESPONSE = {"id": "resp_1", "object": "response", "status": "completed", "output": []}
+STREAM = (
+    frame("response.created", {"type": "response.created", "response": {"id": "resp_1"}})
+    + frame("response.output_text.delta", {"type": "response.output_text.delta", "delta": "hi"})
+    + frame("response.completed", {"type": "response.completed", "response": RESPONSE})
+)
+
+
+def test_only_a_final_event_carries_the_response_to_store() -> None:
+    events = STREAM.split(b"\n\n")[:-1]
+    assert [final_response(event) for event in events] == [None, None, RESPONSE]
+    failed = frame("response.failed", {"type": "response.failed", "response": RESPONSE})
+    assert final_response(failed.rstrip(b"\n")) == RESPONSE
+    assert final_response(b"event: response.completed\ndata: {not json") is None
+    assert final_response(b"data: [DONE]") is None
+
+
+@given(cuts=st.lists(st.integers(0, len(STREAM)), max_size=6))
+async def test_a_stream_is_stored_once_before_its_final_bytes_go(cuts: list[int]) -> None:
+    bounds = sorted({0, len(STREAM), *cuts})
+    pieces = [STREAM[a:b] for a, b in itertools.pairwise(bounds)]
+    passed: list[bytes] = []
+    stored: list[tuple[dict[str, Any], int]] = []
+
+    async def upstream() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+
+    class Bus:
+        async def handle(self, command: StoreResponse) -> None:
+            stored.append((command.response, len(b"".join(passed))))
+
+    caller = Caller(key_id="k1", key_prefix="fr-k1", team_id="t1", org_id="o1")
+    keeping = Keeping(
+        bus=Bus(),  # type: ignore[arg-type]
+        caller=caller,
+        input_items=[],
+        previous_response_id="resp_0",
+        retention_days=1,
+    )
+    async for chunk in keeping.kept_at_end(upstream()):
+        passed.append(chunk)
+    assert b"".join(passed) == STREAM
+    assert len(stored) == 1
+    response, before = stored[0]
+    assert response == {**RESPONSE, "previous_response_id": "resp_0"}
+    assert before < len(STREAM)  # the last bytes went only once it was stored
