@@ -121,7 +121,9 @@ def _stored_item(item: Any, param: str) -> dict[str, Any]:
     if kind in _ITEM_PREFIX and kind != "reasoning":
         out.setdefault("status", "completed")
     own = item.get("id")
-    if kind == "item_reference" or (isinstance(own, str) and own):
+    if kind == "item_reference":
+        own = string(own, f"{param}.id", empty=False)
+    if isinstance(own, str) and own:
         return {"id": own, "type": kind, **out}
     return {"id": new_item_id(kind), "type": kind, **out}
 
@@ -281,7 +283,10 @@ def _sampling(body: dict[str, Any], out: dict[str, Any]) -> None:
         if value:
             out[key] = value
     metadata = body.get("metadata")
-    check(metadata is None or isinstance(metadata, dict), "metadata", "must be an object")
+    ok = metadata is None or (
+        isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())
+    )
+    check(ok, "metadata", "must be an object of strings")
     include = body.get("include")
     ok = include is None or (isinstance(include, list) and all(isinstance(i, str) for i in include))
     check(ok, "include", "must be an array of strings")

@@ -181,7 +181,7 @@ def chat_meaning(messages: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     for message in messages:
         role, content = message["role"], message.get("content")
         if role == "tool":
-            said.append(("output", message["tool_call_id"], content))
+            said.append(("output", message["tool_call_id"], str(content)))
             continue
         parts = (
             [{"type": "text", "text": content or ""}] if not isinstance(content, list) else content
@@ -197,3 +197,131 @@ def chat_meaning(messages: list[dict[str, Any]]) -> list[tuple[str, ...]]:
 
 
 TOOLS = [WEATHER]
+
+
+# --- chat answers ------------------------------------------------------------------------------
+
+finish_reasons = (
+    st.sampled_from(["stop", "length", "tool_calls", "content_filter", None]) | json_values
+)
+near_calls = st.fixed_dictionaries(
+    {},
+    optional={
+        "index": st.integers(0, 2) | json_values,
+        "id": st.sampled_from(["call_1", "call_2"]) | json_values,
+        "type": st.just("function"),
+        "function": st.fixed_dictionaries(
+            {},
+            optional={"name": st.just("weather") | json_values, "arguments": words | json_values},
+        )
+        | json_values,
+    },
+)
+near_usage = st.fixed_dictionaries(
+    {},
+    optional={
+        "prompt_tokens": st.integers(-1, 10**6) | json_values,
+        "completion_tokens": st.integers(-1, 10**6) | json_values,
+        "prompt_tokens_details": st.fixed_dictionaries(
+            {}, optional={"cached_tokens": st.integers(-1, 10**6) | json_values}
+        )
+        | json_values,
+        "completion_tokens_details": st.fixed_dictionaries(
+            {}, optional={"reasoning_tokens": st.integers(-1, 10**6) | json_values}
+        )
+        | json_values,
+    },
+)
+near_messages = st.fixed_dictionaries(
+    {},
+    optional={
+        "role": st.just("assistant"),
+        "content": words | st.none() | json_values,
+        "refusal": words | json_values,
+        "tool_calls": st.lists(near_calls, max_size=3) | json_values,
+    },
+)
+near_completions = st.fixed_dictionaries(
+    {},
+    optional={
+        "model": words | json_values,
+        "created": st.integers() | json_values,
+        "choices": st.lists(
+            st.fixed_dictionaries(
+                {}, optional={"message": near_messages, "finish_reason": finish_reasons}
+            ),
+            max_size=2,
+        )
+        | json_values,
+        "usage": near_usage | json_values,
+    },
+)
+near_deltas = st.fixed_dictionaries(
+    {},
+    optional={
+        "role": st.just("assistant"),
+        "content": words | json_values,
+        "refusal": words | json_values,
+        "tool_calls": st.lists(near_calls, max_size=2) | json_values,
+    },
+)
+near_chunks = st.fixed_dictionaries(
+    {},
+    optional={
+        "model": words | json_values,
+        "choices": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "index": st.just(0) | json_values,
+                    "delta": near_deltas | json_values,
+                    "finish_reason": finish_reasons,
+                },
+            ),
+            max_size=2,
+        )
+        | json_values,
+        "usage": near_usage | st.none(),
+        "error": st.none() | st.none() | st.none() | json_values,
+    },
+)
+
+# Valid requests, for what a response echoes.
+valid_requests = st.fixed_dictionaries(
+    {"model": st.just("m"), "input": words, "tools": st.just([WEATHER])},
+    optional={
+        "instructions": words,
+        "tool_choice": st.sampled_from(
+            ["auto", "none", "required", {"type": "function", "name": "weather"}]
+        ),
+        "temperature": st.floats(0, 2),
+        "top_p": st.floats(0, 1),
+        "max_output_tokens": st.integers(1, 10**6),
+        "parallel_tool_calls": st.booleans(),
+        "store": st.booleans(),
+        "metadata": st.dictionaries(words, words, max_size=3),
+        "previous_response_id": st.just("resp_0"),
+        "truncation": st.sampled_from(["auto", "disabled"]),
+        "user": words,
+        "reasoning": st.fixed_dictionaries(
+            {},
+            optional={
+                "effort": st.sampled_from(["minimal", "low", "medium", "high"]),
+                "summary": st.sampled_from(["auto", "concise", "detailed"]),
+            },
+        ),
+        "text": st.fixed_dictionaries(
+            {},
+            optional={
+                "format": st.sampled_from(
+                    [
+                        {"type": "text"},
+                        {"type": "json_object"},
+                        {"type": "json_schema", "name": "a", "schema": {"type": "object"}},
+                    ]
+                ),
+                "verbosity": st.sampled_from(["low", "medium", "high"]),
+            },
+        ),
+    },
+)

@@ -5,6 +5,7 @@ parameters; what no chat upstream can do is refused, naming the parameter."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -161,7 +162,7 @@ def test_reasoning_items_are_left_out() -> None:
 
 
 def test_a_stored_conversation_comes_before_the_input_and_after_the_instructions() -> None:
-    history = [
+    history: list[dict[str, Any]] = [
         {
             "id": "msg_1",
             "type": "message",

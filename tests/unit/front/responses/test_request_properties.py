@@ -26,7 +26,7 @@ from tests.unit.front.responses.strategies import (
 )
 
 
-@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(json_values, near_bodies), st.lists(near_items, max_size=3), st.booleans())
 def test_any_body_translates_or_raises_invalid_request_only(
     request_body: Any, history: list[Any], native: bool
