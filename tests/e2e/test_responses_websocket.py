@@ -280,8 +280,7 @@ async def test_a_disconnect_stops_the_upstream_at_once_and_bills_what_was_produc
                 event = await connection.recv()
                 if event.type == "response.output_text.delta":
                     produced.append(event.delta)
-        left_at = time.monotonic()
-    # the socket is closed: the gateway closes the upstream call
+        left_at = time.monotonic()  # the socket closes now: the gateway closes the upstream call
 
     def aborted() -> StreamAbort | None:
         return next((a for a in upstream.aborts if marker in a.prompt), None)
