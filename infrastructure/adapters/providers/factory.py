@@ -63,6 +63,7 @@ ADAPTERS: dict[str, tuple[ErrorReader, Builder]] = {
             api_key=p.api_key,
             native_base64_embeddings=True,
             stream_usage=p.stream_usage,
+            native_responses=True,
         ),
     ),
     "openai-compatible": (

@@ -2,10 +2,13 @@
 
 Bodies pass through nearly untouched: the model becomes the upstream name and streams always ask
 for usage. What the client did not ask for (the usage-only chunk) is dropped on the way back.
+OpenAI's own API also takes Responses bodies as they are (`native_responses`: its `/responses`,
+see `openai_responses`); other servers get them translated to chat by the front door.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -13,10 +16,15 @@ import aiohttp
 from domains.providers.ports import UpstreamReply
 from infrastructure.adapters.providers import openai_wire as wire
 from infrastructure.adapters.providers.openai_errors import stream_error
+from infrastructure.adapters.providers.openai_responses import (
+    NativeResponsesStream,
+    usage_of_response,
+)
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_ids
 from infrastructure.adapters.providers.upstream_stream import UpstreamStream
 
 _JSON = "application/json"
+MIN_OUTPUT_TOKENS = 16  # OpenAI's Responses API refuses a smaller max_output_tokens
 
 
 class OpenAIAdapter:
@@ -28,7 +36,9 @@ class OpenAIAdapter:
         api_key: str | None,
         native_base64_embeddings: bool = True,
         stream_usage: bool = True,
+        native_responses: bool = False,
     ) -> None:
+        self.native_kinds = frozenset({"responses"}) if native_responses else frozenset()
         self._stream_usage = stream_usage
         self._http = http
         self._base = base_url.rstrip("/")
@@ -68,12 +78,49 @@ class OpenAIAdapter:
         )
         return OpenAIChatStream(self._http, response, include_usage=include_usage)
 
+    async def native(
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> UpstreamReply:
+        """A Responses request, passed as it is (only the model name changes)."""
+        self._only_responses(kind)
+        payload = wire.encode(_responses_body(body, upstream_model, stream=False))
+        async with self._http.post(f"{self._base}/responses", payload, self._headers) as response:
+            data = await self._http.read(response)
+        return UpstreamReply(body=data, usage=usage_of_response(data))
+
+    async def open_native_stream(
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> NativeResponsesStream:
+        self._only_responses(kind)
+        payload = wire.encode(_responses_body(body, upstream_model, stream=True))
+        response = await self._http.open(f"{self._base}/responses", payload, self._stream_headers)
+        return NativeResponsesStream(self._http, response)
+
+    async def count_tokens(
+        self, kind: str, body: dict[str, Any], upstream_model: str, headers: Mapping[str, str]
+    ) -> int:
+        raise LookupError(f"the gateway does not ask OpenAI to count {kind} bodies")
+
+    def _only_responses(self, kind: str) -> None:
+        if kind not in self.native_kinds:
+            raise LookupError(f"this server takes no {kind} body as it is")
+
     async def list_models(self) -> list[str]:
         listing = await self._http.get_json(f"{self._base}/models", self._headers)
         return model_ids(listing.get("data"), "id")
 
     async def close(self) -> None:
         await self._http.close()
+
+
+def _responses_body(body: dict[str, Any], upstream_model: str, *, stream: bool) -> dict[str, Any]:
+    """The Responses body to send: the upstream model, and no `max_output_tokens` under OpenAI's
+    least (a reservation may allow fewer: the stream is then cut at it)."""
+    out = dict(body, model=upstream_model, stream=stream)
+    most = out.get("max_output_tokens")
+    if isinstance(most, int) and not isinstance(most, bool) and most < MIN_OUTPUT_TOKENS:
+        out["max_output_tokens"] = MIN_OUTPUT_TOKENS
+    return out
 
 
 class OpenAIChatStream(UpstreamStream):

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 
+from domains.providers.errors import UpstreamError
 from domains.providers.ports import StreamTally
 from infrastructure.adapters.providers.sse import SseSplitter
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp
@@ -14,7 +15,11 @@ from infrastructure.adapters.providers.upstream_http import UpstreamHttp
 
 class UpstreamStream:
     """Subclasses say what the client gets for each batch of events (`_on_events`) and when
-    the upstream has finished (`_on_end`); one write per upstream read, never buffered whole."""
+    the upstream has finished (`_on_end`); one write per upstream read, never buffered whole.
+    A subclass that reads a failure in an event sets `failure`: the events before it are
+    passed on, then it is raised."""
+
+    failure: UpstreamError | None = None
 
     def __init__(self, http: UpstreamHttp, response: aiohttp.ClientResponse) -> None:
         self._http = http
@@ -35,6 +40,8 @@ class UpstreamStream:
                 out = self._on_events(splitter.feed(data))
                 if out:
                     yield out
+                if self.failure is not None:
+                    raise self.failure
         except TimeoutError as error:
             raise self._http.timed_out() from error
         except aiohttp.ClientError as error:
@@ -42,6 +49,8 @@ class UpstreamStream:
         tail = self._on_end(splitter.rest())
         if tail:
             yield tail
+        if self.failure is not None:
+            raise self.failure
 
     async def aclose(self) -> None:
         # Never suspends, so it completes even inside a cancelled scope (client gone).

@@ -17,12 +17,24 @@ log holds the path as received.
   (plain or SSE stream), or one tool call when ``tools`` are given, ``tool_choice`` is not
   ``"none"`` and the last message is not a ``tool`` result; usage counts whitespace-separated
   words.
+* ``POST …/responses`` (OpenAI's Responses API, :mod:`.responses`) answers as the chat does, in
+  the Responses shape, whole or as its semantic events: a ``function_call`` item when function
+  tools are given, JSON that the schema accepts for a ``json_schema`` text format; responses
+  are kept (unless ``store`` is false) for ``previous_response_id``; ``max_output_tokens`` below
+  16 is refused as OpenAI does.
+* Chat and Responses alike answer JSON that ``response_format`` / ``text.format`` asks for
+  (``json_schema``: a value its schema accepts, built from the prompt; ``json_object``: an
+  object).
+* ``fake-cached`` reports :data:`CACHED_INPUT_TOKENS` cached input tokens, ``fake-reasoning``
+  :data:`REASONING_TOKENS` reasoning tokens (counted in the output tokens, with a reasoning item
+  first in a Responses answer), ``fake-cached-reasoning`` both.
 * ``POST …/embeddings`` returns hash-derived float32 vectors (float list or base64).
 * ``GET …/models`` and ``GET …/models/{id}`` list a few model ids.
 * Special model names trigger failures: ``fake-error-500``, ``fake-error-503`` (overloaded),
   ``fake-error-429``, ``fake-error-400``, ``fake-error-404`` (no such model),
   ``fake-error-401-leaky``, ``fake-slow``, ``fake-stall-stream`` and ``fake-stream-error`` (a
   ``server_error`` event after the first chunk, as OpenAI ends a stream that fails).
+* The special names behave alike on ``/responses`` (``fake-stream-error``: an ``error`` event).
 * ``fake-slow-stream`` answers ``tok1 tok2 …`` (``max_tokens`` words, else 50), one word every
   :data:`SLOW_STREAM_DELAY` seconds: a long generation to cancel. ``fake-flood-stream`` streams
   ``max_tokens`` such words as fast as the client takes them: a client that reads slowly.
@@ -38,7 +50,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests.fakes.openai_upstream.models import (
+    CACHED_INPUT_TOKENS,
     MODEL_IDS,
+    REASONING_TOKENS,
     RUNAWAY_PIECE_WORDS,
     RUNAWAY_PIECES,
     SLOW_STREAM_DELAY,
@@ -56,7 +70,9 @@ from tests.fakes.server import (
 )
 
 __all__ = [
+    "CACHED_INPUT_TOKENS",
     "MODEL_IDS",
+    "REASONING_TOKENS",
     "RUNAWAY_PIECES",
     "RUNAWAY_PIECE_WORDS",
     "SLOW_STREAM_DELAY",

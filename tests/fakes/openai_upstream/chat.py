@@ -28,7 +28,7 @@ from tests.fakes.openai_upstream.models import (
     StreamAbort,
     encode,
 )
-from tests.fakes.openai_upstream.requests import ChatPlan, plan_chat, usage_of
+from tests.fakes.openai_upstream.requests import ChatPlan, plan_chat
 from tests.fakes.server import (
     SLOW_SECONDS,
 )
@@ -74,7 +74,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
                     "finish_reason": plan.finish_reason,
                 }
             ],
-            "usage": usage_of(plan.prompt_tokens, plan.completion_tokens),
+            "usage": plan.usage,
         }
     )
 
@@ -152,7 +152,7 @@ async def _stream_chat(
             elif pace and finish_reason is None:
                 await asyncio.sleep(pace)
         if plan.include_usage:
-            await response.write(frame([], usage_of(plan.prompt_tokens, plan.completion_tokens)))
+            await response.write(frame([], plan.usage))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
     except ConnectionError:

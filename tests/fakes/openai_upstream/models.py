@@ -40,6 +40,11 @@ MODEL_FLOOD_STREAM: Final = "fake-flood-stream"
 SLOW_STREAM_DELAY: Final = 0.02
 SLOW_STREAM_WORDS: Final = 50
 MODEL_RUNAWAY: Final = "fake-runaway"
+MODEL_CACHED: Final = "fake-cached"
+MODEL_REASONING: Final = "fake-reasoning"
+MODEL_CACHED_REASONING: Final = "fake-cached-reasoning"
+CACHED_INPUT_TOKENS: Final = 5
+REASONING_TOKENS: Final = 7
 RUNAWAY_PIECES: Final = 200
 RUNAWAY_PIECE_WORDS: Final = 100
 

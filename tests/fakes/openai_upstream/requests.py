@@ -8,14 +8,20 @@ from typing import Any
 
 from tests.fakes.openai_upstream.errors import bad_request
 from tests.fakes.openai_upstream.models import (
+    CACHED_INPUT_TOKENS,
+    MODEL_CACHED,
+    MODEL_CACHED_REASONING,
     MODEL_FLOOD_STREAM,
+    MODEL_REASONING,
     MODEL_RUNAWAY,
     MODEL_SLOW_STREAM,
+    REASONING_TOKENS,
     RUNAWAY_PIECE_WORDS,
     RUNAWAY_PIECES,
     SLOW_STREAM_WORDS,
     encode,
 )
+from tests.fakes.schema_sample import sample
 from tests.fakes.server import (
     chat_pieces,
     count_words,
@@ -82,14 +88,48 @@ def _tool_name(body: dict[str, Any]) -> str | None:
     return name
 
 
-def usage_of(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+def usage_of(
+    prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0
+) -> dict[str, Any]:
+    """OpenAI's chat usage: the cached tokens are part of the prompt, the reasoning tokens part
+    of the completion."""
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": cached_tokens},
+        "completion_tokens_details": {"reasoning_tokens": reasoning_tokens},
     }
+
+
+def cached_and_reasoning(model: str, prompt_tokens: int) -> tuple[int, int]:
+    """(cached input tokens, reasoning tokens) the model reports: ``fake-cached`` a few cached
+    ones, ``fake-reasoning`` a few reasoning ones, ``fake-cached-reasoning`` both."""
+    cached = min(CACHED_INPUT_TOKENS, prompt_tokens)
+    if model == MODEL_CACHED:
+        return cached, 0
+    if model == MODEL_REASONING:
+        return 0, REASONING_TOKENS
+    if model == MODEL_CACHED_REASONING:
+        return cached, REASONING_TOKENS
+    return 0, 0
+
+
+def structured_text(response_format: object, prompt: str) -> str | None:
+    """The JSON answer a ``json_schema`` (or ``json_object``) format asks for, built from the
+    prompt as a model would fill the schema in; None for plain text."""
+    if not isinstance(response_format, dict):
+        return None
+    kind = response_format.get("type")
+    if kind == "json_object":
+        return encode(sample({"type": "object"}, prompt)).decode()
+    if kind != "json_schema":
+        return None
+    spec = response_format.get("json_schema", response_format)  # chat nests it, Responses not
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    if not isinstance(schema, dict):
+        raise bad_request("Invalid schema: expected a JSON schema object.", "response_format")
+    return encode(sample(schema, prompt)).decode()
 
 
 @dataclass(slots=True)
@@ -107,6 +147,14 @@ class ChatPlan:
     tool_call_id: str | None
     prompt: str = ""
     flood: int = 0  # words streamed after the pieces, made as they are sent
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0  # part of completion_tokens
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        return usage_of(
+            self.prompt_tokens, self.completion_tokens, self.cached_tokens, self.reasoning_tokens
+        )
 
     @property
     def text(self) -> str:
@@ -174,7 +222,8 @@ def plan_chat(body: object) -> ChatPlan:
         call_id = None
         finish_reason = "stop"
     else:
-        pieces = chat_pieces("Echo: " + last_user)
+        structured = structured_text(body.get("response_format"), last_user)
+        pieces = chat_pieces(structured if structured is not None else "Echo: " + last_user)
         call_id = None
         finish_reason = "stop"
         if max_words is not None and max_words < len(pieces):
@@ -182,14 +231,18 @@ def plan_chat(body: object) -> ChatPlan:
             pieces[-1] = pieces[-1].rstrip()
             finish_reason = "length"
 
+    prompt_tokens = max(prompt_words, 1)
+    cached_tokens, reasoning_tokens = cached_and_reasoning(model, prompt_tokens)
     return ChatPlan(
         model=model,
         stream=stream,
         include_usage=include_usage,
         pieces=pieces,
         finish_reason=finish_reason,
-        prompt_tokens=max(prompt_words, 1),
-        completion_tokens=count_words("".join(pieces)) + flood,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=count_words("".join(pieces)) + flood + reasoning_tokens,
+        cached_tokens=cached_tokens,
+        reasoning_tokens=reasoning_tokens,
         tool_name=tool_name,
         tool_call_id=call_id,
         prompt=last_user,

@@ -27,6 +27,7 @@ from tests.fakes.openai_upstream.models import (
     StreamAbort,
 )
 from tests.fakes.openai_upstream.requests import embedding_inputs, positive_int
+from tests.fakes.openai_upstream.responses import STORED, responses
 from tests.fakes.server import (
     DEFAULT_SLOW_SECONDS,
     RequestLog,
@@ -111,6 +112,8 @@ async def _route(request: web.Request) -> web.StreamResponse:
     path, method = request.path, request.method
     if method == "POST" and path.endswith("/chat/completions"):
         return await chat_completions(request)
+    if method == "POST" and path.endswith("/responses"):
+        return await responses(request)
     if method == "POST" and path.endswith("/embeddings"):
         return await _embeddings(request)
     if method == "GET" and path.endswith("/models"):
@@ -140,5 +143,6 @@ def create_app(
     app = new_app(expected_key, record=record, slow_seconds=slow_seconds, request_log=request_log)
     app[ALLOW_ANONYMOUS] = allow_anonymous
     app[ABORT_LOG] = abort_log if abort_log is not None else RequestLog()
+    app[STORED] = {}
     app.router.add_route("*", "/{tail:.*}", guarded(_route))
     return app
