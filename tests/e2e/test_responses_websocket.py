@@ -259,8 +259,9 @@ async def test_a_function_call_round_trip_continues_with_previous_response_id(
         assert later.error.code == "previous_response_not_found"
 
 
+@pytest.mark.parametrize("model", [SLOW, "fake-slow-stream"])  # translated, native
 async def test_a_disconnect_stops_the_upstream_at_once_and_bills_what_was_produced(
-    gateway: GatewayProcess, upstream: FakeOpenAI, admin: httpx.Client
+    gateway: GatewayProcess, upstream: FakeOpenAI, admin: httpx.Client, model: str
 ) -> None:
     tenant = _budgeted(admin, "rws-cancel")
     marker = secrets.token_hex(4)
@@ -269,7 +270,7 @@ async def test_a_disconnect_stops_the_upstream_at_once_and_bills_what_was_produc
         await connection.send(
             {
                 "type": "response.create",
-                "model": SLOW,
+                "model": model,
                 "store": False,
                 "input": f"cancel me {marker}",
                 "max_output_tokens": 60,

@@ -81,9 +81,9 @@ def stream_event(
     response = event.get("response")
     echo = False
     if isinstance(response, dict) and previous_response_id is not None:
-        if response.get("previous_response_id") != previous_response_id:
-            named = {**response, "previous_response_id": previous_response_id}
-            event, echo = {**event, "response": named}, True
+        echo = response.get("previous_response_id") != previous_response_id
+        named = {**response, "previous_response_id": previous_response_id}
+        event = {**event, "response": named} if echo else event
     if stream_id is not None:
         event = {**event, "stream_id": stream_id}
     elif not echo:

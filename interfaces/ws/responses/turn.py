@@ -96,11 +96,8 @@ class Turn:
         _, payload = event_fields(frame)
         if payload is None or payload == b"[DONE]":
             return
-        asked = self._body.get("previous_response_id")
-        echo = (
-            asked if isinstance(asked, str) and asked != body.get("previous_response_id") else None
-        )
-        found = stream_event(payload, self.stream_id, echo)
+        asked = self._body.get("previous_response_id")  # maybe sent on as the conversation
+        found = stream_event(payload, self.stream_id, asked if isinstance(asked, str) else None)
         if found is None:
             return
         text, event = found
