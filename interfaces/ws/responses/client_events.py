@@ -17,7 +17,9 @@ from interfaces.ws.decoding import BadMessage, decode_object, unknown_type
 
 CREATE = "response.create"
 STEER = "response.steer"
-_KNOWN = f"`{CREATE}`, `{STEER}`"
+PROCESSED = "response.processed"
+"""Codex CLI's word that it has read a response: nothing to answer."""
+_KNOWN = f"`{CREATE}`, `{STEER}`, `{PROCESSED}`"
 MAX_STREAM_ID = 128
 TRANSPORT_FIELDS = ("type", "stream_id", "stream", "stream_options")
 """What the socket reads off a `response.create`: the rest is the body `POST` would take."""
@@ -35,7 +37,12 @@ class Steer:
     raw: dict[str, Any]
 
 
-ClientEvent = Create | Steer
+@dataclass(frozen=True, slots=True)
+class Processed:
+    pass
+
+
+ClientEvent = Create | Steer | Processed
 
 
 def read_event(data: bytes, max_bytes: int) -> ClientEvent:
@@ -47,6 +54,8 @@ def read_event(data: bytes, max_bytes: int) -> ClientEvent:
         return _create(raw, stream_id, shown_id)
     if kind == STEER:
         return Steer(raw)
+    if kind == PROCESSED:
+        return Processed()
     if kind is None:
         missing = ApiError(
             400,

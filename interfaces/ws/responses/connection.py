@@ -23,7 +23,7 @@ from litestar import WebSocket
 from interfaces.http.errors import ApiError
 from interfaces.ws.credentials import Recheck
 from interfaces.ws.decoding import BadMessage, frame_bytes
-from interfaces.ws.responses.client_events import Create, read_event
+from interfaces.ws.responses.client_events import Create, Steer, read_event
 from interfaces.ws.responses.recent import RecentResponses
 from interfaces.ws.responses.server_events import error_event, steer_failed
 from interfaces.ws.responses.services import ResponsesSocketServices
@@ -100,7 +100,7 @@ class ResponsesConnection:
             return
         if isinstance(asked, Create):
             await self._create(asked)
-        else:
+        elif isinstance(asked, Steer):
             await self._sender.send_text(steer_failed(asked.raw))
 
     async def _create(self, create: Create) -> None:

@@ -20,9 +20,9 @@ _encoder = msgspec.json.Encoder()
 
 
 def error_event(exc: Exception, stream_id: str | None = None) -> str:
-    """`{"type": "error", "status", "error": {type, code, message, param, headers?}}`: the
-    status and error object `POST /v1/responses` would answer with; `headers` holds the
-    `x-ratelimit-*` and `Retry-After` headers it would have sent (when it would)."""
+    """`{"type": "error", "status", "error": {type, code, message, param, headers?},
+    "headers"?}`: the status and error object `POST /v1/responses` would answer with; `headers`
+    holds the `x-ratelimit-*` and `Retry-After` headers it would have sent (when it would)."""
     status, error, headers = openai_error_of(exc)
     if is_database_busy(exc):
         log.warning("ws.database_busy", stream_id=stream_id)
@@ -32,9 +32,10 @@ def error_event(exc: Exception, stream_id: str | None = None) -> str:
     retry = headers.get("Retry-After") or headers.get("retry-after")
     if retry is not None:
         told["retry-after"] = retry
-    if told:
-        error = {**error, "headers": told}
     event: dict[str, Any] = {"type": "error", "status": status, "error": error}
+    if told:  # where the SDK reads them, and where Codex CLI does
+        event["error"] = {**error, "headers": told}
+        event["headers"] = told
     if stream_id is not None:
         event["stream_id"] = stream_id
     return _encoder.encode(event).decode()

@@ -21,6 +21,7 @@ from infrastructure.adapters.providers.sse import SseSplitter, event_fields
 from interfaces.http.errors import ApiError
 from interfaces.ws.cancellation import Cancellation, Stopped
 from interfaces.ws.credentials import CLOSE_UNAUTHENTICATED, Recheck
+from interfaces.ws.responses.prepared import prepared_events
 from interfaces.ws.responses.recent import RecentResponses
 from interfaces.ws.responses.server_events import error_event, stream_event
 from interfaces.ws.responses.services import ResponsesSocketServices
@@ -75,6 +76,10 @@ class Turn:
             return
         self.cancellation.check()
         body = socket.recent.continued(self._body)
+        if body.get("generate") is False:
+            await self._prepare(body)
+            return
+        body = {k: v for k, v in body.items() if k != "generate"}  # true: as every response
         created = await socket.services.create(
             caller, body, self.request_id, on_admitted=self._admitted
         )
@@ -105,6 +110,14 @@ class Turn:
         response = event.get("response")
         if event.get("type") in ENDINGS and isinstance(response, dict):
             self._socket.recent.keep(body, response)
+
+    async def _prepare(self, body: dict[str, Any]) -> None:
+        """`generate: false`: kept on the connection, the model never asked."""
+        events, response = prepared_events(body, self.stream_id)
+        self.cancellation.finishing()
+        for text in events:
+            await self._socket.sender.send_text(text)
+        self._socket.recent.keep({**body, "store": False}, response)
 
     def _admitted(self, headers: Mapping[str, str]) -> bool:
         """Admitted: streams from now on, unless the client left while it waited."""

@@ -327,3 +327,30 @@ async def test_a_bad_lane_name_is_refused(stream_id: object) -> None:
     assert refused["error"]["param"] == "stream_id"
     socket.leave()
     await served
+
+
+async def test_a_response_not_generated_prepares_the_conversation_without_the_model() -> None:
+    source = FakeSource()
+    socket, served = _serve(source)
+    socket.send({"type": "response.processed", "response_id": "resp_x"})  # nothing to answer
+    socket.send(_create("the setup", "w", generate=False, store=True))
+    prepared = await socket.until(_ended("w"))
+    assert [m["type"] for m in socket.sent] == [
+        "response.created",
+        "response.in_progress",
+        "response.completed",
+    ]
+    assert prepared["response"]["output"] == []
+    assert prepared["response"]["usage"]["total_tokens"] == 0
+    assert prepared["response"]["model"] == "m"
+    assert not source.bodies, "the model was never asked"
+
+    previous = prepared["response"]["id"]
+    socket.send(_create("the question", "w", previous_response_id=previous, generate=True))
+    await socket.until(lambda m: m["type"] == "response.completed" and m is not prepared)
+    socket.leave()
+    await served
+    asked = source.bodies[0]
+    assert "generate" not in asked
+    assert "previous_response_id" not in asked
+    assert [item["content"] for item in asked["input"]] == ["the setup", "the question"]
