@@ -18,6 +18,16 @@ from infrastructure.adapters.providers.gemini_values import is_int, is_number, o
 from infrastructure.adapters.providers.legacy_functions import with_tools
 
 MAX_STOP_SEQUENCES = 5
+# OpenAI's `reasoning_effort` as a Gemini thinking budget, as Google's own OpenAI compatibility
+# layer maps it (`none` turns thinking off where the model allows it).
+THINKING_BUDGETS = {
+    "none": 0,
+    "minimal": 1024,
+    "low": 1024,
+    "medium": 8192,
+    "high": 24576,
+    "xhigh": 24576,
+}
 
 
 def _number(body: Mapping[str, Any], key: str, *, integer: bool = False) -> Any:
@@ -61,6 +71,14 @@ def _generation_config(body: Mapping[str, Any]) -> dict[str, Any]:
             )
         if stops:
             config["stopSequences"] = stops
+    effort = body.get("reasoning_effort")
+    if effort is not None:
+        if effort not in THINKING_BUDGETS:
+            raise InvalidRequest(
+                f"`reasoning_effort` must be one of {', '.join(THINKING_BUDGETS)}.",
+                param="reasoning_effort",
+            )
+        config["thinkingConfig"] = {"thinkingBudget": THINKING_BUDGETS[effort]}
     fmt = body.get("response_format")
     if fmt is not None:
         kind = obj(fmt).get("type")

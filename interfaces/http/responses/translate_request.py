@@ -53,6 +53,7 @@ _REFUSED = {
     "prompt": "Stored prompts are not supported by this model: send the prompt as `input`.",
 }
 _ITEM_PREFIX = {
+    "response": "resp",
     "message": "msg",
     "function_call": "fc",
     "function_call_output": "fco",
@@ -102,8 +103,47 @@ def input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def new_item_id(kind: str) -> str:
-    """A fresh id for an item of `kind`, in OpenAI's style (`msg_…`, `fc_…`)."""
+    """A fresh id for an item of `kind` (or for a `response`), in OpenAI's style (`msg_…`,
+    `fc_…`, `resp_…`)."""
     return f"{_ITEM_PREFIX.get(kind, 'item')}_{os.urandom(24).hex()}"
+
+
+def with_history(body: dict[str, Any], history: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The body to pass natively for a conversation the gateway stored: its `input` is the
+    stored items (oldest first) then the request's, without `previous_response_id`, so the
+    upstream needs no store of its own. Stored items lose their ids and statuses (the upstream
+    does not know them); reasoning items without their encrypted content, which the upstream
+    could not read back, are left out; an `item_reference` to a stored item becomes that item."""
+    check(isinstance(body, dict), "", "The request body must be a JSON object")
+    stored = {item["id"]: item for item in history if isinstance(item, dict) and _has_id(item)}
+    raw = body.get("input")
+    items = [{"role": "user", "content": raw}] if isinstance(raw, str) else raw
+    check(
+        items is None or isinstance(items, list), "input", "must be a string or an array of items"
+    )
+    out = [_portable(item) for item in history]
+    for item in items or ():
+        if isinstance(item, dict) and item.get("type") == "item_reference":
+            ref = item.get("id")
+            found = stored.get(ref) if isinstance(ref, str) else None
+            out.append(_portable(found) if found is not None else item)
+        else:
+            out.append(item)
+    sent = {key: value for key, value in body.items() if key != "previous_response_id"}
+    sent["input"] = [item for item in out if item is not None]
+    return sent
+
+
+def _portable(item: Any) -> dict[str, Any] | None:
+    """A stored item as input for an upstream that never saw it; None to leave it out."""
+    if not isinstance(item, dict):
+        return None
+    kind = item.get("type", "message")
+    if kind == "reasoning":
+        return item if item.get("encrypted_content") else None
+    if kind == "item_reference":
+        return None
+    return {key: value for key, value in item.items() if key not in ("id", "status")}
 
 
 def _stored_item(item: Any, param: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from interfaces.http.responses.translate_request import input_items, responses_to_chat
+from interfaces.http.responses.translate_request import input_items, responses_to_chat, with_history
 from tests.unit.front.responses.support import (
     PDF_DATA,
     PNG_URL,
@@ -450,3 +450,39 @@ def test_a_string_input_is_one_stored_user_message() -> None:
     assert item["role"] == "user"
     assert item["content"] == [input_text("hello")]
     assert input_items({"model": "m"}) == []
+
+
+# --- a stored conversation passed natively -----------------------------------------------------
+
+
+def test_a_stored_conversation_goes_natively_as_input_items() -> None:
+    history: list[dict[str, Any]] = [
+        {
+            "id": "msg_1",
+            "type": "message",
+            "status": "completed",
+            "role": "user",
+            "content": [input_text("Hi")],
+        },
+        {"id": "rs_1", "type": "reasoning", "summary": []},
+        {"id": "rs_2", "type": "reasoning", "summary": [], "encrypted_content": "e"},
+        {"id": "fc_1", "type": "function_call", "status": "completed", **function_call("call_1")},
+    ]
+    sent = with_history(
+        body(
+            [{"type": "item_reference", "id": "msg_1"}, call_output("call_1", "sunny")],
+            previous_response_id="resp_1",
+            store=False,
+        ),
+        history,
+    )
+    assert "previous_response_id" not in sent
+    assert sent["store"] is False
+    assert sent["input"] == [
+        {"type": "message", "role": "user", "content": [input_text("Hi")]},
+        {"id": "rs_2", "type": "reasoning", "summary": [], "encrypted_content": "e"},
+        function_call("call_1"),
+        {"type": "message", "role": "user", "content": [input_text("Hi")]},
+        call_output("call_1", "sunny"),
+    ]
+    assert with_history(body("hello"), [])["input"] == [{"role": "user", "content": "hello"}]

@@ -14,7 +14,11 @@ from hypothesis import strategies as st
 from domains.providers.errors import InvalidRequest
 from infrastructure.adapters.providers.anthropic_request import chat_request as anthropic_request
 from infrastructure.adapters.providers.gemini_request import chat_request as gemini_request
-from interfaces.http.responses.translate_request import input_items, responses_to_chat
+from interfaces.http.responses.translate_request import (
+    input_items,
+    responses_to_chat,
+    with_history,
+)
 from tests.unit.front.responses.strategies import (
     TOOLS,
     chat_meaning,
@@ -39,6 +43,10 @@ def test_any_body_translates_or_raises_invalid_request_only(
     with contextlib.suppress(InvalidRequest):
         items = input_items(request_body)
         assert all(isinstance(item["id"], str) for item in items)
+    with contextlib.suppress(InvalidRequest):
+        sent = with_history(request_body, history)
+        assert "previous_response_id" not in sent
+        json.dumps(sent)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])

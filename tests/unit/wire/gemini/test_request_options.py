@@ -49,6 +49,15 @@ def test_a_single_stop_string_and_no_config() -> None:
     assert "generationConfig" not in request(stop=None, response_format={"type": "text"})
 
 
+@pytest.mark.parametrize(
+    ("effort", "budget"),
+    [("none", 0), ("minimal", 1024), ("low", 1024), ("medium", 8192), ("high", 24576)],
+)
+def test_reasoning_effort_is_a_thinking_budget(effort: str, budget: int) -> None:
+    config = request(reasoning_effort=effort)["generationConfig"]
+    assert config == {"thinkingConfig": {"thinkingBudget": budget}}
+
+
 def test_more_than_five_stop_sequences_are_refused() -> None:
     assert invalid({"messages": [USER], "stop": list("abcdef")}).param == "stop"
 
@@ -63,6 +72,7 @@ def test_more_than_five_stop_sequences_are_refused() -> None:
         ("response_format", {"type": "xml"}),
         ("tools", [{"type": "retrieval"}]),
         ("tool_choice", "sometimes"),
+        ("reasoning_effort", "extreme"),
     ],
 )
 def test_untranslatable_parameters_are_refused(key: str, value: Any) -> None:
