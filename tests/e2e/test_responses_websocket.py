@@ -401,3 +401,58 @@ async def test_the_agents_sdk_runs_a_tool_loop_over_the_socket(
     assert "sunny and 21 degrees" in str(result.final_output)
     calls = eventually(lambda: _calls(admin, tenant, 2))
     assert {call["transport"] for call in calls} == {"websocket"}
+
+
+@pytest.mark.parametrize("model", ["claude-haiku-4-5", "gpt-4o-mini"])
+async def test_codex_cli_frames_warm_up_then_continue(
+    gateway: GatewayProcess, admin: httpx.Client, model: str
+) -> None:
+    """What Codex CLI sends: a `generate: false` warm-up, `response.processed`, then the turn
+    continuing it, every `response.create` with Codex's own fields."""
+    tenant = create_tenant(admin, f"rws-codex-{secrets.token_hex(3)}")
+    url = gateway.base_url.replace("http://", "ws://") + "/v1/responses"
+    headers = {
+        "Authorization": f"Bearer {tenant.key}",
+        "OpenAI-Beta": "responses_websockets=2026-02-06",
+    }
+    common = {
+        "type": "response.create",
+        "model": model,
+        "instructions": "You are a coding agent.",
+        "tools": [],
+        "tool_choice": "auto",
+        "parallel_tool_calls": False,
+        "reasoning": None,
+        "store": False,
+        "stream": True,
+        "include": [],
+        "prompt_cache_key": secrets.token_hex(8),
+        "client_metadata": {"x-codex-turn": "1"},
+    }
+    setup = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "ls"}]}
+
+    async def turn(socket: Any, frame: dict[str, Any]) -> list[dict[str, Any]]:
+        await socket.send(json.dumps(frame))
+        events: list[dict[str, Any]] = []
+        async with asyncio.timeout(15):
+            while not events or events[-1]["type"] not in ENDINGS:
+                events.append(json.loads(await socket.recv()))
+        return events
+
+    async with websockets.connect(url, additional_headers=headers) as socket:
+        warm = await turn(socket, {**common, "input": [setup], "generate": False})
+        assert [e["type"] for e in warm] == [
+            "response.created",
+            "response.in_progress",
+            "response.completed",
+        ]
+        warmed = warm[-1]["response"]
+        await socket.send(json.dumps({"type": "response.processed", "response_id": warmed["id"]}))
+        question = {**setup, "content": [{"type": "input_text", "text": "what is here"}]}
+        frame = {**common, "input": [question], "previous_response_id": warmed["id"]}
+        answered = await turn(socket, frame)
+    assert answered[-1]["type"] == "response.completed", answered[-1]
+    assert "what is here" in answered[-1]["response"]["output"][0]["content"][0]["text"]
+    assert answered[-1]["response"]["previous_response_id"] == warmed["id"]
+    calls = eventually(lambda: _calls(admin, tenant, 1))
+    assert len(calls) == 1, "the warm-up asked no model"
