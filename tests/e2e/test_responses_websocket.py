@@ -456,3 +456,46 @@ async def test_codex_cli_frames_warm_up_then_continue(
     assert answered[-1]["response"]["previous_response_id"] == warmed["id"]
     calls = eventually(lambda: _calls(admin, tenant, 1))
     assert len(calls) == 1, "the warm-up asked no model"
+
+
+async def test_refusals_are_error_events_with_the_headers_post_would_send(
+    gateway: GatewayProcess, admin: httpx.Client
+) -> None:
+    tenant = create_tenant(admin, f"rws-refused-{secrets.token_hex(3)}", models=["gpt-4o-mini"])
+    answer = admin.put(f"/keys/{tenant.key_id}/limits", json={"period": "day", "max_tokens": 50})
+    assert answer.status_code == 200, answer.text
+    time.sleep(LIMITS_RELOAD)
+    async with _client(gateway, tenant.key).responses.connect() as connection:
+        await connection.send(
+            {
+                "type": "response.create",
+                "stream_id": "big",
+                "model": "gpt-4o-mini",
+                "input": "hi",
+                "max_output_tokens": 500,
+            }
+        )
+        refused = (await _until_ended(connection, {"big"}))["big"][-1]
+        await connection.send(
+            {"type": "response.create", "model": "gpt-4o", "input": "hi", "stream_id": "nope"}
+        )
+        forbidden = (await _until_ended(connection, {"nope"}))["nope"][-1]
+        await connection.send(
+            {
+                "type": "response.create",
+                "stream_id": "fits",
+                "model": "gpt-4o-mini",
+                "input": "hi",
+                "max_output_tokens": 16,
+            }
+        )
+        fits = (await _until_ended(connection, {"fits"}))["fits"][-1]
+    assert refused.type == "error", refused
+    assert refused.status == 429
+    assert refused.error.code == "budget_exceeded"
+    assert refused.error.type == "insufficient_quota"
+    assert refused.error.headers is not None
+    assert float(refused.error.headers["retry-after"]) > 0
+    assert forbidden.type == "error", forbidden
+    assert (forbidden.status, forbidden.error.code) == (403, "model_not_allowed")
+    assert fits.type == "response.completed", fits
