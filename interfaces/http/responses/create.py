@@ -23,19 +23,20 @@ from application.providers.call import Transport
 from application.providers.completions.request import CompletionRequest, Dialect
 from domains.providers.model import answered_model
 from domains.shared.caller import Caller
-from domains.shared.ids import new_id
 from interfaces.http.errors import ApiError
 from interfaces.http.openai.decoding import validated
 from interfaces.http.openai.schemas import OutputTokens
-from interfaces.http.responses.history import History, history_before
+from interfaces.http.responses.history import history_before
 from interfaces.http.responses.keeping import Keeping
-from interfaces.http.responses.translate_request import input_items, responses_to_chat
-from interfaces.http.responses.translate_response import chat_to_response
-from interfaces.http.responses.translate_stream import (
-    chat_sse_to_response_events,
-    sse_cut,
-    sse_error,
+from interfaces.http.responses.native_stream import NativeResponseStream
+from interfaces.http.responses.translate_request import (
+    input_items,
+    new_item_id,
+    responses_to_chat,
+    with_history,
 )
+from interfaces.http.responses.translate_response import chat_to_response
+from interfaces.http.responses.translate_stream import chat_sse_to_response_events
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -101,17 +102,12 @@ async def create_response(
     completions = services.completions
     native = completions.speaks(completions.route_for(caller, view.model), "responses")
     previous = view.previous_response_id
-    history = History(items=[], resent=[])
+    history: list[dict[str, Any]] = []
     sent = body
     if previous is not None:
         history = await history_before(services.engine, caller, previous)
-        sent = {key: value for key, value in body.items() if key != "previous_response_id"}
-        if native:  # the upstream is sent the whole conversation
-            sent["input"] = [*history.resent, *_as_items(body.get("input"))]
-    # a body passed natively is translated only for admission's estimate, leaving in what
-    # OpenAI alone runs (its built-in tools); any other is translated to be sent
-    as_chat = functools.partial(responses_to_chat, history=history.items)
-    estimate = functools.partial(responses_to_chat, native=True)
+        # natively the upstream is sent the whole conversation, not an id it does not know
+        sent = with_history(body, history) if native else body
     keeping = None
     if view.store is not False:
         keeping = Keeping(
@@ -121,6 +117,15 @@ async def create_response(
             previous_response_id=previous,
             retention_days=services.retention_days,
         )
+    response_id, created_at = new_item_id("response"), int(time.time())
+    # a native stream is watched on its way, for the endings the gateway adds to it
+    watch = NativeResponseStream(
+        body,
+        response_id=response_id,
+        created_at=created_at,
+        model=view.model,
+        on_done=_read_from_its_final_event,
+    )
     answer = await completions.complete(
         CompletionRequest(
             caller=caller,
@@ -131,10 +136,12 @@ async def create_response(
             include_usage=True,  # a translated stream's usage ends in `response.completed`
             dialect=Dialect(
                 kind="responses",
-                as_chat=as_chat,
-                as_chat_estimate=estimate,
-                stream_error=sse_error,
-                stream_cut=sse_cut,
+                # a body passed natively is translated only for admission's estimate, leaving
+                # in what OpenAI alone runs (its built-in tools); any other to be sent
+                as_chat=functools.partial(responses_to_chat, history=history),
+                as_chat_estimate=functools.partial(responses_to_chat, native=True),
+                stream_error=watch.sse_error,
+                stream_cut=watch.sse_cut,
             ),
             transport=transport,
             prompt_log="v1.prompt",
@@ -143,13 +150,14 @@ async def create_response(
     )
     upstream = answer.route.upstream
     if answer.chunks is not None:
-        events = answer.chunks
-        if not answer.native:
+        if answer.native:
+            events = watch.relay(answer.chunks)
+        else:
             events = chat_sse_to_response_events(
-                events,
+                answer.chunks,
                 body,
-                response_id=f"resp_{new_id()}",
-                created_at=int(time.time()),
+                response_id=response_id,
+                created_at=created_at,
                 model=upstream,
                 on_done=_read_from_its_final_event,
             )
@@ -166,8 +174,8 @@ async def create_response(
         response = chat_to_response(
             completion,
             body,
-            response_id=f"resp_{new_id()}",
-            created_at=int(time.time()),
+            response_id=response_id,
+            created_at=created_at,
             model=answered_model(named, upstream),
         )
     if isinstance(response, dict):
@@ -178,15 +186,6 @@ async def create_response(
     return Created(headers=answer.headers, body=msgspec.json.encode(response))
 
 
-def _as_items(value: object) -> list[Any]:
-    """A request's `input` as a list of items (a string is one user message)."""
-    if isinstance(value, str):
-        return [{"type": "message", "role": "user", "content": value}]
-    if isinstance(value, list):
-        return value
-    return []
-
-
 def _read_from_its_final_event(response: dict[str, Any]) -> None:
-    """A translated stream's final response is read from its final event, as a native
-    stream's is (`keeping.Keeping.kept_at_end`)."""
+    """The final response of a stream is stored from its final event, as the client gets it
+    (`keeping.Keeping.kept_at_end`), not from here."""

@@ -5,7 +5,6 @@ response, or one past its retention, is a 404."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,18 +19,6 @@ STORABLE_ID = re.compile(r"\A[A-Za-z0-9_-]{1,128}\Z")
 nowhere, and is not looked for."""
 
 
-@dataclass(frozen=True, slots=True)
-class History:
-    items: list[dict[str, Any]]
-    """As stored, ids included: what a translation continues (an `item_reference` in the new
-    input names one of them)."""
-    resent: list[dict[str, Any]]
-    """As sent again to an upstream that speaks Responses, before the new input: the input
-    items without the ids the gateway gave them (the upstream would look them up, and fail),
-    the output as answered, but a reasoning item only with its `encrypted_content` (without
-    it, only the upstream that stored it knows it)."""
-
-
 def previous_not_found(response_id: str) -> ApiError:
     shown = response_id if len(response_id) <= 200 else response_id[:200] + "…"
     return ApiError(
@@ -42,26 +29,20 @@ def previous_not_found(response_id: str) -> ApiError:
     )
 
 
-async def history_before(engine: AsyncEngine, caller: Caller, previous_response_id: str) -> History:
-    """The conversation up to and including `previous_response_id`'s output."""
+async def history_before(
+    engine: AsyncEngine, caller: Caller, previous_response_id: str
+) -> list[dict[str, Any]]:
+    """The conversation up to and including `previous_response_id`'s output, as stored (ids
+    included: an `item_reference` in the new input may name one of them)."""
     chain = None
     if STORABLE_ID.match(previous_response_id):
         chain = await conversation_before(engine, previous_response_id, caller.org_id, utcnow())
     if chain is None:
         raise previous_not_found(previous_response_id)
     items: list[dict[str, Any]] = []
-    resent: list[dict[str, Any]] = []
     for link in chain:
         items.extend(link.input_items)
-        resent.extend({k: v for k, v in item.items() if k != "id"} for item in link.input_items)
         output = link.response.get("output")
-        answered = (
-            [item for item in output if isinstance(item, dict)] if isinstance(output, list) else []
-        )
-        items.extend(answered)
-        resent.extend(
-            item
-            for item in answered
-            if item.get("type") != "reasoning" or item.get("encrypted_content")
-        )
-    return History(items=items, resent=resent)
+        if isinstance(output, list):
+            items.extend(item for item in output if isinstance(item, dict))
+    return items
