@@ -11,8 +11,8 @@ from typing import Any
 
 import msgspec
 
-from domains.shared.ids import new_id
 from interfaces.http.errors import ApiError
+from interfaces.http.responses.translate_request import new_item_id
 from interfaces.http.responses.translate_response import response_object, response_usage
 
 _encoder = msgspec.json.Encoder()
@@ -32,16 +32,19 @@ def prepared_events(
             code="missing_required_parameter",
             param="model",
         )
-    now = int(time.time())
-    base = {"response_id": f"resp_{new_id()}", "created_at": now, "model": model}
-    started = response_object(body, status="in_progress", output=[], **base)
+    now, response_id = int(time.time()), new_item_id("response")
+    started = response_object(
+        body, response_id=response_id, created_at=now, model=model, status="in_progress", output=[]
+    )
     done = response_object(
         body,
+        response_id=response_id,
+        created_at=now,
+        model=model,
         status="completed",
         output=[],
         usage=response_usage(NO_USAGE),
         completed_at=now,
-        **base,
     )
     kinds = (
         ("response.created", started),
