@@ -4,7 +4,9 @@ as OpenAI's WebSocket mode keeps the last response on the connection: a response
 
 Each kept response knows the conversation it ends as (`anchor`, the stored response it
 continues from the store, if any, and the items since: earlier inputs and outputs, in Responses
-item shape). Continuing it sends those items before the new input and names the anchor as
+item shape). Continuing it sends those items before the new input, as the route sends a stored
+conversation to an upstream that never saw it (`with_history`: without their ids, reasoning
+only with its encrypted content, item references resolved), and names the anchor as
 `previous_response_id`, so the route rebuilds the rest from the store as for any stored
 response. A stored response is kept as its own anchor, continued through the store.
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+from interfaces.http.responses.translate_request import with_history
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +51,10 @@ class RecentResponses:
         if kept is None or kept.anchor == kept.response_id:
             return body
         self._kept.move_to_end(kept.response_id)
-        body = dict(body)
-        body["input"] = [*kept.items, *input_items(body.get("input"))]
-        if kept.anchor is None:
-            body.pop("previous_response_id", None)
-        else:
-            body["previous_response_id"] = kept.anchor
-        return body
+        sent = with_history(body, kept.items)
+        if kept.anchor is not None:
+            sent["previous_response_id"] = kept.anchor
+        return sent
 
     def keep(self, sent: dict[str, Any], response: dict[str, Any]) -> None:
         """Keeps a response that ended, created from the body `sent` (as `continued` made it)."""
