@@ -355,3 +355,18 @@ async def test_a_response_not_generated_prepares_the_conversation_without_the_mo
     assert "generate" not in asked
     assert "previous_response_id" not in asked
     assert [item["content"] for item in asked["input"]] == ["the setup", "the question"]
+
+
+async def test_an_idle_connection_is_closed_but_not_while_a_response_runs() -> None:
+    source = FakeSource()
+    socket, served = _serve(source, idle_timeout=1)
+    socket.send(_create(" ".join(["word"] * 150), "long", model="slow"))  # 1.5 s of deltas
+    done = await socket.until(_ended("long"))
+    assert done["type"] == "response.completed"
+    assert socket.closed is None, "never idle while a response ran"
+    async with asyncio.timeout(3):
+        while socket.closed is None:
+            await asyncio.sleep(0.05)
+    assert socket.closed == 4408
+    async with asyncio.timeout(1):  # what it queued went out: nothing more to wait for
+        assert await served == "idle"
