@@ -123,8 +123,19 @@ def _provided(container: Container) -> dict[str, Provide]:
             ws_keys=container.ws_keys,
         )
 
-    def responses() -> ResponsesServices:
-        return services
+    built: list[ResponsesServices] = []
+
+    def responses() -> ResponsesServices:  # built once, at the first request that needs it
+        if not built:
+            built.append(
+                ResponsesServices(
+                    completions=container.completions,
+                    bus=container.bus,
+                    engine=container.engine,
+                    retention_days=container.settings.responses.retention_days,
+                )
+            )
+        return built[0]
 
     def responses_socket_services() -> ResponsesSocketServices:
         return ResponsesSocketServices(chat=chat_services(), create=RouteSource(services))
@@ -140,12 +151,6 @@ def _provided(container: Container) -> dict[str, Provide]:
             container, bearer_token(request, x_api_key=True), client_host(request)
         )
 
-    services = ResponsesServices(
-        completions=container.completions,
-        bus=container.bus,
-        engine=container.engine,
-        retention_days=container.settings.responses.retention_days,
-    )
     provided = {
         provider.__name__: Provide(provider, sync_to_thread=False)
         for provider in (
