@@ -23,6 +23,12 @@ from infrastructure.adapters.providers.gemini_answer import (
 _FLOAT32_MAX = 3.4028234663852886e38
 
 
+def _choice(index: int, message: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A choice as OpenAI's: `logprobs` (never asked of Gemini) and the message's `refusal`
+    are there, null."""
+    return {"index": index, "message": message, "logprobs": None, "finish_reason": reason}
+
+
 def chat_response(
     resp: dict[str, Any], *, model: str, created: int, completion_id: str
 ) -> tuple[dict[str, Any], Usage]:
@@ -55,17 +61,16 @@ def chat_response(
             content: str | None = "".join(texts)
         else:
             content = None if tool_calls or reason == "content_filter" else ""
-        message: dict[str, Any] = {"role": "assistant", "content": content}
+        message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
         if tool_calls:
             message["tool_calls"] = tool_calls
         index = candidate_index(candidate)
         index = next(unclaimed) if index is None else index  # a missing index is a 0 first
-        choices.append({"index": index, "message": message, "finish_reason": reason})
+        choices.append(_choice(index, message, reason))
     if not choices:  # the prompt was blocked, or Gemini answered nothing at all
         refused = blocked(resp)
-        message = {"role": "assistant", "content": None if refused else ""}
-        reason = "content_filter" if refused else "stop"
-        choices.append({"index": 0, "message": message, "finish_reason": reason})
+        message = {"role": "assistant", "content": None if refused else "", "refusal": None}
+        choices.append(_choice(0, message, "content_filter" if refused else "stop"))
     choices.sort(key=lambda choice: int(choice["index"]))
     body = {
         "id": completion_id,

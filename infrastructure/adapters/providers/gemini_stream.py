@@ -54,7 +54,8 @@ class StreamTranslator:
     def _delta(
         self, index: int, delta: dict[str, Any], finish: str | None = None
     ) -> dict[str, Any]:
-        return self._chunk([{"index": index, "delta": delta, "finish_reason": finish}])
+        choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return self._chunk([choice])
 
     def _start(self, index: int) -> list[dict[str, Any]]:
         if index in self._started:

@@ -214,8 +214,11 @@ class NativeResponseStream:
             )
         if item.get("type") == "function_call":
             arguments = str(item.get("arguments") or "")
+            name = str(item.get("name") or "")
             events.append(
-                self._event("response.function_call_arguments.done", **where, arguments=arguments)
+                self._event(
+                    "response.function_call_arguments.done", **where, name=name, arguments=arguments
+                )
             )
         item["status"] = "incomplete"
         self._open[index] = False

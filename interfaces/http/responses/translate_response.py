@@ -119,7 +119,7 @@ def response_object(
     text = _dict(request.get("text"))
     reasoning = _dict(request.get("reasoning"))
     fmt = text.get("format")
-    return {
+    response: dict[str, Any] = {
         "id": response_id,
         "object": "response",
         "created_at": created_at,
@@ -153,10 +153,14 @@ def response_object(
         "top_logprobs": _typed(request, "top_logprobs", int, 0),
         "top_p": _number(request, "top_p", 1.0),
         "truncation": _typed(request, "truncation", str, "disabled"),
-        "usage": usage,
-        "user": _typed(request, "user", str),
         "metadata": _typed(request, "metadata", dict, {}),
     }
+    # OpenAI's document has no null for these: absent until known
+    if usage is not None:
+        response["usage"] = usage
+    if isinstance(user := request.get("user"), str):
+        response["user"] = user
+    return response
 
 
 def chat_to_response(

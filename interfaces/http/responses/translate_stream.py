@@ -294,6 +294,7 @@ class ChatChunksToResponseEvents:
                     "response.function_call_arguments.done",
                     item_id=item.id,
                     output_index=item.index,
+                    name=item.name,
                     arguments=item.arguments,
                 )
             )

@@ -15,19 +15,20 @@ log holds the path as received.
 
 * ``POST …/chat/completions`` replies ``"Echo: " + <text of the last user or tool message>``
   (plain or SSE stream), or one tool call when ``tools`` are given, ``tool_choice`` is not
-  ``"none"`` and the last message is not a ``tool`` result; usage counts whitespace-separated
-  words.
+  ``"none"`` and the last message is not a ``tool`` result (legacy ``functions``: one
+  ``function_call``, finish reason ``function_call``); under ``response_format`` the text is a
+  JSON value of its ``json_schema`` (:mod:`tests.fakes.schema_sample`) or, for ``json_object``
+  (whose conversation must say "json"), ``{"query": <text>}``; ``n`` choices answer alike
+  (streamed interleaved, one choice a chunk); usage counts whitespace-separated words, every
+  choice's.
 * ``POST …/responses`` (OpenAI's Responses API, :mod:`.responses`) answers as the chat does, in
   the Responses shape, whole or as its semantic events: a ``function_call`` item when function
   tools are given, JSON that the schema accepts for a ``json_schema`` text format; responses
   are kept (unless ``store`` is false) for ``previous_response_id``; ``max_output_tokens`` below
   16 is refused as OpenAI does.
-* Chat and Responses alike answer JSON that ``response_format`` / ``text.format`` asks for
-  (``json_schema``: a value its schema accepts, built from the prompt; ``json_object``: an
-  object).
 * ``fake-cached`` reports :data:`CACHED_INPUT_TOKENS` cached input tokens, ``fake-reasoning``
   :data:`REASONING_TOKENS` reasoning tokens (counted in the output tokens, with a reasoning item
-  first in a Responses answer), ``fake-cached-reasoning`` both.
+  first in a Responses answer), ``fake-cached-reasoning`` both, on chat and Responses alike.
 * ``POST …/embeddings`` returns hash-derived float32 vectors (float list or base64).
 * ``GET …/models`` and ``GET …/models/{id}`` list a few model ids.
 * Special model names trigger failures: ``fake-error-500``, ``fake-error-503`` (overloaded),

@@ -44,21 +44,6 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if plan.stream:
         return await _stream_chat(request, plan, completion_id, created)
 
-    if plan.tool_name is not None:
-        message: dict[str, Any] = {
-            "role": "assistant",
-            "content": None,
-            "refusal": None,
-            "tool_calls": [
-                {
-                    "id": plan.tool_call_id,
-                    "type": "function",
-                    "function": {"name": plan.tool_name, "arguments": plan.text},
-                }
-            ],
-        }
-    else:
-        message = {"role": "assistant", "content": plan.text, "refusal": None}
     return json_response(
         {
             "id": completion_id,
@@ -68,20 +53,47 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             "system_fingerprint": SYSTEM_FINGERPRINT,
             "choices": [
                 {
-                    "index": 0,
-                    "message": message,
+                    "index": index,
+                    "message": _message(plan, index),
                     "logprobs": None,
                     "finish_reason": plan.finish_reason,
                 }
+                for index in range(plan.choices)
             ],
             "usage": plan.usage,
         }
     )
 
 
-def _chunk_deltas(plan: ChatPlan) -> Iterator[tuple[dict[str, Any], str | None]]:
-    """(delta, finish_reason) for every choice-carrying chunk, in order."""
-    if plan.tool_name is not None:
+def _message(plan: ChatPlan, choice: int) -> dict[str, Any]:
+    """The whole message of choice `choice`."""
+    if plan.tool_name is None:
+        return {"role": "assistant", "content": plan.text, "refusal": None}
+    if plan.legacy:
+        call = {"name": plan.tool_name, "arguments": plan.text}
+        return {"role": "assistant", "content": None, "refusal": None, "function_call": call}
+    return {
+        "role": "assistant",
+        "content": None,
+        "refusal": None,
+        "tool_calls": [
+            {
+                "id": plan.call_id(choice),
+                "type": "function",
+                "function": {"name": plan.tool_name, "arguments": plan.text},
+            }
+        ],
+    }
+
+
+def _chunk_deltas(plan: ChatPlan, choice: int) -> Iterator[tuple[dict[str, Any], str | None]]:
+    """(delta, finish_reason) for every chunk of choice `choice`, in order."""
+    if plan.tool_name is not None and plan.legacy:
+        call = {"name": plan.tool_name, "arguments": ""}
+        yield {"role": "assistant", "content": None, "function_call": call}, None
+        for piece in plan.pieces:
+            yield {"function_call": {"arguments": piece}}, None
+    elif plan.tool_name is not None:
         yield (
             {
                 "role": "assistant",
@@ -89,7 +101,7 @@ def _chunk_deltas(plan: ChatPlan) -> Iterator[tuple[dict[str, Any], str | None]]
                 "tool_calls": [
                     {
                         "index": 0,
-                        "id": plan.tool_call_id,
+                        "id": plan.call_id(choice),
                         "type": "function",
                         "function": {"name": plan.tool_name, "arguments": ""},
                     }
@@ -138,11 +150,15 @@ async def _stream_chat(
         if log is not None:
             log.append(StreamAbort(time.monotonic(), plan.model, plan.prompt, sent))
 
+    # the choices' chunks interleaved, one choice a chunk, as OpenAI streams `n` > 1
+    steps = zip(*(_chunk_deltas(plan, index) for index in range(plan.choices)), strict=True)
     try:
-        for i, (delta, finish_reason) in enumerate(_chunk_deltas(plan)):
-            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-            await response.write(frame([choice], None))
-            sent += 1
+        for i, step in enumerate(steps):
+            for index, (delta, finish) in enumerate(step):
+                choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
+                await response.write(frame([choice], None))
+                sent += 1
+            finish_reason = step[0][1]
             if plan.model == MODEL_STREAM_ERROR:
                 await response.write(STREAM_ERROR_EVENT)
                 await response.write_eof()

@@ -25,6 +25,7 @@ MODEL_CREATED: Final = 1_700_000_000
 DEFAULT_EMBEDDING_DIMENSIONS: Final = 8
 MAX_EMBEDDING_DIMENSIONS: Final = 65_536
 SYSTEM_FINGERPRINT: Final = "fp_fake"
+MAX_CHOICES: Final = 128  # `n`, as OpenAI bounds it
 
 MODEL_ERROR_500: Final = "fake-error-500"
 MODEL_ERROR_429: Final = "fake-error-429"

@@ -9,6 +9,7 @@ from typing import Any
 from tests.fakes.openai_upstream.errors import bad_request
 from tests.fakes.openai_upstream.models import (
     CACHED_INPUT_TOKENS,
+    MAX_CHOICES,
     MODEL_CACHED,
     MODEL_CACHED_REASONING,
     MODEL_FLOOD_STREAM,
@@ -64,8 +65,31 @@ def positive_int(body: dict[str, Any], name: str) -> int | None:
     return value
 
 
+def _function_name(body: dict[str, Any]) -> str | None:
+    """Under the legacy `functions` / `function_call`: the name of the function to call, or
+    None when the reply is plain text."""
+    functions = body.get("functions")
+    if not isinstance(functions, list) or not functions:
+        raise bad_request("Invalid 'functions': expected a non-empty array.", "functions")
+    choice = body.get("function_call")
+    if choice == "none":
+        return None
+    if isinstance(choice, dict):
+        name = choice.get("name")
+        if not isinstance(name, str) or not name:
+            raise bad_request("Invalid 'function_call': missing function name.", "function_call")
+        return name
+    first = functions[0]
+    name = first.get("name") if isinstance(first, dict) else None
+    if not isinstance(name, str) or not name:
+        raise bad_request("Invalid 'functions[0]': missing function name.", "functions")
+    return name
+
+
 def _tool_name(body: dict[str, Any]) -> str | None:
     """Name of the function to call, or None when the reply is plain text."""
+    if body.get("functions") is not None:
+        return _function_name(body)
     tools = body.get("tools")
     if not tools:
         return None
@@ -86,6 +110,60 @@ def _tool_name(body: dict[str, Any]) -> str | None:
     if not isinstance(name, str) or not name:
         raise bad_request("Invalid 'tools[0]': missing function name.", "tools")
     return name
+
+
+def _choices(body: dict[str, Any]) -> int:
+    """`n`: how many choices to answer, 1 to `MAX_CHOICES`."""
+    n = positive_int(body, "n") or 1
+    if n > MAX_CHOICES:
+        raise bad_request(
+            f"Invalid 'n': integer above maximum value. Expected a value <= {MAX_CHOICES}, "
+            f"but got {n} instead.",
+            "n",
+            "integer_above_max_value",
+        )
+    return n
+
+
+def _structured_text(body: dict[str, Any], last_user: str, every_text: str) -> str | None:
+    """What the model writes under `response_format`: a JSON value its `json_schema` accepts,
+    or any JSON object for `json_object` (whose conversation must say "json", as OpenAI
+    requires); None for plain text."""
+    form = body.get("response_format")
+    if form is None:
+        return None
+    if not isinstance(form, dict):
+        raise bad_request(
+            "Invalid type for 'response_format': expected an object.",
+            "response_format",
+            "invalid_type",
+        )
+    kind = form.get("type")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        if "json" not in every_text.lower():
+            raise bad_request(
+                "'messages' must contain the word 'json' in some form, to use "
+                "'response_format' of type 'json_object'.",
+                "messages",
+            )
+        return encode({"query": last_user}).decode()
+    if kind == "json_schema":
+        spec = form.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
+            raise bad_request(
+                "Missing required parameter: 'response_format.json_schema.name'.",
+                "response_format.json_schema.name",
+                "missing_required_parameter",
+            )
+        return encode(sample(spec.get("schema") or {}, last_user)).decode()
+    raise bad_request(
+        f"Invalid value: {encode(kind).decode()}. Supported values are: 'text', "
+        "'json_object', and 'json_schema'.",
+        "response_format.type",
+        "invalid_value",
+    )
 
 
 def usage_of(
@@ -115,23 +193,6 @@ def cached_and_reasoning(model: str, prompt_tokens: int) -> tuple[int, int]:
     return 0, 0
 
 
-def structured_text(response_format: object, prompt: str) -> str | None:
-    """The JSON answer a ``json_schema`` (or ``json_object``) format asks for, built from the
-    prompt as a model would fill the schema in; None for plain text."""
-    if not isinstance(response_format, dict):
-        return None
-    kind = response_format.get("type")
-    if kind == "json_object":
-        return encode(sample({"type": "object"}, prompt)).decode()
-    if kind != "json_schema":
-        return None
-    spec = response_format.get("json_schema", response_format)  # chat nests it, Responses not
-    schema = spec.get("schema") if isinstance(spec, dict) else None
-    if not isinstance(schema, dict):
-        raise bad_request("Invalid schema: expected a JSON schema object.", "response_format")
-    return encode(sample(schema, prompt)).decode()
-
-
 @dataclass(slots=True)
 class ChatPlan:
     """Everything needed to render a chat completion, streamed or not."""
@@ -145,8 +206,10 @@ class ChatPlan:
     completion_tokens: int
     tool_name: str | None
     tool_call_id: str | None
+    legacy: bool = False  # the call is a legacy `function_call` (the request sent `functions`)
     prompt: str = ""
     flood: int = 0  # words streamed after the pieces, made as they are sent
+    choices: int = 1  # `n`: each choice answers the same
     cached_tokens: int = 0
     reasoning_tokens: int = 0  # part of completion_tokens
 
@@ -159,6 +222,12 @@ class ChatPlan:
     @property
     def text(self) -> str:
         return "".join(self.pieces)
+
+    def call_id(self, choice: int) -> str | None:
+        """The tool call's id in choice `choice` (each choice's call is a call of its own)."""
+        if self.tool_call_id is None or choice == 0:
+            return self.tool_call_id
+        return "call_" + hashlib.sha256(f"{self.tool_call_id}\0{choice}".encode()).hexdigest()[:24]
 
 
 def plan_chat(body: object) -> ChatPlan:
@@ -179,13 +248,17 @@ def plan_chat(body: object) -> ChatPlan:
 
     prompt_words = 0
     last_user = ""
+    texts: list[str] = []
     for message in messages:
         if not isinstance(message, dict) or not isinstance(message.get("role"), str):
             raise bad_request("Invalid message: expected an object with a 'role'.", "messages")
         text = _content_text(message.get("content"))
+        texts.append(text)
         prompt_words += count_words(text)
-        if message["role"] in ("user", "tool"):
+        if message["role"] in ("user", "tool", "function"):
             last_user = text
+    choices = _choices(body)
+    structured = _structured_text(body, last_user, " ".join(texts))
 
     stream = body.get("stream") is True
     stream_options = body.get("stream_options")
@@ -201,13 +274,14 @@ def plan_chat(body: object) -> ChatPlan:
 
     flood = 0
     tool_name = _tool_name(body)
-    if messages[-1]["role"] == "tool":
+    if messages[-1]["role"] in ("tool", "function"):
         tool_name = None  # after a tool result the model answers with text
+    legacy = body.get("functions") is not None
     if tool_name is not None:
         arguments = '{"query": ' + encode(last_user).decode() + "}"
         pieces = chat_pieces(arguments)
         call_id = "call_" + hashlib.sha256(f"{tool_name}\0{arguments}".encode()).hexdigest()[:24]
-        finish_reason = "tool_calls"
+        finish_reason = "function_call" if legacy else "tool_calls"
     elif model == MODEL_FLOOD_STREAM:
         pieces, call_id, finish_reason = [], None, "stop"
         flood = min(max_words or 1000, 100_000_000)
@@ -222,8 +296,7 @@ def plan_chat(body: object) -> ChatPlan:
         call_id = None
         finish_reason = "stop"
     else:
-        structured = structured_text(body.get("response_format"), last_user)
-        pieces = chat_pieces(structured if structured is not None else "Echo: " + last_user)
+        pieces = chat_pieces("Echo: " + last_user if structured is None else structured)
         call_id = None
         finish_reason = "stop"
         if max_words is not None and max_words < len(pieces):
@@ -240,13 +313,15 @@ def plan_chat(body: object) -> ChatPlan:
         pieces=pieces,
         finish_reason=finish_reason,
         prompt_tokens=prompt_tokens,
-        completion_tokens=count_words("".join(pieces)) + flood + reasoning_tokens,
+        completion_tokens=(count_words("".join(pieces)) + flood + reasoning_tokens) * choices,
         cached_tokens=cached_tokens,
-        reasoning_tokens=reasoning_tokens,
+        reasoning_tokens=reasoning_tokens * choices,
         tool_name=tool_name,
         tool_call_id=call_id,
+        legacy=legacy,
         prompt=last_user,
         flood=flood,
+        choices=choices,
     )
 
 

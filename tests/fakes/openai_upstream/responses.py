@@ -145,8 +145,11 @@ def _as_chat(body: Any, stored: dict[str, Any]) -> dict[str, Any]:
         chat["max_tokens"] = most
     text = body.get("text")
     fmt = text.get("format") if isinstance(text, dict) else None
-    if isinstance(fmt, dict) and fmt.get("type") in ("json_schema", "json_object"):
-        chat["response_format"] = fmt
+    if isinstance(fmt, dict) and fmt.get("type") == "json_object":
+        chat["response_format"] = {"type": "json_object"}
+    elif isinstance(fmt, dict) and fmt.get("type") == "json_schema":  # chat nests the schema
+        spec = {"name": fmt.get("name"), "schema": fmt.get("schema")}
+        chat["response_format"] = {"type": "json_schema", "json_schema": spec}
     if body.get("stream") is True:
         chat["stream"] = True
         chat["stream_options"] = {"include_usage": True}
@@ -216,7 +219,7 @@ class _Answer:
             body["reasoning"] if isinstance(body.get("reasoning"), dict) else {}
         )
         done = status in ("completed", "incomplete")
-        return {
+        response: dict[str, Any] = {
             "id": self.id,
             "object": "response",
             "created_at": self.created_at,
@@ -249,10 +252,13 @@ class _Answer:
             "top_logprobs": body.get("top_logprobs", 0),
             "top_p": body.get("top_p", 1.0),
             "truncation": body.get("truncation", "disabled"),
-            "usage": self.usage() if done else None,
-            "user": body.get("user"),
             "metadata": body.get("metadata") or {},
         }
+        if done:  # no usage (and no user unless given) before: OpenAI's document has no null
+            response["usage"] = self.usage()
+        if isinstance(body.get("user"), str):
+            response["user"] = body["user"]
+        return response
 
 
 def _store(request: web.Request, answer: _Answer, output: list[dict[str, Any]]) -> None:
@@ -357,7 +363,12 @@ async def _stream(request: web.Request, answer: _Answer) -> web.StreamResponse:
             elif pace:
                 await asyncio.sleep(pace)
         if is_call:
-            await send("response.function_call_arguments.done", **where, arguments=text)
+            await send(
+                "response.function_call_arguments.done",
+                **where,
+                name=plan.tool_name,
+                arguments=text,
+            )
         else:
             await send(
                 "response.output_text.done", **where, content_index=0, text=text, logprobs=[]

@@ -4,12 +4,17 @@ conversations, and its refusals."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import openai
 import pytest
+from httpx_sse import connect_sse
 from pydantic import BaseModel
 
-from tests.fakes.openai_upstream import CACHED_INPUT_TOKENS, REASONING_TOKENS
-from tests.fakes.wire.openai.support import EXPECTED_TEXT, MODEL, expected_arguments
+from tests.fakes.openai_upstream import CACHED_INPUT_TOKENS, REASONING_TOKENS, FakeOpenAI
+from tests.fakes.wire.openai.support import API_KEY, EXPECTED_TEXT, MODEL, expected_arguments
+from tests.support import openai_spec
 
 QUESTION = "What is the capital of France today?"
 TOOLS: list[openai.types.responses.FunctionToolParam] = [
@@ -170,3 +175,37 @@ def test_a_stream_that_fails_ends_with_an_error_event(client: openai.OpenAI) -> 
     assert last.type == "error"
     assert last.code == "server_error"
     assert last.message == "The server had an error while processing your request."
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"input": QUESTION, "instructions": "Be terse.", "metadata": {"k": "v"}},
+        {"input": QUESTION, "tools": TOOLS},
+        {"input": QUESTION, "max_output_tokens": 16, "model": "fake-cached-reasoning"},
+        {
+            "input": QUESTION,
+            "text": {
+                "format": {
+                    "type": "json_schema",
+                    "name": "a",
+                    "schema": {"type": "object", "properties": {"a": {"type": "string"}}},
+                }
+            },
+        },
+    ],
+)
+def test_every_answer_is_what_openais_document_allows(
+    fake: FakeOpenAI, extra: dict[str, Any]
+) -> None:
+    body = {"model": MODEL, **extra}
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    schema = openai_spec.answer_schema("post", "/v1/responses", 200, "application/json")
+    with httpx.Client(base_url=fake.base_url, headers=headers) as http:
+        plain = openai_spec.validate_answer(http.post("/responses", json=body), schema)
+        with connect_sse(http, "POST", "/responses", json={**body, "stream": True}) as source:
+            events = openai_spec.validate_stream(source.iter_sse(), openai_spec.RESPONSE_EVENTS)
+    last = events[-1]["response"]
+    assert last["status"] == plain["status"]
+    assert [item["type"] for item in last["output"]] == [item["type"] for item in plain["output"]]
+    assert last["usage"] == plain["usage"]

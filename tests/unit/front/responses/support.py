@@ -7,6 +7,7 @@ import base64
 from typing import Any
 
 import pytest
+from httpx_sse import ServerSentEvent
 
 from domains.providers.errors import InvalidRequest
 from interfaces.http.responses.translate_request import responses_to_chat
@@ -158,3 +159,18 @@ def assert_valid_sequence(events: list[dict[str, Any]]) -> None:
     if events[-1]["type"] != "response.failed":
         assert open_item is None
         assert last["output"] == done
+
+
+def sse_events(sse: bytes) -> list[ServerSentEvent]:
+    """A stream's bytes as the Server-Sent Events a client reads."""
+    events = []
+    for block in sse.decode().split("\n\n"):
+        name, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+        if data:
+            events.append(ServerSentEvent(event=name, data="\n".join(data)))
+    return events

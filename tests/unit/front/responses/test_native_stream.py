@@ -29,6 +29,8 @@ from interfaces.http.responses.native_stream import NativeResponseStream
 from interfaces.http.responses.translate_request import responses_to_chat
 from interfaces.http.responses.translate_stream import chat_sse_to_response_events
 from tests.fakes.openai_upstream import FakeOpenAI
+from tests.support import openai_spec
+from tests.unit.front.responses.support import sse_events
 
 KEY = "sk-test"
 CALLER = Caller(key_id="k1", key_prefix="fr-abcdefgh", team_id="t1", org_id="o1")
@@ -142,6 +144,9 @@ async def stream_responses(
 
 
 def sdk_events(sse: bytes) -> list[Any]:
+    """The events as the SDK reads them, once OpenAI's document allowed every one."""
+    openai_spec.validate_stream(sse_events(sse), openai_spec.RESPONSE_EVENTS)
+
     def handle(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, content=sse, headers={"content-type": "text/event-stream"})
 

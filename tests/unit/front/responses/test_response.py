@@ -12,6 +12,7 @@ from openai.types.responses import Response
 
 from interfaces.http.responses.translate_request import responses_to_chat
 from interfaces.http.responses.translate_response import chat_to_response, item_id
+from tests.support import openai_spec
 from tests.unit.front.responses.strategies import json_values, near_completions, valid_requests
 from tests.unit.front.responses.support import WEATHER
 
@@ -60,6 +61,7 @@ def translate(answer: dict[str, Any], request: dict[str, Any] = REQUEST) -> dict
 
 def test_a_text_answer_is_one_message_with_usage_and_the_request_echoed() -> None:
     response = translate(completion({"role": "assistant", "content": "Sunny."}))
+    openai_spec.validate(response, "Response")
     parsed = Response.model_validate(response)
     assert parsed.id == "resp_1"
     assert parsed.status == "completed"
@@ -156,7 +158,8 @@ def test_defaults_are_openais_when_the_request_says_nothing() -> None:
         completion({"role": "assistant", "content": "hi"}, usage=None), {"model": "m"}
     )
     parsed = Response.model_validate(response)
-    assert response["usage"] is None
+    assert "usage" not in response  # unknown: absent, as the document has no null for it
+    assert parsed.usage is None
     assert (parsed.temperature, parsed.top_p, parsed.tool_choice, parsed.tools) == (
         1.0,
         1.0,
@@ -177,3 +180,4 @@ def test_any_completion_gives_a_response_the_sdk_reads(answer: Any, request: Any
     responses_to_chat(request)  # a request the front door takes
     response = chat_to_response(answer, request, response_id="resp_x", created_at=1, model="m")
     Response.model_validate(response)
+    openai_spec.validate(response, "Response")

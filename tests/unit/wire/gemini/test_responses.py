@@ -58,7 +58,8 @@ def test_chat_response_with_text_and_usage() -> None:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": "Hello there"},
+                "message": {"role": "assistant", "content": "Hello there", "refusal": None},
+                "logprobs": None,
                 "finish_reason": "stop",
             }
         ],
@@ -129,7 +130,8 @@ def test_a_blocked_prompt_is_a_content_filter_choice() -> None:
     assert body["choices"] == [
         {
             "index": 0,
-            "message": {"role": "assistant", "content": None},
+            "message": {"role": "assistant", "content": None, "refusal": None},
+            "logprobs": None,
             "finish_reason": "content_filter",
         }
     ]
@@ -138,7 +140,7 @@ def test_a_blocked_prompt_is_a_content_filter_choice() -> None:
 
 def test_a_filtered_candidate_without_content() -> None:
     body, _ = respond({"candidates": [{"finishReason": "SAFETY", "safetyRatings": []}]})
-    assert body["choices"][0]["message"] == {"role": "assistant", "content": None}
+    assert body["choices"][0]["message"] == {"role": "assistant", "content": None, "refusal": None}
     assert body["choices"][0]["finish_reason"] == "content_filter"
 
 
