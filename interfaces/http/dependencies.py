@@ -138,7 +138,7 @@ def _provided(container: Container) -> dict[str, Provide]:
         return built[0]
 
     def responses_socket_services() -> ResponsesSocketServices:
-        return ResponsesSocketServices(chat=chat_services(), create=RouteSource(services))
+        return ResponsesSocketServices(chat=chat_services(), create=RouteSource(responses()))
 
     def principal(request: Request[Any, Any, Any]) -> Principal:
         return principal_of(request)
