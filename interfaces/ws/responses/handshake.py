@@ -18,6 +18,7 @@ import msgspec
 from litestar import WebSocket
 from litestar.types.asgi_types import WebSocketResponseBodyEvent, WebSocketResponseStartEvent
 
+from domains.shared.caller import Caller
 from interfaces.http.container import bearer_token
 from interfaces.http.errors import ApiError, openai_error_of
 from interfaces.http.refusals import note_refused
@@ -30,7 +31,7 @@ DENIAL = "websocket.http.response"
 
 async def authenticate(
     socket: WebSocket[Any, Any, Any], services: ResponsesSocketServices
-) -> tuple[Any, Recheck] | None:
+) -> tuple[Caller, Recheck] | None:
     """The caller and how to ask again; None once the upgrade has been refused."""
     secret = bearer_token(socket, x_api_key=True)
     if secret is None:
