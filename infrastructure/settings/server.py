@@ -68,10 +68,12 @@ class ServerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
 
 
 class WebSocketSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """`GET /v1/ws`: the chat protocol's limits and timers (docs/websocket.md)."""
+    """`GET /v1/ws` and `GET /v1/responses` upgraded: the WebSocket chat's and the Responses
+    WebSocket mode's limits and timers (docs/websocket.md, docs/responses.md)."""
 
     max_generations: Annotated[int, Meta(ge=1, le=1000)] = 8
-    """Generations one connection may run at once; one more is refused with an error."""
+    """Generations one connection may run at once (on a Responses socket: responses running or
+    waiting in its lanes); one more is refused with an error."""
     max_message_bytes: Annotated[int, Meta(ge=1024, le=1 << 30)] = 1048576
     """A larger client message is answered with an error (the connection stays open)."""
     idle_timeout: Annotated[float, Meta(ge=1, le=86400, extra=SECONDS)] = 300.0

@@ -26,6 +26,7 @@ from interfaces.http.scim import routes as scim_routes
 from interfaces.http.sso import oidc_routes, saml_routes, session_routes
 from interfaces.version import VERSION
 from interfaces.ws import routes as ws_routes
+from interfaces.ws.responses import routes as responses_socket_routes
 
 
 def create_app(container: Container, *, after_start: Callable[[], None] | None = None) -> Litestar:
@@ -65,6 +66,7 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
             *landing_routes.ROUTES,
             api_docs.api_docs_asset,
             *ws_routes.ROUTES,
+            *responses_socket_routes.ROUTES,
             *scim_routes.ROUTES,
             oidc_routes.oidc_login,
             oidc_routes.oidc_callback,

@@ -38,6 +38,8 @@ from interfaces.http.container import bearer_token, client_host
 from interfaces.http.openai.auth import authenticate_secret
 from interfaces.http.responses.create import ResponsesServices
 from interfaces.sso_wiring import SsoServices
+from interfaces.ws.responses.route_source import RouteSource
+from interfaces.ws.responses.services import ResponsesSocketServices
 from interfaces.ws.services import ChatServices
 
 # What a handler's parameters are annotated with. Each is passed as provided, never validated
@@ -63,6 +65,8 @@ Responses = SkipValidation[ResponsesServices]
 """What creating and storing responses takes (`/v1/responses`)."""
 WsChat = SkipValidation[ChatServices]
 """What the WebSocket chat is served with (`/v1/ws`)."""
+WsResponses = SkipValidation[ResponsesSocketServices]
+"""What the Responses WebSocket is served with (`GET /v1/responses` upgraded)."""
 KeyHolder = SkipValidation[KeyCaller]
 """Who the virtual key in `Authorization: Bearer` or `x-api-key` names (`/v1`); resolving it
 refuses a missing, unknown or revoked key (401) or a throttled address (429)."""
@@ -133,6 +137,9 @@ def _provided(container: Container) -> dict[str, Provide]:
             )
         return built[0]
 
+    def responses_socket_services() -> ResponsesSocketServices:
+        return ResponsesSocketServices(chat=chat_services(), create=RouteSource(responses()))
+
     def principal(request: Request[Any, Any, Any]) -> Principal:
         return principal_of(request)
 
@@ -161,6 +168,7 @@ def _provided(container: Container) -> dict[str, Provide]:
             completions,
             chat_services,
             responses,
+            responses_socket_services,
             principal,
             visible,
         )

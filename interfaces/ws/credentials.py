@@ -103,17 +103,34 @@ async def _with_session(
 async def _with_key(
     socket: WebSocket[Any, Any, Any], services: ChatServices, secret: str
 ) -> tuple[Caller, Recheck] | None:
+    found = await check_key(socket, services, secret)
+    if isinstance(found, ApiError):
+        await refuse(socket, found.message, code=found.code or TOO_MANY, status=found.status)
+        return None
+    return found
+
+
+async def check_key(
+    socket: WebSocket[Any, Any, Any], services: ChatServices, secret: str
+) -> tuple[Caller, Recheck] | ApiError:
+    """The caller a virtual key names and how to ask again, or why it is refused (401
+    `invalid_api_key`; 429 `too_many_refused_credentials` for an address that had too many
+    refused), the refusal audited and counted; nothing is sent to the client."""
     authenticator = services.authenticator
     if not authenticator.knows(secret) and (wait := throttled(socket, SURFACE)):
-        await refuse(socket, throttled_message(wait), code=TOO_MANY, status=429)
-        return None
+        return ApiError(429, throttled_message(wait), code=TOO_MANY, headers=_retry(wait))
     caller = await authenticator.authenticate(secret)
     if caller is None:
         reason = "invalid" if looks_like_virtual_key(secret) else "malformed"
         note_refused(socket, SURFACE, secret, reason)
-        await refuse(socket, "Incorrect API key provided, or the key was revoked.")
-        return None
+        return ApiError(
+            401, "Incorrect API key provided, or the key was revoked.", code="invalid_api_key"
+        )
     return caller, lambda: authenticator.authenticate(secret)
+
+
+def _retry(wait: int) -> dict[str, str]:
+    return {"Retry-After": str(wait)}
 
 
 async def _key_from_first_message(

@@ -37,6 +37,28 @@ def frame_bytes(event: dict[str, Any]) -> bytes:
 
 def read_message(data: bytes, max_bytes: int) -> tuple[ClientMessage, dict[str, Any]]:
     """The message and its raw object (whose other fields pass through to the model)."""
+    raw = decode_object(data, max_bytes)
+    generation_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+    kind = raw.get("type")
+    if kind is None:
+        raise BadMessage(
+            ApiError(400, "Missing required parameter: `type`", code="invalid_value", param="type"),
+            generation_id,
+        )
+    schema = CLIENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if schema is None:
+        raise BadMessage(unknown_type(kind, _KNOWN, "unknown_message_type"), generation_id)
+    try:
+        message = validated(raw, schema)
+    except ApiError as error:
+        raise BadMessage(error, generation_id) from None
+    return message, raw
+
+
+def decode_object(data: bytes, max_bytes: int) -> dict[str, Any]:
+    """A frame's JSON object, within `max_bytes`; any other frame is a `BadMessage` (413
+    `message_too_large`, 400 `invalid_json`). Every WebSocket protocol of the gateway reads its
+    frames with it."""
     if len(data) > max_bytes:
         raise BadMessage(
             ApiError(
@@ -53,30 +75,15 @@ def read_message(data: bytes, max_bytes: int) -> tuple[ClientMessage, dict[str, 
         raise BadMessage(_invalid_json("The message is nested too deeply.")) from None
     if not isinstance(raw, dict):
         raise BadMessage(_invalid_json("A message must be a JSON object with a `type`."))
-    generation_id = raw.get("id") if isinstance(raw.get("id"), str) else None
-    kind = raw.get("type")
-    if kind is None:
-        raise BadMessage(
-            ApiError(400, "Missing required parameter: `type`", code="invalid_value", param="type"),
-            generation_id,
-        )
-    schema = CLIENT_TYPES.get(kind) if isinstance(kind, str) else None
-    if schema is None:
-        shown = msgspec.json.encode(kind).decode()[:80]
-        raise BadMessage(
-            ApiError(
-                400,
-                f"Unknown message type {shown}; expected one of {_KNOWN}.",
-                code="unknown_message_type",
-                param="type",
-            ),
-            generation_id,
-        )
-    try:
-        message = validated(raw, schema)
-    except ApiError as error:
-        raise BadMessage(error, generation_id) from None
-    return message, raw
+    return raw
+
+
+def unknown_type(kind: object, known: str, code: str) -> ApiError:
+    """The error for a message whose `type` is none of the protocol's (`known` lists them)."""
+    shown = msgspec.json.encode(kind).decode()[:80]
+    return ApiError(
+        400, f"Unknown message type {shown}; expected one of {known}.", code=code, param="type"
+    )
 
 
 def _invalid_json(message: str) -> ApiError:

@@ -29,6 +29,7 @@ class Sender:
         self._socket = socket
         self._queue: asyncio.Queue[str | _Close] = asyncio.Queue(capacity)
         self._task: asyncio.Task[None] | None = None
+        self._done = asyncio.Event()  # nothing more will be written
         self.gone = False
 
     def start(self) -> None:
@@ -39,6 +40,11 @@ class Sender:
         if not self.gone:
             await self._queue.put(encode(message))
 
+    async def send_text(self, text: str) -> None:
+        """Queues a message already encoded (a protocol whose events come encoded)."""
+        if not self.gone:
+            await self._queue.put(text)
+
     async def close(self, code: int, reason: str) -> None:
         """Closes the connection once everything queued before has been written."""
         if not self.gone:
@@ -48,7 +54,9 @@ class Sender:
         """Stops writing; with `flush_within`, first gives what is queued (a close included)
         that long to go out."""
         if self._task is not None and flush_within > 0 and not self.gone:
-            await asyncio.wait({self._task}, timeout=flush_within)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(flush_within):
+                    await self._done.wait()
         self.gone = True
         if self._task is not None:
             self._task.cancel()
@@ -69,5 +77,6 @@ class Sender:
             raise
         except Exception:  # the client went away (or closed) while we wrote
             self.gone = True
+        self._done.set()
         while True:  # unblock anyone still waiting for room; what they send is dropped
             await self._queue.get()

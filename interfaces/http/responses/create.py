@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -98,7 +98,10 @@ async def create_response(
     request_id: str,
     *,
     transport: Transport = "http",
+    on_admitted: Callable[[Mapping[str, str]], bool] | None = None,
 ) -> Created:
+    """`on_admitted`: told the admission's headers once admitted; answering False withdraws the
+    request before it goes upstream (`Withdrawn`: a WebSocket client that left meanwhile)."""
     view = validated(body, ResponsesRequest)
     if view.background:
         raise ApiError(400, BACKGROUND_REFUSED, code="unsupported_parameter", param="background")
@@ -148,6 +151,7 @@ async def create_response(
             ),
             transport=transport,
             prompt_log="v1.prompt",
+            on_admitted=on_admitted,
         )
     )
     upstream = answer.route.upstream
