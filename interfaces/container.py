@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import dramatiq
 import structlog
@@ -47,6 +48,9 @@ from interfaces.sso_wiring import SsoServices
 from interfaces.worker.actors import Actors
 from interfaces.ws.key_connections import KeyConnections
 
+if TYPE_CHECKING:
+    from interfaces.http.responses.create import ResponsesServices
+
 log = structlog.get_logger("fluxrouter.gateway")
 
 
@@ -86,6 +90,7 @@ class Container:
     spool: FileSpool | None = None
     """Where this process journals the calls it serves (`serve`)."""
     response_sweep: ResponseSweep | None = None
+    responses: ResponsesServices | None = None  # built at the first /v1/responses request
     """Deletes the stored responses (`/v1/responses`) past their retention, now and then."""
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
     _accounting_started: asyncio.Task[None] | None = field(default=None, repr=False)

@@ -85,9 +85,12 @@ def create_app(container: Container, *, after_start: Callable[[], None] | None =
         plugins=[ContainerPlugin(container), AdminApiPlugin(), GeminiApiPlugin()],
     )
     # outside the router, so 404/405 (raised before any route middleware runs) get a request id too
-    # with CORS, chat completions take Litestar's route, inside its CORS middleware
-    chat = direct.DirectChat(container, container.settings.server.max_request_bytes)
-    shortcuts: dict[tuple[str, str], Any] = {} if cors else {("POST", direct.PATH): chat}
+    # with CORS, they take Litestar's routes, inside its CORS middleware
+    shortcuts: dict[tuple[str, Any], Any] = (
+        {}
+        if cors
+        else dict(direct.direct_routes(container, container.settings.server.max_request_bytes))
+    )
     app.asgi_handler = RequestContextMiddleware(
         app.asgi_handler, metrics=container.metrics, direct=shortcuts
     )

@@ -123,19 +123,8 @@ def _provided(container: Container) -> dict[str, Provide]:
             ws_keys=container.ws_keys,
         )
 
-    built: list[ResponsesServices] = []
-
-    def responses() -> ResponsesServices:  # built once, at the first request that needs it
-        if not built:
-            built.append(
-                ResponsesServices(
-                    completions=container.completions,
-                    bus=container.bus,
-                    engine=container.engine,
-                    retention_days=container.settings.responses.retention_days,
-                )
-            )
-        return built[0]
+    def responses() -> ResponsesServices:
+        return responses_of(container)
 
     def responses_socket_services() -> ResponsesSocketServices:
         return ResponsesSocketServices(chat=chat_services(), create=RouteSource(responses()))
@@ -175,6 +164,20 @@ def _provided(container: Container) -> dict[str, Provide]:
     }
     provided["key_holder"] = Provide(key_holder)
     return provided
+
+
+def responses_of(container: Container) -> ResponsesServices:
+    """The container's one `ResponsesServices` (its store gathers the responses of every request
+    into group commits), built at the first request that needs it, for Litestar's routes and the
+    direct one alike."""
+    if container.responses is None:
+        container.responses = ResponsesServices(
+            completions=container.completions,
+            bus=container.bus,
+            engine=container.engine,
+            retention_days=container.settings.responses.retention_days,
+        )
+    return container.responses
 
 
 class ContainerPlugin(InitPlugin):

@@ -1,6 +1,6 @@
 """Who is calling /v1: the virtual key in `Authorization: Bearer` or `x-api-key`. Refusals
 are told to the audit log (counted, never with the secret). Litestar's routes get the caller as
-the `key_holder` dependency (`interfaces.http.dependencies`), `direct.DirectChat` from here."""
+the `key_holder` dependency (`interfaces.http.dependencies`), `direct.DirectRoute` from here."""
 
 from __future__ import annotations
 

@@ -1,25 +1,28 @@
-"""`POST /v1/chat/completions` served straight from ASGI, the gateway's hottest route.
+"""`POST /v1/chat/completions` and `POST /v1/responses` served straight from ASGI, the
+gateway's hottest routes.
 
-Litestar's route (`routes.chat_completions`) documents it in the OpenAPI document and answers
-it the same way, through the same `answer_chat`; served here, a request skips Litestar's
-request object, handler signature, response object and exception-handler lookup, about a
-tenth of the gateway's CPU a request. What Litestar did around the handler is done here:
-the body limit (413), errors in the OpenAI shape, and a stream cancelled when its client
-goes away.
+Litestar's routes (`routes.chat_completions`, `responses.routes.create`) document them in the
+OpenAPI document and answer them the same way, through the same `answer_chat` and
+`answer_responses`; served here, a request skips Litestar's request object, handler signature,
+dependency injection, response object and exception-handler lookup, about a tenth of the
+gateway's CPU a request. What Litestar did around the handler is done here: the body limit
+(413), errors in the OpenAI shape, and a stream cancelled when its client goes away.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from interfaces.bootstrap import Container
 from interfaces.http.container import token_of
 from interfaces.http.errors import TOO_LARGE, ApiError, log_if_unhandled, openai_error_parts
 from interfaces.http.openai.routes import SSE_HEADERS, answer_chat
+from interfaces.http.responses.routes import answer_responses
 
 PATH = "/v1/chat/completions"
+RESPONSES_PATH = "/v1/responses"
 _JSON = b"application/json"
 _SSE = b"text/event-stream; charset=utf-8"
 _SSE_HEADERS = tuple(
@@ -35,10 +38,31 @@ class ClientGone(Exception):
     """The client disconnected before its request body was read: there is no one to answer."""
 
 
-class DirectChat:
-    def __init__(self, container: Container, max_body: int) -> None:
+class Answered(Protocol):
+    """What a direct route answers: a JSON `body`, or the SSE `chunks` of a stream."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def body(self) -> bytes | None: ...
+
+    @property
+    def chunks(self) -> AsyncIterator[bytes] | None: ...
+
+
+Answer = Callable[
+    [Container, str | None, str | None, Callable[[], Awaitable[bytes]], str], Awaitable[Answered]
+]
+"""(container, the caller's secret, their address, reads the body, request id) → the answer."""
+
+
+class DirectRoute:
+    def __init__(self, container: Container, max_body: int, answer: Answer, path: str) -> None:
         self.container = container
         self.max_body = max_body
+        self.answer = answer
+        self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         authorization = x_api_key = None
@@ -58,7 +82,7 @@ class DirectChat:
             return await _body(receive, self.max_body)
 
         try:
-            answer = await answer_chat(
+            answer = await self.answer(
                 self.container,
                 token_of(authorization, x_api_key),
                 client[0] if client else None,
@@ -69,13 +93,23 @@ class DirectChat:
             return
         except Exception as exc:  # every error leaves as OpenAI JSON, never a traceback
             status, body, headers = openai_error_parts(exc)
-            log_if_unhandled(PATH, exc, status)
+            log_if_unhandled(self.path, exc, status)
             await _answer(send, status, body, headers)
             return
         if answer.chunks is None:
-            await _answer(send, 200, answer.body, answer.headers)
+            await _answer(send, 200, answer.body or b"", answer.headers)
         else:
             await _relay(send, receive, answer.chunks, answer.headers)
+
+
+def direct_routes(container: Container, max_body: int) -> dict[tuple[str, str], DirectRoute]:
+    """(method, path) → its direct route."""
+    return {
+        ("POST", PATH): DirectRoute(container, max_body, answer_chat, PATH),
+        ("POST", RESPONSES_PATH): DirectRoute(
+            container, max_body, answer_responses, RESPONSES_PATH
+        ),
+    }
 
 
 async def _body(receive: Receive, limit: int) -> bytes:

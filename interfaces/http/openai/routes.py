@@ -39,7 +39,7 @@ async def answer_chat(
     request_id: str,
 ) -> Completion:
     """A chat completion, from the caller's credential and body to the answer, for
-    `direct.DirectChat` (straight from ASGI); Litestar's route below, given the caller as a
+    `direct.DirectRoute` (straight from ASGI); Litestar's route below, given the caller as a
     dependency, answers the same through `chat_request`."""
     caller = await authenticate_secret(container, secret, client)
     return await container.completions.complete(chat_request(caller, await read_body(), request_id))

@@ -90,6 +90,11 @@ class Created:
     body: bytes | None = None
     events: AsyncIterator[bytes] | None = None
 
+    @property
+    def chunks(self) -> AsyncIterator[bytes] | None:
+        """The events, as a direct route relays a stream's chunks."""
+        return self.events
+
 
 async def create_response(
     services: ResponsesServices,

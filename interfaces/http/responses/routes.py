@@ -8,6 +8,7 @@ another org's response, or one past `responses.retention_days`, is a 404.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -20,12 +21,14 @@ from application.conversations.commands import DeleteResponse
 from domains.conversations.errors import ResponseNotFound
 from domains.shared.clock import utcnow
 from infrastructure.queries.responses import ResponseView, stored_response
+from interfaces.bootstrap import Container
 from interfaces.http.container import request_id_of
-from interfaces.http.dependencies import Bus, Engine, KeyHolder, Responses
+from interfaces.http.dependencies import Bus, Engine, KeyHolder, Responses, responses_of
 from interfaces.http.errors import ApiError
+from interfaces.http.openai.auth import authenticate_secret
 from interfaces.http.openai.decoding import decode_body
 from interfaces.http.openai.routes import SSE_HEADERS
-from interfaces.http.responses.create import ResponsesRequest, create_response
+from interfaces.http.responses.create import Created, ResponsesRequest, create_response
 from interfaces.http.responses.history import STORABLE_ID
 from interfaces.http.responses.paging import items_page
 
@@ -34,6 +37,21 @@ _JSON = "application/json"
 ResponseId = Annotated[
     str, Parameter(min_length=1, max_length=200, description="The response's id (`resp_...`)")
 ]
+
+
+async def answer_responses(
+    container: Container,
+    secret: str | None,
+    client: str | None,
+    read_body: Callable[[], Awaitable[bytes]],
+    request_id: str,
+) -> Created:
+    """A response, from the caller's credential and body to the answer, for
+    `openai.direct.DirectRoute` (straight from ASGI); Litestar's route below, given the caller
+    and the services as dependencies, answers the same."""
+    caller = await authenticate_secret(container, secret, client)
+    raw, _ = decode_body(await read_body(), ResponsesRequest)
+    return await create_response(responses_of(container), caller, raw, request_id)
 
 
 @post(
