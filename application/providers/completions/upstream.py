@@ -12,7 +12,7 @@ the one table `domains.providers.upstream_failures` says what the caller is answ
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from domains.providers.model import ModelRoute
 from domains.providers.output_limit import NativeKind, RequestKind
@@ -59,10 +59,20 @@ class ProviderCalls:
 
     def __init__(self, clients: Mapping[str, ProviderClient]) -> None:
         self._clients = clients
+        self._kinds: dict[str, tuple[ProviderClient, frozenset[str]]] = {}
 
     def speaks(self, route: ModelRoute, kind: NativeKind) -> bool:
-        client = self._clients[route.provider]
-        return isinstance(client, NativeDialects) and kind in client.native_kinds
+        return kind in self._native_kinds(route.provider)
+
+    def _native_kinds(self, provider: str) -> frozenset[str]:
+        """The dialects the provider's client takes as they are, read once per client (a
+        runtime protocol check costs microseconds; the clients may be replaced at run time)."""
+        client = self._clients[provider]
+        known = self._kinds.get(provider)
+        if known is None or known[0] is not client:
+            kinds = client.native_kinds if isinstance(client, NativeDialects) else frozenset()
+            known = self._kinds[provider] = (client, kinds)
+        return known[1]
 
     def answer(
         self, route: ModelRoute, kind: RequestKind, body: dict[str, Any], headers: Mapping[str, str]
@@ -93,7 +103,6 @@ class ProviderCalls:
         return self._native(route, kind).count_tokens(kind, body, route.upstream, headers)
 
     def _native(self, route: ModelRoute, kind: str) -> NativeDialects:
-        client = self._clients[route.provider]
-        if not isinstance(client, NativeDialects) or kind not in client.native_kinds:
+        if kind not in self._native_kinds(route.provider):
             raise LookupError(f"provider {route.provider} takes no {kind} body as it is")
-        return client
+        return cast(NativeDialects, self._clients[route.provider])

@@ -436,3 +436,12 @@ async def test_a_translated_body_ignores_the_native_estimate() -> None:
     answer = await world.pipeline.complete(request(dialect=dialect))
     assert not answer.native
     assert world.client.bodies[0]["messages"] == as_chat["messages"]
+
+
+def test_a_client_replaced_at_run_time_is_asked_what_it_speaks_again() -> None:
+    clients: dict[str, Any] = {"openai": FakeClient()}
+    calls = ProviderCalls(clients)
+    assert not calls.speaks(ROUTE, "responses")
+    clients["openai"] = FakeNativeClient()
+    assert calls.speaks(ROUTE, "responses")
+    assert not calls.speaks(ROUTE, "gemini")
