@@ -6,6 +6,7 @@ worker)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -181,6 +182,11 @@ class Container:
         deadline = loop.time() + self.settings.accounting.stop_flush_seconds
         if self.response_sweep is not None:
             await self.response_sweep.stop()
+        if self.responses is not None:  # the responses answered are written before it stops
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self.responses.store.drain(), max(deadline - loop.time(), 0.1)
+                )
         await self.limits.stop()  # settlements run before the recorder's last flush
         await self.refusals.stop()
         await self.access_refusals.stop()

@@ -1,8 +1,12 @@
 """Storing finished responses with a group commit: the responses that finish while a write is
-under way are stored together by the next one, in one transaction (`StoreResponses`), and each
-caller waits until its own is stored. Under load a handful of transactions a second store
-hundreds of responses (on SQLite one write at a time is all there is), and a response is still
-stored before it is answered, so a client that continues from it at once finds it.
+under way are stored together by the next one, in one transaction (`StoreResponses`). Under load
+a handful of transactions a second store hundreds of responses (on SQLite one write at a time is
+all there is).
+
+A response is answered once it is handed over (`put`), not once it is written: its write would
+otherwise add a database transaction's wait to every answer. Reads of a response this process
+is still writing wait for that write (`written`), so a client that continues from it at once
+finds it; stopping waits for every write (`drain`).
 
 A batch that fails is stored again one response at a time, so one bad response (an id stored
 already) fails only its own caller."""
@@ -24,15 +28,36 @@ class ResponseStore:
         self._most = most
         self._pending: list[tuple[StoreResponse, asyncio.Future[None]]] = []
         self._writing: asyncio.Task[None] | None = None
+        self._unwritten: dict[str, asyncio.Future[None]] = {}
 
-    async def keep(self, command: StoreResponse) -> None:
-        """Returns once the response is stored; raises what storing it raised."""
+    def put(self, command: StoreResponse) -> asyncio.Future[None]:
+        """Hands the response over to be written with the next batch; the future is done once it
+        is stored (or holds what storing it raised)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.add_done_callback(_retrieved)
         self._pending.append((command, done))
+        response_id = command.response.get("id")
+        if isinstance(response_id, str):
+            self._unwritten[response_id] = done
+            done.add_done_callback(lambda _: self._unwritten.pop(response_id, None))
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write(), name="responses-store")
-        await asyncio.shield(done)
+        return done
+
+    async def keep(self, command: StoreResponse) -> None:
+        """Returns once the response is stored; raises what storing it raised."""
+        await asyncio.shield(self.put(command))
+
+    async def written(self, response_id: str) -> None:
+        """Returns once `response_id`, if this process is writing it, is written (or failed)."""
+        done = self._unwritten.get(response_id)
+        if done is not None:
+            await asyncio.wait({done})
+
+    async def drain(self) -> None:
+        """Returns once every response handed over is written (or failed)."""
+        while self._writing is not None and not self._writing.done():
+            await asyncio.wait({self._writing})
 
     async def _write(self) -> None:
         while self._pending:

@@ -116,7 +116,7 @@ async def create_response(
     history: list[dict[str, Any]] = []
     sent = body
     if previous is not None:
-        history = await history_before(services.engine, caller, previous)
+        history = await history_before(services.engine, services.store, caller, previous)
         # natively the upstream is sent the whole conversation, not an id it does not know
         sent = with_history(body, history) if native else body
     keeping = None
@@ -193,7 +193,7 @@ async def create_response(
         if previous is not None:
             response = {**response, "previous_response_id": previous}
         if keeping is not None:
-            await keeping.keep(response)
+            keeping.keep(response)
     return Created(headers=answer.headers, body=msgspec.json.encode(response))
 
 

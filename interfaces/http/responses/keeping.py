@@ -1,15 +1,18 @@
 """Storing a finished response (`store` true, the default): the `Response` object as the caller
 was answered, and the request's input items, for the caller's org, for
 `responses.retention_days`. A stream is stored when its last event (`response.completed`,
-`response.incomplete` or `response.failed`) has been read and before it is passed on, so a
-client that continues from it at once finds it stored.
+`response.incomplete` or `response.failed`) has been read and before it is passed on.
 
-A response that could not be stored is still answered (the call happened and is billed); the
-failure is logged as `responses.store_failed`."""
+A response is handed to the store's next group commit (`ResponseStore.put`) and answered
+without waiting for the write; a read of it in this process (retrieving it, continuing from it)
+waits for the write. A response that could not be stored is still answered (the call happened
+and is billed); the failure is logged as `responses.store_failed`."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -47,30 +50,25 @@ class Keeping:
             return response
         return {**response, "previous_response_id": previous}
 
-    async def keep(self, response: dict[str, Any]) -> None:
+    def keep(self, response: dict[str, Any]) -> None:
+        """Hands the response to the store (written with its next group commit)."""
         if not isinstance(response.get("id"), str) or not response["id"]:
             log.warning("responses.store_failed", reason="the response has no id")
             return
         caller = self.caller
-        try:
-            await self.store.keep(
-                StoreResponse(
-                    response=self.as_answered(response),
-                    input_items=self.input_items,
-                    org_id=caller.org_id,
-                    team_id=caller.team_id,
-                    key_id=caller.key_id,
-                    user_id=caller.user_id,
-                    previous_response_id=self.previous_response_id,
-                    retention_seconds=float(self.retention_days * SECONDS_A_DAY),
-                )
+        written = self.store.put(
+            StoreResponse(
+                response=self.as_answered(response),
+                input_items=self.input_items,
+                org_id=caller.org_id,
+                team_id=caller.team_id,
+                key_id=caller.key_id,
+                user_id=caller.user_id,
+                previous_response_id=self.previous_response_id,
+                retention_seconds=float(self.retention_days * SECONDS_A_DAY),
             )
-        except Exception as error:  # the answer stands; only its record failed
-            log.warning(
-                "responses.store_failed",
-                response_id=str(response["id"])[:128],
-                error=type(error).__name__,
-            )
+        )
+        written.add_done_callback(functools.partial(_failed, str(response["id"])[:128]))
 
     async def kept_at_end(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """The stream's bytes as they come; the one that completes its final event waits until
@@ -82,10 +80,16 @@ class Keeping:
                     for event in splitter.feed(chunk):
                         response = final_response(event)
                         if response is not None:
-                            await self.keep(response)
+                            self.keep(response)
                             splitter = None  # one final event a stream
                             break
                 yield chunk
+
+
+def _failed(response_id: str, written: asyncio.Future[None]) -> None:
+    """The answer stands; only its record failed."""
+    if not written.cancelled() and (error := written.exception()) is not None:
+        log.warning("responses.store_failed", response_id=response_id, error=type(error).__name__)
 
 
 def final_response(event: bytes) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ from interfaces.http.responses.translate_stream import encode_event
 _decoder = msgspec.json.Decoder()
 _LIFECYCLE = frozenset({"response.created", "response.in_progress", "response.queued"})
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_TERMINAL_MARKS = tuple(f'"{kind}"'.encode() for kind in _TERMINAL)
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -70,23 +71,31 @@ class NativeResponseStream:
         self._open: dict[int, bool] = {}  # output index → whether it is still under way
         self._open_part: dict[int, int] = {}  # output index → its content part under way
         self._next = 0
+        self._unread: list[bytes] = []  # events relayed, read only if an ending needs them
         self.final: dict[str, Any] | None = None
 
     # --- the stream ----------------------------------------------------------------------------
 
     async def relay(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        """`chunks` as they are, read on the way."""
+        """`chunks` as they are. Their events are kept, and read only when an ending the
+        gateway adds needs them (a cut, a failure) or when one may be final: most streams end
+        as the upstream ends them, and their deltas are never decoded here."""
         splitter = SseSplitter()
         ended = False
         try:
             async with contextlib.aclosing(chunks):  # type: ignore[type-var]
                 async for data in chunks:
                     for event in splitter.feed(data):
-                        self._read(event)
+                        if any(mark in event for mark in _TERMINAL_MARKS):
+                            self._catch_up()
+                            self._read(event)
+                        else:
+                            self._unread.append(event)
                     yield data
             ended = True
         finally:
             if self.final is None:
+                self._catch_up()
                 status = "failed" if ended else "cancelled"
                 error = {"code": "server_error", "message": "The upstream stream ended early."}
                 self._tell(self._ending(status, error=error if ended else None))
@@ -94,6 +103,7 @@ class NativeResponseStream:
     def sse_cut(self, usage: Usage) -> bytes:
         """The end of the stream cut at its reservation: the items under way done as
         incomplete, then `response.incomplete` with the usage billed."""
+        self._catch_up()
         events = self._started()
         for index in sorted(self._items):
             if self._open.get(index):
@@ -110,6 +120,7 @@ class NativeResponseStream:
         failure = error_object(
             {"type": error.error_type, "code": error.code, "message": error.message}
         )
+        self._catch_up()
         events = self._started()
         events.append(
             self._event("response.failed", response=self._ending("failed", error=failure))
@@ -117,6 +128,12 @@ class NativeResponseStream:
         return b"".join(encode_event(event) for event in events)
 
     # --- reading -------------------------------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Reads the events relayed and not read yet, in their order."""
+        unread, self._unread = self._unread, []
+        for event in unread:
+            self._read(event)
 
     def _read(self, raw: bytes) -> None:
         _, payload = event_fields(raw)

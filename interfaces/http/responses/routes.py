@@ -18,6 +18,7 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.conversations.commands import DeleteResponse
+from application.conversations.response_store import ResponseStore
 from domains.conversations.errors import ResponseNotFound
 from domains.shared.clock import utcnow
 from infrastructure.queries.responses import ResponseView, stored_response
@@ -29,7 +30,7 @@ from interfaces.http.openai.auth import authenticate_secret
 from interfaces.http.openai.decoding import decode_body
 from interfaces.http.openai.routes import SSE_HEADERS
 from interfaces.http.responses.create import Created, ResponsesRequest, create_response
-from interfaces.http.responses.history import STORABLE_ID
+from interfaces.http.responses.history import STORABLE_ID, looked_up
 from interfaces.http.responses.paging import items_page
 
 _JSON = "application/json"
@@ -77,7 +78,11 @@ async def create(
     summary="A stored response, as it was answered",
 )
 async def retrieve(
-    response_id: ResponseId, key_holder: KeyHolder, engine: Engine, stream: bool = False
+    response_id: ResponseId,
+    key_holder: KeyHolder,
+    engine: Engine,
+    responses: Responses,
+    stream: bool = False,
 ) -> Response[bytes]:
     if stream:
         raise ApiError(
@@ -87,7 +92,7 @@ async def retrieve(
             code="unsupported_parameter",
             param="stream",
         )
-    found = await _stored(engine, key_holder.org_id, response_id)
+    found = await _stored(engine, responses.store, key_holder.org_id, response_id)
     return Response(msgspec.json.encode(found.response), media_type=_JSON)
 
 
@@ -97,9 +102,12 @@ async def retrieve(
     tags=["OpenAI"],
     summary="Delete a stored response",
 )
-async def remove(response_id: ResponseId, key_holder: KeyHolder, bus: Bus) -> Response[bytes]:
+async def remove(
+    response_id: ResponseId, key_holder: KeyHolder, bus: Bus, responses: Responses
+) -> Response[bytes]:
     if not STORABLE_ID.match(response_id):
         raise ResponseNotFound(response_id)
+    await responses.store.written(response_id)
     await bus.handle(
         DeleteResponse(
             response_id=response_id, org_id=key_holder.org_id, actor=f"key:{key_holder.key_id}"
@@ -118,21 +126,24 @@ async def input_items(
     response_id: ResponseId,
     key_holder: KeyHolder,
     engine: Engine,
+    responses: Responses,
     limit: Annotated[int, Parameter(ge=1, le=100, description="items in a page (1-100)")] = 20,
     order: Literal["asc", "desc"] = "desc",
     after: Annotated[
         str | None, Parameter(max_length=200, description="continue after this item id")
     ] = None,
 ) -> Response[bytes]:
-    found = await _stored(engine, key_holder.org_id, response_id)
+    found = await _stored(engine, responses.store, key_holder.org_id, response_id)
     page = items_page(found.input_items, limit=limit, order=order, after=after)
     return Response(msgspec.json.encode(page), media_type=_JSON)
 
 
-async def _stored(engine: AsyncEngine, org_id: str, response_id: str) -> ResponseView:
-    found = None
-    if STORABLE_ID.match(response_id):
-        found = await stored_response(engine, response_id, org_id, utcnow())
+async def _stored(
+    engine: AsyncEngine, store: ResponseStore, org_id: str, response_id: str
+) -> ResponseView:
+    found = await looked_up(
+        store, response_id, lambda: stored_response(engine, response_id, org_id, utcnow())
+    )
     if found is None:
         raise ResponseNotFound(response_id)
     return found

@@ -140,3 +140,19 @@ async def test_a_failing_batch_fails_only_the_response_at_fault(h: Bus) -> None:
         "NoneType",
     ]
     assert set(h.store.responses) == {"resp_taken", "resp_1", "resp_2", "resp_3"}
+
+
+async def test_a_response_handed_over_is_answered_at_once_and_read_after_its_write(
+    h: Bus,
+) -> None:
+    responses = ResponseStore(h.bus)
+    written = responses.put(store("resp_soon"))
+    assert not written.done()  # handed over: its caller does not wait for the write
+    assert "resp_soon" not in h.store.responses
+    await responses.written("resp_soon")  # a read of it waits for the write
+    assert "resp_soon" in h.store.responses
+    await responses.written("resp_never_handed")  # nothing to wait for
+    for n in range(5):
+        responses.put(store(f"resp_{n}"))
+    await responses.drain()
+    assert {f"resp_{n}" for n in range(5)} <= set(h.store.responses)

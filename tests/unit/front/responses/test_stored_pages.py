@@ -87,7 +87,9 @@ def test_only_a_final_event_carries_the_response_to_store() -> None:
 
 
 @given(cuts=st.lists(st.integers(0, len(STREAM)), max_size=6))
-async def test_a_stream_is_stored_once_before_its_final_bytes_go(cuts: list[int]) -> None:
+async def test_a_stream_is_handed_to_the_store_once_before_its_final_bytes_go(
+    cuts: list[int],
+) -> None:
     bounds = sorted({0, len(STREAM), *cuts})
     pieces = [STREAM[a:b] for a, b in itertools.pairwise(bounds)]
     passed: list[bytes] = []
@@ -102,8 +104,17 @@ async def test_a_stream_is_stored_once_before_its_final_bytes_go(cuts: list[int]
             stored.append((command.response, len(b"".join(passed))))
 
     caller = Caller(key_id="k1", key_prefix="fr-k1", team_id="t1", org_id="o1")
+    store = ResponseStore(Bus())  # type: ignore[arg-type]
+    handed: list[int] = []
+    put = store.put
+
+    def watched(command: StoreResponse) -> Any:
+        handed.append(len(b"".join(passed)))
+        return put(command)
+
+    store.put = watched  # type: ignore[method-assign]
     keeping = Keeping(
-        store=ResponseStore(Bus()),  # type: ignore[arg-type]
+        store=store,
         caller=caller,
         input_items=[],
         previous_response_id="resp_0",
@@ -112,7 +123,9 @@ async def test_a_stream_is_stored_once_before_its_final_bytes_go(cuts: list[int]
     async for chunk in keeping.kept_at_end(upstream()):
         passed.append(chunk)
     assert b"".join(passed) == STREAM
+    assert len(handed) == 1
+    assert handed[0] < len(STREAM)  # the last bytes went only once it was handed over
+    await store.written("resp_1")  # a read of it waits for its write
     assert len(stored) == 1
-    response, before = stored[0]
+    response, _ = stored[0]
     assert response == {**RESPONSE, "previous_response_id": "resp_0"}
-    assert before < len(STREAM)  # the last bytes went only once it was stored
