@@ -135,7 +135,6 @@ async def create_response(
         response_id=response_id,
         created_at=created_at,
         model=view.model,
-        on_done=_read_from_its_final_event,
     )
     answer = await completions.complete(
         CompletionRequest(
@@ -170,7 +169,6 @@ async def create_response(
                 response_id=response_id,
                 created_at=created_at,
                 model=upstream,
-                on_done=_read_from_its_final_event,
             )
         if keeping is not None:
             events = keeping.kept_at_end(events)
@@ -195,8 +193,3 @@ async def create_response(
         if keeping is not None:
             keeping.keep(response)
     return Created(headers=answer.headers, body=msgspec.json.encode(response))
-
-
-def _read_from_its_final_event(response: dict[str, Any]) -> None:
-    """The final response of a stream is stored from its final event, as the client gets it
-    (`keeping.Keeping.kept_at_end`), not from here."""

@@ -8,7 +8,7 @@ cut at its reservation the watch's `sse_cut` ends it with `response.incomplete`
 it with `response.failed`, in the gateway's words. Both are the `Dialect`'s endings for a
 native stream; `relay` is the stream to send.
 
-`on_done` is told the final response object once, however the stream ends: from its last
+`on_done`, if given, is told the final response object once, however the stream ends: from its last
 event (the upstream's, or the gateway's ending), or, when it ends without one, as `failed`
 (the upstream stopped) or `cancelled` (the client left).
 """
@@ -61,7 +61,7 @@ class NativeResponseStream:
         response_id: str,
         created_at: int,
         model: str,
-        on_done: Callable[[dict[str, Any]], None],
+        on_done: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self._request = request
         self._fallback = (response_id, created_at, model)
@@ -94,7 +94,7 @@ class NativeResponseStream:
                     yield data
             ended = True
         finally:
-            if self.final is None:
+            if self.final is None and self._on_done is not None:  # told how it ended
                 self._catch_up()
                 status = "failed" if ended else "cancelled"
                 error = {"code": "server_error", "message": "The upstream stream ended early."}
@@ -276,4 +276,5 @@ class NativeResponseStream:
     def _tell(self, response: dict[str, Any]) -> None:
         if self.final is None:
             self.final = response
-            self._on_done(response)
+            if self._on_done is not None:
+                self._on_done(response)

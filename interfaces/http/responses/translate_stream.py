@@ -341,11 +341,11 @@ async def chat_sse_to_response_events(
     response_id: str,
     created_at: int,
     model: str,
-    on_done: Callable[[dict[str, Any]], None],
+    on_done: Callable[[dict[str, Any]], None] | None = None,
 ) -> AsyncIterator[bytes]:
     """Chat SSE from the pipeline → the Responses event sequence, as the chunks arrive.
 
-    `on_done` is told the final response object once, however the stream ends: completed,
+    `on_done`, if given, is told the final response object once, however the stream ends: completed,
     incomplete or failed (before the client gets the last event, so that the response can be
     stored by the time the client asks for it), or `cancelled` when the client left first."""
     translator = ChatChunksToResponseEvents(
@@ -355,9 +355,10 @@ async def chat_sse_to_response_events(
 
     def encoded(events: list[Event]) -> bytes:
         nonlocal told
-        if translator.done and not told and translator.response is not None:
+        done = translator.response if translator.done else None
+        if on_done is not None and not told and done is not None:
             told = True
-            on_done(translator.response)
+            on_done(done)
         return b"".join(encode_event(event) for event in events)
 
     splitter = SseSplitter()
@@ -379,6 +380,6 @@ async def chat_sse_to_response_events(
         if tail := encoded(translator.finish()):
             yield tail
     finally:
-        if not told:
+        if on_done is not None and not told:
             told = True
             on_done(translator.cancelled())
