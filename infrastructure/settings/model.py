@@ -19,6 +19,7 @@ from infrastructure.settings.billing import BillingSettings
 from infrastructure.settings.outbound import ImageFetchSettings, OutboundSettings
 from infrastructure.settings.providers import ModelSettings, Price, ProviderSettings, Timeouts
 from infrastructure.settings.responses import ResponsesSettings
+from infrastructure.settings.routing import RoutingSettings
 from infrastructure.settings.rules import check_unique, without_userinfo
 from infrastructure.settings.scim import ScimGroupMapping, ScimSettings
 from infrastructure.settings.server import ServerSettings, WebSocketSettings
@@ -40,6 +41,7 @@ __all__ = [
     "ProviderSettings",
     "RedisSettings",
     "ResponsesSettings",
+    "RoutingSettings",
     "ScimGroupMapping",
     "ScimSettings",
     "ServerSettings",
@@ -80,6 +82,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     sso: SsoSettings = msgspec.field(default_factory=SsoSettings)
     outbound: OutboundSettings = msgspec.field(default_factory=OutboundSettings)
     responses: ResponsesSettings = msgspec.field(default_factory=ResponsesSettings)
+    routing: RoutingSettings = msgspec.field(default_factory=RoutingSettings)
     providers: list[ProviderSettings] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -3,10 +3,11 @@ streamed, passed natively to an OpenAI upstream and translated through chat.
 
 The fake OpenAI upstream, the bare pass-through (forwarding `/v1/responses` to the upstream's)
 and one gateway in the embedded shape (SQLite, one process) through a key with no limit. wrk
-runs each row for `--duration` at 16 connections, after a warm-up: the bare pass-through to the
-upstream's `/v1/responses`; the gateway's `/v1/responses` to an `openai` model (native, every
-response stored) and to an `openai-compatible` one (translated to chat and back, stored); and,
-for scale, the gateway's `/v1/chat/completions`.
+runs each row for `--duration` at 32 connections (as `tests.bench.run`), after a warm-up, each
+gateway row once the gateway's accounting caught up with the rows before it: the bare
+pass-through to the upstream's `/v1/responses`; the gateway's `/v1/responses` to an `openai`
+model (native, every response stored) and to an `openai-compatible` one (translated to chat
+and back, stored); and, for scale, the gateway's `/v1/chat/completions`.
 
 Usage: ``python -m tests.bench.responses [--duration 10s | --quick] [--out docs/benchmarks]``.
 Writes ``responses.md`` and ``responses.json`` in ``--out``. Exits non-zero if a request failed
@@ -24,14 +25,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.bench import machine
+from tests.bench import backlog, machine
 from tests.bench.loadgen import WrkResult, ensure_wrk, run_wrk, write_script, wrk_version
 from tests.bench.procs import Processes
 from tests.bench.run import _duration
-from tests.bench.targets import PROMPT, gateway, start_bare, start_upstream
+from tests.bench.targets import PROMPT, Target, gateway, start_bare, start_upstream
 
 ROOT = Path(__file__).resolve().parents[2]
-CONNECTIONS = 16
+CONNECTIONS = 32  # as the main bench's many-clients runs
 
 
 def body(model: str, *, stream: bool, chat: bool = False, store: bool = True) -> bytes:
@@ -69,12 +70,21 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
     warmup = min(args.duration, 3.0)
 
-    def measure(what: str, url: str, sent: bytes, key: str) -> None:
+    served: dict[str, int] = {}  # requests made through each gateway
+
+    def measure(what: str, url: str, sent: bytes, key: str, target: Target | None = None) -> None:
         script = write_script(workdir / f"{len(rows)}.lua", sent, key)
-        run_wrk(wrk, url, script, connections=CONNECTIONS, duration_s=warmup)
+        warm = run_wrk(wrk, url, script, connections=CONNECTIONS, duration_s=warmup)[0]
+        if target is not None and target.database_url is not None:
+            # the rows before this one finish their accounting before it is measured
+            made = served.get(target.name, target.served_before) + warm.requests
+            served[target.name] = made
+            backlog.catch_up(target.database_url, made)
         result: WrkResult = run_wrk(
             wrk, url, script, connections=CONNECTIONS, duration_s=args.duration
         )[0]
+        if target is not None:
+            served[target.name] += result.requests
         if result.failures:
             failures.append(f"{what}: {result.failures} failed requests")
         rows.append({"what": what, **result.as_dict()})
@@ -95,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
                 body("gpt-4o-mini", stream=stream),
                 "unused",
             )
+        for child in bare.children:  # leave the cores to the gateway
+            procs.stop(child)
         with gateway(procs, workdir / "sqlite", "sqlite", upstream) as target:
             for stream in (False, True):
                 kind = "streamed" if stream else "plain"
@@ -103,24 +115,28 @@ def main(argv: list[str] | None = None) -> int:
                     target.base_url + "/v1/responses",
                     body("gpt-4o-mini", stream=stream),
                     target.key,
+                    target,
                 )
                 measure(
                     f"gateway, `/v1/responses`, native (openai), `store: false`, {kind}",
                     target.base_url + "/v1/responses",
                     body("gpt-4o-mini", stream=stream, store=False),
                     target.key,
+                    target,
                 )
                 measure(
                     f"gateway, `/v1/responses`, translated (openai-compatible), {kind}",
                     target.base_url + "/v1/responses",
                     body("llama3.1", stream=stream),
                     target.key,
+                    target,
                 )
                 measure(
                     f"gateway, `/v1/chat/completions`, {kind}",
                     target.base_url + "/v1/chat/completions",
                     body("gpt-4o-mini", stream=stream, chat=True),
                     target.key,
+                    target,
                 )
             for child in target.children:
                 if not child.alive():
@@ -150,7 +166,8 @@ def report(results: dict[str, Any]) -> str:
         "Generated by `make bench` (`python -m tests.bench.responses`); every run overwrites",
         "this file and [`responses.json`](responses.json). Do not edit by hand.",
         "",
-        f"wrk, {CONNECTIONS} connections, {run['duration_s']:g} s a row after a warm-up, against",
+        f"wrk, {CONNECTIONS} connections, {run['duration_s']:g} s a row after a warm-up and once",
+        "the gateway's accounting caught up with the rows before it, against",
         "the fake OpenAI upstream (its own process, answering 20 words: one SSE event each when",
         "streamed). The gateway is one `fluxrouter serve` process in the embedded shape (SQLite,",
         "no Redis) through a key with no limit; every response it answers is stored",
