@@ -32,6 +32,7 @@ from interfaces.billing_wiring import build_admission, limits_cache
 from interfaces.common_wiring import outbox_relay, projections_for, redactor_for, registry_for
 from interfaces.container import Container
 from interfaces.refusals_wiring import build_access_refusals, refusal_writer
+from interfaces.routing_wiring import build_router
 from interfaces.sso_wiring import build_sso
 
 __all__ = ["Container", "bootstrap"]
@@ -112,6 +113,7 @@ def bootstrap(
         ProviderCalls(clients),
         recorder,
         log_prompts=settings.logging.log_prompts,
+        router=build_router(settings),
     )
     return Container(
         settings=settings,

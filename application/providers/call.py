@@ -29,6 +29,10 @@ class Call:
     event_id: str | None = None
     """The id of the `CompletionFinished` that records it (journaled calls: chosen at
     admission, so the journal can tell which started call a finished one is)."""
+    requested: str = ""
+    """The model as the client named it."""
+    reason: str = ""
+    """Why this deployment was called (`x-fluxrouter-route`)."""
 
     def finished(
         self, status: int, outcome: Outcome, usage: Usage | None, *, usage_reported: bool = True
@@ -57,4 +61,6 @@ class Call:
             usage_reported=usage_reported,
             latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
             transport=self.transport,
+            requested_model=self.requested,
+            route=self.reason,
         )

@@ -12,6 +12,7 @@ surface's own format, and the call is billed for no more output than it reserved
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -44,7 +45,15 @@ async def relay(
     on_error: Callable[[UpstreamError], bytes],
     ticket: Ticket,
     on_cut: CutEnding,
+    *,
+    chunks: AsyncIterator[bytes] | None = None,
+    first: bytes | None = None,
+    idle: float | None = None,
 ) -> AsyncIterator[bytes]:
+    """`chunks`: the stream's iterator when its `first` chunk was already read from it (the
+    pipeline reads it before answering, so a stream that fails before its first byte can go
+    to another deployment). `idle`: seconds without a chunk after which the stream is ended
+    as if cut, billed for what it produced (`stream_idle_timeout`)."""
     outcome: Outcome = "cancelled"
     status = 200
     tally = stream.tally
@@ -54,8 +63,14 @@ async def relay(
     if reserved is not None:
         tally.most_chars = most_chars  # the adapter passes on nothing read past it
     cut = False
+    stalled: list[bool] = []
+    source = chunks if chunks is not None else aiter(stream)
+    if idle is not None:
+        source = _within_idle(source, idle, stalled)
     try:
-        async for chunk in stream:
+        if first is not None:
+            yield first
+        async for chunk in source:
             yield chunk
             if (
                 tally.output_chars > most_chars
@@ -63,16 +78,28 @@ async def relay(
             ) and not tally.finished:
                 cut = True
                 break
+        if stalled:
+            cut = True
         if cut:
             await stream.aclose()  # the upstream sees the connection close: generation stops
-            outcome = "ok"  # answered to its length limit
-            log.warning(
-                "upstream.output_past_reservation",
-                provider=call.route.provider,
-                model=call.route.name,
-                reserved_output_tokens=most_tokens,
-                output_chars=tally.output_chars,
-            )
+            if stalled:
+                outcome, status = "error", 504  # ended for the client, billed what it produced
+                log.warning(
+                    "upstream.stream_idle",
+                    provider=call.route.provider,
+                    model=call.route.name,
+                    idle_seconds=idle,
+                    output_chars=tally.output_chars,
+                )
+            else:
+                outcome = "ok"  # answered to its length limit
+                log.warning(
+                    "upstream.output_past_reservation",
+                    provider=call.route.provider,
+                    model=call.route.name,
+                    reserved_output_tokens=most_tokens,
+                    output_chars=tally.output_chars,
+                )
             yield on_cut(billed_usage(tally, body, reserved)[0])
         else:
             outcome = "ok" if tally.finished else "error"
@@ -86,6 +113,23 @@ async def relay(
             usage, reported = billed_usage(tally, body, reserved)
             ticket.settle(usage)
             record(call.finished(status, outcome, usage, usage_reported=reported))
+
+
+async def _within_idle(
+    source: AsyncIterator[bytes], idle: float, stalled: list[bool]
+) -> AsyncIterator[bytes]:
+    """`source`'s chunks until it ends, or until it sends none for `idle` seconds (then
+    `stalled` is told)."""
+    while True:
+        try:
+            async with asyncio.timeout(idle):
+                chunk = await anext(source)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            stalled.append(True)
+            return
+        yield chunk
 
 
 def billed_usage(

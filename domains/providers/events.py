@@ -39,6 +39,13 @@ class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
     usage_reported: bool = True
     latency_ms: float = 0.0
     transport: Literal["http", "websocket"] = "http"
+    requested_model: str = ""
+    """The model as the client named it (a bare name, `provider/name`): `model` is the one
+    that was called, another when a fallback answered."""
+    route: str = ""
+    """Why this deployment was called (`x-fluxrouter-route`): the strategy and deployment, the
+    attempts before it and the fallback taken. Every attempt of a request is recorded, each
+    as what it was."""
 
 
 class ConfigChanged(Event, frozen=True, kw_only=True, tag=True):

@@ -19,7 +19,7 @@ from infrastructure.settings.billing import BillingSettings
 from infrastructure.settings.outbound import ImageFetchSettings, OutboundSettings
 from infrastructure.settings.providers import ModelSettings, Price, ProviderSettings, Timeouts
 from infrastructure.settings.responses import ResponsesSettings
-from infrastructure.settings.routing import RoutingSettings
+from infrastructure.settings.routing import RoutingSettings, check_routing_models
 from infrastructure.settings.rules import check_unique, without_userinfo
 from infrastructure.settings.scim import ScimGroupMapping, ScimSettings
 from infrastructure.settings.server import ServerSettings, WebSocketSettings
@@ -88,3 +88,10 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     def __post_init__(self) -> None:
         names = [provider.name for provider in self.providers]
         check_unique("providers[{}].name", names, "provider name")
+        declared = [
+            name
+            for provider in self.providers
+            for model in provider.models
+            for name in (model.name, f"{provider.name}/{model.name}")
+        ]
+        check_routing_models(self.routing, declared)

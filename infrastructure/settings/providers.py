@@ -36,6 +36,8 @@ class Timeouts(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     connect: Seconds = 5.0
     first_byte: Seconds = 60.0
     total: Seconds = 600.0
+    stream_idle: Seconds | None = None
+    """A stream that sends no chunk this long is ended cleanly (None: routing's own)."""
 
 
 _RATES = (
@@ -119,6 +121,13 @@ class ModelSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     upstream: Upstream | None = None
     max_output_tokens: Annotated[int, Meta(ge=1)] | None = None
     price: Price | None = None
+    # a deployment of the model (docs/routing.md): the upstream key's own limits, its share of
+    # the traffic, and labels
+    rpm: Annotated[int, Meta(ge=1)] | None = None
+    tpm: Annotated[int, Meta(ge=1)] | None = None
+    weight: Annotated[float, Meta(gt=0, le=1_000_000)] = 1.0
+    region: str | None = None
+    tags: list[str] = msgspec.field(default_factory=list)
 
     @property
     def upstream_name(self) -> str:

@@ -39,6 +39,9 @@ def gateway_config(
         "billing": {"limits_reload_seconds": LIMITS_RELOAD_EVERY},
         # the OIDC peers and image servers of the tests are on 127.0.0.1; 127.0.0.2 stays internal
         "outbound": {"allow": ["127.0.0.1"]},
+        # one attempt per call, no circuit: the suites that read how one upstream failure is
+        # answered see that failure (tests/e2e/test_routing.py configures the routing)
+        "routing": {"retries": 0, "circuit_breaker": {"enabled": False}},
         "providers": [
             {
                 "name": "openai",

@@ -23,7 +23,9 @@ headers (`x-ratelimit-*`) for the answer.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from typing import Any, Protocol
 
 import structlog
@@ -33,6 +35,8 @@ from application.providers.completions.admit import CallAdmission, within_reserv
 from application.providers.completions.request import Completion, CompletionRequest, Withdrawn
 from application.providers.completions.upstream import Upstream
 from application.providers.journal import JournaledTicket
+from application.providers.routing.policy import RoutingPolicy
+from application.providers.routing.router import ROUTE_HEADER, Failover, Router
 from application.providers.stream_relay import (
     CutEnding,
     capped_usage,
@@ -41,12 +45,15 @@ from application.providers.stream_relay import (
     relay,
 )
 from domains.providers.admission import Ticket
-from domains.providers.errors import ModelNotAllowed, UpstreamError
+from domains.providers.errors import InvalidRequest, ModelNotAllowed, UpstreamError
 from domains.providers.events import CompletionFinished
 from domains.providers.model import Catalog, ModelRoute
 from domains.providers.output_limit import NativeKind, RequestKind
 from domains.providers.ports import Usage
+from domains.providers.routing.deployment import Deployment, DeploymentState
+from domains.providers.routing.failover import counts_against_circuit, retry_after_seconds
 from domains.shared.caller import Caller
+from domains.shared.errors import DomainError
 
 log = structlog.get_logger("fluxrouter.v1")
 
@@ -69,19 +76,24 @@ class CompletionPipeline:
         recorder: Recorder,
         *,
         log_prompts: bool = False,
+        router: Router | None = None,
     ) -> None:
         self._catalog = catalog
         self._admission = admission
         self._upstream = upstream
         self._recorder = recorder
         self._log_prompts = log_prompts
+        self.router = router or Router(
+            (Deployment(route) for route in catalog.routes()), RoutingPolicy(retries=0)
+        )
 
     async def complete(self, request: CompletionRequest) -> Completion:
         """A chat completion (or a message, a response... in the request's dialect), plain or
         streamed."""
-        # route: which model, and in which shape the body goes (a dialect natively to a
+        # route: which deployment, and in which shape the body goes (a dialect natively to a
         # provider that speaks it, else as chat: a bad body is refused before admission)
-        route = self.route_for(request.caller, request.model)
+        state = self.router.first(request.caller, request.model, stream=request.stream)
+        route = state.deployment.route
         body, sent_as, admitted, admitted_as = self._shape(request, route)
         if self._log_prompts and request.prompt_log is not None:
             log.info(request.prompt_log, model=request.model, messages=admitted.get("messages"))
@@ -91,20 +103,48 @@ class CompletionPipeline:
             ticket.release()
             raise Withdrawn(ticket.headers)
         body = within_reservation(body, route, ticket, sent_as)
-        native = sent_as != "chat"
+        attempt = Attempt(state, sent_as, body, ticket)
         # call → settle → record: a stream settles and records when it ends
         if request.stream:
-            chunks = await self._stream(request, route, sent_as, body, ticket)
-            return Completion(route=route, headers=ticket.headers, chunks=chunks, native=native)
-        answer = await self._answer(request, route, sent_as, body, ticket, "chat")
-        return Completion(route=route, headers=ticket.headers, body=answer, native=native)
+            chunks = await self._stream(request, attempt)
+            return self._completion(request, attempt, chunks=chunks)
+        answer = await self._answer(request, attempt, "chat")
+        return self._completion(request, attempt, body=answer)
 
     async def embed(self, request: CompletionRequest) -> Completion:
         """Embeddings: the same line, always a plain answer."""
-        route = self.route_for(request.caller, request.model)
+        state = self.router.first(request.caller, request.model)
+        route = state.deployment.route
         ticket = await self._admission.admit(request.caller, route, request.body, "embeddings")
-        body = await self._answer(request, route, "embeddings", request.body, ticket, "embeddings")
-        return Completion(route=route, headers=ticket.headers, body=body)
+        attempt = Attempt(state, "embeddings", request.body, ticket)
+        body = await self._answer(request, attempt, "embeddings")
+        return self._completion(request, attempt, body=body)
+
+    def _completion(
+        self,
+        request: CompletionRequest,
+        attempt: Attempt,
+        *,
+        body: bytes = b"",
+        chunks: AsyncIterator[bytes] | None = None,
+    ) -> Completion:
+        """The answer, with the caller's limits and how it was routed in its headers."""
+        state = attempt.state
+        failover = attempt.failover
+        routed = (
+            failover.headers()
+            if failover is not None
+            else self.router.headers(request.model, state)
+        )
+        limits = attempt.ticket.headers
+        headers = {**limits, **routed} if limits else routed
+        return Completion(
+            route=state.deployment.route,
+            headers=headers,
+            body=body,
+            chunks=chunks,
+            native=attempt.kind not in ("chat", "embeddings"),
+        )
 
     def _shape(
         self, request: CompletionRequest, route: ModelRoute
@@ -162,96 +202,284 @@ class CompletionPipeline:
         return await self._upstream.count_tokens(route, kind, body, headers)
 
     async def _answer(
-        self,
-        request: CompletionRequest,
-        route: ModelRoute,
-        kind: RequestKind,
-        body: dict[str, Any],
-        ticket: Ticket,
-        endpoint: Endpoint,
+        self, request: CompletionRequest, attempt: Attempt, endpoint: Endpoint
     ) -> bytes:
-        """call → settle → record, for a whole answer."""
-        call = _going_upstream(request, route, endpoint, ticket, stream=False)
+        """call → settle → record, for a whole answer; a failed call tried again as the routing
+        says (`_failed_over`), each attempt recorded."""
         headers = request.dialect.headers if request.dialect is not None else NO_HEADERS
-        try:
-            reply = await self._upstream.answer(route, kind, body, headers)
-        except BaseException as error:  # failed, timed out, or the client went away
-            ticket.release()
-            if isinstance(error, UpstreamError):
-                self._recorder.record(call.finished(error.status, "error", None))
-            raise
-        usage, reported = capped_usage(reply.usage or Usage(), ticket.reserved, True)
-        ticket.settle(usage)
-        self._recorder.record(call.finished(200, "ok", usage, usage_reported=reported))
-        return reply.body
+        clock = self.router.clock
+        while True:
+            state, kind, ticket = attempt.state, attempt.kind, attempt.ticket
+            route = state.deployment.route
+            call = self._going_upstream(request, attempt, endpoint, stream=False)
+            started = clock()
+            state.started(started)
+            try:
+                reply = await self._upstream.answer(route, kind, attempt.body, headers)
+            except UpstreamError as error:
+                if await self._failed_over(request, attempt, call, error):
+                    continue
+                raise
+            except BaseException:  # timed out, or the client went away
+                state.ended(clock(), 0)
+                ticket.release()
+                raise
+            usage, reported = capped_usage(reply.usage or Usage(), ticket.reserved, True)
+            now = clock()
+            state.succeeded(now, now - started, first_byte=False)
+            state.ended(now, usage.input_tokens + usage.output_tokens)
+            ticket.settle(usage)
+            self._recorder.record(call.finished(200, "ok", usage, usage_reported=reported))
+            return reply.body
 
-    async def _stream(
-        self,
-        request: CompletionRequest,
-        route: ModelRoute,
-        kind: RequestKind,
-        body: dict[str, Any],
-        ticket: Ticket,
-    ) -> AsyncIterator[bytes]:
+    async def _stream(self, request: CompletionRequest, attempt: Attempt) -> AsyncIterator[bytes]:
         """call, then the stream to relay: it settles and records when it ends
-        (`stream_relay.relay`). The upstream's errors raise here, before any byte is sent."""
-        call = _going_upstream(request, route, "chat", ticket, stream=True)
+        (`stream_relay.relay`). The upstream's errors before the stream's first chunk fail over
+        as a whole answer's do; after it, the stream ends with the error in its dialect."""
         dialect = request.dialect
-        on_error: Callable[[UpstreamError], bytes] = openai_sse_error
-        on_cut: CutEnding = _never_cut
-        headers = NO_HEADERS
-        if kind != "chat" and dialect is not None:
-            on_error, on_cut, headers = dialect.stream_error, dialect.stream_cut, dialect.headers
-        elif ticket.reserved is not None:
-            choices = body.get("n")
-            on_cut = openai_sse_cut(
-                f"chatcmpl-{request.request_id}",
-                route.upstream,
-                choices if isinstance(choices, int) and choices > 1 else 1,
-                request.include_usage,
+        clock = self.router.clock
+        while True:
+            state, kind, ticket, body = attempt.state, attempt.kind, attempt.ticket, attempt.body
+            route = state.deployment.route
+            call = self._going_upstream(request, attempt, "chat", stream=True)
+            idle = self.router.stream_idle(route.provider)
+            on_error: Callable[[UpstreamError], bytes] = openai_sse_error
+            on_cut: CutEnding = _never_cut
+            headers = NO_HEADERS
+            if kind != "chat" and dialect is not None:
+                on_error, on_cut, headers = (
+                    dialect.stream_error,
+                    dialect.stream_cut,
+                    dialect.headers,
+                )
+            elif ticket.reserved is not None or idle is not None:
+                choices = body.get("n")
+                on_cut = openai_sse_cut(
+                    f"chatcmpl-{request.request_id}",
+                    route.upstream,
+                    choices if isinstance(choices, int) and choices > 1 else 1,
+                    request.include_usage,
+                )
+            started = clock()
+            state.started(started)
+            try:
+                stream = await self._upstream.open_stream(
+                    route, kind, body, headers, include_usage=request.include_usage
+                )
+            except UpstreamError as error:
+                if await self._failed_over(request, attempt, call, error):
+                    continue
+                raise
+            except BaseException:
+                state.ended(clock(), 0)
+                ticket.release()
+                raise
+            chunks = aiter(stream)
+            try:  # the first chunk, before anything reaches the client
+                first: bytes | None = await anext(chunks)
+            except StopAsyncIteration:
+                first = None
+            except UpstreamError as error:
+                if await self._failed_over(request, attempt, call, error, finish=False):
+                    await stream.aclose()
+                    continue
+                # nowhere else to go: the stream ends with the error, in its dialect
+                return relay(
+                    stream,
+                    call,
+                    body,
+                    self._told(request),
+                    on_error,
+                    ticket,
+                    on_cut,
+                    chunks=_raising(error),
+                )
+            except BaseException:
+                await stream.aclose()
+                state.ended(clock(), 0)
+                ticket.release()
+                raise
+            now = clock()
+            state.succeeded(now, now - started, first_byte=True)
+            record = self._stream_record(request, state)
+            return relay(
+                stream,
+                call,
+                body,
+                record,
+                on_error,
+                ticket,
+                on_cut,
+                chunks=chunks,
+                first=first,
+                idle=idle,
             )
-        record = self._recorder.record
-        if request.observe is not None:
-            told, to_recorder = request.observe, record
 
-            def record(event: CompletionFinished) -> None:
-                to_recorder(event)
+    def _stream_record(
+        self, request: CompletionRequest, state: DeploymentState
+    ) -> Callable[[CompletionFinished], None]:
+        """What records the stream's call when it ends: the deployment is told too (no longer
+        in flight, its tokens, a failure mid-way counted against its circuit)."""
+        to_recorder = self._recorder.record
+        told = request.observe
+        clock = self.router.clock
+
+        def record(event: CompletionFinished) -> None:
+            now = clock()
+            state.ended(now, event.input_tokens + event.output_tokens)
+            if event.outcome == "error":
+                state.failed(now, counts=True)
+            to_recorder(event)
+            if told is not None:
                 told(event)
 
-        try:
-            stream = await self._upstream.open_stream(
-                route, kind, body, headers, include_usage=request.include_usage
+        return record
+
+    async def _failed_over(
+        self,
+        request: CompletionRequest,
+        attempt: Attempt,
+        call: Call,
+        error: UpstreamError,
+        *,
+        finish: bool = True,
+    ) -> bool:
+        """The attempt failed: it is recorded, and the next is made ready (True), or there is
+        none (False: the error is the caller's; with `finish`, the attempt is recorded and its
+        ticket given back, else the caller does it)."""
+        router = self.router
+        now = router.clock()
+        state = attempt.state
+        state.failed(
+            now,
+            counts=counts_against_circuit(error.condition),
+            retry_after=retry_after_seconds(error.retry_after),
+        )
+        state.ended(now, 0)
+        failover = attempt.failover
+        if failover is None:
+            failover = attempt.failover = router.failover(
+                request.caller, request.model, state, stream=request.stream
             )
-        except BaseException as error:
-            ticket.release()
-            if isinstance(error, UpstreamError):
-                record(call.finished(error.status, "error", None))
-            raise
-        return relay(stream, call, body, record, on_error, ticket, on_cut)
+        failover.failed(str(error.status))
+        step = failover.next(error)
+        while step is not None:
+            route = step.state.deployment.route
+            shaped: tuple[dict[str, Any], RequestKind, dict[str, Any], RequestKind]
+            try:
+                if attempt.kind == "embeddings":
+                    shaped = (request.body, "embeddings", request.body, "embeddings")
+                else:
+                    shaped = self._shape(request, route)
+            except InvalidRequest:  # its provider cannot take this dialect
+                step = failover.skip()
+                continue
+            sent, sent_as, admitted, admitted_as = shaped
+            # this attempt is recorded as what it was; the next one is recorded on its own
+            self._recorder.record(
+                replace(call, event_id=None).finished(error.status, "error", None)
+            )
+            log.info(
+                "upstream.failover",
+                provider=state.deployment.route.provider,
+                model=state.deployment.route.name,
+                status=error.status,
+                next=step.state.name,
+                wait=round(step.wait, 3),
+            )
+            if step.wait > 0:
+                try:
+                    await asyncio.sleep(step.wait)
+                except BaseException:
+                    attempt.ticket.release()
+                    raise
+            admitted_route = attempt.admitted
+            if (route.provider, route.name) != (admitted_route.provider, admitted_route.name):
+                # another price: admitted anew for it, the first reservation given back
+                attempt.ticket.release()
+                try:
+                    attempt.ticket = await self._admission.admit(
+                        request.caller, route, admitted, admitted_as
+                    )
+                except DomainError as refused:
+                    log.info("upstream.failover_refused", next=step.state.name, reason=str(refused))
+                    raise error from None
+                attempt.admitted = route
+                attempt.journaled = False
+            attempt.state = step.state
+            attempt.kind = sent_as
+            attempt.body = within_reservation(sent, route, attempt.ticket, sent_as)
+            return True
+        if finish:
+            attempt.ticket.release()
+            self._recorder.record(call.finished(error.status, "error", None))
+        return False
+
+    def _told(self, request: CompletionRequest) -> Callable[[CompletionFinished], None]:
+        """The recorder, and the request's observer if it has one."""
+        to_recorder, told = self._recorder.record, request.observe
+        if told is None:
+            return to_recorder
+
+        def record(event: CompletionFinished) -> None:
+            to_recorder(event)
+            told(event)
+
+        return record
+
+    def _going_upstream(
+        self, request: CompletionRequest, attempt: Attempt, endpoint: Endpoint, *, stream: bool
+    ) -> Call:
+        """The call about to go upstream, journaled as started when its ticket journals (its
+        first attempt: a later one under the same ticket is recorded under an id of its own)."""
+        ticket = attempt.ticket
+        journaled = ticket if isinstance(ticket, JournaledTicket) else None
+        failover = attempt.failover
+        state = attempt.state
+        call = Call(
+            request.caller,
+            request.request_id,
+            state.deployment.route,
+            endpoint,
+            stream=stream,
+            transport=request.transport,
+            event_id=journaled.call_id if journaled is not None else None,
+            requested=request.model,
+            reason=(
+                failover.explanation()
+                if failover is not None
+                else self.router.headers(request.model, state)[ROUTE_HEADER]
+            ),
+        )
+        if journaled is not None and not attempt.journaled:
+            journaled.start(call)
+            attempt.journaled = True
+        return call
 
 
-def _going_upstream(
-    request: CompletionRequest,
-    route: ModelRoute,
-    endpoint: Endpoint,
-    ticket: Ticket,
-    *,
-    stream: bool,
-) -> Call:
-    """The call about to go upstream, journaled as started when its ticket journals."""
-    journaled = ticket if isinstance(ticket, JournaledTicket) else None
-    call = Call(
-        request.caller,
-        request.request_id,
-        route,
-        endpoint,
-        stream=stream,
-        transport=request.transport,
-        event_id=journaled.call_id if journaled is not None else None,
-    )
-    if journaled is not None:
-        journaled.start(call)
-    return call
+class Attempt:
+    """The call of a request as it stands: the deployment it goes to, in which shape, under
+    which ticket (and the route that ticket was admitted for), and its failover once one
+    failed."""
+
+    __slots__ = ("admitted", "body", "failover", "journaled", "kind", "state", "ticket")
+
+    def __init__(
+        self, state: DeploymentState, kind: RequestKind, body: dict[str, Any], ticket: Ticket
+    ) -> None:
+        self.state = state
+        self.kind: RequestKind = kind
+        self.body = body
+        self.ticket = ticket
+        self.admitted = state.deployment.route
+        self.failover: Failover | None = None
+        self.journaled = False
+
+
+async def _raising(error: UpstreamError) -> AsyncIterator[bytes]:
+    """A stream that fails at once with `error`."""
+    raise error
+    yield b""  # pragma: no cover - makes this an async generator
 
 
 def _never_cut(usage: Usage) -> bytes:

@@ -160,6 +160,13 @@ class World:
         return ticket
 
 
+ROUTED = {
+    "x-fluxrouter-provider": "openai",
+    "x-fluxrouter-model": "gpt-4o-mini",
+    "x-fluxrouter-route": "only openai/gpt-4o-mini",
+}
+
+
 def request(**fields: Any) -> CompletionRequest:
     return CompletionRequest(
         caller=CALLER, request_id="req-1", model="gpt-4o-mini", body=BODY, **fields
@@ -171,7 +178,12 @@ async def test_a_plain_call_is_admitted_called_settled_and_recorded_once() -> No
     answer = await world.pipeline.complete(request())
     assert answer.body == REPLY
     assert answer.chunks is None
-    assert dict(answer.headers) == RATE  # the admission's headers reach the answer
+    assert dict(answer.headers) == {  # the admission's headers reach the answer, and the route
+        **RATE,
+        "x-fluxrouter-provider": "openai",
+        "x-fluxrouter-model": "gpt-4o-mini",
+        "x-fluxrouter-route": "only openai/gpt-4o-mini",
+    }
     assert answer.route is ROUTE
     assert world.admission.asked == [("openai", "gpt-4o-mini")]
     assert world.client.bodies == [BODY]
@@ -186,7 +198,7 @@ async def test_a_stream_settles_and_records_once_when_it_ends() -> None:
     world = World()
     answer = await world.pipeline.complete(request(stream=True, include_usage=True))
     assert answer.chunks is not None
-    assert dict(answer.headers) == RATE
+    assert dict(answer.headers) == {**RATE, **ROUTED}
     assert world.ticket.ends == 0
     assert world.recorder.events == []
     assert [chunk async for chunk in answer.chunks] == CHUNKS
@@ -291,7 +303,7 @@ async def test_embeddings_take_the_same_line() -> None:
     world = World()
     answer = await world.pipeline.embed(request())
     assert answer.body == b'{"data":[]}'
-    assert dict(answer.headers) == RATE
+    assert dict(answer.headers) == {**RATE, **ROUTED}
     assert world.ticket.settled == [(4, 0, 0)]
     (event,) = world.recorder.events
     assert (event.endpoint, event.outcome) == ("embeddings", "ok")

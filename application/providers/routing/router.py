@@ -1,0 +1,346 @@
+"""The router: which deployment of the requested model answers a call, and, when a call fails,
+what is tried next (`Failover`, one per request that needed one).
+
+The choice reads only this process's memory (`DeploymentState`s: calls in flight, latency, rate
+windows, circuits), so it costs microseconds and no I/O; what other replicas saw reaches that
+memory in the background (`infrastructure.routing.shared_state`). A model with one deployment,
+available, is answered without any choice at all.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from application.providers.routing.policy import RoutingPolicy
+from domains.providers.errors import ModelNotAllowed, UnknownModel, UpstreamError
+from domains.providers.routing.breaker import CircuitState
+from domains.providers.routing.deployment import Deployment, DeploymentState
+from domains.providers.routing.failover import RETRY, Retry, backoff, retry_after_seconds
+from domains.providers.routing.selection import Strategy, choose
+from domains.providers.upstream_failures import Condition
+from domains.shared.caller import Caller
+
+PROVIDER_HEADER = "x-fluxrouter-provider"
+MODEL_HEADER = "x-fluxrouter-model"
+ROUTE_HEADER = "x-fluxrouter-route"
+
+
+def _ascii(text: str) -> str:
+    return text.encode("ascii", "replace").decode("ascii")
+
+
+class Group:
+    """What a requested name routes to: every deployment of a bare model name, or the one a
+    `provider/name` pins."""
+
+    __slots__ = ("headers", "label", "model", "single", "states", "strategy")
+
+    def __init__(
+        self, model: str, states: Sequence[DeploymentState], strategy: Strategy, pinned: bool
+    ) -> None:
+        self.model = model
+        self.states = tuple(states)
+        self.strategy: Strategy = strategy
+        self.label = "pinned" if pinned else (strategy if len(states) > 1 else "only")
+        self.single = self.states[0] if len(self.states) == 1 else None
+        self.headers: dict[str, Mapping[str, str]] = {
+            state.name: headers_for(state, f"{self.label} {state.name}") for state in self.states
+        }
+
+    def allowed(self, caller: Caller) -> list[DeploymentState]:
+        return [
+            state
+            for state in self.states
+            if caller.may_use(state.deployment.route.name, state.name)
+        ]
+
+
+def headers_for(state: DeploymentState, route: str) -> Mapping[str, str]:
+    served = state.deployment.route
+    return {
+        PROVIDER_HEADER: served.provider,
+        MODEL_HEADER: _ascii(served.name),
+        ROUTE_HEADER: _ascii(route),
+    }
+
+
+class Router:
+    def __init__(
+        self,
+        deployments: Iterable[Deployment],
+        policy: RoutingPolicy,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.policy = policy
+        self.clock = clock
+        self.rand = rand
+        self._states: dict[str, DeploymentState] = {}
+        by_model: dict[str, list[DeploymentState]] = {}
+        for deployment in deployments:
+            state = DeploymentState(deployment, policy.breaker)
+            self._states[state.name] = state
+            by_model.setdefault(deployment.route.name, []).append(state)
+        self._groups: dict[str, Group] = {}
+        for model, states in by_model.items():
+            strategy = policy.strategies.get(model, policy.strategy)
+            self._groups[model] = Group(model, states, strategy, pinned=False)
+        for name, state in self._states.items():
+            strategy = policy.strategies.get(name, policy.strategy)
+            self._groups.setdefault(name, Group(name, [state], strategy, pinned=True))
+
+    def states(self) -> list[DeploymentState]:
+        return list(self._states.values())
+
+    def state(self, name: str) -> DeploymentState | None:
+        return self._states.get(name)
+
+    def group(self, requested: str) -> Group:
+        group = self._groups.get(requested)
+        if group is None:
+            raise UnknownModel(requested)
+        return group
+
+    def first(self, caller: Caller, requested: str, *, stream: bool = False) -> DeploymentState:
+        """The deployment the call goes to first: refuses a model the caller may not use, and
+        answers 429 (every deployment at its rate limit) or 503 (every circuit open) when none
+        of the model's, nor of its fallbacks', is available."""
+        group = self.group(requested)
+        single = group.single
+        if single is not None:
+            route = single.deployment.route
+            if not caller.may_use(route.name, route.qualified_name):
+                raise ModelNotAllowed(requested)
+            if (
+                single.window.rpm is None
+                and single.window.tpm is None
+                and single.breaker.state is CircuitState.CLOSED
+                and single.cooling_until == 0.0
+            ):
+                return single
+            states = [single]
+        else:
+            states = group.allowed(caller)
+            if not states:
+                raise ModelNotAllowed(requested)
+        now = self.clock()
+        chosen = choose(states, group.strategy, now, self.rand, stream=stream)
+        if chosen is not None:
+            return chosen
+        for fallback in self.policy.fallbacks.get(requested, ()):
+            other = self._groups.get(fallback)
+            if other is None:
+                continue
+            chosen = choose(other.allowed(caller), other.strategy, now, self.rand, stream=stream)
+            if chosen is not None:
+                return chosen
+        raise unavailable(requested, states, now)
+
+    def headers(self, requested: str, state: DeploymentState) -> Mapping[str, str]:
+        """The `x-fluxrouter-*` headers of an answer served by `state` at the first try."""
+        group = self._groups.get(requested)
+        found = group.headers.get(state.name) if group is not None else None
+        if found is not None:
+            return found
+        return headers_for(
+            state, f"fallback {state.name}; every deployment of {requested} unavailable"
+        )
+
+    def failover(
+        self, caller: Caller, requested: str, first: DeploymentState, *, stream: bool
+    ) -> Failover:
+        return Failover(self, caller, requested, first, stream=stream)
+
+    def stream_idle(self, provider: str) -> float | None:
+        return self.policy.stream_idle.get(provider)
+
+
+def unavailable(requested: str, states: Sequence[DeploymentState], now: float) -> UpstreamError:
+    """No deployment of `requested` can take a call now: 429 when they are at their rate limits
+    or cooling down after one, else 503 (their circuits are open); `Retry-After` says when the
+    first may be back."""
+    wait = min((state.unavailable_for(now) for state in states), default=1.0)
+    limited = any(now < state.cooling_until or not state.window.has_room(now) for state in states)
+    seconds = max(1, int(wait + 0.999))
+    if limited:
+        return UpstreamError(
+            Condition.RATE_LIMITED,
+            f"Every deployment of the model `{requested}` is at its rate limit; "
+            f"retry in {seconds} s.",
+            retry_after=str(seconds),
+        )
+    return UpstreamError(
+        Condition.OVERLOADED,
+        f"Every deployment of the model `{requested}` is unavailable (circuit open); "
+        f"retry in {seconds} s.",
+        retry_after=str(seconds),
+    )
+
+
+@dataclass(slots=True)
+class Step:
+    state: DeploymentState
+    wait: float
+
+
+class Failover:
+    """One request's attempts after its first failed: `next` says which deployment to try and
+    how long to wait first, or None once the retries, the fallbacks or the deadline are spent.
+
+    Each model in the chain (the requested one, then its `fallbacks` in order) gets up to
+    `retries` retries after its first attempt; a retry prefers a deployment not yet tried."""
+
+    __slots__ = (
+        "_caller",
+        "_chain",
+        "_deadline",
+        "_notes",
+        "_position",
+        "_retries",
+        "_router",
+        "_stream",
+        "_tried",
+        "requested",
+        "served",
+    )
+
+    def __init__(
+        self,
+        router: Router,
+        caller: Caller,
+        requested: str,
+        first: DeploymentState,
+        *,
+        stream: bool,
+    ) -> None:
+        self._router = router
+        self._caller = caller
+        self.requested = requested
+        self.served = first
+        self._stream = stream
+        self._tried = {first.name}
+        self._notes: list[str] = []
+        self._retries = 0
+        policy = router.policy
+        model = first.deployment.route.name
+        others = policy.fallbacks.get(requested) or policy.fallbacks.get(model, ())
+        self._chain = [requested, *others]
+        self._position = 0
+        for position, name in enumerate(self._chain):
+            group = router._groups.get(name)
+            if group is not None and first in group.states:
+                self._position = position  # the first choice may already be a fallback
+                break
+        self._deadline = router.clock() + policy.deadline
+
+    def failed(self, note: str) -> None:
+        """What the attempt on `served` came to, for the explanation."""
+        self._notes.append(f"{self.served.name} {note}")
+
+    def next(self, error: UpstreamError) -> Step | None:
+        router = self._router
+        policy = router.policy
+        now = router.clock()
+        how = RETRY.get(error.condition, Retry.NEVER)
+        if how is Retry.NEVER or now >= self._deadline:
+            return None
+        if how is Retry.CONTEXT:
+            current = self._chain[self._position]
+            larger = policy.context_window_fallbacks.get(
+                current
+            ) or policy.context_window_fallbacks.get(self.served.deployment.route.name, ())
+            if not larger:
+                return None
+            self._chain = [current, *larger]
+            self._position = 0
+            return self._next_model(now)
+        if self._retries < policy.retries:
+            step = self._retry(now, how, retry_after_seconds(error.retry_after))
+            if step is not None:
+                return step
+        return self._next_model(now)
+
+    def skip(self) -> Step | None:
+        """The chosen deployment cannot take this request's body (its provider speaks neither
+        the dialect nor a translation of it): the next one, counted as no retry."""
+        self._notes.append(f"{self.served.name} cannot take this request")
+        now = self._router.clock()
+        step = self._retry(now, Retry.ELSEWHERE, None, count=False)
+        return step if step is not None else self._next_model(now)
+
+    def _retry(
+        self, now: float, how: Retry, retry_after: float | None, *, count: bool = True
+    ) -> Step | None:
+        router = self._router
+        policy = router.policy
+        group = router.group(self._chain[self._position])
+        failed = self.served
+        states = group.allowed(self._caller)
+        if how is Retry.ELSEWHERE:
+            states = [state for state in states if state.name not in self._tried]
+        chosen = choose(
+            states, group.strategy, now, router.rand, stream=self._stream, avoid=self._tried
+        )
+        wait = 0.0
+        if chosen is None or chosen.name in self._tried:
+            if how is Retry.ELSEWHERE:
+                return None
+            if chosen is None:  # only the one that failed: again, after a wait, if it may
+                if failed not in states or not failed.breaker.allows(now):
+                    return None
+                if retry_after is not None and retry_after > policy.retry_after_max:
+                    return None
+                chosen = failed
+            wait = backoff(
+                self._retries,
+                policy.backoff_base,
+                policy.backoff_max,
+                router.rand,
+                retry_after if chosen is failed else None,
+            )
+            if now + wait >= self._deadline:
+                return None
+        if count:
+            self._retries += 1
+        self._tried.add(chosen.name)
+        self.served = chosen
+        return Step(chosen, wait)
+
+    def _next_model(self, now: float) -> Step | None:
+        router = self._router
+        while self._position + 1 < len(self._chain):
+            self._position += 1
+            self._retries = 0
+            group = router._groups.get(self._chain[self._position])
+            if group is None:
+                continue
+            chosen = choose(
+                [s for s in group.allowed(self._caller) if s.name not in self._tried],
+                group.strategy,
+                now,
+                router.rand,
+                stream=self._stream,
+            )
+            if chosen is not None:
+                self._tried.add(chosen.name)
+                self.served = chosen
+                return Step(chosen, 0.0)
+        return None
+
+    def headers(self) -> Mapping[str, str]:
+        """The `x-fluxrouter-*` headers of the answer `served` gave."""
+        return headers_for(self.served, self.explanation())
+
+    def explanation(self) -> str:
+        group = self._router._groups.get(self._chain[self._position])
+        label = group.label if group is not None else "fallback"
+        parts = [f"{label} {self.served.name}"]
+        if self._notes:
+            parts.append("after " + ", ".join(self._notes))
+        if self._position > 0:
+            parts.append(f"fallback from {self._chain[0]}")
+        return "; ".join(parts)
