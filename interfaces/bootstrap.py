@@ -7,6 +7,7 @@ starts and stops the background parts (`interfaces.container`).
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from application.billing.unwritten_spend import unwritten_spend
@@ -15,6 +16,7 @@ from application.conversations.retention import ResponseSweep
 from application.providers.completions.admit import CallAdmission
 from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.completions.upstream import ProviderCalls
+from application.providers.routing.router import health_of
 from application.shared.coalescer import Coalescer
 from application.teams.authenticate import KeyAuthenticator
 from domains.billing.budget import Amount, Budget
@@ -107,13 +109,15 @@ def bootstrap(
         default_max_output_tokens=settings.billing.default_max_output_tokens,
         journal=journal,
     )
+    router = build_router(settings)
+    metrics.watch_deployments(functools.partial(health_of, router))
     completions = CompletionPipeline(
         catalog,
         call_admission,
         ProviderCalls(clients),
         recorder,
         log_prompts=settings.logging.log_prompts,
-        router=build_router(settings),
+        router=router,
     )
     return Container(
         settings=settings,

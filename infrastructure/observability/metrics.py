@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -177,8 +177,85 @@ class Metrics:
         timeout."""
         self.registry.register(_ConnectionsCollector(counts))
 
+    def watch_deployments(self, health: Callable[[], Iterable[DeploymentRow]]) -> None:
+        """Each deployment's circuit and load (`application.providers.routing`), read when
+        scraped."""
+        self.registry.register(_DeploymentsCollector(health))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class DeploymentRow(Protocol):
+    """What the deployments collector reads of each deployment."""
+
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def circuit(self) -> str: ...
+    @property
+    def in_flight(self) -> int: ...
+    @property
+    def times_opened(self) -> int: ...
+    @property
+    def successes(self) -> int: ...
+    @property
+    def failures(self) -> int: ...
+    @property
+    def requests_last_minute(self) -> int: ...
+
+
+CIRCUIT_STATES = ("closed", "half_open", "open")
+
+
+class _DeploymentsCollector:
+    def __init__(self, health: Callable[[], Iterable[DeploymentRow]]) -> None:
+        self._health = health
+
+    def collect(self) -> Iterator[Metric]:
+        rows = list(self._health())
+        circuit = GaugeMetricFamily(
+            "fluxrouter_deployment_circuit",
+            "A deployment's circuit breaker: 1 for its state (closed, half_open, open), else 0.",
+            labels=["provider", "model", "state"],
+        )
+        in_flight = GaugeMetricFamily(
+            "fluxrouter_deployment_in_flight",
+            "Calls in flight to a deployment (this process).",
+            labels=["provider", "model"],
+        )
+        last_minute = GaugeMetricFamily(
+            "fluxrouter_deployment_requests_last_minute",
+            "Calls to a deployment in the last minute, counted against its rpm.",
+            labels=["provider", "model"],
+        )
+        opened = CounterMetricFamily(
+            "fluxrouter_deployment_circuit_opened",
+            "Times a deployment's circuit opened (this process).",
+            labels=["provider", "model"],
+        )
+        attempts = CounterMetricFamily(
+            "fluxrouter_deployment_attempts",
+            "Calls to a deployment, by outcome (this process).",
+            labels=["provider", "model", "outcome"],
+        )
+        for row in rows:
+            for state in CIRCUIT_STATES:
+                circuit.add_metric(
+                    [row.provider, row.model, state], 1 if row.circuit == state else 0
+                )
+            in_flight.add_metric([row.provider, row.model], row.in_flight)
+            last_minute.add_metric([row.provider, row.model], row.requests_last_minute)
+            opened.add_metric([row.provider, row.model], row.times_opened)
+            attempts.add_metric([row.provider, row.model, "success"], row.successes)
+            attempts.add_metric([row.provider, row.model, "failure"], row.failures)
+        yield circuit
+        yield in_flight
+        yield last_minute
+        yield opened
+        yield attempts
 
 
 class ConnectionCounts(Protocol):

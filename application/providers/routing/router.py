@@ -344,3 +344,63 @@ class Failover:
         if self._position > 0:
             parts.append(f"fallback from {self._chain[0]}")
         return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentHealth:
+    """A deployment as this replica sees it now (`GET /admin/v1/providers/health`, `/metrics`)."""
+
+    provider: str
+    model: str
+    upstream: str
+    region: str | None
+    tags: tuple[str, ...]
+    weight: float
+    rpm: int | None
+    tpm: int | None
+    circuit: str
+    open_for_seconds: float
+    consecutive_failures: int
+    times_opened: int
+    in_flight: int
+    requests_last_minute: int
+    tokens_last_minute: int
+    latency_ms: float
+    ttfb_ms: float
+    successes: int
+    failures: int
+
+
+def health_of(router: Router) -> list[DeploymentHealth]:
+    now = router.clock()
+    rows = []
+    for state in router.states():
+        deployment, breaker = state.deployment, state.breaker
+        circuit = breaker.current(now)
+        requests, tokens = state.window.used(now)
+        rows.append(
+            DeploymentHealth(
+                provider=deployment.route.provider,
+                model=deployment.route.name,
+                upstream=deployment.route.upstream,
+                region=deployment.region,
+                tags=deployment.tags,
+                weight=deployment.weight,
+                rpm=deployment.rpm,
+                tpm=deployment.tpm,
+                circuit=circuit.value,
+                open_for_seconds=round(max(0.0, breaker.open_until - now), 3)
+                if circuit is CircuitState.OPEN
+                else 0.0,
+                consecutive_failures=breaker.consecutive,
+                times_opened=breaker.opened,
+                in_flight=state.in_flight,
+                requests_last_minute=requests + state.window.elsewhere_requests,
+                tokens_last_minute=tokens + state.window.elsewhere_tokens,
+                latency_ms=round(state.latency * 1000, 3),
+                ttfb_ms=round(state.ttfb * 1000, 3),
+                successes=state.successes,
+                failures=state.failures,
+            )
+        )
+    return rows

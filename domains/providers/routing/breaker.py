@@ -94,9 +94,10 @@ class CircuitBreaker:
         if not policy.enabled:
             return
         state = self.current(now)
-        if state is CircuitState.HALF_OPEN or (state is CircuitState.CLOSED and (
-            self.consecutive >= policy.consecutive_failures or self._rate_exceeded(now)
-        )):
+        if state is CircuitState.HALF_OPEN or (
+            state is CircuitState.CLOSED
+            and (self.consecutive >= policy.consecutive_failures or self._rate_exceeded(now))
+        ):
             self._open(now)
 
     def open_until_at_least(self, until: float) -> None:

@@ -39,6 +39,12 @@ log holds the path as received.
   ``fake-error-401-leaky``, ``fake-slow``, ``fake-stall-stream`` and ``fake-stream-error`` (a
   ``server_error`` event after the first chunk, as OpenAI ends a stream that fails).
 * The special names behave alike on ``/responses`` (``fake-stream-error``: an ``error`` event).
+* ``fake-stall-first`` streams: 200 at once, then nothing for ``slow_seconds`` before the first
+  chunk; ``fake-cut-stream`` sends one chunk, then closes the connection without ending;
+  ``fake-stall-midway`` sends three chunks (the role, two words), then nothing for
+  ``slow_seconds``.
+* ``faults`` (:class:`tests.fakes.faults.Faults`): failures switched on and off while the fake
+  runs (a model failing with a status, ``fake-fail-half``, a limit of requests a minute per key).
 * ``fake-slow-stream`` answers ``tok1 tok2 …`` (``max_tokens`` words, else 50), one word every
   :data:`SLOW_STREAM_DELAY` seconds: a long generation to cancel. ``fake-flood-stream`` streams
   ``max_tokens`` such words as fast as the client takes them: a client that reads slowly.
@@ -58,6 +64,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.fakes.faults import Faults
 from tests.fakes.openai_upstream.models import (
     CACHED_INPUT_TOKENS,
     EVERY_TOKEN_CACHED,
@@ -116,9 +123,11 @@ class FakeOpenAI(FakeServer[RecordedRequest]):
         host: str = "127.0.0.1",
         slow_seconds: float = DEFAULT_SLOW_SECONDS,
         allow_anonymous: bool = False,
+        faults: Faults | None = None,
     ) -> None:
         super().__init__(expected_key, port, host=host, slow_seconds=slow_seconds)
         self.allow_anonymous = allow_anonymous
+        self.faults = faults
         self._aborts: RequestLog[StreamAbort] = RequestLog()
 
     @property
@@ -127,7 +136,11 @@ class FakeOpenAI(FakeServer[RecordedRequest]):
         return self._aborts.snapshot()
 
     def _app_options(self) -> dict[str, Any]:
-        return {"allow_anonymous": self.allow_anonymous, "abort_log": self._aborts}
+        return {
+            "allow_anonymous": self.allow_anonymous,
+            "abort_log": self._aborts,
+            "faults": self.faults,
+        }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,7 +19,10 @@ from tests.fakes.openai_upstream.errors import (
 )
 from tests.fakes.openai_upstream.models import (
     ABORT_LOG,
+    MODEL_CUT_STREAM,
     MODEL_SLOW_STREAM,
+    MODEL_STALL_FIRST,
+    MODEL_STALL_MIDWAY,
     MODEL_STALL_STREAM,
     MODEL_STREAM_ERROR,
     SLOW_STREAM_DELAY,
@@ -151,17 +154,23 @@ async def _stream_chat(
     # the choices' chunks interleaved, one choice a chunk, as OpenAI streams `n` > 1
     steps = zip(*(_chunk_deltas(plan, index) for index in range(plan.choices)), strict=True)
     try:
+        if plan.model == MODEL_STALL_FIRST:
+            await asyncio.sleep(request.app[SLOW_SECONDS])
         for i, step in enumerate(steps):
             for index, (delta, finish) in enumerate(step):
                 choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
                 await response.write(frame([choice], None))
                 sent += 1
             finish_reason = step[0][1]
+            if plan.model == MODEL_CUT_STREAM:
+                if request.transport is not None:
+                    request.transport.close()  # no ending: the connection is gone
+                return response
             if plan.model == MODEL_STREAM_ERROR:
                 await response.write(STREAM_ERROR_EVENT)
                 await response.write_eof()
                 return response
-            if stall and i == 0:
+            if (stall and i == 0) or (plan.model == MODEL_STALL_MIDWAY and i == 2):
                 await asyncio.sleep(request.app[SLOW_SECONDS])
             elif pace and finish_reason is None:
                 await asyncio.sleep(pace)

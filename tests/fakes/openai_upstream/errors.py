@@ -11,6 +11,7 @@ from aiohttp import web
 
 from tests.fakes.openai_upstream.models import (
     ALLOW_ANONYMOUS,
+    FAULTS,
     JSON_CT,
     MODEL_ERROR_400,
     MODEL_ERROR_401_LEAKY,
@@ -110,7 +111,22 @@ async def prelude(request: web.Request) -> tuple[Any, str]:
 
 
 async def special_model(request: web.Request, model: object, key: str) -> None:
-    """Raise the configured failure for special model names; sleep for ``fake-slow``."""
+    """Raise the configured failure for special model names (and the faults the test switched
+    on, :mod:`tests.fakes.faults`); sleep for ``fake-slow``."""
+    faults = request.app.get(FAULTS)
+    verdict = faults.verdict(key, model) if faults is not None else None
+    if verdict is not None:
+        headers = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else None
+        kind = "requests" if verdict.status == 429 else "server_error"
+        raise HTTPFailure(
+            openai_error(
+                verdict.status,
+                f"Fault injected: {verdict.status}.",
+                type_=kind,
+                code="rate_limit_exceeded" if verdict.status == 429 else None,
+                headers=headers,
+            )
+        )
     if model == MODEL_ERROR_500:
         raise HTTPFailure(
             openai_error(

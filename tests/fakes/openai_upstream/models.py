@@ -10,6 +10,7 @@ from typing import Final
 import msgspec
 from aiohttp import web
 
+from tests.fakes.faults import Faults
 from tests.fakes.server import (
     RequestLog,
 )
@@ -39,6 +40,9 @@ MODEL_STREAM_ERROR: Final = "fake-stream-error"
 MODEL_ERROR_401_LEAKY: Final = "fake-error-401-leaky"
 MODEL_SLOW: Final = "fake-slow"
 MODEL_STALL_STREAM: Final = "fake-stall-stream"
+MODEL_STALL_MIDWAY: Final = "fake-stall-midway"  # a stream: three chunks, then a stall
+MODEL_STALL_FIRST: Final = "fake-stall-first"  # a stream: 200 at once, its first chunk late
+MODEL_CUT_STREAM: Final = "fake-cut-stream"  # a stream: one chunk, then the connection closed
 MODEL_SLOW_STREAM: Final = "fake-slow-stream"
 MODEL_FLOOD_STREAM: Final = "fake-flood-stream"
 SLOW_STREAM_DELAY: Final = 0.02
@@ -74,6 +78,7 @@ _encoder: Final = msgspec.json.Encoder()
 encode: Final = _encoder.encode
 
 ALLOW_ANONYMOUS: Final = web.AppKey("fake_openai_allow_anonymous", bool)
+FAULTS: Final = web.AppKey("fake_openai_faults", Faults)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.faults import Faults
 from tests.fakes.openai_upstream.chat import chat_completions
 from tests.fakes.openai_upstream.completions import completions
 from tests.fakes.openai_upstream.errors import (
@@ -21,6 +22,7 @@ from tests.fakes.openai_upstream.models import (
     ABORT_LOG,
     ALLOW_ANONYMOUS,
     DEFAULT_EMBEDDING_DIMENSIONS,
+    FAULTS,
     MAX_EMBEDDING_DIMENSIONS,
     MODEL_CREATED,
     MODEL_IDS,
@@ -134,6 +136,7 @@ def create_app(
     request_log: RequestLog[Any] | None = None,
     allow_anonymous: bool = False,
     abort_log: RequestLog[StreamAbort] | None = None,
+    faults: Faults | None = None,
 ) -> web.Application:
     """Build the fake OpenAI application.
 
@@ -142,10 +145,13 @@ def create_app(
     ``slow_seconds``: delay used by ``fake-slow`` and ``fake-stall-stream``.
     ``allow_anonymous``: serve requests without a bearer key instead of answering 401.
     ``abort_log``: where cut streams are recorded (a new log in ``app[ABORT_LOG]`` if None).
+    ``faults``: failures the test switches on and off while it runs (:mod:`tests.fakes.faults`).
     """
     app = new_app(expected_key, record=record, slow_seconds=slow_seconds, request_log=request_log)
     app[ALLOW_ANONYMOUS] = allow_anonymous
     app[ABORT_LOG] = abort_log if abort_log is not None else RequestLog()
     app[STORED] = {}
+    if faults is not None:
+        app[FAULTS] = faults
     app.router.add_route("*", "/{tail:.*}", guarded(_route))
     return app

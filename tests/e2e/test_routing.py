@@ -1,0 +1,407 @@
+"""Routing that keeps answering, through the running gateway on both shapes, against fake
+upstreams with faults switched on and off while they run (`tests.fakes.faults`): two deployments
+of one model and a cross-provider fallback (OpenAI → Anthropic), an upstream that fails every
+request, every other one, answers 429 with `Retry-After`, hangs, stalls before its first byte,
+cuts a stream or stalls in its middle; a pool of three keys with their own `rpm`. Every request
+that should succeed does, the circuit opens and closes, the answers say who served them, and the
+usage rows equal the attempts the fakes saw."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fakes.anthropic_upstream import FakeAnthropic
+from tests.fakes.faults import FAIL_HALF, Faults
+from tests.fakes.openai_upstream import FakeOpenAI
+from tests.support.gateway import GatewayProcess
+from tests.support.services import REDIS_URL, postgres_database
+from tests.support.tenants import Tenant, create_tenant, eventually
+
+COOLDOWN = 2.0  # seconds a circuit stays open
+POOL_RPM = 40
+FIRST_BYTE = 0.6  # the chaos providers' first-byte timeout
+STREAM_IDLE = 0.3
+
+
+@pytest.fixture(scope="module")
+def chaos() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(slow_seconds=2.0, faults=Faults()) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[FakeOpenAI]:
+    """Enforces 40 requests a minute per key, as a provider does."""
+    with FakeOpenAI(faults=Faults(rpm_per_key=POOL_RPM)) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def claude() -> Iterator[FakeAnthropic]:
+    with FakeAnthropic() as fake:
+        yield fake
+
+
+def pool_key(letter: str, shape: str) -> str:
+    """A key of the pool: one per shape, whose minute the other shape's run does not spend."""
+    return f"sk-pool-{letter * 6}-{shape}"
+
+
+def routing_config(
+    database_url: str, redis_url: str | None, chaos: str, pool: str, claude: str, *, shape: str
+) -> dict[str, Any]:
+    timeouts = {"connect": 1, "first_byte": FIRST_BYTE, "total": 5, "stream_idle": STREAM_IDLE}
+    price = {"input_per_mtok": 1, "output_per_mtok": 2}
+    return {
+        "database": {"url": database_url},
+        "redis": {"url": redis_url},
+        "logging": {"level": "info", "format": "json"},
+        "routing": {
+            "retries": 2,
+            "backoff_base_seconds": 0.01,
+            "backoff_max_seconds": 0.05,
+            "retry_after_max_seconds": 2,
+            "deadline_seconds": 10,
+            "fallbacks": {
+                "duo": ["claude-fallback"],
+                "hangs": ["claude-fallback"],
+                "stalls": ["claude-fallback"],
+            },
+            "circuit_breaker": {
+                "consecutive_failures": 3,
+                "cooldown_seconds": COOLDOWN,
+                "min_requests": 1000,
+            },
+        },
+        "providers": [
+            {
+                "name": "chaos-a",
+                "kind": "openai",
+                "base_url": chaos,
+                "api_key": "sk-chaos-aaaaaa",
+                "timeouts": timeouts,
+                "models": [
+                    # chosen first almost always: what happens to it is what the tests read
+                    {"name": "duo", "upstream": "duo-a", "price": price, "weight": 1000},
+                    {"name": "halves", "upstream": FAIL_HALF, "price": price},
+                    {"name": "limited", "upstream": "limited-a", "price": price, "weight": 1000},
+                    {"name": "hangs", "upstream": "fake-slow", "price": price},
+                    {"name": "stalls", "upstream": "fake-stall-first", "price": price},
+                    {"name": "cuts", "upstream": "fake-cut-stream", "price": price},
+                    {"name": "idles", "upstream": "fake-stall-midway", "price": price},
+                ],
+            },
+            {
+                "name": "chaos-b",
+                "kind": "openai",
+                "base_url": chaos,
+                "api_key": "sk-chaos-bbbbbb",
+                "timeouts": timeouts,
+                "models": [
+                    {"name": "duo", "upstream": "duo-b", "price": price},
+                    {"name": "limited", "upstream": "limited-b", "price": price},
+                ],
+            },
+            {
+                "name": "claude",
+                "kind": "anthropic",
+                "base_url": claude,
+                "api_key": "sk-ant-fallback",
+                "models": [
+                    {"name": "claude-fallback", "upstream": "claude-sonnet-4-5", "price": price}
+                ],
+            },
+            *(
+                {
+                    "name": f"pool-{letter}",
+                    "kind": "openai",
+                    "base_url": pool,
+                    "api_key": pool_key(letter, shape),
+                    "models": [{"name": "pooled", "upstream": "gpt-4o-mini", "rpm": POOL_RPM}],
+                }
+                for letter in "abc"
+            ),
+        ],
+    }
+
+
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis])],
+)
+def gateway(
+    request: pytest.FixtureRequest,
+    chaos: FakeOpenAI,
+    pool: FakeOpenAI,
+    claude: FakeAnthropic,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[GatewayProcess]:
+    workdir: Path = tmp_path_factory.mktemp(f"gateway-routing-{request.param}")
+    for fake in (chaos, pool, claude):
+        fake.clear()  # each shape's usage rows are compared with what the fakes saw since
+    postgres = request.param == "postgres"
+    with postgres_database() if postgres else contextlib.nullcontext("") as pg_url:
+        config = routing_config(
+            pg_url if postgres else f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
+            REDIS_URL if postgres else None,
+            chaos.base_url,
+            pool.base_url,
+            claude.base_url,
+            shape=request.param,
+        )
+        process = GatewayProcess(
+            workdir,
+            config,
+            admin_key="fradm-" + secrets.token_urlsafe(32),
+            with_worker=postgres,
+        )
+        if postgres:
+            process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
+        process.start()
+        yield process
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def tenant(gateway: GatewayProcess) -> Tenant:
+    with gateway.admin() as admin:
+        return create_tenant(admin, f"routing-{secrets.token_hex(3)}")
+
+
+def ask(
+    gateway: GatewayProcess, tenant: Tenant, model: str, *, stream: bool = False
+) -> httpx.Response:
+    body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": "hi there"}]}
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return httpx.post(
+        f"{gateway.base_url}/v1/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {tenant.key}"},
+        timeout=30,
+    )
+
+
+def seen(fake: FakeOpenAI | FakeAnthropic, upstream: str) -> int:
+    """Requests the fake got for `upstream` (its model name)."""
+    return sum(
+        1
+        for request in fake.requests
+        if isinstance(request.json, dict) and request.json.get("model") == upstream
+    )
+
+
+def usage_requests(gateway: GatewayProcess) -> dict[str, int]:
+    with gateway.admin() as admin:
+        answer = admin.get("/usage", params={"group_by": "model"})
+    assert answer.status_code == 200, answer.text
+    return {row["model"]: row["requests"] for row in answer.json()["rows"]}
+
+
+def rows_equal(gateway: GatewayProcess, expected: dict[str, int]) -> None:
+    """The usage rows of each model come to `expected` (the attempts the fakes saw)."""
+
+    def written() -> bool:
+        found = usage_requests(gateway)
+        return all(found.get(model, 0) == count for model, count in expected.items())
+
+    eventually(written, timeout=20)
+    found = usage_requests(gateway)
+    assert {model: found.get(model, 0) for model in expected} == expected
+
+
+def health(gateway: GatewayProcess) -> dict[str, dict[str, Any]]:
+    with gateway.admin() as admin:
+        answer = admin.get("/providers/health")
+    assert answer.status_code == 200, answer.text
+    return {f"{row['provider']}/{row['model']}": row for row in answer.json()}
+
+
+def test_a_failing_deployment_opens_its_circuit_and_the_other_answers_then_it_closes(
+    gateway: GatewayProcess, tenant: Tenant, chaos: FakeOpenAI, claude: FakeAnthropic
+) -> None:
+    faults = chaos.faults
+    assert faults is not None
+    faults.fail("duo-a", 500)
+    try:
+        answers = [ask(gateway, tenant, "duo") for _ in range(12)]
+        assert [answer.status_code for answer in answers] == [200] * 12
+        assert {answer.headers["x-fluxrouter-provider"] for answer in answers} == {"chaos-b"}
+        assert all(answer.headers["x-fluxrouter-model"] == "duo" for answer in answers)
+        retried = [
+            a.headers["x-fluxrouter-route"]
+            for a in answers
+            if "after" in a.headers["x-fluxrouter-route"]
+        ]
+        assert retried
+        assert all("chaos-a/duo 502" in route for route in retried)
+        state = health(gateway)["chaos-a/duo"]
+        # open, or half-open on a slow machine: its cooldown may have passed since it opened
+        assert state["circuit"] in ("open", "half_open")
+        assert state["times_opened"] >= 1
+        failed_at_a = seen(chaos, "duo-a")
+        # three failures opened it; then only a probe each cooldown (the weight alone would
+        # have sent it all twelve)
+        assert 3 <= failed_at_a <= 6
+        metrics = httpx.get(f"{gateway.base_url}/metrics").text
+        shown = {
+            f'fluxrouter_deployment_circuit{{model="duo",provider="chaos-a",state="{name}"}} 1.0'
+            in metrics
+            for name in ("open", "half_open")
+        }
+        assert True in shown
+    finally:
+        faults.heal("duo-a")
+    time.sleep(COOLDOWN + 0.1)
+    # half-open: one probe; its success closes the circuit, and chaos-a serves again
+    served = Counter(
+        ask(gateway, tenant, "duo").headers["x-fluxrouter-provider"] for _ in range(20)
+    )
+    assert served["chaos-a"] > 0
+    assert health(gateway)["chaos-a/duo"]["circuit"] == "closed"
+    rows_equal(gateway, {"duo": seen(chaos, "duo-a") + seen(chaos, "duo-b")})
+
+
+def test_when_every_deployment_fails_the_fallback_on_another_provider_answers(
+    gateway: GatewayProcess, tenant: Tenant, chaos: FakeOpenAI, claude: FakeAnthropic
+) -> None:
+    faults = chaos.faults
+    assert faults is not None
+    before = seen(claude, "claude-sonnet-4-5")
+    faults.fail("duo-a", 503)
+    faults.fail("duo-b", 500)
+    try:
+        plain = ask(gateway, tenant, "duo")
+        streamed = ask(gateway, tenant, "duo", stream=True)
+    finally:
+        faults.heal("duo-a")
+        faults.heal("duo-b")
+    for answer in (plain, streamed):
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["x-fluxrouter-provider"] == "claude"
+        assert answer.headers["x-fluxrouter-model"] == "claude-fallback"
+        assert "fallback from duo" in answer.headers["x-fluxrouter-route"]
+    assert plain.json()["choices"][0]["message"]["content"]
+    assert streamed.text.rstrip().endswith("data: [DONE]")
+    assert seen(claude, "claude-sonnet-4-5") == before + 2
+    rows_equal(
+        gateway,
+        {
+            "duo": seen(chaos, "duo-a") + seen(chaos, "duo-b"),
+            "claude-fallback": seen(claude, "claude-sonnet-4-5"),
+        },
+    )
+
+
+def test_an_upstream_failing_every_other_request_never_fails_the_caller(
+    gateway: GatewayProcess, tenant: Tenant, chaos: FakeOpenAI
+) -> None:
+    before = seen(chaos, FAIL_HALF)
+    answers = [ask(gateway, tenant, "halves", stream=index % 2 == 1) for index in range(10)]
+    assert [answer.status_code for answer in answers] == [200] * 10
+    assert seen(chaos, FAIL_HALF) - before in (19, 20, 21)  # each failure was retried once
+    rows_equal(gateway, {"halves": seen(chaos, FAIL_HALF)})
+
+
+def test_a_429_with_retry_after_moves_to_the_other_deployment_until_it_has_cooled(
+    gateway: GatewayProcess, tenant: Tenant, chaos: FakeOpenAI
+) -> None:
+    faults = chaos.faults
+    assert faults is not None
+    faults.fail("limited-a", 429, retry_after=1)
+    try:
+        answers = [ask(gateway, tenant, "limited") for _ in range(8)]
+    finally:
+        faults.heal("limited-a")
+    assert [answer.status_code for answer in answers] == [200] * 8
+    assert {answer.headers["x-fluxrouter-provider"] for answer in answers} == {"chaos-b"}
+    assert seen(chaos, "limited-a") == 1  # cooling for its Retry-After: not asked again
+    rows_equal(gateway, {"limited": seen(chaos, "limited-a") + seen(chaos, "limited-b")})
+
+
+def test_a_hanging_upstream_and_one_stalling_before_its_first_byte_fall_back(
+    gateway: GatewayProcess, tenant: Tenant, chaos: FakeOpenAI, claude: FakeAnthropic
+) -> None:
+    started = time.monotonic()
+    hung = ask(gateway, tenant, "hangs")
+    stalled = ask(gateway, tenant, "stalls", stream=True)
+    took = time.monotonic() - started
+    for answer in (hung, stalled):
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["x-fluxrouter-provider"] == "claude"
+        assert "504" in answer.headers["x-fluxrouter-route"]
+    assert stalled.text.rstrip().endswith("data: [DONE]")
+    # three attempts of FIRST_BYTE each, then the fallback: bounded, whatever the upstream does
+    assert took < 2 * (3 * FIRST_BYTE + 1.5)
+    rows_equal(
+        gateway,
+        {
+            "hangs": seen(chaos, "fake-slow"),
+            "stalls": seen(chaos, "fake-stall-first"),
+            "claude-fallback": seen(claude, "claude-sonnet-4-5"),
+        },
+    )
+
+
+def test_a_stream_cut_after_its_first_byte_is_not_retried(
+    gateway: GatewayProcess, tenant: Tenant, chaos: FakeOpenAI
+) -> None:
+    before = seen(chaos, "fake-cut-stream")
+    answer = ask(gateway, tenant, "cuts", stream=True)
+    assert answer.status_code == 200
+    assert "data: [DONE]" not in answer.text  # the client sees it end short
+    assert seen(chaos, "fake-cut-stream") == before + 1
+    rows_equal(gateway, {"cuts": seen(chaos, "fake-cut-stream")})
+
+
+def test_a_stream_that_goes_quiet_is_ended_cleanly_and_billed_for_what_it_produced(
+    gateway: GatewayProcess, tenant: Tenant, chaos: FakeOpenAI
+) -> None:
+    started = time.monotonic()
+    answer = ask(gateway, tenant, "idles", stream=True)
+    took = time.monotonic() - started
+    assert answer.status_code == 200
+    assert took < 1.5  # the fake stalls 2 s after two words; the idle timeout is 0.3 s
+    events = [line[6:] for line in answer.text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    assert '"finish_reason":"length"' in answer.text.replace(" ", "")
+    with gateway.admin() as admin:
+
+        def billed() -> list[dict[str, Any]]:
+            rows = admin.get("/usage", params={"group_by": "model"}).json()["rows"]
+            return [row for row in rows if row["model"] == "idles" and row["output_tokens"] > 0]
+
+        (row,) = eventually(billed)
+    assert row["requests"] == seen(chaos, "fake-stall-midway")
+    assert row["output_tokens"] == 2  # "Echo: hi", at 4 characters a token
+
+
+def test_a_pool_of_three_keys_takes_three_times_one_keys_rpm_without_a_429(
+    gateway: GatewayProcess, tenant: Tenant, pool: FakeOpenAI
+) -> None:
+    faults = pool.faults
+    assert faults is not None
+    keys = [pool_key(letter, gateway.shape) for letter in "abc"]
+    with ThreadPoolExecutor(8) as workers:
+        answers = list(workers.map(lambda _: ask(gateway, tenant, "pooled"), range(3 * POOL_RPM)))
+    assert [answer.status_code for answer in answers] == [200] * (3 * POOL_RPM)
+    assert faults.rate_limited == 0
+    assert [faults.by_key[key] for key in keys] == [POOL_RPM] * 3
+    providers = Counter(answer.headers["x-fluxrouter-provider"] for answer in answers)
+    assert providers == {"pool-a": POOL_RPM, "pool-b": POOL_RPM, "pool-c": POOL_RPM}
+    # one more within the minute: the gateway answers 429 itself, the fake never sees it
+    over = ask(gateway, tenant, "pooled")
+    assert over.status_code == 429
+    assert int(over.headers["retry-after"]) >= 1
+    assert faults.rate_limited == 0

@@ -1,0 +1,66 @@
+"""Failures a fake upstream is told to have while it runs (thread-safe: the tests change them
+from their own thread): a model that fails every request with a status (and `Retry-After`), a
+model that fails every other request, and a limit of requests a minute per API key, enforced
+as a provider enforces it (a sliding minute; one more: 429 with `Retry-After`)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+
+FAIL_HALF = "fake-fail-half"
+"""Fails (500) every other request it gets, the first included."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    status: int
+    retry_after: int | None = None
+
+
+class Faults:
+    def __init__(self, *, rpm_per_key: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self.rpm_per_key = rpm_per_key
+        self._failing: dict[str, Verdict] = {}
+        self._calls: dict[str, deque[float]] = {}
+        self._seen: Counter[str] = Counter()
+        self.rate_limited = 0
+        """Requests answered 429 because their key passed `rpm_per_key`."""
+        self.by_key: Counter[str] = Counter()
+        """Requests let through, by their key."""
+
+    def fail(self, model: str, status: int = 500, retry_after: int | None = None) -> None:
+        with self._lock:
+            self._failing[model] = Verdict(status, retry_after)
+
+    def heal(self, model: str) -> None:
+        with self._lock:
+            self._failing.pop(model, None)
+
+    def verdict(self, key: str, model: object) -> Verdict | None:
+        """None: answer as usual; else the failure to answer with."""
+        now = time.monotonic()
+        with self._lock:
+            if self.rpm_per_key is not None:
+                calls = self._calls.setdefault(key, deque())
+                while calls and calls[0] <= now - 60.0:
+                    calls.popleft()
+                if len(calls) >= self.rpm_per_key:
+                    self.rate_limited += 1
+                    return Verdict(429, max(1, math.ceil(calls[0] + 60.0 - now)))
+                calls.append(now)
+            self.by_key[key] += 1
+            if not isinstance(model, str):
+                return None
+            failing = self._failing.get(model)
+            if failing is not None:
+                return failing
+            if model == FAIL_HALF:
+                self._seen[model] += 1
+                if self._seen[model] % 2 == 1:
+                    return Verdict(500)
+            return None
