@@ -1,0 +1,266 @@
+"""The pipeline's attempts when an upstream fails, with fakes on every side: each attempt is
+recorded as what it was, the request's ticket ends exactly once (re-admitted for a fallback of
+another price), a retry prefers another deployment, nothing is retried that a retry cannot fix
+or once a stream's first byte went out, and the answer says how it was routed. A retry on
+another provider's deployment is admitted for that provider's price (the first reservation
+given back)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from application.providers.completions.admit import CallAdmission
+from application.providers.completions.pipeline import CompletionPipeline
+from application.providers.completions.request import CompletionRequest
+from application.providers.completions.upstream import ProviderCalls
+from application.providers.routing.policy import RoutingPolicy
+from application.providers.routing.router import Router
+from domains.providers.errors import UpstreamError
+from domains.providers.model import Catalog, ModelRoute
+from domains.providers.ports import StreamTally, UpstreamReply, Usage
+from domains.providers.routing.breaker import BreakerPolicy
+from domains.providers.routing.deployment import Deployment
+from domains.providers.upstream_failures import Condition
+from tests.unit.application.test_completion_pipeline import (
+    CALLER,
+    FakeAdmission,
+    FakeRecorder,
+    _room,
+)
+
+A = ModelRoute(provider="a", kind="openai", name="m", upstream="m-a")
+B = ModelRoute(provider="b", kind="openai", name="m", upstream="m-b")
+F = ModelRoute(provider="f", kind="openai", name="fb", upstream="fb")
+BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+
+
+class Stream:
+    def __init__(self, chunks: list[bytes], fail_after: int | None = None) -> None:
+        self.tally = StreamTally()
+        self._chunks = chunks
+        self._fail_after = fail_after
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._read()
+
+    async def _read(self) -> AsyncIterator[bytes]:
+        for index, chunk in enumerate(self._chunks):
+            if index == self._fail_after:
+                raise UpstreamError(Condition.SERVER_ERROR, "broke mid-way")
+            self.tally.output_chars += len(chunk)
+            yield chunk
+        self.tally.finished = True
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass
+class Client:
+    """Fails with the errors in `fails`, in turn, then answers."""
+
+    name: str
+    fails: list[UpstreamError] = field(default_factory=list)
+    calls: int = 0
+    stream_fail_after: int | None = None
+
+    async def chat(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
+        self.calls += 1
+        if self.fails:
+            raise self.fails.pop(0)
+        return UpstreamReply(body=self.name.encode(), usage=Usage(input_tokens=5, output_tokens=2))
+
+    async def open_chat_stream(
+        self, body: dict[str, Any], upstream_model: str, *, include_usage: bool
+    ) -> Stream:
+        self.calls += 1
+        if self.fails:
+            raise self.fails.pop(0)
+        return Stream([b"data: one\n\n", b"data: two\n\n"], self.stream_fail_after)
+
+    async def embeddings(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
+        return await self.chat(body, upstream_model)
+
+    async def list_models(self) -> list[str]:
+        return []
+
+    async def close(self) -> None:
+        return None
+
+
+def server_error() -> UpstreamError:
+    return UpstreamError(Condition.SERVER_ERROR, "boom", upstream_status=500)
+
+
+@dataclass
+class World:
+    routes: list[ModelRoute] = field(default_factory=lambda: [A, B, F])
+    policy: RoutingPolicy = field(
+        default_factory=lambda: RoutingPolicy(
+            retries=2, backoff_base=0.0, backoff_max=0.0, fallbacks={"m": ("fb",)}
+        )
+    )
+    weights: dict[str, float] = field(default_factory=lambda: {"a": 1000.0})
+    rpm: int | None = None
+    clients: dict[str, Client] = field(
+        default_factory=lambda: {name: Client(name) for name in ("a", "b", "f")}
+    )
+    admission: FakeAdmission = field(default_factory=FakeAdmission)
+    recorder: FakeRecorder = field(default_factory=FakeRecorder)
+    pipeline: CompletionPipeline = field(init=False)
+
+    def __post_init__(self) -> None:
+        router = Router(
+            [
+                Deployment(r, weight=self.weights.get(r.provider, 1.0), rpm=self.rpm)
+                for r in self.routes
+            ],
+            self.policy,
+        )
+        self.pipeline = CompletionPipeline(
+            Catalog(self.routes),
+            CallAdmission(_room, admission=self.admission),
+            ProviderCalls(self.clients),  # type: ignore[arg-type]
+            self.recorder,
+            router=router,
+        )
+
+    def statuses(self) -> list[tuple[str, int, str]]:
+        return [(e.provider, e.status, e.outcome) for e in self.recorder.events]
+
+
+def ask(stream: bool = False, model: str = "m") -> CompletionRequest:
+    return CompletionRequest(
+        caller=CALLER, request_id="r1", model=model, body=BODY, stream=stream, include_usage=False
+    )
+
+
+async def test_a_failed_deployment_is_retried_on_the_other_and_each_attempt_recorded() -> None:
+    world = World()
+    world.clients["a"].fails = [server_error()]
+    answer = await world.pipeline.complete(ask())
+    assert answer.body == b"b"
+    assert world.statuses() == [("a", 502, "error"), ("b", 200, "ok")]
+    assert len({event.event_id for event in world.recorder.events}) == 2
+    # another provider, its own price: admitted for it, the first reservation given back
+    assert world.admission.asked == [("a", "m"), ("b", "m")]
+    first, second = world.admission.tickets
+    assert (first.released, first.settled) == (1, [])
+    assert (second.released, second.settled) == (0, [(5, 2, 0)])
+    assert answer.headers["x-fluxrouter-provider"] == "b"
+    assert answer.headers["x-fluxrouter-route"] == "weighted b/m; after a/m 502"
+    assert [event.route for event in world.recorder.events] == [
+        "weighted a/m",
+        "weighted b/m; after a/m 502",
+    ]
+    assert {event.requested_model for event in world.recorder.events} == {"m"}
+
+
+async def test_when_every_deployment_fails_the_fallback_answers_admitted_anew() -> None:
+    world = World()
+    world.clients["a"].fails = [server_error(), server_error()]
+    world.clients["b"].fails = [server_error()]
+    answer = await world.pipeline.complete(ask())
+    assert answer.body == b"f"
+    assert world.statuses() == [
+        ("a", 502, "error"),
+        ("b", 502, "error"),
+        ("a", 502, "error"),
+        ("f", 200, "ok"),
+    ]
+    assert world.admission.asked == [("a", "m"), ("b", "m"), ("a", "m"), ("f", "fb")]
+    *given_back, last = world.admission.tickets
+    assert all((t.released, t.settled) == (1, []) for t in given_back)
+    assert (last.released, last.settled) == (0, [(5, 2, 0)])
+    assert answer.headers["x-fluxrouter-model"] == "fb"
+    assert answer.headers["x-fluxrouter-route"].endswith("fallback from m")
+
+
+async def test_a_request_a_retry_cannot_fix_is_answered_at_once() -> None:
+    world = World()
+    world.clients["a"].fails = [UpstreamError(Condition.INVALID_REQUEST, "bad")]
+    with pytest.raises(UpstreamError) as raised:
+        await world.pipeline.complete(ask())
+    assert raised.value.status == 400
+    assert world.statuses() == [("a", 400, "error")]
+    assert world.clients["b"].calls == world.clients["f"].calls == 0
+    (ticket,) = world.admission.tickets
+    assert (ticket.released, ticket.settled) == (1, [])
+
+
+async def test_the_last_failure_is_the_callers_once_retries_and_fallbacks_are_spent() -> None:
+    world = World(policy=RoutingPolicy(retries=1, backoff_base=0.0, backoff_max=0.0))
+    world.clients["a"].fails = [server_error()] * 3
+    world.clients["b"].fails = [server_error()] * 3
+    with pytest.raises(UpstreamError):
+        await world.pipeline.complete(ask())
+    assert world.statuses() == [("a", 502, "error"), ("b", 502, "error")]
+    assert [ticket.ends for ticket in world.admission.tickets] == [1, 1]
+
+
+async def test_a_stream_that_fails_before_its_first_byte_goes_elsewhere() -> None:
+    world = World()
+    world.clients["a"].stream_fail_after = 0
+    answer = await world.pipeline.complete(ask(stream=True))
+    assert answer.chunks is not None
+    got = [chunk async for chunk in answer.chunks]
+    assert got == [b"data: one\n\n", b"data: two\n\n"]
+    assert world.statuses() == [("a", 502, "error"), ("b", 200, "ok")]
+    assert [ticket.ends for ticket in world.admission.tickets] == [1, 1]
+
+
+async def test_a_stream_that_fails_after_its_first_byte_is_not_retried() -> None:
+    world = World()
+    world.clients["a"].stream_fail_after = 1
+    answer = await world.pipeline.complete(ask(stream=True))
+    assert answer.chunks is not None
+    got = [chunk async for chunk in answer.chunks]
+    assert got[0] == b"data: one\n\n"
+    assert b"boom" not in got[-1]
+    assert b"broke mid-way" in got[-1]
+    assert world.statuses() == [("a", 502, "error")]
+    assert world.clients["b"].calls == 0
+
+
+async def test_an_open_circuit_keeps_calls_away_until_its_cooldown() -> None:
+    now = [0.0]
+    world = World(
+        routes=[A],
+        policy=RoutingPolicy(
+            retries=0, breaker=BreakerPolicy(consecutive_failures=2, cooldown=10.0)
+        ),
+    )
+    world.pipeline.router.clock = lambda: now[0]
+    world.clients["a"].fails = [server_error(), server_error()]
+    for _ in range(2):
+        with pytest.raises(UpstreamError):
+            await world.pipeline.complete(ask())
+    with pytest.raises(UpstreamError) as raised:
+        await world.pipeline.complete(ask())
+    assert raised.value.status == 503  # refused without a call
+    assert world.clients["a"].calls == 2
+    now[0] = 10.5
+    answer = await world.pipeline.complete(ask())  # the probe
+    assert answer.body == b"a"
+
+
+async def test_a_deployment_at_its_rpm_is_skipped_and_a_pool_at_its_limits_answers_429() -> None:
+    world = World(routes=[A, B], weights={}, rpm=2)
+    served = [(await world.pipeline.complete(ask())).body for _ in range(4)]
+    assert sorted(served) == [b"a", b"a", b"b", b"b"]
+    with pytest.raises(UpstreamError) as raised:
+        await world.pipeline.complete(ask())
+    assert raised.value.status == 429
+    assert raised.value.retry_after is not None
+
+
+async def test_a_single_deployment_answers_without_any_choice() -> None:
+    world = World(routes=[A])
+    answer = await world.pipeline.complete(ask())
+    assert answer.headers["x-fluxrouter-route"] == "only a/m"
+    pinned = await world.pipeline.complete(ask(model="a/m"))
+    assert pinned.headers["x-fluxrouter-route"] == "pinned a/m"
