@@ -27,6 +27,7 @@ from infrastructure.db.repositories.teams import SqlKeyLookup
 from infrastructure.db.wave import SqlTransactions
 from infrastructure.messaging.key_revocations import KeyRevocationChannel
 from infrastructure.observability.metrics import Metrics
+from infrastructure.routing.shared_state import SharedRoutingState
 from infrastructure.settings import Settings
 from infrastructure.sso.session_callers import SessionCallers
 from interfaces.accounting_wiring import build_accounting_process, build_recorder
@@ -147,4 +148,14 @@ def bootstrap(
         accounting=accounting,
         spool=journal,
         response_sweep=ResponseSweep(bus, every_seconds=settings.responses.sweep_every_seconds),
+        routing_share=(
+            SharedRoutingState(
+                router,
+                settings.redis.url,
+                settings.redis.namespace,
+                settings.routing.shared_state_seconds,
+            )
+            if settings.redis.url
+            else None
+        ),
     )

@@ -34,6 +34,7 @@ from infrastructure.messaging.key_revocations import KeyRevocationChannel
 from infrastructure.messaging.outbox_relay import OutboxRelay
 from infrastructure.observability.metrics import Metrics
 from infrastructure.projections.usage import UsageProjector
+from infrastructure.routing.shared_state import SharedRoutingState
 from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.security.audit_signing import SigningKey
 from infrastructure.security.redaction import Redactor
@@ -91,6 +92,8 @@ class Container:
     spool: FileSpool | None = None
     """Where this process journals the calls it serves (`serve`)."""
     response_sweep: ResponseSweep | None = None
+    routing_share: SharedRoutingState | None = None
+    """Shares the deployments' rate windows and circuits with the other replicas (Redis)."""
     responses: ResponsesServices | None = None  # built at the first /v1/responses request
     """Deletes the stored responses (`/v1/responses`) past their retention, now and then."""
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
@@ -116,6 +119,8 @@ class Container:
             self.revocations.start()
         if self.response_sweep is not None:
             self.response_sweep.start()
+        if self.routing_share is not None:
+            self.routing_share.start()
         if self.accounting is not None:  # started beside: the first batch waits for it
             self._accounting_started = asyncio.create_task(self._start_accounting_process())
 
@@ -182,6 +187,8 @@ class Container:
         deadline = loop.time() + self.settings.accounting.stop_flush_seconds
         if self.response_sweep is not None:
             await self.response_sweep.stop()
+        if self.routing_share is not None:
+            await self.routing_share.stop()
         if self.responses is not None:  # the responses answered are written before it stops
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.faults import FAIL_HALF, Faults
@@ -385,6 +386,48 @@ def test_a_stream_that_goes_quiet_is_ended_cleanly_and_billed_for_what_it_produc
         (row,) = eventually(billed)
     assert row["requests"] == seen(chaos, "fake-stall-midway")
     assert row["output_tokens"] == 2  # "Echo: hi", at 4 characters a token
+
+
+def test_a_circuit_one_replica_opens_is_open_at_the_other(
+    gateway: GatewayProcess,
+    tenant: Tenant,
+    chaos: FakeOpenAI,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    if gateway.shape != "postgres":
+        pytest.skip("replicas share their routing state through Redis: the PostgreSQL shape")
+    faults = chaos.faults
+    assert faults is not None
+    config = yaml.safe_load(Path(gateway.env["FLUXROUTER_CONFIG"]).read_text())
+    config.setdefault("audit", {})["signing_key_file"] = str(
+        gateway.workdir / "fluxrouter-audit-signing.key"
+    )
+    second = GatewayProcess(
+        tmp_path_factory.mktemp("gateway-routing-replica"), config, admin_key=gateway.admin_key
+    )
+    second.env["FLUXROUTER_REDIS_NAMESPACE"] = gateway.env["FLUXROUTER_REDIS_NAMESPACE"]
+    second.start()
+    try:
+        time.sleep(COOLDOWN)  # whatever earlier tests left open here has closed
+        faults.fail("duo-a", 500)
+        try:
+            answers = [ask(gateway, tenant, "duo") for _ in range(4)]
+            assert [answer.status_code for answer in answers] == [200] * 4
+            assert health(gateway)["chaos-a/duo"]["circuit"] == "open"
+
+            def open_there() -> dict[str, Any] | None:
+                row = health(second)["chaos-a/duo"]
+                return row if row["circuit"] == "open" else None
+
+            row = eventually(open_there, timeout=COOLDOWN * 0.75, every=0.05)
+            assert row["successes"] == row["failures"] == 0  # it never called it itself
+            answer = ask(second, tenant, "duo")
+            assert answer.status_code == 200
+            assert answer.headers["x-fluxrouter-route"] == "weighted chaos-b/duo"
+        finally:
+            faults.heal("duo-a")
+    finally:
+        second.stop()
 
 
 def test_a_pool_of_three_keys_takes_three_times_one_keys_rpm_without_a_429(

@@ -1,0 +1,1 @@
+"""What the routing shares across replicas (Redis)."""
