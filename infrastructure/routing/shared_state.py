@@ -16,9 +16,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import redis.asyncio as aioredis
 import structlog
 
 from application.providers.routing.router import Router
@@ -26,6 +25,9 @@ from application.shared.tasks import cancel_and_wait
 from domains.providers.routing.breaker import CircuitState
 from domains.shared.ids import new_id
 from infrastructure.redis_errors import is_redis_unavailable
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 log = structlog.get_logger("fluxrouter.routing")
 
@@ -45,6 +47,8 @@ class SharedRoutingState:
         self._outage = False
 
     def start(self) -> None:
+        import redis.asyncio as aioredis  # only where Redis is configured
+
         self._client = aioredis.from_url(self._url, decode_responses=True, socket_timeout=2)
         self._task = asyncio.create_task(self._run(), name="routing-shared-state")
 
