@@ -264,3 +264,42 @@ async def test_a_single_deployment_answers_without_any_choice() -> None:
     assert answer.headers["x-fluxrouter-route"] == "only a/m"
     pinned = await world.pipeline.complete(ask(model="a/m"))
     assert pinned.headers["x-fluxrouter-route"] == "pinned a/m"
+
+
+async def test_a_context_length_refusal_goes_to_the_larger_window_only() -> None:
+    big = ModelRoute(provider="g", kind="openai", name="big", upstream="big")
+    world = World(
+        routes=[A, B, F, big],
+        policy=RoutingPolicy(
+            retries=2,
+            backoff_base=0.0,
+            backoff_max=0.0,
+            fallbacks={"m": ("fb",)},
+            context_window_fallbacks={"m": ("big",)},
+        ),
+        clients={name: Client(name) for name in ("a", "b", "f", "g")},
+    )
+    world.clients["a"].fails = [UpstreamError(Condition.CONTEXT_LENGTH_EXCEEDED, "too long")]
+    answer = await world.pipeline.complete(ask())
+    assert answer.body == b"g"
+    assert world.statuses() == [("a", 400, "error"), ("g", 200, "ok")]
+    assert world.clients["b"].calls == world.clients["f"].calls == 0
+    assert answer.headers["x-fluxrouter-route"] == "only g/big; after a/m 400; fallback from m"
+
+
+async def test_a_context_length_refusal_without_a_larger_window_is_the_callers() -> None:
+    world = World()
+    world.clients["a"].fails = [UpstreamError(Condition.CONTEXT_LENGTH_EXCEEDED, "too long")]
+    with pytest.raises(UpstreamError) as raised:
+        await world.pipeline.complete(ask())
+    assert raised.value.code == "context_length_exceeded"
+    assert world.statuses() == [("a", 400, "error")]
+
+
+async def test_embeddings_fail_over_as_completions_do() -> None:
+    world = World()
+    world.clients["a"].fails = [server_error()]
+    answer = await world.pipeline.embed(ask())
+    assert answer.body == b"b"
+    assert world.statuses() == [("a", 502, "error"), ("b", 200, "ok")]
+    assert [event.endpoint for event in world.recorder.events] == ["embeddings", "embeddings"]
