@@ -280,8 +280,8 @@ class CompletionPipeline:
             except StopAsyncIteration:
                 first = None
             except UpstreamError as error:
+                await stream.aclose()  # (closing it again, as the relay does, changes nothing)
                 if await self._failed_over(request, attempt, call, error, finish=False):
-                    await stream.aclose()
                     continue
                 # nowhere else to go: the stream ends with the error, in its dialect
                 return relay(

@@ -56,8 +56,10 @@ class DeploymentState:
 
     def available(self, now: float) -> bool:
         """Neither over its rate window, nor cooling down after a 429, nor its circuit open."""
-        if now < self.cooling_until:
-            return False
+        if self.cooling_until:
+            if now < self.cooling_until:
+                return False
+            self.cooling_until = 0.0  # cooled: back to the single deployment's short path
         if not self.breaker.allows(now):
             return False
         return (self.deployment.rpm is None and self.deployment.tpm is None) or (
