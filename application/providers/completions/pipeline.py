@@ -213,6 +213,8 @@ class CompletionPipeline:
             route = state.deployment.route
             call = self._going_upstream(request, attempt, endpoint, stream=False)
             started = clock()
+            if attempt.began is None:
+                attempt.began = started
             state.started(started)
             try:
                 reply = await self._upstream.answer(route, kind, attempt.body, headers)
@@ -261,6 +263,8 @@ class CompletionPipeline:
                     request.include_usage,
                 )
             started = clock()
+            if attempt.began is None:
+                attempt.began = started
             state.started(started)
             try:
                 stream = await self._upstream.open_stream(
@@ -359,7 +363,7 @@ class CompletionPipeline:
         failover = attempt.failover
         if failover is None:
             failover = attempt.failover = router.failover(
-                request.caller, request.model, state, stream=request.stream
+                request.caller, request.model, state, stream=request.stream, began=attempt.began
             )
         failover.failed(str(error.status))
         step = failover.next(error)
@@ -462,7 +466,7 @@ class Attempt:
     which ticket (and the route that ticket was admitted for), and its failover once one
     failed."""
 
-    __slots__ = ("admitted", "body", "failover", "journaled", "kind", "state", "ticket")
+    __slots__ = ("admitted", "began", "body", "failover", "journaled", "kind", "state", "ticket")
 
     def __init__(
         self, state: DeploymentState, kind: RequestKind, body: dict[str, Any], ticket: Ticket
@@ -474,6 +478,8 @@ class Attempt:
         self.admitted = state.deployment.route
         self.failover: Failover | None = None
         self.journaled = False
+        self.began: float | None = None
+        """When its first attempt started (the router's clock): the deadline counts from it."""
 
 
 async def _raising(error: UpstreamError) -> AsyncIterator[bytes]:

@@ -151,9 +151,16 @@ class Router:
         )
 
     def failover(
-        self, caller: Caller, requested: str, first: DeploymentState, *, stream: bool
+        self,
+        caller: Caller,
+        requested: str,
+        first: DeploymentState,
+        *,
+        stream: bool,
+        began: float | None = None,
     ) -> Failover:
-        return Failover(self, caller, requested, first, stream=stream)
+        """`began`: when the request's first attempt started (the deadline counts from it)."""
+        return Failover(self, caller, requested, first, stream=stream, began=began)
 
     def stream_idle(self, provider: str) -> float | None:
         return self.policy.stream_idle.get(provider)
@@ -216,6 +223,7 @@ class Failover:
         first: DeploymentState,
         *,
         stream: bool,
+        began: float | None = None,
     ) -> None:
         self._router = router
         self._caller = caller
@@ -235,7 +243,7 @@ class Failover:
             if group is not None and first in group.states:
                 self._position = position  # the first choice may already be a fallback
                 break
-        self._deadline = router.clock() + policy.deadline
+        self._deadline = (began if began is not None else router.clock()) + policy.deadline
 
     def failed(self, note: str) -> None:
         """What the attempt on `served` came to, for the explanation."""

@@ -303,3 +303,22 @@ async def test_embeddings_fail_over_as_completions_do() -> None:
     assert answer.body == b"b"
     assert world.statuses() == [("a", 502, "error"), ("b", 200, "ok")]
     assert [event.endpoint for event in world.recorder.events] == ["embeddings", "embeddings"]
+
+
+async def test_no_attempt_starts_past_the_deadline_counted_from_the_first() -> None:
+    now = [0.0]
+
+    class Slow(Client):
+        async def chat(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
+            now[0] += 6.0  # the attempt took longer than the request's deadline
+            return await super().chat(body, upstream_model)
+
+    world = World(
+        policy=RoutingPolicy(retries=2, backoff_base=0.0, backoff_max=0.0, deadline=5.0),
+        clients={"a": Slow("a", fails=[server_error()]), "b": Client("b"), "f": Client("f")},
+    )
+    world.pipeline.router.clock = lambda: now[0]
+    with pytest.raises(UpstreamError):
+        await world.pipeline.complete(ask())
+    assert world.statuses() == [("a", 502, "error")]
+    assert world.clients["b"].calls == 0
