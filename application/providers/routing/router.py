@@ -138,6 +138,18 @@ class Router:
             chosen = choose(other.allowed(caller), other.strategy, now, self.rand, stream=stream)
             if chosen is not None:
                 return chosen
+        # cooling down after an upstream 429 is no reason to refuse when nothing else can
+        # answer: the upstream says again whether it has room, and its Retry-After
+        cooling = [
+            state
+            for state in states
+            if state.breaker.allows(now)
+            and (
+                (state.window.rpm is None and state.window.tpm is None) or state.window.has_room(now)
+            )
+        ]
+        if cooling:
+            return min(cooling, key=lambda state: state.cooling_until)
         raise unavailable(requested, states, now)
 
     def headers(self, requested: str, state: DeploymentState) -> Mapping[str, str]:

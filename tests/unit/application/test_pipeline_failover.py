@@ -322,3 +322,15 @@ async def test_no_attempt_starts_past_the_deadline_counted_from_the_first() -> N
         await world.pipeline.complete(ask())
     assert world.statuses() == [("a", 502, "error")]
     assert world.clients["b"].calls == 0
+
+
+async def test_a_lone_deployment_cooling_after_a_429_is_still_called() -> None:
+    world = World(routes=[A], policy=RoutingPolicy(retries=0))
+    limited = UpstreamError(Condition.RATE_LIMITED, "slow down", retry_after="7")
+    world.clients["a"].fails = [limited, limited]
+    for _ in range(2):  # the upstream's own 429, and its Retry-After, each time
+        with pytest.raises(UpstreamError) as raised:
+            await world.pipeline.complete(ask())
+        assert raised.value.retry_after == "7"
+    assert world.clients["a"].calls == 2
+    assert (await world.pipeline.complete(ask())).body == b"a"
