@@ -140,14 +140,7 @@ class Router:
                 return chosen
         # cooling down after an upstream 429 is no reason to refuse when nothing else can
         # answer: the upstream says again whether it has room, and its Retry-After
-        cooling = [
-            state
-            for state in states
-            if state.breaker.allows(now)
-            and (
-                (state.window.rpm is None and state.window.tpm is None) or state.window.has_room(now)
-            )
-        ]
+        cooling = [state for state in states if state.available_but_cooling(now)]
         if cooling:
             return min(cooling, key=lambda state: state.cooling_until)
         raise unavailable(requested, states, now)

@@ -66,6 +66,13 @@ class DeploymentState:
             self.window.has_room(now)
         )
 
+    def available_but_cooling(self, now: float) -> bool:
+        """Available, were it not cooling down after an upstream 429."""
+        if not self.breaker.allows(now):
+            return False
+        deployment = self.deployment
+        return (deployment.rpm is None and deployment.tpm is None) or self.window.has_room(now)
+
     def unavailable_for(self, now: float) -> float:
         """Seconds until it may be available again (an estimate: 0 if it is now)."""
         waits = [self.cooling_until - now, self.window.free_in(now)]
