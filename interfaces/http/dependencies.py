@@ -176,6 +176,7 @@ def responses_of(container: Container) -> ResponsesServices:
             bus=container.bus,
             engine=container.engine,
             retention_days=container.settings.responses.retention_days,
+            write_responses=container.accounting.handle if container.accounting else None,
         )
     return container.responses
 
