@@ -136,9 +136,9 @@ def _provided(container: Container) -> dict[str, Provide]:
         return Visibility(container.engine, principal_of(request))
 
     async def key_holder(request: Request[Any, Any, Any]) -> KeyCaller:
-        return await authenticate_secret(
-            container, bearer_token(request, x_api_key=True), client_host(request)
-        )
+        # `x-goog-api-key`: the google-genai SDK's, on the model listing it shares with OpenAI's
+        secret = bearer_token(request, x_api_key=True) or request.headers.get("x-goog-api-key")
+        return await authenticate_secret(container, secret, client_host(request))
 
     provided = {
         provider.__name__: Provide(provider, sync_to_thread=False)
