@@ -56,7 +56,8 @@ class Catalog:
     def _wildcard(self, requested: str) -> ModelRoute | None:
         """`provider/<name>` through the provider's wildcard model, when it declares one."""
         provider, slash, name = requested.partition("/")
-        wildcard = self._wildcards.get(provider) if slash and name.strip() else None
+        named = slash and name.strip() and name != WILDCARD
+        wildcard = self._wildcards.get(provider) if named else None
         if wildcard is None:
             return None
         return ModelRoute(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from typing import Annotated, Literal
 
 import msgspec
@@ -29,16 +27,6 @@ def _listed(value: Names | None) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _check_globs(key: str, patterns: list[str]) -> None:
-    for pattern in patterns:
-        if not pattern.strip():
-            raise Invalid(key, "must not hold an empty pattern")
-        try:
-            re.compile(fnmatch.translate(pattern))
-        except re.error as error:  # e.g. an unbalanced `[`
-            raise Invalid(key, f"holds a pattern that cannot be read: {error}") from None
-
-
 class PolicyMatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """What a request must be for the rule to apply; every field given must match (any of its
     values), a field left out matches anything."""
@@ -58,7 +46,6 @@ class PolicyMatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
                 raise Invalid(name, "must not be empty")
             if isinstance(value, list) and not value:
                 raise Invalid(name, "must not be an empty list (leave it out to match anything)")
-        _check_globs("model", _listed(self.model))
 
 
 class PolicyEffects(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -69,10 +56,6 @@ class PolicyEffects(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     pin: Literal["self_hosted"] | None = None
     max_tokens: Annotated[int, Meta(ge=1, le=2**31 - 1)] | None = None
     force_model: NotBlank | None = None
-
-    def __post_init__(self) -> None:
-        _check_globs("allow_models", self.allow_models or [])
-        _check_globs("deny_models", self.deny_models)
 
 
 class PolicyRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
