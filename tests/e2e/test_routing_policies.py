@@ -277,6 +277,3 @@ def test_the_cli_tells_which_rule_a_request_meets(policed: Policed) -> None:
     assert "rule: mini-cap" in capped.stdout
     assert "route: openai/o-mini (wildcard) → upstream model o-mini (openai)" in capped.stdout
     assert "max_tokens: at most 7 output tokens" in capped.stdout
-    forced = gateway.fluxrouter("policies", "test", "--model", "legacy-x", "--tags", "a,b")
-    assert "model: gpt-4o-mini (forced; asked for legacy-x)" in forced.stdout
-    assert "outcome: allowed" in forced.stdout
