@@ -247,6 +247,11 @@ def test_an_unpriced_wildcard_is_refused_under_a_usd_budget(policed: Policed) ->
     assert answer.json()["error"]["code"] == "model_unpriced"
     priced = policed.chat("openai/priced-by-wildcard", key=tenant.key)
     assert priced.status_code == 200, priced.text
+    # the wildcard priced through the admin API: its models are served from then on
+    with policed.gateway.admin() as admin:
+        price = {"input_per_mtok": "0.5", "output_per_mtok": "1"}
+        assert admin.put("/prices/local/*", json=price).status_code == 200
+    eventually(lambda: policed.chat("local/unpriced-model", key=tenant.key).status_code == 200)
 
 
 def test_a_rule_change_is_one_audit_row_naming_it(policed: Policed) -> None:
