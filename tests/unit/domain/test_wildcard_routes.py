@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from application.providers.upstream_catalog import upstream_models
 from domains.billing.limits import LimitsSnapshot
 from domains.billing.model import Price
 from domains.providers.errors import UnknownModel
@@ -61,3 +62,14 @@ def test_a_model_without_a_price_of_its_own_takes_the_wildcards() -> None:
     assert prices.price_of("openai", "gpt-5-nano") is wildcard_price
     assert prices.price_of("openai", "gpt-4o") is own
     assert prices.price_of("local", "llama3") is None
+
+
+async def test_providers_sync_does_not_look_for_the_wildcard_upstream(catalog: Catalog) -> None:
+    class Offers:
+        async def list_models(self) -> list[str]:
+            return ["gpt-4o-2024-08-06", "gpt-5-nano"]
+
+    (found,) = await upstream_models(catalog, {"openai": Offers()}, "openai")  # type: ignore[dict-item]
+    assert found.configured == ["gpt-4o-2024-08-06"]
+    assert found.missing_upstream == []
+    assert found.not_configured == ["gpt-5-nano"]
