@@ -6,10 +6,14 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domains.providers.policy import RequestFacts
 from infrastructure.settings import ConfigError, Settings, load_settings
+from infrastructure.settings.routing import RoutingSettings
 from infrastructure.settings.routing_policies import build_policies
 
 PROVIDERS = """
@@ -104,3 +108,34 @@ def test_a_wildcard_model_takes_no_upstream_and_star_is_only_a_whole_name(tmp_pa
         (tmp_path / "fluxrouter.yaml").write_text(base % models, encoding="utf-8")
         with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
             load_settings(None, {}, tmp_path)
+
+
+KEYS = ("name", "match", "effects", "continue", "team", "tags", "model", "pin", "max_tokens")
+KEYS += ("deny_models", "allow_providers", "force_model", "tier", "x")
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["", " ", "a", "*", "[a"]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+RULE = st.fixed_dictionaries(
+    {"name": st.sampled_from(["a", "b", "a b", ""])},
+    optional={"match": JSONISH, "effects": JSONISH, "continue": JSONISH},
+)
+
+
+@given(st.lists(RULE | JSONISH, max_size=3))
+def test_any_policies_value_is_read_or_refused_with_a_validation_error(value: object) -> None:
+    try:
+        routing = msgspec.convert({"policies": value}, RoutingSettings)
+    except msgspec.ValidationError:
+        return
+    names = [rule.name for rule in routing.policies]
+    assert len(set(names)) == len(names)
+    assert all(name in ("a", "b") for name in names)
+    policies = build_policies(routing.policies)
+    facts = RequestFacts(org="o", team="a", key="k", user=None, model="a", tags=frozenset({"a"}))
+    decided = policies.decide(facts).rules
+    assert set(decided) <= set(names)
+    assert list(decided) == [name for name in names if name in decided]  # in the rules' order
