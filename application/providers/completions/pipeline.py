@@ -134,10 +134,14 @@ class CompletionPipeline:
     def route_for(
         self, caller: Caller, requested: str, policy: Decision = NO_DECISION
     ) -> ModelRoute:
-        route = self._catalog.resolve(policy.model(requested))
-        names = (route.name, route.qualified_name)
-        if not caller.may_use(*names, *((f"{route.provider}/*",) if route.wildcard else ())):
-            raise ModelNotAllowed(requested)
+        """The route of the model requested (or of the one `policy` forces), if the caller's key
+        may use it (a model through a wildcard also when the key lists `provider/*`) and no rule
+        of `policy` refuses it (`PolicyDenied`)."""
+        model = policy.model(requested)
+        route = self._catalog.resolve(model)
+        wildcard = (f"{route.provider}/{WILDCARD}",) if route.wildcard else ()
+        if not caller.may_use(route.name, route.qualified_name, *wildcard):
+            raise ModelNotAllowed(model)
         return policy.check(route)
 
     def route_with_policies(

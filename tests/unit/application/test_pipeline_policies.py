@@ -77,7 +77,7 @@ async def test_a_forced_model_is_admitted_and_called_and_the_key_list_still_hold
     assert answer.route is LOCAL
     assert admission.asked == [("local", "llama")]
     limited = Caller(key_id="k", key_prefix="fr-y", team_id="t", org_id="o", models=("gpt-4o",))
-    with pytest.raises(ModelNotAllowed):
+    with pytest.raises(ModelNotAllowed, match="`local/llama`"):
         await pipeline(admission, client, force).complete(ask("gpt-4o", caller=limited))
 
 
@@ -88,3 +88,21 @@ async def test_embeddings_and_token_counts_are_refused_alike() -> None:
         await refusing.embed(ask())
     with pytest.raises(PolicyDenied):
         await refusing.count_tokens(CALLER, "gpt-4o-mini", BODY, {})
+
+
+def test_a_key_list_reaches_wildcard_models_through_provider_star() -> None:
+    wildcard = ModelRoute(provider="openai", kind="openai", name="*", upstream="*")
+    routes = CompletionPipeline(
+        Catalog([ROUTE, wildcard]),
+        CallAdmission(_room, admission=FakeAdmission()),
+        ProviderCalls({"openai": FakeClient()}),  # type: ignore[dict-item]
+        FakeRecorder(),
+    )
+    star = Caller(key_id="k", key_prefix="fr-z", team_id="t", org_id="o", models=("openai/*",))
+    assert routes.route_for(star, "openai/gpt-5").upstream == "gpt-5"
+    assert routes.models_for(star) == [("openai/*", wildcard)]
+    exact = Caller(key_id="k", key_prefix="fr-z", team_id="t", org_id="o", models=("gpt-4o-mini",))
+    with pytest.raises(ModelNotAllowed):
+        routes.route_for(exact, "openai/gpt-5")
+    assert routes.models_for(exact) == [("gpt-4o-mini", ROUTE)]
+    assert [shown for shown, _ in routes.models_for(CALLER)] == ["gpt-4o-mini", "openai/*"]
