@@ -26,6 +26,7 @@ from infrastructure.db.wave import SqlTransactions
 from infrastructure.messaging.key_revocations import KeyRevocationChannel
 from infrastructure.observability.metrics import Metrics
 from infrastructure.settings import Settings
+from infrastructure.settings.routing_policies import build_policies
 from infrastructure.sso.session_callers import SessionCallers
 from interfaces.accounting_wiring import build_accounting_process, build_recorder
 from interfaces.billing_wiring import build_admission, limits_cache
@@ -112,6 +113,7 @@ def bootstrap(
         ProviderCalls(clients),
         recorder,
         log_prompts=settings.logging.log_prompts,
+        policies=build_policies(settings.routing.policies),
     )
     return Container(
         settings=settings,

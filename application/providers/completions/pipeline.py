@@ -6,7 +6,9 @@ record of how it ended, whatever dialect it arrived in (`/v1/chat/completions`, 
 
 `CompletionPipeline.complete` reads as that line; each step is one name:
 
-- route: the catalog resolves the model, the caller's key may use it or not (`ModelNotAllowed`).
+- route: the routing policies decide first (`domains.providers.policy`: a rule may force another
+  model, cap the output, or refuse with `PolicyDenied`), then the catalog resolves the model and
+  the caller's key may use it or not (`ModelNotAllowed`).
 - admit: `admit.CallAdmission`, the estimate and the `Admission` port (budgets, rate limits):
   a refusal is the caller's 429 or 403 before any upstream call; else a ticket, reserved.
 - call: `upstream.Upstream`, the seam where retries, fallbacks and the cache plug in.
@@ -43,8 +45,9 @@ from application.providers.stream_relay import (
 from domains.providers.admission import Ticket
 from domains.providers.errors import ModelNotAllowed, UpstreamError
 from domains.providers.events import CompletionFinished
-from domains.providers.model import Catalog, ModelRoute
-from domains.providers.output_limit import NativeKind, RequestKind
+from domains.providers.model import WILDCARD, Catalog, ModelRoute
+from domains.providers.output_limit import NativeKind, RequestKind, limited_body
+from domains.providers.policy import NO_DECISION, NO_POLICIES, Decision, Policies
 from domains.providers.ports import Usage
 from domains.shared.caller import Caller
 
@@ -69,7 +72,9 @@ class CompletionPipeline:
         recorder: Recorder,
         *,
         log_prompts: bool = False,
+        policies: Policies = NO_POLICIES,
     ) -> None:
+        self._policies = policies
         self._catalog = catalog
         self._admission = admission
         self._upstream = upstream
@@ -81,8 +86,8 @@ class CompletionPipeline:
         streamed."""
         # route: which model, and in which shape the body goes (a dialect natively to a
         # provider that speaks it, else as chat: a bad body is refused before admission)
-        route = self.route_for(request.caller, request.model)
-        body, sent_as, admitted, admitted_as = self._shape(request, route)
+        route, policy = self.route_with_policies(request.caller, request.model)
+        body, sent_as, admitted, admitted_as = _capped(self._shape(request, route), route, policy)
         if self._log_prompts and request.prompt_log is not None:
             log.info(request.prompt_log, model=request.model, messages=admitted.get("messages"))
         # admit: budgets and rate limits reserve, or refuse before anything goes upstream
@@ -101,7 +106,7 @@ class CompletionPipeline:
 
     async def embed(self, request: CompletionRequest) -> Completion:
         """Embeddings: the same line, always a plain answer."""
-        route = self.route_for(request.caller, request.model)
+        route, _ = self.route_with_policies(request.caller, request.model)
         ticket = await self._admission.admit(request.caller, route, request.body, "embeddings")
         body = await self._answer(request, route, "embeddings", request.body, ticket, "embeddings")
         return Completion(route=route, headers=ticket.headers, body=body)
@@ -126,11 +131,26 @@ class CompletionPipeline:
         chat = dialect.as_chat(request.body)
         return chat, "chat", chat, "chat"
 
-    def route_for(self, caller: Caller, requested: str) -> ModelRoute:
-        route = self._catalog.resolve(requested)
-        if not caller.may_use(route.name, route.qualified_name):
-            raise ModelNotAllowed(requested)
-        return route
+    def route_for(
+        self, caller: Caller, requested: str, policy: Decision = NO_DECISION
+    ) -> ModelRoute:
+        """The route of the model requested (or of the one `policy` forces), if the caller's key
+        may use it (a model through a wildcard also when the key lists `provider/*`) and no rule
+        of `policy` refuses it (`PolicyDenied`)."""
+        model = policy.model(requested)
+        route = self._catalog.resolve(model)
+        wildcard = (f"{route.provider}/{WILDCARD}",) if route.wildcard else ()
+        if not caller.may_use(route.name, route.qualified_name, *wildcard):
+            raise ModelNotAllowed(model)
+        return policy.check(route)
+
+    def route_with_policies(
+        self, caller: Caller, requested: str, tier: str | None = None
+    ) -> tuple[ModelRoute, Decision]:
+        """The route, after the routing policies had their say (`domains.providers.policy`):
+        the model a rule forces, a deployment no rule refuses (else `PolicyDenied`)."""
+        policy = self._policies.decide_for(caller, requested, tier)
+        return self.route_for(caller, requested, policy), policy
 
     def speaks(self, route: ModelRoute, kind: NativeKind) -> bool:
         """Whether `route`'s provider takes `kind` bodies as they are: a front door may then leave
@@ -141,7 +161,10 @@ class CompletionPipeline:
         """(id to show, route) for each model this caller may use."""
         shown = []
         for route in self._catalog.routes():
-            if caller.may_use(route.name, route.qualified_name):
+            if route.name == WILDCARD:  # listed as `provider/*`: any name under it
+                if caller.may_use(route.qualified_name):
+                    shown.append((route.qualified_name, route))
+            elif caller.may_use(route.name, route.qualified_name):
                 bare = self._catalog.resolve(route.name) is route
                 shown.append((route.name if bare else route.qualified_name, route))
         return shown
@@ -156,7 +179,7 @@ class CompletionPipeline:
     ) -> int | None:
         """A `kind` body's input tokens as its provider counts them; None if the provider does
         not speak `kind` (the front door estimates)."""
-        route = self.route_for(caller, model)
+        route, _ = self.route_with_policies(caller, model)
         if not self._upstream.speaks(route, kind):
             return None
         return await self._upstream.count_tokens(route, kind, body, headers)
@@ -228,6 +251,26 @@ class CompletionPipeline:
                 record(call.finished(error.status, "error", None))
             raise
         return relay(stream, call, body, record, on_error, ticket, on_cut)
+
+
+def _capped(
+    shaped: tuple[dict[str, Any], RequestKind, dict[str, Any], RequestKind],
+    route: ModelRoute,
+    policy: Decision,
+) -> tuple[dict[str, Any], RequestKind, dict[str, Any], RequestKind]:
+    """The shaped bodies (to send, to admit) asking for no more output than a policy's
+    `max_tokens` allows: admission then reserves no more, and the upstream is asked no more."""
+    cap = policy.max_tokens
+    if cap is None:
+        return shaped
+    body, sent_as, admitted, admitted_as = shaped
+    newer = route.kind == "openai"
+    return (
+        limited_body(body, kind=sent_as, reserved=cap, newer_field=newer),
+        sent_as,
+        limited_body(admitted, kind=admitted_as, reserved=cap, newer_field=newer),
+        admitted_as,
+    )
 
 
 def _going_upstream(
