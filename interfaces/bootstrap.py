@@ -29,6 +29,7 @@ from infrastructure.messaging.key_revocations import KeyRevocationChannel
 from infrastructure.observability.metrics import Metrics
 from infrastructure.routing.shared_state import SharedRoutingState
 from infrastructure.settings import Settings
+from infrastructure.settings.routing_policies import build_policies
 from infrastructure.sso.session_callers import SessionCallers
 from interfaces.accounting_wiring import build_accounting_process, build_recorder
 from interfaces.billing_wiring import build_admission, limits_cache
@@ -119,6 +120,7 @@ def bootstrap(
         recorder,
         log_prompts=settings.logging.log_prompts,
         router=router,
+        policies=build_policies(settings.routing.policies),
     )
     return Container(
         settings=settings,

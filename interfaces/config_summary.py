@@ -1,12 +1,14 @@
-"""The configuration as the audit log records it: providers, models, prices and the billing
-policy, with every secret left out (an API key shows as set, with a short fingerprint that
-changes when it is rotated; credentials in a base URL are dropped). Nothing that differs
-between replicas of one deployment (ports, namespaces)."""
+"""The configuration as the audit log records it: providers, models, prices, the billing policy
+and the routing policies, with every secret left out (an API key shows as set, with a short
+fingerprint that changes when it is rotated; credentials in a base URL are dropped). Nothing that
+differs between replicas of one deployment (ports, namespaces)."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
+
+import msgspec
 
 from infrastructure.settings import Settings
 from infrastructure.settings.model import ModelSettings, ProviderSettings, without_userinfo
@@ -14,7 +16,7 @@ from infrastructure.settings.providers import Rates
 
 
 def summary_of(settings: Settings) -> dict[str, Any]:
-    return {
+    summary: dict[str, Any] = {
         "providers": {provider.name: _provider(provider) for provider in settings.providers},
         "billing": {
             "unpriced": settings.billing.unpriced,
@@ -22,6 +24,12 @@ def summary_of(settings: Settings) -> dict[str, Any]:
         },
         "admin": {"key_configured": bool(settings.admin.key)},
     }
+    if settings.routing.policies:  # absent without rules: older summaries stay as they were
+        summary["policies"] = {
+            "order": [rule.name for rule in settings.routing.policies],
+            "rules": {rule.name: msgspec.to_builtins(rule) for rule in settings.routing.policies},
+        }
+    return summary
 
 
 def _provider(provider: ProviderSettings) -> dict[str, Any]:

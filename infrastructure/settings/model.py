@@ -20,6 +20,7 @@ from infrastructure.settings.outbound import ImageFetchSettings, OutboundSetting
 from infrastructure.settings.providers import ModelSettings, Price, ProviderSettings, Timeouts
 from infrastructure.settings.responses import ResponsesSettings
 from infrastructure.settings.routing import RoutingSettings, check_routing_models
+from infrastructure.settings.routing_policies import check_policy_providers
 from infrastructure.settings.rules import check_unique, without_userinfo
 from infrastructure.settings.scim import ScimGroupMapping, ScimSettings
 from infrastructure.settings.server import ServerSettings, WebSocketSettings
@@ -88,10 +89,16 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     def __post_init__(self) -> None:
         names = [provider.name for provider in self.providers]
         check_unique("providers[{}].name", names, "provider name")
+        check_policy_providers(self.routing.policies, names)
         declared = [
             name
             for provider in self.providers
             for model in provider.models
             for name in (model.name, f"{provider.name}/{model.name}")
         ]
-        check_routing_models(self.routing, declared)
+        wildcards = [
+            provider.name
+            for provider in self.providers
+            if any(model.name == "*" for model in provider.models)
+        ]
+        check_routing_models(self.routing, declared, wildcards)

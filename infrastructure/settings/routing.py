@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from infrastructure.settings.routing_policies import PolicyRule, check_rule_names
 from infrastructure.settings.routing_resilience import CircuitBreakerSettings, Seconds
 from infrastructure.settings.rules import Invalid
 
@@ -31,15 +32,23 @@ class RoutingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     circuit_breaker: CircuitBreakerSettings = msgspec.field(default_factory=CircuitBreakerSettings)
     shared_state_seconds: Annotated[float, Meta(ge=0.05, le=60)] = 0.5
 
+    policies: list[PolicyRule] = msgspec.field(default_factory=list)
+    """Ordered rules on who may send what where (docs/routing.md, Policies)."""
+
     def __post_init__(self) -> None:
         if self.backoff_max_seconds < self.backoff_base_seconds:
             raise Invalid("backoff_max_seconds", "must not be below backoff_base_seconds")
+        check_rule_names(self.policies)
 
 
-def check_routing_models(routing: RoutingSettings, declared: Sequence[str]) -> None:
+def check_routing_models(
+    routing: RoutingSettings, declared: Sequence[str], wildcards: Sequence[str] = ()
+) -> None:
     """Every model the routing names is declared by some provider (a bare `name` or a
-    `provider/name`)."""
+    `provider/name`), or reached through a provider's wildcard (`provider/<any name>`, for the
+    providers in `wildcards`)."""
     known = set(declared)
+    wild = set(wildcards)
     for section, table in (
         ("strategies", {name: [] for name in routing.strategies}),
         ("fallbacks", routing.fallbacks),
@@ -47,7 +56,7 @@ def check_routing_models(routing: RoutingSettings, declared: Sequence[str]) -> N
     ):
         for model, others in table.items():
             for name in (model, *others):
-                if name not in known:
+                if name not in known and name.partition("/")[0] not in wild:
                     raise Invalid(
                         f"routing.{section}",
                         f"names the model `{name}`, which no provider declares",

@@ -6,7 +6,9 @@ record of how it ended, whatever dialect it arrived in (`/v1/chat/completions`, 
 
 `CompletionPipeline.complete` reads as that line; each step is one name:
 
-- route: the catalog resolves the model, the caller's key may use it or not (`ModelNotAllowed`).
+- route: the routing policies decide first (`domains.providers.policy`: a rule may force another
+  model, cap the output, or refuse with `PolicyDenied`), then the catalog resolves the model and
+  the caller's key may use it or not (`ModelNotAllowed`).
 - admit: `admit.CallAdmission`, the estimate and the `Admission` port (budgets, rate limits):
   a refusal is the caller's 429 or 403 before any upstream call; else a ticket, reserved.
 - call: `upstream.Upstream`, the seam where retries, fallbacks and the cache plug in.
@@ -36,7 +38,7 @@ from application.providers.completions.request import Completion, CompletionRequ
 from application.providers.completions.upstream import Upstream
 from application.providers.journal import JournaledTicket
 from application.providers.routing.policy import RoutingPolicy
-from application.providers.routing.router import ROUTE_HEADER, Failover, Router
+from application.providers.routing.router import ROUTE_HEADER, Failover, Router, route_headers
 from application.providers.stream_relay import (
     CutEnding,
     capped_usage,
@@ -47,8 +49,9 @@ from application.providers.stream_relay import (
 from domains.providers.admission import Ticket
 from domains.providers.errors import InvalidRequest, ModelNotAllowed, UpstreamError
 from domains.providers.events import CompletionFinished
-from domains.providers.model import Catalog, ModelRoute
-from domains.providers.output_limit import NativeKind, RequestKind
+from domains.providers.model import WILDCARD, Catalog, ModelRoute
+from domains.providers.output_limit import NativeKind, RequestKind, limited_body
+from domains.providers.policy import NO_DECISION, NO_POLICIES, Decision, Policies
 from domains.providers.ports import Usage
 from domains.providers.routing.deployment import Deployment, DeploymentState
 from domains.providers.routing.failover import counts_against_circuit, retry_after_seconds
@@ -76,8 +79,10 @@ class CompletionPipeline:
         recorder: Recorder,
         *,
         log_prompts: bool = False,
+        policies: Policies = NO_POLICIES,
         router: Router | None = None,
     ) -> None:
+        self._policies = policies
         self._catalog = catalog
         self._admission = admission
         self._upstream = upstream
@@ -92,9 +97,9 @@ class CompletionPipeline:
         streamed."""
         # route: which deployment, and in which shape the body goes (a dialect natively to a
         # provider that speaks it, else as chat: a bad body is refused before admission)
-        state = self.router.first(request.caller, request.model, stream=request.stream)
-        route = state.deployment.route
-        body, sent_as, admitted, admitted_as = self._shape(request, route)
+        policy = self._policies.decide_for(request.caller, request.model, None)
+        state, route = self._first(request.caller, request.model, policy, stream=request.stream)
+        body, sent_as, admitted, admitted_as = _capped(self._shape(request, route), route, policy)
         if self._log_prompts and request.prompt_log is not None:
             log.info(request.prompt_log, model=request.model, messages=admitted.get("messages"))
         # admit: budgets and rate limits reserve, or refuse before anything goes upstream
@@ -103,7 +108,7 @@ class CompletionPipeline:
             ticket.release()
             raise Withdrawn(ticket.headers)
         body = within_reservation(body, route, ticket, sent_as)
-        attempt = Attempt(state, sent_as, body, ticket)
+        attempt = Attempt(state, route, sent_as, body, ticket, policy)
         # call → settle → record: a stream settles and records when it ends
         if request.stream:
             chunks = await self._stream(request, attempt)
@@ -113,12 +118,34 @@ class CompletionPipeline:
 
     async def embed(self, request: CompletionRequest) -> Completion:
         """Embeddings: the same line, always a plain answer."""
-        state = self.router.first(request.caller, request.model)
-        route = state.deployment.route
+        policy = self._policies.decide_for(request.caller, request.model, None)
+        state, route = self._first(request.caller, request.model, policy)
         ticket = await self._admission.admit(request.caller, route, request.body, "embeddings")
-        attempt = Attempt(state, "embeddings", request.body, ticket)
+        attempt = Attempt(state, route, "embeddings", request.body, ticket, policy)
         body = await self._answer(request, attempt, "embeddings")
         return self._completion(request, attempt, body=body)
+
+    def _first(
+        self, caller: Caller, requested: str, policy: Decision, *, stream: bool = False
+    ) -> tuple[DeploymentState, ModelRoute]:
+        """The deployment a call goes to first, and what is called there: one of the model's
+        deployments the caller's key and the policies let serve it (`Router.first`), or a
+        model through a provider's wildcard (the catalog's route, the wildcard's deployment)."""
+        model = policy.model(requested)
+        router = self.router
+        if not router.routes(model):
+            route = self.route_for(caller, requested, policy)  # a wildcard's, or unknown
+            state = router.state(f"{route.provider}/{WILDCARD}")
+            if state is None:  # (a catalog of routes the router was not built from)
+                state = router.adopt(route)
+            return state, route
+        permits = _permits(policy)
+        if permits is not None:
+            allowed = router.group(model).allowed(caller)
+            if allowed:  # none: the key may not use it, which the router says
+                policy.filter([state.deployment.route for state in allowed])
+        state = router.first(caller, model, stream=stream, permits=permits)
+        return state, state.deployment.route
 
     def _completion(
         self,
@@ -129,17 +156,19 @@ class CompletionPipeline:
         chunks: AsyncIterator[bytes] | None = None,
     ) -> Completion:
         """The answer, with the caller's limits and how it was routed in its headers."""
-        state = attempt.state
         failover = attempt.failover
+        served = attempt.route
         routed = (
-            failover.headers()
+            route_headers(served, failover.explanation())
             if failover is not None
-            else self.router.headers(request.model, state)
+            else route_headers(served, f"wildcard {served.qualified_name}")
+            if served.wildcard
+            else self.router.headers(attempt.policy.model(request.model), attempt.state)
         )
         limits = attempt.ticket.headers
         headers = {**limits, **routed} if limits else routed
         return Completion(
-            route=state.deployment.route,
+            route=served,
             headers=headers,
             body=body,
             chunks=chunks,
@@ -166,11 +195,26 @@ class CompletionPipeline:
         chat = dialect.as_chat(request.body)
         return chat, "chat", chat, "chat"
 
-    def route_for(self, caller: Caller, requested: str) -> ModelRoute:
-        route = self._catalog.resolve(requested)
-        if not caller.may_use(route.name, route.qualified_name):
-            raise ModelNotAllowed(requested)
-        return route
+    def route_for(
+        self, caller: Caller, requested: str, policy: Decision = NO_DECISION
+    ) -> ModelRoute:
+        """The route of the model requested (or of the one `policy` forces), if the caller's key
+        may use it (a model through a wildcard also when the key lists `provider/*`) and no rule
+        of `policy` refuses it (`PolicyDenied`)."""
+        model = policy.model(requested)
+        route = self._catalog.resolve(model)
+        wildcard = (f"{route.provider}/{WILDCARD}",) if route.wildcard else ()
+        if not caller.may_use(route.name, route.qualified_name, *wildcard):
+            raise ModelNotAllowed(model)
+        return policy.check(route)
+
+    def route_with_policies(
+        self, caller: Caller, requested: str, tier: str | None = None
+    ) -> tuple[ModelRoute, Decision]:
+        """The route, after the routing policies had their say (`domains.providers.policy`):
+        the model a rule forces, a deployment no rule refuses (else `PolicyDenied`)."""
+        policy = self._policies.decide_for(caller, requested, tier)
+        return self.route_for(caller, requested, policy), policy
 
     def speaks(self, route: ModelRoute, kind: NativeKind) -> bool:
         """Whether `route`'s provider takes `kind` bodies as they are: a front door may then leave
@@ -181,7 +225,10 @@ class CompletionPipeline:
         """(id to show, route) for each model this caller may use."""
         shown = []
         for route in self._catalog.routes():
-            if caller.may_use(route.name, route.qualified_name):
+            if route.name == WILDCARD:  # listed as `provider/*`: any name under it
+                if caller.may_use(route.qualified_name):
+                    shown.append((route.qualified_name, route))
+            elif caller.may_use(route.name, route.qualified_name):
                 bare = self._catalog.resolve(route.name) is route
                 shown.append((route.name if bare else route.qualified_name, route))
         return shown
@@ -196,7 +243,7 @@ class CompletionPipeline:
     ) -> int | None:
         """A `kind` body's input tokens as its provider counts them; None if the provider does
         not speak `kind` (the front door estimates)."""
-        route = self.route_for(caller, model)
+        route, _ = self.route_with_policies(caller, model)
         if not self._upstream.speaks(route, kind):
             return None
         return await self._upstream.count_tokens(route, kind, body, headers)
@@ -210,7 +257,7 @@ class CompletionPipeline:
         clock = self.router.clock
         while True:
             state, kind, ticket = attempt.state, attempt.kind, attempt.ticket
-            route = state.deployment.route
+            route = attempt.route
             call = self._going_upstream(request, attempt, endpoint, stream=False)
             started = clock()
             if attempt.began is None:
@@ -242,7 +289,7 @@ class CompletionPipeline:
         clock = self.router.clock
         while True:
             state, kind, ticket, body = attempt.state, attempt.kind, attempt.ticket, attempt.body
-            route = state.deployment.route
+            route = attempt.route
             call = self._going_upstream(request, attempt, "chat", stream=True)
             idle = self.router.stream_idle(route.provider)
             on_error: Callable[[UpstreamError], bytes] = openai_sse_error
@@ -362,19 +409,26 @@ class CompletionPipeline:
         state.ended(now, 0)
         failover = attempt.failover
         if failover is None:
+            policy = attempt.policy
             failover = attempt.failover = router.failover(
-                request.caller, request.model, state, stream=request.stream, began=attempt.began
+                request.caller,
+                policy.model(request.model),
+                state,
+                stream=request.stream,
+                began=attempt.began,
+                permits=_permits(policy),
             )
         failover.failed(str(error.status))
         step = failover.next(error)
         while step is not None:
-            route = step.state.deployment.route
+            # the same deployment again: the same route (a wildcard's, by the name asked for)
+            route = attempt.route if step.state is state else step.state.deployment.route
             shaped: tuple[dict[str, Any], RequestKind, dict[str, Any], RequestKind]
             try:
                 if attempt.kind == "embeddings":
                     shaped = (request.body, "embeddings", request.body, "embeddings")
                 else:
-                    shaped = self._shape(request, route)
+                    shaped = _capped(self._shape(request, route), route, attempt.policy)
             except InvalidRequest:  # its provider cannot take this dialect
                 step = failover.skip()
                 continue
@@ -385,8 +439,8 @@ class CompletionPipeline:
             )
             log.info(
                 "upstream.failover",
-                provider=state.deployment.route.provider,
-                model=state.deployment.route.name,
+                provider=attempt.route.provider,
+                model=attempt.route.name,
                 status=error.status,
                 next=step.state.name,
                 wait=round(step.wait, 3),
@@ -411,6 +465,7 @@ class CompletionPipeline:
                 attempt.admitted = route
                 attempt.journaled = False
             attempt.state = step.state
+            attempt.route = route
             attempt.kind = sent_as
             attempt.body = within_reservation(sent, route, attempt.ticket, sent_as)
             return True
@@ -443,7 +498,7 @@ class CompletionPipeline:
         call = Call(
             request.caller,
             request.request_id,
-            state.deployment.route,
+            attempt.route,
             endpoint,
             stream=stream,
             transport=request.transport,
@@ -452,7 +507,9 @@ class CompletionPipeline:
             reason=(
                 failover.explanation()
                 if failover is not None
-                else self.router.headers(request.model, state)[ROUTE_HEADER]
+                else f"wildcard {attempt.route.qualified_name}"
+                if attempt.route.wildcard
+                else self.router.headers(attempt.policy.model(request.model), state)[ROUTE_HEADER]
             ),
         )
         if journaled is not None and not attempt.journaled:
@@ -466,16 +523,36 @@ class Attempt:
     which ticket (and the route that ticket was admitted for), and its failover once one
     failed."""
 
-    __slots__ = ("admitted", "began", "body", "failover", "journaled", "kind", "state", "ticket")
+    __slots__ = (
+        "admitted",
+        "began",
+        "body",
+        "failover",
+        "journaled",
+        "kind",
+        "policy",
+        "route",
+        "state",
+        "ticket",
+    )
 
     def __init__(
-        self, state: DeploymentState, kind: RequestKind, body: dict[str, Any], ticket: Ticket
+        self,
+        state: DeploymentState,
+        route: ModelRoute,
+        kind: RequestKind,
+        body: dict[str, Any],
+        ticket: Ticket,
+        policy: Decision = NO_DECISION,
     ) -> None:
         self.state = state
+        self.route = route
+        """What is called: the deployment's route (a model through a wildcard: by its name)."""
         self.kind: RequestKind = kind
         self.body = body
         self.ticket = ticket
-        self.admitted = state.deployment.route
+        self.policy = policy
+        self.admitted = route
         self.failover: Failover | None = None
         self.journaled = False
         self.began: float | None = None
@@ -486,6 +563,33 @@ async def _raising(error: UpstreamError) -> AsyncIterator[bytes]:
     """A stream that fails at once with `error`."""
     raise error
     yield b""  # pragma: no cover - makes this an async generator
+
+
+def _permits(policy: Decision) -> Callable[[ModelRoute], bool] | None:
+    """Whether the policies let a deployment serve the request (None: any may)."""
+    if not policy.rules:
+        return None
+    return lambda route: policy.refusal(route) is None
+
+
+def _capped(
+    shaped: tuple[dict[str, Any], RequestKind, dict[str, Any], RequestKind],
+    route: ModelRoute,
+    policy: Decision,
+) -> tuple[dict[str, Any], RequestKind, dict[str, Any], RequestKind]:
+    """The shaped bodies (to send, to admit) asking for no more output than a policy's
+    `max_tokens` allows: admission then reserves no more, and the upstream is asked no more."""
+    cap = policy.max_tokens
+    if cap is None:
+        return shaped
+    body, sent_as, admitted, admitted_as = shaped
+    newer = route.kind == "openai"
+    return (
+        limited_body(body, kind=sent_as, reserved=cap, newer_field=newer),
+        sent_as,
+        limited_body(admitted, kind=admitted_as, reserved=cap, newer_field=newer),
+        admitted_as,
+    )
 
 
 def _never_cut(usage: Usage) -> bytes:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from application.providers.routing.policy import RoutingPolicy
 from domains.providers.errors import ModelNotAllowed, UnknownModel, UpstreamError
+from domains.providers.model import WILDCARD, ModelRoute
 from domains.providers.routing.breaker import CircuitState
 from domains.providers.routing.deployment import Deployment, DeploymentState
 from domains.providers.routing.failover import RETRY, Retry, backoff, retry_after_seconds
@@ -59,7 +60,11 @@ class Group:
 
 
 def headers_for(state: DeploymentState, route: str) -> Mapping[str, str]:
-    served = state.deployment.route
+    return route_headers(state.deployment.route, route)
+
+
+def route_headers(served: ModelRoute, route: str) -> Mapping[str, str]:
+    """The `x-fluxrouter-*` headers of an answer `served` gave, routed as `route` says."""
     return {
         PROVIDER_HEADER: served.provider,
         MODEL_HEADER: _ascii(served.name),
@@ -84,12 +89,15 @@ class Router:
         for deployment in deployments:
             state = DeploymentState(deployment, policy.breaker)
             self._states[state.name] = state
-            by_model.setdefault(deployment.route.name, []).append(state)
+            if deployment.route.name != WILDCARD:  # reached by `provider/<name>`, not by `*`
+                by_model.setdefault(deployment.route.name, []).append(state)
         self._groups: dict[str, Group] = {}
         for model, states in by_model.items():
             strategy = policy.strategies.get(model, policy.strategy)
             self._groups[model] = Group(model, states, strategy, pinned=False)
         for name, state in self._states.items():
+            if state.deployment.route.name == WILDCARD:
+                continue
             strategy = policy.strategies.get(name, policy.strategy)
             self._groups.setdefault(name, Group(name, [state], strategy, pinned=True))
 
@@ -99,19 +107,41 @@ class Router:
     def state(self, name: str) -> DeploymentState | None:
         return self._states.get(name)
 
+    def routes(self, requested: str) -> tuple[DeploymentState, ...]:
+        """The deployments `requested` routes to (none: a name only a wildcard may take)."""
+        group = self._groups.get(requested)
+        return group.states if group is not None else ()
+
+    def adopt(self, route: ModelRoute) -> DeploymentState:
+        """A state for a deployment the router was not built with."""
+        state = self._states.get(route.qualified_name)
+        if state is None:
+            state = self._states[route.qualified_name] = DeploymentState(
+                Deployment(route), self.policy.breaker
+            )
+        return state
+
     def group(self, requested: str) -> Group:
         group = self._groups.get(requested)
         if group is None:
             raise UnknownModel(requested)
         return group
 
-    def first(self, caller: Caller, requested: str, *, stream: bool = False) -> DeploymentState:
+    def first(
+        self,
+        caller: Caller,
+        requested: str,
+        *,
+        stream: bool = False,
+        permits: Callable[[ModelRoute], bool] | None = None,
+    ) -> DeploymentState:
         """The deployment the call goes to first: refuses a model the caller may not use, and
         answers 429 (every deployment at its rate limit) or 503 (every circuit open) when none
-        of the model's, nor of its fallbacks', is available."""
+        of the model's, nor of its fallbacks', is available. `permits`: whether the routing
+        policies let a deployment serve this request (None: any may)."""
         group = self.group(requested)
         single = group.single
-        if single is not None:
+        if single is not None and permits is None:
             route = single.deployment.route
             if not caller.may_use(route.name, route.qualified_name):
                 raise ModelNotAllowed(requested)
@@ -127,6 +157,8 @@ class Router:
             states = group.allowed(caller)
             if not states:
                 raise ModelNotAllowed(requested)
+            if permits is not None:
+                states = [state for state in states if permits(state.deployment.route)]
         now = self.clock()
         chosen = choose(states, group.strategy, now, self.rand, stream=stream)
         if chosen is not None:
@@ -135,7 +167,10 @@ class Router:
             other = self._groups.get(fallback)
             if other is None:
                 continue
-            chosen = choose(other.allowed(caller), other.strategy, now, self.rand, stream=stream)
+            candidates = other.allowed(caller)
+            if permits is not None:
+                candidates = [state for state in candidates if permits(state.deployment.route)]
+            chosen = choose(candidates, other.strategy, now, self.rand, stream=stream)
             if chosen is not None:
                 return chosen
         # cooling down after an upstream 429 is no reason to refuse when nothing else can
@@ -163,9 +198,11 @@ class Router:
         *,
         stream: bool,
         began: float | None = None,
+        permits: Callable[[ModelRoute], bool] | None = None,
     ) -> Failover:
-        """`began`: when the request's first attempt started (the deadline counts from it)."""
-        return Failover(self, caller, requested, first, stream=stream, began=began)
+        """`began`: when the request's first attempt started (the deadline counts from it);
+        `permits`: whether the routing policies let a deployment serve the request."""
+        return Failover(self, caller, requested, first, stream=stream, began=began, permits=permits)
 
     def stream_idle(self, provider: str) -> float | None:
         return self.policy.stream_idle.get(provider)
@@ -210,7 +247,9 @@ class Failover:
         "_caller",
         "_chain",
         "_deadline",
+        "_first",
         "_notes",
+        "_permits",
         "_position",
         "_retries",
         "_router",
@@ -229,8 +268,11 @@ class Failover:
         *,
         stream: bool,
         began: float | None = None,
+        permits: Callable[[ModelRoute], bool] | None = None,
     ) -> None:
         self._router = router
+        self._first = first
+        self._permits = permits
         self._caller = caller
         self.requested = requested
         self.served = first
@@ -290,9 +332,9 @@ class Failover:
     ) -> Step | None:
         router = self._router
         policy = router.policy
-        group = router.group(self._chain[self._position])
+        group = self._group(self._chain[self._position])
         failed = self.served
-        states = group.allowed(self._caller)
+        states = self._allowed(group)
         if how is Retry.ELSEWHERE:
             states = [state for state in states if state.name not in self._tried]
         chosen = choose(
@@ -332,7 +374,7 @@ class Failover:
             if group is None:
                 continue
             chosen = choose(
-                [s for s in group.allowed(self._caller) if s.name not in self._tried],
+                [s for s in self._allowed(group) if s.name not in self._tried],
                 group.strategy,
                 now,
                 router.rand,
@@ -344,13 +386,27 @@ class Failover:
                 return Step(chosen, 0.0)
         return None
 
+    def _group(self, name: str) -> Group:
+        """The group of a model of the chain (a name only a wildcard takes: its deployment)."""
+        group = self._router._groups.get(name)
+        if group is None:
+            group = Group(name, [self._first], "weighted", pinned=True)
+        return group
+
+    def _allowed(self, group: Group) -> list[DeploymentState]:
+        states = group.allowed(self._caller)
+        permits = self._permits
+        if permits is None:
+            return states
+        return [state for state in states if permits(state.deployment.route)]
+
     def headers(self) -> Mapping[str, str]:
         """The `x-fluxrouter-*` headers of the answer `served` gave."""
         return headers_for(self.served, self.explanation())
 
     def explanation(self) -> str:
         group = self._router._groups.get(self._chain[self._position])
-        label = group.label if group is not None else "fallback"
+        label = group.label if group is not None else "wildcard"
         parts = [f"{label} {self.served.name}"]
         if self._notes:
             parts.append("after " + ", ".join(self._notes))
