@@ -21,6 +21,7 @@ from application.providers.routing.policy import RoutingPolicy
 from application.providers.routing.router import Router
 from domains.providers.errors import UpstreamError
 from domains.providers.model import Catalog, ModelRoute
+from domains.providers.policy import Effects, Policies, PolicyDenied, Rule
 from domains.providers.ports import StreamTally, UpstreamReply, Usage
 from domains.providers.routing.breaker import BreakerPolicy
 from domains.providers.routing.deployment import Deployment
@@ -334,3 +335,49 @@ async def test_a_lone_deployment_cooling_after_a_429_is_still_called() -> None:
         assert raised.value.retry_after == "7"
     assert world.clients["a"].calls == 2
     assert (await world.pipeline.complete(ask())).body == b"a"
+
+
+def with_policies(world: World, *rules: Rule) -> CompletionPipeline:
+    return CompletionPipeline(
+        Catalog(world.routes),
+        CallAdmission(_room, admission=world.admission),
+        ProviderCalls(world.clients),  # type: ignore[arg-type]
+        world.recorder,
+        router=world.pipeline.router,
+        policies=Policies(rules),
+    )
+
+
+async def test_deployments_a_policy_refuses_are_never_chosen_nor_retried_on() -> None:
+    world = World(weights={"a": 1000.0})
+    pipeline = with_policies(world, Rule("no-a", effects=Effects(deny_providers=frozenset({"a"}))))
+    world.clients["b"].fails = [server_error()] * 3
+    answer = await pipeline.complete(ask())
+    assert answer.body == b"f"  # b failed, its retries too; a is refused; the fallback answered
+    assert world.clients["a"].calls == 0
+    assert world.statuses() == [("b", 502, "error")] * 3 + [("f", 200, "ok")]
+    with pytest.raises(PolicyDenied):
+        await with_policies(
+            world, Rule("none", effects=Effects(deny_providers=frozenset({"a", "b"})))
+        ).complete(ask())
+
+
+async def test_a_model_through_a_wildcard_is_retried_by_its_own_name() -> None:
+    wildcard = ModelRoute(provider="a", kind="openai", name="*", upstream="*")
+    seen: list[str] = []
+
+    class Named(Client):
+        async def chat(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
+            seen.append(upstream_model)
+            return await super().chat(body, upstream_model)
+
+    world = World(
+        routes=[wildcard],
+        policy=RoutingPolicy(retries=1, backoff_base=0.0, backoff_max=0.0),
+        clients={"a": Named("a", fails=[server_error()])},
+    )
+    answer = await world.pipeline.complete(ask(model="a/brand-new"))
+    assert answer.body == b"a"
+    assert seen == ["brand-new", "brand-new"]
+    assert answer.headers["x-fluxrouter-model"] == "brand-new"
+    assert answer.headers["x-fluxrouter-route"] == "wildcard a/*; after a/* 502"
