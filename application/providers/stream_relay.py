@@ -70,7 +70,12 @@ async def relay(
     try:
         if first is not None:
             yield first
-        async for chunk in source:
+            if (
+                tally.output_chars > most_chars
+                or (tally.usage is not None and tally.usage.output_tokens > most_tokens)
+            ) and not tally.finished:
+                cut = True
+        async for chunk in source if not cut else _nothing():
             yield chunk
             if (
                 tally.output_chars > most_chars
@@ -113,6 +118,11 @@ async def relay(
             usage, reported = billed_usage(tally, body, reserved)
             ticket.settle(usage)
             record(call.finished(status, outcome, usage, usage_reported=reported))
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover - makes this an async generator
 
 
 async def _within_idle(

@@ -40,6 +40,7 @@ from application.providers.journal import JournaledTicket
 from application.providers.routing.policy import RoutingPolicy
 from application.providers.routing.router import ROUTE_HEADER, Failover, Router, route_headers
 from application.providers.stream_relay import (
+    CUT_CHARS_PER_TOKEN,
     CutEnding,
     capped_usage,
     openai_sse_cut,
@@ -285,30 +286,13 @@ class CompletionPipeline:
         """call, then the stream to relay: it settles and records when it ends
         (`stream_relay.relay`). The upstream's errors before the stream's first chunk fail over
         as a whole answer's do; after it, the stream ends with the error in its dialect."""
-        dialect = request.dialect
         clock = self.router.clock
         while True:
             state, kind, ticket, body = attempt.state, attempt.kind, attempt.ticket, attempt.body
             route = attempt.route
             call = self._going_upstream(request, attempt, "chat", stream=True)
             idle = self.router.stream_idle(route.provider)
-            on_error: Callable[[UpstreamError], bytes] = openai_sse_error
-            on_cut: CutEnding = _never_cut
-            headers = NO_HEADERS
-            if kind != "chat" and dialect is not None:
-                on_error, on_cut, headers = (
-                    dialect.stream_error,
-                    dialect.stream_cut,
-                    dialect.headers,
-                )
-            elif ticket.reserved is not None or idle is not None:
-                choices = body.get("n")
-                on_cut = openai_sse_cut(
-                    f"chatcmpl-{request.request_id}",
-                    route.upstream,
-                    choices if isinstance(choices, int) and choices > 1 else 1,
-                    request.include_usage,
-                )
+            on_error, on_cut, headers = _endings(request, attempt, idle)
             started = clock()
             if attempt.began is None:
                 attempt.began = started
@@ -325,6 +309,8 @@ class CompletionPipeline:
                 state.ended(clock(), 0)
                 ticket.release()
                 raise
+            if ticket.reserved is not None:  # the adapter passes on nothing read past it
+                stream.tally.most_chars = ticket.reserved[1] * CUT_CHARS_PER_TOKEN
             chunks = aiter(stream)
             try:  # the first chunk, before anything reaches the client
                 first: bytes | None = await anext(chunks)
@@ -563,6 +549,26 @@ async def _raising(error: UpstreamError) -> AsyncIterator[bytes]:
     """A stream that fails at once with `error`."""
     raise error
     yield b""  # pragma: no cover - makes this an async generator
+
+
+def _endings(
+    request: CompletionRequest, attempt: Attempt, idle: float | None
+) -> tuple[Callable[[UpstreamError], bytes], CutEnding, Mapping[str, str]]:
+    """How the attempt's stream tells an error mid-way and ends when cut (at its reservation, or
+    quiet for `idle` seconds), in its dialect; and the client's protocol headers to pass on."""
+    dialect = request.dialect
+    if attempt.kind != "chat" and dialect is not None:
+        return dialect.stream_error, dialect.stream_cut, dialect.headers
+    if attempt.ticket.reserved is None and idle is None:
+        return openai_sse_error, _never_cut, NO_HEADERS
+    choices = attempt.body.get("n")
+    on_cut = openai_sse_cut(
+        f"chatcmpl-{request.request_id}",
+        attempt.route.upstream,
+        choices if isinstance(choices, int) and choices > 1 else 1,
+        request.include_usage,
+    )
+    return openai_sse_error, on_cut, NO_HEADERS
 
 
 def _permits(policy: Decision) -> Callable[[ModelRoute], bool] | None:

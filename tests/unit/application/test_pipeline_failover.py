@@ -381,3 +381,23 @@ async def test_a_model_through_a_wildcard_is_retried_by_its_own_name() -> None:
     assert seen == ["brand-new", "brand-new"]
     assert answer.headers["x-fluxrouter-model"] == "brand-new"
     assert answer.headers["x-fluxrouter-route"] == "wildcard a/*; after a/* 502"
+
+
+async def test_a_first_chunk_past_the_reservation_is_cut_there() -> None:
+    class Runaway(Client):
+        async def open_chat_stream(
+            self, body: dict[str, Any], upstream_model: str, *, include_usage: bool
+        ) -> Stream:
+            self.calls += 1
+            return Stream([b"data: " + b"run " * 500 + b"\n\n", b"data: more\n\n"])
+
+    world = World(routes=[A], clients={"a": Runaway("a")})
+    world.admission.reserve = (10, 5)  # 5 output tokens: 40 characters
+    answer = await world.pipeline.complete(ask(stream=True))
+    assert answer.chunks is not None
+    got = [chunk async for chunk in answer.chunks]
+    assert b"more" not in b"".join(got)  # cut after the first chunk, nothing read past it
+    assert got[-1].endswith(b"data: [DONE]\n\n")
+    assert b'"finish_reason":"length"' in got[-1]
+    (ticket,) = world.admission.tickets
+    assert ticket.settled[0][1] <= 5
