@@ -36,7 +36,7 @@ from interfaces.billing_wiring import build_admission, limits_cache
 from interfaces.common_wiring import outbox_relay, projections_for, redactor_for, registry_for
 from interfaces.container import Container
 from interfaces.refusals_wiring import build_access_refusals, refusal_writer
-from interfaces.routing_wiring import build_router
+from interfaces.deployments_wiring import build_router
 from interfaces.sso_wiring import build_sso
 
 __all__ = ["Container", "bootstrap"]
