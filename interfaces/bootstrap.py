@@ -15,6 +15,7 @@ from application.conversations.retention import ResponseSweep
 from application.providers.completions.admit import CallAdmission
 from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.completions.upstream import ProviderCalls
+from application.providers.latency import EwmaLatency, TimedRecorder
 from application.shared.coalescer import Coalescer
 from application.teams.authenticate import KeyAuthenticator
 from domains.billing.budget import Amount, Budget
@@ -32,6 +33,7 @@ from interfaces.billing_wiring import build_admission, limits_cache
 from interfaces.common_wiring import outbox_relay, projections_for, redactor_for, registry_for
 from interfaces.container import Container
 from interfaces.refusals_wiring import build_access_refusals, refusal_writer
+from interfaces.routing_wiring import build_virtual_models
 from interfaces.sso_wiring import build_sso
 
 __all__ = ["Container", "bootstrap"]
@@ -106,12 +108,15 @@ def bootstrap(
         default_max_output_tokens=settings.billing.default_max_output_tokens,
         journal=journal,
     )
+    latency = EwmaLatency()  # fed by every finished call, read by the virtual models
+    virtual = build_virtual_models(settings, catalog, latency)
     completions = CompletionPipeline(
         catalog,
         call_admission,
         ProviderCalls(clients),
-        recorder,
+        TimedRecorder(recorder, latency) if virtual is not None else recorder,
         log_prompts=settings.logging.log_prompts,
+        virtual=virtual,
     )
     return Container(
         settings=settings,

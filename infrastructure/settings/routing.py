@@ -4,6 +4,22 @@ from __future__ import annotations
 
 import msgspec
 
+from infrastructure.settings.routing_virtual import (
+    Share,
+    Target,
+    TierSettings,
+    VirtualModelSettings,
+    VirtualName,
+)
+
 
 class RoutingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Every key is optional; an empty `routing` section routes as the providers declare."""
+
+    # virtual models and tiers (infrastructure.settings.routing_virtual, docs/routing.md)
+    builtin_virtual_models: bool = True
+    virtual_models: dict[VirtualName, VirtualModelSettings] = msgspec.field(default_factory=dict)
+    tiers: TierSettings = msgspec.field(default_factory=TierSettings)
+    quality: dict[Target, Share] = msgspec.field(default_factory=dict)
+    never_virtual: list[Target] = msgspec.field(default_factory=list)
+    local_share: Share = 0.7

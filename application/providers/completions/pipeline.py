@@ -6,7 +6,9 @@ record of how it ended, whatever dialect it arrived in (`/v1/chat/completions`, 
 
 `CompletionPipeline.complete` reads as that line; each step is one name:
 
-- route: the catalog resolves the model, the caller's key may use it or not (`ModelNotAllowed`).
+- route: the catalog resolves the model, the caller's key may use it or not (`ModelNotAllowed`);
+  a virtual model (`auto`, `cheap`...) first becomes the concrete model it chooses for this
+  caller and prompt (`virtual.VirtualModels`), with the reason it chose it.
 - admit: `admit.CallAdmission`, the estimate and the `Admission` port (budgets, rate limits):
   a refusal is the caller's 429 or 403 before any upstream call; else a ticket, reserved.
 - call: `upstream.Upstream`, the seam where retries, fallbacks and the cache plug in.
@@ -32,6 +34,7 @@ from application.providers.call import Call, Endpoint
 from application.providers.completions.admit import CallAdmission, within_reservation
 from application.providers.completions.request import Completion, CompletionRequest, Withdrawn
 from application.providers.completions.upstream import Upstream
+from application.providers.completions.virtual import VIRTUAL_PROVIDER, Routed, VirtualModels
 from application.providers.journal import JournaledTicket
 from application.providers.stream_relay import (
     CutEnding,
@@ -69,8 +72,10 @@ class CompletionPipeline:
         recorder: Recorder,
         *,
         log_prompts: bool = False,
+        virtual: VirtualModels | None = None,
     ) -> None:
         self._catalog = catalog
+        self._virtual = virtual
         self._admission = admission
         self._upstream = upstream
         self._recorder = recorder
@@ -81,7 +86,8 @@ class CompletionPipeline:
         streamed."""
         # route: which model, and in which shape the body goes (a dialect natively to a
         # provider that speaks it, else as chat: a bad body is refused before admission)
-        route = self.route_for(request.caller, request.model)
+        routed = request.routed or self.resolve(request.caller, request.model, request.body)
+        route = routed.route
         body, sent_as, admitted, admitted_as = self._shape(request, route)
         if self._log_prompts and request.prompt_log is not None:
             log.info(request.prompt_log, model=request.model, messages=admitted.get("messages"))
@@ -95,9 +101,21 @@ class CompletionPipeline:
         # call → settle → record: a stream settles and records when it ends
         if request.stream:
             chunks = await self._stream(request, route, sent_as, body, ticket)
-            return Completion(route=route, headers=ticket.headers, chunks=chunks, native=native)
+            return Completion(
+                route=route,
+                headers=ticket.headers,
+                chunks=chunks,
+                native=native,
+                route_reason=routed.reason,
+            )
         answer = await self._answer(request, route, sent_as, body, ticket, "chat")
-        return Completion(route=route, headers=ticket.headers, body=answer, native=native)
+        return Completion(
+            route=route,
+            headers=ticket.headers,
+            body=answer,
+            native=native,
+            route_reason=routed.reason,
+        )
 
     async def embed(self, request: CompletionRequest) -> Completion:
         """Embeddings: the same line, always a plain answer."""
@@ -126,6 +144,14 @@ class CompletionPipeline:
         chat = dialect.as_chat(request.body)
         return chat, "chat", chat, "chat"
 
+    def resolve(self, caller: Caller, requested: str, body: Mapping[str, Any]) -> Routed:
+        """The model `requested` names for this caller: a virtual model's choice for this
+        `body` (in any dialect), with its reason; else the model itself (`route_for`)."""
+        virtual = self._virtual
+        if virtual is not None and virtual.is_virtual(requested):
+            return virtual.resolve(caller, requested, body)
+        return Routed(self.route_for(caller, requested))
+
     def route_for(self, caller: Caller, requested: str) -> ModelRoute:
         route = self._catalog.resolve(requested)
         if not caller.may_use(route.name, route.qualified_name):
@@ -144,6 +170,9 @@ class CompletionPipeline:
             if caller.may_use(route.name, route.qualified_name):
                 bare = self._catalog.resolve(route.name) is route
                 shown.append((route.name if bare else route.qualified_name, route))
+        if self._virtual is not None:
+            for name in self._virtual.names_for(caller):
+                shown.append((name, ModelRoute(VIRTUAL_PROVIDER, "virtual", name, name)))
         return shown
 
     async def count_tokens(
@@ -156,7 +185,7 @@ class CompletionPipeline:
     ) -> int | None:
         """A `kind` body's input tokens as its provider counts them; None if the provider does
         not speak `kind` (the front door estimates)."""
-        route = self.route_for(caller, model)
+        route = self.resolve(caller, model, body).route
         if not self._upstream.speaks(route, kind):
             return None
         return await self._upstream.count_tokens(route, kind, body, headers)

@@ -129,6 +129,11 @@ async def retrieve_model(
         model = completions.route_for(key_holder, wanted)
     except ModelNotAllowed:  # a model the key may not use is one it cannot see
         raise UnknownModel(wanted) from None
+    except UnknownModel:  # a virtual model the key may use is listed as the others are
+        virtual = dict(completions.models_for(key_holder)).get(wanted)
+        if virtual is None:
+            raise
+        model = virtual
     if speaks_anthropic(request):
         return Response(msgspec.json.encode(_anthropic_model(wanted)), media_type=_JSON)
     return Response(msgspec.json.encode(_openai_model(wanted, model)), media_type=_JSON)

@@ -111,7 +111,8 @@ async def create_response(
     if view.background:
         raise ApiError(400, BACKGROUND_REFUSED, code="unsupported_parameter", param="background")
     completions = services.completions
-    native = completions.speaks(completions.route_for(caller, view.model), "responses")
+    routed = completions.resolve(caller, view.model, body)
+    native = completions.speaks(routed.route, "responses")
     previous = view.previous_response_id
     history: list[dict[str, Any]] = []
     sent = body
@@ -141,6 +142,7 @@ async def create_response(
             caller=caller,
             request_id=request_id,
             model=view.model,
+            routed=routed,
             body=sent,
             stream=bool(view.stream),
             include_usage=True,  # a translated stream's usage ends in `response.completed`
