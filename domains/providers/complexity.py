@@ -83,16 +83,17 @@ _NOT_TEXT = frozenset(
 _SIGNALS = re.compile(
     r"(?P<code>```|\bdef \w+\(|\bclass \w+[:(]|\bfunction\b|=>|#include\b|^\s*import \w|"
     r"\bselect\b.+\bfrom\b|\breturn\b[^.\n]*;|console\.log|\bfn \w+\(|\bpublic static\b|"
-    r"\btraceback\b|\bstack trace\b|\bsegfault\b|\bregex\b)"
+    r"\btraceback\b|\bstack trace\b|\bsegfault\b|\bregex\b|\bpython\b|\bjavascript\b|"
+    r"\btypescript\b|\brust\b|\bgolang\b|\bjava\b|\bsql\b|\bc\+\+|\bbash\b|\bkotlin\b)"
     r"|(?P<maths>\\frac|\\int|\\sum|\\sqrt|\d\s*[-+*/^=<>]\s*\d|\bintegral\b|\bderivative\b|"
     r"\bequations?\b|\bmatri(?:x|ces)\b|\bprobabilit\w*|\btheorem\b|\blemma\b|\bprimes?\b|"
-    r"\bpolynomial\b|\bvariance\b|\beigen\w*|\bmodulo\b|\bcalculus\b)"
+    r"\bpolynomial\b|\bvariance\b|\beigen\w*|\bmodulo\b|\bcalculus\b|\bsolve\b)"
     r"|(?P<strong>\bprove\b|\bproof\b|\bderive\b|\bstep[- ]by[- ]step\b|\bthink (?:it )?through\b|"
     r"\breason (?:it )?through\b|\bthink carefully\b|\brigorous\w*|\bformally\b|"
     r"\bshow that\b|\bwork out\b)"
     r"|(?P<cue>\bwhy\b|\bexplain\b|\banaly[sz]\w*|\bcompar\w+|\btrade-?offs?\b|\bpros and cons\b|"
     r"\bjustify\b|\bevaluate\b|\bdesign\b|\barchitect\w*|\boptimi[sz]\w*|\bdebug\w*|\brefactor\w*|"
-    r"\bimplement\w*|\bplan\b)"
+    r"\bimplement\w*|\bplan\b|\breview\w*|\bbugs?\b|\bunit tests?\b)"
     r"|(?P<step>^\s*(?:\d+[.)]|[-*•])\s|\bthen\b|\bafter that\b|\bfinally\b|\bnext,)",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -166,26 +167,25 @@ def read_signals(body: Mapping[str, Any]) -> Signals:
 
 
 def points(signals: Signals) -> int:
-    """Length 0-3, code 0-2, maths 0-2, reasoning cues 0-4 (strong ones 2 each), other cues
-    0-2, steps 0-1, tools 0-1, depth 0-2."""
+    """Length 0-3, code 0-2, maths 0-2, strong reasoning cues 0-4 (2 each), other cues 0-3,
+    steps 0-2, tools 0-1, depth 0-2."""
     tokens = signals.prompt_tokens
     score = (tokens >= 50) + (tokens >= 400) + (tokens >= 2000)
     score += min(signals.code, 2)
     score += min(signals.maths, 2)
     score += min(2 * signals.strong, 4)
-    score += min(signals.cues, 2)
-    score += signals.steps >= 3
+    score += min(signals.cues, 3)
+    score += (signals.steps >= 2) + (signals.steps >= 4)
     score += signals.tools
     score += (signals.turns >= 6) + (signals.turns >= 12)
     return int(score)
 
 
 def tier_of(signals: Signals, score: int) -> Tier:
-    """REASONING: a strong reasoning cue with maths, code or several steps, or 9 points or more;
-    COMPLEX: 5 points or more; MEDIUM: 2 or more; else SIMPLE."""
-    if score >= 9 or (
-        signals.strong and (signals.maths or signals.code or signals.steps >= 3) and score >= 4
-    ):
+    """REASONING: 9 points or more, or 3 or more with a strong reasoning cue beside maths, code,
+    steps or a second strong cue; COMPLEX: 5 points or more; MEDIUM: 2 or more; else SIMPLE."""
+    beside = signals.maths or signals.code or signals.steps >= 2 or signals.strong >= 2
+    if score >= 9 or (signals.strong and beside and score >= 3):
         return "reasoning"
     if score >= 5:
         return "complex"

@@ -143,7 +143,7 @@ def check_virtual_models(
                 raise _invalid(key, "cannot be auto itself")
             if target not in known and target not in scored:
                 raise _invalid(
-                    key, f"names neither a declared model nor a virtual model: {target!r}"
+                    key, f"names neither a declared model nor an enabled virtual model: {target!r}"
                 )
     for name in quality:
         if name not in known:
