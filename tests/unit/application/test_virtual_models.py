@@ -86,7 +86,8 @@ def test_auto_routes_each_tier_to_its_model_and_says_why() -> None:
     assert simple.reason == "auto tier=simple points=0 -> openai/gpt-4o-mini"
     reasoning = models.resolve(caller(), "auto", REASONING)
     assert reasoning.route.qualified_name == "openai/o3"  # a tier's model, never_virtual or not
-    assert reasoning.reason is not None and reasoning.reason.startswith("auto tier=reasoning")
+    assert reasoning.reason is not None
+    assert reasoning.reason.startswith("auto tier=reasoning")
 
 
 def test_a_tier_model_the_key_may_not_use_gives_way_to_the_tiers_virtual_model() -> None:
@@ -122,7 +123,7 @@ def test_embeddings_and_never_virtual_models_are_never_chosen() -> None:
 
 
 @given(
-    st.sets(st.sampled_from(EVERY + ("text-embedding-3-small",))),
+    st.sets(st.sampled_from((*EVERY, "text-embedding-3-small"))),
     st.sampled_from(["auto", "fast", "cheap", "quality"]),
     st.sampled_from([SIMPLE, REASONING]),
 )
@@ -136,7 +137,8 @@ def test_a_key_is_never_routed_outside_its_models(
         routed = models.resolve(who, name, body)
     except ModelNotAllowed:
         # none of the models a virtual model chooses (o3 is never_virtual, embeddings never)
-        assert allowed and not (allowed & {"gpt-4o-mini", "gpt-4o", "llama3.1"})
+        assert allowed
+        assert not allowed & {"gpt-4o-mini", "gpt-4o", "llama3.1"}
         return
     assert who.may_use(routed.route.name, routed.route.qualified_name)
     assert routed.route.name in (allowed or EVERY)
@@ -193,7 +195,7 @@ def test_the_measured_latency_steers_fast() -> None:
     for ms in (900.0, 800.0):
         latency.observe("local/llama3.1", ms)
     latency.observe("openai/gpt-4o", 50.0)
-    assert latency.latency_ms("local/llama3.1") == pytest.approx(880.0)  # 900 + 0.2 × (800 - 900)
+    assert latency.latency_ms("local/llama3.1") == pytest.approx(880.0)  # 900 + 0.2 x (800 - 900)
     routed = models.resolve(caller("gpt-4o", "llama3.1"), "fast", SIMPLE)
     assert routed.route.name == "gpt-4o"
     assert routed.reason == "fast: openai/gpt-4o score=0.94"

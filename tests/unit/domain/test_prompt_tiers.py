@@ -75,7 +75,8 @@ def test_tools_and_a_deep_conversation_add_points() -> None:
     alone = CLASSIFIER.classify(chat(question))
     tools = [{"type": "function", "function": {"name": "weather", "parameters": {}}}]
     with_tools = CLASSIFIER.classify({**chat(question), "tools": tools})
-    assert with_tools.signals.tools and with_tools.score == alone.score + 1
+    assert with_tools.signals.tools
+    assert with_tools.score == alone.score + 1
     turns = [{"role": "user" if i % 2 else "assistant", "content": "ok"} for i in range(12)]
     deep = CLASSIFIER.classify({"messages": [*turns, {"role": "user", "content": question}]})
     assert deep.signals.turns == 13

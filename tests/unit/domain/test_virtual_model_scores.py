@@ -72,8 +72,8 @@ def test_the_weights_decide_the_winner() -> None:
 
 
 def test_a_local_model_wins_within_the_local_share_of_the_best() -> None:
-    # quality-heavy: big scores 0.9 (quality) + 0.1 × 0 (the dearest) = 0.81 + 0.01 (latency);
-    # llama 0.8 × 0.5 + 0.1 × 1 (free) + 0.1 × 1 = 0.6, 74 % of the best
+    # quality-heavy: big scores 0.9 (quality) + 0.1 x 0 (the dearest) = 0.81 + 0.01 (latency);
+    # llama 0.8 x 0.5 + 0.1 x 1 (free) + 0.1 x 1 = 0.6, 74 % of the best
     weights = Weights(cost=0.1, quality=0.8, latency=0.1)
     won = choose([BIG, LLAMA], weights, UNMEASURED, 0.70)
     assert won is not None

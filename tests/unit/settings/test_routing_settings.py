@@ -54,7 +54,7 @@ routing:
     routing = settings.routing
     chosen = virtual_weights(routing.builtin_virtual_models, routing.virtual_models)
     assert set(chosen) == {"cheap", "quality", "mine"}
-    assert chosen["cheap"][0].cost == 1 and chosen["cheap"][0].quality == 0
+    assert (chosen["cheap"][0].cost, chosen["cheap"][0].quality) == (1, 0)
     assert chosen["quality"][0] == BUILTIN_WEIGHTS["quality"]
     assert chosen["mine"][1] == ["gpt-4o-mini", "local/llama3.1"]
 
