@@ -22,6 +22,18 @@ READY_WITHIN = 120  # seconds for `serve` to answer /readyz: its imports alone t
 # several times that on a busy 2-core machine
 
 
+TIER_ROUTING: dict[str, Any] = {
+    "tiers": {
+        "simple": "gpt-4o-mini",
+        "medium": "gemini-2.5-flash",
+        "complex": "claude-haiku-4-5",
+        "reasoning": "gpt-4o",
+    }
+}
+"""`routing` of the gateways that have the Anthropic and Gemini fakes: the example of
+docs/routing.md#tiers, whose table of prompts the tests send through `auto`."""
+
+
 def gateway_config(
     *,
     database_url: str,
@@ -138,6 +150,7 @@ def gateway_config(
             *vendor_providers(anthropic_url, gemini_url),
             *(extra_providers or []),
         ],
+        **({"routing": TIER_ROUTING} if anthropic_url and gemini_url else {}),
     }
 
 

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domains.providers.complexity import TIERS, RuleClassifier, Signals, points, tier_of
-from tests.support.tier_table import TierRow, tier_table
+from tests.support.gateway import TIER_ROUTING
+from tests.support.tier_table import TierRow, documented_tiers, tier_table
 
 CLASSIFIER = RuleClassifier()
 ROWS = tier_table()
@@ -218,3 +219,7 @@ def test_saying_more_never_lowers_the_tier(prompt: str, more: str) -> None:
         {"messages": [{"role": "user", "content": prompt}, {"role": "user", "content": more}]}
     )
     assert ORDER[after.tier] >= ORDER[before.tier]
+
+
+def test_the_tests_gateways_route_tiers_as_the_documented_example() -> None:
+    assert documented_tiers() == TIER_ROUTING
