@@ -29,8 +29,8 @@ from typing import Any, Literal, Protocol
 Tier = Literal["simple", "medium", "complex", "reasoning"]
 TIERS: tuple[Tier, ...] = ("simple", "medium", "complex", "reasoning")
 
-HEAD = 1000
-TAIL = 3000
+HEAD = 500
+TAIL = 2000
 CHARS_PER_TOKEN = 4
 
 # where a prompt's text is in each dialect's body
@@ -80,22 +80,67 @@ _NOT_TEXT = frozenset(
     }
 )
 
-_SIGNALS = re.compile(
-    r"(?P<code>```|\bdef \w+\(|\bclass \w+[:(]|\bfunction\b|=>|#include\b|^\s*import \w|"
-    r"\bselect\b.+\bfrom\b|\breturn\b[^.\n]*;|console\.log|\bfn \w+\(|\bpublic static\b|"
-    r"\btraceback\b|\bstack trace\b|\bsegfault\b|\bregex\b|\bpython\b|\bjavascript\b|"
-    r"\btypescript\b|\brust\b|\bgolang\b|\bjava\b|\bsql\b|\bc\+\+|\bbash\b|\bkotlin\b)"
-    r"|(?P<maths>\\frac|\\int|\\sum|\\sqrt|\d\s*[-+*/^=<>]\s*\d|\bintegral\b|\bderivative\b|"
-    r"\bequations?\b|\bmatri(?:x|ces)\b|\bprobabilit\w*|\btheorem\b|\blemma\b|\bprimes?\b|"
-    r"\bpolynomial\b|\bvariance\b|\beigen\w*|\bmodulo\b|\bcalculus\b|\bsolve\b)"
-    r"|(?P<strong>\bprove\b|\bproof\b|\bderive\b|\bstep[- ]by[- ]step\b|\bthink (?:it )?through\b|"
-    r"\breason (?:it )?through\b|\bthink carefully\b|\brigorous\w*|\bformally\b|"
-    r"\bshow that\b|\bwork out\b)"
-    r"|(?P<cue>\bwhy\b|\bexplain\b|\banaly[sz]\w*|\bcompar\w+|\btrade-?offs?\b|\bpros and cons\b|"
-    r"\bjustify\b|\bevaluate\b|\bdesign\b|\barchitect\w*|\boptimi[sz]\w*|\bdebug\w*|\brefactor\w*|"
-    r"\bimplement\w*|\bplan\b|\breview\w*|\bbugs?\b|\bunit tests?\b)"
-    r"|(?P<step>^\s*(?:\d+[.)]|[-*•])\s|\bthen\b|\bafter that\b|\bfinally\b|\bnext,)",
-    re.IGNORECASE | re.MULTILINE,
+_PUNCTUATION = str.maketrans(dict.fromkeys(".,;:!?()[]{}\"'`<>=*/\\|&%$@~^", " "))
+_ARITHMETIC = re.compile(r"\d\s*[-+*/^=<>]\s*\d")
+_STEP_LINE = re.compile(r"^[ \t]*(?:\d+[.)]|[-*•])[ \t]", re.MULTILINE)
+
+
+def _kinds(kind: str, words: str) -> dict[str, str]:
+    return dict.fromkeys(words.split(), kind)
+
+
+_WORD_KIND: dict[str, str] = {
+    **_kinds(
+        "code",
+        "function python javascript typescript rust golang java sql c++ bash kotlin traceback "
+        "segfault regex",
+    ),
+    **_kinds(
+        "maths",
+        "integral integrals derivative derivatives equation equations matrix matrices "
+        "probability probabilities theorem lemma prime primes polynomial polynomials variance "
+        "eigenvalue eigenvalues eigenvector eigenvectors modulo calculus solve",
+    ),
+    **_kinds("strong", "prove proof derive rigorous rigorously formally"),
+    **_kinds(
+        "cue",
+        "why explain analyse analyze analysis analysing analyzing compare compared comparing "
+        "comparison tradeoff tradeoffs trade-off trade-offs justify evaluate design architecture "
+        "architectural optimise optimize optimisation optimization optimising optimizing debug "
+        "debugging refactor refactoring implement implementation implementing plan review "
+        "reviewing bug bugs",
+    ),
+    **_kinds("step", "then finally"),
+}
+_PHRASES: tuple[tuple[str, str, str], ...] = (
+    # (kind, phrase, a word the phrase holds: the phrase is looked for only if the word is there)
+    ("code", "```", ""),
+    ("code", "=>", ""),
+    ("code", "def ", "def"),
+    ("code", "class ", "class"),
+    ("code", "#include", "#include"),
+    ("code", "import ", "import"),
+    ("code", "console.log", "console"),
+    ("code", "public static", "public"),
+    ("code", "return ", "return"),
+    ("code", "select ", "select"),
+    ("code", "stack trace", "stack"),
+    ("maths", "\\frac", "\\"),
+    ("maths", "\\int", "\\"),
+    ("maths", "\\sum", "\\"),
+    ("maths", "\\sqrt", "\\"),
+    ("strong", "step by step", "step"),
+    ("strong", "step-by-step", "step-by-step"),
+    ("strong", "think through", "think"),
+    ("strong", "think it through", "think"),
+    ("strong", "reason through", "reason"),
+    ("strong", "think carefully", "think"),
+    ("strong", "show that", "show"),
+    ("strong", "work out", "work"),
+    ("cue", "pros and cons", "pros"),
+    ("cue", "unit test", "unit"),
+    ("step", "after that", "after"),
+    ("step", "next,", "next"),
 )
 
 
@@ -147,12 +192,20 @@ def read_signals(body: Mapping[str, Any]) -> Signals:
             turns += len(part)
         _collect(part, texts, 0)
     total = sum(len(text) for text in texts)
-    searched = _window(texts, total)
+    searched = _window(texts, total).lower()
     found = {"code": 0, "maths": 0, "strong": 0, "cue": 0, "step": 0}
-    for match in _SIGNALS.finditer(searched):
-        group = match.lastgroup
-        if group is not None:
-            found[group] += 1
+    words = searched.translate(_PUNCTUATION).split()
+    present = set(words)
+    present.add("")  # the gate of a phrase looked for always
+    if "\\" in searched:
+        present.add("\\")
+    for word in _WORD_KIND.keys() & present:
+        found[_WORD_KIND[word]] += words.count(word)
+    for kind, phrase, gate in _PHRASES:
+        if gate in present and phrase in searched:
+            found[kind] += searched.count(phrase)
+    found["maths"] += len(_ARITHMETIC.findall(searched))
+    found["step"] += len(_STEP_LINE.findall(searched))
     tools = bool(body.get("tools")) or bool(body.get("functions"))
     return Signals(
         prompt_tokens=total // CHARS_PER_TOKEN,
