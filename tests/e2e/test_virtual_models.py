@@ -2,7 +2,7 @@
 answers with the model it was sent, so the answer says which model served): `auto` sends every
 prompt of docs/routing.md's table to its tier's model, `cheap` picks the cheapest model the key
 may use, a key restricted to some models is never routed outside them, and the other front doors
-(Anthropic Messages, Responses, Gemini) route a virtual model alike."""
+(Anthropic Messages, Responses, Gemini, the WebSocket protocol) route a virtual model alike."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Tenant, create_tenant
 from tests.support.tier_table import tier_table
+from tests.support.ws import chat_socket, chat_start
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
@@ -113,3 +114,20 @@ def test_every_front_door_routes_a_virtual_model(http: httpx.Client, tenant: Ten
     )
     assert embeddings.status_code == 404
     assert embeddings.json()["error"]["code"] == "model_not_found"
+
+
+async def test_the_websocket_protocol_routes_a_virtual_model(
+    gateway: GatewayProcess, admin: httpx.Client
+) -> None:
+    only = create_tenant(admin, "virtual-ws", models=["claude-haiku-4-5"])
+    async with chat_socket(gateway.base_url, only.key) as socket:
+        await socket.send(chat_start("r", REASONING, model="auto", max_tokens=50))
+        done = await socket.until_end_of("r")
+        await socket.send(chat_start("e", SIMPLE, model="no-such-virtual", max_tokens=50))
+        refused = await socket.until_end_of("e")
+    # the reasoning tier's gpt-4o is not the key's: `quality` among its own, the one it has
+    assert done["type"] == "chat.done", done
+    assert done["usage"]["completion_tokens"] > 0
+    assert REASONING in socket.text_of("r")  # the Anthropic fake echoes the prompt
+    assert (refused["type"], refused["status"]) == ("error", 404)
+    assert refused["error"]["code"] == "model_not_found"
