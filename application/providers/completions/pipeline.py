@@ -149,7 +149,9 @@ class CompletionPipeline:
         `body` (in any dialect), with its reason; else the model itself (`route_for`)."""
         virtual = self._virtual
         if virtual is not None and virtual.is_virtual(requested):
-            return virtual.resolve(caller, requested, body)
+            routed = virtual.resolve(caller, requested, body)
+            log.debug("v1.virtual_model", requested=requested, reason=routed.reason)
+            return routed
         return Routed(self.route_for(caller, requested))
 
     def route_for(self, caller: Caller, requested: str) -> ModelRoute:

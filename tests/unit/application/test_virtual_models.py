@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from application.providers.completions.admit import CallAdmission
 from application.providers.completions.pipeline import CompletionPipeline
@@ -216,9 +217,19 @@ async def test_the_pipeline_resolves_a_virtual_model_and_measures_the_call() -> 
     models = virtual(TIERED, latency)
     recorded = FakeRecorder()
     completions = pipeline(models, TimedRecorder(recorded, latency))
-    answer = await completions.complete(
-        CompletionRequest(caller=caller(), request_id="r1", model="auto", body=SIMPLE)
-    )
+    with capture_logs() as logged:
+        answer = await completions.complete(
+            CompletionRequest(caller=caller(), request_id="r1", model="auto", body=SIMPLE)
+        )
+    told = [entry for entry in logged if entry["event"] == "v1.virtual_model"]
+    assert told == [
+        {
+            "event": "v1.virtual_model",
+            "log_level": "debug",
+            "requested": "auto",
+            "reason": "auto tier=simple points=0 -> openai/gpt-4o-mini",
+        }
+    ]
     assert answer.route.qualified_name == "openai/gpt-4o-mini"
     assert answer.route_reason == "auto tier=simple points=0 -> openai/gpt-4o-mini"
     (event,) = recorded.events
