@@ -109,7 +109,7 @@ def bootstrap(
         journal=journal,
     )
     latency = EwmaLatency()  # fed by every finished call, read by the virtual models
-    virtual = build_virtual_models(settings, catalog, latency)
+    virtual = build_virtual_models(settings, catalog, latency, limits=limits)
     completions = CompletionPipeline(
         catalog,
         call_admission,

@@ -3,10 +3,12 @@ configuration's own), built from `routing` and the providers' models and prices.
 
 from __future__ import annotations
 
+from application.billing.limits_cache import LimitsCache
 from application.providers.completions.virtual import Scored, SizeSplit, VirtualModels
 from application.providers.latency import EwmaLatency
+from domains.billing.limits import LimitsSnapshot
 from domains.providers.complexity import PromptClassifier, RuleClassifier
-from domains.providers.model import Catalog
+from domains.providers.model import Catalog, ModelRoute
 from domains.providers.virtual_models import DEFAULT_QUALITY, Candidate, Weights, blended_price
 from infrastructure.settings import Settings
 from infrastructure.settings.routing_virtual import auto_enabled, virtual_weights
@@ -16,13 +18,39 @@ NOT_FOR_CHAT = "embed"
 virtual model."""
 
 
+class CurrentPrices:
+    """`ModelPrices` from billing's limits snapshot (the configured prices and the admin API's),
+    blended once per snapshot reload."""
+
+    def __init__(self, limits: LimitsCache) -> None:
+        self._limits = limits
+        self._seen: LimitsSnapshot | None = None
+        self._blended: dict[tuple[str, str], float | None] = {}
+
+    def price_per_mtok(self, route: ModelRoute) -> float | None:
+        snapshot = self._limits.snapshot
+        if snapshot is not self._seen:
+            self._seen, self._blended = snapshot, {}
+        key = (route.provider, route.name)
+        if key not in self._blended:
+            price = snapshot.price_of(route.provider, route.name)
+            self._blended[key] = (
+                None
+                if price is None
+                else blended_price(float(price.input_per_mtok), float(price.output_per_mtok))
+            )
+        return self._blended[key]
+
+
 def build_virtual_models(
     settings: Settings,
     catalog: Catalog,
     latency: EwmaLatency,
     classifier: PromptClassifier | None = None,
+    limits: LimitsCache | None = None,
 ) -> VirtualModels | None:
-    """None when no virtual model is enabled."""
+    """None when no virtual model is enabled. `limits`: where the current prices are read
+    (else the configured ones)."""
     routing = settings.routing
     scored = {
         name: Scored(
@@ -79,4 +107,5 @@ def build_virtual_models(
         else SizeSplit(split.above_prompt_tokens, split.fast, split.deep),
         auto=auto,
         local_share=routing.local_share,
+        prices=CurrentPrices(limits) if limits is not None else None,
     )

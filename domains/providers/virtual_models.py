@@ -37,6 +37,13 @@ class ModelLatency(Protocol):
     def latency_ms(self, model_name: str) -> float | None: ...
 
 
+class ModelPrices(Protocol):
+    """A model's current price, blended (`blended_price`, USD per million tokens); None if it
+    has none: the configured prices and the ones set through the admin API alike."""
+
+    def price_per_mtok(self, route: ModelRoute) -> float | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Weights:
     cost: float

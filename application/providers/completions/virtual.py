@@ -21,6 +21,7 @@ from domains.providers.model import Catalog, ModelRoute
 from domains.providers.virtual_models import (
     Candidate,
     ModelLatency,
+    ModelPrices,
     Weights,
     choose,
 )
@@ -78,6 +79,8 @@ class VirtualModels:
     by_size: SizeSplit | None = None
     auto: bool = True
     local_share: float = 0.7
+    prices: ModelPrices | None = None
+    """The current prices (the admin API's included); None: each candidate's own `price`."""
 
     def names(self) -> list[str]:
         return ([AUTO] if self.auto else []) + list(self.scored)
@@ -133,6 +136,9 @@ class VirtualModels:
         if virtual is None:
             raise UnknownModel(name)
         mine = [c for c in self._among(virtual) if _may(caller, c.route)]
+        prices = self.prices
+        if prices is not None:
+            mine = [Candidate(c.route, prices.price_per_mtok(c.route), c.quality) for c in mine]
         choice = choose(mine, virtual.weights, self.latency, self.local_share)
         if choice is None:
             raise ModelNotAllowed(name)

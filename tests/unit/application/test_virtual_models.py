@@ -5,6 +5,7 @@ measured from finished calls steers `fast`."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -13,12 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
+from application.billing.limits_cache import LimitsCache
 from application.providers.completions.admit import CallAdmission
 from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.completions.request import CompletionRequest
 from application.providers.completions.upstream import ProviderCalls
 from application.providers.completions.virtual import VirtualModels
 from application.providers.latency import EwmaLatency, TimedRecorder
+from domains.billing.limits import LimitsSnapshot
+from domains.billing.model import Price
 from domains.providers.errors import ModelNotAllowed, UnknownModel
 from domains.shared.caller import Caller
 from infrastructure.adapters.providers.factory import build_catalog
@@ -249,3 +253,29 @@ def test_the_pipeline_lists_the_virtual_models_a_key_may_use() -> None:
     assert owned["auto"] == "fluxrouter"
     with pytest.raises(UnknownModel):  # embeddings never take a virtual model
         completions.route_for(caller(), "auto")
+
+
+async def _no_limits() -> LimitsSnapshot:
+    return LimitsSnapshot()
+
+
+def test_cost_follows_the_current_prices_the_admin_api_included() -> None:
+    config = msgspec.convert({"providers": PROVIDERS}, Settings)
+    limits = LimitsCache(_no_limits)
+    models = build_virtual_models(
+        config, build_catalog(config.providers), EwmaLatency(), limits=limits
+    )
+    assert models is not None
+    who = caller("gpt-4o", "gpt-4o-mini")
+    # nothing loaded yet: both unpriced, both the dearest: the first declared
+    assert models.resolve(who, "cheap", SIMPLE).route.name == "gpt-4o-mini"
+    limits.snapshot = LimitsSnapshot.of(
+        prices={
+            ("openai", "gpt-4o-mini"): Price(Decimal("0.15"), Decimal("0.6")),
+            ("openai", "gpt-4o"): Price(Decimal("0.01"), Decimal("0.01")),  # set by an admin
+        }
+    )
+    routed = models.resolve(who, "cheap", SIMPLE)
+    assert routed.route.name == "gpt-4o"
+    # 0.8 x (1 - 0.01 / 0.2625) + 0.2 x 0.5 (quality unlisted)
+    assert routed.reason == "cheap: openai/gpt-4o score=0.87"
