@@ -76,14 +76,23 @@ def blended_price(input_per_mtok: float, output_per_mtok: float) -> float:
     return (3 * input_per_mtok + output_per_mtok) / 4
 
 
-def scores(candidates: Sequence[Candidate], weights: Weights, latency: ModelLatency) -> list[float]:
-    """Each candidate's score, in order."""
-    prices = [_price(candidate) for candidate in candidates]
-    known = [price for price in prices if price is not None]
+def scores(
+    candidates: Sequence[Candidate],
+    weights: Weights,
+    latency: ModelLatency,
+    prices: ModelPrices | None = None,
+) -> list[float]:
+    """Each candidate's score, in order; `prices`: the current prices, else each candidate's
+    own."""
+    if prices is None:
+        blended = [_price(c.price, c) for c in candidates]
+    else:
+        blended = [_price(prices.price_per_mtok(c.route), c) for c in candidates]
+    known = [price for price in blended if price is not None]
     dearest = max(known, default=0.0)
     costs = [
         0.0 if price is None else (1.0 if dearest <= 0 else 1.0 - price / dearest)
-        for price in prices
+        for price in blended
     ]
     measured = [latency.latency_ms(candidate.route.qualified_name) for candidate in candidates]
     seen = [ms for ms in measured if ms is not None]
@@ -103,11 +112,12 @@ def choose(
     weights: Weights,
     latency: ModelLatency,
     local_share: float,
+    prices: ModelPrices | None = None,
 ) -> Choice | None:
     """The winning candidate; None if there is none."""
     if not candidates:
         return None
-    scored = scores(candidates, weights, latency)
+    scored = scores(candidates, weights, latency, prices)
     best = max(range(len(scored)), key=lambda i: (scored[i], -i))
     locals_ = [i for i, candidate in enumerate(candidates) if candidate.local]
     if locals_ and not candidates[best].local:
@@ -117,7 +127,7 @@ def choose(
     return Choice(candidates[best].route, scored[best], scored[best], local_won=False)
 
 
-def _price(candidate: Candidate) -> float | None:
-    if candidate.price is None and candidate.local:
+def _price(price: float | None, candidate: Candidate) -> float | None:
+    if price is None and candidate.local:
         return 0.0
-    return candidate.price
+    return price

@@ -21,11 +21,14 @@ from typing import Any
 
 import msgspec
 
+from application.billing.limits_cache import LimitsCache
 from application.providers.latency import EwmaLatency
+from domains.billing.limits import LimitsSnapshot
 from domains.providers.complexity import RuleClassifier
 from domains.shared.caller import Caller
 from infrastructure.adapters.providers.factory import build_catalog
 from infrastructure.settings import Settings
+from interfaces.billing_wiring import config_prices
 from interfaces.routing_wiring import build_virtual_models
 from tests.bench.machine import machine
 
@@ -74,6 +77,10 @@ def settings_with_30_models() -> Settings:
     )
 
 
+async def _nothing() -> LimitsSnapshot:
+    return LimitsSnapshot()
+
+
 def per_call_us(call: Callable[[], Any], repeat: int) -> tuple[float, float]:
     """(best, median) microseconds per call over `repeat` runs."""
     timer = timeit.Timer(call)
@@ -92,7 +99,9 @@ def main() -> None:
     latency = EwmaLatency()
     for i in range(0, 30, 2):
         latency.observe(f"p/m{i}", 100.0 + i)
-    virtual = build_virtual_models(config, build_catalog(config.providers), latency)
+    limits = LimitsCache(_nothing)  # the prices as the gateway reads them: billing's snapshot
+    limits.snapshot = LimitsSnapshot.of(prices=config_prices(config))
+    virtual = build_virtual_models(config, build_catalog(config.providers), latency, limits=limits)
     assert virtual is not None
     caller = Caller(key_id="k", key_prefix="fr-x", team_id="t", org_id="o")
     rows = [

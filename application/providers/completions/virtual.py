@@ -135,11 +135,9 @@ class VirtualModels:
         virtual = self.scored.get(name)
         if virtual is None:
             raise UnknownModel(name)
-        mine = [c for c in self._among(virtual) if _may(caller, c.route)]
-        prices = self.prices
-        if prices is not None:
-            mine = [Candidate(c.route, prices.price_per_mtok(c.route), c.quality) for c in mine]
-        choice = choose(mine, virtual.weights, self.latency, self.local_share)
+        among = self._among(virtual)
+        mine = among if caller.models is None else [c for c in among if _may(caller, c.route)]
+        choice = choose(mine, virtual.weights, self.latency, self.local_share, self.prices)
         if choice is None:
             raise ModelNotAllowed(name)
         local = f" local>={self.local_share:g}x{choice.best:.2f}" if choice.local_won else ""
