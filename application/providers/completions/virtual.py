@@ -120,7 +120,10 @@ class VirtualModels:
         """`target` (a model or a scored virtual model) for `caller`; `fallback` if the caller
         may not use the target model."""
         if target in self.scored:
-            return self._scored(caller, target, f"{why} -> {target}")
+            try:
+                return self._scored(caller, target, f"{why} -> {target}")
+            except ModelNotAllowed:
+                raise ModelNotAllowed(AUTO) from None  # named as the client named it
         try:
             route = self.catalog.resolve(target)
         except UnknownModel:
@@ -129,7 +132,10 @@ class VirtualModels:
             return Routed(route, f"{why} -> {route.qualified_name}")
         if fallback not in self.scored:
             raise ModelNotAllowed(AUTO)
-        return self._scored(caller, fallback, f"{why} -> {target} not allowed -> {fallback}")
+        try:
+            return self._scored(caller, fallback, f"{why} -> {target} not allowed -> {fallback}")
+        except ModelNotAllowed:
+            raise ModelNotAllowed(AUTO) from None
 
     def _scored(self, caller: Caller, name: str, why: str) -> Routed:
         virtual = self.scored.get(name)

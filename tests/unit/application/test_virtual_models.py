@@ -123,8 +123,10 @@ def test_embeddings_and_never_virtual_models_are_never_chosen() -> None:
     models = virtual({"never_virtual": ["llama3.1"]})
     # the embeddings model is the cheapest priced model, llama3.1 the free one: neither is chosen
     assert models.resolve(caller(), "cheap", SIMPLE).route.name == "gpt-4o-mini"
-    with pytest.raises(ModelNotAllowed):
+    with pytest.raises(ModelNotAllowed, match="`cheap`"):
         models.resolve(caller("text-embedding-3-small", "llama3.1"), "cheap", SIMPLE)
+    with pytest.raises(ModelNotAllowed, match="`auto`"):  # named as the client named it
+        models.resolve(caller("text-embedding-3-small", "llama3.1"), "auto", SIMPLE)
 
 
 @given(
