@@ -1,20 +1,27 @@
-"""The configuration as the audit log records it: providers, models, prices and the billing
-policy, with every secret left out (an API key shows as set, with a short fingerprint that
-changes when it is rotated; credentials in a base URL are dropped). Nothing that differs
-between replicas of one deployment (ports, namespaces)."""
+"""The configuration as the audit log records it: providers, models, prices, the billing
+policy and routing (when it is not the default), with every secret left out (an API key shows
+as set, with a short fingerprint that changes when it is rotated; credentials in a base URL are
+dropped). Nothing that differs between replicas of one deployment (ports, namespaces)."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
+import msgspec
+
 from infrastructure.settings import Settings
-from infrastructure.settings.model import ModelSettings, ProviderSettings, without_userinfo
+from infrastructure.settings.model import (
+    ModelSettings,
+    ProviderSettings,
+    RoutingSettings,
+    without_userinfo,
+)
 from infrastructure.settings.providers import Rates
 
 
 def summary_of(settings: Settings) -> dict[str, Any]:
-    return {
+    summary = {
         "providers": {provider.name: _provider(provider) for provider in settings.providers},
         "billing": {
             "unpriced": settings.billing.unpriced,
@@ -22,6 +29,9 @@ def summary_of(settings: Settings) -> dict[str, Any]:
         },
         "admin": {"key_configured": bool(settings.admin.key)},
     }
+    if settings.routing != RoutingSettings():  # a default routing sums up as it always has
+        summary["routing"] = msgspec.to_builtins(settings.routing)
+    return summary
 
 
 def _provider(provider: ProviderSettings) -> dict[str, Any]:

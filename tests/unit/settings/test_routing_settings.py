@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from domains.providers.config_change import changes
 from infrastructure.settings import Settings
 from infrastructure.settings.routing_virtual import BUILTIN_WEIGHTS, auto_enabled, virtual_weights
+from interfaces.config_summary import summary_of
 from tests.unit.settings.test_settings_loader import PROVIDER, error, load
 
 ENV = {"OPENAI_API_KEY": "sk-test"}
@@ -116,3 +118,17 @@ def test_a_model_named_like_a_virtual_model_is_refused_unless_that_one_is_off(
     assert load(tmp_path, named_fast + off, ENV).providers[0].models[0].name == "fast"
     none = "routing:\n  builtin_virtual_models: false\n"
     assert load(tmp_path, named_fast + none, ENV).routing.builtin_virtual_models is False
+
+
+def test_a_routing_change_is_a_configuration_change_the_audit_log_records(
+    tmp_path: Path,
+) -> None:
+    plain = load(tmp_path, PROVIDER, ENV)
+    assert "routing" not in summary_of(plain)  # the default sums up as before routing existed
+    tiered = load(tmp_path, PROVIDER + "routing:\n  tiers: {simple: gpt-4o-mini}\n", ENV)
+    assert summary_of(tiered)["routing"]["tiers"]["simple"] == "gpt-4o-mini"
+    assert changes(summary_of(plain), summary_of(tiered))["added"] == ["routing"]
+    cheaper = load(
+        tmp_path, PROVIDER + "routing:\n  tiers: {simple: cheap}\n  local_share: 1\n", ENV
+    )
+    assert changes(summary_of(tiered), summary_of(cheaper))["changed"] == ["routing"]
