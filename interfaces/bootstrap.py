@@ -27,6 +27,7 @@ from infrastructure.db.wave import SqlTransactions
 from infrastructure.messaging.key_revocations import KeyRevocationChannel
 from infrastructure.observability.metrics import Metrics
 from infrastructure.settings import Settings
+from infrastructure.settings.routing_policies import build_policies
 from infrastructure.sso.session_callers import SessionCallers
 from interfaces.accounting_wiring import build_accounting_process, build_recorder
 from interfaces.billing_wiring import build_admission, limits_cache
@@ -116,6 +117,7 @@ def bootstrap(
         ProviderCalls(clients),
         TimedRecorder(recorder, latency) if virtual is not None else recorder,
         log_prompts=settings.logging.log_prompts,
+        policies=build_policies(settings.routing.policies),
         virtual=virtual,
     )
     return Container(

@@ -1,5 +1,5 @@
 """`fluxrouter`: serve | worker | migrate | version | keys create/list/show |
-orgs list/show/budget-cap |
+orgs list/show/budget-cap | policies test |
 teams list/show | audit export/verify/checkpoint/public-key | projections rebuild |
 dead-letters list/replay."""
 
@@ -126,6 +126,8 @@ def _parser() -> argparse.ArgumentParser:
     sync = command(providers, "sync", "list each provider's models from its own API")
     sync.add_argument("--provider", help="only this provider")
 
+    _policies(command, commands)
+
     spool = command(commands, "spool", "the accounting spool (docs/operations.md)").add_subparsers(
         dest="spool_command", required=True, metavar="COMMAND"
     )
@@ -148,6 +150,26 @@ def _parser() -> argparse.ArgumentParser:
     replay = command(letters, "replay", "deliver a dead letter's event again")
     replay.add_argument("id", help="the dead letter's id")
     return parser
+
+
+def _policies(command: Any, commands: Any) -> None:
+    """`policies test`: a sample request against the configured routing policies."""
+    policies = command(commands, "policies", "routing policies").add_subparsers(
+        dest="policies_command", required=True, metavar="COMMAND"
+    )
+    sample = command(
+        policies,
+        "test",
+        "show which routing policy rule a sample request meets, its effects and where the "
+        "request would go (exit 1 if it would be refused)",
+    )
+    sample.add_argument("--model", required=True, help="the model the request asks for")
+    sample.add_argument("--org", help="the caller's org id")
+    sample.add_argument("--team", help="the caller's team id")
+    sample.add_argument("--key", help="the caller's key id")
+    sample.add_argument("--user", help="the caller's user id")
+    sample.add_argument("--tags", help="the request's tags, comma separated (x-fluxrouter-tags)")
+    sample.add_argument("--tier", help="the request's complexity tier (the auto virtual model's)")
 
 
 def _directory_reads(command: Any, commands: Any, keys: Any) -> None:
@@ -205,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return verify_file(args.file, args.public_keys, args.checkpoints)
     settings, path = _settings(args)
+    if args.command == "policies":  # the configuration alone: no database
+        from interfaces.commands.policies import test_request
+
+        return test_request(args, settings)
     writes = getattr(args, "orgs_command", "") == "budget-cap"  # the rest of orgs only reads
     reads = args.command in ("orgs", "teams") and not writes
     if reads or getattr(args, "keys_command", "create") != "create":

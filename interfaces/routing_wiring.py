@@ -8,7 +8,7 @@ from application.providers.completions.virtual import Scored, SizeSplit, Virtual
 from application.providers.latency import EwmaLatency
 from domains.billing.limits import LimitsSnapshot
 from domains.providers.complexity import PromptClassifier, RuleClassifier
-from domains.providers.model import Catalog, ModelRoute
+from domains.providers.model import WILDCARD, Catalog, ModelRoute
 from domains.providers.virtual_models import DEFAULT_QUALITY, Candidate, Weights, blended_price
 from infrastructure.settings import Settings
 from infrastructure.settings.routing_virtual import auto_enabled, virtual_weights
@@ -74,6 +74,8 @@ def build_virtual_models(
     for route in catalog.routes():
         names = (route.name, route.qualified_name)
         if never.intersection(names) or NOT_FOR_CHAT in f"{route.name} {route.upstream}".lower():
+            continue
+        if route.name == WILDCARD:  # `provider/*` passes names through: no model to choose
             continue
         price = prices.get(route.qualified_name)
         quality = routing.quality.get(

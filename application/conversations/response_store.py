@@ -14,17 +14,21 @@ already) fails only its own caller."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
-from application.bus import MessageBus
 from application.conversations.commands import StoreResponse, StoreResponses
+from domains.shared.events import Command
 
 MOST = 200
 """Responses one transaction stores at most."""
 
 
 class ResponseStore:
-    def __init__(self, bus: MessageBus, *, most: int = MOST) -> None:
-        self._bus = bus
+    """`write` handles a `StoreResponses` or a `StoreResponse`: the bus, or a serving process's
+    accounting process (which then writes them, off this process's event loop)."""
+
+    def __init__(self, write: Callable[[Command], Awaitable[object]], *, most: int = MOST) -> None:
+        self._handle = write
         self._most = most
         self._pending: list[tuple[StoreResponse, asyncio.Future[None]]] = []
         self._writing: asyncio.Task[None] | None = None
@@ -66,7 +70,7 @@ class ResponseStore:
                 await self._one(*batch[0])
                 continue
             try:
-                await self._bus.handle(StoreResponses(responses=[one for one, _ in batch]))
+                await self._handle(StoreResponses(responses=[one for one, _ in batch]))
             except Exception:  # one of them may be at fault: each is stored on its own
                 for command, done in batch:
                     await self._one(command, done)
@@ -77,7 +81,7 @@ class ResponseStore:
 
     async def _one(self, command: StoreResponse, done: asyncio.Future[None]) -> None:
         try:
-            await self._bus.handle(command)
+            await self._handle(command)
         except Exception as error:
             if not done.done():
                 done.set_exception(error)

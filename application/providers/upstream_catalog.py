@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from domains.providers.errors import UpstreamError
-from domains.providers.model import Catalog
+from domains.providers.model import WILDCARD, Catalog
 from domains.providers.ports import ProviderClient
 
 
@@ -29,7 +29,9 @@ async def upstream_models(
     configured: dict[str, list[str]] = {}
     for route in catalog.routes():
         kinds.setdefault(route.provider, route.kind)
-        configured.setdefault(route.provider, []).append(route.upstream)
+        names = configured.setdefault(route.provider, [])
+        if route.name != WILDCARD:  # the wildcard names no model the upstream could offer
+            names.append(route.upstream)
     names = [name for name in clients if provider is None or name == provider]
     return list(
         await asyncio.gather(

@@ -65,4 +65,6 @@ class LimitsSnapshot:
         return [limit for limit in found if limit is not None]
 
     def price_of(self, provider: str, model: str) -> Price | None:
-        return self.prices.get((provider, model))
+        """The model's price, else its provider's wildcard model's (`*`), else None."""
+        price = self.prices.get((provider, model))
+        return price if price is not None else self.prices.get((provider, "*"))

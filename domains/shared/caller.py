@@ -13,6 +13,7 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     user_id: str | None = None
     models: tuple[str, ...] | None = None  # None: every model
     expires_at: float | None = None  # Unix time after which the key is refused
+    tags: tuple[str, ...] = ()  # this request's `x-fluxrouter-tags` (routing policies match them)
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at

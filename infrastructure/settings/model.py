@@ -20,6 +20,7 @@ from infrastructure.settings.outbound import ImageFetchSettings, OutboundSetting
 from infrastructure.settings.providers import ModelSettings, Price, ProviderSettings, Timeouts
 from infrastructure.settings.responses import ResponsesSettings
 from infrastructure.settings.routing import RoutingSettings
+from infrastructure.settings.routing_policies import check_policy_providers
 from infrastructure.settings.routing_virtual import check_virtual_models
 from infrastructure.settings.rules import check_unique, without_userinfo
 from infrastructure.settings.scim import ScimGroupMapping, ScimSettings
@@ -89,6 +90,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     def __post_init__(self) -> None:
         names = [provider.name for provider in self.providers]
         check_unique("providers[{}].name", names, "provider name")
+        check_policy_providers(self.routing.policies, names)
         routing = self.routing
         check_virtual_models(
             routing.builtin_virtual_models,

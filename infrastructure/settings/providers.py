@@ -22,6 +22,8 @@ from infrastructure.settings.rules import (
 )
 
 PRICE_MAX_DECIMALS = 6
+WILDCARD = "*"
+"""The model name that passes any model asked for as `provider/<name>` to its provider."""
 ProviderName = Annotated[
     str,
     Meta(pattern=r"\A[a-z0-9][a-z0-9._-]*\Z", extra={"message": "must match [a-z0-9][a-z0-9._-]*"}),
@@ -145,3 +147,14 @@ class ProviderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
         check_no_credentials("base_url", self.base_url, self.api_key)
         names = [model.name for model in self.models]
         check_unique("models[{}].name", names, "model name", " within this provider")
+        for index, model in enumerate(self.models):
+            if "*" in model.name and model.name != WILDCARD:
+                raise Invalid(
+                    f"models[{index}].name",
+                    "may hold `*` only as the whole name (`*`: any model, a wildcard route)",
+                )
+            if model.name == WILDCARD and model.upstream is not None:
+                raise Invalid(
+                    f"models[{index}].upstream",
+                    "must not be set on the wildcard model `*` (it passes the name asked for)",
+                )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from infrastructure.settings.routing_policies import PolicyRule, check_rule_names
 from infrastructure.settings.routing_virtual import (
     Share,
     Target,
@@ -16,6 +17,9 @@ from infrastructure.settings.routing_virtual import (
 class RoutingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Every key is optional; an empty `routing` section routes as the providers declare."""
 
+    policies: list[PolicyRule] = msgspec.field(default_factory=list)
+    """Ordered rules on who may send what where (docs/routing.md, Policies)."""
+
     # virtual models and tiers (infrastructure.settings.routing_virtual, docs/routing.md)
     builtin_virtual_models: bool = True
     virtual_models: dict[VirtualName, VirtualModelSettings] = msgspec.field(default_factory=dict)
@@ -23,3 +27,6 @@ class RoutingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     quality: dict[Target, Share] = msgspec.field(default_factory=dict)
     never_virtual: list[Target] = msgspec.field(default_factory=list)
     local_share: Share = 0.7
+
+    def __post_init__(self) -> None:
+        check_rule_names(self.policies)

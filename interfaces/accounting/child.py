@@ -1,7 +1,8 @@
 """The accounting process: `python -m interfaces.accounting.child`, started by a serving process.
 
 It reads batches of finished calls on its input and writes each as the serving process would
-have (`RecordCompletions` through the bus: outbox, usage and audit rows, in one transaction), and
+have (`RecordCompletions` through the bus: outbox, usage and audit rows, in one transaction),
+and batches of the responses `/v1/responses` stores (`StoreResponses`), and
 it runs what follows from those rows: the outbox relay's hand-off to the projections, the audit
 checkpoint writer and, in the embedded shape, the projection worker. Its settings are the serving
 process's (the same environment and configuration file), its parts only what it uses
@@ -18,6 +19,7 @@ import sys
 
 import structlog
 
+from application.conversations.commands import StoreResponses
 from application.providers.commands import RecordCompletions
 from infrastructure.observability.logging import configure_logging
 from infrastructure.process_tuning import settle_heap
@@ -48,6 +50,9 @@ async def serve_batches(accounting: Accounting, reader: asyncio.StreamReader, an
             except Exception:
                 log.exception("accounting.limits_reload_failed")
             continue
+        if kind == frames.RESPONSES:
+            await _store(accounting, frames.responses(payload), answer)
+            continue
         calls = frames.calls(payload)
         try:
             if kind == frames.REPLAYED:
@@ -60,6 +65,17 @@ async def serve_batches(accounting: Accounting, reader: asyncio.StreamReader, an
             os.write(answer, frames.FAILED)
         else:
             os.write(answer, frames.WRITTEN)
+
+
+async def _store(accounting: Accounting, command: StoreResponses, answer: int) -> None:
+    """Responses `/v1/responses` stores, written in one transaction, answered as a batch is."""
+    try:
+        await accounting.bus.handle(command)
+    except Exception:
+        log.exception("accounting.responses_write_failed", responses=len(command.responses))
+        os.write(answer, frames.FAILED)
+    else:
+        os.write(answer, frames.WRITTEN)
 
 
 async def run() -> int:

@@ -19,6 +19,7 @@ import sys
 
 import structlog
 
+from application.conversations.commands import StoreResponse, StoreResponses
 from application.providers.commands import RecordCompletions
 from domains.shared.events import Command
 from interfaces.accounting import frames
@@ -51,29 +52,43 @@ class AccountingProcess:
         self._stopping = False
 
     async def handle(self, command: Command) -> None:
-        if not isinstance(command, RecordCompletions):
+        """Writes a batch of finished calls (`RecordCompletions`) or of stored responses
+        (`StoreResponses`, or one `StoreResponse`) through the child; returns once it is
+        written, raises `AccountingUnavailable` if it was not."""
+        if isinstance(command, StoreResponse):
+            command = StoreResponses(responses=[command])
+        if isinstance(command, StoreResponses):
+            async with self._lock:
+                answer = await self._send(await self._running(), frames.responses_frame(command))
+        elif isinstance(command, RecordCompletions):
+            async with self._lock:
+                proc = await self._running()
+                replayed = self._uncertain or command.replayed
+                kind = frames.REPLAYED if replayed else frames.COMPLETIONS
+                answer = await self._send(proc, frames.frame(kind, command.completions))
+                self._uncertain = False  # answered: the calls that went unanswered went again
+        else:
             raise TypeError(f"the accounting process writes finished calls, not {command!r}")
-        async with self._lock:
-            proc = await self._running()
-            replayed = self._uncertain or command.replayed
-            kind = frames.REPLAYED if replayed else frames.COMPLETIONS
-            data = frames.frame(kind, command.completions)
-            if self._limits_changed:
-                self._limits_changed = False  # a child started anew loads them anyway
-                data = frames.frame(frames.LIMITS_CHANGED) + data
-            try:
-                assert proc.stdin is not None
-                assert proc.stdout is not None
-                proc.stdin.write(data)
-                await proc.stdin.drain()
-                answer = await proc.stdout.readexactly(1)
-            except (ConnectionError, asyncio.IncompleteReadError) as error:
-                self._uncertain = True  # it may have written the batch it did not answer for
-                await self._discard(proc)
-                raise AccountingUnavailable("the accounting process went away") from error
-            self._uncertain = False
-            if answer != frames.WRITTEN:
-                raise AccountingUnavailable("the accounting process could not write the batch")
+        if answer != frames.WRITTEN:
+            raise AccountingUnavailable("the accounting process could not write the batch")
+
+    async def _send(self, proc: asyncio.subprocess.Process, data: bytes) -> bytes:
+        """One frame to the child (after a `LIMITS_CHANGED` if the limits changed); its
+        answer."""
+        if self._limits_changed:
+            self._limits_changed = False  # a child started anew loads them anyway
+            data = frames.frame(frames.LIMITS_CHANGED) + data
+        try:
+            assert proc.stdin is not None
+            assert proc.stdout is not None
+            proc.stdin.write(data)
+            await proc.stdin.drain()
+            answer = await proc.stdout.readexactly(1)
+        except (ConnectionError, asyncio.IncompleteReadError) as error:
+            self._uncertain = True  # it may have written the batch it did not answer for
+            await self._discard(proc)
+            raise AccountingUnavailable("the accounting process went away") from error
+        return answer
 
     def limits_changed(self) -> None:
         """The child reloads the limits and prices before its next batch (it prices calls).

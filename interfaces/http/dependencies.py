@@ -35,7 +35,7 @@ from interfaces.bootstrap import Container
 from interfaces.http.admin.principal import Principal, principal_of
 from interfaces.http.admin.scoping import Visibility
 from interfaces.http.container import bearer_token, client_host
-from interfaces.http.openai.auth import authenticate_secret
+from interfaces.http.openai.auth import TAGS_HEADER, authenticate_secret
 from interfaces.http.responses.create import ResponsesServices
 from interfaces.sso_wiring import SsoServices
 from interfaces.ws.responses.route_source import RouteSource
@@ -136,8 +136,10 @@ def _provided(container: Container) -> dict[str, Provide]:
         return Visibility(container.engine, principal_of(request))
 
     async def key_holder(request: Request[Any, Any, Any]) -> KeyCaller:
+        # `x-goog-api-key`: the google-genai SDK's, on the model listing it shares with OpenAI's
+        secret = bearer_token(request, x_api_key=True) or request.headers.get("x-goog-api-key")
         return await authenticate_secret(
-            container, bearer_token(request, x_api_key=True), client_host(request)
+            container, secret, client_host(request), request.headers.get(TAGS_HEADER)
         )
 
     provided = {
@@ -176,6 +178,7 @@ def responses_of(container: Container) -> ResponsesServices:
             bus=container.bus,
             engine=container.engine,
             retention_days=container.settings.responses.retention_days,
+            write_responses=container.accounting.handle if container.accounting else None,
         )
     return container.responses
 

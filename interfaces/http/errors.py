@@ -224,7 +224,7 @@ def speaks_anthropic_at(path: str, anthropic_version: str | None) -> bool:
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     path = request.url.path
     unrouted = is_unrouted(request, exc)
-    if is_gemini_path(request.method, path):
+    if is_gemini_path(request.method, path, "x-goog-api-key" in request.headers):
         return _google_error(request, exc, unrouted)
     anthropic = speaks_anthropic_at(path, request.headers.get("anthropic-version"))
     if path.startswith("/v1") and not anthropic:

@@ -8,10 +8,11 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import redis
@@ -140,9 +141,11 @@ def gateway(
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
     limited: bool = False,
+    adjust: Callable[[dict[str, Any]], None] | None = None,
 ) -> Iterator[Target]:
     """`fluxrouter serve --workers N` (+ `fluxrouter worker` for postgres) with one virtual
-    key; `limited`: with every budget and rate limit on it (`limit_everything`), applied."""
+    key; `limited`: with every budget and rate limit on it (`limit_everything`), applied;
+    `adjust`: changes the configuration before the gateway starts (more providers, routing)."""
     workdir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         namespace = None
@@ -158,6 +161,8 @@ def gateway(
             upstream_url=upstream.base_url + "/v1",
             upstream_key=upstream.key,
         )
+        if adjust is not None:
+            adjust(config)
         config_path = workdir / "fluxrouter.yaml"
         config_path.write_text(yaml.safe_dump(config))
         admin_key = "fradm-" + secrets.token_urlsafe(32)

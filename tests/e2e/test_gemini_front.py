@@ -447,3 +447,33 @@ def test_a_spent_budget_is_resource_exhausted(gateway: GatewayProcess) -> None:
         assert refused.value.response.headers["x-should-retry"] == "false"
         details = refused.value.details["error"]["details"]
         assert details[0]["@type"] == "type.googleapis.com/google.rpc.RetryInfo"
+
+
+def test_the_models_this_key_may_use_are_listed_and_got_in_geminis_shape(
+    gateway: GatewayProcess, tenant: Tenant
+) -> None:
+    client = _client(gateway, tenant.key)
+    openai_listing = httpx.get(
+        f"{gateway.base_url}/v1/models",
+        headers={"Authorization": f"Bearer {tenant.key}"},
+        timeout=30,
+    ).json()
+    listed = [model.name for model in client.models.list(config={"page_size": 2})]  # paged by 2
+    assert len(listed) > 2
+    assert listed == [f"models/{model['id']}" for model in openai_listing["data"]]
+    got = client.models.get(model=NATIVE)
+    assert got.name == f"models/{NATIVE}"
+    assert "generateContent" in (got.supported_actions or [])
+    with pytest.raises(errors.ClientError) as unknown:
+        client.models.get(model="no-such-model")
+    assert (unknown.value.code, unknown.value.status) == (404, "NOT_FOUND")
+    headers = {"x-goog-api-key": tenant.key}
+    for params in ({"pageToken": "x"}, {"pageSize": "-1"}):
+        answer = httpx.get(
+            f"{gateway.base_url}/v1beta/models", params=params, headers=headers, timeout=30
+        )
+        assert answer.status_code == 400, answer.text
+        assert _error_of(answer)["status"] == "INVALID_ARGUMENT"
+    refused = httpx.get(f"{gateway.base_url}/v1beta/models", timeout=30)
+    assert refused.status_code == 401
+    assert _error_of(refused)["status"] == "UNAUTHENTICATED"

@@ -107,6 +107,9 @@ def test_every_front_door_routes_a_virtual_model(http: httpx.Client, tenant: Ten
     )
     assert gemini.status_code == 200, gemini.text
     assert gemini.json()["modelVersion"] == "gemini-2.5-flash"  # medium, passed natively
+    listed = http.get("/v1beta/models/auto", headers={"x-goog-api-key": tenant.key})
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["name"] == "models/auto"
     embeddings = http.post(
         "/v1/embeddings",
         headers={"Authorization": f"Bearer {tenant.key}"},

@@ -17,8 +17,10 @@ import yaml
 from sqlalchemy import func, select
 
 from application.billing.commands import SetPrice
+from application.conversations.commands import StoreResponse, StoreResponses
 from application.providers.commands import RecordCompletions
-from infrastructure.db.tables import audit_log, outbox, usage_records
+from application.teams.commands import CreateOrg, CreateTeam
+from infrastructure.db.tables import audit_log, outbox, stored_responses, usage_records
 from interfaces.accounting import frames
 from interfaces.accounting.process import AccountingProcess, AccountingUnavailable
 from tests.integration.conftest import serving_container
@@ -122,6 +124,49 @@ async def test_a_child_killed_holding_a_batch_is_replaced_and_nothing_is_written
     written = await costs(configured)
     assert sorted(written) == [*(f"k-{n}" for n in range(4)), "n-0", "n-1"]
     assert (await counts(configured))["usage_records"] == 6
+
+
+def responses(org_team: tuple[str, str], *ids: str) -> StoreResponses:
+    return StoreResponses(
+        responses=[
+            StoreResponse(
+                response={"id": rid, "object": "response", "model": "gpt-4o-mini", "output": []},
+                input_items=[{"id": "msg_0", "type": "message", "role": "user", "content": []}],
+                org_id=org_team[0],
+                team_id=org_team[1],
+                key_id="k1",
+                user_id=None,
+                previous_response_id=None,
+                retention_seconds=3600.0,
+            )
+            for rid in ids
+        ]
+    )
+
+
+async def stored_ids(url: str) -> list[str]:
+    async with serving_container(url) as container, container.engine.connect() as conn:
+        return sorted((await conn.execute(select(stored_responses.c.id))).scalars())
+
+
+async def test_stored_responses_are_written_by_the_child_all_or_none(
+    accounting: AccountingProcess, configured: str
+) -> None:
+    async with serving_container(configured) as container:
+        org = await container.bus.handle(CreateOrg(name="stored", actor="test"))
+        team = await container.bus.handle(CreateTeam(org_id=org.id, name="t", actor="test"))
+    ours = (org.id, team.id)
+    await accounting.handle(responses(ours, "resp_a", "resp_b"))
+    assert await stored_ids(configured) == ["resp_a", "resp_b"]
+    # one id stored already: the batch is refused whole, and the child goes on
+    with pytest.raises(AccountingUnavailable):
+        await accounting.handle(responses(ours, "resp_c", "resp_a"))
+    assert await stored_ids(configured) == ["resp_a", "resp_b"]
+    await accounting.handle(responses(ours, "resp_c").responses[0])  # one, as itself
+    await accounting.handle(calls("after", 1))
+    assert await stored_ids(configured) == ["resp_a", "resp_b", "resp_c"]
+    assert accounting.started == 1
+    assert "after-0" in await costs(configured)
 
 
 async def test_a_price_changed_here_prices_the_next_batch_there(

@@ -6,9 +6,11 @@ record of how it ended, whatever dialect it arrived in (`/v1/chat/completions`, 
 
 `CompletionPipeline.complete` reads as that line; each step is one name:
 
-- route: the catalog resolves the model, the caller's key may use it or not (`ModelNotAllowed`);
-  a virtual model (`auto`, `cheap`...) first becomes the concrete model it chooses for this
-  caller and prompt (`virtual.VirtualModels`), with the reason it chose it.
+- route: the routing policies decide first (`domains.providers.policy`: a rule may force another
+  model, cap the output, or refuse with `PolicyDenied`); a virtual model (`auto`, `cheap`...)
+  becomes the concrete model it chooses for this caller and prompt among those the key and the
+  policies allow (`virtual.VirtualModels`), with the reason it chose it; then the catalog
+  resolves the model and the caller's key may use it or not (`ModelNotAllowed`).
 - admit: `admit.CallAdmission`, the estimate and the `Admission` port (budgets, rate limits):
   a refusal is the caller's 429 or 403 before any upstream call; else a ticket, reserved.
 - call: `upstream.Upstream`, the seam where retries, fallbacks and the cache plug in.
@@ -44,10 +46,11 @@ from application.providers.stream_relay import (
     relay,
 )
 from domains.providers.admission import Ticket
-from domains.providers.errors import ModelNotAllowed, UpstreamError
+from domains.providers.errors import ModelNotAllowed, UnknownModel, UpstreamError
 from domains.providers.events import CompletionFinished
-from domains.providers.model import Catalog, ModelRoute
-from domains.providers.output_limit import NativeKind, RequestKind
+from domains.providers.model import WILDCARD, Catalog, ModelRoute
+from domains.providers.output_limit import NativeKind, RequestKind, limited_body
+from domains.providers.policy import NO_DECISION, NO_POLICIES, Decision, Policies
 from domains.providers.ports import Usage
 from domains.shared.caller import Caller
 
@@ -72,8 +75,10 @@ class CompletionPipeline:
         recorder: Recorder,
         *,
         log_prompts: bool = False,
+        policies: Policies = NO_POLICIES,
         virtual: VirtualModels | None = None,
     ) -> None:
+        self._policies = policies
         self._catalog = catalog
         self._virtual = virtual
         self._admission = admission
@@ -87,8 +92,8 @@ class CompletionPipeline:
         # route: which model, and in which shape the body goes (a dialect natively to a
         # provider that speaks it, else as chat: a bad body is refused before admission)
         routed = request.routed or self.resolve(request.caller, request.model, request.body)
-        route = routed.route
-        body, sent_as, admitted, admitted_as = self._shape(request, route)
+        route, policy = routed.route, routed.policy
+        body, sent_as, admitted, admitted_as = _capped(self._shape(request, route), route, policy)
         if self._log_prompts and request.prompt_log is not None:
             log.info(request.prompt_log, model=request.model, messages=admitted.get("messages"))
         # admit: budgets and rate limits reserve, or refuse before anything goes upstream
@@ -119,7 +124,7 @@ class CompletionPipeline:
 
     async def embed(self, request: CompletionRequest) -> Completion:
         """Embeddings: the same line, always a plain answer."""
-        route = self.route_for(request.caller, request.model)
+        route, _ = self.route_with_policies(request.caller, request.model)
         ticket = await self._admission.admit(request.caller, route, request.body, "embeddings")
         body = await self._answer(request, route, "embeddings", request.body, ticket, "embeddings")
         return Completion(route=route, headers=ticket.headers, body=body)
@@ -145,20 +150,56 @@ class CompletionPipeline:
         return chat, "chat", chat, "chat"
 
     def resolve(self, caller: Caller, requested: str, body: Mapping[str, Any]) -> Routed:
-        """The model `requested` names for this caller: a virtual model's choice for this
-        `body` (in any dialect), with its reason; else the model itself (`route_for`)."""
+        """The model `requested` names for this caller and `body` (in any dialect), after the
+        routing policies had their say: the model itself, or the one a rule forces; a virtual
+        model's choice among the models the key and the policies allow, with its reason (for
+        `auto`, the prompt's tier is known to the policies)."""
         virtual = self._virtual
-        if virtual is not None and virtual.is_virtual(requested):
-            routed = virtual.resolve(caller, requested, body)
-            log.debug("v1.virtual_model", requested=requested, reason=routed.reason)
-            return routed
-        return Routed(self.route_for(caller, requested))
+        if virtual is None:
+            route, policy = self.route_with_policies(caller, requested)
+            return Routed(route, policy=policy)
+        classified = virtual.classify(body) if virtual.is_auto(requested) else None
+        tier = classified.tier if classified is not None else None
+        policy = self._policies.decide_for(caller, requested, tier)
+        model = policy.model(requested)
+        if not virtual.is_virtual(model):
+            return Routed(self.route_for(caller, model, policy), policy=policy)
 
-    def route_for(self, caller: Caller, requested: str) -> ModelRoute:
-        route = self._catalog.resolve(requested)
-        if not caller.may_use(route.name, route.qualified_name):
-            raise ModelNotAllowed(requested)
-        return route
+        def allowed(route: ModelRoute) -> bool:
+            return policy.refusal(route) is None
+
+        admits = None if policy is NO_DECISION else allowed
+        try:
+            routed = virtual.resolve(caller, model, body, allowed=admits, classified=classified)
+        except ModelNotAllowed:
+            if admits is None:
+                raise
+            # the key has models, the policies refuse them all: the rule that refuses says so
+            policy.check(virtual.resolve(caller, model, body, classified=classified).route)
+            raise
+        log.debug("v1.virtual_model", requested=requested, reason=routed.reason)
+        return Routed(routed.route, routed.reason, policy)
+
+    def route_for(
+        self, caller: Caller, requested: str, policy: Decision = NO_DECISION
+    ) -> ModelRoute:
+        """The route of the model requested (or of the one `policy` forces), if the caller's key
+        may use it (a model through a wildcard also when the key lists `provider/*`) and no rule
+        of `policy` refuses it (`PolicyDenied`)."""
+        model = policy.model(requested)
+        route = self._catalog.resolve(model)
+        wildcard = (f"{route.provider}/{WILDCARD}",) if route.wildcard else ()
+        if not caller.may_use(route.name, route.qualified_name, *wildcard):
+            raise ModelNotAllowed(model)
+        return policy.check(route)
+
+    def route_with_policies(
+        self, caller: Caller, requested: str, tier: str | None = None
+    ) -> tuple[ModelRoute, Decision]:
+        """The route, after the routing policies had their say (`domains.providers.policy`):
+        the model a rule forces, a deployment no rule refuses (else `PolicyDenied`)."""
+        policy = self._policies.decide_for(caller, requested, tier)
+        return self.route_for(caller, requested, policy), policy
 
     def speaks(self, route: ModelRoute, kind: NativeKind) -> bool:
         """Whether `route`'s provider takes `kind` bodies as they are: a front door may then leave
@@ -169,13 +210,29 @@ class CompletionPipeline:
         """(id to show, route) for each model this caller may use."""
         shown = []
         for route in self._catalog.routes():
-            if caller.may_use(route.name, route.qualified_name):
+            if route.name == WILDCARD:  # listed as `provider/*`: any name under it
+                if caller.may_use(route.qualified_name):
+                    shown.append((route.qualified_name, route))
+            elif caller.may_use(route.name, route.qualified_name):
                 bare = self._catalog.resolve(route.name) is route
                 shown.append((route.name if bare else route.qualified_name, route))
         if self._virtual is not None:
             for name in self._virtual.names_for(caller):
                 shown.append((name, ModelRoute(VIRTUAL_PROVIDER, "virtual", name, name)))
         return shown
+
+    def shown_model(self, caller: Caller, wanted: str) -> ModelRoute:
+        """The model `wanted` as the model listing shows it to this caller (a virtual model too);
+        `UnknownModel` if the caller cannot see it."""
+        try:
+            return self.route_for(caller, wanted)
+        except ModelNotAllowed:  # a model the key may not use is one it cannot see
+            raise UnknownModel(wanted) from None
+        except UnknownModel:
+            virtual = self._virtual
+            if virtual is None or wanted not in virtual.names_for(caller):
+                raise
+            return ModelRoute(VIRTUAL_PROVIDER, "virtual", wanted, wanted)
 
     async def count_tokens(
         self,
@@ -259,6 +316,26 @@ class CompletionPipeline:
                 record(call.finished(error.status, "error", None))
             raise
         return relay(stream, call, body, record, on_error, ticket, on_cut)
+
+
+def _capped(
+    shaped: tuple[dict[str, Any], RequestKind, dict[str, Any], RequestKind],
+    route: ModelRoute,
+    policy: Decision,
+) -> tuple[dict[str, Any], RequestKind, dict[str, Any], RequestKind]:
+    """The shaped bodies (to send, to admit) asking for no more output than a policy's
+    `max_tokens` allows: admission then reserves no more, and the upstream is asked no more."""
+    cap = policy.max_tokens
+    if cap is None:
+        return shaped
+    body, sent_as, admitted, admitted_as = shaped
+    newer = route.kind == "openai"
+    return (
+        limited_body(body, kind=sent_as, reserved=cap, newer_field=newer),
+        sent_as,
+        limited_body(admitted, kind=admitted_as, reserved=cap, newer_field=newer),
+        admitted_as,
+    )
 
 
 def _going_upstream(

@@ -11,13 +11,14 @@ a short reason why (for the `x-fluxrouter-route` header and the request log).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from domains.providers.complexity import PromptClassifier, Tier, read_signals
+from domains.providers.complexity import Classified, PromptClassifier, Tier, read_signals
 from domains.providers.errors import ModelNotAllowed, UnknownModel
 from domains.providers.model import Catalog, ModelRoute
+from domains.providers.policy import NO_DECISION, Decision
 from domains.providers.virtual_models import (
     Candidate,
     ModelLatency,
@@ -28,6 +29,8 @@ from domains.providers.virtual_models import (
 from domains.shared.caller import Caller
 
 AUTO = "auto"
+Admits = Callable[[ModelRoute], bool]
+"""Whether a model may serve this request besides the key's allow-list (the routing policies)."""
 VIRTUAL_PROVIDER = "fluxrouter"
 """The `owned_by` of a virtual model in `/v1/models`."""
 TIER_FALLBACK: Mapping[Tier, str] = {
@@ -42,10 +45,12 @@ TIER_FALLBACK: Mapping[Tier, str] = {
 @dataclass(frozen=True, slots=True)
 class Routed:
     """The concrete model a request goes to; `reason` says why, when a virtual model chose it
-    (None for a model asked for by name)."""
+    (None for a model asked for by name); `policy`, what the routing policies decided for it (an
+    output cap to apply)."""
 
     route: ModelRoute
     reason: str | None = None
+    policy: Decision = NO_DECISION
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,13 @@ class VirtualModels:
     def is_virtual(self, name: str) -> bool:
         return name in self.scored or (self.auto and name == AUTO)
 
+    def is_auto(self, name: str) -> bool:
+        """`name` is `auto` and `auto` classifies prompts (not split by size alone)."""
+        return self.auto and name == AUTO and self.by_size is None
+
+    def classify(self, body: Mapping[str, Any]) -> Classified:
+        return self.classifier.classify(body)
+
     def names_for(self, caller: Caller) -> list[str]:
         """The virtual models `caller` may use: those with a candidate the caller may use."""
         shown = [name for name in self.scored if self._allowed(caller, self.scored[name])]
@@ -95,14 +107,29 @@ class VirtualModels:
             shown.insert(0, AUTO)
         return shown
 
-    def resolve(self, caller: Caller, name: str, body: Mapping[str, Any]) -> Routed:
-        """`name`, a virtual model, as the concrete model it chooses for this caller and body;
-        `ModelNotAllowed` if the caller may use none of its models."""
+    def resolve(
+        self,
+        caller: Caller,
+        name: str,
+        body: Mapping[str, Any],
+        *,
+        allowed: Admits | None = None,
+        classified: Classified | None = None,
+    ) -> Routed:
+        """`name`, a virtual model, as the concrete model it chooses for this caller and body,
+        among the models the caller may use and `allowed` lets through (the routing policies);
+        `ModelNotAllowed` if there is none. `classified`: the body's tier, when already known."""
         if name == AUTO and self.auto:
-            return self._auto(caller, body)
-        return self._scored(caller, name, name)
+            return self._auto(caller, body, classified, allowed)
+        return self._scored(caller, name, name, allowed)
 
-    def _auto(self, caller: Caller, body: Mapping[str, Any]) -> Routed:
+    def _auto(
+        self,
+        caller: Caller,
+        body: Mapping[str, Any],
+        classified: Classified | None,
+        allowed: Admits | None,
+    ) -> Routed:
         if self.by_size is not None:
             split = self.by_size
             tokens = read_signals(body).prompt_tokens
@@ -110,39 +137,44 @@ class VirtualModels:
             side = "deep" if deep else "fast"
             target = split.deep if deep else split.fast
             why = f"auto size={tokens}tok {side}"
-            return self._to(caller, target, why, "quality" if deep else "fast")
-        classified = self.classifier.classify(body)
+            return self._to(caller, target, why, "quality" if deep else "fast", allowed)
+        classified = classified or self.classifier.classify(body)
         tier = classified.tier
         why = f"auto tier={tier} points={classified.score}"
-        return self._to(caller, self.tiers[tier], why, TIER_FALLBACK[tier])
+        return self._to(caller, self.tiers[tier], why, TIER_FALLBACK[tier], allowed)
 
-    def _to(self, caller: Caller, target: str, why: str, fallback: str) -> Routed:
+    def _to(
+        self, caller: Caller, target: str, why: str, fallback: str, allowed: Admits | None
+    ) -> Routed:
         """`target` (a model or a scored virtual model) for `caller`; `fallback` if the caller
         may not use the target model."""
         if target in self.scored:
             try:
-                return self._scored(caller, target, f"{why} -> {target}")
+                return self._scored(caller, target, f"{why} -> {target}", allowed)
             except ModelNotAllowed:
                 raise ModelNotAllowed(AUTO) from None  # named as the client named it
         try:
             route = self.catalog.resolve(target)
         except UnknownModel:
             route = None
-        if route is not None and caller.may_use(route.name, route.qualified_name):
+        if route is not None and _may(caller, route) and (allowed is None or allowed(route)):
             return Routed(route, f"{why} -> {route.qualified_name}")
         if fallback not in self.scored:
             raise ModelNotAllowed(AUTO)
         try:
-            return self._scored(caller, fallback, f"{why} -> {target} not allowed -> {fallback}")
+            why = f"{why} -> {target} not allowed -> {fallback}"
+            return self._scored(caller, fallback, why, allowed)
         except ModelNotAllowed:
             raise ModelNotAllowed(AUTO) from None
 
-    def _scored(self, caller: Caller, name: str, why: str) -> Routed:
+    def _scored(self, caller: Caller, name: str, why: str, allowed: Admits | None) -> Routed:
         virtual = self.scored.get(name)
         if virtual is None:
             raise UnknownModel(name)
         among = self._among(virtual)
         mine = among if caller.models is None else [c for c in among if _may(caller, c.route)]
+        if allowed is not None:
+            mine = [c for c in mine if allowed(c.route)]
         choice = choose(mine, virtual.weights, self.latency, self.local_share, self.prices)
         if choice is None:
             raise ModelNotAllowed(name)

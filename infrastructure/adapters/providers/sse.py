@@ -24,6 +24,18 @@ class SseSplitter:
 
 def event_fields(event: bytes) -> tuple[str | None, bytes | None]:
     """(the `event:` name, the `data:` lines joined), each None when absent."""
+    # the shapes providers send, `data: ...` and `event: ...\ndata: ...`, read without a loop
+    if event.startswith(b"data: "):
+        if b"\n" not in event:
+            return None, event[6:]
+    elif event.startswith(b"event: "):
+        end = event.find(b"\n")
+        if end > 0 and event.startswith(b"data: ", end + 1) and event.find(b"\n", end + 1) < 0:
+            return event[7:end].strip().decode("utf-8", "replace"), event[end + 7 :]
+    return _fields(event)
+
+
+def _fields(event: bytes) -> tuple[str | None, bytes | None]:
     name: str | None = None
     parts = []
     for line in event.split(b"\n"):

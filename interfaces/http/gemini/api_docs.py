@@ -30,7 +30,7 @@ from litestar.openapi.spec import (
 )
 from litestar.plugins import InitPlugin
 
-from interfaces.http.gemini import routes, schemas
+from interfaces.http.gemini import models_routes, routes, schemas
 from interfaces.http.gemini.paths import PREFIXES
 
 TAG = "Gemini"
@@ -170,7 +170,7 @@ class GeminiApiPlugin(InitPlugin):
     """Mounts the Gemini routes, and describes them in the OpenAPI document once it is built."""
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        app_config.route_handlers.extend(routes.ROUTES)
+        app_config.route_handlers.extend([*routes.ROUTES, *models_routes.ROUTES])
         app_config.on_startup.append(_describe)
         return app_config
 

@@ -14,10 +14,14 @@ METHODS = (
 )
 
 
-def is_gemini_path(method: str, path: str) -> bool:
-    """Whether a request is for Gemini's API: anything under `/v1beta/`, and a POST under
-    `/v1/models/` (the OpenAI routes under `/v1` keep their own shape)."""
-    return path.startswith("/v1beta/") or (method == "POST" and path.startswith(PREFIXES[1]))
+def is_gemini_path(method: str, path: str, goog_key: bool = False) -> bool:
+    """Whether a request is for Gemini's API: anything under `/v1beta/`, a POST under
+    `/v1/models/`, and the model listing (`/v1/models`, `/v1/models/{id}`) asked with
+    `x-goog-api-key` (`goog_key`), as the google-genai SDK does; the OpenAI routes under `/v1`
+    keep their own shape."""
+    if path.startswith("/v1beta/") or (method == "POST" and path.startswith(PREFIXES[1])):
+        return True
+    return goog_key and (path == "/v1/models" or path.startswith(PREFIXES[1]))
 
 
 def route_label(path: str) -> str | None:

@@ -50,7 +50,7 @@ from interfaces.http.gemini.translate_stream import (
     sse_to_json_array,
     stream_cut,
 )
-from interfaces.http.openai.auth import authenticate_secret
+from interfaces.http.openai.auth import TAGS_HEADER, authenticate_secret
 from interfaces.http.openai.decoding import decode_body
 from interfaces.http.openai.routes import SSE_HEADERS
 
@@ -101,7 +101,9 @@ async def model_method(
 ) -> Response[Any]:
     model, method = split_target(target)
     container = container_of(request)
-    caller = await authenticate_secret(container, credential(request), client_host(request))
+    caller = await authenticate_secret(
+        container, credential(request), client_host(request), request.headers.get(TAGS_HEADER)
+    )
     body = await request.body()
     return await _HANDLERS[method](request, caller, completions, model, body)
 

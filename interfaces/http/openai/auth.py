@@ -4,18 +4,25 @@ the `key_holder` dependency (`interfaces.http.dependencies`), `direct.DirectRout
 
 from __future__ import annotations
 
+import msgspec
+
+from domains.providers.policy import parse_tags
 from domains.shared.caller import Caller
 from domains.teams.model import looks_like_virtual_key
 from interfaces.bootstrap import Container
 from interfaces.http.errors import ApiError
 from interfaces.http.refusals import note_refused_to, throttled_for, throttled_message
 
+TAGS_HEADER = "x-fluxrouter-tags"
+"""The request's tags, comma separated: routing policies may match them (docs/routing.md)."""
+
 
 async def authenticate_secret(
-    container: Container, secret: str | None, client: str | None
+    container: Container, secret: str | None, client: str | None, tags: str | None = None
 ) -> Caller:
-    """The caller a credential names; a missing, unknown or revoked one is a 401; a credential
-    not already accepted, from an address that had too many refused, a 429 (no lookup)."""
+    """The caller a credential names, with the request's `tags` (its `x-fluxrouter-tags`
+    header); a missing, unknown or revoked one is a 401; a credential not already accepted,
+    from an address that had too many refused, a 429 (no lookup)."""
     if secret is None:
         note_refused_to(container, client, "v1", None, "missing")
         raise ApiError(
@@ -38,4 +45,6 @@ async def authenticate_secret(
         raise ApiError(
             401, "Incorrect API key provided, or the key was revoked.", code="invalid_api_key"
         )
+    if tags:
+        return msgspec.structs.replace(caller, tags=parse_tags(tags))
     return caller

@@ -52,9 +52,11 @@ class Answered(Protocol):
 
 
 Answer = Callable[
-    [Container, str | None, str | None, Callable[[], Awaitable[bytes]], str], Awaitable[Answered]
+    [Container, str | None, str | None, Callable[[], Awaitable[bytes]], str, str | None],
+    Awaitable[Answered],
 ]
-"""(container, the caller's secret, their address, reads the body, request id) → the answer."""
+"""(container, the caller's secret, their address, reads the body, request id, the request's
+`x-fluxrouter-tags`) → the answer."""
 
 
 class DirectRoute:
@@ -65,13 +67,15 @@ class DirectRoute:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        authorization = x_api_key = None
+        authorization = x_api_key = tags = None
         declared = -1
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
             elif name == b"x-api-key":
                 x_api_key = value.decode("latin-1")
+            elif name == b"x-fluxrouter-tags":
+                tags = value.decode("latin-1")
             elif name == b"content-length" and value.isdigit():
                 declared = int(value)
         client = scope.get("client")
@@ -88,6 +92,7 @@ class DirectRoute:
                 client[0] if client else None,
                 read_body,
                 scope["state"]["request_id"],
+                tags,
             )
         except ClientGone:
             return

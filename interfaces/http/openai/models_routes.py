@@ -1,6 +1,8 @@
 """`GET /v1/models` and `GET /v1/models/{id}`: the models the caller's key may use, in OpenAI's
 shape, or in Anthropic's when the caller sends an `anthropic-version` header (the Anthropic
-SDK's `client.models.list()` and `models.retrieve()` pointed at the gateway).
+SDK's `client.models.list()` and `models.retrieve()` pointed at the gateway), or in Gemini's
+when it sends `x-goog-api-key` (the google-genai SDK's `models.list()` and `models.get()`, which
+ask `/v1/models` unless told `/v1beta`: `interfaces.http.gemini.models_routes`).
 
 A model the key may not use is not there: retrieving it is a 404, as for a model the gateway
 does not know. Ids may hold a `/` (`provider/name`, the qualified name every model answers to).
@@ -14,10 +16,16 @@ import msgspec
 from litestar import HttpMethod, Request, Response, get, route
 from litestar.params import FromPath, Parameter
 
-from domains.providers.errors import ModelNotAllowed, UnknownModel
 from domains.providers.model import ModelRoute
 from interfaces.http.dependencies import Completions, KeyHolder
 from interfaces.http.errors import ApiError
+from interfaces.http.gemini.models_routes import (
+    PageSize,
+    PageToken,
+    gemini_model,
+    page_of,
+    speaks_gemini,
+)
 
 _JSON = "application/json"
 ANTHROPIC_DEFAULT_LIMIT = 20
@@ -58,8 +66,13 @@ async def list_models(
     limit: Cursor = None,
     after_id: Cursor = None,
     before_id: Cursor = None,
+    page_size: PageSize = None,
+    page_token: PageToken = None,
 ) -> Response[bytes]:
     shown = completions.models_for(key_holder)
+    if speaks_gemini(request):
+        page = page_of(shown, page_size, page_token)
+        return Response(msgspec.json.encode(page), media_type=_JSON)
     if not speaks_anthropic(request):
         data = [_openai_model(name, model) for name, model in shown]
         return Response(msgspec.json.encode({"object": "list", "data": data}), media_type=_JSON)
@@ -125,17 +138,11 @@ async def retrieve_model(
     model_id: FromPath[str],
 ) -> Response[bytes]:
     wanted = model_id.removeprefix("/")
-    try:
-        model = completions.route_for(key_holder, wanted)
-    except ModelNotAllowed:  # a model the key may not use is one it cannot see
-        raise UnknownModel(wanted) from None
-    except UnknownModel:  # a virtual model the key may use is listed as the others are
-        virtual = dict(completions.models_for(key_holder)).get(wanted)
-        if virtual is None:
-            raise
-        model = virtual
+    model = completions.shown_model(key_holder, wanted)
     if speaks_anthropic(request):
         return Response(msgspec.json.encode(_anthropic_model(wanted)), media_type=_JSON)
+    if speaks_gemini(request):
+        return Response(msgspec.json.encode(gemini_model(wanted, model)), media_type=_JSON)
     return Response(msgspec.json.encode(_openai_model(wanted, model)), media_type=_JSON)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from application.bus import MessageBus
     from application.providers.completions.pipeline import CompletionPipeline
+    from domains.shared.events import Command
 
 _decoder = msgspec.json.Decoder()
 
@@ -74,10 +75,13 @@ class ResponsesServices:
     bus: MessageBus
     engine: AsyncEngine
     retention_days: int
+    write_responses: Callable[[Command], Awaitable[object]] | None = None
+    """Where the store's batches are written: the serving process's accounting process, else
+    the bus."""
     store: ResponseStore = field(init=False)
 
     def __post_init__(self) -> None:
-        self.store = ResponseStore(self.bus)
+        self.store = ResponseStore(self.write_responses or self.bus.handle)
 
 
 @dataclass(frozen=True, slots=True)

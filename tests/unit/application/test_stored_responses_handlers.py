@@ -119,7 +119,7 @@ async def test_a_batch_is_stored_whole_or_not_at_all(h: Bus) -> None:
 async def test_the_response_store_gathers_concurrent_responses_into_one_transaction(
     h: Bus,
 ) -> None:
-    responses = ResponseStore(h.bus)
+    responses = ResponseStore(h.bus.handle)
     commits = h.store.commits
     await asyncio.gather(*(responses.keep(store(f"resp_{n}")) for n in range(20)))
     assert len(h.store.responses) == 20
@@ -128,7 +128,7 @@ async def test_the_response_store_gathers_concurrent_responses_into_one_transact
 
 async def test_a_failing_batch_fails_only_the_response_at_fault(h: Bus) -> None:
     await h.quietly(store("resp_taken"))
-    responses = ResponseStore(h.bus)
+    responses = ResponseStore(h.bus.handle)
     results = await asyncio.gather(
         *(responses.keep(store(n)) for n in ("resp_1", "resp_taken", "resp_2", "resp_3")),
         return_exceptions=True,
@@ -145,7 +145,7 @@ async def test_a_failing_batch_fails_only_the_response_at_fault(h: Bus) -> None:
 async def test_a_response_handed_over_is_answered_at_once_and_read_after_its_write(
     h: Bus,
 ) -> None:
-    responses = ResponseStore(h.bus)
+    responses = ResponseStore(h.bus.handle)
     written = responses.put(store("resp_soon"))
     assert not written.done()  # handed over: its caller does not wait for the write
     assert "resp_soon" not in h.store.responses

@@ -24,9 +24,11 @@ from application.providers.latency import EwmaLatency, TimedRecorder
 from domains.billing.limits import LimitsSnapshot
 from domains.billing.model import Price
 from domains.providers.errors import ModelNotAllowed, UnknownModel
+from domains.providers.policy import PolicyDenied
 from domains.shared.caller import Caller
 from infrastructure.adapters.providers.factory import build_catalog
 from infrastructure.settings import Settings
+from infrastructure.settings.routing_policies import build_policies
 from interfaces.routing_wiring import build_virtual_models
 from tests.unit.application.test_completion_pipeline import (
     FakeAdmission,
@@ -281,3 +283,65 @@ def test_cost_follows_the_current_prices_the_admin_api_included() -> None:
     assert routed.route.name == "gpt-4o"
     # 0.8 x (1 - 0.01 / 0.2625) + 0.2 x 0.5 (quality unlisted)
     assert routed.reason == "cheap: openai/gpt-4o score=0.87"
+
+
+def with_policies(routing: dict[str, Any]) -> CompletionPipeline:
+    config = msgspec.convert({"providers": PROVIDERS, "routing": routing}, Settings)
+    models = build_virtual_models(config, build_catalog(config.providers), EwmaLatency())
+    assert models is not None
+    return CompletionPipeline(
+        models.catalog,
+        CallAdmission(_room, admission=FakeAdmission()),
+        ProviderCalls({"openai": FakeClient(), "local": FakeClient()}),  # type: ignore[dict-item]
+        FakeRecorder(),
+        policies=build_policies(config.routing.policies),
+        virtual=models,
+    )
+
+
+def test_the_policies_narrow_what_a_virtual_model_chooses_among() -> None:
+    completions = with_policies(
+        {"policies": [{"name": "no-mini", "effects": {"deny_models": ["gpt-4o-mini"]}}]}
+    )
+    routed = completions.resolve(caller("gpt-4o", "gpt-4o-mini"), "cheap", SIMPLE)
+    assert routed.route.name == "gpt-4o"  # the cheaper one is denied
+    pinned = with_policies(
+        {
+            "policies": [
+                {"name": "stay-home", "match": {"tags": "pii"}, "effects": {"pin": "self_hosted"}}
+            ]
+        }
+    )
+    tagged = msgspec.structs.replace(caller(), tags=("pii",))
+    assert pinned.resolve(tagged, "quality", REASONING).route.name == "llama3.1"
+    with pytest.raises(PolicyDenied, match="stay-home"):  # the key's models are all denied
+        pinned.resolve(msgspec.structs.replace(tagged, models=("gpt-4o",)), "quality", SIMPLE)
+
+
+def test_a_rule_matches_autos_tier_and_may_force_a_virtual_model() -> None:
+    completions = with_policies(
+        {
+            "tiers": {"simple": "gpt-4o-mini", "reasoning": "gpt-4o"},
+            "policies": [
+                {
+                    "name": "cap-reasoning",
+                    "match": {"tier": "reasoning"},
+                    "effects": {"max_tokens": 100},
+                },
+                {
+                    "name": "interns",
+                    "match": {"team": "interns"},
+                    "effects": {"force_model": "cheap"},
+                },
+            ],
+        }
+    )
+    reasoning = completions.resolve(caller(), "auto", REASONING)
+    assert (reasoning.route.name, reasoning.policy.max_tokens) == ("gpt-4o", 100)
+    simple = completions.resolve(caller(), "auto", SIMPLE)
+    assert (simple.route.name, simple.policy.max_tokens) == ("gpt-4o-mini", None)
+    intern = msgspec.structs.replace(caller("gpt-4o", "gpt-4o-mini"), team_id="interns")
+    forced = completions.resolve(intern, "gpt-4o", SIMPLE)  # asked for gpt-4o, forced to cheap
+    assert forced.route.name == "gpt-4o-mini"
+    assert forced.reason is not None
+    assert forced.reason.startswith("cheap: openai/gpt-4o-mini")

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from application.conversations.commands import StoreResponse, StoreResponses
 from interfaces.accounting import frames
 from tests.unit.samples import completion
 
@@ -53,3 +54,34 @@ def test_any_payload_is_calls_or_refused(data: bytes) -> None:
 def test_a_call_missing_a_field_is_refused() -> None:
     with pytest.raises(frames.BadFrame, match="request_id"):
         frames.calls(b'[{"type": "CompletionFinished", "endpoint": "chat"}]')
+
+
+def test_stored_responses_are_read_back_as_they_were_sent() -> None:
+    batch = StoreResponses(
+        responses=[
+            StoreResponse(
+                response={"id": f"resp_{n}", "object": "response", "output": [{"n": n}]},
+                input_items=[{"id": "msg_0", "type": "message", "role": "user", "content": []}],
+                org_id="o1",
+                team_id="t1",
+                key_id="k1",
+                user_id=None if n else "u1",
+                previous_response_id=None,
+                retention_seconds=86400.0,
+            )
+            for n in range(2)
+        ]
+    )
+    data = frames.responses_frame(batch)
+    kind, length = frames.header(data[: frames.HEADER.size])
+    assert (kind, length) == (frames.RESPONSES, len(data) - frames.HEADER.size)
+    assert frames.responses(data[frames.HEADER.size :]) == batch
+
+
+@given(st.binary(max_size=300))
+def test_any_payload_is_stored_responses_or_refused(data: bytes) -> None:
+    try:
+        decoded = frames.responses(data)
+    except frames.BadFrame:
+        return
+    assert isinstance(decoded, StoreResponses)

@@ -29,11 +29,12 @@ def missing(struct: type[msgspec.Struct], documented: Any, path: str) -> list[st
     info = msgspec.inspect.type_info(struct)
     assert isinstance(info, msgspec.inspect.StructType)
     for field in info.fields:
-        where = f"{path}{field.name}"
-        if not isinstance(documented, dict) or field.name not in documented:
+        name = field.encode_name  # as the file spells it (`continue`, not `then_continue`)
+        where = f"{path}{name}"
+        if not isinstance(documented, dict) or name not in documented:
             gaps.append(where)
             continue
-        value, kind = documented[field.name], field.type
+        value, kind = documented[name], field.type
         if isinstance(kind, msgspec.inspect.UnionType):  # `X | None`
             kind = next(t for t in kind.types if not isinstance(t, msgspec.inspect.NoneType))
         if isinstance(kind, msgspec.inspect.ListType | msgspec.inspect.VarTupleType):

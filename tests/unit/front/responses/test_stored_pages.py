@@ -104,7 +104,7 @@ async def test_a_stream_is_handed_to_the_store_once_before_its_final_bytes_go(
             stored.append((command.response, len(b"".join(passed))))
 
     caller = Caller(key_id="k1", key_prefix="fr-k1", team_id="t1", org_id="o1")
-    store = ResponseStore(Bus())  # type: ignore[arg-type]
+    store = ResponseStore(Bus().handle)  # type: ignore[arg-type]
     handed: list[int] = []
     put = store.put
 
