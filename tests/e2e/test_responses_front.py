@@ -378,3 +378,54 @@ def test_cached_and_reasoning_tokens_are_reported_and_billed(
     assert recorded["input_tokens"] == sum(u.input_tokens for u in seen)
     assert recorded["output_tokens"] == sum(u.output_tokens for u in seen)
     assert Decimal(recorded["cost_usd"]) == cost
+
+
+def _sse_events(http: httpx.Client, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events of a streamed `POST /v1/responses`, as the client reads them."""
+    events = []
+    with http.stream("POST", "/v1/responses", json={**body, "stream": True}) as streamed:
+        assert streamed.status_code == 200, streamed.read()
+        for line in streamed.iter_lines():
+            if line.startswith("data:"):
+                events.append(json.loads(line[5:]))
+    return events
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "claude-haiku-4-5"])  # native, translated
+def test_a_continued_response_names_its_previous_response_plain_and_streamed(
+    gateway: GatewayProcess, model: str
+) -> None:
+    """The upstream is sent the whole conversation, never the stored id: every response the
+    client is shown (the plain answer, each event that carries the response) and what is
+    stored name the `previous_response_id` the request continued."""
+    with gateway.admin() as admin:
+        tenant = create_tenant(admin, f"responses-previous-{secrets.token_hex(2)}")
+    headers = {"Authorization": f"Bearer {tenant.key}"}
+    with httpx.Client(base_url=gateway.base_url, headers=headers, timeout=30) as http:
+        first = http.post("/v1/responses", json={"model": model, "input": "first turn"})
+        assert first.status_code == 200, first.text
+        first_id = first.json()["id"]
+        plain = http.post(
+            "/v1/responses",
+            json={"model": model, "input": "second turn", "previous_response_id": first_id},
+        ).json()
+        assert plain["previous_response_id"] == first_id
+        events = _sse_events(
+            http, {"model": model, "input": "third turn", "previous_response_id": plain["id"]}
+        )
+        carrying = {event["type"]: event["response"] for event in events if "response" in event}
+        assert list(carrying) == ["response.created", "response.in_progress", "response.completed"]
+        for response in carrying.values():
+            assert response["previous_response_id"] == plain["id"]
+        streamed = carrying["response.completed"]
+        assert [item["content"][0]["text"] for item in streamed["output"]] == ["Echo: third turn"]
+        for answered, continued in ((plain, first_id), (streamed, plain["id"])):
+            stored = http.get(f"/v1/responses/{answered['id']}")
+            assert stored.status_code == 200, stored.text
+            assert stored.json()["previous_response_id"] == continued
+    # the SDK reads it too
+    final = sdk(gateway, tenant.key).responses.create(
+        model=model, input="fourth turn", previous_response_id=streamed["id"], stream=True
+    )
+    kinds = {event.type: event for event in final}
+    assert kinds["response.completed"].response.previous_response_id == streamed["id"]  # type: ignore[union-attr]

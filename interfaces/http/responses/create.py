@@ -135,6 +135,7 @@ async def create_response(
         response_id=response_id,
         created_at=created_at,
         model=view.model,
+        previous_response_id=previous,
     )
     answer = await completions.complete(
         CompletionRequest(
