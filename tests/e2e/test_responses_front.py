@@ -429,3 +429,33 @@ def test_a_continued_response_names_its_previous_response_plain_and_streamed(
     )
     kinds = {event.type: event for event in final}
     assert kinds["response.completed"].response.previous_response_id == streamed["id"]  # type: ignore[union-attr]
+
+
+def test_a_native_response_asked_for_fewer_than_16_tokens_is_answered_and_billed_as_produced(
+    gateway: GatewayProcess,
+) -> None:
+    """OpenAI refuses a `max_output_tokens` under 16: a request asking 5, under a budget (so the
+    call is reserved and the upstream asked for no more than that), is sent asking 16, reserves
+    16, and is answered and billed for the tokens produced (16 of an echo of 20 words), plain
+    and streamed."""
+    cell = Cell(gateway, "gpt-4o-mini")
+    with gateway.admin() as admin:
+        budget = admin.put(
+            f"/keys/{cell.tenant.key_id}/budget", json={"period": "total", "max_usd": "100"}
+        )
+        assert budget.status_code == 200, budget.text
+    time.sleep(LIMITS_RELOAD)
+    words = " ".join(f"w{n}" for n in range(20))
+    plain = cell.create(input=words, max_output_tokens=5)
+    assert plain.status == "incomplete"
+    assert plain.incomplete_details is not None
+    assert plain.incomplete_details.reason == "max_output_tokens"
+    assert plain.usage.output_tokens == 16
+    with cell.client.responses.stream(
+        model="gpt-4o-mini", input=words, max_output_tokens=5
+    ) as stream:
+        events = list(stream)
+    final = events[-1].response  # type: ignore[union-attr]
+    assert (events[-1].type, final.usage.output_tokens) == ("response.incomplete", 16)
+    cell.seen.append(final.usage)
+    cell.check_usage_and_cost()
