@@ -459,3 +459,49 @@ def test_a_native_response_asked_for_fewer_than_16_tokens_is_answered_and_billed
     assert (events[-1].type, final.usage.output_tokens) == ("response.incomplete", 16)
     cell.seen.append(final.usage)
     cell.check_usage_and_cost()
+
+
+@pytest.mark.parametrize("model", ["fake-slow-stream", "local-slow-stream"])  # native, translated
+def test_a_stream_the_client_leaves_is_stored_cancelled_with_what_it_produced(
+    gateway: GatewayProcess, model: str
+) -> None:
+    """The client reads a few words of a 4 s stream and leaves: the upstream call stops, is
+    billed for what it produced, and the response is stored `cancelled` with that output (the
+    item cut short `incomplete`), never lost."""
+    with gateway.admin() as admin:
+        tenant = create_tenant(admin, f"responses-left-{secrets.token_hex(2)}")
+    headers = {"Authorization": f"Bearer {tenant.key}"}
+    body = {"model": model, "input": "talk", "max_output_tokens": 200, "stream": True}
+    deltas: list[str] = []
+    with httpx.Client(base_url=gateway.base_url, headers=headers, timeout=30) as http:
+        with http.stream("POST", "/v1/responses", json=body) as streamed:
+            assert streamed.status_code == 200
+            for line in streamed.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                event = json.loads(line[5:])
+                if event["type"] == "response.created":
+                    response_id = event["response"]["id"]
+                elif event["type"] == "response.output_text.delta":
+                    deltas.append(event["delta"])
+                    if len(deltas) == 3:
+                        break  # the client leaves
+
+        def stored() -> dict[str, Any]:
+            found = http.get(f"/v1/responses/{response_id}")
+            return found.json() if found.status_code == 200 else {}
+
+        response = eventually(stored)
+    assert response["status"] == "cancelled"
+    [item] = response["output"]
+    assert item["status"] == "incomplete"
+    text = item["content"][0]["text"] if item["content"] else ""
+    assert text.startswith("".join(deltas))
+    assert len(text.split()) < 200, "stopped, not run to its end"
+
+    def billed() -> dict[str, Any]:
+        with gateway.admin() as admin:
+            rows = admin.get("/usage", params={"group_by": "key"}).json()["rows"]
+        return next((row for row in rows if row["key"] == tenant.key_id), {})
+
+    assert 0 < eventually(billed)["output_tokens"] < 200
