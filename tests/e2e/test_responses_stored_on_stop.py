@@ -40,7 +40,11 @@ MODELS = ("gpt-4o-mini", "llama3.1")  # natively to OpenAI, translated through c
 
 
 @pytest.fixture(
-    params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis])]
+    params=[
+        "sqlite",
+        # a new database, a worker and two starts: `make test-all` only, beside the spool's
+        pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]),
+    ]
 )
 def gateway(
     request: pytest.FixtureRequest, upstream: FakeOpenAI, tmp_path: Path
