@@ -411,7 +411,7 @@ async def test_past_the_grace_a_running_response_is_stopped_and_the_waiting_drop
     started = time.monotonic()
     async with asyncio.timeout(3):
         assert await served == "lifetime"
-    assert 1.5 <= time.monotonic() - started < 2.5
+    assert 1.5 <= time.monotonic() - started < 4  # the limit, then the grace
     assert len(source.closed_early) == 1, "the running response's upstream was closed"
     assert len(source.bodies) == 1, "the waiting response was never created"
     told = [m for m in socket.sent if _limit_reached("long")(m)]
