@@ -120,6 +120,11 @@ def gateway_config(
                             "cached_input_per_mtok": 0.5,
                         },
                     },
+                    {  # one word every 20 ms, through the chat translation
+                        "name": "local-slow-stream",
+                        "upstream": "fake-slow-stream",
+                        "price": {"input_per_mtok": 1, "output_per_mtok": 2},
+                    },
                     {  # ignores the output limit it is sent, through the chat translation
                         "name": "local-runaway",
                         "upstream": "fake-runaway",

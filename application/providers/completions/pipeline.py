@@ -97,7 +97,7 @@ class CompletionPipeline:
         if self._log_prompts and request.prompt_log is not None:
             log.info(request.prompt_log, model=request.model, messages=admitted.get("messages"))
         # admit: budgets and rate limits reserve, or refuse before anything goes upstream
-        ticket = await self._admission.admit(request.caller, route, admitted, admitted_as)
+        ticket = await self._admission.admit(request.caller, route, admitted, admitted_as, sent_as)
         if request.on_admitted is not None and not request.on_admitted(ticket.headers):
             ticket.release()
             raise Withdrawn(ticket.headers)

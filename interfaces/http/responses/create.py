@@ -134,12 +134,17 @@ async def create_response(
             retention_days=services.retention_days,
         )
     response_id, created_at = new_item_id("response"), int(time.time())
+    # a stream is stored from its final response, told before its last event is passed on, or
+    # when the client leaves first, as it stands then (`cancelled`): never lost, never half-told
+    kept = keeping.keep if keeping is not None else None
     # a native stream is watched on its way, for the endings the gateway adds to it
     watch = NativeResponseStream(
         body,
         response_id=response_id,
         created_at=created_at,
         model=view.model,
+        previous_response_id=previous,
+        on_done=kept,
     )
     answer = await completions.complete(
         CompletionRequest(
@@ -175,9 +180,8 @@ async def create_response(
                 response_id=response_id,
                 created_at=created_at,
                 model=upstream,
+                on_done=kept,
             )
-        if keeping is not None:
-            events = keeping.kept_at_end(events)
         return Created(headers=answer.headers, events=events)
     if answer.native and keeping is None and previous is None:
         return Created(headers=answer.headers, body=answer.body)

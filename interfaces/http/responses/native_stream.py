@@ -8,6 +8,11 @@ cut at its reservation the watch's `sse_cut` ends it with `response.incomplete`
 it with `response.failed`, in the gateway's words. Both are the `Dialect`'s endings for a
 native stream; `relay` is the stream to send.
 
+When the request continues a stored response (`previous_response_id`), the upstream was sent
+the whole conversation instead and never saw that id: the events that carry the response
+(`response.created`, `response.in_progress`, the final one...) are passed on naming it, as the
+plain answer does; every other event still passes byte for byte.
+
 `on_done`, if given, is told the final response object once, however the stream ends: from its last
 event (the upstream's, or the gateway's ending), or, when it ends without one, as `failed`
 (the upstream stopped) or `cancelled` (the client left).
@@ -32,6 +37,7 @@ _decoder = msgspec.json.Decoder()
 _LIFECYCLE = frozenset({"response.created", "response.in_progress", "response.queued"})
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _TERMINAL_MARKS = tuple(f'"{kind}"'.encode() for kind in _TERMINAL)
+_RESPONSE_MARKS = tuple(f'"{kind}"'.encode() for kind in _LIFECYCLE | _TERMINAL)
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -52,7 +58,8 @@ def usage_object(usage: Usage) -> dict[str, Any]:
 class NativeResponseStream:
     """Watches one natively passed Responses stream (see the module). `request` is the body the
     client sent; `response_id`, `created_at` and `model` name the response only if the stream
-    ends before the upstream named it."""
+    ends before the upstream named it; `previous_response_id`, the stored response the request
+    continues, is named by every response the client is shown."""
 
     def __init__(
         self,
@@ -61,9 +68,11 @@ class NativeResponseStream:
         response_id: str,
         created_at: int,
         model: str,
+        previous_response_id: str | None = None,
         on_done: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self._request = request
+        self._previous = previous_response_id
         self._fallback = (response_id, created_at, model)
         self._on_done = on_done
         self._response: dict[str, Any] | None = None
@@ -82,16 +91,26 @@ class NativeResponseStream:
         as the upstream ends them, and their deltas are never decoded here."""
         splitter = SseSplitter()
         ended = False
+        renamed = self._previous is not None  # events re-encoded, whole ones only
         try:
             async with contextlib.aclosing(chunks):  # type: ignore[type-var]
                 async for data in chunks:
-                    for event in splitter.feed(data):
+                    events = splitter.feed(data)
+                    if renamed:
+                        events = [self._continuing(event) for event in events]
+                    for event in events:
                         if any(mark in event for mark in _TERMINAL_MARKS):
                             self._catch_up()
                             self._read(event)
                         else:
                             self._unread.append(event)
-                    yield data
+                    if not renamed:
+                        yield data
+                    elif events:
+                        yield b"\n\n".join(events) + b"\n\n"
+                if renamed and (rest := splitter.rest()) is not None:
+                    self._unread.append(rest)
+                    yield rest
             ended = True
         finally:
             if self.final is None and self._on_done is not None:  # told how it ended
@@ -128,6 +147,24 @@ class NativeResponseStream:
         return b"".join(encode_event(event) for event in events)
 
     # --- reading -------------------------------------------------------------------------------
+
+    def _continuing(self, raw: bytes) -> bytes:
+        """An event carrying the response, re-encoded naming the response the request
+        continues; any other event as it is."""
+        if not any(mark in raw for mark in _RESPONSE_MARKS):
+            return raw
+        _, payload = event_fields(raw)
+        if payload is None:
+            return raw
+        try:
+            event = _decoder.decode(payload)
+        except (msgspec.DecodeError, RecursionError):
+            return raw
+        response = event.get("response") if isinstance(event, dict) else None
+        if not isinstance(response, dict) or response.get("previous_response_id") == self._previous:
+            return raw
+        named = {**event, "response": {**response, "previous_response_id": self._previous}}
+        return encode_event(named)[:-2]
 
     def _catch_up(self) -> None:
         """Reads the events relayed and not read yet, in their order."""
