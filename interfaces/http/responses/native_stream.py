@@ -37,6 +37,8 @@ _decoder = msgspec.json.Decoder()
 _LIFECYCLE = frozenset({"response.created", "response.in_progress", "response.queued"})
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _TERMINAL_MARKS = tuple(f'"{kind}"'.encode() for kind in _TERMINAL)
+_MARK_SPAN = max(len(mark) for mark in _TERMINAL_MARKS) - 1
+"""Bytes of two chunks' edges that a mark split between them spans."""
 _RESPONSE_MARKS = tuple(f'"{kind}"'.encode() for kind in _LIFECYCLE | _TERMINAL)
 
 
@@ -81,36 +83,42 @@ class NativeResponseStream:
         self._open_part: dict[int, int] = {}  # output index → its content part under way
         self._next = 0
         self._unread: list[bytes] = []  # events relayed, read only if an ending needs them
+        self._unsplit: list[bytes] = []  # chunks relayed as they are, split when read
+        self._splitter = SseSplitter()
         self.final: dict[str, Any] | None = None
 
     # --- the stream ----------------------------------------------------------------------------
 
     async def relay(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        """`chunks` as they are. Their events are kept, and read only when an ending the
-        gateway adds needs them (a cut, a failure) or when one may be final: most streams end
-        as the upstream ends them, and their deltas are never decoded here."""
-        splitter = SseSplitter()
+        """`chunks` as they are. They are kept, split only when one may hold the final event
+        (read alone: it carries the whole response) and read only when an ending the gateway
+        adds needs them (a cut, a failure): most streams end as the upstream ends them, and
+        their other events are never decoded here."""
         ended = False
-        renamed = self._previous is not None  # events re-encoded, whole ones only
         try:
             async with contextlib.aclosing(chunks):  # type: ignore[type-var]
-                async for data in chunks:
-                    events = splitter.feed(data)
-                    if renamed:
-                        events = [self._continuing(event) for event in events]
-                    for event in events:
-                        if any(mark in event for mark in _TERMINAL_MARKS):
-                            self._catch_up()
-                            self._read(event)
-                        else:
-                            self._unread.append(event)
-                    if not renamed:
+                if self._previous is not None:
+                    async for data in self._renamed(chunks):
                         yield data
-                    elif events:
-                        yield b"\n\n".join(events) + b"\n\n"
-                if renamed and (rest := splitter.rest()) is not None:
-                    self._unread.append(rest)
-                    yield rest
+                else:
+                    tail = b""  # the last bytes relayed: a mark may straddle chunks
+                    for_final = False  # an event with a mark is still coming in
+                    async for data in chunks:
+                        self._unsplit.append(data)
+                        if (
+                            for_final
+                            or any(mark in data for mark in _TERMINAL_MARKS)
+                            or any(mark in tail + data[:_MARK_SPAN] for mark in _TERMINAL_MARKS)
+                        ):
+                            self._split()
+                            for_final = self._splitter.holds(_TERMINAL_MARKS)
+                        tail = (
+                            data[-_MARK_SPAN:]
+                            if len(data) >= _MARK_SPAN
+                            else (tail + data)[-_MARK_SPAN:]
+                        )
+                        yield data
+                    self._split()
             ended = True
         finally:
             if self.final is None and self._on_done is not None:  # told how it ended
@@ -118,6 +126,23 @@ class NativeResponseStream:
                 status = "failed" if ended else "cancelled"
                 error = {"code": "server_error", "message": "The upstream stream ended early."}
                 self._tell(self._ending(status, error=error if ended else None))
+
+    async def _renamed(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """Whole events, those carrying the response re-encoded naming the response the request
+        continues."""
+        splitter = SseSplitter()
+        async for data in chunks:
+            events = [self._continuing(event) for event in splitter.feed(data)]
+            for event in events:
+                if any(mark in event for mark in _TERMINAL_MARKS):
+                    self._read(event)  # the final event: it carries the whole response
+                else:
+                    self._unread.append(event)
+            if events:
+                yield b"\n\n".join(events) + b"\n\n"
+        if (rest := splitter.rest()) is not None:
+            self._unread.append(rest)
+            yield rest
 
     def sse_cut(self, usage: Usage) -> bytes:
         """The end of the stream cut at its reservation: the items under way done as
@@ -166,8 +191,21 @@ class NativeResponseStream:
         named = {**event, "response": {**response, "previous_response_id": self._previous}}
         return encode_event(named)[:-2]
 
+    def _split(self) -> None:
+        """Splits the chunks relayed into events: a final one is read (it carries the whole
+        response), the others are kept unread."""
+        unsplit, self._unsplit = self._unsplit, []
+        for data in unsplit:
+            for event in self._splitter.feed(data):
+                if any(mark in event for mark in _TERMINAL_MARKS):
+                    self._read(event)
+                else:
+                    self._unread.append(event)
+
     def _catch_up(self) -> None:
-        """Reads the events relayed and not read yet, in their order."""
+        """Reads the events relayed and not read yet, in their order (before the final event,
+        the only ones there are)."""
+        self._split()
         unread, self._unread = self._unread, []
         for event in unread:
             self._read(event)

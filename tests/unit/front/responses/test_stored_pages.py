@@ -154,7 +154,7 @@ async def test_a_native_stream_the_client_leaves_is_stored_cancelled_with_its_ou
             yield frame("response.output_text.delta", {**delta, "delta": word})
 
     caller = Caller(key_id="k1", key_prefix="fr-k1", team_id="t1", org_id="o1")
-    store = ResponseStore(Bus())  # type: ignore[arg-type]
+    store = ResponseStore(Bus().handle)  # type: ignore[arg-type]
     keeping = Keeping(
         store=store, caller=caller, input_items=[], previous_response_id=None, retention_days=1
     )
