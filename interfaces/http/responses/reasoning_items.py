@@ -67,7 +67,11 @@ def _is_block(block: Any) -> bool:
         return False
     if block.get("type") == "thinking":
         signature = block.get("signature")
-        return isinstance(block.get("thinking"), str) and isinstance(signature, str) and signature
+        return (
+            isinstance(block.get("thinking"), str)
+            and isinstance(signature, str)
+            and signature != ""
+        )
     data = block.get("data")
     return block.get("type") == "redacted_thinking" and isinstance(data, str) and data != ""
 

@@ -35,7 +35,8 @@ def test_budget_thinking_comes_first_with_its_signature(client: anthropic.Anthro
     assert isinstance(thinking, ThinkingBlock)
     assert thinking.thinking == THOUGHT
     assert thinking.signature == signature_of(THOUGHT)
-    assert text.type == "text" and text.text == EXPECTED_TEXT
+    assert text.type == "text"
+    assert text.text == EXPECTED_TEXT
     # thinking is output: counted in output_tokens, with the answer's
     assert message.usage.output_tokens == plain.usage.output_tokens + len(THOUGHT.split())
 
@@ -66,9 +67,7 @@ def test_stream_sends_thinking_and_signature_deltas(client: anthropic.Anthropic)
 
 
 def test_adaptive_thinking_is_omitted_by_default_on_claude_4_7(client: anthropic.Anthropic) -> None:
-    hidden = create(
-        client, model="claude-opus-4-7", thinking={"type": "adaptive"}, max_tokens=4096
-    )
+    hidden = create(client, model="claude-opus-4-7", thinking={"type": "adaptive"}, max_tokens=4096)
     shown = create(
         client,
         model="claude-opus-4-7",
@@ -123,7 +122,8 @@ def test_thinking_refuses_a_temperature(fake: FakeAnthropic) -> None:
 def _first_turn(client: anthropic.Anthropic) -> tuple[list[Any], ToolUseBlock]:
     first = create(client, max_tokens=4096, thinking=BUDGET, tools=TOOLS, messages=user_turn())
     thinking, call = first.content
-    assert isinstance(thinking, ThinkingBlock) and isinstance(call, ToolUseBlock)
+    assert isinstance(thinking, ThinkingBlock)
+    assert isinstance(call, ToolUseBlock)
     return [block.model_dump() for block in first.content], call
 
 

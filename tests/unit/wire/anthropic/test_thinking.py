@@ -77,7 +77,8 @@ def test_claude_4_6_and_later_think_adaptively(
 def test_no_effort_or_none_asks_for_no_thinking() -> None:
     for body in ({}, {"reasoning_effort": "none"}):
         out = translate(**body)
-        assert "thinking" not in out and "output_config" not in out
+        assert "thinking" not in out
+        assert "output_config" not in out
 
 
 @pytest.mark.parametrize("effort", ["maximal", 3, True, ""])
@@ -90,9 +91,11 @@ def test_an_unknown_effort_is_refused(effort: Any) -> None:
 def test_sampling_is_not_sent_with_thinking() -> None:
     out = translate(reasoning_effort="low", temperature=0.2, top_p=0.5)
     assert "thinking" in out
-    assert "temperature" not in out and "top_p" not in out
+    assert "temperature" not in out
+    assert "top_p" not in out
     plain = translate(temperature=0.2, top_p=0.5)
-    assert plain["temperature"] == 0.2 and plain["top_p"] == 0.5
+    assert plain["temperature"] == 0.2
+    assert plain["top_p"] == 0.5
 
 
 @pytest.mark.parametrize(
