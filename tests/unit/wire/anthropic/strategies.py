@@ -71,7 +71,22 @@ MESSAGE_STRATEGY = st.fixed_dictionaries(
         "content": CONTENT,
         "tool_call_id": either(SOME_TEXT),
     },
-    optional={"tool_calls": either(st.lists(TOOL_CALL, max_size=2))},
+    optional={
+        "tool_calls": either(st.lists(TOOL_CALL, max_size=2)),
+        "thinking_blocks": either(
+            st.lists(
+                st.fixed_dictionaries(
+                    {"type": either(st.sampled_from(["thinking", "redacted_thinking"]))},
+                    optional={
+                        "thinking": either(st.text(max_size=5)),
+                        "signature": either(st.text(max_size=5)),
+                        "data": either(st.text(max_size=5)),
+                    },
+                ),
+                max_size=2,
+            )
+        ),
+    },
 )
 TOOL = st.fixed_dictionaries(
     {"type": either(st.just("function"))},
@@ -105,6 +120,9 @@ BODY = st.fixed_dictionaries(
         "tool_choice": either(st.sampled_from(["auto", "none", "required"])),
         "parallel_tool_calls": either(st.booleans()),
         "seed": JSON,
+        "reasoning_effort": either(
+            st.sampled_from(["none", "minimal", "low", "medium", "high", "xhigh"])
+        ),
     },
 )
 

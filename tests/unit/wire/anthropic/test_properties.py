@@ -50,6 +50,10 @@ def test_any_body_translates_or_is_refused_as_invalid(body: dict[str, Any], stre
     assert out["messages"][0]["role"] == "user"
     roles = [turn["role"] for turn in out["messages"]]
     assert all(a != b for a, b in itertools.pairwise(roles))
+    thinking = out.get("thinking")
+    if thinking is not None:  # only what Anthropic takes with thinking
+        assert 1024 <= thinking["budget_tokens"] < out["max_tokens"]
+        assert not {"temperature", "top_p", "top_k"} & set(out)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
