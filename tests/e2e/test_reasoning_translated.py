@@ -11,14 +11,17 @@ import json
 import secrets
 from typing import Any
 
+import httpx
 import openai
 import pytest
+from httpx_sse import connect_sse
 
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.anthropic_upstream.thinking import signature_of
 from tests.fakes.gemini_upstream import FakeGemini
 from tests.support.gateway import GatewayProcess
 from tests.support.matrix import SEARCH_SCHEMA, assert_usage_recorded
+from tests.support.openai_spec import RESPONSE_EVENTS, validate_answer, validate_stream
 from tests.support.tenants import create_tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
@@ -234,3 +237,19 @@ def test_a_claude_tool_loop_sends_its_signed_thinking_back(
     assert bare.output_text == "Echo: rainy"
     (sent,) = _sent(anthropic_upstream, f"{marker}-bare")
     assert "thinking" not in sent
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_answers_with_reasoning_are_what_openais_document_allows(
+    gateway: GatewayProcess, model: str
+) -> None:
+    with gateway.admin() as admin:
+        tenant = create_tenant(admin, f"reasoning-spec-{secrets.token_hex(3)}")
+    body = {"model": model, "input": "spec blue", "reasoning": HIGH, "store": False}
+    headers = {"Authorization": f"Bearer {tenant.key}"}
+    with httpx.Client(base_url=gateway.base_url, headers=headers, timeout=30) as http:
+        response = validate_answer(http.post("/v1/responses", json=body), "Response")
+        assert response["output"][0]["type"] == "reasoning"
+        with connect_sse(http, "POST", "/v1/responses", json={**body, "stream": True}) as source:
+            events = validate_stream(source.iter_sse(), RESPONSE_EVENTS)
+    assert "response.reasoning_summary_text.delta" in [event["type"] for event in events]
