@@ -277,8 +277,22 @@ USAGE = st.dictionaries(
     either(st.integers(0, 10**6)),
 )
 BLOCK = st.fixed_dictionaries(
-    {"type": either(st.sampled_from(["text", "tool_use", "thinking", "server_tool_use"]))},
-    optional={"text": JSON, "id": either(IDENT), "name": either(IDENT), "input": JSON},
+    {
+        "type": either(
+            st.sampled_from(
+                ["text", "tool_use", "thinking", "redacted_thinking", "server_tool_use"]
+            )
+        )
+    },
+    optional={
+        "text": JSON,
+        "id": either(IDENT),
+        "name": either(IDENT),
+        "input": JSON,
+        "thinking": either(st.text(max_size=6)),
+        "signature": either(st.text(max_size=6)),
+        "data": either(st.text(max_size=6)),
+    },
 )
 DELTA = st.fixed_dictionaries(
     {
@@ -289,6 +303,8 @@ DELTA = st.fixed_dictionaries(
     optional={
         "text": either(st.text(max_size=6)),
         "partial_json": either(st.text(max_size=6)),
+        "thinking": either(st.text(max_size=6)),
+        "signature": either(st.text(max_size=6)),
         "stop_reason": either(st.sampled_from(["end_turn", "tool_use", "max_tokens", "refusal"])),
     },
 )

@@ -98,7 +98,13 @@ def test_any_event_sequence_gives_chunks_or_an_upstream_error(
     indexes = sorted(assembled_calls(chunks))
     assert indexes == list(range(len(indexes)))
     assert translator.usage is None or isinstance(translator.usage, Usage)
-    assert translator.output_chars >= 0
+    assert translator.output_chars >= translator.thinking_chars >= 0
+    deltas = [choice["delta"] for chunk in chunks for choice in chunk["choices"]]
+    for delta in deltas:
+        assert isinstance(delta.get("reasoning_content", ""), str)
+        for block in delta.get("thinking_blocks", ()):
+            assert block["type"] in ("thinking", "redacted_thinking")
+            assert all(isinstance(value, str) for value in block.values())
 
 
 # (d) error bodies: never an exception.
