@@ -19,7 +19,11 @@ from interfaces.http.responses.reasoning_items import (
     encrypted_content,
     thinking_of,
 )
-from interfaces.http.responses.translate_request import responses_to_chat
+from interfaces.http.responses.translate_request import (
+    responses_to_chat,
+    with_history,
+    without_gateway_reasoning,
+)
 from interfaces.http.responses.translate_response import chat_to_response, item_id
 from interfaces.http.responses.translate_stream import encode_event
 from tests.support import openai_spec
@@ -281,3 +285,18 @@ def test_any_encrypted_content_is_read_or_refused_as_invalid(junk: str) -> None:
     if refusal is not None:
         assert refusal.param == "input[0].encrypted_content"
     assert all(block["type"] in ("thinking", "redacted_thinking") for block in blocks)
+
+
+def test_claudes_reasoning_is_not_passed_natively_to_openai() -> None:
+    claude = respond(ANSWER)["output"][0]
+    openai_own = {"type": "reasoning", "id": "rs_2", "summary": [], "encrypted_content": "gAAA"}
+    body = {"model": "gpt-x", "input": [claude, openai_own, {"role": "user", "content": "more"}]}
+    sent = without_gateway_reasoning(body)
+    assert sent["input"] == [openai_own, {"role": "user", "content": "more"}]
+    assert without_gateway_reasoning(sent) is sent  # nothing to leave out: the body itself
+    # nor from a stored conversation continued natively, referenced or not
+    history = [{**claude, "id": "rs_1"}, {**openai_own, "id": "rs_2"}]
+    continued = with_history(
+        {"model": "gpt-x", "input": [{"type": "item_reference", "id": "rs_1"}]}, history
+    )
+    assert continued["input"] == [{**openai_own, "id": "rs_2"}]
