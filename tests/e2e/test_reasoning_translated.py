@@ -30,15 +30,23 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 # at most thinks (claude-haiku-4-5 is capped at 1,024 output tokens: too few for Anthropic's
 # smallest budget, 1,024); Gemini takes the budget of the effort, high: 24,576.
 DEFAULT_OUTPUT = 4096
-BUDGETS = {"claude-sonnet-4-5": DEFAULT_OUTPUT // 2, "gemini-2.5-flash": 24576}
-MODELS = ["claude-sonnet-4-5", "gemini-2.5-flash"]
+BUDGETS = {
+    "claude-sonnet-4-5": DEFAULT_OUTPUT // 2,
+    "claude-opus-4-7": 0,  # adaptive: no budget, max_tokens bounds it
+    "gemini-2.5-flash": 24576,
+}
+MODELS = ["claude-sonnet-4-5", "claude-opus-4-7", "gemini-2.5-flash"]
 TOOLS: Any = [{"type": "function", "name": "search", "parameters": SEARCH_SCHEMA, "strict": False}]
 HIGH = {"effort": "high", "summary": "auto"}
 
 
 @pytest.fixture
 def fakes(anthropic_upstream: FakeAnthropic, gemini_upstream: FakeGemini) -> dict[str, Any]:
-    return {"claude-sonnet-4-5": anthropic_upstream, "gemini-2.5-flash": gemini_upstream}
+    return {
+        "claude-sonnet-4-5": anthropic_upstream,
+        "claude-opus-4-7": anthropic_upstream,
+        "gemini-2.5-flash": gemini_upstream,
+    }
 
 
 def _client(gateway: GatewayProcess) -> tuple[openai.OpenAI, str]:
@@ -55,7 +63,11 @@ def _sent(fake: Any, marker: str) -> list[dict[str, Any]]:
 
 
 def _asked_to_think(model: str, body: dict[str, Any], budget: int, most: int) -> None:
-    if model.startswith("claude"):
+    if model == "claude-opus-4-7":  # adaptive, its thinking shown (4.7 hides it by default)
+        assert body["thinking"] == {"type": "adaptive", "display": "summarized"}
+        assert body["output_config"] == {"effort": "high"}
+        assert body["max_tokens"] == most
+    elif model.startswith("claude"):
         assert body["thinking"] == {"type": "enabled", "budget_tokens": budget}
         assert body["max_tokens"] == most
     else:
