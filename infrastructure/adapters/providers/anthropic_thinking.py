@@ -6,7 +6,7 @@ Two forms, by the Claude version the model's name says (`claude-sonnet-4-6`, `cl
 
 - Claude 4.6 and later: adaptive thinking, `thinking: {"type": "adaptive"}` with
   `output_config.effort` (minimal and low → low, medium → medium, high → high, xhigh → xhigh
-  from Claude 4.7 on and high before). From Claude 4.7 on, `display: "summarized"` asks for the
+  from Claude 4.7 on and high before, max → max). From Claude 4.7 on, `display: "summarized"` asks for the
   thinking text those models leave out by default.
 - Earlier models, and names that carry no version: extended thinking with a budget,
   `thinking: {"type": "enabled", "budget_tokens": N}`, N by `EFFORT_BUDGETS` but at most half of
@@ -28,13 +28,14 @@ from typing import Any
 
 from domains.providers.errors import InvalidRequest
 
-EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 EFFORT_BUDGETS = {
     "minimal": 1024,
     "low": 2048,
     "medium": 8192,
     "high": 16384,
     "xhigh": 32768,
+    "max": 65536,
 }
 MIN_BUDGET = 1024
 _ADAPTIVE_EFFORT = {
@@ -43,6 +44,7 @@ _ADAPTIVE_EFFORT = {
     "medium": "medium",
     "high": "high",
     "xhigh": "xhigh",
+    "max": "max",
 }
 _NUMBERS = re.compile(r"(?<![0-9])([0-9]{1,2})(?:[-.]([0-9]{1,2}))?(?![0-9])")
 THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})

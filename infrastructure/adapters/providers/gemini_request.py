@@ -27,6 +27,7 @@ THINKING_BUDGETS = {
     "medium": 8192,
     "high": 24576,
     "xhigh": 24576,
+    "max": 24576,
 }
 # Gemini 3 models are steered by a thinking level instead, and cannot stop thinking: `none` is
 # their lowest level.
@@ -37,6 +38,7 @@ THINKING_LEVELS = {
     "medium": "high",
     "high": "high",
     "xhigh": "high",
+    "max": "high",
 }
 # The smallest budget every thinking Gemini 2.5 model takes (2.5 Pro cannot go lower).
 MIN_THINKING_BUDGET = 128

@@ -46,7 +46,7 @@ from interfaces.http.responses.translate_items import (
 )
 
 _CHOICES = ("auto", "none", "required")
-_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 _REFUSED = {
     "background": "Background responses are not supported by this gateway.",
     "conversation": "Conversations are not supported by this gateway: continue a response with "

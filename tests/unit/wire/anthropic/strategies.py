@@ -121,7 +121,7 @@ BODY = st.fixed_dictionaries(
         "parallel_tool_calls": either(st.booleans()),
         "seed": JSON,
         "reasoning_effort": either(
-            st.sampled_from(["none", "minimal", "low", "medium", "high", "xhigh"])
+            st.sampled_from(["none", "minimal", "low", "medium", "high", "xhigh", "max"])
         ),
     },
 )

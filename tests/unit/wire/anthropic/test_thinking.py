@@ -26,7 +26,7 @@ SIGNED = {"type": "thinking", "thinking": "Rayleigh.", "signature": "sig-1"}
 
 def translate(model: str = "claude-sonnet-4-5", **body: Any) -> dict[str, Any]:
     return chat_request(
-        {"messages": [USER], **body}, model, max_tokens_default=100_000, stream=False
+        {"messages": [USER], **body}, model, max_tokens_default=200_000, stream=False
     )
 
 
@@ -61,6 +61,7 @@ def test_models_before_4_6_think_with_a_budget(effort: str, budget: int) -> None
         ("claude-sonnet-4-6", "xhigh", "high", None),  # xhigh comes with Claude 4.7
         ("claude-opus-4-7", "xhigh", "xhigh", "summarized"),
         ("claude-opus-5", "high", "high", "summarized"),
+        ("claude-sonnet-4-6", "max", "max", None),
     ],
 )
 def test_claude_4_6_and_later_think_adaptively(

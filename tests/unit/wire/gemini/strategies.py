@@ -136,7 +136,7 @@ params_like = st.fixed_dictionaries(
         "tool_choice": choice_like,
         "user": json_value,
         "reasoning_effort": mostly(
-            st.sampled_from(["none", "minimal", "low", "medium", "high", "xhigh"])
+            st.sampled_from(["none", "minimal", "low", "medium", "high", "xhigh", "max"])
         ),
     },
 )

@@ -52,7 +52,14 @@ def test_a_single_stop_string_and_no_config() -> None:
 
 @pytest.mark.parametrize(
     ("effort", "budget"),
-    [("minimal", 1024), ("low", 1024), ("medium", 8192), ("high", 24576), ("xhigh", 24576)],
+    [
+        ("minimal", 1024),
+        ("low", 1024),
+        ("medium", 8192),
+        ("high", 24576),
+        ("xhigh", 24576),
+        ("max", 24576),
+    ],
 )
 def test_reasoning_effort_is_a_thinking_budget_with_thought_summaries(
     effort: str, budget: int
