@@ -6,8 +6,8 @@ Two forms, by the Claude version the model's name says (`claude-sonnet-4-6`, `cl
 
 - Claude 4.6 and later: adaptive thinking, `thinking: {"type": "adaptive"}` with
   `output_config.effort` (minimal and low → low, medium → medium, high → high, xhigh → xhigh
-  from Claude 4.7 on and high before, max → max). From Claude 4.7 on, `display: "summarized"` asks for the
-  thinking text those models leave out by default.
+  from Claude 4.7 on and high before, max → max). From Claude 4.7 on, `display: "summarized"`
+  asks for the thinking text those models leave out by default.
 - Earlier models, and names that carry no version: extended thinking with a budget,
   `thinking: {"type": "enabled", "budget_tokens": N}`, N by `EFFORT_BUDGETS` but at most half of
   the request's `max_tokens` (thinking counts inside it; half is kept for the answer). A budget
