@@ -114,8 +114,9 @@ def with_history(body: dict[str, Any], history: Sequence[dict[str, Any]]) -> dic
     stored items (oldest first) then the request's, without `previous_response_id`, so the
     upstream needs no store of its own. Stored items lose their ids and statuses (the upstream
     does not know them); reasoning items without their encrypted content, which the upstream
-    could not read back, are left out, and so are those of another provider's thinking
-    (`without_gateway_reasoning`); an `item_reference` to a stored item becomes that item."""
+    could not read back, are left out; an `item_reference` to a stored item becomes that item.
+    (Passed to OpenAI, the body then loses the reasoning of other providers:
+    `without_gateway_reasoning`.)"""
     check(isinstance(body, dict), "", "The request body must be a JSON object")
     stored = {item["id"]: item for item in history if isinstance(item, dict) and _has_id(item)}
     raw = body.get("input")
@@ -159,7 +160,7 @@ def _portable(item: Any) -> dict[str, Any] | None:
         return None
     kind = item.get("type", "message")
     if kind == "reasoning":
-        return item if item.get("encrypted_content") and not _gateway_reasoning(item) else None
+        return item if item.get("encrypted_content") else None
     if kind == "item_reference":
         return None
     return {key: value for key, value in item.items() if key not in ("id", "status")}

@@ -296,7 +296,15 @@ def test_claudes_reasoning_is_not_passed_natively_to_openai() -> None:
     assert without_gateway_reasoning(sent) is sent  # nothing to leave out: the body itself
     # nor from a stored conversation continued natively, referenced or not
     history = [{**claude, "id": "rs_1"}, {**openai_own, "id": "rs_2"}]
-    continued = with_history(
-        {"model": "gpt-x", "input": [{"type": "item_reference", "id": "rs_1"}]}, history
-    )
+    referenced = {"model": "gpt-x", "input": [{"type": "item_reference", "id": "rs_1"}]}
+    continued = without_gateway_reasoning(with_history(referenced, history))
     assert continued["input"] == [{**openai_own, "id": "rs_2"}]
+
+
+def test_a_conversation_kept_on_a_socket_carries_claudes_reasoning_to_claude() -> None:
+    claude, answer = respond(ANSWER)["output"]
+    history = [{"role": "user", "content": "Why blue?"}, claude, answer]
+    body = with_history({"model": "claude-x", "input": "And red?"}, history)
+    assert claude in body["input"]  # kept for a translated upstream, which reads it
+    chat = responses_to_chat(body)
+    assert chat["messages"][1]["thinking_blocks"] == [SIGNED]
