@@ -82,7 +82,7 @@ def test_no_effort_or_none_asks_for_no_thinking() -> None:
         assert "output_config" not in out
 
 
-@pytest.mark.parametrize("effort", ["maximal", 3, True, ""])
+@pytest.mark.parametrize("effort", ["maximal", 3, True, "", ["high"], {"a": 1}])
 def test_an_unknown_effort_is_refused(effort: Any) -> None:
     with pytest.raises(InvalidRequest) as caught:
         translate(reasoning_effort=effort)

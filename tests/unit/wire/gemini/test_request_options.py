@@ -68,6 +68,11 @@ def test_reasoning_effort_is_a_thinking_budget_with_thought_summaries(
     assert config == {"thinkingConfig": {"thinkingBudget": budget, "includeThoughts": True}}
 
 
+@pytest.mark.parametrize("effort", ["maximal", ["high"], {"level": "high"}, 3, True])
+def test_an_unknown_reasoning_effort_is_refused(effort: Any) -> None:
+    assert invalid({"messages": [USER], "reasoning_effort": effort}).param == "reasoning_effort"
+
+
 def test_reasoning_effort_none_turns_thinking_off() -> None:
     config = request(reasoning_effort="none")["generationConfig"]
     assert config == {"thinkingConfig": {"thinkingBudget": 0}}
