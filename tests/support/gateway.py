@@ -180,6 +180,17 @@ def vendor_providers(anthropic_url: str | None, gemini_url: str | None) -> list[
                             "cached_input_per_mtok": 0.3,
                         },
                     },
+                    *(  # no output cap of their own: room to think (test_reasoning_translated)
+                        {
+                            "name": name,
+                            "price": {
+                                "input_per_mtok": 3,
+                                "output_per_mtok": 15,
+                                "cached_input_per_mtok": 0.3,
+                            },
+                        }
+                        for name in ("claude-sonnet-4-5", "claude-opus-4-7")
+                    ),
                     {
                         "name": "claude-cached",
                         "upstream": "fake-cached",

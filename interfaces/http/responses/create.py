@@ -35,6 +35,7 @@ from interfaces.http.responses.translate_request import (
     new_item_id,
     responses_to_chat,
     with_history,
+    without_gateway_reasoning,
 )
 from interfaces.http.responses.translate_response import chat_to_response
 from interfaces.http.responses.translate_stream import chat_sse_to_response_events
@@ -124,6 +125,8 @@ async def create_response(
         history = await history_before(services.engine, services.store, caller, previous)
         # natively the upstream is sent the whole conversation, not an id it does not know
         sent = with_history(body, history) if native else body
+    if native:  # Claude's thinking, carried in reasoning items, is nothing OpenAI can read
+        sent = without_gateway_reasoning(sent)
     keeping = None
     if view.store is not False:
         keeping = Keeping(
