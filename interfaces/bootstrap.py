@@ -16,6 +16,7 @@ from application.conversations.retention import ResponseSweep
 from application.providers.completions.admit import CallAdmission
 from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.completions.upstream import ProviderCalls
+from application.providers.latency import EwmaLatency, TimedRecorder
 from application.providers.routing.router import health_of
 from application.shared.coalescer import Coalescer
 from application.teams.authenticate import KeyAuthenticator
@@ -35,8 +36,9 @@ from interfaces.accounting_wiring import build_accounting_process, build_recorde
 from interfaces.billing_wiring import build_admission, limits_cache
 from interfaces.common_wiring import outbox_relay, projections_for, redactor_for, registry_for
 from interfaces.container import Container
-from interfaces.refusals_wiring import build_access_refusals, refusal_writer
 from interfaces.deployments_wiring import build_router
+from interfaces.refusals_wiring import build_access_refusals, refusal_writer
+from interfaces.routing_wiring import build_virtual_models
 from interfaces.sso_wiring import build_sso
 
 __all__ = ["Container", "bootstrap"]
@@ -113,14 +115,17 @@ def bootstrap(
     )
     router = build_router(settings)
     metrics.watch_deployments(functools.partial(health_of, router))
+    latency = EwmaLatency()  # fed by every finished call, read by the virtual models
+    virtual = build_virtual_models(settings, catalog, latency, limits=limits)
     completions = CompletionPipeline(
         catalog,
         call_admission,
         ProviderCalls(clients),
-        recorder,
+        TimedRecorder(recorder, latency) if virtual is not None else recorder,
         log_prompts=settings.logging.log_prompts,
         router=router,
         policies=build_policies(settings.routing.policies),
+        virtual=virtual,
     )
     return Container(
         settings=settings,

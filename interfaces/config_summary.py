@@ -1,7 +1,8 @@
-"""The configuration as the audit log records it: providers, models, prices, the billing policy
-and the routing policies, with every secret left out (an API key shows as set, with a short
-fingerprint that changes when it is rotated; credentials in a base URL are dropped). Nothing that
-differs between replicas of one deployment (ports, namespaces)."""
+"""The configuration as the audit log records it: providers, models, prices, the billing policy,
+the routing policies and the rest of routing (when it is not the default), with every secret left
+out (an API key shows as set, with a short fingerprint that changes when it is rotated;
+credentials in a base URL are dropped). Nothing that differs between replicas of one deployment
+(ports, namespaces)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from typing import Any
 import msgspec
 
 from infrastructure.settings import Settings
-from infrastructure.settings.model import ModelSettings, ProviderSettings, without_userinfo
+from infrastructure.settings.model import (
+    ModelSettings,
+    ProviderSettings,
+    RoutingSettings,
+    without_userinfo,
+)
 from infrastructure.settings.providers import Rates
 
 
@@ -29,7 +35,17 @@ def summary_of(settings: Settings) -> dict[str, Any]:
             "order": [rule.name for rule in settings.routing.policies],
             "rules": {rule.name: msgspec.to_builtins(rule) for rule in settings.routing.policies},
         }
+    routing = _routing(settings.routing)
+    if routing != _routing(RoutingSettings()):  # absent when default: older summaries stay
+        summary["routing"] = routing
     return summary
+
+
+def _routing(routing: RoutingSettings) -> dict[str, Any]:
+    """Routing's settings but its policies (summed up on their own)."""
+    settings: dict[str, Any] = msgspec.to_builtins(routing)
+    settings.pop("policies", None)
+    return settings
 
 
 def _provider(provider: ProviderSettings) -> dict[str, Any]:

@@ -21,6 +21,11 @@ RequestKind = Literal["chat", "embeddings", "messages", "responses", "completion
 COMPLETIONS_DEFAULT_MAX_TOKENS = 16
 """What OpenAI's legacy completions produce at most when `max_tokens` is not given."""
 
+LEAST_OUTPUT_ASKED: Mapping[RequestKind, int] = {"responses": 16}
+"""The fewest output tokens a dialect's upstream may be asked for: OpenAI's Responses API
+refuses a `max_output_tokens` under 16. A request of such a dialect is sent asking at least
+that many, and reserves for them."""
+
 # The largest `max_tokens` (or `max_completion_tokens`) a request may name: no model produces
 # more, Gemini's field is a 32-bit integer, and costs of such counts stay exact and printable.
 MAX_OUTPUT_TOKENS_ASKED = 2**31 - 1
@@ -35,7 +40,8 @@ def max_output_tokens(
       else ``default``; times ``n`` when more than one choice is asked for.
     - ``messages`` (Anthropic): ``max_tokens`` capped by ``model_max``; without a usable
       ``max_tokens``, ``model_max`` else ``default``.
-    - ``responses`` (OpenAI Responses): ``max_output_tokens``, as ``messages`` reads its field.
+    - ``responses`` (OpenAI Responses): ``max_output_tokens``, as ``messages`` reads its field,
+      never under ``LEAST_OUTPUT_ASKED`` (what the upstream is asked for at least).
     - ``completions`` (OpenAI legacy): ``max_tokens`` (else OpenAI's default, 16), times the
       choices made (`completions_choices`).
     - ``gemini``: ``generationConfig.maxOutputTokens`` (else as chat), times
@@ -48,9 +54,8 @@ def max_output_tokens(
     fallback = max(default, 0) if cap is None else cap
     if kind in ("messages", "responses"):
         asked = _positive(_get(body, "max_tokens" if kind == "messages" else "max_output_tokens"))
-        if asked is None:
-            return fallback
-        return asked if cap is None else min(asked, cap)
+        most = fallback if asked is None else asked if cap is None else min(asked, cap)
+        return max(most, least_output(kind))
     if kind == "completions":
         each = _positive(_get(body, "max_tokens")) or COMPLETIONS_DEFAULT_MAX_TOKENS
         return each * completions_choices(body)
@@ -78,7 +83,8 @@ def limited_body(
       ``max_completion_tokens`` if ``newer_field`` (OpenAI's own API, whose reasoning models
       refuse ``max_tokens``), else ``max_tokens`` (what every OpenAI-compatible server reads).
       The adapters of other vendors translate either field into theirs.
-    - ``messages`` (Anthropic): ``max_tokens``; ``responses``: ``max_output_tokens``.
+    - ``messages`` (Anthropic): ``max_tokens``; ``responses``: ``max_output_tokens``, never
+      under ``LEAST_OUTPUT_ASKED`` (a reservation of fewer still asks for that many).
     - ``completions``: ``max_tokens`` per choice (``reserved`` divided by the choices made),
       unless what it asks for (OpenAI's default when it names none) is within that already.
     - ``gemini``: ``generationConfig.maxOutputTokens`` per candidate (or their snake_case
@@ -100,7 +106,7 @@ def limited_body(
         return with_members(body, **{key: {**config, field: limit}})  # a PassedBody stays one
     if kind in ("messages", "responses"):
         field = "max_tokens" if kind == "messages" else "max_output_tokens"
-        limit = reserved
+        limit = max(reserved, least_output(kind))
     elif kind == "completions":
         field, limit = "max_tokens", max(reserved // completions_choices(body), 1)
     else:
@@ -117,6 +123,11 @@ def limited_body(
     if asked is not None and asked <= limit:
         return body
     return with_members(body, **{field: limit})  # a PassedBody stays one
+
+
+def least_output(kind: RequestKind) -> int:
+    """The fewest output tokens a `kind` body may ask its upstream for (0: no least)."""
+    return LEAST_OUTPUT_ASKED.get(kind, 0)
 
 
 def completions_choices(body: Mapping[str, Any]) -> int:

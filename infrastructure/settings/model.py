@@ -21,6 +21,7 @@ from infrastructure.settings.providers import ModelSettings, Price, ProviderSett
 from infrastructure.settings.responses import ResponsesSettings
 from infrastructure.settings.routing import RoutingSettings, check_routing_models
 from infrastructure.settings.routing_policies import check_policy_providers
+from infrastructure.settings.routing_virtual import check_virtual_models
 from infrastructure.settings.rules import check_unique, without_userinfo
 from infrastructure.settings.scim import ScimGroupMapping, ScimSettings
 from infrastructure.settings.server import ServerSettings, WebSocketSettings
@@ -102,3 +103,16 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
             if any(model.name == "*" for model in provider.models)
         ]
         check_routing_models(self.routing, declared, wildcards)
+        routing = self.routing
+        check_virtual_models(
+            routing.builtin_virtual_models,
+            routing.virtual_models,
+            routing.tiers,
+            routing.quality,
+            routing.never_virtual,
+            [
+                (provider.name, model.name)
+                for provider in self.providers
+                for model in provider.models
+            ],
+        )

@@ -10,6 +10,13 @@ from msgspec import Meta
 
 from infrastructure.settings.routing_policies import PolicyRule, check_rule_names
 from infrastructure.settings.routing_resilience import CircuitBreakerSettings, Seconds
+from infrastructure.settings.routing_virtual import (
+    Share,
+    Target,
+    TierSettings,
+    VirtualModelSettings,
+    VirtualName,
+)
 from infrastructure.settings.rules import Invalid
 
 Strategy = Literal["weighted", "least-busy", "latency", "cost"]
@@ -34,6 +41,14 @@ class RoutingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
 
     policies: list[PolicyRule] = msgspec.field(default_factory=list)
     """Ordered rules on who may send what where (docs/routing.md, Policies)."""
+
+    # virtual models and tiers (infrastructure.settings.routing_virtual, docs/routing.md)
+    builtin_virtual_models: bool = True
+    virtual_models: dict[VirtualName, VirtualModelSettings] = msgspec.field(default_factory=dict)
+    tiers: TierSettings = msgspec.field(default_factory=TierSettings)
+    quality: dict[Target, Share] = msgspec.field(default_factory=dict)
+    never_virtual: list[Target] = msgspec.field(default_factory=list)
+    local_share: Share = 0.7
 
     def __post_init__(self) -> None:
         if self.backoff_max_seconds < self.backoff_base_seconds:

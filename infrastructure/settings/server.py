@@ -89,6 +89,13 @@ class WebSocketSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True,
     max_connections_per_key: Annotated[int, Meta(ge=1, le=1_000_000)] = 50
     """Open connections one virtual key may hold on one serving process; one more is refused
     (`429 too_many_connections`, close 4429)."""
+    responses_max_lifetime: Annotated[float, Meta(ge=1, le=604800, extra=SECONDS)] = 3600.0
+    """Seconds a Responses WebSocket connection lasts (OpenAI's 60 minutes): from then on each
+    `response.create` is refused (`websocket_connection_limit_reached`), and once the responses
+    it holds have ended the server closes it (1001)."""
+    responses_lifetime_grace: Annotated[float, Meta(ge=0, le=86400, extra=SECONDS)] = 300.0
+    """Seconds the responses a connection holds at its `responses_max_lifetime` have to end;
+    any still running then is stopped (billed for what it produced) and the connection closed."""
 
     @property
     def frame_limit(self) -> int:

@@ -15,6 +15,8 @@ from tests.support.tenants import Tenant, create_tenant
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
 
 ALLOWED = ["gpt-4o-mini", "local/llama3.1", "claude-haiku-4-5", "gemini/gemini-2.5-flash"]
+VIRTUAL = ["auto", "fast", "cheap", "quality"]  # the virtual models (docs/routing.md)
+LISTED = sorted(["claude-haiku-4-5", "gemini-2.5-flash", "gpt-4o-mini", "llama3.1", *VIRTUAL])
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,9 @@ def test_openai_sdk_retrieves_a_model_and_404s_the_rest(
 ) -> None:
     client = openai.OpenAI(base_url=f"{gateway.base_url}/v1", api_key=limited.key, max_retries=0)
     listed = [model.id for model in client.models.list()]
-    assert sorted(listed) == ["claude-haiku-4-5", "gemini-2.5-flash", "gpt-4o-mini", "llama3.1"]
+    assert sorted(listed) == LISTED
+    virtual = client.models.retrieve("auto")
+    assert (virtual.id, virtual.owned_by) == ("auto", "fluxrouter")
     model = client.models.retrieve("gpt-4o-mini")
     assert (model.id, model.object, model.owned_by) == ("gpt-4o-mini", "model", "openai")
     qualified = client.models.retrieve("local/llama3.1")  # an id holding a slash
@@ -47,7 +51,7 @@ def test_openai_sdk_retrieves_a_model_and_404s_the_rest(
 def test_anthropic_sdk_lists_pages_and_retrieves(gateway: GatewayProcess, limited: Tenant) -> None:
     client = _anthropic(gateway, limited.key)
     every = [model.id for model in client.models.list(limit=1)]  # the SDK follows the pages
-    assert sorted(every) == ["claude-haiku-4-5", "gemini-2.5-flash", "gpt-4o-mini", "llama3.1"]
+    assert sorted(every) == LISTED
     first = client.models.list(limit=3)
     assert [m.id for m in first.data] == every[:3]
     assert first.has_more is True

@@ -98,7 +98,10 @@ def test_models_lists_what_the_key_may_use(gateway: GatewayProcess) -> None:
     with gateway.admin() as admin:
         limited = create_tenant(admin, "limited", models=["gpt-4o-mini", "local/llama3.1"])
     client = openai.OpenAI(base_url=f"{gateway.base_url}/v1", api_key=limited.key, max_retries=0)
-    assert sorted(model.id for model in client.models.list()) == ["gpt-4o-mini", "llama3.1"]
+    listed = {model.id: model.owned_by for model in client.models.list()}
+    models = {"gpt-4o-mini": "openai", "llama3.1": "local"}
+    virtual = dict.fromkeys(("auto", "fast", "cheap", "quality"), "fluxrouter")  # docs/routing.md
+    assert listed == {**models, **virtual}
     with pytest.raises(openai.PermissionDeniedError):
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
 

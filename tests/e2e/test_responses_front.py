@@ -378,3 +378,130 @@ def test_cached_and_reasoning_tokens_are_reported_and_billed(
     assert recorded["input_tokens"] == sum(u.input_tokens for u in seen)
     assert recorded["output_tokens"] == sum(u.output_tokens for u in seen)
     assert Decimal(recorded["cost_usd"]) == cost
+
+
+def _sse_events(http: httpx.Client, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events of a streamed `POST /v1/responses`, as the client reads them."""
+    events = []
+    with http.stream("POST", "/v1/responses", json={**body, "stream": True}) as streamed:
+        assert streamed.status_code == 200, streamed.read()
+        for line in streamed.iter_lines():
+            if line.startswith("data:"):
+                events.append(json.loads(line[5:]))
+    return events
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "claude-haiku-4-5"])  # native, translated
+def test_a_continued_response_names_its_previous_response_plain_and_streamed(
+    gateway: GatewayProcess, model: str
+) -> None:
+    """The upstream is sent the whole conversation, never the stored id: every response the
+    client is shown (the plain answer, each event that carries the response) and what is
+    stored name the `previous_response_id` the request continued."""
+    with gateway.admin() as admin:
+        tenant = create_tenant(admin, f"responses-previous-{secrets.token_hex(2)}")
+    headers = {"Authorization": f"Bearer {tenant.key}"}
+    with httpx.Client(base_url=gateway.base_url, headers=headers, timeout=30) as http:
+        first = http.post("/v1/responses", json={"model": model, "input": "first turn"})
+        assert first.status_code == 200, first.text
+        first_id = first.json()["id"]
+        plain = http.post(
+            "/v1/responses",
+            json={"model": model, "input": "second turn", "previous_response_id": first_id},
+        ).json()
+        assert plain["previous_response_id"] == first_id
+        events = _sse_events(
+            http, {"model": model, "input": "third turn", "previous_response_id": plain["id"]}
+        )
+        carrying = {event["type"]: event["response"] for event in events if "response" in event}
+        assert list(carrying) == ["response.created", "response.in_progress", "response.completed"]
+        for response in carrying.values():
+            assert response["previous_response_id"] == plain["id"]
+        streamed = carrying["response.completed"]
+        assert [item["content"][0]["text"] for item in streamed["output"]] == ["Echo: third turn"]
+        for answered, continued in ((plain, first_id), (streamed, plain["id"])):
+            stored = http.get(f"/v1/responses/{answered['id']}")
+            assert stored.status_code == 200, stored.text
+            assert stored.json()["previous_response_id"] == continued
+    # the SDK reads it too
+    final = sdk(gateway, tenant.key).responses.create(
+        model=model, input="fourth turn", previous_response_id=streamed["id"], stream=True
+    )
+    kinds = {event.type: event for event in final}
+    assert kinds["response.completed"].response.previous_response_id == streamed["id"]  # type: ignore[union-attr]
+
+
+def test_a_native_response_asked_for_fewer_than_16_tokens_is_answered_and_billed_as_produced(
+    gateway: GatewayProcess,
+) -> None:
+    """OpenAI refuses a `max_output_tokens` under 16: a request asking 5, under a budget (so the
+    call is reserved and the upstream asked for no more than that), is sent asking 16, reserves
+    16, and is answered and billed for the tokens produced (16 of an echo of 20 words), plain
+    and streamed."""
+    cell = Cell(gateway, "gpt-4o-mini")
+    with gateway.admin() as admin:
+        budget = admin.put(
+            f"/keys/{cell.tenant.key_id}/budget", json={"period": "total", "max_usd": "100"}
+        )
+        assert budget.status_code == 200, budget.text
+    time.sleep(LIMITS_RELOAD)
+    words = " ".join(f"w{n}" for n in range(20))
+    plain = cell.create(input=words, max_output_tokens=5)
+    assert plain.status == "incomplete"
+    assert plain.incomplete_details is not None
+    assert plain.incomplete_details.reason == "max_output_tokens"
+    assert plain.usage.output_tokens == 16
+    with cell.client.responses.stream(
+        model="gpt-4o-mini", input=words, max_output_tokens=5
+    ) as stream:
+        events = list(stream)
+    final = events[-1].response  # type: ignore[union-attr]
+    assert (events[-1].type, final.usage.output_tokens) == ("response.incomplete", 16)
+    cell.seen.append(final.usage)
+    cell.check_usage_and_cost()
+
+
+@pytest.mark.parametrize("model", ["fake-slow-stream", "local-slow-stream"])  # native, translated
+def test_a_stream_the_client_leaves_is_stored_cancelled_with_what_it_produced(
+    gateway: GatewayProcess, model: str
+) -> None:
+    """The client reads a few words of a 4 s stream and leaves: the upstream call stops, is
+    billed for what it produced, and the response is stored `cancelled` with that output (the
+    item cut short `incomplete`), never lost."""
+    with gateway.admin() as admin:
+        tenant = create_tenant(admin, f"responses-left-{secrets.token_hex(2)}")
+    headers = {"Authorization": f"Bearer {tenant.key}"}
+    body = {"model": model, "input": "talk", "max_output_tokens": 200, "stream": True}
+    deltas: list[str] = []
+    with httpx.Client(base_url=gateway.base_url, headers=headers, timeout=30) as http:
+        with http.stream("POST", "/v1/responses", json=body) as streamed:
+            assert streamed.status_code == 200
+            for line in streamed.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                event = json.loads(line[5:])
+                if event["type"] == "response.created":
+                    response_id = event["response"]["id"]
+                elif event["type"] == "response.output_text.delta":
+                    deltas.append(event["delta"])
+                    if len(deltas) == 3:
+                        break  # the client leaves
+
+        def stored() -> dict[str, Any]:
+            found = http.get(f"/v1/responses/{response_id}")
+            return found.json() if found.status_code == 200 else {}
+
+        response = eventually(stored)
+    assert response["status"] == "cancelled"
+    [item] = response["output"]
+    assert item["status"] == "incomplete"
+    text = item["content"][0]["text"] if item["content"] else ""
+    assert text.startswith("".join(deltas))
+    assert len(text.split()) < 200, "stopped, not run to its end"
+
+    def billed() -> dict[str, Any]:
+        with gateway.admin() as admin:
+            rows = admin.get("/usage", params={"group_by": "key"}).json()["rows"]
+        return next((row for row in rows if row["key"] == tenant.key_id), {})
+
+    assert 0 < eventually(billed)["output_tokens"] < 200

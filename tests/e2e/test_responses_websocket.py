@@ -259,6 +259,47 @@ async def test_a_function_call_round_trip_continues_with_previous_response_id(
         assert later.error.code == "previous_response_not_found"
 
 
+async def test_claudes_reasoning_streams_and_a_kept_tool_loop_thinks_on(
+    gateway: GatewayProcess, admin: httpx.Client, anthropic_upstream: FakeAnthropic
+) -> None:
+    """Over the socket, unstored: the reasoning summary streams, and the connection's memory
+    gives Claude its signed thinking back when the tool loop goes on."""
+    tenant = create_tenant(admin, f"rws-think-{secrets.token_hex(3)}")
+    marker = f"socket-thinks-{secrets.token_hex(3)}"
+    ask: dict[str, Any] = {
+        "type": "response.create",
+        "model": "claude-sonnet-4-5",
+        "store": False,
+        "tools": [WEATHER],
+        "reasoning": {"effort": "low", "summary": "auto"},
+    }
+    async with _client(gateway, tenant.key).responses.connect() as connection:
+        await connection.send({**ask, "input": marker})
+        first = (await _until_ended(connection, {None}))[None]
+        asked = first[-1].response
+        assert first[-1].type == "response.completed", first[-1]
+        summary = "".join(
+            e.delta for e in first if e.type == "response.reasoning_summary_text.delta"
+        )
+        assert summary == f"Thinking about: {marker}"
+        (call,) = [item for item in asked.output if item.type == "function_call"]
+        await connection.send(
+            {
+                **ask,
+                "previous_response_id": asked.id,
+                "input": [
+                    {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}
+                ],
+            }
+        )
+        second = (await _until_ended(connection, {None}))[None]
+    assert second[-1].type == "response.completed", second[-1]
+    sent = [r.json for r in anthropic_upstream.requests if marker in json.dumps(r.json)]
+    assert len(sent) == 2
+    assert all(body["thinking"]["type"] == "enabled" for body in sent)
+    assert sent[1]["messages"][1]["content"][0]["type"] == "thinking"
+
+
 @pytest.mark.parametrize("model", [SLOW, "fake-slow-stream"])  # translated, native
 async def test_a_disconnect_stops_the_upstream_at_once_and_bills_what_was_produced(
     gateway: GatewayProcess, upstream: FakeOpenAI, admin: httpx.Client, model: str

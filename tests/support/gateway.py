@@ -22,6 +22,18 @@ READY_WITHIN = 120  # seconds for `serve` to answer /readyz: its imports alone t
 # several times that on a busy 2-core machine
 
 
+TIER_ROUTING: dict[str, Any] = {
+    "tiers": {
+        "simple": "gpt-4o-mini",
+        "medium": "gemini-2.5-flash",
+        "complex": "claude-haiku-4-5",
+        "reasoning": "gpt-4o",
+    }
+}
+"""`routing` of the gateways that have the Anthropic and Gemini fakes: the example of
+docs/routing.md#tiers, whose table of prompts the tests send through `auto`."""
+
+
 def gateway_config(
     *,
     database_url: str,
@@ -111,6 +123,11 @@ def gateway_config(
                             "cached_input_per_mtok": 0.5,
                         },
                     },
+                    {  # one word every 20 ms, through the chat translation
+                        "name": "local-slow-stream",
+                        "upstream": "fake-slow-stream",
+                        "price": {"input_per_mtok": 1, "output_per_mtok": 2},
+                    },
                     {  # ignores the output limit it is sent, through the chat translation
                         "name": "local-runaway",
                         "upstream": "fake-runaway",
@@ -141,6 +158,7 @@ def gateway_config(
             *vendor_providers(anthropic_url, gemini_url),
             *(extra_providers or []),
         ],
+        **({"routing": TIER_ROUTING} if anthropic_url and gemini_url else {}),
     }
 
 
@@ -165,6 +183,17 @@ def vendor_providers(anthropic_url: str | None, gemini_url: str | None) -> list[
                             "cached_input_per_mtok": 0.3,
                         },
                     },
+                    *(  # no output cap of their own: room to think (test_reasoning_translated)
+                        {
+                            "name": name,
+                            "price": {
+                                "input_per_mtok": 3,
+                                "output_per_mtok": 15,
+                                "cached_input_per_mtok": 0.3,
+                            },
+                        }
+                        for name in ("claude-sonnet-4-5", "claude-opus-4-7")
+                    ),
                     {
                         "name": "claude-cached",
                         "upstream": "fake-cached",

@@ -15,6 +15,8 @@ PRICES = {
     "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60"), None),
     "llama3.1": (Decimal("0.01"), Decimal("0.02"), None),
     "claude-haiku-4-5": (Decimal(3), Decimal(15), Decimal("0.3")),
+    "claude-sonnet-4-5": (Decimal(3), Decimal(15), Decimal("0.3")),
+    "claude-opus-4-7": (Decimal(3), Decimal(15), Decimal("0.3")),
     "gemini-2.5-flash": (Decimal("0.3"), Decimal("2.5"), None),
     "gpt-3.5-turbo-instruct": (Decimal("1.5"), Decimal(2), None),
     "llama-instruct": (Decimal("0.02"), Decimal("0.04"), None),

@@ -16,7 +16,12 @@ from typing import Any
 from application.providers.journal import CallJournal, JournaledTicket
 from domains.providers.admission import Admission, AdmitEveryone, Ticket
 from domains.providers.model import ModelRoute
-from domains.providers.output_limit import RequestKind, limited_body, max_output_tokens
+from domains.providers.output_limit import (
+    RequestKind,
+    least_output,
+    limited_body,
+    max_output_tokens,
+)
 from domains.providers.ports import PromptCounter
 from domains.shared.caller import Caller
 from domains.shared.ids import new_id
@@ -41,12 +46,20 @@ class CallAdmission:
         self._journal = journal
 
     async def admit(
-        self, caller: Caller, route: ModelRoute, body: Mapping[str, Any], kind: RequestKind
+        self,
+        caller: Caller,
+        route: ModelRoute,
+        body: Mapping[str, Any],
+        kind: RequestKind,
+        sent_as: RequestKind | None = None,
     ) -> Ticket:
         """Takes the caller's rate limits and reserves the request's largest cost against their
         budgets, or refuses (LimitExceeded, Forbidden). Tokens are counted only if a limit
         needs them. First, if the finished calls waiting to be written reached the recorder's
-        high water, waits for room."""
+        high water, waits for room. `body` is read as a `kind` body; `sent_as`, the shape it
+        goes upstream in (`kind` when not given), may ask for more output than `body` says
+        (`least_output`: a Responses body never asks OpenAI for fewer than 16 tokens)."""
+        least = least_output(sent_as or kind)
 
         def estimate() -> tuple[int, int]:
             prompt = 0
@@ -57,7 +70,7 @@ class CallAdmission:
                     "embeddings": self._counter.count_embeddings,
                 }[kind]
                 prompt = count(body)
-            return prompt, self._most_output(route, body, kind)
+            return prompt, max(self._most_output(route, body, kind), least)
 
         await self._room()  # while the accounting catches up, if it fell behind
         journal = self._journal
@@ -74,7 +87,7 @@ class CallAdmission:
         if counted:  # what the admission reserved
             prompt, most = counted[0]
         else:  # no limit needed a count: the output bound alone, the prompt left uncounted
-            prompt, most = 0, self._most_output(route, body, kind)
+            prompt, most = 0, max(self._most_output(route, body, kind), least)
         return JournaledTicket(ticket, journal, new_id(), prompt, most)
 
     def _most_output(self, route: ModelRoute, body: Mapping[str, Any], kind: RequestKind) -> int:

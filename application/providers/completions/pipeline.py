@@ -7,8 +7,10 @@ record of how it ended, whatever dialect it arrived in (`/v1/chat/completions`, 
 `CompletionPipeline.complete` reads as that line; each step is one name:
 
 - route: the routing policies decide first (`domains.providers.policy`: a rule may force another
-  model, cap the output, or refuse with `PolicyDenied`), then the catalog resolves the model and
-  the caller's key may use it or not (`ModelNotAllowed`).
+  model, cap the output, or refuse with `PolicyDenied`); a virtual model (`auto`, `cheap`...)
+  becomes the concrete model it chooses for this caller and prompt among those the key and the
+  policies allow (`virtual.VirtualModels`), with the reason it chose it; then the catalog
+  resolves the model and the caller's key may use it or not (`ModelNotAllowed`).
 - admit: `admit.CallAdmission`, the estimate and the `Admission` port (budgets, rate limits):
   a refusal is the caller's 429 or 403 before any upstream call; else a ticket, reserved.
 - call: `upstream.Upstream`, the seam where retries, fallbacks and the cache plug in.
@@ -36,6 +38,7 @@ from application.providers.call import Call, Endpoint
 from application.providers.completions.admit import CallAdmission, within_reservation
 from application.providers.completions.request import Completion, CompletionRequest, Withdrawn
 from application.providers.completions.upstream import Upstream
+from application.providers.completions.virtual import VIRTUAL_PROVIDER, Routed, VirtualModels
 from application.providers.journal import JournaledTicket
 from application.providers.routing.policy import RoutingPolicy
 from application.providers.routing.router import ROUTE_HEADER, Failover, Router, route_headers
@@ -48,7 +51,7 @@ from application.providers.stream_relay import (
     relay,
 )
 from domains.providers.admission import Ticket
-from domains.providers.errors import InvalidRequest, ModelNotAllowed, UpstreamError
+from domains.providers.errors import InvalidRequest, ModelNotAllowed, UnknownModel, UpstreamError
 from domains.providers.events import CompletionFinished
 from domains.providers.model import WILDCARD, Catalog, ModelRoute
 from domains.providers.output_limit import NativeKind, RequestKind, limited_body
@@ -81,10 +84,12 @@ class CompletionPipeline:
         *,
         log_prompts: bool = False,
         policies: Policies = NO_POLICIES,
+        virtual: VirtualModels | None = None,
         router: Router | None = None,
     ) -> None:
         self._policies = policies
         self._catalog = catalog
+        self._virtual = virtual
         self._admission = admission
         self._upstream = upstream
         self._recorder = recorder
@@ -98,24 +103,28 @@ class CompletionPipeline:
         streamed."""
         # route: which deployment, and in which shape the body goes (a dialect natively to a
         # provider that speaks it, else as chat: a bad body is refused before admission)
-        policy = self._policies.decide_for(request.caller, request.model, None)
-        state, route = self._first(request.caller, request.model, policy, stream=request.stream)
+        routed = request.routed or self.resolve(request.caller, request.model, request.body)
+        policy = routed.policy
+        state, route = self._deployment(
+            request.caller, request.model, routed, stream=request.stream
+        )
         body, sent_as, admitted, admitted_as = _capped(self._shape(request, route), route, policy)
         if self._log_prompts and request.prompt_log is not None:
             log.info(request.prompt_log, model=request.model, messages=admitted.get("messages"))
         # admit: budgets and rate limits reserve, or refuse before anything goes upstream
-        ticket = await self._admission.admit(request.caller, route, admitted, admitted_as)
+        ticket = await self._admission.admit(request.caller, route, admitted, admitted_as, sent_as)
         if request.on_admitted is not None and not request.on_admitted(ticket.headers):
             ticket.release()
             raise Withdrawn(ticket.headers)
         body = within_reservation(body, route, ticket, sent_as)
         attempt = Attempt(state, route, sent_as, body, ticket, policy)
+        attempt.reason = routed.reason
         # call → settle → record: a stream settles and records when it ends
         if request.stream:
             chunks = await self._stream(request, attempt)
-            return self._completion(request, attempt, chunks=chunks)
+            return self._completion(request, attempt, chunks=chunks, reason=routed.reason)
         answer = await self._answer(request, attempt, "chat")
-        return self._completion(request, attempt, body=answer)
+        return self._completion(request, attempt, body=answer, reason=routed.reason)
 
     async def embed(self, request: CompletionRequest) -> Completion:
         """Embeddings: the same line, always a plain answer."""
@@ -125,6 +134,36 @@ class CompletionPipeline:
         attempt = Attempt(state, route, "embeddings", request.body, ticket, policy)
         body = await self._answer(request, attempt, "embeddings")
         return self._completion(request, attempt, body=body)
+
+    def _routable(self, caller: Caller, requested: str, policy: Decision) -> ModelRoute:
+        """`route_for`, but a model of several deployments is refused only when the caller's key
+        may use none of them, or the policies refuse every one (`PolicyDenied`)."""
+        model = policy.model(requested)
+        router = self.router
+        if len(router.routes(model)) < 2:
+            return self.route_for(caller, requested, policy)
+        allowed = router.group(model).allowed(caller)
+        if not allowed:
+            raise ModelNotAllowed(model)
+        return policy.filter([state.deployment.route for state in allowed])[0]
+
+    def _deployment(
+        self, caller: Caller, requested: str, routed: Routed, *, stream: bool = False
+    ) -> tuple[DeploymentState, ModelRoute]:
+        """The deployment the call goes first to, and what is called there, for the model
+        `resolve` found: one of its deployments the key and the policies let serve it, chosen
+        by the router (a virtual model's choice too: any deployment of the model it chose); a
+        model through a wildcard, on the wildcard's deployment."""
+        route, policy = routed.route, routed.policy
+        router = self.router
+        if route.wildcard:
+            wildcard = router.state(f"{route.provider}/{WILDCARD}")
+            return (wildcard if wildcard is not None else router.adopt(route)), route
+        model = route.name if routed.reason is not None else policy.model(requested)
+        if not router.routes(model):
+            return router.adopt(route), route
+        state = router.first(caller, model, stream=stream, permits=_permits(policy))
+        return state, state.deployment.route
 
     def _first(
         self, caller: Caller, requested: str, policy: Decision, *, stream: bool = False
@@ -155,6 +194,7 @@ class CompletionPipeline:
         *,
         body: bytes = b"",
         chunks: AsyncIterator[bytes] | None = None,
+        reason: str | None = None,
     ) -> Completion:
         """The answer, with the caller's limits and how it was routed in its headers."""
         failover = attempt.failover
@@ -164,8 +204,10 @@ class CompletionPipeline:
             if failover is not None
             else route_headers(served, f"wildcard {served.qualified_name}")
             if served.wildcard
-            else self.router.headers(attempt.policy.model(request.model), attempt.state)
+            else self.router.headers(_routed_name(request, attempt), attempt.state)
         )
+        if reason is not None:  # a virtual model chose the model: why, first
+            routed = route_headers(served, f"{reason}; {routed[ROUTE_HEADER]}")
         limits = attempt.ticket.headers
         headers = {**limits, **routed} if limits else routed
         return Completion(
@@ -174,6 +216,7 @@ class CompletionPipeline:
             body=body,
             chunks=chunks,
             native=attempt.kind not in ("chat", "embeddings"),
+            route_reason=reason,
         )
 
     def _shape(
@@ -195,6 +238,37 @@ class CompletionPipeline:
             return request.body, dialect.kind, estimate(request.body), "chat"
         chat = dialect.as_chat(request.body)
         return chat, "chat", chat, "chat"
+
+    def resolve(self, caller: Caller, requested: str, body: Mapping[str, Any]) -> Routed:
+        """The model `requested` names for this caller and `body` (in any dialect), after the
+        routing policies had their say: the model itself, or the one a rule forces; a virtual
+        model's choice among the models the key and the policies allow, with its reason (for
+        `auto`, the prompt's tier is known to the policies)."""
+        virtual = self._virtual
+        if virtual is None:
+            policy = self._policies.decide_for(caller, requested, None)
+            return Routed(self._routable(caller, requested, policy), policy=policy)
+        classified = virtual.classify(body) if virtual.is_auto(requested) else None
+        tier = classified.tier if classified is not None else None
+        policy = self._policies.decide_for(caller, requested, tier)
+        model = policy.model(requested)
+        if not virtual.is_virtual(model):
+            return Routed(self._routable(caller, model, policy), policy=policy)
+
+        def allowed(route: ModelRoute) -> bool:
+            return policy.refusal(route) is None
+
+        admits = None if policy is NO_DECISION else allowed
+        try:
+            routed = virtual.resolve(caller, model, body, allowed=admits, classified=classified)
+        except ModelNotAllowed:
+            if admits is None:
+                raise
+            # the key has models, the policies refuse them all: the rule that refuses says so
+            policy.check(virtual.resolve(caller, model, body, classified=classified).route)
+            raise
+        log.debug("v1.virtual_model", requested=requested, reason=routed.reason)
+        return Routed(routed.route, routed.reason, policy)
 
     def route_for(
         self, caller: Caller, requested: str, policy: Decision = NO_DECISION
@@ -232,7 +306,23 @@ class CompletionPipeline:
             elif caller.may_use(route.name, route.qualified_name):
                 bare = self._catalog.resolve(route.name) is route
                 shown.append((route.name if bare else route.qualified_name, route))
+        if self._virtual is not None:
+            for name in self._virtual.names_for(caller):
+                shown.append((name, ModelRoute(VIRTUAL_PROVIDER, "virtual", name, name)))
         return shown
+
+    def shown_model(self, caller: Caller, wanted: str) -> ModelRoute:
+        """The model `wanted` as the model listing shows it to this caller (a virtual model too);
+        `UnknownModel` if the caller cannot see it."""
+        try:
+            return self.route_for(caller, wanted)
+        except ModelNotAllowed:  # a model the key may not use is one it cannot see
+            raise UnknownModel(wanted) from None
+        except UnknownModel:
+            virtual = self._virtual
+            if virtual is None or wanted not in virtual.names_for(caller):
+                raise
+            return ModelRoute(VIRTUAL_PROVIDER, "virtual", wanted, wanted)
 
     async def count_tokens(
         self,
@@ -244,7 +334,7 @@ class CompletionPipeline:
     ) -> int | None:
         """A `kind` body's input tokens as its provider counts them; None if the provider does
         not speak `kind` (the front door estimates)."""
-        route, _ = self.route_with_policies(caller, model)
+        route = self.resolve(caller, model, body).route
         if not self._upstream.speaks(route, kind):
             return None
         return await self._upstream.count_tokens(route, kind, body, headers)
@@ -490,12 +580,13 @@ class CompletionPipeline:
             transport=request.transport,
             event_id=journaled.call_id if journaled is not None else None,
             requested=request.model,
-            reason=(
+            reason=(attempt.reason + "; " if attempt.reason is not None else "")
+            + (
                 failover.explanation()
                 if failover is not None
                 else f"wildcard {attempt.route.qualified_name}"
                 if attempt.route.wildcard
-                else self.router.headers(attempt.policy.model(request.model), state)[ROUTE_HEADER]
+                else self.router.headers(_routed_name(request, attempt), state)[ROUTE_HEADER]
             ),
         )
         if journaled is not None and not attempt.journaled:
@@ -517,6 +608,7 @@ class Attempt:
         "journaled",
         "kind",
         "policy",
+        "reason",
         "route",
         "state",
         "ticket",
@@ -538,6 +630,8 @@ class Attempt:
         self.body = body
         self.ticket = ticket
         self.policy = policy
+        self.reason: str | None = None
+        """Why a virtual model chose the model, when one did."""
         self.admitted = route
         self.failover: Failover | None = None
         self.journaled = False
@@ -569,6 +663,14 @@ def _endings(
         request.include_usage,
     )
     return openai_sse_error, on_cut, NO_HEADERS
+
+
+def _routed_name(request: CompletionRequest, attempt: Attempt) -> str:
+    """The name the router chose a deployment of: the model a virtual model chose, or the one
+    asked for (or forced by a rule)."""
+    if attempt.reason is not None:
+        return attempt.route.name
+    return attempt.policy.model(request.model)
 
 
 def _permits(policy: Decision) -> Callable[[ModelRoute], bool] | None:

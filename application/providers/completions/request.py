@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from application.providers.call import Transport
+from application.providers.completions.virtual import Routed
 from application.providers.stream_relay import CutEnding
 from domains.providers.errors import UpstreamError
 from domains.providers.events import CompletionFinished
@@ -63,6 +64,9 @@ class CompletionRequest(msgspec.Struct, frozen=True, kw_only=True):
     pipeline gives the admission back and raises `Withdrawn`) before anything goes upstream."""
     observe: Callable[[CompletionFinished], None] | None = None
     """Handed the very record of the finished call that is billed (a stream's usage to tell)."""
+    routed: Routed | None = None
+    """The model already resolved for this request (`CompletionPipeline.resolve`), by a front
+    door that had to know it first: a virtual model then is not chosen twice."""
 
 
 class Completion(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,6 +80,9 @@ class Completion(msgspec.Struct, frozen=True, kw_only=True):
     chunks: AsyncIterator[bytes] | None = None
     native: bool = False
     """The answer is in the request's own dialect (passed natively), not chat."""
+    route_reason: str | None = None
+    """Why a virtual model chose `route` (e.g. `auto tier=simple points=0 -> cheap: ...`);
+    None for a model asked for by name."""
 
 
 class Withdrawn(Exception):

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from domains.providers.errors import InvalidRequest
+from infrastructure.adapters.providers.anthropic_thinking import thinking_blocks
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 _ROLES = "system, developer, user, assistant or tool"
@@ -134,7 +135,8 @@ def _assistant_blocks(message: dict[str, Any], where: str) -> list[dict[str, Any
     if message.get("function_call") is not None:
         param = f"{where}.function_call"
         raise InvalidRequest(f"`{param}` is deprecated; use `tool_calls`.", param=param)
-    blocks: list[dict[str, Any]] = []
+    # the thinking an earlier answer carried comes first, as Anthropic answered it
+    blocks = thinking_blocks(message.get("thinking_blocks"), where)
     for param, part in _parts(message.get("content"), where, nullable=True):
         text = _text_of(part, param, refusal=True)
         if text is None:

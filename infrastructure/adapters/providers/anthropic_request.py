@@ -1,7 +1,8 @@
 """OpenAI chat request → Anthropic Messages request, as a pure function.
 
 Legacy `functions` / `function_call` are first said with tools (`legacy_functions`);
-`response_format` becomes a tool call (`anthropic_structured`). Whatever cannot be translated
+`response_format` becomes a tool call (`anthropic_structured`); `reasoning_effort` becomes
+thinking (`anthropic_thinking`). Whatever cannot be translated
 faithfully raises `InvalidRequest` (a 400 naming the parameter);
 OpenAI parameters with no Anthropic meaning (seed, logit_bias, penalties, logprobs, store, ...)
 are dropped, since the output is built from the parameters known here only.
@@ -16,6 +17,7 @@ from typing import Any
 from domains.providers.errors import InvalidRequest
 from infrastructure.adapters.providers.anthropic_messages import conversation
 from infrastructure.adapters.providers.anthropic_structured import ask_for_structured_answer
+from infrastructure.adapters.providers.anthropic_thinking import add_thinking
 from infrastructure.adapters.providers.legacy_functions import with_tools
 
 
@@ -45,6 +47,7 @@ def structured_chat_request(
     _sampling(body, out)
     _tools(body, out)
     answer_tool = ask_for_structured_answer(body.get("response_format"), out)
+    add_thinking(body, out)
     if stream:
         out["stream"] = True
     return out, answer_tool

@@ -66,13 +66,43 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def openai_usage(usage: Usage) -> dict[str, Any]:
+THINKING_CHARS_PER_TOKEN = 4
+
+
+def thinking_tokens(chars: int, usage: Usage) -> int:
+    """An estimate of the reasoning tokens of an answer whose thinking text has `chars`
+    characters (4 a token, within its output tokens): Anthropic counts thinking inside
+    `output_tokens` without telling it apart. What a model thought but did not show (a
+    summarized, omitted or redacted thinking) is not in it."""
+    return min(-(-max(chars, 0) // THINKING_CHARS_PER_TOKEN), usage.output_tokens)
+
+
+def openai_usage(usage: Usage, thinking_chars: int = 0) -> dict[str, Any]:
+    """OpenAI's usage object; `completion_tokens_details.reasoning_tokens` is the estimate of
+    `thinking_tokens` (the gateway's own `Usage` keeps Anthropic's counts: no reasoning part)."""
     return {
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.input_tokens + usage.output_tokens,
         "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+        "completion_tokens_details": {"reasoning_tokens": thinking_tokens(thinking_chars, usage)},
     }
+
+
+def thinking_block(block: dict[str, Any]) -> dict[str, Any] | None:
+    """A thinking (or redacted thinking) content block as the chat answer's `thinking_blocks`
+    carry it, None when it is not one."""
+    kind = block.get("type")
+    if kind == "thinking":
+        text, signature = block.get("thinking"), block.get("signature")
+        return {
+            "type": "thinking",
+            "thinking": text if isinstance(text, str) else "",
+            "signature": signature if isinstance(signature, str) else "",
+        }
+    if kind == "redacted_thinking" and isinstance(block.get("data"), str):
+        return {"type": "redacted_thinking", "data": block["data"]}
+    return None
 
 
 def arguments_json(value: Any) -> str:
@@ -88,16 +118,22 @@ def chat_response(
     completion_id: str | None = None,
     answer_tool: str | None = None,
 ) -> tuple[dict[str, Any], Usage]:
-    """An Anthropic message → an OpenAI `chat.completion`; thinking blocks are left out. A call
-    of `answer_tool` (the structured output, see `anthropic_structured`) is the content: its
-    input as JSON text, with finish_reason "stop" unless other tools were called too."""
+    """An Anthropic message → an OpenAI `chat.completion`. A call of `answer_tool` (the
+    structured output, see `anthropic_structured`) is the content: its input as JSON text, with
+    finish_reason "stop" unless other tools were called too. Thinking is the message's
+    `reasoning_content` (its text) and `thinking_blocks` (the blocks with their signatures, to
+    send back with the next turn), as LiteLLM and vLLM answer."""
     texts: list[str] = []
     answers: list[str] = []
     calls: list[dict[str, Any]] = []
+    thoughts: list[dict[str, Any]] = []
     content = message.get("content")
     for block in content if isinstance(content, list) else ():
         kind = block.get("type") if isinstance(block, dict) else None
-        if kind == "text" and isinstance(block.get("text"), str):
+        thought = thinking_block(block) if isinstance(block, dict) else None
+        if thought is not None:
+            thoughts.append(thought)
+        elif kind == "text" and isinstance(block.get("text"), str):
             texts.append(block["text"])
         elif kind == "tool_use" and answer_tool is not None and block.get("name") == answer_tool:
             answers.append(arguments_json(block.get("input")))
@@ -111,6 +147,10 @@ def chat_response(
     }
     if calls:
         reply["tool_calls"] = calls
+    thinking = "".join(str(block.get("thinking", "")) for block in thoughts)
+    if thoughts:
+        reply["reasoning_content"] = thinking
+        reply["thinking_blocks"] = thoughts
     stop = message.get("stop_reason")
     if stop == "tool_use" and answers and not calls:
         stop = "end_turn"
@@ -130,7 +170,7 @@ def chat_response(
                 "finish_reason": finish_reason(stop if isinstance(stop, str) else None) or "stop",
             }
         ],
-        "usage": openai_usage(usage),
+        "usage": openai_usage(usage, len(thinking)),
     }
     return body, usage
 

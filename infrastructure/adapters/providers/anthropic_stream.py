@@ -12,6 +12,7 @@ from infrastructure.adapters.providers.anthropic_response import (
     count,
     finish_reason,
     openai_usage,
+    thinking_block,
     usage_of,
 )
 
@@ -52,6 +53,10 @@ class StreamTranslator:
     index, which also counts text and thinking blocks. An `error` event raises `UpstreamError`.
     The first call of `answer_tool` (a structured answer, see `anthropic_structured`) streams as
     content: its input_json_delta pieces are content deltas, and it finishes with "stop".
+
+    Thinking streams as `reasoning_content` deltas; when a thinking block ends, one delta
+    carries it whole with its signature (`thinking_blocks`, as the whole answer does), and a
+    redacted thinking block is such a delta as soon as it starts.
     """
 
     def __init__(
@@ -76,6 +81,8 @@ class StreamTranslator:
         self._answer_block: int | None = None  # Anthropic block index of the structured answer
         self._answer_sent = False  # any of its JSON yet
         self._answered = False
+        self._thinking: dict[int, dict[str, Any]] = {}  # Anthropic block index → block so far
+        self.thinking_chars = 0
         self.usage: Usage | None = None
         self.finished = False
         self.output_chars = 0
@@ -133,11 +140,25 @@ class StreamTranslator:
         call = {"index": tool, "function": {"arguments": arguments}}
         return [*self._start(), self._chunk({"tool_calls": [call]})]
 
+    def _reasoning(self, text: Any) -> list[dict[str, Any]]:
+        if not isinstance(text, str) or not text:
+            return []
+        self.output_chars += len(text)
+        self.thinking_chars += len(text)
+        return [*self._start(), self._chunk({"reasoning_content": text})]
+
     def _block_start(self, index: Any, block: dict[str, Any]) -> list[dict[str, Any]]:
         if block.get("type") == "text":
             return self._text(block.get("text"))
+        thought = thinking_block(block)
+        if thought is not None and thought["type"] == "redacted_thinking":
+            return [*self._start(), self._chunk({"thinking_blocks": [thought]})]
+        if thought is not None:
+            if isinstance(index, int):
+                self._thinking[index] = thought
+            return self._reasoning(thought["thinking"])
         if block.get("type") != "tool_use":
-            return []  # thinking, server tools...
+            return []  # server tools...
         if self._answer_tool is not None and block.get("name") == self._answer_tool:
             if self._answered or not isinstance(index, int):
                 return []  # one answer only
@@ -160,6 +181,15 @@ class StreamTranslator:
         kind = delta.get("type")
         if kind == "text_delta":
             return self._text(delta.get("text"))
+        thought = self._thinking.get(index) if isinstance(index, int) else None
+        if kind == "thinking_delta" and thought is not None:
+            text = delta.get("thinking")
+            thought["thinking"] += text if isinstance(text, str) else ""
+            return self._reasoning(text)
+        if kind == "signature_delta" and thought is not None:
+            signature = delta.get("signature")
+            thought["signature"] += signature if isinstance(signature, str) else ""
+            return []
         tool = self._tools.get(index) if isinstance(index, int) else None
         partial = delta.get("partial_json")
         if (
@@ -171,9 +201,12 @@ class StreamTranslator:
             return self._text(partial)
         if kind == "input_json_delta" and tool is not None and isinstance(partial, str) and partial:
             return self._arguments(tool, partial)
-        return []  # thinking and signature deltas, citations...
+        return []  # citations...
 
     def _block_stop(self, index: Any) -> list[dict[str, Any]]:
+        thought = self._thinking.pop(index, None) if isinstance(index, int) else None
+        if thought is not None:
+            return [*self._start(), self._chunk({"thinking_blocks": [thought]})]
         if index == self._answer_block and self._answer_block is not None:
             self._answer_block = None
             return [] if self._answer_sent else self._text("{}")
@@ -205,7 +238,7 @@ class StreamTranslator:
                     "created": self._created,
                     "model": self._model,
                     "choices": [],
-                    "usage": openai_usage(usage),
+                    "usage": openai_usage(usage, self.thinking_chars),
                 }
             )
         return out

@@ -58,12 +58,14 @@ class GeminiAdapter:
     def _url(self, upstream_model: str, method: str) -> str:
         return f"{self._base}{quote(upstream_model, safe='')}:{method}"
 
-    async def _request(self, body: dict[str, Any]) -> bytes:
+    async def _request(self, body: dict[str, Any], upstream_model: str) -> bytes:
         fetched = await self._images.fetch_all(wire.http_image_urls(body))
-        return _encoder.encode(wire.chat_request(body, fetched_images=fetched))
+        return _encoder.encode(
+            wire.chat_request(body, fetched_images=fetched, model=upstream_model)
+        )
 
     async def chat(self, body: dict[str, Any], upstream_model: str) -> UpstreamReply:
-        payload = await self._request(body)
+        payload = await self._request(body, upstream_model)
         url = self._url(upstream_model, "generateContent")
         async with self._http.post(url, payload, self._headers) as response:
             data = await self._http.read(response)
@@ -80,7 +82,7 @@ class GeminiAdapter:
     async def open_chat_stream(
         self, body: dict[str, Any], upstream_model: str, *, include_usage: bool
     ) -> TranslatedChatStream:
-        payload = await self._request(body)
+        payload = await self._request(body, upstream_model)
         url = self._url(upstream_model, "streamGenerateContent") + "?alt=sse"
         response = await self._http.open(url, payload, self._stream_headers)
         translator = wire.StreamTranslator(

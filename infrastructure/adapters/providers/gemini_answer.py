@@ -117,6 +117,19 @@ def candidate_parts(candidate: Mapping[str, Any]) -> tuple[list[str], list[tuple
     return texts, calls
 
 
+def candidate_thoughts(candidate: Mapping[str, Any]) -> str:
+    """The thought summaries of one candidate (its parts marked `thought: true`), joined."""
+    content = candidate.get("content")
+    parts = content.get("parts") if isinstance(content, Mapping) else None
+    return "".join(
+        part["text"]
+        for part in (parts if isinstance(parts, list) else ())
+        if isinstance(part, Mapping)
+        and part.get("thought") is True
+        and isinstance(part.get("text"), str)
+    )
+
+
 def blocked(response: Mapping[str, Any]) -> bool:
     """Whether the prompt itself was blocked (then Gemini sends no candidate)."""
     feedback = response.get("promptFeedback")

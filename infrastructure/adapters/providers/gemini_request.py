@@ -27,7 +27,36 @@ THINKING_BUDGETS = {
     "medium": 8192,
     "high": 24576,
     "xhigh": 24576,
+    "max": 24576,
 }
+# Gemini 3 models are steered by a thinking level instead, and cannot stop thinking: `none` is
+# their lowest level.
+THINKING_LEVELS = {
+    "none": "low",
+    "minimal": "low",
+    "low": "low",
+    "medium": "high",
+    "high": "high",
+    "xhigh": "high",
+    "max": "high",
+}
+# The smallest budget every thinking Gemini 2.5 model takes (2.5 Pro cannot go lower).
+MIN_THINKING_BUDGET = 128
+
+
+def _thinking_config(effort: str, model: str, max_output: Any) -> dict[str, Any]:
+    """`thinkingConfig` for a `reasoning_effort`: a level on Gemini 3 models, else a budget of
+    at most half the output limit (thinking counts inside `maxOutputTokens`); the thoughts'
+    summaries are asked for (`includeThoughts`) whenever the model thinks."""
+    name = model.removeprefix("models/")
+    if name.startswith("gemini-3"):
+        return {"thinkingLevel": THINKING_LEVELS[effort], "includeThoughts": True}
+    budget = THINKING_BUDGETS[effort]
+    if budget and is_int(max_output) and max_output > 0:
+        budget = min(budget, max(max_output // 2, MIN_THINKING_BUDGET))
+    if budget == 0:
+        return {"thinkingBudget": 0}
+    return {"thinkingBudget": budget, "includeThoughts": True}
 
 
 def _number(body: Mapping[str, Any], key: str, *, integer: bool = False) -> Any:
@@ -41,7 +70,7 @@ def _number(body: Mapping[str, Any], key: str, *, integer: bool = False) -> Any:
     return value
 
 
-def _generation_config(body: Mapping[str, Any]) -> dict[str, Any]:
+def _generation_config(body: Mapping[str, Any], model: str) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for key, field in (
         ("temperature", "temperature"),
@@ -73,12 +102,13 @@ def _generation_config(body: Mapping[str, Any]) -> dict[str, Any]:
             config["stopSequences"] = stops
     effort = body.get("reasoning_effort")
     if effort is not None:
-        if effort not in THINKING_BUDGETS:
+        if not isinstance(effort, str) or effort not in THINKING_BUDGETS:
             raise InvalidRequest(
                 f"`reasoning_effort` must be one of {', '.join(THINKING_BUDGETS)}.",
                 param="reasoning_effort",
             )
-        config["thinkingConfig"] = {"thinkingBudget": THINKING_BUDGETS[effort]}
+        most = config.get("maxOutputTokens")
+        config["thinkingConfig"] = _thinking_config(effort, model, most)
     fmt = body.get("response_format")
     if fmt is not None:
         kind = obj(fmt).get("type")
@@ -137,11 +167,12 @@ def _tool_config(choice: Any) -> dict[str, Any] | None:
 
 
 def chat_request(
-    body: dict[str, Any], *, fetched_images: Mapping[str, tuple[str, str]]
+    body: dict[str, Any], *, fetched_images: Mapping[str, tuple[str, str]], model: str = ""
 ) -> dict[str, Any]:
     """An OpenAI chat request as a Gemini GenerateContentRequest (the model goes in the URL).
 
-    `fetched_images` maps each of `http_image_urls(body)` to its (mime type, base64 data).
+    `fetched_images` maps each of `http_image_urls(body)` to its (mime type, base64 data);
+    `model` (the upstream's name for it) decides how thinking is asked for.
     Legacy `functions` / `function_call` are said with tools first (`legacy_functions`).
     """
     body = with_tools(body)
@@ -157,7 +188,7 @@ def chat_request(
         out["contents"] = [{"role": "user", "parts": [{"text": system_text}]}]
     elif not contents:
         raise InvalidRequest("The messages hold no content to send.", param="messages")
-    config = _generation_config(body)
+    config = _generation_config(body, model)
     if config:
         out["generationConfig"] = config
     tools = _tools(body.get("tools"))

@@ -16,6 +16,7 @@ from infrastructure.adapters.providers.gemini_answer import (
     call_id,
     candidate_index,
     candidate_parts,
+    candidate_thoughts,
     finish_reason,
     openai_usage,
 )
@@ -32,7 +33,8 @@ def _choice(index: int, message: dict[str, Any], reason: str) -> dict[str, Any]:
 def chat_response(
     resp: dict[str, Any], *, model: str, created: int, completion_id: str
 ) -> tuple[dict[str, Any], Usage]:
-    """A GenerateContentResponse as an OpenAI `chat.completion`, and its usage."""
+    """A GenerateContentResponse as an OpenAI `chat.completion`, and its usage. Thought
+    summaries (parts marked `thought`) are the message's `reasoning_content`."""
     usage_body, usage = openai_usage(resp.get("usageMetadata"))
     choices: list[dict[str, Any]] = []
     calls_so_far = 0  # tool call ids are numbered across the response, as in the stream
@@ -64,6 +66,8 @@ def chat_response(
         message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
         if tool_calls:
             message["tool_calls"] = tool_calls
+        if thoughts := candidate_thoughts(candidate):
+            message["reasoning_content"] = thoughts
         index = candidate_index(candidate)
         index = next(unclaimed) if index is None else index  # a missing index is a 0 first
         choices.append(_choice(index, message, reason))

@@ -16,6 +16,7 @@ from infrastructure.adapters.providers.gemini_answer import (
     call_id,
     candidate_index,
     candidate_parts,
+    candidate_thoughts,
     finish_reason,
     openai_usage,
 )
@@ -23,7 +24,8 @@ from infrastructure.adapters.providers.gemini_errors import stream_error
 
 
 class StreamTranslator:
-    """Turns the events of one Gemini stream into OpenAI chunks, keeping the tally."""
+    """Turns the events of one Gemini stream into OpenAI chunks, keeping the tally. Thought
+    summaries stream as `reasoning_content` deltas."""
 
     def __init__(
         self, *, model: str, created: int, completion_id: str, include_usage: bool
@@ -73,6 +75,10 @@ class StreamTranslator:
 
     def _candidate(self, index: int, candidate: Mapping[str, Any]) -> list[dict[str, Any]]:
         out = self._start(index)
+        thoughts = candidate_thoughts(candidate)
+        if thoughts:
+            self.output_chars += len(thoughts)
+            out.append(self._delta(index, {"reasoning_content": thoughts}))
         texts, calls = candidate_parts(candidate)
         text = "".join(texts)
         if text:

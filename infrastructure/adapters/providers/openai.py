@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from domains.providers.output_limit import least_output
 from domains.providers.passed_body import with_members
 from domains.providers.ports import UpstreamReply
 from infrastructure.adapters.providers import openai_completions as completions
@@ -28,7 +29,7 @@ from infrastructure.adapters.providers.upstream_http import UpstreamHttp, model_
 from infrastructure.adapters.providers.upstream_stream import UpstreamStream
 
 _JSON = "application/json"
-MIN_OUTPUT_TOKENS = 16  # OpenAI's Responses API refuses a smaller max_output_tokens
+MIN_OUTPUT_TOKENS = least_output("responses")  # OpenAI refuses a smaller max_output_tokens
 
 
 class OpenAIAdapter:
@@ -142,8 +143,9 @@ class OpenAIAdapter:
 
 def _responses_body(body: dict[str, Any], upstream_model: str, *, stream: bool) -> dict[str, Any]:
     """The Responses body to send: the upstream model, `stream` where the body does not already
-    say it, and no `max_output_tokens` under OpenAI's least (a reservation may allow fewer: the
-    stream is then cut at it). A copy of the same type (a `PassedBody` keeps its bytes)."""
+    say it, and no `max_output_tokens` under OpenAI's least (the client may ask for fewer: the
+    call reserves that least, and is billed for what the upstream produced). A copy of the same
+    type (a `PassedBody` keeps its bytes)."""
     out = with_members(body, model=upstream_model)
     if bool(out.get("stream")) != stream:
         out["stream"] = stream

@@ -16,6 +16,10 @@ class SseSplitter:
         *events, self._pending = pending.split(b"\n\n")
         return events
 
+    def holds(self, marks: tuple[bytes, ...]) -> bool:
+        """Whether the part of an event fed and not yet returned holds one of `marks`."""
+        return any(mark in self._pending for mark in marks)
+
     def rest(self) -> bytes | None:
         """What is left once the stream has ended, if it holds anything."""
         rest, self._pending = self._pending, b""

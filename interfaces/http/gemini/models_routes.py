@@ -17,7 +17,6 @@ import msgspec
 from litestar import Request, Response, get
 from litestar.params import Parameter
 
-from domains.providers.errors import ModelNotAllowed, UnknownModel
 from domains.providers.model import ModelRoute
 from interfaces.http.container import client_host, container_of
 from interfaces.http.dependencies import Completions
@@ -112,10 +111,7 @@ async def get_gemini_model(
         container_of(request), credential(request), client_host(request)
     )
     wanted = target.lstrip("/").removeprefix("models/")
-    try:
-        route = completions.route_for(caller, wanted)
-    except ModelNotAllowed:  # a model the key may not use is one it cannot see
-        raise UnknownModel(wanted) from None
+    route = completions.shown_model(caller, wanted)
     return Response(msgspec.json.encode(gemini_model(wanted, route)), media_type=_JSON)
 
 

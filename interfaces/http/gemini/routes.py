@@ -118,7 +118,8 @@ async def _generate(
     stream: bool,
 ) -> Response[Any]:
     raw, _ = decode_body(body, schemas.GenerateContentRequest)
-    route = completions.route_for(caller, model)
+    routed = completions.resolve(caller, model, raw)
+    route = routed.route
     native = completions.speaks(route, "gemini")
     request_id = request_id_of(request)
     response_id = f"resp-{request_id}"
@@ -140,6 +141,7 @@ async def _generate(
             caller=caller,
             request_id=request_id,
             model=model,
+            routed=routed,
             body=raw,  # a PassedBody: natively, the client's bytes go up
             stream=stream,
             include_usage=True,  # a translated stream's usage ends Gemini's last event

@@ -90,7 +90,8 @@ async def completions(
             400, f"Invalid value for `prompt`: {problem}.", code="invalid_value", param="prompt"
         )
     request_id = request_id_of(request)
-    route = completions.route_for(key_holder, view.model)
+    routed = completions.resolve(key_holder, view.model, raw)
+    route = routed.route
     stream = bool(view.stream)
     include_usage = bool(view.stream_options and view.stream_options.include_usage)
     completion_id = f"cmpl-{request_id}"
@@ -112,6 +113,7 @@ async def completions(
             caller=key_holder,
             request_id=request_id,
             model=view.model,
+            routed=routed,
             body=body,
             stream=stream,
             include_usage=include_usage,

@@ -16,7 +16,6 @@ import msgspec
 from litestar import HttpMethod, Request, Response, get, route
 from litestar.params import FromPath, Parameter
 
-from domains.providers.errors import ModelNotAllowed, UnknownModel
 from domains.providers.model import ModelRoute
 from interfaces.http.dependencies import Completions, KeyHolder
 from interfaces.http.errors import ApiError
@@ -139,12 +138,7 @@ async def retrieve_model(
     model_id: FromPath[str],
 ) -> Response[bytes]:
     wanted = model_id.removeprefix("/")
-    if speaks_gemini(request):
-        wanted = wanted.removeprefix("models/")  # Gemini names a model `models/{id}`
-    try:
-        model = completions.route_for(key_holder, wanted)
-    except ModelNotAllowed:  # a model the key may not use is one it cannot see
-        raise UnknownModel(wanted) from None
+    model = completions.shown_model(key_holder, wanted)
     if speaks_anthropic(request):
         return Response(msgspec.json.encode(_anthropic_model(wanted)), media_type=_JSON)
     if speaks_gemini(request):

@@ -35,6 +35,7 @@ from interfaces.http.responses.translate_request import (
     new_item_id,
     responses_to_chat,
     with_history,
+    without_gateway_reasoning,
 )
 from interfaces.http.responses.translate_response import chat_to_response
 from interfaces.http.responses.translate_stream import chat_sse_to_response_events
@@ -115,7 +116,8 @@ async def create_response(
     if view.background:
         raise ApiError(400, BACKGROUND_REFUSED, code="unsupported_parameter", param="background")
     completions = services.completions
-    native = completions.speaks(completions.route_for(caller, view.model), "responses")
+    routed = completions.resolve(caller, view.model, body)
+    native = completions.speaks(routed.route, "responses")
     previous = view.previous_response_id
     history: list[dict[str, Any]] = []
     sent = body
@@ -123,6 +125,8 @@ async def create_response(
         history = await history_before(services.engine, services.store, caller, previous)
         # natively the upstream is sent the whole conversation, not an id it does not know
         sent = with_history(body, history) if native else body
+    if native:  # Claude's thinking, carried in reasoning items, is nothing OpenAI can read
+        sent = without_gateway_reasoning(sent)
     keeping = None
     if view.store is not False:
         keeping = Keeping(
@@ -133,18 +137,24 @@ async def create_response(
             retention_days=services.retention_days,
         )
     response_id, created_at = new_item_id("response"), int(time.time())
+    # a stream is stored from its final response, told before its last event is passed on, or
+    # when the client leaves first, as it stands then (`cancelled`): never lost, never half-told
+    kept = keeping.keep if keeping is not None else None
     # a native stream is watched on its way, for the endings the gateway adds to it
     watch = NativeResponseStream(
         body,
         response_id=response_id,
         created_at=created_at,
         model=view.model,
+        previous_response_id=previous,
+        on_done=kept,
     )
     answer = await completions.complete(
         CompletionRequest(
             caller=caller,
             request_id=request_id,
             model=view.model,
+            routed=routed,
             body=sent,
             stream=bool(view.stream),
             include_usage=True,  # a translated stream's usage ends in `response.completed`
@@ -173,9 +183,8 @@ async def create_response(
                 response_id=response_id,
                 created_at=created_at,
                 model=upstream,
+                on_done=kept,
             )
-        if keeping is not None:
-            events = keeping.kept_at_end(events)
         return Created(headers=answer.headers, events=events)
     if answer.native and keeping is None and previous is None:
         return Created(headers=answer.headers, body=answer.body)

@@ -1,7 +1,8 @@
 """Storing a finished response (`store` true, the default): the `Response` object as the caller
 was answered, and the request's input items, for the caller's org, for
 `responses.retention_days`. A stream is stored when its last event (`response.completed`,
-`response.incomplete` or `response.failed`) has been read and before it is passed on.
+`response.incomplete` or `response.failed`) has been read and before it is passed on, or, when
+the client leaves before that, as it stands then: `cancelled`, with the output produced.
 
 A response is handed to the store's next group commit (`ResponseStore.put`) and answered
 without waiting for the write; a read of it in this process (retrieving it, continuing from it)
@@ -11,25 +12,19 @@ and is billed); the failure is logged as `responses.store_failed`."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 import structlog
 
 from application.conversations.commands import StoreResponse
 from application.conversations.response_store import ResponseStore
 from domains.shared.caller import Caller
-from infrastructure.adapters.providers.sse import SseSplitter, event_fields
 
 log = structlog.get_logger("fluxrouter.responses")
 
 SECONDS_A_DAY = 86400
-FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
-_decoder = msgspec.json.Decoder()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +51,11 @@ class Keeping:
             log.warning("responses.store_failed", reason="the response has no id")
             return
         caller = self.caller
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a stream finalized outside the event loop: nothing can write
+            log.warning("responses.store_failed", reason="no event loop to write it")
+            return
         written = self.store.put(
             StoreResponse(
                 response=self.as_answered(response),
@@ -70,40 +70,8 @@ class Keeping:
         )
         written.add_done_callback(functools.partial(_failed, str(response["id"])[:128]))
 
-    async def kept_at_end(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        """The stream's bytes as they come; the one that completes its final event waits until
-        the response it carries is stored."""
-        splitter: SseSplitter | None = SseSplitter()
-        async with contextlib.aclosing(chunks):  # type: ignore[type-var]
-            async for chunk in chunks:
-                if splitter is not None:
-                    for event in splitter.feed(chunk):
-                        response = final_response(event)
-                        if response is not None:
-                            self.keep(response)
-                            splitter = None  # one final event a stream
-                            break
-                yield chunk
-
 
 def _failed(response_id: str, written: asyncio.Future[None]) -> None:
     """The answer stands; only its record failed."""
     if not written.cancelled() and (error := written.exception()) is not None:
         log.warning("responses.store_failed", response_id=response_id, error=type(error).__name__)
-
-
-def final_response(event: bytes) -> dict[str, Any] | None:
-    """The `Response` a stream's final event carries, or None for any other event."""
-    name, data = event_fields(event)
-    if data is None or (name is not None and name not in FINAL_EVENTS):
-        return None
-    if name is None and not any(kind.encode() in data for kind in FINAL_EVENTS):
-        return None
-    try:
-        parsed = _decoder.decode(data)
-    except msgspec.DecodeError:
-        return None
-    if not isinstance(parsed, dict) or parsed.get("type") not in FINAL_EVENTS:
-        return None
-    response = parsed.get("response")
-    return response if isinstance(response, dict) else None

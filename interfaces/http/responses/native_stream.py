@@ -8,6 +8,11 @@ cut at its reservation the watch's `sse_cut` ends it with `response.incomplete`
 it with `response.failed`, in the gateway's words. Both are the `Dialect`'s endings for a
 native stream; `relay` is the stream to send.
 
+When the request continues a stored response (`previous_response_id`), the upstream was sent
+the whole conversation instead and never saw that id: the events that carry the response
+(`response.created`, `response.in_progress`, the final one...) are passed on naming it, as the
+plain answer does; every other event still passes byte for byte.
+
 `on_done`, if given, is told the final response object once, however the stream ends: from its last
 event (the upstream's, or the gateway's ending), or, when it ends without one, as `failed`
 (the upstream stopped) or `cancelled` (the client left).
@@ -32,6 +37,9 @@ _decoder = msgspec.json.Decoder()
 _LIFECYCLE = frozenset({"response.created", "response.in_progress", "response.queued"})
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _TERMINAL_MARKS = tuple(f'"{kind}"'.encode() for kind in _TERMINAL)
+_MARK_SPAN = max(len(mark) for mark in _TERMINAL_MARKS) - 1
+"""Bytes of two chunks' edges that a mark split between them spans."""
+_RESPONSE_MARKS = tuple(f'"{kind}"'.encode() for kind in _LIFECYCLE | _TERMINAL)
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -52,7 +60,8 @@ def usage_object(usage: Usage) -> dict[str, Any]:
 class NativeResponseStream:
     """Watches one natively passed Responses stream (see the module). `request` is the body the
     client sent; `response_id`, `created_at` and `model` name the response only if the stream
-    ends before the upstream named it."""
+    ends before the upstream named it; `previous_response_id`, the stored response the request
+    continues, is named by every response the client is shown."""
 
     def __init__(
         self,
@@ -61,9 +70,11 @@ class NativeResponseStream:
         response_id: str,
         created_at: int,
         model: str,
+        previous_response_id: str | None = None,
         on_done: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self._request = request
+        self._previous = previous_response_id
         self._fallback = (response_id, created_at, model)
         self._on_done = on_done
         self._response: dict[str, Any] | None = None
@@ -72,26 +83,42 @@ class NativeResponseStream:
         self._open_part: dict[int, int] = {}  # output index → its content part under way
         self._next = 0
         self._unread: list[bytes] = []  # events relayed, read only if an ending needs them
+        self._unsplit: list[bytes] = []  # chunks relayed as they are, split when read
+        self._splitter = SseSplitter()
         self.final: dict[str, Any] | None = None
 
     # --- the stream ----------------------------------------------------------------------------
 
     async def relay(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        """`chunks` as they are. Their events are kept, and read only when an ending the
-        gateway adds needs them (a cut, a failure) or when one may be final: most streams end
-        as the upstream ends them, and their deltas are never decoded here."""
-        splitter = SseSplitter()
+        """`chunks` as they are. They are kept, split only when one may hold the final event
+        (read alone: it carries the whole response) and read only when an ending the gateway
+        adds needs them (a cut, a failure): most streams end as the upstream ends them, and
+        their other events are never decoded here."""
         ended = False
         try:
             async with contextlib.aclosing(chunks):  # type: ignore[type-var]
-                async for data in chunks:
-                    for event in splitter.feed(data):
-                        if any(mark in event for mark in _TERMINAL_MARKS):
-                            self._catch_up()
-                            self._read(event)
-                        else:
-                            self._unread.append(event)
-                    yield data
+                if self._previous is not None:
+                    async for data in self._renamed(chunks):
+                        yield data
+                else:
+                    tail = b""  # the last bytes relayed: a mark may straddle chunks
+                    for_final = False  # an event with a mark is still coming in
+                    async for data in chunks:
+                        self._unsplit.append(data)
+                        if (
+                            for_final
+                            or any(mark in data for mark in _TERMINAL_MARKS)
+                            or any(mark in tail + data[:_MARK_SPAN] for mark in _TERMINAL_MARKS)
+                        ):
+                            self._split()
+                            for_final = self._splitter.holds(_TERMINAL_MARKS)
+                        tail = (
+                            data[-_MARK_SPAN:]
+                            if len(data) >= _MARK_SPAN
+                            else (tail + data)[-_MARK_SPAN:]
+                        )
+                        yield data
+                    self._split()
             ended = True
         finally:
             if self.final is None and self._on_done is not None:  # told how it ended
@@ -99,6 +126,23 @@ class NativeResponseStream:
                 status = "failed" if ended else "cancelled"
                 error = {"code": "server_error", "message": "The upstream stream ended early."}
                 self._tell(self._ending(status, error=error if ended else None))
+
+    async def _renamed(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """Whole events, those carrying the response re-encoded naming the response the request
+        continues."""
+        splitter = SseSplitter()
+        async for data in chunks:
+            events = [self._continuing(event) for event in splitter.feed(data)]
+            for event in events:
+                if any(mark in event for mark in _TERMINAL_MARKS):
+                    self._read(event)  # the final event: it carries the whole response
+                else:
+                    self._unread.append(event)
+            if events:
+                yield b"\n\n".join(events) + b"\n\n"
+        if (rest := splitter.rest()) is not None:
+            self._unread.append(rest)
+            yield rest
 
     def sse_cut(self, usage: Usage) -> bytes:
         """The end of the stream cut at its reservation: the items under way done as
@@ -129,8 +173,39 @@ class NativeResponseStream:
 
     # --- reading -------------------------------------------------------------------------------
 
+    def _continuing(self, raw: bytes) -> bytes:
+        """An event carrying the response, re-encoded naming the response the request
+        continues; any other event as it is."""
+        if not any(mark in raw for mark in _RESPONSE_MARKS):
+            return raw
+        _, payload = event_fields(raw)
+        if payload is None:
+            return raw
+        try:
+            event = _decoder.decode(payload)
+        except (msgspec.DecodeError, RecursionError):
+            return raw
+        response = event.get("response") if isinstance(event, dict) else None
+        if not isinstance(response, dict) or response.get("previous_response_id") == self._previous:
+            return raw
+        named = {**event, "response": {**response, "previous_response_id": self._previous}}
+        return encode_event(named)[:-2]
+
+    def _split(self) -> None:
+        """Splits the chunks relayed into events: a final one is read (it carries the whole
+        response), the others are kept unread."""
+        unsplit, self._unsplit = self._unsplit, []
+        for data in unsplit:
+            for event in self._splitter.feed(data):
+                if any(mark in event for mark in _TERMINAL_MARKS):
+                    self._read(event)
+                else:
+                    self._unread.append(event)
+
     def _catch_up(self) -> None:
-        """Reads the events relayed and not read yet, in their order."""
+        """Reads the events relayed and not read yet, in their order (before the final event,
+        the only ones there are)."""
+        self._split()
         unread, self._unread = self._unread, []
         for event in unread:
             self._read(event)

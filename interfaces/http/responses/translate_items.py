@@ -6,7 +6,9 @@ upstream knows), `function_call` items (consecutive calls, and the assistant mes
 them, become one assistant message with `tool_calls`), `function_call_output` items (tool
 messages; the images of an output move to a user message right after the tool messages, since
 chat tool messages carry text only), `item_reference` (the referred item of the stored
-conversation). `reasoning` items carry nothing a chat upstream can read and are left out. Items
+conversation). A `reasoning` item that carries Anthropic thinking (its `encrypted_content`, see
+`reasoning_items`) gives it to the next assistant message (`thinking_blocks`); other reasoning
+items carry nothing a chat upstream can read and are left out. Items
 only OpenAI can run (web search calls, computer calls...) raise `InvalidRequest` unless the body
 goes to OpenAI itself (`native`: the translation then only serves the prompt's estimate).
 """
@@ -17,12 +19,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from domains.providers.errors import InvalidRequest
+from interfaces.http.responses.reasoning_items import thinking_of
 
 JOIN = "\n\n"
 MESSAGE_ROLES = ("user", "assistant", "system", "developer")
 _INPUT_PARTS = ("input_text", "input_image", "input_file", "input_audio")
 _ASSISTANT_PARTS = ("output_text", "refusal", "input_text")
-_SKIPPED = frozenset({"reasoning"})
 
 
 def check(ok: bool, param: str, what: str) -> None:
@@ -60,6 +62,7 @@ class ChatConversation:
         self._messages: list[dict[str, Any]] = []
         self._open_assistant: dict[str, Any] | None = None  # still takes tool calls
         self._pending_images: list[dict[str, Any]] = []  # from tool outputs, for a user turn
+        self._pending_thinking: list[dict[str, Any]] = []  # for the next assistant message
 
     def read(
         self, items: Sequence[Any], *, where: str, stored: Mapping[str, dict[str, Any]]
@@ -85,6 +88,8 @@ class ChatConversation:
 
     def add(self, message: dict[str, Any], *, takes_calls: bool = False) -> None:
         self._flush_images()
+        if message.get("role") == "assistant" and self._pending_thinking:
+            message["thinking_blocks"], self._pending_thinking = self._pending_thinking, []
         self._messages.append(message)
         self._open_assistant = message if takes_calls else None
 
@@ -94,6 +99,14 @@ class ChatConversation:
             self.add({"role": "assistant", "content": None}, takes_calls=True)
         assert self._open_assistant is not None
         self._open_assistant.setdefault("tool_calls", []).append(call)
+
+    def thinking(self, blocks: list[dict[str, Any]]) -> None:
+        """Thinking of the assistant message under way (after its text, between its calls),
+        else of the next one."""
+        if self._open_assistant is not None and blocks:
+            self._open_assistant.setdefault("thinking_blocks", []).extend(blocks)
+        else:
+            self._pending_thinking += blocks
 
     def tool_output(self, message: dict[str, Any], images: list[dict[str, Any]]) -> None:
         self._messages.append(message)  # right after its call: images wait for the user turn
@@ -125,8 +138,8 @@ def _item(
         text, images = _tool_output(item.get("output"), f"{param}.output", conversation.native)
         message = {"role": "tool", "tool_call_id": call_id, "content": text}
         conversation.tool_output(message, images)
-    elif kind in _SKIPPED:
-        return
+    elif kind == "reasoning":
+        conversation.thinking(thinking_of(item, param))
     elif not conversation.native:
         raise unrunnable(kind, param)
 

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domains.providers.errors import InvalidRequest
+from interfaces.http.responses.reasoning_items import ENCRYPTED_PREFIX
 from interfaces.http.responses.translate_items import (
     MESSAGE_ROLES,
     ChatConversation,
@@ -45,7 +46,7 @@ from interfaces.http.responses.translate_items import (
 )
 
 _CHOICES = ("auto", "none", "required")
-_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 _REFUSED = {
     "background": "Background responses are not supported by this gateway.",
     "conversation": "Conversations are not supported by this gateway: continue a response with "
@@ -113,7 +114,9 @@ def with_history(body: dict[str, Any], history: Sequence[dict[str, Any]]) -> dic
     stored items (oldest first) then the request's, without `previous_response_id`, so the
     upstream needs no store of its own. Stored items lose their ids and statuses (the upstream
     does not know them); reasoning items without their encrypted content, which the upstream
-    could not read back, are left out; an `item_reference` to a stored item becomes that item."""
+    could not read back, are left out; an `item_reference` to a stored item becomes that item.
+    (Passed to OpenAI, the body then loses the reasoning of other providers:
+    `without_gateway_reasoning`.)"""
     check(isinstance(body, dict), "", "The request body must be a JSON object")
     stored = {item["id"]: item for item in history if isinstance(item, dict) and _has_id(item)}
     raw = body.get("input")
@@ -132,6 +135,23 @@ def with_history(body: dict[str, Any], history: Sequence[dict[str, Any]]) -> dic
     sent = {key: value for key, value in body.items() if key != "previous_response_id"}
     sent["input"] = [item for item in out if item is not None]
     return sent
+
+
+def without_gateway_reasoning(body: dict[str, Any]) -> dict[str, Any]:
+    """The body to pass natively to OpenAI without the reasoning items whose encrypted content
+    the gateway made (another provider's thinking, see `reasoning_items`), which OpenAI cannot
+    read; the body itself when it has none."""
+    raw = body.get("input") if isinstance(body, dict) else None
+    if not isinstance(raw, list) or not any(_gateway_reasoning(item) for item in raw):
+        return body
+    return {**body, "input": [item for item in raw if not _gateway_reasoning(item)]}
+
+
+def _gateway_reasoning(item: Any) -> bool:
+    if not isinstance(item, dict) or item.get("type") != "reasoning":
+        return False
+    content = item.get("encrypted_content")
+    return isinstance(content, str) and content.startswith(ENCRYPTED_PREFIX)
 
 
 def _portable(item: Any) -> dict[str, Any] | None:

@@ -3,7 +3,8 @@ completion's junk degrades to defaults, never to an exception.
 
 The response echoes the request's settings as OpenAI's does (instructions, tools, tool_choice,
 temperature, top_p, text format, reasoning, metadata, store...), with OpenAI's defaults for
-what the request left out. Its output is the answer's message (its text as `output_text`, a
+what the request left out. Its output is the answer's reasoning (a `reasoning` item, see
+`reasoning_items`) when it tells any, the answer's message (its text as `output_text`, a
 refusal as `refusal`), then one `function_call` item per tool call. A `length` finish makes it
 `incomplete` for `max_output_tokens`, a `content_filter` one for `content_filter`.
 
@@ -17,8 +18,9 @@ import hashlib
 from typing import Any
 
 from infrastructure.adapters.providers.anthropic_response import count
+from interfaces.http.responses.reasoning_items import reasoning_item, summary_asked, thinking_blocks
 
-_PREFIX = {"message": "msg", "function_call": "fc"}
+_PREFIX = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 _ERROR_CODES = {
     "rate_limit_error": "rate_limit_exceeded",
@@ -179,10 +181,17 @@ def chat_to_response(
     status, reason = status_of(choice.get("finish_reason"))
     item_status = "incomplete" if status == "incomplete" else "completed"
     output: list[dict[str, Any]] = []
+    thinking = message.get("reasoning_content")
+    thinking = thinking if isinstance(thinking, str) else ""
+    blocks = thinking_blocks(message.get("thinking_blocks"))
+    if thinking or blocks:
+        rid = item_id("reasoning", response_id, 0)
+        summarized = summary_asked(request)
+        output.append(reasoning_item(rid, thinking, blocks, summarized=summarized))
     text, refusal = _text(message.get("content")), message.get("refusal")
     refusal = refusal if isinstance(refusal, str) else ""
     if text or refusal:
-        mid = item_id("message", response_id, 0)
+        mid = item_id("message", response_id, len(output))
         output.append(message_item(mid, text, refusal, status=item_status))
     calls = message.get("tool_calls")
     for call in map(_dict, calls if isinstance(calls, list) else ()):

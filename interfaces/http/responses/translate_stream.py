@@ -25,6 +25,7 @@ import msgspec
 
 from domains.providers.model import answered_model
 from infrastructure.adapters.providers.sse import SseSplitter, event_fields
+from interfaces.http.responses.reasoning_items import reasoning_item, summary_asked, thinking_blocks
 from interfaces.http.responses.translate_response import (
     call_item,
     error_object,
@@ -50,7 +51,8 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 class _Item:
-    """An output item under way: a message (its text and refusal parts) or a function call."""
+    """An output item under way: a reasoning item (its text and thinking blocks), a message
+    (its text and refusal parts) or a function call."""
 
     def __init__(self, kind: str, item_id_: str, index: int) -> None:
         self.kind = kind
@@ -62,8 +64,15 @@ class _Item:
         self.arguments = ""
         self.key: object = None
         self.status = "in_progress"
+        self.thinking = ""
+        self.blocks: list[dict[str, Any]] = []
+        self.summarized = False  # its summary part was added
 
     def as_item(self, status: str) -> dict[str, Any]:
+        if self.kind == "reasoning":
+            return reasoning_item(
+                self.id, self.thinking, self.blocks, summarized=self.summarized, status=status
+            )
         if self.kind == "function_call":
             return call_item(self.id, self.call_id, self.name, self.arguments, status=status)
         item = message_item(self.id, "", "", status=status)
@@ -85,7 +94,10 @@ class ChatChunksToResponseEvents:
 
     Only the first choice is read. Argument pieces for a function call whose item is done
     already (chat upstreams do not interleave calls) cannot be sent any more and are dropped.
-    Reasoning deltas (`reasoning_content`) are left out."""
+    Reasoning deltas (`reasoning_content`, and the `thinking_blocks` Anthropic answers carry)
+    make a `reasoning` item: its summary streams (`response.reasoning_summary_part.added`,
+    `response.reasoning_summary_text.delta` events, `response.reasoning_summary_text.done`,
+    `response.reasoning_summary_part.done`) when the request asked for a summary."""
 
     def __init__(
         self, request: dict[str, Any], *, response_id: str, created_at: int, model: str
@@ -101,6 +113,7 @@ class ChatChunksToResponseEvents:
         self._calls: set[object] = set()  # the keys of the calls an item was opened for
         self._finish: Any = None
         self._usage: dict[str, Any] | None = None
+        self._summarize = summary_asked(request)
         self.done = False
         self.response: dict[str, Any] | None = None
 
@@ -173,6 +186,10 @@ class ChatChunksToResponseEvents:
 
     def _delta(self, delta: dict[str, Any]) -> list[Event]:
         events: list[Event] = []
+        thinking = delta.get("reasoning_content")
+        blocks = thinking_blocks(delta.get("thinking_blocks"))
+        if (isinstance(thinking, str) and thinking) or blocks:
+            events += self._reasoning(thinking if isinstance(thinking, str) else "", blocks)
         for kind, key in (("output_text", "content"), ("refusal", "refusal")):
             text = delta.get(key)
             if isinstance(text, str) and text:
@@ -188,6 +205,34 @@ class ChatChunksToResponseEvents:
         self._items.append(item)
         self._open = item
         return item, events
+
+    def _reasoning(self, text: str, blocks: list[dict[str, Any]]) -> list[Event]:
+        events: list[Event] = []
+        item = self._open
+        if item is None or item.kind != "reasoning":
+            item, events = self._open_item("reasoning")
+            added = item.as_item("in_progress")
+            events.append(
+                self._event("response.output_item.added", output_index=item.index, item=added)
+            )
+        item.blocks += blocks
+        if not text:
+            return events
+        fields: dict[str, Any] = {
+            "item_id": item.id,
+            "output_index": item.index,
+            "summary_index": 0,
+        }
+        if self._summarize and not item.summarized:
+            item.summarized = True
+            part = {"type": "summary_text", "text": ""}
+            events.append(self._event("response.reasoning_summary_part.added", **fields, part=part))
+        item.thinking += text
+        if item.summarized:
+            events.append(
+                self._event("response.reasoning_summary_text.delta", **fields, delta=text)
+            )
+        return events
 
     def _text(self, kind: str, text: str) -> list[Event]:
         events: list[Event] = []
@@ -285,7 +330,19 @@ class ChatChunksToResponseEvents:
         if item is None:
             return []
         events: list[Event] = []
-        if item.kind == "message":
+        if item.kind == "reasoning":
+            if item.summarized:
+                fields = {"item_id": item.id, "output_index": item.index, "summary_index": 0}
+                part = {"type": "summary_text", "text": item.thinking}
+                events.append(
+                    self._event(
+                        "response.reasoning_summary_text.done", **fields, text=item.thinking
+                    )
+                )
+                events.append(
+                    self._event("response.reasoning_summary_part.done", **fields, part=part)
+                )
+        elif item.kind == "message":
             if item.parts:
                 events += self._part_done(item)
         else:

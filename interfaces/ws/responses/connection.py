@@ -8,6 +8,13 @@ too_many_generations`) and the connection carries on. An event that is not valid
 with an `error` and changes nothing. A client that disconnects stops every response it had
 running, each billed for what it produced; the ones still waiting are dropped. A connection with
 nothing running and no event for `websocket.idle_timeout` seconds is closed with 4408.
+
+A connection lasts `websocket.responses_max_lifetime` seconds (OpenAI's 60 minutes): from then
+on every `response.create` is answered with OpenAI's `error` (`400
+websocket_connection_limit_reached`), the responses it holds run to their end, and once they have
+ended it is closed with 1001 (`websocket_connection_limit_reached`). Any still running
+`websocket.responses_lifetime_grace` seconds after the limit is stopped as at a disconnect (and
+one still waiting dropped), each told with that `error`, and the connection closed.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from interfaces.ws.sender import Sender
 log = structlog.get_logger("fluxrouter.ws")
 
 CLOSE_IDLE = 4408
+CLOSE_LIFETIME = 1001  # going away: OpenAI documents the error event, not its close code
+LIFETIME_CODE = "websocket_connection_limit_reached"
 CANCEL_GRACE = 30.0  # how long a closing connection waits for its responses to settle
 CLOSE_FLUSH = 5.0
 KEPT_RESPONSES = 16  # the connection's responses `previous_response_id` may continue from memory
@@ -61,6 +70,9 @@ class ResponsesConnection:
         self._shared = Socket(services, self._sender, recheck, RecentResponses(capacity))
         self._lanes: dict[str | None, _Lane] = {}
         self._held = 0  # responses running or waiting
+        self._expired = False  # past its lifetime: takes no new response
+        self._limit = float("inf")  # when its lifetime ends (the event loop's time)
+        self._closing: str | None = None  # why the server closed it, once it did
         self.started = 0
 
     async def run(self) -> str:
@@ -70,27 +82,44 @@ class ResponsesConnection:
         try:
             ended = await self._read()
         finally:
-            await self._end(flush=ended == "idle")
+            await self._end(flush=ended in ("idle", "lifetime"))
         return ended
 
     async def _read(self) -> str:
         loop = asyncio.get_running_loop()
-        idle = self._settings.idle_timeout
+        settings = self._settings
+        idle = settings.idle_timeout
         last = loop.time()
+        self._limit = last + settings.responses_max_lifetime
+        stop = self._limit + settings.responses_lifetime_grace
         while True:
-            left = idle if self._held else last + idle - loop.time()
+            now = loop.time()
+            if now >= self._limit:
+                self._expired = True
+            if self._closing is not None:  # closed by the lane that ended last
+                return self._closing
+            if self._expired and (not self._held or now >= stop):
+                await self._stop_held()
+                return await self._close(CLOSE_LIFETIME, LIFETIME_CODE, "lifetime")
+            if not self._held and now >= last + idle:
+                return await self._close(CLOSE_IDLE, "idle", "idle")
+            wake = stop if self._expired else self._limit
+            # idle from its last message; with responses held, looked at again that long after
+            wake = min(wake, now + idle if self._held else last + idle)
             try:
-                async with asyncio.timeout(max(left, 0.0)):
+                async with asyncio.timeout(max(wake - now, 0.0)):
                     event = await self._socket.receive()
             except TimeoutError:
-                if self._held or loop.time() < last + idle:
-                    continue
-                await self._sender.close(CLOSE_IDLE, "idle")
-                return "idle"
+                continue
             if event["type"] != "websocket.receive":
-                return "disconnect"
+                return self._closing or "disconnect"
             last = loop.time()
             await self._answer(dict(event))
+
+    async def _close(self, code: int, reason: str, ended: str) -> str:
+        self._closing = ended
+        await self._sender.close(code, reason)
+        return ended
 
     async def _answer(self, event: dict[str, Any]) -> None:
         try:
@@ -104,6 +133,10 @@ class ResponsesConnection:
             await self._sender.send_text(steer_failed(asked.raw))
 
     async def _create(self, create: Create) -> None:
+        if self._expired or asyncio.get_running_loop().time() >= self._limit:
+            self._expired = True
+            await self._sender.send_text(error_event(self._limit_reached(), create.stream_id))
+            return
         most = self._settings.max_generations
         if self._held >= most:
             busy = ApiError(
@@ -134,12 +167,43 @@ class ResponsesConnection:
                 finally:
                     lane.current = None
                     self._held -= 1
+                    if self._expired and not self._held and self._closing is None:
+                        await self._close(CLOSE_LIFETIME, LIFETIME_CODE, "lifetime")  # its last
         finally:
             self._held -= len(lane.waiting)
             lane.waiting.clear()
             lane.task = None
             if self._lanes.get(stream_id) is lane:
                 del self._lanes[stream_id]
+
+    def _limit_reached(self, stopped: bool = False) -> ApiError:
+        seconds = self._settings.responses_max_lifetime
+        lasted = f"{seconds / 60:g} minutes" if seconds % 60 == 0 else f"{seconds:g} seconds"
+        message = f"Responses websocket connection limit reached ({lasted})."
+        if stopped:
+            message += " The response had not ended within the grace after the limit."
+        message += " Create a new websocket connection to continue."
+        return ApiError(400, message, code=LIFETIME_CODE)
+
+    async def _stop_held(self) -> None:
+        """The grace after the lifetime is over: what still waits is dropped, what still runs
+        stopped (billed for what it produced), each told so."""
+        self._closing = "lifetime"  # no lane closes it meanwhile: the stopped are told first
+        stopped: list[Turn] = []
+        tasks = set()
+        for lane in list(self._lanes.values()):
+            stopped.extend(lane.waiting)
+            self._held -= len(lane.waiting)
+            lane.waiting.clear()
+            if lane.current is not None:
+                lane.current.cancellation.request(by_client=False)
+                stopped.append(lane.current)
+            if lane.task is not None:
+                tasks.add(lane.task)
+        if tasks:
+            await asyncio.wait(tasks, timeout=CANCEL_GRACE)
+        for turn in stopped:
+            await self._sender.send_text(error_event(self._limit_reached(True), turn.stream_id))
 
     async def _end(self, *, flush: bool) -> None:
         tasks = set()

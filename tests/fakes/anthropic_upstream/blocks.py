@@ -13,6 +13,7 @@ from tests.fakes.anthropic_upstream.models import (
     IMAGE_MEDIA_TYPES,
     UNSUPPORTED_BLOCKS,
 )
+from tests.fakes.anthropic_upstream.thinking import check_replayed
 from tests.fakes.server import (
     count_words,
 )
@@ -198,7 +199,7 @@ def _scan_block(turn: _Turn, where: str, j: int, block: object, new_api: bool) -
         turn.has_echo = True
         turn.tool_results.append((j, tool_use_id))
     elif kind in ("thinking", "redacted_thinking") and turn.role == "assistant":
-        pass  # replayed reasoning: accepted, contributes nothing
+        check_replayed(block, where)  # replayed reasoning: its signature checked, not counted
     elif kind in UNSUPPORTED_BLOCKS:
         raise invalid_request(
             f"{where}: the fake Anthropic upstream does not support '{kind}' blocks"

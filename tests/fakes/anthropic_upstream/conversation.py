@@ -27,6 +27,7 @@ from tests.fakes.anthropic_upstream.models import (
     TOOL_CHOICE_TYPES,
     TOOL_NAME_RE,
 )
+from tests.fakes.anthropic_upstream.thinking import read_thinking, signature_of, thought_text
 from tests.fakes.schema_sample import sample
 from tests.fakes.server import (
     chat_pieces,
@@ -265,6 +266,7 @@ class MessagePlan:
     tool_name: str | None
     tool_use_id: str | None
     tool_input: dict[str, Any] | None
+    thinking: str | None = None  # the thinking block's text ("" when omitted), None: no thinking
 
     @property
     def text(self) -> str:
@@ -277,17 +279,29 @@ class MessagePlan:
             self.output_tokens if output_tokens is None else output_tokens,
         )
 
+    def thinking_block(self) -> list[dict[str, Any]]:
+        if self.thinking is None:
+            return []
+        return [
+            {
+                "type": "thinking",
+                "thinking": self.thinking,
+                "signature": signature_of(self.thinking),
+            }
+        ]
+
     def content(self) -> list[dict[str, Any]]:
         if self.tool_name is not None:
             return [
+                *self.thinking_block(),
                 {
                     "type": "tool_use",
                     "id": self.tool_use_id,
                     "name": self.tool_name,
                     "input": self.tool_input,
-                }
+                },
             ]
-        return [{"type": "text", "text": self.text}]
+        return [*self.thinking_block(), {"type": "text", "text": self.text}]
 
 
 def _apply_stop_sequences(text: str, stops: list[str]) -> tuple[str, str | None]:
@@ -319,6 +333,15 @@ def plan_message(body: object, *, new_api: bool) -> MessagePlan:
     stops = _stop_sequences(body)
 
     tool_name = convo.tool_after_result if convo.last_user_has_tool_result else convo.tool_name
+    choice = body.get("tool_choice")
+    forced = isinstance(choice, dict) and choice.get("type") in ("any", "tool")
+    thinks = read_thinking(body, max_tokens, forced)
+    thinking = None
+    if thinks is not None:
+        # the thinking shown is the one signed: an omitted thinking is signed empty
+        thinking = thought_text(convo.last_user_text) if thinks.shown else ""
+    # thinking counts inside max_tokens: the words it takes are not the answer's
+    thought_tokens = count_words(thought_text(convo.last_user_text)) if thinks else 0
     if tool_name is not None:
         tool_input = sample(convo.tool_schemas.get(tool_name), convo.last_user_text)
         arguments = tool_input_json(tool_input)
@@ -330,17 +353,19 @@ def plan_message(body: object, *, new_api: bool) -> MessagePlan:
             stop_reason="tool_use",
             stop_sequence=None,
             input_words=convo.input_words,
-            output_tokens=count_words(arguments),
+            output_tokens=count_words(arguments) + thought_tokens,
             tool_name=tool_name,
             tool_use_id="toolu_" + digest[:24],
             tool_input=tool_input,
+            thinking=thinking,
         )
 
     text, stop_sequence = _apply_stop_sequences("Echo: " + convo.last_user_text, stops)
     stop_reason = "end_turn" if stop_sequence is None else "stop_sequence"
     pieces = chat_pieces(text)
-    if max_tokens < len(pieces):
-        pieces = pieces[:max_tokens]
+    room = max(max_tokens - thought_tokens, 1)
+    if room < len(pieces):
+        pieces = pieces[:room]
         pieces[-1] = pieces[-1].rstrip()
         stop_reason, stop_sequence = "max_tokens", None
     return MessagePlan(
@@ -350,8 +375,9 @@ def plan_message(body: object, *, new_api: bool) -> MessagePlan:
         stop_reason=stop_reason,
         stop_sequence=stop_sequence,
         input_words=convo.input_words,
-        output_tokens=count_words("".join(pieces)),
+        output_tokens=count_words("".join(pieces)) + thought_tokens,
         tool_name=None,
         tool_use_id=None,
         tool_input=None,
+        thinking=thinking,
     )

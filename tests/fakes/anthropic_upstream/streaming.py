@@ -10,7 +10,7 @@ from aiohttp import web
 from tests.fakes.anthropic_upstream.conversation import MessagePlan
 from tests.fakes.anthropic_upstream.errors import error_payload, new_request_id
 from tests.fakes.anthropic_upstream.models import MODEL_STREAM_ERROR, SSE_CT, encode
-from tests.fakes.server import RecordingStreamResponse
+from tests.fakes.server import RecordingStreamResponse, chat_pieces
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
@@ -18,7 +18,23 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
 
 
 def _stream_events(plan: MessagePlan) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(event name, data) for every SSE event after ``message_start``, in order."""
+    """(event name, data) for every SSE event after ``message_start``, in order: a thinking
+    block first when the request thinks (its text in `thinking_delta` pieces, then its
+    `signature_delta`), then the text or the tool use."""
+    index = 0
+    if plan.thinking is not None:
+        start = {"type": "thinking", "thinking": "", "signature": ""}
+        yield (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": start},
+        )
+        for piece in chat_pieces(plan.thinking) if plan.thinking else ():
+            delta = {"type": "thinking_delta", "thinking": piece}
+            yield "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
+        signature = {"type": "signature_delta", "signature": plan.thinking_block()[0]["signature"]}
+        yield "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": signature}
+        yield "content_block_stop", {"type": "content_block_stop", "index": 0}
+        index = 1
     if plan.tool_name is not None:
         block: dict[str, Any] = {
             "type": "tool_use",
@@ -30,11 +46,14 @@ def _stream_events(plan: MessagePlan) -> Iterator[tuple[str, dict[str, Any]]]:
     else:
         block = {"type": "text", "text": ""}
         deltas = [{"type": "text_delta", "text": p} for p in plan.pieces]
-    yield "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
+    yield (
+        "content_block_start",
+        {"type": "content_block_start", "index": index, "content_block": block},
+    )
     yield "ping", {"type": "ping"}
     for delta in deltas:
-        yield "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
-    yield "content_block_stop", {"type": "content_block_stop", "index": 0}
+        yield "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+    yield "content_block_stop", {"type": "content_block_stop", "index": index}
     yield (
         "message_delta",
         {

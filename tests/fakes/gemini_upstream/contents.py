@@ -117,6 +117,7 @@ class GenPlan:
     function_call: dict[str, Any] | None = None  # {"name", "args"} (call mode)
     finish_reason: str = "STOP"
     candidate_count: int = 1
+    thought: str | None = None  # the thoughts' summary shown before the answer
 
     @property
     def text(self) -> str:

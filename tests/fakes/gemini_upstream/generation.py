@@ -49,6 +49,7 @@ from tests.fakes.gemini_upstream.models import (
     encode,
 )
 from tests.fakes.gemini_upstream.proto_json import ProtoJson
+from tests.fakes.gemini_upstream.thinking import read_thinking, thought_text
 from tests.fakes.schema_sample import sample
 from tests.fakes.server import (
     SLOW_SECONDS,
@@ -71,6 +72,7 @@ def _plan_generate(request: dict[str, Any], model: str) -> GenPlan:
     )
     config: dict[str, Any] = request.get("generationConfig", {})
     validate_generation_config(config, violations)
+    thinking = read_thinking(config, model, violations)
     declared = declared_functions(request.get("tools", []), violations)
     calling: dict[str, Any] = request.get("toolConfig", {}).get("functionCallingConfig", {})
     mode = calling.get("mode", "MODE_UNSPECIFIED")
@@ -132,6 +134,10 @@ def _plan_generate(request: dict[str, Any], model: str) -> GenPlan:
             last_user_words = words
             last_user_answers = any("functionResponse" in p for p in content["parts"])
     last_user = " ".join(last_user_words)
+    if thinking.thinks and model != MODEL_EVERY_TOKEN:  # thoughts count apart from the answer
+        plan.usage.thoughts_tokens = count_words(thought_text(last_user)) * plan.candidate_count
+    if thinking.shown:
+        plan.thought = thought_text(last_user)
 
     if declared and mode != "NONE" and not last_user_answers:
         name = allowed[0] if allowed else declared[0]
@@ -203,14 +209,17 @@ def _responses(plan: GenPlan, stream: bool) -> Iterator[dict[str, Any]]:
     if plan.model == MODEL_SAFETY:
         yield _response(plan, response_id, None, "SAFETY", 0)
         return
+    thought = [{"text": plan.thought, "thought": True}] if plan.thought else []
     if plan.function_call is not None:
-        part = {"functionCall": plan.function_call}
-        yield _response(plan, response_id, [part], plan.finish_reason, plan.candidates_tokens)
-        return
-    if not stream or len(plan.pieces) <= 1:
-        parts = [{"text": plan.text}]
+        parts = [*thought, {"functionCall": plan.function_call}]
         yield _response(plan, response_id, parts, plan.finish_reason, plan.candidates_tokens)
         return
+    if not stream or len(plan.pieces) <= 1:
+        parts = [*thought, {"text": plan.text}]
+        yield _response(plan, response_id, parts, plan.finish_reason, plan.candidates_tokens)
+        return
+    if thought:  # the thoughts' summary streams first, in a chunk of its own
+        yield _response(plan, response_id, thought, None, 0)
     # Like Gemini, every chunk carries usageMetadata with the running candidate count; the last
     # one carries the finishReason and the final numbers.
     so_far = ""

@@ -380,8 +380,8 @@ def responses_dialect(as_chat: dict[str, Any]) -> Dialect:
 
 
 async def test_another_dialect_is_admitted_by_its_chat_translation_and_sent_as_it_is() -> None:
-    world = World(client=FakeNativeClient(), admission=FakeAdmission(reserve=(20, 9)))
-    as_chat = {"model": "gpt-4o-mini", "messages": BODY["messages"], "max_completion_tokens": 9}
+    world = World(client=FakeNativeClient(), admission=FakeAdmission(reserve=(20, 30)))
+    as_chat = {"model": "gpt-4o-mini", "messages": BODY["messages"], "max_completion_tokens": 30}
     body = {"model": "gpt-4o-mini", "input": "hi", "max_output_tokens": 10**6}
     answer = await world.pipeline.complete(
         CompletionRequest(
@@ -394,11 +394,11 @@ async def test_another_dialect_is_admitted_by_its_chat_translation_and_sent_as_i
     )
     assert answer.native
     assert answer.body == b'{"type":"responses"}'
-    # estimated by its chat translation (which asks at most 9 output tokens)
-    assert [most for _, most in world.admission.estimates] == [9]
+    # estimated by its chat translation (which asks at most 30 output tokens)
+    assert [most for _, most in world.admission.estimates] == [30]
     [sent] = world.client.bodies
     assert sent["input"] == "hi"  # the body as it is, capped in its own field
-    assert sent["max_output_tokens"] == 9
+    assert sent["max_output_tokens"] == 30
     counted = await world.pipeline.count_tokens(CALLER, "gpt-4o-mini", body, {}, "responses")
     assert counted == 7
 
@@ -415,8 +415,8 @@ async def test_another_dialect_goes_as_its_chat_translation_to_a_provider_withou
 
 
 async def test_a_native_body_is_admitted_by_its_estimate_when_the_dialect_has_one() -> None:
-    world = World(client=FakeNativeClient(), admission=FakeAdmission(reserve=(20, 9)))
-    estimate = {"model": "gpt-4o-mini", "messages": BODY["messages"], "max_tokens": 9}
+    world = World(client=FakeNativeClient(), admission=FakeAdmission(reserve=(20, 30)))
+    estimate = {"model": "gpt-4o-mini", "messages": BODY["messages"], "max_tokens": 30}
     dialect = Dialect(
         kind="responses",
         as_chat=lambda body: pytest.fail("the estimate, not the translation, is admitted"),
@@ -431,8 +431,27 @@ async def test_a_native_body_is_admitted_by_its_estimate_when_the_dialect_has_on
         )
     )
     assert answer.native
-    assert [most for _, most in world.admission.estimates] == [9]
+    assert [most for _, most in world.admission.estimates] == [30]
     assert world.client.bodies[0]["tools"] == [{"type": "web_search"}]
+
+
+async def test_a_native_responses_body_reserves_at_least_what_openai_is_asked_for() -> None:
+    """OpenAI takes no `max_output_tokens` under 16: a body asking 5 is sent asking for 16 (by
+    the adapter), so 16 are reserved, and a smaller reservation never lowers what it asks."""
+    world = World(client=FakeNativeClient(), admission=FakeAdmission(reserve=(20, 16)))
+    as_chat = {"model": "gpt-4o-mini", "messages": BODY["messages"], "max_completion_tokens": 5}
+    body = {"model": "gpt-4o-mini", "input": "hi", "max_output_tokens": 5}
+    await world.pipeline.complete(
+        CompletionRequest(
+            caller=CALLER,
+            request_id="r",
+            model="gpt-4o-mini",
+            body=body,
+            dialect=responses_dialect(as_chat),
+        )
+    )
+    assert [most for _, most in world.admission.estimates] == [16]
+    assert world.client.bodies == [body]
 
 
 async def test_a_translated_body_ignores_the_native_estimate() -> None:

@@ -196,6 +196,7 @@ def test_each_dialect_reads_and_caps_its_own_output_field() -> None:
 
     assert most({"max_output_tokens": 50}, "responses") == 50
     assert most({}, "responses") == 4096
+    assert most({"max_output_tokens": 5}, "responses") == 16  # what OpenAI is asked for at least
     assert most({"max_tokens": 16, "n": 2, "best_of": 3}, "completions") == 48
     assert most({"generationConfig": {"maxOutputTokens": 10, "candidateCount": 2}}, "gemini") == 20
     assert most({"generationConfig": "nonsense"}, "gemini") == 4096
@@ -203,10 +204,13 @@ def test_each_dialect_reads_and_caps_its_own_output_field() -> None:
     def capped(body: dict[str, Any], kind: RequestKind) -> dict[str, Any]:
         return limited_body(body, kind=kind, reserved=12, newer_field=True)
 
+    # OpenAI's Responses API takes no fewer than 16: a reservation of 12 still asks for them
     assert capped({"input": "x", "max_output_tokens": 99}, "responses") == {
         "input": "x",
-        "max_output_tokens": 12,
+        "max_output_tokens": 16,
     }
+    within = {"input": "x", "max_output_tokens": 5}
+    assert capped(within, "responses") is within  # the adapter raises it to 16 on the way
     assert capped({"prompt": "x", "best_of": 3}, "completions") == {
         "prompt": "x",
         "best_of": 3,

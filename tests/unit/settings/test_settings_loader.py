@@ -324,9 +324,9 @@ def test_provider_and_model_defaults(tmp_path: Path) -> None:
 
 
 def test_upstream_name_prefers_the_upstream_field(tmp_path: Path) -> None:
-    text = PROVIDER.replace("- name: gpt-4o-mini", "- name: fast\n        upstream: gpt-4o-mini")
+    text = PROVIDER.replace("- name: gpt-4o-mini", "- name: speedy\n        upstream: gpt-4o-mini")
     model = load(tmp_path, text, {"OPENAI_API_KEY": "k"}).providers[0].models[0]
-    assert (model.name, model.upstream_name) == ("fast", "gpt-4o-mini")
+    assert (model.name, model.upstream_name) == ("speedy", "gpt-4o-mini")
 
 
 def test_prices_are_exact_decimals(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert (ws.max_generations, ws.max_message_bytes, ws.auth_timeout) == (8, 1048576, 5.0)
     assert (ws.idle_timeout, ws.ping_interval, ws.ping_timeout) == (300.0, 20.0, 20.0)
     assert ws.frame_limit == 2 * 1048576
+    assert (ws.responses_max_lifetime, ws.responses_lifetime_grace) == (3600.0, 300.0)
 
 
 def test_the_file_and_the_environment(tmp_path: Path) -> None:

@@ -370,3 +370,60 @@ async def test_an_idle_connection_is_closed_but_not_while_a_response_runs() -> N
     assert socket.closed == 4408
     async with asyncio.timeout(1):  # what it queued went out: nothing more to wait for
         assert await served == "idle"
+
+
+def _limit_reached(stream_id: str) -> Any:
+    return lambda m: (
+        m.get("stream_id") == stream_id
+        and m["type"] == "error"
+        and m["error"]["code"] == "websocket_connection_limit_reached"
+    )
+
+
+async def test_at_its_lifetime_a_connection_takes_no_new_response_and_closes_once_its_end() -> None:
+    source = FakeSource()
+    socket, served = _serve(source, responses_max_lifetime=1, responses_lifetime_grace=5)
+    socket.send(_create(" ".join(["word"] * 150), "long", model="slow"))  # 1.5 s of deltas
+    await asyncio.sleep(1.1)
+    socket.send(_create("too late", "late"))
+    refused = await socket.until(_limit_reached("late"))
+    assert refused["status"] == 400
+    assert refused["error"]["type"] == "invalid_request_error"
+    assert "(1 seconds)" in refused["error"]["message"]
+    assert socket.closed is None, "not while a response it took runs"
+    done = await socket.until(_ended("long"))
+    assert done["type"] == "response.completed"
+    async with asyncio.timeout(1):
+        while socket.closed is None:
+            await asyncio.sleep(0.02)
+    assert socket.closed == 1001
+    assert len(source.bodies) == 1, "the late response was never created"
+    socket.leave()  # the client answers the close
+    async with asyncio.timeout(1):
+        assert await served == "lifetime"
+
+
+async def test_past_the_grace_a_running_response_is_stopped_and_the_waiting_dropped() -> None:
+    source = FakeSource()
+    socket, served = _serve(source, responses_max_lifetime=1, responses_lifetime_grace=0.5)
+    socket.send(_create(" ".join(["word"] * 500), "long", model="slow"))  # 5 s of deltas
+    socket.send(_create("never started", "long", model="slow"))
+    started = time.monotonic()
+    async with asyncio.timeout(3):
+        assert await served == "lifetime"
+    assert 1.5 <= time.monotonic() - started < 4  # the limit, then the grace
+    assert len(source.closed_early) == 1, "the running response's upstream was closed"
+    assert len(source.bodies) == 1, "the waiting response was never created"
+    told = [m for m in socket.sent if _limit_reached("long")(m)]
+    assert len(told) == 2  # the stopped and the dropped, after the last event of the stopped
+    assert socket.sent[-2:] == told
+    assert "grace" in told[0]["error"]["message"]
+    assert socket.closed == 1001
+
+
+async def test_an_idle_connection_is_closed_at_its_lifetime() -> None:
+    socket, served = _serve(FakeSource(), responses_max_lifetime=1)
+    async with asyncio.timeout(2):
+        assert await served == "lifetime"
+    assert socket.closed == 1001
+    assert socket.sent == []

@@ -8,6 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from interfaces.http.responses.reasoning_items import ENCRYPTED_PREFIX, encrypted_content
 from tests.unit.front.responses.support import PNG_URL, WEATHER
 
 json_values = st.recursive(
@@ -44,9 +45,26 @@ item_types = st.sampled_from(
         "web_search_call",
     ]
 )
+# a reasoning item's encrypted content: the gateway's (well made, or broken), or another's
+near_encrypted = (
+    st.builds(
+        encrypted_content,
+        st.lists(
+            st.fixed_dictionaries(
+                {"type": st.just("thinking"), "thinking": st.text(max_size=5)},
+                optional={"signature": st.text(min_size=1, max_size=5)},
+            ),
+            max_size=2,
+        ),
+    )
+    | st.text(max_size=12).map(lambda junk: ENCRYPTED_PREFIX + junk)
+    | st.text(max_size=8)
+    | json_values
+)
 near_items = st.fixed_dictionaries(
     {},
     optional={
+        "encrypted_content": near_encrypted,
         "type": item_types | json_values,
         "id": st.sampled_from(["msg_1", "fc_1"]) | json_values,
         "role": st.sampled_from(["user", "assistant", "system", "developer"]) | json_values,
@@ -256,6 +274,18 @@ near_completions = st.fixed_dictionaries(
         "usage": near_usage | json_values,
     },
 )
+near_thinking_blocks = st.lists(
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["thinking", "redacted_thinking"]) | json_values},
+        optional={
+            "thinking": words | json_values,
+            "signature": words | json_values,
+            "data": words | json_values,
+        },
+    )
+    | json_values,
+    max_size=2,
+)
 near_deltas = st.fixed_dictionaries(
     {},
     optional={
@@ -263,6 +293,8 @@ near_deltas = st.fixed_dictionaries(
         "content": words | json_values,
         "refusal": words | json_values,
         "tool_calls": st.lists(near_calls, max_size=2) | json_values,
+        "reasoning_content": words | json_values,
+        "thinking_blocks": near_thinking_blocks | json_values,
     },
 )
 near_chunks = st.fixed_dictionaries(

@@ -90,9 +90,15 @@ class Run:
 
 
 async def stream_responses(
-    fake: FakeOpenAI, body: dict[str, Any], *, native: bool, reserve: tuple[int, int] | None = None
+    fake: FakeOpenAI,
+    body: dict[str, Any],
+    *,
+    native: bool,
+    reserve: tuple[int, int] | None = None,
+    previous: str | None = None,
 ) -> Run:
-    """`body` streamed through the pipeline to the fake, as the /v1/responses route does."""
+    """`body` streamed through the pipeline to the fake, as the /v1/responses route does
+    (`previous`: the stored response it continues, whose conversation `body` carries)."""
     http = UpstreamHttp("openai", timeouts=UpstreamTimeouts(), max_connections=4, redact=str)
     client = OpenAIAdapter(http, base_url=fake.base_url, api_key=KEY, native_responses=native)
     route = ModelRoute(provider="openai", kind="openai", name="m", upstream=body["model"])
@@ -105,7 +111,12 @@ async def stream_responses(
     )
     told: list[dict[str, Any]] = []
     watch = NativeResponseStream(
-        body, response_id="resp_gw", created_at=1, model=body["model"], on_done=told.append
+        body,
+        response_id="resp_gw",
+        created_at=1,
+        model=body["model"],
+        previous_response_id=previous,
+        on_done=told.append,
     )
     dialect = Dialect(
         kind="responses",
@@ -211,3 +222,20 @@ async def test_an_upstream_failure_mid_stream_ends_failed(fake: FakeOpenAI, nati
     assert final["status"] == "failed"
     [record] = run.recorded
     assert record.outcome == "error"
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "fake-runaway"])  # ended by the upstream, cut
+async def test_a_continued_native_stream_names_its_previous_response_in_every_response(
+    fake: FakeOpenAI, model: str
+) -> None:
+    run = await stream_responses(
+        fake, {"model": model, "input": "go on"}, native=True, reserve=(10, 5), previous="resp_1"
+    )
+    events = sdk_events(run.sse)
+    carrying = [event for event in events if hasattr(event, "response")]
+    assert [event.type for event in carrying][:2] == ["response.created", "response.in_progress"]
+    assert carrying[-1].type in ("response.completed", "response.incomplete")
+    assert {event.response.previous_response_id for event in carrying} == {"resp_1"}
+    assert [event.sequence_number for event in events] == list(range(len(events)))
+    [final] = run.told
+    assert final["previous_response_id"] == "resp_1"

@@ -16,7 +16,8 @@ from application.conversations.commands import StoreResponse
 from application.conversations.response_store import ResponseStore
 from domains.shared.caller import Caller
 from interfaces.http.errors import ApiError
-from interfaces.http.responses.keeping import Keeping, final_response
+from interfaces.http.responses.keeping import Keeping
+from interfaces.http.responses.native_stream import NativeResponseStream
 from interfaces.http.responses.paging import items_page
 
 ITEMS = [{"id": f"msg_{n}", "type": "message"} for n in range(5)]
@@ -77,17 +78,8 @@ STREAM = (
 )
 
 
-def test_only_a_final_event_carries_the_response_to_store() -> None:
-    events = STREAM.split(b"\n\n")[:-1]
-    assert [final_response(event) for event in events] == [None, None, RESPONSE]
-    failed = frame("response.failed", {"type": "response.failed", "response": RESPONSE})
-    assert final_response(failed.rstrip(b"\n")) == RESPONSE
-    assert final_response(b"event: response.completed\ndata: {not json") is None
-    assert final_response(b"data: [DONE]") is None
-
-
 @given(cuts=st.lists(st.integers(0, len(STREAM)), max_size=6))
-async def test_a_stream_is_handed_to_the_store_once_before_its_final_bytes_go(
+async def test_a_native_stream_is_handed_to_the_store_once_before_its_final_bytes_go(
     cuts: list[int],
 ) -> None:
     bounds = sorted({0, len(STREAM), *cuts})
@@ -120,7 +112,10 @@ async def test_a_stream_is_handed_to_the_store_once_before_its_final_bytes_go(
         previous_response_id="resp_0",
         retention_days=1,
     )
-    async for chunk in keeping.kept_at_end(upstream()):
+    watch = NativeResponseStream(
+        {}, response_id="resp_x", created_at=1, model="m", on_done=keeping.keep
+    )
+    async for chunk in watch.relay(upstream()):
         passed.append(chunk)
     assert b"".join(passed) == STREAM
     assert len(handed) == 1
@@ -129,3 +124,50 @@ async def test_a_stream_is_handed_to_the_store_once_before_its_final_bytes_go(
     assert len(stored) == 1
     response, _ = stored[0]
     assert response == {**RESPONSE, "previous_response_id": "resp_0"}
+
+
+async def test_a_native_stream_the_client_leaves_is_stored_cancelled_with_its_output() -> None:
+    stored: list[dict[str, Any]] = []
+
+    class Bus:
+        async def handle(self, command: StoreResponse) -> None:
+            stored.append(command.response)
+
+    added = {"type": "message", "id": "msg_1", "role": "assistant", "content": []}
+    part = {"type": "output_text", "text": ""}
+    head = (
+        frame("response.created", {"type": "response.created", "response": {"id": "resp_1"}})
+        + frame(
+            "response.output_item.added",
+            {"type": "response.output_item.added", "output_index": 0, "item": added},
+        )
+        + frame(
+            "response.content_part.added",
+            {"type": "response.content_part.added", "output_index": 0, "part": part},
+        )
+    )
+    delta = {"type": "response.output_text.delta", "output_index": 0, "content_index": 0}
+
+    async def upstream() -> AsyncIterator[bytes]:
+        yield head
+        for word in ("so", " far", " and more"):
+            yield frame("response.output_text.delta", {**delta, "delta": word})
+
+    caller = Caller(key_id="k1", key_prefix="fr-k1", team_id="t1", org_id="o1")
+    store = ResponseStore(Bus().handle)  # type: ignore[arg-type]
+    keeping = Keeping(
+        store=store, caller=caller, input_items=[], previous_response_id=None, retention_days=1
+    )
+    watch = NativeResponseStream(
+        {}, response_id="resp_x", created_at=1, model="m", on_done=keeping.keep
+    )
+    relayed = watch.relay(upstream())
+    for _ in range(3):  # the client reads "so far", then leaves
+        await anext(relayed)
+    await relayed.aclose()  # type: ignore[attr-defined]
+    await store.drain()
+    [response] = stored
+    assert (response["id"], response["status"]) == ("resp_1", "cancelled")
+    [item] = response["output"]
+    assert item["status"] == "incomplete"
+    assert item["content"] == [{"type": "output_text", "text": "so far"}]

@@ -71,7 +71,22 @@ MESSAGE_STRATEGY = st.fixed_dictionaries(
         "content": CONTENT,
         "tool_call_id": either(SOME_TEXT),
     },
-    optional={"tool_calls": either(st.lists(TOOL_CALL, max_size=2))},
+    optional={
+        "tool_calls": either(st.lists(TOOL_CALL, max_size=2)),
+        "thinking_blocks": either(
+            st.lists(
+                st.fixed_dictionaries(
+                    {"type": either(st.sampled_from(["thinking", "redacted_thinking"]))},
+                    optional={
+                        "thinking": either(st.text(max_size=5)),
+                        "signature": either(st.text(max_size=5)),
+                        "data": either(st.text(max_size=5)),
+                    },
+                ),
+                max_size=2,
+            )
+        ),
+    },
 )
 TOOL = st.fixed_dictionaries(
     {"type": either(st.just("function"))},
@@ -105,6 +120,9 @@ BODY = st.fixed_dictionaries(
         "tool_choice": either(st.sampled_from(["auto", "none", "required"])),
         "parallel_tool_calls": either(st.booleans()),
         "seed": JSON,
+        "reasoning_effort": either(
+            st.sampled_from(["none", "minimal", "low", "medium", "high", "xhigh", "max"])
+        ),
     },
 )
 
@@ -259,8 +277,22 @@ USAGE = st.dictionaries(
     either(st.integers(0, 10**6)),
 )
 BLOCK = st.fixed_dictionaries(
-    {"type": either(st.sampled_from(["text", "tool_use", "thinking", "server_tool_use"]))},
-    optional={"text": JSON, "id": either(IDENT), "name": either(IDENT), "input": JSON},
+    {
+        "type": either(
+            st.sampled_from(
+                ["text", "tool_use", "thinking", "redacted_thinking", "server_tool_use"]
+            )
+        )
+    },
+    optional={
+        "text": JSON,
+        "id": either(IDENT),
+        "name": either(IDENT),
+        "input": JSON,
+        "thinking": either(st.text(max_size=6)),
+        "signature": either(st.text(max_size=6)),
+        "data": either(st.text(max_size=6)),
+    },
 )
 DELTA = st.fixed_dictionaries(
     {
@@ -271,6 +303,8 @@ DELTA = st.fixed_dictionaries(
     optional={
         "text": either(st.text(max_size=6)),
         "partial_json": either(st.text(max_size=6)),
+        "thinking": either(st.text(max_size=6)),
+        "signature": either(st.text(max_size=6)),
         "stop_reason": either(st.sampled_from(["end_turn", "tool_use", "max_tokens", "refusal"])),
     },
 )

@@ -50,6 +50,10 @@ def test_any_body_translates_or_is_refused_as_invalid(body: dict[str, Any], stre
     assert out["messages"][0]["role"] == "user"
     roles = [turn["role"] for turn in out["messages"]]
     assert all(a != b for a, b in itertools.pairwise(roles))
+    thinking = out.get("thinking")
+    if thinking is not None:  # only what Anthropic takes with thinking
+        assert 1024 <= thinking["budget_tokens"] < out["max_tokens"]
+        assert not {"temperature", "top_p", "top_k"} & set(out)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
@@ -94,7 +98,13 @@ def test_any_event_sequence_gives_chunks_or_an_upstream_error(
     indexes = sorted(assembled_calls(chunks))
     assert indexes == list(range(len(indexes)))
     assert translator.usage is None or isinstance(translator.usage, Usage)
-    assert translator.output_chars >= 0
+    assert translator.output_chars >= translator.thinking_chars >= 0
+    deltas = [choice["delta"] for chunk in chunks for choice in chunk["choices"]]
+    for delta in deltas:
+        assert isinstance(delta.get("reasoning_content", ""), str)
+        for block in delta.get("thinking_blocks", ()):
+            assert block["type"] in ("thinking", "redacted_thinking")
+            assert all(isinstance(value, str) for value in block.values())
 
 
 # (d) error bodies: never an exception.

@@ -33,6 +33,11 @@ def test_chat_response() -> None:
                             "function": {"name": "weather", "arguments": '{"city":"Paris"}'},
                         }
                     ],
+                    # the thinking: its text, and the block to send back with the next turn
+                    "reasoning_content": "hmm",
+                    "thinking_blocks": [
+                        {"type": "thinking", "thinking": "hmm", "signature": "sig"}
+                    ],
                 },
                 "logprobs": None,
                 "finish_reason": "tool_calls",
@@ -43,6 +48,8 @@ def test_chat_response() -> None:
             "completion_tokens": 30,
             "total_tokens": 155,
             "prompt_tokens_details": {"cached_tokens": 100},
+            # estimated from the thinking text: 3 characters, 1 token
+            "completion_tokens_details": {"reasoning_tokens": 1},
         },
     }
     # 20 input + 100 read from the cache + 5 written to it (for 5 minutes: no breakdown given)

@@ -48,6 +48,7 @@ def test_a_stream_with_text_then_a_tool_call() -> None:
         "completion_tokens": 40,
         "total_tokens": 80,
         "prompt_tokens_details": {"cached_tokens": 10},
+        "completion_tokens_details": {"reasoning_tokens": 0},
     }
     assert all(chunk["usage"] is None for chunk in chunks[:-1])
     assert translator.usage == Usage(
@@ -87,13 +88,21 @@ def test_tool_calls_are_numbered_apart_from_thinking_and_text_blocks() -> None:
         sse("content_block_stop", index=2),
         *message_end("tool_use", 12),
     ]
-    _, chunks = run(events)
+    translator, chunks = run(events)
     calls = assembled_calls(chunks)
     assert calls == {
         0: {"id": "toolu_a", "name": "clock", "arguments": "{}"},  # no input: "{}"
         1: {"id": "toolu_b", "name": "weather", "arguments": '{"city":"Rome"}'},
     }
-    assert "hmm" not in json.dumps(chunks)
+    # the thinking streams as reasoning_content, then whole with its signature
+    deltas = [chunk["choices"][0]["delta"] for chunk in chunks if chunk["choices"]]
+    assert [d["reasoning_content"] for d in deltas if "reasoning_content" in d] == ["hmm"]
+    assert [d["thinking_blocks"] for d in deltas if "thinking_blocks" in d] == [
+        [{"type": "thinking", "thinking": "hmm", "signature": "s"}]
+    ]
+    assert all("content" not in d or d["content"] == "" for d in deltas)
+    assert translator.thinking_chars == 3
+    assert chunks[-1]["usage"]["completion_tokens_details"] == {"reasoning_tokens": 1}
 
 
 def test_a_stream_cut_by_max_tokens() -> None:

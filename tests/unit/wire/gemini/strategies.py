@@ -135,6 +135,9 @@ params_like = st.fixed_dictionaries(
         "tools": mostly(st.lists(tool_like, max_size=3)),
         "tool_choice": choice_like,
         "user": json_value,
+        "reasoning_effort": mostly(
+            st.sampled_from(["none", "minimal", "low", "medium", "high", "xhigh", "max"])
+        ),
     },
 )
 body_like = st.one_of(

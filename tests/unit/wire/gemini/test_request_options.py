@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from infrastructure.adapters.providers.gemini_wire import chat_request
 from tests.unit.wire.gemini.support import USER, invalid, request
 
 # --- chat_request: generation config, tools --------------------------------------------------
@@ -51,11 +52,48 @@ def test_a_single_stop_string_and_no_config() -> None:
 
 @pytest.mark.parametrize(
     ("effort", "budget"),
-    [("none", 0), ("minimal", 1024), ("low", 1024), ("medium", 8192), ("high", 24576)],
+    [
+        ("minimal", 1024),
+        ("low", 1024),
+        ("medium", 8192),
+        ("high", 24576),
+        ("xhigh", 24576),
+        ("max", 24576),
+    ],
 )
-def test_reasoning_effort_is_a_thinking_budget(effort: str, budget: int) -> None:
+def test_reasoning_effort_is_a_thinking_budget_with_thought_summaries(
+    effort: str, budget: int
+) -> None:
     config = request(reasoning_effort=effort)["generationConfig"]
-    assert config == {"thinkingConfig": {"thinkingBudget": budget}}
+    assert config == {"thinkingConfig": {"thinkingBudget": budget, "includeThoughts": True}}
+
+
+@pytest.mark.parametrize("effort", ["maximal", ["high"], {"level": "high"}, 3, True])
+def test_an_unknown_reasoning_effort_is_refused(effort: Any) -> None:
+    assert invalid({"messages": [USER], "reasoning_effort": effort}).param == "reasoning_effort"
+
+
+def test_reasoning_effort_none_turns_thinking_off() -> None:
+    config = request(reasoning_effort="none")["generationConfig"]
+    assert config == {"thinkingConfig": {"thinkingBudget": 0}}
+
+
+@pytest.mark.parametrize(("most", "budget"), [(4000, 2000), (200, 128), (100_000, 24576)])
+def test_the_budget_keeps_half_the_output_limit_for_the_answer(most: int, budget: int) -> None:
+    config = request(reasoning_effort="high", max_tokens=most)["generationConfig"]
+    assert config["thinkingConfig"]["thinkingBudget"] == budget
+    assert config["maxOutputTokens"] == most
+
+
+@pytest.mark.parametrize(
+    ("effort", "level"),
+    [("none", "low"), ("minimal", "low"), ("low", "low"), ("medium", "high"), ("high", "high")],
+)
+def test_gemini_3_models_take_a_thinking_level(effort: str, level: str) -> None:
+    body = {"messages": [USER], "reasoning_effort": effort}
+    for model in ("gemini-3-pro-preview", "models/gemini-3-flash"):
+        config = chat_request(body, fetched_images={}, model=model)["generationConfig"]
+        assert config == {"thinkingConfig": {"thinkingLevel": level, "includeThoughts": True}}
 
 
 def test_more_than_five_stop_sequences_are_refused() -> None:

@@ -78,7 +78,7 @@ def conversations(draw: st.DrawFn) -> list[dict[str, Any]]:
 def test_any_body_translates_or_is_refused_as_invalid(body: dict[str, Any]) -> None:
     fetched = {url: ("image/png", "AAAA") for url in http_image_urls(body)}
     try:
-        out = chat_request(body, fetched_images=fetched)
+        out = chat_request(body, fetched_images=fetched, model="gemini-2.5-flash")
     except InvalidRequest as error:
         refused: InvalidRequest | None = error
     else:
@@ -89,6 +89,11 @@ def test_any_body_translates_or_is_refused_as_invalid(body: dict[str, Any]) -> N
     json.dumps(out)  # the request is JSON
     assert out["contents"]
     assert all(turn["parts"] for turn in out["contents"])
+    config = out.get("generationConfig", {})
+    thinking = config.get("thinkingConfig")
+    if thinking is not None and thinking["thinkingBudget"] and "maxOutputTokens" in config:
+        # thinking leaves half of the output limit to the answer (128 at the least)
+        assert thinking["thinkingBudget"] <= max(config["maxOutputTokens"] // 2, 128)
 
 
 # (b) a generated conversation → chat_request → read back: the same meaning.

@@ -58,7 +58,12 @@ def test_chat_response_with_text_and_usage() -> None:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": "Hello there", "refusal": None},
+                "message": {
+                    "role": "assistant",
+                    "content": "Hello there",
+                    "refusal": None,
+                    "reasoning_content": "thinking...",  # the thought summary
+                },
                 "logprobs": None,
                 "finish_reason": "stop",
             }
