@@ -20,7 +20,7 @@ import fnmatch
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from domains.providers.model import ModelRoute
 from domains.shared.caller import Caller
@@ -177,10 +177,13 @@ class Decision:
     """The rules a request met (first match wins; those with `continue` let later ones apply
     too), and what they say of it."""
 
-    __slots__ = ("_applied", "force_model", "max_tokens", "rules")
+    __slots__ = ("_applied", "_refused", "force_model", "max_tokens", "rules")
 
     def __init__(self, applied: Sequence[_Compiled] = ()) -> None:
         self._applied = tuple(applied)
+        self._refused: dict[tuple[str, str, str], tuple[str, str] | None] = {}
+        """(provider, kind, name) → what `refusal` said of that deployment: a decision is
+        kept for the requests that meet it again (`Policies.decide_for`)."""
         self.rules: tuple[str, ...] = tuple(rule.name for rule in self._applied)
         forced = [r.rule.effects.force_model for r in self._applied if r.rule.effects.force_model]
         self.force_model: str | None = forced[0] if forced else None
@@ -202,11 +205,18 @@ class Decision:
 
     def refusal(self, route: ModelRoute) -> tuple[str, str] | None:
         """(the rule, why) when a rule keeps `route` from serving this request."""
+        seen = (route.provider, route.kind, route.name)
+        if seen in self._refused:
+            return self._refused[seen]
+        said: tuple[str, str] | None = None
         for rule in self._applied:
             reason = rule.refusal(route)
             if reason is not None:
-                return rule.name, reason
-        return None
+                said = rule.name, reason
+                break
+        if len(self._refused) < _MOST_KEPT:
+            self._refused[seen] = said
+        return said
 
     def filter(self, routes: Sequence[ModelRoute]) -> list[ModelRoute]:
         """The deployments the rules let serve the request, in their order; none left is a
@@ -232,6 +242,8 @@ class Decision:
 
 
 NO_DECISION = Decision()
+_MOST_KEPT = 4096
+"""Decisions `Policies` keeps, and deployments a decision keeps what it said of."""
 
 
 class Policies:
@@ -239,6 +251,9 @@ class Policies:
 
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
         self._rules = tuple(_Compiled(rule) for rule in rules)
+        self._decided: dict[tuple[Any, ...], Decision] = {}
+        """The decisions made, by what they were made of: the same caller asking for the same
+        model with the same tags meets the same rules, so they are evaluated once."""
 
     def __bool__(self) -> bool:
         return bool(self._rules)
@@ -260,6 +275,18 @@ class Policies:
         """The decision for `caller` asking for `model` (at `tier`, when it has one)."""
         if not self._rules:
             return NO_DECISION
+        seen = (
+            caller.org_id,
+            caller.team_id,
+            caller.key_id,
+            caller.user_id,
+            model,
+            caller.tags,
+            tier,
+        )
+        known = self._decided.get(seen)
+        if known is not None:
+            return known
         facts = RequestFacts(
             org=caller.org_id,
             team=caller.team_id,
@@ -269,7 +296,11 @@ class Policies:
             tags=frozenset(caller.tags),
             tier=tier,
         )
-        return self.decide(facts)
+        decision = self.decide(facts)
+        if len(self._decided) >= _MOST_KEPT:
+            self._decided.clear()  # many callers or models: start again rather than grow
+        self._decided[seen] = decision
+        return decision
 
 
 NO_POLICIES = Policies()
