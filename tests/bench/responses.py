@@ -174,13 +174,20 @@ def report(results: dict[str, Any]) -> str:
         "(`store` defaults to true). The bare pass-through is Litestar and aiohttp forwarding",
         "the bytes, nothing else.",
         "",
-        "| what | req/s | p50 ms | p99 ms | failed |",
-        "| --- | --: | --: | --: | --: |",
+        "| what | req/s | × bare | p50 ms | p99 ms | failed |",
+        "| --- | --: | --: | --: | --: | --: |",
     ]
+    bare = {
+        row["what"].endswith("streamed"): row["requests_per_s"]
+        for row in results["rows"]
+        if row["what"].startswith("bare")
+    }
     for row in results["rows"]:
         failed = row["non_2xx"] + sum(row["socket_errors"].values())
+        base = bare.get(row["what"].endswith("streamed"))
+        ratio = f"{row['requests_per_s'] / base:.2f}×" if base else "—"
         lines.append(
-            f"| {row['what']} | {row['requests_per_s']:,.0f} | {row['p50_ms']:.2f} |"
+            f"| {row['what']} | {row['requests_per_s']:,.0f} | {ratio} | {row['p50_ms']:.2f} |"
             f" {row['p99_ms']:.2f} | {failed} |"
         )
     lines += [
