@@ -25,11 +25,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.bench import backlog, machine
-from tests.bench.loadgen import WrkResult, ensure_wrk, run_wrk, write_script, wrk_version
+from tests.bench import machine
+from tests.bench.loadgen import ensure_wrk, wrk_version
 from tests.bench.procs import Processes
+from tests.bench.rows import Rows
 from tests.bench.run import _duration
-from tests.bench.targets import PROMPT, Target, gateway, start_bare, start_upstream
+from tests.bench.targets import PROMPT, gateway, start_bare, start_upstream
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTIONS = 32  # as the main bench's many-clients runs
@@ -66,33 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="fluxrouter-bench-responses-"))
     procs = Processes(workdir)
     print(f"bench: responses, {args.duration:g} s per row; logs in {workdir}", flush=True)
-    rows: list[dict[str, Any]] = []
-    failures: list[str] = []
-    warmup = min(args.duration, 3.0)
-
-    served: dict[str, int] = {}  # requests made through each gateway
-
-    def measure(what: str, url: str, sent: bytes, key: str, target: Target | None = None) -> None:
-        script = write_script(workdir / f"{len(rows)}.lua", sent, key)
-        warm = run_wrk(wrk, url, script, connections=CONNECTIONS, duration_s=warmup)[0]
-        if target is not None and target.database_url is not None:
-            # the rows before this one finish their accounting before it is measured
-            made = served.get(target.name, target.served_before) + warm.requests
-            served[target.name] = made
-            backlog.catch_up(target.database_url, made)
-        result: WrkResult = run_wrk(
-            wrk, url, script, connections=CONNECTIONS, duration_s=args.duration
-        )[0]
-        if target is not None:
-            served[target.name] += result.requests
-        if result.failures:
-            failures.append(f"{what}: {result.failures} failed requests")
-        rows.append({"what": what, **result.as_dict()})
-        print(
-            f"  {what:<58} {result.requests_per_s:>8.0f} req/s  p50 {result.p50_ms:>7.2f} ms"
-            f"  p99 {result.p99_ms:>7.2f} ms",
-            flush=True,
-        )
+    bench = Rows(
+        wrk,
+        workdir,
+        connections=CONNECTIONS,
+        duration=args.duration,
+        warmup=min(args.duration, 3.0),
+    )
+    measure, rows, failures = bench.measure, bench.rows, bench.failures
 
     try:
         upstream = start_upstream(procs, "sk-upstream-" + secrets.token_urlsafe(24))

@@ -29,8 +29,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from tests.bench import backlog, machine
-from tests.bench.loadgen import WrkResult, ensure_wrk, run_wrk, write_script, wrk_version
+from tests.bench.loadgen import ensure_wrk, wrk_version
 from tests.bench.procs import Processes
+from tests.bench.rows import Rows
 from tests.bench.run import _duration
 from tests.bench.targets import (
     CHAT_PATH,
@@ -120,32 +121,18 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="fluxrouter-bench-routing-"))
     procs = Processes(workdir)
     print(f"bench: routing, {args.duration:g} s per row; logs in {workdir}", flush=True)
-    rows: list[dict[str, Any]] = []
-    failures: list[str] = []
     spread: dict[str, int] = {}
-    warmup = min(args.duration, 3.0)
-    served: dict[str, int] = {}
+    bench = Rows(
+        wrk,
+        workdir,
+        connections=CONNECTIONS,
+        duration=args.duration,
+        warmup=min(args.duration, 3.0),
+    )
+    rows, failures = bench.rows, bench.failures
 
     def measure(what: str, url: str, stream: bool, key: str, target: Target | None) -> None:
-        script = write_script(workdir / f"{len(rows)}.lua", request_body(stream), key)
-        warm = run_wrk(wrk, url, script, connections=CONNECTIONS, duration_s=warmup)[0]
-        if target is not None and target.database_url is not None:
-            made = served.get(target.name, target.served_before) + warm.requests
-            served[target.name] = made
-            backlog.catch_up(target.database_url, made)
-        result: WrkResult = run_wrk(
-            wrk, url, script, connections=CONNECTIONS, duration_s=args.duration
-        )[0]
-        if target is not None:
-            served[target.name] += result.requests
-        if result.failures:
-            failures.append(f"{what}: {result.failures} failed requests")
-        rows.append({"what": what, "stream": stream, **result.as_dict()})
-        print(
-            f"  {what:<62} {result.requests_per_s:>8.0f} req/s  p50 {result.p50_ms:>7.2f} ms"
-            f"  p99 {result.p99_ms:>7.2f} ms",
-            flush=True,
-        )
+        bench.measure(what, url, request_body(stream), key, target, stream=stream)
 
     try:
         upstream = start_upstream(procs, "sk-upstream-" + secrets.token_urlsafe(24))
@@ -167,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                     if not child.alive():
                         failures.append(f"{child.name} died:\n{child.log_tail()}")
                 if adjust is not None and g.database_url is not None:
-                    backlog.catch_up(g.database_url, served[g.name])
+                    backlog.catch_up(g.database_url, bench.served[g.name])
                     spread = served_by_provider(g.database_url)
                     missing = [name for name in POOL if not spread.get(name)]
                     if missing:
