@@ -52,8 +52,13 @@ def gateway_config(
         # the OIDC peers and image servers of the tests are on 127.0.0.1; 127.0.0.2 stays internal
         "outbound": {"allow": ["127.0.0.1"]},
         # one attempt per call, no circuit: the suites that read how one upstream failure is
-        # answered see that failure (tests/e2e/test_routing.py configures the routing)
-        "routing": {"retries": 0, "circuit_breaker": {"enabled": False}},
+        # answered see that failure (tests/e2e/test_routing.py configures the routing); with the
+        # vendor fakes, the tiers of docs/routing.md too
+        "routing": {
+            "retries": 0,
+            "circuit_breaker": {"enabled": False},
+            **(TIER_ROUTING if anthropic_url and gemini_url else {}),
+        },
         "providers": [
             {
                 "name": "openai",
@@ -158,7 +163,6 @@ def gateway_config(
             *vendor_providers(anthropic_url, gemini_url),
             *(extra_providers or []),
         ],
-        **({"routing": TIER_ROUTING} if anthropic_url and gemini_url else {}),
     }
 
 
