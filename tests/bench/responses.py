@@ -25,8 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.bench import machine
-from tests.bench.loadgen import ensure_wrk, wrk_version
+from tests.bench.loadgen import ensure_wrk
 from tests.bench.procs import Processes
 from tests.bench.rows import Rows
 from tests.bench.run import _duration
@@ -74,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration,
         warmup=min(args.duration, 3.0),
     )
-    measure, rows, failures = bench.measure, bench.rows, bench.failures
+    measure, failures = bench.measure, bench.failures
 
     try:
         upstream = start_upstream(procs, "sk-upstream-" + secrets.token_urlsafe(24))
@@ -125,19 +124,13 @@ def main(argv: list[str] | None = None) -> int:
                     failures.append(f"{child.name} died:\n{child.log_tail()}")
     finally:
         procs.stop_all()
-    described = machine.machine()
-    command = " ".join(["python -m tests.bench.responses", *given])
-    results = {
-        "run": {"command": command, "duration_s": args.duration, "wrk": wrk_version(wrk)},
-        "machine": described,
-        "rows": rows,
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "responses.json").write_text(json.dumps(results, indent=1) + "\n")
-    (args.out / "responses.md").write_text(report(results))
-    for failure in failures:
-        print(f"bench: {failure}", file=sys.stderr)
-    return 1 if failures else 0
+    return bench.write(
+        args.out,
+        "responses",
+        command=" ".join(["python -m tests.bench.responses", *given]),
+        duration=args.duration,
+        report=report,
+    )
 
 
 def report(results: dict[str, Any]) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import secrets
 import sys
 import tempfile
@@ -28,8 +27,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tests.bench import backlog, machine
-from tests.bench.loadgen import ensure_wrk, wrk_version
+from tests.bench import backlog
+from tests.bench.loadgen import ensure_wrk
 from tests.bench.procs import Processes
 from tests.bench.rows import Rows
 from tests.bench.run import _duration
@@ -161,20 +160,14 @@ def main(argv: list[str] | None = None) -> int:
                         failures.append(f"deployments never chosen: {missing} ({spread})")
     finally:
         procs.stop_all()
-    described = machine.machine()
-    command = " ".join(["python -m tests.bench.routing", *given])
-    results = {
-        "run": {"command": command, "duration_s": args.duration, "wrk": wrk_version(wrk)},
-        "machine": described,
-        "rows": rows,
-        "calls_by_deployment": spread,
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "routing.json").write_text(json.dumps(results, indent=1) + "\n")
-    (args.out / "routing.md").write_text(report(results))
-    for failure in failures:
-        print(f"bench: {failure}", file=sys.stderr)
-    return 1 if failures else 0
+    return bench.write(
+        args.out,
+        "routing",
+        command=" ".join(["python -m tests.bench.routing", *given]),
+        duration=args.duration,
+        report=report,
+        calls_by_deployment=spread,
+    )
 
 
 def report(results: dict[str, Any]) -> str:

@@ -1,13 +1,17 @@
 """Rows of a bench run at one load: wrk at a number of connections for a while after a warm-up,
-each gateway row once the gateway's accounting caught up with the rows before it."""
+each gateway row once the gateway's accounting caught up with the rows before it; then the rows
+written as JSON and as a report."""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.bench import backlog
-from tests.bench.loadgen import WrkResult, run_wrk, write_script
+from tests.bench import backlog, machine
+from tests.bench.loadgen import WrkResult, run_wrk, write_script, wrk_version
 from tests.bench.targets import Target
 
 
@@ -49,3 +53,28 @@ class Rows:
             flush=True,
         )
         return result
+
+    def write(
+        self,
+        out: Path,
+        name: str,
+        *,
+        command: str,
+        duration: float,
+        report: Callable[[dict[str, Any]], str],
+        **extra: Any,
+    ) -> int:
+        """`name`.json (the rows, the run, the machine and `extra`) and `name`.md (`report` of
+        them) in `out`; the failures said; the exit status: 1 if any."""
+        results = {
+            "run": {"command": command, "duration_s": duration, "wrk": wrk_version(self._wrk)},
+            "machine": machine.machine(),
+            "rows": self.rows,
+            **extra,
+        }
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
+        (out / f"{name}.md").write_text(report(results))
+        for failure in self.failures:
+            print(f"bench: {failure}", file=sys.stderr)
+        return 1 if self.failures else 0
