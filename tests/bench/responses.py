@@ -27,7 +27,7 @@ from typing import Any
 
 from tests.bench.loadgen import ensure_wrk
 from tests.bench.procs import Processes
-from tests.bench.rows import Rows
+from tests.bench.rows import Rows, footer
 from tests.bench.run import _duration
 from tests.bench.targets import PROMPT, gateway, start_bare, start_upstream
 
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(results: dict[str, Any]) -> str:
-    run, box = results["run"], results["machine"]
+    run = results["run"]
     lines = [
         "# `/v1/responses` against the bare pass-through",
         "",
@@ -167,11 +167,7 @@ def report(results: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"Command: `{run['command']}` ({run['wrk']}).",
-        f"Machine: {box['nproc']} CPUs ({box['cpu_model']}), {box['memory_gib']} GiB,"
-        f" Python {box['python']}, {box['date']}. The machine is shared: other work may skew",
-        "the figures.",
-        "",
+        *footer(results),
     ]
     return "\n".join(lines)
 

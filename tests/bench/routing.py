@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from tests.bench import backlog
 from tests.bench.loadgen import ensure_wrk
 from tests.bench.procs import Processes
-from tests.bench.rows import Rows
+from tests.bench.rows import Rows, footer
 from tests.bench.run import _duration
 from tests.bench.targets import (
     CHAT_PATH,
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(results: dict[str, Any]) -> str:
-    run, box, rows = results["run"], results["machine"], results["rows"]
+    run, rows = results["run"], results["rows"]
     bare = {row["stream"]: row["requests_per_s"] for row in rows if row["what"].startswith("bare")}
     one = {row["stream"]: row["requests_per_s"] for row in rows if "one deployment" in row["what"]}
     lines = [
@@ -216,11 +216,7 @@ def report(results: dict[str, Any]) -> str:
         "same run: the serving process is the busy core, so it is what routing adds to each",
         "request's CPU.",
         "",
-        f"Command: `{run['command']}` ({run['wrk']}).",
-        f"Machine: {box['nproc']} CPUs ({box['cpu_model']}), {box['memory_gib']} GiB,"
-        f" Python {box['python']}, {box['date']}. The machine is shared: other work may skew",
-        "the figures.",
-        "",
+        *footer(results),
     ]
     return "\n".join(lines)
 

@@ -78,3 +78,15 @@ class Rows:
         for failure in self.failures:
             print(f"bench: {failure}", file=sys.stderr)
         return 1 if self.failures else 0
+
+
+def footer(results: dict[str, Any]) -> list[str]:
+    """The last lines of a report: the command that made it, and the machine it ran on."""
+    run, box = results["run"], results["machine"]
+    return [
+        f"Command: `{run['command']}` ({run['wrk']}).",
+        f"Machine: {box['nproc']} CPUs ({box['cpu_model']}), {box['memory_gib']} GiB,"
+        f" Python {box['python']}, {box['date']}. The machine is shared: other work may skew",
+        "the figures.",
+        "",
+    ]
