@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine_
 from sqlalchemy.engine import make_url
@@ -18,6 +19,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 WRITE_OPTION = "fluxrouter_writes"
+
+_json = msgspec.json.Encoder()
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text: msgspec's encoding (several times the standard library's speed), in
+    which a `msgspec.Raw` (a document encoded once already) is written as it is."""
+    return _json.encode(value).decode()
 
 
 BUSY_TIMEOUT_SECONDS = 30
@@ -74,11 +83,14 @@ def _tune_sqlite(sync_engine: Engine) -> None:
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     url = async_url(url)
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        engine = create_async_engine(
+            url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, json_serializer=json_text
+        )
         _tune_sqlite(engine.sync_engine)
         return engine
     return create_async_engine(
         url,
+        json_serializer=json_text,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
@@ -89,10 +101,14 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 def create_sync_engine(url: str, *, pool_size: int = 5) -> Engine:
     url = sync_url(url)
     if is_sqlite(url):
-        engine = create_sync_engine_(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        engine = create_sync_engine_(
+            url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, json_serializer=json_text
+        )
         _tune_sqlite(engine)
         return engine
-    return create_sync_engine_(url, pool_size=pool_size, pool_pre_ping=True)
+    return create_sync_engine_(
+        url, pool_size=pool_size, pool_pre_ping=True, json_serializer=json_text
+    )
 
 
 @asynccontextmanager
