@@ -9,6 +9,7 @@ good clients from 127.0.0.2 and up.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import socket
@@ -181,25 +182,20 @@ def tight_gateway(
 ) -> Iterator[GatewayProcess]:
     """The embedded gateway with limits small enough to reach in a test (the connection limits
     are the same code on both shapes: they act before any request work)."""
-
-    def make_config(database_url: str, redis_url: str | None) -> dict[str, Any]:
-        config = gateway_config(
-            database_url=database_url,
-            redis_url=redis_url,
-            upstream_url=upstream.base_url,
-            upstream_key=UPSTREAM_KEY,
-        )
-        config["server"] = {
+    with own_gateway(
+        "sqlite",
+        tmp_path_factory.mktemp("gateway-tight"),
+        functools.partial(
+            gateway_config, upstream_url=upstream.base_url, upstream_key=UPSTREAM_KEY
+        ),
+        upstream_key=UPSTREAM_KEY,
+        server={
             "header_timeout": HEADER_TIMEOUT,
             "body_timeout": BODY_TIMEOUT,
             "max_connections_per_ip": PER_IP,
             "max_connections": MAX_CONNECTIONS,
-        }
-        config["websocket"] = {"max_connections_per_key": WS_PER_KEY}
-        return config
-
-    with own_gateway(
-        "sqlite", tmp_path_factory.mktemp("gateway-tight"), make_config, upstream_key=UPSTREAM_KEY
+        },
+        websocket={"max_connections_per_key": WS_PER_KEY},
     ) as process:
         yield process
 

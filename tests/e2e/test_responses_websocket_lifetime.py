@@ -7,6 +7,7 @@ closes the socket with 1001; a new connection carries on."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import secrets
 import time
@@ -35,23 +36,15 @@ ENDINGS = {"response.completed", "response.incomplete", "response.failed", "erro
 def gateway(
     request: pytest.FixtureRequest, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
-
-    def make_config(database_url: str, redis_url: str | None) -> dict[str, Any]:
-        config = gateway_config(
-            database_url=database_url,
-            redis_url=redis_url,
-            upstream_url=upstream.base_url,
-            upstream_key=UPSTREAM_KEY,
-        )
-        config["websocket"] = {"responses_max_lifetime": LIFETIME, "responses_lifetime_grace": 10}
-        return config
-
     with own_gateway(
         request.param,
         tmp_path_factory.mktemp(f"gateway-responses-ws-lifetime-{request.param}"),
-        make_config,
+        functools.partial(
+            gateway_config, upstream_url=upstream.base_url, upstream_key=UPSTREAM_KEY
+        ),
         database_url=request.getfixturevalue("pg_url") if request.param != "sqlite" else None,
         upstream_key=UPSTREAM_KEY,
+        websocket={"responses_max_lifetime": LIFETIME, "responses_lifetime_grace": 10},
     ) as process:
         yield process
 

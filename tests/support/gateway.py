@@ -415,8 +415,10 @@ def own_gateway(
     upstream_key: str = "",
     with_worker: bool | None = None,
     workers: int = 1,
+    **sections: dict[str, Any],
 ) -> Iterator[GatewayProcess]:
-    """A gateway of a test's own in `workdir`, started, and stopped afterwards.
+    """A gateway of a test's own in `workdir`, started, and stopped afterwards; `sections` set
+    in its configuration (each in place of the one `make_config` gave, if any).
 
     `shape` `sqlite`: the embedded shape, a SQLite file in `workdir` and no Redis. Any other
     (`postgres`): PostgreSQL (`database_url`, else a new database dropped afterwards) and Redis
@@ -433,6 +435,7 @@ def own_gateway(
             database_url=url if postgres else f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
             redis_url=REDIS_URL if postgres else None,
         )
+        config.update(sections)
         process = GatewayProcess(
             workdir,
             config,
