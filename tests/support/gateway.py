@@ -420,10 +420,12 @@ def own_gateway(
     """A gateway of a test's own in `workdir`, started, and stopped afterwards; `sections` set
     in its configuration (each in place of the one `make_config` gave, if any).
 
-    `shape` `sqlite`: the embedded shape, a SQLite file in `workdir` and no Redis. Any other
-    (`postgres`): PostgreSQL (`database_url`, else a new database dropped afterwards) and Redis
+    `shape` `sqlite`: the embedded shape, a SQLite file in `workdir` and no Redis. `postgres`
+    (or `postgresql`): PostgreSQL (`database_url`, else a new database dropped afterwards) and Redis
     under a namespace of its own, with a worker unless `with_worker` is False. `admin_key` None:
     a new random one."""
+    if shape not in ("sqlite", "postgres", "postgresql"):
+        raise ValueError(f"no such shape: {shape}")
     postgres = shape != "sqlite"
     database = (
         postgres_database()
