@@ -8,7 +8,7 @@ usage rows equal the attempts the fakes saw."""
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import secrets
 import time
 from collections import Counter
@@ -24,8 +24,7 @@ import yaml
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.faults import FAIL_HALF, Faults
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess
-from tests.support.services import REDIS_URL, postgres_database
+from tests.support.gateway import GatewayProcess, own_gateway
 from tests.support.tenants import Tenant, create_tenant, eventually
 
 COOLDOWN = 2.0  # seconds a circuit stays open
@@ -147,30 +146,20 @@ def gateway(
     claude: FakeAnthropic,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
-    workdir: Path = tmp_path_factory.mktemp(f"gateway-routing-{request.param}")
     for fake in (chaos, pool, claude):
         fake.clear()  # each shape's usage rows are compared with what the fakes saw since
-    postgres = request.param == "postgres"
-    with postgres_database() if postgres else contextlib.nullcontext("") as pg_url:
-        config = routing_config(
-            pg_url if postgres else f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
-            REDIS_URL if postgres else None,
-            chaos.base_url,
-            pool.base_url,
-            claude.base_url,
+    with own_gateway(
+        request.param,
+        tmp_path_factory.mktemp(f"gateway-routing-{request.param}"),
+        functools.partial(
+            routing_config,
+            chaos=chaos.base_url,
+            pool=pool.base_url,
+            claude=claude.base_url,
             shape=request.param,
-        )
-        process = GatewayProcess(
-            workdir,
-            config,
-            admin_key="fradm-" + secrets.token_urlsafe(32),
-            with_worker=postgres,
-        )
-        if postgres:
-            process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-        process.start()
+        ),
+    ) as process:
         yield process
-        process.stop()
 
 
 @pytest.fixture(scope="module")

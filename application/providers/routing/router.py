@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import msgspec
+
 from application.providers.routing.policy import RoutingPolicy
 from domains.providers.errors import ModelNotAllowed, UnknownModel, UpstreamError
 from domains.providers.model import WILDCARD, ModelRoute
@@ -415,9 +417,9 @@ class Failover:
         return "; ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class DeploymentHealth:
-    """A deployment as this replica sees it now (`GET /admin/v1/providers/health`, `/metrics`)."""
+class DeploymentHealth(msgspec.Struct, frozen=True):
+    """A deployment of a model (one provider's entry of it) as this replica sees it now: the
+    answer of `GET /admin/v1/providers/health` as it is, and what `/metrics` reads."""
 
     provider: str
     model: str
@@ -428,6 +430,7 @@ class DeploymentHealth:
     rpm: int | None
     tpm: int | None
     circuit: str
+    """closed | open | half_open"""
     open_for_seconds: float
     consecutive_failures: int
     times_opened: int
