@@ -692,4 +692,5 @@ def test_a_pool_of_three_keys_takes_three_times_one_keys_rpm_without_a_429(
     over = ask(gateway, tenant, "pooled")
     assert over.status_code == 429
     assert int(over.headers["retry-after"]) >= 1
+    assert over.headers["x-fluxrouter-route"] == "no answer; no deployment of pooled available"
     assert faults.rate_limited == 0

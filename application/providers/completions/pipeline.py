@@ -243,13 +243,12 @@ class CompletionPipeline:
         called (or which attempts failed), after a virtual model's reason when one chose."""
         failover = attempt.failover
         served = attempt.route
-        if failed is not None or attempt.failed:
-            route = (
-                failover.explanation(answered=False)
-                if failover is not None
-                else f"no answer; after {served.qualified_name} {failed.status if failed else 502}"
+        if failover is not None and (failed is not None or attempt.failed):
+            routed = route_headers(served, failover.explanation(answered=False))
+        elif failed is not None:  # (every failed attempt goes through a failover: never here)
+            routed = route_headers(
+                served, f"no answer; after {served.qualified_name} {failed.status}"
             )
-            routed = route_headers(served, route)
         elif failover is not None:
             routed = route_headers(served, failover.explanation())
         elif served.wildcard:
