@@ -673,6 +673,12 @@ def test_a_circuit_one_replica_opens_is_open_at_the_other(
             faults.heal("duo-a")
     finally:
         second.stop()
+    # both replicas' attempts, each recorded and audited once
+    rows_equal(
+        gateway,
+        {"duo": seen(chaos, "duo-a") + seen(chaos, "duo-b")},
+        {"duo": failures(chaos, "duo-a", "duo-b")},
+    )
 
 
 def test_a_pool_of_three_keys_takes_three_times_one_keys_rpm_without_a_429(
