@@ -254,6 +254,7 @@ class Failover:
         "_caller",
         "_chain",
         "_deadline",
+        "_fallback_failed",
         "_first",
         "_notes",
         "_permits",
@@ -286,6 +287,7 @@ class Failover:
         self._stream = stream
         self._tried = {first.name}
         self._notes: list[str] = []
+        self._fallback_failed = False
         self._retries = 0
         policy = router.policy
         model = first.deployment.route.name
@@ -302,6 +304,7 @@ class Failover:
     def failed(self, note: str) -> None:
         """What the attempt on `served` came to, for the explanation."""
         self._notes.append(f"{self.served.name} {note}")
+        self._fallback_failed = self._fallback_failed or self._position > 0
 
     def next(self, error: UpstreamError) -> Step | None:
         router = self._router
@@ -422,7 +425,8 @@ class Failover:
             parts = ["no answer"]
         if self._notes:
             parts.append("after " + ", ".join(self._notes))
-        if self._position > 0:
+        # a failure names the fallback only when one was called (not when none was available)
+        if self._position > 0 and (answered or self._fallback_failed):
             parts.append(f"fallback from {self._chain[0]}")
         return "; ".join(parts)
 

@@ -209,6 +209,28 @@ async def test_the_last_failure_is_the_callers_once_retries_and_fallbacks_are_sp
     }
 
 
+async def test_a_failure_names_no_fallback_that_was_not_called() -> None:
+    world = World(
+        policy=RoutingPolicy(
+            retries=1,
+            backoff_base=0.0,
+            backoff_max=0.0,
+            fallbacks={"m": ("fb",)},
+            breaker=BreakerPolicy(consecutive_failures=1, cooldown=100.0),
+        )
+    )
+    fallback = world.pipeline.router.state("f/fb")
+    assert fallback is not None
+    fallback.failed(world.pipeline.router.clock(), counts=True)  # its circuit open
+    world.clients["a"].fails = [server_error()]
+    world.clients["b"].fails = [server_error()]
+    with pytest.raises(UpstreamError) as raised:
+        await world.pipeline.complete(ask())
+    assert world.clients["f"].calls == 0
+    route = raised.value.route_headers["x-fluxrouter-route"]
+    assert route == "no answer; after a/m 502, b/m 502"
+
+
 async def test_a_stream_whose_every_attempt_fails_at_its_first_chunk_says_so() -> None:
     world = World(policy=RoutingPolicy(retries=1, backoff_base=0.0, backoff_max=0.0))
     world.clients["a"].stream_fail_after = 0
