@@ -91,5 +91,6 @@ def _usage(event: CompletionFinished, prices: PriceLookup) -> UsageRecorded:
         stream=event.stream,
         usage_reported=event.usage_reported,
         transport=event.transport,
+        route=event.route,
         occurred_at=event.occurred_at,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from domains.providers.upstream_failures import ANSWERS, KEEPS_RETRY_AFTER, Condition
 from domains.shared.errors import DomainError, Forbidden, NotFound
 
@@ -48,6 +50,9 @@ class UpstreamError(DomainError):
         self.param = param
         self.retry_after = retry_after if condition in KEEPS_RETRY_AFTER else None
         self.upstream_status = upstream_status
+        self.route_headers: Mapping[str, str] = {}
+        """How the request that ends in this error was routed (the `x-fluxrouter-*` headers of
+        its answer): the attempts made and the last deployment tried, once routing gave up."""
 
 
 class InvalidRequest(DomainError):

@@ -32,6 +32,8 @@ class Faults:
         """Requests answered 429 because their key passed `rpm_per_key`."""
         self.by_key: Counter[str] = Counter()
         """Requests let through, by their key."""
+        self.failed: Counter[tuple[str, int]] = Counter()
+        """Requests answered with a failure switched on (or `FAIL_HALF`'s), by (model, status)."""
 
     def fail(self, model: str, status: int = 500, retry_after: int | None = None) -> None:
         with self._lock:
@@ -57,10 +59,15 @@ class Faults:
             if not isinstance(model, str):
                 return None
             failing = self._failing.get(model)
-            if failing is not None:
-                return failing
-            if model == FAIL_HALF:
+            if failing is None and model == FAIL_HALF:
                 self._seen[model] += 1
                 if self._seen[model] % 2 == 1:
-                    return Verdict(500)
-            return None
+                    failing = Verdict(500)
+            if failing is not None:
+                self.failed[model, failing.status] += 1
+            return failing
+
+    def forget_failures(self) -> None:
+        """Count the failures answered from now on only."""
+        with self._lock:
+            self.failed.clear()

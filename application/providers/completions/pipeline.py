@@ -41,7 +41,13 @@ from application.providers.completions.upstream import Upstream
 from application.providers.completions.virtual import VIRTUAL_PROVIDER, Routed, VirtualModels
 from application.providers.journal import JournaledTicket
 from application.providers.routing.policy import RoutingPolicy
-from application.providers.routing.router import ROUTE_HEADER, Failover, Router, route_headers
+from application.providers.routing.router import (
+    ROUTE_HEADER,
+    Failover,
+    Router,
+    ascii_header,
+    route_headers,
+)
 from application.providers.stream_relay import (
     CUT_CHARS_PER_TOKEN,
     CutEnding,
@@ -105,9 +111,15 @@ class CompletionPipeline:
         # provider that speaks it, else as chat: a bad body is refused before admission)
         routed = request.routed or self.resolve(request.caller, request.model, request.body)
         policy = routed.policy
-        state, route = self._deployment(
-            request.caller, request.model, routed, stream=request.stream
-        )
+        try:
+            state, route = self._deployment(
+                request.caller, request.model, routed, stream=request.stream
+            )
+        except UpstreamError as error:  # none available: why, after the virtual model's reason
+            said = error.route_headers.get(ROUTE_HEADER)
+            if said is not None and routed.reason is not None:
+                error.route_headers = {ROUTE_HEADER: ascii_header(f"{routed.reason}; {said}")}
+            raise
         body, sent_as, admitted, admitted_as = _capped(self._shape(request, route), route, policy)
         if self._log_prompts and request.prompt_log is not None:
             log.info(request.prompt_log, model=request.model, messages=admitted.get("messages"))
@@ -120,10 +132,14 @@ class CompletionPipeline:
         attempt = Attempt(state, route, sent_as, body, ticket, policy)
         attempt.reason = routed.reason
         # call → settle → record: a stream settles and records when it ends
-        if request.stream:
-            chunks = await self._stream(request, attempt)
-            return self._completion(request, attempt, chunks=chunks, reason=routed.reason)
-        answer = await self._answer(request, attempt, "chat")
+        try:
+            if request.stream:
+                chunks = await self._stream(request, attempt)
+                return self._completion(request, attempt, chunks=chunks, reason=routed.reason)
+            answer = await self._answer(request, attempt, "chat")
+        except UpstreamError as error:  # every attempt failed: the error says which were made
+            error.route_headers = self._routed(request, attempt, routed.reason, failed=error)
+            raise
         return self._completion(request, attempt, body=answer, reason=routed.reason)
 
     async def embed(self, request: CompletionRequest) -> Completion:
@@ -132,7 +148,11 @@ class CompletionPipeline:
         state, route = self._first(request.caller, request.model, policy)
         ticket = await self._admission.admit(request.caller, route, request.body, "embeddings")
         attempt = Attempt(state, route, "embeddings", request.body, ticket, policy)
-        body = await self._answer(request, attempt, "embeddings")
+        try:
+            body = await self._answer(request, attempt, "embeddings")
+        except UpstreamError as error:
+            error.route_headers = self._routed(request, attempt, None, failed=error)
+            raise
         return self._completion(request, attempt, body=body)
 
     def _routable(self, caller: Caller, requested: str, policy: Decision) -> ModelRoute:
@@ -197,17 +217,8 @@ class CompletionPipeline:
         reason: str | None = None,
     ) -> Completion:
         """The answer, with the caller's limits and how it was routed in its headers."""
-        failover = attempt.failover
         served = attempt.route
-        routed = (
-            route_headers(served, failover.explanation())
-            if failover is not None
-            else route_headers(served, f"wildcard {served.qualified_name}")
-            if served.wildcard
-            else self.router.headers(_routed_name(request, attempt), attempt.state)
-        )
-        if reason is not None:  # a virtual model chose the model: why, first
-            routed = route_headers(served, f"{reason}; {routed[ROUTE_HEADER]}")
+        routed = self._routed(request, attempt, reason)
         limits = attempt.ticket.headers
         headers = {**limits, **routed} if limits else routed
         return Completion(
@@ -218,6 +229,35 @@ class CompletionPipeline:
             native=attempt.kind not in ("chat", "embeddings"),
             route_reason=reason,
         )
+
+    def _routed(
+        self,
+        request: CompletionRequest,
+        attempt: Attempt,
+        reason: str | None,
+        *,
+        failed: UpstreamError | None = None,
+    ) -> Mapping[str, str]:
+        """The `x-fluxrouter-*` headers of the answer (`failed`: of the error the request ends
+        in, every attempt having failed): the deployment of the last attempt, and why it was
+        called (or which attempts failed), after a virtual model's reason when one chose."""
+        failover = attempt.failover
+        served = attempt.route
+        if failover is not None and (failed is not None or attempt.failed):
+            routed = route_headers(served, failover.explanation(answered=False))
+        elif failed is not None:  # (every failed attempt goes through a failover: never here)
+            routed = route_headers(
+                served, f"no answer; after {served.qualified_name} {failed.status}"
+            )
+        elif failover is not None:
+            routed = route_headers(served, failover.explanation())
+        elif served.wildcard:
+            routed = route_headers(served, f"wildcard {served.qualified_name}")
+        else:
+            routed = self.router.headers(_routed_name(request, attempt), attempt.state)
+        if reason is not None:  # a virtual model chose the model: why, first
+            routed = route_headers(served, f"{reason}; {routed[ROUTE_HEADER]}")
+        return routed
 
     def _shape(
         self, request: CompletionRequest, route: ModelRoute
@@ -411,6 +451,7 @@ class CompletionPipeline:
                 if await self._failed_over(request, attempt, call, error, finish=False):
                     continue
                 # nowhere else to go: the stream ends with the error, in its dialect
+                attempt.failed = True
                 return relay(
                     stream,
                     call,
@@ -604,6 +645,7 @@ class Attempt:
         "admitted",
         "began",
         "body",
+        "failed",
         "failover",
         "journaled",
         "kind",
@@ -637,6 +679,8 @@ class Attempt:
         self.journaled = False
         self.began: float | None = None
         """When its first attempt started (the router's clock): the deadline counts from it."""
+        self.failed = False
+        """Every attempt failed, the last before its first byte: the stream ends in its error."""
 
 
 async def _raising(error: UpstreamError) -> AsyncIterator[bytes]:

@@ -31,7 +31,8 @@ MODEL_HEADER = "x-fluxrouter-model"
 ROUTE_HEADER = "x-fluxrouter-route"
 
 
-def _ascii(text: str) -> str:
+def ascii_header(text: str) -> str:
+    """`text` as a header value may carry it (ASCII, `?` for what is not)."""
     return text.encode("ascii", "replace").decode("ascii")
 
 
@@ -69,8 +70,8 @@ def route_headers(served: ModelRoute, route: str) -> Mapping[str, str]:
     """The `x-fluxrouter-*` headers of an answer `served` gave, routed as `route` says."""
     return {
         PROVIDER_HEADER: served.provider,
-        MODEL_HEADER: _ascii(served.name),
-        ROUTE_HEADER: _ascii(route),
+        MODEL_HEADER: ascii_header(served.name),
+        ROUTE_HEADER: ascii_header(route),
     }
 
 
@@ -180,7 +181,13 @@ class Router:
         cooling = [state for state in states if state.available_but_cooling(now)]
         if cooling:
             return min(cooling, key=lambda state: state.cooling_until)
-        raise unavailable(requested, states, now)
+        error = unavailable(requested, states, now)
+        fallbacks = self.policy.fallbacks.get(requested, ())
+        nor = f", nor of {', '.join(fallbacks)}" if fallbacks else ""
+        error.route_headers = {
+            ROUTE_HEADER: ascii_header(f"no answer; no deployment of {requested} available{nor}")
+        }
+        raise error
 
     def headers(self, requested: str, state: DeploymentState) -> Mapping[str, str]:
         """The `x-fluxrouter-*` headers of an answer served by `state` at the first try."""
@@ -249,6 +256,7 @@ class Failover:
         "_caller",
         "_chain",
         "_deadline",
+        "_fallback_failed",
         "_first",
         "_notes",
         "_permits",
@@ -281,6 +289,7 @@ class Failover:
         self._stream = stream
         self._tried = {first.name}
         self._notes: list[str] = []
+        self._fallback_failed = False
         self._retries = 0
         policy = router.policy
         model = first.deployment.route.name
@@ -297,6 +306,7 @@ class Failover:
     def failed(self, note: str) -> None:
         """What the attempt on `served` came to, for the explanation."""
         self._notes.append(f"{self.served.name} {note}")
+        self._fallback_failed = self._fallback_failed or self._position > 0
 
     def next(self, error: UpstreamError) -> Step | None:
         router = self._router
@@ -406,13 +416,19 @@ class Failover:
         """The `x-fluxrouter-*` headers of the answer `served` gave."""
         return headers_for(self.served, self.explanation())
 
-    def explanation(self) -> str:
-        group = self._router._groups.get(self._chain[self._position])
-        label = group.label if group is not None else "wildcard"
-        parts = [f"{label} {self.served.name}"]
+    def explanation(self, *, answered: bool = True) -> str:
+        """The `x-fluxrouter-route` of the answer `served` gave; not `answered`: of the error
+        the request ends in, once every attempt failed (`no answer; after ...`)."""
+        if answered:
+            group = self._router._groups.get(self._chain[self._position])
+            label = group.label if group is not None else "wildcard"
+            parts = [f"{label} {self.served.name}"]
+        else:
+            parts = ["no answer"]
         if self._notes:
             parts.append("after " + ", ".join(self._notes))
-        if self._position > 0:
+        # a failure names the fallback only when one was called (not when none was available)
+        if self._position > 0 and (answered or self._fallback_failed):
             parts.append(f"fallback from {self._chain[0]}")
         return "; ".join(parts)
 
