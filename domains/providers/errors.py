@@ -36,6 +36,7 @@ class UpstreamError(DomainError):
         param: str | None = None,
         retry_after: str | None = None,
         upstream_status: int | None = None,
+        content_refused: bool = False,
     ) -> None:
         super().__init__(message)
         answer = ANSWERS[condition]
@@ -48,6 +49,9 @@ class UpstreamError(DomainError):
         self.param = param
         self.retry_after = retry_after if condition in KEEPS_RETRY_AFTER else None
         self.upstream_status = upstream_status
+        self.content_refused = content_refused
+        """The upstream refused the request for its content (OpenAI's `content_policy_violation`
+        400): the routing's `content_policy_fallbacks` may answer it instead."""
 
 
 class InvalidRequest(DomainError):

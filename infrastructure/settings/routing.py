@@ -35,6 +35,8 @@ class RoutingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     deadline_seconds: Seconds = 600.0
     fallbacks: dict[ModelName, list[ModelName]] = msgspec.field(default_factory=dict)
     context_window_fallbacks: dict[ModelName, list[ModelName]] = msgspec.field(default_factory=dict)
+    content_policy_fallbacks: dict[ModelName, list[ModelName]] = msgspec.field(default_factory=dict)
+    """The models that answer, in order, when a model refuses a request for its content."""
     stream_idle_timeout: Seconds | None = None
     circuit_breaker: CircuitBreakerSettings = msgspec.field(default_factory=CircuitBreakerSettings)
     shared_state_seconds: Annotated[float, Meta(ge=0.05, le=60)] = 0.5
@@ -68,6 +70,7 @@ def check_routing_models(
         ("strategies", {name: [] for name in routing.strategies}),
         ("fallbacks", routing.fallbacks),
         ("context_window_fallbacks", routing.context_window_fallbacks),
+        ("content_policy_fallbacks", routing.content_policy_fallbacks),
     ):
         for model, others in table.items():
             for name in (model, *others):

@@ -204,6 +204,14 @@ class Router:
         `permits`: whether the routing policies let a deployment serve the request."""
         return Failover(self, caller, requested, first, stream=stream, began=began, permits=permits)
 
+    def refusal_fallbacks(self, model: str, state: DeploymentState) -> tuple[str, ...]:
+        """The models that answer when `model` (served by `state`) refuses a request for its
+        content (`content_policy_fallbacks`; none: the refusal is the answer)."""
+        table = self.policy.content_policy_fallbacks
+        if not table:
+            return ()
+        return table.get(model) or table.get(state.deployment.route.name, ())
+
     def stream_idle(self, provider: str) -> float | None:
         return self.policy.stream_idle.get(provider)
 
@@ -251,6 +259,7 @@ class Failover:
         "_notes",
         "_permits",
         "_position",
+        "_refused",
         "_retries",
         "_router",
         "_stream",
@@ -280,6 +289,7 @@ class Failover:
         self._tried = {first.name}
         self._notes: list[str] = []
         self._retries = 0
+        self._refused = False
         policy = router.policy
         model = first.deployment.route.name
         others = policy.fallbacks.get(requested) or policy.fallbacks.get(model, ())
@@ -300,6 +310,8 @@ class Failover:
         router = self._router
         policy = router.policy
         now = router.clock()
+        if error.content_refused:
+            return self._content_fallback(now)
         how = RETRY.get(error.condition, Retry.NEVER)
         if how is Retry.NEVER or now >= self._deadline:
             return None
@@ -317,6 +329,36 @@ class Failover:
             step = self._retry(now, how, retry_after_seconds(error.retry_after))
             if step is not None:
                 return step
+        return self._next_model(now)
+
+    @property
+    def current(self) -> str:
+        """The model of the chain the request is on."""
+        return self._chain[self._position]
+
+    def has_refusal_fallback(self) -> bool:
+        """Whether a content refusal of `served` has fallbacks (before the deadline)."""
+        router = self._router
+        return router.clock() < self._deadline and bool(
+            router.refusal_fallbacks(self.current, self.served)
+        )
+
+    def refused(self) -> Step | None:
+        """The answer `served` gave is a content refusal: the first of the model's
+        `content_policy_fallbacks` that can take the request, or None (the refusal stands)."""
+        self._notes.append(f"{self.served.name} content refusal")
+        return self._content_fallback(self._router.clock())
+
+    def _content_fallback(self, now: float) -> Step | None:
+        if now >= self._deadline:
+            return None
+        current = self._chain[self._position]
+        others = self._router.refusal_fallbacks(current, self.served)
+        if not others:
+            return None
+        self._chain = [current, *others]
+        self._position = 0
+        self._refused = True
         return self._next_model(now)
 
     def skip(self) -> Step | None:
@@ -411,7 +453,8 @@ class Failover:
         if self._notes:
             parts.append("after " + ", ".join(self._notes))
         if self._position > 0:
-            parts.append(f"fallback from {self._chain[0]}")
+            why = "content refusal fallback" if self._refused else "fallback"
+            parts.append(f"{why} from {self._chain[0]}")
         return "; ".join(parts)
 
 
