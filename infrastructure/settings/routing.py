@@ -9,6 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from infrastructure.settings.routing_policies import PolicyRule, check_rule_names
+from infrastructure.settings.routing_probes import HealthProbeSettings
 from infrastructure.settings.routing_resilience import CircuitBreakerSettings, Seconds
 from infrastructure.settings.routing_virtual import (
     Share,
@@ -40,6 +41,8 @@ class RoutingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     stream_idle_timeout: Seconds | None = None
     circuit_breaker: CircuitBreakerSettings = msgspec.field(default_factory=CircuitBreakerSettings)
     shared_state_seconds: Annotated[float, Meta(ge=0.05, le=60)] = 0.5
+    health_probes: HealthProbeSettings = msgspec.field(default_factory=HealthProbeSettings)
+    """Active health probes of every deployment (off unless `enabled`)."""
 
     policies: list[PolicyRule] = msgspec.field(default_factory=list)
     """Ordered rules on who may send what where (docs/routing.md, Policies)."""
@@ -81,3 +84,9 @@ def check_routing_models(
                     )
             if model in others:
                 raise Invalid(f"routing.{section}.{model}", "must not fall back to itself")
+    for name in routing.health_probes.models:
+        if name not in known and name.partition("/")[0] not in wild:
+            raise Invalid(
+                "routing.health_probes.models",
+                f"names the model `{name}`, which no provider declares",
+            )

@@ -20,6 +20,7 @@ from domains.providers.model import WILDCARD, ModelRoute
 from domains.providers.routing.breaker import CircuitState
 from domains.providers.routing.deployment import Deployment, DeploymentState
 from domains.providers.routing.failover import RETRY, Retry, backoff, retry_after_seconds
+from domains.providers.routing.probe import ProbeOutcome
 from domains.providers.routing.selection import Strategy, choose
 from domains.providers.upstream_failures import Condition
 from domains.shared.caller import Caller
@@ -481,6 +482,9 @@ class DeploymentHealth:
     ttfb_ms: float
     successes: int
     failures: int
+    last_probe: ProbeOutcome | None = None
+    probes_ok: int = 0
+    probes_failed: int = 0
 
 
 def health_of(router: Router) -> list[DeploymentHealth]:
@@ -513,6 +517,9 @@ def health_of(router: Router) -> list[DeploymentHealth]:
                 ttfb_ms=round(state.ttfb * 1000, 3),
                 successes=state.successes,
                 failures=state.failures,
+                last_probe=state.last_probe,
+                probes_ok=state.probes_ok,
+                probes_failed=state.probes_failed,
             )
         )
     return rows

@@ -7,11 +7,14 @@ admin key is shown it, and never with credentials (the configuration refuses the
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import msgspec
 from litestar import Controller, get
 
 from application.providers.routing.router import health_of
 from application.providers.upstream_catalog import upstream_models
+from domains.providers.routing.probe import ProbeOutcome
 from domains.shared.errors import NotFound
 from infrastructure.settings.model import without_userinfo
 from interfaces.http.admin.guard import require_admin
@@ -48,6 +51,17 @@ class UpstreamModelsOut(msgspec.Struct):
     error: str | None
 
 
+class ProbeOut(msgspec.Struct):
+    """The last active health probe of a deployment (`routing.health_probes`)."""
+
+    at: str
+    """When it ended (RFC 3339, UTC)."""
+    ok: bool
+    seconds: float
+    error: str | None
+    """Why it failed: `timeout`, or the upstream failure's condition and HTTP status."""
+
+
 class DeploymentHealthOut(msgspec.Struct):
     """A deployment of a model (one provider's entry of it) as the answering replica sees it."""
 
@@ -71,6 +85,21 @@ class DeploymentHealthOut(msgspec.Struct):
     ttfb_ms: float
     successes: int
     failures: int
+    last_probe: ProbeOut | None
+    """None: no health probe of it ran yet (or probes are off)."""
+    probes_ok: int
+    probes_failed: int
+
+
+def probe_out(outcome: ProbeOutcome | None) -> ProbeOut | None:
+    if outcome is None:
+        return None
+    return ProbeOut(
+        at=datetime.fromtimestamp(outcome.at, UTC).isoformat().replace("+00:00", "Z"),
+        ok=outcome.ok,
+        seconds=outcome.seconds,
+        error=outcome.detail or None,
+    )
 
 
 class ProvidersController(Controller):
@@ -125,6 +154,9 @@ class ProvidersController(Controller):
                 ttfb_ms=row.ttfb_ms,
                 successes=row.successes,
                 failures=row.failures,
+                last_probe=probe_out(row.last_probe),
+                probes_ok=row.probes_ok,
+                probes_failed=row.probes_failed,
             )
             for row in health_of(completions.router)
         ]
