@@ -23,7 +23,7 @@ class HealthProbeSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     enabled: bool = False
     interval_seconds: Annotated[float, Meta(ge=0.2, le=86_400, extra=SECONDS)] = 30.0
     """How often each deployment is probed (by one replica of all, when they share Redis)."""
-    timeout_seconds: Annotated[float, Meta(gt=0, le=600, extra=SECONDS)] = 5.0
+    timeout_seconds: Annotated[float, Meta(ge=0.05, le=600, extra=SECONDS)] = 5.0
     """A probe not answered by then failed."""
     probe: ProbeKind = "models"
     """How a deployment is probed, unless `models` says otherwise for its model."""

@@ -207,11 +207,14 @@ class Router:
 
     def refusal_fallbacks(self, model: str, state: DeploymentState) -> tuple[str, ...]:
         """The models that answer when `model` (served by `state`) refuses a request for its
-        content (`content_policy_fallbacks`; none: the refusal is the answer)."""
+        content (`content_policy_fallbacks`, for the model asked for, else the deployment's
+        `provider/name`, else its model; none: the refusal is the answer)."""
         table = self.policy.content_policy_fallbacks
         if not table:
             return ()
-        return table.get(model) or table.get(state.deployment.route.name, ())
+        return (
+            table.get(model) or table.get(state.name) or table.get(state.deployment.route.name, ())
+        )
 
     def stream_idle(self, provider: str) -> float | None:
         return self.policy.stream_idle.get(provider)
