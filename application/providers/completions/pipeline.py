@@ -541,9 +541,12 @@ class CompletionPipeline:
         )
         attempt.state.ended(self.router.clock(), usage.input_tokens + usage.output_tokens)
         attempt.ticket.settle(usage)
-        self._recorder.record(call.finished(200, "ok", usage, usage_reported=reported))
+        event = call.finished(200, "ok", usage, usage_reported=reported)
+        self._recorder.record(event)
         if await self._after_refusal(request, attempt):
             return _REFUSAL_FELL_OVER
+        if request.observe is not None:  # the refusal is the stream's answer after all
+            request.observe(event)
         return _REFUSAL_RECORDED
 
     def _stream_record(

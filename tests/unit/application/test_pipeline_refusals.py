@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from application.providers.routing.policy import RoutingPolicy
 from domains.providers.errors import UpstreamError
 from domains.providers.ports import StreamTally, UpstreamReply, Usage
@@ -152,4 +154,25 @@ async def test_a_stream_refused_after_its_first_output_is_relayed_as_it_is() -> 
     got = b"".join([chunk async for chunk in answer.chunks])
     assert got == ROLE + TEXT + CUT
     assert w.statuses() == [("a", 200, "ok")]
+    assert w.clients["f"].calls == 0
+
+
+async def test_a_stream_whose_fallback_the_budget_refuses_gets_the_refusal_it_held() -> None:
+    w = world()
+    original = w.admission.admit
+
+    async def admit_once(*args: Any) -> Any:
+        if w.admission.asked:
+            w.admission.refuse = True
+        return await original(*args)
+
+    w.admission.admit = admit_once  # type: ignore[method-assign]
+    told: list[Any] = []
+    request = msgspec.structs.replace(ask(stream=True), observe=told.append)
+    answer = await w.pipeline.complete(request)
+    assert answer.chunks is not None
+    got = b"".join([chunk async for chunk in answer.chunks])
+    assert got == ROLE + CUT
+    assert w.statuses() == [("a", 200, "ok")]
+    assert [event.provider for event in told] == ["a"]
     assert w.clients["f"].calls == 0
