@@ -34,6 +34,7 @@ from infrastructure.messaging.key_revocations import KeyRevocationChannel
 from infrastructure.messaging.outbox_relay import OutboxRelay
 from infrastructure.observability.metrics import Metrics
 from infrastructure.projections.usage import UsageProjector
+from infrastructure.routing.health_probes import HealthProber
 from infrastructure.routing.shared_state import SharedRoutingState
 from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.security.audit_signing import SigningKey
@@ -94,6 +95,8 @@ class Container:
     response_sweep: ResponseSweep | None = None
     routing_share: SharedRoutingState | None = None
     """Shares the deployments' rate windows and circuits with the other replicas (Redis)."""
+    health_probes: HealthProber | None = None
+    """Probes every deployment now and then (`routing.health_probes`)."""
     responses: ResponsesServices | None = None  # built at the first /v1/responses request
     """Deletes the stored responses (`/v1/responses`) past their retention, now and then."""
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
@@ -121,6 +124,8 @@ class Container:
             self.response_sweep.start()
         if self.routing_share is not None:
             self.routing_share.start()
+        if self.health_probes is not None:
+            self.health_probes.start()
         if self.accounting is not None:  # started beside: the first batch waits for it
             self._accounting_started = asyncio.create_task(self._start_accounting_process())
 
@@ -189,6 +194,8 @@ class Container:
             await self.response_sweep.stop()
         if self.routing_share is not None:
             await self.routing_share.stop()
+        if self.health_probes is not None:
+            await self.health_probes.stop()
         if self.responses is not None:  # the responses answered are written before it stops
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(

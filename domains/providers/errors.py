@@ -38,6 +38,7 @@ class UpstreamError(DomainError):
         param: str | None = None,
         retry_after: str | None = None,
         upstream_status: int | None = None,
+        content_refused: bool = False,
     ) -> None:
         super().__init__(message)
         answer = ANSWERS[condition]
@@ -53,6 +54,9 @@ class UpstreamError(DomainError):
         self.route_headers: Mapping[str, str] = {}
         """How the request that ends in this error was routed (the `x-fluxrouter-*` headers of
         its answer): the attempts made and the last deployment tried, once routing gave up."""
+        self.content_refused = content_refused
+        """The upstream refused the request for its content (OpenAI's `content_policy_violation`
+        400): the routing's `content_policy_fallbacks` may answer it instead."""
 
 
 class InvalidRequest(DomainError):

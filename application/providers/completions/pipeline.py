@@ -57,12 +57,13 @@ from application.providers.stream_relay import (
     relay,
 )
 from domains.providers.admission import Ticket
+from domains.providers.content_refusal import refused
 from domains.providers.errors import InvalidRequest, ModelNotAllowed, UnknownModel, UpstreamError
 from domains.providers.events import CompletionFinished
 from domains.providers.model import WILDCARD, Catalog, ModelRoute
 from domains.providers.output_limit import NativeKind, RequestKind, limited_body
 from domains.providers.policy import NO_DECISION, NO_POLICIES, Decision, Policies
-from domains.providers.ports import Usage
+from domains.providers.ports import ChatStream, Usage
 from domains.providers.routing.deployment import Deployment, DeploymentState
 from domains.providers.routing.failover import counts_against_circuit, retry_after_seconds
 from domains.shared.caller import Caller
@@ -410,6 +411,12 @@ class CompletionPipeline:
             state.ended(now, usage.input_tokens + usage.output_tokens)
             ticket.settle(usage)
             self._recorder.record(call.finished(200, "ok", usage, usage_reported=reported))
+            if (
+                self._may_refuse(request, attempt)
+                and refused(reply.body)
+                and await self._after_refusal(request, attempt)
+            ):
+                continue  # the refusal was recorded as the answer it is; the fallback now
             return reply.body
 
     async def _stream(self, request: CompletionRequest, attempt: Attempt) -> AsyncIterator[bytes]:
@@ -469,6 +476,14 @@ class CompletionPipeline:
                 raise
             now = clock()
             state.succeeded(now, now - started, first_byte=True)
+            if first is not None and self._may_refuse(request, attempt):
+                after, first, chunks = await self._held_for_refusal(
+                    request, attempt, call, stream, chunks, first
+                )
+                if after is _REFUSAL_FELL_OVER:
+                    continue
+                if after is _REFUSAL_RECORDED:  # no fallback could be admitted after all
+                    return _replayed(first)
             record = self._stream_record(request, state)
             return relay(
                 stream,
@@ -482,6 +497,98 @@ class CompletionPipeline:
                 first=first,
                 idle=idle,
             )
+
+    def _may_refuse(self, request: CompletionRequest, attempt: Attempt) -> bool:
+        """Whether a content refusal of this attempt has fallbacks to go to."""
+        if attempt.kind == "embeddings":
+            return False
+        failover = attempt.failover
+        model = failover.current if failover is not None else _routed_name(request, attempt)
+        return bool(self.router.refusal_fallbacks(model, attempt.state))
+
+    async def _after_refusal(self, request: CompletionRequest, attempt: Attempt) -> bool:
+        """The attempt's answer was a content refusal (already recorded and settled as the
+        answer it is): the next attempt is made ready on a `content_policy_fallbacks` model,
+        admitted anew (True), or there is none (False: the refusal is the answer)."""
+        failover = self._failover(request, attempt)
+        step = failover.refused()
+        while step is not None:
+            route = step.state.deployment.route
+            try:
+                sent, sent_as, admitted, admitted_as = _capped(
+                    self._shape(request, route), route, attempt.policy
+                )
+            except InvalidRequest:  # its provider cannot take this dialect
+                step = failover.skip()
+                continue
+            log.info(
+                "upstream.content_refusal_fallback",
+                provider=attempt.route.provider,
+                model=attempt.route.name,
+                next=step.state.name,
+            )
+            try:
+                ticket = await self._admission.admit(request.caller, route, admitted, admitted_as)
+            except DomainError as refused_here:
+                log.info(
+                    "upstream.failover_refused", next=step.state.name, reason=str(refused_here)
+                )
+                return False
+            attempt.ticket = ticket
+            attempt.admitted = route
+            attempt.journaled = False
+            attempt.state = step.state
+            attempt.route = route
+            attempt.kind = sent_as
+            attempt.body = within_reservation(sent, route, ticket, sent_as)
+            return True
+        return False
+
+    async def _held_for_refusal(
+        self,
+        request: CompletionRequest,
+        attempt: Attempt,
+        call: Call,
+        stream: ChatStream,
+        chunks: AsyncIterator[bytes],
+        first: bytes,
+    ) -> tuple[object, bytes, AsyncIterator[bytes]]:
+        """Nothing has reached the client yet: what the stream sends before its first output is
+        held, so that a refusal there can still be answered by a fallback (`_stream_refused`).
+        (what became of it, the held bytes to send first, the chunks to relay after them)"""
+        held, failure = await _held(stream, chunks, first)
+        payload = b"".join(held)
+        if failure is not None:
+            return _REFUSAL_RELAYED, payload, _raising(failure)
+        if not refused(payload):
+            return _REFUSAL_RELAYED, payload, chunks
+        after = await self._stream_refused(request, attempt, call, stream)
+        return after, payload, chunks
+
+    async def _stream_refused(
+        self, request: CompletionRequest, attempt: Attempt, call: Call, stream: ChatStream
+    ) -> object:
+        """A stream refused before its first byte reached the client: when a fallback may
+        answer, the stream is closed and recorded as the answer it was, then the fallback is
+        made ready (`_REFUSAL_FELL_OVER`, or `_REFUSAL_RECORDED` if none could be admitted);
+        else nothing is done (`_REFUSAL_RELAYED`: the refusal is relayed as it is)."""
+        failover = self._failover(request, attempt)
+        if not failover.has_refusal_fallback():
+            return _REFUSAL_RELAYED
+        await stream.aclose()
+        tally = stream.tally
+        usage, reported = capped_usage(
+            tally.usage or Usage(), attempt.ticket.reserved, tally.usage is not None
+        )
+        attempt.state.ended(self.router.clock(), usage.input_tokens + usage.output_tokens)
+        attempt.ticket.settle(usage)
+        event = call.finished(200, "ok", usage, usage_reported=reported)
+        self._recorder.record(event)
+        if await self._after_refusal(request, attempt):
+            return _REFUSAL_FELL_OVER
+        if request.observe is not None:  # the refusal is the stream's answer after all
+            request.observe(event)
+        return _REFUSAL_RECORDED
 
     def _stream_record(
         self, request: CompletionRequest, state: DeploymentState
@@ -524,18 +631,10 @@ class CompletionPipeline:
             retry_after=retry_after_seconds(error.retry_after),
         )
         state.ended(now, 0)
-        failover = attempt.failover
-        if failover is None:
-            policy = attempt.policy
-            failover = attempt.failover = router.failover(
-                request.caller,
-                policy.model(request.model),
-                state,
-                stream=request.stream,
-                began=attempt.began,
-                permits=_permits(policy),
-            )
-        failover.failed(str(error.status))
+        failover = self._failover(request, attempt)
+        failover.failed(
+            f"content refusal ({error.status})" if error.content_refused else str(error.status)
+        )
         step = failover.next(error)
         while step is not None:
             # the same deployment again: the same route (a wildcard's, by the name asked for)
@@ -590,6 +689,21 @@ class CompletionPipeline:
             attempt.ticket.release()
             self._recorder.record(call.finished(error.status, "error", None))
         return False
+
+    def _failover(self, request: CompletionRequest, attempt: Attempt) -> Failover:
+        """The request's failover, made at its first failure (or refusal)."""
+        failover = attempt.failover
+        if failover is None:
+            policy = attempt.policy
+            failover = attempt.failover = self.router.failover(
+                request.caller,
+                policy.model(request.model),
+                attempt.state,
+                stream=request.stream,
+                began=attempt.began,
+                permits=_permits(policy),
+            )
+        return failover
 
     def _told(self, request: CompletionRequest) -> Callable[[CompletionFinished], None]:
         """The recorder, and the request's observer if it has one."""
@@ -681,6 +795,36 @@ class Attempt:
         """When its first attempt started (the router's clock): the deadline counts from it."""
         self.failed = False
         """Every attempt failed, the last before its first byte: the stream ends in its error."""
+
+
+HOLD_MOST = 64
+"""Chunks of a stream held at most while they carry no output (a refusal may be among them)."""
+
+_REFUSAL_FELL_OVER = object()
+_REFUSAL_RECORDED = object()
+_REFUSAL_RELAYED = object()
+
+
+async def _held(
+    stream: ChatStream, chunks: AsyncIterator[bytes], first: bytes
+) -> tuple[list[bytes], UpstreamError | None]:
+    """The stream's chunks up to its first output (or its end), and the failure that ended
+    them if one did."""
+    held = [first]
+    tally = stream.tally
+    while tally.output_chars == 0 and not tally.finished and len(held) < HOLD_MOST:
+        try:
+            held.append(await anext(chunks))
+        except StopAsyncIteration:
+            break
+        except UpstreamError as error:
+            return held, error
+    return held, None
+
+
+async def _replayed(payload: bytes) -> AsyncIterator[bytes]:
+    """What a closed stream had sent, as the client's stream."""
+    yield payload
 
 
 async def _raising(error: UpstreamError) -> AsyncIterator[bytes]:

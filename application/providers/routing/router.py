@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -22,6 +23,7 @@ from domains.providers.model import WILDCARD, ModelRoute
 from domains.providers.routing.breaker import CircuitState
 from domains.providers.routing.deployment import Deployment, DeploymentState
 from domains.providers.routing.failover import RETRY, Retry, backoff, retry_after_seconds
+from domains.providers.routing.probe import ProbeOutcome
 from domains.providers.routing.selection import Strategy, choose
 from domains.providers.upstream_failures import Condition
 from domains.shared.caller import Caller
@@ -213,6 +215,17 @@ class Router:
         `permits`: whether the routing policies let a deployment serve the request."""
         return Failover(self, caller, requested, first, stream=stream, began=began, permits=permits)
 
+    def refusal_fallbacks(self, model: str, state: DeploymentState) -> tuple[str, ...]:
+        """The models that answer when `model` (served by `state`) refuses a request for its
+        content (`content_policy_fallbacks`, for the model asked for, else the deployment's
+        `provider/name`, else its model; none: the refusal is the answer)."""
+        table = self.policy.content_policy_fallbacks
+        if not table:
+            return ()
+        return (
+            table.get(model) or table.get(state.name) or table.get(state.deployment.route.name, ())
+        )
+
     def stream_idle(self, provider: str) -> float | None:
         return self.policy.stream_idle.get(provider)
 
@@ -261,6 +274,7 @@ class Failover:
         "_notes",
         "_permits",
         "_position",
+        "_refused",
         "_retries",
         "_router",
         "_stream",
@@ -291,6 +305,7 @@ class Failover:
         self._notes: list[str] = []
         self._fallback_failed = False
         self._retries = 0
+        self._refused = False
         policy = router.policy
         model = first.deployment.route.name
         others = policy.fallbacks.get(requested) or policy.fallbacks.get(model, ())
@@ -312,6 +327,8 @@ class Failover:
         router = self._router
         policy = router.policy
         now = router.clock()
+        if error.content_refused:
+            return self._content_fallback(now)
         how = RETRY.get(error.condition, Retry.NEVER)
         if how is Retry.NEVER or now >= self._deadline:
             return None
@@ -329,6 +346,36 @@ class Failover:
             step = self._retry(now, how, retry_after_seconds(error.retry_after))
             if step is not None:
                 return step
+        return self._next_model(now)
+
+    @property
+    def current(self) -> str:
+        """The model of the chain the request is on."""
+        return self._chain[self._position]
+
+    def has_refusal_fallback(self) -> bool:
+        """Whether a content refusal of `served` has fallbacks (before the deadline)."""
+        router = self._router
+        return router.clock() < self._deadline and bool(
+            router.refusal_fallbacks(self.current, self.served)
+        )
+
+    def refused(self) -> Step | None:
+        """The answer `served` gave is a content refusal: the first of the model's
+        `content_policy_fallbacks` that can take the request, or None (the refusal stands)."""
+        self._notes.append(f"{self.served.name} content refusal")
+        return self._content_fallback(self._router.clock())
+
+    def _content_fallback(self, now: float) -> Step | None:
+        if now >= self._deadline:
+            return None
+        current = self._chain[self._position]
+        others = self._router.refusal_fallbacks(current, self.served)
+        if not others:
+            return None
+        self._chain = [current, *others]
+        self._position = 0
+        self._refused = True
         return self._next_model(now)
 
     def skip(self) -> Step | None:
@@ -429,8 +476,31 @@ class Failover:
             parts.append("after " + ", ".join(self._notes))
         # a failure names the fallback only when one was called (not when none was available)
         if self._position > 0 and (answered or self._fallback_failed):
-            parts.append(f"fallback from {self._chain[0]}")
+            why = "content refusal fallback" if self._refused else "fallback"
+            parts.append(f"{why} from {self._chain[0]}")
         return "; ".join(parts)
+
+
+class LastProbe(msgspec.Struct, frozen=True):
+    """The last active health probe of a deployment (`routing.health_probes`)."""
+
+    at: datetime
+    """When it ended (UTC)."""
+    ok: bool
+    seconds: float
+    error: str | None
+    """Why it failed: `timeout`, or the upstream failure's condition and HTTP status."""
+
+
+def last_probe(outcome: ProbeOutcome | None) -> LastProbe | None:
+    if outcome is None:
+        return None
+    return LastProbe(
+        at=datetime.fromtimestamp(outcome.at, UTC),
+        ok=outcome.ok,
+        seconds=outcome.seconds,
+        error=outcome.detail or None,
+    )
 
 
 class DeploymentHealth(msgspec.Struct, frozen=True):
@@ -457,6 +527,10 @@ class DeploymentHealth(msgspec.Struct, frozen=True):
     ttfb_ms: float
     successes: int
     failures: int
+    last_probe: LastProbe | None = None
+    """None: no health probe of it ran yet (or probes are off)."""
+    probes_ok: int = 0
+    probes_failed: int = 0
 
 
 def health_of(router: Router) -> list[DeploymentHealth]:
@@ -489,6 +563,9 @@ def health_of(router: Router) -> list[DeploymentHealth]:
                 ttfb_ms=round(state.ttfb * 1000, 3),
                 successes=state.successes,
                 failures=state.failures,
+                last_probe=last_probe(state.last_probe),
+                probes_ok=state.probes_ok,
+                probes_failed=state.probes_failed,
             )
         )
     return rows
