@@ -28,6 +28,7 @@ headers (`x-ratelimit-*`) for the answer.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
@@ -51,6 +52,7 @@ from application.providers.stream_relay import (
     relay,
 )
 from domains.providers.admission import Ticket
+from domains.providers.caller_metadata import end_user_of, metadata_of
 from domains.providers.errors import InvalidRequest, ModelNotAllowed, UnknownModel, UpstreamError
 from domains.providers.events import CompletionFinished
 from domains.providers.model import WILDCARD, Catalog, ModelRoute
@@ -426,6 +428,7 @@ class CompletionPipeline:
                 state.ended(clock(), 0)
                 ticket.release()
                 raise
+            first_at = time.perf_counter()
             now = clock()
             state.succeeded(now, now - started, first_byte=True)
             record = self._stream_record(request, state)
@@ -440,6 +443,7 @@ class CompletionPipeline:
                 chunks=chunks,
                 first=first,
                 idle=idle,
+                first_at=first_at,
             )
 
     def _stream_record(
@@ -511,7 +515,9 @@ class CompletionPipeline:
             sent, sent_as, admitted, admitted_as = shaped
             # this attempt is recorded as what it was; the next one is recorded on its own
             self._recorder.record(
-                replace(call, event_id=None).finished(error.status, "error", None)
+                replace(call, event_id=None).finished(
+                    error.status, "error", None, error_code=error.code
+                )
             )
             log.info(
                 "upstream.failover",
@@ -547,7 +553,7 @@ class CompletionPipeline:
             return True
         if finish:
             attempt.ticket.release()
-            self._recorder.record(call.finished(error.status, "error", None))
+            self._recorder.record(call.finished(error.status, "error", None, error_code=error.code))
         return False
 
     def _told(self, request: CompletionRequest) -> Callable[[CompletionFinished], None]:
@@ -571,6 +577,8 @@ class CompletionPipeline:
         journaled = ticket if isinstance(ticket, JournaledTicket) else None
         failover = attempt.failover
         state = attempt.state
+        body = request.body
+        dialect = request.dialect
         call = Call(
             request.caller,
             request.request_id,
@@ -580,6 +588,14 @@ class CompletionPipeline:
             transport=request.transport,
             event_id=journaled.call_id if journaled is not None else None,
             requested=request.model,
+            dialect="ws"
+            if request.transport == "websocket"
+            else dialect.kind
+            if dialect is not None
+            else endpoint,
+            deployment=state.name,
+            metadata=metadata_of(body),
+            end_user=end_user_of(body),
             reason=(attempt.reason + "; " if attempt.reason is not None else "")
             + (
                 failover.explanation()
