@@ -86,8 +86,15 @@ class RequestFilter:
     def conditions(self) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
         c = request_log.c
+        if self.org_id is not None:
+            if self.team_id is None and self.user_id is None and self.key_id is None:
+                found.append(c.org_id == self.org_id)
+            else:
+                # a team, a person, a key is in one org: the range of their own index is the
+                # page, the org only checked on its rows (not an index to intersect with theirs,
+                # which sorts every record of the person to find the newest)
+                found.append(c.org_id.concat("") == self.org_id)
         for column, value in (
-            (c.org_id, self.org_id),
             (c.team_id, self.team_id),
             (c.user_id, self.user_id),
             (c.key_id, self.key_id),
