@@ -355,7 +355,9 @@ async def test_a_websocket_generation_is_recorded_as_ws(
     gateway: GatewayProcess, admin: httpx.Client, tenant: Tenant
 ) -> None:
     async with chat_socket(gateway.base_url, tenant.key) as socket:
-        await socket.send(chat_start("g", "hello over the socket"))
+        await socket.send(
+            chat_start("g", "hello over the socket", metadata={"agent": "ws"}, user="ws-user")
+        )
         done = await socket.until_end_of("g")
     assert done["type"] == "chat.done", done
     (record,) = records(admin, done["request_id"])
@@ -364,6 +366,11 @@ async def test_a_websocket_generation_is_recorded_as_ws(
     assert record["ttft_ms"] is not None
     assert record["prompt_tokens"] == done["usage"]["prompt_tokens"]
     assert record["completion_tokens"] == done["usage"]["completion_tokens"]
+    assert (record["metadata"], record["end_user"], record["tags"]) == (
+        {"agent": "ws"},
+        "ws-user",
+        [],
+    )
 
 
 # failed over, cancelled
