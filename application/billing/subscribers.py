@@ -40,6 +40,7 @@ CACHE_OFF = "off"
 def request_record(event: CompletionFinished, usage: UsageRecorded) -> RequestRecord:
     """The request log's record of a call, with its tokens and cost as billed (`usage`)."""
     dialect = event.dialect or ("ws" if event.transport == "websocket" else event.endpoint)
+    # (an event older than its `dialect` field: the WebSocket chat's, or its endpoint)
     return RequestRecord(
         id=event.event_id,
         ts=event.occurred_at,
@@ -49,6 +50,7 @@ def request_record(event: CompletionFinished, usage: UsageRecorded) -> RequestRe
         user_id=event.user_id,
         key_id=event.key_id,
         dialect=dialect,
+        transport=event.transport,
         stream=event.stream,
         requested_model=event.requested_model or event.model,
         model=event.model,

@@ -30,6 +30,7 @@ class RequestRecord(msgspec.Struct, frozen=True, kw_only=True):
     user_id: str | None
     key_id: str
     dialect: str
+    transport: str
     stream: bool
     requested_model: str
     model: str

@@ -48,7 +48,8 @@ class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
     as what it was."""
     dialect: str = ""
     """How the client asked: `chat`, `responses`, `messages`, `gemini`, `completions`,
-    `embeddings`, or `ws` (the WebSocket chat); empty in records older than the field."""
+    `embeddings`, or `ws` (the WebSocket chat; the Responses WebSocket mode is `responses`);
+    empty in records older than the field."""
     deployment: str = ""
     """The deployment called (its name in the routing configuration)."""
     ttft_ms: float | None = None

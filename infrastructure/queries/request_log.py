@@ -32,6 +32,7 @@ FIELDS: tuple[str, ...] = (
     "user_id",
     "key_id",
     "dialect",
+    "transport",
     "stream",
     "requested_model",
     "model",

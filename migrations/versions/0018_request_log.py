@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=200), nullable=True),
         sa.Column("key_id", sa.String(length=32), nullable=False),
         sa.Column("dialect", sa.String(length=16), nullable=False),
+        sa.Column("transport", sa.String(length=16), nullable=False),
         sa.Column("stream", sa.Boolean(), nullable=False),
         sa.Column("requested_model", sa.String(length=200), nullable=False),
         sa.Column("model", sa.String(length=200), nullable=False),

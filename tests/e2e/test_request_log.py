@@ -6,6 +6,7 @@ may read which records; pages, filters, exports and bad queries."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import io
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.anthropic_upstream import FakeAnthropic
@@ -39,6 +41,7 @@ FIELDS = [
     "user_id",
     "key_id",
     "dialect",
+    "transport",
     "stream",
     "requested_model",
     "model",
@@ -171,6 +174,7 @@ def cost(prompt: int, completion: int, input_per_mtok: str, output_per_mtok: str
 def answered(record: dict[str, Any], *, dialect: str, model: str, provider: str) -> None:
     """A call that was answered at the first try, by `model`."""
     assert record["dialect"] == dialect
+    assert record["transport"] == ("websocket" if dialect == "ws" else "http")
     assert (record["requested_model"], record["model"], record["provider"]) == (
         model,
         model,
@@ -371,6 +375,40 @@ async def test_a_websocket_generation_is_recorded_as_ws(
         "ws-user",
         [],
     )
+
+
+async def test_a_response_over_the_responses_websocket_mode_is_the_responses_dialect(
+    gateway: GatewayProcess, admin: httpx.Client
+) -> None:
+    tenant = create_tenant(admin, f"reqlog-rws-{secrets.token_hex(3)}")
+    url = gateway.base_url.replace("http://", "ws://") + "/v1/responses"
+    headers = {"Authorization": f"Bearer {tenant.key}"}
+    create = {"type": "response.create", "model": "gpt-4o-mini", "input": "hello", "user": "w"}
+    async with websockets.connect(url, additional_headers=headers) as socket:
+        await socket.send(json.dumps(create))
+        async with asyncio.timeout(10):
+            while (event := json.loads(await socket.recv()))["type"] != "response.completed":
+                assert event["type"] != "error", event
+    usage = event["response"]["usage"]
+
+    def written() -> list[dict[str, Any]]:
+        answer = admin.get("/requests", params={"key_id": tenant.key_id})
+        assert answer.status_code == 200, answer.text
+        rows: list[dict[str, Any]] = answer.json()["rows"]
+        return rows
+
+    (record,) = eventually(written)
+    (again,) = records(admin, record["request_id"])
+    assert again == record
+    assert (record["dialect"], record["transport"], record["stream"]) == (
+        "responses",
+        "websocket",
+        True,
+    )
+    assert (record["model"], record["outcome"], record["end_user"]) == ("gpt-4o-mini", "ok", "w")
+    assert record["prompt_tokens"] == usage["input_tokens"]
+    assert record["completion_tokens"] == usage["output_tokens"]
+    assert record["ttft_ms"] is not None
 
 
 # failed over, cancelled

@@ -588,10 +588,10 @@ class CompletionPipeline:
             transport=request.transport,
             event_id=journaled.call_id if journaled is not None else None,
             requested=request.model,
-            dialect="ws"
-            if request.transport == "websocket"
-            else dialect.kind
+            dialect=dialect.kind
             if dialect is not None
+            else "ws"
+            if request.transport == "websocket"
             else endpoint,
             deployment=state.name,
             metadata=metadata_of(body),

@@ -43,6 +43,7 @@ def _row(record: RequestRecord) -> dict[str, object]:
         "user_id": record.user_id,
         "key_id": record.key_id,
         "dialect": record.dialect,
+        "transport": record.transport,
         "stream": record.stream,
         "requested_model": record.requested_model,
         "model": record.model,

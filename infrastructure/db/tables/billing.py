@@ -62,6 +62,7 @@ request_log = Table(
     Column("user_id", String(200), nullable=True),
     Column("key_id", String(32), nullable=False),
     Column("dialect", String(16), nullable=False),
+    Column("transport", String(16), nullable=False),
     Column("stream", Boolean(), nullable=False),
     Column("requested_model", String(200), nullable=False),
     Column("model", String(200), nullable=False),

@@ -18,6 +18,7 @@ class RequestOut(msgspec.Struct):
     user_id: str | None
     key_id: str
     dialect: str
+    transport: str
     stream: bool
     requested_model: str
     model: str

@@ -42,6 +42,7 @@ def record(n: int, **changed: Any) -> RequestRecord:
         user_id="user-1" if n % 2 else None,
         key_id="key-1",
         dialect="chat",
+        transport="http",
         stream=bool(n % 2),
         requested_model="auto",
         model="gpt-4o-mini" if n % 4 else "claude-haiku-4-5",
