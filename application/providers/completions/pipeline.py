@@ -28,6 +28,7 @@ headers (`x-ratelimit-*`) for the answer.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
@@ -57,6 +58,7 @@ from application.providers.stream_relay import (
     relay,
 )
 from domains.providers.admission import Ticket
+from domains.providers.caller_metadata import end_user_of, metadata_of
 from domains.providers.content_refusal import refused
 from domains.providers.errors import InvalidRequest, ModelNotAllowed, UnknownModel, UpstreamError
 from domains.providers.events import CompletionFinished
@@ -474,6 +476,7 @@ class CompletionPipeline:
                 state.ended(clock(), 0)
                 ticket.release()
                 raise
+            first_at = time.perf_counter()
             now = clock()
             state.succeeded(now, now - started, first_byte=True)
             if first is not None and self._may_refuse(request, attempt):
@@ -496,6 +499,7 @@ class CompletionPipeline:
                 chunks=chunks,
                 first=first,
                 idle=idle,
+                first_at=first_at,
             )
 
     def _may_refuse(self, request: CompletionRequest, attempt: Attempt) -> bool:
@@ -651,7 +655,9 @@ class CompletionPipeline:
             sent, sent_as, admitted, admitted_as = shaped
             # this attempt is recorded as what it was; the next one is recorded on its own
             self._recorder.record(
-                replace(call, event_id=None).finished(error.status, "error", None)
+                replace(call, event_id=None).finished(
+                    error.status, "error", None, error_code=error.code
+                )
             )
             log.info(
                 "upstream.failover",
@@ -687,7 +693,7 @@ class CompletionPipeline:
             return True
         if finish:
             attempt.ticket.release()
-            self._recorder.record(call.finished(error.status, "error", None))
+            self._recorder.record(call.finished(error.status, "error", None, error_code=error.code))
         return False
 
     def _failover(self, request: CompletionRequest, attempt: Attempt) -> Failover:
@@ -726,6 +732,8 @@ class CompletionPipeline:
         journaled = ticket if isinstance(ticket, JournaledTicket) else None
         failover = attempt.failover
         state = attempt.state
+        body = request.body
+        dialect = request.dialect
         call = Call(
             request.caller,
             request.request_id,
@@ -735,6 +743,14 @@ class CompletionPipeline:
             transport=request.transport,
             event_id=journaled.call_id if journaled is not None else None,
             requested=request.model,
+            dialect=dialect.kind
+            if dialect is not None
+            else "ws"
+            if request.transport == "websocket"
+            else endpoint,
+            deployment=state.name,
+            metadata=metadata_of(body),
+            end_user=end_user_of(body),
             reason=(attempt.reason + "; " if attempt.reason is not None else "")
             + (
                 failover.explanation()

@@ -1,7 +1,7 @@
 """All tables share one MetaData, so alembic sees one schema; each context has its own module."""
 
 from infrastructure.db.tables.audit import audit_checkpoints, audit_log
-from infrastructure.db.tables.billing import usage_records
+from infrastructure.db.tables.billing import request_log, usage_records
 from infrastructure.db.tables.conversations import (
     conversation_messages,
     conversations,
@@ -44,6 +44,7 @@ __all__ = [
     "prompt_versions",
     "prompts",
     "rate_limits",
+    "request_log",
     "scim_tokens",
     "sso_connections",
     "sso_identities",
