@@ -35,6 +35,7 @@ from infrastructure.settings.routing_policies import build_policies
 from infrastructure.sso.session_callers import SessionCallers
 from interfaces.accounting_wiring import build_accounting_process, build_recorder
 from interfaces.billing_wiring import build_admission, limits_cache
+from interfaces.cache_wiring import build_response_cache
 from interfaces.common_wiring import outbox_relay, projections_for, redactor_for, registry_for
 from interfaces.container import Container
 from interfaces.deployments_wiring import build_router
@@ -127,6 +128,7 @@ def bootstrap(
         router=router,
         policies=build_policies(settings.routing.policies),
         virtual=virtual,
+        cache=build_response_cache(settings),
     )
     return Container(
         settings=settings,

@@ -34,7 +34,9 @@ async def when_completion_finished_record_usage(
 
 
 CACHE_OFF = "off"
-"""What the request log says of the gateway's response cache, which no call goes through yet."""
+"""What the request log says of a call the gateway's response cache did not look up (and of a
+record older than the cache)."""
+CACHE_HIT = "hit"
 
 
 def request_record(event: CompletionFinished, usage: UsageRecorded) -> RequestRecord:
@@ -72,7 +74,7 @@ def request_record(event: CompletionFinished, usage: UsageRecorded) -> RequestRe
         cost_picousd=to_picodollars(usage.cost_usd),
         priced=usage.priced,
         usage_reported=event.usage_reported,
-        cache=CACHE_OFF,
+        cache=event.cache or CACHE_OFF,
         tags=event.tags,
         metadata=event.metadata,
         end_user=event.end_user,
@@ -123,6 +125,9 @@ def _usage(event: CompletionFinished, prices: PriceLookup) -> UsageRecorded:
     price = prices.price_of(event.provider, event.model)
     usage = used(event)
     cost = price.cost(usage) if price is not None else Decimal(0)
+    saved = Decimal(0)
+    if event.cache == CACHE_HIT:  # answered from the cache: nothing spent, the cost saved
+        cost, saved = Decimal(0), cost
     return UsageRecorded(
         usage_id=new_id(),
         source_event_id=event.event_id,
@@ -148,5 +153,7 @@ def _usage(event: CompletionFinished, prices: PriceLookup) -> UsageRecorded:
         usage_reported=event.usage_reported,
         transport=event.transport,
         route=event.route,
+        cache=event.cache,
+        saved_usd=saved,
         occurred_at=event.occurred_at,
     )

@@ -42,6 +42,8 @@ class Call:
     """The caller's `metadata` (`domains.providers.caller_metadata`)."""
     end_user: str | None = None
     """The caller's `user`."""
+    cache: str = ""
+    """What the response cache did for the request (`hit`, `miss`, `refresh`, `off`)."""
 
     def finished(
         self,
@@ -89,4 +91,5 @@ class Call:
             tags=self.caller.tags,
             metadata=self.metadata,
             end_user=self.end_user,
+            cache=self.cache,
         )

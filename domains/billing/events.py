@@ -42,6 +42,10 @@ class UsageRecorded(Event, frozen=True, kw_only=True, tag=True):
     route: str = ""
     """Why this deployment was called (the attempt's `x-fluxrouter-route`: the strategy, the
     attempts before it, the fallback taken); empty for a call the router did not route."""
+    cache: str = ""
+    """What the gateway's response cache did (`hit`, `miss`, `refresh`, `off`; empty in
+    records older than the field). A hit costs nothing: `saved_usd` is what it would have."""
+    saved_usd: Decimal = Decimal(0)
 
 
 class BudgetThresholdCrossed(Event, frozen=True, kw_only=True, tag=True):

@@ -14,6 +14,7 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     models: tuple[str, ...] | None = None  # None: every model
     expires_at: float | None = None  # Unix time after which the key is refused
     tags: tuple[str, ...] = ()  # this request's `x-fluxrouter-tags` (routing policies match them)
+    cache: str | None = None  # this request's `x-fluxrouter-cache` (on, off, refresh), if any
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at

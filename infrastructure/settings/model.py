@@ -16,6 +16,7 @@ import msgspec
 from infrastructure.settings.audit import AuditSettings
 from infrastructure.settings.background import AccountingSettings, OutboxSettings, WorkerSettings
 from infrastructure.settings.billing import BillingSettings
+from infrastructure.settings.cache import CacheSettings
 from infrastructure.settings.outbound import ImageFetchSettings, OutboundSettings
 from infrastructure.settings.providers import ModelSettings, Price, ProviderSettings, Timeouts
 from infrastructure.settings.responses import ResponsesSettings
@@ -84,6 +85,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     sso: SsoSettings = msgspec.field(default_factory=SsoSettings)
     outbound: OutboundSettings = msgspec.field(default_factory=OutboundSettings)
     responses: ResponsesSettings = msgspec.field(default_factory=ResponsesSettings)
+    cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
     routing: RoutingSettings = msgspec.field(default_factory=RoutingSettings)
     providers: list[ProviderSettings] = msgspec.field(default_factory=list)
 

@@ -35,7 +35,7 @@ from interfaces.bootstrap import Container
 from interfaces.http.admin.principal import Principal, principal_of
 from interfaces.http.admin.scoping import Visibility
 from interfaces.http.container import bearer_token, client_host
-from interfaces.http.openai.auth import TAGS_HEADER, authenticate_secret
+from interfaces.http.openai.auth import CACHE_HEADER, TAGS_HEADER, authenticate_secret
 from interfaces.http.responses.create import ResponsesServices
 from interfaces.sso_wiring import SsoServices
 from interfaces.ws.responses.route_source import RouteSource
@@ -139,7 +139,11 @@ def _provided(container: Container) -> dict[str, Provide]:
         # `x-goog-api-key`: the google-genai SDK's, on the model listing it shares with OpenAI's
         secret = bearer_token(request, x_api_key=True) or request.headers.get("x-goog-api-key")
         return await authenticate_secret(
-            container, secret, client_host(request), request.headers.get(TAGS_HEADER)
+            container,
+            secret,
+            client_host(request),
+            request.headers.get(TAGS_HEADER),
+            request.headers.get(CACHE_HEADER),
         )
 
     provided = {

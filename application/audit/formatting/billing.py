@@ -27,7 +27,11 @@ def usage_recorded(event: UsageRecorded) -> AuditFacts:
     an answer."""
     return AuditFacts(
         actor=f"key:{event.key_id}",
-        action="chat.completion" if event.endpoint == "chat" else "embeddings.create",
+        action="chat.cache_hit"
+        if event.cache == "hit"
+        else "chat.completion"
+        if event.endpoint == "chat"
+        else "embeddings.create",
         target=f"model:{event.provider}/{event.model}",
         data={
             "request_id": event.request_id,
@@ -46,6 +50,8 @@ def usage_recorded(event: UsageRecorded) -> AuditFacts:
             "cost_usd": usd_text(event.cost_usd),
             "priced": event.priced,
             **({"route": event.route} if event.route else {}),
+            **({"cache": event.cache} if event.cache else {}),
+            **({"saved_usd": usd_text(event.saved_usd)} if event.cache == "hit" else {}),
         },
     )
 

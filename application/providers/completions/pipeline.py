@@ -33,10 +33,17 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
+import msgspec
 import structlog
 
 from application.providers.call import Call, Endpoint
 from application.providers.completions.admit import CallAdmission, within_reservation
+from application.providers.completions.cache import (
+    OFF,
+    ResponseCache,
+    usage_of,
+    without_cache_option,
+)
 from application.providers.completions.request import Completion, CompletionRequest, Withdrawn
 from application.providers.completions.upstream import Upstream
 from application.providers.completions.virtual import VIRTUAL_PROVIDER, Routed, VirtualModels
@@ -66,6 +73,7 @@ from domains.providers.model import WILDCARD, Catalog, ModelRoute
 from domains.providers.output_limit import NativeKind, RequestKind, limited_body
 from domains.providers.policy import NO_DECISION, NO_POLICIES, Decision, Policies
 from domains.providers.ports import ChatStream, Usage
+from domains.providers.response_cache import CACHE_HEADER, CachedAnswer
 from domains.providers.routing.deployment import Deployment, DeploymentState
 from domains.providers.routing.failover import counts_against_circuit, retry_after_seconds
 from domains.shared.caller import Caller
@@ -95,7 +103,9 @@ class CompletionPipeline:
         policies: Policies = NO_POLICIES,
         virtual: VirtualModels | None = None,
         router: Router | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
+        self._cache = cache
         self._policies = policies
         self._catalog = catalog
         self._virtual = virtual
@@ -110,6 +120,7 @@ class CompletionPipeline:
     async def complete(self, request: CompletionRequest) -> Completion:
         """A chat completion (or a message, a response... in the request's dialect), plain or
         streamed."""
+        request, option = without_cache_option(request)
         # route: which deployment, and in which shape the body goes (a dialect natively to a
         # provider that speaks it, else as chat: a bad body is refused before admission)
         routed = request.routed or self.resolve(request.caller, request.model, request.body)
@@ -126,6 +137,15 @@ class CompletionPipeline:
         body, sent_as, admitted, admitted_as = _capped(self._shape(request, route), route, policy)
         if self._log_prompts and request.prompt_log is not None:
             log.info(request.prompt_log, model=request.model, messages=admitted.get("messages"))
+        # the cache: the tenant and the model known, a hit reserves nothing and calls no one
+        lookup, cache = OFF, self._cache
+        if cache is not None:
+            lookup = cache.consider(request, route, option)
+            if lookup.reads and (found := await cache.find(lookup)) is not None:
+                return self._hit(request, state, route, found, cache)
+        ended: list[CompletionFinished] = []
+        if lookup.stores and request.stream:  # what the stream's record says, once it ended
+            request = _observed(request, ended.append)
         # admit: budgets and rate limits reserve, or refuse before anything goes upstream
         ticket = await self._admission.admit(request.caller, route, admitted, admitted_as, sent_as)
         if request.on_admitted is not None and not request.on_admitted(ticket.headers):
@@ -134,16 +154,62 @@ class CompletionPipeline:
         body = within_reservation(body, route, ticket, sent_as)
         attempt = Attempt(state, route, sent_as, body, ticket, policy)
         attempt.reason = routed.reason
+        attempt.cache = lookup.verdict
         # call → settle → record: a stream settles and records when it ends
         try:
             if request.stream:
                 chunks = await self._stream(request, attempt)
+                if cache is not None and lookup.stores and not attempt.failed:
+                    native = attempt.kind not in ("chat", "embeddings")
+                    chunks = cache.storing(lookup, attempt.route, chunks, ended, native=native)
                 return self._completion(request, attempt, chunks=chunks, reason=routed.reason)
             answer = await self._answer(request, attempt, "chat")
         except UpstreamError as error:  # every attempt failed: the error says which were made
             error.route_headers = self._routed(request, attempt, routed.reason, failed=error)
             raise
+        if cache is not None and lookup.stores and not refused(answer):
+            native = attempt.kind not in ("chat", "embeddings")
+            await cache.store(
+                lookup, attempt.route, native=native, payload=answer, usage=attempt.usage
+            )
         return self._completion(request, attempt, body=answer, reason=routed.reason)
+
+    def _hit(
+        self,
+        request: CompletionRequest,
+        state: DeploymentState,
+        route: ModelRoute,
+        found: CachedAnswer,
+        cache: ResponseCache,
+    ) -> Completion:
+        """The stored answer, replayed in the shape it was stored (the front door translates it
+        as it would a live one), recorded as a hit: billed nothing, with the usage it saved."""
+        body, chunks = cache.replayed(found)
+        dialect = request.dialect
+        call = Call(
+            request.caller,
+            request.request_id,
+            route,
+            "chat",
+            stream=request.stream,
+            transport=request.transport,
+            requested=request.model,
+            dialect=dialect.kind
+            if dialect is not None
+            else "ws"
+            if request.transport == "websocket"
+            else "chat",
+            deployment=state.name,
+            metadata=metadata_of(request.body),
+            end_user=end_user_of(request.body),
+            reason=f"cache hit {route.qualified_name}",
+            cache="hit",
+        )
+        self._told(request)(call.finished(200, "ok", usage_of(found)))
+        headers = {**route_headers(route, call.reason), CACHE_HEADER: "hit"}
+        return Completion(
+            route=route, headers=headers, body=body, chunks=chunks, native=found.native
+        )
 
     async def embed(self, request: CompletionRequest) -> Completion:
         """Embeddings: the same line, always a plain answer."""
@@ -223,7 +289,7 @@ class CompletionPipeline:
         served = attempt.route
         routed = self._routed(request, attempt, reason)
         limits = attempt.ticket.headers
-        headers = {**limits, **routed} if limits else routed
+        headers = {**limits, **routed, CACHE_HEADER: attempt.cache}
         return Completion(
             route=served,
             headers=headers,
@@ -413,6 +479,7 @@ class CompletionPipeline:
             state.ended(now, usage.input_tokens + usage.output_tokens)
             ticket.settle(usage)
             self._recorder.record(call.finished(200, "ok", usage, usage_reported=reported))
+            attempt.usage = usage if reported else None
             if (
                 self._may_refuse(request, attempt)
                 and refused(reply.body)
@@ -751,6 +818,7 @@ class CompletionPipeline:
             deployment=state.name,
             metadata=metadata_of(body),
             end_user=end_user_of(body),
+            cache=attempt.cache,
             reason=(attempt.reason + "; " if attempt.reason is not None else "")
             + (
                 failover.explanation()
@@ -775,6 +843,7 @@ class Attempt:
         "admitted",
         "began",
         "body",
+        "cache",
         "failed",
         "failover",
         "journaled",
@@ -784,6 +853,7 @@ class Attempt:
         "route",
         "state",
         "ticket",
+        "usage",
     )
 
     def __init__(
@@ -811,6 +881,10 @@ class Attempt:
         """When its first attempt started (the router's clock): the deadline counts from it."""
         self.failed = False
         """Every attempt failed, the last before its first byte: the stream ends in its error."""
+        self.cache = "off"
+        """What the response cache did for the request (`miss`, `refresh`, `off`)."""
+        self.usage: Usage | None = None
+        """The whole answer's usage, as the upstream reported it."""
 
 
 HOLD_MOST = 64
@@ -867,6 +941,20 @@ def _endings(
         request.include_usage,
     )
     return openai_sse_error, on_cut, NO_HEADERS
+
+
+def _observed(
+    request: CompletionRequest, also: Callable[[CompletionFinished], None]
+) -> CompletionRequest:
+    """The request, its finished call told to `also` as well."""
+    told = request.observe
+
+    def observe(event: CompletionFinished) -> None:
+        also(event)
+        if told is not None:
+            told(event)
+
+    return msgspec.structs.replace(request, observe=observe)
 
 
 def _routed_name(request: CompletionRequest, attempt: Attempt) -> str:

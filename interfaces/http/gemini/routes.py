@@ -50,7 +50,7 @@ from interfaces.http.gemini.translate_stream import (
     sse_to_json_array,
     stream_cut,
 )
-from interfaces.http.openai.auth import TAGS_HEADER, authenticate_secret
+from interfaces.http.openai.auth import CACHE_HEADER, TAGS_HEADER, authenticate_secret
 from interfaces.http.openai.decoding import decode_body
 from interfaces.http.openai.routes import SSE_HEADERS
 
@@ -102,7 +102,11 @@ async def model_method(
     model, method = split_target(target)
     container = container_of(request)
     caller = await authenticate_secret(
-        container, credential(request), client_host(request), request.headers.get(TAGS_HEADER)
+        container,
+        credential(request),
+        client_host(request),
+        request.headers.get(TAGS_HEADER),
+        request.headers.get(CACHE_HEADER),
     )
     body = await request.body()
     return await _HANDLERS[method](request, caller, completions, model, body)

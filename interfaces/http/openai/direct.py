@@ -52,11 +52,19 @@ class Answered(Protocol):
 
 
 Answer = Callable[
-    [Container, str | None, str | None, Callable[[], Awaitable[bytes]], str, str | None],
+    [
+        Container,
+        str | None,
+        str | None,
+        Callable[[], Awaitable[bytes]],
+        str,
+        str | None,
+        str | None,
+    ],
     Awaitable[Answered],
 ]
 """(container, the caller's secret, their address, reads the body, request id, the request's
-`x-fluxrouter-tags`) → the answer."""
+`x-fluxrouter-tags`, its `x-fluxrouter-cache`) → the answer."""
 
 
 class DirectRoute:
@@ -67,7 +75,7 @@ class DirectRoute:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        authorization = x_api_key = tags = None
+        authorization = x_api_key = tags = cache = None
         declared = -1
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -76,6 +84,8 @@ class DirectRoute:
                 x_api_key = value.decode("latin-1")
             elif name == b"x-fluxrouter-tags":
                 tags = value.decode("latin-1")
+            elif name == b"x-fluxrouter-cache":
+                cache = value.decode("latin-1")
             elif name == b"content-length" and value.isdigit():
                 declared = int(value)
         client = scope.get("client")
@@ -93,6 +103,7 @@ class DirectRoute:
                 read_body,
                 scope["state"]["request_id"],
                 tags,
+                cache,
             )
         except ClientGone:
             return

@@ -38,11 +38,12 @@ async def answer_chat(
     read_body: Callable[[], Awaitable[bytes]],
     request_id: str,
     tags: str | None = None,
+    cache: str | None = None,
 ) -> Completion:
     """A chat completion, from the caller's credential and body to the answer, for
     `direct.DirectRoute` (straight from ASGI); Litestar's route below, given the caller as a
     dependency, answers the same through `chat_request`."""
-    caller = await authenticate_secret(container, secret, client, tags)
+    caller = await authenticate_secret(container, secret, client, tags, cache)
     return await container.completions.complete(chat_request(caller, await read_body(), request_id))
 
 

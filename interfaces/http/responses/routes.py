@@ -47,11 +47,12 @@ async def answer_responses(
     read_body: Callable[[], Awaitable[bytes]],
     request_id: str,
     tags: str | None = None,
+    cache: str | None = None,
 ) -> Created:
     """A response, from the caller's credential and body to the answer, for
     `openai.direct.DirectRoute` (straight from ASGI); Litestar's route below, given the caller
     and the services as dependencies, answers the same."""
-    caller = await authenticate_secret(container, secret, client, tags)
+    caller = await authenticate_secret(container, secret, client, tags, cache)
     raw, _ = decode_body(await read_body(), ResponsesRequest)
     return await create_response(responses_of(container), caller, raw, request_id)
 

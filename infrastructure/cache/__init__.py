@@ -1,0 +1,1 @@
+"""The response cache's stores: in memory (the embedded shape), Redis (shared by every replica)."""
