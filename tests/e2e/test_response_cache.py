@@ -231,7 +231,12 @@ def test_a_changed_tool_model_or_system_prompt_is_a_miss(
         {"model": "gpt-4o", "messages": ask(word)},
         {"model": "gpt-4o-mini", "messages": ask(word, "You answer at length.")},
         {"model": "gpt-4o-mini", "messages": ask(word), "tools": [tool], "tool_choice": "none"},
-        {"model": "gpt-4o-mini", "messages": ask(word), "tools": [other_tool], "tool_choice": "none"},
+        {
+            "model": "gpt-4o-mini",
+            "messages": ask(word),
+            "tools": [other_tool],
+            "tool_choice": "none",
+        },
     ]
     for variant in variants:
         answer = client.chat.completions.with_raw_response.create(temperature=0, **variant)

@@ -289,7 +289,9 @@ class CompletionPipeline:
         served = attempt.route
         routed = self._routed(request, attempt, reason)
         limits = attempt.ticket.headers
-        headers = {**limits, **routed, CACHE_HEADER: attempt.cache}
+        headers = {**limits, **routed} if limits else routed
+        if self._cache is not None:  # what the cache did (`off` too), when there is one
+            headers = {**headers, CACHE_HEADER: attempt.cache}
         return Completion(
             route=served,
             headers=headers,
