@@ -128,7 +128,8 @@ def test_a_repeated_deterministic_chat_is_answered_from_the_cache(
     miss, hit = records(admin, word), records(admin, word + "-again")
     assert (miss["cache"], hit["cache"]) == ("miss", "hit")
     assert hit["completion_tokens"] == miss["completion_tokens"]
-    assert hit["cost_usd"] == "0" and miss["cost_usd"] != "0"
+    assert hit["cost_usd"] == "0"
+    assert miss["cost_usd"] != "0"
 
 
 def test_a_repeated_stream_is_replayed_as_a_stream(
@@ -149,7 +150,8 @@ def test_a_repeated_stream_is_replayed_as_a_stream(
     live, cached = finals
     assert cached.choices[0].message.content == live.choices[0].message.content
     assert cached.choices[0].finish_reason == "stop"
-    assert cached.usage is not None and cached.usage == live.usage
+    assert cached.usage is not None
+    assert cached.usage == live.usage
     # the plain answer is another entry: it goes upstream once of its own
     plain = client.chat.completions.create(model="gpt-4o-mini", messages=ask(word), temperature=0)
     assert plain.choices[0].message.content == live.choices[0].message.content
@@ -191,7 +193,8 @@ def test_anthropic_messages_plain_and_streamed_hits(
     ]
     assert [answer.headers["x-fluxrouter-cache"] for answer in plain] == ["miss", "hit"]
     first, again = (answer.parse() for answer in plain)
-    assert first.content == again.content and first.usage == again.usage
+    assert first.content == again.content
+    assert first.usage == again.usage
     assert first.id != again.id
     finals = []
     for _ in range(2):
@@ -225,7 +228,7 @@ def test_a_changed_tool_model_or_system_prompt_is_a_miss(
         "type": "function",
         "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}},
     }
-    other_tool: Any = {**tool, "function": {**tool["function"], "name": "find"}}
+    other: Any = {**tool, "function": {**tool["function"], "name": "find"}}
     variants: list[dict[str, Any]] = [
         {"model": "gpt-4o-mini", "messages": ask(word)},
         {"model": "gpt-4o", "messages": ask(word)},
@@ -234,7 +237,7 @@ def test_a_changed_tool_model_or_system_prompt_is_a_miss(
         {
             "model": "gpt-4o-mini",
             "messages": ask(word),
-            "tools": [other_tool],
+            "tools": [other],
             "tool_choice": "none",
         },
     ]

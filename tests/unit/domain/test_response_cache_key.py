@@ -168,6 +168,8 @@ def test_a_replay_has_fresh_ids_the_same_in_every_chunk() -> None:
     ]
     counter = iter(range(100))
     fresh = freshened(chunks, lambda: f"new{next(counter)}", now=99)
-    assert b"resp_old" not in b"".join(fresh) and b"msg_a" not in b"".join(fresh)
+    assert b"resp_old" not in b"".join(fresh)
+    assert b"msg_a" not in b"".join(fresh)
     assert b'"created_at":99' in fresh[0]
-    assert fresh[1].count(b"resp_new0") == 1 and b'"msg_new1"' in fresh[2]
+    assert fresh[1].count(b"resp_new0") == 1
+    assert b'"msg_new1"' in fresh[2]

@@ -24,7 +24,8 @@ async def test_bounded_by_bytes_least_recently_used_first() -> None:
     assert [await store.get(name) is not None for name in "acd"] == [True, True, True]
     assert store.size <= 30
     await store.put("huge", b"x" * 100, 60)  # larger than the whole store: not kept
-    assert await store.get("huge") is None and len(store) == 3
+    assert await store.get("huge") is None
+    assert len(store) == 3
 
 
 async def test_an_expired_entry_is_a_miss_and_frees_its_room() -> None:
@@ -38,4 +39,5 @@ async def test_an_expired_entry_is_a_miss_and_frees_its_room() -> None:
     assert store.size == 0
     await store.put("a", b"one", 10)
     await store.put("a", b"two", 10)  # replaced, counted once
-    assert await store.get("a") == b"two" and store.size == 4
+    assert await store.get("a") == b"two"
+    assert store.size == 4
