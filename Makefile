@@ -77,9 +77,9 @@ test-all: install peers lint
 
 # The comparison (upstream, bare pass-through, LiteLLM when its venv exists, the gateway embedded
 # and in production with 1 and 2 workers), then the limits, accounting, WebSocket, Responses
-# (`/v1/responses` against the bare pass-through), routing (three deployments and policies) and
-# audit benches, the admin API's latency while people are deactivated on the embedded shape, and
-# the cold start of `serve`, `worker` and the CLI.
+# (`/v1/responses` against the bare pass-through), cache (an exact hit against it), routing
+# (three deployments and policies) and audit benches, the admin API's latency while people are
+# deactivated on the embedded shape, and the cold start of `serve`, `worker` and the CLI.
 bench: install
 	$(BENCH_TOOLS)
 	$(BIN)/python -m tests.bench.run
