@@ -152,10 +152,20 @@ def test_a_repeated_stream_is_replayed_as_a_stream(
     assert cached.choices[0].finish_reason == "stop"
     assert cached.usage is not None
     assert cached.usage == live.usage
+    # without its usage chunk, another entry: replayed without it
+    bare = []
+    for _ in range(2):
+        with client.chat.completions.stream(
+            model="gpt-4o-mini", messages=ask(word), temperature=0
+        ) as stream:
+            bare.append(stream.get_final_completion())
+    assert [final.usage for final in bare] == [None, None]
+    assert bare[1].choices[0].message.content == live.choices[0].message.content
+    assert seen(upstream, word) == 2
     # the plain answer is another entry: it goes upstream once of its own
     plain = client.chat.completions.create(model="gpt-4o-mini", messages=ask(word), temperature=0)
     assert plain.choices[0].message.content == live.choices[0].message.content
-    assert seen(upstream, word) == 2
+    assert seen(upstream, word) == 3
 
 
 def test_responses_plain_and_streamed_hits(
