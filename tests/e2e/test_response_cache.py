@@ -8,6 +8,7 @@ request log says hit or miss, a hit costing nothing."""
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.anthropic_upstream import FakeAnthropic
+from tests.fakes.gemini_upstream import FakeGemini
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.gateway import GatewayProcess, gateway_config
 from tests.support.services import REDIS_URL, postgres_database
@@ -34,6 +36,7 @@ def gateway(
     request: pytest.FixtureRequest,
     upstream: FakeOpenAI,
     anthropic_upstream: FakeAnthropic,
+    gemini_upstream: FakeGemini,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
     workdir: Path = tmp_path_factory.mktemp(f"gateway-cache-{request.param}")
@@ -45,6 +48,7 @@ def gateway(
             upstream_url=upstream.base_url,
             upstream_key=UPSTREAM_KEY,
             anthropic_url=anthropic_upstream.base_url,
+            gemini_url=gemini_upstream.base_url,
         )
         process = GatewayProcess(
             workdir,
@@ -95,7 +99,7 @@ def nonce() -> str:
     return f"cache-{secrets.token_hex(6)}"
 
 
-def seen(fake: FakeOpenAI | FakeAnthropic, word: str) -> int:
+def seen(fake: FakeOpenAI | FakeAnthropic | FakeGemini, word: str) -> int:
     """How many requests the fake upstream got whose body says `word`."""
     return sum(1 for request in fake.requests if word in str(request.json))
 
@@ -216,6 +220,70 @@ def test_anthropic_messages_plain_and_streamed_hits(
     assert texts[0] == texts[1] == [block.model_dump()["text"] for block in first.content]
     assert finals[1].stop_reason == "end_turn"
     assert seen(anthropic_upstream, word) == 2
+
+
+@pytest.mark.parametrize("model", ["gemini-2.5-flash", "gpt-4o-mini"])
+def test_gemini_plain_and_streamed_hits(
+    gateway: GatewayProcess,
+    tenant: Tenant,
+    upstream: FakeOpenAI,
+    gemini_upstream: FakeGemini,
+    model: str,
+) -> None:
+    """Natively to Gemini, and translated to an OpenAI model and back."""
+    word = nonce()
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": f"say {word}"}]}],
+        "generationConfig": {"temperature": 0},
+    }
+    url = f"{gateway.base_url}/v1beta/models/{model}"
+    headers = {"x-goog-api-key": tenant.key}
+    plain = [
+        httpx.post(f"{url}:generateContent", json=body, headers=headers, timeout=30)
+        for _ in range(2)
+    ]
+    assert [answer.headers["x-fluxrouter-cache"] for answer in plain] == ["miss", "hit"]
+    assert plain[0].json()["candidates"] == plain[1].json()["candidates"]
+    streamed = [
+        httpx.post(
+            f"{url}:streamGenerateContent",
+            params={"alt": "sse"},
+            json=body,
+            headers=headers,
+            timeout=30,
+        )
+        for _ in range(2)
+    ]
+    assert [answer.headers["x-fluxrouter-cache"] for answer in streamed] == ["miss", "hit"]
+    texts = [
+        [
+            json.loads(event[6:])["candidates"][0]["content"]["parts"][0]["text"]
+            for event in answer.content.replace(b"\r\n", b"\n").split(b"\n\n")
+            if event.startswith(b"data: {")
+        ]
+        for answer in streamed
+    ]
+    assert texts[0] == texts[1]
+    assert "".join(texts[1]).endswith(word)
+    fake = gemini_upstream if model.startswith("gemini") else upstream
+    assert seen(fake, word) == 2
+
+
+def test_legacy_completions_hit(
+    gateway: GatewayProcess, tenant: Tenant, upstream: FakeOpenAI
+) -> None:
+    word = nonce()
+    client = sdk(gateway, tenant)
+    answers = [
+        client.completions.with_raw_response.create(
+            model="gpt-3.5-turbo-instruct", prompt=f"say {word}", temperature=0, max_tokens=8
+        )
+        for _ in range(2)
+    ]
+    assert [answer.headers["x-fluxrouter-cache"] for answer in answers] == ["miss", "hit"]
+    first, again = (answer.parse() for answer in answers)
+    assert first.choices[0].text == again.choices[0].text
+    assert seen(upstream, word) == 1
 
 
 def test_another_org_never_gets_the_entry(
