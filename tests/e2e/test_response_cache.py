@@ -26,6 +26,7 @@ from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.gateway import GatewayProcess, gateway_config
 from tests.support.services import REDIS_URL, postgres_database
 from tests.support.tenants import Tenant, create_tenant, eventually
+from tests.support.ws import chat_socket, chat_start
 
 
 @pytest.fixture(
@@ -284,6 +285,22 @@ def test_legacy_completions_hit(
     first, again = (answer.parse() for answer in answers)
     assert first.choices[0].text == again.choices[0].text
     assert seen(upstream, word) == 1
+
+
+async def test_a_websocket_chat_hit(
+    gateway: GatewayProcess, tenant: Tenant, upstream: FakeOpenAI, admin: httpx.Client
+) -> None:
+    word = nonce()
+    done = []
+    async with chat_socket(gateway.base_url, tenant.key) as socket:
+        for generation in ("a", "b"):
+            await socket.send(chat_start(generation, f"say {word}", temperature=0))
+            done.append(await socket.until_end_of(generation))
+    assert [end["type"] for end in done] == ["chat.done", "chat.done"]
+    assert done[0]["usage"] == done[1]["usage"]
+    assert seen(upstream, word) == 1
+    hit = records(admin, done[1]["request_id"])
+    assert (hit["cache"], hit["dialect"]) == ("hit", "ws")
 
 
 def test_another_org_never_gets_the_entry(

@@ -142,6 +142,8 @@ class CompletionPipeline:
         if cache is not None:
             lookup = cache.consider(request, route, option)
             if lookup.reads and (found := await cache.find(lookup)) is not None:
+                if request.on_admitted is not None and not request.on_admitted(NO_HEADERS):
+                    raise Withdrawn(NO_HEADERS)  # (nothing was reserved: nothing to give back)
                 return self._hit(request, state, route, found, cache)
         ended: list[CompletionFinished] = []
         if lookup.stores and request.stream:  # what the stream's record says, once it ended
