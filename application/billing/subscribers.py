@@ -42,6 +42,8 @@ CACHE_HIT = "hit"
 def request_record(event: CompletionFinished, usage: UsageRecorded) -> RequestRecord:
     """The request log's record of a call, with its tokens and cost as billed (`usage`)."""
     dialect = event.dialect or ("ws" if event.transport == "websocket" else event.endpoint)
+    # a hit's usage row used nothing: its record says what the stored answer holds
+    tokens = used(event) if event.cache == CACHE_HIT else usage
     # (an event older than its `dialect` field: the WebSocket chat's, or its endpoint)
     return RequestRecord(
         id=event.event_id,
@@ -66,11 +68,11 @@ def request_record(event: CompletionFinished, usage: UsageRecorded) -> RequestRe
         cancelled=event.outcome == "cancelled",
         latency_ms=event.latency_ms,
         ttft_ms=event.ttft_ms,
-        prompt_tokens=usage.input_tokens,
-        cached_tokens=usage.cached_tokens,
-        cache_write_tokens=usage.cache_write_5m_tokens + usage.cache_write_1h_tokens,
-        completion_tokens=usage.output_tokens,
-        reasoning_tokens=usage.reasoning_tokens,
+        prompt_tokens=tokens.input_tokens,
+        cached_tokens=tokens.cached_tokens,
+        cache_write_tokens=tokens.cache_write_5m_tokens + tokens.cache_write_1h_tokens,
+        completion_tokens=tokens.output_tokens,
+        reasoning_tokens=tokens.reasoning_tokens,
         cost_picousd=to_picodollars(usage.cost_usd),
         priced=usage.priced,
         usage_reported=event.usage_reported,
@@ -126,8 +128,8 @@ def _usage(event: CompletionFinished, prices: PriceLookup) -> UsageRecorded:
     usage = used(event)
     cost = price.cost(usage) if price is not None else Decimal(0)
     saved = Decimal(0)
-    if event.cache == CACHE_HIT:  # answered from the cache: nothing spent, the cost saved
-        cost, saved = Decimal(0), cost
+    if event.cache == CACHE_HIT:  # answered from the cache: nothing used or spent, cost saved
+        cost, saved, usage = Decimal(0), cost, Usage()
     return UsageRecorded(
         usage_id=new_id(),
         source_event_id=event.event_id,

@@ -22,8 +22,8 @@ def unwritten_spend(
     current = window(budget.period, now)
     picousd = tokens = 0
     for call in calls:
-        if _scope_id(call, budget) != budget.scope_id:
-            continue
+        if _scope_id(call, budget) != budget.scope_id or call.cache == "hit":
+            continue  # (a hit spends nothing)
         if window(budget.period, call.occurred_at) != current:
             continue
         input_tokens, output_tokens = max(call.input_tokens, 0), max(call.output_tokens, 0)
