@@ -34,7 +34,13 @@ from infrastructure.settings.routing_policies import build_policies
 from infrastructure.sso.session_callers import SessionCallers
 from interfaces.accounting_wiring import build_accounting_process, build_recorder
 from interfaces.billing_wiring import build_admission, limits_cache
-from interfaces.common_wiring import outbox_relay, projections_for, redactor_for, registry_for
+from interfaces.common_wiring import (
+    alert_enqueue,
+    outbox_relay,
+    projections_for,
+    redactor_for,
+    registry_for,
+)
 from interfaces.container import Container
 from interfaces.deployments_wiring import build_router
 from interfaces.refusals_wiring import build_access_refusals, refusal_writer
@@ -64,6 +70,9 @@ def bootstrap(
         redactor,
         metrics,
         enqueue=enqueue if (embedded or settings.redis.url) else None,
+        enqueue_alerts=alert_enqueue(settings, actors)
+        if (embedded or settings.redis.url)
+        else None,
     )
     key_lookup = SqlKeyLookup(engine)
     authenticator = KeyAuthenticator(key_lookup)

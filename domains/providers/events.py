@@ -60,7 +60,36 @@ class ConfigChanged(Event, frozen=True, kw_only=True, tag=True):
     actor: str = "config"
 
 
+class DeploymentCircuitOpened(Event, frozen=True, kw_only=True, tag=True):
+    """A deployment's circuit opened: no call goes to it for `cooldown_seconds`. Raised once per
+    opening, by the replica whose calls failed (one that only learnt it from the others does
+    not raise it). `reason`: `consecutive_failures` or `error_rate` (the window's `calls` and
+    `failures` say how far)."""
+
+    deployment: str
+    provider: str
+    model: str
+    reason: str
+    consecutive_failures: int
+    calls: int
+    failures: int
+    cooldown_seconds: float
+    actor: str = "system"
+
+
+class DeploymentCircuitClosed(Event, frozen=True, kw_only=True, tag=True):
+    """A deployment's circuit closed again: its probe call succeeded on the replica that made
+    it."""
+
+    deployment: str
+    provider: str
+    model: str
+    actor: str = "system"
+
+
 EVENTS: tuple[type[Event], ...] = (
     CompletionFinished,
     ConfigChanged,
+    DeploymentCircuitOpened,
+    DeploymentCircuitClosed,
 )

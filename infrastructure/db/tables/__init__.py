@@ -1,5 +1,6 @@
 """All tables share one MetaData, so alembic sees one schema; each context has its own module."""
 
+from infrastructure.db.tables.alerts import alert_deliveries
 from infrastructure.db.tables.audit import audit_checkpoints, audit_log
 from infrastructure.db.tables.billing import usage_records
 from infrastructure.db.tables.conversations import (
@@ -26,6 +27,7 @@ from infrastructure.db.tables.teams import admin_tokens, orgs, teams, users, vir
 
 __all__ = [
     "admin_tokens",
+    "alert_deliveries",
     "audit_checkpoints",
     "audit_log",
     "budgets",
