@@ -17,6 +17,7 @@ from application.providers.completions.admit import CallAdmission
 from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.completions.upstream import ProviderCalls
 from application.providers.latency import EwmaLatency, TimedRecorder
+from application.providers.routing.circuit_watch import CircuitWatch
 from application.providers.routing.router import health_of
 from application.shared.coalescer import Coalescer
 from application.teams.authenticate import KeyAuthenticator
@@ -174,4 +175,5 @@ def bootstrap(
             if settings.redis.url
             else None
         ),
+        circuit_watch=CircuitWatch(router, write_refusals),
     )

@@ -20,6 +20,7 @@ from application.conversations.retention import ResponseSweep
 from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.config_audit import RecordConfig
 from application.providers.recorder import CompletionRecorder
+from application.providers.routing.circuit_watch import CircuitWatch
 from application.shared.coalescer import Coalescer
 from application.shared.refusal_throttle import RefusalThrottle
 from application.shared.tasks import cancel_and_wait
@@ -94,6 +95,8 @@ class Container:
     response_sweep: ResponseSweep | None = None
     routing_share: SharedRoutingState | None = None
     """Shares the deployments' rate windows and circuits with the other replicas (Redis)."""
+    circuit_watch: CircuitWatch | None = None
+    """Records the circuits this replica opened and closed (the audit log, the alerts)."""
     responses: ResponsesServices | None = None  # built at the first /v1/responses request
     """Deletes the stored responses (`/v1/responses`) past their retention, now and then."""
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
@@ -121,6 +124,8 @@ class Container:
             self.response_sweep.start()
         if self.routing_share is not None:
             self.routing_share.start()
+        if self.circuit_watch is not None:
+            self.circuit_watch.start()
         if self.accounting is not None:  # started beside: the first batch waits for it
             self._accounting_started = asyncio.create_task(self._start_accounting_process())
 
@@ -189,6 +194,8 @@ class Container:
             await self.response_sweep.stop()
         if self.routing_share is not None:
             await self.routing_share.stop()
+        if self.circuit_watch is not None:
+            await self.circuit_watch.stop()
         if self.responses is not None:  # the responses answered are written before it stops
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
