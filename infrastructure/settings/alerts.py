@@ -52,7 +52,7 @@ class AlertsSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     retry_base_seconds: Annotated[float, Meta(ge=0.01, le=3600)] = 2.0
     """The wait before the first retry; each next one waits twice as long."""
     retry_max_seconds: Annotated[float, Meta(ge=0.01, le=86_400)] = 600.0
-    timeout_seconds: Annotated[float, Meta(gt=0, le=120)] = 10.0
+    timeout_seconds: Annotated[float, Meta(ge=0.1, le=120)] = 10.0
     """How long one POST may take, connecting included."""
 
     def __post_init__(self) -> None:
