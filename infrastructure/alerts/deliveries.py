@@ -84,9 +84,11 @@ class AlertDeliveries:
                         insert_for(conn.dialect, alert_deliveries)
                         .values(row)
                         .on_conflict_do_nothing(index_elements=["event_id", "webhook"])
+                        .returning(alert_deliveries.c.id)
                     )
-                    if conn.execute(claim).rowcount:
-                        fresh.append(str(row["id"]))
+                    claimed = conn.execute(claim).scalar()
+                    if claimed is not None:
+                        fresh.append(str(claimed))
         return fresh
 
     def attempt(self, delivery_id: str, attempt: int) -> float | None:

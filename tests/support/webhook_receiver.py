@@ -19,9 +19,13 @@ class Received:
 
 
 class WebhookReceiver:
-    def __init__(self, *, fail_first_on: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, *, fail_first_on: tuple[str, ...] = (), always: dict[str, int] | None = None
+    ) -> None:
+        """`always`: the status each of these paths answers, whatever comes."""
         self.received: list[Received] = []
         self._fail_first_on = fail_first_on
+        self._always = always or {}
         self._failed: set[str] = set()
         self._lock = threading.Lock()
         receiver = self
@@ -45,6 +49,8 @@ class WebhookReceiver:
 
     def _answer(self, path: str, headers: dict[str, str]) -> int:
         delivery = headers.get("x-fluxrouter-delivery-id", "")
+        if path in self._always:
+            return self._always[path]
         with self._lock:
             if path in self._fail_first_on and delivery not in self._failed:
                 self._failed.add(delivery)
@@ -61,8 +67,10 @@ class WebhookReceiver:
 
 
 @contextmanager
-def webhook_receiver(*, fail_first_on: tuple[str, ...] = ()) -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver(fail_first_on=fail_first_on)
+def webhook_receiver(
+    *, fail_first_on: tuple[str, ...] = (), always: dict[str, int] | None = None
+) -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver(fail_first_on=fail_first_on, always=always)
     thread = threading.Thread(target=receiver._server.serve_forever, daemon=True)
     thread.start()
     try:
