@@ -37,6 +37,7 @@ from interfaces.accounting_wiring import build_accounting_process, build_recorde
 from interfaces.billing_wiring import build_admission, limits_cache
 from interfaces.common_wiring import (
     alert_enqueue,
+    alert_sweep,
     outbox_relay,
     projections_for,
     redactor_for,
@@ -176,4 +177,9 @@ def bootstrap(
             else None
         ),
         circuit_watch=CircuitWatch(router, write_refusals),
+        alert_sweep=(
+            alert_sweep(settings, sync_engine, codec, actors)
+            if (embedded or settings.redis.url)
+            else None
+        ),
     )

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         SessionStore,  # the rest is imported by the composition that builds it
     )
     from infrastructure.alerts.deliveries import AlertDeliveries
+    from infrastructure.alerts.sweep import AlertSweep
     from infrastructure.db.event_codec import EventCodec
     from infrastructure.messaging.outbox_relay import OutboxRelay
     from infrastructure.observability.metrics import Metrics
@@ -117,6 +118,25 @@ def alert_enqueue(settings: Settings, actors: Actors) -> Enqueue | None:
     if actors.plan_alerts is None:
         return None
     return _sender(settings, actors.plan_alerts)
+
+
+def alert_sweep(
+    settings: Settings, sync_engine: Engine, codec: EventCodec, actors: Actors
+) -> AlertSweep | None:
+    """Hands the overdue deliveries to the workers again (None: no webhook is configured)."""
+    deliver = actors.deliver_alert
+    deliveries = alert_deliveries(settings, sync_engine, codec)
+    if deliver is None or deliveries is None:
+        return None
+    from infrastructure.alerts.sweep import AlertSweep
+
+    async def resend(delivery_id: str, attempt: int) -> None:
+        if settings.redis.url:
+            await asyncio.to_thread(deliver.send, delivery_id, attempt)
+        else:
+            deliver.send(delivery_id, attempt)
+
+    return AlertSweep(deliveries, resend)
 
 
 def _sender(settings: Settings, actor: Any) -> Enqueue:

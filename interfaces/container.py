@@ -29,6 +29,7 @@ from application.teams.sessions import SessionAuthenticator
 from domains.billing.budget import BudgetLedger
 from domains.providers.model import Catalog
 from domains.providers.ports import ProviderClient
+from infrastructure.alerts.sweep import AlertSweep
 from infrastructure.audit.checkpointer import Checkpointer
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.messaging.key_revocations import KeyRevocationChannel
@@ -97,6 +98,8 @@ class Container:
     """Shares the deployments' rate windows and circuits with the other replicas (Redis)."""
     circuit_watch: CircuitWatch | None = None
     """Records the circuits this replica opened and closed (the audit log, the alerts)."""
+    alert_sweep: AlertSweep | None = None
+    """Hands the alert deliveries whose try is overdue to the workers again."""
     responses: ResponsesServices | None = None  # built at the first /v1/responses request
     """Deletes the stored responses (`/v1/responses`) past their retention, now and then."""
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
@@ -126,6 +129,8 @@ class Container:
             self.routing_share.start()
         if self.circuit_watch is not None:
             self.circuit_watch.start()
+        if self.alert_sweep is not None:
+            self.alert_sweep.start()
         if self.accounting is not None:  # started beside: the first batch waits for it
             self._accounting_started = asyncio.create_task(self._start_accounting_process())
 
@@ -196,6 +201,8 @@ class Container:
             await self.routing_share.stop()
         if self.circuit_watch is not None:
             await self.circuit_watch.stop()
+        if self.alert_sweep is not None:
+            await self.alert_sweep.stop()
         if self.responses is not None:  # the responses answered are written before it stops
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(

@@ -46,6 +46,7 @@ class AlertDeliveries:
         self._settings = settings
         self._hooks = {hook.name: hook for hook in settings.webhooks}
         self._sender = sender
+        self._stuck_after = settings.timeout_seconds + 30.0
 
     def plan(self, payloads: Iterable[str]) -> list[str]:
         """The deliveries the events make that were not planned before (their ids)."""
@@ -104,7 +105,12 @@ class AlertDeliveries:
                         alert_deliveries.c.status == PENDING,
                         alert_deliveries.c.attempts == attempt - 1,
                     )
-                    .values(status=SENDING, attempts=attempt)
+                    # due again then if this try never ends (its process died)
+                    .values(
+                        status=SENDING,
+                        attempts=attempt,
+                        next_attempt_at=utcnow() + timedelta(seconds=self._stuck_after),
+                    )
                 ).rowcount
                 row = conn.execute(
                     select(
@@ -126,6 +132,33 @@ class AlertDeliveries:
         ok = answer.status is not None and 200 <= answer.status < 300
         final = ok or not retryable(answer.status) or attempt >= self._settings.max_attempts
         return self._record(delivery_id, attempt, answer, final=final)
+
+    def overdue(self, *, grace: float, limit: int = 100) -> list[tuple[str, int]]:
+        """The deliveries whose next try should have been made `grace` seconds ago and was
+        not (its message was lost with a process, or its try never ended), as (id, the try
+        to make); a try that never ended is made pending again. Sending one of them twice is
+        harmless: a try is claimed once."""
+        table = alert_deliveries
+        due = utcnow() - timedelta(seconds=grace)
+        with self._engine.connect() as conn:
+            conn.execution_options(fluxrouter_writes=True)
+            with conn.begin():
+                rows = conn.execute(
+                    select(table.c.id, table.c.status, table.c.attempts)
+                    .where(table.c.status.in_((PENDING, SENDING)), table.c.next_attempt_at <= due)
+                    .order_by(table.c.next_attempt_at)
+                    .limit(limit)
+                ).all()
+                stuck = [row.id for row in rows if row.status == SENDING]
+                if stuck:
+                    conn.execute(
+                        update(table)
+                        .where(table.c.id.in_(stuck), table.c.status == SENDING)
+                        .values(
+                            status=PENDING, error="the try did not end", next_attempt_at=utcnow()
+                        )
+                    )
+        return [(str(row.id), int(row.attempts) + 1) for row in rows]
 
     def _record(
         self, delivery_id: str, attempt: int, answer: Answer, *, final: bool

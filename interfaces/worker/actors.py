@@ -17,6 +17,7 @@ from infrastructure.projections.usage import UsageProjector
 class Actors:
     project_events: Any  # dramatiq.Actor[[list[str]], None]
     plan_alerts: Any | None = None  # dramatiq.Actor[[list[str]], None], with webhooks only
+    deliver_alert: Any | None = None  # dramatiq.Actor[[str, int], None], with webhooks only
 
 
 def declare_actors(
@@ -60,4 +61,4 @@ def declare_actors(
         min_backoff=200,
         max_backoff=30_000,
     )(plan_alerts)
-    return Actors(project_events=actor, plan_alerts=plan)
+    return Actors(project_events=actor, plan_alerts=plan, deliver_alert=deliver)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 
 from domains.billing.events import BudgetThresholdCrossed
 from domains.providers.events import DeploymentCircuitOpened
+from domains.shared.clock import utcnow
 from infrastructure.alerts.deliveries import AlertDeliveries
 from infrastructure.alerts.sender import WebhookSender
 from infrastructure.alerts.signing import verify
@@ -158,3 +160,28 @@ def test_a_refused_address_is_a_failed_try_that_names_no_url(engine: sa.Engine) 
     assert row.status == "failed"
     assert row.status_code is None
     assert row.error == "refused by the outbound guard: not_https"
+
+
+def test_an_overdue_delivery_is_handed_on_again_and_a_try_that_never_ended_is_redone(
+    engine: sa.Engine, receiver: WebhookReceiver
+) -> None:
+    deliveries = _deliveries(engine, receiver, "/ok")
+    (planned,) = deliveries.plan([_crossed()])
+    assert deliveries.overdue(grace=60) == []  # its message is on its way
+    assert deliveries.overdue(grace=-1) == [(planned, 1)]  # lost with a process
+    with engine.begin() as conn:  # a try whose process died while it was out
+        conn.execute(
+            sa.update(alert_deliveries).values(
+                status="sending",
+                attempts=1,
+                next_attempt_at=utcnow() - timedelta(minutes=5),
+            )
+        )
+    assert deliveries.overdue(grace=-1) == [(planned, 2)]
+    (row,) = _rows(engine)
+    assert (row.status, row.attempts, row.error) == ("pending", 1, "the try did not end")
+    assert deliveries.attempt(planned, 2) is None
+    assert deliveries.attempt(planned, 2) is None  # handed on twice: tried once
+    assert len(receiver.on("/ok")) == 1
+    (row,) = _rows(engine)
+    assert (row.status, row.attempts) == ("delivered", 2)

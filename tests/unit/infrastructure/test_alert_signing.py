@@ -5,7 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+import time
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +109,17 @@ def test_the_slack_body_is_one_line_of_text() -> None:
     )
     assert "25 of 40 calls failed" in json.loads(body(opened, "d-2", "slack"))["text"]
     assert Decimal(json.loads(body(CROSSED, "d-1", "json"))["data"]["limit"]) == 10
+
+
+def test_the_receivers_check_in_docs_alerts_md_accepts_what_is_signed() -> None:
+    text = (Path(__file__).resolve().parents[3] / "docs" / "alerts.md").read_text()
+    found = re.search(r"```python\n(.*?)```", text, re.S)
+    assert found is not None
+    scope: dict[str, Any] = {}
+    exec(found.group(1), scope)  # the example as a reader copies it
+    now = int(time.time())
+    header = signature_header("s3cret", now, BODY)
+    assert scope["verified"]("s3cret", header, BODY)
+    assert not scope["verified"]("s3cret", header, BODY + b"x")
+    assert not scope["verified"]("other", header, BODY)
+    assert not scope["verified"]("s3cret", signature_header("s3cret", now - 3600, BODY), BODY)
