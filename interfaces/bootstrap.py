@@ -176,7 +176,12 @@ def bootstrap(
             if settings.redis.url
             else None
         ),
-        circuit_watch=CircuitWatch(router, write_refusals),
+        circuit_watch=CircuitWatch(
+            router,
+            write_refusals,
+            error_share=settings.alerts.error_rate_share,
+            min_calls=settings.alerts.error_rate_min_calls,
+        ),
         alert_sweep=(
             alert_sweep(settings, sync_engine, codec, actors)
             if (embedded or settings.redis.url)

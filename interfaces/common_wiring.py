@@ -29,6 +29,7 @@ from domains.providers.events import (
     CompletionFinished,
     DeploymentCircuitClosed,
     DeploymentCircuitOpened,
+    DeploymentErrorRateHigh,
 )
 from domains.teams.events import AccessRefused, SignedOut, SignInFailed
 from infrastructure.security.redaction import Redactor
@@ -63,8 +64,10 @@ RECORDED_EVENTS = (
     BudgetThresholdCrossed,
     DeploymentCircuitOpened,
     DeploymentCircuitClosed,
+    DeploymentErrorRateHigh,
 )
 """What `RecordEvents` carries: refusals, thresholds crossed, circuits opened and closed,
+error rates above their share,
 sign-outs (audit rows, and the alerts' deliveries planned by the workers)."""
 
 

@@ -87,9 +87,26 @@ class DeploymentCircuitClosed(Event, frozen=True, kw_only=True, tag=True):
     actor: str = "system"
 
 
+class DeploymentErrorRateHigh(Event, frozen=True, kw_only=True, tag=True):
+    """Of the last `window_seconds` of calls this replica made to a deployment, `failures` of
+    `calls` failed: at least the configured share (`alerts.error_rate_share`). Raised once per
+    spike, by each replica that saw it; raised again only once the rate fell under half the
+    share."""
+
+    deployment: str
+    provider: str
+    model: str
+    calls: int
+    failures: int
+    window_seconds: float
+    share: float
+    actor: str = "system"
+
+
 EVENTS: tuple[type[Event], ...] = (
     CompletionFinished,
     ConfigChanged,
     DeploymentCircuitOpened,
     DeploymentCircuitClosed,
+    DeploymentErrorRateHigh,
 )

@@ -8,13 +8,18 @@ from typing import Any
 import msgspec
 
 from domains.billing.events import BudgetThresholdCrossed
-from domains.providers.events import DeploymentCircuitClosed, DeploymentCircuitOpened
+from domains.providers.events import (
+    DeploymentCircuitClosed,
+    DeploymentCircuitOpened,
+    DeploymentErrorRateHigh,
+)
 from domains.shared.events import Event
 
 ALERT_NAMES: dict[type[Event], str] = {
     BudgetThresholdCrossed: "budget.threshold_crossed",
     DeploymentCircuitOpened: "deployment.circuit_opened",
     DeploymentCircuitClosed: "deployment.circuit_closed",
+    DeploymentErrorRateHigh: "deployment.error_rate_high",
 }
 """Each event type alerted on, by the name a webhook's `events` gives it."""
 
@@ -72,5 +77,11 @@ def summary(event: Event) -> str:
         return (
             f"FluxRouter: the circuit of deployment {event.deployment} ({event.provider}, "
             f"{event.model}) closed: it answers again"
+        )
+    if isinstance(event, DeploymentErrorRateHigh):
+        return (
+            f"FluxRouter: {event.failures} of the last {event.calls} calls to deployment "
+            f"{event.deployment} ({event.provider}, {event.model}) failed in "
+            f"{event.window_seconds:g} s, at least {event.share:.0%}"
         )
     return f"FluxRouter: {type(event).__name__}"

@@ -14,6 +14,7 @@ ALERT_EVENTS = (
     "budget.threshold_crossed",
     "deployment.circuit_opened",
     "deployment.circuit_closed",
+    "deployment.error_rate_high",
 )
 """What a webhook may ask for (`events`); `*` is every one."""
 
@@ -54,6 +55,11 @@ class AlertsSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     retry_max_seconds: Annotated[float, Meta(ge=0.01, le=86_400)] = 600.0
     timeout_seconds: Annotated[float, Meta(ge=0.1, le=120)] = 10.0
     """How long one POST may take, connecting included."""
+    error_rate_share: Annotated[float, Meta(ge=0.01, le=1)] | None = None
+    """A deployment whose failed calls in its circuit breaker's window reach this share is
+    alerted on (`deployment.error_rate_high`); None: never."""
+    error_rate_min_calls: Annotated[int, Meta(ge=1, le=1_000_000)] = 20
+    """The calls in the window below which no error rate is alerted on."""
 
     def __post_init__(self) -> None:
         check_unique("webhooks[{}].name", [hook.name for hook in self.webhooks], "webhook name")

@@ -25,6 +25,7 @@ from domains.providers.events import (
     ConfigChanged,
     DeploymentCircuitClosed,
     DeploymentCircuitOpened,
+    DeploymentErrorRateHigh,
 )
 from domains.shared.delivery import DeadLetterReplayed, EventDeadLettered
 from domains.shared.events import Event
@@ -351,5 +352,14 @@ def one_of_each() -> list[Event]:
         ),
         DeploymentCircuitClosed(
             deployment="openai/gpt-4o-mini", provider="openai", model="gpt-4o-mini"
+        ),
+        DeploymentErrorRateHigh(
+            deployment="openai/gpt-4o-mini",
+            provider="openai",
+            model="gpt-4o-mini",
+            calls=40,
+            failures=12,
+            window_seconds=60.0,
+            share=0.25,
         ),
     ]

@@ -9,6 +9,7 @@ from domains.providers.events import (
     ConfigChanged,
     DeploymentCircuitClosed,
     DeploymentCircuitOpened,
+    DeploymentErrorRateHigh,
 )
 from domains.shared.events import Event
 
@@ -53,10 +54,27 @@ def circuit_closed(event: DeploymentCircuitClosed) -> AuditFacts:
     )
 
 
+def error_rate_high(event: DeploymentErrorRateHigh) -> AuditFacts:
+    return AuditFacts(
+        actor=event.actor,
+        action="deployment.error_rate_high",
+        target=f"deployment:{event.deployment}",
+        data={
+            "provider": event.provider,
+            "model": event.model,
+            "calls": event.calls,
+            "failures": event.failures,
+            "window_seconds": event.window_seconds,
+            "share": event.share,
+        },
+    )
+
+
 ENTRIES: tuple[Entry, ...] = (
     formats(ConfigChanged, config_changed),
     formats(DeploymentCircuitOpened, circuit_opened),
     formats(DeploymentCircuitClosed, circuit_closed),
+    formats(DeploymentErrorRateHigh, error_rate_high),
 )
 
 # the call is audited once charged, as billing's UsageRecorded, with its cost

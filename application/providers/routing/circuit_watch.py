@@ -2,7 +2,10 @@
 to each deployment's circuit since the last look (opened it, or closed it with a probe) becomes
 a `DeploymentCircuitOpened` or `DeploymentCircuitClosed`, once per transition. A circuit this
 replica opened only because another one did (shared state) raises nothing here: the replica
-that opened it raised it. Nothing of it is on a request's path."""
+that opened it raised it. With `error_share`, a deployment whose failed calls in the breaker's
+window reach that share (of at least `min_calls` calls) raises a `DeploymentErrorRateHigh`,
+once, and again only after its rate fell under half the share. Nothing of it is on a request's
+path."""
 
 from __future__ import annotations
 
@@ -13,7 +16,12 @@ import structlog
 
 from application.providers.routing.router import Router
 from application.shared.tasks import cancel_and_wait
-from domains.providers.events import DeploymentCircuitClosed, DeploymentCircuitOpened
+from domains.providers.events import (
+    DeploymentCircuitClosed,
+    DeploymentCircuitOpened,
+    DeploymentErrorRateHigh,
+)
+from domains.providers.routing.deployment import DeploymentState
 from domains.shared.events import Event
 
 log = structlog.get_logger("fluxrouter.routing")
@@ -22,8 +30,20 @@ Publish = Callable[[Sequence[Event]], Awaitable[None]]
 
 
 class CircuitWatch:
-    def __init__(self, router: Router, publish: Publish, *, every: float = 1.0) -> None:
+    def __init__(
+        self,
+        router: Router,
+        publish: Publish,
+        *,
+        every: float = 1.0,
+        error_share: float | None = None,
+        min_calls: int = 20,
+    ) -> None:
         self._router = router
+        self._error_share = error_share
+        self._min_calls = min_calls
+        self._high: set[str] = set()
+        """The deployments whose error rate was alerted on and has not come down since."""
         self._publish = publish
         self._every = every
         self._seen: dict[str, tuple[int, int]] = {
@@ -62,7 +82,34 @@ class CircuitWatch:
                     )
                 )
             self._seen[state.name] = (breaker.opened_here, breaker.closed_here)
+            high = self._error_rate_high(state)
+            if high is not None:
+                events.append(high)
         return events
+
+    def _error_rate_high(self, state: DeploymentState) -> DeploymentErrorRateHigh | None:
+        share = self._error_share
+        if share is None:
+            return None
+        calls, failures = state.breaker.error_rate(self._router.clock())
+        rate = failures / calls if calls else 0.0
+        if state.name in self._high:
+            if calls < self._min_calls or rate < share / 2:
+                self._high.discard(state.name)
+            return None
+        if calls < self._min_calls or rate < share:
+            return None
+        self._high.add(state.name)
+        route = state.deployment.route
+        return DeploymentErrorRateHigh(
+            deployment=state.name,
+            provider=route.provider,
+            model=route.upstream,
+            calls=calls,
+            failures=failures,
+            window_seconds=self._router.policy.breaker.window,
+            share=share,
+        )
 
     async def flush(self) -> None:
         events = self.changes()

@@ -7,7 +7,11 @@ from collections.abc import Sequence
 from application.providers.routing.circuit_watch import CircuitWatch
 from application.providers.routing.policy import RoutingPolicy
 from application.providers.routing.router import Router
-from domains.providers.events import DeploymentCircuitClosed, DeploymentCircuitOpened
+from domains.providers.events import (
+    DeploymentCircuitClosed,
+    DeploymentCircuitOpened,
+    DeploymentErrorRateHigh,
+)
 from domains.providers.model import ModelRoute
 from domains.providers.routing.breaker import BreakerPolicy
 from domains.providers.routing.deployment import Deployment
@@ -86,3 +90,43 @@ def test_a_circuit_another_replica_opened_raises_nothing_here() -> None:
     breaker.open_until_at_least(clock.now + 10)  # the shared state says so
     assert not breaker.allows(clock.now)
     assert watch.changes() == []
+
+
+def test_an_error_rate_over_its_share_is_raised_once_until_it_comes_down() -> None:
+    clock = Clock()
+    router = _router(clock)
+    watch = CircuitWatch(router, _nothing, error_share=0.2, min_calls=8)
+    breaker = router.state("a/m").breaker  # type: ignore[union-attr]
+    for _ in range(5):
+        breaker.succeeded(clock.now)
+    breaker.failed(clock.now)
+    breaker.succeeded(clock.now)
+    assert watch.changes() == []  # 1 of 7: too few calls, too low a share
+    breaker.failed(clock.now)
+    breaker.succeeded(clock.now)
+    (high,) = watch.changes()  # 2 of 9, then...
+    assert isinstance(high, DeploymentErrorRateHigh)
+    assert (high.deployment, high.calls, high.failures, high.share) == ("a/m", 9, 2, 0.2)
+    for _ in range(3):
+        breaker.failed(clock.now)
+        breaker.succeeded(clock.now)
+    assert watch.changes() == []  # still high: raised once
+    for _ in range(60):
+        breaker.succeeded(clock.now)
+    assert watch.changes() == []  # 5 of 75: under half the share, rearmed
+    for _ in range(20):
+        breaker.failed(clock.now)
+        breaker.succeeded(clock.now)
+    events = watch.changes()
+    assert [type(event) for event in events] == [DeploymentErrorRateHigh]
+
+
+def test_no_error_rate_is_watched_without_a_share() -> None:
+    clock = Clock()
+    router = _router(clock)
+    watch = CircuitWatch(router, _nothing)
+    breaker = router.state("a/m").breaker  # type: ignore[union-attr]
+    for _ in range(50):
+        breaker.failed(clock.now)
+        breaker.succeeded(clock.now)
+    assert all(not isinstance(event, DeploymentErrorRateHigh) for event in watch.changes())
