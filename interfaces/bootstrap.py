@@ -29,6 +29,7 @@ from infrastructure.db.repositories.teams import SqlKeyLookup
 from infrastructure.db.wave import SqlTransactions
 from infrastructure.messaging.key_revocations import KeyRevocationChannel
 from infrastructure.observability.metrics import Metrics
+from infrastructure.routing.health_probes import HealthProber
 from infrastructure.routing.shared_state import SharedRoutingState
 from infrastructure.settings import Settings
 from infrastructure.settings.routing_policies import build_policies
@@ -185,6 +186,17 @@ def bootstrap(
         alert_sweep=(
             alert_sweep(settings, sync_engine, codec, actors)
             if (embedded or settings.redis.url)
+            else None
+        ),
+        health_probes=(
+            HealthProber(
+                router,
+                clients,
+                settings.routing.health_probes,
+                redis_url=settings.redis.url,
+                namespace=settings.redis.namespace,
+            )
+            if settings.routing.health_probes.enabled
             else None
         ),
     )

@@ -36,6 +36,7 @@ from infrastructure.messaging.key_revocations import KeyRevocationChannel
 from infrastructure.messaging.outbox_relay import OutboxRelay
 from infrastructure.observability.metrics import Metrics
 from infrastructure.projections.usage import UsageProjector
+from infrastructure.routing.health_probes import HealthProber
 from infrastructure.routing.shared_state import SharedRoutingState
 from infrastructure.security.admin_key import ensure_admin_key
 from infrastructure.security.audit_signing import SigningKey
@@ -100,6 +101,8 @@ class Container:
     """Records the circuits this replica opened and closed (the audit log, the alerts)."""
     alert_sweep: AlertSweep | None = None
     """Hands the alert deliveries whose try is overdue to the workers again."""
+    health_probes: HealthProber | None = None
+    """Probes every deployment now and then (`routing.health_probes`)."""
     responses: ResponsesServices | None = None  # built at the first /v1/responses request
     """Deletes the stored responses (`/v1/responses`) past their retention, now and then."""
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
@@ -131,6 +134,8 @@ class Container:
             self.circuit_watch.start()
         if self.alert_sweep is not None:
             self.alert_sweep.start()
+        if self.health_probes is not None:
+            self.health_probes.start()
         if self.accounting is not None:  # started beside: the first batch waits for it
             self._accounting_started = asyncio.create_task(self._start_accounting_process())
 
@@ -203,6 +208,8 @@ class Container:
             await self.circuit_watch.stop()
         if self.alert_sweep is not None:
             await self.alert_sweep.stop()
+        if self.health_probes is not None:
+            await self.health_probes.stop()
         if self.responses is not None:  # the responses answered are written before it stops
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(

@@ -57,6 +57,9 @@ def routing_policy(settings: Settings) -> RoutingPolicy:
         context_window_fallbacks={
             model: tuple(others) for model, others in routing.context_window_fallbacks.items()
         },
+        content_policy_fallbacks={
+            model: tuple(others) for model, others in routing.content_policy_fallbacks.items()
+        },
         stream_idle=idle,
         breaker=BreakerPolicy(
             consecutive_failures=breaker.consecutive_failures,

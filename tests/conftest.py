@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import os
 import secrets
 from collections.abc import AsyncIterator, Generator, Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -15,9 +15,9 @@ from hypothesis import settings
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.gemini_upstream import FakeGemini
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.gateway import ConfigMaker, GatewayProcess, gateway_config, own_gateway
 from tests.support.loop_watch import LoopWatch
-from tests.support.services import REDIS_URL, postgres_database
+from tests.support.services import postgres_database
 
 UPSTREAM_KEY = "sk-upstream-" + secrets.token_urlsafe(24)
 
@@ -52,6 +52,19 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
+def session_config(
+    upstream: FakeOpenAI, anthropic_upstream: FakeAnthropic, gemini_upstream: FakeGemini
+) -> ConfigMaker:
+    """The session gateways' configuration: the three fakes' providers."""
+    return functools.partial(
+        gateway_config,
+        upstream_url=upstream.base_url,
+        upstream_key=UPSTREAM_KEY,
+        anthropic_url=anthropic_upstream.base_url,
+        gemini_url=gemini_upstream.base_url,
+    )
+
+
 @pytest.fixture(scope="session")
 def pg_gateway(
     upstream: FakeOpenAI,
@@ -61,26 +74,14 @@ def pg_gateway(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
     """The production shape: PostgreSQL, Redis broker, and a separate Dramatiq worker."""
-    workdir: Path = tmp_path_factory.mktemp("gateway-pg")
-    config = gateway_config(
+    with own_gateway(
+        "postgres",
+        tmp_path_factory.mktemp("gateway-pg"),
+        session_config(upstream, anthropic_upstream, gemini_upstream),
         database_url=pg_url,
-        redis_url=REDIS_URL,
-        upstream_url=upstream.base_url,
         upstream_key=UPSTREAM_KEY,
-        anthropic_url=anthropic_upstream.base_url,
-        gemini_url=gemini_upstream.base_url,
-    )
-    process = GatewayProcess(
-        workdir,
-        config,
-        admin_key="fradm-" + secrets.token_urlsafe(32),
-        upstream_key=UPSTREAM_KEY,
-        with_worker=True,
-    )
-    process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-    process.start()
-    yield process
-    process.stop()
+    ) as process:
+        yield process
 
 
 @pytest.fixture(scope="session")
@@ -91,21 +92,13 @@ def sqlite_gateway(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
     """The embedded shape: one SQLite file, no Redis, events handled in the serving process."""
-    workdir: Path = tmp_path_factory.mktemp("gateway-sqlite")
-    config = gateway_config(
-        database_url=f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
-        redis_url=None,
-        upstream_url=upstream.base_url,
+    with own_gateway(
+        "sqlite",
+        tmp_path_factory.mktemp("gateway-sqlite"),
+        session_config(upstream, anthropic_upstream, gemini_upstream),
         upstream_key=UPSTREAM_KEY,
-        anthropic_url=anthropic_upstream.base_url,
-        gemini_url=gemini_upstream.base_url,
-    )
-    process = GatewayProcess(
-        workdir, config, admin_key="fradm-" + secrets.token_urlsafe(32), upstream_key=UPSTREAM_KEY
-    )
-    process.start()
-    yield process
-    process.stop()
+    ) as process:
+        yield process
 
 
 SHAPES = ("sqlite", "postgres")

@@ -7,20 +7,76 @@ from decimal import Decimal
 from application.billing.uow import BillingUnitOfWork
 from domains.billing.events import UsageRecorded
 from domains.billing.model import PriceLookup
+from domains.billing.request_log import RequestRecord
 from domains.providers.events import CompletionFinished  # the published language of providers
 from domains.shared.ids import new_id
+from domains.shared.money import to_picodollars
 from domains.shared.usage import Usage
 
 
 async def when_completion_finished_record_usage(
     events: list[CompletionFinished], uow: BillingUnitOfWork, *, prices: PriceLookup
 ) -> None:
+    """Each call's usage row and its request log record, once each (by event id)."""
     usages = [_usage(event, prices) for event in events]
     async with uow:
         written = await uow.usage.add_all(usages)
         # a replay, or a concurrent delivery that got there first, publishes nothing
         uow.publish(*(usage for usage in usages if usage.source_event_id in written))
+        await uow.requests.add_all(
+            [
+                request_record(event, usage)
+                for event, usage in zip(events, usages, strict=True)
+                if usage.source_event_id in written
+            ]
+        )
         await uow.commit()
+
+
+CACHE_OFF = "off"
+"""What the request log says of the gateway's response cache, which no call goes through yet."""
+
+
+def request_record(event: CompletionFinished, usage: UsageRecorded) -> RequestRecord:
+    """The request log's record of a call, with its tokens and cost as billed (`usage`)."""
+    dialect = event.dialect or ("ws" if event.transport == "websocket" else event.endpoint)
+    # (an event older than its `dialect` field: the WebSocket chat's, or its endpoint)
+    return RequestRecord(
+        id=event.event_id,
+        ts=event.occurred_at,
+        request_id=event.request_id,
+        org_id=event.org_id,
+        team_id=event.team_id,
+        user_id=event.user_id,
+        key_id=event.key_id,
+        dialect=dialect,
+        transport=event.transport,
+        stream=event.stream,
+        requested_model=event.requested_model or event.model,
+        model=event.model,
+        upstream_model=event.upstream_model,
+        provider=event.provider,
+        deployment=event.deployment,
+        route=event.route,
+        status=event.status,
+        outcome=event.outcome,
+        error_code=event.error_code,
+        cancelled=event.outcome == "cancelled",
+        latency_ms=event.latency_ms,
+        ttft_ms=event.ttft_ms,
+        prompt_tokens=usage.input_tokens,
+        cached_tokens=usage.cached_tokens,
+        cache_write_tokens=usage.cache_write_5m_tokens + usage.cache_write_1h_tokens,
+        completion_tokens=usage.output_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        cost_picousd=to_picodollars(usage.cost_usd),
+        priced=usage.priced,
+        usage_reported=event.usage_reported,
+        cache=CACHE_OFF,
+        tags=event.tags,
+        metadata=event.metadata,
+        end_user=event.end_user,
+    )
 
 
 TOKENS_MAX = 2**31 - 1
@@ -91,5 +147,6 @@ def _usage(event: CompletionFinished, prices: PriceLookup) -> UsageRecorded:
         stream=event.stream,
         usage_reported=event.usage_reported,
         transport=event.transport,
+        route=event.route,
         occurred_at=event.occurred_at,
     )

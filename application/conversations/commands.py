@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from domains.shared.events import Command
 
 
@@ -51,10 +53,15 @@ class DeletePrompt(Command, frozen=True, kw_only=True):
 
 class StoreResponse(Command, frozen=True, kw_only=True):
     """Keep a response `POST /v1/responses` answered (its `Response` object and the request's
-    input items) for `retention_seconds`, readable by every key of `org_id`."""
+    input items) for `retention_seconds`, readable by every key of `org_id`. Both are JSON as the
+    serving process encoded them (`msgspec.Raw`): they pass to the database as they are, never
+    parsed again; `response_id`, `model` and `status` are the response's own."""
 
-    response: dict[str, Any]
-    input_items: list[dict[str, Any]]
+    response: msgspec.Raw
+    input_items: msgspec.Raw
+    response_id: str
+    model: str
+    status: str
     org_id: str
     team_id: str
     key_id: str

@@ -12,14 +12,17 @@ from application.conversations.commands import (
 )
 from application.conversations.uow import ConversationsUnitOfWork
 from domains.conversations.errors import ResponseNotFound
-from domains.conversations.responses import StoredResponse
+from domains.conversations.responses import ResponseRecord, StoredResponse
 from domains.shared.clock import utcnow
 
 
-def _kept(command: StoreResponse) -> StoredResponse:
-    return StoredResponse.keep(
-        command.response,
-        command.input_items,
+def _kept(command: StoreResponse) -> ResponseRecord:
+    return ResponseRecord.keep(
+        bytes(command.response),
+        bytes(command.input_items),
+        response_id=command.response_id,
+        model=command.model,
+        status=command.status,
         org_id=command.org_id,
         team_id=command.team_id,
         key_id=command.key_id,
@@ -29,7 +32,7 @@ def _kept(command: StoreResponse) -> StoredResponse:
     )
 
 
-async def store_response(command: StoreResponse, uow: ConversationsUnitOfWork) -> StoredResponse:
+async def store_response(command: StoreResponse, uow: ConversationsUnitOfWork) -> ResponseRecord:
     async with uow:
         stored = _kept(command)
         await uow.responses.add(stored)
@@ -39,7 +42,7 @@ async def store_response(command: StoreResponse, uow: ConversationsUnitOfWork) -
 
 async def store_responses(
     command: StoreResponses, uow: ConversationsUnitOfWork
-) -> list[StoredResponse]:
+) -> list[ResponseRecord]:
     async with uow:
         stored = [_kept(one) for one in command.responses]
         await uow.responses.add_all(stored)

@@ -1,7 +1,8 @@
-"""Storing finished responses with a group commit: the responses that finish while a write is
-under way are stored together by the next one, in one transaction (`StoreResponses`). Under load
-a handful of transactions a second store hundreds of responses (on SQLite one write at a time is
-all there is).
+"""Storing finished responses with a group commit: the responses that finish within a `linger`
+(20 ms) of the first, or while a write is under way, are stored together by the next write, in
+one transaction (`StoreResponses`). Under load a few dozen transactions a second store thousands
+of responses (on SQLite one write at a time is all there is), and a serving process's
+accounting process is spoken to once a batch, not once a response.
 
 A response is answered once it is handed over (`put`), not once it is written: its write would
 otherwise add a database transaction's wait to every answer. Reads of a response this process
@@ -21,15 +22,24 @@ from domains.shared.events import Command
 
 MOST = 200
 """Responses one transaction stores at most."""
+LINGER = 0.02
+"""Seconds a batch waits for more responses before it is written (the completion recorder's)."""
 
 
 class ResponseStore:
     """`write` handles a `StoreResponses` or a `StoreResponse`: the bus, or a serving process's
     accounting process (which then writes them, off this process's event loop)."""
 
-    def __init__(self, write: Callable[[Command], Awaitable[object]], *, most: int = MOST) -> None:
+    def __init__(
+        self,
+        write: Callable[[Command], Awaitable[object]],
+        *,
+        most: int = MOST,
+        linger: float = LINGER,
+    ) -> None:
         self._handle = write
         self._most = most
+        self._linger = linger
         self._pending: list[tuple[StoreResponse, asyncio.Future[None]]] = []
         self._writing: asyncio.Task[None] | None = None
         self._unwritten: dict[str, asyncio.Future[None]] = {}
@@ -40,10 +50,9 @@ class ResponseStore:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.add_done_callback(_retrieved)
         self._pending.append((command, done))
-        response_id = command.response.get("id")
-        if isinstance(response_id, str):
-            self._unwritten[response_id] = done
-            done.add_done_callback(lambda _: self._unwritten.pop(response_id, None))
+        response_id = command.response_id
+        self._unwritten[response_id] = done
+        done.add_done_callback(lambda _: self._unwritten.pop(response_id, None))
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write(), name="responses-store")
         return done
@@ -64,6 +73,8 @@ class ResponseStore:
             await asyncio.wait({self._writing})
 
     async def _write(self) -> None:
+        if self._linger:
+            await asyncio.sleep(self._linger)
         while self._pending:
             batch, self._pending = self._pending[: self._most], self._pending[self._most :]
             if len(batch) == 1:

@@ -33,11 +33,30 @@ class Call:
     """The model as the client named it."""
     reason: str = ""
     """Why this deployment was called (`x-fluxrouter-route`)."""
+    dialect: str = ""
+    """How the client asked (`chat`, `messages`, `responses`, `gemini`, `completions`,
+    `embeddings`, `ws`)."""
+    deployment: str = ""
+    """The deployment called."""
+    metadata: dict[str, str] | None = None
+    """The caller's `metadata` (`domains.providers.caller_metadata`)."""
+    end_user: str | None = None
+    """The caller's `user`."""
 
     def finished(
-        self, status: int, outcome: Outcome, usage: Usage | None, *, usage_reported: bool = True
+        self,
+        status: int,
+        outcome: Outcome,
+        usage: Usage | None,
+        *,
+        usage_reported: bool = True,
+        error_code: str = "",
+        first_at: float | None = None,
     ) -> CompletionFinished:
+        """The record of the call; `first_at`: when a stream's first chunk came
+        (`time.perf_counter`)."""
         usage = usage or Usage()
+        started = self.started
         return CompletionFinished(
             event_id=self.event_id if self.event_id is not None else new_id(),
             request_id=self.request_id,
@@ -59,8 +78,15 @@ class Call:
             cache_write_1h_tokens=usage.cache_write_1h_tokens,
             reasoning_tokens=usage.reasoning_tokens,
             usage_reported=usage_reported,
-            latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
             transport=self.transport,
             requested_model=self.requested,
             route=self.reason,
+            dialect=self.dialect or self.endpoint,
+            deployment=self.deployment,
+            ttft_ms=None if first_at is None else round((first_at - started) * 1000, 3),
+            error_code=error_code,
+            tags=self.caller.tags,
+            metadata=self.metadata,
+            end_user=self.end_user,
         )

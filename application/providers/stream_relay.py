@@ -49,13 +49,16 @@ async def relay(
     chunks: AsyncIterator[bytes] | None = None,
     first: bytes | None = None,
     idle: float | None = None,
+    first_at: float | None = None,
 ) -> AsyncIterator[bytes]:
     """`chunks`: the stream's iterator when its `first` chunk was already read from it (the
     pipeline reads it before answering, so a stream that fails before its first byte can go
     to another deployment). `idle`: seconds without a chunk after which the stream is ended
-    as if cut, billed for what it produced (`stream_idle_timeout`)."""
+    as if cut, billed for what it produced (`stream_idle_timeout`). `first_at`: when the
+    `first` chunk came (`time.perf_counter`), for the record's time to first token."""
     outcome: Outcome = "cancelled"
     status = 200
+    error_code = ""
     tally = stream.tally
     reserved = ticket.reserved
     most_tokens = reserved[1] if reserved is not None else sys.maxsize
@@ -88,7 +91,8 @@ async def relay(
         if cut:
             await stream.aclose()  # the upstream sees the connection close: generation stops
             if stalled:
-                outcome, status = "error", 504  # ended for the client, billed what it produced
+                # ended for the client, billed what it produced
+                outcome, status, error_code = "error", 504, "upstream_timeout"
                 log.warning(
                     "upstream.stream_idle",
                     provider=call.route.provider,
@@ -109,7 +113,7 @@ async def relay(
         else:
             outcome = "ok" if tally.finished else "error"
     except UpstreamError as error:
-        outcome, status = "error", error.status
+        outcome, status, error_code = "error", error.status, error.code
         yield on_error(error)
     finally:
         try:
@@ -117,7 +121,16 @@ async def relay(
         finally:  # charged even if closing the upstream is itself interrupted
             usage, reported = billed_usage(tally, body, reserved)
             ticket.settle(usage)
-            record(call.finished(status, outcome, usage, usage_reported=reported))
+            record(
+                call.finished(
+                    status,
+                    outcome,
+                    usage,
+                    usage_reported=reported,
+                    error_code=error_code,
+                    first_at=first_at,
+                )
+            )
 
 
 async def _nothing() -> AsyncIterator[bytes]:

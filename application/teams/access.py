@@ -151,3 +151,14 @@ def require_conversation_deleter(principal: Principal, owner_id: str | None) -> 
     """A conversation is deleted by its owner, the org's owners and admins, or the admin key."""
     if not (principal.is_root or _owns(principal, owner_id) or manages(principal.role)):
         raise Forbidden("A conversation is deleted by its owner or the org's owners and admins.")
+
+
+def requests_listed(principal: Principal, user_id: str | None) -> str | None:
+    """Whose records of the request log a caller reads: the operator's admin key and an org's
+    owners, admins and viewers anyone's of the org (or the one person named); a member their
+    own only (naming anyone else is a 403)."""
+    if principal.role != "member" or principal.is_root:
+        return user_id
+    if user_id is not None and user_id != principal.user_id:
+        raise Forbidden("A member reads the records of their own keys only.")
+    return principal.user_id

@@ -39,6 +39,9 @@ class UsageRecorded(Event, frozen=True, kw_only=True, tag=True):
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0
     reasoning_tokens: int = 0
+    route: str = ""
+    """Why this deployment was called (the attempt's `x-fluxrouter-route`: the strategy, the
+    attempts before it, the fallback taken); empty for a call the router did not route."""
 
 
 class BudgetThresholdCrossed(Event, frozen=True, kw_only=True, tag=True):

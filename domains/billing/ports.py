@@ -10,12 +10,19 @@ from domains.billing.budget_cap import BudgetCap
 from domains.billing.events import UsageRecorded
 from domains.billing.limits import RateLimit
 from domains.billing.model import Price
+from domains.billing.request_log import RequestRecord
 
 
 class UsageLedger(Protocol):
     async def add_all(self, usages: Sequence[UsageRecorded]) -> set[str]:
         """Writes each usage unless its source event is already recorded (a replay, or a
         concurrent delivery); the source event ids actually written."""
+        ...
+
+
+class RequestLog(Protocol):
+    async def add_all(self, records: Sequence[RequestRecord]) -> None:
+        """Writes the records (of calls whose usage was just written: each once)."""
         ...
 
 

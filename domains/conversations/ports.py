@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from domains.conversations.model import Conversation
 from domains.conversations.prompts import Prompt, PromptVersion
-from domains.conversations.responses import StoredResponse
+from domains.conversations.responses import ResponseRecord, StoredResponse
 
 
 class ConversationRepository(Protocol):
@@ -56,11 +56,11 @@ class PromptRepository(Protocol):
 
 
 class StoredResponseRepository(Protocol):
-    async def add(self, response: StoredResponse) -> None:
+    async def add(self, response: ResponseRecord) -> None:
         """Refuses (Conflict) an id stored already."""
         ...
 
-    async def add_all(self, responses: Sequence[StoredResponse]) -> None:
+    async def add_all(self, responses: Sequence[ResponseRecord]) -> None:
         """Adds them all in one statement; refuses (Conflict) if any id is stored already."""
         ...
 

@@ -39,37 +39,6 @@ class StoredResponse(Aggregate):
     def __post_init__(self) -> None:
         Aggregate.__init__(self)
 
-    @classmethod
-    def keep(
-        cls,
-        response: dict[str, Any],
-        input_items: list[dict[str, Any]],
-        *,
-        org_id: str,
-        team_id: str,
-        key_id: str,
-        user_id: str | None,
-        previous_response_id: str | None,
-        retention: timedelta,
-    ) -> StoredResponse:
-        """The response to store, kept for `retention` from now. Its id, model and status are
-        the response's own."""
-        now = utcnow()
-        return cls(
-            id=str(response["id"]),
-            org_id=org_id,
-            team_id=team_id,
-            key_id=key_id,
-            user_id=user_id,
-            model=str(response.get("model") or ""),
-            status=str(response.get("status") or "completed"),
-            previous_response_id=previous_response_id,
-            response=response,
-            input_items=input_items,
-            expires_at=now + retention,
-            created_at=now,
-        )
-
     def visible_to(self, org_id: str, now: datetime) -> bool:
         """Whether a key of `org_id` may see it at `now` (another org's, or an expired one, is
         not found)."""
@@ -92,4 +61,59 @@ class StoredResponse(Aggregate):
                 key_id=self.key_id,
                 actor=actor,
             )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRecord:
+    """A response on its way to be stored: its `Response` object and its input items as the JSON
+    the serving process encoded once (never parsed again on the way), with what it is found by.
+    Read back, it is a `StoredResponse`."""
+
+    id: str
+    org_id: str
+    team_id: str
+    key_id: str
+    user_id: str | None
+    model: str
+    status: str
+    previous_response_id: str | None
+    response: bytes
+    """The `Response` object's JSON, as the caller was answered it."""
+    input_items: bytes
+    """The request's own input items' JSON (a list)."""
+    expires_at: datetime
+    created_at: datetime
+
+    @classmethod
+    def keep(
+        cls,
+        response: bytes,
+        input_items: bytes,
+        *,
+        response_id: str,
+        model: str,
+        status: str,
+        org_id: str,
+        team_id: str,
+        key_id: str,
+        user_id: str | None,
+        previous_response_id: str | None,
+        retention: timedelta,
+    ) -> ResponseRecord:
+        """The response to store, kept for `retention` from now."""
+        now = utcnow()
+        return cls(
+            id=response_id,
+            org_id=org_id,
+            team_id=team_id,
+            key_id=key_id,
+            user_id=user_id,
+            model=model,
+            status=status or "completed",
+            previous_response_id=previous_response_id,
+            response=response,
+            input_items=input_items,
+            expires_at=now + retention,
+            created_at=now,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from domains.providers.upstream_failures import ANSWERS, KEEPS_RETRY_AFTER, Condition
 from domains.shared.errors import DomainError, Forbidden, NotFound
 
@@ -36,6 +38,7 @@ class UpstreamError(DomainError):
         param: str | None = None,
         retry_after: str | None = None,
         upstream_status: int | None = None,
+        content_refused: bool = False,
     ) -> None:
         super().__init__(message)
         answer = ANSWERS[condition]
@@ -48,6 +51,12 @@ class UpstreamError(DomainError):
         self.param = param
         self.retry_after = retry_after if condition in KEEPS_RETRY_AFTER else None
         self.upstream_status = upstream_status
+        self.route_headers: Mapping[str, str] = {}
+        """How the request that ends in this error was routed (the `x-fluxrouter-*` headers of
+        its answer): the attempts made and the last deployment tried, once routing gave up."""
+        self.content_refused = content_refused
+        """The upstream refused the request for its content (OpenAI's `content_policy_violation`
+        400): the routing's `content_policy_fallbacks` may answer it instead."""
 
 
 class InvalidRequest(DomainError):

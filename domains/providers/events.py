@@ -46,6 +46,22 @@ class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
     """Why this deployment was called (`x-fluxrouter-route`): the strategy and deployment, the
     attempts before it and the fallback taken. Every attempt of a request is recorded, each
     as what it was."""
+    dialect: str = ""
+    """How the client asked: `chat`, `responses`, `messages`, `gemini`, `completions`,
+    `embeddings`, or `ws` (the WebSocket chat; the Responses WebSocket mode is `responses`);
+    empty in records older than the field."""
+    deployment: str = ""
+    """The deployment called (its name in the routing configuration)."""
+    ttft_ms: float | None = None
+    """Milliseconds from the attempt's start to the stream's first chunk (streams only)."""
+    error_code: str = ""
+    """The error's code (OpenAI's `code`, e.g. `upstream_timeout`) when the call failed."""
+    tags: tuple[str, ...] = ()
+    """The request's `x-fluxrouter-tags`."""
+    metadata: dict[str, str] | None = None
+    """The body's `metadata` (OpenAI's, Anthropic's), its string entries only, bounded."""
+    end_user: str | None = None
+    """The body's `user` (OpenAI's end-user id)."""
 
 
 class ConfigChanged(Event, frozen=True, kw_only=True, tag=True):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from domains.audit.ports import AuditLog
-from domains.billing.ports import LimitsRepository, UsageLedger
+from domains.billing.ports import LimitsRepository, RequestLog, UsageLedger
 from domains.conversations.ports import (
     ConversationRepository,
     PromptRepository,
@@ -50,6 +50,7 @@ from infrastructure.db.repositories.conversations import (
 )
 from infrastructure.db.repositories.directory import SqlGroupRepository, SqlScimTokenRepository
 from infrastructure.db.repositories.limits import SqlLimitsRepository
+from infrastructure.db.repositories.request_log import SqlRequestLog
 from infrastructure.db.repositories.sso import (
     SqlDashboardSessionRepository,
     SqlSsoConnectionRepository,
@@ -95,6 +96,7 @@ class SqlUnitOfWork:
     sso_identities: SsoIdentityRepository
     dashboard_sessions: DashboardSessionRepository
     usage: UsageLedger
+    requests: RequestLog
     limits: LimitsRepository
     audit: AuditLog
     config: ConfigRecord
@@ -136,6 +138,7 @@ class SqlUnitOfWork:
         self.sso_identities = SqlSsoIdentityRepository(conn)
         self.dashboard_sessions = SqlDashboardSessionRepository(conn)
         self.usage = SqlUsageLedger(conn)
+        self.requests = SqlRequestLog(conn)
         self.limits = SqlLimitsRepository(conn)
         self.audit = SqlAuditLog(conn)
         self.config = SqlConfigRecord(conn)

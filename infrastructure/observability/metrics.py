@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -205,6 +206,23 @@ class DeploymentRow(Protocol):
     def failures(self) -> int: ...
     @property
     def requests_last_minute(self) -> int: ...
+    @property
+    def last_probe(self) -> ProbeRow | None: ...
+    @property
+    def probes_ok(self) -> int: ...
+    @property
+    def probes_failed(self) -> int: ...
+
+
+class ProbeRow(Protocol):
+    """What the deployments collector reads of a deployment's last health probe."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def seconds(self) -> float: ...
 
 
 CIRCUIT_STATES = ("closed", "half_open", "open")
@@ -241,7 +259,36 @@ class _DeploymentsCollector:
             "Calls to a deployment, by outcome (this process).",
             labels=["provider", "model", "outcome"],
         )
+        probe_up = GaugeMetricFamily(
+            "fluxrouter_deployment_probe_up",
+            "Whether a deployment's last active health probe found it up (1) or not (0); "
+            "only deployments probed so far (routing.health_probes).",
+            labels=["provider", "model"],
+        )
+        probe_at = GaugeMetricFamily(
+            "fluxrouter_deployment_probe_last_timestamp_seconds",
+            "When a deployment's last active health probe ended (seconds since the epoch).",
+            labels=["provider", "model"],
+        )
+        probe_seconds = GaugeMetricFamily(
+            "fluxrouter_deployment_probe_duration_seconds",
+            "How long a deployment's last active health probe took.",
+            labels=["provider", "model"],
+        )
+        probes = CounterMetricFamily(
+            "fluxrouter_deployment_probes",
+            "Active health probe results applied to a deployment's circuit, by result "
+            "(this process; the probes of other replicas included when they share Redis).",
+            labels=["provider", "model", "result"],
+        )
         for row in rows:
+            probe = row.last_probe
+            if probe is not None:
+                probe_up.add_metric([row.provider, row.model], 1 if probe.ok else 0)
+                probe_at.add_metric([row.provider, row.model], probe.at.timestamp())
+                probe_seconds.add_metric([row.provider, row.model], probe.seconds)
+                probes.add_metric([row.provider, row.model, "up"], row.probes_ok)
+                probes.add_metric([row.provider, row.model, "down"], row.probes_failed)
             for state in CIRCUIT_STATES:
                 circuit.add_metric(
                     [row.provider, row.model, state], 1 if row.circuit == state else 0
@@ -256,6 +303,10 @@ class _DeploymentsCollector:
         yield last_minute
         yield opened
         yield attempts
+        yield probe_up
+        yield probe_at
+        yield probe_seconds
+        yield probes
 
 
 class ConnectionCounts(Protocol):

@@ -23,6 +23,7 @@ import structlog
 from application.providers.routing.router import Router
 from application.shared.tasks import cancel_and_wait
 from domains.providers.routing.breaker import CircuitState
+from domains.providers.routing.deployment import DeploymentState
 from domains.shared.ids import new_id
 from infrastructure.redis_errors import is_redis_unavailable
 
@@ -141,5 +142,13 @@ class SharedRoutingState:
             state.window.elsewhere_requests = calls
             state.window.elsewhere_tokens = tokens
             until = opened.get(state.name, 0.0)
-            if until > wall:
+            if until > wall and not _probed_up_since(state, until):
                 state.breaker.open_until_at_least(now + until - wall)
+
+
+def _probed_up_since(state: DeploymentState, until: float) -> bool:
+    """Whether a health probe found the deployment up after another replica opened its circuit
+    (open until `until`, wall clock): that replica's circuit is closed by the same probe soon,
+    and is not to reopen this one meanwhile."""
+    probe = state.last_probe
+    return probe is not None and probe.ok and probe.at >= until - state.breaker.policy.cooldown

@@ -9,6 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from infrastructure.settings.routing_policies import PolicyRule, check_rule_names
+from infrastructure.settings.routing_probes import HealthProbeSettings
 from infrastructure.settings.routing_resilience import CircuitBreakerSettings, Seconds
 from infrastructure.settings.routing_virtual import (
     Share,
@@ -35,9 +36,13 @@ class RoutingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     deadline_seconds: Seconds = 600.0
     fallbacks: dict[ModelName, list[ModelName]] = msgspec.field(default_factory=dict)
     context_window_fallbacks: dict[ModelName, list[ModelName]] = msgspec.field(default_factory=dict)
+    content_policy_fallbacks: dict[ModelName, list[ModelName]] = msgspec.field(default_factory=dict)
+    """The models that answer, in order, when a model refuses a request for its content."""
     stream_idle_timeout: Seconds | None = None
     circuit_breaker: CircuitBreakerSettings = msgspec.field(default_factory=CircuitBreakerSettings)
     shared_state_seconds: Annotated[float, Meta(ge=0.05, le=60)] = 0.5
+    health_probes: HealthProbeSettings = msgspec.field(default_factory=HealthProbeSettings)
+    """Active health probes of every deployment (off unless `enabled`)."""
 
     policies: list[PolicyRule] = msgspec.field(default_factory=list)
     """Ordered rules on who may send what where (docs/routing.md, Policies)."""
@@ -68,6 +73,7 @@ def check_routing_models(
         ("strategies", {name: [] for name in routing.strategies}),
         ("fallbacks", routing.fallbacks),
         ("context_window_fallbacks", routing.context_window_fallbacks),
+        ("content_policy_fallbacks", routing.content_policy_fallbacks),
     ):
         for model, others in table.items():
             for name in (model, *others):
@@ -78,3 +84,9 @@ def check_routing_models(
                     )
             if model in others:
                 raise Invalid(f"routing.{section}.{model}", "must not fall back to itself")
+    for name in routing.health_probes.models:
+        if name not in known and name.partition("/")[0] not in wild:
+            raise Invalid(
+                "routing.health_probes.models",
+                f"names the model `{name}`, which no provider declares",
+            )

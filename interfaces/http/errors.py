@@ -111,8 +111,10 @@ def _status_of(exc: Exception) -> tuple[int, str | None, str | None, dict[str, s
     """(status, code, param, headers) for any exception the app may see."""
     if isinstance(exc, ApiError):
         return exc.status, exc.code, exc.param, exc.headers
-    if isinstance(exc, UpstreamError):
-        headers = {"Retry-After": exc.retry_after} if exc.retry_after else {}
+    if isinstance(exc, UpstreamError):  # with how the request was routed, when it was
+        headers = dict(exc.route_headers)
+        if exc.retry_after:
+            headers["Retry-After"] = exc.retry_after
         return exc.status, exc.code, exc.param, headers
     if isinstance(exc, LimitExceeded):
         headers = dict(exc.headers)

@@ -11,7 +11,7 @@ from domains.providers.errors import UpstreamError
 from domains.providers.events import CompletionFinished
 from infrastructure.db.engine import is_database_busy
 from interfaces.http.errors import ApiError, openai_error_of
-from interfaces.ws.messages import ErrorOut, rate_limits_of
+from interfaces.ws.messages import ErrorOut, rate_limits_of, routing_of
 
 log = structlog.get_logger("fluxrouter.ws")
 
@@ -28,22 +28,29 @@ def error_out(exc: Exception, generation_id: str | None = None) -> ErrorOut:
         id=generation_id,
         retry_after=_seconds(headers),
         rate_limits=rate_limits_of(headers),
+        routing=routing_of(headers),
     )
 
 
 def stream_failure(
-    ended_with: dict[str, Any] | None, finished: CompletionFinished | None, generation_id: str
+    ended_with: dict[str, Any] | None,
+    finished: CompletionFinished | None,
+    generation_id: str,
+    routing: dict[str, str] | None = None,
 ) -> ErrorOut | None:
     """The `error` a generation's stream ends in: the error the upstream ended it with, or a cut
-    (it stopped before it finished); None for a stream that finished."""
+    (it stopped before it finished); None for a stream that finished. `routing`: how the
+    generation was routed (its answer's `x-fluxrouter-*` headers)."""
     if ended_with is not None:
         status = finished.status if finished is not None else 502
-        return ErrorOut(error=ended_with, status=status, id=generation_id)
+        return ErrorOut(error=ended_with, status=status, id=generation_id, routing=routing)
     if finished is None or finished.outcome != "ok":
         cut = ApiError(
             502, "The upstream ended the stream before it finished.", code="upstream_error"
         )
-        return error_out(cut, generation_id)
+        failure = error_out(cut, generation_id)
+        failure.routing = routing
+        return failure
     return None
 
 

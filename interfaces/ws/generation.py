@@ -23,7 +23,14 @@ from interfaces.ws.cancellation import Cancellation, Stopped
 from interfaces.ws.chat_request import ChatRequest, prepare
 from interfaces.ws.credentials import CLOSE_UNAUTHENTICATED, Recheck
 from interfaces.ws.errors import error_out, stream_failure
-from interfaces.ws.messages import ChatCancelled, ChatDelta, ChatDone, ChatStart, rate_limits_of
+from interfaces.ws.messages import (
+    ChatCancelled,
+    ChatDelta,
+    ChatDone,
+    ChatStart,
+    rate_limits_of,
+    routing_of,
+)
 from interfaces.ws.sender import Sender
 from interfaces.ws.services import ChatServices
 from interfaces.ws.stream_reader import Reply, StreamReader, close_stream
@@ -52,6 +59,7 @@ class Generation:
         self._reply = Reply()
         self._chat: ChatRequest | None = None
         self._rate_limits: dict[str, str] | None = None  # the admission's, once admitted
+        self._routing: dict[str, str] | None = None  # how it was routed, once it streams
 
     def start(self) -> asyncio.Task[None]:
         """Runs the generation in its own task (the one a cancel interrupts while it streams)."""
@@ -92,6 +100,7 @@ class Generation:
         )
         chunks = answer.chunks
         assert chunks is not None  # asked for a stream
+        self._routing = routing_of(answer.headers)
         reader = StreamReader()
         self._reply = reader.reply
         try:
@@ -110,7 +119,7 @@ class Generation:
 
     async def _ended(self, reader: StreamReader) -> None:
         sender, finished = self._session.sender, self._finished
-        if (failure := stream_failure(reader.error, finished, self.id)) is not None:
+        if (failure := stream_failure(reader.error, finished, self.id, self._routing)) is not None:
             await sender.send(failure)
             return
         kept = await self._keep(reader.finish_reason)
@@ -123,6 +132,7 @@ class Generation:
                 conversation_id=kept.conversation_id,
                 conversation_error=kept.error,
                 rate_limits=self._rate_limits,
+                routing=self._routing,
             )
         )
 

@@ -107,6 +107,17 @@ def rate_limits_of(headers: Mapping[str, str]) -> dict[str, str] | None:
     return found or None
 
 
+ROUTING_PREFIX = "x-fluxrouter-"
+
+
+def routing_of(headers: Mapping[str, str]) -> dict[str, str] | None:
+    """The `x-fluxrouter-*` entries of the headers /v1 would answer with (the `routing` of
+    `chat.done` and `error`): which deployment answered, or was tried last, and why; None for
+    a message about no routed call."""
+    found = {k: v for k, v in headers.items() if k.lower().startswith(ROUTING_PREFIX)}
+    return found or None
+
+
 class ChatDone(msgspec.Struct, tag="chat.done", tag_field="type", omit_defaults=True):
     id: str
     finish_reason: str | None
@@ -115,6 +126,7 @@ class ChatDone(msgspec.Struct, tag="chat.done", tag_field="type", omit_defaults=
     conversation_id: str | None = None
     conversation_error: dict[str, Any] | None = None
     rate_limits: dict[str, str] | None = None
+    routing: dict[str, str] | None = None
 
 
 class ChatCancelled(msgspec.Struct, tag="chat.cancelled", tag_field="type", omit_defaults=True):
@@ -128,13 +140,15 @@ class ChatCancelled(msgspec.Struct, tag="chat.cancelled", tag_field="type", omit
 
 class ErrorOut(msgspec.Struct, tag="error", tag_field="type", omit_defaults=True):
     """`error` is the OpenAI error object; `status` the HTTP status /v1 would have answered;
-    `rate_limits` the `x-ratelimit-*` headers it would have sent."""
+    `rate_limits` and `routing` the `x-ratelimit-*` and `x-fluxrouter-*` headers it would have
+    sent."""
 
     error: dict[str, Any]
     status: int
     id: str | None = None
     retry_after: float | None = None
     rate_limits: dict[str, str] | None = None
+    routing: dict[str, str] | None = None
 
 
 class Pong(msgspec.Struct, tag="pong", tag_field="type"):

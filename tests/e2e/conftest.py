@@ -13,10 +13,9 @@ import yaml
 
 from tests.conftest import SHAPE_FIXTURES, UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
 from tests.support.images import image_server
 from tests.support.oidc_peer import OidcPeer
-from tests.support.services import REDIS_URL
 from tests.support.tenants import Tenant, create_tenant
 
 BROWSER_ORIGIN = "https://app.example.com"  # the origin `open_gateway` lets browsers call from
@@ -63,34 +62,26 @@ def open_gateway(
     """The gateway in both shapes (the embedded SQLite default; PostgreSQL, Redis and a worker)
     with prompts logged (`logging.log_prompts`) and browsers allowed from `BROWSER_ORIGIN`
     (`server.cors_origins`)."""
-    workdir: Path = tmp_path_factory.mktemp(f"gateway-open-{request.param}")
-    postgres = request.param == "postgresql"
-    if postgres:
-        database_url = request.getfixturevalue("pg_url")
-    else:
-        database_url = f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}"
-    config = gateway_config(
-        database_url=database_url,
-        redis_url=REDIS_URL if postgres else None,
-        upstream_url=upstream.base_url,
+
+    def make_config(database_url: str, redis_url: str | None) -> dict[str, Any]:
+        config = gateway_config(
+            database_url=database_url,
+            redis_url=redis_url,
+            upstream_url=upstream.base_url,
+            upstream_key=UPSTREAM_KEY,
+        )
+        config["logging"]["log_prompts"] = True
+        config["server"] = {"cors_origins": [BROWSER_ORIGIN]}
+        return config
+
+    with own_gateway(
+        request.param,
+        tmp_path_factory.mktemp(f"gateway-open-{request.param}"),
+        make_config,
+        database_url=request.getfixturevalue("pg_url") if request.param != "sqlite" else None,
         upstream_key=UPSTREAM_KEY,
-    )
-    config["logging"]["log_prompts"] = True
-    config["server"] = {"cors_origins": [BROWSER_ORIGIN]}
-    process = GatewayProcess(
-        workdir,
-        config,
-        admin_key="fradm-" + secrets.token_urlsafe(32),
-        upstream_key=UPSTREAM_KEY,
-        with_worker=postgres,
-    )
-    if postgres:
-        process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-    try:
-        process.start()
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture

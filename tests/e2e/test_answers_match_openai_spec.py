@@ -26,13 +26,12 @@ last, as the document's own `stream_options` says (`tests/e2e/test_completions_f
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -43,7 +42,7 @@ from tests.conftest import UPSTREAM_KEY
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.gemini_upstream import FakeGemini
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
 from tests.support.matrix import OPENAI_TOOLS, SEARCH_SCHEMA
 from tests.support.openai_spec import (
     CHAT_CHUNKS,
@@ -55,7 +54,6 @@ from tests.support.openai_spec import (
     validate_answer,
     validate_stream,
 )
-from tests.support.services import REDIS_URL, postgres_database
 from tests.support.tenants import create_tenant
 
 CHAT = "/v1/chat/completions"
@@ -721,38 +719,26 @@ def spec_gateway(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
     """The module's gateway on each shape: the session gateways' providers and `spec-<kind>`."""
-    postgres = request.param == "postgres"
     urls = {
         "openai": upstream.base_url,
         "openai-compatible": upstream.base_url,
         "anthropic": anthropic_upstream.base_url,
         "gemini": gemini_upstream.base_url,
     }
-    workdir: Path = tmp_path_factory.mktemp(f"gateway-spec-{request.param}")
-    with postgres_database() if postgres else nullcontext(None) as pg_url:
-        config = gateway_config(
-            database_url=pg_url or f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
-            redis_url=REDIS_URL if postgres else None,
+    with own_gateway(
+        request.param,
+        tmp_path_factory.mktemp(f"gateway-spec-{request.param}"),
+        functools.partial(
+            gateway_config,
             upstream_url=upstream.base_url,
             upstream_key=UPSTREAM_KEY,
             anthropic_url=anthropic_upstream.base_url,
             gemini_url=gemini_upstream.base_url,
             extra_providers=spec_providers(urls),
-        )
-        process = GatewayProcess(
-            workdir,
-            config,
-            admin_key="fradm-" + secrets.token_urlsafe(32),
-            upstream_key=UPSTREAM_KEY,
-            with_worker=postgres,
-        )
-        if postgres:
-            process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+        ),
+        upstream_key=UPSTREAM_KEY,
+    ) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

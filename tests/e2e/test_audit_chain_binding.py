@@ -7,8 +7,8 @@ rows off its end fails `audit verify`."""
 
 from __future__ import annotations
 
+import functools
 import json
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,8 +19,8 @@ import pytest
 
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
-from tests.support.services import REDIS_URL, postgres_database
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
+from tests.support.services import postgres_database
 from tests.support.tenants import eventually
 
 pytestmark = pytest.mark.postgres
@@ -149,16 +149,14 @@ def test_embedded_then_production_in_one_directory_each_chain_keeps_its_checkpoi
     assert not any(elsewhere.glob("*.key"))
 
     # the README's production steps: PostgreSQL and Redis, the same directory and configuration
-    production = GatewayProcess(
+    with own_gateway(
+        "postgres",
         deployment,
-        config(pg_url, REDIS_URL, upstream),
+        functools.partial(config, upstream=upstream),
+        database_url=pg_url,
         admin_key=ADMIN_KEY,
         upstream_key=UPSTREAM_KEY,
-        with_worker=True,
-    )
-    production.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-    production.start()
-    try:
+    ) as production:
         after = add_orgs_until_signed(production, "production", 3)
         assert after["ok"] is True, after
         chain = after["chain"]
@@ -183,5 +181,3 @@ def test_embedded_then_production_in_one_directory_each_chain_keeps_its_checkpoi
         logs = production.logs()
         assert "rewritten" not in logs
         assert "audit.chain_broken" not in logs
-    finally:
-        production.stop()

@@ -4,6 +4,7 @@ public key served to the operator only."""
 
 from __future__ import annotations
 
+import functools
 import json
 import stat
 from pathlib import Path
@@ -12,23 +13,22 @@ import httpx
 
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.gateway import gateway_config, own_gateway
 from tests.support.tenants import eventually
 
 
 def test_the_gateway_signs_checkpoints_and_serves_its_public_key(
     upstream: FakeOpenAI, tmp_path: Path
 ) -> None:
-    config = gateway_config(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'fluxrouter.db'}",
-        redis_url=None,
-        upstream_url=upstream.base_url,
-        upstream_key=UPSTREAM_KEY,
-    )
-    config["audit"] = {"checkpoint_every_rows": 3, "checkpoint_every_seconds": 3600}
-    process = GatewayProcess(tmp_path, config, admin_key="fradm-" + "c" * 40)
-    process.start()
-    try:
+    with own_gateway(
+        "sqlite",
+        tmp_path,
+        functools.partial(
+            gateway_config, upstream_url=upstream.base_url, upstream_key=UPSTREAM_KEY
+        ),
+        admin_key="fradm-" + "c" * 40,
+        audit={"checkpoint_every_rows": 3, "checkpoint_every_seconds": 3600},
+    ) as process:
         key_file = tmp_path / "fluxrouter-audit-signing.key"
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         private = key_file.read_text()
@@ -82,5 +82,3 @@ def test_the_gateway_signs_checkpoints_and_serves_its_public_key(
         assert key_file.read_text() == private
         assert body not in process.logs()
         assert "PRIVATE KEY" not in process.logs()
-    finally:
-        process.stop()

@@ -9,6 +9,7 @@ good clients from 127.0.0.2 and up.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import socket
@@ -25,7 +26,7 @@ import pytest
 
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
 from tests.support.tenants import Tenant, create_tenant, eventually
 from tests.support.ws import chat_socket
 
@@ -181,26 +182,22 @@ def tight_gateway(
 ) -> Iterator[GatewayProcess]:
     """The embedded gateway with limits small enough to reach in a test (the connection limits
     are the same code on both shapes: they act before any request work)."""
-    workdir = tmp_path_factory.mktemp("gateway-tight")
-    config = gateway_config(
-        database_url=f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
-        redis_url=None,
-        upstream_url=upstream.base_url,
+    with own_gateway(
+        "sqlite",
+        tmp_path_factory.mktemp("gateway-tight"),
+        functools.partial(
+            gateway_config, upstream_url=upstream.base_url, upstream_key=UPSTREAM_KEY
+        ),
         upstream_key=UPSTREAM_KEY,
-    )
-    config["server"] = {
-        "header_timeout": HEADER_TIMEOUT,
-        "body_timeout": BODY_TIMEOUT,
-        "max_connections_per_ip": PER_IP,
-        "max_connections": MAX_CONNECTIONS,
-    }
-    config["websocket"] = {"max_connections_per_key": WS_PER_KEY}
-    process = GatewayProcess(
-        workdir, config, admin_key="fradm-" + secrets.token_urlsafe(32), upstream_key=UPSTREAM_KEY
-    )
-    process.start()
-    yield process
-    process.stop()
+        server={
+            "header_timeout": HEADER_TIMEOUT,
+            "body_timeout": BODY_TIMEOUT,
+            "max_connections_per_ip": PER_IP,
+            "max_connections": MAX_CONNECTIONS,
+        },
+        websocket={"max_connections_per_key": WS_PER_KEY},
+    ) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ import pytest
 
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.embedded import embedded_gateway
+from tests.support.gateway import GatewayProcess
 from tests.support.tenants import create_tenant, eventually
 
 ADMIN_KEY_LINE = re.compile(r"fradm-[A-Za-z0-9_-]{32,}")
@@ -47,19 +48,10 @@ def test_first_start_needs_no_configuration_and_prints_the_admin_key_once(
 def embedded(
     upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
-    workdir = tmp_path_factory.mktemp("gateway-sqlite")
-    config = gateway_config(
-        database_url=f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
-        redis_url=None,
-        upstream_url=upstream.base_url,
-        upstream_key=UPSTREAM_KEY,
-    )
-    process = GatewayProcess(
-        workdir, config, admin_key="fradm-" + "e" * 40, upstream_key=UPSTREAM_KEY
-    )
-    process.start()
-    yield process
-    process.stop()
+    with embedded_gateway(
+        tmp_path_factory.mktemp("gateway-sqlite"), upstream.base_url, UPSTREAM_KEY
+    ) as process:
+        yield process
 
 
 def test_sdk_usage_audit_and_cli_on_sqlite(embedded: GatewayProcess, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ decimals both ways, removal, spend after real completions, 404s, refused fields,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,7 +14,7 @@ import pytest
 
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
 from tests.support.tenants import Tenant, create_tenant, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.both_shapes]
@@ -300,19 +301,19 @@ def priced_gateway(
             {"name": "admin-every-token", "upstream": "fake-every-token"},
         ],
     }
-    config = gateway_config(
-        database_url=f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
-        redis_url=None,
-        upstream_url=upstream.base_url,
+    with own_gateway(
+        "sqlite",
+        workdir,
+        functools.partial(
+            gateway_config,
+            upstream_url=upstream.base_url,
+            upstream_key=UPSTREAM_KEY,
+            extra_providers=[lab],
+        ),
+        admin_key="fradm-" + "p" * 40,
         upstream_key=UPSTREAM_KEY,
-        extra_providers=[lab],
-    )
-    process = GatewayProcess(
-        workdir, config, admin_key="fradm-" + "p" * 40, upstream_key=UPSTREAM_KEY
-    )
-    process.start()
-    yield process
-    process.stop()
+    ) as process:
+        yield process
 
 
 def test_prices_are_listed_with_their_source_and_set_where_the_yaml_is_silent(

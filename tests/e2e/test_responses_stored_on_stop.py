@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -15,7 +16,6 @@ import signal
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
-from tests.support.services import REDIS_URL, postgres_database
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
 from tests.support.tenants import create_tenant
 
 pytestmark = pytest.mark.timeout(300)  # two starts of the gateway, per shape
@@ -49,28 +48,17 @@ MODELS = ("gpt-4o-mini", "llama3.1")  # natively to OpenAI, translated through c
 def gateway(
     request: pytest.FixtureRequest, upstream: FakeOpenAI, tmp_path: Path
 ) -> Iterator[GatewayProcess]:
-    postgres = request.param == "postgres"
-    with postgres_database() if postgres else nullcontext("") as pg_url:
-        config = gateway_config(
-            database_url=pg_url if postgres else f"sqlite+aiosqlite:///{tmp_path / 'fr.db'}",
-            redis_url=REDIS_URL if postgres else None,
+    with own_gateway(
+        request.param,
+        tmp_path,
+        functools.partial(
+            gateway_config,
             upstream_url=upstream.base_url,
             upstream_key=UPSTREAM_KEY,
-        )
-        process = GatewayProcess(
-            tmp_path,
-            config,
-            admin_key="fradm-" + secrets.token_urlsafe(32),
-            upstream_key=UPSTREAM_KEY,
-            with_worker=postgres,
-        )
-        if postgres:
-            process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+        ),
+        upstream_key=UPSTREAM_KEY,
+    ) as process:
+        yield process
 
 
 async def _answer(http: httpx.AsyncClient, n: int) -> str | None:

@@ -9,11 +9,11 @@ stops the upstream at once and bills what was produced, and hostile frames answe
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import secrets
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,8 +25,7 @@ from websockets.exceptions import InvalidStatus
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.openai_upstream import FakeOpenAI, StreamAbort
-from tests.support.gateway import LIMITS_RELOAD, GatewayProcess, gateway_config
-from tests.support.services import REDIS_URL
+from tests.support.gateway import LIMITS_RELOAD, GatewayProcess, gateway_config, own_gateway
 from tests.support.tenants import Tenant, create_tenant, eventually
 
 SLOW = "slowlocal/slow-llama"  # translated to chat: one word every 20 ms from the fake
@@ -57,8 +56,6 @@ def gateway(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
     """The module's gateway on each shape, with a slow model reached through translation."""
-    workdir: Path = tmp_path_factory.mktemp(f"gateway-responses-ws-{request.param}")
-    postgres = request.param == "postgres"
     slow = {
         "name": "slowlocal",
         "kind": "openai-compatible",
@@ -72,30 +69,20 @@ def gateway(
             }
         ],
     }
-    config = gateway_config(
-        database_url=(
-            request.getfixturevalue("pg_url")
-            if postgres
-            else f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}"
+    with own_gateway(
+        request.param,
+        tmp_path_factory.mktemp(f"gateway-responses-ws-{request.param}"),
+        functools.partial(
+            gateway_config,
+            upstream_url=upstream.base_url,
+            upstream_key=UPSTREAM_KEY,
+            anthropic_url=anthropic_upstream.base_url,
+            extra_providers=[slow],
         ),
-        redis_url=REDIS_URL if postgres else None,
-        upstream_url=upstream.base_url,
+        database_url=request.getfixturevalue("pg_url") if request.param != "sqlite" else None,
         upstream_key=UPSTREAM_KEY,
-        anthropic_url=anthropic_upstream.base_url,
-        extra_providers=[slow],
-    )
-    process = GatewayProcess(
-        workdir,
-        config,
-        admin_key="fradm-" + secrets.token_urlsafe(32),
-        upstream_key=UPSTREAM_KEY,
-        with_worker=postgres,
-    )
-    if postgres:
-        process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-    process.start()
-    yield process
-    process.stop()
+    ) as process:
+        yield process
 
 
 def _client(gateway: GatewayProcess, key: str) -> AsyncOpenAI:

@@ -7,11 +7,11 @@ closes the socket with 1001; a new connection carries on."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import secrets
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,8 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
-from tests.support.services import REDIS_URL
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
 from tests.support.tenants import create_tenant, eventually
 
 LIFETIME = 2.0  # websocket.responses_max_lifetime of the module's gateways
@@ -37,31 +36,17 @@ ENDINGS = {"response.completed", "response.incomplete", "response.failed", "erro
 def gateway(
     request: pytest.FixtureRequest, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
-    workdir: Path = tmp_path_factory.mktemp(f"gateway-responses-ws-lifetime-{request.param}")
-    postgres = request.param == "postgres"
-    config = gateway_config(
-        database_url=(
-            request.getfixturevalue("pg_url")
-            if postgres
-            else f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}"
+    with own_gateway(
+        request.param,
+        tmp_path_factory.mktemp(f"gateway-responses-ws-lifetime-{request.param}"),
+        functools.partial(
+            gateway_config, upstream_url=upstream.base_url, upstream_key=UPSTREAM_KEY
         ),
-        redis_url=REDIS_URL if postgres else None,
-        upstream_url=upstream.base_url,
+        database_url=request.getfixturevalue("pg_url") if request.param != "sqlite" else None,
         upstream_key=UPSTREAM_KEY,
-    )
-    config["websocket"] = {"responses_max_lifetime": LIFETIME, "responses_lifetime_grace": 10}
-    process = GatewayProcess(
-        workdir,
-        config,
-        admin_key="fradm-" + secrets.token_urlsafe(32),
-        upstream_key=UPSTREAM_KEY,
-        with_worker=postgres,
-    )
-    if postgres:
-        process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-    process.start()
-    yield process
-    process.stop()
+        websocket={"responses_max_lifetime": LIFETIME, "responses_lifetime_grace": 10},
+    ) as process:
+        yield process
 
 
 async def _events(socket: Any) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ wildcard or refused under a USD budget when unpriced; a rule change is one audit
 
 from __future__ import annotations
 
-import secrets
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,7 @@ import yaml
 
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI, RecordedRequest
-from tests.support.gateway import GatewayProcess
-from tests.support.services import REDIS_URL, postgres_database
+from tests.support.gateway import GatewayProcess, own_gateway
 from tests.support.tenants import Tenant, create_tenant, eventually
 
 LOCAL_PREFIX = "/local"  # the self-hosted provider's requests reach the fake under this path
@@ -103,37 +102,27 @@ def policed(
 ) -> Iterator[Policed]:
     """A gateway of the module's own on each shape: started once with the policies, a tenant
     and a pinned tenant created, then restarted with a rule pinning the second one's team."""
-    postgres = request.param == "postgres"
-    workdir: Path = tmp_path_factory.mktemp(f"gateway-policies-{request.param}")
-    with FakeOpenAI(expected_key=UPSTREAM_KEY) as fake, _database(postgres, workdir) as url:
-        redis = REDIS_URL if postgres else None
-        gateway = GatewayProcess(
-            workdir,
-            config(url, redis, fake.base_url, None),
-            admin_key="fradm-" + secrets.token_urlsafe(32),
+    with (
+        FakeOpenAI(expected_key=UPSTREAM_KEY) as fake,
+        own_gateway(
+            request.param,
+            tmp_path_factory.mktemp(f"gateway-policies-{request.param}"),
+            functools.partial(config, upstream=fake.base_url, team=None),
             upstream_key=UPSTREAM_KEY,
+            with_worker=False,
+        ) as gateway,
+    ):
+        with gateway.admin() as admin:
+            tenant = create_tenant(admin, "policies")
+            pinned = create_tenant(admin, "pinned")
+        path = Path(gateway.env["FLUXROUTER_CONFIG"])
+        first = yaml.safe_load(path.read_text())
+        second = config(
+            first["database"]["url"], first["redis"]["url"], fake.base_url, pinned.team_id
         )
-        if postgres:
-            gateway.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-        gateway.start()
-        try:
-            with gateway.admin() as admin:
-                tenant = create_tenant(admin, "policies")
-                pinned = create_tenant(admin, "pinned")
-            path = Path(gateway.env["FLUXROUTER_CONFIG"])
-            path.write_text(yaml.safe_dump(config(url, redis, fake.base_url, pinned.team_id)))
-            gateway.restart()
-            yield Policed(gateway, fake, tenant, pinned)
-        finally:
-            gateway.stop()
-
-
-def _database(postgres: bool, workdir: Path) -> Any:
-    if postgres:
-        return postgres_database("fluxrouter_policies")
-    from contextlib import nullcontext
-
-    return nullcontext(f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}")
+        path.write_text(yaml.safe_dump(second))
+        gateway.restart()
+        yield Policed(gateway, fake, tenant, pinned)
 
 
 def test_a_denial_is_a_403_naming_the_rule_in_each_dialect(policed: Policed) -> None:

@@ -4,9 +4,9 @@ SIGTERM stops every process."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-import secrets
 import signal
 import time
 from collections.abc import Iterator
@@ -17,14 +17,13 @@ import pytest
 
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
 from tests.support.processes import (
     alive,
     connections_by_process,
     serving_workers,
     spawned_workers,
 )
-from tests.support.services import REDIS_URL, postgres_database
 from tests.support.tenants import Tenant, create_tenant
 
 CONNECTIONS = 40
@@ -36,30 +35,19 @@ FEWEST = 8
 def two_workers(
     upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
-    with postgres_database() as own_url:  # not the shared gateway's: it signs with its own key
-        yield from _two_workers(upstream, own_url, tmp_path_factory)
-
-
-def _two_workers(
-    upstream: FakeOpenAI, pg_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[GatewayProcess]:
-    config = gateway_config(
-        database_url=pg_url,
-        redis_url=REDIS_URL,
-        upstream_url=upstream.base_url,
-        upstream_key=UPSTREAM_KEY,
-    )
-    process = GatewayProcess(
+    with own_gateway(  # a new database, not the shared gateway's: it signs with its own key
+        "postgres",
         tmp_path_factory.mktemp("gateway-2-workers"),
-        config,
-        admin_key="fradm-" + secrets.token_urlsafe(32),
+        functools.partial(
+            gateway_config,
+            upstream_url=upstream.base_url,
+            upstream_key=UPSTREAM_KEY,
+        ),
         upstream_key=UPSTREAM_KEY,
+        with_worker=False,
         workers=2,
-    )
-    process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-    process.start()
-    yield process
-    process.stop()
+    ) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

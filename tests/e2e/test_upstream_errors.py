@@ -9,6 +9,8 @@ refused credentials and of a rate limit.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import secrets
 import time
@@ -26,8 +28,7 @@ from tests.conftest import UPSTREAM_KEY
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.gemini_upstream import FakeGemini
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import LIMITS_RELOAD, GatewayProcess, gateway_config
-from tests.support.services import REDIS_URL, postgres_database
+from tests.support.gateway import LIMITS_RELOAD, GatewayProcess, gateway_config, own_gateway
 from tests.support.tenants import Tenant, create_tenant, eventually
 from tests.support.ws import chat_socket, chat_start
 
@@ -125,37 +126,33 @@ def error_providers(urls: dict[str, str]) -> list[dict[str, Any]]:
     return providers
 
 
-def start_gateway(
+def errors_gateway_on(
+    shape: str,
     workdir: Path,
-    database_url: str,
-    redis_url: str | None,
     upstream: FakeOpenAI,
     anthropic_upstream: FakeAnthropic,
     gemini_upstream: FakeGemini,
-) -> GatewayProcess:
+) -> contextlib.AbstractContextManager[GatewayProcess]:
+    """A gateway of the module's own on `shape`, with a provider of each kind for each
+    condition (a new database: the session's is the shared gateway's, whose audit checkpoints
+    are signed with that gateway's key)."""
     urls = {
         "openai": upstream.base_url,
         "openai-compatible": upstream.base_url,
         "anthropic": anthropic_upstream.base_url,
         "gemini": gemini_upstream.base_url,
     }
-    config = gateway_config(
-        database_url=database_url,
-        redis_url=redis_url,
-        upstream_url=upstream.base_url,
-        upstream_key=UPSTREAM_KEY,
-        extra_providers=error_providers(urls),
-    )
-    process = GatewayProcess(
+    return own_gateway(
+        shape,
         workdir,
-        config,
-        admin_key="fradm-" + secrets.token_urlsafe(32),
+        functools.partial(
+            gateway_config,
+            upstream_url=upstream.base_url,
+            upstream_key=UPSTREAM_KEY,
+            extra_providers=error_providers(urls),
+        ),
         upstream_key=UPSTREAM_KEY,
-        with_worker=redis_url is not None,
     )
-    if redis_url is not None:
-        process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-    return process.start()
 
 
 @pytest.fixture(scope="module")
@@ -165,19 +162,14 @@ def errors_gateway(
     gemini_upstream: FakeGemini,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
-    # a database of its own: the session's is the shared gateway's, whose audit checkpoints are
-    # signed with that gateway's key
-    with postgres_database() as pg_url:
-        process = start_gateway(
-            tmp_path_factory.mktemp("gateway-errors-pg"),
-            pg_url,
-            REDIS_URL,
-            upstream,
-            anthropic_upstream,
-            gemini_upstream,
-        )
+    with errors_gateway_on(
+        "postgres",
+        tmp_path_factory.mktemp("gateway-errors-pg"),
+        upstream,
+        anthropic_upstream,
+        gemini_upstream,
+    ) as process:
         yield process
-        process.stop()
 
 
 @pytest.fixture(scope="module")
@@ -381,17 +373,14 @@ def embedded_errors_gateway(
     gemini_upstream: FakeGemini,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
-    workdir = tmp_path_factory.mktemp("gateway-errors-sqlite")
-    process = start_gateway(
-        workdir,
-        f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
-        None,
+    with errors_gateway_on(
+        "sqlite",
+        tmp_path_factory.mktemp("gateway-errors-sqlite"),
         upstream,
         anthropic_upstream,
         gemini_upstream,
-    )
-    yield process
-    process.stop()
+    ) as process:
+        yield process
 
 
 @pytest.mark.parametrize("kind", KINDS)

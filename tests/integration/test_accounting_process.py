@@ -17,13 +17,14 @@ import yaml
 from sqlalchemy import func, select
 
 from application.billing.commands import SetPrice
-from application.conversations.commands import StoreResponse, StoreResponses
+from application.conversations.commands import StoreResponses
 from application.providers.commands import RecordCompletions
 from application.teams.commands import CreateOrg, CreateTeam
 from infrastructure.db.tables import audit_log, outbox, stored_responses, usage_records
 from interfaces.accounting import frames
 from interfaces.accounting.process import AccountingProcess, AccountingUnavailable
 from tests.integration.conftest import serving_container
+from tests.support.stored_responses import store_response
 from tests.unit.samples import completion
 
 PROVIDER = {
@@ -129,7 +130,7 @@ async def test_a_child_killed_holding_a_batch_is_replaced_and_nothing_is_written
 def responses(org_team: tuple[str, str], *ids: str) -> StoreResponses:
     return StoreResponses(
         responses=[
-            StoreResponse(
+            store_response(
                 response={"id": rid, "object": "response", "model": "gpt-4o-mini", "output": []},
                 input_items=[{"id": "msg_0", "type": "message", "role": "user", "content": []}],
                 org_id=org_team[0],

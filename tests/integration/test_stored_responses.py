@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 
@@ -22,6 +23,7 @@ from infrastructure.db.tables import stored_responses
 from infrastructure.queries.responses import conversation_before, stored_response
 from interfaces.bootstrap import Container
 from tests.integration.conftest import container_for, migrated_database
+from tests.support.stored_responses import store_response
 
 pytestmark = pytest.mark.postgres
 
@@ -80,7 +82,7 @@ def store(
             "content": [{"type": "input_text", "text": said}],
         }
     ]
-    return StoreResponse(
+    return store_response(
         response=response,
         input_items=items,
         org_id=org_team[0],
@@ -100,7 +102,8 @@ async def test_a_stored_response_reads_back_whole_for_its_org_only(container: Co
     now = utcnow()
     found = await stored_response(container.engine, "resp_a", mine[0], now)
     assert found is not None
-    assert (found.response, found.input_items) == (command.response, command.input_items)
+    sent = (msgspec.json.decode(command.response), msgspec.json.decode(command.input_items))
+    assert (found.response, found.input_items) == sent
     assert await stored_response(container.engine, "resp_a", other[0], now) is None
     assert (
         await stored_response(container.engine, "resp_a", mine[0], now + timedelta(days=2)) is None

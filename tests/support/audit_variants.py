@@ -267,4 +267,13 @@ def audit_variants() -> list[Event]:
             ),
             actor="admin",
         ),
+        # a failed attempt of a request the router failed over: which attempt it was
+        usage(
+            status=502,
+            outcome="error",
+            input_tokens=0,
+            output_tokens=0,
+            cost_usd=Decimal(0),
+            route="weighted azure-eu/gpt-4o; after openai-us/gpt-4o 502",
+        ),
     ]

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import functools
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from tests.support.gateway import GatewayProcess, gateway_config
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
 
 
-@contextmanager
 def embedded_gateway(
     workdir: Path, upstream_url: str, upstream_key: str, **sections: dict[str, Any]
-) -> Iterator[GatewayProcess]:
+) -> AbstractContextManager[GatewayProcess]:
     """A started gateway on a SQLite file in `workdir`; `sections` added to its configuration."""
-    config = gateway_config(
-        database_url=f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
-        redis_url=None,
-        upstream_url=upstream_url,
+    return own_gateway(
+        "sqlite",
+        workdir,
+        functools.partial(gateway_config, upstream_url=upstream_url, upstream_key=upstream_key),
+        admin_key="fradm-" + "e" * 40,
         upstream_key=upstream_key,
+        **sections,
     )
-    config.update(sections)
-    process = GatewayProcess(
-        workdir, config, admin_key="fradm-" + "e" * 40, upstream_key=upstream_key
-    )
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()

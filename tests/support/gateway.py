@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ import httpx
 import yaml
 
 from tests.support.every_token import every_token_models
-from tests.support.services import free_port
+from tests.support.services import REDIS_URL, free_port, postgres_database
 
 BIN = Path(sys.executable).parent
 LIMITS_RELOAD_EVERY = 0.5  # `billing.limits_reload_seconds` of the test gateways
@@ -394,3 +397,59 @@ class GatewayProcess:
             timeout=10,
             headers={"Authorization": f"Bearer {self.admin_key}"},
         )
+
+
+ConfigMaker = Callable[..., dict[str, Any]]
+"""`make_config(database_url=..., redis_url=... or None)` → a gateway's configuration (such as
+`functools.partial(gateway_config, upstream_url=..., upstream_key=...)`)."""
+
+
+@contextlib.contextmanager
+def own_gateway(
+    shape: str,
+    workdir: Path,
+    make_config: ConfigMaker,
+    *,
+    database_url: str | None = None,
+    admin_key: str | None = None,
+    upstream_key: str = "",
+    with_worker: bool | None = None,
+    workers: int = 1,
+    **sections: dict[str, Any],
+) -> Iterator[GatewayProcess]:
+    """A gateway of a test's own in `workdir`, started, and stopped afterwards; `sections` set
+    in its configuration (each in place of the one `make_config` gave, if any).
+
+    `shape` `sqlite`: the embedded shape, a SQLite file in `workdir` and no Redis. `postgres`
+    (or `postgresql`): PostgreSQL (`database_url`, else a new database dropped afterwards) and Redis
+    under a namespace of its own, with a worker unless `with_worker` is False. `admin_key` None:
+    a new random one."""
+    if shape not in ("sqlite", "postgres", "postgresql"):
+        raise ValueError(f"no such shape: {shape}")
+    postgres = shape != "sqlite"
+    database = (
+        postgres_database()
+        if postgres and database_url is None
+        else contextlib.nullcontext(database_url)
+    )
+    with database as url:
+        config = make_config(
+            database_url=url if postgres else f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
+            redis_url=REDIS_URL if postgres else None,
+        )
+        config.update(sections)
+        process = GatewayProcess(
+            workdir,
+            config,
+            admin_key=admin_key or "fradm-" + secrets.token_urlsafe(32),
+            upstream_key=upstream_key,
+            with_worker=postgres if with_worker is None else with_worker,
+            workers=workers,
+        )
+        if postgres:
+            process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
+        process.start()
+        try:
+            yield process
+        finally:
+            process.stop()

@@ -22,7 +22,9 @@ from domains.shared.money import usd_text
 
 
 def usage_recorded(event: UsageRecorded) -> AuditFacts:
-    """The call's audit row: who, which model, tokens, cost — never a prompt or an answer."""
+    """The call's audit row: who, which model, tokens, cost, and how it was routed (each attempt
+    of a request has its own row, its `route` saying which attempt it was) — never a prompt or
+    an answer."""
     return AuditFacts(
         actor=f"key:{event.key_id}",
         action="chat.completion" if event.endpoint == "chat" else "embeddings.create",
@@ -43,6 +45,7 @@ def usage_recorded(event: UsageRecorded) -> AuditFacts:
             "usage_reported": event.usage_reported,
             "cost_usd": usd_text(event.cost_usd),
             "priced": event.priced,
+            **({"route": event.route} if event.route else {}),
         },
     )
 

@@ -28,6 +28,7 @@ headers (`x-ratelimit-*`) for the answer.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
@@ -41,7 +42,13 @@ from application.providers.completions.upstream import Upstream
 from application.providers.completions.virtual import VIRTUAL_PROVIDER, Routed, VirtualModels
 from application.providers.journal import JournaledTicket
 from application.providers.routing.policy import RoutingPolicy
-from application.providers.routing.router import ROUTE_HEADER, Failover, Router, route_headers
+from application.providers.routing.router import (
+    ROUTE_HEADER,
+    Failover,
+    Router,
+    ascii_header,
+    route_headers,
+)
 from application.providers.stream_relay import (
     CUT_CHARS_PER_TOKEN,
     CutEnding,
@@ -51,12 +58,14 @@ from application.providers.stream_relay import (
     relay,
 )
 from domains.providers.admission import Ticket
+from domains.providers.caller_metadata import end_user_of, metadata_of
+from domains.providers.content_refusal import refused
 from domains.providers.errors import InvalidRequest, ModelNotAllowed, UnknownModel, UpstreamError
 from domains.providers.events import CompletionFinished
 from domains.providers.model import WILDCARD, Catalog, ModelRoute
 from domains.providers.output_limit import NativeKind, RequestKind, limited_body
 from domains.providers.policy import NO_DECISION, NO_POLICIES, Decision, Policies
-from domains.providers.ports import Usage
+from domains.providers.ports import ChatStream, Usage
 from domains.providers.routing.deployment import Deployment, DeploymentState
 from domains.providers.routing.failover import counts_against_circuit, retry_after_seconds
 from domains.shared.caller import Caller
@@ -105,9 +114,15 @@ class CompletionPipeline:
         # provider that speaks it, else as chat: a bad body is refused before admission)
         routed = request.routed or self.resolve(request.caller, request.model, request.body)
         policy = routed.policy
-        state, route = self._deployment(
-            request.caller, request.model, routed, stream=request.stream
-        )
+        try:
+            state, route = self._deployment(
+                request.caller, request.model, routed, stream=request.stream
+            )
+        except UpstreamError as error:  # none available: why, after the virtual model's reason
+            said = error.route_headers.get(ROUTE_HEADER)
+            if said is not None and routed.reason is not None:
+                error.route_headers = {ROUTE_HEADER: ascii_header(f"{routed.reason}; {said}")}
+            raise
         body, sent_as, admitted, admitted_as = _capped(self._shape(request, route), route, policy)
         if self._log_prompts and request.prompt_log is not None:
             log.info(request.prompt_log, model=request.model, messages=admitted.get("messages"))
@@ -120,10 +135,14 @@ class CompletionPipeline:
         attempt = Attempt(state, route, sent_as, body, ticket, policy)
         attempt.reason = routed.reason
         # call → settle → record: a stream settles and records when it ends
-        if request.stream:
-            chunks = await self._stream(request, attempt)
-            return self._completion(request, attempt, chunks=chunks, reason=routed.reason)
-        answer = await self._answer(request, attempt, "chat")
+        try:
+            if request.stream:
+                chunks = await self._stream(request, attempt)
+                return self._completion(request, attempt, chunks=chunks, reason=routed.reason)
+            answer = await self._answer(request, attempt, "chat")
+        except UpstreamError as error:  # every attempt failed: the error says which were made
+            error.route_headers = self._routed(request, attempt, routed.reason, failed=error)
+            raise
         return self._completion(request, attempt, body=answer, reason=routed.reason)
 
     async def embed(self, request: CompletionRequest) -> Completion:
@@ -132,7 +151,11 @@ class CompletionPipeline:
         state, route = self._first(request.caller, request.model, policy)
         ticket = await self._admission.admit(request.caller, route, request.body, "embeddings")
         attempt = Attempt(state, route, "embeddings", request.body, ticket, policy)
-        body = await self._answer(request, attempt, "embeddings")
+        try:
+            body = await self._answer(request, attempt, "embeddings")
+        except UpstreamError as error:
+            error.route_headers = self._routed(request, attempt, None, failed=error)
+            raise
         return self._completion(request, attempt, body=body)
 
     def _routable(self, caller: Caller, requested: str, policy: Decision) -> ModelRoute:
@@ -197,17 +220,8 @@ class CompletionPipeline:
         reason: str | None = None,
     ) -> Completion:
         """The answer, with the caller's limits and how it was routed in its headers."""
-        failover = attempt.failover
         served = attempt.route
-        routed = (
-            route_headers(served, failover.explanation())
-            if failover is not None
-            else route_headers(served, f"wildcard {served.qualified_name}")
-            if served.wildcard
-            else self.router.headers(_routed_name(request, attempt), attempt.state)
-        )
-        if reason is not None:  # a virtual model chose the model: why, first
-            routed = route_headers(served, f"{reason}; {routed[ROUTE_HEADER]}")
+        routed = self._routed(request, attempt, reason)
         limits = attempt.ticket.headers
         headers = {**limits, **routed} if limits else routed
         return Completion(
@@ -218,6 +232,35 @@ class CompletionPipeline:
             native=attempt.kind not in ("chat", "embeddings"),
             route_reason=reason,
         )
+
+    def _routed(
+        self,
+        request: CompletionRequest,
+        attempt: Attempt,
+        reason: str | None,
+        *,
+        failed: UpstreamError | None = None,
+    ) -> Mapping[str, str]:
+        """The `x-fluxrouter-*` headers of the answer (`failed`: of the error the request ends
+        in, every attempt having failed): the deployment of the last attempt, and why it was
+        called (or which attempts failed), after a virtual model's reason when one chose."""
+        failover = attempt.failover
+        served = attempt.route
+        if failover is not None and (failed is not None or attempt.failed):
+            routed = route_headers(served, failover.explanation(answered=False))
+        elif failed is not None:  # (every failed attempt goes through a failover: never here)
+            routed = route_headers(
+                served, f"no answer; after {served.qualified_name} {failed.status}"
+            )
+        elif failover is not None:
+            routed = route_headers(served, failover.explanation())
+        elif served.wildcard:
+            routed = route_headers(served, f"wildcard {served.qualified_name}")
+        else:
+            routed = self.router.headers(_routed_name(request, attempt), attempt.state)
+        if reason is not None:  # a virtual model chose the model: why, first
+            routed = route_headers(served, f"{reason}; {routed[ROUTE_HEADER]}")
+        return routed
 
     def _shape(
         self, request: CompletionRequest, route: ModelRoute
@@ -370,6 +413,12 @@ class CompletionPipeline:
             state.ended(now, usage.input_tokens + usage.output_tokens)
             ticket.settle(usage)
             self._recorder.record(call.finished(200, "ok", usage, usage_reported=reported))
+            if (
+                self._may_refuse(request, attempt)
+                and refused(reply.body)
+                and await self._after_refusal(request, attempt)
+            ):
+                continue  # the refusal was recorded as the answer it is; the fallback now
             return reply.body
 
     async def _stream(self, request: CompletionRequest, attempt: Attempt) -> AsyncIterator[bytes]:
@@ -411,6 +460,7 @@ class CompletionPipeline:
                 if await self._failed_over(request, attempt, call, error, finish=False):
                     continue
                 # nowhere else to go: the stream ends with the error, in its dialect
+                attempt.failed = True
                 return relay(
                     stream,
                     call,
@@ -426,8 +476,17 @@ class CompletionPipeline:
                 state.ended(clock(), 0)
                 ticket.release()
                 raise
+            first_at = time.perf_counter()
             now = clock()
             state.succeeded(now, now - started, first_byte=True)
+            if first is not None and self._may_refuse(request, attempt):
+                after, first, chunks = await self._held_for_refusal(
+                    request, attempt, call, stream, chunks, first
+                )
+                if after is _REFUSAL_FELL_OVER:
+                    continue
+                if after is _REFUSAL_RECORDED:  # no fallback could be admitted after all
+                    return _replayed(first)
             record = self._stream_record(request, state)
             return relay(
                 stream,
@@ -440,7 +499,100 @@ class CompletionPipeline:
                 chunks=chunks,
                 first=first,
                 idle=idle,
+                first_at=first_at,
             )
+
+    def _may_refuse(self, request: CompletionRequest, attempt: Attempt) -> bool:
+        """Whether a content refusal of this attempt has fallbacks to go to."""
+        if attempt.kind == "embeddings":
+            return False
+        failover = attempt.failover
+        model = failover.current if failover is not None else _routed_name(request, attempt)
+        return bool(self.router.refusal_fallbacks(model, attempt.state))
+
+    async def _after_refusal(self, request: CompletionRequest, attempt: Attempt) -> bool:
+        """The attempt's answer was a content refusal (already recorded and settled as the
+        answer it is): the next attempt is made ready on a `content_policy_fallbacks` model,
+        admitted anew (True), or there is none (False: the refusal is the answer)."""
+        failover = self._failover(request, attempt)
+        step = failover.refused()
+        while step is not None:
+            route = step.state.deployment.route
+            try:
+                sent, sent_as, admitted, admitted_as = _capped(
+                    self._shape(request, route), route, attempt.policy
+                )
+            except InvalidRequest:  # its provider cannot take this dialect
+                step = failover.skip()
+                continue
+            log.info(
+                "upstream.content_refusal_fallback",
+                provider=attempt.route.provider,
+                model=attempt.route.name,
+                next=step.state.name,
+            )
+            try:
+                ticket = await self._admission.admit(request.caller, route, admitted, admitted_as)
+            except DomainError as refused_here:
+                log.info(
+                    "upstream.failover_refused", next=step.state.name, reason=str(refused_here)
+                )
+                return False
+            attempt.ticket = ticket
+            attempt.admitted = route
+            attempt.journaled = False
+            attempt.state = step.state
+            attempt.route = route
+            attempt.kind = sent_as
+            attempt.body = within_reservation(sent, route, ticket, sent_as)
+            return True
+        return False
+
+    async def _held_for_refusal(
+        self,
+        request: CompletionRequest,
+        attempt: Attempt,
+        call: Call,
+        stream: ChatStream,
+        chunks: AsyncIterator[bytes],
+        first: bytes,
+    ) -> tuple[object, bytes, AsyncIterator[bytes]]:
+        """Nothing has reached the client yet: what the stream sends before its first output is
+        held, so that a refusal there can still be answered by a fallback (`_stream_refused`).
+        (what became of it, the held bytes to send first, the chunks to relay after them)"""
+        held, failure = await _held(stream, chunks, first)
+        payload = b"".join(held)
+        if failure is not None:
+            return _REFUSAL_RELAYED, payload, _raising(failure)
+        if not refused(payload):
+            return _REFUSAL_RELAYED, payload, chunks
+        after = await self._stream_refused(request, attempt, call, stream)
+        return after, payload, chunks
+
+    async def _stream_refused(
+        self, request: CompletionRequest, attempt: Attempt, call: Call, stream: ChatStream
+    ) -> object:
+        """A stream refused before its first byte reached the client: when a fallback may
+        answer, the stream is closed and recorded as the answer it was, then the fallback is
+        made ready (`_REFUSAL_FELL_OVER`, or `_REFUSAL_RECORDED` if none could be admitted);
+        else nothing is done (`_REFUSAL_RELAYED`: the refusal is relayed as it is)."""
+        failover = self._failover(request, attempt)
+        if not failover.has_refusal_fallback():
+            return _REFUSAL_RELAYED
+        await stream.aclose()
+        tally = stream.tally
+        usage, reported = capped_usage(
+            tally.usage or Usage(), attempt.ticket.reserved, tally.usage is not None
+        )
+        attempt.state.ended(self.router.clock(), usage.input_tokens + usage.output_tokens)
+        attempt.ticket.settle(usage)
+        event = call.finished(200, "ok", usage, usage_reported=reported)
+        self._recorder.record(event)
+        if await self._after_refusal(request, attempt):
+            return _REFUSAL_FELL_OVER
+        if request.observe is not None:  # the refusal is the stream's answer after all
+            request.observe(event)
+        return _REFUSAL_RECORDED
 
     def _stream_record(
         self, request: CompletionRequest, state: DeploymentState
@@ -483,18 +635,10 @@ class CompletionPipeline:
             retry_after=retry_after_seconds(error.retry_after),
         )
         state.ended(now, 0)
-        failover = attempt.failover
-        if failover is None:
-            policy = attempt.policy
-            failover = attempt.failover = router.failover(
-                request.caller,
-                policy.model(request.model),
-                state,
-                stream=request.stream,
-                began=attempt.began,
-                permits=_permits(policy),
-            )
-        failover.failed(str(error.status))
+        failover = self._failover(request, attempt)
+        failover.failed(
+            f"content refusal ({error.status})" if error.content_refused else str(error.status)
+        )
         step = failover.next(error)
         while step is not None:
             # the same deployment again: the same route (a wildcard's, by the name asked for)
@@ -511,7 +655,9 @@ class CompletionPipeline:
             sent, sent_as, admitted, admitted_as = shaped
             # this attempt is recorded as what it was; the next one is recorded on its own
             self._recorder.record(
-                replace(call, event_id=None).finished(error.status, "error", None)
+                replace(call, event_id=None).finished(
+                    error.status, "error", None, error_code=error.code
+                )
             )
             log.info(
                 "upstream.failover",
@@ -547,8 +693,23 @@ class CompletionPipeline:
             return True
         if finish:
             attempt.ticket.release()
-            self._recorder.record(call.finished(error.status, "error", None))
+            self._recorder.record(call.finished(error.status, "error", None, error_code=error.code))
         return False
+
+    def _failover(self, request: CompletionRequest, attempt: Attempt) -> Failover:
+        """The request's failover, made at its first failure (or refusal)."""
+        failover = attempt.failover
+        if failover is None:
+            policy = attempt.policy
+            failover = attempt.failover = self.router.failover(
+                request.caller,
+                policy.model(request.model),
+                attempt.state,
+                stream=request.stream,
+                began=attempt.began,
+                permits=_permits(policy),
+            )
+        return failover
 
     def _told(self, request: CompletionRequest) -> Callable[[CompletionFinished], None]:
         """The recorder, and the request's observer if it has one."""
@@ -571,6 +732,8 @@ class CompletionPipeline:
         journaled = ticket if isinstance(ticket, JournaledTicket) else None
         failover = attempt.failover
         state = attempt.state
+        body = request.body
+        dialect = request.dialect
         call = Call(
             request.caller,
             request.request_id,
@@ -580,6 +743,14 @@ class CompletionPipeline:
             transport=request.transport,
             event_id=journaled.call_id if journaled is not None else None,
             requested=request.model,
+            dialect=dialect.kind
+            if dialect is not None
+            else "ws"
+            if request.transport == "websocket"
+            else endpoint,
+            deployment=state.name,
+            metadata=metadata_of(body),
+            end_user=end_user_of(body),
             reason=(attempt.reason + "; " if attempt.reason is not None else "")
             + (
                 failover.explanation()
@@ -604,6 +775,7 @@ class Attempt:
         "admitted",
         "began",
         "body",
+        "failed",
         "failover",
         "journaled",
         "kind",
@@ -637,6 +809,38 @@ class Attempt:
         self.journaled = False
         self.began: float | None = None
         """When its first attempt started (the router's clock): the deadline counts from it."""
+        self.failed = False
+        """Every attempt failed, the last before its first byte: the stream ends in its error."""
+
+
+HOLD_MOST = 64
+"""Chunks of a stream held at most while they carry no output (a refusal may be among them)."""
+
+_REFUSAL_FELL_OVER = object()
+_REFUSAL_RECORDED = object()
+_REFUSAL_RELAYED = object()
+
+
+async def _held(
+    stream: ChatStream, chunks: AsyncIterator[bytes], first: bytes
+) -> tuple[list[bytes], UpstreamError | None]:
+    """The stream's chunks up to its first output (or its end), and the failure that ended
+    them if one did."""
+    held = [first]
+    tally = stream.tally
+    while tally.output_chars == 0 and not tally.finished and len(held) < HOLD_MOST:
+        try:
+            held.append(await anext(chunks))
+        except StopAsyncIteration:
+            break
+        except UpstreamError as error:
+            return held, error
+    return held, None
+
+
+async def _replayed(payload: bytes) -> AsyncIterator[bytes]:
+    """What a closed stream had sent, as the client's stream."""
+    yield payload
 
 
 async def _raising(error: UpstreamError) -> AsyncIterator[bytes]:

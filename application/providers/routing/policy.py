@@ -20,6 +20,8 @@ class RoutingPolicy:
     deadline: float = 600.0
     fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     context_window_fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    content_policy_fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """The models tried, in order, when a model refuses a request for its content."""
     stream_idle: Mapping[str, float] = field(default_factory=dict)
     """Seconds without a chunk after which a provider's stream is ended, by provider."""
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)

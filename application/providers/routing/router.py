@@ -13,6 +13,9 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import msgspec
 
 from application.providers.routing.policy import RoutingPolicy
 from domains.providers.errors import ModelNotAllowed, UnknownModel, UpstreamError
@@ -20,6 +23,7 @@ from domains.providers.model import WILDCARD, ModelRoute
 from domains.providers.routing.breaker import CircuitState
 from domains.providers.routing.deployment import Deployment, DeploymentState
 from domains.providers.routing.failover import RETRY, Retry, backoff, retry_after_seconds
+from domains.providers.routing.probe import ProbeOutcome
 from domains.providers.routing.selection import Strategy, choose
 from domains.providers.upstream_failures import Condition
 from domains.shared.caller import Caller
@@ -29,7 +33,8 @@ MODEL_HEADER = "x-fluxrouter-model"
 ROUTE_HEADER = "x-fluxrouter-route"
 
 
-def _ascii(text: str) -> str:
+def ascii_header(text: str) -> str:
+    """`text` as a header value may carry it (ASCII, `?` for what is not)."""
     return text.encode("ascii", "replace").decode("ascii")
 
 
@@ -67,8 +72,8 @@ def route_headers(served: ModelRoute, route: str) -> Mapping[str, str]:
     """The `x-fluxrouter-*` headers of an answer `served` gave, routed as `route` says."""
     return {
         PROVIDER_HEADER: served.provider,
-        MODEL_HEADER: _ascii(served.name),
-        ROUTE_HEADER: _ascii(route),
+        MODEL_HEADER: ascii_header(served.name),
+        ROUTE_HEADER: ascii_header(route),
     }
 
 
@@ -178,7 +183,13 @@ class Router:
         cooling = [state for state in states if state.available_but_cooling(now)]
         if cooling:
             return min(cooling, key=lambda state: state.cooling_until)
-        raise unavailable(requested, states, now)
+        error = unavailable(requested, states, now)
+        fallbacks = self.policy.fallbacks.get(requested, ())
+        nor = f", nor of {', '.join(fallbacks)}" if fallbacks else ""
+        error.route_headers = {
+            ROUTE_HEADER: ascii_header(f"no answer; no deployment of {requested} available{nor}")
+        }
+        raise error
 
     def headers(self, requested: str, state: DeploymentState) -> Mapping[str, str]:
         """The `x-fluxrouter-*` headers of an answer served by `state` at the first try."""
@@ -203,6 +214,17 @@ class Router:
         """`began`: when the request's first attempt started (the deadline counts from it);
         `permits`: whether the routing policies let a deployment serve the request."""
         return Failover(self, caller, requested, first, stream=stream, began=began, permits=permits)
+
+    def refusal_fallbacks(self, model: str, state: DeploymentState) -> tuple[str, ...]:
+        """The models that answer when `model` (served by `state`) refuses a request for its
+        content (`content_policy_fallbacks`, for the model asked for, else the deployment's
+        `provider/name`, else its model; none: the refusal is the answer)."""
+        table = self.policy.content_policy_fallbacks
+        if not table:
+            return ()
+        return (
+            table.get(model) or table.get(state.name) or table.get(state.deployment.route.name, ())
+        )
 
     def stream_idle(self, provider: str) -> float | None:
         return self.policy.stream_idle.get(provider)
@@ -247,10 +269,12 @@ class Failover:
         "_caller",
         "_chain",
         "_deadline",
+        "_fallback_failed",
         "_first",
         "_notes",
         "_permits",
         "_position",
+        "_refused",
         "_retries",
         "_router",
         "_stream",
@@ -279,7 +303,9 @@ class Failover:
         self._stream = stream
         self._tried = {first.name}
         self._notes: list[str] = []
+        self._fallback_failed = False
         self._retries = 0
+        self._refused = False
         policy = router.policy
         model = first.deployment.route.name
         others = policy.fallbacks.get(requested) or policy.fallbacks.get(model, ())
@@ -295,11 +321,14 @@ class Failover:
     def failed(self, note: str) -> None:
         """What the attempt on `served` came to, for the explanation."""
         self._notes.append(f"{self.served.name} {note}")
+        self._fallback_failed = self._fallback_failed or self._position > 0
 
     def next(self, error: UpstreamError) -> Step | None:
         router = self._router
         policy = router.policy
         now = router.clock()
+        if error.content_refused:
+            return self._content_fallback(now)
         how = RETRY.get(error.condition, Retry.NEVER)
         if how is Retry.NEVER or now >= self._deadline:
             return None
@@ -317,6 +346,36 @@ class Failover:
             step = self._retry(now, how, retry_after_seconds(error.retry_after))
             if step is not None:
                 return step
+        return self._next_model(now)
+
+    @property
+    def current(self) -> str:
+        """The model of the chain the request is on."""
+        return self._chain[self._position]
+
+    def has_refusal_fallback(self) -> bool:
+        """Whether a content refusal of `served` has fallbacks (before the deadline)."""
+        router = self._router
+        return router.clock() < self._deadline and bool(
+            router.refusal_fallbacks(self.current, self.served)
+        )
+
+    def refused(self) -> Step | None:
+        """The answer `served` gave is a content refusal: the first of the model's
+        `content_policy_fallbacks` that can take the request, or None (the refusal stands)."""
+        self._notes.append(f"{self.served.name} content refusal")
+        return self._content_fallback(self._router.clock())
+
+    def _content_fallback(self, now: float) -> Step | None:
+        if now >= self._deadline:
+            return None
+        current = self._chain[self._position]
+        others = self._router.refusal_fallbacks(current, self.served)
+        if not others:
+            return None
+        self._chain = [current, *others]
+        self._position = 0
+        self._refused = True
         return self._next_model(now)
 
     def skip(self) -> Step | None:
@@ -404,20 +463,49 @@ class Failover:
         """The `x-fluxrouter-*` headers of the answer `served` gave."""
         return headers_for(self.served, self.explanation())
 
-    def explanation(self) -> str:
-        group = self._router._groups.get(self._chain[self._position])
-        label = group.label if group is not None else "wildcard"
-        parts = [f"{label} {self.served.name}"]
+    def explanation(self, *, answered: bool = True) -> str:
+        """The `x-fluxrouter-route` of the answer `served` gave; not `answered`: of the error
+        the request ends in, once every attempt failed (`no answer; after ...`)."""
+        if answered:
+            group = self._router._groups.get(self._chain[self._position])
+            label = group.label if group is not None else "wildcard"
+            parts = [f"{label} {self.served.name}"]
+        else:
+            parts = ["no answer"]
         if self._notes:
             parts.append("after " + ", ".join(self._notes))
-        if self._position > 0:
-            parts.append(f"fallback from {self._chain[0]}")
+        # a failure names the fallback only when one was called (not when none was available)
+        if self._position > 0 and (answered or self._fallback_failed):
+            why = "content refusal fallback" if self._refused else "fallback"
+            parts.append(f"{why} from {self._chain[0]}")
         return "; ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class DeploymentHealth:
-    """A deployment as this replica sees it now (`GET /admin/v1/providers/health`, `/metrics`)."""
+class LastProbe(msgspec.Struct, frozen=True):
+    """The last active health probe of a deployment (`routing.health_probes`)."""
+
+    at: datetime
+    """When it ended (UTC)."""
+    ok: bool
+    seconds: float
+    error: str | None
+    """Why it failed: `timeout`, or the upstream failure's condition and HTTP status."""
+
+
+def last_probe(outcome: ProbeOutcome | None) -> LastProbe | None:
+    if outcome is None:
+        return None
+    return LastProbe(
+        at=datetime.fromtimestamp(outcome.at, UTC),
+        ok=outcome.ok,
+        seconds=outcome.seconds,
+        error=outcome.detail or None,
+    )
+
+
+class DeploymentHealth(msgspec.Struct, frozen=True):
+    """A deployment of a model (one provider's entry of it) as this replica sees it now: the
+    answer of `GET /admin/v1/providers/health` as it is, and what `/metrics` reads."""
 
     provider: str
     model: str
@@ -428,6 +516,7 @@ class DeploymentHealth:
     rpm: int | None
     tpm: int | None
     circuit: str
+    """closed | open | half_open"""
     open_for_seconds: float
     consecutive_failures: int
     times_opened: int
@@ -438,6 +527,10 @@ class DeploymentHealth:
     ttfb_ms: float
     successes: int
     failures: int
+    last_probe: LastProbe | None = None
+    """None: no health probe of it ran yet (or probes are off)."""
+    probes_ok: int = 0
+    probes_failed: int = 0
 
 
 def health_of(router: Router) -> list[DeploymentHealth]:
@@ -470,6 +563,9 @@ def health_of(router: Router) -> list[DeploymentHealth]:
                 ttfb_ms=round(state.ttfb * 1000, 3),
                 successes=state.successes,
                 failures=state.failures,
+                last_probe=last_probe(state.last_probe),
+                probes_ok=state.probes_ok,
+                probes_failed=state.probes_failed,
             )
         )
     return rows

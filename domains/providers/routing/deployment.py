@@ -4,10 +4,14 @@ what the gateway knows of it at run time."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from domains.providers.model import ModelRoute
 from domains.providers.routing.breaker import BreakerPolicy, CircuitBreaker, CircuitState
 from domains.providers.routing.window import RateWindow
+
+if TYPE_CHECKING:
+    from domains.providers.routing.probe import ProbeOutcome
 
 EWMA_WEIGHT = 0.2  # how much the latest call moves the average
 
@@ -34,8 +38,11 @@ class DeploymentState:
         "deployment",
         "failures",
         "in_flight",
+        "last_probe",
         "latency",
         "name",
+        "probes_failed",
+        "probes_ok",
         "successes",
         "ttfb",
         "window",
@@ -53,6 +60,10 @@ class DeploymentState:
         """Not before then: the upstream said `Retry-After`."""
         self.successes = 0
         self.failures = 0
+        self.last_probe: ProbeOutcome | None = None
+        """What the last active health probe found (`routing.health_probes`), if one ran."""
+        self.probes_ok = 0
+        self.probes_failed = 0
 
     def available(self, now: float) -> bool:
         """Neither over its rate window, nor cooling down after a 429, nor its circuit open."""

@@ -15,6 +15,8 @@ class ErrorReading:
     message: str
     param: str | None = None
     retry_after: str | None = None
+    content_refused: bool = False
+    """Refused for its content (OpenAI's `content_policy_violation`, Azure's `content_filter`)."""
 
 
 # (upstream status, body, response headers) → reading. Never raises.

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import msgspec
 
+from domains.providers.content_refusal import REFUSAL_CODES
 from domains.providers.upstream_failures import Condition, condition_of_status
 from infrastructure.adapters.providers.error_reading import ErrorReading, says_context_too_long
 
@@ -61,7 +62,13 @@ def read_openai_error(status: int, body: bytes, headers: Mapping[str, str]) -> E
         facts.code == "context_length_exceeded" or says_context_too_long(facts.message)
     ):
         condition = Condition.CONTEXT_LENGTH_EXCEEDED
-    return ErrorReading(condition, facts.message, facts.param, headers.get("Retry-After"))
+    return ErrorReading(
+        condition,
+        facts.message,
+        facts.param,
+        headers.get("Retry-After"),
+        content_refused=condition is Condition.INVALID_REQUEST and facts.code in REFUSAL_CODES,
+    )
 
 
 def stream_error(data: bytes) -> ErrorReading | None:

@@ -180,6 +180,7 @@ class UpstreamHttp:
             param=reading.param,
             retry_after=reading.retry_after.strip() if reading.retry_after else None,
             upstream_status=upstream_status,
+            content_refused=reading.content_refused,
         )
 
     def timed_out(self) -> UpstreamError:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import msgspec
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domains.conversations.responses import StoredResponse
+from domains.conversations.responses import ResponseRecord, StoredResponse
 from domains.shared.aggregate import Aggregate
 from domains.shared.errors import Conflict
 from infrastructure.db.tables import stored_responses
@@ -34,15 +35,19 @@ class SqlStoredResponseRepository:
     def __init__(self, conn: AsyncConnection, seen: list[Aggregate]) -> None:
         self._conn, self._seen = conn, seen
 
-    async def add(self, response: StoredResponse) -> None:
+    async def add(self, response: ResponseRecord) -> None:
         await self.add_all([response])
 
-    async def add_all(self, responses: Sequence[StoredResponse]) -> None:
+    async def add_all(self, responses: Sequence[ResponseRecord]) -> None:
+        """The JSON columns are written as the records hold them (`msgspec.Raw`, which the
+        engines' JSON serializer passes on as it is): never parsed, never encoded again."""
         rows = []
         for response in responses:
             values = {name: getattr(response, name) for name in _COLUMNS}
             values["model"] = response.model[:256]
             values["status"] = response.status[:16]
+            values["response"] = msgspec.Raw(response.response)
+            values["input_items"] = msgspec.Raw(response.input_items)
             rows.append(values)
         if not rows:
             return
@@ -50,7 +55,6 @@ class SqlStoredResponseRepository:
             await self._conn.execute(stored_responses.insert(), rows)
         except IntegrityError as exc:
             raise Conflict("a response with one of these ids is stored already") from exc
-        self._seen.extend(responses)
 
     async def get(self, response_id: str) -> StoredResponse | None:
         query = select(stored_responses).where(stored_responses.c.id == response_id)

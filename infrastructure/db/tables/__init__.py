@@ -2,7 +2,7 @@
 
 from infrastructure.db.tables.alerts import alert_deliveries
 from infrastructure.db.tables.audit import audit_checkpoints, audit_log
-from infrastructure.db.tables.billing import usage_records
+from infrastructure.db.tables.billing import request_log, usage_records
 from infrastructure.db.tables.conversations import (
     conversation_messages,
     conversations,
@@ -46,6 +46,7 @@ __all__ = [
     "prompt_versions",
     "prompts",
     "rate_limits",
+    "request_log",
     "scim_tokens",
     "sso_connections",
     "sso_identities",

@@ -1,4 +1,17 @@
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    text,
+)
 
 from infrastructure.db.tables.meta import metadata
 from infrastructure.db.types import UtcDateTime
@@ -33,4 +46,54 @@ usage_records = Table(
     Index("ix_usage_records_team_id_ts", "team_id", "ts"),
     Index("ix_usage_records_key_id_ts", "key_id", "ts"),
     Index("ix_usage_records_user_id_ts", "user_id", "ts"),
+)
+
+# The request log: one row per model call (each attempt of a request). Its primary key starts
+# with `ts` so that PostgreSQL can partition it by time (a partitioned table's keys must hold
+# the partition column); every index ends with (ts, id), the order of a page, newest first.
+request_log = Table(
+    "request_log",
+    metadata,
+    Column("ts", UtcDateTime(), nullable=False),
+    Column("id", String(32), nullable=False),  # the CompletionFinished event's id
+    Column("request_id", String(64), nullable=False),
+    Column("org_id", String(32), nullable=False),
+    Column("team_id", String(32), nullable=False),
+    Column("user_id", String(200), nullable=True),
+    Column("key_id", String(32), nullable=False),
+    Column("dialect", String(16), nullable=False),
+    Column("transport", String(16), nullable=False),
+    Column("stream", Boolean(), nullable=False),
+    Column("requested_model", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("upstream_model", String(200), nullable=False),
+    Column("provider", String(100), nullable=False),
+    Column("deployment", String(300), nullable=False),
+    Column("route", Text(), nullable=False),
+    Column("status", Integer(), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("error_code", String(64), nullable=False),
+    Column("cancelled", Boolean(), nullable=False),
+    Column("latency_ms", Float(), nullable=False),
+    Column("ttft_ms", Float(), nullable=True),
+    Column("prompt_tokens", Integer(), nullable=False),
+    Column("cached_tokens", Integer(), nullable=False),
+    Column("cache_write_tokens", Integer(), nullable=False),
+    Column("completion_tokens", Integer(), nullable=False),
+    Column("reasoning_tokens", Integer(), nullable=False),
+    Column("cost_picousd", BigInteger(), nullable=False),
+    Column("priced", Boolean(), nullable=False),
+    Column("usage_reported", Boolean(), nullable=False),
+    Column("cache", String(16), nullable=False),
+    # what the `tag` filter matches, between \x1f separators (domains.billing.request_log)
+    Column("tags", Text(), nullable=True),
+    # {tags, metadata, user}: what the caller said of the request, as it said it
+    Column("caller_metadata", JSON(none_as_null=True), nullable=True),
+    PrimaryKeyConstraint("ts", "id", name="pk_request_log"),
+    Index("ix_request_log_org_id_ts", "org_id", "ts", "id"),
+    Index("ix_request_log_team_id_ts", "team_id", "ts", "id"),
+    Index("ix_request_log_user_id_ts", "user_id", "ts", "id"),
+    Index("ix_request_log_key_id_ts", "key_id", "ts", "id"),
+    Index("ix_request_log_model_ts", "model", "ts", "id"),
+    Index("ix_request_log_request_id", "request_id"),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, get
 
-from application.providers.routing.router import health_of
+from application.providers.routing.router import DeploymentHealth, health_of
 from application.providers.upstream_catalog import upstream_models
 from domains.shared.errors import NotFound
 from infrastructure.settings.model import without_userinfo
@@ -48,31 +48,6 @@ class UpstreamModelsOut(msgspec.Struct):
     error: str | None
 
 
-class DeploymentHealthOut(msgspec.Struct):
-    """A deployment of a model (one provider's entry of it) as the answering replica sees it."""
-
-    provider: str
-    model: str
-    upstream: str
-    region: str | None
-    tags: list[str]
-    weight: float
-    rpm: int | None
-    tpm: int | None
-    circuit: str
-    """closed | open | half_open"""
-    open_for_seconds: float
-    consecutive_failures: int
-    times_opened: int
-    in_flight: int
-    requests_last_minute: int
-    tokens_last_minute: int
-    latency_ms: float
-    ttfb_ms: float
-    successes: int
-    failures: int
-
-
 class ProvidersController(Controller):
     path = "/admin/v1/providers"
     guards = [require_admin]
@@ -103,31 +78,8 @@ class ProvidersController(Controller):
         "/health",
         summary="Each deployment's circuit, load, rate window and latency, as this replica sees it",
     )
-    async def providers_health(self, completions: Completions) -> list[DeploymentHealthOut]:
-        return [
-            DeploymentHealthOut(
-                provider=row.provider,
-                model=row.model,
-                upstream=row.upstream,
-                region=row.region,
-                tags=list(row.tags),
-                weight=row.weight,
-                rpm=row.rpm,
-                tpm=row.tpm,
-                circuit=row.circuit,
-                open_for_seconds=row.open_for_seconds,
-                consecutive_failures=row.consecutive_failures,
-                times_opened=row.times_opened,
-                in_flight=row.in_flight,
-                requests_last_minute=row.requests_last_minute,
-                tokens_last_minute=row.tokens_last_minute,
-                latency_ms=row.latency_ms,
-                ttfb_ms=row.ttfb_ms,
-                successes=row.successes,
-                failures=row.failures,
-            )
-            for row in health_of(completions.router)
-        ]
+    async def providers_health(self, completions: Completions) -> list[DeploymentHealth]:
+        return health_of(completions.router)
 
     @get(
         "/{name:str}/upstream-models",

@@ -21,6 +21,7 @@ from interfaces.http.admin.prices_routes import PricesController
 from interfaces.http.admin.prompts_routes import PromptsController
 from interfaces.http.admin.providers_routes import ProvidersController
 from interfaces.http.admin.reports_routes import ReportsController
+from interfaces.http.admin.requests_routes import RequestsController
 from interfaces.http.admin.scim_routes import ScimController
 from interfaces.http.admin.spend_routes import SpendController
 from interfaces.http.admin.sso_routes import SsoController
@@ -40,7 +41,13 @@ teams = Router(
 )
 billing = Router(
     path="/",
-    route_handlers=[BudgetsController, SpendController, PricesController, ReportsController],
+    route_handlers=[
+        BudgetsController,
+        SpendController,
+        PricesController,
+        ReportsController,
+        RequestsController,
+    ],
 )
 providers = Router(path="/", route_handlers=[ProvidersController])
 conversations = Router(path="/", route_handlers=[ConversationsController, PromptsController])

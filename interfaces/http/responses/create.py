@@ -28,7 +28,7 @@ from interfaces.http.errors import ApiError
 from interfaces.http.openai.decoding import validated
 from interfaces.http.openai.schemas import OutputTokens
 from interfaces.http.responses.history import history_before
-from interfaces.http.responses.keeping import Keeping
+from interfaces.http.responses.keeping import Keeping, encoded_input_items
 from interfaces.http.responses.native_stream import NativeResponseStream
 from interfaces.http.responses.translate_request import (
     input_items,
@@ -132,7 +132,7 @@ async def create_response(
         keeping = Keeping(
             store=services.store,
             caller=caller,
-            input_items=input_items(body),
+            input_items=encoded_input_items(input_items(body)),
             previous_response_id=previous,
             retention_days=services.retention_days,
         )
@@ -186,7 +186,9 @@ async def create_response(
                 on_done=kept,
             )
         return Created(headers=answer.headers, events=events)
-    if answer.native and keeping is None and previous is None:
+    if answer.native and previous is None:  # answered and stored as the upstream sent it
+        if keeping is not None:
+            keeping.keep_answer(answer.body)
         return Created(headers=answer.headers, body=answer.body)
     if answer.native:
         response = _decoder.decode(answer.body)

@@ -16,6 +16,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import structlog
 
 from application.conversations.commands import StoreResponse
@@ -26,6 +27,24 @@ log = structlog.get_logger("fluxrouter.responses")
 
 SECONDS_A_DAY = 86400
 
+_encoder = msgspec.json.Encoder()
+
+
+class _Found(msgspec.Struct):
+    """What a stored response is found by, read from its JSON (the rest is skipped unread)."""
+
+    id: Any = None
+    model: Any = None
+    status: Any = None
+
+
+_found = msgspec.json.Decoder(_Found)
+
+
+def encoded_input_items(items: list[dict[str, Any]]) -> msgspec.Raw:
+    """The request's input items as the store takes them: encoded once, here."""
+    return msgspec.Raw(_encoder.encode(items))
+
 
 @dataclass(frozen=True, slots=True)
 class Keeping:
@@ -33,7 +52,8 @@ class Keeping:
 
     store: ResponseStore
     caller: Caller
-    input_items: list[dict[str, Any]]
+    input_items: msgspec.Raw
+    """Encoded once (`encoded_input_items`)."""
     previous_response_id: str | None
     retention_days: int
 
@@ -47,7 +67,24 @@ class Keeping:
 
     def keep(self, response: dict[str, Any]) -> None:
         """Hands the response to the store (written with its next group commit)."""
-        if not isinstance(response.get("id"), str) or not response["id"]:
+        answered = self.as_answered(response)
+        found = _Found(answered.get("id"), answered.get("model"), answered.get("status"))
+        self._put(msgspec.Raw(_encoder.encode(answered)), found)
+
+    def keep_answer(self, body: bytes) -> None:
+        """Hands the response the caller is answered as `body` (its JSON, as an upstream that
+        speaks Responses sent it) to the store, as it is: read only for its id, model and
+        status, never encoded again."""
+        try:
+            found = _found.decode(body)
+        except msgspec.DecodeError:
+            log.warning("responses.store_failed", reason="the response is not a JSON object")
+            return
+        self._put(msgspec.Raw(body), found)
+
+    def _put(self, encoded: msgspec.Raw, found: _Found) -> None:
+        response_id = found.id
+        if not isinstance(response_id, str) or not response_id:
             log.warning("responses.store_failed", reason="the response has no id")
             return
         caller = self.caller
@@ -58,8 +95,11 @@ class Keeping:
             return
         written = self.store.put(
             StoreResponse(
-                response=self.as_answered(response),
+                response=encoded,
                 input_items=self.input_items,
+                response_id=response_id,
+                model=str(found.model or ""),
+                status=str(found.status or "completed"),
                 org_id=caller.org_id,
                 team_id=caller.team_id,
                 key_id=caller.key_id,
@@ -68,7 +108,7 @@ class Keeping:
                 retention_seconds=float(self.retention_days * SECONDS_A_DAY),
             )
         )
-        written.add_done_callback(functools.partial(_failed, str(response["id"])[:128]))
+        written.add_done_callback(functools.partial(_failed, response_id[:128]))
 
 
 def _failed(response_id: str, written: asyncio.Future[None]) -> None:

@@ -23,6 +23,7 @@ MODEL_ERROR_500: Final = "fake-error-500"
 MODEL_ERROR_400: Final = "fake-error-400"
 MODEL_ERROR_404: Final = "fake-error-404"
 MODEL_SLOW: Final = "fake-slow"
+MODEL_REFUSAL: Final = "fake-refusal"  # 200, no content, `stop_reason: "refusal"`
 MODEL_STREAM_ERROR: Final = "fake-stream-error"
 MODEL_CACHED: Final = "fake-cached"
 CACHED_INPUT_TOKENS: Final = 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +21,7 @@ from tests.fakes.anthropic_upstream.models import (
     COUNT_TOKENS_FIELDS,
     MODEL_MAX_INPUT_TOKENS,
     MODEL_MAX_TOKENS,
+    MODEL_REFUSAL,
     MODELS,
 )
 from tests.fakes.anthropic_upstream.streaming import stream_message
@@ -35,6 +37,8 @@ async def _messages(request: web.Request) -> web.StreamResponse:
     body = await prelude(request)
     plan = plan_message(body, new_api=is_new_api(request.headers["anthropic-version"]))
     await special_model(request, plan.model)
+    if plan.model == MODEL_REFUSAL:  # as Claude declines: no content, stop_reason "refusal"
+        plan = replace(plan, pieces=[], stop_reason="refusal", stop_sequence=None, output_tokens=0)
     message_id = "msg_" + os.urandom(12).hex()
     if plan.stream:
         return await stream_message(request, plan, message_id)
@@ -44,7 +48,7 @@ async def _messages(request: web.Request) -> web.StreamResponse:
             "type": "message",
             "role": "assistant",
             "model": plan.model,
-            "content": plan.content(),
+            "content": [] if plan.stop_reason == "refusal" else plan.content(),
             "stop_reason": plan.stop_reason,
             "stop_sequence": plan.stop_sequence,
             "usage": plan.usage(),

@@ -20,8 +20,19 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
 def _stream_events(plan: MessagePlan) -> Iterator[tuple[str, dict[str, Any]]]:
     """(event name, data) for every SSE event after ``message_start``, in order: a thinking
     block first when the request thinks (its text in `thinking_delta` pieces, then its
-    `signature_delta`), then the text or the tool use."""
+    `signature_delta`), then the text or the tool use; a refusal: no block at all."""
     index = 0
+    if plan.stop_reason == "refusal":
+        yield (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "refusal", "stop_sequence": None},
+                "usage": {"output_tokens": 0},
+            },
+        )
+        yield "message_stop", {"type": "message_stop"}
+        return
     if plan.thinking is not None:
         start = {"type": "thinking", "thinking": "", "signature": ""}
         yield (

@@ -37,15 +37,16 @@ from tests.fakes.gemini_upstream.models import (
     EVERY_TOKEN_CACHED,
     EVERY_TOKEN_THOUGHTS,
     JSON_CT,
+    MODEL_BLOCKED_PROMPT,
     MODEL_CACHED,
     MODEL_EVERY_TOKEN,
     MODEL_RUNAWAY,
-    MODEL_SAFETY,
     MODEL_STALL_STREAM,
     RUNAWAY_PIECE_WORDS,
     RUNAWAY_PIECES,
     SSE_CT,
     SSE_SEP,
+    WITHHELD,
     encode,
 )
 from tests.fakes.gemini_upstream.proto_json import ProtoJson
@@ -192,7 +193,7 @@ def _response(
         if finish_reason is not None:
             candidate["finishReason"] = finish_reason
         candidate["index"] = index
-        if finish_reason == "SAFETY":
+        if finish_reason in WITHHELD.values():
             candidate["safetyRatings"] = _safety_ratings()
         candidates.append(candidate)
     return {
@@ -206,8 +207,16 @@ def _response(
 def _responses(plan: GenPlan, stream: bool) -> Iterator[dict[str, Any]]:
     """The whole reply (``stream=False``: exactly one item) or its stream chunks, in order."""
     response_id = new_response_id()
-    if plan.model == MODEL_SAFETY:
-        yield _response(plan, response_id, None, "SAFETY", 0)
+    if plan.model in WITHHELD:
+        yield _response(plan, response_id, None, WITHHELD[plan.model], 0)
+        return
+    if plan.model == MODEL_BLOCKED_PROMPT:  # the prompt itself was blocked: no candidate at all
+        yield {
+            "promptFeedback": {"blockReason": "SAFETY", "safetyRatings": _safety_ratings()},
+            "usageMetadata": plan.usage.render(0),
+            "modelVersion": plan.model,
+            "responseId": response_id,
+        }
         return
     thought = [{"text": plan.thought, "thought": True}] if plan.thought else []
     if plan.function_call is not None:

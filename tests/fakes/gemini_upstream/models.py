@@ -27,6 +27,15 @@ RETRY_DELAY: Final = "7s"
 
 MODEL_EXHAUSTED: Final = "fake-exhausted"
 MODEL_SAFETY: Final = "fake-safety"
+MODEL_PROHIBITED: Final = "fake-prohibited"  # finishReason PROHIBITED_CONTENT, no content
+MODEL_BLOCKLIST: Final = "fake-blocklist"  # finishReason BLOCKLIST, no content
+MODEL_BLOCKED_PROMPT: Final = "fake-blocked-prompt"  # promptFeedback.blockReason, no candidate
+WITHHELD: Final[dict[str, str]] = {
+    MODEL_SAFETY: "SAFETY",
+    MODEL_PROHIBITED: "PROHIBITED_CONTENT",
+    MODEL_BLOCKLIST: "BLOCKLIST",
+}
+"""The models whose every answer is withheld, and the finishReason that says why."""
 MODEL_ERROR_500: Final = "fake-error-500"
 MODEL_ERROR_400: Final = "fake-error-400"
 MODEL_ERROR_404: Final = "fake-error-404"

@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from tests.fakes.openai_upstream.errors import (
 )
 from tests.fakes.openai_upstream.models import (
     ABORT_LOG,
+    MODEL_CONTENT_FILTER,
     MODEL_CUT_STREAM,
     MODEL_SLOW_STREAM,
     MODEL_STALL_FIRST,
@@ -40,6 +42,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     model = body.get("model") if isinstance(body, dict) else None
     plan = plan_chat(body)
     await special_model(request, model, key)
+    if model == MODEL_CONTENT_FILTER:  # the output filter withheld the whole answer
+        plan = replace(plan, pieces=[], finish_reason="content_filter", completion_tokens=0)
     completion_id = "chatcmpl-" + os.urandom(15).hex()
     created = int(time.time())
     if plan.stream:

@@ -13,6 +13,7 @@ from tests.fakes.openai_upstream.models import (
     ALLOW_ANONYMOUS,
     FAULTS,
     JSON_CT,
+    MODEL_CONTENT_POLICY,
     MODEL_ERROR_400,
     MODEL_ERROR_401_LEAKY,
     MODEL_ERROR_404,
@@ -162,6 +163,12 @@ async def special_model(request: web.Request, model: object, key: str) -> None:
                 code="rate_limit_exceeded",
                 headers=RATE_LIMIT_HEADERS,
             )
+        )
+    if model == MODEL_CONTENT_POLICY:  # as OpenAI refuses a prompt its safety system flags
+        raise bad_request(
+            "Your request was rejected as a result of our safety system. Your prompt may "
+            "contain text that is not allowed by our safety system.",
+            code="content_policy_violation",
         )
     if model == MODEL_ERROR_400:
         raise bad_request(

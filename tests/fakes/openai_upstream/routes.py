@@ -91,6 +91,12 @@ def _model_object(model_id: str) -> dict[str, Any]:
 
 async def _list_models(request: web.Request) -> web.StreamResponse:
     await prelude(request)
+    faults = request.app.get(FAULTS)
+    outage = faults.outage() if faults is not None else None
+    if outage is not None:
+        return openai_error(
+            outage.status, f"Fault injected: {outage.status}.", type_="server_error"
+        )
     return json_response({"object": "list", "data": [_model_object(m) for m in MODEL_IDS]})
 
 

@@ -9,6 +9,7 @@ from application.teams.access import (
     Principal,
     conversations_listed,
     key_holder_named,
+    requests_listed,
     require_acting_on,
     require_conversation_deleter,
     require_conversation_reader,
@@ -139,3 +140,15 @@ def test_conversations_are_listed_read_and_deleted_by_whom_the_rules_say() -> No
         require_conversation_deleter(person("member", user="u2"), "u1")
     with pytest.raises(Forbidden):
         require_conversation_reader(person("member", user=""), None)
+
+
+def test_the_request_log_is_read_by_org_but_a_member_reads_their_own_keys_records() -> None:
+    assert requests_listed(ROOT, None) is None
+    assert requests_listed(ROOT, "u9") == "u9"
+    for role in ("owner", "admin", "viewer"):
+        assert requests_listed(person(role), None) is None
+        assert requests_listed(person(role), "u9") == "u9"
+    assert requests_listed(person("member"), None) == "u1"
+    assert requests_listed(person("member"), "u1") == "u1"
+    with pytest.raises(Forbidden):
+        requests_listed(person("member"), "u9")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from decimal import Decimal
 
+import msgspec
+
 from application.audit.formatting import audit_facts
 from application.billing.subscribers import TOKENS_MAX, when_completion_finished_record_usage
 from domains.billing.events import UsageRecorded
@@ -203,3 +205,47 @@ async def test_absurd_token_counts_are_billed_within_the_ledgers_bounds() -> Non
     )
     # all of the input cached: charged at the cached price, nothing for the output
     assert usage.cost_usd == Decimal(TOKENS_MAX) * Decimal("0.075") / 1_000_000
+
+
+async def test_each_call_has_one_request_log_record_with_its_cost_even_when_replayed() -> None:
+    factory = UowFactory()
+    event = msgspec.structs.replace(
+        completion(input_tokens=1234, output_tokens=567, cached_tokens=0),
+        requested_model="auto",
+        route="auto tier=simple; only openai/gpt-4o-mini",
+        deployment="openai/gpt-4o-mini",
+        dialect="messages",
+        ttft_ms=12.5,
+        latency_ms=40.0,
+        tags=("nightly",),
+        metadata={"feature": "search"},
+        end_user="u-1",
+    )
+    await record_usage([event], factory())
+    await record_usage([event], factory())  # a replay writes nothing again
+
+    (record,) = factory.store.requests.values()
+    assert record.id == event.event_id
+    assert record.ts == event.occurred_at
+    assert record.cost_picousd == 525_300_000  # the usage row's 0.0005253 USD
+    assert (record.requested_model, record.model, record.dialect) == (
+        "auto",
+        "gpt-4o-mini",
+        "messages",
+    )
+    assert (record.route, record.deployment) == (event.route, "openai/gpt-4o-mini")
+    assert (record.latency_ms, record.ttft_ms, record.cache) == (40.0, 12.5, "off")
+    assert (record.prompt_tokens, record.completion_tokens) == (1234, 567)
+    assert record.searchable_tags() == "\x1fnightly\x1ffeature=search\x1fuser=u-1\x1f"
+
+
+async def test_an_older_record_without_a_dialect_is_logged_by_its_endpoint_and_transport() -> None:
+    factory = UowFactory()
+    chat = completion(input_tokens=1, output_tokens=1, transport="http")
+    socket = msgspec.structs.replace(
+        completion(input_tokens=1, output_tokens=1), transport="websocket"
+    )
+    await record_usage([chat, socket], factory())
+    dialects = {record.id: record.dialect for record in factory.store.requests.values()}
+    assert dialects == {chat.event_id: "chat", socket.event_id: "ws"}
+    assert factory.store.requests[chat.event_id].requested_model == "gpt-4o-mini"

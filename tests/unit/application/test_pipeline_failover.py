@@ -197,10 +197,50 @@ async def test_the_last_failure_is_the_callers_once_retries_and_fallbacks_are_sp
     world = World(policy=RoutingPolicy(retries=1, backoff_base=0.0, backoff_max=0.0))
     world.clients["a"].fails = [server_error()] * 3
     world.clients["b"].fails = [server_error()] * 3
-    with pytest.raises(UpstreamError):
+    with pytest.raises(UpstreamError) as raised:
         await world.pipeline.complete(ask())
     assert world.statuses() == [("a", 502, "error"), ("b", 502, "error")]
     assert [ticket.ends for ticket in world.admission.tickets] == [1, 1]
+    # the error answer says which deployment was tried last, and every attempt
+    assert raised.value.route_headers == {
+        "x-fluxrouter-provider": "b",
+        "x-fluxrouter-model": "m",
+        "x-fluxrouter-route": "no answer; after a/m 502, b/m 502",
+    }
+
+
+async def test_a_failure_names_no_fallback_that_was_not_called() -> None:
+    world = World(
+        policy=RoutingPolicy(
+            retries=1,
+            backoff_base=0.0,
+            backoff_max=0.0,
+            fallbacks={"m": ("fb",)},
+            breaker=BreakerPolicy(consecutive_failures=1, cooldown=100.0),
+        )
+    )
+    fallback = world.pipeline.router.state("f/fb")
+    assert fallback is not None
+    fallback.failed(world.pipeline.router.clock(), counts=True)  # its circuit open
+    world.clients["a"].fails = [server_error()]
+    world.clients["b"].fails = [server_error()]
+    with pytest.raises(UpstreamError) as raised:
+        await world.pipeline.complete(ask())
+    assert world.clients["f"].calls == 0
+    route = raised.value.route_headers["x-fluxrouter-route"]
+    assert route == "no answer; after a/m 502, b/m 502"
+
+
+async def test_a_stream_whose_every_attempt_fails_at_its_first_chunk_says_so() -> None:
+    world = World(policy=RoutingPolicy(retries=1, backoff_base=0.0, backoff_max=0.0))
+    world.clients["a"].stream_fail_after = 0
+    world.clients["b"].stream_fail_after = 0
+    answer = await world.pipeline.complete(ask(stream=True))
+    assert answer.chunks is not None
+    got = [chunk async for chunk in answer.chunks]
+    assert b"broke mid-way" in got[-1]  # the error event: nothing else reached the client
+    assert answer.headers["x-fluxrouter-provider"] == "b"
+    assert answer.headers["x-fluxrouter-route"] == "no answer; after a/m 502, b/m 502"
 
 
 async def test_a_stream_that_fails_before_its_first_byte_goes_elsewhere() -> None:
@@ -243,6 +283,9 @@ async def test_an_open_circuit_keeps_calls_away_until_its_cooldown() -> None:
     with pytest.raises(UpstreamError) as raised:
         await world.pipeline.complete(ask())
     assert raised.value.status == 503  # refused without a call
+    assert raised.value.route_headers == {
+        "x-fluxrouter-route": "no answer; no deployment of m available"
+    }
     assert world.clients["a"].calls == 2
     now[0] = 10.5
     answer = await world.pipeline.complete(ask())  # the probe

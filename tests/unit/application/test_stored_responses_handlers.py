@@ -20,6 +20,7 @@ from domains.conversations.errors import ResponseNotFound
 from domains.conversations.events import ResponseDeleted
 from domains.shared.clock import utcnow
 from domains.shared.errors import Conflict
+from tests.support.stored_responses import store_response
 from tests.unit.application.bus_harness import Bus
 
 TESTED = {StoreResponse, StoreResponses, DeleteResponse, ForgetExpiredResponses}
@@ -42,7 +43,7 @@ def store(
         "status": "completed",
         "output": [{"type": "message", "id": "msg_1", "role": "assistant", "content": []}],
     }
-    return StoreResponse(
+    return store_response(
         response=response,
         input_items=[{"id": "msg_0", "type": "message", "role": "user", "content": []}],
         org_id=org_id,
@@ -56,8 +57,9 @@ def store(
 
 async def test_a_response_is_kept_for_its_retention_without_an_event(h: Bus) -> None:
     before = utcnow()
-    stored = await h.handle(store())
-    assert h.store.responses == {"resp_1": stored}
+    record = await h.handle(store())
+    assert list(h.store.responses) == [record.id] == ["resp_1"]
+    stored = h.store.responses["resp_1"]
     assert (stored.org_id, stored.model, stored.status) == ("o1", "gpt-4o-mini", "completed")
     assert stored.output[0]["id"] == "msg_1"
     assert before + timedelta(days=1) <= stored.expires_at <= utcnow() + timedelta(days=1)

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from application.conversations.commands import StoreResponse, StoreResponses
+from application.conversations.commands import StoreResponses
 from interfaces.accounting import frames
+from tests.support.stored_responses import store_response
 from tests.unit.samples import completion
 
 
@@ -59,7 +60,7 @@ def test_a_call_missing_a_field_is_refused() -> None:
 def test_stored_responses_are_read_back_as_they_were_sent() -> None:
     batch = StoreResponses(
         responses=[
-            StoreResponse(
+            store_response(
                 response={"id": f"resp_{n}", "object": "response", "output": [{"n": n}]},
                 input_items=[{"id": "msg_0", "type": "message", "role": "user", "content": []}],
                 org_id="o1",

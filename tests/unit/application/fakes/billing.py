@@ -9,9 +9,27 @@ from domains.billing.budget_cap import BudgetCap
 from domains.billing.events import UsageRecorded
 from domains.billing.limits import RateLimit
 from domains.billing.model import Price
+from domains.billing.request_log import RequestRecord
 from tests.unit.application.fakes.staging import Staged
 
 PERIODS: tuple[Period, ...] = ("day", "month", "total")
+
+
+class FakeRequestLog:
+    def __init__(self, table: dict[str, RequestRecord]) -> None:
+        self._table = table
+        self.staged: list[RequestRecord] = []
+
+    async def add_all(self, records: Sequence[RequestRecord]) -> None:
+        self.staged.extend(records)
+
+    def apply(self) -> None:
+        for record in self.staged:
+            self._table[record.id] = record
+        self.staged = []
+
+    def drop(self) -> None:
+        self.staged = []
 
 
 class FakeUsageLedger:

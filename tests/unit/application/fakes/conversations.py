@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from domains.conversations.model import Conversation
 from domains.conversations.prompts import Prompt, PromptVersion
-from domains.conversations.responses import StoredResponse
+from domains.conversations.responses import ResponseRecord, StoredResponse
 from domains.shared.errors import Conflict
 from tests.unit.application.fakes.staging import AggregateRepo, Staged
 
@@ -88,18 +89,34 @@ class FakePrompts(AggregateRepo[Prompt]):
         self.versions.drop()
 
 
-class FakeStoredResponses(AggregateRepo[StoredResponse]):
-    async def add(self, item: StoredResponse) -> None:
-        if item.id in self.view():
-            raise Conflict(f"a response with id {item.id} is stored already")
-        await super().add(item)
+def _read_back(record: ResponseRecord) -> StoredResponse:
+    """The record as a database reads it back: its JSON parsed."""
+    return StoredResponse(
+        id=record.id,
+        org_id=record.org_id,
+        team_id=record.team_id,
+        key_id=record.key_id,
+        user_id=record.user_id,
+        model=record.model,
+        status=record.status,
+        previous_response_id=record.previous_response_id,
+        response=json.loads(record.response),
+        input_items=json.loads(record.input_items),
+        expires_at=record.expires_at,
+        created_at=record.created_at,
+    )
 
-    async def add_all(self, items: Sequence[StoredResponse]) -> None:
+
+class FakeStoredResponses(AggregateRepo[StoredResponse]):
+    async def add(self, item: ResponseRecord) -> None:  # type: ignore[override]
+        await self.add_all([item])
+
+    async def add_all(self, items: Sequence[ResponseRecord]) -> None:
         ids = [item.id for item in items]
         if len(set(ids)) < len(ids) or any(i in self.view() for i in ids):
             raise Conflict("a response with one of these ids is stored already")
         for item in items:
-            await super().add(item)
+            await super().add(_read_back(item))
 
     async def remove(self, response_id: str) -> None:
         self.unset(response_id)

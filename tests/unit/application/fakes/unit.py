@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Protocol, Self
 from domains.audit.chain import AuditRow
 from domains.audit.ports import AuditLog
 from domains.billing.events import UsageRecorded
-from domains.billing.ports import LimitsRepository, UsageLedger
+from domains.billing.ports import LimitsRepository, RequestLog, UsageLedger
+from domains.billing.request_log import RequestRecord
 from domains.conversations.model import Conversation
 from domains.conversations.ports import (
     ConversationRepository,
@@ -45,7 +46,12 @@ from domains.teams.scim_tokens import ScimToken
 from domains.teams.sso import SsoConnection
 from domains.teams.users import AdminToken, User
 from tests.unit.application.fakes.audit import FakeAuditLog
-from tests.unit.application.fakes.billing import FakeLimits, FakeUsageLedger, LimitsTables
+from tests.unit.application.fakes.billing import (
+    FakeLimits,
+    FakeRequestLog,
+    FakeUsageLedger,
+    LimitsTables,
+)
 from tests.unit.application.fakes.conversations import (
     FakeConversations,
     FakePrompts,
@@ -82,6 +88,7 @@ class Store:
     sso_identities: dict[tuple[str, str], str] = field(default_factory=dict)
     dashboard_sessions: dict[str, str] = field(default_factory=dict)  # session id: user id
     usage: dict[str, UsageRecorded] = field(default_factory=dict)  # by source_event_id
+    requests: dict[str, RequestRecord] = field(default_factory=dict)  # by id
     limits: LimitsTables = field(default_factory=LimitsTables)
     audit_rows: list[AuditRow] = field(default_factory=list)
     audit_event_ids: set[str] = field(default_factory=set)
@@ -121,6 +128,7 @@ class FakeUnitOfWork:
         )
         dashboard_sessions = FakeDashboardSessions(store.dashboard_sessions)
         usage = FakeUsageLedger(store.usage)
+        requests = FakeRequestLog(store.requests)
         limits = FakeLimits(store.limits)
         audit = FakeAuditLog(store.audit_rows, store.audit_event_ids)
         conversations = FakeConversations(self, store.conversations, store.messages)
@@ -138,6 +146,7 @@ class FakeUnitOfWork:
         self.sso_identities: SsoIdentityRepository = sso_identities
         self.dashboard_sessions: DashboardSessionRepository = dashboard_sessions
         self.usage: UsageLedger = usage
+        self.requests: RequestLog = requests
         self.limits: LimitsRepository = limits
         self.audit: AuditLog = audit
         self.conversations: ConversationRepository = conversations
@@ -156,6 +165,7 @@ class FakeUnitOfWork:
             sso_identities,
             dashboard_sessions,
             usage,
+            requests,
             limits,
             audit,
             conversations,

@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -93,7 +94,7 @@ async def test_a_native_stream_is_handed_to_the_store_once_before_its_final_byte
 
     class Bus:
         async def handle(self, command: StoreResponse) -> None:
-            stored.append((command.response, len(b"".join(passed))))
+            stored.append((msgspec.json.decode(command.response), len(b"".join(passed))))
 
     caller = Caller(key_id="k1", key_prefix="fr-k1", team_id="t1", org_id="o1")
     store = ResponseStore(Bus().handle)  # type: ignore[arg-type]
@@ -131,7 +132,7 @@ async def test_a_native_stream_the_client_leaves_is_stored_cancelled_with_its_ou
 
     class Bus:
         async def handle(self, command: StoreResponse) -> None:
-            stored.append(command.response)
+            stored.append(msgspec.json.decode(command.response))
 
     added = {"type": "message", "id": "msg_1", "role": "assistant", "content": []}
     part = {"type": "output_text", "text": ""}

@@ -1,0 +1,71 @@
+"""The request log's writes: a batch of records in one statement, as the usage ledger writes
+its rows (on PostgreSQL one `INSERT … SELECT FROM json_to_recordset(:rows)`, a statement of fixed
+text whatever the batch's size; elsewhere an executemany)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domains.billing.request_log import RequestRecord
+from infrastructure.db.recordset import as_recordset, recordset_insert
+from infrastructure.db.tables import request_log
+
+
+class SqlRequestLog:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add_all(self, records: Sequence[RequestRecord]) -> None:
+        if not records:
+            return
+        rows = [_row(record) for record in records]
+        if self._conn.dialect.name == "postgresql":
+            await self._conn.execute(_PG_INSERT, as_recordset(request_log, rows))
+            return
+        await self._conn.execute(request_log.insert(), rows)
+
+
+_PG_INSERT = recordset_insert(request_log, [column.name for column in request_log.columns])
+
+
+def _row(record: RequestRecord) -> dict[str, object]:
+    said: dict[str, object] | None = None
+    if record.tags or record.metadata or record.end_user is not None:
+        said = {"tags": list(record.tags), "metadata": record.metadata, "user": record.end_user}
+    return {
+        "ts": record.ts,
+        "id": record.id,
+        "request_id": record.request_id,
+        "org_id": record.org_id,
+        "team_id": record.team_id,
+        "user_id": record.user_id,
+        "key_id": record.key_id,
+        "dialect": record.dialect,
+        "transport": record.transport,
+        "stream": record.stream,
+        "requested_model": record.requested_model,
+        "model": record.model,
+        "upstream_model": record.upstream_model,
+        "provider": record.provider,
+        "deployment": record.deployment,
+        "route": record.route,
+        "status": record.status,
+        "outcome": record.outcome,
+        "error_code": record.error_code,
+        "cancelled": record.cancelled,
+        "latency_ms": record.latency_ms,
+        "ttft_ms": record.ttft_ms,
+        "prompt_tokens": record.prompt_tokens,
+        "cached_tokens": record.cached_tokens,
+        "cache_write_tokens": record.cache_write_tokens,
+        "completion_tokens": record.completion_tokens,
+        "reasoning_tokens": record.reasoning_tokens,
+        "cost_picousd": record.cost_picousd,
+        "priced": record.priced,
+        "usage_reported": record.usage_reported,
+        "cache": record.cache,
+        "tags": record.searchable_tags(),
+        "caller_metadata": said,
+    }

@@ -1,0 +1,191 @@
+"""Reading the request log: keyset pages newest first (filtered), every record of a request,
+and every matching record a batch at a time (for exports).
+
+A page is one range of an index ending in (ts, id): the primary key for no filter or a time
+range, (org_id, ts, id) for an org, and likewise for a team, a person, a key or a model. The
+other filters (provider, status, tag, latency...) are checked on the rows of that range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domains.billing.request_log import TAG_SEPARATOR
+from domains.shared.money import from_picodollars, usd_text
+from infrastructure.db.tables import request_log
+from infrastructure.queries.request_cursor import Cursor
+
+OUTCOMES = frozenset(("ok", "error", "cancelled"))
+
+FIELDS: tuple[str, ...] = (
+    "request_id",
+    "id",
+    "ts",
+    "org_id",
+    "team_id",
+    "user_id",
+    "key_id",
+    "dialect",
+    "transport",
+    "stream",
+    "requested_model",
+    "model",
+    "upstream_model",
+    "provider",
+    "deployment",
+    "route",
+    "status",
+    "outcome",
+    "error_code",
+    "cancelled",
+    "latency_ms",
+    "ttft_ms",
+    "prompt_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "completion_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "priced",
+    "usage_reported",
+    "cache",
+    "tags",
+    "metadata",
+    "end_user",
+)
+"""A record's fields, in the order the API and the exports give them."""
+
+_COLUMNS = tuple(column for column in request_log.columns if column.name != "tags")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFilter:
+    """Which records: every condition given at once. `since` is inclusive, `until` exclusive;
+    `status` is an outcome (`ok`, `error`, `cancelled`) or an HTTP status; `tag` one tag of
+    the record (`domains.billing.request_log.RequestRecord.searchable_tags`)."""
+
+    org_id: str | None = None
+    team_id: str | None = None
+    user_id: str | None = None
+    key_id: str | None = None
+    model: str | None = None
+    requested_model: str | None = None
+    provider: str | None = None
+    dialect: str | None = None
+    status: str | None = None
+    tag: str | None = None
+    min_latency_ms: float | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        c = request_log.c
+        if self.org_id is not None:
+            if self.team_id is None and self.user_id is None and self.key_id is None:
+                found.append(c.org_id == self.org_id)
+            else:
+                # a team, a person, a key is in one org: the range of their own index is the
+                # page, the org only checked on its rows (not an index to intersect with theirs,
+                # which sorts every record of the person to find the newest)
+                found.append(c.org_id.concat("") == self.org_id)
+        for column, value in (
+            (c.team_id, self.team_id),
+            (c.user_id, self.user_id),
+            (c.key_id, self.key_id),
+            (c.model, self.model),
+            (c.requested_model, self.requested_model),
+            (c.provider, self.provider),
+            (c.dialect, self.dialect),
+        ):
+            if value is not None:
+                found.append(column == value)
+        if self.status is not None:
+            if self.status in OUTCOMES:
+                found.append(c.outcome == self.status)
+            else:
+                found.append(c.status == int(self.status))
+        if self.tag is not None:
+            found.append(c.tags.contains(TAG_SEPARATOR + self.tag + TAG_SEPARATOR, autoescape=True))
+        if self.min_latency_ms is not None:
+            found.append(c.latency_ms >= self.min_latency_ms)
+        if self.since is not None:
+            found.append(c.ts >= self.since)
+        if self.until is not None:
+            found.append(c.ts < self.until)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRow:
+    """A record as the admin API reads it."""
+
+    values: dict[str, Any]
+    cursor: Cursor
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.values
+
+
+def _row(record: Any) -> RequestRow:
+    values = dict(record._mapping)
+    said = values.pop("caller_metadata") or {}
+    ts: datetime = values["ts"]
+    values["ts"] = ts.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    values["cost_usd"] = usd_text(from_picodollars(int(values.pop("cost_picousd"))))
+    values["tags"] = list(said.get("tags") or ())
+    values["metadata"] = said.get("metadata")
+    values["end_user"] = said.get("user")
+    return RequestRow({name: values[name] for name in FIELDS}, Cursor(ts, values["id"]))
+
+
+def page_query(which: RequestFilter, limit: int, after: Cursor | None = None) -> Select[Any]:
+    """The statement of a page: up to `limit` records before `after`, newest first."""
+    c = request_log.c
+    where = which.conditions()
+    if after is not None:
+        where.append(tuple_(c.ts, c.id) < tuple_(after.ts, after.id))
+    return select(*_COLUMNS).where(*where).order_by(c.ts.desc(), c.id.desc()).limit(limit)
+
+
+async def request_page(
+    engine: AsyncEngine, which: RequestFilter, *, limit: int = 50, after: Cursor | None = None
+) -> list[RequestRow]:
+    async with engine.connect() as conn:
+        found = await conn.execute(page_query(which, limit, after))
+        return [_row(record) for record in found.all()]
+
+
+async def request_records(
+    engine: AsyncEngine, request_id: str, which: RequestFilter
+) -> list[RequestRow]:
+    """Every record of one request that passes `which` (its scope), oldest first: a request
+    that failed over has one record per attempt."""
+    c = request_log.c
+    query = (
+        select(*_COLUMNS)
+        .where(c.request_id == request_id, *which.conditions())
+        .order_by(c.ts, c.id)
+        .limit(1000)
+    )
+    async with engine.connect() as conn:
+        return [_row(record) for record in (await conn.execute(query)).all()]
+
+
+async def iter_requests(
+    engine: AsyncEngine, which: RequestFilter, *, after: Cursor | None = None, batch: int = 1000
+) -> AsyncIterator[RequestRow]:
+    """Every record `which` selects, newest first, read `batch` at a time (each a page)."""
+    while True:
+        rows = await request_page(engine, which, limit=batch, after=after)
+        for row in rows:
+            yield row
+        if len(rows) < batch:
+            return
+        after = rows[-1].cursor

@@ -1,0 +1,60 @@
+"""The request log's records and pages as the admin API answers them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class RequestOut(msgspec.Struct):
+    """One model call: every attempt of a request is a record of its own."""
+
+    request_id: str
+    id: str
+    ts: str
+    org_id: str
+    team_id: str
+    user_id: str | None
+    key_id: str
+    dialect: str
+    transport: str
+    stream: bool
+    requested_model: str
+    model: str
+    upstream_model: str
+    provider: str
+    deployment: str
+    route: str
+    status: int
+    outcome: str
+    error_code: str
+    cancelled: bool
+    latency_ms: float
+    ttft_ms: float | None
+    prompt_tokens: int
+    cached_tokens: int
+    cache_write_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+    cost_usd: str
+    priced: bool
+    usage_reported: bool
+    cache: str
+    tags: list[str]
+    metadata: dict[str, str] | None
+    end_user: str | None
+
+
+class RequestPageOut(msgspec.Struct):
+    rows: list[RequestOut]
+    next_cursor: str | None
+
+
+class RequestAttemptsOut(msgspec.Struct):
+    request_id: str
+    attempts: list[RequestOut]
+
+
+def request_out(values: dict[str, Any]) -> RequestOut:
+    return RequestOut(**values)
