@@ -94,8 +94,17 @@ def registry_for(
 
 
 def redactor_for(settings: Settings) -> Redactor:
-    """Scrubs the configured secrets (admin key, provider keys) and anything shaped like a key."""
-    return Redactor([settings.admin.key, *(p.api_key for p in settings.providers)])
+    """Scrubs the configured secrets (admin key, provider keys, the alert webhooks' secrets and
+    URLs, a Slack URL being a credential) and anything shaped like a key."""
+    hooks = settings.alerts.webhooks
+    return Redactor(
+        [
+            settings.admin.key,
+            *(p.api_key for p in settings.providers),
+            *(hook.secret for hook in hooks),
+            *(hook.url for hook in hooks),
+        ]
+    )
 
 
 def projections_for(
