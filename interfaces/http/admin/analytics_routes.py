@@ -100,7 +100,7 @@ class AnalyticsController(Controller):
         to: Moment = None,
         by: Annotated[str | None, Parameter(max_length=200)] = None,
         bucket: Annotated[Literal["hour", "day", "month"] | None, Parameter()] = None,
-        metrics: Annotated[str | None, Parameter(max_length=1000)] = None,
+        metrics_: Annotated[str | None, Parameter(query="metrics", max_length=1000)] = None,
         org_id: Id = None,
         team_id: Id = None,
         key_id: Id = None,
@@ -118,7 +118,7 @@ class AnalyticsController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
     ) -> dict[str, Any]:
         grouped = _names(by, GROUPABLE, "by", 2)
-        chosen = _names(metrics, METRICS, "metrics", len(METRICS)) or list(DEFAULT_METRICS)
+        chosen = _names(metrics_, METRICS, "metrics", len(METRICS)) or list(DEFAULT_METRICS)
         since, until = _range(from_, to)
         if (
             since is not None
@@ -163,10 +163,13 @@ class AnalyticsController(Controller):
         engine: Engine,
         principal: Caller,
         visible: Visible,
-        scope: Literal["org", "team", "key"],
+        scope_: Annotated[
+            Literal["org", "team", "key"], Parameter(query="scope", description="org, team, key")
+        ],
         scope_id: Annotated[str, Parameter(min_length=1, max_length=64, pattern=NO_NUL)],
         weeks: Annotated[int, Parameter(ge=1, le=12)] = 4,
     ) -> dict[str, Any]:
+        scope = scope_
         if scope == "org":
             _no_member(principal, "an org's")
             await visible.org(scope_id)
