@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domains.billing import histogram
@@ -121,9 +121,7 @@ class Totals:
     latency: histogram.Counts = field(default_factory=dict)
     ttft: histogram.Counts = field(default_factory=dict)
 
-    def add(self, row: Any) -> None:
-        for i, name in enumerate(SUMS):
-            self.sums[i] += getattr(row, name)
+    def add_histograms(self, row: Any) -> None:
         self.latency = histogram.merge((self.latency, histogram.decode(row.latency_hist)))
         self.ttft = histogram.merge((self.ttft, histogram.decode(row.ttft_hist)))
 
@@ -154,7 +152,7 @@ class Group:
     totals: Totals
 
 
-_MEASURED = [analytics_hourly.c[name] for name in (*SUMS, "latency_hist", "ttft_hist")]
+PERCENTILE_METRICS = frozenset(name for name in METRICS if "_p" in name)
 
 
 async def crossed(
@@ -164,20 +162,46 @@ async def crossed(
     by: Sequence[str],
     bucket: Bucket | None,
     limit: int,
+    histograms: bool = True,
 ) -> list[Group]:
     """The totals per time bucket (None: the whole range) and per value of each of `by`, in
-    bucket order then by spend (dearest first); at most `limit` groups."""
+    bucket order then by spend (dearest first); at most `limit` groups. The sums are summed by
+    the database; the histograms (only when `histograms`) are merged here."""
     t = analytics_hourly.c
-    query = select(t.hour, *(t[name] for name in by), *_MEASURED).where(
-        *which.conditions(by_tag="tag" in by)
-    )
     size = BUCKET_LENGTH[bucket] if bucket else 0
+    slot = func.substr(t.hour, 1, size) if size else literal("")
+    dims = [t[name] for name in by]
+    conditions = which.conditions(by_tag="tag" in by)
+    sums = select(
+        slot.label("slot"), *dims, *(func.sum(t[name]).label(name) for name in SUMS)
+    ).where(*conditions)
+    if size:
+        sums = sums.group_by(slot, *dims)
+    elif dims:
+        sums = sums.group_by(*dims)
     groups: dict[tuple[str, tuple[str, ...]], Totals] = {}
     async with engine.connect() as conn:
-        result = await conn.stream(query.execution_options(yield_per=2000))
-        async for row in result:
-            key = (row.hour[:size], tuple(getattr(row, name) for name in by))
-            groups.setdefault(key, Totals()).add(row)
+        for row in await conn.execute(sums):
+            if row.requests is None:  # no rollup row at all
+                continue
+            key = (row.slot, tuple(getattr(row, name) for name in by))
+            groups[key] = Totals(
+                sums=[
+                    float(getattr(row, name) or 0)
+                    if name.endswith("_ms")
+                    else int(getattr(row, name) or 0)
+                    for name in SUMS
+                ]
+            )
+        if histograms and groups:
+            query = select(slot.label("slot"), *dims, t.latency_hist, t.ttft_hist).where(
+                *conditions
+            )
+            result = await conn.stream(query.execution_options(yield_per=2000))
+            async for row in result:
+                totals = groups.get((row.slot, tuple(getattr(row, name) for name in by)))
+                if totals is not None:
+                    totals.add_histograms(row)
     ordered = sorted(
         groups.items(),
         key=lambda item: (item[0][0], -item[1].sums[SUMS.index("cost_picousd")], item[0][1]),

@@ -24,6 +24,7 @@ from infrastructure.queries.analytics import (
     DEFAULT_METRICS,
     GROUPABLE,
     METRICS,
+    PERCENTILE_METRICS,
     AnalyticsFilter,
     Bucket,
     ceil_hour_text,
@@ -142,7 +143,14 @@ class AnalyticsController(Controller):
             until=ceil_hour_text(until.astimezone(UTC)) if until else None,
         )
         bucketed: Bucket | None = bucket
-        groups = await crossed(engine, which, by=grouped, bucket=bucketed, limit=limit)
+        groups = await crossed(
+            engine,
+            which,
+            by=grouped,
+            bucket=bucketed,
+            limit=limit,
+            histograms=bool(PERCENTILE_METRICS.intersection(chosen)),
+        )
         rows = []
         for group in groups:
             row: dict[str, Any] = {"bucket": group.bucket or None}
