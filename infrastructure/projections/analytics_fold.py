@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, or_, select, update
+from sqlalchemy import Connection, Engine, Row, and_, delete, func, or_, select, update
 
 from domains.billing import histogram
 from domains.billing.request_log import TAG_SEPARATOR
@@ -229,6 +229,65 @@ def fold_batch(conn: Connection, *, until: datetime, batch: int = BATCH) -> int:
     return len(rows)
 
 
+def _up_to(mark: Row[Any]) -> list[Any]:
+    """The records at or before the watermark."""
+    return [
+        or_(
+            request_log.c.ts < mark.ts,
+            and_(request_log.c.ts == mark.ts, request_log.c.id <= mark.id),
+        )
+    ]
+
+
+def reconcile_hours(conn: Connection, *, hours: int) -> list[str]:
+    """Folds again each of the last `hours` hours up to the watermark whose records (at or
+    before the watermark) do not number the requests of its rollups: records written after the
+    fold passed their time (a spool replayed after a crash, an accounting far behind). Such an
+    hour's rollup rows are deleted and its records folded anew. The hours folded again."""
+    mark = _claim_watermark(conn)
+    if mark.ts is None:
+        return []
+    last = mark.ts.replace(minute=0, second=0, microsecond=0)
+    redone = []
+    for back in range(hours):
+        start = last - timedelta(hours=back)
+        hour = hour_of(start)
+        in_hour = [request_log.c.ts >= start, request_log.c.ts < start + timedelta(hours=1)]
+        logged = conn.execute(
+            select(func.count()).select_from(request_log).where(*in_hour, *_up_to(mark))
+        ).scalar_one()
+        rolled = conn.execute(
+            select(func.coalesce(func.sum(analytics_hourly.c.requests), 0)).where(
+                analytics_hourly.c.hour == hour, analytics_hourly.c.tag == ""
+            )
+        ).scalar_one()
+        if int(logged) == int(rolled):
+            continue
+        conn.execute(delete(analytics_hourly).where(analytics_hourly.c.hour == hour))
+        after: tuple[Any, str] | None = None
+        while True:
+            page = [*in_hour, *_up_to(mark)]
+            if after is not None:
+                page.append(
+                    or_(
+                        request_log.c.ts > after[0],
+                        and_(request_log.c.ts == after[0], request_log.c.id > after[1]),
+                    )
+                )
+            rows = conn.execute(
+                select(*_READ)
+                .where(*page)
+                .order_by(request_log.c.ts, request_log.c.id)
+                .limit(BATCH)
+            ).all()
+            if not rows:
+                break
+            merge_into_rollups(conn, sum_records(rows))
+            after = (rows[-1].ts, rows[-1].id)
+        redone.append(hour)
+    return redone
+
+
 class AnalyticsFolder:
     """Runs the fold in transactions of one batch each, until the records before `until` are
     all folded."""
@@ -247,3 +306,9 @@ class AnalyticsFolder:
             total += done
             if done < self._batch:
                 return total
+
+    def reconcile(self, *, hours: int) -> list[str]:
+        with self._engine.connect() as conn:
+            conn.execution_options(fluxrouter_writes=True)
+            with conn.begin():
+                return reconcile_hours(conn, hours=hours)

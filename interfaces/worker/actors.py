@@ -13,6 +13,10 @@ from infrastructure.projections.analytics_fold import AnalyticsFolder
 from infrastructure.projections.analytics_summaries import Summarizer
 from infrastructure.projections.usage import UsageProjector
 
+RECONCILED_HOURS = 3
+"""How many hours up to the fold's watermark the summaries job checks for records written
+late, and folds again."""
+
 
 @dataclass(frozen=True)
 class Actors:
@@ -37,6 +41,7 @@ def declare_actors(
         analytics.folder.fold(datetime.now(UTC) - timedelta(seconds=settle_seconds))
 
     def summarize_analytics() -> None:
+        analytics.folder.reconcile(hours=RECONCILED_HOURS)
         analytics.summarizer.run(datetime.now(UTC))
 
     def declare(fn: Any) -> Any:
