@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domains.billing import histogram
 from domains.shared.money import from_picodollars, usd_text
-from infrastructure.db.tables import analytics_hourly, analytics_summaries
+from infrastructure.db.tables import analytics_hourly, analytics_summaries, virtual_keys
 from infrastructure.db.tables.analytics import SUMS
 
 Bucket = Literal["hour", "day", "month"]
@@ -297,6 +297,27 @@ async def model_traffic(
         for row in rows
         if row.requests
     ]
+
+
+async def team_allow_lists(
+    engine: AsyncEngine, team_ids: Sequence[str]
+) -> dict[str, frozenset[str] | None]:
+    """What each team's keys that are not revoked may use, together: None (every model) when
+    one of them has no allow-list, else the union of their allow-lists (names, or
+    `provider/name`). A team without such a key may use nothing."""
+    if not team_ids:
+        return {}
+    query = select(virtual_keys.c.team_id, virtual_keys.c.models).where(
+        virtual_keys.c.team_id.in_(sorted(set(team_ids))), virtual_keys.c.revoked_at.is_(None)
+    )
+    found: dict[str, frozenset[str] | None] = dict.fromkeys(team_ids, frozenset())
+    async with engine.connect() as conn:
+        for row in await conn.execute(query):
+            have = found[row.team_id]
+            if have is None:
+                continue
+            found[row.team_id] = None if row.models is None else have | frozenset(row.models)
+    return found
 
 
 @dataclass(frozen=True)

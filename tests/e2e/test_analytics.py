@@ -157,6 +157,7 @@ class History:
     b: Tenant  # another org, on DAY
     member_key: str  # a key of a member of org a (team a1), on DAY
     member: Any
+    b3_team: str  # org b's team whose only key may use gpt-4o and gpt-3.5-turbo-instruct
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -197,6 +198,14 @@ def history(running: Running, admin: httpx.Client) -> History:
     )
     assert made.status_code == 201, made.text
     member_key = made.json()["id"]
+    b3 = admin.post("/teams", json={"org_id": b.org_id, "name": "b3"})
+    assert b3.status_code == 201, b3.text
+    b3_team = b3.json()["id"]
+    b3_key = admin.post(
+        "/keys",
+        json={"team_id": b3_team, "name": "b3", "models": ["gpt-4o", "gpt-3.5-turbo-instruct"]},
+    )
+    assert b3_key.status_code == 201, b3_key.text
     rows = [
         # $1 = 200k prompt tokens at $2.5/M + 50k completion tokens at $10/M
         record(
@@ -276,8 +285,21 @@ def history(running: Running, admin: httpx.Client) -> History:
             latency_ms=900.0,
         ),
     ]
+    rows.append(
+        record(
+            b,
+            b3_team,
+            b3_key.json()["id"],
+            at(DAY, 10),
+            model="gpt-4o",
+            prompt=1000,
+            completion=1000,
+            cost_pico=12_500_000_000,
+            latency_ms=900.0,
+        )
+    )
     write(running.database_url, rows)
-    return History(a, a2_team, a2_key, b, member_key, member)
+    return History(a, a2_team, a2_key, b, member_key, member, b3_team)
 
 
 def as_(running: Running, who: Person) -> httpx.Client:
@@ -400,9 +422,12 @@ def test_each_reader_sees_their_scope_only(
     body = folded(
         admin,
         params,
-        lambda b: {history.a.org_id, history.b.org_id} <= {r["org_id"] for r in b["rows"]},
+        lambda b: (
+            {(history.a.org_id, 4), (history.b.org_id, 2)}
+            <= {(r["org_id"], r["requests"]) for r in b["rows"]}
+        ),
     )
-    assert {r["org_id"]: r["requests"] for r in body["rows"]}[history.b.org_id] == 1
+    assert {r["org_id"]: r["requests"] for r in body["rows"]}[history.b.org_id] == 2
     org_admin = person(admin, history.a.org_id, "admin")
     with as_(running, org_admin) as client:
         mine = client.get("/analytics", params=params).json()["rows"]
@@ -595,3 +620,29 @@ def test_a_real_completion_is_folded(running: Running, admin: httpx.Client) -> N
             "completion_tokens": usage["completion_tokens"],
         }
     ]
+
+
+def test_advice_offers_only_models_the_teams_keys_may_use(
+    admin: httpx.Client, history: History
+) -> None:
+    folded(
+        admin,
+        {"org_id": history.b.org_id, "from": at(DAY, 0).isoformat(), "metrics": "requests"},
+        lambda b: b["rows"] and b["rows"][0]["requests"] == 2,
+    )
+    answer = admin.get("/analytics/advice", params={"org_id": history.b.org_id})
+    assert answer.status_code == 200, answer.text
+    rows = {row["team_id"]: row for row in answer.json()["rows"]}
+    # 1000 prompt and 1000 completion tokens: $0.0125 on gpt-4o, $0.00075 on gpt-4o-mini
+    assert rows[history.b.team_id]["candidates"] == [
+        {
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "quality": 0.88,
+            "cost_usd": "0.00075",
+            "saving_usd": "0.01175",
+        }
+    ]
+    # team b3's only key may not use gpt-4o-mini; gpt-3.5-turbo-instruct's quality is 0.5
+    assert rows[history.b3_team]["cost_usd"] == "0.0125"
+    assert rows[history.b3_team]["candidates"] == []

@@ -16,7 +16,12 @@ from domains.billing.substitution import substitutes
 from domains.providers.model import Catalog
 from domains.shared.money import from_picodollars, usd_text
 from domains.shared.usage import Usage
-from infrastructure.queries.analytics import daily_spend, model_traffic, spend_since
+from infrastructure.queries.analytics import (
+    daily_spend,
+    model_traffic,
+    spend_since,
+    team_allow_lists,
+)
 from infrastructure.queries.limits import admin_prices, budget_caps_of, limits_of
 from infrastructure.settings import Settings
 from interfaces.billing_wiring import config_prices
@@ -131,8 +136,15 @@ async def advice_answer(
         and f"{p.provider}/{p.model}" not in never
     ]
     quality = _quality(settings)
+    allowed = await team_allow_lists(engine, [used.team_id for used in traffic])
     rows = []
     for used in traffic:
+        may = allowed.get(used.team_id)
+        usable = (
+            priced
+            if may is None
+            else [(n, p) for n, p in priced if n[1] in may or f"{n[0]}/{n[1]}" in may]
+        )
         usage = Usage(
             input_tokens=used.prompt_tokens,
             output_tokens=used.completion_tokens,
@@ -145,7 +157,7 @@ async def advice_answer(
             (used.provider, used.model),
             usage,
             charged,
-            priced=priced,
+            priced=usable,
             quality=quality,
             tolerance=tolerance,
         )
