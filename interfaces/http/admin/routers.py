@@ -10,6 +10,7 @@ from litestar import Router
 from litestar.config.app import AppConfig
 from litestar.plugins import InitPlugin
 
+from interfaces.http.admin.analytics_routes import AnalyticsController
 from interfaces.http.admin.audit_routes import AuditController
 from interfaces.http.admin.budgets_routes import BudgetsController
 from interfaces.http.admin.conversations_routes import ConversationsController
@@ -46,6 +47,7 @@ billing = Router(
         PricesController,
         ReportsController,
         RequestsController,
+        AnalyticsController,
     ],
 )
 providers = Router(path="/", route_handlers=[ProvidersController])
