@@ -114,12 +114,16 @@ def projections_for(
     alerts' when webhooks are configured), whether this process runs them itself (embedded: no
     Redis), and how events are handed to them."""
     from infrastructure.messaging.broker import create_broker
+    from infrastructure.projections.analytics_fold import AnalyticsFolder
+    from infrastructure.projections.analytics_summaries import Summarizer
     from infrastructure.projections.usage import UsageProjector
-    from interfaces.worker.actors import declare_actors
+    from interfaces.worker.actors import AnalyticsJobs, declare_actors
 
     broker = create_broker(settings.redis.url, namespace=settings.redis.namespace)
     projector = UsageProjector(sync_engine, codec)
-    actors = declare_actors(broker, projector, alert_deliveries(settings, sync_engine, codec))
+    analytics = AnalyticsJobs(AnalyticsFolder(sync_engine), Summarizer(sync_engine))
+    alerts = alert_deliveries(settings, sync_engine, codec)
+    actors = declare_actors(broker, projector, analytics, alerts)
     embedded = settings.redis.url is None and settings.workers.embedded
     return broker, projector, actors, embedded, _sender(settings, actors.project_events)
 

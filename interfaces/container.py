@@ -51,6 +51,7 @@ from interfaces.billing_wiring import Admission
 from interfaces.config_summary import summary_of
 from interfaces.sso_wiring import SsoServices
 from interfaces.worker.actors import Actors
+from interfaces.worker.ticker import Ticker
 from interfaces.ws.key_connections import KeyConnections
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ class Container:
     responses: ResponsesServices | None = None  # built at the first /v1/responses request
     """Deletes the stored responses (`/v1/responses`) past their retention, now and then."""
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
+    _ticker: Ticker | None = field(default=None, repr=False)
     _accounting_started: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
@@ -176,8 +178,13 @@ class Container:
         if self.embedded_worker:
             self._worker = dramatiq.Worker(self.broker, worker_threads=1, worker_timeout=100)
             self._worker.start()
+            self._ticker = Ticker(self.actors, self.settings.workers)
+            self._ticker.start()
 
     async def _stop_projections(self) -> None:
+        if self._ticker is not None:
+            await asyncio.to_thread(self._ticker.stop)
+            self._ticker = None
         if self._worker is not None:
             await asyncio.to_thread(self.broker.join, "projections", timeout=10_000)
             self._worker.stop()

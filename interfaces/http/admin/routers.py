@@ -11,6 +11,7 @@ from litestar.config.app import AppConfig
 from litestar.plugins import InitPlugin
 
 from interfaces.http.admin.alerts_routes import AlertsController
+from interfaces.http.admin.analytics_routes import AnalyticsController
 from interfaces.http.admin.audit_routes import AuditController
 from interfaces.http.admin.budgets_routes import BudgetsController
 from interfaces.http.admin.conversations_routes import ConversationsController
@@ -47,6 +48,7 @@ billing = Router(
         PricesController,
         ReportsController,
         RequestsController,
+        AnalyticsController,
     ],
 )
 providers = Router(path="/", route_handlers=[ProvidersController])

@@ -1,7 +1,7 @@
 """the alerts' delivery log: one row per event and webhook, its signed body and its tries
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020_alert_deliveries
+Revises: 0019_analytics_rollups
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020_alert_deliveries"
+down_revision = "0019_analytics_rollups"
 branch_labels = None
 depends_on = None
 
