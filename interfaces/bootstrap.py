@@ -17,6 +17,7 @@ from application.providers.completions.admit import CallAdmission
 from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.completions.upstream import ProviderCalls
 from application.providers.latency import EwmaLatency, TimedRecorder
+from application.providers.routing.circuit_watch import CircuitWatch
 from application.providers.routing.router import health_of
 from application.shared.coalescer import Coalescer
 from application.teams.authenticate import KeyAuthenticator
@@ -36,7 +37,14 @@ from infrastructure.sso.session_callers import SessionCallers
 from interfaces.accounting_wiring import build_accounting_process, build_recorder
 from interfaces.billing_wiring import build_admission, limits_cache
 from interfaces.cache_wiring import build_response_cache
-from interfaces.common_wiring import outbox_relay, projections_for, redactor_for, registry_for
+from interfaces.common_wiring import (
+    alert_enqueue,
+    alert_sweep,
+    outbox_relay,
+    projections_for,
+    redactor_for,
+    registry_for,
+)
 from interfaces.container import Container
 from interfaces.deployments_wiring import build_router
 from interfaces.refusals_wiring import build_access_refusals, refusal_writer
@@ -66,6 +74,9 @@ def bootstrap(
         redactor,
         metrics,
         enqueue=enqueue if (embedded or settings.redis.url) else None,
+        enqueue_alerts=alert_enqueue(settings, actors)
+        if (embedded or settings.redis.url)
+        else None,
     )
     key_lookup = SqlKeyLookup(engine)
     authenticator = KeyAuthenticator(key_lookup)
@@ -166,6 +177,17 @@ def bootstrap(
                 settings.routing.shared_state_seconds,
             )
             if settings.redis.url
+            else None
+        ),
+        circuit_watch=CircuitWatch(
+            router,
+            write_refusals,
+            error_share=settings.alerts.error_rate_share,
+            min_calls=settings.alerts.error_rate_min_calls,
+        ),
+        alert_sweep=(
+            alert_sweep(settings, sync_engine, codec, actors)
+            if (embedded or settings.redis.url)
             else None
         ),
         health_probes=(

@@ -25,7 +25,12 @@ from domains.billing.events import (
     RequestRefused,
     UsageRecorded,
 )
-from domains.providers.events import CompletionFinished
+from domains.providers.events import (
+    CompletionFinished,
+    DeploymentCircuitClosed,
+    DeploymentCircuitOpened,
+    DeploymentErrorRateHigh,
+)
 from domains.teams.events import AccessRefused, SignedOut, SignInFailed
 from infrastructure.security.redaction import Redactor
 
@@ -39,6 +44,8 @@ if TYPE_CHECKING:
     from application.teams.dashboard_sessions import (
         SessionStore,  # the rest is imported by the composition that builds it
     )
+    from infrastructure.alerts.deliveries import AlertDeliveries
+    from infrastructure.alerts.sweep import AlertSweep
     from infrastructure.db.event_codec import EventCodec
     from infrastructure.messaging.outbox_relay import OutboxRelay
     from infrastructure.observability.metrics import Metrics
@@ -55,8 +62,13 @@ RECORDED_EVENTS = (
     RequestRefused,
     BudgetAboveCapRefused,
     BudgetThresholdCrossed,
+    DeploymentCircuitOpened,
+    DeploymentCircuitClosed,
+    DeploymentErrorRateHigh,
 )
-"""What `RecordEvents` carries: refusals, thresholds crossed, sign-outs (audit rows only)."""
+"""What `RecordEvents` carries: refusals, thresholds crossed, circuits opened and closed,
+error rates above their share,
+sign-outs (audit rows, and the alerts' deliveries planned by the workers)."""
 
 
 def registry_for(
@@ -82,31 +94,91 @@ def registry_for(
 
 
 def redactor_for(settings: Settings) -> Redactor:
-    """Scrubs the configured secrets (admin key, provider keys) and anything shaped like a key."""
-    return Redactor([settings.admin.key, *(p.api_key for p in settings.providers)])
+    """Scrubs the configured secrets (admin key, provider keys, the alert webhooks' secrets and
+    URLs, a Slack URL being a credential) and anything shaped like a key."""
+    hooks = settings.alerts.webhooks
+    return Redactor(
+        [
+            settings.admin.key,
+            *(p.api_key for p in settings.providers),
+            *(hook.secret for hook in hooks),
+            *(hook.url for hook in hooks),
+        ]
+    )
 
 
 def projections_for(
     settings: Settings, sync_engine: Engine, codec: EventCodec
 ) -> tuple[dramatiq.Broker, UsageProjector, Actors, bool, Enqueue]:
-    """The projections' broker (Redis, else in process), the projector, its actors, whether
-    this process runs them itself (embedded: no Redis), and how events are handed to them."""
+    """The projections' broker (Redis, else in process), the projector, its actors (and the
+    alerts' when webhooks are configured), whether this process runs them itself (embedded: no
+    Redis), and how events are handed to them."""
     from infrastructure.messaging.broker import create_broker
+    from infrastructure.projections.analytics_fold import AnalyticsFolder
+    from infrastructure.projections.analytics_summaries import Summarizer
     from infrastructure.projections.usage import UsageProjector
-    from interfaces.worker.actors import declare_actors
+    from interfaces.worker.actors import AnalyticsJobs, declare_actors
 
     broker = create_broker(settings.redis.url, namespace=settings.redis.namespace)
     projector = UsageProjector(sync_engine, codec)
-    actors = declare_actors(broker, projector)
+    analytics = AnalyticsJobs(AnalyticsFolder(sync_engine), Summarizer(sync_engine))
+    alerts = alert_deliveries(settings, sync_engine, codec)
+    actors = declare_actors(broker, projector, analytics, alerts)
     embedded = settings.redis.url is None and settings.workers.embedded
+    return broker, projector, actors, embedded, _sender(settings, actors.project_events)
 
+
+def alert_enqueue(settings: Settings, actors: Actors) -> Enqueue | None:
+    """How alert events are handed to the actor that plans their deliveries (None: no
+    webhook is configured)."""
+    if actors.plan_alerts is None:
+        return None
+    return _sender(settings, actors.plan_alerts)
+
+
+def alert_sweep(
+    settings: Settings, sync_engine: Engine, codec: EventCodec, actors: Actors
+) -> AlertSweep | None:
+    """Hands the overdue deliveries to the workers again (None: no webhook is configured)."""
+    deliver = actors.deliver_alert
+    deliveries = alert_deliveries(settings, sync_engine, codec)
+    if deliver is None or deliveries is None:
+        return None
+    from infrastructure.alerts.sweep import AlertSweep
+
+    async def resend(delivery_id: str, attempt: int) -> None:
+        if settings.redis.url:
+            await asyncio.to_thread(deliver.send, delivery_id, attempt)
+        else:
+            deliver.send(delivery_id, attempt)
+
+    return AlertSweep(deliveries, resend)
+
+
+def _sender(settings: Settings, actor: Any) -> Enqueue:
     async def enqueue(payloads: list[str]) -> None:
         if settings.redis.url:
-            await asyncio.to_thread(actors.project_events.send, payloads)
+            await asyncio.to_thread(actor.send, payloads)
         else:
-            actors.project_events.send(payloads)
+            actor.send(payloads)
 
-    return broker, projector, actors, embedded, enqueue
+    return enqueue
+
+
+def alert_deliveries(
+    settings: Settings, sync_engine: Engine, codec: EventCodec
+) -> AlertDeliveries | None:
+    """The alerts' delivery log and sender, when a webhook is configured."""
+    if not settings.alerts.webhooks:
+        return None
+    from infrastructure.alerts.deliveries import AlertDeliveries
+    from infrastructure.alerts.sender import WebhookSender
+    from infrastructure.net.outbound import OutboundPolicy
+
+    sender = WebhookSender(
+        OutboundPolicy(settings.outbound.allow), timeout=settings.alerts.timeout_seconds
+    )
+    return AlertDeliveries(sync_engine, codec, settings.alerts, sender)
 
 
 def outbox_relay(
@@ -117,9 +189,12 @@ def outbox_relay(
     metrics: Metrics | None,
     *,
     enqueue: Enqueue | None,
+    enqueue_alerts: Enqueue | None = None,
 ) -> OutboxRelay:
     """The outbox relay with the configured retries, its dead letters and (with `metrics`)
-    their metrics."""
+    their metrics; `enqueue_alerts`: where the alert events go (when webhooks are
+    configured)."""
+    from infrastructure.alerts.payloads import ALERT_TYPES
     from infrastructure.messaging.dead_letters import DeadLetters
     from infrastructure.messaging.outbox_relay import OutboxRelay
     from infrastructure.messaging.retry_policy import RetryPolicy
@@ -138,6 +213,7 @@ def outbox_relay(
         codec,
         enqueue=enqueue,
         projected_types=USAGE_EVENT_TYPES,
+        alerts=None if enqueue_alerts is None else (ALERT_TYPES, enqueue_alerts),
         dead_letters=DeadLetters(engine, codec, redactor),
         policy=RetryPolicy(
             max_retries=outbox.max_retries,

@@ -20,6 +20,7 @@ from application.conversations.retention import ResponseSweep
 from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.config_audit import RecordConfig
 from application.providers.recorder import CompletionRecorder
+from application.providers.routing.circuit_watch import CircuitWatch
 from application.shared.coalescer import Coalescer
 from application.shared.refusal_throttle import RefusalThrottle
 from application.shared.tasks import cancel_and_wait
@@ -28,6 +29,7 @@ from application.teams.sessions import SessionAuthenticator
 from domains.billing.budget import BudgetLedger
 from domains.providers.model import Catalog
 from domains.providers.ports import ProviderClient
+from infrastructure.alerts.sweep import AlertSweep
 from infrastructure.audit.checkpointer import Checkpointer
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.messaging.key_revocations import KeyRevocationChannel
@@ -49,6 +51,7 @@ from interfaces.billing_wiring import Admission
 from interfaces.config_summary import summary_of
 from interfaces.sso_wiring import SsoServices
 from interfaces.worker.actors import Actors
+from interfaces.worker.ticker import Ticker
 from interfaces.ws.key_connections import KeyConnections
 
 if TYPE_CHECKING:
@@ -95,11 +98,16 @@ class Container:
     response_sweep: ResponseSweep | None = None
     routing_share: SharedRoutingState | None = None
     """Shares the deployments' rate windows and circuits with the other replicas (Redis)."""
+    circuit_watch: CircuitWatch | None = None
+    """Records the circuits this replica opened and closed (the audit log, the alerts)."""
+    alert_sweep: AlertSweep | None = None
+    """Hands the alert deliveries whose try is overdue to the workers again."""
     health_probes: HealthProber | None = None
     """Probes every deployment now and then (`routing.health_probes`)."""
     responses: ResponsesServices | None = None  # built at the first /v1/responses request
     """Deletes the stored responses (`/v1/responses`) past their retention, now and then."""
     _worker: dramatiq.Worker | None = field(default=None, repr=False)
+    _ticker: Ticker | None = field(default=None, repr=False)
     _accounting_started: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
@@ -124,6 +132,10 @@ class Container:
             self.response_sweep.start()
         if self.routing_share is not None:
             self.routing_share.start()
+        if self.circuit_watch is not None:
+            self.circuit_watch.start()
+        if self.alert_sweep is not None:
+            self.alert_sweep.start()
         if self.health_probes is not None:
             self.health_probes.start()
         if self.accounting is not None:  # started beside: the first batch waits for it
@@ -166,8 +178,13 @@ class Container:
         if self.embedded_worker:
             self._worker = dramatiq.Worker(self.broker, worker_threads=1, worker_timeout=100)
             self._worker.start()
+            self._ticker = Ticker(self.actors, self.settings.workers)
+            self._ticker.start()
 
     async def _stop_projections(self) -> None:
+        if self._ticker is not None:
+            await asyncio.to_thread(self._ticker.stop)
+            self._ticker = None
         if self._worker is not None:
             await asyncio.to_thread(self.broker.join, "projections", timeout=10_000)
             self._worker.stop()
@@ -194,6 +211,10 @@ class Container:
             await self.response_sweep.stop()
         if self.routing_share is not None:
             await self.routing_share.stop()
+        if self.circuit_watch is not None:
+            await self.circuit_watch.stop()
+        if self.alert_sweep is not None:
+            await self.alert_sweep.stop()
         if self.health_probes is not None:
             await self.health_probes.stop()
         if self.responses is not None:  # the responses answered are written before it stops

@@ -19,7 +19,10 @@ from domains.shared.clock import utcnow
 
 
 @dataclass(eq=False)
-class StoredResponse(Aggregate):
+class ResponseFacts:
+    """What a stored response is found by: its own id, model and status, whose it is, and the
+    response it continues."""
+
     id: str
     org_id: str
     team_id: str
@@ -28,6 +31,10 @@ class StoredResponse(Aggregate):
     model: str
     status: str
     previous_response_id: str | None
+
+
+@dataclass(eq=False)
+class StoredResponse(ResponseFacts, Aggregate):
     response: dict[str, Any]
     """The `Response` object as the caller was answered it."""
     input_items: list[dict[str, Any]]
@@ -64,20 +71,12 @@ class StoredResponse(Aggregate):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ResponseRecord:
+@dataclass(eq=False)
+class ResponseRecord(ResponseFacts):
     """A response on its way to be stored: its `Response` object and its input items as the JSON
     the serving process encoded once (never parsed again on the way), with what it is found by.
     Read back, it is a `StoredResponse`."""
 
-    id: str
-    org_id: str
-    team_id: str
-    key_id: str
-    user_id: str | None
-    model: str
-    status: str
-    previous_response_id: str | None
     response: bytes
     """The `Response` object's JSON, as the caller was answered it."""
     input_items: bytes

@@ -81,7 +81,53 @@ class ConfigChanged(Event, frozen=True, kw_only=True, tag=True):
     actor: str = "config"
 
 
+class DeploymentCircuitOpened(Event, frozen=True, kw_only=True, tag=True):
+    """A deployment's circuit opened: no call goes to it for `cooldown_seconds`. Raised once per
+    opening, by the replica whose calls failed (one that only learnt it from the others does
+    not raise it). `reason`: `consecutive_failures` or `error_rate` (the window's `calls` and
+    `failures` say how far)."""
+
+    deployment: str
+    provider: str
+    model: str
+    reason: str
+    consecutive_failures: int
+    calls: int
+    failures: int
+    cooldown_seconds: float
+    actor: str = "system"
+
+
+class DeploymentCircuitClosed(Event, frozen=True, kw_only=True, tag=True):
+    """A deployment's circuit closed again: its probe call succeeded on the replica that made
+    it."""
+
+    deployment: str
+    provider: str
+    model: str
+    actor: str = "system"
+
+
+class DeploymentErrorRateHigh(Event, frozen=True, kw_only=True, tag=True):
+    """Of the last `window_seconds` of calls this replica made to a deployment, `failures` of
+    `calls` failed: at least the configured share (`alerts.error_rate_share`). Raised once per
+    spike, by each replica that saw it; raised again only once the rate fell under half the
+    share."""
+
+    deployment: str
+    provider: str
+    model: str
+    calls: int
+    failures: int
+    window_seconds: float
+    share: float
+    actor: str = "system"
+
+
 EVENTS: tuple[type[Event], ...] = (
     CompletionFinished,
     ConfigChanged,
+    DeploymentCircuitOpened,
+    DeploymentCircuitClosed,
+    DeploymentErrorRateHigh,
 )

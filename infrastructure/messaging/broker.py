@@ -6,6 +6,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 PROJECTIONS_QUEUE = "projections"
+ALERTS_QUEUE = "alerts"
 
 
 def create_broker(redis_url: str | None, *, namespace: str = "fluxrouter") -> dramatiq.Broker:

@@ -53,17 +53,21 @@ class OutboxRelay:
         enqueue: Enqueue | None,
         projected_types: frozenset[str],
         dead_letters: DeadLetters,
+        alerts: tuple[frozenset[str], Enqueue] | None = None,
         policy: RetryPolicy | None = None,
         sweep_every: float = 5.0,
         on_retried: Callable[[int], None] = _ignore,
         on_dead_lettered: Callable[[str], None] = _ignore,
     ) -> None:
         """`on_retried` is told how many events a sweep retried, `on_dead_lettered` the type of
-        each event it gave up on (the metrics)."""
+        each event it gave up on (the metrics); `alerts`: the event types alerted on and where
+        they are handed (the actor planning their deliveries), like a projection's."""
         self._engine = engine
         self._codec = codec
         self._enqueue = enqueue
         self._projected = projected_types
+        self._alert_types: frozenset[str] = alerts[0] if alerts else frozenset()
+        self._enqueue_alerts: Enqueue | None = alerts[1] if alerts else None
         self.dead_letters = dead_letters
         self.policy = policy or RetryPolicy()
         self._sweep_after = self.policy.base_seconds
@@ -81,16 +85,31 @@ class OutboxRelay:
 
     def projected(self, event: Event) -> bool:
         """Whether a projection reads this event (it is handed to the workers)."""
-        return self._enqueue is not None and type(event).__name__ in self._projected
+        name = type(event).__name__
+        return (self._enqueue is not None and name in self._projected) or (
+            self._enqueue_alerts is not None and name in self._alert_types
+        )
 
     async def project(self, events: Sequence[Event]) -> None:
-        """Hand the events a projection reads to the workers (the wave's transaction marks them
-        all dispatched when it commits, `infrastructure.db.outbox`)."""
-        if self._enqueue is None:
-            return
-        payloads = [self._codec.encode(event).decode() for event in events if self.projected(event)]
-        if payloads:
-            await self._enqueue(payloads)
+        """Hand the events a projection reads (or an alert is made of) to the workers (the
+        wave's transaction marks them all dispatched when it commits,
+        `infrastructure.db.outbox`)."""
+        if self._enqueue is not None:
+            payloads = [
+                self._codec.encode(event).decode()
+                for event in events
+                if type(event).__name__ in self._projected
+            ]
+            if payloads:
+                await self._enqueue(payloads)
+        if self._enqueue_alerts is not None:
+            alerts = [
+                self._codec.encode(event).decode()
+                for event in events
+                if type(event).__name__ in self._alert_types
+            ]
+            if alerts:
+                await self._enqueue_alerts(alerts)
 
     async def sweep(
         self, publish: Publish, *, limit: int = 500, older_than: float | None = None

@@ -17,6 +17,14 @@ class WorkerSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     accounting_process: bool = True
     """`serve`: each serving process writes its finished calls' accounting (outbox, usage, audit
     rows, checkpoints) from a child process of its own, on another core."""
+    analytics_every_seconds: Annotated[float, Meta(ge=0, le=86400, extra=SECONDS)] = 60.0
+    """How often the projection worker folds the new request log records into the analytics
+    rollups (0: never, the rollups stay as they are)."""
+    analytics_settle_seconds: Annotated[float, Meta(ge=0, le=3600, extra=SECONDS)] = 30.0
+    """The fold reads the records that ended at least this long ago (records still being
+    written land first)."""
+    summaries_every_seconds: Annotated[float, Meta(ge=1, le=86400, extra=SECONDS)] = 600.0
+    """How often the daily and monthly summaries are computed again from the rollups."""
 
 
 class AccountingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

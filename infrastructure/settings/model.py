@@ -13,6 +13,7 @@ from typing import Literal
 
 import msgspec
 
+from infrastructure.settings.alerts import AlertsSettings
 from infrastructure.settings.audit import AuditSettings
 from infrastructure.settings.background import AccountingSettings, OutboxSettings, WorkerSettings
 from infrastructure.settings.billing import BillingSettings
@@ -84,6 +85,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     scim: ScimSettings = msgspec.field(default_factory=ScimSettings)
     sso: SsoSettings = msgspec.field(default_factory=SsoSettings)
     outbound: OutboundSettings = msgspec.field(default_factory=OutboundSettings)
+    alerts: AlertsSettings = msgspec.field(default_factory=AlertsSettings)
     responses: ResponsesSettings = msgspec.field(default_factory=ResponsesSettings)
     cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
     routing: RoutingSettings = msgspec.field(default_factory=RoutingSettings)

@@ -33,7 +33,13 @@ from infrastructure.settings import Settings
 from infrastructure.sso.session_stores import RedisSessionStore
 from interfaces.audit_wiring import start_checkpoints
 from interfaces.billing_wiring import limits_cache
-from interfaces.common_wiring import outbox_relay, projections_for, redactor_for, registry_for
+from interfaces.common_wiring import (
+    alert_enqueue,
+    outbox_relay,
+    projections_for,
+    redactor_for,
+    registry_for,
+)
 
 
 def _ignore(_key: str = "") -> None:
@@ -88,10 +94,13 @@ class Accounting:
 def compose(settings: Settings) -> Accounting:
     """The accounting process's parts, from the serving process's settings; no I/O."""
     redactor = redactor_for(settings)
-    engine = create_engine(settings.database.url, pool_size=settings.database.pool_size)
+    # this process's loop only writes batches: its SQLite statements need no thread of their own
+    engine = create_engine(
+        settings.database.url, pool_size=settings.database.pool_size, inline=True
+    )
     sync_engine = create_sync_engine(settings.database.url)
     codec = EventCodec(all_event_types())
-    broker, _, _, embedded, enqueue = projections_for(settings, sync_engine, codec)
+    broker, _, actors, embedded, enqueue = projections_for(settings, sync_engine, codec)
     relay = outbox_relay(
         settings,
         engine,
@@ -99,6 +108,9 @@ def compose(settings: Settings) -> Accounting:
         redactor,
         None,  # nothing reads this process's metrics
         enqueue=enqueue if (embedded or settings.redis.url) else None,
+        enqueue_alerts=alert_enqueue(settings, actors)
+        if (embedded or settings.redis.url)
+        else None,
     )
     limits = limits_cache(settings, engine)
     sessions = revocations = None

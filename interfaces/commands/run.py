@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the rest is imported by the command that uses it
     from sqlalchemy import Engine
 
     from infrastructure.projections.usage import UsageProjector
+    from interfaces.worker.actors import Actors
 
 
 def dispatch(args: argparse.Namespace, settings: Settings, config_path: str | None) -> int:
@@ -84,14 +85,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config_path: str | N
 
         return spool_status(settings)
     if args.command == "projections":
-        _, projector, _ = _projections(settings)
+        _, projector, _, _ = _projections(settings)
         applied = projector.rebuild()
         print(f"fluxrouter: read model `{args.name}` rebuilt from {applied} events")
         return 0
     return 2
 
 
-def _projections(settings: Settings) -> tuple[dramatiq.Broker, UsageProjector, Engine]:
+def _projections(
+    settings: Settings,
+) -> tuple[dramatiq.Broker, UsageProjector, Engine, Actors]:
     """The projections' broker (their actors declared) and projector, and the engine they
     write with: what `worker` and `projections rebuild` use, not the gateway's container."""
     from infrastructure.db.engine import create_sync_engine
@@ -100,8 +103,8 @@ def _projections(settings: Settings) -> tuple[dramatiq.Broker, UsageProjector, E
 
     sync_engine = create_sync_engine(settings.database.url)
     codec = EventCodec(all_event_types())
-    broker, projector, _, _, _ = projections_for(settings, sync_engine, codec)
-    return broker, projector, sync_engine
+    broker, projector, actors, _, _ = projections_for(settings, sync_engine, codec)
+    return broker, projector, sync_engine, actors
 
 
 def worker(settings: Settings) -> int:
@@ -115,15 +118,20 @@ def worker(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    broker, _, sync_engine = _projections(settings)
+    from interfaces.worker.ticker import Ticker
+
+    broker, _, sync_engine, actors = _projections(settings)
     broker.emit_after("process_boot")
     work = dramatiq.Worker(broker, worker_threads=2)
     work.start()
+    ticker = Ticker(actors, settings.workers)
+    ticker.start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     print("fluxrouter: worker running", flush=True)
     stop.wait()
+    ticker.stop()
     work.stop()
     broker.close()
     sync_engine.dispose()

@@ -1,31 +1,92 @@
-"""Dramatiq actors: thin, idempotent, taking JSON. The logic lives in the projections."""
+"""Dramatiq actors: thin, idempotent, taking JSON. The logic lives in the projections and the
+alerts' delivery log."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dramatiq
 
-from infrastructure.messaging.broker import PROJECTIONS_QUEUE
+from infrastructure.alerts.deliveries import AlertDeliveries
+from infrastructure.messaging.broker import ALERTS_QUEUE, PROJECTIONS_QUEUE
+from infrastructure.projections.analytics_fold import AnalyticsFolder
+from infrastructure.projections.analytics_summaries import Summarizer
 from infrastructure.projections.usage import UsageProjector
+
+RECONCILED_HOURS = 3
+"""How many hours up to the fold's watermark the summaries job checks for records written
+late, and folds again."""
 
 
 @dataclass(frozen=True)
 class Actors:
     project_events: Any  # dramatiq.Actor[[list[str]], None]
+    fold_analytics: Any  # dramatiq.Actor[[float], None]: the settle delay in seconds
+    summarize_analytics: Any  # dramatiq.Actor[[], None]
+    plan_alerts: Any | None = None  # dramatiq.Actor[[list[str]], None], with webhooks only
+    deliver_alert: Any | None = None  # dramatiq.Actor[[str, int], None], with webhooks only
 
 
-def declare_actors(broker: dramatiq.Broker, projector: UsageProjector) -> Actors:
+@dataclass(frozen=True)
+class AnalyticsJobs:
+    folder: AnalyticsFolder
+    summarizer: Summarizer
+
+
+def declare_actors(
+    broker: dramatiq.Broker,
+    projector: UsageProjector,
+    analytics: AnalyticsJobs,
+    alerts: AlertDeliveries | None = None,
+) -> Actors:
     def project_events(payloads: list[str]) -> None:
         projector.apply_payloads(payloads)
 
-    actor = dramatiq.actor(
-        broker=broker,
-        actor_name="project_events",
-        queue_name=PROJECTIONS_QUEUE,
-        max_retries=20,
-        min_backoff=200,
-        max_backoff=30_000,
-    )(project_events)
-    return Actors(project_events=actor)
+    def fold_analytics(settle_seconds: float) -> None:
+        analytics.folder.fold(datetime.now(UTC) - timedelta(seconds=settle_seconds))
+
+    def summarize_analytics() -> None:
+        analytics.folder.reconcile(hours=RECONCILED_HOURS)
+        analytics.summarizer.run(datetime.now(UTC))
+
+    def declare(fn: Any, queue: str = PROJECTIONS_QUEUE, max_retries: int = 20) -> Any:
+        return dramatiq.actor(
+            broker=broker,
+            actor_name=fn.__name__,
+            queue_name=queue,
+            max_retries=max_retries,
+            min_backoff=200,
+            max_backoff=30_000,
+        )(fn)
+
+    actors = Actors(
+        project_events=declare(project_events),
+        fold_analytics=declare(fold_analytics),
+        summarize_analytics=declare(summarize_analytics),
+    )
+    if alerts is None:
+        return actors
+    planner = alerts  # bound for the closures
+
+    def deliver_alert(delivery_id: str, attempt: int) -> None:
+        """One try; the next is sent delayed when it failed and may be retried (the delivery
+        log keeps the count, so Dramatiq's own retries are off)."""
+        delay = planner.attempt(delivery_id, attempt)
+        if delay is not None:
+            deliver.send_with_options(args=(delivery_id, attempt + 1), delay=int(delay * 1000))
+
+    def plan_alerts(payloads: list[str]) -> None:
+        for delivery_id in planner.plan(payloads):
+            deliver.send(delivery_id, 1)
+
+    deliver = declare(deliver_alert, ALERTS_QUEUE, max_retries=0)
+    plan = declare(plan_alerts, ALERTS_QUEUE)
+    return Actors(
+        project_events=actors.project_events,
+        fold_analytics=actors.fold_analytics,
+        summarize_analytics=actors.summarize_analytics,
+        plan_alerts=plan,
+        deliver_alert=deliver,
+    )

@@ -9,9 +9,9 @@ refusal is answered as it was."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,8 +20,7 @@ import pytest
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.gemini_upstream import FakeGemini
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess
-from tests.support.services import REDIS_URL, postgres_database
+from tests.support.gateway import GatewayProcess, own_gateway
 from tests.support.tenants import Tenant, create_tenant, eventually
 
 PRICE = {"input_per_mtok": 1, "output_per_mtok": 2}
@@ -110,24 +109,14 @@ def gateway(
     fakes: dict[str, Any],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
-    workdir: Path = tmp_path_factory.mktemp(f"gateway-refusals-{request.param}")
     for fake in fakes.values():
         fake.clear()  # each shape's usage rows are compared with what the fakes saw since
-    postgres = request.param == "postgres"
-    with postgres_database() if postgres else contextlib.nullcontext("") as pg_url:
-        config = refusal_config(
-            pg_url if postgres else f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
-            REDIS_URL if postgres else None,
-            fakes,
-        )
-        process = GatewayProcess(
-            workdir, config, admin_key="fradm-" + secrets.token_urlsafe(32), with_worker=postgres
-        )
-        if postgres:
-            process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-        process.start()
+    with own_gateway(
+        request.param,
+        tmp_path_factory.mktemp(f"gateway-refusals-{request.param}"),
+        functools.partial(refusal_config, fakes=fakes),
+    ) as process:
         yield process
-        process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,9 @@ probes show in `GET /admin/v1/providers/health` and `/metrics`, and are no usage
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,8 +17,7 @@ import pytest
 
 from tests.fakes.faults import Faults
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess
-from tests.support.services import REDIS_URL, postgres_database
+from tests.support.gateway import GatewayProcess, own_gateway
 from tests.support.tenants import Tenant, create_tenant, eventually
 
 INTERVAL = 0.5  # seconds between two probes of a target
@@ -97,25 +95,14 @@ def gateway(
     steady: FakeOpenAI,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
-    workdir: Path = tmp_path_factory.mktemp(f"gateway-probes-{request.param}")
     for fake in (flaky, steady):
         fake.clear()
-    postgres = request.param == "postgres"
-    with postgres_database() if postgres else contextlib.nullcontext("") as pg_url:
-        config = probes_config(
-            pg_url if postgres else f"sqlite+aiosqlite:///{workdir / 'fluxrouter.db'}",
-            REDIS_URL if postgres else None,
-            flaky.base_url,
-            steady.base_url,
-        )
-        process = GatewayProcess(
-            workdir, config, admin_key="fradm-" + secrets.token_urlsafe(32), with_worker=postgres
-        )
-        if postgres:
-            process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-        process.start()
+    with own_gateway(
+        request.param,
+        tmp_path_factory.mktemp(f"gateway-probes-{request.param}"),
+        functools.partial(probes_config, flaky=flaky.base_url, steady=steady.base_url),
+    ) as process:
         yield process
-        process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ may read which records; pages, filters, exports and bad queries."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import io
 import json
@@ -15,7 +14,6 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,8 +24,7 @@ from tests.conftest import UPSTREAM_KEY
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.gemini_upstream import FakeGemini
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
-from tests.support.services import REDIS_URL, postgres_database
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
 from tests.support.tenants import Tenant, create_tenant, eventually
 from tests.support.ws import chat_socket, chat_start
 
@@ -83,32 +80,26 @@ def gateway(
 ) -> Iterator[GatewayProcess]:
     """A gateway of this module's own on each shape: the test gateways' providers, and a
     fallback for the model that always fails (a request that fails over)."""
-    workdir: Path = tmp_path_factory.mktemp(f"gateway-request-log-{request.param}")
-    postgres = request.param == "postgres"
-    with postgres_database() if postgres else contextlib.nullcontext("") as pg_url:
-        config = gateway_config(
-            database_url=pg_url if postgres else f"sqlite+aiosqlite:///{workdir / 'fr.db'}",
-            redis_url=REDIS_URL if postgres else None,
+
+    def config(database_url: str, redis_url: str | None) -> dict[str, Any]:
+        made = gateway_config(
+            database_url=database_url,
+            redis_url=redis_url,
             upstream_url=upstream.base_url,
             upstream_key=UPSTREAM_KEY,
             anthropic_url=anthropic_upstream.base_url,
             gemini_url=gemini_upstream.base_url,
         )
-        config["routing"]["fallbacks"] = {"fake-error-500": ["gpt-4o-mini"]}
-        process = GatewayProcess(
-            workdir,
-            config,
-            admin_key="fradm-" + secrets.token_urlsafe(32),
-            upstream_key=UPSTREAM_KEY,
-            with_worker=postgres,
-        )
-        if postgres:
-            process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+        made["routing"]["fallbacks"] = {"fake-error-500": ["gpt-4o-mini"]}
+        return made
+
+    with own_gateway(
+        request.param,
+        tmp_path_factory.mktemp(f"gateway-request-log-{request.param}"),
+        config,
+        upstream_key=UPSTREAM_KEY,
+    ) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,10 @@ from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.tables import usage_rollup
 from infrastructure.db.tables.meta import metadata
 from infrastructure.messaging.broker import PROJECTIONS_QUEUE
+from infrastructure.projections.analytics_fold import AnalyticsFolder
+from infrastructure.projections.analytics_summaries import Summarizer
 from infrastructure.projections.usage import UsageProjector
-from interfaces.worker.actors import Actors, declare_actors
+from interfaces.worker.actors import Actors, AnalyticsJobs, declare_actors
 
 CODEC = EventCodec([UsageRecorded])
 
@@ -53,7 +55,11 @@ class Projecting:
     def __init__(self, engine: sa.Engine) -> None:
         self.broker = StubBroker()
         self.broker.emit_after("process_boot")
-        self.actors: Actors = declare_actors(self.broker, UsageProjector(engine, CODEC))
+        self.actors: Actors = declare_actors(
+            self.broker,
+            UsageProjector(engine, CODEC),
+            AnalyticsJobs(AnalyticsFolder(engine), Summarizer(engine)),
+        )
         self.worker = dramatiq.Worker(self.broker, worker_threads=1)
 
     def project(self, events: Sequence[UsageRecorded]) -> None:

@@ -21,7 +21,12 @@ from domains.conversations.events import (
     PromptPublished,
     ResponseDeleted,
 )
-from domains.providers.events import ConfigChanged
+from domains.providers.events import (
+    ConfigChanged,
+    DeploymentCircuitClosed,
+    DeploymentCircuitOpened,
+    DeploymentErrorRateHigh,
+)
 from domains.shared.delivery import DeadLetterReplayed, EventDeadLettered
 from domains.shared.events import Event
 from domains.teams.events import (
@@ -334,5 +339,27 @@ def one_of_each() -> list[Event]:
             team_id="team-1",
             key_id="key-1",
             actor="key:key-2",
+        ),
+        DeploymentCircuitOpened(
+            deployment="openai/gpt-4o-mini",
+            provider="openai",
+            model="gpt-4o-mini",
+            reason="error_rate",
+            consecutive_failures=3,
+            calls=40,
+            failures=21,
+            cooldown_seconds=30.0,
+        ),
+        DeploymentCircuitClosed(
+            deployment="openai/gpt-4o-mini", provider="openai", model="gpt-4o-mini"
+        ),
+        DeploymentErrorRateHigh(
+            deployment="openai/gpt-4o-mini",
+            provider="openai",
+            model="gpt-4o-mini",
+            calls=40,
+            failures=12,
+            window_seconds=60.0,
+            share=0.25,
         ),
     ]

@@ -37,9 +37,12 @@ class CircuitBreaker:
         "_ids",
         "_probe_since",
         "_span",
+        "closed_here",
         "consecutive",
         "open_until",
         "opened",
+        "opened_here",
+        "opened_why",
         "policy",
         "state",
     )
@@ -50,6 +53,11 @@ class CircuitBreaker:
         self.consecutive = 0
         self.open_until = 0.0
         self.opened = 0  # times it opened
+        self.opened_here = 0  # times this replica's calls opened it (not another replica's)
+        self.closed_here = 0  # times a probe of this replica closed it
+        self.opened_why: tuple[str, int, int, int] = ("", 0, 0, 0)
+        """The last opening here: its reason, the failures in a row, the window's calls and
+        failures."""
         self._probe_since: float | None = None
         self._span = policy.window / BUCKETS
         self._ids = [-1] * BUCKETS
@@ -84,6 +92,7 @@ class CircuitBreaker:
         self._count(now, False)
         if self.state is not CircuitState.CLOSED:
             self.state = CircuitState.CLOSED
+            self.closed_here += 1
             self._probe_since = None
             self._reset_window()
 
@@ -120,6 +129,15 @@ class CircuitBreaker:
         return calls, failures
 
     def _open(self, now: float) -> None:
+        calls, failures = self.error_rate(now)
+        if self.state is CircuitState.HALF_OPEN:
+            reason = "probe_failed"
+        elif self.consecutive >= self.policy.consecutive_failures:
+            reason = "consecutive_failures"
+        else:
+            reason = "error_rate"
+        self.opened_why = (reason, self.consecutive, calls, failures)
+        self.opened_here += 1
         self.state = CircuitState.OPEN
         self.open_until = now + self.policy.cooldown
         self._probe_since = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class SseSplitter:
     """Feeds bytes in, gets whole events (without their blank-line terminator) out."""
@@ -16,9 +18,10 @@ class SseSplitter:
         *events, self._pending = pending.split(b"\n\n")
         return events
 
-    def holds(self, marks: tuple[bytes, ...]) -> bool:
-        """Whether the part of an event fed and not yet returned holds one of `marks`."""
-        return any(mark in self._pending for mark in marks)
+    def holds(self, found: Callable[[bytes], object]) -> bool:
+        """Whether the part of an event fed and not yet returned holds what `found` looks for
+        (a compiled pattern's `search`)."""
+        return bool(found(self._pending))
 
     def rest(self) -> bytes | None:
         """What is left once the stream has ended, if it holds anything."""

@@ -1,5 +1,11 @@
 """All tables share one MetaData, so alembic sees one schema; each context has its own module."""
 
+from infrastructure.db.tables.alerts import alert_deliveries
+from infrastructure.db.tables.analytics import (
+    analytics_hourly,
+    analytics_summaries,
+    analytics_watermark,
+)
 from infrastructure.db.tables.audit import audit_checkpoints, audit_log
 from infrastructure.db.tables.billing import request_log, usage_records
 from infrastructure.db.tables.conversations import (
@@ -26,6 +32,10 @@ from infrastructure.db.tables.teams import admin_tokens, orgs, teams, users, vir
 
 __all__ = [
     "admin_tokens",
+    "alert_deliveries",
+    "analytics_hourly",
+    "analytics_summaries",
+    "analytics_watermark",
     "audit_checkpoints",
     "audit_log",
     "budgets",

@@ -10,6 +10,8 @@ from litestar import Router
 from litestar.config.app import AppConfig
 from litestar.plugins import InitPlugin
 
+from interfaces.http.admin.alerts_routes import AlertsController
+from interfaces.http.admin.analytics_routes import AnalyticsController
 from interfaces.http.admin.audit_routes import AuditController
 from interfaces.http.admin.budgets_routes import BudgetsController
 from interfaces.http.admin.conversations_routes import ConversationsController
@@ -46,12 +48,13 @@ billing = Router(
         PricesController,
         ReportsController,
         RequestsController,
+        AnalyticsController,
     ],
 )
 providers = Router(path="/", route_handlers=[ProvidersController])
 conversations = Router(path="/", route_handlers=[ConversationsController, PromptsController])
 audit = Router(path="/", route_handlers=[AuditController])
-outbox = Router(path="/", route_handlers=[DeadLettersController])
+outbox = Router(path="/", route_handlers=[DeadLettersController, AlertsController])
 
 CONTEXTS = (teams, billing, providers, conversations, audit, outbox)
 

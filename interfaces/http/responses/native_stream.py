@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -38,6 +39,8 @@ _LIFECYCLE = frozenset({"response.created", "response.in_progress", "response.qu
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _TERMINAL_MARKS = tuple(f'"{kind}"'.encode() for kind in _TERMINAL)
 _MARK_SPAN = max(len(mark) for mark in _TERMINAL_MARKS) - 1
+_TERMINAL_FOUND = re.compile(b"|".join(re.escape(mark) for mark in _TERMINAL_MARKS)).search
+"""Where bytes hold one of the marks (one search, however many marks)."""
 """Bytes of two chunks' edges that a mark split between them spans."""
 _RESPONSE_MARKS = tuple(f'"{kind}"'.encode() for kind in _LIFECYCLE | _TERMINAL)
 
@@ -105,18 +108,11 @@ class NativeResponseStream:
                     for_final = False  # an event with a mark is still coming in
                     async for data in chunks:
                         self._unsplit.append(data)
-                        if (
-                            for_final
-                            or any(mark in data for mark in _TERMINAL_MARKS)
-                            or any(mark in tail + data[:_MARK_SPAN] for mark in _TERMINAL_MARKS)
-                        ):
+                        seen = tail + data
+                        if for_final or _TERMINAL_FOUND(seen):
                             self._split()
-                            for_final = self._splitter.holds(_TERMINAL_MARKS)
-                        tail = (
-                            data[-_MARK_SPAN:]
-                            if len(data) >= _MARK_SPAN
-                            else (tail + data)[-_MARK_SPAN:]
-                        )
+                            for_final = self._splitter.holds(_TERMINAL_FOUND)
+                        tail = seen[-_MARK_SPAN:]
                         yield data
                     self._split()
             ended = True
@@ -134,7 +130,7 @@ class NativeResponseStream:
         async for data in chunks:
             events = [self._continuing(event) for event in splitter.feed(data)]
             for event in events:
-                if any(mark in event for mark in _TERMINAL_MARKS):
+                if _TERMINAL_FOUND(event):
                     self._read(event)  # the final event: it carries the whole response
                 else:
                     self._unread.append(event)
@@ -197,7 +193,7 @@ class NativeResponseStream:
         unsplit, self._unsplit = self._unsplit, []
         for data in unsplit:
             for event in self._splitter.feed(data):
-                if any(mark in event for mark in _TERMINAL_MARKS):
+                if _TERMINAL_FOUND(event):
                     self._read(event)
                 else:
                     self._unread.append(event)

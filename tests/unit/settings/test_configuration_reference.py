@@ -60,7 +60,11 @@ def test_the_reference_is_a_configuration_the_gateway_accepts(tmp_path: Path) ->
     config.write_text(reference_yaml())
     settings, path = load_settings(
         str(config),
-        environ={"OPENAI_API_KEY": "sk-doc", "OKTA_CLIENT_SECRET": "doc-secret"},
+        environ={
+            "OPENAI_API_KEY": "sk-doc",
+            "OKTA_CLIENT_SECRET": "doc-secret",
+            "ALERTS_WEBHOOK_SECRET": "whsec-doc",
+        },
         cwd=tmp_path,
     )
     assert path == str(config)
