@@ -77,6 +77,7 @@ def request_record(event: CompletionFinished, usage: UsageRecorded) -> RequestRe
         priced=usage.priced,
         usage_reported=event.usage_reported,
         cache=event.cache or CACHE_OFF,
+        saved_picousd=to_picodollars(usage.saved_usd),
         tags=event.tags,
         metadata=event.metadata,
         end_user=event.end_user,

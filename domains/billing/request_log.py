@@ -53,6 +53,9 @@ class RequestRecord(msgspec.Struct, frozen=True, kw_only=True):
     priced: bool
     usage_reported: bool
     cache: str
+    """What the gateway's response cache did: `hit`, `miss`, `refresh` or `off`."""
+    saved_picousd: int = 0
+    """What a cache hit saved: what its answer would have cost upstream (0 for any other)."""
     tags: tuple[str, ...]
     metadata: dict[str, str] | None
     end_user: str | None

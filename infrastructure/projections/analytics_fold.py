@@ -71,7 +71,7 @@ class Measures:
         s[7] += row.reasoning_tokens
         s[8] += row.cost_picousd
         s[9] += row.cache in CACHE_HITS
-        # s[10]: money saved by the gateway's response cache, 0 until it answers
+        s[10] += row.saved_picousd  # what the gateway's response cache saved
         s[11] += row.latency_ms
         histogram.add(self.latency, row.latency_ms)
         if row.ttft_ms is not None:
@@ -142,6 +142,7 @@ _READ = (
     request_log.c.reasoning_tokens,
     request_log.c.cost_picousd,
     request_log.c.cache,
+    request_log.c.saved_picousd,
     request_log.c.latency_ms,
     request_log.c.ttft_ms,
     request_log.c.tags,

@@ -66,6 +66,7 @@ def _row(record: RequestRecord) -> dict[str, object]:
         "priced": record.priced,
         "usage_reported": record.usage_reported,
         "cache": record.cache,
+        "saved_picousd": record.saved_picousd,
         "tags": record.searchable_tags(),
         "caller_metadata": said,
     }

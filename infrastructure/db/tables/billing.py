@@ -89,6 +89,8 @@ request_log = Table(
     Column("tags", Text(), nullable=True),
     # {tags, metadata, user}: what the caller said of the request, as it said it
     Column("caller_metadata", JSON(none_as_null=True), nullable=True),
+    # what a response cache hit saved: what its answer would have cost upstream
+    Column("saved_picousd", BigInteger(), nullable=False, server_default=text("0")),
     PrimaryKeyConstraint("ts", "id", name="pk_request_log"),
     Index("ix_request_log_org_id_ts", "org_id", "ts", "id"),
     Index("ix_request_log_team_id_ts", "team_id", "ts", "id"),

@@ -51,6 +51,7 @@ def test_a_hit_costs_nothing_and_says_what_it_saved() -> None:
     assert (hit.input_tokens, hit.output_tokens) == (0, 0)
     record = request_record(call("hit"), hit)
     assert (record.cache, record.cost_picousd) == ("hit", 0)
+    assert record.saved_picousd == 6 * 10**12
     assert (record.prompt_tokens, record.completion_tokens) == (1_000_000, 500_000)
     assert request_record(call("miss"), miss).cache == "miss"
     assert request_record(msgspec.structs.replace(call(""), cache=""), miss).cache == "off"
