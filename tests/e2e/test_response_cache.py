@@ -11,6 +11,7 @@ import contextlib
 import json
 import secrets
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,9 @@ def gateway(
             upstream_key=UPSTREAM_KEY,
             anthropic_url=anthropic_upstream.base_url,
             gemini_url=gemini_upstream.base_url,
+        )
+        config.setdefault("workers", {}).update(
+            analytics_every_seconds=0.3, analytics_settle_seconds=0
         )
         process = GatewayProcess(
             workdir,
@@ -301,6 +305,35 @@ async def test_a_websocket_chat_hit(
     assert seen(upstream, word) == 1
     hit = records(admin, done[1]["request_id"])
     assert (hit["cache"], hit["dialect"]) == ("hit", "ws")
+
+
+def test_analytics_count_the_hits_and_the_money_saved(
+    gateway: GatewayProcess, admin: httpx.Client, upstream: FakeOpenAI
+) -> None:
+    fresh = create_tenant(admin, f"cache-analytics-{secrets.token_hex(3)}")
+    word = nonce()
+    for _ in range(3):
+        sdk(gateway, fresh).chat.completions.create(
+            model="gpt-4o", messages=ask(word), temperature=0
+        )
+    assert seen(upstream, word) == 1
+
+    def answer() -> dict[str, Any] | None:
+        found = admin.get(
+            "/analytics",
+            params={
+                "org_id": fresh.org_id,
+                "metrics": "requests,cost_usd,cache_hits,cache_hit_rate,cache_saved_usd",
+            },
+        )
+        assert found.status_code == 200, found.text
+        body: dict[str, Any] = found.json()
+        return body if body["rows"] and body["rows"][0]["requests"] == 3 else None
+
+    (row,) = eventually(answer, timeout=30)["rows"]
+    assert row["cache_hits"] == 2
+    assert Decimal(row["cache_saved_usd"]) == 2 * Decimal(row["cost_usd"])  # two hits, one cost
+    assert Decimal(row["cost_usd"]) > 0
 
 
 def test_another_org_never_gets_the_entry(
