@@ -24,9 +24,10 @@ class SqlRequestLog:
         if self._conn.dialect.name == "postgresql":
             await self._conn.execute(_PG_INSERT, as_recordset(request_log, rows))
             return
-        await self._conn.execute(request_log.insert(), rows)
+        await self._conn.execute(_INSERT, rows)
 
 
+_INSERT = request_log.insert()
 _PG_INSERT = recordset_insert(request_log, [column.name for column in request_log.columns])
 
 
