@@ -35,7 +35,13 @@ from infrastructure.settings.routing_policies import build_policies
 from infrastructure.sso.session_callers import SessionCallers
 from interfaces.accounting_wiring import build_accounting_process, build_recorder
 from interfaces.billing_wiring import build_admission, limits_cache
-from interfaces.common_wiring import outbox_relay, projections_for, redactor_for, registry_for
+from interfaces.common_wiring import (
+    body_scrubber_for,
+    outbox_relay,
+    projections_for,
+    redactor_for,
+    registry_for,
+)
 from interfaces.container import Container
 from interfaces.deployments_wiring import build_router
 from interfaces.refusals_wiring import build_access_refusals, refusal_writer
@@ -81,6 +87,7 @@ def bootstrap(
         )
     registry = registry_for(
         limits=limits,
+        scrub=body_scrubber_for(settings, redactor),
         authenticator=authenticator,
         sessions=None if sso.sessions_in_database else sso.sessions.store,
         broadcast=revocations,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from application.audit.registration import register as register_audit
 from application.billing.registration import register as register_billing
+from application.billing.subscribers import Scrub
 from application.bus import Registry
 from application.conversations.registration import register as register_conversations
 from application.providers.commands import RecordCompletions
@@ -62,6 +63,7 @@ RECORDED_EVENTS = (
 def registry_for(
     *,
     limits: LimitsCache,
+    scrub: Scrub | None = None,
     authenticator: KeyAuthenticator | None,
     sessions: SessionStore | None,
     broadcast: Broadcast | None,
@@ -71,7 +73,7 @@ def registry_for(
     `authenticator`: the key cache to evict, in a process that authenticates callers."""
     registry = Registry()
     register_teams(registry, authenticator=authenticator, sessions=sessions, broadcast=broadcast)
-    register_billing(registry, limits=limits)
+    register_billing(registry, limits=limits, scrub=scrub)
     register_providers(registry)
     register_conversations(registry)
     register_audit(registry)
@@ -79,6 +81,19 @@ def registry_for(
     registry.run_whole(RecordCompletions, carrying=(CompletionFinished, UsageRecorded))
     registry.run_whole(RecordEvents, carrying=RECORDED_EVENTS)
     return registry
+
+
+def body_scrubber_for(settings: Settings, redactor: Redactor) -> Scrub:
+    """What scrubs a call's kept bodies: the redactor's secrets, then personal data."""
+    from infrastructure.security.body_scrubbing import BodyScrubber
+
+    config = settings.request_log
+    scrubber = BodyScrubber(
+        redactor,
+        [(pattern.name, pattern.regex) for pattern in config.pii_patterns],
+        built_in=config.builtin_pii_patterns,
+    )
+    return scrubber.bodies
 
 
 def redactor_for(settings: Settings) -> Redactor:

@@ -18,6 +18,7 @@ from infrastructure.settings.background import AccountingSettings, OutboxSetting
 from infrastructure.settings.billing import BillingSettings
 from infrastructure.settings.outbound import ImageFetchSettings, OutboundSettings
 from infrastructure.settings.providers import ModelSettings, Price, ProviderSettings, Timeouts
+from infrastructure.settings.request_log import PiiPatternSettings, RequestLogSettings
 from infrastructure.settings.responses import ResponsesSettings
 from infrastructure.settings.routing import RoutingSettings, check_routing_models
 from infrastructure.settings.routing_policies import check_policy_providers
@@ -39,9 +40,11 @@ __all__ = [
     "ModelSettings",
     "OutboundSettings",
     "OutboxSettings",
+    "PiiPatternSettings",
     "Price",
     "ProviderSettings",
     "RedisSettings",
+    "RequestLogSettings",
     "ResponsesSettings",
     "RoutingSettings",
     "ScimGroupMapping",
@@ -84,6 +87,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     sso: SsoSettings = msgspec.field(default_factory=SsoSettings)
     outbound: OutboundSettings = msgspec.field(default_factory=OutboundSettings)
     responses: ResponsesSettings = msgspec.field(default_factory=ResponsesSettings)
+    request_log: RequestLogSettings = msgspec.field(default_factory=RequestLogSettings)
     routing: RoutingSettings = msgspec.field(default_factory=RoutingSettings)
     providers: list[ProviderSettings] = msgspec.field(default_factory=list)
 

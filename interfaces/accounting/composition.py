@@ -33,7 +33,13 @@ from infrastructure.settings import Settings
 from infrastructure.sso.session_stores import RedisSessionStore
 from interfaces.audit_wiring import start_checkpoints
 from interfaces.billing_wiring import limits_cache
-from interfaces.common_wiring import outbox_relay, projections_for, redactor_for, registry_for
+from interfaces.common_wiring import (
+    body_scrubber_for,
+    outbox_relay,
+    projections_for,
+    redactor_for,
+    registry_for,
+)
 
 
 def _ignore(_key: str = "") -> None:
@@ -113,7 +119,13 @@ def compose(settings: Settings) -> Accounting:
     # as the serving process's bus: a wave's subscribers and its dispatched mark share one
     # transaction, and the two commands it is sent run all or nothing
     bus = MessageBus(
-        registry_for(limits=limits, authenticator=None, sessions=sessions, broadcast=revocations),
+        registry_for(
+            limits=limits,
+            scrub=body_scrubber_for(settings, redactor),
+            authenticator=None,
+            sessions=sessions,
+            broadcast=revocations,
+        ),
         SqlTransactions(engine, codec, relay.project, relay.projected),
         on_failed=relay.record_failures,
     )
