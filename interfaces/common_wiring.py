@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         SessionStore,  # the rest is imported by the composition that builds it
     )
     from infrastructure.db.event_codec import EventCodec
+    from infrastructure.db.retention import RetentionPruner
     from infrastructure.messaging.outbox_relay import OutboxRelay
     from infrastructure.observability.metrics import Metrics
     from infrastructure.projections.usage import UsageProjector
@@ -115,7 +116,9 @@ def projections_for(
     broker = create_broker(settings.redis.url, namespace=settings.redis.namespace)
     projector = UsageProjector(sync_engine, codec)
     analytics = AnalyticsJobs(AnalyticsFolder(sync_engine), Summarizer(sync_engine))
-    actors = declare_actors(broker, projector, analytics)
+    actors = declare_actors(
+        broker, projector, analytics, retention_pruner_for(settings, sync_engine)
+    )
     embedded = settings.redis.url is None and settings.workers.embedded
 
     async def enqueue(payloads: list[str]) -> None:
@@ -125,6 +128,21 @@ def projections_for(
             actors.project_events.send(payloads)
 
     return broker, projector, actors, embedded, enqueue
+
+
+def retention_pruner_for(settings: Settings, sync_engine: Engine) -> RetentionPruner:
+    """The retention of the request log's tables (`request_log.*retention_days`)."""
+    from infrastructure.db.retention import Retained, RetentionPruner
+
+    config = settings.request_log
+    return RetentionPruner(
+        sync_engine,
+        [
+            Retained("request_log", config.retention_days),
+            Retained("request_bodies", config.bodies_retention_days),
+        ],
+        batch=config.prune_batch,
+    )
 
 
 def outbox_relay(

@@ -49,6 +49,7 @@ from interfaces.billing_wiring import Admission
 from interfaces.config_summary import summary_of
 from interfaces.sso_wiring import SsoServices
 from interfaces.worker.actors import Actors
+from interfaces.worker.retention_schedule import RetentionSchedule
 from interfaces.worker.ticker import Ticker
 from interfaces.ws.key_connections import KeyConnections
 
@@ -94,6 +95,8 @@ class Container:
     spool: FileSpool | None = None
     """Where this process journals the calls it serves (`serve`)."""
     response_sweep: ResponseSweep | None = None
+    retention_schedule: RetentionSchedule | None = None
+    """Sends the retention job (`prune_retention`) its message, now and then."""
     routing_share: SharedRoutingState | None = None
     """Shares the deployments' rate windows and circuits with the other replicas (Redis)."""
     health_probes: HealthProber | None = None
@@ -124,6 +127,8 @@ class Container:
             self.revocations.start()
         if self.response_sweep is not None:
             self.response_sweep.start()
+        if self.retention_schedule is not None:
+            self.retention_schedule.start()
         if self.routing_share is not None:
             self.routing_share.start()
         if self.health_probes is not None:
@@ -199,6 +204,8 @@ class Container:
         deadline = loop.time() + self.settings.accounting.stop_flush_seconds
         if self.response_sweep is not None:
             await self.response_sweep.stop()
+        if self.retention_schedule is not None:
+            await self.retention_schedule.stop()
         if self.routing_share is not None:
             await self.routing_share.stop()
         if self.health_probes is not None:

@@ -1,4 +1,5 @@
-"""Dramatiq actors: thin, idempotent, taking JSON. The logic lives in the projections."""
+"""Dramatiq actors: thin, idempotent, taking JSON. The logic lives in the projections and in
+the retention pruner."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dramatiq
+import structlog
 
-from infrastructure.messaging.broker import PROJECTIONS_QUEUE
+from infrastructure.db.retention import RetentionPruner
+from infrastructure.messaging.broker import MAINTENANCE_QUEUE, PROJECTIONS_QUEUE
 from infrastructure.projections.analytics_fold import AnalyticsFolder
 from infrastructure.projections.analytics_summaries import Summarizer
 from infrastructure.projections.usage import UsageProjector
+
+log = structlog.get_logger("fluxrouter.retention")
 
 RECONCILED_HOURS = 3
 """How many hours up to the fold's watermark the summaries job checks for records written
@@ -23,6 +28,7 @@ class Actors:
     project_events: Any  # dramatiq.Actor[[list[str]], None]
     fold_analytics: Any  # dramatiq.Actor[[float], None]: the settle delay in seconds
     summarize_analytics: Any  # dramatiq.Actor[[], None]
+    prune_retention: Any = None  # dramatiq.Actor[[], None]; None: nothing to prune
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,10 @@ class AnalyticsJobs:
 
 
 def declare_actors(
-    broker: dramatiq.Broker, projector: UsageProjector, analytics: AnalyticsJobs
+    broker: dramatiq.Broker,
+    projector: UsageProjector,
+    analytics: AnalyticsJobs,
+    pruner: RetentionPruner | None = None,
 ) -> Actors:
     def project_events(payloads: list[str]) -> None:
         projector.apply_payloads(payloads)
@@ -54,8 +63,31 @@ def declare_actors(
             max_backoff=30_000,
         )(fn)
 
-    return Actors(
+    actors = Actors(
         project_events=declare(project_events),
         fold_analytics=declare(fold_analytics),
         summarize_analytics=declare(summarize_analytics),
+    )
+    if pruner is None:
+        return actors
+
+    def prune_retention() -> None:
+        """The periodic retention job: partitions made ahead, what is past retention
+        removed (`infrastructure.db.retention`). Idempotent: two runs at once remove it once."""
+        pruned = pruner.run()
+        if any(pruned.rows.values()) or any(pruned.partitions.values()):
+            log.info("retention.pruned", rows=pruned.rows, partitions=pruned.partitions)
+
+    prune = dramatiq.actor(
+        broker=broker,
+        actor_name="prune_retention",
+        queue_name=MAINTENANCE_QUEUE,
+        max_retries=0,  # the next period runs it again
+        time_limit=3_600_000,
+    )(prune_retention)
+    return Actors(
+        project_events=actors.project_events,
+        fold_analytics=actors.fold_analytics,
+        summarize_analytics=actors.summarize_analytics,
+        prune_retention=prune,
     )
