@@ -89,7 +89,8 @@ def prompt_with_secrets() -> dict[str, Any]:
                 "content": [
                     {
                         "type": "text",
-                        "text": f"mail ann@corp.example, card 4111 1111 1111 1111, key {VIRTUAL_KEY}",
+                        "text": "mail ann@corp.example, card 4111 1111 1111 1111, "
+                        f"key {VIRTUAL_KEY}",
                     }
                 ],
             },
