@@ -27,6 +27,7 @@ from domains.shared.events import Event
 from domains.teams.events import (
     AdminTokenIssued,
     AdminTokenRevoked,
+    BodiesLoggingSet,
     GroupChanged,
     GroupCreated,
     GroupDeleted,
@@ -334,5 +335,13 @@ def one_of_each() -> list[Event]:
             team_id="team-1",
             key_id="key-1",
             actor="key:key-2",
+        ),
+        BodiesLoggingSet(
+            scope="team",
+            target_id="team-1",
+            team_id="team-1",
+            org_id="org-1",
+            enabled=True,
+            actor="admin",
         ),
     ]
