@@ -8,8 +8,8 @@ keyed by `ts`): what is past a table's retention is removed without holding its 
   days' partitions are made ahead; rows of the default partition past retention are deleted
   in batches.
 - Anywhere else (SQLite, an unpartitioned table): the rows past retention are deleted in
-  batches of `batch` rows, a transaction each, pausing `pause` seconds between two, so a write
-  waits at most one batch's delete.
+  batches of `batch` rows, a transaction each, pausing between two at least as long as the
+  batch took (and `pause` seconds), so a write waits at most one batch's delete.
 
 Synchronous: it runs in a worker's thread (the Dramatiq actor `prune_retention`), never on an
 event loop.
@@ -179,12 +179,14 @@ class RetentionPruner:
         ).bindparams(bindparam("cutoff", type_=UtcDateTime()))
         total = 0
         while True:
+            began = time.perf_counter()
             with self._engine.begin() as conn:
                 deleted = _rowcount(conn, statement, cutoff, self._batch)
             total += deleted
             if deleted < self._batch:
                 return total
-            time.sleep(self._pause)  # the writers' turn between two batches
+            # the writers' turn between two batches: at least as long as the batch held them
+            time.sleep(max(self._pause, time.perf_counter() - began))
 
 
 def _rowcount(conn: Connection, statement: object, cutoff: datetime, batch: int) -> int:
