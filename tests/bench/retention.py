@@ -72,7 +72,7 @@ def _row(ts: datetime) -> dict[str, object]:
 
 
 INSERT = text(
-    f"INSERT INTO request_log ({COLUMNS}) VALUES ("  # noqa: S608
+    f"INSERT INTO request_log ({COLUMNS}) VALUES ("
     + ", ".join(f":{name.strip()}" for name in COLUMNS.split(","))
     + ")"
 )
