@@ -9,8 +9,8 @@
   the existing records moved into them, so that retention drops whole partitions instead of
   deleting rows.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020_request_bodies_retention
+Revises: 0019_analytics_rollups
 Create Date: 2026-12-07
 """
 
@@ -21,8 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020_request_bodies_retention"
+down_revision = "0019_analytics_rollups"
 branch_labels = None
 depends_on = None
 
