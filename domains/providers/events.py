@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
+import msgspec
+
 from domains.shared.events import Event
+
+
+class CallBodies(msgspec.Struct, frozen=True, kw_only=True):
+    """A call's prompt (the request's body) and its answer (a whole answer's body, or what a
+    stream relayed), each as text of at most `domains.providers.call_bodies.BODY_CAP` bytes
+    (`*_truncated`: cut there). Carried only for a team or key that opted in, and written only
+    scrubbed (`request_bodies`): never into the outbox nor the spool."""
+
+    prompt: str | None = None
+    response: str | None = None
+    prompt_truncated: bool = False
+    response_truncated: bool = False
 
 
 class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
@@ -62,6 +76,9 @@ class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
     """The body's `metadata` (OpenAI's, Anthropic's), its string entries only, bounded."""
     end_user: str | None = None
     """The body's `user` (OpenAI's end-user id)."""
+    bodies: CallBodies | None = None
+    """The call's prompt and answer, for a team or key that keeps them (unscrubbed here: the
+    accounting scrubs them before it writes them; the outbox and the spool never hold them)."""
 
 
 class ConfigChanged(Event, frozen=True, kw_only=True, tag=True):

@@ -14,6 +14,7 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     models: tuple[str, ...] | None = None  # None: every model
     expires_at: float | None = None  # Unix time after which the key is refused
     tags: tuple[str, ...] = ()  # this request's `x-fluxrouter-tags` (routing policies match them)
+    log_bodies: bool = False  # its key or team opted in: its calls keep their bodies (scrubbed)
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at
