@@ -7,6 +7,7 @@ starts and stops the background parts (`interfaces.container`).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from datetime import datetime
 
@@ -40,6 +41,7 @@ from interfaces.cache_wiring import build_response_cache
 from interfaces.common_wiring import (
     alert_enqueue,
     alert_sweep,
+    body_scrubber_for,
     outbox_relay,
     projections_for,
     redactor_for,
@@ -50,6 +52,8 @@ from interfaces.deployments_wiring import build_router
 from interfaces.refusals_wiring import build_access_refusals, refusal_writer
 from interfaces.routing_wiring import build_virtual_models
 from interfaces.sso_wiring import build_sso
+from interfaces.worker.actors import Actors
+from interfaces.worker.retention_schedule import RetentionSchedule
 
 __all__ = ["Container", "bootstrap"]
 
@@ -93,6 +97,7 @@ def bootstrap(
         )
     registry = registry_for(
         limits=limits,
+        scrub=body_scrubber_for(settings, redactor),
         authenticator=authenticator,
         sessions=None if sso.sessions_in_database else sso.sessions.store,
         broadcast=revocations,
@@ -169,6 +174,7 @@ def bootstrap(
         accounting=accounting,
         spool=journal,
         response_sweep=ResponseSweep(bus, every_seconds=settings.responses.sweep_every_seconds),
+        retention_schedule=_retention_schedule(settings, actors),
         routing_share=(
             SharedRoutingState(
                 router,
@@ -202,3 +208,18 @@ def bootstrap(
             else None
         ),
     )
+
+
+def _retention_schedule(settings: Settings, actors: Actors) -> RetentionSchedule | None:
+    """Sends the retention job its message every `request_log.prune_every_seconds`."""
+    prune = actors.prune_retention
+    if prune is None:
+        return None
+
+    async def send() -> None:
+        if settings.redis.url:
+            await asyncio.to_thread(prune.send)
+        else:
+            prune.send()
+
+    return RetentionSchedule(send, every_seconds=settings.request_log.prune_every_seconds)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from application.audit.registration import register as register_audit
 from application.billing.registration import register as register_billing
+from application.billing.subscribers import Scrub
 from application.bus import Registry
 from application.conversations.registration import register as register_conversations
 from application.providers.commands import RecordCompletions
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from infrastructure.alerts.deliveries import AlertDeliveries
     from infrastructure.alerts.sweep import AlertSweep
     from infrastructure.db.event_codec import EventCodec
+    from infrastructure.db.retention import RetentionPruner
     from infrastructure.messaging.outbox_relay import OutboxRelay
     from infrastructure.observability.metrics import Metrics
     from infrastructure.projections.usage import UsageProjector
@@ -74,6 +76,7 @@ sign-outs (audit rows, and the alerts' deliveries planned by the workers)."""
 def registry_for(
     *,
     limits: LimitsCache,
+    scrub: Scrub | None = None,
     authenticator: KeyAuthenticator | None,
     sessions: SessionStore | None,
     broadcast: Broadcast | None,
@@ -83,7 +86,7 @@ def registry_for(
     `authenticator`: the key cache to evict, in a process that authenticates callers."""
     registry = Registry()
     register_teams(registry, authenticator=authenticator, sessions=sessions, broadcast=broadcast)
-    register_billing(registry, limits=limits)
+    register_billing(registry, limits=limits, scrub=scrub)
     register_providers(registry)
     register_conversations(registry)
     register_audit(registry)
@@ -91,6 +94,19 @@ def registry_for(
     registry.run_whole(RecordCompletions, carrying=(CompletionFinished, UsageRecorded))
     registry.run_whole(RecordEvents, carrying=RECORDED_EVENTS)
     return registry
+
+
+def body_scrubber_for(settings: Settings, redactor: Redactor) -> Scrub:
+    """What scrubs a call's kept bodies: the redactor's secrets, then personal data."""
+    from infrastructure.security.body_scrubbing import BodyScrubber
+
+    config = settings.request_log
+    scrubber = BodyScrubber(
+        redactor,
+        [(pattern.name, pattern.regex) for pattern in config.pii_patterns],
+        built_in=config.builtin_pii_patterns,
+    )
+    return scrubber.bodies
 
 
 def redactor_for(settings: Settings) -> Redactor:
@@ -123,7 +139,9 @@ def projections_for(
     projector = UsageProjector(sync_engine, codec)
     analytics = AnalyticsJobs(AnalyticsFolder(sync_engine), Summarizer(sync_engine))
     alerts = alert_deliveries(settings, sync_engine, codec)
-    actors = declare_actors(broker, projector, analytics, alerts)
+    actors = declare_actors(
+        broker, projector, analytics, alerts, retention_pruner_for(settings, sync_engine)
+    )
     embedded = settings.redis.url is None and settings.workers.embedded
     return broker, projector, actors, embedded, _sender(settings, actors.project_events)
 
@@ -179,6 +197,21 @@ def alert_deliveries(
         OutboundPolicy(settings.outbound.allow), timeout=settings.alerts.timeout_seconds
     )
     return AlertDeliveries(sync_engine, codec, settings.alerts, sender)
+
+
+def retention_pruner_for(settings: Settings, sync_engine: Engine) -> RetentionPruner:
+    """The retention of the request log's tables (`request_log.*retention_days`)."""
+    from infrastructure.db.retention import Retained, RetentionPruner
+
+    config = settings.request_log
+    return RetentionPruner(
+        sync_engine,
+        [
+            Retained("request_log", config.retention_days),
+            Retained("request_bodies", config.bodies_retention_days),
+        ],
+        batch=config.prune_batch,
+    )
 
 
 def outbox_relay(

@@ -51,6 +51,7 @@ from interfaces.billing_wiring import Admission
 from interfaces.config_summary import summary_of
 from interfaces.sso_wiring import SsoServices
 from interfaces.worker.actors import Actors
+from interfaces.worker.retention_schedule import RetentionSchedule
 from interfaces.worker.ticker import Ticker
 from interfaces.ws.key_connections import KeyConnections
 
@@ -96,6 +97,8 @@ class Container:
     spool: FileSpool | None = None
     """Where this process journals the calls it serves (`serve`)."""
     response_sweep: ResponseSweep | None = None
+    retention_schedule: RetentionSchedule | None = None
+    """Sends the retention job (`prune_retention`) its message, now and then."""
     routing_share: SharedRoutingState | None = None
     """Shares the deployments' rate windows and circuits with the other replicas (Redis)."""
     circuit_watch: CircuitWatch | None = None
@@ -130,6 +133,8 @@ class Container:
             self.revocations.start()
         if self.response_sweep is not None:
             self.response_sweep.start()
+        if self.retention_schedule is not None:
+            self.retention_schedule.start()
         if self.routing_share is not None:
             self.routing_share.start()
         if self.circuit_watch is not None:
@@ -209,6 +214,8 @@ class Container:
         deadline = loop.time() + self.settings.accounting.stop_flush_seconds
         if self.response_sweep is not None:
             await self.response_sweep.stop()
+        if self.retention_schedule is not None:
+            await self.retention_schedule.stop()
         if self.routing_share is not None:
             await self.routing_share.stop()
         if self.circuit_watch is not None:

@@ -7,13 +7,13 @@ import functools
 from application.billing import handlers
 from application.billing.commands import SetBudget, SetBudgetCap, SetPrice, SetRateLimit
 from application.billing.limits_cache import LimitsCache
-from application.billing.subscribers import when_completion_finished_record_usage
+from application.billing.subscribers import Scrub, when_completion_finished_record_usage
 from application.bus import Registry
 from domains.billing.events import BudgetSet, PriceSet, RateLimitSet
 from domains.providers.events import CompletionFinished  # the published language of providers
 
 
-def register(registry: Registry, *, limits: LimitsCache) -> None:
+def register(registry: Registry, *, limits: LimitsCache, scrub: Scrub | None = None) -> None:
     """`limits`: the limits this process holds in memory (reloaded when it changes one), which
     also price the calls."""
     registry.handle(SetBudget, handlers.set_budget)
@@ -22,7 +22,7 @@ def register(registry: Registry, *, limits: LimitsCache) -> None:
     registry.handle(SetPrice, handlers.set_price)
     registry.subscribe(
         (CompletionFinished,),
-        functools.partial(when_completion_finished_record_usage, prices=limits),
+        functools.partial(when_completion_finished_record_usage, prices=limits, scrub=scrub),
         rows_only=True,
     )
     registry.subscribe((BudgetSet, RateLimitSet, PriceSet), limits.when_limits_changed_reload)

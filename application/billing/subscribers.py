@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from application.billing.uow import BillingUnitOfWork
 from domains.billing.events import UsageRecorded
 from domains.billing.model import PriceLookup
-from domains.billing.request_log import RequestRecord
-from domains.providers.events import CompletionFinished  # the published language of providers
+from domains.billing.request_log import RequestBodies, RequestRecord
+from domains.providers.events import (  # the published language of providers
+    CallBodies,
+    CompletionFinished,
+)
 from domains.shared.ids import new_id
 from domains.shared.money import to_picodollars
 from domains.shared.usage import Usage
 
+Scrub = Callable[[CallBodies], CallBodies]
+"""What takes the secrets and personal data out of a call's bodies before they are kept."""
+
 
 async def when_completion_finished_record_usage(
-    events: list[CompletionFinished], uow: BillingUnitOfWork, *, prices: PriceLookup
+    events: list[CompletionFinished],
+    uow: BillingUnitOfWork,
+    *,
+    prices: PriceLookup,
+    scrub: Scrub | None = None,
 ) -> None:
-    """Each call's usage row and its request log record, once each (by event id)."""
+    """Each call's usage row and its request log record, once each (by event id); and its
+    bodies, scrubbed, when it carries them (without `scrub`, bodies are never kept)."""
     usages = [_usage(event, prices) for event in events]
     async with uow:
         written = await uow.usage.add_all(usages)
         # a replay, or a concurrent delivery that got there first, publishes nothing
         uow.publish(*(usage for usage in usages if usage.source_event_id in written))
+        fresh = [event for event in events if event.event_id in written]
         await uow.requests.add_all(
             [
                 request_record(event, usage)
@@ -30,7 +43,27 @@ async def when_completion_finished_record_usage(
                 if usage.source_event_id in written
             ]
         )
+        if scrub is not None:
+            await uow.requests.add_bodies(
+                [
+                    kept_bodies(event, scrub(event.bodies))
+                    for event in fresh
+                    if event.bodies is not None
+                ]
+            )
         await uow.commit()
+
+
+def kept_bodies(event: CompletionFinished, bodies: CallBodies) -> RequestBodies:
+    return RequestBodies(
+        id=event.event_id,
+        ts=event.occurred_at,
+        request_id=event.request_id,
+        prompt=bodies.prompt,
+        response=bodies.response,
+        prompt_truncated=bodies.prompt_truncated,
+        response_truncated=bodies.response_truncated,
+    )
 
 
 CACHE_OFF = "off"

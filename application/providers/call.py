@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
+from domains.providers.call_bodies import call_bodies
 from domains.providers.events import CompletionFinished
 from domains.providers.model import ModelRoute
 from domains.providers.ports import Usage
@@ -44,6 +45,9 @@ class Call:
     """The caller's `user`."""
     cache: str = ""
     """What the response cache did for the request (`hit`, `miss`, `refresh`, `off`)."""
+    prompt: dict[str, Any] | None = None
+    """The request's body, when the caller's team or key keeps bodies (else None: nothing of
+    the bodies is done for the call)."""
 
     def finished(
         self,
@@ -54,9 +58,10 @@ class Call:
         usage_reported: bool = True,
         error_code: str = "",
         first_at: float | None = None,
+        response: bytes | None = None,
     ) -> CompletionFinished:
         """The record of the call; `first_at`: when a stream's first chunk came
-        (`time.perf_counter`)."""
+        (`time.perf_counter`); `response`: what answered (kept only with `prompt`)."""
         usage = usage or Usage()
         started = self.started
         return CompletionFinished(
@@ -92,4 +97,5 @@ class Call:
             metadata=self.metadata,
             end_user=self.end_user,
             cache=self.cache,
+            bodies=None if self.prompt is None else call_bodies(self.prompt, response),
         )

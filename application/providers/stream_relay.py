@@ -23,6 +23,7 @@ import structlog
 
 from application.providers.call import Call, Outcome
 from domains.providers.admission import Ticket
+from domains.providers.call_bodies import StreamKept
 from domains.providers.errors import UpstreamError
 from domains.providers.events import CompletionFinished
 from domains.providers.ports import ChatStream, StreamTally, Usage
@@ -70,6 +71,7 @@ async def relay(
     source = chunks if chunks is not None else aiter(stream)
     if idle is not None:
         source = _within_idle(source, idle, stalled)
+    source, kept = _keeping(call, source, first)
     try:
         if first is not None:
             yield first
@@ -129,8 +131,20 @@ async def relay(
                     usage_reported=reported,
                     error_code=error_code,
                     first_at=first_at,
+                    response=kept.body() if kept is not None else None,
                 )
             )
+
+
+def _keeping(
+    call: Call, source: AsyncIterator[bytes], first: bytes | None
+) -> tuple[AsyncIterator[bytes], StreamKept | None]:
+    """When the call's team or key keeps bodies, what is relayed is kept too (else nothing is
+    done: the chunks go as they come)."""
+    if call.prompt is None:
+        return source, None
+    kept = StreamKept(first)
+    return kept.tee(source), kept
 
 
 async def _nothing() -> AsyncIterator[bytes]:

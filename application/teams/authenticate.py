@@ -101,6 +101,17 @@ class KeyAuthenticator:
         for digest in [digest for digest, (caller, _) in self._cache.items() if caller is None]:
             del self._cache[digest]
 
+    def forget_team(self, team_id: str) -> None:
+        """A team's settings changed (its calls' bodies kept or not): its keys are looked up
+        afresh (a rare change: the whole cache is walked)."""
+        self._epoch += 1
+        for digest in [
+            digest
+            for digest, (caller, _) in self._cache.items()
+            if caller is not None and caller.team_id == team_id
+        ]:
+            self._drop(digest)
+
     def forget_all(self) -> None:
         self._epoch += 1
         self._cache.clear()

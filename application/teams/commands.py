@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from domains.shared.events import Command
 
@@ -58,6 +58,15 @@ class ChangeTeam(Command, frozen=True, kw_only=True):
     actor: str
     name: str | None = None
     metadata: dict[str, Any] | None = None
+
+
+class SetBodiesLogging(Command, frozen=True, kw_only=True):
+    """Opt a team (`scope` team) or a key in or out of keeping its calls' bodies."""
+
+    scope: Literal["team", "key"]
+    target_id: str
+    enabled: bool
+    actor: str
 
 
 class DeleteTeam(Command, frozen=True, kw_only=True):

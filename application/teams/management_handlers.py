@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from application.teams.commands import ChangeKey, ChangeOrg, ChangeTeam, DeleteOrg, DeleteTeam
+from application.teams.commands import (
+    ChangeKey,
+    ChangeOrg,
+    ChangeTeam,
+    DeleteOrg,
+    DeleteTeam,
+    SetBodiesLogging,
+)
 from application.teams.uow import TeamsUnitOfWork
 from domains.shared.errors import NotFound
 from domains.teams import management
@@ -94,3 +101,23 @@ async def change_key(command: ChangeKey, uow: TeamsUnitOfWork) -> VirtualKey:
             await uow.keys.save(key)
             await uow.commit()
     return key
+
+
+async def set_bodies_logging(command: SetBodiesLogging, uow: TeamsUnitOfWork) -> Team | VirtualKey:
+    """The team or key, opted in or out of keeping its calls' bodies (audited)."""
+    async with uow:
+        owner: Team | VirtualKey
+        if command.scope == "team":
+            owner = await _team(uow, command.target_id)
+        else:
+            key = await uow.keys.get(command.target_id)
+            if key is None:
+                raise NotFound(f"key {command.target_id} not found")
+            owner = key
+        if management.set_bodies_logging(owner, command.enabled, actor=command.actor):
+            if isinstance(owner, Team):
+                await uow.teams.save(owner)
+            else:
+                await uow.keys.save(owner)
+            await uow.commit()
+    return owner

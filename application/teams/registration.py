@@ -27,6 +27,7 @@ from application.teams.commands import (
     IssueKey,
     RevokeKey,
     RotateKey,
+    SetBodiesLogging,
 )
 from application.teams.dashboard_sessions import (
     SessionStore,
@@ -52,6 +53,7 @@ from application.teams.sso_commands import (
     SignInWithSso,
 )
 from application.teams.subscribers import (
+    when_bodies_logging_set_forget_keys,
     when_key_revoked_forget_key,
     when_user_deactivated_forget_keys,
 )
@@ -61,7 +63,13 @@ from application.teams.user_commands import (
     IssueAdminToken,
     RevokeAdminToken,
 )
-from domains.teams.events import KeyRevoked, KeyRotated, UserChanged, UserDeleted
+from domains.teams.events import (
+    BodiesLoggingSet,
+    KeyRevoked,
+    KeyRotated,
+    UserChanged,
+    UserDeleted,
+)
 
 
 class Broadcast(Protocol):
@@ -97,6 +105,7 @@ def register(
         (ChangeTeam, management_handlers.change_team),
         (DeleteTeam, management_handlers.delete_team),
         (ChangeKey, management_handlers.change_key),
+        (SetBodiesLogging, management_handlers.set_bodies_logging),
         (CreateUser, user_handlers.create_user),
         (ChangeUser, user_handlers.change_user),
         (IssueAdminToken, user_handlers.issue_admin_token),
@@ -126,6 +135,10 @@ def register(
         registry.subscribe(
             deactivated,
             functools.partial(when_user_deactivated_forget_keys, authenticator=authenticator),
+        )
+        registry.subscribe(
+            (BodiesLoggingSet,),
+            functools.partial(when_bodies_logging_set_forget_keys, authenticator=authenticator),
         )
     if sessions is None:
         registry.subscribe(deactivated, when_user_deactivated_end_sessions_in_db, rows_only=True)

@@ -10,7 +10,7 @@ from domains.billing.budget_cap import BudgetCap
 from domains.billing.events import UsageRecorded
 from domains.billing.limits import RateLimit
 from domains.billing.model import Price
-from domains.billing.request_log import RequestRecord
+from domains.billing.request_log import RequestBodies, RequestRecord
 
 
 class UsageLedger(Protocol):
@@ -23,6 +23,10 @@ class UsageLedger(Protocol):
 class RequestLog(Protocol):
     async def add_all(self, records: Sequence[RequestRecord]) -> None:
         """Writes the records (of calls whose usage was just written: each once)."""
+        ...
+
+    async def add_bodies(self, bodies: Sequence[RequestBodies]) -> None:
+        """Writes the scrubbed bodies of records written in the same transaction."""
         ...
 
 

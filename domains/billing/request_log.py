@@ -71,3 +71,16 @@ class RequestRecord(msgspec.Struct, frozen=True, kw_only=True):
         if not found:
             return None
         return TAG_SEPARATOR + TAG_SEPARATOR.join(found) + TAG_SEPARATOR
+
+
+class RequestBodies(msgspec.Struct, frozen=True, kw_only=True):
+    """A call's prompt and answer, scrubbed, kept with its record (same `ts` and `id`) for a team
+    or key that opted in (`domains.providers.events.CallBodies`)."""
+
+    id: str
+    ts: datetime
+    request_id: str
+    prompt: str | None
+    response: str | None
+    prompt_truncated: bool
+    response_truncated: bool

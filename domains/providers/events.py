@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
+import msgspec
+
 from domains.shared.events import Event
+
+
+class CallBodies(msgspec.Struct, frozen=True, kw_only=True):
+    """A call's prompt (the request's body) and its answer (a whole answer's body, or what a
+    stream relayed), each as text of at most `domains.providers.call_bodies.BODY_CAP` bytes
+    (`*_truncated`: cut there). Carried only for a team or key that opted in, and written only
+    scrubbed (`request_bodies`): never into the outbox nor the spool."""
+
+    prompt: str | None = None
+    response: str | None = None
+    prompt_truncated: bool = False
+    response_truncated: bool = False
 
 
 class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
@@ -67,6 +81,9 @@ class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
     the tokens are those of the stored answer, which the call saved), `miss` (looked up, not
     found: the upstream answered and was stored), `refresh` (asked to go upstream and replace
     the entry), `off` (not cached); empty in records older than the field."""
+    bodies: CallBodies | None = None
+    """The call's prompt and answer, for a team or key that keeps them (unscrubbed here: the
+    accounting scrubs them before it writes them; the outbox and the spool never hold them)."""
 
 
 class ConfigChanged(Event, frozen=True, kw_only=True, tag=True):

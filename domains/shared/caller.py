@@ -15,6 +15,7 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: float | None = None  # Unix time after which the key is refused
     tags: tuple[str, ...] = ()  # this request's `x-fluxrouter-tags` (routing policies match them)
     cache: str | None = None  # this request's `x-fluxrouter-cache` (on, off, refresh), if any
+    log_bodies: bool = False  # its key or team opted in: its calls keep their bodies (scrubbed)
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now >= self.expires_at

@@ -18,6 +18,7 @@ import msgspec
 from domains.shared.clock import utcnow
 from domains.shared.errors import Conflict, InvalidValue
 from domains.teams.events import (
+    BodiesLoggingSet,
     KeyChanged,
     OrgChanged,
     OrgDeleted,
@@ -189,3 +190,25 @@ def change_key(
             )
         )
     return bool(changed)
+
+
+def set_bodies_logging(owner: Team | VirtualKey, enabled: bool, *, actor: str) -> bool:
+    """Opts a team or a key in (or out) of keeping its calls' bodies in the request log; False
+    when it already was."""
+    if isinstance(owner, Team):
+        owner.require_live()
+    if owner.log_bodies == enabled:
+        return False
+    owner.log_bodies = enabled
+    key = owner if isinstance(owner, VirtualKey) else None
+    owner.record(
+        BodiesLoggingSet(
+            scope="key" if key is not None else "team",
+            target_id=owner.id,
+            team_id=key.team_id if key is not None else owner.id,
+            org_id=owner.org_id,
+            enabled=enabled,
+            actor=actor,
+        )
+    )
+    return True

@@ -81,6 +81,7 @@ class Team(Aggregate):
     created_at: datetime = field(default_factory=utcnow)
     metadata: dict[str, Any] = field(default_factory=dict)
     deleted_at: datetime | None = None  # deleted: its keys are revoked, the row stays
+    log_bodies: bool = False  # its calls keep their bodies (scrubbed) in the request log
 
     def __post_init__(self) -> None:
         Aggregate.__init__(self)
@@ -126,6 +127,7 @@ class VirtualKey(Aggregate):
     revoked_at: datetime | None = None
     expires_at: datetime | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    log_bodies: bool = False  # its calls keep their bodies (scrubbed) in the request log
 
     def __post_init__(self) -> None:
         Aggregate.__init__(self)

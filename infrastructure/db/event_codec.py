@@ -7,6 +7,7 @@ from typing import Any, Union
 
 import msgspec
 
+from domains.providers.events import CompletionFinished
 from domains.shared.events import Event
 
 
@@ -18,6 +19,9 @@ class EventCodec:
         self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Union[types])  # noqa: UP007
 
     def encode(self, event: Event) -> bytes:
+        if isinstance(event, CompletionFinished) and event.bodies is not None:
+            # a call's bodies are kept only scrubbed, in `request_bodies`: never in the outbox
+            event = msgspec.structs.replace(event, bodies=None)
         return self._encoder.encode(event)
 
     def decode(self, payload: bytes | str) -> Event:

@@ -32,6 +32,14 @@ _PG_MARK_DISPATCHED = (
     .where(outbox.c.event_id == any_(bindparam("ids", type_=ARRAY(String))))
     .values(dispatched_at=bindparam("at"))
 )
+# elsewhere (SQLite), statements built once: building one, and its cache key, every batch cost
+# more CPU than running it
+_INSERT = outbox.insert()
+_MARK_DISPATCHED = (
+    update(outbox)
+    .where(outbox.c.event_id.in_(bindparam("ids", expanding=True)))
+    .values(dispatched_at=bindparam("at"))
+)
 _CHUNK = 500
 """Ids a statement names at most, where a list is spelled out (not on PostgreSQL's arrays)."""
 
@@ -64,7 +72,7 @@ async def write(
     if conn.dialect.name == "postgresql":
         await conn.execute(_PG_INSERT, as_recordset(outbox, rows))
     else:
-        await conn.execute(outbox.insert(), rows)
+        await conn.execute(_INSERT, rows)
 
 
 async def mark_dispatched(conn: AsyncConnection, events: Sequence[Event]) -> None:
@@ -75,11 +83,7 @@ async def mark_dispatched(conn: AsyncConnection, events: Sequence[Event]) -> Non
         await conn.execute(_PG_MARK_DISPATCHED, {"ids": ids, "at": utcnow()})
         return
     for start in range(0, len(ids), _CHUNK):
-        await conn.execute(
-            update(outbox)
-            .where(outbox.c.event_id.in_(ids[start : start + _CHUNK]))
-            .values(dispatched_at=utcnow())
-        )
+        await conn.execute(_MARK_DISPATCHED, {"ids": ids[start : start + _CHUNK], "at": utcnow()})
 
 
 async def give_up(conn: AsyncConnection, row_ids: Sequence[int], at: datetime) -> set[int]:

@@ -7,6 +7,8 @@ from dramatiq.brokers.stub import StubBroker
 
 PROJECTIONS_QUEUE = "projections"
 ALERTS_QUEUE = "alerts"
+MAINTENANCE_QUEUE = "maintenance"
+"""Periodic jobs (the retention pruner): apart, so a long one never holds the projections."""
 
 
 def create_broker(redis_url: str | None, *, namespace: str = "fluxrouter") -> dramatiq.Broker:

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domains.billing.request_log import TAG_SEPARATOR
 from domains.shared.money import from_picodollars, usd_text
-from infrastructure.db.tables import request_log
+from infrastructure.db.tables import request_bodies, request_log
 from infrastructure.queries.request_cursor import Cursor
 
 OUTCOMES = frozenset(("ok", "error", "cancelled"))
@@ -155,11 +155,43 @@ def page_query(which: RequestFilter, limit: int, after: Cursor | None = None) ->
 
 
 async def request_page(
-    engine: AsyncEngine, which: RequestFilter, *, limit: int = 50, after: Cursor | None = None
+    engine: AsyncEngine,
+    which: RequestFilter,
+    *,
+    limit: int = 50,
+    after: Cursor | None = None,
+    bodies: bool = False,
 ) -> list[RequestRow]:
+    """A page; with `bodies`, each record has its `bodies` (null when none were kept)."""
     async with engine.connect() as conn:
         found = await conn.execute(page_query(which, limit, after))
-        return [_row(record) for record in found.all()]
+        rows = [_row(record) for record in found.all()]
+        if bodies:
+            await _add_bodies(conn, rows, every=True)
+        return rows
+
+
+BODY_FIELDS = ("prompt", "response", "prompt_truncated", "response_truncated")
+"""A record's `bodies`, in this order."""
+
+
+async def _add_bodies(conn: AsyncConnection, rows: list[RequestRow], *, every: bool) -> None:
+    """Each record's kept bodies as its `bodies` (a record without: null with `every`, else
+    left without). One query by their ids, within their time range (one partition or a few)."""
+    if not rows:
+        return
+    c = request_bodies.c
+    times = [row.cursor.ts for row in rows]
+    query = select(c.id, *(c[name] for name in BODY_FIELDS)).where(
+        c.id.in_([row.cursor.id for row in rows]), c.ts >= min(times), c.ts <= max(times)
+    )
+    kept = {found.id: found._mapping for found in (await conn.execute(query)).all()}
+    for row in rows:
+        found = kept.get(row.cursor.id)
+        if found is not None:
+            row.values["bodies"] = {name: found[name] for name in BODY_FIELDS}
+        elif every:
+            row.values["bodies"] = None
 
 
 async def request_records(
@@ -175,15 +207,22 @@ async def request_records(
         .limit(1000)
     )
     async with engine.connect() as conn:
-        return [_row(record) for record in (await conn.execute(query)).all()]
+        rows = [_row(record) for record in (await conn.execute(query)).all()]
+        await _add_bodies(conn, rows, every=False)
+        return rows
 
 
 async def iter_requests(
-    engine: AsyncEngine, which: RequestFilter, *, after: Cursor | None = None, batch: int = 1000
+    engine: AsyncEngine,
+    which: RequestFilter,
+    *,
+    after: Cursor | None = None,
+    batch: int = 1000,
+    bodies: bool = False,
 ) -> AsyncIterator[RequestRow]:
     """Every record `which` selects, newest first, read `batch` at a time (each a page)."""
     while True:
-        rows = await request_page(engine, which, limit=batch, after=after)
+        rows = await request_page(engine, which, limit=batch, after=after, bodies=bodies)
         for row in rows:
             yield row
         if len(rows) < batch:

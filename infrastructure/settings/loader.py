@@ -153,6 +153,16 @@ def _prepare(value: Any, kind: Any) -> Any:
     return value
 
 
+def _section_and_key(name: str, sections: Mapping[str, object]) -> tuple[str, str]:
+    """`request_log_retention_days` → (`request_log`, `retention_days`): the longest section
+    name the variable starts with (a section's name may hold `_`), else up to its first `_`."""
+    for section in sorted(sections, key=len, reverse=True):
+        if name.startswith(section + "_"):
+            return section, name[len(section) + 1 :]
+    section, _, key = name.partition("_")
+    return section, key
+
+
 def _apply_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
     """Put ``FLUXROUTER_<SECTION>_<KEY>`` values into ``raw``; return {key path: variable}.
 
@@ -163,7 +173,7 @@ def _apply_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[st
     for var in sorted(environ):
         if not var.startswith(OVERRIDE_PREFIX) or var in (CONFIG_ENV, PROFILE_ENV):
             continue
-        section, _, key = var[len(OVERRIDE_PREFIX) :].lower().partition("_")
+        section, key = _section_and_key(var[len(OVERRIDE_PREFIX) :].lower(), sections)
         if section == "providers":
             raise ConfigError(var, None, "providers cannot be overridden from the environment")
         known = typing.get_type_hints(sections[section]) if section in sections else {}

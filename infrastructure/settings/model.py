@@ -20,6 +20,7 @@ from infrastructure.settings.billing import BillingSettings
 from infrastructure.settings.cache import CacheSettings
 from infrastructure.settings.outbound import ImageFetchSettings, OutboundSettings
 from infrastructure.settings.providers import ModelSettings, Price, ProviderSettings, Timeouts
+from infrastructure.settings.request_log import PiiPatternSettings, RequestLogSettings
 from infrastructure.settings.responses import ResponsesSettings
 from infrastructure.settings.routing import RoutingSettings, check_routing_models
 from infrastructure.settings.routing_policies import check_policy_providers
@@ -41,9 +42,11 @@ __all__ = [
     "ModelSettings",
     "OutboundSettings",
     "OutboxSettings",
+    "PiiPatternSettings",
     "Price",
     "ProviderSettings",
     "RedisSettings",
+    "RequestLogSettings",
     "ResponsesSettings",
     "RoutingSettings",
     "ScimGroupMapping",
@@ -88,6 +91,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     alerts: AlertsSettings = msgspec.field(default_factory=AlertsSettings)
     responses: ResponsesSettings = msgspec.field(default_factory=ResponsesSettings)
     cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
+    request_log: RequestLogSettings = msgspec.field(default_factory=RequestLogSettings)
     routing: RoutingSettings = msgspec.field(default_factory=RoutingSettings)
     providers: list[ProviderSettings] = msgspec.field(default_factory=list)
 

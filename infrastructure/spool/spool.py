@@ -155,6 +155,8 @@ class FileSpool:
         self._write(data)
 
     def finished(self, event: CompletionFinished) -> None:
+        if event.bodies is not None:  # bodies never reach the disk unscrubbed (nor bloat it)
+            event = msgspec.structs.replace(event, bodies=None)
         self._open.pop(event.event_id, None)
         self.counts.finished += 1
         self._write(line(Finished(event=event)))

@@ -35,6 +35,7 @@ from interfaces.audit_wiring import start_checkpoints
 from interfaces.billing_wiring import limits_cache
 from interfaces.common_wiring import (
     alert_enqueue,
+    body_scrubber_for,
     outbox_relay,
     projections_for,
     redactor_for,
@@ -122,7 +123,13 @@ def compose(settings: Settings) -> Accounting:
     # as the serving process's bus: a wave's subscribers and its dispatched mark share one
     # transaction, and the two commands it is sent run all or nothing
     bus = MessageBus(
-        registry_for(limits=limits, authenticator=None, sessions=sessions, broadcast=revocations),
+        registry_for(
+            limits=limits,
+            scrub=body_scrubber_for(settings, redactor),
+            authenticator=None,
+            sessions=sessions,
+            broadcast=revocations,
+        ),
         SqlTransactions(engine, codec, relay.project, relay.projected),
         on_failed=relay.record_failures,
     )

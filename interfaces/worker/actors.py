@@ -1,5 +1,5 @@
-"""Dramatiq actors: thin, idempotent, taking JSON. The logic lives in the projections and the
-alerts' delivery log."""
+"""Dramatiq actors: thin, idempotent, taking JSON. The logic lives in the projections, the
+alerts' delivery log and the retention pruner."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dramatiq
+import structlog
 
 from infrastructure.alerts.deliveries import AlertDeliveries
-from infrastructure.messaging.broker import ALERTS_QUEUE, PROJECTIONS_QUEUE
+from infrastructure.db.retention import RetentionPruner
+from infrastructure.messaging.broker import ALERTS_QUEUE, MAINTENANCE_QUEUE, PROJECTIONS_QUEUE
 from infrastructure.projections.analytics_fold import AnalyticsFolder
 from infrastructure.projections.analytics_summaries import Summarizer
 from infrastructure.projections.usage import UsageProjector
+
+log = structlog.get_logger("fluxrouter.retention")
 
 RECONCILED_HOURS = 3
 """How many hours up to the fold's watermark the summaries job checks for records written
@@ -27,6 +31,7 @@ class Actors:
     summarize_analytics: Any  # dramatiq.Actor[[], None]
     plan_alerts: Any | None = None  # dramatiq.Actor[[list[str]], None], with webhooks only
     deliver_alert: Any | None = None  # dramatiq.Actor[[str, int], None], with webhooks only
+    prune_retention: Any = None  # dramatiq.Actor[[], None]; None: nothing to prune
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ def declare_actors(
     projector: UsageProjector,
     analytics: AnalyticsJobs,
     alerts: AlertDeliveries | None = None,
+    pruner: RetentionPruner | None = None,
 ) -> Actors:
     def project_events(payloads: list[str]) -> None:
         projector.apply_payloads(payloads)
@@ -61,32 +67,48 @@ def declare_actors(
             max_backoff=30_000,
         )(fn)
 
-    actors = Actors(
+    plan: Any = None
+    deliver: Any = None
+    if alerts is not None:
+        planner = alerts  # bound for the closures
+
+        def deliver_alert(delivery_id: str, attempt: int) -> None:
+            """One try; the next is sent delayed when it failed and may be retried (the delivery
+            log keeps the count, so Dramatiq's own retries are off)."""
+            delay = planner.attempt(delivery_id, attempt)
+            if delay is not None:
+                deliver.send_with_options(args=(delivery_id, attempt + 1), delay=int(delay * 1000))
+
+        def plan_alerts(payloads: list[str]) -> None:
+            for delivery_id in planner.plan(payloads):
+                deliver.send(delivery_id, 1)
+
+        deliver = declare(deliver_alert, ALERTS_QUEUE, max_retries=0)
+        plan = declare(plan_alerts, ALERTS_QUEUE)
+    prune: Any = None
+    if pruner is not None:
+        pruning = pruner  # bound for the closure
+
+        def prune_retention() -> None:
+            """The periodic retention job: partitions made ahead, what is past retention
+            removed (`infrastructure.db.retention`). Idempotent: two runs at once remove it
+            once."""
+            pruned = pruning.run()
+            if any(pruned.rows.values()) or any(pruned.partitions.values()):
+                log.info("retention.pruned", rows=pruned.rows, partitions=pruned.partitions)
+
+        prune = dramatiq.actor(
+            broker=broker,
+            actor_name="prune_retention",
+            queue_name=MAINTENANCE_QUEUE,
+            max_retries=0,  # the next period runs it again
+            time_limit=3_600_000,
+        )(prune_retention)
+    return Actors(
         project_events=declare(project_events),
         fold_analytics=declare(fold_analytics),
         summarize_analytics=declare(summarize_analytics),
-    )
-    if alerts is None:
-        return actors
-    planner = alerts  # bound for the closures
-
-    def deliver_alert(delivery_id: str, attempt: int) -> None:
-        """One try; the next is sent delayed when it failed and may be retried (the delivery
-        log keeps the count, so Dramatiq's own retries are off)."""
-        delay = planner.attempt(delivery_id, attempt)
-        if delay is not None:
-            deliver.send_with_options(args=(delivery_id, attempt + 1), delay=int(delay * 1000))
-
-    def plan_alerts(payloads: list[str]) -> None:
-        for delivery_id in planner.plan(payloads):
-            deliver.send(delivery_id, 1)
-
-    deliver = declare(deliver_alert, ALERTS_QUEUE, max_retries=0)
-    plan = declare(plan_alerts, ALERTS_QUEUE)
-    return Actors(
-        project_events=actors.project_events,
-        fold_analytics=actors.fold_analytics,
-        summarize_analytics=actors.summarize_analytics,
         plan_alerts=plan,
         deliver_alert=deliver,
+        prune_retention=prune,
     )

@@ -32,6 +32,7 @@ from domains.shared.events import Event
 from domains.teams.events import (
     AdminTokenIssued,
     AdminTokenRevoked,
+    BodiesLoggingSet,
     GroupChanged,
     GroupCreated,
     GroupDeleted,
@@ -361,5 +362,13 @@ def one_of_each() -> list[Event]:
             failures=12,
             window_seconds=60.0,
             share=0.25,
+        ),
+        BodiesLoggingSet(
+            scope="team",
+            target_id="team-1",
+            team_id="team-1",
+            org_id="org-1",
+            enabled=True,
+            actor="admin",
         ),
     ]

@@ -8,6 +8,7 @@ from domains.teams.events import (
     AccessRefused,
     AdminTokenIssued,
     AdminTokenRevoked,
+    BodiesLoggingSet,
     KeyChanged,
     KeyIssued,
     KeyRevoked,
@@ -145,6 +146,15 @@ def key_changed(event: KeyChanged) -> AuditFacts:
     )
 
 
+def bodies_logging_set(event: BodiesLoggingSet) -> AuditFacts:
+    return AuditFacts(
+        actor=event.actor,
+        action="team.bodies_logging" if event.scope == "team" else "key.bodies_logging",
+        target=f"{event.scope}:{event.target_id}",
+        data={"team_id": event.team_id, "org_id": event.org_id, "enabled": event.enabled},
+    )
+
+
 def admin_token_issued(event: AdminTokenIssued) -> AuditFacts:
     return AuditFacts(
         actor=event.actor,
@@ -191,6 +201,7 @@ ENTRIES: tuple[Entry, ...] = (
     formats(KeyRevoked, key_revoked),
     formats(KeyRotated, key_rotated),
     formats(KeyChanged, key_changed),
+    formats(BodiesLoggingSet, bodies_logging_set),
     formats(AdminTokenIssued, admin_token_issued),
     formats(AdminTokenRevoked, admin_token_revoked),
     formats(AccessRefused, access_refused),

@@ -482,7 +482,9 @@ class CompletionPipeline:
             state.succeeded(now, now - started, first_byte=False)
             state.ended(now, usage.input_tokens + usage.output_tokens)
             ticket.settle(usage)
-            self._recorder.record(call.finished(200, "ok", usage, usage_reported=reported))
+            self._recorder.record(
+                call.finished(200, "ok", usage, usage_reported=reported, response=reply.body)
+            )
             attempt.usage = usage if reported else None
             if (
                 self._may_refuse(request, attempt)
@@ -823,6 +825,7 @@ class CompletionPipeline:
             metadata=metadata_of(body),
             end_user=end_user_of(body),
             cache=attempt.cache,
+            prompt=body if request.caller.log_bodies else None,
             reason=(attempt.reason + "; " if attempt.reason is not None else "")
             + (
                 failover.explanation()

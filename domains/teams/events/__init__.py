@@ -5,7 +5,8 @@ its hash."""
 from __future__ import annotations
 
 from domains.shared.events import Event
-from domains.teams.events import credentials, directory, orgs, sso, users
+from domains.teams.events import bodies, credentials, directory, orgs, sso, users
+from domains.teams.events.bodies import BodiesLoggingSet
 from domains.teams.events.credentials import (
     AccessRefused,
     AdminTokenIssued,
@@ -56,6 +57,7 @@ EVENTS: tuple[type[Event], ...] = (
     *users.EVENTS,
     *directory.EVENTS,
     *sso.EVENTS,
+    *bodies.EVENTS,
 )
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "AccessRefused",
     "AdminTokenIssued",
     "AdminTokenRevoked",
+    "BodiesLoggingSet",
     "GroupChanged",
     "GroupCreated",
     "GroupDeleted",

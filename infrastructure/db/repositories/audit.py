@@ -25,7 +25,14 @@ _PG_HEAD_AND_APPENDED = text(
 ).bindparams(bindparam("ids", type_=ARRAY(String)))
 
 
+# SQLite: the same reads, each a statement built once
+_HEAD = select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+_APPENDED = select(audit_log.c.event_id).where(
+    audit_log.c.event_id.in_(bindparam("ids", expanding=True))
+)
+
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(:id)")
+_INSERT = audit_log.insert()
 _PG_APPEND = recordset_insert(
     audit_log,
     ("seq", "ts", "actor", "action", "target", "data", "prev_hash", "hash", "event_id"),
@@ -50,19 +57,13 @@ class SqlAuditLog:
                 else:
                     appended.add(event_id)
             return head, appended
-        row = (
-            await self._conn.execute(
-                select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
-            )
-        ).first()
+        row = (await self._conn.execute(_HEAD)).first()
         return (int(row[0]), str(row[1])) if row else None, await self._appended(ids)
 
     async def _appended(self, ids: list[str]) -> set[str]:
         if not ids:
             return set()
-        rows = await self._conn.execute(
-            select(audit_log.c.event_id).where(audit_log.c.event_id.in_(ids))
-        )
+        rows = await self._conn.execute(_APPENDED, {"ids": ids})
         return {row[0] for row in rows}
 
     async def append_all(self, rows: Sequence[tuple[AuditRow, str | None]]) -> None:
@@ -85,7 +86,7 @@ class SqlAuditLog:
         if self._conn.dialect.name == "postgresql":  # one statement of fixed text, in seq order
             await self._conn.execute(_PG_APPEND, as_recordset(audit_log, values))
         else:
-            await self._conn.execute(audit_log.insert(), values)
+            await self._conn.execute(_INSERT, values)
 
 
 def _encode(data: object) -> str:

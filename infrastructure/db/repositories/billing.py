@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domains.billing.events import UsageRecorded
 from domains.shared.money import to_picodollars
 from infrastructure.db.recordset import as_recordset, recordset_insert
 from infrastructure.db.tables import usage_records
-from infrastructure.db.upsert import insert_for
 
 
 class SqlUsageLedger:
@@ -32,15 +32,16 @@ class SqlUsageLedger:
         if self._conn.dialect.name == "postgresql":
             found = await self._conn.execute(_PG_INSERT, as_recordset(usage_records, rows))
             return {row[0] for row in found}
-        statement = (
-            insert_for(self._conn.dialect, usage_records)
-            .on_conflict_do_nothing(index_elements=["source_event_id"])
-            .returning(usage_records.c.source_event_id)
-        )
-        result = await self._conn.execute(statement, rows)
+        result = await self._conn.execute(_SQLITE_INSERT, rows)
         return {row[0] for row in result}
 
 
+_SQLITE_INSERT = (
+    sqlite.insert(usage_records)
+    .on_conflict_do_nothing(index_elements=["source_event_id"])
+    .returning(usage_records.c.source_event_id)
+)
+"""Elsewhere (SQLite) an executemany of a statement built once."""
 _PG_INSERT = recordset_insert(
     usage_records,
     [column.name for column in usage_records.columns],

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domains.billing.request_log import RequestRecord
+from domains.billing.request_log import RequestBodies, RequestRecord
 from infrastructure.db.recordset import as_recordset, recordset_insert
-from infrastructure.db.tables import request_log
+from infrastructure.db.tables import request_bodies, request_log
 
 
 class SqlRequestLog:
@@ -24,9 +24,27 @@ class SqlRequestLog:
         if self._conn.dialect.name == "postgresql":
             await self._conn.execute(_PG_INSERT, as_recordset(request_log, rows))
             return
-        await self._conn.execute(request_log.insert(), rows)
+        await self._conn.execute(_INSERT, rows)
+
+    async def add_bodies(self, bodies: Sequence[RequestBodies]) -> None:
+        if not bodies:
+            return
+        rows = [
+            {
+                "ts": kept.ts,
+                "id": kept.id,
+                "request_id": kept.request_id,
+                "prompt": kept.prompt,
+                "response": kept.response,
+                "prompt_truncated": kept.prompt_truncated,
+                "response_truncated": kept.response_truncated,
+            }
+            for kept in bodies
+        ]
+        await self._conn.execute(request_bodies.insert(), rows)
 
 
+_INSERT = request_log.insert()
 _PG_INSERT = recordset_insert(request_log, [column.name for column in request_log.columns])
 
 

@@ -105,6 +105,7 @@ class SqlTeamRepository:
                 created_at=team.created_at,
                 metadata=team.metadata or None,
                 deleted_at=team.deleted_at,
+                log_bodies=team.log_bodies,
             )
         )
         self._seen.append(team)
@@ -130,7 +131,12 @@ class SqlTeamRepository:
             await self._conn.execute(
                 update(teams)
                 .where(teams.c.id == team.id)
-                .values(name=team.name, metadata=team.metadata or None, deleted_at=team.deleted_at)
+                .values(
+                    name=team.name,
+                    metadata=team.metadata or None,
+                    deleted_at=team.deleted_at,
+                    log_bodies=team.log_bodies,
+                )
             )
         except IntegrityError as exc:
             raise Conflict(f"the org has a team named {team.name!r} already") from exc
@@ -146,6 +152,7 @@ class SqlTeamRepository:
             created_at=row.created_at,
             metadata=row.metadata or {},
             deleted_at=row.deleted_at,
+            log_bodies=row.log_bodies,
         )
         self._seen.append(team)
         return team
@@ -165,6 +172,7 @@ def _key_from_row(row: Any) -> VirtualKey:
         revoked_at=row.revoked_at,
         expires_at=row.expires_at,
         metadata=row.metadata or {},
+        log_bodies=row.log_bodies,
     )
 
 
@@ -187,6 +195,7 @@ class SqlKeyRepository:
                 revoked_at=key.revoked_at,
                 expires_at=key.expires_at,
                 metadata=key.metadata or None,
+                log_bodies=key.log_bodies,
             )
         )
         self._seen.append(key)
@@ -220,6 +229,7 @@ class SqlKeyRepository:
                 name=key.name,
                 expires_at=key.expires_at,
                 metadata=key.metadata or None,
+                log_bodies=key.log_bodies,
             )
         )
 
@@ -260,6 +270,12 @@ def _active_keys() -> Any:
         virtual_keys.c.user_id,
         virtual_keys.c.models,
         virtual_keys.c.expires_at,
+        or_(
+            virtual_keys.c.log_bodies,
+            select(teams.c.log_bodies)
+            .where(teams.c.id == virtual_keys.c.team_id)
+            .scalar_subquery(),
+        ).label("log_bodies"),
     ).where(
         virtual_keys.c.revoked_at.is_(None),
         or_(
@@ -278,4 +294,5 @@ def _caller_from_row(row: Any) -> Caller:
         user_id=row.user_id,
         models=tuple(row.models) if row.models is not None else None,
         expires_at=row.expires_at.timestamp() if row.expires_at is not None else None,
+        log_bodies=bool(row.log_bodies),
     )

@@ -7,7 +7,7 @@ from infrastructure.db.tables.analytics import (
     analytics_watermark,
 )
 from infrastructure.db.tables.audit import audit_checkpoints, audit_log
-from infrastructure.db.tables.billing import request_log, usage_records
+from infrastructure.db.tables.billing import request_bodies, request_log, usage_records
 from infrastructure.db.tables.conversations import (
     conversation_messages,
     conversations,
@@ -54,6 +54,7 @@ __all__ = [
     "prompt_versions",
     "prompts",
     "rate_limits",
+    "request_bodies",
     "request_log",
     "scim_tokens",
     "sso_connections",

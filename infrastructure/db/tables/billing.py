@@ -99,3 +99,18 @@ request_log = Table(
     Index("ix_request_log_model_ts", "model", "ts", "id"),
     Index("ix_request_log_request_id", "request_id"),
 )
+
+# A call's prompt and answer, scrubbed (only for a team or key that opted in): keyed as its
+# record of `request_log`, kept for their own retention (`request_log.bodies_retention_days`).
+request_bodies = Table(
+    "request_bodies",
+    metadata,
+    Column("ts", UtcDateTime(), nullable=False),
+    Column("id", String(32), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("prompt", Text(), nullable=True),
+    Column("response", Text(), nullable=True),
+    Column("prompt_truncated", Boolean(), nullable=False),
+    Column("response_truncated", Boolean(), nullable=False),
+    PrimaryKeyConstraint("ts", "id", name="pk_request_bodies"),
+)

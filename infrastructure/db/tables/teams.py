@@ -8,6 +8,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
 )
 
 from infrastructure.db.tables.meta import metadata
@@ -35,6 +36,8 @@ teams = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("metadata", JSON(), nullable=True),
     Column("deleted_at", UtcDateTime(), nullable=True),  # a deleted team's name stays taken
+    # whether its calls keep their bodies (scrubbed) in `request_bodies`
+    Column("log_bodies", Boolean(), nullable=False, server_default=false()),
     UniqueConstraint("org_id", "name", name="uq_teams_org_id_name"),
     Index("ix_teams_org_id_id", "org_id", "id"),  # an org's teams, keyset-paged by id
 )
@@ -54,6 +57,7 @@ virtual_keys = Table(
     Column("revoked_at", UtcDateTime(), nullable=True),
     Column("expires_at", UtcDateTime(), nullable=True),
     Column("metadata", JSON(), nullable=True),
+    Column("log_bodies", Boolean(), nullable=False, server_default=false()),
     Index("ix_virtual_keys_team_id", "team_id"),
     Index("ix_virtual_keys_org_id_id", "org_id", "id"),  # an org's keys, keyset-paged by id
     Index("ix_virtual_keys_user_id", "user_id"),

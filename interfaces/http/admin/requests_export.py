@@ -56,12 +56,16 @@ def _csv_lines(rows: Sequence[Sequence[Any]]) -> bytes:
     return out.getvalue().encode()
 
 
-async def csv_chunks(rows: AsyncIterator[RequestRow]) -> AsyncIterator[bytes]:
-    yield _csv_lines([FIELDS])
+async def csv_chunks(
+    rows: AsyncIterator[RequestRow], *, bodies: bool = False
+) -> AsyncIterator[bytes]:
+    """`bodies`: a last column of each record's kept bodies (JSON; empty when none)."""
+    fields = (*FIELDS, "bodies") if bodies else FIELDS
+    yield _csv_lines([list(fields)])
     batch: list[list[str]] = []
     async for row in rows:
         values = row.values
-        batch.append([_cell(values[name]) for name in FIELDS])
+        batch.append([_cell(values[name]) for name in fields])
         if len(batch) == _BATCH:
             yield _csv_lines(batch)
             batch = []

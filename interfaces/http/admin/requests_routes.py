@@ -131,6 +131,13 @@ class RequestsController(Controller):
         format: Annotated[
             Format | None, Parameter(description="`json` (a page), `csv` or `jsonl` (an export)")
         ] = None,
+        include: Annotated[
+            str | None,
+            Parameter(
+                pattern=r"^bodies$",
+                description="`bodies`: each record with its kept bodies (null when none)",
+            ),
+        ] = None,
     ) -> Response[RequestPageOut]:
         since = parse_rfc3339(from_, "from") if from_ is not None else None
         until = parse_rfc3339(to, "to") if to is not None else None
@@ -163,17 +170,18 @@ class RequestsController(Controller):
             since=since,
             until=until,
         )
+        bodies = include == "bodies"
         chosen = format_of(format, request.headers.get("accept"))
         if chosen != "json":
-            rows = iter_requests(engine, which, after=after)
-            chunks = csv_chunks(rows) if chosen == "csv" else jsonl_chunks(rows)
+            rows = iter_requests(engine, which, after=after, bodies=bodies)
+            chunks = csv_chunks(rows, bodies=bodies) if chosen == "csv" else jsonl_chunks(rows)
             name = f"requests.{chosen}"
             return Stream(  # type: ignore[return-value]  # documented as the page
                 chunks,
                 media_type=MEDIA_TYPES[chosen],
                 headers={"Content-Disposition": f'attachment; filename="{name}"'},
             )
-        found = await request_page(engine, which, limit=limit, after=after)
+        found = await request_page(engine, which, limit=limit, after=after, bodies=bodies)
         next_cursor = found[-1].cursor.encode() if len(found) == limit else None
         page = RequestPageOut([request_out(row.values) for row in found], next_cursor)
         return Response(page)
@@ -181,6 +189,7 @@ class RequestsController(Controller):
     @get(
         "/requests/{request_id:str}",
         summary="Every record of one request (one per attempt), oldest first",
+        description="An attempt whose team or key keeps bodies has its `bodies` (scrubbed).",
     )
     async def request_detail(
         self, engine: Engine, principal: Caller, request_id: str

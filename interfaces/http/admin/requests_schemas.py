@@ -44,6 +44,18 @@ class RequestOut(msgspec.Struct):
     tags: list[str]
     metadata: dict[str, str] | None
     end_user: str | None
+    bodies: BodiesOut | msgspec.UnsetType | None = msgspec.UNSET
+    """The call's kept bodies: in a request's records when its team or key kept them; in pages
+    and exports only with `include=bodies` (null when none were kept)."""
+
+
+class BodiesOut(msgspec.Struct):
+    """A call's prompt and answer, scrubbed, each cut at 64 KiB (`*_truncated`)."""
+
+    prompt: str | None
+    response: str | None
+    prompt_truncated: bool
+    response_truncated: bool
 
 
 class RequestPageOut(msgspec.Struct):
@@ -57,4 +69,8 @@ class RequestAttemptsOut(msgspec.Struct):
 
 
 def request_out(values: dict[str, Any]) -> RequestOut:
-    return RequestOut(**values)
+    if "bodies" not in values:
+        return RequestOut(**values)
+    kept = values["bodies"]
+    bodies = BodiesOut(**kept) if kept is not None else None
+    return RequestOut(**{**values, "bodies": bodies})

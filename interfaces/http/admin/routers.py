@@ -13,6 +13,7 @@ from litestar.plugins import InitPlugin
 from interfaces.http.admin.alerts_routes import AlertsController
 from interfaces.http.admin.analytics_routes import AnalyticsController
 from interfaces.http.admin.audit_routes import AuditController
+from interfaces.http.admin.bodies_routes import BodiesLoggingController
 from interfaces.http.admin.budgets_routes import BudgetsController
 from interfaces.http.admin.conversations_routes import ConversationsController
 from interfaces.http.admin.dead_letters_routes import DeadLettersController
@@ -35,6 +36,7 @@ teams = Router(
         OrgsController,
         TeamsController,
         KeysController,
+        BodiesLoggingController,
         UsersController,
         ScimController,
         SsoController,

@@ -16,6 +16,7 @@ from application.teams.commands import (
     IssueKey,
     RevokeKey,
     RotateKey,
+    SetBodiesLogging,
 )
 from application.teams.user_commands import (
     ChangeUser,
@@ -27,6 +28,7 @@ from domains.shared.errors import Conflict, NotFound
 from domains.teams.events import (
     AdminTokenIssued,
     AdminTokenRevoked,
+    BodiesLoggingSet,
     KeyChanged,
     KeyIssued,
     KeyRevoked,
@@ -55,6 +57,7 @@ TESTED = {
     ChangeTeam,
     DeleteTeam,
     ChangeKey,
+    SetBodiesLogging,
     CreateUser,
     ChangeUser,
     IssueAdminToken,
@@ -203,6 +206,25 @@ async def test_change_key_relabels_it(h: Bus) -> None:
 async def test_changing_an_unknown_key_is_not_found(h: Bus) -> None:
     with pytest.raises(NotFound, match="key nope not found"):
         await h.handle(ChangeKey(key_id="nope", actor="admin", name="x"))
+
+
+async def test_a_team_and_a_key_opt_in_and_out_of_keeping_bodies(h: Bus) -> None:
+    _, team, key = await org_team_key(h)
+    await h.handle(SetBodiesLogging(scope="team", target_id=team.id, enabled=True, actor="a"))
+    assert h.store.teams[team.id].log_bodies is True
+    event = h.only(BodiesLoggingSet)
+    assert (event.scope, event.target_id, event.team_id, event.enabled) == (
+        "team",
+        team.id,
+        team.id,
+        True,
+    )
+    await h.handle(SetBodiesLogging(scope="team", target_id=team.id, enabled=True, actor="a"))
+    assert len([e for e in h.events if isinstance(e, BodiesLoggingSet)]) == 1  # no change
+    await h.handle(SetBodiesLogging(scope="key", target_id=key.id, enabled=True, actor="a"))
+    assert h.store.keys[key.id].log_bodies is True
+    with pytest.raises(NotFound, match="key nope not found"):
+        await h.handle(SetBodiesLogging(scope="key", target_id="nope", enabled=True, actor="a"))
 
 
 async def test_create_user_in_an_org(h: Bus) -> None:

@@ -98,7 +98,11 @@ def subscribers_of(bus: Any) -> dict[str, set[str]]:
     return {kind.__name__: {name(s) for s in found} for kind, found in bus._subscribers.items()}
 
 
-PROCESS_LOCAL = {"when_key_revoked_forget_key", "when_user_deactivated_forget_keys"}
+PROCESS_LOCAL = {
+    "when_key_revoked_forget_key",
+    "when_user_deactivated_forget_keys",
+    "when_bodies_logging_set_forget_keys",
+}
 """Subscribers that only forget keys in a process's authentication cache: the accounting
 process authenticates no one."""
 

@@ -1,7 +1,7 @@
 """the request log says what a response cache hit saved (saved_picousd, 0 for any other call)
 
-Revision ID: 0021_cache_savings
-Revises: 0020_alert_deliveries
+Revision ID: 0022_cache_savings
+Revises: 0021_request_bodies_retention
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_cache_savings"
-down_revision = "0020_alert_deliveries"
+revision = "0022_cache_savings"
+down_revision = "0021_request_bodies_retention"
 branch_labels = None
 depends_on = None
 
