@@ -65,8 +65,10 @@ class BudgetForecasts:
                 stored_at=stored_at,
                 dispatched_at=None,
             )
-            done = conn.execute(insert.on_conflict_do_nothing(index_elements=["event_id"]))
-            return bool(done.rowcount)
+            written = conn.execute(
+                insert.on_conflict_do_nothing(index_elements=["event_id"]).returning(outbox.c.id)
+            )
+            return written.first() is not None
 
 
 def _usd_budgets(conn: Connection) -> list[ForecastBudget]:
