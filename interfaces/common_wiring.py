@@ -132,12 +132,17 @@ def projections_for(
     from infrastructure.messaging.broker import create_broker
     from infrastructure.projections.analytics_fold import AnalyticsFolder
     from infrastructure.projections.analytics_summaries import Summarizer
+    from infrastructure.projections.budget_forecasts import BudgetForecasts
     from infrastructure.projections.usage import UsageProjector
     from interfaces.worker.actors import AnalyticsJobs, declare_actors
 
     broker = create_broker(settings.redis.url, namespace=settings.redis.namespace)
     projector = UsageProjector(sync_engine, codec)
-    analytics = AnalyticsJobs(AnalyticsFolder(sync_engine), Summarizer(sync_engine))
+    analytics = AnalyticsJobs(
+        AnalyticsFolder(sync_engine),
+        Summarizer(sync_engine),
+        BudgetForecasts(sync_engine, codec),
+    )
     alerts = alert_deliveries(settings, sync_engine, codec)
     actors = declare_actors(
         broker, projector, analytics, alerts, retention_pruner_for(settings, sync_engine)

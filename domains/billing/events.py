@@ -63,6 +63,22 @@ class BudgetThresholdCrossed(Event, frozen=True, kw_only=True, tag=True):
     actor: str = "system"
 
 
+class BudgetForecastExceeded(Event, frozen=True, kw_only=True, tag=True):
+    """A USD budget's spend projected at its period's end (`domains.billing.forecast`) reached
+    its limit; raised once per budget and window by the periodic forecast check (its id is made
+    from the budget and the window: `domains.billing.forecast_alerts`)."""
+
+    scope: Scope
+    scope_id: str
+    org_id: str
+    period: Period
+    window: str
+    projected: str  # USD as a decimal string, at the period's end
+    limit: str  # USD
+    runs_out_on: str  # the ISO day the projected spend reaches the limit
+    actor: str = "system"
+
+
 class BudgetSet(Event, frozen=True, kw_only=True, tag=True):
     """A scope's budget for one period was set; both limits None: the budget was removed."""
 
@@ -163,6 +179,7 @@ class RequestRefused(Event, frozen=True, kw_only=True, tag=True):
 EVENTS: tuple[type[Event], ...] = (
     UsageRecorded,
     BudgetThresholdCrossed,
+    BudgetForecastExceeded,
     BudgetSet,
     BudgetCapSet,
     BudgetAboveCapRefused,

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from domains.billing.events import BudgetThresholdCrossed
+from domains.billing.events import BudgetForecastExceeded, BudgetThresholdCrossed
 from domains.providers.events import (
     DeploymentCircuitClosed,
     DeploymentCircuitOpened,
@@ -17,6 +17,7 @@ from domains.shared.events import Event
 
 ALERT_NAMES: dict[type[Event], str] = {
     BudgetThresholdCrossed: "budget.threshold_crossed",
+    BudgetForecastExceeded: "budget.forecast_exceeded",
     DeploymentCircuitOpened: "deployment.circuit_opened",
     DeploymentCircuitClosed: "deployment.circuit_closed",
     DeploymentErrorRateHigh: "deployment.error_rate_high",
@@ -62,6 +63,12 @@ def summary(event: Event) -> str:
             f"FluxRouter: the {event.period} budget of {event.scope} {event.scope_id} crossed "
             f"{event.percent}% ({event.spent} of {event.limit} {unit} spent, window "
             f"{event.window})"
+        )
+    if isinstance(event, BudgetForecastExceeded):
+        return (
+            f"FluxRouter: the {event.period} budget of {event.scope} {event.scope_id} is "
+            f"forecast to run out on {event.runs_out_on} ({event.projected} of {event.limit} USD "
+            f"projected by the end of window {event.window})"
         )
     if isinstance(event, DeploymentCircuitOpened):
         why = (

@@ -12,6 +12,7 @@ from infrastructure.settings.rules import Invalid, check_unique, quote
 
 ALERT_EVENTS = (
     "budget.threshold_crossed",
+    "budget.forecast_exceeded",
     "deployment.circuit_opened",
     "deployment.circuit_closed",
     "deployment.error_rate_high",

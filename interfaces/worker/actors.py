@@ -15,9 +15,11 @@ from infrastructure.db.retention import RetentionPruner
 from infrastructure.messaging.broker import ALERTS_QUEUE, MAINTENANCE_QUEUE, PROJECTIONS_QUEUE
 from infrastructure.projections.analytics_fold import AnalyticsFolder
 from infrastructure.projections.analytics_summaries import Summarizer
+from infrastructure.projections.budget_forecasts import BudgetForecasts
 from infrastructure.projections.usage import UsageProjector
 
 log = structlog.get_logger("fluxrouter.retention")
+alerts_log = structlog.get_logger("fluxrouter.alerts")
 
 RECONCILED_HOURS = 3
 """How many hours up to the fold's watermark the summaries job checks for records written
@@ -38,6 +40,8 @@ class Actors:
 class AnalyticsJobs:
     folder: AnalyticsFolder
     summarizer: Summarizer
+    forecasts: BudgetForecasts | None = None
+    """The budget forecast check, run after the summaries (None: not checked)."""
 
 
 def declare_actors(
@@ -55,7 +59,15 @@ def declare_actors(
 
     def summarize_analytics() -> None:
         analytics.folder.reconcile(hours=RECONCILED_HOURS)
-        analytics.summarizer.run(datetime.now(UTC))
+        now = datetime.now(UTC)
+        analytics.summarizer.run(now)
+        if analytics.forecasts is not None:
+            raised = analytics.forecasts.run(now)
+            if raised:
+                alerts_log.info(
+                    "budget.forecast_exceeded",
+                    budgets=[f"{e.scope}:{e.scope_id}:{e.window}" for e in raised],
+                )
 
     def declare(fn: Any, queue: str = PROJECTIONS_QUEUE, max_retries: int = 20) -> Any:
         return dramatiq.actor(

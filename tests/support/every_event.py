@@ -8,6 +8,7 @@ from decimal import Decimal
 from domains.billing.events import (
     BudgetAboveCapRefused,
     BudgetCapSet,
+    BudgetForecastExceeded,
     BudgetSet,
     BudgetThresholdCrossed,
     PriceSet,
@@ -164,6 +165,16 @@ def one_of_each() -> list[Event]:
             percent=80,
             spent="8.000000000001",
             limit="10",
+        ),
+        BudgetForecastExceeded(
+            scope="team",
+            scope_id="team-1",
+            org_id="org-1",
+            period="month",
+            window="team:team-1:month:2026-11",
+            projected="12.5",
+            limit="10",
+            runs_out_on="2026-11-24",
         ),
         request_refused(count=3),
         ConfigChanged(

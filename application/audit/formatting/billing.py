@@ -10,6 +10,7 @@ from domains.audit.facts import AuditFacts
 from domains.billing.events import (
     BudgetAboveCapRefused,
     BudgetCapSet,
+    BudgetForecastExceeded,
     BudgetSet,
     BudgetThresholdCrossed,
     PriceSet,
@@ -65,6 +66,22 @@ def _other_tokens(event: UsageRecorded) -> dict[str, int]:
         "reasoning_tokens": event.reasoning_tokens,
     }
     return {name: count for name, count in counts.items() if count}
+
+
+def budget_forecast_exceeded(event: BudgetForecastExceeded) -> AuditFacts:
+    return AuditFacts(
+        actor=event.actor,
+        action="budget.forecast",
+        target=f"{event.scope}:{event.scope_id}",
+        data={
+            "org_id": event.org_id,
+            "period": event.period,
+            "window": event.window,
+            "projected": event.projected,
+            "limit": event.limit,
+            "runs_out_on": event.runs_out_on,
+        },
+    )
 
 
 def budget_threshold_crossed(event: BudgetThresholdCrossed) -> AuditFacts:
@@ -189,6 +206,7 @@ def request_refused(event: RequestRefused) -> AuditFacts:
 ENTRIES: tuple[Entry, ...] = (
     formats(UsageRecorded, usage_recorded),
     formats(BudgetThresholdCrossed, budget_threshold_crossed),
+    formats(BudgetForecastExceeded, budget_forecast_exceeded),
     formats(BudgetSet, budget_set),
     formats(BudgetCapSet, budget_cap_set),
     formats(BudgetAboveCapRefused, budget_above_cap_refused),
