@@ -92,10 +92,12 @@ class RetentionPruner:
             cutoff = now - timedelta(days=retained.days)
             if partitioned:
                 pruned.partitions[retained.table] = self._drop_partitions(retained.table, cutoff)
-                where = f"{retained.table}_default"
-            else:
-                where = retained.table
-            pruned.rows[retained.table] = self._delete_rows(where, cutoff)
+            # what is left past retention (the default partition's rows, a day whose partition
+            # could not be dropped: a gateway role that does not own the table may not), deleted
+            # through the table itself, whose privileges are the gateway's
+            pruned.rows[retained.table] = self._delete_rows(
+                retained.table, cutoff, partitioned=partitioned
+            )
         return pruned
 
     def _partitioned(self, table: str) -> bool:
@@ -170,11 +172,15 @@ class RetentionPruner:
             return False
         return True
 
-    def _delete_rows(self, table: str, cutoff: datetime) -> int:
-        """Deletes the rows of `table` with `ts` before `cutoff`, `batch` a transaction."""
-        key = "ctid" if self._engine.dialect.name == "postgresql" else "rowid"
+    def _delete_rows(self, table: str, cutoff: datetime, *, partitioned: bool = False) -> int:
+        """Deletes the rows of `table` with `ts` before `cutoff`, `batch` a transaction (a row of
+        a partitioned table is found by its partition and its place in it)."""
+        if partitioned:
+            key = "tableoid, ctid"
+        else:
+            key = "ctid" if self._engine.dialect.name == "postgresql" else "rowid"
         statement = text(
-            f'DELETE FROM "{table}" WHERE {key} IN '  # noqa: S608 (names checked at __init__)
+            f'DELETE FROM "{table}" WHERE ({key}) IN '  # noqa: S608 (names checked at __init__)
             f'(SELECT {key} FROM "{table}" WHERE ts < :cutoff LIMIT :batch)'
         ).bindparams(bindparam("cutoff", type_=UtcDateTime()))
         total = 0

@@ -150,14 +150,18 @@ SLOW_MODULES = frozenset(
     {
         "test_audit_chain_binding",  # an embedded then a production gateway in one directory
         "test_audit_checkpoints",  # a gateway of its own signing checkpoints as rows come
+        "test_audit_concurrency",  # two processes changing the directory at once
         "test_audit_tampering",  # a gateway per tampering, each verified three ways
         "test_budget_cold_burst",  # bursts of 50 and 200 first requests, per shape
         "test_budget_caps_output",  # 50 concurrent streams and 50 WebSocket generations, per shape
         "test_connection_limits",  # 20,000 half-open connections, header and body timeouts
+        "test_database_busy",  # a write held past SQLite's busy timeout, in each API's shape
+        "test_forecast_alerts",  # rollups folded and forecast by the periodic jobs, per shape
         "test_openapi_fuzz",  # schemathesis over every operation of the OpenAPI document
         "test_org_budget_caps",  # spending to the cap, per shape
         "test_people_churn",  # 50 people deactivated, reactivated and deleted under chat load
         "test_refusal_floods",  # 10,000 refused keys, per shape
+        "test_responses_stored_on_stop",  # SIGTERM right after the last answers, per shape
         "test_scim_hostile_input",  # hypothesis through the real SCIM routes, per shape
         "test_spool_durability",  # PostgreSQL cut off, then SIGTERM and kill -9 under load
     }
