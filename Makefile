@@ -79,7 +79,9 @@ test-all: install peers lint
 # and in production with 1 and 2 workers), then the limits, accounting, WebSocket, Responses
 # (`/v1/responses` against the bare pass-through), cache (an exact hit against it), routing
 # (three deployments and policies) and audit benches, the admin API's latency while people are
-# deactivated on the embedded shape, and the cold start of `serve`, `worker` and the CLI.
+# deactivated on the embedded shape, and the cold start of `serve`, `worker` and the CLI; then the
+# request log at scale on PostgreSQL: 10,000,000 generated records (about 36 minutes on 2 cores:
+# 9 to fill and index, 17 to fold the last 31 days), fewer with `make bench ROWS=1000000`.
 bench: install
 	$(BENCH_TOOLS)
 	$(BIN)/python -m tests.bench.run
@@ -92,6 +94,7 @@ bench: install
 	$(BIN)/python -m tests.bench.audit_pages
 	$(BIN)/python -m tests.bench.deactivation
 	$(BIN)/python -m tests.bench.cold_start
+	$(BIN)/python -m tests.bench.request_log_scale $(if $(ROWS),--rows $(ROWS))
 
 # 1,000,000 requests with the gateway's RSS sampled (about 12 minutes on 2 cores); shorter:
 # `make bench-memory REQUESTS=200000` (the trend is extrapolated to a million).
