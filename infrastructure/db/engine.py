@@ -2,21 +2,15 @@
 
 SQLite: WAL, a 30 s busy timeout, foreign keys on, and a connection marked with the execution
 option `WRITE_OPTION` begins with `BEGIN IMMEDIATE`, so concurrent writers (the gateway and the
-embedded projection worker) queue instead of failing. aiosqlite runs each statement on a thread
-of its own, so that the serving process's event loop never waits on the disk; a process whose
-loop does nothing but write (the accounting process) asks for `inline` statements instead, run on
-the loop itself: the two thread switches of every statement cost it more than the statement.
+embedded projection worker) queue instead of failing.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
-import aiosqlite
 import msgspec
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine_
@@ -86,36 +80,12 @@ def _tune_sqlite(sync_engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-class _InlineConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose statements run on the event loop that awaits them, not on
-    its thread (which only opens and closes the database)."""
-
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if not self._running or not self._connection:
-            raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
-
-
-def _inline_connector(database: str) -> Callable[[], Any]:
-    async def connect() -> aiosqlite.Connection:
-        opened = partial(
-            sqlite3.connect, database, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False
-        )
-        connection = _InlineConnection(opened, iter_chunk_size=64)
-        connection._thread.daemon = True
-        return await connection
-
-    return connect
-
-
-def create_engine(url: str, *, pool_size: int = 10, inline: bool = False) -> AsyncEngine:
-    """`inline`: SQLite statements run on the event loop itself (a process that only writes)."""
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     url = async_url(url)
     if is_sqlite(url):
-        options: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_SECONDS}}
-        if inline:
-            options = {"async_creator": _inline_connector(make_url(url).database or "")}
-        engine = create_async_engine(url, json_serializer=json_text, **options)
+        engine = create_async_engine(
+            url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, json_serializer=json_text
+        )
         _tune_sqlite(engine.sync_engine)
         return engine
     return create_async_engine(

@@ -95,10 +95,7 @@ class Accounting:
 def compose(settings: Settings) -> Accounting:
     """The accounting process's parts, from the serving process's settings; no I/O."""
     redactor = redactor_for(settings)
-    # this process's loop only writes batches: its SQLite statements need no thread of their own
-    engine = create_engine(
-        settings.database.url, pool_size=settings.database.pool_size, inline=True
-    )
+    engine = create_engine(settings.database.url, pool_size=settings.database.pool_size)
     sync_engine = create_sync_engine(settings.database.url)
     codec = EventCodec(all_event_types())
     broker, _, actors, embedded, enqueue = projections_for(settings, sync_engine, codec)
