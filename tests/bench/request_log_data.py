@@ -164,6 +164,7 @@ class Population:
             "priced": True,
             "usage_reported": True,
             "cache": "off",
+            "saved_picousd": 0,
             "tags": TAG_SEPARATOR + TAG_SEPARATOR.join(searchable) + TAG_SEPARATOR
             if searchable
             else None,
