@@ -4,7 +4,9 @@ dimension, by a periodic job.
 Each run reads the records after the watermark (`analytics_watermark`: the (ts, id) of the last
 record folded) and before `until` (a little in the past, so that records still being written
 have landed), a batch at a time, in (ts, id) order: one range of the request log's primary key.
-A batch's records are summed in memory per rollup row, merged with the rows already there
+A batch's records are summed by the database (`GROUP BY` the columns the rollup's dimensions
+come from, and each latency's histogram bucket), so that Python only sees one row per group,
+not per record; the groups are summed per rollup row, merged with the rows already there
 (counts and sums added, histograms merged bucket by bucket) and written with one upsert, and
 the watermark moves in the same transaction: a batch is folded exactly once, whatever crashes.
 The watermark's row is locked first, so two runs at once fold one after the other.
@@ -12,13 +14,31 @@ The watermark's row is locked first, so two runs at once fold one after the othe
 
 from __future__ import annotations
 
+import math
 import re
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    Row,
+    String,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    literal_column,
+    select,
+    tuple_,
+    update,
+)
 
 from domains.billing import histogram
 from domains.billing.request_log import TAG_SEPARATOR
@@ -59,25 +79,14 @@ class Measures:
     latency: histogram.Counts = field(default_factory=dict)
     ttft: histogram.Counts = field(default_factory=dict)
 
-    def add_record(self, row: Any) -> None:
-        s = self.sums
-        s[0] += 1
-        s[1] += row.outcome == "error"
-        s[2] += bool(row.cancelled)
-        s[3] += row.prompt_tokens
-        s[4] += row.cached_tokens
-        s[5] += row.cache_write_tokens
-        s[6] += row.completion_tokens
-        s[7] += row.reasoning_tokens
-        s[8] += row.cost_picousd
-        s[9] += row.cache in CACHE_HITS
-        s[10] += row.saved_picousd  # what the gateway's response cache saved
-        s[11] += row.latency_ms
-        histogram.add(self.latency, row.latency_ms)
-        if row.ttft_ms is not None:
-            s[12] += 1
-            s[13] += row.ttft_ms
-            histogram.add(self.ttft, row.ttft_ms)
+    def add_group(self, group: Any) -> None:
+        """Adds one group of `_grouped`: its sums, and its records to their buckets."""
+        self.sums = [a + b for a, b in zip(self.sums, _sums_of(group), strict=True)]
+        bucket = int(group.latency_bucket)
+        self.latency[bucket] = self.latency.get(bucket, 0) + group.requests
+        if group.ttft_bucket is not None:
+            bucket = int(group.ttft_bucket)
+            self.ttft[bucket] = self.ttft.get(bucket, 0) + group.ttft_count
 
     def add(self, other: Measures) -> None:
         self.sums = [a + b for a, b in zip(self.sums, other.sums, strict=True)]
@@ -102,51 +111,165 @@ class Measures:
         )
 
 
-def keys_of(row: Any) -> list[Key]:
-    """The rollup rows a record counts in: its "" tag row, and one per tag it carries."""
+def _sums_of(group: Any) -> list[float]:
+    """A group's sums in `SUMS` order (PostgreSQL sums integers as numeric: made ints)."""
+    return [
+        float(v) if name.endswith("_ms") else int(v)
+        for name, v in zip(SUMS, (getattr(group, name) for name in SUMS), strict=True)
+    ]
+
+
+def keys_of(group: Any) -> list[Key]:
+    """The rollup rows a group's records count in: its "" tag row, and one per tag they carry."""
     base = (
-        hour_of(row.ts),
-        row.org_id,
-        row.team_id,
-        row.key_id,
-        row.user_id or "",
-        row.model,
-        row.requested_model,
-        row.provider,
-        row.dialect,
-        status_class(row.status),
-        tier_of(row.route),
+        group.hour,
+        group.org_id,
+        group.team_id,
+        group.key_id,
+        group.user_id or "",
+        group.model,
+        group.requested_model,
+        group.provider,
+        group.dialect,
+        status_class(group.status),
+        tier_of(group.tier_text or ""),
     )
-    return [(*base, tag) for tag in ["", *tags_of(row.tags)]]
+    return [(*base, tag) for tag in ["", *tags_of(group.tags)]]
 
 
-_READ = (
-    request_log.c.ts,
-    request_log.c.id,
-    request_log.c.org_id,
-    request_log.c.team_id,
-    request_log.c.key_id,
-    request_log.c.user_id,
-    request_log.c.model,
-    request_log.c.requested_model,
-    request_log.c.provider,
-    request_log.c.dialect,
-    request_log.c.status,
-    request_log.c.route,
-    request_log.c.outcome,
-    request_log.c.cancelled,
-    request_log.c.prompt_tokens,
-    request_log.c.cached_tokens,
-    request_log.c.cache_write_tokens,
-    request_log.c.completion_tokens,
-    request_log.c.reasoning_tokens,
-    request_log.c.cost_picousd,
-    request_log.c.cache,
-    request_log.c.saved_picousd,
-    request_log.c.latency_ms,
-    request_log.c.ttft_ms,
-    request_log.c.tags,
-)
+# ------------------------------------------------------------------ the grouping, in SQL
+
+_LOG = request_log.c
+
+
+def _hour(dialect: str) -> ColumnElement[str]:
+    """A record's UTC hour as the rollups spell it ("2026-12-07T20"); SQLite holds `ts` as
+    text ("2026-12-07 20:15:03.123456"), PostgreSQL as a naive UTC timestamp."""
+    if dialect == "postgresql":
+        return func.to_char(_LOG.ts, 'YYYY-MM-DD"T"HH24', type_=String())
+    return (
+        func.substr(_LOG.ts, 1, 10, type_=String())
+        + literal("T", String())
+        + func.substr(_LOG.ts, 12, 2, type_=String())
+    )
+
+
+def bucket_sql(dialect: str, value: ColumnElement[float]) -> ColumnElement[int]:
+    """`histogram.bucket_of(value)` in SQL: 0 up to 1 ms, else ⌈4·log2(value)⌉ within 1..LAST
+    (the same epsilon as in Python, so that a value on a bound lands in the same bucket)."""
+    if dialect == "postgresql":
+        log2 = func.ln(value) / math.log(2)
+        index = func.least(
+            func.greatest(func.ceil(log2 * histogram.PER_DOUBLING - 1e-9), 1), histogram.LAST
+        )
+    else:
+        log2 = func.log2(value)
+        index = func.min(
+            func.max(func.ceil(log2 * histogram.PER_DOUBLING - 1e-9), 1), histogram.LAST
+        )
+    return cast(case((value > 1.0, index), else_=0), Integer())
+
+
+def _tier_text(dialect: str) -> ColumnElement[str]:
+    """The part of `route` that names an `auto` tier ("…tier=simple…"), or "": `tier_of`
+    reads the tier from it. One character before "tier=" is kept for its word boundary."""
+    at = (
+        func.strpos(_LOG.route, "tier=")
+        if dialect == "postgresql"
+        else func.instr(_LOG.route, "tier=")
+    )
+    start = case((at > 1, at - 1), else_=1)
+    return case((at > 0, func.substr(_LOG.route, start, 23, type_=String())), else_="")
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _sqlite_math(conn: Connection) -> None:
+    """`log2` and `ceil` on a SQLite built without its math functions: Python's, registered on
+    the connection (the SQLite Python ships with usually has them)."""
+    raw: Any = conn.connection.driver_connection
+    try:
+        raw.execute("SELECT log2(2.0), ceil(1.5)").fetchall()
+    except sqlite3.OperationalError:
+        register_math(raw)
+
+
+def register_math(raw: Any) -> None:
+    raw.create_function("log2", 1, _log2, deterministic=True)
+    raw.create_function("ceil", 1, _ceil, deterministic=True)
+
+
+def _log2(value: float | None) -> float | None:
+    return math.log2(value) if value is not None and value > 0 else None
+
+
+def _ceil(value: float | None) -> int | None:
+    return math.ceil(value) if value is not None else None
+
+
+def _grouped(conn: Connection, where: list[Any]) -> list[Row[Any]]:
+    """The records matching `where` summed per combination of the columns the rollups'
+    dimensions come from, and per latency and TTFT bucket."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        _sqlite_math(conn)
+    by = [
+        _hour(dialect).label("hour"),
+        _LOG.org_id,
+        _LOG.team_id,
+        _LOG.key_id,
+        _LOG.user_id,
+        _LOG.model,
+        _LOG.requested_model,
+        _LOG.provider,
+        _LOG.dialect,
+        _LOG.status,
+        _tier_text(dialect).label("tier_text"),
+        _LOG.tags,
+        bucket_sql(dialect, _LOG.latency_ms).label("latency_bucket"),
+        case((_LOG.ttft_ms.is_(None), None), else_=bucket_sql(dialect, _LOG.ttft_ms)).label(
+            "ttft_bucket"
+        ),
+    ]
+    measures = [
+        func.count().label("requests"),
+        _flag(_LOG.outcome == "error").label("errors"),
+        _flag(_LOG.cancelled.is_(True)).label("cancelled"),
+        *(
+            func.coalesce(func.sum(column), 0).label(column.name)
+            for column in (
+                _LOG.prompt_tokens,
+                _LOG.cached_tokens,
+                _LOG.cache_write_tokens,
+                _LOG.completion_tokens,
+                _LOG.reasoning_tokens,
+                _LOG.cost_picousd,
+            )
+        ),
+        _flag(_LOG.cache.in_(sorted(CACHE_HITS))).label("cache_hits"),
+        func.coalesce(func.sum(_LOG.saved_picousd), 0).label("cache_saved_picousd"),
+        func.coalesce(func.sum(_LOG.latency_ms), 0.0).label("latency_sum_ms"),
+        func.count(_LOG.ttft_ms).label("ttft_count"),
+        func.coalesce(func.sum(_LOG.ttft_ms), 0.0).label("ttft_sum_ms"),
+    ]
+    # GROUP BY the expressions' positions: the same expressions, written once
+    return list(
+        conn.execute(
+            select(*by, *measures)
+            .where(*where)
+            .group_by(*(literal_column(str(i)) for i in range(1, len(by) + 1)))
+        )
+    )
+
+
+def sum_records(groups: Iterable[Any]) -> dict[Key, Measures]:
+    sums: dict[Key, Measures] = {}
+    for group in groups:
+        for key in keys_of(group):
+            sums.setdefault(key, Measures()).add_group(group)
+    return sums
 
 
 def _claim_watermark(conn: Connection) -> Row[Any]:
@@ -164,23 +287,15 @@ def _claim_watermark(conn: Connection) -> Row[Any]:
     ).one()
 
 
-def sum_records(rows: Iterable[Any]) -> dict[Key, Measures]:
-    sums: dict[Key, Measures] = {}
-    for row in rows:
-        for key in keys_of(row):
-            sums.setdefault(key, Measures()).add_record(row)
-    return sums
-
-
 def merge_into_rollups(conn: Connection, sums: dict[Key, Measures]) -> None:
     """Adds `sums` to the rows of `analytics_hourly` (under the watermark's lock)."""
     if not sums:
         return
     hours = sorted({key[0] for key in sums})
-    orgs = sorted({key[1] for key in sums})
+    keys = sorted({key[3] for key in sums})  # the API key: the narrowest dimension indexed
     existing = conn.execute(
         select(analytics_hourly).where(
-            analytics_hourly.c.hour.in_(hours), analytics_hourly.c.org_id.in_(orgs)
+            analytics_hourly.c.key_id.in_(keys), analytics_hourly.c.hour.in_(hours)
         )
     )
     for row in existing:
@@ -201,43 +316,48 @@ def merge_into_rollups(conn: Connection, sums: dict[Key, Measures]) -> None:
     )
 
 
+def _after(ts: datetime, id_: str) -> Any:
+    """The records after (ts, id) in the log's order."""
+    return tuple_(_LOG.ts, _LOG.id) > tuple_(literal(ts, _LOG.ts.type), literal(id_, String()))
+
+
+def _at_or_before(ts: datetime, id_: str) -> Any:
+    return tuple_(_LOG.ts, _LOG.id) <= tuple_(literal(ts, _LOG.ts.type), literal(id_, String()))
+
+
+def _batch_end(conn: Connection, window: list[Any], batch: int) -> Row[Any, Any] | None:
+    """The (ts, id) of the `batch`-th record of `window` in the log's order, else of its last
+    (None: it is empty)."""
+    order = select(_LOG.ts, _LOG.id).where(*window)
+    found = conn.execute(order.order_by(_LOG.ts, _LOG.id).offset(batch - 1).limit(1)).first()
+    if found is None:
+        found = conn.execute(order.order_by(_LOG.ts.desc(), _LOG.id.desc()).limit(1)).first()
+    return found
+
+
 def fold_batch(conn: Connection, *, until: datetime, batch: int = BATCH) -> int:
     """Folds the next `batch` records before `until`; how many it folded (0: none left)."""
     mark = _claim_watermark(conn)
-    after = []
+    window = [_LOG.ts < until]
     if mark.ts is not None:
-        after.append(
-            or_(
-                request_log.c.ts > mark.ts,
-                and_(request_log.c.ts == mark.ts, request_log.c.id > mark.id),
-            )
-        )
-    rows = conn.execute(
-        select(*_READ)
-        .where(request_log.c.ts < until, *after)
-        .order_by(request_log.c.ts, request_log.c.id)
-        .limit(batch)
-    ).all()
-    if not rows:
+        window.append(_after(mark.ts, mark.id))
+    end = _batch_end(conn, window, batch)
+    if end is None:
         return 0
-    merge_into_rollups(conn, sum_records(rows))
-    last = rows[-1]
+    groups = _grouped(conn, [*window, _at_or_before(end.ts, end.id)])
+    merge_into_rollups(conn, sum_records(groups))
+    folded = sum(int(group.requests) for group in groups)
     conn.execute(
         update(analytics_watermark)
         .where(analytics_watermark.c.name == WATERMARK)
-        .values(ts=last.ts, id=last.id, folded=analytics_watermark.c.folded + len(rows))
+        .values(ts=end.ts, id=end.id, folded=analytics_watermark.c.folded + folded)
     )
-    return len(rows)
+    return folded
 
 
 def _up_to(mark: Row[Any]) -> list[Any]:
     """The records at or before the watermark."""
-    return [
-        or_(
-            request_log.c.ts < mark.ts,
-            and_(request_log.c.ts == mark.ts, request_log.c.id <= mark.id),
-        )
-    ]
+    return [_at_or_before(mark.ts, mark.id)]
 
 
 def reconcile_hours(conn: Connection, *, hours: int) -> list[str]:
@@ -265,26 +385,7 @@ def reconcile_hours(conn: Connection, *, hours: int) -> list[str]:
         if int(logged) == int(rolled):
             continue
         conn.execute(delete(analytics_hourly).where(analytics_hourly.c.hour == hour))
-        after: tuple[Any, str] | None = None
-        while True:
-            page = [*in_hour, *_up_to(mark)]
-            if after is not None:
-                page.append(
-                    or_(
-                        request_log.c.ts > after[0],
-                        and_(request_log.c.ts == after[0], request_log.c.id > after[1]),
-                    )
-                )
-            rows = conn.execute(
-                select(*_READ)
-                .where(*page)
-                .order_by(request_log.c.ts, request_log.c.id)
-                .limit(BATCH)
-            ).all()
-            if not rows:
-                break
-            merge_into_rollups(conn, sum_records(rows))
-            after = (rows[-1].ts, rows[-1].id)
+        merge_into_rollups(conn, sum_records(_grouped(conn, [*in_hour, *_up_to(mark)])))
         redone.append(hour)
     return redone
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 
@@ -15,7 +17,14 @@ from domains.billing.request_log import RequestRecord
 from infrastructure.db.engine import create_engine, create_sync_engine
 from infrastructure.db.repositories.request_log import SqlRequestLog
 from infrastructure.db.tables import analytics_hourly, analytics_watermark
-from infrastructure.projections.analytics_fold import AnalyticsFolder
+from infrastructure.projections.analytics_fold import (
+    CACHE_HITS,
+    AnalyticsFolder,
+    bucket_sql,
+    register_math,
+    status_class,
+    tier_of,
+)
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -144,3 +153,111 @@ async def test_records_written_behind_the_watermark_are_folded_by_the_reconcilia
     assert after[("2026-11-02T10", "")] == (3, 30, 12, 21, 3, 3)
     assert after[("2026-11-02T11", "")] == (1, 10, 4, 7, 1, 1)
     assert folder.reconcile(hours=3) == []  # every hour agrees now
+
+
+def expected_rollups(records: list[RequestRecord]) -> dict[tuple[str, ...], tuple[Any, ...]]:
+    """The rollups summed record by record in Python, as the database's grouping must."""
+    found: dict[tuple[str, ...], list[Any]] = {}
+    for r in records:
+        base = (
+            r.ts.strftime("%Y-%m-%dT%H"),
+            r.user_id or "",
+            r.model,
+            status_class(r.status),
+            tier_of(r.route),
+        )
+        for tag in ["", *sorted(set(r.tags))]:
+            row = found.setdefault((*base, tag), [0, 0, 0, 0, 0, 0, 0.0, {}, {}])
+            row[0] += 1
+            row[1] += r.outcome == "error"
+            row[2] += r.cancelled
+            row[3] += r.cost_picousd
+            row[4] += r.cache in CACHE_HITS
+            row[5] += r.ttft_ms is not None
+            row[6] += r.latency_ms
+            histogram.add(row[7], r.latency_ms)
+            if r.ttft_ms is not None:
+                histogram.add(row[8], r.ttft_ms)
+    return {
+        key: (*values[:6], round(values[6], 6), values[7], values[8])
+        for key, values in found.items()
+    }
+
+
+async def test_the_database_groups_records_as_python_would(database: str) -> None:
+    """Latencies on and around the histogram's bounds, missing TTFTs, tiers, tags, users,
+    errors, cancels and cache hits: each rollup row equals the record-by-record sum."""
+    bounds = [2 ** (i / histogram.PER_DOUBLING) for i in (1, 4, 5, 40, 95, 96, 97)]
+    latencies = [0.0, 0.5, 1.0, 1.000001, 3.3, 1e9, *bounds, *(b * (1 + 1e-7) for b in bounds)]
+    routes = [
+        "openai/gpt-4o",
+        "auto tier=simple points=0 -> anthropic/claude-haiku",
+        "auto tier=reasoning points=9 -> openai/o3",
+        "tier=complex_but_very_long_tier_name points=4",
+        "auto size=1200tok deep",
+    ]
+    records = []
+    for i, latency in enumerate(latencies * 3):
+        r = record(
+            START + timedelta(minutes=7 * i),
+            latency,
+            tags=(("nightly",), (), ("eval", "nightly"))[i % 3],
+        )
+        records.append(
+            msgspec.structs.replace(
+                r,
+                ttft_ms=None if i % 4 == 0 else latency / 3,
+                route=routes[i % len(routes)],
+                user_id=("alice", None)[i % 2],
+                model=("claude-haiku", "gpt-4o")[i % 2],
+                status=(200, 429, 500, 200)[i % 4],
+                outcome="error" if i % 4 in (1, 2) else "ok",
+                cancelled=i % 5 == 0,
+                cache=("hit", "semantic_hit", "miss", "off")[i % 4],
+                cost_picousd=1000 + i,
+            )
+        )
+    await write(database, records)
+    assert AnalyticsFolder(create_sync_engine(database), batch=7).fold(
+        START + timedelta(days=3)
+    ) == len(records)
+    engine = create_sync_engine(database)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(analytics_hourly)).all()
+    finally:
+        engine.dispose()
+    assert {
+        (row.hour, row.user_id, row.model, row.status_class, row.tier, row.tag): (
+            row.requests,
+            row.errors,
+            row.cancelled,
+            row.cost_picousd,
+            row.cache_hits,
+            row.ttft_count,
+            round(row.latency_sum_ms, 6),
+            histogram.decode(row.latency_hist),
+            histogram.decode(row.ttft_hist),
+        )
+        for row in rows
+    } == expected_rollups(records)
+
+
+def test_python_math_on_a_sqlite_without_its_own_buckets_alike() -> None:
+    """On a SQLite built without math functions the fold registers Python's `log2` and `ceil`:
+    with them, the SQL bucket is `histogram.bucket_of`."""
+    values = [0.0, 0.5, 1.0, 1.5, 2.0, 2**0.25, 2**0.25 * (1 + 1e-7), 1e3, 1e12]
+    engine = sa.create_engine("sqlite://")
+    try:
+        with engine.connect() as conn:
+            register_math(conn.connection.driver_connection)
+            bucket = bucket_sql("sqlite", sa.column("v", sa.Float()))
+            got = [
+                conn.execute(
+                    sa.select(bucket).select_from(sa.text("(SELECT :x AS v)")), {"x": v}
+                ).scalar_one()
+                for v in values
+            ]
+    finally:
+        engine.dispose()
+    assert got == [histogram.bucket_of(v) for v in values]
