@@ -11,9 +11,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 
+ENTRY_OVERHEAD = 300
+"""What an entry costs beyond its key's and value's bytes: the map's node, the tuple, the
+objects' headers and the expiry (measured: about 295 bytes on CPython 3.11, 64-bit)."""
+
+
 class MemoryCacheStore:
-    """At most `max_bytes` of stored answers (their keys and values); storing past it evicts
-    the least recently used first. An entry past its time to live is dropped when read."""
+    """At most `max_bytes` of stored answers (their keys, values and `ENTRY_OVERHEAD` each):
+    storing past it evicts the least recently used first, so that the process's memory for the
+    cache stays near `max_bytes`. An entry past its time to live is dropped when read."""
 
     def __init__(self, max_bytes: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._max = max_bytes
@@ -34,7 +40,7 @@ class MemoryCacheStore:
         return value
 
     async def put(self, key: str, value: bytes, ttl_seconds: int) -> None:
-        weight = len(key) + len(value)
+        weight = len(key) + len(value) + ENTRY_OVERHEAD
         if weight > self._max:
             return
         if key in self._entries:
@@ -49,4 +55,4 @@ class MemoryCacheStore:
 
     def _drop(self, key: str) -> None:
         value, _ = self._entries.pop(key)
-        self.size -= len(key) + len(value)
+        self.size -= len(key) + len(value) + ENTRY_OVERHEAD

@@ -2,7 +2,10 @@
 their time to live, and an index of when each was stored (`<namespace>:cache:index`, a sorted
 set) that bounds how many there are: storing past `max_entries` evicts the oldest. (A Redis
 with a `maxmemory` policy of `volatile-lru` or `allkeys-lru` evicts entries under memory
-pressure too: every entry has a time to live.)"""
+pressure too: every entry has a time to live.)
+
+A store is one script (`STORE`): the entry, its place in the index and the eviction in one
+round trip, atomic, and bounded like every other command by the client's connections."""
 
 from __future__ import annotations
 
@@ -14,6 +17,20 @@ import structlog
 
 log = structlog.get_logger("fluxrouter.cache")
 
+STORE = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], KEYS[1])
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+if over > 0 then
+  local oldest = redis.call('ZPOPMIN', KEYS[2], over)
+  for i = 1, #oldest, 2 do
+    redis.call('DEL', oldest[i])
+  end
+end
+return over
+"""
+"""KEYS: the entry, the index; ARGV: the value, its time to live (s), now, `max_entries`."""
+
 
 class RedisCacheStore:
     def __init__(self, client: aioredis.Redis, namespace: str, max_entries: int) -> None:
@@ -21,6 +38,7 @@ class RedisCacheStore:
         self._prefix = f"{namespace}:cache:"
         self._index = f"{namespace}:cache:index"
         self._max = max_entries
+        self._store = client.register_script(STORE)
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -31,18 +49,10 @@ class RedisCacheStore:
         return value if isinstance(value, bytes) else None
 
     async def put(self, key: str, value: bytes, ttl_seconds: int) -> None:
-        name = self._prefix + key
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.set(name, value, ex=ttl_seconds)
-                pipe.zadd(self._index, {name: time.time()})
-                pipe.zcard(self._index)
-                *_, count = await pipe.execute()
-            over = int(count) - self._max
-            if over > 0:
-                oldest = await self._redis.zpopmin(self._index, over)
-                names = [pair[0] for pair in oldest if isinstance(pair, (tuple, list))]
-                if names:
-                    await self._redis.delete(*names)
+            await self._store(
+                keys=[self._prefix + key, self._index],
+                args=[value, ttl_seconds, repr(time.time()), self._max],
+            )
         except (redis.exceptions.RedisError, OSError, TimeoutError) as error:
             log.warning("cache.store_failed", error=type(error).__name__)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import pytest
@@ -39,3 +40,24 @@ async def test_a_redis_that_does_not_answer_is_a_miss() -> None:
     await store.put("a", b"x", 60)  # never raises
     assert await store.get("a") is None
     await client.aclose()
+
+
+async def test_a_burst_of_stores_waits_for_the_clients_connections() -> None:
+    """Many more stores at once than the client has connections: each waits its turn and
+    lands, none opens a connection of its own; past the bound the oldest still go."""
+    client = limit_client(REDIS_URL, max_connections=2, timeout=5)
+    namespace = f"fluxrouter-test-{secrets.token_hex(4)}"
+    store = RedisCacheStore(client, namespace, max_entries=150)
+    try:
+        await asyncio.gather(*(store.put(f"k{i}", b"v", 60) for i in range(200)))
+        assert await client.zcard(f"{namespace}:cache:index") == 150
+        found = [await store.get(f"k{i}") for i in range(200)]
+        assert sum(value == b"v" for value in found) == 150
+        pool = client.connection_pool
+        opened = len(pool._available_connections) + len(pool._in_use_connections)  # type: ignore[attr-defined]
+        assert 1 <= opened <= 2
+    finally:
+        keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()

@@ -1,0 +1,201 @@
+"""The response cache's memory under a million distinct answers: does each store stay within
+its bound?
+
+- In memory (the embedded shape): a `MemoryCacheStore` with its default bound (`max_bytes`,
+  256 MiB) is sent `--entries` distinct answers (a scoped SHA-256 key and a ~700-byte entry,
+  the size of a short chat completion with its usage); the process's resident memory is read
+  before and after, and after as many more (every one evicting an older one).
+- In Redis (the production shape): a `RedisCacheStore` under its own namespace, bounded by
+  `max_entries` (default 1,000,000), through the client the gateway makes for it, is sent
+  the same answers and then a tenth more; Redis's `used_memory` and the number of entries are
+  read after each step, then the namespace is deleted.
+
+    python -m tests.bench.cache_memory [--entries 1000000] [--out docs/benchmarks]
+
+Writes `cache-memory.md` and `cache-memory.json` in `--out`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from infrastructure.billing.redis_pool import limit_client
+from infrastructure.cache.memory_store import MemoryCacheStore
+from infrastructure.cache.redis_store import RedisCacheStore
+from infrastructure.settings.cache import CacheSettings
+from interfaces.cache_wiring import REDIS_CONNECTIONS
+from tests.bench.machine import machine
+from tests.support.services import REDIS_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRY_BYTES = 700
+MIB = 1024 * 1024
+CONCURRENCY = 256
+
+
+def _rss() -> int:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _key(i: int) -> str:
+    return f"org:org-bench:{i:08d}{secrets.token_hex(28)}"
+
+
+def _value() -> bytes:
+    return os.urandom(ENTRY_BYTES)
+
+
+async def in_memory(entries: int) -> dict[str, Any]:
+    bound = CacheSettings().max_bytes
+    store = MemoryCacheStore(bound)
+    gc.collect()
+    before = _rss()
+    t0 = time.perf_counter()
+    for i in range(entries):
+        await store.put(_key(i), _value(), 3600)
+    seconds = time.perf_counter() - t0
+    gc.collect()
+    full = _rss()
+    kept = len(store)
+    for i in range(entries, 2 * entries):
+        await store.put(_key(i), _value(), 3600)
+    gc.collect()
+    after = _rss()
+    return {
+        "bound_mib": round(bound / MIB, 1),
+        "sent": 2 * entries,
+        "kept_after_first": kept,
+        "kept_after_second": len(store),
+        "counted_mib": round(store.size / MIB, 1),
+        "rss_growth_first_mib": round((full - before) / MIB, 1),
+        "rss_growth_second_mib": round((after - before) / MIB, 1),
+        "puts_per_s": round(entries / seconds),
+    }
+
+
+async def in_redis(entries: int) -> dict[str, Any]:
+    bound = CacheSettings().max_entries
+    namespace = f"fluxrouter-bench-cache-{secrets.token_hex(4)}"
+    client = limit_client(REDIS_URL, max_connections=REDIS_CONNECTIONS, timeout=2)
+    store = RedisCacheStore(client, namespace, bound)
+    index = f"{namespace}:cache:index"
+
+    async def used() -> int:
+        return int((await client.info("memory"))["used_memory"])
+
+    async def send(first: int, count: int) -> float:
+        t0 = time.perf_counter()
+        for start in range(first, first + count, CONCURRENCY):
+            upto = min(start + CONCURRENCY, first + count)
+            await asyncio.gather(*(store.put(_key(i), _value(), 3600) for i in range(start, upto)))
+        return time.perf_counter() - t0
+
+    try:
+        before = await used()
+        seconds = await send(0, entries)
+        full, kept = await used(), int(await client.zcard(index))
+        more = entries // 10
+        await send(entries, more)
+        after, kept_after = await used(), int(await client.zcard(index))
+        return {
+            "bound_entries": bound,
+            "sent": entries + more,
+            "kept_after_first": kept,
+            "kept_after_more": kept_after,
+            "used_growth_first_mib": round((full - before) / MIB, 1),
+            "used_growth_more_mib": round((after - before) / MIB, 1),
+            "per_entry_bytes": round((full - before) / max(kept, 1)),
+            "puts_per_s": round(entries / seconds),
+        }
+    finally:
+        cursor = 0
+        while True:
+            cursor, names = await client.scan(cursor, match=f"{namespace}:*", count=10_000)
+            if names:
+                await client.unlink(*names)
+            if cursor == 0:
+                break
+        await client.aclose()
+
+
+def report(results: dict[str, Any]) -> str:
+    mem, red, run = results["memory"], results["redis"], results["run"]
+    box = results["machine"]
+    return "\n".join(
+        [
+            "# The response cache's memory under a million distinct answers",
+            "",
+            "Generated by `python -m tests.bench.cache_memory`; every run overwrites this file",
+            "and [`cache-memory.json`](cache-memory.json). Do not edit by hand.",
+            "",
+            f"Each answer: a scoped SHA-256 key and a {ENTRY_BYTES}-byte entry (a short chat",
+            "completion with its usage, as the cache encodes it).",
+            "",
+            "## In memory (embedded shape)",
+            "",
+            "| measure | value |",
+            "| --- | --: |",
+            f"| bound (`cache.max_bytes`, default) | {mem['bound_mib']} MiB |",
+            f"| answers sent | {mem['sent']:,} |",
+            f"| kept after the first {mem['sent'] // 2:,} | {mem['kept_after_first']:,} |",
+            f"| kept after all | {mem['kept_after_second']:,} |",
+            f"| bytes the store counts | {mem['counted_mib']} MiB |",
+            f"| process memory (RSS) grown, first half | {mem['rss_growth_first_mib']} MiB |",
+            f"| process memory (RSS) grown, all | {mem['rss_growth_second_mib']} MiB |",
+            f"| puts a second (one process) | {mem['puts_per_s']:,} |",
+            "",
+            "## In Redis (production shape)",
+            "",
+            "| measure | value |",
+            "| --- | --: |",
+            f"| bound (`cache.max_entries`, default) | {red['bound_entries']:,} entries |",
+            f"| answers sent | {red['sent']:,} |",
+            f"| kept after the first {run['entries']:,} | {red['kept_after_first']:,} |",
+            f"| kept after all | {red['kept_after_more']:,} |",
+            f"| Redis `used_memory` grown, first | {red['used_growth_first_mib']} MiB |",
+            f"| Redis `used_memory` grown, all | {red['used_growth_more_mib']} MiB |",
+            f"| Redis memory per entry | {red['per_entry_bytes']:,} bytes |",
+            f"| puts a second ({CONCURRENCY} at once) | {red['puts_per_s']:,} |",
+            "",
+            f"Command: `{run['command']}`.",
+            f"Machine: {box['nproc']} CPUs ({box['cpu_model']}), {box['memory_gib']} GiB,"
+            f" Python {box['python']}, {box['date']}.",
+            "",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.cache_memory", description=__doc__)
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks")
+    args = parser.parse_args(given)
+    results = {
+        "run": {
+            "command": " ".join(["python -m tests.bench.cache_memory", *given]),
+            "entries": args.entries,
+        },
+        "machine": machine(),
+        "memory": asyncio.run(in_memory(args.entries)),
+        "redis": asyncio.run(in_redis(args.entries)),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "cache-memory.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "cache-memory.md").write_text(report(results))
+    print(report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
