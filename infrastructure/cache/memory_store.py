@@ -10,7 +10,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-
 ENTRY_OVERHEAD = 300
 """What an entry costs beyond its key's and value's bytes: the map's node, the tuple, the
 objects' headers and the expiry (measured: about 295 bytes on CPython 3.11, 64-bit)."""
