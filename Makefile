@@ -77,7 +77,8 @@ test-all: install peers lint
 
 # The comparison (upstream, bare pass-through, LiteLLM when its venv exists, the gateway embedded
 # and in production with 1 and 2 workers), then the limits, accounting, WebSocket, Responses
-# (`/v1/responses` against the bare pass-through), cache (an exact hit against it), routing
+# (`/v1/responses` against the bare pass-through), cache (an exact hit against it, and the
+# stores' memory under a million distinct answers), routing
 # (three deployments and policies) and audit benches, the admin API's latency while people are
 # deactivated on the embedded shape, and the cold start of `serve`, `worker` and the CLI; then the
 # request log at scale on PostgreSQL: 10,000,000 generated records (about 36 minutes on 2 cores:
@@ -90,6 +91,7 @@ bench: install
 	$(BIN)/python -m tests.bench.websocket
 	$(BIN)/python -m tests.bench.responses
 	$(BIN)/python -m tests.bench.cache
+	$(BIN)/python -m tests.bench.cache_memory
 	$(BIN)/python -m tests.bench.routing
 	$(BIN)/python -m tests.bench.audit_pages
 	$(BIN)/python -m tests.bench.deactivation
