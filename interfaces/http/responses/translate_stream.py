@@ -12,6 +12,9 @@ whole response with its usage. Every event has its `sequence_number`, from 0.
 Items follow one another as the chat answer's parts do: a message, then one function call per
 tool call (an item is done when the next one starts). OpenAI sends usage after the
 finish_reason, so the last event waits for it (or for the end of the stream).
+
+Over 300 lines on purpose: one state machine (`ChatChunksToResponseEvents`), whose items, their
+order and the sequence numbers every event shares.
 """
 
 from __future__ import annotations
