@@ -19,7 +19,7 @@ from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.completions.upstream import ProviderCalls
 from application.providers.latency import EwmaLatency, TimedRecorder
 from application.providers.routing.circuit_watch import CircuitWatch
-from application.providers.routing.router import health_of
+from application.providers.routing.health import health_of
 from application.shared.coalescer import Coalescer
 from application.teams.authenticate import KeyAuthenticator
 from domains.billing.budget import Amount, Budget

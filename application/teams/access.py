@@ -127,6 +127,19 @@ def require_not_declared(declared: bool) -> None:
         raise Conflict("This connection is declared in the configuration file: change it there.")
 
 
+def require_analytics_beyond_own_keys(principal: Principal, what: str) -> None:
+    """A member reads the analytics of their own keys only: not `what` (an org's, a team's)."""
+    if principal.role == "member" and not principal.is_root:
+        raise Forbidden(f"A member reads the analytics of their own keys only, not {what}.")
+
+
+def require_forecast_of_key(principal: Principal, holder_id: str | None) -> None:
+    """A member reads the forecasts of their own keys only (`holder_id`: the key's person)."""
+    member = principal.role == "member" and not principal.is_root
+    if member and holder_id != principal.user_id:
+        raise Forbidden("A member reads the forecasts of their own keys only.")
+
+
 def conversations_listed(principal: Principal, user_id: str | None) -> tuple[str | None, bool]:
     """(whose conversations, whether anyone's) a listing covers: the org's owners and admins
     (and the admin key) list anyone's, or one person's; members and viewers their own only."""

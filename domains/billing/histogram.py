@@ -30,10 +30,6 @@ def bucket_of(value_ms: float) -> int:
     return min(max(index, 1), LAST)
 
 
-def upper_bound(index: int) -> float:
-    return 2 ** (index / PER_DOUBLING)
-
-
 def representative(index: int) -> float:
     """What a percentile landing in bucket `index` reads as: its geometric middle (1 ms for
     bucket 0)."""

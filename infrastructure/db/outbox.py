@@ -2,7 +2,8 @@
 `dispatched_at`.
 
 A row is written by the unit of work that commits its event (`write`), undispatched, or already
-dispatched when a `whole` transaction carries it to every subscriber before it commits. It is
+dispatched when a `whole` transaction carries it to every subscriber before it commits; a
+periodic job's event, once per id (`write_once`). It is
 marked dispatched once every subscriber handled its event (`mark_dispatched`, in the wave's
 commit, or after a `whole` commit for the events a projection reads), or when the relay gives up
 on it (`give_up`, with its dead letter); a replayed dead letter is put back undispatched
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, select, update
+from sqlalchemy import Connection, String, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +25,7 @@ from domains.shared.events import Event
 from infrastructure.db.event_codec import EventCodec
 from infrastructure.db.recordset import as_recordset, recordset_insert
 from infrastructure.db.tables import outbox
+from infrastructure.db.upsert import insert_for
 
 _COLUMNS = ("event_id", "type", "payload", "occurred_at", "stored_at", "dispatched_at")
 _PG_INSERT = recordset_insert(outbox, _COLUMNS)
@@ -73,6 +75,24 @@ async def write(
         await conn.execute(_PG_INSERT, as_recordset(outbox, rows))
     else:
         await conn.execute(_INSERT, rows)
+
+
+def write_once(conn: Connection, codec: EventCodec, event: Event) -> bool:
+    """The event's row, undispatched, unless the outbox holds its id already (a periodic job
+    that raises an event with an id of its own, on a synchronous connection): whether it was
+    written."""
+    insert = insert_for(conn.dialect, outbox).values(
+        event_id=event.event_id,
+        type=type(event).__name__,
+        payload=codec.encode(event),
+        occurred_at=event.occurred_at,
+        stored_at=utcnow(),
+        dispatched_at=None,
+    )
+    written = conn.execute(
+        insert.on_conflict_do_nothing(index_elements=["event_id"]).returning(outbox.c.id)
+    )
+    return written.first() is not None
 
 
 async def mark_dispatched(conn: AsyncConnection, events: Sequence[Event]) -> None:

@@ -18,9 +18,9 @@ from domains.billing.budget import Period, Scope
 from domains.billing.events import BudgetForecastExceeded
 from domains.billing.forecast_alerts import ForecastBudget, forecast_exceeded
 from domains.shared.money import from_picodollars
+from infrastructure.db import outbox
 from infrastructure.db.event_codec import EventCodec
-from infrastructure.db.tables import analytics_hourly, budgets, outbox, teams, virtual_keys
-from infrastructure.db.upsert import insert_for
+from infrastructure.db.tables import analytics_hourly, budgets, teams, virtual_keys
 
 HISTORY_WEEKS = 4
 """Whole weeks of daily spend the trend is fitted on (the forecast route's default)."""
@@ -55,20 +55,8 @@ class BudgetForecasts:
         return [event for event in raised if self._write(event)]
 
     def _write(self, event: BudgetForecastExceeded) -> bool:
-        stored_at = datetime.now(UTC)
         with self._engine.begin() as conn:
-            insert = insert_for(conn.dialect, outbox).values(
-                event_id=event.event_id,
-                type=type(event).__name__,
-                payload=self._codec.encode(event),
-                occurred_at=event.occurred_at,
-                stored_at=stored_at,
-                dispatched_at=None,
-            )
-            written = conn.execute(
-                insert.on_conflict_do_nothing(index_elements=["event_id"]).returning(outbox.c.id)
-            )
-            return written.first() is not None
+            return outbox.write_once(conn, self._codec, event)
 
 
 def _usd_budgets(conn: Connection) -> list[ForecastBudget]:

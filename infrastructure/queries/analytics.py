@@ -1,6 +1,9 @@
 """Reading the analytics rollups (`analytics_hourly`, `analytics_summaries`): never the request
 log. A report reads the rollup rows of its hours (one range of the primary key, or of the org's,
 team's or key's index), sums them per bucket and group in memory and merges their histograms.
+
+Over 300 lines on purpose: every reading of the rollups the analytics API makes (reports, daily
+spend, model traffic, summaries), each one query over the same filter and histograms.
 """
 
 from __future__ import annotations

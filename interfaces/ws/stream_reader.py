@@ -6,11 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import msgspec
-
-from infrastructure.adapters.providers.sse import SseSplitter, event_fields
-
-_decoder = msgspec.json.Decoder()
+from infrastructure.adapters.providers.sse import SseSplitter, data_values
 
 
 class Reply:
@@ -73,14 +69,7 @@ class StreamReader:
     def feed(self, data: bytes) -> list[dict[str, Any]]:
         """The non-empty deltas of the first choice in `data`, in order."""
         deltas: list[dict[str, Any]] = []
-        for event in self._splitter.feed(data):
-            _, payload = event_fields(event)
-            if payload is None or payload == b"[DONE]":
-                continue
-            try:
-                chunk = _decoder.decode(payload)
-            except (msgspec.DecodeError, RecursionError):
-                continue
+        for chunk in data_values(self._splitter, data):
             if isinstance(chunk, dict):
                 self._chunk(chunk, deltas)
         return deltas

@@ -107,17 +107,6 @@ def gateway(
         process.stop()
 
 
-@pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def tenant(admin: httpx.Client) -> Tenant:
-    return create_tenant(admin, f"alerts-{secrets.token_hex(3)}")
-
-
 def _ask(gateway: GatewayProcess, tenant: Tenant, model: str) -> httpx.Response:
     return httpx.post(
         f"{gateway.base_url}/v1/chat/completions",

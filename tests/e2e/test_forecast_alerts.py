@@ -84,12 +84,6 @@ def gateway(
         process.stop()
 
 
-@pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
-
-
 def _history(database_url: str, tenant: Tenant) -> None:
     """`DAILY_USD` a day on each of the 28 whole days before today, in the hourly rollups."""
     today = datetime.now(UTC).date()

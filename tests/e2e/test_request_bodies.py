@@ -66,12 +66,6 @@ def gateway(
             process.stop()
 
 
-@pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
-
-
 def opt_in(admin: httpx.Client, scope: str, target_id: str, enabled: bool) -> None:
     path = f"/{scope}s/{target_id}/request-bodies"
     answer = admin.put(path, json={"enabled": enabled})

@@ -102,17 +102,6 @@ def gateway(
         yield process
 
 
-@pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def tenant(admin: httpx.Client) -> Tenant:
-    return create_tenant(admin, f"reqlog-{secrets.token_hex(3)}")
-
-
 def new_id(name: str) -> str:
     return f"rl-{name}-{secrets.token_hex(6)}"
 

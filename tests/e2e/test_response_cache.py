@@ -72,17 +72,6 @@ def gateway(
 
 
 @pytest.fixture(scope="module")
-def admin(gateway: GatewayProcess) -> Iterator[httpx.Client]:
-    with gateway.admin() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def tenant(admin: httpx.Client) -> Tenant:
-    return create_tenant(admin, f"cache-{secrets.token_hex(3)}")
-
-
-@pytest.fixture(scope="module")
 def other(admin: httpx.Client) -> Tenant:
     return create_tenant(admin, f"cache-other-{secrets.token_hex(3)}")
 

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+_decoder = msgspec.json.Decoder()
 
 
 class SseSplitter:
@@ -51,3 +56,18 @@ def _fields(event: bytes) -> tuple[str | None, bytes | None]:
         elif line.startswith(b"event:"):
             name = line[6:].strip().decode("utf-8", "replace")
     return name, (b"\n".join(parts) if parts else None)
+
+
+def data_values(splitter: SseSplitter, data: bytes) -> list[Any]:
+    """The JSON value of the `data` of each event `data` completes, in order (a chat stream's
+    chunks): an event without data, the `[DONE]` mark and data that is not JSON left out."""
+    values = []
+    for event in splitter.feed(data):
+        _, payload = event_fields(event)
+        if payload is None or payload == b"[DONE]":
+            continue
+        try:
+            values.append(_decoder.decode(payload))
+        except (msgspec.DecodeError, RecursionError):
+            continue
+    return values

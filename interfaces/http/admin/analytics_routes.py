@@ -16,9 +16,12 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from application.teams.access import Principal, requests_listed
+from application.teams.access import (
+    requests_listed,
+    require_analytics_beyond_own_keys,
+    require_forecast_of_key,
+)
 from domains.billing import histogram
-from domains.shared.errors import Forbidden
 from domains.shared.money import from_picodollars, usd_text
 from infrastructure.queries.analytics import (
     DEFAULT_METRICS,
@@ -73,11 +76,6 @@ def _range(from_: str | None, to: str | None) -> tuple[datetime | None, datetime
     if since is not None and until is not None and since > until:
         raise ApiError(400, "`from` is after `to`.", code="invalid_range")
     return since, until
-
-
-def _no_member(principal: Principal, what: str) -> None:
-    if principal.role == "member" and not principal.is_root:
-        raise Forbidden(f"A member reads the analytics of their own keys only, not {what}.")
 
 
 class AnalyticsController(Controller):
@@ -179,16 +177,14 @@ class AnalyticsController(Controller):
     ) -> dict[str, Any]:
         scope = scope_
         if scope == "org":
-            _no_member(principal, "an org's")
+            require_analytics_beyond_own_keys(principal, "an org's")
             await visible.org(scope_id)
         elif scope == "team":
-            _no_member(principal, "a team's")
+            require_analytics_beyond_own_keys(principal, "a team's")
             await visible.team(scope_id)
         else:
             key = await visible.key(scope_id)
-            member = principal.role == "member" and not principal.is_root
-            if member and key.user_id != principal.user_id:
-                raise Forbidden("A member reads the forecasts of their own keys only.")
+            require_forecast_of_key(principal, key.user_id)
         today = datetime.now(UTC).date()
         return await forecast_answer(engine, scope, scope_id, today=today, weeks=weeks)
 
@@ -208,7 +204,7 @@ class AnalyticsController(Controller):
         days: Annotated[int, Parameter(ge=1, le=90)] = 30,
         tolerance: Annotated[float, Parameter(ge=0, le=1)] = 0.05,
     ) -> dict[str, Any]:
-        _no_member(principal, "a team's advice")
+        require_analytics_beyond_own_keys(principal, "a team's advice")
         org = principal.listed_org(org_id)
         if team_id is not None:
             team = await visible.team(team_id)
@@ -241,7 +237,7 @@ class AnalyticsController(Controller):
         to: Annotated[str | None, Parameter(pattern=r"^\d{4}-\d{2}(-\d{2})?$")] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
-        _no_member(principal, "an org's or a team's summaries")
+        require_analytics_beyond_own_keys(principal, "an org's or a team's summaries")
         org = principal.listed_org(org_id)
         if team_id is not None:
             team = await visible.team(team_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, get
 
-from application.providers.routing.router import DeploymentHealth, health_of
+from application.providers.routing.health import DeploymentHealth, health_of
 from application.providers.upstream_catalog import upstream_models
 from domains.shared.errors import NotFound
 from infrastructure.settings.model import without_userinfo

@@ -13,6 +13,7 @@ from typing import Any
 
 from domains.providers.upstream_failures import BY_CODE
 from infrastructure.adapters.providers.anthropic_response import count
+from interfaces.http.openai.chat_message import message_text
 
 _STOP = {
     "stop": "end_turn",  # OpenAI does not say whether a stop sequence matched
@@ -86,17 +87,6 @@ def tool_input(arguments: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {"_raw": arguments}
 
 
-def _text(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, list):  # some upstreams answer with text parts
-        parts = (_dict(part).get("text") for part in content)
-        content = "".join(part for part in parts if isinstance(part, str))
-    refusal = message.get("refusal")
-    if not content and isinstance(refusal, str):
-        content = refusal
-    return content if isinstance(content, str) else ""
-
-
 def chat_to_message(completion: dict[str, Any], *, model: str) -> dict[str, Any]:
     """An OpenAI `chat.completion` → an Anthropic `message` (the first choice only)."""
     completion = _dict(completion)
@@ -104,7 +94,7 @@ def chat_to_message(completion: dict[str, Any], *, model: str) -> dict[str, Any]
     choice = _dict(choices[0]) if isinstance(choices, list) and choices else {}
     message = _dict(choice.get("message"))
     content: list[dict[str, Any]] = []
-    if text := _text(message):
+    if text := message_text(message):
         content.append({"type": "text", "text": text})
     calls = message.get("tool_calls")
     for call in calls if isinstance(calls, list) else ():

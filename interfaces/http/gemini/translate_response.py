@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from interfaces.http.openai.chat_message import message_text
+
 _FINISH = {
     "stop": "STOP",
     "length": "MAX_TOKENS",
@@ -107,17 +109,6 @@ def function_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any] | N
     return {"functionCall": call}
 
 
-def _text(message: Mapping[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, list):  # some upstreams answer with text parts
-        parts = (_dict(part).get("text") for part in content)
-        content = "".join(part for part in parts if isinstance(part, str))
-    refusal = message.get("refusal")
-    if not content and isinstance(refusal, str):
-        content = refusal
-    return content if isinstance(content, str) else ""
-
-
 def reasoning_text(message: Mapping[str, Any]) -> str:
     """The reasoning an OpenAI-compatible upstream shows (`reasoning_content`, `reasoning`)."""
     for key in ("reasoning_content", "reasoning"):
@@ -149,7 +140,7 @@ def chat_to_gemini(
         parts: list[dict[str, Any]] = []
         if thoughts and (reasoning := reasoning_text(message)):
             parts.append({"text": reasoning, "thought": True})
-        if text := _text(message):
+        if text := message_text(message):
             parts.append({"text": text})
         calls = message.get("tool_calls")
         for call in map(_dict, calls if isinstance(calls, list) else ()):

@@ -27,7 +27,7 @@ from domains.providers.errors import UpstreamError
 from domains.providers.model import answered_model
 from domains.providers.ports import Usage
 from domains.providers.upstream_failures import BY_CODE
-from infrastructure.adapters.providers.sse import SseSplitter, event_fields
+from infrastructure.adapters.providers.sse import SseSplitter, data_values, event_fields
 from interfaces.http.gemini.translate_response import (
     candidate_index,
     finish_reason,
@@ -38,7 +38,6 @@ from interfaces.http.gemini.translate_response import (
 )
 
 SEPARATOR = b"\r\n\r\n"  # Google ends every event with CRLF CRLF
-_decoder = msgspec.json.Decoder()
 # OpenAI error types (as the gateway writes them in a stream) → the status to tell
 _STATUS_BY_TYPE = {
     "invalid_request_error": 400,
@@ -195,14 +194,7 @@ async def chat_sse_to_gemini(
     async with contextlib.aclosing(chunks):  # type: ignore[type-var]
         async for data in chunks:
             out = b""
-            for event in splitter.feed(data):
-                _, payload = event_fields(event)
-                if payload is None or payload == b"[DONE]":
-                    continue
-                try:
-                    parsed = _decoder.decode(payload)
-                except (msgspec.DecodeError, RecursionError):
-                    continue
+            for parsed in data_values(splitter, data):
                 out += b"".join(sse_event(response) for response in translator.feed(parsed))
             if out:
                 yield out

@@ -16,6 +16,9 @@ plain answer does; every other event still passes byte for byte.
 `on_done`, if given, is told the final response object once, however the stream ends: from its last
 event (the upstream's, or the gateway's ending), or, when it ends without one, as `failed`
 (the upstream stopped) or `cancelled` (the client left).
+
+Over 300 lines on purpose: one watch (`NativeResponseStream`) whose state (the response's id,
+its items so far, the next sequence number) both endings and the relay read and write.
 """
 
 from __future__ import annotations

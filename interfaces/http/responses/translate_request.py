@@ -26,6 +26,9 @@ Only `InvalidRequest` (a 400 naming the parameter) leaves it. The mapping:
 With `native=True` the body goes to OpenAI as it is and the translation only estimates its
 prompt: what OpenAI alone can run (built-in tools and their items, files and images by id) is
 left out instead of refused.
+
+Over 300 lines on purpose: the mapping above, one small function per field group, read in the
+list's order; the input items' own translation is in `translate_items`.
 """
 
 from __future__ import annotations

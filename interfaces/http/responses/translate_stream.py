@@ -12,6 +12,9 @@ whole response with its usage. Every event has its `sequence_number`, from 0.
 Items follow one another as the chat answer's parts do: a message, then one function call per
 tool call (an item is done when the next one starts). OpenAI sends usage after the
 finish_reason, so the last event waits for it (or for the end of the stream).
+
+Over 300 lines on purpose: one state machine (`ChatChunksToResponseEvents`), whose items, their
+order and the sequence numbers every event shares.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 import msgspec
 
 from domains.providers.model import answered_model
-from infrastructure.adapters.providers.sse import SseSplitter, event_fields
+from infrastructure.adapters.providers.sse import SseSplitter, data_values
 from interfaces.http.responses.reasoning_items import reasoning_item, summary_asked, thinking_blocks
 from interfaces.http.responses.translate_response import (
     call_item,
@@ -37,7 +40,6 @@ from interfaces.http.responses.translate_response import (
 )
 
 Event = dict[str, Any]
-_decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
 
 
@@ -423,14 +425,7 @@ async def chat_sse_to_response_events(
         async with contextlib.aclosing(chunks):  # type: ignore[type-var]
             async for data in chunks:
                 events: list[Event] = []
-                for raw in splitter.feed(data):
-                    _, payload = event_fields(raw)
-                    if payload is None or payload == b"[DONE]":
-                        continue
-                    try:
-                        parsed = _decoder.decode(payload)
-                    except (msgspec.DecodeError, RecursionError):
-                        continue
+                for parsed in data_values(splitter, data):
                     events += translator.feed(parsed)
                 if out := encoded(events):
                     yield out

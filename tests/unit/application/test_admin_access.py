@@ -11,9 +11,11 @@ from application.teams.access import (
     key_holder_named,
     requests_listed,
     require_acting_on,
+    require_analytics_beyond_own_keys,
     require_conversation_deleter,
     require_conversation_reader,
     require_domain_owner,
+    require_forecast_of_key,
     require_granting,
     require_key_change,
     require_not_declared,
@@ -152,3 +154,17 @@ def test_the_request_log_is_read_by_org_but_a_member_reads_their_own_keys_record
     assert requests_listed(person("member"), "u1") == "u1"
     with pytest.raises(Forbidden):
         requests_listed(person("member"), "u9")
+
+
+def test_a_member_reads_analytics_and_forecasts_of_their_own_keys_only() -> None:
+    for reader in (ROOT, person("owner"), person("admin"), person("viewer")):
+        require_analytics_beyond_own_keys(reader, "an org's")
+        require_forecast_of_key(reader, "someone-else")
+    member = person("member", user="u1")
+    with pytest.raises(Forbidden, match=r"their own keys only, not a team's\.$"):
+        require_analytics_beyond_own_keys(member, "a team's")
+    require_forecast_of_key(member, "u1")
+    with pytest.raises(Forbidden, match="forecasts of their own keys only"):
+        require_forecast_of_key(member, "u2")
+    with pytest.raises(Forbidden):
+        require_forecast_of_key(member, None)

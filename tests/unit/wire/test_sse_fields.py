@@ -34,3 +34,14 @@ _LINES = st.lists(
 def test_any_event_reads_as_its_lines_say(lines: list[bytes]) -> None:
     event = b"\n".join(lines)
     assert sse.event_fields(event) == sse._fields(event)
+
+
+def test_a_chat_streams_data_values_across_pieces() -> None:
+    splitter = sse.SseSplitter()
+    first = b'data: {"a":1}\n\ndata: not json\n\n: comment\n\ndata: [1,'
+    assert sse.data_values(splitter, first) == [{"a": 1}]
+    assert sse.data_values(splitter, b'2]\n\nevent: x\ndata: "s"\n\ndata: [DONE]\n\n') == [
+        [1, 2],
+        "s",
+    ]
+    assert sse.data_values(splitter, b"data: " + b"[" * 100_000 + b"\n\n") == []
