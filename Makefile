@@ -20,7 +20,7 @@ runtime: $(RUNTIME)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,semantic]'
 	@touch $(STAMP) $(RUNTIME)
 
 # The runtime install is part of the dev one: after `make install` this installs nothing.
