@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import socket
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -95,13 +94,12 @@ async def test_the_memory_index_is_bounded_and_keeps_partitions_apart() -> None:
 
 
 @pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     def refused(*args: object, **kwargs: object) -> None:
         raise OSError("no network in this test")
 
     monkeypatch.setattr(socket.socket, "connect", refused)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    yield
 
 
 async def test_the_static_model_runs_offline(offline: None) -> None:
