@@ -29,7 +29,7 @@ from tests.support.services import REDIS_URL, postgres_database
 from tests.support.tenants import Tenant, create_tenant, eventually
 
 QUESTION = "What is the capital city of Austria?"
-PARAPHRASE = "Which city is the capital of Austria?"
+PARAPHRASE = "What's Austria's capital city?"
 
 
 @pytest.fixture(

@@ -103,13 +103,13 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_the_static_model_runs_offline(offline: None) -> None:
-    from domains.providers.semantic_cache import normalised
+    from domains.providers.semantic_cache import compared
     from infrastructure.embeddings.static_model import StaticEmbedder, StaticModel
 
     model = StaticModel()  # loaded here, not the process's: with the network refused
 
     def similarity(a: str, b: str) -> float:
-        return float(model.array(normalised(a)) @ model.array(normalised(b)))
+        return float(model.array(compared(a)) @ model.array(compared(b)))
 
     paraphrase = similarity(
         "How do I reverse a list in Python?", "How can I reverse a list in Python?"
