@@ -90,6 +90,7 @@ bench: install
 	$(BIN)/python -m tests.bench.websocket
 	$(BIN)/python -m tests.bench.responses
 	$(BIN)/python -m tests.bench.cache
+	$(BIN)/python -m tests.bench.semantic_cache
 	$(BIN)/python -m tests.bench.routing
 	$(BIN)/python -m tests.bench.audit_pages
 	$(BIN)/python -m tests.bench.deactivation

@@ -39,7 +39,7 @@ class SemanticSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     enabled: bool = False
     """True: every request the exact cache looks up (and misses) is looked up here too, unless
     an override says otherwise."""
-    threshold: Annotated[float, Meta(ge=0.5, le=1.0)] = 0.95
+    threshold: Annotated[float, Meta(ge=0.5, le=1.0)] = 0.96
     """The least cosine similarity of a hit."""
     embeddings: Literal["local"] = "local"
     """`local`: WordLlama's static model, shipped in the `wordllama` package (the `semantic`

@@ -89,7 +89,7 @@ class SemanticCache(msgspec.Struct, frozen=True, kw_only=True):
 
     index: SemanticIndex
     embedder: Embedder
-    threshold: float = 0.95
+    threshold: float = 0.96
     allow_tool_results: bool = False
     allow_images: bool = False
 
