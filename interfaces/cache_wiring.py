@@ -9,7 +9,12 @@ import importlib.util
 import structlog
 
 from application.providers.completions.cache import ResponseCache, SemanticCache
-from domains.providers.response_cache import CachePolicy, ResponseCacheStore, SemanticIndex
+from domains.providers.response_cache import (
+    CachePolicy,
+    Embedder,
+    ResponseCacheStore,
+    SemanticIndex,
+)
 from infrastructure.cache.memory_store import MemoryCacheStore
 from infrastructure.settings import Settings
 
@@ -70,10 +75,21 @@ def build_response_cache(settings: Settings) -> ResponseCache | None:
 def build_semantic_cache(settings: Settings, client: object | None) -> SemanticCache | None:
     """The semantic cache's index and model (the model itself loads on the first question)."""
     semantic = settings.cache.semantic
-    if importlib.util.find_spec("wordllama") is None:
+    embedder: Embedder
+    if semantic.embeddings != "local":
+        from infrastructure.embeddings.provider_model import ProviderEmbedder
+
+        name, _, model = semantic.embeddings.partition("/")
+        provider = next(p for p in settings.providers if p.name == name)
+        upstream = next((m.upstream_name for m in provider.models if m.name == model), model)
+        embedder = ProviderEmbedder(provider.base_url, provider.api_key, upstream)
+    elif importlib.util.find_spec("wordllama") is None:
         log.error("cache.semantic_unavailable", missing="wordllama", install="fluxrouter[semantic]")
         return None
-    from infrastructure.embeddings.static_model import StaticEmbedder
+    else:
+        from infrastructure.embeddings.static_model import StaticEmbedder
+
+        embedder = StaticEmbedder()
 
     index: SemanticIndex
     if client is not None:
@@ -92,7 +108,7 @@ def build_semantic_cache(settings: Settings, client: object | None) -> SemanticC
         index = MemorySemanticIndex(semantic.max_entries, semantic.max_entries_per_partition)
     return SemanticCache(
         index=index,
-        embedder=StaticEmbedder(),
+        embedder=embedder,
         threshold=semantic.threshold,
         allow_tool_results=semantic.allow_tool_results,
         allow_images=semantic.allow_images,

@@ -18,13 +18,13 @@ if "numpy" not in sys.modules:
 
 import numpy as np
 
-DIMENSIONS = 256
-
 
 class VectorBlock:
-    def __init__(self, capacity: int, dimensions: int = DIMENSIONS) -> None:
+    def __init__(self, capacity: int, dimensions: int | None = None) -> None:
+        """`dimensions`: those of the first vector added, when not given (a provider's model
+        has its own)."""
         self.capacity = capacity
-        self._rows = np.zeros((min(capacity, 64), dimensions), dtype=np.float32)
+        self._rows = np.zeros((min(capacity, 64), dimensions or 0), dtype=np.float32)
         self._expires = np.zeros(len(self._rows), dtype=np.float64)
         self._keys: list[str] = []
         self._slots: dict[str, int] = {}
@@ -39,6 +39,8 @@ class VectorBlock:
 
     def add(self, vector: bytes, key: str, expires: float) -> None:
         row = np.frombuffer(vector, dtype=np.float32)
+        if not self._keys and self._rows.shape[1] != len(row):
+            self._rows = np.zeros((len(self._rows), len(row)), dtype=np.float32)
         if row.shape != (self._rows.shape[1],):
             return  # (another model's vector)
         slot = self._slots.get(key)

@@ -41,9 +41,10 @@ class SemanticSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     an override says otherwise."""
     threshold: Annotated[float, Meta(ge=0.5, le=1.0)] = 0.96
     """The least cosine similarity of a hit."""
-    embeddings: Literal["local"] = "local"
+    embeddings: str = "local"
     """`local`: WordLlama's static model, shipped in the `wordllama` package (the `semantic`
-    extra), on the CPU."""
+    extra), on the CPU; or `<provider>/<model>`: an embeddings model of a configured provider of
+    kind `openai` or `openai-compatible`, called at its `/embeddings`."""
     scope: Scope = "team"
     """Who shares a semantic entry: a team's keys by default (across an org's teams only when
     an override of the org says `semantic_scope: org`)."""
