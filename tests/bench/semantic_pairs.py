@@ -350,7 +350,13 @@ def build() -> dict[str, list[list[str]]]:
 def main() -> None:
     pairs = build()
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(pairs, indent=1, ensure_ascii=False) + "\n")
+    lines = ["{"]
+    for number, (name, found) in enumerate(pairs.items()):
+        lines.append(f' "{name}": [')
+        lines += [f"  {json.dumps(pair, ensure_ascii=False)}," for pair in found]
+        lines[-1] = lines[-1].rstrip(",")
+        lines.append(" ]," if number < len(pairs) - 1 else " ]")
+    OUT.write_text("\n".join([*lines, "}"]) + "\n")  # one pair a line
     print(f"{len(pairs['paraphrases'])} paraphrases, {len(pairs['near_misses'])} near misses")
 
 
