@@ -301,3 +301,26 @@ def test_analytics_count_the_semantic_hits_and_the_money_saved(
     (row,) = eventually(answer, timeout=30)["rows"]
     assert row["cache_hits"] == 2
     assert Decimal(row["cache_saved_usd"]) == 2 * Decimal(row["cost_usd"]) > 0
+
+
+def test_a_responses_paraphrase_is_a_semantic_hit_plain_and_streamed(
+    gateway: GatewayProcess, tenant: Tenant, upstream: FakeOpenAI
+) -> None:
+    word = nonce()
+    client = sdk(gateway, tenant.key)
+    plain = [
+        client.responses.with_raw_response.create(
+            model="gpt-4o-mini", instructions=f"Be brief ({word}).", input=question, temperature=0
+        )
+        for question in (QUESTION, PARAPHRASE)
+    ]
+    assert [answer.headers["x-fluxrouter-cache"] for answer in plain] == ["miss", "semantic-hit"]
+    assert plain[0].parse().output_text == plain[1].parse().output_text
+    finals = []
+    for question in (QUESTION, PARAPHRASE):
+        with client.responses.stream(
+            model="gpt-4o-mini", instructions=f"Be brief ({word}).", input=question, temperature=0
+        ) as stream:
+            finals.append(stream.get_final_response())
+    assert finals[0].output_text == finals[1].output_text == plain[0].parse().output_text
+    assert seen(upstream, word) == 2  # one plain, one streamed
