@@ -67,6 +67,9 @@ class RedisSemanticIndex:
         if mirror is None:
             mirror = self._mirrors[partition] = _Mirror(new_block(self._per_partition))
         self._mirrors.move_to_end(partition)
+        while len(self._mirrors) > self._partitions:  # (those looked up and still empty too)
+            _, dropped = self._mirrors.popitem(last=False)
+            self._count -= len(dropped.block)
         try:
             await self._catch_up(partition, mirror)
         except FAILURES as error:

@@ -1,6 +1,7 @@
 """One partition's vectors in this process: a matrix of normalised float32 rows searched by
 brute force (one matrix-vector product: ~1 ms for 100,000 rows of 256 dimensions), bounded by
-`capacity` rows; past it, the oldest row is overwritten.
+`capacity` rows (grown by doubling: a partition of one question holds a few rows); past it,
+the oldest row is overwritten.
 
 The product runs on one thread: BLAS's own threads, on a machine busy with requests, wait for
 cores and turn a 0.2 ms search into tens of milliseconds at the 99th percentile (measured on 2
@@ -24,7 +25,7 @@ class VectorBlock:
         """`dimensions`: those of the first vector added, when not given (a provider's model
         has its own)."""
         self.capacity = capacity
-        self._rows = np.zeros((min(capacity, 64), dimensions or 0), dtype=np.float32)
+        self._rows = np.zeros((min(capacity, 4), dimensions or 0), dtype=np.float32)
         self._expires = np.zeros(len(self._rows), dtype=np.float64)
         self._keys: list[str] = []
         self._slots: dict[str, int] = {}
