@@ -53,8 +53,8 @@ class SemanticSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     allow_images: bool = False
     """A conversation with an image or a file is looked up too (by its text only)."""
     max_entries: Annotated[int, Meta(ge=1)] = 100_000
-    """The most vectors in one process's memory (about 1 KB each); past it, the least recently
-    used partitions go."""
+    """The most vectors in one process's memory (1 KB each with the local model, about 2 KB at
+    the peak with their keys); past it, the least recently used partitions go."""
     max_entries_per_partition: Annotated[int, Meta(ge=1)] = 10_000
     """The most vectors of one partition; past it, its oldest go."""
     max_partitions: Annotated[int, Meta(ge=1)] = 100_000
