@@ -264,46 +264,60 @@ class ResponseCache:
     ) -> AsyncIterator[bytes]:
         """A stream relayed as it comes and kept as it goes: stored once it ended well (its
         record says `ok`, its usage the upstream's own), never when the client left or it
-        failed. `ended` holds the record of the call once it ended."""
+        failed. Its last chunk is held until the answer is stored: a client that read the end
+        and asks again finds it. `ended` holds the record of the call once it ended."""
         most = self._max_entry
 
         async def kept() -> AsyncIterator[bytes]:
             held: list[bytes] | None = []
             size = 0
+            last: bytes | None = None
             try:
                 async for chunk in chunks:
+                    if last is not None:
+                        yield last
                     if held is not None:
                         size += len(chunk)
                         if size > most:
                             held = None
                         else:
                             held.append(chunk)
-                    yield chunk
+                    last = chunk
+                if held is not None:
+                    await self._kept(lookup, route, held, ended, native=native)
+                if last is not None:
+                    yield last
             finally:
                 closing = getattr(chunks, "aclose", None)
                 if closing is not None:
                     await closing()
-            event = ended[-1] if ended else None
-            if (
-                held is not None
-                and event is not None
-                and event.outcome == "ok"
-                and event.status == 200
-                and event.usage_reported
-            ):
-                usage = Usage(
-                    input_tokens=event.input_tokens,
-                    output_tokens=event.output_tokens,
-                    cached_tokens=event.cached_tokens,
-                    cache_write_5m_tokens=event.cache_write_5m_tokens,
-                    cache_write_1h_tokens=event.cache_write_1h_tokens,
-                    reasoning_tokens=event.reasoning_tokens,
-                )
-                await self.store(
-                    lookup, route, native=native, payload=b"", usage=usage, chunks=held
-                )
 
         return kept()
+
+    async def _kept(
+        self,
+        lookup: Lookup,
+        route: ModelRoute,
+        held: list[bytes],
+        ended: list[CompletionFinished],
+        *,
+        native: bool,
+    ) -> None:
+        """Stores a stream's chunks when its record says it ended well."""
+        event = ended[-1] if ended else None
+        if event is None or event.outcome != "ok" or event.status != 200:
+            return
+        if not event.usage_reported:
+            return
+        usage = Usage(
+            input_tokens=event.input_tokens,
+            output_tokens=event.output_tokens,
+            cached_tokens=event.cached_tokens,
+            cache_write_5m_tokens=event.cache_write_5m_tokens,
+            cache_write_1h_tokens=event.cache_write_1h_tokens,
+            reasoning_tokens=event.reasoning_tokens,
+        )
+        await self.store(lookup, route, native=native, payload=b"", usage=usage, chunks=held)
 
 
 async def _replaying(chunks: list[bytes]) -> AsyncIterator[bytes]:
