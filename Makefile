@@ -20,7 +20,7 @@ runtime: $(RUNTIME)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,semantic]'
 	@touch $(STAMP) $(RUNTIME)
 
 # The runtime install is part of the dev one: after `make install` this installs nothing.
@@ -78,8 +78,8 @@ test-all: install peers lint
 # The comparison (upstream, bare pass-through, LiteLLM when its venv exists, the gateway embedded
 # and in production with 1 and 2 workers), then the limits, accounting, WebSocket, Responses
 # (`/v1/responses` against the bare pass-through), cache (an exact hit against it, and the
-# stores' memory under a million distinct answers), routing
-# (three deployments and policies) and audit benches, the admin API's latency while people are
+# stores' memory under a million distinct answers; the semantic cache on its paraphrase
+# set), routing (three deployments and policies) and audit benches, the admin API's latency while people are
 # deactivated on the embedded shape, and the cold start of `serve`, `worker` and the CLI; then the
 # request log at scale on PostgreSQL: 10,000,000 generated records (about 36 minutes on 2 cores:
 # 9 to fill and index, 17 to fold the last 31 days), fewer with `make bench ROWS=1000000`.
@@ -92,6 +92,7 @@ bench: install
 	$(BIN)/python -m tests.bench.responses
 	$(BIN)/python -m tests.bench.cache
 	$(BIN)/python -m tests.bench.cache_memory
+	$(BIN)/python -m tests.bench.semantic_cache
 	$(BIN)/python -m tests.bench.routing
 	$(BIN)/python -m tests.bench.audit_pages
 	$(BIN)/python -m tests.bench.deactivation

@@ -69,14 +69,16 @@ def kept_bodies(event: CompletionFinished, bodies: CallBodies) -> RequestBodies:
 CACHE_OFF = "off"
 """What the request log says of a call the gateway's response cache did not look up (and of a
 record older than the cache)."""
-CACHE_HIT = "hit"
+CACHE_HITS = frozenset(("hit", "semantic_hit"))
+"""What the request log says of an answer from the response cache (the same request's, or a
+similar question's): billed nothing, recorded with what it saved."""
 
 
 def request_record(event: CompletionFinished, usage: UsageRecorded) -> RequestRecord:
     """The request log's record of a call, with its tokens and cost as billed (`usage`)."""
     dialect = event.dialect or ("ws" if event.transport == "websocket" else event.endpoint)
     # a hit's usage row used nothing: its record says what the stored answer holds
-    tokens = used(event) if event.cache == CACHE_HIT else usage
+    tokens = used(event) if event.cache in CACHE_HITS else usage
     # (an event older than its `dialect` field: the WebSocket chat's, or its endpoint)
     return RequestRecord(
         id=event.event_id,
@@ -162,7 +164,7 @@ def _usage(event: CompletionFinished, prices: PriceLookup) -> UsageRecorded:
     usage = used(event)
     cost = price.cost(usage) if price is not None else Decimal(0)
     saved = Decimal(0)
-    if event.cache == CACHE_HIT:  # answered from the cache: nothing used or spent, cost saved
+    if event.cache in CACHE_HITS:  # answered from the cache: nothing used or spent, cost saved
         cost, saved, usage = Decimal(0), cost, Usage()
     return UsageRecorded(
         usage_id=new_id(),

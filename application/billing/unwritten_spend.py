@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from application.billing.subscribers import used
+from application.billing.subscribers import CACHE_HITS, used
 from domains.billing.budget import Amount, Budget, window
 from domains.billing.model import PriceLookup
 from domains.providers.events import CompletionFinished  # the published language of providers
@@ -22,7 +22,7 @@ def unwritten_spend(
     current = window(budget.period, now)
     picousd = tokens = 0
     for call in calls:
-        if _scope_id(call, budget) != budget.scope_id or call.cache == "hit":
+        if _scope_id(call, budget) != budget.scope_id or call.cache in CACHE_HITS:
             continue  # (a hit spends nothing)
         if window(budget.period, call.occurred_at) != current:
             continue

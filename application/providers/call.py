@@ -44,7 +44,8 @@ class Call:
     end_user: str | None = None
     """The caller's `user`."""
     cache: str = ""
-    """What the response cache did for the request (`hit`, `miss`, `refresh`, `off`)."""
+    """What the response cache did for the request (`hit`, `semantic_hit`, `miss`, `refresh`,
+    `off`)."""
     prompt: dict[str, Any] | None = None
     """The request's body, when the caller's team or key keeps bodies (else None: nothing of
     the bodies is done for the call)."""

@@ -78,7 +78,8 @@ class CompletionFinished(Event, frozen=True, kw_only=True, tag=True):
     """The body's `user` (OpenAI's end-user id)."""
     cache: str = ""
     """What the gateway's response cache did: `hit` (answered from it: nothing went upstream,
-    the tokens are those of the stored answer, which the call saved), `miss` (looked up, not
+    the tokens are those of the stored answer, which the call saved), `semantic_hit` (the same,
+    the stored answer of a similar question: the semantic cache), `miss` (looked up, not
     found: the upstream answered and was stored), `refresh` (asked to go upstream and replace
     the entry), `off` (not cached); empty in records older than the field."""
     bodies: CallBodies | None = None

@@ -8,7 +8,8 @@ the gateway's own `cache` option), whether the answer streams (and ends with its
 tenant scope (the org always; the team or the key when the scope says so). Images are part of
 the body: a data URL by its content, a remote one by its address.
 
-The semantic cache plugs in beside the exact one through `SemanticIndex` (not implemented yet).
+The semantic cache plugs in beside the exact one through `SemanticIndex` and `Embedder`
+(`semantic_cache` holds its rules).
 """
 
 from __future__ import annotations
@@ -29,11 +30,16 @@ CacheMode = Literal["on", "off", "deterministic"]
 CacheScope = Literal["org", "team", "key"]
 Directive = Literal["on", "off", "refresh"]
 """A request's own choice (`x-fluxrouter-cache`, or the body's `cache`)."""
-CacheVerdict = Literal["hit", "miss", "off", "refresh"]
-"""What the answer's `x-fluxrouter-cache` says, and the request log's `cache`."""
+CacheVerdict = Literal["hit", "semantic_hit", "miss", "off", "refresh"]
+"""What the request log's `cache` says (the answer's `x-fluxrouter-cache` writes `semantic_hit`
+as `semantic-hit`)."""
+HITS: frozenset[str] = frozenset({"hit", "semantic_hit"})
+"""The verdicts of an answer from the cache: billed nothing, recorded with what it saved."""
 
 DIRECTIVES: frozenset[str] = frozenset({"on", "off", "refresh"})
 CACHE_HEADER = "x-fluxrouter-cache"
+SIMILARITY_HEADER = "x-fluxrouter-cache-similarity"
+"""A semantic hit's: the cosine of its question and the cached one (`0.973`)."""
 
 DELIVERY_ONLY: frozenset[str] = frozenset(
     {"stream", "stream_options", "user", "metadata", "cache", "store", "background"}
@@ -52,6 +58,9 @@ class CachePolicy(msgspec.Struct, frozen=True, kw_only=True):
     mode: CacheMode = "deterministic"
     ttl_seconds: int = 3600
     scope: CacheScope = "org"
+    semantic: bool = False
+    """A request looked up and missed is looked up in the semantic cache too."""
+    semantic_scope: CacheScope = "team"
 
 
 class CachedAnswer(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
@@ -88,12 +97,20 @@ class ResponseCacheStore(Protocol):
 
 
 class SemanticIndex(Protocol):
-    """The semantic cache's port (coming): the nearest stored request of the same scope, model,
-    tools, response format and system prompt, with its similarity."""
+    """The semantic cache's vectors: per partition (`semantic_cache.question_of`), the stored
+    requests' normalised embeddings (float32 bytes) and the exact cache key of each answer."""
 
-    async def nearest(self, scope: str, partition: str, text: str) -> tuple[str, float] | None: ...
+    async def nearest(self, partition: str, vector: bytes) -> tuple[str, float] | None:
+        """The most similar stored request of the partition: (its key, the cosine)."""
+        ...
 
-    async def add(self, scope: str, partition: str, text: str, key: str) -> None: ...
+    async def add(self, partition: str, vector: bytes, key: str, ttl_seconds: int) -> None: ...
+
+
+class Embedder(Protocol):
+    """A question's embedding: a normalised float32 vector, as bytes."""
+
+    async def embed(self, text: str) -> bytes: ...
 
 
 def directive_of(value: object) -> Directive | None:
@@ -136,14 +153,14 @@ def scope_of(caller: Caller, scope: CacheScope) -> str:
     return caller.org_id
 
 
-def _canonical(value: Any) -> Any:
+def canonical(value: Any) -> Any:
     """The value with whole floats as integers (`0.0` and `0` ask the same)."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     if isinstance(value, dict):
-        return {str(key): _canonical(item) for key, item in value.items()}
+        return {str(key): canonical(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_canonical(item) for item in value]
+        return [canonical(item) for item in value]
     return value
 
 
@@ -162,7 +179,7 @@ def cache_key(
     """The entry's key: the BLAKE2b digest of the canonical request, under its scope."""
     semantic = {key: value for key, value in body.items() if key not in DELIVERY_ONLY}
     semantic.pop("model", None)  # the model the routing resolved counts instead
-    canonical = _KEY_ENCODER.encode(
+    encoded = _KEY_ENCODER.encode(
         {
             "v": 1,
             "scope": scope,
@@ -170,10 +187,10 @@ def cache_key(
             "model": model,
             "stream": stream,
             "usage": include_usage and stream,
-            "body": _canonical(semantic),
+            "body": canonical(semantic),
         }
     )
-    return hashlib.blake2b(canonical, digest_size=20).hexdigest()
+    return hashlib.blake2b(encoded, digest_size=20).hexdigest()
 
 
 _STOPPED = {

@@ -25,7 +25,7 @@ from infrastructure.settings.responses import ResponsesSettings
 from infrastructure.settings.routing import RoutingSettings, check_routing_models
 from infrastructure.settings.routing_policies import check_policy_providers
 from infrastructure.settings.routing_virtual import check_virtual_models
-from infrastructure.settings.rules import check_unique, without_userinfo
+from infrastructure.settings.rules import Invalid, check_unique, without_userinfo
 from infrastructure.settings.scim import ScimGroupMapping, ScimSettings
 from infrastructure.settings.server import ServerSettings, WebSocketSettings
 from infrastructure.settings.sso import SsoConnectionSettings, SsoSettings
@@ -111,6 +111,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
             if any(model.name == "*" for model in provider.models)
         ]
         check_routing_models(self.routing, declared, wildcards)
+        check_semantic_embeddings(self.cache.semantic.embeddings, self.providers)
         routing = self.routing
         check_virtual_models(
             routing.builtin_virtual_models,
@@ -123,4 +124,19 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
                 for provider in self.providers
                 for model in provider.models
             ],
+        )
+
+
+def check_semantic_embeddings(embeddings: str, providers: list[ProviderSettings]) -> None:
+    """`cache.semantic.embeddings`: `local`, or a model of a provider that serves OpenAI's
+    `/embeddings`."""
+    if embeddings == "local":
+        return
+    provider, _, model = embeddings.partition("/")
+    kinds = {p.name: p.kind for p in providers}
+    if not model or kinds.get(provider) not in ("openai", "openai-compatible"):
+        raise Invalid(
+            "cache.semantic.embeddings",
+            "is `local`, or `<provider>/<model>` of a configured provider of kind `openai` or "
+            "`openai-compatible`",
         )

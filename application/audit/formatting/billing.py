@@ -21,6 +21,9 @@ from domains.billing.events import (
 )
 from domains.shared.money import usd_text
 
+CACHE_HITS = frozenset(("hit", "semantic_hit"))
+"""A call answered from the response cache (exact or semantic): a `chat.cache_hit` row."""
+
 
 def usage_recorded(event: UsageRecorded) -> AuditFacts:
     """The call's audit row: who, which model, tokens, cost, and how it was routed (each attempt
@@ -29,7 +32,7 @@ def usage_recorded(event: UsageRecorded) -> AuditFacts:
     return AuditFacts(
         actor=f"key:{event.key_id}",
         action="chat.cache_hit"
-        if event.cache == "hit"
+        if event.cache in CACHE_HITS
         else "chat.completion"
         if event.endpoint == "chat"
         else "embeddings.create",
@@ -52,7 +55,7 @@ def usage_recorded(event: UsageRecorded) -> AuditFacts:
             "priced": event.priced,
             **({"route": event.route} if event.route else {}),
             **({"cache": event.cache} if event.cache else {}),
-            **({"saved_usd": usd_text(event.saved_usd)} if event.cache == "hit" else {}),
+            **({"saved_usd": usd_text(event.saved_usd)} if event.cache in CACHE_HITS else {}),
         },
     )
 

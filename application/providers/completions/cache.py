@@ -29,7 +29,9 @@ from domains.providers.response_cache import (
     CachedAnswer,
     CachePolicy,
     CacheVerdict,
+    Embedder,
     ResponseCacheStore,
+    SemanticIndex,
     cache_key,
     complete_answer,
     deterministic,
@@ -37,6 +39,7 @@ from domains.providers.response_cache import (
     freshened,
     scope_of,
 )
+from domains.providers.semantic_cache import Question, question_of
 from domains.shared.caller import Caller
 from domains.shared.ids import new_id
 
@@ -51,6 +54,10 @@ class Lookup(msgspec.Struct, kw_only=True):
     key: str = ""
     ttl_seconds: int = 0
     kind: str = "chat"
+    question: Question | None = None
+    """What the semantic cache compares (None: the request is not looked up there)."""
+    vector: bytes | None = None
+    """The question's embedding, once computed."""
 
     @property
     def reads(self) -> bool:
@@ -76,11 +83,23 @@ def without_cache_option(request: CompletionRequest) -> tuple[CompletionRequest,
     return msgspec.structs.replace(request, body=body), option
 
 
+class SemanticCache(msgspec.Struct, frozen=True, kw_only=True):
+    """The semantic cache's parts: its vectors, the model that makes them, and the least
+    similarity of a hit; which requests it compares (`allow_*`)."""
+
+    index: SemanticIndex
+    embedder: Embedder
+    threshold: float = 0.96
+    allow_tool_results: bool = False
+    allow_images: bool = False
+
+
 class ResponseCache:
     def __init__(
         self,
         store: ResponseCacheStore,
         *,
+        semantic: SemanticCache | None = None,
         default: CachePolicy = DEFAULT_POLICY,
         overrides: Mapping[str, CachePolicy] | None = None,
         max_entry_bytes: int = 1024 * 1024,
@@ -89,6 +108,7 @@ class ResponseCache:
         """`overrides`: by `org:<id>`, `team:<id>` or `key:<id>`; the key's wins, then the
         team's, then the org's."""
         self._store = store
+        self._semantic = semantic
         self._default = default
         self._overrides = dict(overrides or {})
         self._max_entry = max_entry_bytes
@@ -131,10 +151,54 @@ class ResponseCache:
             include_usage=request.include_usage,
         )
         verdict: CacheVerdict = "refresh" if directive == "refresh" else "miss"
-        return Lookup(verdict=verdict, key=key, ttl_seconds=policy.ttl_seconds, kind=kind)
+        question = None
+        semantic = self._semantic
+        if semantic is not None and policy.semantic:
+            question = question_of(
+                scope=scope_of(request.caller, policy.semantic_scope),
+                kind=kind,
+                model=route.name,
+                body=body,
+                stream=request.stream,
+                include_usage=request.include_usage,
+                allow_tool_results=semantic.allow_tool_results,
+                allow_images=semantic.allow_images,
+            )
+        return Lookup(
+            verdict=verdict, key=key, ttl_seconds=policy.ttl_seconds, kind=kind, question=question
+        )
 
-    async def find(self, lookup: Lookup) -> CachedAnswer | None:
-        stored = await self._store.get(lookup.key)
+    async def find(self, lookup: Lookup) -> tuple[CachedAnswer, float | None] | None:
+        """The stored answer of the same request (similarity None), else of the most similar
+        question of its partition when it is similar enough."""
+        found = await self._entry(lookup.key)
+        if found is not None:
+            return found, None
+        semantic, question = self._semantic, lookup.question
+        if semantic is None or question is None:
+            return None
+        vector = await self._vector(semantic, lookup, question)
+        if vector is None:
+            return None
+        nearest = await semantic.index.nearest(question.partition, vector)
+        if nearest is None or nearest[1] < semantic.threshold:
+            return None
+        similar = await self._entry(nearest[0])
+        return (similar, nearest[1]) if similar is not None else None
+
+    async def _vector(
+        self, semantic: SemanticCache, lookup: Lookup, question: Question
+    ) -> bytes | None:
+        if lookup.vector is None:
+            try:
+                lookup.vector = await semantic.embedder.embed(question.text)
+            except Exception as error:  # a model that cannot load: a miss, never an error
+                log.warning("cache.embeddings_failed", error=type(error).__name__)
+                lookup.question = None
+        return lookup.vector
+
+    async def _entry(self, key: str) -> CachedAnswer | None:
+        stored = await self._store.get(key)
         if stored is None:
             return None
         try:
@@ -183,6 +247,11 @@ class ResponseCache:
             stored_at=self._clock(),
         )
         await self._store.put(lookup.key, ENTRY_CODEC.encode(entry), lookup.ttl_seconds)
+        semantic, question = self._semantic, lookup.question
+        if semantic is not None and question is not None:
+            vector = await self._vector(semantic, lookup, question)
+            if vector is not None:
+                await semantic.index.add(question.partition, vector, lookup.key, lookup.ttl_seconds)
 
     def storing(
         self,
@@ -195,46 +264,60 @@ class ResponseCache:
     ) -> AsyncIterator[bytes]:
         """A stream relayed as it comes and kept as it goes: stored once it ended well (its
         record says `ok`, its usage the upstream's own), never when the client left or it
-        failed. `ended` holds the record of the call once it ended."""
+        failed. Its last chunk is held until the answer is stored: a client that read the end
+        and asks again finds it. `ended` holds the record of the call once it ended."""
         most = self._max_entry
 
         async def kept() -> AsyncIterator[bytes]:
             held: list[bytes] | None = []
             size = 0
+            last: bytes | None = None
             try:
                 async for chunk in chunks:
+                    if last is not None:
+                        yield last
                     if held is not None:
                         size += len(chunk)
                         if size > most:
                             held = None
                         else:
                             held.append(chunk)
-                    yield chunk
+                    last = chunk
+                if held is not None:
+                    await self._kept(lookup, route, held, ended, native=native)
+                if last is not None:
+                    yield last
             finally:
                 closing = getattr(chunks, "aclose", None)
                 if closing is not None:
                     await closing()
-            event = ended[-1] if ended else None
-            if (
-                held is not None
-                and event is not None
-                and event.outcome == "ok"
-                and event.status == 200
-                and event.usage_reported
-            ):
-                usage = Usage(
-                    input_tokens=event.input_tokens,
-                    output_tokens=event.output_tokens,
-                    cached_tokens=event.cached_tokens,
-                    cache_write_5m_tokens=event.cache_write_5m_tokens,
-                    cache_write_1h_tokens=event.cache_write_1h_tokens,
-                    reasoning_tokens=event.reasoning_tokens,
-                )
-                await self.store(
-                    lookup, route, native=native, payload=b"", usage=usage, chunks=held
-                )
 
         return kept()
+
+    async def _kept(
+        self,
+        lookup: Lookup,
+        route: ModelRoute,
+        held: list[bytes],
+        ended: list[CompletionFinished],
+        *,
+        native: bool,
+    ) -> None:
+        """Stores a stream's chunks when its record says it ended well."""
+        event = ended[-1] if ended else None
+        if event is None or event.outcome != "ok" or event.status != 200:
+            return
+        if not event.usage_reported:
+            return
+        usage = Usage(
+            input_tokens=event.input_tokens,
+            output_tokens=event.output_tokens,
+            cached_tokens=event.cached_tokens,
+            cache_write_5m_tokens=event.cache_write_5m_tokens,
+            cache_write_1h_tokens=event.cache_write_1h_tokens,
+            reasoning_tokens=event.reasoning_tokens,
+        )
+        await self.store(lookup, route, native=native, payload=b"", usage=usage, chunks=held)
 
 
 async def _replaying(chunks: list[bytes]) -> AsyncIterator[bytes]:

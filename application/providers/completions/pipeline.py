@@ -73,7 +73,7 @@ from domains.providers.model import WILDCARD, Catalog, ModelRoute
 from domains.providers.output_limit import NativeKind, RequestKind, limited_body
 from domains.providers.policy import NO_DECISION, NO_POLICIES, Decision, Policies
 from domains.providers.ports import ChatStream, Usage
-from domains.providers.response_cache import CACHE_HEADER, CachedAnswer
+from domains.providers.response_cache import CACHE_HEADER, SIMILARITY_HEADER, CachedAnswer
 from domains.providers.routing.deployment import Deployment, DeploymentState
 from domains.providers.routing.failover import counts_against_circuit, retry_after_seconds
 from domains.shared.caller import Caller
@@ -144,7 +144,7 @@ class CompletionPipeline:
             if lookup.reads and (found := await cache.find(lookup)) is not None:
                 if request.on_admitted is not None and not request.on_admitted(NO_HEADERS):
                     raise Withdrawn(NO_HEADERS)  # (nothing was reserved: nothing to give back)
-                return self._hit(request, state, route, found, cache)
+                return self._hit(request, state, route, *found, cache)
         ended: list[CompletionFinished] = []
         if lookup.stores and request.stream:  # what the stream's record says, once it ended
             request = _observed(request, ended.append)
@@ -182,11 +182,15 @@ class CompletionPipeline:
         state: DeploymentState,
         route: ModelRoute,
         found: CachedAnswer,
+        similarity: float | None,
         cache: ResponseCache,
     ) -> Completion:
         """The stored answer, replayed in the shape it was stored (the front door translates it
-        as it would a live one), recorded as a hit: billed nothing, with the usage it saved."""
+        as it would a live one), recorded as a hit (`semantic_hit` when it answered a similar
+        question, `similarity` its cosine): billed nothing, with the usage it saved."""
         body, chunks = cache.replayed(found)
+        verdict = "hit" if similarity is None else "semantic_hit"
+        said = "hit" if similarity is None else "semantic hit"
         dialect = request.dialect
         call = Call(
             request.caller,
@@ -204,11 +208,13 @@ class CompletionPipeline:
             deployment=state.name,
             metadata=metadata_of(request.body),
             end_user=end_user_of(request.body),
-            reason=f"cache hit {route.qualified_name}",
-            cache="hit",
+            reason=f"cache {said} {route.qualified_name}",
+            cache=verdict,
         )
         self._told(request)(call.finished(200, "ok", usage_of(found)))
-        headers = {**route_headers(route, call.reason), CACHE_HEADER: "hit"}
+        headers = {**route_headers(route, call.reason), CACHE_HEADER: verdict.replace("_", "-")}
+        if similarity is not None:
+            headers[SIMILARITY_HEADER] = f"{similarity:.3f}"
         return Completion(
             route=route, headers=headers, body=body, chunks=chunks, native=found.native
         )

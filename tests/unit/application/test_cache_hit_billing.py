@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import msgspec
+import pytest
 
 from application.audit.formatting.billing import usage_recorded
 from application.billing.subscribers import _usage, request_record
@@ -44,13 +45,14 @@ def call(cache: str) -> CompletionFinished:
     )
 
 
-def test_a_hit_costs_nothing_and_says_what_it_saved() -> None:
-    hit, miss = _usage(call("hit"), Prices()), _usage(call("miss"), Prices())
+@pytest.mark.parametrize("verdict", ["hit", "semantic_hit"])
+def test_a_hit_costs_nothing_and_says_what_it_saved(verdict: str) -> None:
+    hit, miss = _usage(call(verdict), Prices()), _usage(call("miss"), Prices())
     assert (miss.cost_usd, miss.saved_usd, miss.input_tokens) == (Decimal(6), 0, 1_000_000)
     assert (hit.cost_usd, hit.saved_usd) == (0, Decimal(6))
     assert (hit.input_tokens, hit.output_tokens) == (0, 0)
-    record = request_record(call("hit"), hit)
-    assert (record.cache, record.cost_picousd) == ("hit", 0)
+    record = request_record(call(verdict), hit)
+    assert (record.cache, record.cost_picousd) == (verdict, 0)
     assert record.saved_picousd == 6 * 10**12
     assert (record.prompt_tokens, record.completion_tokens) == (1_000_000, 500_000)
     assert request_record(call("miss"), miss).cache == "miss"
@@ -61,9 +63,10 @@ def test_a_hit_costs_nothing_and_says_what_it_saved() -> None:
     assert usage_recorded(miss).action == "chat.completion"
 
 
-def test_a_hit_waiting_to_be_written_spends_nothing_from_a_budget() -> None:
+@pytest.mark.parametrize("verdict", ["hit", "semantic_hit"])
+def test_a_hit_waiting_to_be_written_spends_nothing_from_a_budget(verdict: str) -> None:
     budget = Budget("key", "k1", "month", None, 1_000)
     now = datetime.now(UTC)
-    calls = [msgspec.structs.replace(call("hit"), occurred_at=now)]
+    calls = [msgspec.structs.replace(call(verdict), occurred_at=now)]
     spent = unwritten_spend(calls, budget, now, Prices())
     assert (spent.picousd, spent.tokens) == (0, 0)

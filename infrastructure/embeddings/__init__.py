@@ -1,0 +1,1 @@
+"""Embeddings computed in this process (the semantic cache's)."""
