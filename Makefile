@@ -79,8 +79,8 @@ test-all: install peers lint
 # and in production with 1 and 2 workers), then the limits, accounting, WebSocket, Responses
 # (`/v1/responses` against the bare pass-through), cache (an exact hit against it, and the
 # stores' memory under a million distinct answers; the semantic cache on its paraphrase
-# set), routing (three deployments and policies) and audit benches, the admin API's latency while people are
-# deactivated on the embedded shape, and the cold start of `serve`, `worker` and the CLI; then the
+# set), routing (three deployments and policies) and audit benches, the admin API's latency
+# while people are deactivated on the embedded shape, and the cold start of `serve`, `worker` and the CLI; then the
 # request log at scale on PostgreSQL: 10,000,000 generated records (about 36 minutes on 2 cores:
 # 9 to fill and index, 17 to fold the last 31 days), fewer with `make bench ROWS=1000000`.
 bench: install
