@@ -49,7 +49,7 @@ def test_every_dependency_of_the_project_is_pinned_and_read() -> None:
     found = pins(tomllib.loads((ROOT / "pyproject.toml").read_text()))
     names = {p.name for p in found}
     assert {"authlib", "uvicorn", "sqlalchemy", "pytest", "pip-audit"} <= names
-    assert {p.extra for p in found} == {None, "dev"}
+    assert {p.extra for p in found} == {None, "dev", "semantic"}
     uvloop = next(p for p in found if p.name == "uvloop")  # with its environment marker
     assert uvloop.version.release[0] == 0
 
