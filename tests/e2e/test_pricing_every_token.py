@@ -183,6 +183,39 @@ def test_openai_cache_reads_and_reasoning_are_priced_exactly(
     assert_recorded(gateway, tenant, model, calls)
 
 
+def test_responses_passed_to_openai_record_their_reasoning_and_cache_reads(
+    gateway: GatewayProcess, tenant: Tenant, chat: openai.OpenAI
+) -> None:
+    """`/v1/responses` to an OpenAI model passes through untouched: the client sees OpenAI's
+    own Responses counts, and the gateway records their cache reads and reasoning too."""
+    model = "gpt-every-token"
+    calls = []
+    for prompt in (SHORT, LONG):
+        plain = chat.responses.create(model=model, input=prompt)
+        assert plain.output_text == f"Echo: {prompt}"
+        with chat.responses.stream(model=model, input=prompt) as stream:
+            streamed = stream.get_final_response()
+        for answer in (plain, streamed):
+            usage = answer.usage
+            assert usage is not None
+            calls.append(
+                Tokens(
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    cached_tokens=usage.input_tokens_details.cached_tokens,
+                    reasoning_tokens=usage.output_tokens_details.reasoning_tokens,
+                )
+            )
+    for call in calls:
+        assert (call.cached_tokens, call.reasoning_tokens) == (
+            EVERY_TOKEN_CACHED,
+            EVERY_TOKEN_REASONING,
+        )
+    threshold = EVERY_TOKEN_MODELS[model][1]["tiers"][0]["above_input_tokens"]
+    assert [call.input_tokens > threshold for call in calls] == [False, False, True, True]
+    assert_recorded(gateway, tenant, model, calls)
+
+
 def test_gemini_cached_content_and_thoughts_are_priced_exactly(
     gateway: GatewayProcess, tenant: Tenant, chat: openai.OpenAI
 ) -> None:

@@ -22,18 +22,8 @@ from infrastructure.adapters.providers.sse import event_fields
 from infrastructure.adapters.providers.upstream_stream import UpstreamStream
 
 
-class _InputDetails(msgspec.Struct):
-    cached_tokens: int | None = None
-
-
-class _Usage(msgspec.Struct):
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    input_tokens_details: _InputDetails | None = None
-
-
 class _Response(msgspec.Struct):
-    usage: _Usage | None = None
+    usage: Any = None  # read leniently by `usage_from`: a malformed count reads as 0
 
 
 class _Event(msgspec.Struct):
@@ -91,24 +81,33 @@ _RESPONSE_ERRORS = {
 }
 
 
-def _count(value: int | None) -> int:
-    return value if isinstance(value, int) and value > 0 else 0
-
-
-def usage_from(raw: _Usage | None) -> Usage | None:
-    if raw is None:
+def usage_from(raw: Any) -> Usage | None:
+    """The usage object of an OpenAI Responses answer (`response.usage`, also in the
+    `response.completed` and `response.incomplete` stream events), None when there is none.
+    `input_tokens` includes `input_tokens_details.cached_tokens`, `output_tokens` includes
+    `output_tokens_details.reasoning_tokens`. Never raises: a count that is not a whole number
+    of at least 0 reads as 0."""
+    if not isinstance(raw, dict):
         return None
-    details = raw.input_tokens_details
+    input_details, output_details = (
+        raw.get("input_tokens_details"),
+        raw.get("output_tokens_details"),
+    )
     return Usage(
-        input_tokens=_count(raw.input_tokens),
-        output_tokens=_count(raw.output_tokens),
-        cached_tokens=_count(details.cached_tokens) if details is not None else 0,
+        input_tokens=_count(raw, "input_tokens"),
+        output_tokens=_count(raw, "output_tokens"),
+        cached_tokens=_count(input_details, "cached_tokens"),
+        reasoning_tokens=_count(output_details, "reasoning_tokens"),
     )
 
 
+def _count(raw: Any, key: str) -> int:
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 def usage_of_response(body: bytes) -> Usage | None:
-    """The usage of a whole Responses answer (`usage.input_tokens`, its cached part,
-    `output_tokens`, which include the reasoning tokens)."""
+    """The usage of a whole Responses answer (`usage_from` its `usage`)."""
     try:
         return usage_from(_response_decoder.decode(body).usage)
     except (msgspec.DecodeError, RecursionError):
@@ -176,7 +175,7 @@ class NativeResponsesStream(UpstreamStream):
         kind = parsed.type or name or ""
         if kind in _OUTPUT_DELTAS and isinstance(parsed.delta, str):
             self.tally.output_chars += len(parsed.delta)
-        elif parsed.response is not None and parsed.response.usage is not None:
+        elif parsed.response is not None and isinstance(parsed.response.usage, dict):
             self.tally.usage = usage_from(parsed.response.usage)
         if kind in _FINISHED:
             self.tally.finished = True

@@ -104,31 +104,6 @@ def _usage(raw: _Usage | None) -> Usage | None:
     )
 
 
-def responses_usage(raw: Any) -> Usage | None:
-    """The usage object of an OpenAI Responses API answer (`response.usage`, also in the
-    `response.completed` stream event), None when there is none. `input_tokens` includes
-    `input_tokens_details.cached_tokens`, `output_tokens` includes
-    `output_tokens_details.reasoning_tokens`. Never raises: a count that is not a whole number
-    of at least 0 reads as 0."""
-    if not isinstance(raw, dict):
-        return None
-    input_details, output_details = (
-        raw.get("input_tokens_details"),
-        raw.get("output_tokens_details"),
-    )
-    return Usage(
-        input_tokens=_count(raw, "input_tokens"),
-        output_tokens=_count(raw, "output_tokens"),
-        cached_tokens=_count(input_details, "cached_tokens"),
-        reasoning_tokens=_count(output_details, "reasoning_tokens"),
-    )
-
-
-def _count(raw: Any, key: str) -> int:
-    value = raw.get(key) if isinstance(raw, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
 def usage_of(body: bytes) -> Usage | None:
     """The usage of a complete (non-stream) chat or embeddings response."""
     try:

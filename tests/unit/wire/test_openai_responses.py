@@ -1,5 +1,6 @@
 """The OpenAI adapter's native Responses lane against the fake OpenAI upstream: a body passes as
-it is to `/v1/responses`, the usage is read from the Responses shape (cached tokens included),
+it is to `/v1/responses`, the usage is read from the Responses shape (cached and reasoning tokens
+included),
 a stream is relayed untouched while its usage and output are read, a failure in it is the
 gateway's error once the events before it are passed on, and a stream past its reservation
 passes on nothing more."""
@@ -18,7 +19,7 @@ from infrastructure.adapters.providers.openai import OpenAIAdapter
 from infrastructure.adapters.providers.openai_responses import failure_of, usage_of_response
 from infrastructure.adapters.providers.sse import SseSplitter, event_fields
 from infrastructure.adapters.providers.upstream_http import UpstreamHttp, UpstreamTimeouts
-from tests.fakes.openai_upstream import CACHED_INPUT_TOKENS, FakeOpenAI
+from tests.fakes.openai_upstream import CACHED_INPUT_TOKENS, REASONING_TOKENS, FakeOpenAI
 
 KEY = "sk-test"
 
@@ -87,6 +88,32 @@ async def test_a_stream_is_relayed_untouched_while_its_usage_is_read(fake: FakeO
     assert stream.tally.output_chars == len("Echo: one two")
 
 
+async def test_the_reasoning_and_cached_tokens_an_answer_reports_are_read(
+    fake: FakeOpenAI,
+) -> None:
+    client = adapter(fake)
+    body = {"input": "one two three"}
+    reply = await client.native("responses", body, "fake-cached-reasoning", {})
+    stream = await client.open_native_stream(
+        "responses", {**body, "stream": True}, "fake-cached-reasoning", {}
+    )
+    async for _ in stream:
+        pass
+    await stream.aclose()
+    await client.close()
+    # the answer's own counts, reasoning included in the output
+    answer = msgspec.json.decode(reply.body)["usage"]
+    assert answer["output_tokens_details"]["reasoning_tokens"] == REASONING_TOKENS
+    expected = Usage(
+        input_tokens=3,
+        output_tokens=4 + REASONING_TOKENS,
+        cached_tokens=min(CACHED_INPUT_TOKENS, 3),
+        reasoning_tokens=REASONING_TOKENS,
+    )
+    assert reply.usage == expected
+    assert stream.tally.usage == expected
+
+
 async def test_a_failure_in_the_stream_is_raised_after_the_events_before_it(
     fake: FakeOpenAI,
 ) -> None:
@@ -128,9 +155,12 @@ async def test_a_stream_past_its_reservation_passes_nothing_more(fake: FakeOpenA
 def test_usage_and_failures_are_read_from_the_responses_shape() -> None:
     body = (
         b'{"usage": {"input_tokens": 10, "output_tokens": 4,'
-        b' "input_tokens_details": {"cached_tokens": 6}}}'
+        b' "input_tokens_details": {"cached_tokens": 6},'
+        b' "output_tokens_details": {"reasoning_tokens": 3}}}'
     )
-    assert usage_of_response(body) == Usage(input_tokens=10, output_tokens=4, cached_tokens=6)
+    assert usage_of_response(body) == Usage(
+        input_tokens=10, output_tokens=4, cached_tokens=6, reasoning_tokens=3
+    )
     assert usage_of_response(b"not json") is None
     flat = b'{"type":"error","code":"rate_limit_exceeded","message":"slow","param":null}'
     nested = (

@@ -15,6 +15,7 @@ from infrastructure.adapters.providers import openai_wire
 from infrastructure.adapters.providers.anthropic_response import usage_of as anthropic_usage
 from infrastructure.adapters.providers.anthropic_stream import StreamTranslator
 from infrastructure.adapters.providers.gemini_answer import openai_usage as gemini_usage
+from infrastructure.adapters.providers.openai_responses import usage_from as responses_usage
 
 # --- OpenAI Chat Completions -------------------------------------------------------------------
 
@@ -66,12 +67,12 @@ def test_a_responses_usage_object() -> None:
         "output_tokens_details": {"reasoning_tokens": 448},
         "total_tokens": 2700,
     }
-    assert openai_wire.responses_usage(usage) == OPENAI_READ
-    assert openai_wire.responses_usage({"input_tokens": 3, "output_tokens": 1}) == Usage(
+    assert responses_usage(usage) == OPENAI_READ
+    assert responses_usage({"input_tokens": 3, "output_tokens": 1}) == Usage(
         input_tokens=3, output_tokens=1
     )
-    assert openai_wire.responses_usage(None) is None
-    assert openai_wire.responses_usage([1, 2]) is None
+    assert responses_usage(None) is None
+    assert responses_usage([1, 2]) is None
 
 
 JSONISH = st.recursive(
@@ -93,7 +94,7 @@ KEYS = st.sampled_from(
     )
 )
 def test_any_responses_usage_reads_as_counts_of_at_least_zero(raw: dict[str, Any]) -> None:
-    usage = openai_wire.responses_usage(raw)
+    usage = responses_usage(raw)
     assert usage is not None
     assert min(msgspec.structs.astuple(usage)) >= 0
 
