@@ -8,6 +8,7 @@ do what it asks is `Forbidden`, checked after.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from domains.shared.errors import Conflict, Forbidden, NotFound
@@ -77,7 +78,7 @@ def require_key_change(principal: Principal, org_id: str, holder_id: str | None)
 def key_holder_named(principal: Principal, user_id: str | None) -> str | None:
     """The person a new key is for, as far as the role decides it: a member's keys are their
     own, a viewer issues none. An owner's or admin's choice (None: the key is nobody's) is
-    returned as it is; the caller checks the person is in the team's org."""
+    returned as it is; `key_holder` checks the person is in the team's org."""
     if principal.role == "viewer":
         raise Forbidden("The role 'viewer' may not issue keys.")
     if principal.role == "member":
@@ -85,6 +86,24 @@ def key_holder_named(principal: Principal, user_id: str | None) -> str | None:
             raise Forbidden("A member may issue keys for themselves only.")
         return principal.user_id
     return user_id
+
+
+async def key_holder(
+    principal: Principal,
+    user_id: str | None,
+    team_org_id: str,
+    org_of: Callable[[str], Awaitable[str]],
+) -> str | None:
+    """The user a new key of a team of `team_org_id` is for. A member's keys are their own; an
+    owner or admin names a user of the team's org (or none: another org's is a `NotFound`, as
+    if there were no such user); the admin key may name any user id. (`org_of`: the org of
+    the user named, as far as the principal may see them.)"""
+    named = key_holder_named(principal, user_id)
+    if principal.role == "member" or principal.is_root or named is None:
+        return named
+    if await org_of(named) != team_org_id:
+        raise no_such("user")
+    return named
 
 
 def require_granting(principal: Principal, role: str) -> None:

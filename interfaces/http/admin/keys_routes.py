@@ -11,10 +11,10 @@ from __future__ import annotations
 from litestar import Controller, delete, get, patch, post
 from msgspec import UNSET
 
-from application.teams.access import key_holder_named, no_such, require_key_change
+from application.teams.access import key_holder, require_key_change
 from application.teams.commands import ChangeKey, IssueKey, RevokeKey, RotateKey
 from domains.teams.model import VirtualKey
-from infrastructure.queries.directory import KeyView, TeamView
+from infrastructure.queries.directory import KeyView
 from infrastructure.queries.directory_pages import KeyFilter, keys_page
 from interfaces.http.admin.directory_answers import key_out
 from interfaces.http.admin.guard import require_admin
@@ -30,18 +30,6 @@ from interfaces.http.admin.schemas import (
     RotateKeyBody,
 )
 from interfaces.http.dependencies import Bus, Engine, Visible
-
-
-async def _key_user(visible: Visible, team: TeamView, user_id: str | None) -> str | None:
-    """The user a new key is for. A member's keys are their own; an owner or admin names a user
-    of the org (or none); the admin key may name any user id."""
-    principal = visible.principal
-    named = key_holder_named(principal, user_id)
-    if principal.role != "member" and named is not None and not principal.is_root:
-        user = await visible.user(named)
-        if user.org_id != team.org_id:
-            raise no_such("user")
-    return named
 
 
 async def _changeable_key(visible: Visible, key_id: str) -> KeyView:
@@ -102,7 +90,11 @@ class KeysController(Controller):
     )
     async def create_key(self, bus: Bus, visible: Visible, data: CreateKeyBody) -> KeyCreatedOut:
         team = await visible.team(data.team_id)
-        user_id = await _key_user(visible, team, data.user_id)
+
+        async def org_of(user_id: str) -> str:
+            return (await visible.user(user_id)).org_id
+
+        user_id = await key_holder(visible.principal, data.user_id, team.org_id, org_of)
         key: VirtualKey
         key, secret = await bus.handle(
             IssueKey(

@@ -8,6 +8,7 @@ from application.teams.access import (
     ROOT,
     Principal,
     conversations_listed,
+    key_holder,
     key_holder_named,
     requests_listed,
     require_acting_on,
@@ -89,6 +90,25 @@ def test_a_members_new_key_is_their_own_and_a_managers_is_whoever_they_name() ->
     assert key_holder_named(person("admin"), "u2") == "u2"
     assert key_holder_named(person("admin"), None) is None
     assert key_holder_named(ROOT, "anyone") == "anyone"
+
+
+async def test_a_managers_new_key_is_for_a_user_of_the_team_s_org_only() -> None:
+    orgs = {"u1": "o1", "u2": "o1", "x9": "o2"}
+    asked: list[str] = []
+
+    async def org_of(user_id: str) -> str:
+        asked.append(user_id)
+        return orgs[user_id]
+
+    assert await key_holder(person("admin"), "u2", "o1", org_of) == "u2"
+    assert await key_holder(person("owner"), None, "o1", org_of) is None
+    with pytest.raises(NotFound, match="no such user"):
+        await key_holder(person("admin"), "x9", "o1", org_of)
+    # a member's key is their own, and the admin key names anyone: nobody is looked up
+    asked.clear()
+    assert await key_holder(person("member", user="u1"), None, "o1", org_of) == "u1"
+    assert await key_holder(ROOT, "x9", "o1", org_of) == "x9"
+    assert asked == []
 
 
 def test_roles_are_granted_and_acted_on_from_above_only() -> None:
