@@ -4,7 +4,8 @@
 dependency per thing a controller needs from it: a handler names `bus`, `engine`, `settings`...
 as parameters and gets them, never the container itself. Admin handlers also take `principal`
 (who the admin guard authenticated) and `visible` (the lookups scoped to that principal); the
-`/v1` handlers take `key_holder` (who their virtual key names) and `completions`. A
+`/v1` handlers take `key_holder` (who their virtual key names) and `completions` (the Gemini
+front door `gemini_key`, its key checked when it asks). A
 dependency is resolved only for the handlers that name it, and none of them reaches the
 OpenAPI document.
 """
@@ -31,10 +32,12 @@ from infrastructure.messaging.outbox_relay import OutboxRelay
 from infrastructure.observability.metrics import Metrics
 from infrastructure.security.audit_signing import SigningKey
 from infrastructure.settings import Settings
+from infrastructure.tokens.bpe_prompt_counter import BpePromptCounter
 from interfaces.bootstrap import Container
 from interfaces.http.admin.principal import Principal, principal_of
 from interfaces.http.admin.scoping import Visibility
 from interfaces.http.container import bearer_token, client_host
+from interfaces.http.gemini.key import GeminiKey
 from interfaces.http.openai.auth import CACHE_HEADER, TAGS_HEADER, authenticate_secret
 from interfaces.http.responses.create import ResponsesServices
 from interfaces.sso_wiring import SsoServices
@@ -70,6 +73,11 @@ WsResponses = SkipValidation[ResponsesSocketServices]
 KeyHolder = SkipValidation[KeyCaller]
 """Who the virtual key in `Authorization: Bearer` or `x-api-key` names (`/v1`); resolving it
 refuses a missing, unknown or revoked key (401) or a throttled address (429)."""
+GeminiKeyCheck = SkipValidation[GeminiKey]
+"""The Gemini front door's virtual key (`x-goog-api-key`, `?key=`...), checked when the handler
+asks (`GeminiKey.caller`)."""
+TokenCounter = SkipValidation[BpePromptCounter]
+"""The gateway's own prompt estimate (what budgets reserve by)."""
 
 
 def _provided(container: Container) -> dict[str, Provide]:
@@ -110,6 +118,12 @@ def _provided(container: Container) -> dict[str, Provide]:
 
     def completions() -> CompletionPipeline:
         return container.completions
+
+    def token_counter() -> BpePromptCounter:
+        return container.limits.counter
+
+    def gemini_key(request: Request[Any, Any, Any]) -> GeminiKey:
+        return GeminiKey(container, request)
 
     def chat_services() -> ChatServices:
         return ChatServices(
@@ -161,6 +175,8 @@ def _provided(container: Container) -> dict[str, Provide]:
             checkpointer,
             ledger,
             completions,
+            token_counter,
+            gemini_key,
             chat_services,
             responses,
             responses_socket_services,

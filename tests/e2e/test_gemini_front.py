@@ -387,6 +387,8 @@ def test_errors_are_googles(gateway: GatewayProcess, tenant: Tenant) -> None:
     for path, key, status in [
         (f"{NATIVE}:generateContent", None, 401),
         (f"{NATIVE}:noSuchMethod", tenant.key, 404),
+        (f"{NATIVE}:noSuchMethod", None, 404),  # no method: whatever the key
+        (f"{NATIVE}:noSuchMethod", "fr-" + "y" * 43, 404),
         ("no-colon-here", tenant.key, 404),
     ]:
         headers = {"x-goog-api-key": key} if key else {}

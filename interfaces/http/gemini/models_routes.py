@@ -18,12 +18,9 @@ from litestar import Request, Response, get
 from litestar.params import Parameter
 
 from domains.providers.model import ModelRoute
-from interfaces.http.container import client_host, container_of
-from interfaces.http.dependencies import Completions
+from interfaces.http.dependencies import Completions, GeminiKeyCheck
 from interfaces.http.errors import ApiError
 from interfaces.http.gemini.paths import METHODS, PREFIXES
-from interfaces.http.gemini.routes import credential
-from interfaces.http.openai.auth import authenticate_secret
 
 _JSON = "application/json"
 DEFAULT_PAGE = 50
@@ -87,14 +84,12 @@ def page_of(
     summary="The models this key may use, in Gemini's shape",
 )
 async def list_gemini_models(
-    request: Request[Any, Any, Any],
+    gemini_key: GeminiKeyCheck,
     completions: Completions,
     page_size: PageSize = None,
     page_token: PageToken = None,
 ) -> Response[bytes]:
-    caller = await authenticate_secret(
-        container_of(request), credential(request), client_host(request)
-    )
+    caller = await gemini_key.caller(options=False)
     page = page_of(completions.models_for(caller), page_size, page_token)
     return Response(msgspec.json.encode(page), media_type=_JSON)
 
@@ -105,11 +100,9 @@ async def list_gemini_models(
     summary="One model this key may use, in Gemini's shape",
 )
 async def get_gemini_model(
-    request: Request[Any, Any, Any], target: str, completions: Completions
+    gemini_key: GeminiKeyCheck, target: str, completions: Completions
 ) -> Response[bytes]:
-    caller = await authenticate_secret(
-        container_of(request), credential(request), client_host(request)
-    )
+    caller = await gemini_key.caller(options=False)
     wanted = target.lstrip("/").removeprefix("models/")
     route = completions.shown_model(caller, wanted)
     return Response(msgspec.json.encode(gemini_model(wanted, route)), media_type=_JSON)

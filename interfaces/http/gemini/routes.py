@@ -31,8 +31,9 @@ from application.providers.completions.request import CompletionRequest, Dialect
 from domains.providers.model import answered_model
 from domains.shared.caller import Caller
 from domains.shared.errors import NotFound
-from interfaces.http.container import bearer_token, client_host, container_of, request_id_of
-from interfaces.http.dependencies import Completions
+from infrastructure.tokens.bpe_prompt_counter import BpePromptCounter
+from interfaces.http.container import request_id_of
+from interfaces.http.dependencies import Completions, GeminiKeyCheck, TokenCounter
 from interfaces.http.gemini import schemas
 from interfaces.http.gemini.embeddings import (
     batch_request,
@@ -50,7 +51,6 @@ from interfaces.http.gemini.translate_stream import (
     sse_to_json_array,
     stream_cut,
 )
-from interfaces.http.openai.auth import CACHE_HEADER, TAGS_HEADER, authenticate_secret
 from interfaces.http.openai.decoding import decode_body
 from interfaces.http.openai.routes import SSE_HEADERS
 
@@ -82,33 +82,23 @@ def split_target(target: str) -> tuple[str, str]:
     return model, method
 
 
-def credential(request: Request[Any, Any, Any]) -> str | None:
-    """The virtual key: `x-goog-api-key` (what the google-genai SDK sends), `?key=`, else
-    `Authorization: Bearer` or `x-api-key`."""
-    for value in (request.headers.get("x-goog-api-key"), request.query_params.get("key")):
-        if value and value.strip():
-            return value.strip()
-    return bearer_token(request, x_api_key=True)
-
-
 @post(
     [f"{prefix}{{target:path}}" for prefix in PREFIXES],
     status_code=200,
     include_in_schema=False,  # described method by method in `api_docs`
 )
 async def model_method(
-    request: Request[Any, Any, Any], target: str, completions: Completions
+    request: Request[Any, Any, Any],
+    target: str,
+    gemini_key: GeminiKeyCheck,
+    completions: Completions,
+    token_counter: TokenCounter,
 ) -> Response[Any]:
-    model, method = split_target(target)
-    container = container_of(request)
-    caller = await authenticate_secret(
-        container,
-        credential(request),
-        client_host(request),
-        request.headers.get(TAGS_HEADER),
-        request.headers.get(CACHE_HEADER),
-    )
+    model, method = split_target(target)  # an unknown method is a 404 whatever the key
+    caller = await gemini_key.caller()
     body = await request.body()
+    if method == "countTokens":
+        return await _count_tokens(request, caller, completions, model, body, counter=token_counter)
     return await _HANDLERS[method](request, caller, completions, model, body)
 
 
@@ -182,6 +172,8 @@ async def _count_tokens(
     completions: CompletionPipeline,
     model: str,
     body: bytes,
+    *,
+    counter: BpePromptCounter,
 ) -> Response[Any]:
     raw, view = decode_body(body, schemas.CountTokensRequest)
     inner = field(raw, "generateContentRequest")
@@ -195,7 +187,6 @@ async def _count_tokens(
     if counted is None:  # not a Gemini model: the gateway's own estimate, as for a budget
         asked = inner if isinstance(inner, dict) else {"contents": field(raw, "contents")}
         chat = gemini_to_chat(asked, model=model, lenient=True)
-        counter = container_of(request).limits.counter
         counted = await asyncio.to_thread(counter.count_chat, chat)
     return Response(msgspec.json.encode({"totalTokens": counted}), media_type=_JSON)
 
@@ -226,7 +217,6 @@ async def _embed(
 _HANDLERS: dict[str, Handler] = {
     "generateContent": functools.partial(_generate, stream=False),
     "streamGenerateContent": functools.partial(_generate, stream=True),
-    "countTokens": _count_tokens,
     "embedContent": functools.partial(_embed, batch=False),
     "batchEmbedContents": functools.partial(_embed, batch=True),
 }
