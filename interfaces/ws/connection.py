@@ -20,7 +20,7 @@ from litestar import WebSocket
 from interfaces.http.errors import ApiError
 from interfaces.ws.credentials import Recheck
 from interfaces.ws.decoding import BadMessage, frame_bytes, read_message
-from interfaces.ws.errors import error_out
+from interfaces.ws.errors import error_out, too_many_generations
 from interfaces.ws.generation import Generation, Session
 from interfaces.ws.messages import (
     PROTOCOL_VERSION,
@@ -117,13 +117,14 @@ class Connection:
             )
             await self._sender.send(error_out(duplicate, start.id))
             return
-        if len(self._live) >= self._settings.max_generations:
-            busy = ApiError(
-                429,
-                f"This connection runs {len(self._live)} generations already, the most it may; "
-                "wait for one to end or cancel one.",
-                code="too_many_generations",
-            )
+        held = len(self._live)
+        busy = too_many_generations(
+            held,
+            self._settings.max_generations,
+            f"runs {held} generations already",
+            "wait for one to end or cancel one",
+        )
+        if busy is not None:
             await self._sender.send(error_out(busy, start.id))
             return
         generation = Generation(self._session, start, raw)

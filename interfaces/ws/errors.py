@@ -16,6 +16,17 @@ from interfaces.ws.messages import ErrorOut, rate_limits_of, routing_of
 log = structlog.get_logger("fluxrouter.ws")
 
 
+def too_many_generations(held: int, most: int, holding: str, then: str) -> ApiError | None:
+    """The refusal (429 `too_many_generations`) of one more generation on a connection that
+    holds `held` of the `most` it may (`holding`: what it holds, in words; `then`: what the
+    client may do); None while there is room. The connection carries on either way."""
+    if held < most:
+        return None
+    return ApiError(
+        429, f"This connection {holding}, the most it may; {then}.", code="too_many_generations"
+    )
+
+
 def error_out(exc: Exception, generation_id: str | None = None) -> ErrorOut:
     status, error, headers = openai_error_of(exc)
     if is_database_busy(exc):

@@ -13,22 +13,19 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, post
-from litestar.response import Stream
 from msgspec import Meta
 
 from application.providers.completions.request import CompletionRequest, Dialect
-from domains.providers.model import answered_model
 from interfaces.http.anthropic.translate_request import messages_to_chat
 from interfaces.http.anthropic.translate_response import chat_to_message
 from interfaces.http.anthropic.translate_stream import chat_sse_to_events, sse_cut, sse_error
 from interfaces.http.container import request_id_of
 from interfaces.http.dependencies import Completions, KeyHolder
+from interfaces.http.dialect_answer import dialect_answer
 from interfaces.http.openai.decoding import decode_body
-from interfaces.http.openai.routes import SSE_HEADERS
 from interfaces.http.openai.schemas import OutputTokens
 
 CHARS_PER_TOKEN = 4
-_decoder = msgspec.json.Decoder()
 
 
 class MessagesRequest(msgspec.Struct):
@@ -78,23 +75,10 @@ async def messages(
             dialect=dialect,
         )
     )
-    upstream = answer.route.upstream
-    if answer.chunks is not None:
-        chunks = (
-            answer.chunks
-            if answer.native
-            else chat_sse_to_events(answer.chunks, upstream, request_id)
-        )
-        headers = {**SSE_HEADERS, **answer.headers}
-        return Stream(chunks, media_type="text/event-stream", headers=headers)
-    if answer.native:
-        return Response(answer.body, media_type="application/json", headers=answer.headers)
-    completion = _decoder.decode(answer.body)
-    named = completion.get("model") if isinstance(completion, dict) else None
-    return Response(
-        msgspec.json.encode(chat_to_message(completion, model=answered_model(named, upstream))),
-        media_type="application/json",
-        headers=answer.headers,
+    return dialect_answer(
+        answer,
+        lambda chunks, upstream: chat_sse_to_events(chunks, upstream, request_id),
+        lambda completion, model: chat_to_message(completion, model=model),
     )
 
 

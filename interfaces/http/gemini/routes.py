@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -28,12 +28,12 @@ from litestar.response import Stream
 
 from application.providers.completions.pipeline import CompletionPipeline
 from application.providers.completions.request import CompletionRequest, Dialect
-from domains.providers.model import answered_model
 from domains.shared.caller import Caller
 from domains.shared.errors import NotFound
 from infrastructure.tokens.bpe_prompt_counter import BpePromptCounter
 from interfaces.http.container import request_id_of
 from interfaces.http.dependencies import Completions, GeminiKeyCheck, TokenCounter
+from interfaces.http.dialect_answer import dialect_answer
 from interfaces.http.gemini import schemas
 from interfaces.http.gemini.embeddings import (
     batch_request,
@@ -52,7 +52,6 @@ from interfaces.http.gemini.translate_stream import (
     stream_cut,
 )
 from interfaces.http.openai.decoding import decode_body
-from interfaces.http.openai.routes import SSE_HEADERS
 
 _JSON = "application/json"
 _decoder = msgspec.json.Decoder()
@@ -142,28 +141,21 @@ async def _generate(
             dialect=dialect,
         )
     )
-    upstream = answer.route.upstream
-    if answer.chunks is not None:
-        chunks = (
-            answer.chunks
-            if answer.native
-            else chat_sse_to_gemini(answer.chunks, upstream, response_id, thoughts=thoughts)
-        )
-        if request.query_params.get("alt") != "sse":
-            return Stream(sse_to_json_array(chunks), media_type=_JSON, headers=answer.headers)
-        headers = {**SSE_HEADERS, **answer.headers}
-        return Stream(chunks, media_type="text/event-stream", headers=headers)
-    if answer.native:
-        return Response(answer.body, media_type=_JSON, headers=answer.headers)
-    completion = _decoder.decode(answer.body)
-    named = completion.get("model") if isinstance(completion, dict) else None
-    translated = chat_to_gemini(
-        completion,
-        model=answered_model(named, upstream),
-        response_id=response_id,
-        thoughts=thoughts,
+    return dialect_answer(
+        answer,
+        lambda chunks, upstream: chat_sse_to_gemini(
+            chunks, upstream, response_id, thoughts=thoughts
+        ),
+        lambda completion, named: chat_to_gemini(
+            completion, model=named, response_id=response_id, thoughts=thoughts
+        ),
+        framed=None if request.query_params.get("alt") == "sse" else _json_array,
     )
-    return Response(msgspec.json.encode(translated), media_type=_JSON, headers=answer.headers)
+
+
+def _json_array(chunks: AsyncIterator[bytes], headers: Mapping[str, str]) -> Response[Any]:
+    """A stream as Google answers it without `alt=sse`: one JSON array, filled as it comes."""
+    return Stream(sse_to_json_array(chunks), media_type=_JSON, headers=headers)
 
 
 async def _count_tokens(

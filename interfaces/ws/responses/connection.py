@@ -30,6 +30,7 @@ from litestar import WebSocket
 from interfaces.http.errors import ApiError
 from interfaces.ws.credentials import Recheck
 from interfaces.ws.decoding import BadMessage, frame_bytes
+from interfaces.ws.errors import too_many_generations
 from interfaces.ws.responses.client_events import Create, Steer, read_event
 from interfaces.ws.responses.recent import RecentResponses
 from interfaces.ws.responses.server_events import error_event, steer_failed
@@ -137,14 +138,13 @@ class ResponsesConnection:
             self._expired = True
             await self._sender.send_text(error_event(self._limit_reached(), create.stream_id))
             return
-        most = self._settings.max_generations
-        if self._held >= most:
-            busy = ApiError(
-                429,
-                f"This connection has {self._held} responses running or waiting, the most it "
-                "may; wait for one to end.",
-                code="too_many_generations",
-            )
+        busy = too_many_generations(
+            self._held,
+            self._settings.max_generations,
+            f"has {self._held} responses running or waiting",
+            "wait for one to end",
+        )
+        if busy is not None:
             await self._sender.send_text(error_event(busy, create.stream_id))
             return
         lane = self._lanes.get(create.stream_id)
