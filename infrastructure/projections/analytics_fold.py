@@ -25,6 +25,7 @@ from domains.billing.request_log import TAG_SEPARATOR
 from infrastructure.db.tables import analytics_hourly, analytics_watermark, request_log
 from infrastructure.db.tables.analytics import DIMENSIONS, HISTOGRAMS, SUMS
 from infrastructure.db.upsert import insert_for
+from infrastructure.projections.analytics_daily import merge_into_daily, rederive_hours
 
 WATERMARK = "request_log"
 BATCH = 5000
@@ -220,7 +221,9 @@ def fold_batch(conn: Connection, *, until: datetime, batch: int = BATCH) -> int:
     ).all()
     if not rows:
         return 0
-    merge_into_rollups(conn, sum_records(rows))
+    sums = sum_records(rows)
+    merge_into_daily(conn, sums)
+    merge_into_rollups(conn, sums)
     last = rows[-1]
     conn.execute(
         update(analytics_watermark)
@@ -286,6 +289,7 @@ def reconcile_hours(conn: Connection, *, hours: int) -> list[str]:
             merge_into_rollups(conn, sum_records(rows))
             after = (rows[-1].ts, rows[-1].id)
         redone.append(hour)
+    rederive_hours(conn, redone)
     return redone
 
 
