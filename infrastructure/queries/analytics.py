@@ -233,11 +233,14 @@ async def crossed(
     bucket: Bucket | None,
     limit: int,
     histograms: bool = True,
+    narrow: bool = True,
 ) -> list[Group]:
     """The totals per time bucket (None: the whole range) and per value of each of `by`, in
     bucket order then by spend (dearest first); at most `limit` groups. The sums are summed by
-    the database; the histograms (only when `histograms`) are merged here."""
-    table = narrow_for(which.used() | set(by))
+    the database; the histograms (only when `histograms`) are merged here. Read from the
+    narrowest rollup that holds the dimensions (`narrow=False`: from `analytics_hourly`
+    whatever they are, the reference the narrow rollups agree with)."""
+    table = narrow_for(which.used() | set(by)) if narrow else None
     size = BUCKET_LENGTH[bucket] if bucket else 0
     if table is None:
         t = analytics_hourly.c
