@@ -19,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domains.billing.request_log import RequestRecord
 from infrastructure.db.engine import create_engine, create_sync_engine
 from infrastructure.db.repositories.request_log import SqlRequestLog
-from infrastructure.db.tables import analytics_by_key, analytics_by_model, analytics_hourly
+from infrastructure.db.tables import (
+    analytics_by_key,
+    analytics_by_model,
+    analytics_hourly,
+    request_tags,
+)
+from infrastructure.db.tables.analytics import NARROW_TABLES
 from infrastructure.projections.analytics_daily import hours_folded, rederive_hours
 from infrastructure.projections.analytics_fold import AnalyticsFolder
 from infrastructure.queries.analytics import (
@@ -31,6 +37,7 @@ from infrastructure.queries.analytics import (
     narrow_for,
     spend_since,
 )
+from migrations.runner import downgrade, upgrade
 
 START = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
 HOURS = 80
@@ -221,6 +228,44 @@ async def test_the_narrow_rollups_answer_as_the_hourly_ones(database: str) -> No
         with sync.begin() as conn:
             rederive_hours(conn, hours_folded(conn))
         assert snapshot() == before
+    finally:
+        await engine.dispose()
+        sync.dispose()
+
+
+async def test_the_migration_derives_the_narrow_rollups_and_the_tag_index_of_what_was_there(
+    database: str,
+) -> None:
+    """Made again by the migration from the hourly rollups and the request log (as on a
+    database folded before it), the narrow rollups and the tag index are what the fold and the
+    writer made."""
+    engine = create_engine(database)
+    sync = create_sync_engine(database)
+    tables = (*NARROW_TABLES.values(), request_tags)
+    try:
+        await write(engine, history(seed=11)[:300])
+        AnalyticsFolder(sync, batch=50).fold(START + timedelta(hours=HOURS))
+
+        def snapshot() -> list[Any]:
+            with sync.connect() as conn:
+                found = []
+                for table in tables:
+                    rows = [dict(row._mapping) for row in conn.execute(sa.select(table))]
+                    for row in rows:
+                        if isinstance(row.get("ts"), datetime):
+                            row["ts"] = row["ts"].replace(tzinfo=None)
+                        for name in ("latency_sum_ms", "ttft_sum_ms"):
+                            if name in row:
+                                row[name] = round(row[name], 6)
+                    found.append(sorted(sorted(row.items()) for row in rows))
+                return found
+
+        made = snapshot()
+        assert all(made)
+        sync.dispose()
+        downgrade(database, "0022_cache_savings")
+        upgrade(database)
+        assert snapshot() == made
     finally:
         await engine.dispose()
         sync.dispose()
