@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, literal, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domains.billing.request_log import TAG_SEPARATOR
@@ -185,25 +185,48 @@ async def _by_tag_index(conn: AsyncConnection, which: RequestFilter) -> bool:
 
 
 def page_query(
-    which: RequestFilter, limit: int, after: Cursor | None = None, *, by_tag: bool = False
+    which: RequestFilter,
+    limit: int,
+    after: Cursor | None = None,
+    *,
+    by_tag: bool = False,
+    lateral: bool = False,
 ) -> Select[Any]:
     """The statement of a page: up to `limit` records before `after`, newest first. `by_tag`:
     the records found through `request_tags` (the tag's range, of the org when one is given),
-    in the same order."""
+    in the same order; `lateral` (PostgreSQL): each record read by its key for each row of
+    that range in turn, so that the range is read newest first and no further than the page
+    needs (a join the planner may make a scan of the org's records instead)."""
     c = request_log.c
     if by_tag and _tag_indexed(which):
         g = request_tags.c
         rest = replace(which, tag=None, org_id=None).conditions()
         if which.org_id is not None:
-            rest.append(c.org_id.concat("") == which.org_id)  # checked on the rows found
-        where = [*_tag_range(which), *rest]
+            rest.append(c.org_id == which.org_id)  # checked on the rows found
+        keyset = []
         if after is not None:
-            where.append(tuple_(g.ts, g.id) < tuple_(after.ts, after.id))
+            keyset.append(tuple_(g.ts, g.id) < tuple_(after.ts, after.id))
+        order = (g.ts.desc(), g.id.desc())
+        if lateral:
+            # its LIMIT keeps the planner from flattening it into a join
+            found = (
+                select(*_COLUMNS)
+                .where(c.ts == g.ts, c.id == g.id, *rest)
+                .limit(1)
+                .lateral("found")
+            )
+            return (
+                select(*found.c)
+                .select_from(request_tags.join(found, true()))
+                .where(*_tag_range(which), *keyset)
+                .order_by(*order)
+                .limit(limit)
+            )
         return (
             select(*_COLUMNS)
             .select_from(request_tags.join(request_log, and_(c.ts == g.ts, c.id == g.id)))
-            .where(*where)
-            .order_by(g.ts.desc(), g.id.desc())
+            .where(*_tag_range(which), *rest, *keyset)
+            .order_by(*order)
             .limit(limit)
         )
     where = which.conditions()
@@ -223,7 +246,8 @@ async def request_page(
     """A page; with `bodies`, each record has its `bodies` (null when none were kept)."""
     async with engine.connect() as conn:
         by_tag = await _by_tag_index(conn, which)
-        found = await conn.execute(page_query(which, limit, after, by_tag=by_tag))
+        lateral = conn.dialect.name == "postgresql"
+        found = await conn.execute(page_query(which, limit, after, by_tag=by_tag, lateral=lateral))
         rows = [_row(record) for record in found.all()]
         if bodies:
             await _add_bodies(conn, rows, every=True)

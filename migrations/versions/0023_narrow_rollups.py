@@ -40,6 +40,8 @@ SIZES = {
     "tag": 600,
 }
 NARROW = {
+    "analytics_by_provider": ("org_id", "provider"),
+    "analytics_by_tier": ("org_id", "tier"),
     "analytics_by_model": ("org_id", "team_id", "model", "provider"),
     "analytics_by_key": ("org_id", "team_id", "key_id", "user_id"),
     "analytics_by_class": ("org_id", "provider", "dialect", "status_class", "tier"),

@@ -96,6 +96,8 @@ analytics_hourly = Table(
 # without `tag` holds the records' "" rows of `analytics_hourly` (every record); one with `tag`
 # only its non-empty tag rows (infrastructure.projections.analytics_daily).
 NARROW: dict[str, tuple[str, ...]] = {
+    "analytics_by_provider": ("org_id", "provider"),
+    "analytics_by_tier": ("org_id", "tier"),
     "analytics_by_model": ("org_id", "team_id", "model", "provider"),
     "analytics_by_key": ("org_id", "team_id", "key_id", "user_id"),
     "analytics_by_class": ("org_id", "provider", "dialect", "status_class", "tier"),
@@ -135,10 +137,17 @@ def _narrow(name: str, dims: tuple[str, ...]) -> Table:
     )
 
 
-analytics_by_model, analytics_by_key, analytics_by_class, analytics_by_tag = (
-    _narrow(name, dims) for name, dims in NARROW.items()
-)
+(
+    analytics_by_provider,
+    analytics_by_tier,
+    analytics_by_model,
+    analytics_by_key,
+    analytics_by_class,
+    analytics_by_tag,
+) = (_narrow(name, dims) for name, dims in NARROW.items())
 NARROW_TABLES: dict[str, Table] = {
+    "analytics_by_provider": analytics_by_provider,
+    "analytics_by_tier": analytics_by_tier,
     "analytics_by_model": analytics_by_model,
     "analytics_by_key": analytics_by_key,
     "analytics_by_class": analytics_by_class,
