@@ -1,5 +1,5 @@
-"""The narrow rollups (`analytics_by_model`, `analytics_by_key`, `analytics_by_class`,
-`analytics_by_tag`): the hourly rollups' measures keyed by a few dimensions only, per UTC day
+"""The narrow rollups (`analytics_by_provider`, `analytics_by_tier`, `analytics_by_model`,
+`analytics_by_key`, `analytics_by_class`, `analytics_by_tag`: `NARROW`): the hourly rollups' measures keyed by a few dimensions only, per UTC day
 and per UTC hour, so that a report over weeks reads a few rows a day instead of one per
 combination of every dimension.
 

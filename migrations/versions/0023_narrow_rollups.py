@@ -1,7 +1,8 @@
 """narrow analytics rollups (per day and per hour, keyed by a few dimensions) and the request
 log's tag index
 
-- `analytics_by_model` (org, team, model, provider), `analytics_by_key` (org, team, key, user),
+- `analytics_by_provider` (org, provider), `analytics_by_tier` (org, tier), `analytics_by_model`
+  (org, team, model, provider), `analytics_by_key` (org, team, key, user),
   `analytics_by_class` (org, provider, dialect, status class, tier), `analytics_by_tag` (org,
   tag): the measures of `analytics_hourly` at two grains (`grain` "day" or "hour", `period`
   "2026-12-07" or "2026-12-07T20"), derived here from the hourly rollups already folded;
