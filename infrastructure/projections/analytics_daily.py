@@ -1,7 +1,7 @@
 """The narrow rollups (`analytics_by_provider`, `analytics_by_tier`, `analytics_by_model`,
-`analytics_by_key`, `analytics_by_class`, `analytics_by_tag`: `NARROW`): the hourly rollups' measures keyed by a few dimensions only, per UTC day
-and per UTC hour, so that a report over weeks reads a few rows a day instead of one per
-combination of every dimension.
+`analytics_by_key`, `analytics_by_class`, `analytics_by_tag`: `NARROW`): the hourly rollups'
+measures keyed by a few dimensions only, per UTC day and per UTC hour, so that a report over
+weeks reads a few rows a day instead of one per combination of every dimension.
 
 - The fold feeds them: each batch's sums per `analytics_hourly` key (`sums`, in `DIMENSIONS`
   order) are projected on each narrow rollup's dimensions, at both grains, summed, and merged
