@@ -210,10 +210,7 @@ def page_query(
         if lateral:
             # its LIMIT keeps the planner from flattening it into a join
             found = (
-                select(*_COLUMNS)
-                .where(c.ts == g.ts, c.id == g.id, *rest)
-                .limit(1)
-                .lateral("found")
+                select(*_COLUMNS).where(c.ts == g.ts, c.id == g.id, *rest).limit(1).lateral("found")
             )
             return (
                 select(*found.c)
