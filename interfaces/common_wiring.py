@@ -213,6 +213,7 @@ def retention_pruner_for(settings: Settings, sync_engine: Engine) -> RetentionPr
         sync_engine,
         [
             Retained("request_log", config.retention_days),
+            Retained("request_tags", config.retention_days),
             Retained("request_bodies", config.bodies_retention_days),
         ],
         batch=config.prune_batch,

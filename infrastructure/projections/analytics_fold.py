@@ -45,6 +45,7 @@ from domains.billing.request_log import TAG_SEPARATOR
 from infrastructure.db.tables import analytics_hourly, analytics_watermark, request_log
 from infrastructure.db.tables.analytics import DIMENSIONS, HISTOGRAMS, SUMS
 from infrastructure.db.upsert import insert_for
+from infrastructure.projections.analytics_daily import merge_into_daily, rederive_hours
 
 WATERMARK = "request_log"
 BATCH = 5000
@@ -345,7 +346,9 @@ def fold_batch(conn: Connection, *, until: datetime, batch: int = BATCH) -> int:
     if end is None:
         return 0
     groups = _grouped(conn, [*window, _at_or_before(end.ts, end.id)])
-    merge_into_rollups(conn, sum_records(groups))
+    sums = sum_records(groups)
+    merge_into_daily(conn, sums)  # before the hourly merge, which adds the rows there to `sums`
+    merge_into_rollups(conn, sums)
     folded = sum(int(group.requests) for group in groups)
     conn.execute(
         update(analytics_watermark)
@@ -387,6 +390,7 @@ def reconcile_hours(conn: Connection, *, hours: int) -> list[str]:
         conn.execute(delete(analytics_hourly).where(analytics_hourly.c.hour == hour))
         merge_into_rollups(conn, sum_records(_grouped(conn, [*in_hour, *_up_to(mark)])))
         redone.append(hour)
+    rederive_hours(conn, redone)
     return redone
 
 

@@ -3,22 +3,25 @@ and every matching record a batch at a time (for exports).
 
 A page is one range of an index ending in (ts, id): the primary key for no filter or a time
 range, (org_id, ts, id) for an org, and likewise for a team, a person, a key or a model. The
-other filters (provider, status, tag, latency...) are checked on the rows of that range.
+other filters (provider, status, latency...) are checked on the rows of that range. A `tag` is
+a range of `request_tags` (the org's records that carry it, newest first), joined to the
+records by their key; the other filters are checked on the records it finds.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, literal, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domains.billing.request_log import TAG_SEPARATOR
 from domains.shared.money import from_picodollars, usd_text
-from infrastructure.db.tables import request_bodies, request_log
+from infrastructure.db.tables import request_bodies, request_log, request_tags
+from infrastructure.db.tables.billing import TAG_INDEXED
 from infrastructure.queries.request_cursor import Cursor
 
 OUTCOMES = frozenset(("ok", "error", "cancelled"))
@@ -145,9 +148,84 @@ def _row(record: Any) -> RequestRow:
     return RequestRow({name: values[name] for name in FIELDS}, Cursor(ts, values["id"]))
 
 
-def page_query(which: RequestFilter, limit: int, after: Cursor | None = None) -> Select[Any]:
-    """The statement of a page: up to `limit` records before `after`, newest first."""
+RARE_TAG = 20_000
+"""Fewer records than this carrying a tag (in the range asked, any org): its `request_tags` range
+is read and sorted; more: the records are read newest first and their tags checked, as a tag
+that common is met soon enough."""
+
+
+def _tag_indexed(which: RequestFilter) -> bool:
+    return which.tag is not None and len(which.tag) <= TAG_INDEXED
+
+
+def _tag_range(which: RequestFilter) -> list[ColumnElement[bool]]:
+    g = request_tags.c
+    found = [g.tag == which.tag]
+    if which.org_id is not None:
+        found.append(g.org_id == which.org_id)
+    if which.since is not None:
+        found.append(g.ts >= which.since)
+    if which.until is not None:
+        found.append(g.ts < which.until)
+    return found
+
+
+async def _by_tag_index(conn: AsyncConnection, which: RequestFilter) -> bool:
+    """Whether a page of `which` reads `request_tags`: with a tag it can hold, in an org (its
+    range is the org's records with the tag, newest first), or in every org when the tag is
+    rare enough that sorting its records costs little."""
+    if not _tag_indexed(which):
+        return False
+    if which.org_id is not None:
+        return True
+    probe = select(func.count()).select_from(
+        select(literal(1)).where(*_tag_range(which)).limit(RARE_TAG).subquery()
+    )
+    return int((await conn.execute(probe)).scalar_one()) < RARE_TAG
+
+
+def page_query(
+    which: RequestFilter,
+    limit: int,
+    after: Cursor | None = None,
+    *,
+    by_tag: bool = False,
+    lateral: bool = False,
+) -> Select[Any]:
+    """The statement of a page: up to `limit` records before `after`, newest first. `by_tag`:
+    the records found through `request_tags` (the tag's range, of the org when one is given),
+    in the same order; `lateral` (PostgreSQL): each record read by its key for each row of
+    that range in turn, so that the range is read newest first and no further than the page
+    needs (a join the planner may make a scan of the org's records instead)."""
     c = request_log.c
+    if by_tag and _tag_indexed(which):
+        g = request_tags.c
+        rest = replace(which, tag=None, org_id=None).conditions()
+        if which.org_id is not None:
+            rest.append(c.org_id == which.org_id)  # checked on the rows found
+        keyset = []
+        if after is not None:
+            keyset.append(tuple_(g.ts, g.id) < tuple_(after.ts, after.id))
+        order = (g.ts.desc(), g.id.desc())
+        if lateral:
+            # its LIMIT keeps the planner from flattening it into a join
+            found = (
+                select(*_COLUMNS).where(c.ts == g.ts, c.id == g.id, *rest).limit(1).lateral("found")
+            )
+            return (
+                select(*found.c)
+                .select_from(request_tags.join(found, true()))
+                .where(*_tag_range(which), *keyset)
+                .order_by(*order)
+                .limit(limit)
+            )
+        return (
+            select(*_COLUMNS)
+            .select_from(request_tags.join(request_log, and_(c.ts == g.ts, c.id == g.id)))
+            .where(*_tag_range(which), *rest, *keyset)
+            .order_by(*order)
+            .limit(limit)
+        )
     where = which.conditions()
     if after is not None:
         where.append(tuple_(c.ts, c.id) < tuple_(after.ts, after.id))
@@ -164,7 +242,9 @@ async def request_page(
 ) -> list[RequestRow]:
     """A page; with `bodies`, each record has its `bodies` (null when none were kept)."""
     async with engine.connect() as conn:
-        found = await conn.execute(page_query(which, limit, after))
+        by_tag = await _by_tag_index(conn, which)
+        lateral = conn.dialect.name == "postgresql"
+        found = await conn.execute(page_query(which, limit, after, by_tag=by_tag, lateral=lateral))
         rows = [_row(record) for record in found.all()]
         if bodies:
             await _add_bodies(conn, rows, every=True)

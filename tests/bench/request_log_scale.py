@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from infrastructure.db.engine import create_engine, create_sync_engine
 from infrastructure.db.repositories.request_log import SqlRequestLog
 from infrastructure.db.tables import analytics_watermark
+from infrastructure.db.tables.analytics import NARROW
 from infrastructure.projections.analytics_fold import WATERMARK, AnalyticsFolder
 from infrastructure.projections.analytics_summaries import summarize
 from infrastructure.queries.analytics import AnalyticsFilter, crossed, model_traffic, summaries
@@ -78,23 +79,25 @@ def _partitioned(conn: psycopg.Connection[Any]) -> bool:
     return kind is not None and kind[0] == "p"
 
 
-def _ensure_partitions(conn: psycopg.Connection[Any], first: date, last: date) -> int:
+def _ensure_partitions(
+    conn: psycopg.Connection[Any], first: date, last: date, table: str = "request_log"
+) -> int:
     """A partition for each day from `first` to `last` that has none (made as a partition job
-    makes them: `request_log_YYYYMMDD`); how many were made."""
+    makes them: `<table>_YYYYMMDD`); how many were made."""
     made = 0
     day = first
     while day <= last:
-        name = f"request_log_{day:%Y%m%d}"
+        name = f"{table}_{day:%Y%m%d}"
         there = conn.execute("SELECT 1 FROM pg_class WHERE relname = %s", (name,)).fetchone()
         covered = conn.execute(
             "SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-            " WHERE i.inhparent = 'request_log'::regclass"
+            f" WHERE i.inhparent = '{table}'::regclass"
             " AND pg_get_expr(c.relpartbound, c.oid) LIKE %s",
             (f"%FROM ('{day.isoformat()} 00:00:00')%",),
         ).fetchone()
         if there is None and covered is None:
             conn.execute(
-                f"CREATE TABLE {name} PARTITION OF request_log"
+                f"CREATE TABLE {name} PARTITION OF {table}"
                 f" FOR VALUES FROM ('{day}') TO ('{day + timedelta(days=1)}')"
             )
             made += 1
@@ -142,6 +145,9 @@ def fill(url: str, rows: int, now: datetime, population: Population) -> dict[str
         for _, definition in indexes:
             conn.execute(definition.replace(" ON ONLY ", " ON "))
         indexed = time.perf_counter()
+        tagged = time.perf_counter()
+        tags = _fill_tags(conn, partitioned, first.date(), now.date())
+        tags_s = time.perf_counter() - tagged
         conn.execute("VACUUM (ANALYZE) request_log")
         size = conn.execute("SELECT pg_total_relation_size('request_log')").fetchone()
         if partitioned:
@@ -157,9 +163,38 @@ def fill(url: str, rows: int, now: datetime, population: Population) -> dict[str
         "copy_s": round(loaded - started, 1),
         "copy_only_s": round(copy_s, 1),
         "index_s": round(indexed - loaded, 1),
+        "tag_rows": tags,
+        "tags_s": round(tags_s, 1),
         "vacuum_analyze_s": round(done - indexed, 1),
         "table_gib": round(int(size[0] or 0) / 2**30, 2) if size else None,
     }
+
+
+def _fill_tags(conn: psycopg.Connection[Any], partitioned: bool, first: date, last: date) -> int:
+    """The tag index (`request_tags`) of the records copied in, as the writer makes it (one row
+    per distinct tag of a record); its secondary indexes dropped meanwhile and made again."""
+    there = conn.execute("SELECT 1 FROM pg_class WHERE relname = 'request_tags'").fetchone()
+    if there is None:
+        return 0
+    if partitioned:
+        _ensure_partitions(conn, first, last, "request_tags")
+    indexes = conn.execute(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i"
+        " WHERE i.tablename = 'request_tags' AND NOT EXISTS ("
+        "  SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
+    ).fetchall()
+    for name, _ in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    cur = conn.execute(
+        "INSERT INTO request_tags (tag, org_id, ts, id)"
+        " SELECT DISTINCT t.tag, r.org_id, r.ts, r.id FROM request_log r,"
+        " unnest(string_to_array(r.tags, E'\\x1f')) AS t(tag)"
+        " WHERE r.tags IS NOT NULL AND t.tag <> '' AND length(t.tag) <= 600"
+    )
+    for _, definition in indexes:
+        conn.execute(definition.replace(" ON ONLY ", " ON "))
+    conn.execute("VACUUM (ANALYZE) request_tags")
+    return int(cur.rowcount or 0)
 
 
 def fold(url: str, now: datetime, days: int) -> dict[str, Any]:
@@ -186,6 +221,15 @@ def fold(url: str, now: datetime, days: int) -> dict[str, Any]:
     with engine.connect() as conn:
         rollups = conn.exec_driver_sql("SELECT count(*) FROM analytics_hourly").scalar_one()
         conn.exec_driver_sql("ANALYZE analytics_hourly")
+        narrow = {}
+        for table in NARROW:
+            narrow[table] = {
+                grain: int(n)
+                for grain, n in conn.exec_driver_sql(
+                    f"SELECT grain, count(*) FROM {table} GROUP BY grain"
+                ).all()
+            }
+            conn.exec_driver_sql(f"ANALYZE {table}")
         conn.exec_driver_sql("ANALYZE analytics_summaries")
         conn.commit()
     engine.dispose()
@@ -196,6 +240,7 @@ def fold(url: str, now: datetime, days: int) -> dict[str, Any]:
         "fold_rows_per_s": round(folded / max(t1 - t0, 1e-9)),
         "summaries_s": round(t2 - t1, 1),
         "rollup_rows": int(rollups),
+        "narrow_rows": narrow,
     }
 
 
@@ -260,8 +305,18 @@ def _prune(url: str, day: date) -> dict[str, Any]:
             # as the retention job drops a day (`infrastructure.db.retention`): DETACH ...
             # CONCURRENTLY is refused beside the default partition the table has
             conn.execute(f'DROP TABLE "{found[0]}"')
+            tags = conn.execute(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                " WHERE i.inhparent = 'request_tags'::regclass"
+                " AND pg_get_expr(c.relpartbound, c.oid) LIKE %s",
+                (f"%FROM ('{day.isoformat()} 00:00:00')%",),
+            ).fetchone()
+            if tags is not None:
+                conn.execute(f'DROP TABLE "{tags[0]}"')
             return {
-                "how": f"DROP TABLE {found[0]} (as the retention job)",
+                "how": f"DROP TABLE {found[0]}"
+                + (f" and {tags[0]}" if tags is not None else "")
+                + " (as the retention job)",
                 "rows": int(rows[0]) if rows else 0,
                 "seconds": round(time.perf_counter() - t0, 2),
             }
@@ -528,12 +583,18 @@ def report(results: dict[str, Any]) -> str:
         "",
         f"- COPY in chunks of {CHUNK:,} (secondary indexes dropped, made again after):"
         f" {fill_['copy_s']} s (of which the COPY statements {fill_['copy_only_s']} s, the rest"
-        f" generating the rows), indexes {fill_['index_s']} s, VACUUM ANALYZE"
-        f" {fill_['vacuum_analyze_s']} s.",
+        f" generating the rows), indexes {fill_['index_s']} s, the tag index"
+        f" ({fill_.get('tag_rows', 0):,} rows of `request_tags`) {fill_.get('tags_s', 0)} s,"
+        f" VACUUM ANALYZE {fill_['vacuum_analyze_s']} s.",
         f"- The analytics fold (the real one, batches of 20,000) of the last {fold_['days']} days:"
         f" {fold_['folded']:,} records in"
         f" {fold_['fold_s']} s ({fold_['fold_rows_per_s']:,} records/s), {fold_['rollup_rows']:,}"
-        f" rollup rows; the daily and monthly summaries {fold_['summaries_s']} s.",
+        f" hourly rollup rows"
+        + "".join(
+            f", {table} {rows.get('day', 0):,} day and {rows.get('hour', 0):,} hour rows"
+            for table, rows in fold_.get("narrow_rows", {}).items()
+        )
+        + f"; the daily and monthly summaries {fold_['summaries_s']} s.",
         "",
         "## Writing",
         "",

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domains.billing.request_log import RequestBodies, RequestRecord
+from domains.billing.request_log import TAG_SEPARATOR, RequestBodies, RequestRecord
 from infrastructure.db.recordset import as_recordset, recordset_insert
-from infrastructure.db.tables import request_bodies, request_log
+from infrastructure.db.tables import request_bodies, request_log, request_tags
+from infrastructure.db.tables.billing import TAG_INDEXED
 
 
 class SqlRequestLog:
@@ -21,10 +22,15 @@ class SqlRequestLog:
         if not records:
             return
         rows = [_row(record) for record in records]
+        tags = _tag_rows(rows)
         if self._conn.dialect.name == "postgresql":
             await self._conn.execute(_PG_INSERT, as_recordset(request_log, rows))
+            if tags:
+                await self._conn.execute(_PG_TAGS, as_recordset(request_tags, tags))
             return
         await self._conn.execute(_INSERT, rows)
+        if tags:
+            await self._conn.execute(_TAGS, tags)
 
     async def add_bodies(self, bodies: Sequence[RequestBodies]) -> None:
         if not bodies:
@@ -46,6 +52,24 @@ class SqlRequestLog:
 
 _INSERT = request_log.insert()
 _PG_INSERT = recordset_insert(request_log, [column.name for column in request_log.columns])
+_TAGS = request_tags.insert()
+_PG_TAGS = recordset_insert(request_tags, ["tag", "org_id", "ts", "id"])
+
+
+def _tag_rows(rows: Sequence[dict[str, object]]) -> list[dict[str, object]]:
+    """The `request_tags` rows of records: one per distinct tag each carries (a tag longer than
+    the index takes is left to the `tag` filter's scan)."""
+    found: list[dict[str, object]] = []
+    for row in rows:
+        searchable = row["tags"]
+        if not isinstance(searchable, str):
+            continue
+        for tag in sorted(set(searchable.split(TAG_SEPARATOR))):
+            if tag and len(tag) <= TAG_INDEXED:
+                found.append(
+                    {"tag": tag, "org_id": row["org_id"], "ts": row["ts"], "id": row["id"]}
+                )
+    return found
 
 
 def _row(record: RequestRecord) -> dict[str, object]:

@@ -2,12 +2,21 @@
 
 from infrastructure.db.tables.alerts import alert_deliveries
 from infrastructure.db.tables.analytics import (
+    analytics_by_class,
+    analytics_by_key,
+    analytics_by_model,
+    analytics_by_tag,
     analytics_hourly,
     analytics_summaries,
     analytics_watermark,
 )
 from infrastructure.db.tables.audit import audit_checkpoints, audit_log
-from infrastructure.db.tables.billing import request_bodies, request_log, usage_records
+from infrastructure.db.tables.billing import (
+    request_bodies,
+    request_log,
+    request_tags,
+    usage_records,
+)
 from infrastructure.db.tables.conversations import (
     conversation_messages,
     conversations,
@@ -33,6 +42,10 @@ from infrastructure.db.tables.teams import admin_tokens, orgs, teams, users, vir
 __all__ = [
     "admin_tokens",
     "alert_deliveries",
+    "analytics_by_class",
+    "analytics_by_key",
+    "analytics_by_model",
+    "analytics_by_tag",
     "analytics_hourly",
     "analytics_summaries",
     "analytics_watermark",
@@ -56,6 +69,7 @@ __all__ = [
     "rate_limits",
     "request_bodies",
     "request_log",
+    "request_tags",
     "scim_tokens",
     "sso_connections",
     "sso_identities",

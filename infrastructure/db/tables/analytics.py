@@ -89,6 +89,71 @@ analytics_hourly = Table(
     Index("ix_analytics_hourly_key_hour", "key_id", "hour"),
 )
 
+# The narrow rollups: the same measures as `analytics_hourly`, keyed by a few of its dimensions
+# only, each at two grains (`grain` "day": `period` "2026-12-07"; "hour": "2026-12-07T20"). A
+# report whose filters and groups are all among a narrow rollup's dimensions reads it: its whole
+# days from the day rows, the hours at either end of its range from the hour rows. A rollup
+# without `tag` holds the records' "" rows of `analytics_hourly` (every record); one with `tag`
+# only its non-empty tag rows (infrastructure.projections.analytics_daily).
+NARROW: dict[str, tuple[str, ...]] = {
+    "analytics_by_provider": ("org_id", "provider"),
+    "analytics_by_tier": ("org_id", "tier"),
+    "analytics_by_model": ("org_id", "team_id", "model", "provider"),
+    "analytics_by_key": ("org_id", "team_id", "key_id", "user_id"),
+    "analytics_by_class": ("org_id", "provider", "dialect", "status_class", "tier"),
+    "analytics_by_tag": ("org_id", "tag"),
+}
+_SIZES = dict(
+    org_id=32,
+    team_id=32,
+    key_id=32,
+    user_id=200,
+    model=200,
+    requested_model=200,
+    provider=100,
+    dialect=16,
+    status_class=3,
+    tier=16,
+    tag=600,
+)
+_INDEXED = ("org_id", "team_id", "key_id")
+
+
+def _narrow(name: str, dims: tuple[str, ...]) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("grain", String(4), nullable=False),
+        Column("period", String(13), nullable=False),
+        *(Column(dim, String(_SIZES[dim]), nullable=False) for dim in dims),
+        *(Column(s, Float() if s.endswith("_ms") else BigInteger(), nullable=False) for s in SUMS),
+        *(Column(h, Text(), nullable=False) for h in HISTOGRAMS),
+        PrimaryKeyConstraint("grain", "period", *dims, name=f"pk_{name}"),
+        *(
+            Index(f"ix_{name}_{dim.removesuffix('_id')}", dim, "grain", "period")
+            for dim in _INDEXED
+            if dim in dims
+        ),
+    )
+
+
+(
+    analytics_by_provider,
+    analytics_by_tier,
+    analytics_by_model,
+    analytics_by_key,
+    analytics_by_class,
+    analytics_by_tag,
+) = (_narrow(name, dims) for name, dims in NARROW.items())
+NARROW_TABLES: dict[str, Table] = {
+    "analytics_by_provider": analytics_by_provider,
+    "analytics_by_tier": analytics_by_tier,
+    "analytics_by_model": analytics_by_model,
+    "analytics_by_key": analytics_by_key,
+    "analytics_by_class": analytics_by_class,
+    "analytics_by_tag": analytics_by_tag,
+}
+
 # How far the fold has read the request log: every record up to (ts, id) is in the rollups.
 analytics_watermark = Table(
     "analytics_watermark",
