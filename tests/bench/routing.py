@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from tests.bench import backlog
 from tests.bench.loadgen import ensure_wrk
 from tests.bench.procs import Processes
-from tests.bench.rows import Rows, footer
+from tests.bench.rows import Rows, footer, ratio_of
 from tests.bench.run import _duration
 from tests.bench.targets import (
     CHAT_PATH,
@@ -130,17 +130,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows, failures = bench.rows, bench.failures
 
+    bare_url = ""
+
     def measure(what: str, url: str, stream: bool, key: str, target: Target | None) -> None:
-        bench.measure(what, url, request_body(stream), key, target, stream=stream)
+        against = (bare_url, request_body(stream)) if target is not None else None
+        bench.measure(what, url, request_body(stream), key, target, against=against, stream=stream)
 
     try:
         upstream = start_upstream(procs, "sk-upstream-" + secrets.token_urlsafe(24))
         bare = start_bare(procs, upstream)
+        bare_url = bare.chat_url
         for stream in (False, True):
             kind = "streamed" if stream else "plain"
             measure(f"bare pass-through, {kind}", bare.chat_url, stream, "unused", None)
-        for child in bare.children:  # leave the cores to the gateways
-            procs.stop(child)
         for label, adjust in (
             ("gateway, one deployment, no routing settings", None),
             ("gateway, three deployments, retries, fallback, 4 policies", with_routing),
@@ -189,14 +191,17 @@ def report(results: dict[str, Any]) -> str:
         "this is what choosing, counting and the policies cost. Each gateway is one",
         "`fluxrouter serve` in the embedded shape (SQLite, no Redis) through a key with no",
         f"limit. wrk, {CONNECTIONS} connections,",
-        f"{run['duration_s']:g} s a row after a warm-up, once the gateway's accounting caught up.",
+        f"{run['duration_s']:g} s a row after a warm-up, in three turns each with a turn of the",
+        "bare pass-through before it (the ratio is of the same turns: the machine's drift falls",
+        "on both alike), each turn once the gateway's accounting caught up.",
         "",
         "| what | req/s | × bare | p50 ms | p99 ms | µs a request over one deployment | failed |",
         "| --- | --: | --: | --: | --: | --: | --: |",
     ]
     for row in rows:
         rps = row["requests_per_s"]
-        ratio = f"{rps / bare[row['stream']]:.2f}×" if bare.get(row["stream"]) else "—"
+        found = ratio_of(row, bare.get(row["stream"]))
+        ratio = f"{found:.2f}×" if found else "—"
         cost = "—"
         if "three deployments" in row["what"] and one.get(row["stream"]) and rps:
             cost = f"{1e6 / rps - 1e6 / one[row['stream']]:+.0f}"
