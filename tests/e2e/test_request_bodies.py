@@ -7,12 +7,10 @@ rest."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,8 +21,7 @@ from infrastructure.db.retention import Retained, RetentionPruner
 from tests.conftest import UPSTREAM_KEY
 from tests.e2e.test_request_log import as_, new_id, person, post, problem, records
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
-from tests.support.services import REDIS_URL, postgres_database
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
 from tests.support.tenants import Tenant, create_tenant, eventually
 
 PROVIDER_SECRET = "sk-proj-NestedProviderSecret0123456789"
@@ -38,32 +35,22 @@ VIRTUAL_KEY = "fr-PlantedVirtualKeyInAPrompt0123"
 def gateway(
     request: pytest.FixtureRequest, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
-    workdir: Path = tmp_path_factory.mktemp(f"gateway-bodies-{request.param}")
-    postgres = request.param == "postgres"
-    with postgres_database() if postgres else contextlib.nullcontext("") as pg_url:
-        config = gateway_config(
-            database_url=pg_url if postgres else f"sqlite+aiosqlite:///{workdir / 'fr.db'}",
-            redis_url=REDIS_URL if postgres else None,
+    def config(database_url: str, redis_url: str | None) -> dict[str, Any]:
+        return gateway_config(
+            database_url=database_url,
+            redis_url=redis_url,
             upstream_url=upstream.base_url,
             upstream_key=UPSTREAM_KEY,
         )
-        config["request_log"] = {
-            "pii_patterns": [{"name": "employee_id", "regex": "EMP-[0-9]{6}"}],
-        }
-        process = GatewayProcess(
-            workdir,
-            config,
-            admin_key="fradm-" + secrets.token_urlsafe(32),
-            upstream_key=UPSTREAM_KEY,
-            with_worker=postgres,
-        )
-        if postgres:
-            process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+
+    with own_gateway(
+        request.param,
+        tmp_path_factory.mktemp(f"gateway-bodies-{request.param}"),
+        config,
+        upstream_key=UPSTREAM_KEY,
+        request_log={"pii_patterns": [{"name": "employee_id", "regex": "EMP-[0-9]{6}"}]},
+    ) as process:
+        yield process
 
 
 def opt_in(admin: httpx.Client, scope: str, target_id: str, enabled: bool) -> None:

@@ -7,12 +7,10 @@ request log says hit or miss, a hit costing nothing."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -24,8 +22,7 @@ from tests.conftest import UPSTREAM_KEY
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.gemini_upstream import FakeGemini
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
-from tests.support.services import REDIS_URL, postgres_database
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
 from tests.support.tenants import Tenant, create_tenant, eventually
 from tests.support.ws import chat_socket, chat_start
 
@@ -41,34 +38,24 @@ def gateway(
     gemini_upstream: FakeGemini,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
-    workdir: Path = tmp_path_factory.mktemp(f"gateway-cache-{request.param}")
-    postgres = request.param == "postgres"
-    with postgres_database() if postgres else contextlib.nullcontext("") as pg_url:
-        config = gateway_config(
-            database_url=pg_url if postgres else f"sqlite+aiosqlite:///{workdir / 'fr.db'}",
-            redis_url=REDIS_URL if postgres else None,
+    def config(database_url: str, redis_url: str | None) -> dict[str, Any]:
+        return gateway_config(
+            database_url=database_url,
+            redis_url=redis_url,
             upstream_url=upstream.base_url,
             upstream_key=UPSTREAM_KEY,
             anthropic_url=anthropic_upstream.base_url,
             gemini_url=gemini_upstream.base_url,
         )
-        config.setdefault("workers", {}).update(
-            analytics_every_seconds=0.3, analytics_settle_seconds=0
-        )
-        process = GatewayProcess(
-            workdir,
-            config,
-            admin_key="fradm-" + secrets.token_urlsafe(32),
-            upstream_key=UPSTREAM_KEY,
-            with_worker=postgres,
-        )
-        if postgres:
-            process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+
+    with own_gateway(
+        request.param,
+        tmp_path_factory.mktemp(f"gateway-cache-{request.param}"),
+        config,
+        upstream_key=UPSTREAM_KEY,
+        workers={"analytics_every_seconds": 0.3, "analytics_settle_seconds": 0},
+    ) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

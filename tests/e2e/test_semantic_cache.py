@@ -10,11 +10,9 @@ other test's, and the fake upstream's requests are counted by it."""
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,8 +22,7 @@ import pytest
 from tests.conftest import UPSTREAM_KEY
 from tests.e2e.test_response_cache import records
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
-from tests.support.services import REDIS_URL, postgres_database
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
 from tests.support.tenants import Tenant, create_tenant, eventually
 
 QUESTION = "What is the capital city of Austria?"
@@ -39,33 +36,23 @@ PARAPHRASE = "What's Austria's capital city?"
 def gateway(
     request: pytest.FixtureRequest, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
-    workdir: Path = tmp_path_factory.mktemp(f"gateway-semantic-{request.param}")
-    postgres = request.param == "postgres"
-    with postgres_database() if postgres else contextlib.nullcontext("") as pg_url:
-        config = gateway_config(
-            database_url=pg_url if postgres else f"sqlite+aiosqlite:///{workdir / 'fr.db'}",
-            redis_url=REDIS_URL if postgres else None,
+    def config(database_url: str, redis_url: str | None) -> dict[str, Any]:
+        return gateway_config(
+            database_url=database_url,
+            redis_url=redis_url,
             upstream_url=upstream.base_url,
             upstream_key=UPSTREAM_KEY,
         )
-        config["cache"] = {"semantic": {"enabled": True}}
-        config.setdefault("workers", {}).update(
-            analytics_every_seconds=0.3, analytics_settle_seconds=0
-        )
-        process = GatewayProcess(
-            workdir,
-            config,
-            admin_key="fradm-" + secrets.token_urlsafe(32),
-            upstream_key=UPSTREAM_KEY,
-            with_worker=postgres,
-        )
-        if postgres:
-            process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+
+    with own_gateway(
+        request.param,
+        tmp_path_factory.mktemp(f"gateway-semantic-{request.param}"),
+        config,
+        upstream_key=UPSTREAM_KEY,
+        cache={"semantic": {"enabled": True}},
+        workers={"analytics_every_seconds": 0.3, "analytics_settle_seconds": 0},
+    ) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

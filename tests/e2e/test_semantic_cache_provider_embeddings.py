@@ -6,18 +6,16 @@ are derived from a hash of the text: only the same compared text is near.)"""
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
 
 from tests.conftest import UPSTREAM_KEY
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.support.gateway import GatewayProcess, gateway_config
-from tests.support.services import REDIS_URL, postgres_database
+from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
 from tests.support.tenants import create_tenant
 
 MODEL = "text-embedding-3-small"
@@ -30,30 +28,22 @@ MODEL = "text-embedding-3-small"
 def gateway(
     request: pytest.FixtureRequest, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
-    workdir: Path = tmp_path_factory.mktemp(f"gateway-semantic-provider-{request.param}")
-    postgres = request.param == "postgres"
-    with postgres_database() if postgres else contextlib.nullcontext("") as pg_url:
-        config = gateway_config(
-            database_url=pg_url if postgres else f"sqlite+aiosqlite:///{workdir / 'fr.db'}",
-            redis_url=REDIS_URL if postgres else None,
+    def config(database_url: str, redis_url: str | None) -> dict[str, Any]:
+        return gateway_config(
+            database_url=database_url,
+            redis_url=redis_url,
             upstream_url=upstream.base_url,
             upstream_key=UPSTREAM_KEY,
         )
-        config["cache"] = {"semantic": {"enabled": True, "embeddings": f"openai/{MODEL}"}}
-        process = GatewayProcess(
-            workdir,
-            config,
-            admin_key="fradm-" + secrets.token_urlsafe(32),
-            upstream_key=UPSTREAM_KEY,
-            with_worker=postgres,
-        )
-        if postgres:
-            process.env["FLUXROUTER_REDIS_NAMESPACE"] = f"fluxrouter-test-{secrets.token_hex(4)}"
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+
+    with own_gateway(
+        request.param,
+        tmp_path_factory.mktemp(f"gateway-semantic-provider-{request.param}"),
+        config,
+        upstream_key=UPSTREAM_KEY,
+        cache={"semantic": {"enabled": True, "embeddings": f"openai/{MODEL}"}},
+    ) as process:
+        yield process
 
 
 def test_a_question_written_otherwise_is_a_semantic_hit(
