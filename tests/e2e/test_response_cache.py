@@ -39,7 +39,7 @@ def gateway(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GatewayProcess]:
     def config(database_url: str, redis_url: str | None) -> dict[str, Any]:
-        return gateway_config(
+        made = gateway_config(
             database_url=database_url,
             redis_url=redis_url,
             upstream_url=upstream.base_url,
@@ -47,13 +47,14 @@ def gateway(
             anthropic_url=anthropic_upstream.base_url,
             gemini_url=gemini_upstream.base_url,
         )
+        made["workers"] = {"analytics_every_seconds": 0.3, "analytics_settle_seconds": 0}
+        return made
 
     with own_gateway(
         request.param,
         tmp_path_factory.mktemp(f"gateway-cache-{request.param}"),
         config,
         upstream_key=UPSTREAM_KEY,
-        workers={"analytics_every_seconds": 0.3, "analytics_settle_seconds": 0},
     ) as process:
         yield process
 

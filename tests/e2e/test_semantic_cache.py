@@ -37,12 +37,14 @@ def gateway(
     request: pytest.FixtureRequest, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
     def config(database_url: str, redis_url: str | None) -> dict[str, Any]:
-        return gateway_config(
+        made = gateway_config(
             database_url=database_url,
             redis_url=redis_url,
             upstream_url=upstream.base_url,
             upstream_key=UPSTREAM_KEY,
         )
+        made["workers"] = {"analytics_every_seconds": 0.3, "analytics_settle_seconds": 0}
+        return made
 
     with own_gateway(
         request.param,
@@ -50,7 +52,6 @@ def gateway(
         config,
         upstream_key=UPSTREAM_KEY,
         cache={"semantic": {"enabled": True}},
-        workers={"analytics_every_seconds": 0.3, "analytics_settle_seconds": 0},
     ) as process:
         yield process
 
