@@ -10,7 +10,7 @@ import pytest
 
 from tests.bench import request_log_scale
 
-pytestmark = [pytest.mark.postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # fills and folds a database: `make test-all`
 
 
 def test_the_bench_fills_folds_reads_writes_and_prunes(tmp_path: Path) -> None:
