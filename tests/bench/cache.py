@@ -30,7 +30,7 @@ import httpx
 from tests.bench.loadgen import ensure_wrk
 from tests.bench.procs import Processes
 from tests.bench.responses import _args
-from tests.bench.rows import Rows, footer, ratio_of
+from tests.bench.rows import Rows, footer, ratio_table
 from tests.bench.targets import MODEL, PROMPT, gateway, start_bare, start_upstream
 
 CONNECTIONS = 32  # as the main bench's many-clients runs
@@ -132,22 +132,8 @@ def report(results: dict[str, Any]) -> str:
         "response cache in memory) through a key with no limit; a hit is recorded as every",
         f"call is. Target: a hit at least {TARGET:g}× the bare pass-through's requests/s.",
         "",
-        "| what | req/s | × bare | p50 ms | p99 ms | failed |",
-        "| --- | --: | --: | --: | --: | --: |",
+        *ratio_table(results),
     ]
-    bare = {
-        row["what"].endswith("streamed"): row["requests_per_s"]
-        for row in results["rows"]
-        if row["what"].startswith("bare")
-    }
-    for row in results["rows"]:
-        failed = row["non_2xx"] + sum(row["socket_errors"].values())
-        found = ratio_of(row, bare.get(row["what"].endswith("streamed")))
-        ratio = f"{found:.2f}×" if found else "—"
-        lines.append(
-            f"| {row['what']} | {row['requests_per_s']:,.0f} | {ratio} | {row['p50_ms']:.2f} |"
-            f" {row['p99_ms']:.2f} | {failed} |"
-        )
     lines += ["", *footer(results)]
     return "\n".join(lines)
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from tests.bench.loadgen import ensure_wrk
 from tests.bench.procs import Processes
-from tests.bench.rows import Rows, footer, ratio_of
+from tests.bench.rows import Rows, footer, ratio_table
 from tests.bench.run import _duration
 from tests.bench.targets import PROMPT, gateway, start_bare, start_upstream
 
@@ -154,22 +154,8 @@ def report(results: dict[str, Any]) -> str:
         "(`store` defaults to true). The bare pass-through is Litestar and aiohttp forwarding",
         "the bytes, nothing else.",
         "",
-        "| what | req/s | × bare | p50 ms | p99 ms | failed |",
-        "| --- | --: | --: | --: | --: | --: |",
+        *ratio_table(results),
     ]
-    bare = {
-        row["what"].endswith("streamed"): row["requests_per_s"]
-        for row in results["rows"]
-        if row["what"].startswith("bare")
-    }
-    for row in results["rows"]:
-        failed = row["non_2xx"] + sum(row["socket_errors"].values())
-        found = ratio_of(row, bare.get(row["what"].endswith("streamed")))
-        ratio = f"{found:.2f}×" if found else "—"
-        lines.append(
-            f"| {row['what']} | {row['requests_per_s']:,.0f} | {ratio} | {row['p50_ms']:.2f} |"
-            f" {row['p99_ms']:.2f} | {failed} |"
-        )
     lines += [
         "",
         *footer(results),

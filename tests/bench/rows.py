@@ -130,6 +130,30 @@ class Rows:
         return 1 if self.failures else 0
 
 
+def ratio_table(results: dict[str, Any]) -> list[str]:
+    """The rows as a table against the bare pass-through, plain rows against its plain row and
+    streamed ones (named `... streamed`) against its streamed row, or each against its own
+    turns."""
+    lines = [
+        "| what | req/s | × bare | p50 ms | p99 ms | failed |",
+        "| --- | --: | --: | --: | --: | --: |",
+    ]
+    bare = {
+        row["what"].endswith("streamed"): row["requests_per_s"]
+        for row in results["rows"]
+        if row["what"].startswith("bare")
+    }
+    for row in results["rows"]:
+        failed = row["non_2xx"] + sum(row["socket_errors"].values())
+        found = ratio_of(row, bare.get(row["what"].endswith("streamed")))
+        ratio = f"{found:.2f}×" if found else "—"
+        lines.append(
+            f"| {row['what']} | {row['requests_per_s']:,.0f} | {ratio} | {row['p50_ms']:.2f} |"
+            f" {row['p99_ms']:.2f} | {failed} |"
+        )
+    return lines
+
+
 def footer(results: dict[str, Any]) -> list[str]:
     """The last lines of a report: the command that made it, and the machine it ran on."""
     run, box = results["run"], results["machine"]
