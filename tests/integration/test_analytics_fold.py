@@ -4,7 +4,6 @@ written later folded on the next run, histograms merged across batches."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,21 +24,15 @@ from infrastructure.projections.analytics_fold import (
     status_class,
     tier_of,
 )
+from tests.support.request_records import request_record
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
 def record(at: datetime, latency: float, *, tags: tuple[str, ...] = ()) -> RequestRecord:
-    return RequestRecord(
-        id=secrets.token_hex(16),
-        ts=at,
-        request_id=secrets.token_hex(8),
-        org_id="org-f",
-        team_id="team-f",
-        user_id=None,
-        key_id="key-f",
+    return request_record(
+        at,
         dialect="messages",
-        transport="http",
         stream=True,
         requested_model="auto",
         model="claude-haiku",
@@ -47,10 +40,6 @@ def record(at: datetime, latency: float, *, tags: tuple[str, ...] = ()) -> Reque
         provider="anthropic",
         deployment="anthropic/claude-haiku",
         route="auto tier=simple points=0 -> anthropic/claude-haiku",
-        status=200,
-        outcome="ok",
-        error_code="",
-        cancelled=False,
         latency_ms=latency,
         ttft_ms=latency / 2,
         prompt_tokens=10,
@@ -59,12 +48,7 @@ def record(at: datetime, latency: float, *, tags: tuple[str, ...] = ()) -> Reque
         completion_tokens=5,
         reasoning_tokens=1,
         cost_picousd=7,
-        priced=True,
-        usage_reported=True,
-        cache="off",
         tags=tags,
-        metadata=None,
-        end_user=None,
     )
 
 

@@ -5,7 +5,6 @@ records' tags, and pruned with the records by the retention job."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from infrastructure.db.retention import Retained, RetentionPruner
 from infrastructure.db.tables import request_tags
 from infrastructure.queries import request_log as queries
 from infrastructure.queries.request_log import RequestFilter, page_query, request_page
+from tests.support.request_records import request_record
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -30,38 +30,12 @@ def record(
     end_user: str | None = None,
     user: str | None = None,
 ) -> RequestRecord:
-    return RequestRecord(
-        id=secrets.token_hex(16),
-        ts=at,
-        request_id=secrets.token_hex(8),
+    return request_record(
+        at,
         org_id=org,
         team_id=f"team-{org}",
         user_id=user,
         key_id=f"key-{org}",
-        dialect="chat",
-        transport="http",
-        stream=False,
-        requested_model="gpt-x",
-        model="gpt-x",
-        upstream_model="gpt-x",
-        provider="openai",
-        deployment="openai/gpt-x",
-        route="simple",
-        status=200,
-        outcome="ok",
-        error_code="",
-        cancelled=False,
-        latency_ms=10.0,
-        ttft_ms=None,
-        prompt_tokens=1,
-        cached_tokens=0,
-        cache_write_tokens=0,
-        completion_tokens=1,
-        reasoning_tokens=0,
-        cost_picousd=1,
-        priced=True,
-        usage_reported=True,
-        cache="off",
         tags=tags,
         metadata={"session": "s1"} if "with-session" in tags else None,
         end_user=end_user,
