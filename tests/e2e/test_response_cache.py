@@ -295,19 +295,9 @@ def test_analytics_count_the_hits_and_the_money_saved(
         )
     assert seen(upstream, word) == 1
 
-    def answer() -> dict[str, Any] | None:
-        found = admin.get(
-            "/analytics",
-            params={
-                "org_id": fresh.org_id,
-                "metrics": "requests,cost_usd,cache_hits,cache_hit_rate,cache_saved_usd",
-            },
-        )
-        assert found.status_code == 200, found.text
-        body: dict[str, Any] = found.json()
-        return body if body["rows"] and body["rows"][0]["requests"] == 3 else None
-
-    (row,) = eventually(answer, timeout=30)["rows"]
+    row = analytics_row(
+        admin, fresh.org_id, "requests,cost_usd,cache_hits,cache_hit_rate,cache_saved_usd", 3
+    )
     assert row["cache_hits"] == 2
     assert Decimal(row["cache_saved_usd"]) == 2 * Decimal(row["cost_usd"])  # two hits, one cost
     assert Decimal(row["cost_usd"]) > 0
@@ -441,4 +431,18 @@ def records(admin: httpx.Client, rid: str) -> dict[str, Any]:
         return found[0] if found else None
 
     found: dict[str, Any] = eventually(written)
+    return found
+
+
+def analytics_row(admin: httpx.Client, org_id: str, metrics: str, requests: int) -> dict[str, Any]:
+    """The org's one analytics row of `metrics`, once it counts `requests` requests."""
+
+    def answer() -> dict[str, Any] | None:
+        found = admin.get("/analytics", params={"org_id": org_id, "metrics": metrics})
+        assert found.status_code == 200, found.text
+        body: dict[str, Any] = found.json()
+        return body if body["rows"] and body["rows"][0]["requests"] == requests else None
+
+    (row,) = eventually(answer, timeout=30)["rows"]
+    found: dict[str, Any] = row
     return found

@@ -20,10 +20,10 @@ import openai
 import pytest
 
 from tests.conftest import UPSTREAM_KEY
-from tests.e2e.test_response_cache import records
+from tests.e2e.test_response_cache import analytics_row, records
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.support.gateway import GatewayProcess, gateway_config, own_gateway
-from tests.support.tenants import Tenant, create_tenant, eventually
+from tests.support.tenants import Tenant, create_tenant
 
 QUESTION = "What is the capital city of Austria?"
 PARAPHRASE = "What's Austria's capital city?"
@@ -274,19 +274,7 @@ def test_analytics_count_the_semantic_hits_and_the_money_saved(
         )
     assert seen(upstream, word) == 1
 
-    def answer() -> dict[str, Any] | None:
-        found = admin.get(
-            "/analytics",
-            params={
-                "org_id": fresh.org_id,
-                "metrics": "requests,cost_usd,cache_hits,cache_saved_usd",
-            },
-        )
-        assert found.status_code == 200, found.text
-        body: dict[str, Any] = found.json()
-        return body if body["rows"] and body["rows"][0]["requests"] == 3 else None
-
-    (row,) = eventually(answer, timeout=30)["rows"]
+    row = analytics_row(admin, fresh.org_id, "requests,cost_usd,cache_hits,cache_saved_usd", 3)
     assert row["cache_hits"] == 2
     assert Decimal(row["cache_saved_usd"]) == 2 * Decimal(row["cost_usd"]) > 0
 
